@@ -1,0 +1,3 @@
+//! tenderscan: finds public-procurement tenders that order fake online opinion.
+
+pub mod model;
