@@ -54,3 +54,80 @@ impl FromStr for Severity {
         }
     }
 }
+
+/// A time as the portal wrote it, and what it means in UTC where that could be worked out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortalTime {
+    pub utc: Option<chrono::DateTime<chrono::Utc>>,
+    /// The portal's own string, kept verbatim as evidence ("2026-04-15 22:46:05").
+    pub original: String,
+}
+
+/// The buyer (customer) or, where the portal names none, the organiser of a procurement.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Agency {
+    /// The identifier in its scheme: the 12-digit BIN for Kazakhstan (leading zeros kept).
+    pub id: String,
+    /// Identifier scheme, e.g. "KZ-BIN", or an OCDS `identifier.scheme`.
+    pub scheme: Option<String>,
+    pub name_ru: Option<String>,
+    pub name_kk: Option<String>,
+    pub name_en: Option<String>,
+    pub region: Option<String>,
+}
+
+/// An attachment a source points to; the pipeline downloads and extracts it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DocumentRef {
+    pub url: String,
+    pub file_name: Option<String>,
+    pub title: Option<String>,
+    /// The portal marks it as the technical specification (fetched first).
+    pub is_spec: bool,
+    pub media_type: Option<String>,
+}
+
+/// One lot of a notice.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LotRecord {
+    pub external_id: String,
+    pub number: Option<String>,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub amount: Option<f64>,
+    pub quantity: Option<f64>,
+    pub status: Option<String>,
+    pub documents: Vec<DocumentRef>,
+}
+
+/// One procurement notice (announcement) as a source maps it from the portal's shapes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NoticeRecord {
+    /// The portal's own id for the notice, unique within the source.
+    pub external_id: String,
+    /// The human-facing number ("17163708-1").
+    pub number: Option<String>,
+    pub title: String,
+    pub title_kk: Option<String>,
+    pub description: Option<String>,
+    pub agency: Option<Agency>,
+    pub amount: Option<f64>,
+    /// ISO 4217 ("KZT").
+    pub currency: Option<String>,
+    /// Status name as a person reads it ("Опубликовано"), or the portal's code where no name is known.
+    pub status: Option<String>,
+    /// The portal's status code ("210"), kept to detect cancellation.
+    pub status_code: Option<String>,
+    /// Procurement method name ("Открытый конкурс").
+    pub method: Option<String>,
+    pub published: Option<PortalTime>,
+    pub deadline: Option<PortalTime>,
+    /// Public URL of the notice on the portal.
+    pub url: Option<String>,
+    pub region: Option<String>,
+    pub lots: Vec<LotRecord>,
+    pub documents: Vec<DocumentRef>,
+    /// The payload the record was mapped from (JSON or HTML), kept as evidence.
+    #[serde(skip)]
+    pub raw: Option<Vec<u8>>,
+}
