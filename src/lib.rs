@@ -1,3 +1,9 @@
 //! tenderscan: finds public-procurement tenders that order fake online opinion.
+//!
+//! Data flows one way: `source` -> `extract` -> `store` -> `rules` -> `store` -> `alert`,
+//! driven by `pipeline`; `cli` turns arguments into settings and calls the rest.
 
+pub mod cli;
+pub mod config;
 pub mod model;
+pub mod store;

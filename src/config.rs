@@ -1,0 +1,621 @@
+//! Loading and validating `config.toml`.
+//!
+//! The file is parsed once, here, into plain settings structs; nothing else reads TOML.
+//! Unknown keys are errors, and every error names the file, the line and the key.
+//! Secrets never live in the file: keys ending in `_env` name environment variables,
+//! read only when the secret is needed. Relative paths resolve against the folder of
+//! the config file.
+
+use crate::model::Severity;
+use serde::Deserialize;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The documented default configuration, also written by `tenderscan init`.
+pub const DEFAULT_CONFIG: &str = include_str!("../config.toml");
+
+/// Source kinds this build can crawl.
+pub const SOURCE_KINDS: &[&str] = &["goszakup", "goszakup-html"];
+
+/// A configuration error: the file, the line (where known), the key, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    pub line: Option<usize>,
+    pub key: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if let Some(key) = &self.key {
+            write!(f, ": key `{key}`")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub database: DatabaseConfig,
+    #[serde(default)]
+    pub crawl: CrawlConfig,
+    #[serde(default)]
+    pub sources: Vec<SourceConfig>,
+    #[serde(default)]
+    pub mail: MailConfig,
+    #[serde(default)]
+    pub recipients: Vec<Recipient>,
+    #[serde(default)]
+    pub rules: RulesConfig,
+    /// The file this was loaded from (`<embedded default>` when none).
+    #[serde(skip)]
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    pub path: PathBuf,
+}
+
+/// Settings shared by every source's fetching.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CrawlConfig {
+    /// Who to contact about this crawler; goes into the User-Agent.
+    pub contact: String,
+    /// Largest attachment downloaded, in bytes.
+    pub max_document_bytes: u64,
+    /// Time limit for one HTTP request, in seconds.
+    pub timeout_secs: u64,
+    /// Time budget for extracting the text of one document, in seconds.
+    pub extract_timeout_secs: u64,
+    /// Attachments fetched per notice at most (technical specifications first).
+    pub max_documents_per_notice: usize,
+}
+
+impl Default for CrawlConfig {
+    fn default() -> Self {
+        CrawlConfig {
+            contact: "set [crawl] contact in config.toml".into(),
+            max_document_bytes: 50 * 1024 * 1024,
+            timeout_secs: 120,
+            extract_timeout_secs: 30,
+            max_documents_per_notice: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    pub name: String,
+    pub kind: String,
+    pub url: String,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Name of the environment variable holding the API token.
+    pub token_env: Option<String>,
+    #[serde(default = "default_lookback")]
+    pub lookback_days: u32,
+    #[serde(default = "default_rps")]
+    pub requests_per_second: f64,
+    /// Extra root certificate (PEM), e.g. Kazakhstan's national CA.
+    pub ca_file: Option<PathBuf>,
+    /// Hosts besides the source's own from which attachments may be fetched.
+    #[serde(default)]
+    pub attachment_hosts: Vec<String>,
+    /// Search words for sources that crawl a portal's public search pages.
+    #[serde(default)]
+    pub search_terms: Vec<String>,
+}
+
+impl SourceConfig {
+    /// The token, read from the environment variable that `token_env` names.
+    pub fn token(&self) -> Option<String> {
+        read_secret(self.token_env.as_deref())
+    }
+
+    /// The source's own host.
+    pub fn host(&self) -> Option<String> {
+        url::Url::parse(&self.url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Security {
+    None,
+    Starttls,
+    Tls,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailConfig {
+    /// SMTP server; without it, digests are written as .eml files under `dry_run_dir`.
+    pub smtp_host: Option<String>,
+    pub smtp_port: u16,
+    pub security: Security,
+    pub username_env: Option<String>,
+    pub password_env: Option<String>,
+    pub from: String,
+    pub reply_to: Option<String>,
+    pub dry_run_dir: PathBuf,
+    /// Operator address told when a source keeps failing or mail cannot be sent.
+    pub admin: Option<String>,
+    pub timeout_secs: u64,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        MailConfig {
+            smtp_host: None,
+            smtp_port: 587,
+            security: Security::Starttls,
+            username_env: None,
+            password_env: None,
+            from: "tenderscan <tenderscan@localhost>".into(),
+            reply_to: None,
+            dry_run_dir: PathBuf::from("outbox"),
+            admin: None,
+            timeout_secs: 60,
+        }
+    }
+}
+
+impl MailConfig {
+    pub fn username(&self) -> Option<String> {
+        read_secret(self.username_env.as_deref())
+    }
+    pub fn password(&self) -> Option<String> {
+        read_secret(self.password_env.as_deref())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    #[default]
+    Ru,
+    En,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recipient {
+    pub email: String,
+    #[serde(default = "default_min_severity")]
+    pub min_severity: Severity,
+    /// Only these rule ids (all when absent).
+    pub rules: Option<Vec<String>>,
+    /// Only these source names (all when absent).
+    pub sources: Option<Vec<String>>,
+    #[serde(default)]
+    pub language: Language,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RulesConfig {
+    /// Use the built-in nurbot rules.
+    pub builtin: bool,
+    /// Extra rule files (TOML), a newsroom's own.
+    pub files: Vec<PathBuf>,
+}
+
+impl Default for RulesConfig {
+    fn default() -> Self {
+        RulesConfig {
+            builtin: true,
+            files: Vec::new(),
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_lookback() -> u32 {
+    7
+}
+fn default_rps() -> f64 {
+    1.0
+}
+fn default_min_severity() -> Severity {
+    Severity::Medium
+}
+
+fn read_secret(var: Option<&str>) -> Option<String> {
+    let var = var?;
+    std::env::var(var).ok().filter(|v| !v.is_empty())
+}
+
+impl Config {
+    /// Load and validate a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let src = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.to_path_buf(),
+            line: None,
+            key: None,
+            message: if e.kind() == std::io::ErrorKind::NotFound {
+                "config file not found (run `tenderscan init` to write one)".into()
+            } else {
+                format!("cannot read config file: {e}")
+            },
+        })?;
+        let dir = path
+            .parent()
+            .map(Path::to_path_buf)
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| PathBuf::from("."));
+        Config::parse(&src, path, &dir)
+    }
+
+    /// The embedded default configuration, with paths relative to `dir`.
+    pub fn embedded_default(dir: &Path) -> Config {
+        Config::parse(
+            DEFAULT_CONFIG,
+            Path::new("<embedded default config.toml>"),
+            dir,
+        )
+        .expect("the embedded default config is valid (checked by a test)")
+    }
+
+    /// Parse `src` (named `file` in errors) and resolve relative paths against `dir`.
+    pub fn parse(src: &str, file: &Path, dir: &Path) -> Result<Config, ConfigError> {
+        let mut cfg: Config = toml::from_str(src).map_err(|e| {
+            let (line, key) = match e.span() {
+                Some(span) => locate_span(src, span.start),
+                None => (None, None),
+            };
+            ConfigError {
+                file: file.to_path_buf(),
+                line,
+                key,
+                message: e.message().trim().to_string(),
+            }
+        })?;
+        cfg.file = file.to_path_buf();
+        cfg.validate(src)?;
+        cfg.resolve_paths(dir);
+        Ok(cfg)
+    }
+
+    fn resolve_paths(&mut self, dir: &Path) {
+        let abs = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = dir.join(&*p);
+            }
+        };
+        abs(&mut self.database.path);
+        abs(&mut self.mail.dry_run_dir);
+        for f in &mut self.rules.files {
+            abs(f);
+        }
+        for s in &mut self.sources {
+            if let Some(ca) = &mut s.ca_file {
+                abs(ca);
+            }
+        }
+    }
+
+    fn validate(&self, src: &str) -> Result<(), ConfigError> {
+        let err = |table: &str, index: Option<usize>, key: &str, message: String| ConfigError {
+            file: self.file.clone(),
+            line: locate_key(src, table, index, key),
+            key: Some(match index {
+                Some(i) => format!("{table}[{i}].{key}"),
+                None if table.is_empty() => key.to_string(),
+                None => format!("{table}.{key}"),
+            }),
+            message,
+        };
+        if self.database.path.as_os_str().is_empty() {
+            return Err(err("database", None, "path", "must not be empty".into()));
+        }
+        let mut names = std::collections::HashSet::new();
+        for (i, s) in self.sources.iter().enumerate() {
+            let at = Some(i);
+            if s.name.trim().is_empty() {
+                return Err(err("sources", at, "name", "must not be empty".into()));
+            }
+            if !names.insert(s.name.as_str()) {
+                return Err(err(
+                    "sources",
+                    at,
+                    "name",
+                    format!("source name {:?} is used twice", s.name),
+                ));
+            }
+            if !SOURCE_KINDS.contains(&s.kind.as_str()) {
+                return Err(err(
+                    "sources",
+                    at,
+                    "kind",
+                    format!(
+                        "unknown source kind {:?} (this build knows: {})",
+                        s.kind,
+                        SOURCE_KINDS.join(", ")
+                    ),
+                ));
+            }
+            match url::Url::parse(&s.url) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {}
+                Ok(_) => {
+                    return Err(err(
+                        "sources",
+                        at,
+                        "url",
+                        format!("{:?} is not an http(s) URL with a host", s.url),
+                    ));
+                }
+                Err(e) => {
+                    return Err(err(
+                        "sources",
+                        at,
+                        "url",
+                        format!("{:?} is not a URL: {e}", s.url),
+                    ));
+                }
+            }
+            if !(s.requests_per_second > 0.0 && s.requests_per_second.is_finite()) {
+                return Err(err(
+                    "sources",
+                    at,
+                    "requests_per_second",
+                    "must be a number above 0".into(),
+                ));
+            }
+            if let Some(var) = &s.token_env {
+                check_env_name(var).map_err(|m| err("sources", at, "token_env", m))?;
+            }
+            for h in &s.attachment_hosts {
+                if h.is_empty() || h.contains('/') || h.contains(':') || h.contains(' ') {
+                    return Err(err(
+                        "sources",
+                        at,
+                        "attachment_hosts",
+                        format!("{h:?} is not a host name (write it without scheme or path)"),
+                    ));
+                }
+            }
+        }
+        for (key, var) in [
+            ("username_env", &self.mail.username_env),
+            ("password_env", &self.mail.password_env),
+        ] {
+            if let Some(var) = var {
+                check_env_name(var).map_err(|m| err("mail", None, key, m))?;
+            }
+        }
+        check_address(&self.mail.from).map_err(|m| err("mail", None, "from", m))?;
+        if let Some(a) = &self.mail.reply_to {
+            check_address(a).map_err(|m| err("mail", None, "reply_to", m))?;
+        }
+        if let Some(a) = &self.mail.admin {
+            check_address(a).map_err(|m| err("mail", None, "admin", m))?;
+        }
+        if self.mail.smtp_host.as_deref() == Some("") {
+            return Err(err(
+                "mail",
+                None,
+                "smtp_host",
+                "empty: remove the key to write .eml files instead".into(),
+            ));
+        }
+        for (i, r) in self.recipients.iter().enumerate() {
+            check_address(&r.email).map_err(|m| err("recipients", Some(i), "email", m))?;
+            if let Some(sources) = &r.sources {
+                for s in sources {
+                    if !names.contains(s.as_str()) {
+                        return Err(err(
+                            "recipients",
+                            Some(i),
+                            "sources",
+                            format!("no source is named {s:?}"),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The sources that are enabled.
+    pub fn enabled_sources(&self) -> impl Iterator<Item = &SourceConfig> {
+        self.sources.iter().filter(|s| s.enabled)
+    }
+}
+
+fn check_env_name(var: &str) -> Result<(), String> {
+    let ok = !var.is_empty()
+        && !var.starts_with(|c: char| c.is_ascii_digit())
+        && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{var:?} is not an environment variable name (keys ending in _env name a variable; the secret itself never goes in this file)"
+        ))
+    }
+}
+
+fn check_address(addr: &str) -> Result<(), String> {
+    addr.parse::<lettre::message::Mailbox>()
+        .map(|_| ())
+        .map_err(|e| format!("{addr:?} is not an email address: {e}"))
+}
+
+/// Line (1-based) and dotted key for a byte offset where toml reported an error.
+fn locate_span(src: &str, offset: usize) -> (Option<usize>, Option<String>) {
+    let offset = offset.min(src.len());
+    let line_no = src[..offset].matches('\n').count() + 1;
+    let mut table = String::new();
+    let mut key = None;
+    for (i, line) in src.lines().enumerate() {
+        if i + 1 > line_no {
+            break;
+        }
+        let t = line.trim();
+        if let Some(h) = t.strip_prefix('[') {
+            table = h.trim_matches(|c| c == '[' || c == ']').trim().to_string();
+            key = None;
+        } else if let Some((k, _)) = t.split_once('=') {
+            if !t.starts_with('#') {
+                key = Some(k.trim().trim_matches('"').to_string());
+            }
+        }
+        if i + 1 == line_no {
+            if let Some(h) = t.strip_prefix('[') {
+                // The error is on a table header itself.
+                return (
+                    Some(line_no),
+                    Some(h.trim_matches(|c| c == '[' || c == ']').trim().to_string()),
+                );
+            }
+            if !t.contains('=') {
+                // An unknown key written without a value, or a continuation line.
+                let bare = t.split_whitespace().next().map(str::to_string);
+                if bare.is_some() && key.is_none() {
+                    key = bare;
+                }
+            }
+        }
+    }
+    let dotted = match (table.is_empty(), key) {
+        (_, None) => (!table.is_empty()).then_some(table),
+        (true, Some(k)) => Some(k),
+        (false, Some(k)) => Some(format!("{table}.{k}")),
+    };
+    (Some(line_no), dotted)
+}
+
+/// The line of `key` in `[table]` (or in the `index`-th `[[table]]`), else of the table header.
+fn locate_key(src: &str, table: &str, index: Option<usize>, key: &str) -> Option<usize> {
+    let mut current: Option<String> = None;
+    let mut seen = 0usize;
+    let mut in_target = false;
+    let mut header_line = None;
+    for (i, line) in src.lines().enumerate() {
+        let t = line.trim();
+        if t.starts_with('[') {
+            let is_array = t.starts_with("[[");
+            let name = t.trim_matches(|c| c == '[' || c == ']').trim().to_string();
+            in_target = false;
+            if name == table {
+                match index {
+                    Some(want) if is_array => {
+                        if seen == want {
+                            in_target = true;
+                            header_line = Some(i + 1);
+                        }
+                        seen += 1;
+                    }
+                    None if !is_array => {
+                        in_target = true;
+                        header_line = Some(i + 1);
+                    }
+                    _ => {}
+                }
+            }
+            current = Some(name);
+            continue;
+        }
+        let _ = &current;
+        if in_target
+            && let Some((k, _)) = t.split_once('=')
+            && k.trim().trim_matches('"') == key
+        {
+            return Some(i + 1);
+        }
+    }
+    header_line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(src: &str) -> Result<Config, ConfigError> {
+        Config::parse(src, Path::new("t.toml"), Path::new("/base"))
+    }
+
+    #[test]
+    fn embedded_default_parses() {
+        let c = Config::embedded_default(Path::new("/x"));
+        assert_eq!(c.database.path, PathBuf::from("/x/tenderscan.db"));
+        assert!(c.rules.builtin);
+        assert!(!c.sources.is_empty());
+    }
+
+    #[test]
+    fn unknown_key_names_line_and_key() {
+        let e = parse("[database]\npath = 'a.db'\n\n[mail]\nsmtp_hots = 'x'\n").unwrap_err();
+        assert_eq!(e.line, Some(5));
+        assert_eq!(e.key.as_deref(), Some("mail.smtp_hots"));
+        assert!(e.message.contains("unknown field"), "{e}");
+        assert!(
+            e.to_string().starts_with("t.toml:5: key `mail.smtp_hots`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn wrong_type_names_line_and_key() {
+        let src = "[database]\npath = 'a.db'\n[[sources]]\nname = 'g'\nkind = 'goszakup'\nurl = 'https://ows.goszakup.gov.kz'\nlookback_days = 'ten'\n";
+        let e = parse(src).unwrap_err();
+        assert_eq!(e.line, Some(7), "{e}");
+        assert_eq!(e.key.as_deref(), Some("sources.lookback_days"));
+        assert!(e.message.contains("invalid type"), "{e}");
+    }
+
+    #[test]
+    fn validation_errors_name_line_and_key() {
+        let src = "[database]\npath = 'a.db'\n[[sources]]\nname = 'a'\nkind = 'goszakup'\nurl = 'https://a.kz'\n[[sources]]\nname = 'b'\nkind = 'nope'\nurl = 'https://b.kz'\n";
+        let e = parse(src).unwrap_err();
+        assert_eq!(e.line, Some(9), "{e}");
+        assert_eq!(e.key.as_deref(), Some("sources[1].kind"));
+        let src = "[database]\npath = 'a.db'\n[[recipients]]\nemail = 'not an address'\n";
+        let e = parse(src).unwrap_err();
+        assert_eq!(e.line, Some(4), "{e}");
+        let src = "[database]\npath = 'a.db'\n[[recipients]]\nemail = 'a@b.kz'\nmin_severity = 'urgent'\n";
+        let e = parse(src).unwrap_err();
+        assert_eq!(e.line, Some(5), "{e}");
+        assert_eq!(e.key.as_deref(), Some("recipients.min_severity"));
+    }
+
+    #[test]
+    fn secrets_are_env_names_not_values() {
+        let src = "[database]\npath = 'a.db'\n[mail]\npassword_env = 'hunter2 is my password'\n";
+        let e = parse(src).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("mail.password_env"));
+        assert_eq!(e.line, Some(4));
+    }
+
+    #[test]
+    fn relative_paths_resolve_against_config_dir() {
+        let src = "[database]\npath = 'data/t.db'\n[mail]\ndry_run_dir = '/abs/out'\n[rules]\nfiles = ['mine.toml']\n";
+        let c = parse(src).unwrap();
+        assert_eq!(c.database.path, PathBuf::from("/base/data/t.db"));
+        assert_eq!(c.mail.dry_run_dir, PathBuf::from("/abs/out"));
+        assert_eq!(c.rules.files, vec![PathBuf::from("/base/mine.toml")]);
+    }
+
+    #[test]
+    fn missing_file_is_named() {
+        let e = Config::load(Path::new("/nonexistent/dir/config.toml")).unwrap_err();
+        assert_eq!(e.file, PathBuf::from("/nonexistent/dir/config.toml"));
+        assert!(e.message.contains("not found"), "{e}");
+    }
+}

@@ -1,0 +1,198 @@
+//! The foundation: `init`, `status`, config errors from the command line, the store.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use tenderscan::store::{SCHEMA_VERSION, Store};
+
+fn tenderscan(dir: &std::path::Path) -> Command {
+    let mut cmd = Command::cargo_bin("tenderscan").unwrap();
+    cmd.current_dir(dir).env_remove("TENDERSCAN_LOG");
+    cmd
+}
+
+#[test]
+fn init_in_an_empty_folder_gives_a_config_and_a_migrated_database() {
+    let dir = tempfile::tempdir().unwrap();
+    tenderscan(dir.path())
+        .arg("init")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("wrote config.toml"))
+        .stdout(predicate::str::contains(format!(
+            "schema version {SCHEMA_VERSION}"
+        )));
+    assert!(dir.path().join("config.toml").is_file());
+    assert!(dir.path().join("tenderscan.db").is_file());
+    // The written config is the documented default, and it loads.
+    let written = std::fs::read_to_string(dir.path().join("config.toml")).unwrap();
+    assert_eq!(written, tenderscan::config::DEFAULT_CONFIG);
+
+    // A second init leaves the config alone.
+    std::fs::write(
+        dir.path().join("config.toml"),
+        written.replace("tenderscan.db", "other.db"),
+    )
+    .unwrap();
+    tenderscan(dir.path())
+        .arg("init")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("exists: left as it is"));
+    assert!(dir.path().join("other.db").is_file());
+
+    tenderscan(dir.path())
+        .args(["status"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("other.db"))
+        .stdout(predicate::str::contains(format!(
+            "schema version  {SCHEMA_VERSION}"
+        )))
+        .stdout(predicate::str::contains("notices"))
+        .stdout(predicate::str::contains("(none yet)"));
+
+    let out = tenderscan(dir.path())
+        .args(["status", "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["schema_version"], SCHEMA_VERSION);
+    assert_eq!(v["tables"]["notices"], 0);
+}
+
+#[test]
+fn config_errors_name_the_file_and_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "unknown.toml",
+            "[database]\npath = 'x.db'\n\n[[sources]]\nname = 'g'\nkind = 'goszakup'\nurl = 'https://ows.goszakup.gov.kz'\ntoken = 'abc'\n",
+            "unknown.toml:8: key `sources.token`",
+        ),
+        (
+            "type.toml",
+            "[database]\npath = 'x.db'\n[mail]\nsmtp_port = 'twenty-five'\n",
+            "type.toml:4: key `mail.smtp_port`",
+        ),
+    ];
+    for (name, src, want) in cases {
+        std::fs::write(dir.path().join(name), src).unwrap();
+        tenderscan(dir.path())
+            .args(["--config", name, "status"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(want));
+    }
+    tenderscan(dir.path())
+        .args(["--config", "missing.toml", "status"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "missing.toml: config file not found",
+        ));
+}
+
+#[test]
+fn opening_a_database_twice_migrates_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    // Two processes' worth of opens at the same moment, then again.
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let p = path.clone();
+            std::thread::spawn(move || Store::open(&p).map(|s| s.schema_version().unwrap()))
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().unwrap().unwrap(), SCHEMA_VERSION);
+    }
+    let store = Store::open(&path).unwrap();
+    store
+        .conn()
+        .execute(
+            "INSERT INTO sources (name, kind, created_at) VALUES ('g', 'goszakup', 't')",
+            [],
+        )
+        .unwrap();
+    drop(store);
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    let n: i64 = store
+        .conn()
+        .query_row("SELECT count(*) FROM sources", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 1, "a second open must not re-run migrations");
+}
+
+const FLAGS_COLUMNS: &[&str] = &[
+    "source",
+    "notice_number",
+    "lot_number",
+    "title",
+    "agency_bin",
+    "agency_name",
+    "amount",
+    "currency",
+    "rule_id",
+    "severity",
+    "evidence",
+    "quota_kind",
+    "quota_count",
+    "quota_period",
+    "price_per_unit",
+    "url",
+    "published_at",
+    "first_flagged_at",
+];
+
+#[test]
+fn the_flags_view_has_exactly_its_columns_and_prices_per_unit() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("t.db")).unwrap();
+    let conn = store.conn();
+    let stmt = conn.prepare("SELECT * FROM flags").unwrap();
+    let cols: Vec<&str> = stmt.column_names().collect();
+    assert_eq!(cols, FLAGS_COLUMNS);
+    drop(stmt);
+
+    conn.execute_batch(
+        "INSERT INTO sources (id, name, kind, created_at) VALUES (1, 'goszakup', 'goszakup', 't');
+         INSERT INTO agencies (id, identifier, name_ru, first_seen_at, last_seen_at)
+             VALUES (1, '000140001234', 'ГУ «Аппарат акима города Рудного»', 't', 't');
+         INSERT INTO notices (id, source_id, external_id, number, title, agency_id, amount, currency,
+                              url, published_at, first_seen_at, last_seen_at)
+             VALUES (1, 1, '900', '900-1', 'Информационные услуги', 1, 1300000, 'KZT',
+                     'https://goszakup.gov.kz/ru/announce/index/900', '2026-03-02T04:00:00Z', 't', 't');
+         INSERT INTO matches (notice_id, target, rule_id, severity, severity_rank, score, evidence,
+                              evidence_start, match_start, match_end, quota_kind, quota_count, quota_period,
+                              ruleset_version, first_flagged_at, last_seen_at)
+             VALUES (1, 'document:1', 'fake-accounts', 'high', 3, 0.9, 'создание четырех фейковых аккаунтов',
+                     0, 9, 60, 'accounts', 4, NULL, 'v1', '2026-03-02T05:00:00Z', 't'),
+                    (1, 'notice:1', 'fake-accounts', 'high', 3, 0.5, 'фейковых аккаунтов',
+                     0, 0, 30, NULL, NULL, NULL, 'v1', '2026-03-01T05:00:00Z', 't'),
+                    (1, 'notice:1', 'smm-services', 'low', 1, 0.3, 'услуги SMM',
+                     0, 0, 10, NULL, NULL, NULL, 'v1', '2026-03-02T05:00:00Z', '2026-03-03T00:00:00Z');",
+    )
+    .unwrap();
+    type FlagRow = (String, String, Option<i64>, Option<f64>, String);
+    let rows: Vec<FlagRow> = conn
+        .prepare("SELECT rule_id, severity, quota_count, price_per_unit, first_flagged_at FROM flags ORDER BY rule_id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(rows.len(), 2, "one row per notice and rule: {rows:?}");
+    assert_eq!(rows[0].0, "fake-accounts");
+    assert_eq!(rows[0].2, Some(4));
+    assert_eq!(rows[0].3, Some(325_000.0));
+    assert_eq!(
+        rows[0].4, "2026-03-01T05:00:00Z",
+        "first flag over all matches"
+    );
+    assert_eq!(rows[1].0, "smm-services");
+    assert_eq!(rows[1].3, None);
+}
