@@ -5,6 +5,12 @@
 //! foreign keys on; migrations are numbered SQL files recorded in `PRAGMA user_version`
 //! and applied, each in its own transaction, when the database is opened.
 
+mod matches;
+mod notices;
+
+pub use matches::{NewMatch, Routable, ScanInput, ScanOutcome, ScanTarget};
+pub use notices::{DocumentContent, PageOutcome, PendingDocument, sha256_hex};
+
 use rusqlite::{Connection, OpenFlags, params};
 use std::path::{Path, PathBuf};
 use std::time::Duration;

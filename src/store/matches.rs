@@ -1,0 +1,304 @@
+//! Scanning's side of the store: what to read, and recording what the rules found,
+//! together with the alert outbox rows, in one transaction per notice.
+
+use super::{Store, StoreError, now};
+use crate::model::Severity;
+use rusqlite::{OptionalExtension, params};
+
+/// What a notice offers the rules to read.
+#[derive(Debug, Clone)]
+pub struct ScanInput {
+    pub notice_id: i64,
+    pub source: String,
+    pub amount: Option<f64>,
+    pub currency: Option<String>,
+    pub targets: Vec<ScanTarget>,
+}
+
+/// One text to read: the notice's own text, a lot's, or a document's.
+#[derive(Debug, Clone)]
+pub struct ScanTarget {
+    /// "notice:ID", "lot:ID" or "document:ID".
+    pub target: String,
+    pub lot_id: Option<i64>,
+    pub document_id: Option<i64>,
+    pub text: String,
+}
+
+impl ScanTarget {
+    /// The full-text index row id of this target: id * 4 + (0 notice, 1 lot, 2 document).
+    pub fn fulltext_rowid(&self) -> Option<i64> {
+        let (kind, id) = self.target.split_once(':')?;
+        let id: i64 = id.parse().ok()?;
+        let tag = match kind {
+            "notice" => 0,
+            "lot" => 1,
+            "document" => 2,
+            _ => return None,
+        };
+        Some(id * 4 + tag)
+    }
+}
+
+/// One finding to record.
+#[derive(Debug, Clone)]
+pub struct NewMatch {
+    pub target: String,
+    pub lot_id: Option<i64>,
+    pub document_id: Option<i64>,
+    pub rule_id: String,
+    pub severity: Severity,
+    pub score: f64,
+    pub evidence: String,
+    pub evidence_start: usize,
+    pub start: usize,
+    pub end: usize,
+    /// JSON array of {kind, count, per}.
+    pub quotas_json: String,
+    pub quota_kind: Option<String>,
+    pub quota_count: Option<i64>,
+    pub quota_period: Option<String>,
+}
+
+/// What a new match is, for routing it to recipients.
+#[derive(Debug, Clone, Copy)]
+pub struct Routable<'a> {
+    pub rule_id: &'a str,
+    pub severity: Severity,
+    pub source: &'a str,
+}
+
+/// What recording a scan did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ScanOutcome {
+    pub new_matches: usize,
+    pub retracted: usize,
+    pub alerts_queued: usize,
+}
+
+impl Store {
+    /// Notices the rule set `version` has not read yet (every notice with `all`), by id,
+    /// after `after_id`, at most `limit`.
+    pub fn notices_to_scan(
+        &self,
+        version: &str,
+        all: bool,
+        after_id: i64,
+        limit: usize,
+    ) -> Result<Vec<i64>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id FROM notices WHERE id > ?1 AND (?2 OR scanned_version IS NOT ?3)
+             ORDER BY id LIMIT ?4",
+        )?;
+        let rows = stmt.query_map(params![after_id, all, version, limit as i64], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The texts of one notice: its title and description, its lots, its documents.
+    pub fn scan_input(&self, notice_id: i64) -> Result<Option<ScanInput>, StoreError> {
+        type Head = (
+            String,
+            Option<String>,
+            Option<String>,
+            Option<f64>,
+            Option<String>,
+            String,
+        );
+        let head: Option<Head> = self
+            .conn
+            .prepare_cached(
+                "SELECT n.title, n.title_kk, n.description, n.amount, n.currency, s.name
+                 FROM notices n JOIN sources s ON s.id = n.source_id WHERE n.id = ?1",
+            )?
+            .query_row([notice_id], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })
+            .optional()?;
+        let Some((title, title_kk, description, amount, currency, source)) = head else {
+            return Ok(None);
+        };
+        let mut targets = vec![ScanTarget {
+            target: format!("notice:{notice_id}"),
+            lot_id: None,
+            document_id: None,
+            text: join_parts([Some(title), title_kk, description]),
+        }];
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, number, title, description FROM lots WHERE notice_id = ?1 ORDER BY id",
+        )?;
+        let lots = stmt.query_map([notice_id], |r| {
+            let id: i64 = r.get(0)?;
+            Ok(ScanTarget {
+                target: format!("lot:{id}"),
+                lot_id: Some(id),
+                document_id: None,
+                text: join_parts([r.get(2)?, r.get(3)?]),
+            })
+        })?;
+        for lot in lots {
+            targets.push(lot?);
+        }
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, lot_id, text FROM documents WHERE notice_id = ?1 AND text IS NOT NULL ORDER BY id",
+        )?;
+        let docs = stmt.query_map([notice_id], |r| {
+            let id: i64 = r.get(0)?;
+            Ok(ScanTarget {
+                target: format!("document:{id}"),
+                lot_id: r.get(1)?,
+                document_id: Some(id),
+                text: r.get(2)?,
+            })
+        })?;
+        for d in docs {
+            targets.push(d?);
+        }
+        targets.retain(|t| !t.text.trim().is_empty());
+        Ok(Some(ScanInput {
+            notice_id,
+            source,
+            amount,
+            currency,
+            targets,
+        }))
+    }
+
+    /// Record what the rules found in one notice, in one transaction:
+    /// new matches are inserted and routed to recipients as pending alerts (or as
+    /// `baseline` alerts that are never mailed); matches seen before are refreshed and
+    /// keep their first-flag time; earlier matches of the targets read that were not found
+    /// again are retracted. `fulltext` rows (rowid, body, folded) are replaced.
+    #[allow(clippy::too_many_arguments)]
+    pub fn record_scan(
+        &mut self,
+        input: &ScanInput,
+        version: &str,
+        found: &[NewMatch],
+        fulltext: &[(i64, String, String)],
+        route: &dyn Fn(Routable<'_>) -> Vec<String>,
+        baseline: bool,
+    ) -> Result<ScanOutcome, StoreError> {
+        let tx = self.conn.transaction()?;
+        let at = now();
+        let mut out = ScanOutcome::default();
+        for m in found {
+            let existing: Option<i64> = tx
+                .prepare_cached("SELECT id FROM matches WHERE target = ?1 AND rule_id = ?2")?
+                .query_row(params![m.target, m.rule_id], |r| r.get(0))
+                .optional()?;
+            let fields = params![
+                input.notice_id,
+                m.lot_id,
+                m.document_id,
+                m.target,
+                m.rule_id,
+                m.severity.as_str(),
+                m.severity.rank(),
+                m.score,
+                m.evidence,
+                m.evidence_start as i64,
+                m.start as i64,
+                m.end as i64,
+                m.quotas_json,
+                m.quota_kind,
+                m.quota_count,
+                m.quota_period,
+                version,
+                at,
+            ];
+            match existing {
+                Some(_) => {
+                    tx.prepare_cached(
+                        "UPDATE matches SET notice_id = ?1, lot_id = ?2, document_id = ?3, severity = ?6,
+                            severity_rank = ?7, score = ?8, evidence = ?9, evidence_start = ?10,
+                            match_start = ?11, match_end = ?12, quotas = ?13, quota_kind = ?14,
+                            quota_count = ?15, quota_period = ?16, ruleset_version = ?17,
+                            last_seen_at = ?18, retracted_at = NULL
+                         WHERE target = ?4 AND rule_id = ?5",
+                    )?
+                    .execute(fields)?;
+                }
+                None => {
+                    tx.prepare_cached(
+                        "INSERT INTO matches (notice_id, lot_id, document_id, target, rule_id, severity,
+                            severity_rank, score, evidence, evidence_start, match_start, match_end, quotas,
+                            quota_kind, quota_count, quota_period, ruleset_version, first_flagged_at, last_seen_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18)",
+                    )?
+                    .execute(fields)?;
+                    let match_id = tx.last_insert_rowid();
+                    out.new_matches += 1;
+                    let recipients = route(Routable {
+                        rule_id: &m.rule_id,
+                        severity: m.severity,
+                        source: &input.source,
+                    });
+                    for r in recipients {
+                        // One alert per recipient, notice and rule: the same rule found again
+                        // in another document of the notice does not mail twice.
+                        let key = format!("match:{}:{}", input.notice_id, m.rule_id);
+                        let n = tx
+                            .prepare_cached(
+                                "INSERT INTO alerts (recipient, kind, match_id, notice_id, dedupe_key, status, created_at)
+                                 VALUES (?1, 'match', ?2, ?3, ?4, ?5, ?6)
+                                 ON CONFLICT(recipient, dedupe_key) DO NOTHING",
+                            )?
+                            .execute(params![
+                                r,
+                                match_id,
+                                input.notice_id,
+                                key,
+                                if baseline { "baseline" } else { "pending" },
+                                at
+                            ])?;
+                        if !baseline {
+                            out.alerts_queued += n;
+                        }
+                    }
+                }
+            }
+        }
+        // Retract what the targets read no longer say.
+        for t in &input.targets {
+            let kept: Vec<&str> = found
+                .iter()
+                .filter(|m| m.target == t.target)
+                .map(|m| m.rule_id.as_str())
+                .collect();
+            let kept = serde_json::to_string(&kept).unwrap_or_else(|_| "[]".into());
+            out.retracted += tx
+                .prepare_cached(
+                    "UPDATE matches SET retracted_at = ?3
+                     WHERE target = ?1 AND retracted_at IS NULL
+                       AND rule_id NOT IN (SELECT value FROM json_each(?2))",
+                )?
+                .execute(params![t.target, kept, at])?;
+        }
+        for (rowid, body, folded) in fulltext {
+            tx.prepare_cached("DELETE FROM fulltext WHERE rowid = ?1")?
+                .execute([rowid])?;
+            tx.prepare_cached("INSERT INTO fulltext (rowid, body, folded) VALUES (?1, ?2, ?3)")?
+                .execute(params![rowid, body, folded])?;
+        }
+        tx.prepare_cached("UPDATE notices SET scanned_version = ?2 WHERE id = ?1")?
+            .execute(params![input.notice_id, version])?;
+        tx.commit()?;
+        Ok(out)
+    }
+}
+
+fn join_parts<const N: usize>(parts: [Option<String>; N]) -> String {
+    parts
+        .into_iter()
+        .flatten()
+        .filter(|p| !p.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}

@@ -1,0 +1,466 @@
+//! Writing what sources yield: sources and cursors, agencies, notices with their
+//! versions, lots, and documents (first as references, then with their text).
+
+use super::{Store, StoreError, now};
+use crate::model::{Agency, DocumentRef, NoticeRecord, PortalTime};
+use rusqlite::{OptionalExtension, Transaction, params};
+use sha2::{Digest, Sha256};
+
+/// What storing one page did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct PageOutcome {
+    pub new: usize,
+    pub changed: usize,
+    pub unchanged: usize,
+    /// Notices that are new or changed: they need their documents fetched and a scan.
+    pub touched: Vec<i64>,
+}
+
+/// A document row still to be fetched and read.
+#[derive(Debug, Clone)]
+pub struct PendingDocument {
+    pub id: i64,
+    pub notice_id: i64,
+    pub url: String,
+    pub file_name: Option<String>,
+    pub media_type: Option<String>,
+    pub is_spec: bool,
+}
+
+/// A fetched document's content, as extraction read it.
+#[derive(Debug, Clone, Default)]
+pub struct DocumentContent {
+    pub kind: Option<String>,
+    pub media_type: Option<String>,
+    pub sha256: Option<String>,
+    pub size: Option<i64>,
+    pub text: Option<String>,
+    pub scanned: bool,
+    pub notes: Option<String>,
+    pub error: Option<String>,
+}
+
+/// The hex sha256 of some bytes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+impl Store {
+    /// The id of the source with this name, creating its row on first use.
+    pub fn ensure_source(&self, name: &str, kind: &str, url: &str) -> Result<i64, StoreError> {
+        self.conn.execute(
+            "INSERT INTO sources (name, kind, url, created_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(name) DO UPDATE SET kind = excluded.kind, url = excluded.url",
+            params![name, kind, url, now()],
+        )?;
+        Ok(self
+            .conn
+            .query_row("SELECT id FROM sources WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })?)
+    }
+
+    /// The saved crawl cursor of a source.
+    pub fn cursor(&self, source_id: i64) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT cursor FROM sources WHERE id = ?1",
+                [source_id],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten())
+    }
+
+    /// Store one page of records and, in the same transaction, the cursor after it:
+    /// a crash loses nothing, and the next run resumes after the last stored page.
+    pub fn store_page(
+        &mut self,
+        source_id: i64,
+        records: &[NoticeRecord],
+        cursor: Option<&str>,
+    ) -> Result<PageOutcome, StoreError> {
+        let tx = self.conn.transaction()?;
+        let mut out = PageOutcome::default();
+        let at = now();
+        for rec in records {
+            match upsert_notice(&tx, source_id, rec, &at)? {
+                (id, Change::New) => {
+                    out.new += 1;
+                    out.touched.push(id);
+                }
+                (id, Change::Changed) => {
+                    out.changed += 1;
+                    out.touched.push(id);
+                }
+                (_, Change::Same) => out.unchanged += 1,
+            }
+        }
+        if let Some(c) = cursor {
+            tx.execute(
+                "UPDATE sources SET cursor = ?2, cursor_updated_at = ?3 WHERE id = ?1",
+                params![source_id, c, at],
+            )?;
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Documents of a notice not yet fetched (specifications first).
+    pub fn pending_documents(&self, notice_id: i64) -> Result<Vec<PendingDocument>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, notice_id, url, file_name, media_type, is_spec FROM documents
+             WHERE notice_id = ?1 AND fetched_at IS NULL
+             ORDER BY is_spec DESC, id",
+        )?;
+        let rows = stmt.query_map([notice_id], |r| {
+            Ok(PendingDocument {
+                id: r.get(0)?,
+                notice_id: r.get(1)?,
+                url: r.get(2)?,
+                file_name: r.get(3)?,
+                media_type: r.get(4)?,
+                is_spec: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Copy the content of an already fetched document with the same URL, if any:
+    /// the same attachment is not fetched twice. Returns whether it was copied.
+    pub fn reuse_document(&self, doc: &PendingDocument) -> Result<bool, StoreError> {
+        let n = self.conn.execute(
+            "UPDATE documents SET (kind, media_type, sha256, size, text, scanned, notes, error, fetched_at) =
+                (SELECT kind, media_type, sha256, size, text, scanned, notes, error, fetched_at
+                 FROM documents d WHERE d.url = documents.url AND d.id <> documents.id
+                   AND d.fetched_at IS NOT NULL AND d.sha256 IS NOT NULL
+                 ORDER BY d.fetched_at DESC LIMIT 1)
+             WHERE id = ?1 AND EXISTS (SELECT 1 FROM documents d WHERE d.url = documents.url
+                   AND d.id <> documents.id AND d.fetched_at IS NOT NULL AND d.sha256 IS NOT NULL)",
+            [doc.id],
+        )?;
+        Ok(n > 0)
+    }
+
+    /// Record a document's content (or why it could not be read).
+    pub fn save_document(&self, id: i64, c: &DocumentContent) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE documents SET kind = ?2, media_type = COALESCE(?3, media_type), sha256 = ?4,
+                size = ?5, text = ?6, scanned = ?7, notes = ?8, error = ?9, fetched_at = ?10
+             WHERE id = ?1",
+            params![
+                id,
+                c.kind,
+                c.media_type,
+                c.sha256,
+                c.size,
+                c.text,
+                c.scanned,
+                c.notes,
+                c.error,
+                now()
+            ],
+        )?;
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    New,
+    Changed,
+    Same,
+}
+
+fn upsert_agency(tx: &Transaction, a: &Agency, at: &str) -> Result<Option<i64>, StoreError> {
+    if a.id.trim().is_empty() {
+        return Ok(None);
+    }
+    let scheme = a.scheme.as_deref().unwrap_or("KZ-BIN");
+    tx.execute(
+        "INSERT INTO agencies (scheme, identifier, name_ru, name_kk, name_en, region, first_seen_at, last_seen_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
+         ON CONFLICT(scheme, identifier) DO UPDATE SET
+            name_ru = COALESCE(excluded.name_ru, name_ru),
+            name_kk = COALESCE(excluded.name_kk, name_kk),
+            name_en = COALESCE(excluded.name_en, name_en),
+            region = COALESCE(excluded.region, region),
+            last_seen_at = excluded.last_seen_at",
+        params![scheme, a.id.trim(), a.name_ru, a.name_kk, a.name_en, a.region, at],
+    )?;
+    Ok(Some(tx.query_row(
+        "SELECT id FROM agencies WHERE scheme = ?1 AND identifier = ?2",
+        params![scheme, a.id.trim()],
+        |r| r.get(0),
+    )?))
+}
+
+fn utc(t: &Option<PortalTime>) -> Option<String> {
+    t.as_ref().and_then(|t| t.utc).map(super::format_time)
+}
+
+fn local(t: &Option<PortalTime>) -> Option<String> {
+    t.as_ref().map(|t| t.original.clone())
+}
+
+/// What a version row compares: the record as mapped, minus the raw payload.
+fn snapshot(rec: &NoticeRecord) -> serde_json::Value {
+    serde_json::to_value(rec).unwrap_or(serde_json::Value::Null)
+}
+
+/// The top-level fields whose values differ between two snapshots.
+fn changed_fields(old: &serde_json::Value, new: &serde_json::Value) -> Vec<String> {
+    let (Some(o), Some(n)) = (old.as_object(), new.as_object()) else {
+        return vec!["record".into()];
+    };
+    let mut keys: Vec<&String> = o.keys().chain(n.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter(|k| o.get(*k) != n.get(*k))
+        .cloned()
+        .collect()
+}
+
+fn upsert_notice(
+    tx: &Transaction,
+    source_id: i64,
+    rec: &NoticeRecord,
+    at: &str,
+) -> Result<(i64, Change), StoreError> {
+    let snap = snapshot(rec);
+    let snap_text = snap.to_string();
+    let hash = sha256_hex(snap_text.as_bytes());
+    let agency_id = match &rec.agency {
+        Some(a) => upsert_agency(tx, a, at)?,
+        None => None,
+    };
+    let existing: Option<(i64, Option<String>, i64)> = tx
+        .query_row(
+            "SELECT id, content_hash, version FROM notices WHERE source_id = ?1 AND external_id = ?2",
+            params![source_id, rec.external_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let (id, change, version) = match existing {
+        Some((id, Some(h), _)) if h == hash => {
+            tx.execute(
+                "UPDATE notices SET last_seen_at = ?2, gone_at = NULL WHERE id = ?1",
+                params![id, at],
+            )?;
+            return Ok((id, Change::Same));
+        }
+        Some((id, _, v)) => (id, Change::Changed, v + 1),
+        None => (0, Change::New, 1),
+    };
+    let fields = params![
+        source_id,
+        rec.external_id,
+        rec.number,
+        rec.title,
+        rec.title_kk,
+        rec.description,
+        agency_id,
+        rec.amount,
+        rec.currency,
+        rec.status,
+        rec.status_code,
+        rec.method,
+        utc(&rec.published),
+        local(&rec.published),
+        utc(&rec.deadline),
+        local(&rec.deadline),
+        rec.url,
+        rec.region,
+        hash,
+        version,
+        at,
+    ];
+    let id = if change == Change::New {
+        tx.execute(
+            "INSERT INTO notices (source_id, external_id, number, title, title_kk, description, agency_id,
+                amount, currency, status, status_code, method, published_at, published_local,
+                deadline_at, deadline_local, url, region, content_hash, version, first_seen_at, last_seen_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?21)",
+            fields,
+        )?;
+        tx.last_insert_rowid()
+    } else {
+        tx.execute(
+            "UPDATE notices SET number = ?3, title = ?4, title_kk = ?5, description = ?6, agency_id = ?7,
+                amount = ?8, currency = ?9, status = ?10, status_code = ?11, method = ?12,
+                published_at = ?13, published_local = ?14, deadline_at = ?15, deadline_local = ?16,
+                url = ?17, region = ?18, content_hash = ?19, version = ?20, last_seen_at = ?21,
+                gone_at = NULL, scanned_version = NULL
+             WHERE source_id = ?1 AND external_id = ?2",
+            fields,
+        )?;
+        id
+    };
+    let changes = if change == Change::Changed {
+        let old: Option<String> = tx
+            .query_row(
+                "SELECT snapshot FROM notice_versions WHERE notice_id = ?1 ORDER BY version DESC LIMIT 1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let old = old
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or(serde_json::Value::Null);
+        Some(serde_json::to_string(&changed_fields(&old, &snap)).unwrap_or_default())
+    } else {
+        None
+    };
+    tx.execute(
+        "INSERT INTO notice_versions (notice_id, version, seen_at, changes, snapshot) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![id, version, at, changes, snap_text],
+    )?;
+    // Lots: upsert the ones present; their documents with them.
+    for lot in &rec.lots {
+        tx.execute(
+            "INSERT INTO lots (notice_id, external_id, number, title, description, amount, quantity, status,
+                               first_seen_at, last_seen_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
+             ON CONFLICT(notice_id, external_id) DO UPDATE SET number = excluded.number,
+                title = excluded.title, description = excluded.description, amount = excluded.amount,
+                quantity = excluded.quantity, status = excluded.status, last_seen_at = excluded.last_seen_at",
+            params![
+                id,
+                lot.external_id,
+                lot.number,
+                lot.title,
+                lot.description,
+                lot.amount,
+                lot.quantity,
+                lot.status,
+                at
+            ],
+        )?;
+        let lot_id: i64 = tx.query_row(
+            "SELECT id FROM lots WHERE notice_id = ?1 AND external_id = ?2",
+            params![id, lot.external_id],
+            |r| r.get(0),
+        )?;
+        for d in &lot.documents {
+            upsert_document(tx, id, Some(lot_id), d, at)?;
+        }
+    }
+    for d in &rec.documents {
+        upsert_document(tx, id, None, d, at)?;
+    }
+    Ok((id, change))
+}
+
+fn upsert_document(
+    tx: &Transaction,
+    notice_id: i64,
+    lot_id: Option<i64>,
+    d: &DocumentRef,
+    at: &str,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO documents (notice_id, lot_id, url, file_name, title, is_spec, media_type, first_seen_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT(notice_id, url) DO UPDATE SET lot_id = COALESCE(excluded.lot_id, lot_id),
+            file_name = COALESCE(excluded.file_name, file_name), title = COALESCE(excluded.title, title),
+            is_spec = MAX(is_spec, excluded.is_spec)",
+        params![notice_id, lot_id, d.url, d.file_name, d.title, d.is_spec, d.media_type, at],
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::LotRecord;
+
+    fn record(title: &str) -> NoticeRecord {
+        NoticeRecord {
+            external_id: "900".into(),
+            number: Some("900-1".into()),
+            title: title.into(),
+            agency: Some(Agency {
+                id: "000140001234".into(),
+                name_ru: Some("Акимат".into()),
+                ..Default::default()
+            }),
+            amount: Some(1_300_000.0),
+            currency: Some("KZT".into()),
+            lots: vec![LotRecord {
+                external_id: "7".into(),
+                number: Some("7-ЗЦП1".into()),
+                documents: vec![DocumentRef {
+                    url: "https://v3bl.goszakup.gov.kz/files/download_file/1/".into(),
+                    file_name: Some("techspec_1.pdf".into()),
+                    is_spec: true,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn pages_store_new_changed_and_unchanged_notices_with_versions() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("t.db")).unwrap();
+        let src = s.ensure_source("g", "goszakup", "https://x").unwrap();
+        assert_eq!(s.ensure_source("g", "goszakup", "https://x").unwrap(), src);
+        let out = s
+            .store_page(src, &[record("Услуги SMM")], Some("c1"))
+            .unwrap();
+        assert_eq!((out.new, out.changed, out.unchanged), (1, 0, 0));
+        assert_eq!(s.cursor(src).unwrap().as_deref(), Some("c1"));
+        let out = s
+            .store_page(src, &[record("Услуги SMM")], Some("c2"))
+            .unwrap();
+        assert_eq!((out.new, out.changed, out.unchanged), (0, 0, 1));
+        let out = s
+            .store_page(src, &[record("Услуги SMM и ведение аккаунтов")], None)
+            .unwrap();
+        assert_eq!((out.new, out.changed, out.unchanged), (0, 1, 0));
+        assert_eq!(s.cursor(src).unwrap().as_deref(), Some("c2"));
+        let (version, changes): (i64, String) = s
+            .conn()
+            .query_row(
+                "SELECT version, changes FROM notice_versions ORDER BY version DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(version, 2);
+        assert_eq!(changes, r#"["title"]"#);
+        let docs = s.pending_documents(out.touched[0]).unwrap();
+        assert_eq!(docs.len(), 1);
+        assert!(docs[0].is_spec);
+    }
+
+    #[test]
+    fn a_fetched_document_is_reused_by_url() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("t.db")).unwrap();
+        let src = s.ensure_source("g", "goszakup", "https://x").unwrap();
+        let mut a = record("A");
+        let out = s.store_page(src, &[a.clone()], None).unwrap();
+        let doc = &s.pending_documents(out.touched[0]).unwrap()[0];
+        assert!(!s.reuse_document(doc).unwrap());
+        s.save_document(
+            doc.id,
+            &DocumentContent {
+                kind: Some("pdf".into()),
+                sha256: Some(sha256_hex(b"x")),
+                text: Some("текст".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        a.external_id = "901".into();
+        let out = s.store_page(src, &[a], None).unwrap();
+        let doc = &s.pending_documents(out.touched[0]).unwrap()[0];
+        assert!(s.reuse_document(doc).unwrap());
+        assert!(s.pending_documents(out.touched[0]).unwrap().is_empty());
+    }
+}
