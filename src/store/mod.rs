@@ -7,9 +7,11 @@
 
 mod matches;
 mod notices;
+mod runs;
 
 pub use matches::{NewMatch, Routable, ScanInput, ScanOutcome, ScanTarget};
 pub use notices::{DocumentContent, PageOutcome, PendingDocument, sha256_hex};
+pub use runs::RunCounts;
 
 use rusqlite::{Connection, OpenFlags, params};
 use std::path::{Path, PathBuf};

@@ -127,6 +127,16 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Notices of a source with documents not yet fetched (left by a killed or failed run).
+    pub fn notices_with_pending_documents(&self, source_id: i64) -> Result<Vec<i64>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT DISTINCT d.notice_id FROM documents d JOIN notices n ON n.id = d.notice_id
+             WHERE n.source_id = ?1 AND d.fetched_at IS NULL ORDER BY d.notice_id",
+        )?;
+        let rows = stmt.query_map([source_id], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Copy the content of an already fetched document with the same URL, if any:
     /// the same attachment is not fetched twice. Returns whether it was copied.
     pub fn reuse_document(&self, doc: &PendingDocument) -> Result<bool, StoreError> {

@@ -1,0 +1,594 @@
+//! The run cycle: crawl -> extract -> store -> match -> store -> alert.
+//!
+//! Short on purpose: it calls the other modules in order, keeps the run record, and
+//! stops between pages or documents when asked to. It never holds the whole crawl in
+//! memory: a page is stored (with its cursor) before the next one is fetched, and work
+//! left undone by a killed run (documents not fetched, notices not scanned) is picked up
+//! by the next one from what the database says, not from memory.
+
+use crate::config::{Config, SourceConfig};
+use crate::extract;
+use crate::fetch::{FetchError, FetchSettings, Fetcher};
+use crate::model::Severity;
+use crate::rules::{self, Context, RuleSet};
+use crate::source::{self, SourceSpec};
+use crate::store::{
+    DocumentContent, NewMatch, PendingDocument, RunCounts, ScanInput, Store, StoreError,
+    sha256_hex,
+};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// Errors that stop a run: the database is unusable. Everything else is recorded and
+/// the run goes on.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("alerts: {0}")]
+    Alert(#[from] crate::alert::AlertError),
+}
+
+/// Set by SIGINT/SIGTERM: stop after the current page or document.
+#[derive(Debug, Clone, Default)]
+pub struct StopFlag(Arc<AtomicBool>);
+
+impl StopFlag {
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+    pub fn is_set(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// The run lock: an advisory lock on `<database>.lock`, freed by the OS when the
+/// process dies, so a killed run never blocks the next one.
+#[derive(Debug)]
+pub struct RunLock {
+    _file: File,
+    pub path: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error("another tenderscan run holds the lock {0} (started by pid {1})")]
+    Held(PathBuf, String),
+    #[error("cannot open the lock file {0}: {1}")]
+    Io(PathBuf, std::io::Error),
+}
+
+impl RunLock {
+    /// Take the lock beside the database, or fail at once if another process holds it.
+    pub fn acquire(db: &Path) -> Result<RunLock, LockError> {
+        let mut name = db.as_os_str().to_owned();
+        name.push(".lock");
+        let path = PathBuf::from(name);
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| LockError::Io(path.clone(), e))?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| LockError::Io(path.clone(), e))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let holder = std::fs::read_to_string(&path).unwrap_or_default();
+                return Err(LockError::Held(path, holder.trim().to_string()));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(LockError::Io(path, e)),
+        }
+        // Record who holds it (for the message a second run prints).
+        let _ = file.set_len(0);
+        let _ = std::io::Write::write_all(&mut &file, std::process::id().to_string().as_bytes());
+        Ok(RunLock { _file: file, path })
+    }
+}
+
+/// What a run is asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Only this source.
+    pub source: Option<String>,
+    /// Crawl from this date instead of the saved cursor.
+    pub since: Option<chrono::NaiveDate>,
+    /// Stop a source after this many notices.
+    pub limit: Option<usize>,
+    /// Record matches without mailing them (`run --baseline`).
+    pub baseline: bool,
+    /// Send alerts at the end (`run`), or leave them queued (`crawl`).
+    pub send: bool,
+}
+
+/// One source's part of a run.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct SourceReport {
+    pub name: String,
+    pub counts: RunCounts,
+    pub error: Option<String>,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct RunReport {
+    pub run_id: i64,
+    pub counts: RunCounts,
+    pub sources: Vec<SourceReport>,
+    pub mail_error: Option<String>,
+    pub interrupted: bool,
+}
+
+impl RunReport {
+    /// Did any source or the mail fail?
+    pub fn failed(&self) -> bool {
+        self.mail_error.is_some() || self.sources.iter().any(|s| s.error.is_some())
+    }
+
+    fn status(&self) -> &'static str {
+        if self.interrupted {
+            "interrupted"
+        } else if self.failed() {
+            "partial"
+        } else {
+            "ok"
+        }
+    }
+}
+
+/// Who gets an alert for a new match: the recipients whose severity floor and
+/// rule/source filters it passes.
+pub fn route(cfg: &Config, rule_id: &str, severity: Severity, source: &str) -> Vec<String> {
+    cfg.recipients
+        .iter()
+        .filter(|r| severity >= r.min_severity)
+        .filter(|r| r.rules.as_ref().is_none_or(|ids| ids.iter().any(|i| i == rule_id)))
+        .filter(|r| r.sources.as_ref().is_none_or(|s| s.iter().any(|n| n == source)))
+        .map(|r| r.email.clone())
+        .collect()
+}
+
+/// The rule texts alert digests show.
+pub fn rule_texts(rules: &RuleSet) -> std::collections::HashMap<String, crate::alert::RuleText> {
+    rules
+        .rules()
+        .iter()
+        .map(|r| {
+            (
+                r.id.clone(),
+                crate::alert::RuleText {
+                    title: r.title.clone(),
+                    why: r.why.clone(),
+                },
+            )
+        })
+        .collect()
+}
+
+/// The extraction limits the config sets.
+pub fn extract_limits(cfg: &Config) -> extract::Limits {
+    extract::Limits {
+        max_input_bytes: cfg.crawl.max_document_bytes as usize,
+        time_budget: Duration::from_secs(cfg.crawl.extract_timeout_secs),
+        ..extract::Limits::default()
+    }
+}
+
+/// Crawl the enabled sources (or one), fetch and read their documents, scan, and
+/// (with `opts.send`) mail the alerts. The caller holds the [`RunLock`].
+pub async fn run(
+    cfg: &Config,
+    store: &mut Store,
+    rules: &RuleSet,
+    opts: &RunOptions,
+    stop: &StopFlag,
+    command: &str,
+) -> Result<RunReport, PipelineError> {
+    let run_id = store.start_run(command, rules.version())?;
+    let mut report = RunReport {
+        run_id,
+        ..Default::default()
+    };
+    let sources: Vec<&SourceConfig> = cfg
+        .sources
+        .iter()
+        .filter(|s| match &opts.source {
+            Some(name) => &s.name == name,
+            None => s.enabled,
+        })
+        .collect();
+    for sc in sources {
+        if stop.is_set() {
+            report.interrupted = true;
+            break;
+        }
+        let mut sr = SourceReport {
+            name: sc.name.clone(),
+            ..Default::default()
+        };
+        let source_id = store.ensure_source(&sc.name, &sc.kind, &sc.url)?;
+        match crawl_source(cfg, store, rules, sc, source_id, opts, stop, &mut sr.counts).await {
+            Ok(()) => {
+                store.source_succeeded(source_id)?;
+            }
+            Err(CrawlFailure::Store(e)) => return Err(e.into()),
+            Err(CrawlFailure::Source(msg)) => {
+                tracing::error!(source = %sc.name, "{msg}");
+                let n = store.source_failed(source_id, &msg)?;
+                tracing::debug!(source = %sc.name, failures_in_a_row = n);
+                sr.counts.errors += 1;
+                sr.error = Some(msg);
+            }
+        }
+        report.counts.add(&sr.counts);
+        report.sources.push(sr);
+    }
+    if stop.is_set() {
+        report.interrupted = true;
+    }
+    // Anything a killed run left unscanned, or that a rule change made stale.
+    if !report.interrupted {
+        let mut counts = RunCounts::default();
+        scan(cfg, store, rules, false, opts.baseline, stop, &mut counts)?;
+        report.counts.add(&counts);
+    }
+    if opts.send && !report.interrupted {
+        let texts = rule_texts(rules);
+        match crate::alert::send_pending(store, cfg, &texts, &crate::alert::SendOptions::default())
+            .await
+        {
+            Ok(sent) => {
+                report.counts.alerts_sent += sent.alerts_sent as i64;
+                if !sent.failed.is_empty() {
+                    report.mail_error = Some(sent.failed.join("; "));
+                }
+            }
+            Err(e) => report.mail_error = Some(e.to_string()),
+        }
+        if let Err(e) = crate::alert::operator_check(store, cfg).await {
+            tracing::error!("operator alert: {e}");
+        }
+    }
+    if let Some(e) = &report.mail_error {
+        tracing::error!("mail: {e}");
+        report.counts.errors += 1;
+    }
+    let summary = serde_json::json!({
+        "sources": report.sources,
+        "mail_error": report.mail_error,
+        "baseline": opts.baseline,
+    });
+    store.finish_run(run_id, report.status(), &report.counts, &summary)?;
+    Ok(report)
+}
+
+enum CrawlFailure {
+    Store(StoreError),
+    Source(String),
+}
+
+impl From<StoreError> for CrawlFailure {
+    fn from(e: StoreError) -> Self {
+        CrawlFailure::Store(e)
+    }
+}
+
+fn fetch_settings(cfg: &Config, sc: &SourceConfig) -> FetchSettings {
+    let mut hosts: Vec<String> = sc.host().into_iter().collect();
+    hosts.extend(sc.attachment_hosts.iter().cloned());
+    FetchSettings {
+        user_agent: format!(
+            "tenderscan/{} (+{})",
+            env!("CARGO_PKG_VERSION"),
+            cfg.crawl.contact
+        ),
+        requests_per_second: sc.requests_per_second,
+        timeout: Duration::from_secs(cfg.crawl.timeout_secs),
+        max_body_bytes: cfg.crawl.max_document_bytes,
+        allowed_hosts: hosts,
+        ca_file: sc.ca_file.clone(),
+        ..FetchSettings::default()
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn crawl_source(
+    cfg: &Config,
+    store: &mut Store,
+    rules: &RuleSet,
+    sc: &SourceConfig,
+    source_id: i64,
+    opts: &RunOptions,
+    stop: &StopFlag,
+    counts: &mut RunCounts,
+) -> Result<(), CrawlFailure> {
+    let fetcher = Fetcher::new(fetch_settings(cfg, sc))
+        .map_err(|e| CrawlFailure::Source(format!("source {}: {e}", sc.name)))?;
+    let spec = SourceSpec {
+        name: sc.name.clone(),
+        kind: sc.kind.clone(),
+        url: url::Url::parse(&sc.url)
+            .map_err(|e| CrawlFailure::Source(format!("source {}: url: {e}", sc.name)))?,
+        token: sc.token(),
+        lookback_days: sc.lookback_days,
+        since: opts.since,
+        search_terms: sc.search_terms.clone(),
+        allowed_hosts: sc.attachment_hosts.clone(),
+    };
+    let cursor = if opts.since.is_some() {
+        None
+    } else {
+        store.cursor(source_id)?
+    };
+    let mut src = source::open(&spec, cursor.as_deref()).map_err(|e| {
+        CrawlFailure::Source(match e {
+            source::SourceError::MissingToken { .. } => format!(
+                "source {}: skipped: the token variable {} is not set",
+                sc.name,
+                sc.token_env.as_deref().unwrap_or("(token_env)")
+            ),
+            e => format!("source {}: {e}", sc.name),
+        })
+    })?;
+    let limits = extract_limits(cfg);
+    let mut seen = 0usize;
+    let mut failure = None;
+    loop {
+        if stop.is_set() {
+            break;
+        }
+        let page = match src.next_page(&fetcher).await {
+            Ok(Some(p)) => p,
+            Ok(None) => break,
+            Err(e) => {
+                failure = Some(format!("source {}: {e}", sc.name));
+                break;
+            }
+        };
+        let mut records = page.records;
+        if let Some(limit) = opts.limit {
+            records.truncate(limit.saturating_sub(seen));
+        }
+        seen += records.len();
+        counts.notices_fetched += records.len() as i64;
+        // The cursor moves only when the whole page was taken.
+        let cursor = if opts.limit.is_some_and(|l| seen >= l) {
+            None
+        } else {
+            page.cursor.as_deref()
+        };
+        let stored = store.store_page(source_id, &records, cursor)?;
+        counts.notices_new += stored.new as i64;
+        counts.notices_changed += stored.changed as i64;
+        for notice_id in stored.touched {
+            if stop.is_set() {
+                break;
+            }
+            fetch_documents(cfg, store, &fetcher, &limits, notice_id, stop, counts).await?;
+            scan_notice(cfg, store, rules, notice_id, opts.baseline, counts)?;
+        }
+        if page.done || opts.limit.is_some_and(|l| seen >= l) {
+            break;
+        }
+    }
+    // Documents a killed or failed run left unfetched.
+    for notice_id in store.notices_with_pending_documents(source_id)? {
+        if stop.is_set() {
+            break;
+        }
+        fetch_documents(cfg, store, &fetcher, &limits, notice_id, stop, counts).await?;
+    }
+    match failure {
+        Some(f) => Err(CrawlFailure::Source(f)),
+        None => Ok(()),
+    }
+}
+
+/// Whether a failed download is worth trying again on a later run.
+fn transient(e: &FetchError) -> bool {
+    matches!(
+        e,
+        FetchError::Timeout { .. }
+            | FetchError::Network { .. }
+            | FetchError::Truncated { .. }
+            | FetchError::Status { status: 429 | 500..=599, .. }
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn fetch_documents(
+    cfg: &Config,
+    store: &mut Store,
+    fetcher: &Fetcher,
+    limits: &extract::Limits,
+    notice_id: i64,
+    stop: &StopFlag,
+    counts: &mut RunCounts,
+) -> Result<(), StoreError> {
+    let docs = store.pending_documents(notice_id)?;
+    for (i, doc) in docs.into_iter().enumerate() {
+        if stop.is_set() {
+            break;
+        }
+        if i >= cfg.crawl.max_documents_per_notice {
+            store.save_document(
+                doc.id,
+                &DocumentContent {
+                    notes: Some(format!(
+                        "not fetched: over [crawl] max_documents_per_notice = {}",
+                        cfg.crawl.max_documents_per_notice
+                    )),
+                    ..Default::default()
+                },
+            )?;
+            continue;
+        }
+        if store.reuse_document(&doc)? {
+            continue;
+        }
+        let content = fetch_document(fetcher, limits, &doc).await;
+        match content {
+            Ok(c) => {
+                if c.error.is_some() {
+                    counts.errors += 1;
+                }
+                counts.documents += 1;
+                store.save_document(doc.id, &c)?;
+            }
+            Err(e) if transient(&e) => {
+                // Left pending: the next run tries again.
+                tracing::warn!(url = %doc.url, "document not fetched, will retry: {e}");
+                counts.errors += 1;
+            }
+            Err(e) => {
+                tracing::warn!(url = %doc.url, "document not fetched: {e}");
+                counts.errors += 1;
+                store.save_document(
+                    doc.id,
+                    &DocumentContent {
+                        error: Some(e.to_string()),
+                        ..Default::default()
+                    },
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn fetch_document(
+    fetcher: &Fetcher,
+    limits: &extract::Limits,
+    doc: &PendingDocument,
+) -> Result<DocumentContent, FetchError> {
+    let url = url::Url::parse(&doc.url).map_err(|e| FetchError::Config(format!("{}: {e}", doc.url)))?;
+    let resp = fetcher.get(&url, &[]).await?;
+    let bytes = resp.body;
+    let name = doc.file_name.clone();
+    let media = resp.content_type.clone().or_else(|| doc.media_type.clone());
+    let limits = limits.clone();
+    let sha = sha256_hex(&bytes);
+    let size = bytes.len() as i64;
+    let media2 = media.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        extract::extract(&bytes, name.as_deref(), media2.as_deref(), &limits)
+    })
+    .await;
+    let mut content = DocumentContent {
+        media_type: media,
+        sha256: Some(sha),
+        size: Some(size),
+        ..Default::default()
+    };
+    match result {
+        Ok(Ok(x)) => {
+            content.kind = Some(x.kind.as_str().to_string());
+            content.scanned = x.scanned;
+            content.text = Some(x.text);
+            if !x.notes.is_empty() {
+                content.notes = Some(x.notes.join("\n"));
+            }
+        }
+        Ok(Err(e)) => content.error = Some(format!("{}: {e}", doc.url)),
+        Err(e) => content.error = Some(format!("{}: extraction stopped: {e}", doc.url)),
+    }
+    Ok(content)
+}
+
+/// Run the rules over one stored notice and record what they found.
+fn scan_notice(
+    cfg: &Config,
+    store: &mut Store,
+    rules: &RuleSet,
+    notice_id: i64,
+    baseline: bool,
+    counts: &mut RunCounts,
+) -> Result<(), StoreError> {
+    let Some(input) = store.scan_input(notice_id)? else {
+        return Ok(());
+    };
+    let (found, fulltext) = read_notice(rules, &input);
+    let route = |r: crate::store::Routable<'_>| route(cfg, r.rule_id, r.severity, r.source);
+    let out = store.record_scan(&input, rules.version(), &found, &fulltext, &route, baseline)?;
+    counts.matches += out.new_matches as i64;
+    Ok(())
+}
+
+/// The rules over a notice's texts: the best match per text and rule, and the
+/// full-text index rows.
+fn read_notice(rules: &RuleSet, input: &ScanInput) -> (Vec<NewMatch>, Vec<(i64, String, String)>) {
+    let ctx = Context {
+        amount: input.amount,
+        currency: input.currency.clone(),
+    };
+    let mut found = Vec::new();
+    let mut fulltext = Vec::new();
+    for t in &input.targets {
+        let findings = rules.find(&t.text, &ctx);
+        let mut best: Vec<&rules::Match> = Vec::new();
+        for m in &findings.matches {
+            match best.iter_mut().find(|b| b.rule_id == m.rule_id) {
+                Some(b) if m.score > b.score => *b = m,
+                Some(_) => {}
+                None => best.push(m),
+            }
+        }
+        for m in best {
+            // The main quota: the largest count near the match.
+            let main = m.quotas.iter().max_by_key(|q| q.count);
+            found.push(NewMatch {
+                target: t.target.clone(),
+                lot_id: t.lot_id,
+                document_id: t.document_id,
+                rule_id: m.rule_id.clone(),
+                severity: m.severity,
+                score: m.score,
+                evidence: m.evidence.clone(),
+                evidence_start: m.evidence_start,
+                start: m.start,
+                end: m.end,
+                quotas_json: serde_json::to_string(&m.quotas).unwrap_or_else(|_| "[]".into()),
+                quota_kind: main.map(|q| q.kind.as_str().to_string()),
+                quota_count: main.map(|q| q.count.min(i64::MAX as u64) as i64),
+                quota_period: main.and_then(|q| q.per).map(|p| p.as_str().to_string()),
+            });
+        }
+        if let Some(rowid) = t.fulltext_rowid() {
+            fulltext.push((rowid, t.text.clone(), rules::fold(&t.text)));
+        }
+    }
+    (found, fulltext)
+}
+
+/// Scan stored notices the current rule set has not read (all of them with `all`).
+pub fn scan(
+    cfg: &Config,
+    store: &mut Store,
+    rules: &RuleSet,
+    all: bool,
+    baseline: bool,
+    stop: &StopFlag,
+    counts: &mut RunCounts,
+) -> Result<usize, StoreError> {
+    let mut after = 0;
+    let mut scanned = 0;
+    loop {
+        let ids = store.notices_to_scan(rules.version(), all, after, 500)?;
+        let Some(&last) = ids.last() else { break };
+        for id in ids {
+            if stop.is_set() {
+                return Ok(scanned);
+            }
+            scan_notice(cfg, store, rules, id, baseline, counts)?;
+            scanned += 1;
+        }
+        after = last;
+    }
+    Ok(scanned)
+}
