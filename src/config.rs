@@ -55,6 +55,8 @@ pub struct Config {
     pub recipients: Vec<Recipient>,
     #[serde(default)]
     pub rules: RulesConfig,
+    #[serde(default)]
+    pub schedule: ScheduleConfig,
     /// The file this was loaded from (`<embedded default>` when none).
     #[serde(skip)]
     pub file: PathBuf,
@@ -220,6 +222,37 @@ impl Default for RulesConfig {
             builtin: true,
             files: Vec::new(),
         }
+    }
+}
+
+/// When `tenderscan daemon` runs the cycle.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScheduleConfig {
+    /// Standard five-field cron line (minute hour day-of-month month day-of-week), local time.
+    pub cron: String,
+}
+
+impl Default for ScheduleConfig {
+    fn default() -> Self {
+        ScheduleConfig {
+            cron: "0 */2 * * *".into(),
+        }
+    }
+}
+
+impl ScheduleConfig {
+    /// The parsed schedule.
+    pub fn parsed(&self) -> Result<croner::Cron, String> {
+        if self.cron.split_whitespace().count() != 5 {
+            return Err(format!(
+                "{:?} is not a five-field cron line (minute hour day month weekday)",
+                self.cron
+            ));
+        }
+        self.cron
+            .parse::<croner::Cron>()
+            .map_err(|e| format!("{:?} is not a cron line: {e}", self.cron))
     }
 }
 
@@ -414,6 +447,9 @@ impl Config {
                 "empty: remove the key to write .eml files instead".into(),
             ));
         }
+        self.schedule
+            .parsed()
+            .map_err(|m| err("schedule", None, "cron", m))?;
         for (i, r) in self.recipients.iter().enumerate() {
             check_address(&r.email).map_err(|m| err("recipients", Some(i), "email", m))?;
             if let Some(sources) = &r.sources {
@@ -593,6 +629,18 @@ mod tests {
         let e = parse(src).unwrap_err();
         assert_eq!(e.line, Some(5), "{e}");
         assert_eq!(e.key.as_deref(), Some("recipients.min_severity"));
+    }
+
+    #[test]
+    fn a_bad_cron_line_is_named() {
+        let src = "[database]\npath = 'a.db'\n[schedule]\ncron = '0 */2 * *'\n";
+        let e = parse(src).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("schedule.cron"));
+        assert_eq!(e.line, Some(4));
+        let src = "[database]\npath = 'a.db'\n[schedule]\ncron = '61 * * * *'\n";
+        assert!(parse(src).is_err());
+        let src = "[database]\npath = 'a.db'\n[schedule]\ncron = '*/10 * * * 1-5'\n";
+        assert!(parse(src).is_ok());
     }
 
     #[test]

@@ -1,0 +1,26 @@
+-- title: Repeat buyers
+-- description: Agencies flagged in more than one year, with the years and their flagged notices.
+-- param: min_severity = medium -- low, medium or high
+-- param: min_years = 2 -- flagged in at least this many different years
+WITH flagged AS (
+    SELECT n.agency_id,
+           substr(COALESCE(n.published_at, MIN(m.first_flagged_at)), 1, 4) AS year,
+           n.id AS notice_id,
+           n.amount
+    FROM matches m
+    JOIN notices n ON n.id = m.notice_id
+    WHERE m.retracted_at IS NULL
+      AND m.severity_rank >= CASE :min_severity WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END
+    GROUP BY n.id
+)
+SELECT a.identifier AS agency_bin,
+       COALESCE(a.name_ru, a.name_kk, a.name_en) AS agency_name,
+       COUNT(DISTINCT f.year) AS years,
+       group_concat(DISTINCT f.year) AS which_years,
+       COUNT(*) AS flagged_notices,
+       ROUND(SUM(f.amount), 2) AS flagged_amount
+FROM flagged f
+JOIN agencies a ON a.id = f.agency_id
+GROUP BY a.id
+HAVING COUNT(DISTINCT f.year) >= CAST(:min_years AS INTEGER)
+ORDER BY years DESC, flagged_notices DESC;

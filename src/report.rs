@@ -1,0 +1,481 @@
+//! Canned reports (`queries/*.sql`) and their output formats, for watchdog NGOs.
+//!
+//! Each report is one SQL file that starts with a comment block:
+//! ```sql
+//! -- title: Flagged tenders in a period
+//! -- description: One line saying what it answers.
+//! -- param: since = 2000-01-01 -- what the parameter means
+//! ```
+//! Parameters are SQLite named parameters (`:since`), so the same files run unchanged in
+//! the sqlite3 shell and as Datasette canned queries. Values are always bound, never
+//! pasted into SQL. The files are compiled into the binary.
+
+use crate::store::{Store, StoreError};
+use std::fmt::Write as _;
+
+/// The canned reports, compiled in (a test keeps this list in step with `queries/`).
+pub const QUERIES: &[(&str, &str)] = &[
+    (
+        "flagged_tenders",
+        include_str!("../queries/flagged_tenders.sql"),
+    ),
+    (
+        "agencies_by_flagged_spending",
+        include_str!("../queries/agencies_by_flagged_spending.sql"),
+    ),
+    (
+        "price_per_unit",
+        include_str!("../queries/price_per_unit.sql"),
+    ),
+    (
+        "repeat_buyers",
+        include_str!("../queries/repeat_buyers.sql"),
+    ),
+    (
+        "changed_after_flag",
+        include_str!("../queries/changed_after_flag.sql"),
+    ),
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("no report is named {0:?} (see `tenderscan report --list`)")]
+    Unknown(String),
+    #[error("report {report}: no parameter {name:?} (it takes: {known})")]
+    UnknownParam {
+        report: String,
+        name: String,
+        known: String,
+    },
+    #[error("report {report}: parameter {name}={value:?}: {why}")]
+    BadParam {
+        report: String,
+        name: String,
+        value: String,
+        why: String,
+    },
+    #[error("report {0}: its header is malformed: {1}")]
+    Header(String, String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("report query failed: {0}")]
+    Sql(#[from] rusqlite::Error),
+}
+
+/// A parameter a report takes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Param {
+    pub name: String,
+    pub default: String,
+    pub doc: String,
+}
+
+/// A canned report.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Report {
+    pub name: String,
+    pub title: String,
+    pub description: String,
+    pub params: Vec<Param>,
+    #[serde(skip)]
+    pub sql: String,
+}
+
+impl Report {
+    /// Parse a report file's header.
+    pub fn parse(name: &str, sql: &str) -> Result<Report, ReportError> {
+        let mut title = None;
+        let mut description = None;
+        let mut params = Vec::new();
+        for line in sql.lines() {
+            let Some(c) = line.trim().strip_prefix("--") else {
+                if line.trim().is_empty() {
+                    continue;
+                }
+                break;
+            };
+            let c = c.trim();
+            if let Some(t) = c.strip_prefix("title:") {
+                title = Some(t.trim().to_string());
+            } else if let Some(d) = c.strip_prefix("description:") {
+                description = Some(d.trim().to_string());
+            } else if let Some(p) = c.strip_prefix("param:") {
+                let (decl, doc) = p.split_once("--").unwrap_or((p, ""));
+                let (n, d) = decl.split_once('=').ok_or_else(|| {
+                    ReportError::Header(name.into(), format!("param line without '=': {line}"))
+                })?;
+                params.push(Param {
+                    name: n.trim().to_string(),
+                    default: d.trim().to_string(),
+                    doc: doc.trim().to_string(),
+                });
+            }
+        }
+        let title = title.ok_or_else(|| ReportError::Header(name.into(), "no title".into()))?;
+        let description =
+            description.ok_or_else(|| ReportError::Header(name.into(), "no description".into()))?;
+        for p in &params {
+            if !sql.contains(&format!(":{}", p.name)) {
+                return Err(ReportError::Header(
+                    name.into(),
+                    format!("parameter {} is declared but not used", p.name),
+                ));
+            }
+        }
+        Ok(Report {
+            name: name.into(),
+            title,
+            description,
+            params,
+            sql: sql.to_string(),
+        })
+    }
+
+    /// Check a value given for a parameter, by the parameter's name and default.
+    fn check(&self, p: &Param, value: &str) -> Result<(), ReportError> {
+        let bad = |why: &str| ReportError::BadParam {
+            report: self.name.clone(),
+            name: p.name.clone(),
+            value: value.into(),
+            why: why.into(),
+        };
+        if p.name == "min_severity" {
+            value
+                .parse::<crate::model::Severity>()
+                .map_err(|e| bad(&e))?;
+        } else if is_date(&p.default) {
+            chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d")
+                .map_err(|_| bad("expected a date, YYYY-MM-DD"))?;
+        } else if p.default.parse::<i64>().is_ok() {
+            value
+                .parse::<i64>()
+                .map_err(|_| bad("expected a whole number"))?;
+        }
+        Ok(())
+    }
+
+    /// The parameters to bind: defaults overridden by `given` (name, value) pairs.
+    pub fn bind(&self, given: &[(String, String)]) -> Result<Vec<(String, String)>, ReportError> {
+        let mut values: Vec<(String, String)> = self
+            .params
+            .iter()
+            .map(|p| (p.name.clone(), p.default.clone()))
+            .collect();
+        for (name, value) in given {
+            let Some(p) = self.params.iter().find(|p| &p.name == name) else {
+                return Err(ReportError::UnknownParam {
+                    report: self.name.clone(),
+                    name: name.clone(),
+                    known: self
+                        .params
+                        .iter()
+                        .map(|p| p.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                });
+            };
+            self.check(p, value)?;
+            if let Some(slot) = values.iter_mut().find(|(n, _)| n == name) {
+                slot.1 = value.clone();
+            }
+        }
+        Ok(values)
+    }
+}
+
+fn is_date(s: &str) -> bool {
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()
+}
+
+/// Every canned report, parsed.
+pub fn all() -> Result<Vec<Report>, ReportError> {
+    QUERIES
+        .iter()
+        .map(|(n, sql)| Report::parse(n, sql))
+        .collect()
+}
+
+/// One canned report by name.
+pub fn get(name: &str) -> Result<Report, ReportError> {
+    let name = name.trim_end_matches(".sql");
+    QUERIES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(n, sql)| Report::parse(n, sql))
+        .unwrap_or_else(|| Err(ReportError::Unknown(name.into())))
+}
+
+/// A result: column names and rows of SQLite values.
+#[derive(Debug, Clone, Default)]
+pub struct Table {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<rusqlite::types::Value>>,
+}
+
+/// Run a report with its parameters bound.
+pub fn run(
+    store: &Store,
+    report: &Report,
+    given: &[(String, String)],
+) -> Result<Table, ReportError> {
+    let values = report.bind(given)?;
+    let mut stmt = store.conn().prepare(&report.sql)?;
+    let columns: Vec<String> = stmt.column_names().map(str::to_string).collect();
+    let mut bound: Vec<(String, &dyn rusqlite::ToSql)> = Vec::new();
+    for (name, value) in &values {
+        bound.push((format!(":{name}"), value as &dyn rusqlite::ToSql));
+    }
+    let refs: Vec<(&str, &dyn rusqlite::ToSql)> =
+        bound.iter().map(|(n, v)| (n.as_str(), *v)).collect();
+    let n = columns.len();
+    let rows = stmt
+        .query_map(refs.as_slice(), |r| {
+            (0..n)
+                .map(|i| r.get::<_, rusqlite::types::Value>(i))
+                .collect()
+        })?
+        .collect::<Result<Vec<Vec<_>>, _>>()?;
+    Ok(Table { columns, rows })
+}
+
+/// A value as text (NULL as empty).
+pub fn cell(v: &rusqlite::types::Value) -> String {
+    use rusqlite::types::Value;
+    match v {
+        Value::Null => String::new(),
+        Value::Integer(i) => i.to_string(),
+        Value::Real(f) => {
+            if f.fract() == 0.0 && f.abs() < 1e15 {
+                format!("{f:.0}")
+            } else {
+                let s = format!("{f:.2}");
+                s
+            }
+        }
+        Value::Text(t) => t.clone(),
+        Value::Blob(b) => format!("<{} bytes>", b.len()),
+    }
+}
+
+/// A value as JSON.
+pub fn json_value(v: &rusqlite::types::Value) -> serde_json::Value {
+    use rusqlite::types::Value;
+    match v {
+        Value::Null => serde_json::Value::Null,
+        Value::Integer(i) => (*i).into(),
+        Value::Real(f) => serde_json::Number::from_f64(*f)
+            .map(serde_json::Value::Number)
+            .unwrap_or(serde_json::Value::Null),
+        Value::Text(t) => t.clone().into(),
+        Value::Blob(b) => hex::encode(b).into(),
+    }
+}
+
+/// One CSV field, quoted when it needs to be (RFC 4180).
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// A CSV line (CRLF-terminated, as spreadsheets expect).
+pub fn csv_line<I: IntoIterator<Item = String>>(fields: I) -> String {
+    let mut line = fields
+        .into_iter()
+        .map(|f| csv_field(&f))
+        .collect::<Vec<_>>()
+        .join(",");
+    line.push_str("\r\n");
+    line
+}
+
+/// The whole table as CSV; `excel` puts a UTF-8 byte-order mark first so Excel reads
+/// Cyrillic right.
+pub fn to_csv(t: &Table, excel: bool) -> String {
+    let mut out = String::new();
+    if excel {
+        out.push('\u{feff}');
+    }
+    out.push_str(&csv_line(t.columns.iter().cloned()));
+    for r in &t.rows {
+        out.push_str(&csv_line(r.iter().map(cell)));
+    }
+    out
+}
+
+/// The whole table as a JSON array of objects.
+pub fn to_json(t: &Table) -> serde_json::Value {
+    serde_json::Value::Array(
+        t.rows
+            .iter()
+            .map(|r| {
+                serde_json::Value::Object(
+                    t.columns
+                        .iter()
+                        .cloned()
+                        .zip(r.iter().map(json_value))
+                        .collect(),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// The table as Markdown.
+pub fn to_markdown(t: &Table) -> String {
+    let esc = |s: String| s.replace('|', "\\|").replace(['\n', '\r'], " ");
+    let mut out = String::new();
+    let _ = writeln!(out, "| {} |", t.columns.join(" | "));
+    let _ = writeln!(out, "|{}", " --- |".repeat(t.columns.len()));
+    for r in &t.rows {
+        let _ = writeln!(
+            out,
+            "| {} |",
+            r.iter()
+                .map(|v| esc(cell(v)))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        );
+    }
+    out
+}
+
+/// The table for a terminal `width` characters wide: columns shrink (longest first)
+/// until the table fits, cut cells end in '…'.
+pub fn to_text(t: &Table, width: usize) -> String {
+    let cells: Vec<Vec<String>> = t
+        .rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|v| cell(v).replace(['\n', '\r', '\t'], " "))
+                .collect()
+        })
+        .collect();
+    let len = |s: &str| s.chars().count();
+    let mut widths: Vec<usize> = t.columns.iter().map(|c| len(c)).collect();
+    for r in &cells {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(len(c));
+        }
+    }
+    let sep = 2;
+    let total = |w: &[usize]| w.iter().sum::<usize>() + sep * w.len().saturating_sub(1);
+    while total(&widths) > width {
+        let (i, &max) = widths
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, w)| **w)
+            .expect("at least one column");
+        if max <= 6 {
+            break;
+        }
+        widths[i] = max - 1;
+    }
+    let fit = |s: &str, w: usize| -> String {
+        if len(s) <= w {
+            format!("{s:<w$}")
+        } else {
+            let cut: String = s.chars().take(w.saturating_sub(1)).collect();
+            format!("{cut}…")
+        }
+    };
+    let mut out = String::new();
+    let line = |row: &[String]| -> String {
+        row.iter()
+            .zip(&widths)
+            .map(|(c, w)| fit(c, *w))
+            .collect::<Vec<_>>()
+            .join(&" ".repeat(sep))
+            .trim_end()
+            .to_string()
+    };
+    let _ = writeln!(out, "{}", line(&t.columns));
+    let _ = writeln!(
+        out,
+        "{}",
+        widths
+            .iter()
+            .map(|w| "-".repeat(*w))
+            .collect::<Vec<_>>()
+            .join(&" ".repeat(sep))
+    );
+    for r in &cells {
+        let _ = writeln!(out, "{}", line(r));
+    }
+    let _ = writeln!(out, "({} rows)", t.rows.len());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_file_in_queries_is_compiled_in_and_parses() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("queries");
+        let mut files: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| {
+                let p = e.unwrap().path();
+                (p.extension()? == "sql").then(|| p.file_stem().unwrap().to_string_lossy().into())
+            })
+            .collect();
+        files.sort();
+        let mut listed: Vec<String> = QUERIES.iter().map(|(n, _)| n.to_string()).collect();
+        listed.sort();
+        assert_eq!(files, listed, "report::QUERIES and queries/ differ");
+        for r in all().unwrap() {
+            assert!(
+                !r.title.is_empty() && !r.description.is_empty(),
+                "{}",
+                r.name
+            );
+        }
+    }
+
+    #[test]
+    fn parameters_are_checked() {
+        let r = get("flagged_tenders").unwrap();
+        let p = |k: &str, v: &str| vec![(k.to_string(), v.to_string())];
+        assert!(r.bind(&p("since", "2026-01-01")).is_ok());
+        assert!(matches!(
+            r.bind(&p("since", "last year")),
+            Err(ReportError::BadParam { .. })
+        ));
+        assert!(matches!(
+            r.bind(&p("min_severity", "urgent")),
+            Err(ReportError::BadParam { .. })
+        ));
+        assert!(matches!(
+            r.bind(&p("sincee", "2026-01-01")),
+            Err(ReportError::UnknownParam { .. })
+        ));
+    }
+
+    #[test]
+    fn csv_quotes_what_it_must() {
+        assert_eq!(
+            csv_line(["a,b".into(), "say \"hi\"".into(), "Акимат".into()]),
+            "\"a,b\",\"say \"\"hi\"\"\",Акимат\r\n"
+        );
+    }
+
+    #[test]
+    fn text_tables_fit_the_width() {
+        let t = Table {
+            columns: vec!["title".into(), "n".into()],
+            rows: vec![vec![
+                rusqlite::types::Value::Text(
+                    "Оказание услуг по ведению аккаунтов в социальных сетях".repeat(3),
+                ),
+                rusqlite::types::Value::Integer(4),
+            ]],
+        };
+        for line in to_text(&t, 40).lines() {
+            assert!(line.chars().count() <= 40, "{line}");
+        }
+    }
+}
