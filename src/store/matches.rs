@@ -25,21 +25,6 @@ pub struct ScanTarget {
     pub text: String,
 }
 
-impl ScanTarget {
-    /// The full-text index row id of this target: id * 4 + (0 notice, 1 lot, 2 document).
-    pub fn fulltext_rowid(&self) -> Option<i64> {
-        let (kind, id) = self.target.split_once(':')?;
-        let id: i64 = id.parse().ok()?;
-        let tag = match kind {
-            "notice" => 0,
-            "lot" => 1,
-            "document" => 2,
-            _ => return None,
-        };
-        Some(id * 4 + tag)
-    }
-}
-
 /// One finding to record.
 #[derive(Debug, Clone)]
 pub struct NewMatch {
@@ -174,14 +159,12 @@ impl Store {
     /// new matches are inserted and routed to recipients as pending alerts (or as
     /// `baseline` alerts that are never mailed); matches seen before are refreshed and
     /// keep their first-flag time; earlier matches of the targets read that were not found
-    /// again are retracted. `fulltext` rows (rowid, body, folded) are replaced.
-    #[allow(clippy::too_many_arguments)]
+    /// again are retracted.
     pub fn record_scan(
         &mut self,
         input: &ScanInput,
         version: &str,
         found: &[NewMatch],
-        fulltext: &[(i64, String, String)],
         route: &dyn Fn(Routable<'_>) -> Vec<String>,
         baseline: bool,
     ) -> Result<ScanOutcome, StoreError> {
@@ -280,12 +263,6 @@ impl Store {
                        AND rule_id NOT IN (SELECT value FROM json_each(?2))",
                 )?
                 .execute(params![t.target, kept, at])?;
-        }
-        for (rowid, body, folded) in fulltext {
-            tx.prepare_cached("DELETE FROM fulltext WHERE rowid = ?1")?
-                .execute([rowid])?;
-            tx.prepare_cached("INSERT INTO fulltext (rowid, body, folded) VALUES (?1, ?2, ?3)")?
-                .execute(params![rowid, body, folded])?;
         }
         tx.prepare_cached("UPDATE notices SET scanned_version = ?2 WHERE id = ?1")?
             .execute(params![input.notice_id, version])?;

@@ -446,6 +446,18 @@ mod tests {
         let docs = s.pending_documents(out.touched[0]).unwrap();
         assert_eq!(docs.len(), 1);
         assert!(docs[0].is_spec);
+        // The full-text index follows the update: the new words are found, once.
+        let fts = |q: &str| -> i64 {
+            s.conn()
+                .query_row(
+                    "SELECT count(*) FROM notices_fts WHERE notices_fts MATCH ?1",
+                    [q],
+                    |r| r.get(0),
+                )
+                .unwrap()
+        };
+        assert_eq!(fts("аккаунт*"), 1);
+        assert_eq!(fts("УСЛУГИ"), 1);
     }
 
     #[test]
