@@ -144,12 +144,10 @@ impl Fields {
             '\u{7}' if self.after_cell => {
                 pt.end_row();
                 self.after_cell = false;
-                return;
             }
             '\u{7}' => {
                 pt.end_cell();
                 self.after_cell = true;
-                return;
             }
             '\u{1e}' => pt.push('-'),
             '\u{1f}' => {}

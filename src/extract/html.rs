@@ -7,7 +7,7 @@ use encoding_rs::Encoding;
 use scraper::{Html, Node};
 
 const SKIP: &[&str] = &[
-    "script", "style", "noscript", "template", "head", "svg", "math", "object", "iframe", "select",
+    "script", "style", "noscript", "template", "svg", "math", "object", "iframe", "select",
     "button",
 ];
 

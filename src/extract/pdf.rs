@@ -103,7 +103,7 @@ pub(crate) fn run_pdftotext(
     cap: usize,
 ) -> Result<Pages, ExtractError> {
     let mut child = Command::new(bin)
-        .args(["-q", "-enc", "UTF-8", "-eol", "unix", "-", "-"])
+        .args(["-enc", "UTF-8", "-eol", "unix", "-", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -238,5 +238,72 @@ pub(crate) fn run_pdf_extract(bytes: &[u8], deadline: Instant) -> Result<Pages, 
         Err(mpsc::RecvTimeoutError::Disconnected) => {
             Err(ExtractError::corrupt(Kind::Pdf, "PDF worker died"))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        std::fs::read(format!(
+            "{}/tests/fixtures/extract/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    }
+
+    fn far() -> Instant {
+        Instant::now() + Duration::from_secs(60)
+    }
+
+    const KK: &str = "қалыптастыру үшін ұйымның өнімдері туралы ғаламтор шолуы, мың жазба, һижра";
+
+    #[test]
+    fn pdf_extract_backend_reads_both_producers() {
+        for name in ["lo_ru_kk.pdf", "reportlab_ru_kk.pdf"] {
+            let pages = run_pdf_extract(&fixture(name), far()).unwrap();
+            let text = pages.pages.join("\n");
+            let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            for w in KK.split([' ', ',']).filter(|w| !w.is_empty()) {
+                assert!(flat.contains(w), "{name}: {w:?} missing in {flat}");
+            }
+            assert!(flat.contains("Техническая спецификация"), "{name}: {flat}");
+        }
+        let pages = run_pdf_extract(&fixture("scan_no_text.pdf"), far()).unwrap();
+        assert_eq!(pages.pages.len(), 2);
+        assert!(pages.pages.iter().all(|p| p.trim().is_empty()));
+    }
+
+    #[test]
+    fn pdftotext_backend_when_installed() {
+        let Some(bin) = pdftotext_path() else {
+            eprintln!("pdftotext not on PATH: backend not tested");
+            return;
+        };
+        let pages = run_pdftotext(bin, &fixture("reportlab_ru_kk.pdf"), far(), 1 << 20).unwrap();
+        assert_eq!(pages.pages.len(), 2);
+        assert!(pages.pages[0].contains("һижра"));
+        assert!(pages.pages[1].contains("Вторая страница"));
+        // output cap
+        let pages = run_pdftotext(bin, &fixture("reportlab_12pages.pdf"), far(), 1000).unwrap();
+        assert!(pages.pages.concat().len() <= 1000);
+        assert!(pages.warning.is_some());
+        // deadline already passed: killed, TimedOut
+        let r = run_pdftotext(
+            bin,
+            &fixture("reportlab_12pages.pdf"),
+            Instant::now(),
+            1 << 20,
+        );
+        assert!(matches!(r, Err(ExtractError::TimedOut(_))));
+    }
+
+    #[test]
+    fn worker_deadline_returns_at_once() {
+        let t = Instant::now();
+        let r = run_pdf_extract(&fixture("reportlab_12pages.pdf"), Instant::now());
+        assert!(matches!(r, Err(ExtractError::TimedOut(_))));
+        assert!(t.elapsed() < Duration::from_secs(1));
     }
 }
