@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod extract;
 pub mod model;
 pub mod report;
 pub mod store;
