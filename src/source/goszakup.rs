@@ -1,18 +1,26 @@
 //! Source kind `goszakup`: Kazakhstan's procurement portal through its open web service
-//! (GraphQL v3, the only structured route to attachments). Needs a Bearer token.
+//! (GraphQL v3, the only structured route to attachments; REST v3 for the change journal).
+//! Needs a Bearer token.
 //!
 //! # Incremental crawling and the cursor
-//! The query is `TrdBuy(filter: {lastUpdateDate: [from, to]}, limit, after)`, with nested `Lots`
-//! and `Files`, paged with `after: lastId` until `hasNextPage` is false. The cursor is JSON:
-//! `{"from": "2026-11-20 00:00:00", "after": 17163708, "started": "2026-11-28 18:00:00"}`
-//! (portal local time, Asia/Almaty).
+//! A run has two phases:
+//! 1. GraphQL `TrdBuy(filter: {lastUpdateDate: [from, to]}, limit, after)` with nested `Lots`
+//!    and `Files`, paged with `after: lastId` until `hasNextPage` is false (a `lastId` that does
+//!    not move is a [`SourceError::StuckCursor`]).
+//! 2. REST `/v3/journal?date_from=&date_to=` over the same window, following `next_page` until
+//!    `""`: announcements the journal says changed (action "U", service trd-buy) that phase 1
+//!    did not yield are fetched whole by id through GraphQL. An HTML page where JSON was
+//!    expected ends the journal softly (logged), as it has been seen past the last page.
+//!
+//! The cursor is JSON in portal local time (Asia/Almaty):
+//! `{"from":"2026-11-20 00:00:00","after":17163708,"started":"2026-11-28 18:00:00","phase":"graphql"}`
+//! (`"phase":"journal","next":"/v3/journal?page=next&search_after=…"` in phase 2).
 //! - First run: `from` is `lookback_days` before today (or `--since`), `after` is null.
-//! - Each page's cursor carries the `lastId` to resume from, so a killed run repeats at most
-//!   one page.
-//! - When the last page arrives the cursor becomes `{"from": <start of this crawl - 1 h>,
-//!   "after": null}`: the next run fetches everything published or changed since this crawl
-//!   began (published notices have a lastUpdateDate too), so changed notices come back and are
-//!   updated in place. A resumed crawl keeps the `started` of the crawl it continues.
+//! - Each page's cursor says where to resume, so a killed run repeats at most one page; a
+//!   resumed crawl keeps the `started` of the crawl it continues.
+//! - The last page's cursor is `{"from": <start of this crawl - 1 h>, "after": null}`: the next
+//!   run fetches what was published or changed since this crawl began (a new notice has a
+//!   lastUpdateDate too), so changed and cancelled notices come back and are updated in place.
 //! - `--since` (spec.since) ignores the saved cursor and starts a fresh crawl from that day.
 
 use std::collections::HashSet;
@@ -63,16 +71,87 @@ struct Cursor {
     /// When the crawl that `after` belongs to began (Almaty local time).
     #[serde(default)]
     started: Option<String>,
+    /// The GraphQL listing, then the REST change journal.
+    #[serde(default)]
+    phase: Phase,
+    /// Journal phase: the `next_page` to read (none: its first page).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    next: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "lowercase")]
+enum Phase {
+    #[default]
+    Graphql,
+    Journal,
+}
+
+struct GqlAnswer {
+    items: Vec<Value>,
+    page_info: Option<PageInfo>,
+    url: Url,
+}
+
+/// A REST list envelope (`{"total", "limit", "next_page", "items"}`), either key style.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RestList {
+    #[serde(alias = "nextPage")]
+    next_page: Option<String>,
+    items: Vec<Value>,
+}
+
+fn parse_rest_list(content_type: Option<&str>, body: &[u8]) -> Result<RestList, String> {
+    if looks_like_html(content_type, body) {
+        return Err("an HTML page where JSON was expected".into());
+    }
+    serde_json::from_slice(body).map_err(|e| format!("not a REST list: {e}"))
+}
+
+/// The announcement id a journal entry is about (`service_name` trd-buy, or a `url` to
+/// `/trd-buy/{id}`); deletions and other services are skipped.
+fn journal_trd_buy_id(item: &Value) -> Option<String> {
+    let get = |snake: &str, camel: &str| item.get(snake).or_else(|| item.get(camel)).cloned();
+    let action = get("action", "action")
+        .and_then(value_to_string)
+        .unwrap_or_default();
+    if action.eq_ignore_ascii_case("D") {
+        return None;
+    }
+    let url = get("url", "url")
+        .and_then(value_to_string)
+        .unwrap_or_default();
+    if let Some(rest) = url.split("/trd-buy/").nth(1) {
+        let id: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        if !id.is_empty() {
+            return Some(id);
+        }
+    }
+    let service: String = get("service_name", "serviceName")
+        .and_then(value_to_string)
+        .unwrap_or_default()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    if service == "trdbuy" {
+        return get("object_id", "objectId").and_then(value_to_string);
+    }
+    None
 }
 
 pub struct Goszakup {
     name: String,
+    base: Url,
     graphql: Url,
     token: String,
     cursor: Cursor,
     /// Upper bound of `lastUpdateDate`.
     to: String,
     started: NaiveDateTime,
+    /// Announcements yielded in this run (the journal skips them).
+    yielded: HashSet<String>,
     finished: bool,
 }
 
@@ -107,6 +186,8 @@ impl Goszakup {
                 .to_string(),
             after: None,
             started: None,
+            phase: Phase::Graphql,
+            next: None,
         };
         let cursor = match (spec.since, saved_cursor) {
             (Some(day), _) => fresh(day),
@@ -132,7 +213,7 @@ impl Goszakup {
         let started = cursor
             .started
             .as_deref()
-            .filter(|_| cursor.after.is_some())
+            .filter(|_| cursor.after.is_some() || cursor.phase == Phase::Journal)
             .and_then(|s| NaiveDateTime::parse_from_str(s, TIME_FORMAT).ok())
             .unwrap_or(now);
         let to = (now + chrono::Duration::days(1))
@@ -140,16 +221,29 @@ impl Goszakup {
             .to_string();
         Ok(Goszakup {
             name,
+            base: spec.url.clone(),
             graphql,
             token,
             cursor,
             to,
             started,
+            yielded: HashSet::new(),
             finished: false,
         })
     }
 
-    fn request_body(&self) -> Value {
+    async fn fetch_page(&mut self, fetcher: &Fetcher) -> Result<Option<Page>, SourceError> {
+        if self.finished {
+            return Ok(None);
+        }
+        match self.cursor.phase {
+            Phase::Graphql => self.listing_page(fetcher).await.map(Some),
+            Phase::Journal => self.journal_page(fetcher).await.map(Some),
+        }
+    }
+
+    /// One page of `TrdBuy` changed since `from`.
+    async fn listing_page(&mut self, fetcher: &Fetcher) -> Result<Page, SourceError> {
         let mut vars = json!({
             "filter": { "lastUpdateDate": [self.cursor.from, self.to] },
             "limit": PAGE_LIMIT,
@@ -157,16 +251,154 @@ impl Goszakup {
         if let Some(after) = &self.cursor.after {
             vars["after"] = after.clone();
         }
-        json!({ "query": query(), "variables": vars })
+        let answer = self.graphql(fetcher, vars).await?;
+        let records = self.map_items(&answer.items);
+        let has_next = match &answer.page_info {
+            Some(p) => p.has_next_page.unwrap_or(false),
+            None if answer.items.len() >= PAGE_LIMIT as usize => {
+                return Err(SourceError::ChangedFormat {
+                    name: self.name.clone(),
+                    url: answer.url.to_string(),
+                    what: "no extensions.pageInfo on a full page".into(),
+                });
+            }
+            None => false,
+        };
+        if has_next {
+            let last = answer
+                .page_info
+                .and_then(|p| p.last_id)
+                .filter(|v| !v.is_null());
+            let Some(last) = last.filter(|l| Some(l) != self.cursor.after.as_ref()) else {
+                return Err(SourceError::StuckCursor {
+                    name: self.name.clone(),
+                    cursor: self.cursor_string(),
+                });
+            };
+            self.cursor.after = Some(last);
+        } else {
+            self.cursor.after = None;
+            self.cursor.phase = Phase::Journal;
+            self.cursor.next = None;
+        }
+        self.cursor.started = Some(self.started.format(TIME_FORMAT).to_string());
+        Ok(Page {
+            records,
+            cursor: Some(self.cursor_string()),
+            done: false,
+        })
     }
 
-    async fn fetch_page(&mut self, fetcher: &Fetcher) -> Result<Option<Page>, SourceError> {
-        if self.finished {
-            return Ok(None);
-        }
+    /// One page of the REST change journal: announcements changed in the window that the
+    /// listing did not yield (a change to a lot or file may leave the announcement's
+    /// lastUpdateDate alone), each fetched whole through GraphQL by id.
+    async fn journal_page(&mut self, fetcher: &Fetcher) -> Result<Page, SourceError> {
+        let url = match &self.cursor.next {
+            // `next_page` is a path and query on the API host.
+            Some(next) => self.rest_url(next)?,
+            None => {
+                let mut url = self.rest_url("v3/journal")?;
+                url.query_pairs_mut()
+                    .append_pair("date_from", self.cursor.from.get(..10).unwrap_or_default())
+                    .append_pair("date_to", self.to.get(..10).unwrap_or_default());
+                url
+            }
+        };
         let headers = [("Authorization", format!("Bearer {}", self.token))];
         let resp = fetcher
-            .post_json(&self.graphql, &headers, &self.request_body())
+            .get(&url, &headers)
+            .await
+            .map_err(fetch_err(&self.name))?;
+        let list = match parse_rest_list(resp.content_type.as_deref(), &resp.body) {
+            Ok(list) => list,
+            Err(what) => {
+                // Seen past the last page: a soft end, logged, never a crash.
+                tracing::error!(source = %self.name, url = %resp.url, what, "journal page unreadable; journal ends here");
+                RestList::default()
+            }
+        };
+        let mut records = Vec::new();
+        let mut ids = Vec::new();
+        for item in &list.items {
+            if let Some(id) = journal_trd_buy_id(item)
+                && !self.yielded.contains(&id)
+                && !ids.contains(&id)
+            {
+                ids.push(id);
+            }
+        }
+        for id in ids {
+            let id_value = id
+                .parse::<i64>()
+                .map(Value::from)
+                .unwrap_or(Value::from(id.clone()));
+            let answer = self
+                .graphql(fetcher, json!({ "filter": { "id": id_value }, "limit": 1 }))
+                .await?;
+            let found = self.map_items(&answer.items);
+            if found.is_empty() {
+                tracing::warn!(source = %self.name, notice = %id, "journal names an announcement GraphQL does not return");
+            }
+            records.extend(found);
+        }
+        let next = list.next_page.filter(|n| !n.trim().is_empty());
+        let done = next.is_none();
+        if done {
+            self.cursor = Cursor {
+                from: (self.started - OVERLAP).format(TIME_FORMAT).to_string(),
+                after: None,
+                started: None,
+                phase: Phase::Graphql,
+                next: None,
+            };
+            self.finished = true;
+        } else {
+            self.cursor.next = next;
+            self.cursor.started = Some(self.started.format(TIME_FORMAT).to_string());
+        }
+        Ok(Page {
+            records,
+            cursor: Some(self.cursor_string()),
+            done,
+        })
+    }
+
+    fn map_items(&mut self, items: &[Value]) -> Vec<NoticeRecord> {
+        let mut records = Vec::with_capacity(items.len());
+        for item in items {
+            match map_trd_buy(item) {
+                Some(rec) => {
+                    self.yielded.insert(rec.external_id.clone());
+                    records.push(rec);
+                }
+                None => tracing::warn!(source = %self.name, "TrdBuy item without an id skipped"),
+            }
+        }
+        records
+    }
+
+    /// A relative path (`v3/journal`) under the base URL, or an absolute `next_page`
+    /// (`/v3/journal?page=next&…`) on the API host.
+    fn rest_url(&self, path_and_query: &str) -> Result<Url, SourceError> {
+        let base = &self.base;
+        let joined = if path_and_query.starts_with('/') {
+            base.join(path_and_query)
+                .map_err(|e| format!("cannot join {path_and_query:?} to {base}: {e}"))
+        } else {
+            join(base, path_and_query)
+        };
+        joined.map_err(|message| SourceError::Config {
+            name: self.name.clone(),
+            message,
+        })
+    }
+
+    /// POSTs a `TrdBuy` query; GraphQL errors, HTML and other shapes are errors.
+    async fn graphql(&self, fetcher: &Fetcher, variables: Value) -> Result<GqlAnswer, SourceError> {
+        let headers = [("Authorization", format!("Bearer {}", self.token))];
+        let body = json!({ "query": query(), "variables": variables });
+        let resp = fetcher
+            .post_json(&self.graphql, &headers, &body)
             .await
             .map_err(fetch_err(&self.name))?;
         let changed = |what: String| SourceError::ChangedFormat {
@@ -202,44 +434,11 @@ impl Goszakup {
             .data
             .and_then(|d| d.trd_buy)
             .ok_or_else(|| changed("no data.TrdBuy in the answer".into()))?;
-        let page_info = parsed.extensions.and_then(|e| e.page_info);
-        let mut records = Vec::with_capacity(items.len());
-        for item in &items {
-            match map_trd_buy(item) {
-                Some(rec) => records.push(rec),
-                None => tracing::warn!(source = %self.name, "TrdBuy item without an id skipped"),
-            }
-        }
-        let has_next = match &page_info {
-            Some(p) => p.has_next_page.unwrap_or(false),
-            None if items.len() >= PAGE_LIMIT as usize => {
-                return Err(changed("no extensions.pageInfo on a full page".into()));
-            }
-            None => false,
-        };
-        if has_next {
-            let last = page_info.and_then(|p| p.last_id).filter(|v| !v.is_null());
-            let Some(last) = last.filter(|l| Some(l) != self.cursor.after.as_ref()) else {
-                return Err(SourceError::StuckCursor {
-                    name: self.name.clone(),
-                    cursor: self.cursor_string(),
-                });
-            };
-            self.cursor.after = Some(last);
-            self.cursor.started = Some(self.started.format(TIME_FORMAT).to_string());
-        } else {
-            self.cursor = Cursor {
-                from: (self.started - OVERLAP).format(TIME_FORMAT).to_string(),
-                after: None,
-                started: None,
-            };
-            self.finished = true;
-        }
-        Ok(Some(Page {
-            records,
-            cursor: Some(self.cursor_string()),
-            done: !has_next,
-        }))
+        Ok(GqlAnswer {
+            items,
+            page_info: parsed.extensions.and_then(|e| e.page_info),
+            url: resp.url,
+        })
     }
 
     fn cursor_string(&self) -> String {
@@ -789,5 +988,19 @@ mod tests {
         assert_eq!(docs[0].media_type.as_deref(), Some("application/pdf"));
         assert!(docs[1].url.ends_with("/1/") && !docs[1].is_spec);
         assert!(docs[2].url.ends_with("/3/"));
+    }
+
+    #[test]
+    fn journal_entries_name_announcements() {
+        let by_service = json!({"action": "U", "object_id": 17163708, "service_name": "trd-buy",
+            "date_action": "2026-11-27 10:00:00", "url": null});
+        assert_eq!(journal_trd_buy_id(&by_service).as_deref(), Some("17163708"));
+        let by_url =
+            json!({"action": "U", "objectId": 5, "serviceName": "x", "url": "/v3/trd-buy/42"});
+        assert_eq!(journal_trd_buy_id(&by_url).as_deref(), Some("42"));
+        let deleted = json!({"action": "D", "object_id": 1, "service_name": "trd-buy"});
+        assert_eq!(journal_trd_buy_id(&deleted), None);
+        let lot = json!({"action": "U", "object_id": 1, "service_name": "lots"});
+        assert_eq!(journal_trd_buy_id(&lot), None);
     }
 }
