@@ -531,14 +531,12 @@ async fn read_capped(
             Err(e) => return Err(ReadError::Other(e)),
         }
     }
+    // reqwest drops Content-Length when it decompresses, so a declared length is the body's.
     if let Some(len) = declared_len
         && (buf.len() as u64) < len
     {
-        // With gzip the declared length is the compressed one, so only a shortfall in an
-        // uncompressed body is certain; hyper reports those as body errors above anyway.
-        if buf.is_empty() {
-            return Err(ReadError::Truncated);
-        }
+        tracing::debug!(url = %redact(url), got = buf.len(), declared = len, "short body");
+        return Err(ReadError::Truncated);
     }
     Ok(buf.freeze())
 }

@@ -304,9 +304,8 @@ impl Goszakup {
                 url
             }
         };
-        let headers = [("Authorization", format!("Bearer {}", self.token))];
         let resp = fetcher
-            .get(&url, &headers)
+            .get(&url, &self.headers())
             .await
             .map_err(fetch_err(&self.name))?;
         let list = match parse_rest_list(resp.content_type.as_deref(), &resp.body) {
@@ -317,7 +316,13 @@ impl Goszakup {
                 RestList::default()
             }
         };
-        let mut records = Vec::new();
+        let next = list.next_page.filter(|n| !n.trim().is_empty());
+        if next.is_some() && next == self.cursor.next {
+            return Err(SourceError::StuckCursor {
+                name: self.name.clone(),
+                cursor: self.cursor_string(),
+            });
+        }
         let mut ids = Vec::new();
         for item in &list.items {
             if let Some(id) = journal_trd_buy_id(item)
@@ -327,6 +332,8 @@ impl Goszakup {
                 ids.push(id);
             }
         }
+        // Fetch everything first and only then touch `self`, so a cancelled call changes nothing.
+        let mut items = Vec::new();
         for id in ids {
             let id_value = id
                 .parse::<i64>()
@@ -335,13 +342,12 @@ impl Goszakup {
             let answer = self
                 .graphql(fetcher, json!({ "filter": { "id": id_value }, "limit": 1 }))
                 .await?;
-            let found = self.map_items(&answer.items);
-            if found.is_empty() {
+            if answer.items.is_empty() {
                 tracing::warn!(source = %self.name, notice = %id, "journal names an announcement GraphQL does not return");
             }
-            records.extend(found);
+            items.extend(answer.items);
         }
-        let next = list.next_page.filter(|n| !n.trim().is_empty());
+        let records = self.map_items(&items);
         let done = next.is_none();
         if done {
             self.cursor = Cursor {
@@ -361,6 +367,13 @@ impl Goszakup {
             cursor: Some(self.cursor_string()),
             done,
         })
+    }
+
+    fn headers(&self) -> [(&'static str, String); 2] {
+        [
+            ("Authorization", format!("Bearer {}", self.token)),
+            ("Accept", "application/json".to_string()),
+        ]
     }
 
     fn map_items(&mut self, items: &[Value]) -> Vec<NoticeRecord> {
@@ -395,10 +408,9 @@ impl Goszakup {
 
     /// POSTs a `TrdBuy` query; GraphQL errors, HTML and other shapes are errors.
     async fn graphql(&self, fetcher: &Fetcher, variables: Value) -> Result<GqlAnswer, SourceError> {
-        let headers = [("Authorization", format!("Bearer {}", self.token))];
         let body = json!({ "query": query(), "variables": variables });
         let resp = fetcher
-            .post_json(&self.graphql, &headers, &body)
+            .post_json(&self.graphql, &self.headers(), &body)
             .await
             .map_err(fetch_err(&self.name))?;
         let changed = |what: String| SourceError::ChangedFormat {

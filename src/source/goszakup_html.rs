@@ -21,7 +21,7 @@ use url::Url;
 
 use super::goszakup::{NOTICE_URL, agency, almaty_time, document_rank, is_spec, join, media_type};
 use super::{Page, PageFuture, Source, SourceError, SourceSpec, fetch_err};
-use crate::fetch::Fetcher;
+use crate::fetch::{FetchError, Fetcher};
 use crate::model::{DocumentRef, NoticeRecord};
 
 /// The public site and the host of the attachments.
@@ -228,7 +228,7 @@ impl GoszakupHtml {
             if !recent || self.seen.contains(&row.id) {
                 continue;
             }
-            let documents = self.documents(fetcher, &row.id).await;
+            let documents = self.documents(fetcher, &row.id).await?;
             records.push(row_record(row, documents));
         }
         for r in &records {
@@ -261,15 +261,28 @@ impl GoszakupHtml {
         }))
     }
 
-    /// The announcement's attachments; a failure is logged and leaves the list empty (the next
-    /// run sees the notice again while it is within the window).
-    async fn documents(&self, fetcher: &Fetcher, id: &str) -> Vec<DocumentRef> {
+    /// The announcement's attachments. A notice whose pages are gone (404/410) keeps an empty
+    /// list; any other failure fails the page, so its cursor is not saved and the next run
+    /// tries again rather than storing the notice without its documents.
+    async fn documents(
+        &self,
+        fetcher: &Fetcher,
+        id: &str,
+    ) -> Result<Vec<DocumentRef>, SourceError> {
         match self.try_documents(fetcher, id).await {
-            Ok(docs) => docs,
-            Err(e) => {
-                tracing::warn!(source = %self.name, notice = id, error = %e, "documents not read");
-                Vec::new()
+            Err(SourceError::Fetch { source, .. })
+                if matches!(
+                    *source,
+                    FetchError::Status {
+                        status: 404 | 410,
+                        ..
+                    }
+                ) =>
+            {
+                tracing::warn!(source = %self.name, notice = id, error = %source, "documents gone");
+                Ok(Vec::new())
             }
+            other => other,
         }
     }
 

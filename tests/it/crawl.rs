@@ -1141,3 +1141,68 @@ async fn goszakup_html_reports_a_changed_page_with_its_url_and_selector() {
     );
     assert!(what.contains("table#search-result"), "{what}");
 }
+
+#[tokio::test]
+async fn goszakup_html_keeps_notices_whose_documents_are_gone_but_fails_on_server_errors() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/ru/search/announce"))
+        .and(query_param("filter[name]", "SMM"))
+        .respond_with(html_body(fixture("search_smm.html")))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/ru/announce/index/16776705"))
+        .respond_with(ResponseTemplate::new(404).set_body_string("Not Found"))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/ru/announce/index/16776800"))
+        .respond_with(ResponseTemplate::new(500).set_body_string("Internal Server Error"))
+        .expect(4) // the first try and max_retries = 3
+        .mount(&server)
+        .await;
+    let mut s = spec(&server, "goszakup-html");
+    s.search_terms = vec!["SMM".into()];
+    s.since = chrono::NaiveDate::from_ymd_opt(2024, 1, 1);
+    let f = fetcher();
+    let mut src = source::open(&s, None).unwrap();
+    let err = src.next_page(&f).await.unwrap_err();
+    assert!(
+        err.to_string().contains("/ru/announce/index/16776800"),
+        "{err}"
+    );
+
+    server.verify().await;
+
+    // Once the server error is over, the same page is read again and both notices come.
+    server.reset().await;
+    Mock::given(method("GET"))
+        .and(path("/ru/search/announce"))
+        .respond_with(html_body(fixture("search_smm.html")))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/ru/announce/index/16776705"))
+        .respond_with(ResponseTemplate::new(404).set_body_string("Not Found"))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/ru/announce/index/16776800"))
+        .respond_with(html_body(fixture("announce_16776800_documents.html")))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/ru/announce/actionAjaxModalShowFiles/16776800/125"))
+        .respond_with(html_body(fixture_on(&server, "files_16776800_125.html")))
+        .mount(&server)
+        .await;
+    let page = src.next_page(&f).await.unwrap().unwrap();
+    assert!(page.done);
+    assert_eq!(page.records.len(), 2);
+    assert!(
+        page.records[0].documents.is_empty(),
+        "a gone documents tab leaves no documents"
+    );
+    assert_eq!(page.records[1].documents.len(), 1);
+}
