@@ -6,6 +6,8 @@
 pub mod cli;
 pub mod config;
 pub mod extract;
+pub mod fetch;
 pub mod model;
 pub mod report;
+pub mod source;
 pub mod store;

@@ -1,0 +1,1018 @@
+//! Source kind `goszakup`: Kazakhstan's procurement portal through its open web service
+//! (GraphQL v3, the only structured route to attachments; REST v3 for the change journal).
+//! Needs a Bearer token.
+//!
+//! # Incremental crawling and the cursor
+//! A run has two phases:
+//! 1. GraphQL `TrdBuy(filter: {lastUpdateDate: [from, to]}, limit, after)` with nested `Lots`
+//!    and `Files`, paged with `after: lastId` until `hasNextPage` is false (a `lastId` that does
+//!    not move is a [`SourceError::StuckCursor`]).
+//! 2. REST `/v3/journal?date_from=&date_to=` over the same window, following `next_page` until
+//!    `""`: announcements the journal says changed (action "U", service trd-buy) that phase 1
+//!    did not yield are fetched whole by id through GraphQL. An HTML page where JSON was
+//!    expected ends the journal softly (logged), as it has been seen past the last page.
+//!
+//! The cursor is JSON in portal local time (Asia/Almaty):
+//! `{"from":"2026-11-20 00:00:00","after":17163708,"started":"2026-11-28 18:00:00","phase":"graphql"}`
+//! (`"phase":"journal","next":"/v3/journal?page=next&search_after=…"` in phase 2).
+//! - First run: `from` is `lookback_days` before today (or `--since`), `after` is null.
+//! - Each page's cursor says where to resume, so a killed run repeats at most one page; a
+//!   resumed crawl keeps the `started` of the crawl it continues.
+//! - The last page's cursor is `{"from": <start of this crawl - 1 h>, "after": null}`: the next
+//!   run fetches what was published or changed since this crawl began (a new notice has a
+//!   lastUpdateDate too), so changed and cancelled notices come back and are updated in place.
+//! - `--since` (spec.since) ignores the saved cursor and starts a fresh crawl from that day.
+
+use std::collections::HashSet;
+
+use chrono::{NaiveDate, NaiveDateTime, TimeZone, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Value, json};
+use url::Url;
+
+use super::{Page, PageFuture, Source, SourceError, SourceSpec, fetch_err, looks_like_html};
+use crate::fetch::Fetcher;
+use crate::model::{Agency, DocumentRef, LotRecord, NoticeRecord, PortalTime};
+
+/// The OWS host and the host of the attachments (`filePath`).
+pub const DEFAULT_HOSTS: &[&str] = &["ows.goszakup.gov.kz", "v3bl.goszakup.gov.kz"];
+/// Records per GraphQL page (the API allows up to 200; nested lots and files make pages heavy).
+pub const PAGE_LIMIT: u32 = 50;
+/// Public page of a notice.
+pub const NOTICE_URL: &str = "https://goszakup.gov.kz/ru/announce/index/";
+/// An incremental run starts this long before the previous crawl began (clock skew, slow index).
+const OVERLAP: chrono::Duration = chrono::Duration::hours(1);
+const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+
+const FILES_FIELDS: &str = "id nameRu nameKz originalName filePath objectId";
+
+fn query() -> String {
+    format!(
+        "query($filter: TrdBuyFiltersInput, $limit: Int, $after: Int) {{ \
+         TrdBuy(filter: $filter, limit: $limit, after: $after) {{ \
+         id numberAnno nameRu nameKz totalSum countLots refTradeMethodsId refSubjectTypeId \
+         customerBin customerNameRu customerNameKz orgBin orgNameRu orgNameKz refBuyStatusId \
+         startDate endDate publishDate itogiDatePublic \
+         RefBuyStatus {{ id nameRu nameKz code }} \
+         Files {{ {FILES_FIELDS} }} \
+         Lots {{ id lotNumber nameRu nameKz descriptionRu descriptionKz amount count \
+         refLotStatusId customerBin customerNameRu lastUpdateDate \
+         RefLotsStatus {{ id nameRu code }} Files {{ {FILES_FIELDS} }} }} }} }}"
+    )
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+struct Cursor {
+    /// Lower bound of `lastUpdateDate`, Almaty local time.
+    from: String,
+    /// GraphQL `after` (the previous page's `lastId`), opaque.
+    #[serde(default)]
+    after: Option<Value>,
+    /// When the crawl that `after` belongs to began (Almaty local time).
+    #[serde(default)]
+    started: Option<String>,
+    /// The GraphQL listing, then the REST change journal.
+    #[serde(default)]
+    phase: Phase,
+    /// Journal phase: the `next_page` to read (none: its first page).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    next: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "lowercase")]
+enum Phase {
+    #[default]
+    Graphql,
+    Journal,
+}
+
+struct GqlAnswer {
+    items: Vec<Value>,
+    page_info: Option<PageInfo>,
+    url: Url,
+}
+
+/// A REST list envelope (`{"total", "limit", "next_page", "items"}`), either key style.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RestList {
+    #[serde(alias = "nextPage")]
+    next_page: Option<String>,
+    items: Vec<Value>,
+}
+
+fn parse_rest_list(content_type: Option<&str>, body: &[u8]) -> Result<RestList, String> {
+    if looks_like_html(content_type, body) {
+        return Err("an HTML page where JSON was expected".into());
+    }
+    serde_json::from_slice(body).map_err(|e| format!("not a REST list: {e}"))
+}
+
+/// The announcement id a journal entry is about (`service_name` trd-buy, or a `url` to
+/// `/trd-buy/{id}`); deletions and other services are skipped.
+fn journal_trd_buy_id(item: &Value) -> Option<String> {
+    let get = |snake: &str, camel: &str| item.get(snake).or_else(|| item.get(camel)).cloned();
+    let action = get("action", "action")
+        .and_then(value_to_string)
+        .unwrap_or_default();
+    if action.eq_ignore_ascii_case("D") {
+        return None;
+    }
+    let url = get("url", "url")
+        .and_then(value_to_string)
+        .unwrap_or_default();
+    if let Some(rest) = url.split("/trd-buy/").nth(1) {
+        let id: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        if !id.is_empty() {
+            return Some(id);
+        }
+    }
+    let service: String = get("service_name", "serviceName")
+        .and_then(value_to_string)
+        .unwrap_or_default()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    if service == "trdbuy" {
+        return get("object_id", "objectId").and_then(value_to_string);
+    }
+    None
+}
+
+pub struct Goszakup {
+    name: String,
+    base: Url,
+    graphql: Url,
+    token: String,
+    cursor: Cursor,
+    /// Upper bound of `lastUpdateDate`.
+    to: String,
+    started: NaiveDateTime,
+    /// Announcements yielded in this run (the journal skips them).
+    yielded: HashSet<String>,
+    finished: bool,
+}
+
+impl Goszakup {
+    pub fn open(spec: &SourceSpec, saved_cursor: Option<&str>) -> Result<Goszakup, SourceError> {
+        Self::open_at(spec, saved_cursor, almaty_now())
+    }
+
+    /// `now` is the portal's local time at the start of this crawl.
+    fn open_at(
+        spec: &SourceSpec,
+        saved_cursor: Option<&str>,
+        now: NaiveDateTime,
+    ) -> Result<Goszakup, SourceError> {
+        let name = spec.name.clone();
+        let token = spec
+            .token
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| SourceError::MissingToken { name: name.clone() })?
+            .to_string();
+        let graphql = join(&spec.url, "v3/graphql").map_err(|message| SourceError::Config {
+            name: name.clone(),
+            message,
+        })?;
+        let fresh = |day: NaiveDate| Cursor {
+            from: day
+                .and_hms_opt(0, 0, 0)
+                .unwrap_or_default()
+                .format(TIME_FORMAT)
+                .to_string(),
+            after: None,
+            started: None,
+            phase: Phase::Graphql,
+            next: None,
+        };
+        let cursor = match (spec.since, saved_cursor) {
+            (Some(day), _) => fresh(day),
+            (None, Some(saved)) if !saved.trim().is_empty() => {
+                let c: Cursor =
+                    serde_json::from_str(saved).map_err(|e| SourceError::BadCursor {
+                        name: name.clone(),
+                        cursor: saved.to_string(),
+                        reason: e.to_string(),
+                    })?;
+                if NaiveDateTime::parse_from_str(&c.from, TIME_FORMAT).is_err() {
+                    return Err(SourceError::BadCursor {
+                        name,
+                        cursor: saved.to_string(),
+                        reason: format!("`from` is not {TIME_FORMAT}"),
+                    });
+                }
+                c
+            }
+            _ => fresh(now.date() - chrono::Days::new(u64::from(spec.lookback_days))),
+        };
+        // A resumed crawl keeps the start of the crawl it continues.
+        let started = cursor
+            .started
+            .as_deref()
+            .filter(|_| cursor.after.is_some() || cursor.phase == Phase::Journal)
+            .and_then(|s| NaiveDateTime::parse_from_str(s, TIME_FORMAT).ok())
+            .unwrap_or(now);
+        let to = (now + chrono::Duration::days(1))
+            .format(TIME_FORMAT)
+            .to_string();
+        Ok(Goszakup {
+            name,
+            base: spec.url.clone(),
+            graphql,
+            token,
+            cursor,
+            to,
+            started,
+            yielded: HashSet::new(),
+            finished: false,
+        })
+    }
+
+    async fn fetch_page(&mut self, fetcher: &Fetcher) -> Result<Option<Page>, SourceError> {
+        if self.finished {
+            return Ok(None);
+        }
+        match self.cursor.phase {
+            Phase::Graphql => self.listing_page(fetcher).await.map(Some),
+            Phase::Journal => self.journal_page(fetcher).await.map(Some),
+        }
+    }
+
+    /// One page of `TrdBuy` changed since `from`.
+    async fn listing_page(&mut self, fetcher: &Fetcher) -> Result<Page, SourceError> {
+        let mut vars = json!({
+            "filter": { "lastUpdateDate": [self.cursor.from, self.to] },
+            "limit": PAGE_LIMIT,
+        });
+        if let Some(after) = &self.cursor.after {
+            vars["after"] = after.clone();
+        }
+        let answer = self.graphql(fetcher, vars).await?;
+        let records = self.map_items(&answer.items);
+        let has_next = match &answer.page_info {
+            Some(p) => p.has_next_page.unwrap_or(false),
+            None if answer.items.len() >= PAGE_LIMIT as usize => {
+                return Err(SourceError::ChangedFormat {
+                    name: self.name.clone(),
+                    url: answer.url.to_string(),
+                    what: "no extensions.pageInfo on a full page".into(),
+                });
+            }
+            None => false,
+        };
+        if has_next {
+            let last = answer
+                .page_info
+                .and_then(|p| p.last_id)
+                .filter(|v| !v.is_null());
+            let Some(last) = last.filter(|l| Some(l) != self.cursor.after.as_ref()) else {
+                return Err(SourceError::StuckCursor {
+                    name: self.name.clone(),
+                    cursor: self.cursor_string(),
+                });
+            };
+            self.cursor.after = Some(last);
+        } else {
+            self.cursor.after = None;
+            self.cursor.phase = Phase::Journal;
+            self.cursor.next = None;
+        }
+        self.cursor.started = Some(self.started.format(TIME_FORMAT).to_string());
+        Ok(Page {
+            records,
+            cursor: Some(self.cursor_string()),
+            done: false,
+        })
+    }
+
+    /// One page of the REST change journal: announcements changed in the window that the
+    /// listing did not yield (a change to a lot or file may leave the announcement's
+    /// lastUpdateDate alone), each fetched whole through GraphQL by id.
+    async fn journal_page(&mut self, fetcher: &Fetcher) -> Result<Page, SourceError> {
+        let url = match &self.cursor.next {
+            // `next_page` is a path and query on the API host.
+            Some(next) => self.rest_url(next)?,
+            None => {
+                let mut url = self.rest_url("v3/journal")?;
+                url.query_pairs_mut()
+                    .append_pair("date_from", self.cursor.from.get(..10).unwrap_or_default())
+                    .append_pair("date_to", self.to.get(..10).unwrap_or_default());
+                url
+            }
+        };
+        let resp = fetcher
+            .get(&url, &self.headers())
+            .await
+            .map_err(fetch_err(&self.name))?;
+        let list = match parse_rest_list(resp.content_type.as_deref(), &resp.body) {
+            Ok(list) => list,
+            Err(what) => {
+                // Seen past the last page: a soft end, logged, never a crash.
+                tracing::error!(source = %self.name, url = %resp.url, what, "journal page unreadable; journal ends here");
+                RestList::default()
+            }
+        };
+        let next = list.next_page.filter(|n| !n.trim().is_empty());
+        if next.is_some() && next == self.cursor.next {
+            return Err(SourceError::StuckCursor {
+                name: self.name.clone(),
+                cursor: self.cursor_string(),
+            });
+        }
+        let mut ids = Vec::new();
+        for item in &list.items {
+            if let Some(id) = journal_trd_buy_id(item)
+                && !self.yielded.contains(&id)
+                && !ids.contains(&id)
+            {
+                ids.push(id);
+            }
+        }
+        // Fetch everything first and only then touch `self`, so a cancelled call changes nothing.
+        let mut items = Vec::new();
+        for id in ids {
+            let id_value = id
+                .parse::<i64>()
+                .map(Value::from)
+                .unwrap_or(Value::from(id.clone()));
+            let answer = self
+                .graphql(fetcher, json!({ "filter": { "id": id_value }, "limit": 1 }))
+                .await?;
+            if answer.items.is_empty() {
+                tracing::warn!(source = %self.name, notice = %id, "journal names an announcement GraphQL does not return");
+            }
+            items.extend(answer.items);
+        }
+        let records = self.map_items(&items);
+        let done = next.is_none();
+        if done {
+            self.cursor = Cursor {
+                from: (self.started - OVERLAP).format(TIME_FORMAT).to_string(),
+                after: None,
+                started: None,
+                phase: Phase::Graphql,
+                next: None,
+            };
+            self.finished = true;
+        } else {
+            self.cursor.next = next;
+            self.cursor.started = Some(self.started.format(TIME_FORMAT).to_string());
+        }
+        Ok(Page {
+            records,
+            cursor: Some(self.cursor_string()),
+            done,
+        })
+    }
+
+    fn headers(&self) -> [(&'static str, String); 2] {
+        [
+            ("Authorization", format!("Bearer {}", self.token)),
+            ("Accept", "application/json".to_string()),
+        ]
+    }
+
+    fn map_items(&mut self, items: &[Value]) -> Vec<NoticeRecord> {
+        let mut records = Vec::with_capacity(items.len());
+        for item in items {
+            match map_trd_buy(item) {
+                Some(rec) => {
+                    self.yielded.insert(rec.external_id.clone());
+                    records.push(rec);
+                }
+                None => tracing::warn!(source = %self.name, "TrdBuy item without an id skipped"),
+            }
+        }
+        records
+    }
+
+    /// A relative path (`v3/journal`) under the base URL, or an absolute `next_page`
+    /// (`/v3/journal?page=next&…`) on the API host.
+    fn rest_url(&self, path_and_query: &str) -> Result<Url, SourceError> {
+        let base = &self.base;
+        let joined = if path_and_query.starts_with('/') {
+            base.join(path_and_query)
+                .map_err(|e| format!("cannot join {path_and_query:?} to {base}: {e}"))
+        } else {
+            join(base, path_and_query)
+        };
+        joined.map_err(|message| SourceError::Config {
+            name: self.name.clone(),
+            message,
+        })
+    }
+
+    /// POSTs a `TrdBuy` query; GraphQL errors, HTML and other shapes are errors.
+    async fn graphql(&self, fetcher: &Fetcher, variables: Value) -> Result<GqlAnswer, SourceError> {
+        let body = json!({ "query": query(), "variables": variables });
+        let resp = fetcher
+            .post_json(&self.graphql, &self.headers(), &body)
+            .await
+            .map_err(fetch_err(&self.name))?;
+        let changed = |what: String| SourceError::ChangedFormat {
+            name: self.name.clone(),
+            url: resp.url.to_string(),
+            what,
+        };
+        if looks_like_html(resp.content_type.as_deref(), &resp.body) {
+            return Err(changed(
+                "an HTML page where GraphQL JSON was expected".into(),
+            ));
+        }
+        let parsed: GqlResponse = serde_json::from_slice(&resp.body)
+            .map_err(|e| changed(format!("not the GraphQL JSON expected: {e}")))?;
+        if let Some(errors) = parsed.errors.filter(|e| !e.is_empty()) {
+            let message = errors
+                .iter()
+                .map(|e| {
+                    e.get("message")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                        .unwrap_or_else(|| e.to_string())
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
+            return Err(SourceError::Api {
+                name: self.name.clone(),
+                url: resp.url.to_string(),
+                message,
+            });
+        }
+        let items = parsed
+            .data
+            .and_then(|d| d.trd_buy)
+            .ok_or_else(|| changed("no data.TrdBuy in the answer".into()))?;
+        Ok(GqlAnswer {
+            items,
+            page_info: parsed.extensions.and_then(|e| e.page_info),
+            url: resp.url,
+        })
+    }
+
+    fn cursor_string(&self) -> String {
+        serde_json::to_string(&self.cursor).unwrap_or_default()
+    }
+}
+
+impl Source for Goszakup {
+    fn next_page<'a>(&'a mut self, fetcher: &'a Fetcher) -> PageFuture<'a> {
+        Box::pin(self.fetch_page(fetcher))
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+#[derive(Deserialize)]
+struct GqlResponse {
+    #[serde(default)]
+    data: Option<GqlData>,
+    #[serde(default)]
+    errors: Option<Vec<Value>>,
+    #[serde(default)]
+    extensions: Option<Extensions>,
+}
+
+#[derive(Deserialize)]
+struct GqlData {
+    #[serde(rename = "TrdBuy", default)]
+    trd_buy: Option<Vec<Value>>,
+}
+
+#[derive(Deserialize)]
+struct Extensions {
+    #[serde(rename = "pageInfo", alias = "page_info", default)]
+    page_info: Option<PageInfo>,
+}
+
+#[derive(Deserialize)]
+struct PageInfo {
+    #[serde(rename = "hasNextPage", alias = "has_next_page", default)]
+    has_next_page: Option<bool>,
+    #[serde(rename = "lastId", alias = "last_id", default)]
+    last_id: Option<Value>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mapping. The structs take the REST snake_case keys and the GraphQL camelCase ones alike, and
+// every field may be null or missing; ids and amounts may come as numbers or strings.
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct TrdBuy {
+    #[serde(deserialize_with = "lenient_string")]
+    id: Option<String>,
+    #[serde(alias = "numberAnno", deserialize_with = "lenient_string")]
+    number_anno: Option<String>,
+    #[serde(alias = "nameRu", deserialize_with = "lenient_string")]
+    name_ru: Option<String>,
+    #[serde(alias = "nameKz", deserialize_with = "lenient_string")]
+    name_kz: Option<String>,
+    #[serde(alias = "totalSum", deserialize_with = "lenient_f64")]
+    total_sum: Option<f64>,
+    #[serde(alias = "refTradeMethodsId", deserialize_with = "lenient_i64")]
+    ref_trade_methods_id: Option<i64>,
+    #[serde(alias = "customerBin", deserialize_with = "lenient_string")]
+    customer_bin: Option<String>,
+    #[serde(alias = "customerNameRu", deserialize_with = "lenient_string")]
+    customer_name_ru: Option<String>,
+    #[serde(alias = "customerNameKz", deserialize_with = "lenient_string")]
+    customer_name_kz: Option<String>,
+    #[serde(alias = "orgBin", deserialize_with = "lenient_string")]
+    org_bin: Option<String>,
+    #[serde(alias = "orgNameRu", deserialize_with = "lenient_string")]
+    org_name_ru: Option<String>,
+    #[serde(alias = "orgNameKz", deserialize_with = "lenient_string")]
+    org_name_kz: Option<String>,
+    #[serde(alias = "refBuyStatusId", deserialize_with = "lenient_i64")]
+    ref_buy_status_id: Option<i64>,
+    #[serde(alias = "endDate", deserialize_with = "lenient_string")]
+    end_date: Option<String>,
+    #[serde(alias = "publishDate", deserialize_with = "lenient_string")]
+    publish_date: Option<String>,
+    #[serde(rename = "RefBuyStatus", alias = "ref_buy_status")]
+    ref_buy_status: Option<RefName>,
+    #[serde(rename = "Files", alias = "files")]
+    files: Option<Vec<FileRef>>,
+    #[serde(rename = "Lots", alias = "lots")]
+    lots: Option<Vec<Lot>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RefName {
+    #[serde(alias = "nameRu", deserialize_with = "lenient_string")]
+    name_ru: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Lot {
+    #[serde(deserialize_with = "lenient_string")]
+    id: Option<String>,
+    #[serde(alias = "lotNumber", deserialize_with = "lenient_string")]
+    lot_number: Option<String>,
+    #[serde(alias = "nameRu", deserialize_with = "lenient_string")]
+    name_ru: Option<String>,
+    #[serde(alias = "descriptionRu", deserialize_with = "lenient_string")]
+    description_ru: Option<String>,
+    #[serde(deserialize_with = "lenient_f64")]
+    amount: Option<f64>,
+    #[serde(deserialize_with = "lenient_f64")]
+    count: Option<f64>,
+    #[serde(alias = "refLotStatusId", deserialize_with = "lenient_i64")]
+    ref_lot_status_id: Option<i64>,
+    #[serde(rename = "RefLotsStatus", alias = "ref_lots_status")]
+    ref_lots_status: Option<RefName>,
+    #[serde(rename = "Files", alias = "files")]
+    files: Option<Vec<FileRef>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct FileRef {
+    #[serde(alias = "nameRu", deserialize_with = "lenient_string")]
+    name_ru: Option<String>,
+    #[serde(alias = "nameKz", deserialize_with = "lenient_string")]
+    name_kz: Option<String>,
+    #[serde(alias = "originalName", deserialize_with = "lenient_string")]
+    original_name: Option<String>,
+    #[serde(alias = "filePath", deserialize_with = "lenient_string")]
+    file_path: Option<String>,
+}
+
+/// Maps one announcement (GraphQL `TrdBuy` item or REST `trd-buy` object). `None` without an id.
+pub(crate) fn map_trd_buy(item: &Value) -> Option<NoticeRecord> {
+    let t: TrdBuy = match TrdBuy::deserialize(item) {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::warn!(error = %e, "TrdBuy item has unexpected field types");
+            return None;
+        }
+    };
+    let id = t.id.clone()?;
+    let status_code = t.ref_buy_status_id.map(|c| c.to_string());
+    let status = t
+        .ref_buy_status
+        .as_ref()
+        .and_then(|r| r.name_ru.clone())
+        .or_else(|| {
+            t.ref_buy_status_id
+                .and_then(buy_status_name)
+                .map(str::to_string)
+        })
+        .or_else(|| status_code.clone());
+    let lots = t
+        .lots
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|l| {
+            let external_id = l.id?;
+            Some(LotRecord {
+                external_id,
+                number: l.lot_number,
+                title: l.name_ru,
+                description: l.description_ru,
+                amount: l.amount,
+                quantity: l.count,
+                status: l
+                    .ref_lots_status
+                    .and_then(|r| r.name_ru)
+                    .or_else(|| l.ref_lot_status_id.map(|c| c.to_string())),
+                documents: documents(l.files.unwrap_or_default()),
+            })
+        })
+        .collect();
+    let agency = agency(
+        [t.customer_bin, t.customer_name_ru, t.customer_name_kz],
+        [t.org_bin, t.org_name_ru, t.org_name_kz],
+    );
+    Some(NoticeRecord {
+        url: Some(format!("{NOTICE_URL}{id}")),
+        external_id: id,
+        title: t
+            .name_ru
+            .clone()
+            .or_else(|| t.name_kz.clone())
+            .or_else(|| t.number_anno.clone())
+            .unwrap_or_default(),
+        number: t.number_anno,
+        title_kk: t.name_kz,
+        description: None,
+        agency,
+        amount: t.total_sum,
+        currency: Some("KZT".into()),
+        status,
+        status_code,
+        method: t.ref_trade_methods_id.map(|m| {
+            trade_method_name(m)
+                .map(str::to_string)
+                .unwrap_or_else(|| m.to_string())
+        }),
+        published: t.publish_date.as_deref().and_then(almaty_time),
+        deadline: t.end_date.as_deref().and_then(almaty_time),
+        region: None,
+        lots,
+        documents: documents(t.files.unwrap_or_default()),
+        raw: serde_json::to_vec(item).ok(),
+    })
+}
+
+/// The customer, or the organiser where the portal names no customer.
+pub(crate) fn agency(
+    customer: [Option<String>; 3],
+    organiser: [Option<String>; 3],
+) -> Option<Agency> {
+    let [bin, ru, kk] = if customer.iter().any(Option::is_some) {
+        customer
+    } else {
+        organiser
+    };
+    if bin.is_none() && ru.is_none() && kk.is_none() {
+        return None;
+    }
+    Some(Agency {
+        scheme: bin.as_ref().map(|_| "KZ-BIN".to_string()),
+        id: bin.map(|b| normalise_bin(&b)).unwrap_or_default(),
+        name_ru: ru,
+        name_kk: kk,
+        name_en: None,
+        region: None,
+    })
+}
+
+/// BINs are 12 digits; a number-typed BIN lost its leading zeros.
+fn normalise_bin(bin: &str) -> String {
+    let bin = bin.trim();
+    if !bin.is_empty() && bin.len() < 12 && bin.bytes().all(|b| b.is_ascii_digit()) {
+        format!("{bin:0>12}")
+    } else {
+        bin.to_string()
+    }
+}
+
+fn documents(files: Vec<FileRef>) -> Vec<DocumentRef> {
+    let mut seen = HashSet::new();
+    let mut docs: Vec<DocumentRef> = files
+        .into_iter()
+        .filter_map(|f| {
+            let url = f.file_path?.trim().to_string();
+            if url.is_empty() || !seen.insert(url.clone()) {
+                return None;
+            }
+            let title = f.name_ru.or(f.name_kz);
+            let is_spec = is_spec(title.as_deref(), f.original_name.as_deref());
+            Some(DocumentRef {
+                media_type: f
+                    .original_name
+                    .as_deref()
+                    .and_then(media_type)
+                    .map(str::to_string),
+                url,
+                file_name: f.original_name,
+                title,
+                is_spec,
+            })
+        })
+        .collect();
+    docs.sort_by_key(document_rank);
+    docs
+}
+
+/// Technical specifications first, then documents that can carry text, then the rest.
+pub(crate) fn document_rank(d: &DocumentRef) -> u8 {
+    if d.is_spec {
+        0
+    } else if d.media_type.is_some() || d.file_name.is_none() {
+        1
+    } else {
+        2
+    }
+}
+
+/// Whether a file is the technical specification (техническая спецификация / техникалық ерекшелік).
+pub(crate) fn is_spec(title: Option<&str>, file_name: Option<&str>) -> bool {
+    let title = title.unwrap_or("").to_lowercase();
+    let file = file_name.unwrap_or("").to_lowercase();
+    (title.contains("технич") && title.contains("специфик"))
+        || title.contains("техспецифик")
+        || title.contains("техникалық ерекшел")
+        || file.starts_with("techspec")
+        || file.starts_with("техспец")
+}
+
+/// Media type from a file name's extension (the documents extraction can read).
+pub(crate) fn media_type(file_name: &str) -> Option<&'static str> {
+    let ext = file_name.rsplit_once('.')?.1.to_ascii_lowercase();
+    Some(match ext.as_str() {
+        "pdf" => "application/pdf",
+        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "doc" => "application/msword",
+        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "xls" => "application/vnd.ms-excel",
+        "zip" => "application/zip",
+        "rtf" => "application/rtf",
+        "odt" => "application/vnd.oasis.opendocument.text",
+        "txt" => "text/plain",
+        "cms" | "p7s" | "p7m" | "sig" => "application/pkcs7-mime",
+        _ => return None,
+    })
+}
+
+/// Names of `ref_buy_status` codes (goszakup.md); `RefBuyStatus.nameRu` wins where present.
+pub fn buy_status_name(code: i64) -> Option<&'static str> {
+    Some(match code {
+        190 => "Изменена документация",
+        210 => "Опубликовано",
+        220 => "Опубликовано (прием заявок)",
+        230 => "Опубликовано (прием дополнений)",
+        240 => "Опубликовано (прием ценовых предложений)",
+        250 | 260 => "Рассмотрение заявок",
+        350 => "Завершено",
+        410 => "Отказ от закупки",
+        430 => "Отменено",
+        440 => "Обжалование",
+        _ => return None,
+    })
+}
+
+/// Names of the trade methods we know (`ref_trade_methods`, partial); other codes stay numbers.
+pub fn trade_method_name(code: i64) -> Option<&'static str> {
+    Some(match code {
+        2 => "Открытый конкурс",
+        3 => "Запрос ценовых предложений",
+        6 => "Из одного источника по несостоявшимся закупкам",
+        7 => "Аукцион",
+        32 => "Конкурс с предварительным квалификационным отбором",
+        60 => "Электронный магазин",
+        188 => "Конкурс с использованием рейтингово-балльной системы",
+        _ => return None,
+    })
+}
+
+/// The portal's local time (Asia/Almaty, "YYYY-MM-DD HH:MM:SS") to UTC, keeping the original.
+/// Almaty was UTC+6 until 2024-03-01 00:00 and is UTC+5 since; chrono-tz knows both.
+/// `None` for a null or empty value; `utc: None` for a string that is not a date.
+pub fn almaty_time(original: &str) -> Option<PortalTime> {
+    let s = original.trim();
+    if s.is_empty() {
+        return None;
+    }
+    let naive = NaiveDateTime::parse_from_str(s, TIME_FORMAT)
+        .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S"))
+        .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M"))
+        .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f"))
+        .or_else(|_| {
+            NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default())
+        })
+        .ok();
+    let utc = naive.and_then(|n| {
+        chrono_tz::Asia::Almaty
+            .from_local_datetime(&n)
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+    });
+    if utc.is_none() {
+        tracing::debug!(value = s, "not a portal date");
+    }
+    Some(PortalTime {
+        utc,
+        original: original.to_string(),
+    })
+}
+
+fn almaty_now() -> NaiveDateTime {
+    Utc::now()
+        .with_timezone(&chrono_tz::Asia::Almaty)
+        .naive_local()
+}
+
+/// `base` joined with a relative path, keeping any path prefix of `base`.
+pub(crate) fn join(base: &Url, path: &str) -> Result<Url, String> {
+    let mut base = base.clone();
+    if !base.path().ends_with('/') {
+        let p = format!("{}/", base.path());
+        base.set_path(&p);
+    }
+    base.join(path.trim_start_matches('/'))
+        .map_err(|e| format!("cannot join {path:?} to {base}: {e}"))
+}
+
+fn value_to_string(v: Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::String(s) => {
+            let t = s.trim();
+            (!t.is_empty()).then(|| t.to_string())
+        }
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        other => Some(other.to_string()),
+    }
+}
+
+fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(value_to_string(Value::deserialize(d)?))
+}
+
+fn lenient_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s
+            .replace([' ', '\u{a0}'], "")
+            .replace(',', ".")
+            .parse()
+            .ok(),
+        _ => None,
+    })
+}
+
+fn lenient_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(token: Option<&str>) -> SourceSpec {
+        SourceSpec {
+            name: "gz".into(),
+            kind: "goszakup".into(),
+            url: Url::parse("https://ows.goszakup.gov.kz").unwrap(),
+            token: token.map(str::to_string),
+            lookback_days: 7,
+            since: None,
+            search_terms: vec![],
+            allowed_hosts: vec![],
+        }
+    }
+
+    fn at(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(s, TIME_FORMAT).unwrap()
+    }
+
+    #[test]
+    fn almaty_is_utc6_before_march_2024_and_utc5_after() {
+        let before = almaty_time("2024-02-29 12:00:00").unwrap();
+        assert_eq!(
+            before.utc.unwrap().to_rfc3339(),
+            "2024-02-29T06:00:00+00:00"
+        );
+        let after = almaty_time("2024-03-01 12:00:00").unwrap();
+        assert_eq!(after.utc.unwrap().to_rfc3339(), "2024-03-01T07:00:00+00:00");
+        assert_eq!(after.original, "2024-03-01 12:00:00");
+        assert!(almaty_time("").is_none());
+        assert_eq!(almaty_time("never").unwrap().utc, None);
+    }
+
+    #[test]
+    fn missing_or_blank_token_is_reported() {
+        for t in [None, Some("  ")] {
+            assert!(matches!(
+                Goszakup::open(&spec(t), None),
+                Err(SourceError::MissingToken { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn first_run_looks_back_and_since_overrides_the_cursor() {
+        let now = at("2026-11-28 10:00:00");
+        let g = Goszakup::open_at(&spec(Some("t")), None, now).unwrap();
+        assert_eq!(g.cursor.from, "2026-11-21 00:00:00");
+        assert_eq!(g.to, "2026-11-29 10:00:00");
+        let saved = r#"{"from":"2026-11-27 09:00:00","after":555,"started":"2026-11-27 10:00:00"}"#;
+        let g = Goszakup::open_at(&spec(Some("t")), Some(saved), now).unwrap();
+        assert_eq!(g.cursor.after, Some(json!(555)));
+        assert_eq!(g.started, at("2026-11-27 10:00:00"));
+        let mut s = spec(Some("t"));
+        s.since = NaiveDate::from_ymd_opt(2026, 1, 2);
+        let g = Goszakup::open_at(&s, Some(saved), now).unwrap();
+        assert_eq!(g.cursor.from, "2026-01-02 00:00:00");
+        assert_eq!(g.cursor.after, None);
+        assert!(matches!(
+            Goszakup::open_at(&spec(Some("t")), Some("{oops"), now),
+            Err(SourceError::BadCursor { .. })
+        ));
+    }
+
+    #[test]
+    fn rest_snake_case_maps_like_graphql_camel_case() {
+        let rest = json!({"id": 15997176, "number_anno": "15997176-1", "name_ru": "Услуги SMM",
+            "name_kz": "SMM қызметтері", "total_sum": 710338.8, "ref_trade_methods_id": 3,
+            "customer_bin": null, "customer_name_ru": null, "org_bin": "012345678901",
+            "org_name_ru": "ГУ Аппарат акима", "ref_buy_status_id": 220,
+            "publish_date": "2026-04-15 22:46:05", "end_date": "2026-04-22 09:00:00"});
+        let gql = json!({"id": "15997176", "numberAnno": "15997176-1", "nameRu": "Услуги SMM",
+            "nameKz": "SMM қызметтері", "totalSum": "710 338.80", "refTradeMethodsId": 3,
+            "customerBin": null, "orgBin": 12345678901_i64, "orgNameRu": "ГУ Аппарат акима",
+            "refBuyStatusId": 220, "publishDate": "2026-04-15 22:46:05",
+            "endDate": "2026-04-22 09:00:00"});
+        let a = map_trd_buy(&rest).unwrap();
+        let mut b = map_trd_buy(&gql).unwrap();
+        b.raw = a.raw.clone();
+        assert_eq!(a, b);
+        assert_eq!(a.agency.as_ref().unwrap().id, "012345678901");
+        assert_eq!(a.status.as_deref(), Some("Опубликовано (прием заявок)"));
+        assert_eq!(a.method.as_deref(), Some("Запрос ценовых предложений"));
+        assert_eq!(a.amount, Some(710338.8));
+        assert_eq!(
+            a.published.unwrap().utc.unwrap().to_rfc3339(),
+            "2026-04-15T17:46:05+00:00"
+        );
+    }
+
+    #[test]
+    fn specs_come_first() {
+        let files = vec![
+            FileRef {
+                name_ru: Some("Проект договора".into()),
+                original_name: Some("dogovor.docx".into()),
+                file_path: Some("https://v3bl.goszakup.gov.kz/files/download_file/1/".into()),
+                ..Default::default()
+            },
+            FileRef {
+                name_ru: Some("Фото".into()),
+                original_name: Some("a.jpg".into()),
+                file_path: Some("https://v3bl.goszakup.gov.kz/files/download_file/3/".into()),
+                ..Default::default()
+            },
+            FileRef {
+                name_ru: Some("Техническая спецификация".into()),
+                original_name: Some("techspec_84965784.pdf".into()),
+                file_path: Some("https://v3bl.goszakup.gov.kz/files/download_file/2/".into()),
+                ..Default::default()
+            },
+        ];
+        let docs = documents(files);
+        assert!(docs[0].is_spec && docs[0].url.ends_with("/2/"));
+        assert_eq!(docs[0].media_type.as_deref(), Some("application/pdf"));
+        assert!(docs[1].url.ends_with("/1/") && !docs[1].is_spec);
+        assert!(docs[2].url.ends_with("/3/"));
+    }
+
+    #[test]
+    fn journal_entries_name_announcements() {
+        let by_service = json!({"action": "U", "object_id": 17163708, "service_name": "trd-buy",
+            "date_action": "2026-11-27 10:00:00", "url": null});
+        assert_eq!(journal_trd_buy_id(&by_service).as_deref(), Some("17163708"));
+        let by_url =
+            json!({"action": "U", "objectId": 5, "serviceName": "x", "url": "/v3/trd-buy/42"});
+        assert_eq!(journal_trd_buy_id(&by_url).as_deref(), Some("42"));
+        let deleted = json!({"action": "D", "object_id": 1, "service_name": "trd-buy"});
+        assert_eq!(journal_trd_buy_id(&deleted), None);
+        let lot = json!({"action": "U", "object_id": 1, "service_name": "lots"});
+        assert_eq!(journal_trd_buy_id(&lot), None);
+    }
+}
