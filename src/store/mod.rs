@@ -8,10 +8,12 @@
 mod matches;
 mod notices;
 mod runs;
+mod search;
 
 pub use matches::{NewMatch, Routable, ScanInput, ScanOutcome, ScanTarget};
 pub use notices::{DocumentContent, PageOutcome, PendingDocument, sha256_hex};
 pub use runs::RunCounts;
+pub use search::{EXPORT_TABLES, Hit};
 
 use rusqlite::{Connection, OpenFlags, params};
 use std::path::{Path, PathBuf};
@@ -71,6 +73,10 @@ pub enum StoreError {
     TooNew { path: PathBuf, found: i64 },
     #[error("database query failed: {0}")]
     Sql(#[from] rusqlite::Error),
+    #[error("{0}")]
+    UnknownTable(String),
+    #[error("cannot write the output: {0}")]
+    Output(#[source] std::io::Error),
 }
 
 /// An open, migrated database.
