@@ -26,11 +26,14 @@
 use std::collections::HashSet;
 
 use chrono::{NaiveDate, NaiveDateTime, TimeZone, Utc};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use url::Url;
 
-use super::{Page, PageFuture, Source, SourceError, SourceSpec, fetch_err, looks_like_html};
+use super::{
+    Page, PageFuture, Source, SourceError, SourceSpec, document_rank, fetch_err, is_spec, join,
+    lenient_f64, lenient_i64, lenient_string, looks_like_html, media_type, value_to_string,
+};
 use crate::fetch::Fetcher;
 use crate::model::{Agency, DocumentRef, LotRecord, NoticeRecord, PortalTime};
 
@@ -724,46 +727,6 @@ fn documents(files: Vec<FileRef>) -> Vec<DocumentRef> {
     docs
 }
 
-/// Technical specifications first, then documents that can carry text, then the rest.
-pub(crate) fn document_rank(d: &DocumentRef) -> u8 {
-    if d.is_spec {
-        0
-    } else if d.media_type.is_some() || d.file_name.is_none() {
-        1
-    } else {
-        2
-    }
-}
-
-/// Whether a file is the technical specification (техническая спецификация / техникалық ерекшелік).
-pub(crate) fn is_spec(title: Option<&str>, file_name: Option<&str>) -> bool {
-    let title = title.unwrap_or("").to_lowercase();
-    let file = file_name.unwrap_or("").to_lowercase();
-    (title.contains("технич") && title.contains("специфик"))
-        || title.contains("техспецифик")
-        || title.contains("техникалық ерекшел")
-        || file.starts_with("techspec")
-        || file.starts_with("техспец")
-}
-
-/// Media type from a file name's extension (the documents extraction can read).
-pub(crate) fn media_type(file_name: &str) -> Option<&'static str> {
-    let ext = file_name.rsplit_once('.')?.1.to_ascii_lowercase();
-    Some(match ext.as_str() {
-        "pdf" => "application/pdf",
-        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "doc" => "application/msword",
-        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "xls" => "application/vnd.ms-excel",
-        "zip" => "application/zip",
-        "rtf" => "application/rtf",
-        "odt" => "application/vnd.oasis.opendocument.text",
-        "txt" => "text/plain",
-        "cms" | "p7s" | "p7m" | "sig" => "application/pkcs7-mime",
-        _ => return None,
-    })
-}
-
 /// Names of `ref_buy_status` codes (goszakup.md); `RefBuyStatus.nameRu` wins where present.
 pub fn buy_status_name(code: i64) -> Option<&'static str> {
     Some(match code {
@@ -831,54 +794,6 @@ fn almaty_now() -> NaiveDateTime {
     Utc::now()
         .with_timezone(&chrono_tz::Asia::Almaty)
         .naive_local()
-}
-
-/// `base` joined with a relative path, keeping any path prefix of `base`.
-pub(crate) fn join(base: &Url, path: &str) -> Result<Url, String> {
-    let mut base = base.clone();
-    if !base.path().ends_with('/') {
-        let p = format!("{}/", base.path());
-        base.set_path(&p);
-    }
-    base.join(path.trim_start_matches('/'))
-        .map_err(|e| format!("cannot join {path:?} to {base}: {e}"))
-}
-
-fn value_to_string(v: Value) -> Option<String> {
-    match v {
-        Value::Null => None,
-        Value::String(s) => {
-            let t = s.trim();
-            (!t.is_empty()).then(|| t.to_string())
-        }
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        other => Some(other.to_string()),
-    }
-}
-
-fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(value_to_string(Value::deserialize(d)?))
-}
-
-fn lenient_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s
-            .replace([' ', '\u{a0}'], "")
-            .replace(',', ".")
-            .parse()
-            .ok(),
-        _ => None,
-    })
-}
-
-fn lenient_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    })
 }
 
 #[cfg(test)]

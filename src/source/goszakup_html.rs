@@ -19,8 +19,11 @@ use scraper::{ElementRef, Html, Selector};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::goszakup::{NOTICE_URL, agency, almaty_time, document_rank, is_spec, join, media_type};
-use super::{Page, PageFuture, Source, SourceError, SourceSpec, fetch_err};
+use super::goszakup::{NOTICE_URL, agency, almaty_time};
+use super::{
+    Page, PageFuture, Source, SourceError, SourceSpec, document_rank, fetch_err, is_spec, join,
+    media_type,
+};
 use crate::fetch::{FetchError, Fetcher};
 use crate::model::{DocumentRef, NoticeRecord};
 

@@ -1364,3 +1364,37 @@ async fn ca_file_adds_a_root_and_verification_stays_on() {
     assert_eq!(resp.status, 200);
     assert!(String::from_utf8_lossy(&resp.body).contains("s_server"));
 }
+
+#[tokio::test]
+async fn at_most_max_in_flight_requests_run_at_once() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_millis(300)))
+        .expect(3)
+        .mount(&server)
+        .await;
+    let mut s = settings();
+    s.max_in_flight = 1;
+    let f = Fetcher::new(s).unwrap();
+    let url = Url::parse(&format!("{}/files/download_file/1/", server.uri())).unwrap();
+    let started = Instant::now();
+    let (a, b, c) = tokio::join!(f.get(&url, &[]), f.get(&url, &[]), f.get(&url, &[]));
+    a.unwrap();
+    b.unwrap();
+    c.unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(880),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_source_whose_url_is_not_among_its_allowed_hosts_is_refused() {
+    let server = MockServer::start().await;
+    let mut s = spec(&server, "goszakup");
+    s.allowed_hosts = vec!["ows.goszakup.gov.kz".into(), "v3bl.goszakup.gov.kz".into()];
+    let err = source::open(&s, None).err().unwrap();
+    assert!(matches!(err, SourceError::Config { .. }), "{err:?}");
+    assert!(err.to_string().contains("127.0.0.1"), "{err}");
+}
