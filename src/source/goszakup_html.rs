@@ -237,9 +237,12 @@ impl GoszakupHtml {
         for r in &records {
             self.seen.insert(r.external_id.clone());
         }
-        let term_over = rows.len() < COUNT_RECORD as usize
-            || !any_recent
-            || self.cursor.page >= MAX_PAGES_PER_TERM;
+        let at_limit = self.cursor.page >= MAX_PAGES_PER_TERM;
+        if at_limit && rows.len() >= COUNT_RECORD as usize && any_recent {
+            tracing::warn!(source = %self.name, term = %self.terms[self.cursor.term],
+                "stopped after {MAX_PAGES_PER_TERM} search pages; the rest waits for the next run");
+        }
+        let term_over = rows.len() < COUNT_RECORD as usize || !any_recent || at_limit;
         if term_over {
             self.cursor.term += 1;
             self.cursor.page = 1;
