@@ -228,7 +228,12 @@ impl GoszakupHtml {
                 .and_then(|s| NaiveDate::parse_from_str(s.get(..10).unwrap_or(s), "%Y-%m-%d").ok())
                 .is_none_or(|d| d >= self.cursor.from);
             any_recent |= recent;
-            if !recent || self.seen.contains(&row.id) {
+            if !recent
+                || self.seen.contains(&row.id)
+                || records
+                    .iter()
+                    .any(|r: &NoticeRecord| r.external_id == row.id)
+            {
                 continue;
             }
             let documents = self.documents(fetcher, &row.id).await?;
