@@ -174,6 +174,11 @@ impl Fetcher {
                 "max_in_flight must be at least 1".into(),
             ));
         }
+        if settings.user_agent.trim().is_empty() {
+            return Err(FetchError::Config(
+                "user_agent must name the tool and a contact".into(),
+            ));
+        }
         if !settings.requests_per_second.is_finite() {
             return Err(FetchError::Config(
                 "requests_per_second must be finite".into(),
@@ -232,6 +237,11 @@ impl Fetcher {
             shared: self.shared.clone(),
             allowed_hosts: Arc::new(normalise_hosts(hosts)),
         }
+    }
+
+    /// Whether `url` is on one of `hosts` (same matching as `allowed_hosts`).
+    pub fn hosts_allow(hosts: &[String], url: &Url) -> bool {
+        host_allowed(&normalise_hosts(hosts), url)
     }
 
     /// Whether `url` may be requested by this client.

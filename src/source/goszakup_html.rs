@@ -19,8 +19,11 @@ use scraper::{ElementRef, Html, Selector};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::goszakup::{NOTICE_URL, agency, almaty_time, document_rank, is_spec, join, media_type};
-use super::{Page, PageFuture, Source, SourceError, SourceSpec, fetch_err};
+use super::goszakup::{NOTICE_URL, agency, almaty_time};
+use super::{
+    Page, PageFuture, Source, SourceError, SourceSpec, document_rank, fetch_err, is_spec, join,
+    media_type,
+};
 use crate::fetch::{FetchError, Fetcher};
 use crate::model::{DocumentRef, NoticeRecord};
 
@@ -225,7 +228,12 @@ impl GoszakupHtml {
                 .and_then(|s| NaiveDate::parse_from_str(s.get(..10).unwrap_or(s), "%Y-%m-%d").ok())
                 .is_none_or(|d| d >= self.cursor.from);
             any_recent |= recent;
-            if !recent || self.seen.contains(&row.id) {
+            if !recent
+                || self.seen.contains(&row.id)
+                || records
+                    .iter()
+                    .any(|r: &NoticeRecord| r.external_id == row.id)
+            {
                 continue;
             }
             let documents = self.documents(fetcher, &row.id).await?;
@@ -234,9 +242,12 @@ impl GoszakupHtml {
         for r in &records {
             self.seen.insert(r.external_id.clone());
         }
-        let term_over = rows.len() < COUNT_RECORD as usize
-            || !any_recent
-            || self.cursor.page >= MAX_PAGES_PER_TERM;
+        let at_limit = self.cursor.page >= MAX_PAGES_PER_TERM;
+        if at_limit && rows.len() >= COUNT_RECORD as usize && any_recent {
+            tracing::warn!(source = %self.name, term = %self.terms[self.cursor.term],
+                "stopped after {MAX_PAGES_PER_TERM} search pages; the rest waits for the next run");
+        }
+        let term_over = rows.len() < COUNT_RECORD as usize || !any_recent || at_limit;
         if term_over {
             self.cursor.term += 1;
             self.cursor.page = 1;

@@ -9,10 +9,12 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
 use url::Url;
 
 use crate::fetch::{FetchError, Fetcher};
-use crate::model::NoticeRecord;
+use crate::model::{DocumentRef, NoticeRecord};
 
 pub mod goszakup;
 pub mod goszakup_html;
@@ -41,7 +43,8 @@ pub struct SourceSpec {
     pub since: Option<chrono::NaiveDate>,
     /// goszakup-html: the words to search for.
     pub search_terms: Vec<String>,
-    /// Hosts the pipeline's fetcher for this source allows (see [`default_allowed_hosts`]).
+    /// Hosts this source may reach: its own and its attachments' ([`default_allowed_hosts`]
+    /// plus the config's `attachment_hosts`). See [`open`].
     pub allowed_hosts: Vec<String>,
 }
 
@@ -110,7 +113,19 @@ pub trait Source: Send {
 }
 
 /// Opens the source `spec.kind` names, resuming from `saved_cursor` (unless `spec.since` is set).
+///
+/// Give each source a view of the shared client limited to its hosts,
+/// `fetcher.with_allowed_hosts(&spec.allowed_hosts)`, for its pages and its documents alike.
 pub fn open(spec: &SourceSpec, saved_cursor: Option<&str>) -> Result<Box<dyn Source>, SourceError> {
+    if !spec.allowed_hosts.is_empty() && !Fetcher::hosts_allow(&spec.allowed_hosts, &spec.url) {
+        return Err(SourceError::Config {
+            name: spec.name.clone(),
+            message: format!(
+                "the source's own URL {} is not in its allowed hosts {:?}",
+                spec.url, spec.allowed_hosts
+            ),
+        });
+    }
     match spec.kind.as_str() {
         "goszakup" => Ok(Box::new(goszakup::Goszakup::open(spec, saved_cursor)?)),
         "goszakup-html" => Ok(Box::new(goszakup_html::GoszakupHtml::open(
@@ -159,4 +174,95 @@ pub(crate) fn looks_like_html(content_type: Option<&str>, body: &[u8]) -> bool {
         .position(|b| !b.is_ascii_whitespace())
         .unwrap_or(body.len());
     body[start..].first() == Some(&b'<')
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers every source may use.
+
+/// Technical specifications first, then documents that can carry text, then the rest.
+pub(crate) fn document_rank(d: &DocumentRef) -> u8 {
+    if d.is_spec {
+        0
+    } else if d.media_type.is_some() || d.file_name.is_none() {
+        1
+    } else {
+        2
+    }
+}
+
+/// Whether a file is the technical specification (техническая спецификация / техникалық ерекшелік).
+pub(crate) fn is_spec(title: Option<&str>, file_name: Option<&str>) -> bool {
+    let title = title.unwrap_or("").to_lowercase();
+    let file = file_name.unwrap_or("").to_lowercase();
+    (title.contains("технич") && title.contains("специфик"))
+        || title.contains("техспецифик")
+        || title.contains("техникалық ерекшел")
+        || file.starts_with("techspec")
+        || file.starts_with("техспец")
+}
+
+/// Media type from a file name's extension (the documents extraction can read).
+pub(crate) fn media_type(file_name: &str) -> Option<&'static str> {
+    let ext = file_name.rsplit_once('.')?.1.to_ascii_lowercase();
+    Some(match ext.as_str() {
+        "pdf" => "application/pdf",
+        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "doc" => "application/msword",
+        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "xls" => "application/vnd.ms-excel",
+        "zip" => "application/zip",
+        "rtf" => "application/rtf",
+        "odt" => "application/vnd.oasis.opendocument.text",
+        "txt" => "text/plain",
+        "cms" | "p7s" | "p7m" | "sig" => "application/pkcs7-mime",
+        _ => return None,
+    })
+}
+
+/// `base` joined with a relative path, keeping any path prefix of `base`.
+pub(crate) fn join(base: &Url, path: &str) -> Result<Url, String> {
+    let mut base = base.clone();
+    if !base.path().ends_with('/') {
+        let p = format!("{}/", base.path());
+        base.set_path(&p);
+    }
+    base.join(path.trim_start_matches('/'))
+        .map_err(|e| format!("cannot join {path:?} to {base}: {e}"))
+}
+
+pub(crate) fn value_to_string(v: Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::String(s) => {
+            let t = s.trim();
+            (!t.is_empty()).then(|| t.to_string())
+        }
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        other => Some(other.to_string()),
+    }
+}
+
+pub(crate) fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(value_to_string(Value::deserialize(d)?))
+}
+
+pub(crate) fn lenient_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s
+            .replace([' ', '\u{a0}'], "")
+            .replace(',', ".")
+            .parse()
+            .ok(),
+        _ => None,
+    })
+}
+
+pub(crate) fn lenient_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    })
 }

@@ -1364,3 +1364,92 @@ async fn ca_file_adds_a_root_and_verification_stays_on() {
     assert_eq!(resp.status, 200);
     assert!(String::from_utf8_lossy(&resp.body).contains("s_server"));
 }
+
+#[tokio::test]
+async fn at_most_max_in_flight_requests_run_at_once() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_millis(300)))
+        .expect(3)
+        .mount(&server)
+        .await;
+    let mut s = settings();
+    s.max_in_flight = 1;
+    let f = Fetcher::new(s).unwrap();
+    let url = Url::parse(&format!("{}/files/download_file/1/", server.uri())).unwrap();
+    let started = Instant::now();
+    let (a, b, c) = tokio::join!(f.get(&url, &[]), f.get(&url, &[]), f.get(&url, &[]));
+    a.unwrap();
+    b.unwrap();
+    c.unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(880),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_source_whose_url_is_not_among_its_allowed_hosts_is_refused() {
+    let server = MockServer::start().await;
+    let mut s = spec(&server, "goszakup");
+    s.allowed_hosts = vec!["ows.goszakup.gov.kz".into(), "v3bl.goszakup.gov.kz".into()];
+    let err = source::open(&s, None).err().unwrap();
+    assert!(matches!(err, SourceError::Config { .. }), "{err:?}");
+    assert!(err.to_string().contains("127.0.0.1"), "{err}");
+}
+
+#[tokio::test]
+async fn an_empty_graphql_body_is_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut listing: Value =
+        serde_json::from_str(&fixture_on(&server, "graphql_page1.json")).unwrap();
+    listing["extensions"]["pageInfo"]["hasNextPage"] = json!(false);
+    Mock::given(method("POST"))
+        .respond_with(json_body(listing.to_string()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let f = fetcher();
+    let mut src = source::open(&spec(&server, "goszakup"), None).unwrap();
+    let page = src.next_page(&f).await.unwrap().unwrap();
+    assert_eq!(page.records.len(), 2);
+}
+
+#[tokio::test]
+async fn a_journal_next_page_that_does_not_move_stops_the_source() {
+    let server = MockServer::start().await;
+    let mut listing: Value =
+        serde_json::from_str(&fixture_on(&server, "graphql_page1.json")).unwrap();
+    listing["extensions"]["pageInfo"]["hasNextPage"] = json!(false);
+    Mock::given(method("POST"))
+        .and(listing_without_after)
+        .respond_with(json_body(listing.to_string()))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(by_id)
+        .respond_with(json_body(fixture_on(&server, "graphql_by_id.json")))
+        .mount(&server)
+        .await;
+    // Every journal page points to the same next page.
+    Mock::given(method("GET"))
+        .and(path("/v3/journal"))
+        .respond_with(json_body(fixture("journal_page1.json")))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let f = fetcher();
+    let mut src = source::open(&spec(&server, "goszakup"), None).unwrap();
+    src.next_page(&f).await.unwrap().unwrap();
+    src.next_page(&f).await.unwrap().unwrap();
+    let err = src.next_page(&f).await.unwrap_err();
+    assert!(matches!(err, SourceError::StuckCursor { .. }), "{err:?}");
+    assert!(err.to_string().contains("search_after=9000"), "{err}");
+}

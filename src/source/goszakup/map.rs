@@ -1,0 +1,375 @@
+//! Maps goszakup's announcement objects into [`NoticeRecord`]s. The structs take the REST
+//! snake_case keys and the GraphQL camelCase ones alike; every field may be null or missing,
+//! ids and amounts may come as numbers or strings.
+
+use std::collections::HashSet;
+
+use chrono::{NaiveDate, NaiveDateTime, TimeZone, Utc};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::NOTICE_URL;
+use crate::model::{Agency, DocumentRef, LotRecord, NoticeRecord, PortalTime};
+use crate::source::{document_rank, is_spec, lenient_f64, lenient_i64, lenient_string, media_type};
+
+const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct TrdBuy {
+    #[serde(deserialize_with = "lenient_string")]
+    id: Option<String>,
+    #[serde(alias = "numberAnno", deserialize_with = "lenient_string")]
+    number_anno: Option<String>,
+    #[serde(alias = "nameRu", deserialize_with = "lenient_string")]
+    name_ru: Option<String>,
+    #[serde(alias = "nameKz", deserialize_with = "lenient_string")]
+    name_kz: Option<String>,
+    #[serde(alias = "totalSum", deserialize_with = "lenient_f64")]
+    total_sum: Option<f64>,
+    #[serde(alias = "refTradeMethodsId", deserialize_with = "lenient_i64")]
+    ref_trade_methods_id: Option<i64>,
+    #[serde(alias = "customerBin", deserialize_with = "lenient_string")]
+    customer_bin: Option<String>,
+    #[serde(alias = "customerNameRu", deserialize_with = "lenient_string")]
+    customer_name_ru: Option<String>,
+    #[serde(alias = "customerNameKz", deserialize_with = "lenient_string")]
+    customer_name_kz: Option<String>,
+    #[serde(alias = "orgBin", deserialize_with = "lenient_string")]
+    org_bin: Option<String>,
+    #[serde(alias = "orgNameRu", deserialize_with = "lenient_string")]
+    org_name_ru: Option<String>,
+    #[serde(alias = "orgNameKz", deserialize_with = "lenient_string")]
+    org_name_kz: Option<String>,
+    #[serde(alias = "refBuyStatusId", deserialize_with = "lenient_i64")]
+    ref_buy_status_id: Option<i64>,
+    #[serde(alias = "endDate", deserialize_with = "lenient_string")]
+    end_date: Option<String>,
+    #[serde(alias = "publishDate", deserialize_with = "lenient_string")]
+    publish_date: Option<String>,
+    #[serde(rename = "RefBuyStatus", alias = "ref_buy_status")]
+    ref_buy_status: Option<RefName>,
+    #[serde(rename = "Files", alias = "files")]
+    files: Option<Vec<FileRef>>,
+    #[serde(rename = "Lots", alias = "lots")]
+    lots: Option<Vec<Lot>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RefName {
+    #[serde(alias = "nameRu", deserialize_with = "lenient_string")]
+    name_ru: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Lot {
+    #[serde(deserialize_with = "lenient_string")]
+    id: Option<String>,
+    #[serde(alias = "lotNumber", deserialize_with = "lenient_string")]
+    lot_number: Option<String>,
+    #[serde(alias = "nameRu", deserialize_with = "lenient_string")]
+    name_ru: Option<String>,
+    #[serde(alias = "descriptionRu", deserialize_with = "lenient_string")]
+    description_ru: Option<String>,
+    #[serde(deserialize_with = "lenient_f64")]
+    amount: Option<f64>,
+    #[serde(deserialize_with = "lenient_f64")]
+    count: Option<f64>,
+    #[serde(alias = "refLotStatusId", deserialize_with = "lenient_i64")]
+    ref_lot_status_id: Option<i64>,
+    #[serde(rename = "RefLotsStatus", alias = "ref_lots_status")]
+    ref_lots_status: Option<RefName>,
+    #[serde(rename = "Files", alias = "files")]
+    files: Option<Vec<FileRef>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct FileRef {
+    #[serde(alias = "nameRu", deserialize_with = "lenient_string")]
+    name_ru: Option<String>,
+    #[serde(alias = "nameKz", deserialize_with = "lenient_string")]
+    name_kz: Option<String>,
+    #[serde(alias = "originalName", deserialize_with = "lenient_string")]
+    original_name: Option<String>,
+    #[serde(alias = "filePath", deserialize_with = "lenient_string")]
+    file_path: Option<String>,
+}
+
+/// Maps one announcement (GraphQL `TrdBuy` item or REST `trd-buy` object). `None` without an id.
+pub(crate) fn map_trd_buy(item: &Value) -> Option<NoticeRecord> {
+    let t: TrdBuy = match TrdBuy::deserialize(item) {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::warn!(error = %e, "TrdBuy item has unexpected field types");
+            return None;
+        }
+    };
+    let id = t.id.clone()?;
+    let status_code = t.ref_buy_status_id.map(|c| c.to_string());
+    let status = t
+        .ref_buy_status
+        .as_ref()
+        .and_then(|r| r.name_ru.clone())
+        .or_else(|| {
+            t.ref_buy_status_id
+                .and_then(buy_status_name)
+                .map(str::to_string)
+        })
+        .or_else(|| status_code.clone());
+    let lots = t
+        .lots
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|l| {
+            let external_id = l.id?;
+            Some(LotRecord {
+                external_id,
+                number: l.lot_number,
+                title: l.name_ru,
+                description: l.description_ru,
+                amount: l.amount,
+                quantity: l.count,
+                status: l
+                    .ref_lots_status
+                    .and_then(|r| r.name_ru)
+                    .or_else(|| l.ref_lot_status_id.map(|c| c.to_string())),
+                documents: documents(l.files.unwrap_or_default()),
+            })
+        })
+        .collect();
+    let agency = agency(
+        [t.customer_bin, t.customer_name_ru, t.customer_name_kz],
+        [t.org_bin, t.org_name_ru, t.org_name_kz],
+    );
+    Some(NoticeRecord {
+        url: Some(format!("{NOTICE_URL}{id}")),
+        external_id: id,
+        title: t
+            .name_ru
+            .clone()
+            .or_else(|| t.name_kz.clone())
+            .or_else(|| t.number_anno.clone())
+            .unwrap_or_default(),
+        number: t.number_anno,
+        title_kk: t.name_kz,
+        description: None,
+        agency,
+        amount: t.total_sum,
+        currency: Some("KZT".into()),
+        status,
+        status_code,
+        method: t.ref_trade_methods_id.map(|m| {
+            trade_method_name(m)
+                .map(str::to_string)
+                .unwrap_or_else(|| m.to_string())
+        }),
+        published: t.publish_date.as_deref().and_then(almaty_time),
+        deadline: t.end_date.as_deref().and_then(almaty_time),
+        region: None,
+        lots,
+        documents: documents(t.files.unwrap_or_default()),
+        raw: serde_json::to_vec(item).ok(),
+    })
+}
+
+/// The customer, or the organiser where the portal names no customer.
+pub(crate) fn agency(
+    customer: [Option<String>; 3],
+    organiser: [Option<String>; 3],
+) -> Option<Agency> {
+    let [bin, ru, kk] = if customer.iter().any(Option::is_some) {
+        customer
+    } else {
+        organiser
+    };
+    if bin.is_none() && ru.is_none() && kk.is_none() {
+        return None;
+    }
+    Some(Agency {
+        scheme: bin.as_ref().map(|_| "KZ-BIN".to_string()),
+        id: bin.map(|b| normalise_bin(&b)).unwrap_or_default(),
+        name_ru: ru,
+        name_kk: kk,
+        name_en: None,
+        region: None,
+    })
+}
+
+/// BINs are 12 digits; a number-typed BIN lost its leading zeros.
+fn normalise_bin(bin: &str) -> String {
+    let bin = bin.trim();
+    if !bin.is_empty() && bin.len() < 12 && bin.bytes().all(|b| b.is_ascii_digit()) {
+        format!("{bin:0>12}")
+    } else {
+        bin.to_string()
+    }
+}
+
+fn documents(files: Vec<FileRef>) -> Vec<DocumentRef> {
+    let mut seen = HashSet::new();
+    let mut docs: Vec<DocumentRef> = files
+        .into_iter()
+        .filter_map(|f| {
+            let url = f.file_path?.trim().to_string();
+            if url.is_empty() || !seen.insert(url.clone()) {
+                return None;
+            }
+            let title = f.name_ru.or(f.name_kz);
+            let is_spec = is_spec(title.as_deref(), f.original_name.as_deref());
+            Some(DocumentRef {
+                media_type: f
+                    .original_name
+                    .as_deref()
+                    .and_then(media_type)
+                    .map(str::to_string),
+                url,
+                file_name: f.original_name,
+                title,
+                is_spec,
+            })
+        })
+        .collect();
+    docs.sort_by_key(document_rank);
+    docs
+}
+
+/// Names of `ref_buy_status` codes (goszakup.md); `RefBuyStatus.nameRu` wins where present.
+pub fn buy_status_name(code: i64) -> Option<&'static str> {
+    Some(match code {
+        190 => "Изменена документация",
+        210 => "Опубликовано",
+        220 => "Опубликовано (прием заявок)",
+        230 => "Опубликовано (прием дополнений)",
+        240 => "Опубликовано (прием ценовых предложений)",
+        250 | 260 => "Рассмотрение заявок",
+        350 => "Завершено",
+        410 => "Отказ от закупки",
+        430 => "Отменено",
+        440 => "Обжалование",
+        _ => return None,
+    })
+}
+
+/// Names of the trade methods we know (`ref_trade_methods`, partial); other codes stay numbers.
+pub fn trade_method_name(code: i64) -> Option<&'static str> {
+    Some(match code {
+        2 => "Открытый конкурс",
+        3 => "Запрос ценовых предложений",
+        6 => "Из одного источника по несостоявшимся закупкам",
+        7 => "Аукцион",
+        32 => "Конкурс с предварительным квалификационным отбором",
+        60 => "Электронный магазин",
+        188 => "Конкурс с использованием рейтингово-балльной системы",
+        _ => return None,
+    })
+}
+
+/// The portal's local time (Asia/Almaty, "YYYY-MM-DD HH:MM:SS") to UTC, keeping the original.
+/// Almaty was UTC+6 until 2024-03-01 00:00 and is UTC+5 since; chrono-tz knows both.
+/// `None` for a null or empty value; `utc: None` for a string that is not a date.
+pub fn almaty_time(original: &str) -> Option<PortalTime> {
+    let s = original.trim();
+    if s.is_empty() {
+        return None;
+    }
+    let naive = NaiveDateTime::parse_from_str(s, TIME_FORMAT)
+        .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S"))
+        .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M"))
+        .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f"))
+        .or_else(|_| {
+            NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default())
+        })
+        .ok();
+    let utc = naive.and_then(|n| {
+        chrono_tz::Asia::Almaty
+            .from_local_datetime(&n)
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+    });
+    if utc.is_none() {
+        tracing::debug!(value = s, "not a portal date");
+    }
+    Some(PortalTime {
+        utc,
+        original: original.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn almaty_is_utc6_before_march_2024_and_utc5_after() {
+        let before = almaty_time("2024-02-29 12:00:00").unwrap();
+        assert_eq!(
+            before.utc.unwrap().to_rfc3339(),
+            "2024-02-29T06:00:00+00:00"
+        );
+        let after = almaty_time("2024-03-01 12:00:00").unwrap();
+        assert_eq!(after.utc.unwrap().to_rfc3339(), "2024-03-01T07:00:00+00:00");
+        assert_eq!(after.original, "2024-03-01 12:00:00");
+        assert!(almaty_time("").is_none());
+        assert_eq!(almaty_time("never").unwrap().utc, None);
+    }
+
+    #[test]
+    fn rest_snake_case_maps_like_graphql_camel_case() {
+        let rest = json!({"id": 15997176, "number_anno": "15997176-1", "name_ru": "Услуги SMM",
+            "name_kz": "SMM қызметтері", "total_sum": 710338.8, "ref_trade_methods_id": 3,
+            "customer_bin": null, "customer_name_ru": null, "org_bin": "012345678901",
+            "org_name_ru": "ГУ Аппарат акима", "ref_buy_status_id": 220,
+            "publish_date": "2026-04-15 22:46:05", "end_date": "2026-04-22 09:00:00"});
+        let gql = json!({"id": "15997176", "numberAnno": "15997176-1", "nameRu": "Услуги SMM",
+            "nameKz": "SMM қызметтері", "totalSum": "710 338.80", "refTradeMethodsId": 3,
+            "customerBin": null, "orgBin": 12345678901_i64, "orgNameRu": "ГУ Аппарат акима",
+            "refBuyStatusId": 220, "publishDate": "2026-04-15 22:46:05",
+            "endDate": "2026-04-22 09:00:00"});
+        let a = map_trd_buy(&rest).unwrap();
+        let mut b = map_trd_buy(&gql).unwrap();
+        b.raw = a.raw.clone();
+        assert_eq!(a, b);
+        assert_eq!(a.agency.as_ref().unwrap().id, "012345678901");
+        assert_eq!(a.status.as_deref(), Some("Опубликовано (прием заявок)"));
+        assert_eq!(a.method.as_deref(), Some("Запрос ценовых предложений"));
+        assert_eq!(a.amount, Some(710338.8));
+        assert_eq!(
+            a.published.unwrap().utc.unwrap().to_rfc3339(),
+            "2026-04-15T17:46:05+00:00"
+        );
+    }
+
+    #[test]
+    fn specs_come_first() {
+        let files = vec![
+            FileRef {
+                name_ru: Some("Проект договора".into()),
+                original_name: Some("dogovor.docx".into()),
+                file_path: Some("https://v3bl.goszakup.gov.kz/files/download_file/1/".into()),
+                ..Default::default()
+            },
+            FileRef {
+                name_ru: Some("Фото".into()),
+                original_name: Some("a.jpg".into()),
+                file_path: Some("https://v3bl.goszakup.gov.kz/files/download_file/3/".into()),
+                ..Default::default()
+            },
+            FileRef {
+                name_ru: Some("Техническая спецификация".into()),
+                original_name: Some("techspec_84965784.pdf".into()),
+                file_path: Some("https://v3bl.goszakup.gov.kz/files/download_file/2/".into()),
+                ..Default::default()
+            },
+        ];
+        let docs = documents(files);
+        assert!(docs[0].is_spec && docs[0].url.ends_with("/2/"));
+        assert_eq!(docs[0].media_type.as_deref(), Some("application/pdf"));
+        assert!(docs[1].url.ends_with("/1/") && !docs[1].is_spec);
+        assert!(docs[2].url.ends_with("/3/"));
+    }
+}
