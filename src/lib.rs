@@ -9,5 +9,6 @@ pub mod extract;
 pub mod fetch;
 pub mod model;
 pub mod report;
+pub mod rules;
 pub mod source;
 pub mod store;

@@ -1,0 +1,531 @@
+//! TOML rule files -> compiled rules: schema (serde, `deny_unknown_fields`), validation with
+//! file/line/rule-id errors, term interning and the prefilter keys.
+//!
+//! Must never accept a structurally invalid rule: everything `engine` relies on (non-empty
+//! matchers, at least one prefilter word per phrase, compiled regexes) is checked here.
+
+use super::normalize::{BREAK, SEP, normalize};
+use super::quota::QuotaKind;
+use super::{Period, RuleError, RuleInfo, Severity, stem};
+use serde::Deserialize;
+use std::collections::HashMap;
+use toml::Spanned;
+
+/// Shortest prefilter key, in chars. Shorter words in phrases are checked in place.
+pub(crate) const MIN_KEY_CHARS: usize = 3;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    rule: Vec<RawRule>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    id: Spanned<String>,
+    title: Spanned<String>,
+    severity: Severity,
+    why: Spanned<String>,
+    #[serde(default)]
+    phrases: Vec<Spanned<String>>,
+    #[serde(default)]
+    near: Vec<Spanned<RawNear>>,
+    #[serde(default)]
+    unless: Vec<Spanned<String>>,
+    unless_within: Option<u32>,
+    #[serde(default)]
+    regex: Vec<Spanned<String>>,
+    quota: Option<Spanned<RawQuota>>,
+    context: Option<Spanned<RawContext>>,
+    min_amount: Option<f64>,
+    amount_currency: Option<String>,
+    #[serde(default)]
+    examples: Vec<String>,
+    #[serde(default)]
+    counterexamples: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNear {
+    terms: Vec<String>,
+    within: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawQuota {
+    kinds: Vec<QuotaKind>,
+    min_count: Option<u64>,
+    max_count: Option<u64>,
+    per: Option<Vec<String>>,
+    within: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawContext {
+    any: Vec<String>,
+    within: u32,
+}
+
+pub(crate) type TermId = u32;
+
+/// How a term recognises a folded word.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum TermKind {
+    /// Same Russian or Kazakh stem (Cyrillic terms), or same English stem (Latin terms).
+    Stem {
+        ru: Option<String>,
+        kk: Option<String>,
+        en: Option<String>,
+    },
+    /// The word starts with this (`term*`).
+    Prefix(String),
+    /// The word is exactly this (`=term`).
+    Exact(String),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Term {
+    pub kind: TermKind,
+    /// Prefilter keys (prefixes every matching word starts with); empty for a weak term.
+    pub keys: Vec<String>,
+}
+
+/// One word position of a phrase: any of these terms.
+pub(crate) type Slot = Vec<TermId>;
+
+#[derive(Debug, Clone)]
+pub(crate) struct Phrase {
+    pub slots: Vec<Slot>,
+    /// A slot whose terms all have prefilter keys.
+    pub anchor: usize,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Near {
+    pub slots: Vec<Slot>,
+    pub within: u32,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct QuotaReq {
+    pub kinds: Vec<QuotaKind>,
+    pub min_count: u64,
+    pub max_count: Option<u64>,
+    /// Allowed periods; `None` inside means "no period". Empty = any.
+    pub per: Vec<Option<Period>>,
+    pub within: u32,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct ContextReq {
+    pub any: Vec<Phrase>,
+    pub within: u32,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct CompiledRule {
+    pub phrases: Vec<Phrase>,
+    pub near: Vec<Near>,
+    pub regex: Vec<regex::Regex>,
+    pub unless: Vec<Phrase>,
+    pub unless_within: u32,
+    pub quota: Option<QuotaReq>,
+    pub context: Option<ContextReq>,
+    pub min_amount: Option<f64>,
+    pub amount_currency: Option<String>,
+    pub examples: Vec<String>,
+    pub counterexamples: Vec<String>,
+}
+
+/// Interns terms across all rules and the built-in quota units.
+#[derive(Default)]
+pub(crate) struct Terms {
+    pub list: Vec<Term>,
+    by_spec: HashMap<String, TermId>,
+}
+
+impl Terms {
+    /// Compile one alternative (`word`, `word*`, `=word`); Err(message) when it is not one word.
+    pub fn intern(&mut self, raw: &str) -> Result<TermId, String> {
+        let raw = raw.trim();
+        let (mode, body) = if let Some(b) = raw.strip_prefix('=') {
+            ('=', b)
+        } else if let Some(b) = raw.strip_suffix('*') {
+            ('*', b)
+        } else {
+            ('s', raw)
+        };
+        let folded = normalize(body).text;
+        if folded.is_empty() {
+            return Err(format!("empty term `{raw}`"));
+        }
+        if folded.bytes().any(|b| b == SEP || b == BREAK) {
+            return Err(format!(
+                "term `{raw}` is not one word (write a hyphenated word as two words)"
+            ));
+        }
+        let spec = format!("{mode}{folded}");
+        if let Some(&id) = self.by_spec.get(&spec) {
+            return Ok(id);
+        }
+        let is_cyr = folded
+            .chars()
+            .any(|c| ('\u{0400}'..='\u{052F}').contains(&c));
+        let is_lat = folded.chars().all(|c| c.is_ascii_alphabetic());
+        let (kind, keys) = match mode {
+            '=' => (TermKind::Exact(folded.clone()), vec![folded.clone()]),
+            '*' => (TermKind::Prefix(folded.clone()), vec![folded.clone()]),
+            _ if is_cyr => {
+                let r = stem::ru(&folded);
+                let k = stem::kk(&folded);
+                let mut kkey = k.clone();
+                if stem::kk_alternates(&kkey) {
+                    kkey.pop();
+                }
+                let keys = if kkey == r {
+                    vec![r.clone()]
+                } else {
+                    vec![r.clone(), kkey]
+                };
+                (
+                    TermKind::Stem {
+                        ru: Some(r),
+                        kk: Some(k),
+                        en: None,
+                    },
+                    keys,
+                )
+            }
+            _ if is_lat => {
+                let e = stem::en(&folded);
+                let mut key = e.clone();
+                if key.chars().count() >= 4 {
+                    key.pop();
+                }
+                // the stem may not be a prefix of the word (Porter2 y->i): common prefix
+                let common: usize = key
+                    .char_indices()
+                    .zip(folded.chars())
+                    .take_while(|((_, a), b)| a == b)
+                    .map(|((i, a), _)| i + a.len_utf8())
+                    .last()
+                    .unwrap_or(0);
+                key.truncate(common);
+                (
+                    TermKind::Stem {
+                        ru: None,
+                        kk: None,
+                        en: Some(e),
+                    },
+                    vec![key],
+                )
+            }
+            _ => (TermKind::Exact(folded.clone()), vec![folded.clone()]),
+        };
+        let keys = if keys.iter().all(|k| k.chars().count() >= MIN_KEY_CHARS) {
+            keys
+        } else {
+            Vec::new()
+        };
+        let id = self.list.len() as TermId;
+        self.list.push(Term { kind, keys });
+        self.by_spec.insert(spec, id);
+        Ok(id)
+    }
+
+    fn slot(&mut self, raw: &str) -> Result<Slot, String> {
+        let mut slot = Vec::new();
+        for alt in raw.split('|') {
+            if alt.trim().is_empty() {
+                return Err(format!("empty alternative in `{raw}`"));
+            }
+            slot.push(self.intern(alt)?);
+        }
+        Ok(slot)
+    }
+
+    fn strong(&self, slot: &Slot) -> bool {
+        slot.iter().all(|&t| !self.list[t as usize].keys.is_empty())
+    }
+
+    /// A phrase: words separated by spaces, alternatives by `|`.
+    pub fn phrase(&mut self, raw: &str) -> Result<Phrase, String> {
+        let mut slots = Vec::new();
+        for w in raw.split_whitespace() {
+            slots.push(self.slot(w)?);
+        }
+        if slots.is_empty() {
+            return Err("empty phrase".into());
+        }
+        if slots.len() > 12 {
+            return Err(format!("phrase `{raw}` has more than 12 words"));
+        }
+        let anchor = (0..slots.len())
+            .filter(|&i| self.strong(&slots[i]))
+            .max_by_key(|&i| {
+                slots[i]
+                    .iter()
+                    .map(|&t| {
+                        self.list[t as usize]
+                            .keys
+                            .iter()
+                            .map(|k| k.chars().count())
+                            .min()
+                            .unwrap_or(0)
+                    })
+                    .min()
+                    .unwrap_or(0)
+            })
+            .ok_or_else(|| {
+                format!(
+                    "phrase `{raw}` needs a word of at least {MIN_KEY_CHARS} letters (short words only qualify)"
+                )
+            })?;
+        Ok(Phrase { slots, anchor })
+    }
+}
+
+fn line_of(src: &str, offset: usize) -> usize {
+    let o = offset.min(src.len());
+    src.as_bytes()[..o].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+/// Rule id of the `[[rule]]` table containing `offset`, found textually (used for errors the
+/// deserializer reports before we know the ids).
+fn rule_id_at(src: &str, offset: usize) -> Option<String> {
+    let mut id = None;
+    let mut pos = 0usize;
+    for line in src.split_inclusive('\n') {
+        if pos > offset {
+            break;
+        }
+        let t = line.trim();
+        if t.starts_with("[[") && t.trim_start_matches('[').trim_start().starts_with("rule") {
+            id = None;
+        } else if t.starts_with('[') {
+            // a sub-table like [rule.quota] keeps the id
+        } else if let Some(rest) = t.strip_prefix("id") {
+            let rest = rest.trim_start();
+            if let Some(v) = rest.strip_prefix('=') {
+                let v = v.trim().trim_matches(|c| c == '"' || c == '\'');
+                id = Some(v.to_string());
+            }
+        }
+        pos += line.len();
+    }
+    // the id may follow the error position inside the same table
+    if id.is_none() {
+        let rest = &src[offset.min(src.len())..];
+        for line in rest.lines() {
+            let t = line.trim();
+            if t.starts_with("[[") {
+                break;
+            }
+            if let Some(r) = t.strip_prefix("id") {
+                if let Some(v) = r.trim_start().strip_prefix('=') {
+                    return Some(v.trim().trim_matches(|c| c == '"' || c == '\'').to_string());
+                }
+            }
+        }
+    }
+    id
+}
+
+/// A parsed, validated rule with its position.
+pub(crate) struct Parsed {
+    pub info: RuleInfo,
+    pub rule: CompiledRule,
+}
+
+fn is_kebab(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && !id.starts_with('-')
+        && !id.ends_with('-')
+        && !id.contains("--")
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// Parse and validate one source; terms are interned into `terms`.
+pub(crate) fn parse_source(
+    src: &str,
+    origin: &str,
+    terms: &mut Terms,
+) -> Result<Vec<Parsed>, RuleError> {
+    let raw: RawFile = toml::from_str(src).map_err(|e| {
+        let off = e.span().map(|s| s.start).unwrap_or(0);
+        RuleError::Rule {
+            origin: origin.to_string(),
+            line: line_of(src, off),
+            rule: e.span().and_then(|s| rule_id_at(src, s.start)),
+            message: e.message().trim().to_string(),
+        }
+    })?;
+    let mut out = Vec::new();
+    for r in raw.rule {
+        let id = r.id.get_ref().clone();
+        let id_line = line_of(src, r.id.span().start);
+        let err = |span: std::ops::Range<usize>, message: String| RuleError::Rule {
+            origin: origin.to_string(),
+            line: line_of(src, span.start),
+            rule: Some(id.clone()),
+            message,
+        };
+        if !is_kebab(&id) {
+            return Err(err(
+                r.id.span(),
+                "id must be short kebab-case (a-z, 0-9, single hyphens)".into(),
+            ));
+        }
+        if r.title.get_ref().trim().is_empty() {
+            return Err(err(r.title.span(), "empty title".into()));
+        }
+        if r.why.get_ref().trim().is_empty() || r.why.get_ref().contains('\n') {
+            return Err(err(r.why.span(), "`why` must be one non-empty line".into()));
+        }
+        let mut phrases = Vec::new();
+        for p in &r.phrases {
+            phrases.push(terms.phrase(p.get_ref()).map_err(|m| err(p.span(), m))?);
+        }
+        let mut near = Vec::new();
+        for n in &r.near {
+            let nn = n.get_ref();
+            if nn.terms.len() < 2 {
+                return Err(err(n.span(), "`near` needs at least two terms".into()));
+            }
+            if (nn.within as usize) < nn.terms.len() || nn.within > 50 {
+                return Err(err(
+                    n.span(),
+                    format!(
+                        "`near.within` must be between the number of terms ({}) and 50",
+                        nn.terms.len()
+                    ),
+                ));
+            }
+            let mut slots = Vec::new();
+            for t in &nn.terms {
+                let s = terms.slot(t).map_err(|m| err(n.span(), m))?;
+                if !terms.strong(&s) {
+                    return Err(err(
+                        n.span(),
+                        format!(
+                            "near term `{t}` is too short (at least {MIN_KEY_CHARS} letters, or use a phrase)"
+                        ),
+                    ));
+                }
+                slots.push(s);
+            }
+            near.push(Near {
+                slots,
+                within: nn.within,
+            });
+        }
+        let mut unless = Vec::new();
+        for u in &r.unless {
+            unless.push(terms.phrase(u.get_ref()).map_err(|m| err(u.span(), m))?);
+        }
+        let mut regex = Vec::new();
+        for rx in &r.regex {
+            let re = regex::RegexBuilder::new(rx.get_ref())
+                .size_limit(1 << 20)
+                .build()
+                .map_err(|e| err(rx.span(), format!("invalid regex: {e}")))?;
+            regex.push(re);
+        }
+        let quota = match &r.quota {
+            None => None,
+            Some(q) => {
+                let qq = q.get_ref();
+                if qq.kinds.is_empty() {
+                    return Err(err(q.span(), "`quota.kinds` is empty".into()));
+                }
+                let mut per = Vec::new();
+                for p in qq.per.iter().flatten() {
+                    per.push(match p.as_str() {
+                        "day" => Some(Period::Day),
+                        "week" => Some(Period::Week),
+                        "month" => Some(Period::Month),
+                        "none" => None,
+                        other => {
+                            return Err(err(
+                                q.span(),
+                                format!("unknown period `{other}` (day, week, month, none)"),
+                            ));
+                        }
+                    });
+                }
+                let min_count = qq.min_count.unwrap_or(1);
+                if qq.max_count.is_some_and(|m| m < min_count) {
+                    return Err(err(q.span(), "`quota.max_count` < `min_count`".into()));
+                }
+                Some(QuotaReq {
+                    kinds: qq.kinds.clone(),
+                    min_count,
+                    max_count: qq.max_count,
+                    per,
+                    within: qq.within.unwrap_or(12).min(50),
+                })
+            }
+        };
+        let context = match &r.context {
+            None => None,
+            Some(c) => {
+                let cc = c.get_ref();
+                if cc.any.is_empty() {
+                    return Err(err(c.span(), "`context.any` is empty".into()));
+                }
+                let mut any = Vec::new();
+                for p in &cc.any {
+                    any.push(terms.phrase(p).map_err(|m| err(c.span(), m))?);
+                }
+                Some(ContextReq {
+                    any,
+                    within: cc.within.min(500),
+                })
+            }
+        };
+        if phrases.is_empty() && near.is_empty() && regex.is_empty() && quota.is_none() {
+            return Err(err(
+                r.id.span(),
+                "rule has no matchers (phrases, near, regex or quota)".into(),
+            ));
+        }
+        if r.min_amount.is_some_and(|a| !a.is_finite() || a < 0.0) {
+            return Err(err(
+                r.id.span(),
+                "`min_amount` must be a non-negative number".into(),
+            ));
+        }
+        out.push(Parsed {
+            info: RuleInfo {
+                id: id.clone(),
+                title: r.title.get_ref().trim().to_string(),
+                severity: r.severity,
+                why: r.why.get_ref().trim().to_string(),
+                origin: origin.to_string(),
+                line: id_line,
+            },
+            rule: CompiledRule {
+                phrases,
+                near,
+                regex,
+                unless,
+                unless_within: r.unless_within.unwrap_or(8).min(50),
+                quota,
+                context,
+                min_amount: r.min_amount,
+                amount_currency: r.amount_currency.map(|c| c.trim().to_ascii_uppercase()),
+                examples: r.examples,
+                counterexamples: r.counterexamples,
+            },
+        });
+    }
+    Ok(out)
+}

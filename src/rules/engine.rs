@@ -1,0 +1,971 @@
+//! Matching: fold the text once, find candidate words with one Aho-Corasick pass over stem
+//! prefixes, verify them by stem, then evaluate only the rules whose words occurred.
+//!
+//! Everything here works on folded offsets and maps back to original byte offsets at the very
+//! end, snapping to char boundaries. Work per text is linear in its length plus the number of
+//! candidate words; per-rule output is capped at [`MAX_MATCHES_PER_RULE`] places.
+
+use super::compile::{CompiledRule, Phrase, Slot, Term, TermId, TermKind, Terms};
+use super::normalize::{BREAK, Normalized, SEP, ceil_boundary, floor_boundary, normalize};
+use super::quota::{QuotaKind, RawQuota, UNIT_TERMS, next_word, prev_word, quota_at};
+use super::{Context, Findings, Match, Quota, RuleInfo, stem};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
+use std::collections::HashMap;
+
+/// At most this many places are reported per rule and text.
+pub(crate) const MAX_MATCHES_PER_RULE: usize = 100;
+/// Evidence length cap, in chars.
+pub(crate) const EVIDENCE_CHARS: usize = 300;
+/// Words longer than this (bytes) are never stemmed.
+const MAX_STEM_WORD: usize = 256;
+/// Quotas within this many words of a match (same sentence) are attached to it.
+const ATTACH_WITHIN: u32 = 12;
+
+#[derive(Debug)]
+pub(crate) struct Engine {
+    terms: Vec<Term>,
+    rules: Vec<CompiledRule>,
+    ac: Option<AhoCorasick>,
+    keys: HashMap<String, Vec<TermId>>,
+    min_key: usize,
+    max_key: usize,
+    unit_kind: Vec<Option<QuotaKind>>,
+}
+
+/// A folded word that matched at least one term.
+#[derive(Debug, Clone, Copy)]
+struct Hit {
+    s: usize,
+    e: usize,
+    wi: u32,
+    si: u32,
+    t0: u32,
+    t1: u32,
+}
+
+/// A place in the folded text, with word and sentence indices.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    s: usize,
+    e: usize,
+    w0: u32,
+    w1: u32,
+    si: u32,
+}
+
+fn word_gap(a: &Span, b: &Span) -> u32 {
+    if a.w1 < b.w0 {
+        b.w0 - a.w1
+    } else {
+        a.w0.saturating_sub(b.w1)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct QSpan {
+    q: RawQuota,
+    sp: Span,
+}
+
+struct WordStems<'a> {
+    w: &'a str,
+    ru: Option<String>,
+    kk: Option<String>,
+    en: Option<String>,
+}
+
+impl<'a> WordStems<'a> {
+    fn new(w: &'a str) -> Self {
+        WordStems {
+            w,
+            ru: None,
+            kk: None,
+            en: None,
+        }
+    }
+    fn matches(&mut self, kind: &TermKind) -> bool {
+        match kind {
+            TermKind::Exact(x) => self.w == x,
+            TermKind::Prefix(p) => self.w.starts_with(p.as_str()),
+            TermKind::Stem { ru, kk, en } => {
+                if self.w.len() > MAX_STEM_WORD {
+                    return false;
+                }
+                let w = self.w;
+                if let Some(r) = ru {
+                    if self.ru.get_or_insert_with(|| stem::ru(w)) == r {
+                        return true;
+                    }
+                }
+                if let Some(k) = kk {
+                    if self.kk.get_or_insert_with(|| stem::kk(w)) == k {
+                        return true;
+                    }
+                }
+                if let Some(e) = en {
+                    if self.en.get_or_insert_with(|| stem::en(w)) == e {
+                        return true;
+                    }
+                }
+                false
+            }
+        }
+    }
+}
+
+/// Per-text state.
+struct Scan<'a> {
+    norm: &'a Normalized,
+    hits: Vec<Hit>,
+    hit_terms: Vec<TermId>,
+    /// hit indices per term
+    occ: Vec<Vec<u32>>,
+    quotas: Vec<QSpan>,
+}
+
+impl Scan<'_> {
+    fn text(&self) -> &str {
+        &self.norm.text
+    }
+    fn terms_of(&self, h: &Hit) -> &[TermId] {
+        &self.hit_terms[h.t0 as usize..h.t1 as usize]
+    }
+}
+
+fn count_seps(t: &[u8]) -> (u32, u32) {
+    let mut w = 0u32;
+    let mut s = 0u32;
+    for &b in t {
+        w += (b == SEP || b == BREAK) as u32;
+        s += (b == BREAK) as u32;
+    }
+    (w, s)
+}
+
+impl Engine {
+    pub fn new(mut terms: Terms, rules: Vec<CompiledRule>) -> Engine {
+        let mut unit_ids = Vec::new();
+        for (kind, spec) in UNIT_TERMS {
+            if let Ok(id) = terms.intern(spec) {
+                unit_ids.push((id, *kind));
+            }
+        }
+        let list = terms.list;
+        let mut unit_kind = vec![None; list.len()];
+        for (id, k) in unit_ids {
+            unit_kind[id as usize] = Some(k);
+        }
+        let mut keys: HashMap<String, Vec<TermId>> = HashMap::new();
+        for (i, t) in list.iter().enumerate() {
+            for k in &t.keys {
+                let v = keys.entry(k.clone()).or_default();
+                if !v.contains(&(i as TermId)) {
+                    v.push(i as TermId);
+                }
+            }
+        }
+        let mut pats: Vec<&String> = keys.keys().collect();
+        pats.sort();
+        let min_key = pats.iter().map(|k| k.len()).min().unwrap_or(usize::MAX);
+        let max_key = pats.iter().map(|k| k.len()).max().unwrap_or(0);
+        let ac = if pats.is_empty() {
+            None
+        } else {
+            AhoCorasick::builder()
+                .kind(Some(AhoCorasickKind::DFA))
+                .match_kind(MatchKind::LeftmostFirst)
+                .build(&pats)
+                .or_else(|_| {
+                    AhoCorasick::builder()
+                        .match_kind(MatchKind::LeftmostFirst)
+                        .build(&pats)
+                })
+                .ok()
+        };
+        Engine {
+            terms: list,
+            rules,
+            ac,
+            keys,
+            min_key,
+            max_key,
+            unit_kind,
+        }
+    }
+
+    pub fn rule(&self, i: usize) -> &CompiledRule {
+        &self.rules[i]
+    }
+
+    fn slot_matches(&self, slot: &Slot, st: &mut WordStems) -> bool {
+        slot.iter()
+            .any(|&t| st.matches(&self.terms[t as usize].kind))
+    }
+
+    fn scan<'a>(&self, norm: &'a Normalized) -> Scan<'a> {
+        let text = norm.text.as_str();
+        let t = text.as_bytes();
+        let mut hits = Vec::new();
+        let mut hit_terms: Vec<TermId> = Vec::new();
+        if let Some(ac) = &self.ac {
+            let (mut pos, mut counted, mut wi, mut si) = (0usize, 0usize, 0u32, 0u32);
+            while pos < t.len() {
+                let Some(m) = ac.find(Input::new(text).span(pos..t.len())) else {
+                    break;
+                };
+                let ms = m.start();
+                let we = t[ms..]
+                    .iter()
+                    .position(|&b| b == SEP || b == BREAK)
+                    .map_or(t.len(), |k| ms + k);
+                let at_start = ms == 0 || t[ms - 1] == SEP || t[ms - 1] == BREAK;
+                if !at_start {
+                    pos = we;
+                    continue;
+                }
+                let ws = ms;
+                let word = &text[ws..we];
+                let mut st = WordStems::new(word);
+                let t0 = hit_terms.len();
+                for (i, c) in word.char_indices() {
+                    let l = i + c.len_utf8();
+                    if l < self.min_key {
+                        continue;
+                    }
+                    if l > self.max_key {
+                        break;
+                    }
+                    if let Some(ids) = self.keys.get(&word[..l]) {
+                        for &id in ids {
+                            if !hit_terms[t0..].contains(&id)
+                                && st.matches(&self.terms[id as usize].kind)
+                            {
+                                hit_terms.push(id);
+                            }
+                        }
+                    }
+                }
+                if hit_terms.len() > t0 {
+                    let (dw, ds) = count_seps(&t[counted..ws]);
+                    wi += dw;
+                    si += ds;
+                    counted = ws;
+                    hits.push(Hit {
+                        s: ws,
+                        e: we,
+                        wi,
+                        si,
+                        t0: t0 as u32,
+                        t1: hit_terms.len() as u32,
+                    });
+                }
+                pos = we;
+            }
+        }
+        let mut occ: Vec<Vec<u32>> = vec![Vec::new(); self.terms.len()];
+        for (hi, h) in hits.iter().enumerate() {
+            for &tid in &hit_terms[h.t0 as usize..h.t1 as usize] {
+                occ[tid as usize].push(hi as u32);
+            }
+        }
+        let mut scan = Scan {
+            norm,
+            hits,
+            hit_terms,
+            occ,
+            quotas: Vec::new(),
+        };
+        scan.quotas = self.quotas(&scan);
+        scan
+    }
+
+    fn is_unit_word(&self, w: &str) -> bool {
+        let mut st = WordStems::new(w);
+        self.unit_kind
+            .iter()
+            .enumerate()
+            .any(|(i, k)| k.is_some() && st.matches(&self.terms[i].kind))
+    }
+
+    fn quotas(&self, scan: &Scan) -> Vec<QSpan> {
+        let text = scan.text();
+        let t = text.as_bytes();
+        let mut out: Vec<QSpan> = Vec::new();
+        let is_unit = |w: &str| self.is_unit_word(w);
+        for h in &scan.hits {
+            let mut kinds: Vec<QuotaKind> = Vec::new();
+            for &tid in scan.terms_of(h) {
+                if let Some(k) = self.unit_kind[tid as usize] {
+                    if !kinds.contains(&k) {
+                        kinds.push(k);
+                    }
+                }
+            }
+            for k in kinds {
+                let Some(q) = quota_at(text, h.s, h.e, k, &is_unit) else {
+                    continue;
+                };
+                let before = count_seps(&t[q.start.min(h.s)..h.s]).0;
+                let after = count_seps(&t[h.e..q.end.max(h.e)]).0;
+                let sp = Span {
+                    s: q.start,
+                    e: q.end,
+                    w0: h.wi.saturating_sub(before),
+                    w1: h.wi + after,
+                    si: h.si,
+                };
+                if !out
+                    .iter()
+                    .rev()
+                    .take(8)
+                    .any(|o| o.q.kind == q.kind && o.q.start == q.start && o.q.end == q.end)
+                {
+                    out.push(QSpan { q, sp });
+                }
+            }
+        }
+        out.sort_by_key(|q| (q.q.start, q.q.end, q.q.kind));
+        out
+    }
+
+    /// Occurrences of a phrase, anchored on its strongest word.
+    fn phrase_occ(&self, ph: &Phrase, scan: &Scan) -> Vec<Span> {
+        let text = scan.text();
+        let t = text.as_bytes();
+        let mut out: Vec<Span> = Vec::new();
+        for &tid in &ph.slots[ph.anchor] {
+            'hit: for &hi in &scan.occ[tid as usize] {
+                let h = scan.hits[hi as usize];
+                let (mut s, mut e) = (h.s, h.e);
+                // words before the anchor, nearest first
+                for j in (0..ph.anchor).rev() {
+                    let Some((ps, pe)) = prev_word(t, s) else {
+                        continue 'hit;
+                    };
+                    let mut st = WordStems::new(&text[ps..pe]);
+                    if !self.slot_matches(&ph.slots[j], &mut st) {
+                        continue 'hit;
+                    }
+                    s = ps;
+                }
+                for j in ph.anchor + 1..ph.slots.len() {
+                    let Some((ns, ne)) = next_word(t, e) else {
+                        continue 'hit;
+                    };
+                    let mut st = WordStems::new(&text[ns..ne]);
+                    if !self.slot_matches(&ph.slots[j], &mut st) {
+                        continue 'hit;
+                    }
+                    e = ne;
+                }
+                let w0 = h.wi.saturating_sub(ph.anchor as u32);
+                out.push(Span {
+                    s,
+                    e,
+                    w0,
+                    w1: w0 + ph.slots.len() as u32 - 1,
+                    si: h.si,
+                });
+            }
+        }
+        out.sort_by_key(|sp| (sp.s, sp.e));
+        out.dedup_by_key(|sp| (sp.s, sp.e));
+        out
+    }
+
+    /// Hits of any term of `slot` whose word index lies in `lo..=hi`, same sentence.
+    fn slot_hits_in(&self, slot: &Slot, scan: &Scan, lo: u32, hi: u32, si: u32) -> Vec<u32> {
+        let mut v = Vec::new();
+        for &tid in slot {
+            let list = &scan.occ[tid as usize];
+            let from = list.partition_point(|&x| scan.hits[x as usize].wi < lo);
+            for &x in &list[from..] {
+                let h = &scan.hits[x as usize];
+                if h.wi > hi {
+                    break;
+                }
+                if h.si == si {
+                    v.push(x);
+                }
+            }
+        }
+        v
+    }
+
+    fn near_occ(&self, near: &super::compile::Near, scan: &Scan) -> Vec<(Span, f64)> {
+        let mut out = Vec::new();
+        let n = near.slots.len();
+        let w = near.within;
+        let mut seen_anchor: Vec<u32> = Vec::new();
+        for &tid in &near.slots[0] {
+            for &hi in &scan.occ[tid as usize] {
+                if seen_anchor.contains(&hi) {
+                    continue;
+                }
+                if seen_anchor.len() < 64 {
+                    seen_anchor.push(hi);
+                }
+                let h = scan.hits[hi as usize];
+                let lo = h.wi.saturating_sub(w - 1);
+                let hi_w = h.wi + (w - 1);
+                let mut used = vec![hi];
+                let (mut w0, mut w1) = (h.wi, h.wi);
+                let mut ok = true;
+                for slot in &near.slots[1..] {
+                    let cands = self.slot_hits_in(slot, scan, lo, hi_w, h.si);
+                    let best = cands
+                        .into_iter()
+                        .filter(|x| !used.contains(x))
+                        .filter(|&x| {
+                            let wi = scan.hits[x as usize].wi;
+                            w1.max(wi) - w0.min(wi) < w
+                        })
+                        .min_by_key(|&x| scan.hits[x as usize].wi.abs_diff(h.wi));
+                    match best {
+                        Some(x) => {
+                            let wi = scan.hits[x as usize].wi;
+                            w0 = w0.min(wi);
+                            w1 = w1.max(wi);
+                            used.push(x);
+                        }
+                        None => {
+                            ok = false;
+                            break;
+                        }
+                    }
+                }
+                if !ok {
+                    continue;
+                }
+                let s = used
+                    .iter()
+                    .map(|&x| scan.hits[x as usize].s)
+                    .min()
+                    .unwrap_or(h.s);
+                let e = used
+                    .iter()
+                    .map(|&x| scan.hits[x as usize].e)
+                    .max()
+                    .unwrap_or(h.e);
+                let span_words = (w1 - w0 + 1) as f64;
+                let score = 0.5 + 0.5 * (n as f64 / span_words).min(1.0);
+                out.push((
+                    Span {
+                        s,
+                        e,
+                        w0,
+                        w1,
+                        si: h.si,
+                    },
+                    score,
+                ));
+            }
+        }
+        out
+    }
+
+    fn regex_occ(&self, re: &regex::Regex, scan: &Scan) -> Vec<Span> {
+        let text = scan.text();
+        let t = text.as_bytes();
+        let (mut counted, mut wi, mut si) = (0usize, 0u32, 0u32);
+        let mut out = Vec::new();
+        for m in re.find_iter(text).take(MAX_MATCHES_PER_RULE * 10) {
+            if m.start() == m.end() {
+                continue;
+            }
+            let (dw, ds) = count_seps(&t[counted..m.start()]);
+            wi += dw;
+            si += ds;
+            counted = m.start();
+            let (iw, is) = count_seps(&t[m.start()..m.end()]);
+            out.push(Span {
+                s: m.start(),
+                e: m.end(),
+                w0: wi,
+                w1: wi + iw,
+                si: si + is,
+            });
+        }
+        out
+    }
+
+    fn quota_ok(q: &RawQuota, req: &super::compile::QuotaReq) -> bool {
+        req.kinds.contains(&q.kind)
+            && q.count >= req.min_count
+            && req.max_count.is_none_or(|m| q.count <= m)
+            && (req.per.is_empty() || req.per.contains(&q.per))
+    }
+
+    fn evaluate(&self, rule: &CompiledRule, scan: &Scan) -> Vec<(Span, f64, Vec<usize>)> {
+        let mut cands: Vec<(Span, f64)> = Vec::new();
+        for ph in &rule.phrases {
+            cands.extend(self.phrase_occ(ph, scan).into_iter().map(|s| (s, 1.0)));
+        }
+        for n in &rule.near {
+            cands.extend(self.near_occ(n, scan));
+        }
+        for re in &rule.regex {
+            cands.extend(self.regex_occ(re, scan).into_iter().map(|s| (s, 0.9)));
+        }
+        let triggered_by_quota =
+            rule.phrases.is_empty() && rule.near.is_empty() && rule.regex.is_empty();
+        if triggered_by_quota {
+            if let Some(req) = &rule.quota {
+                for q in &scan.quotas {
+                    if Self::quota_ok(&q.q, req) {
+                        cands.push((q.sp, 0.8));
+                    }
+                }
+            }
+        }
+        if cands.is_empty() {
+            return Vec::new();
+        }
+        // dedupe overlapping places, keeping the better score
+        cands.sort_by(|a, b| a.0.s.cmp(&b.0.s).then(b.1.total_cmp(&a.1)));
+        let mut kept: Vec<(Span, f64)> = Vec::new();
+        for c in cands {
+            match kept.last_mut() {
+                Some(last) if c.0.s < last.0.e => {
+                    if c.1 > last.1 {
+                        *last = c;
+                    }
+                }
+                _ => kept.push(c),
+            }
+        }
+        let unless: Vec<Span> = rule
+            .unless
+            .iter()
+            .flat_map(|p| self.phrase_occ(p, scan))
+            .collect();
+        let context: Vec<Span> = rule
+            .context
+            .as_ref()
+            .map(|c| {
+                c.any
+                    .iter()
+                    .flat_map(|p| self.phrase_occ(p, scan))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut out = Vec::new();
+        for (sp, score) in kept {
+            if unless
+                .iter()
+                .any(|u| u.si == sp.si && word_gap(u, &sp) <= rule.unless_within)
+            {
+                continue;
+            }
+            if let Some(c) = &rule.context {
+                if !context.iter().any(|x| word_gap(x, &sp) <= c.within) {
+                    continue;
+                }
+            }
+            let attached: Vec<usize> = match &rule.quota {
+                Some(req) => scan
+                    .quotas
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, q)| {
+                        q.sp.si == sp.si
+                            && word_gap(&q.sp, &sp) <= req.within
+                            && Self::quota_ok(&q.q, req)
+                    })
+                    .map(|(i, _)| i)
+                    .collect(),
+                None => scan
+                    .quotas
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, q)| q.sp.si == sp.si && word_gap(&q.sp, &sp) <= ATTACH_WITHIN)
+                    .map(|(i, _)| i)
+                    .collect(),
+            };
+            if rule.quota.is_some() && attached.is_empty() {
+                continue;
+            }
+            let score = if attached.is_empty() {
+                score
+            } else {
+                (score + 0.1).min(1.0)
+            };
+            out.push((sp, score, attached));
+            if out.len() >= MAX_MATCHES_PER_RULE {
+                break;
+            }
+        }
+        out
+    }
+
+    pub fn find(&self, text: &str, ctx: &Context, infos: &[RuleInfo]) -> Findings {
+        let norm = normalize(text);
+        let scan = self.scan(&norm);
+        let map_quota = |q: &RawQuota| {
+            let s = floor_boundary(text, norm.to_orig(q.start));
+            let e = ceil_boundary(text, norm.to_orig(q.end)).max(s);
+            Quota {
+                kind: q.kind,
+                count: q.count,
+                per: q.per,
+                start: s,
+                end: e,
+            }
+        };
+        let mut matches = Vec::new();
+        for (i, rule) in self.rules.iter().enumerate() {
+            if let (Some(min), Some(amount)) = (rule.min_amount, ctx.amount) {
+                let same_currency = match (&rule.amount_currency, &ctx.currency) {
+                    (Some(a), Some(b)) => a.eq_ignore_ascii_case(b.trim()),
+                    _ => true,
+                };
+                if same_currency && amount < min {
+                    continue;
+                }
+            }
+            for (sp, score, attached) in self.evaluate(rule, &scan) {
+                let start = floor_boundary(text, norm.to_orig(sp.s));
+                let end = ceil_boundary(text, norm.to_orig(sp.e)).max(start);
+                let (evidence, evidence_start, end) = evidence(text, &norm, sp, start, end);
+                matches.push(Match {
+                    rule_id: infos[i].id.clone(),
+                    severity: infos[i].severity,
+                    score,
+                    start,
+                    end,
+                    evidence,
+                    evidence_start,
+                    quotas: attached
+                        .iter()
+                        .map(|&k| map_quota(&scan.quotas[k].q))
+                        .collect(),
+                });
+            }
+        }
+        matches.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then(a.start.cmp(&b.start))
+                .then(a.rule_id.cmp(&b.rule_id))
+        });
+        let mut quotas: Vec<Quota> = scan.quotas.iter().map(|q| map_quota(&q.q)).collect();
+        quotas.dedup();
+        Findings { matches, quotas }
+    }
+}
+
+/// The sentence around `[start, end)` in the original text, capped at [`EVIDENCE_CHARS`] chars.
+/// Returns (evidence, its start, the match end clamped into it).
+fn evidence(
+    text: &str,
+    norm: &Normalized,
+    sp: Span,
+    start: usize,
+    end: usize,
+) -> (String, usize, usize) {
+    let t = norm.text.as_bytes();
+    let ns = t[..sp.s]
+        .iter()
+        .rposition(|&b| b == BREAK)
+        .map_or(0, |k| k + 1);
+    let ne = t[sp.e.min(t.len())..]
+        .iter()
+        .position(|&b| b == BREAK)
+        .map_or(t.len(), |k| sp.e + k);
+    let window = EVIDENCE_CHARS * 4;
+    let mut ss = floor_boundary(text, norm.to_orig(ns)).min(start);
+    ss = ss.max(floor_boundary(text, start.saturating_sub(window)));
+    let mut se = ceil_boundary(text, norm.to_orig(ne)).max(end);
+    se = se.min(ceil_boundary(text, end.saturating_add(window)));
+    if let Some(c) = text[se..].chars().next() {
+        if matches!(c, '.' | '!' | '?' | ';' | '…') {
+            se += c.len_utf8();
+        }
+    }
+    let span_chars = text[start..end].chars().count();
+    if span_chars >= EVIDENCE_CHARS {
+        let e = text[start..]
+            .char_indices()
+            .nth(EVIDENCE_CHARS)
+            .map_or(text.len(), |(i, _)| start + i);
+        return (text[start..e].to_string(), start, e.min(end));
+    }
+    let budget = EVIDENCE_CHARS - span_chars;
+    let left_chars = text[ss..start].chars().count();
+    let right_chars = text[end..se].chars().count();
+    let take_left = left_chars.min((budget / 2).max(budget.saturating_sub(right_chars)));
+    let take_right = right_chars.min(budget - take_left);
+    let mut es = if take_left == 0 {
+        start
+    } else {
+        text[..start]
+            .char_indices()
+            .rev()
+            .nth(take_left - 1)
+            .map_or(ss, |(i, _)| i)
+    };
+    let mut ee = text[end..]
+        .char_indices()
+        .nth(take_right)
+        .map_or(text.len(), |(i, _)| end + i);
+    ee = ee.min(se.max(end));
+    // trim whitespace, never past the span
+    while es < start {
+        match text[es..].chars().next() {
+            Some(c) if c.is_whitespace() => es += c.len_utf8(),
+            _ => break,
+        }
+    }
+    while ee > end {
+        match text[..ee].chars().next_back() {
+            Some(c) if c.is_whitespace() => ee -= c.len_utf8(),
+            _ => break,
+        }
+    }
+    (text[es..ee].to_string(), es, end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Context, Period, QuotaKind, RuleSet};
+
+    fn quotas(text: &str) -> Vec<(QuotaKind, u64, Option<Period>)> {
+        let rs = RuleSet::builtin().unwrap();
+        rs.find(text, &Context::default())
+            .quotas
+            .iter()
+            .map(|q| (q.kind, q.count, q.per))
+            .collect()
+    }
+
+    #[test]
+    fn quotas_in_three_languages() {
+        use Period::*;
+        use QuotaKind::*;
+        assert_eq!(
+            quotas("не менее 50 комментариев в день"),
+            [(Comments, 50, Some(Day))]
+        );
+        assert_eq!(quotas("4 фейковых аккаунта"), [(Accounts, 4, None)]);
+        assert_eq!(
+            quotas("создание четырех фейковых аккаунтов"),
+            [(Accounts, 4, None)]
+        );
+        assert_eq!(
+            quotas("50 (пятьдесят) комментариев в сутки"),
+            [(Comments, 50, Some(Day))]
+        );
+        assert_eq!(
+            quotas("1 000 подписчиков в месяц"),
+            [(Followers, 1000, Some(Month))]
+        );
+        assert_eq!(quotas("күніне 50 пікір"), [(Comments, 50, Some(Day))]);
+        assert_eq!(quotas("төрт жалған аккаунт"), [(Accounts, 4, None)]);
+        assert_eq!(
+            quotas("at least 30 comments per day"),
+            [(Comments, 30, Some(Day))]
+        );
+        assert_eq!(quotas("four fake accounts"), [(Accounts, 4, None)]);
+        assert_eq!(quotas("отыз пікір аптасына"), [(Comments, 30, Some(Week))]);
+        assert_eq!(
+            quotas("тысячу лайков ежемесячно"),
+            [(Likes, 1000, Some(Month))]
+        );
+        assert_eq!(
+            quotas("Количество комментариев: не менее 20 в сутки"),
+            [(Comments, 20, Some(Day))]
+        );
+        assert_eq!(
+            quotas("пятидесяти комментариев в течение 30 дней"),
+            [(Comments, 50, None)]
+        );
+        assert_eq!(quotas("Комментарий к Налоговому кодексу"), []);
+        assert_eq!(quotas("в 2024 году комментарии к закону"), []);
+        assert_eq!(quotas("5 пар ботинок"), []);
+    }
+
+    #[test]
+    fn quota_offsets_point_at_number_and_unit() {
+        let rs = RuleSet::builtin().unwrap();
+        let t = "Итого: не менее 50 (пятьдесят) ком\u{00AD}ментариев в день.";
+        let f = rs.find(t, &Context::default());
+        assert_eq!(f.quotas.len(), 1);
+        let q = f.quotas[0];
+        assert_eq!(&t[q.start..q.end], "50 (пятьдесят) ком\u{00AD}ментариев");
+    }
+
+    #[test]
+    fn match_offsets_and_evidence() {
+        let rs = RuleSet::builtin().unwrap();
+        let t = "Раздел 2. Исполнитель обязан: создание четырёх фейковых aккаунтов для комментирования. Прочее.";
+        let f = rs.find(t, &Context::default());
+        let m = f
+            .matches
+            .iter()
+            .find(|m| m.rule_id == "fake-accounts")
+            .unwrap();
+        assert_eq!(&t[m.start..m.end], "фейковых aккаунтов");
+        assert!(m.evidence.starts_with("Исполнитель обязан"));
+        assert!(m.evidence.ends_with("комментирования."));
+        assert_eq!(
+            &m.evidence[m.start - m.evidence_start..m.end - m.evidence_start],
+            "фейковых aккаунтов"
+        );
+        assert_eq!(m.quotas.len(), 1);
+        assert_eq!(m.quotas[0].count, 4);
+        assert_eq!(m.severity, super::super::Severity::High);
+    }
+
+    #[test]
+    fn evidence_is_capped_at_300_chars() {
+        let rs = RuleSet::builtin().unwrap();
+        let filler = "слово ".repeat(200);
+        let t = format!("{filler}создание фейковых аккаунтов {filler}");
+        let f = rs.find(&t, &Context::default());
+        let m = &f.matches[0];
+        assert!(m.evidence.chars().count() <= 300);
+        assert_eq!(&t[m.start..m.end], "фейковых аккаунтов");
+        let rel = m.start - m.evidence_start;
+        assert_eq!(
+            &m.evidence[rel..rel + (m.end - m.start)],
+            "фейковых аккаунтов"
+        );
+    }
+
+    #[test]
+    fn unless_cancels_nearby_only() {
+        let rs = RuleSet::builtin().unwrap();
+        let ids = |t: &str| -> Vec<String> {
+            rs.find(t, &Context::default())
+                .matches
+                .into_iter()
+                .map(|m| m.rule_id)
+                .collect()
+        };
+        assert!(ids("Выявление и блокировка фейковых аккаунтов").is_empty());
+        // the cancelling words are in another sentence
+        assert_eq!(
+            ids("Семинар о борьбе с фейками. Создание фейковых аккаунтов для акимата"),
+            ["fake-accounts"]
+        );
+    }
+
+    #[test]
+    fn thresholds_on_quota_and_amount() {
+        let src = r#"
+[[rule]]
+id = "many-comments"
+title = "Many comments"
+severity = "medium"
+why = "many"
+quota = { kinds = ["comments"], min_count = 100, per = ["day"] }
+min_amount = 1000000
+amount_currency = "KZT"
+"#;
+        let rs = RuleSet::from_toml_str(src, "t.toml").unwrap();
+        let hit = |t: &str, ctx: &Context| !rs.find(t, ctx).matches.is_empty();
+        let none = Context::default();
+        assert!(hit("не менее 150 комментариев в день", &none));
+        assert!(!hit("не менее 50 комментариев в день", &none));
+        assert!(!hit("не менее 150 комментариев в месяц", &none));
+        let small = Context {
+            amount: Some(500_000.0),
+            currency: Some("KZT".into()),
+        };
+        let big = Context {
+            amount: Some(1_300_000.0),
+            currency: Some("kzt".into()),
+        };
+        assert!(!hit("не менее 150 комментариев в день", &small));
+        assert!(hit("не менее 150 комментариев в день", &big));
+        // another currency: the threshold cannot be compared and is not applied
+        let usd = Context {
+            amount: Some(10.0),
+            currency: Some("USD".into()),
+        };
+        assert!(hit("не менее 150 комментариев в день", &usd));
+    }
+
+    #[test]
+    fn sorted_by_severity_then_start() {
+        let rs = RuleSet::builtin().unwrap();
+        let t = "Ведение аккаунтов в социальных сетях. Отработка негатива. Создание фейковых аккаунтов.";
+        let f = rs.find(t, &Context::default());
+        let sev: Vec<_> = f.matches.iter().map(|m| m.severity).collect();
+        let mut sorted = sev.clone();
+        sorted.sort_by(|a, b| b.cmp(a));
+        assert_eq!(sev, sorted);
+        assert_eq!(f.matches[0].rule_id, "fake-accounts");
+    }
+
+    #[test]
+    fn random_text_never_panics() {
+        let rs = RuleSet::builtin().unwrap();
+        let words = [
+            "фейковых",
+            "аккаунтов",
+            "50",
+            "000",
+            "комментариев",
+            "в",
+            "день",
+            "(",
+            ")",
+            "-",
+            "\u{00AD}",
+            "пятьдесят",
+            "бот",
+            "чат",
+            "пікір",
+            "күніне",
+            ".",
+            "\n",
+            "a",
+            "ё",
+            "😀",
+            "\u{0308}",
+            "ﬁ",
+            "тысячу",
+            "the",
+            "fake",
+            "accounts",
+            "накрутка",
+            "лайков",
+            "ᾯ",
+        ];
+        let mut x: u64 = 88172645463325252;
+        for round in 0..2000 {
+            let mut s = String::new();
+            for _ in 0..(round % 60) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                if x % 7 == 0 {
+                    s.push(char::from_u32((x >> 8) as u32 % 0x3000).unwrap_or(' '));
+                } else {
+                    s.push_str(words[(x % words.len() as u64) as usize]);
+                    if x % 3 != 0 {
+                        s.push(' ');
+                    }
+                }
+            }
+            let f = rs.find(&s, &Context::default());
+            for m in &f.matches {
+                assert!(s.is_char_boundary(m.start) && s.is_char_boundary(m.end));
+                assert!(
+                    m.evidence_start <= m.start && m.end <= m.evidence_start + m.evidence.len()
+                );
+                assert_eq!(
+                    &s[m.evidence_start..m.evidence_start + m.evidence.len()],
+                    m.evidence
+                );
+                assert!(m.evidence.chars().count() <= 300);
+            }
+            for q in &f.quotas {
+                assert!(
+                    s.is_char_boundary(q.start) && s.is_char_boundary(q.end) && q.start <= q.end
+                );
+            }
+        }
+    }
+}

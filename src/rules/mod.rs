@@ -1,0 +1,274 @@
+//! The rule engine: reads a technical assignment the way a reporter would, in Russian, Kazakh and
+//! English, and says what it orders and how many.
+//!
+//! Rules are data (TOML, see `src/rules/README.md`); [`RuleSet`] compiles them once into a
+//! shared term table and an Aho-Corasick prefilter over stems, and [`RuleSet::find`] folds a text
+//! once ([`normalize`]), runs the prefilter, and only then evaluates the rules whose words
+//! occur. Parts: `normalize` (folding, look-alikes, offsets), `stem` (ru/en Snowball, kk suffix
+//! stripper), `compile` (TOML -> terms, phrases, automata), `quota` (numbers, number words,
+//! quotas), `engine` (matching, evidence).
+//!
+//! This module does no I/O except reading rule files in [`RuleSet::load`], never panics on any
+//! input text, and reports offsets into the original text on char boundaries.
+
+mod compile;
+mod engine;
+mod normalize;
+mod quota;
+mod stem;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::path::PathBuf;
+
+pub use crate::model::Severity;
+pub use quota::{Period, QuotaKind};
+
+/// Bumped whenever matching behaviour changes, so [`RuleSet::version`] changes with it.
+pub const ENGINE_VERSION: &str = "tenderscan-rules-1";
+
+const BUILTIN: &str = include_str!("builtin.toml");
+const BUILTIN_ORIGIN: &str = "builtin.toml";
+
+/// Errors loading or compiling rules. Display: `origin:line: rule `id`: message`.
+#[derive(Debug, thiserror::Error)]
+pub enum RuleError {
+    #[error("{}: cannot read rule file: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{origin}:{line}: {}{message}", rule.as_ref().map(|r| format!("rule `{r}`: ")).unwrap_or_default())]
+    Rule {
+        origin: String,
+        line: usize,
+        rule: Option<String>,
+        message: String,
+    },
+}
+
+/// What a rule is, for listings and alerts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RuleInfo {
+    pub id: String,
+    pub title: String,
+    pub severity: Severity,
+    /// One line for the alert email.
+    pub why: String,
+    /// File the rule came from (`builtin.toml` for the built-in set).
+    pub origin: String,
+    /// Line of the rule's `id` key in that file.
+    pub line: usize,
+}
+
+/// Facts about the notice a text belongs to, for amount thresholds.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    pub amount: Option<f64>,
+    pub currency: Option<String>,
+}
+
+/// A quota: a number attached to a unit of manufactured opinion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Quota {
+    pub kind: QuotaKind,
+    pub count: u64,
+    pub per: Option<Period>,
+    /// Byte offsets of the number and the unit word in the original text.
+    pub start: usize,
+    pub end: usize,
+}
+
+/// One place where a rule matched.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Match {
+    pub rule_id: String,
+    pub severity: Severity,
+    /// 0..=1: how tight the match is (see the README).
+    pub score: f64,
+    /// Byte offsets of the matched span in the original text (char boundaries).
+    pub start: usize,
+    pub end: usize,
+    /// The sentence around the match from the original text, at most 300 chars.
+    pub evidence: String,
+    /// Byte offset of `evidence` in the original text; the span inside the evidence is
+    /// `start - evidence_start .. end - evidence_start`.
+    pub evidence_start: usize,
+    /// Quotas in or near the match (same sentence).
+    pub quotas: Vec<Quota>,
+}
+
+/// Everything found in one text.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Findings {
+    /// Sorted by severity (high first), then start.
+    pub matches: Vec<Match>,
+    /// Every quota in the text, deduplicated, by start.
+    pub quotas: Vec<Quota>,
+}
+
+/// Result of one example or counterexample of a rule.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExampleOutcome {
+    pub rule_id: String,
+    pub text: String,
+    /// true for an example, false for a counterexample.
+    pub expected_match: bool,
+    pub passed: bool,
+}
+
+/// A compiled, immutable rule set. `Send + Sync`; share it with `Arc`.
+#[derive(Debug)]
+pub struct RuleSet {
+    infos: Vec<RuleInfo>,
+    engine: engine::Engine,
+    version: String,
+}
+
+impl RuleSet {
+    /// The built-in rules (`src/rules/builtin.toml`).
+    pub fn builtin() -> Result<RuleSet, RuleError> {
+        Self::from_sources(&[(BUILTIN.to_string(), BUILTIN_ORIGIN.to_string())])
+    }
+
+    /// The built-in rules (if asked) plus the rules of `files`, in that order. Rule ids must be
+    /// unique across all of them.
+    pub fn load(include_builtin: bool, files: &[PathBuf]) -> Result<RuleSet, RuleError> {
+        let mut sources = Vec::new();
+        if include_builtin {
+            sources.push((BUILTIN.to_string(), BUILTIN_ORIGIN.to_string()));
+        }
+        for f in files {
+            let text = std::fs::read_to_string(f).map_err(|source| RuleError::Io {
+                path: f.clone(),
+                source,
+            })?;
+            sources.push((text, f.display().to_string()));
+        }
+        Self::from_sources(&sources)
+    }
+
+    /// Rules from one TOML string; `origin` names it in errors (usually the file name).
+    pub fn from_toml_str(src: &str, origin: &str) -> Result<RuleSet, RuleError> {
+        Self::from_sources(&[(src.to_string(), origin.to_string())])
+    }
+
+    fn from_sources(sources: &[(String, String)]) -> Result<RuleSet, RuleError> {
+        let mut terms = compile::Terms::default();
+        let mut parsed: Vec<compile::Parsed> = Vec::new();
+        let mut h = Sha256::new();
+        h.update(ENGINE_VERSION.as_bytes());
+        for (src, origin) in sources {
+            h.update((src.len() as u64).to_le_bytes());
+            h.update(src.as_bytes());
+            for p in compile::parse_source(src, origin, &mut terms)? {
+                if let Some(first) = parsed.iter().find(|q| q.info.id == p.info.id) {
+                    return Err(RuleError::Rule {
+                        origin: p.info.origin.clone(),
+                        line: p.info.line,
+                        rule: Some(p.info.id.clone()),
+                        message: format!(
+                            "duplicate rule id (first defined at {}:{})",
+                            first.info.origin, first.info.line
+                        ),
+                    });
+                }
+                parsed.push(p);
+            }
+        }
+        let version = hex::encode(h.finalize())[..16].to_string();
+        let infos: Vec<RuleInfo> = parsed.iter().map(|p| p.info.clone()).collect();
+        let engine = engine::Engine::new(terms, parsed.into_iter().map(|p| p.rule).collect());
+        Ok(RuleSet {
+            infos,
+            engine,
+            version,
+        })
+    }
+
+    /// Stable id of this rule set: the first 16 hex digits of SHA-256 over the engine version
+    /// and every rule source; changes when any rule (or the engine) changes.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// The rules, in file order.
+    pub fn rules(&self) -> &[RuleInfo] {
+        &self.infos
+    }
+
+    /// One rule by id.
+    pub fn get(&self, id: &str) -> Option<&RuleInfo> {
+        self.infos.iter().find(|r| r.id == id)
+    }
+
+    /// Run every rule over `text`.
+    pub fn find(&self, text: &str, ctx: &Context) -> Findings {
+        self.engine.find(text, ctx, &self.infos)
+    }
+
+    /// Run every rule's examples (must match that rule) and counterexamples (must not).
+    pub fn check_examples(&self) -> Vec<ExampleOutcome> {
+        let mut out = Vec::new();
+        for (i, info) in self.infos.iter().enumerate() {
+            let rule = self.engine.rule(i);
+            for (texts, expected) in [(&rule.examples, true), (&rule.counterexamples, false)] {
+                for t in texts {
+                    let f = self.find(t, &Context::default());
+                    let hit = f.matches.iter().any(|m| m.rule_id == info.id);
+                    out.push(ExampleOutcome {
+                        rule_id: info.id.clone(),
+                        text: t.clone(),
+                        expected_match: expected,
+                        passed: hit == expected,
+                    });
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The folding the matcher applies, plus a stem per word, words joined by single spaces: for a
+/// full-text index that should find inflected Russian and Kazakh words the way rules do.
+///
+/// Exactly: the text is folded as in matching (NFKC for words outside ASCII and basic Cyrillic;
+/// lowercase; `ё`->`е`; soft hyphens and zero-width characters dropped; Latin look-alikes inside
+/// Cyrillic-majority words made Cyrillic and vice versa; every run of non-alphanumeric characters,
+/// hyphens and line breaks included, is a word break; `.`/`,` between digits kept). Then each word
+/// is replaced by its stem: Kazakh suffix stripping for words containing ә ғ қ ң ө ұ ү һ і;
+/// Russian Snowball for other Cyrillic words, or Kazakh stripping when Snowball leaves the word
+/// unchanged; English Snowball for ASCII-letter words; anything else (digits, other scripts) as
+/// folded. Sentence boundaries are not kept.
+pub fn fold(text: &str) -> String {
+    let n = normalize::normalize(text);
+    let mut out = String::with_capacity(n.text.len());
+    for (s, e) in normalize::words(&n.text) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&stem::by_script(&n.text[s..e]));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ruleset_is_send_sync() {
+        fn ok<T: Send + Sync>() {}
+        ok::<RuleSet>();
+    }
+
+    #[test]
+    fn fold_stems_words() {
+        assert_eq!(fold("Фейковых  aккаунтов!"), "фейков аккаунт");
+        assert_eq!(fold("фейковый аккаунт"), fold("ФЕЙКОВЫХ аккаунтах"));
+        assert_eq!(fold("пікірлерді"), "пікір");
+        assert_eq!(fold("Fake-Accounts"), "fake account");
+        assert_eq!(fold(""), "");
+    }
+}

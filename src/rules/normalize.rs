@@ -1,0 +1,496 @@
+//! Text folding for matching: one pass over the original text that yields a folded copy made of
+//! words separated by single separator bytes, plus a sparse map from folded offsets back to
+//! original byte offsets.
+//!
+//! What folding does, in order, per word:
+//! - a *word* is a run of alphanumeric characters (letters of any script, digits) and combining
+//!   marks; soft hyphens (U+00AD) and zero-width characters (U+200B..U+200D, U+2060, U+FEFF) inside
+//!   or next to a word are dropped; `.` or `,` between two ASCII digits stays inside the word
+//!   (`1,5`, `1.000`);
+//! - words containing characters outside ASCII and basic Cyrillic (U+0400..U+04FF), or combining
+//!   marks, are NFKC-normalised (full-width letters, ligatures, decomposed `й`/`ё`);
+//! - lowercase; `ё` becomes `е`;
+//! - Latin look-alike letters (a c e o p x y k i, and upper-case A B C E H K M O P T X Y) inside
+//!   a word that has at least as many Cyrillic as Latin letters become their Cyrillic twins
+//!   (`i` becomes Kazakh `і`); Cyrillic look-alikes inside a Latin-majority word become Latin;
+//! - everything else (spaces, line breaks, hyphens and dashes, punctuation, symbols) separates
+//!   words. A run of separators becomes one byte: `|` when it ends a sentence (contains
+//!   `. ! ? ; …`, two line breaks, or a line break followed by a bullet, a digit or an upper-case
+//!   letter), otherwise a space. So "фейк-аккаунт", "фейк аккаунт" and "фейк\nаккаунт" fold alike.
+//!
+//! This module must never slice the original text off a char boundary and never panic.
+
+use unicode_normalization::UnicodeNormalization;
+
+/// Separator between two words of one sentence in the folded text.
+pub(crate) const SEP: u8 = b' ';
+/// Separator that ends a sentence in the folded text.
+pub(crate) const BREAK: u8 = b'|';
+
+/// Folded text plus the way back to the original.
+#[derive(Debug, Clone)]
+pub(crate) struct Normalized {
+    /// Words separated by [`SEP`] or [`BREAK`]; no separator at either end.
+    pub text: String,
+    /// (folded offset, original offset) at every point where the difference between the two
+    /// changes; sorted by folded offset.
+    cps: Vec<(usize, usize)>,
+    orig_len: usize,
+}
+
+impl Normalized {
+    /// Original byte offset of a folded offset. Exact at the start and end of every word; inside
+    /// a word that needed NFKC it is approximate. Callers snap to char boundaries.
+    pub fn to_orig(&self, n: usize) -> usize {
+        let i = self.cps.partition_point(|&(fo, _)| fo <= n);
+        if i == 0 {
+            return n.min(self.orig_len);
+        }
+        let (fo, oo) = self.cps[i - 1];
+        (oo + (n - fo)).min(self.orig_len)
+    }
+}
+
+fn is_ignorable(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}' | '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{180E}'
+    )
+}
+
+fn is_combining(c: char) -> bool {
+    matches!(c as u32,
+        0x0300..=0x036F | 0x0483..=0x0489 | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x20D0..=0x20FF | 0xFE20..=0xFE2F)
+}
+
+fn is_cyrillic(c: char) -> bool {
+    matches!(c as u32, 0x0400..=0x0481 | 0x048A..=0x052F)
+}
+
+/// Latin look-alike -> Cyrillic (applied before lowercasing).
+fn latin_to_cyr(c: char) -> Option<char> {
+    Some(match c {
+        'a' => 'а',
+        'c' => 'с',
+        'e' => 'е',
+        'o' => 'о',
+        'p' => 'р',
+        'x' => 'х',
+        'y' => 'у',
+        'k' => 'к',
+        'i' => 'і',
+        'A' => 'А',
+        'B' => 'В',
+        'C' => 'С',
+        'E' => 'Е',
+        'H' => 'Н',
+        'K' => 'К',
+        'M' => 'М',
+        'O' => 'О',
+        'P' => 'Р',
+        'T' => 'Т',
+        'X' => 'Х',
+        'Y' => 'У',
+        _ => return None,
+    })
+}
+
+/// Cyrillic look-alike -> Latin (applied before lowercasing).
+fn cyr_to_latin(c: char) -> Option<char> {
+    Some(match c {
+        'а' => 'a',
+        'с' => 'c',
+        'е' => 'e',
+        'о' => 'o',
+        'р' => 'p',
+        'х' => 'x',
+        'у' => 'y',
+        'к' => 'k',
+        'і' => 'i',
+        'А' => 'A',
+        'В' => 'B',
+        'С' => 'C',
+        'Е' => 'E',
+        'Н' => 'H',
+        'К' => 'K',
+        'М' => 'M',
+        'О' => 'O',
+        'Р' => 'P',
+        'Т' => 'T',
+        'Х' => 'X',
+        'У' => 'Y',
+        _ => return None,
+    })
+}
+
+/// Lowercase one char and fold ё; pushes the result to `out`.
+#[inline]
+fn push_lower(out: &mut String, c: char) {
+    let u = c as u32;
+    let l = match u {
+        0x41..=0x5A => u + 0x20,
+        0x0410..=0x042F => u + 0x20,
+        0x0401 | 0x0451 => 0x0435, // Ё ё -> е
+        0x0400..=0x040F => u + 0x50,
+        0x0430..=0x045F => u,
+        0x0460..=0x04BF if u % 2 == 0 && u != 0x0482 => u + 1,
+        0x0460..=0x04BF => u,
+        _ if u < 0x80 => u,
+        _ => {
+            for l in c.to_lowercase() {
+                out.push(if l == 'ё' { 'е' } else { l });
+            }
+            return;
+        }
+    };
+    out.push(char::from_u32(l).unwrap_or(c));
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Word,
+    Ignorable,
+    Sep,
+}
+
+#[inline]
+fn classify(c: char) -> (Class, bool /*slow*/) {
+    let u = c as u32;
+    if u < 0x80 {
+        if c.is_ascii_alphanumeric() {
+            (Class::Word, false)
+        } else {
+            (Class::Sep, false)
+        }
+    } else if (0x0400..=0x04FF).contains(&u) {
+        if (0x0483..=0x0489).contains(&u) {
+            (Class::Word, true)
+        } else if u == 0x0482 {
+            (Class::Sep, false)
+        } else {
+            (Class::Word, false)
+        }
+    } else if is_ignorable(c) {
+        (Class::Ignorable, false)
+    } else if c.is_alphanumeric() || is_combining(c) {
+        (Class::Word, true)
+    } else {
+        (Class::Sep, false)
+    }
+}
+
+struct Builder {
+    out: String,
+    cps: Vec<(usize, usize)>,
+    delta: isize,
+}
+
+impl Builder {
+    #[inline]
+    fn cp(&mut self, orig: usize) {
+        let n = self.out.len();
+        let d = orig as isize - n as isize;
+        if d != self.delta {
+            self.cps.push((n, orig));
+            self.delta = d;
+        }
+    }
+
+    /// Re-emit the word `src[ws..we]` (already partly emitted from folded offset `out_ws`) the
+    /// slow way: NFKC if asked, look-alike folding by script majority.
+    fn redo_word(&mut self, src: &str, ws: usize, we: usize, out_ws: usize, nfkc: bool) {
+        self.out.truncate(out_ws);
+        while self.cps.last().is_some_and(|&(n, _)| n > out_ws) {
+            self.cps.pop();
+        }
+        self.delta = match self.cps.last() {
+            Some(&(n, o)) => o as isize - n as isize,
+            None => isize::MIN,
+        };
+        let word = &src[ws..we];
+        let chars: Vec<(usize, char)> = if nfkc {
+            let s: String = word.nfkc().collect();
+            s.chars()
+                .filter(|&c| !is_ignorable(c) && (c.is_alphanumeric() || is_combining(c)))
+                .map(|c| (ws, c))
+                .collect()
+        } else {
+            word.char_indices()
+                .filter(|&(_, c)| !is_ignorable(c))
+                .map(|(i, c)| (ws + i, c))
+                .collect()
+        };
+        let (mut cyr, mut lat) = (0usize, 0usize);
+        for &(_, c) in &chars {
+            if is_cyrillic(c) {
+                cyr += 1;
+            } else if c.is_ascii_alphabetic() {
+                lat += 1;
+            }
+        }
+        let mixed = cyr > 0 && lat > 0;
+        for (k, &(o, c)) in chars.iter().enumerate() {
+            if !nfkc || k == 0 {
+                self.cp(o);
+            }
+            let c = if mixed {
+                let m = if cyr >= lat {
+                    latin_to_cyr(c)
+                } else {
+                    cyr_to_latin(c)
+                };
+                m.unwrap_or(c)
+            } else {
+                c
+            };
+            push_lower(&mut self.out, c);
+        }
+    }
+}
+
+/// Fold `src` for matching. See the module documentation for what folding does.
+pub(crate) fn normalize(src: &str) -> Normalized {
+    let mut b = Builder {
+        out: String::with_capacity(src.len() + 8),
+        cps: Vec::new(),
+        delta: isize::MIN,
+    };
+    let bytes = src.as_bytes();
+    let mut in_word = false;
+    let mut word_ws = 0usize; // original start of the current word
+    let mut word_out = 0usize; // folded start of the current word
+    let mut slow = false;
+    let mut has_lat = false;
+    let mut has_cyr = false;
+    let mut last_digit = false;
+    // separator run state
+    let mut sep_start = 0usize;
+    let mut sep_break = false;
+    let mut sep_newlines = 0u32;
+    let mut sep_bullet = false;
+    let mut last_end = 0usize; // original end of the last word
+
+    for (i, c) in src.char_indices() {
+        let (mut class, s) = classify(c);
+        if class == Class::Sep
+            && in_word
+            && last_digit
+            && (c == '.' || c == ',')
+            && bytes.get(i + 1).is_some_and(|b| b.is_ascii_digit())
+        {
+            class = Class::Word;
+        }
+        match class {
+            Class::Word => {
+                if !in_word {
+                    if !b.out.is_empty() {
+                        let upper = c.is_uppercase() || c.is_ascii_digit();
+                        let brk = sep_break
+                            || sep_newlines >= 2
+                            || (sep_newlines == 1 && (sep_bullet || upper));
+                        b.cp(sep_start);
+                        b.out.push(if brk { BREAK as char } else { SEP as char });
+                    }
+                    in_word = true;
+                    word_ws = i;
+                    word_out = b.out.len();
+                    slow = false;
+                    has_lat = false;
+                    has_cyr = false;
+                }
+                slow |= s;
+                b.cp(i);
+                if c.is_ascii() {
+                    has_lat |= c.is_ascii_alphabetic();
+                    last_digit = c.is_ascii_digit();
+                    b.out.push(c.to_ascii_lowercase());
+                } else {
+                    has_cyr |= is_cyrillic(c);
+                    last_digit = false;
+                    push_lower(&mut b.out, c);
+                }
+            }
+            Class::Ignorable => {}
+            Class::Sep => {
+                if in_word {
+                    if slow || (has_lat && has_cyr) {
+                        b.redo_word(src, word_ws, i, word_out, slow);
+                    }
+                    in_word = false;
+                    last_end = i;
+                    sep_start = i;
+                    sep_break = false;
+                    sep_newlines = 0;
+                    sep_bullet = false;
+                }
+                match c {
+                    '.' | '!' | '?' | ';' | '…' => sep_break = true,
+                    '\n' | '\u{2028}' | '\u{2029}' | '\u{0B}' | '\u{0C}' => sep_newlines += 1,
+                    '•' | '·' | '▪' | '●' | '◦' | '‣' | '-' | '–' | '—' | '*' => {
+                        sep_bullet = true
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    if in_word {
+        if slow || (has_lat && has_cyr) {
+            b.redo_word(src, word_ws, src.len(), word_out, slow);
+        }
+        last_end = src.len();
+    }
+    // The end of the last word.
+    let n = b.out.len();
+    b.cps.push((n, last_end));
+    Normalized {
+        text: b.out,
+        cps: b.cps,
+        orig_len: src.len(),
+    }
+}
+
+/// Iterate over the words of a folded text: (start, end) byte offsets.
+pub(crate) fn words(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let bytes = text.as_bytes();
+    let mut pos = 0usize;
+    std::iter::from_fn(move || {
+        if pos >= bytes.len() {
+            return None;
+        }
+        let s = pos;
+        let e = bytes[s..]
+            .iter()
+            .position(|&b| b == SEP || b == BREAK)
+            .map_or(bytes.len(), |k| s + k);
+        pos = e + 1;
+        Some((s, e))
+    })
+}
+
+/// Snap an original offset down to a char boundary.
+pub(crate) fn floor_boundary(s: &str, mut i: usize) -> usize {
+    i = i.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// Snap an original offset up to a char boundary.
+pub(crate) fn ceil_boundary(s: &str, mut i: usize) -> usize {
+    i = i.min(s.len());
+    while !s.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fold_words(s: &str) -> Vec<String> {
+        let n = normalize(s);
+        words(&n.text)
+            .map(|(a, b)| n.text[a..b].to_string())
+            .collect()
+    }
+
+    fn orig_words(s: &str) -> Vec<&str> {
+        let n = normalize(s);
+        words(&n.text)
+            .map(|(a, b)| &s[n.to_orig(a)..n.to_orig(b)])
+            .collect()
+    }
+
+    #[test]
+    fn folds_case_yo_hyphens_and_breaks() {
+        assert_eq!(fold_words("Фейк-Аккаунт"), ["фейк", "аккаунт"]);
+        assert_eq!(fold_words("фейк\r\n  аккаунт"), ["фейк", "аккаунт"]);
+        assert_eq!(fold_words("ЁЛКА ёж"), ["елка", "еж"]);
+        assert_eq!(fold_words("ҚАЗАҚСТАН ӘКІМДІГІ"), ["қазақстан", "әкімдігі"]);
+        let n = normalize("фейк\nаккаунт");
+        assert_eq!(n.text, "фейк аккаунт");
+        let n = normalize("один. Два\n\nтри\n- четыре\nпять");
+        assert_eq!(n.text, "один|два|три|четыре пять");
+    }
+
+    #[test]
+    fn soft_hyphen_and_zero_width_are_dropped() {
+        assert_eq!(fold_words("ак\u{00AD}ка\u{200B}унт"), ["аккаунт"]);
+        assert_eq!(
+            orig_words("x ак\u{00AD}ка\u{200B}унт y")[1],
+            "ак\u{00AD}ка\u{200B}унт"
+        );
+        assert_eq!(fold_words("\u{FEFF}\u{200D}"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn latin_look_alikes_fold_inside_cyrillic_words() {
+        // Latin a, c, o inside Russian words.
+        assert_eq!(fold_words("aккаунт"), ["аккаунт"]);
+        assert_eq!(fold_words("Фeйкoвых aккaунтoв"), ["фейковых", "аккаунтов"]);
+        // A Latin word with one Cyrillic look-alike folds the other way.
+        assert_eq!(fold_words("fаke"), ["fake"]);
+        // Pure Latin words keep their letters.
+        assert_eq!(fold_words("Instagram SMM"), ["instagram", "smm"]);
+        // offsets of the mixed word map to the original bytes
+        let s = "создание aккаунтов";
+        assert_eq!(orig_words(s), ["создание", "aккаунтов"]);
+    }
+
+    #[test]
+    fn nfkc_for_compatibility_forms() {
+        assert_eq!(fold_words("ＳＭＭ ﬁle"), ["smm", "file"]);
+        // decomposed й and ё
+        assert_eq!(fold_words("и\u{0306}ог е\u{0308}ж"), ["йог", "еж"]);
+        assert_eq!(orig_words("a ＳＭＭ b"), ["a", "ＳＭＭ", "b"]);
+    }
+
+    #[test]
+    fn digits_keep_inner_separators() {
+        assert_eq!(fold_words("1,5 и 1.000, 50."), ["1,5", "и", "1.000", "50"]);
+        assert_eq!(fold_words("1 000"), ["1", "000"]);
+    }
+
+    #[test]
+    fn offsets_map_back_to_original_words() {
+        let s = "  «Создание» ЧЕТЫРЁХ\u{00A0}фейковых — aккаунтов…\n\n";
+        let ws = orig_words(s);
+        assert_eq!(ws, ["Создание", "ЧЕТЫРЁХ", "фейковых", "aккаунтов"]);
+    }
+
+    #[test]
+    fn random_input_never_panics_and_maps_to_boundaries() {
+        // xorshift; a cheap fuzz over bytes and over a pool of tricky chars
+        let mut x: u64 = 0x9E3779B97F4A7C15;
+        let pool: Vec<char> =
+            "aаeеoоcсxх ЁёӘәІі\u{00AD}\u{200B}\u{0306}\u{0308}ﬁＡ1,.-\n|—«»😀ß\u{FEFF}İ"
+                .chars()
+                .collect();
+        for round in 0..3000 {
+            let len = (round % 40) + 1;
+            let mut s = String::new();
+            for _ in 0..len {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                if round % 2 == 0 {
+                    s.push(pool[(x % pool.len() as u64) as usize]);
+                } else {
+                    let c = char::from_u32((x % 0x11000) as u32).unwrap_or('?');
+                    s.push(c);
+                }
+            }
+            let n = normalize(&s);
+            assert!(!n.text.starts_with(' ') && !n.text.ends_with(' '));
+            for (a, b) in words(&n.text) {
+                let (oa, ob) = (n.to_orig(a), n.to_orig(b));
+                assert!(oa <= ob && ob <= s.len(), "{s:?}");
+                assert!(s.is_char_boundary(floor_boundary(&s, oa)));
+                assert!(s.is_char_boundary(ceil_boundary(&s, ob)));
+            }
+        }
+    }
+}

@@ -1,0 +1,722 @@
+//! Quotas: numbers attached to units of manufactured opinion ("не менее 50 комментариев в день",
+//! "төрт жалған аккаунт", "at least 30 comments per day"), read from the folded text.
+//!
+//! The engine finds unit words (see [`UNIT_TERMS`]) with its prefilter; for each one this module
+//! looks for a number among the three words before it (adjectives may sit in between: "50
+//! положительных комментариев") or, failing that, among the four words after it when only words
+//! like "не менее", "кемінде", "at least" sit in between ("комментарии: не менее 50 в сутки"),
+//! always inside one sentence. A number is digits ("50", "1 000", "1,000") and/or number words in
+//! Russian (any case: "четырех", "пятидесяти", "тысячу"), Kazakh ("төрт", "отыз", "екі жүз") or
+//! English ("four", "thirty five", "two hundred"). When digits and words stand together ("50
+//! (пятьдесят)") the digits win. The period comes from a marker within five words after the unit
+//! or three words before the number: day ("в день", "в сутки", "ежедневно", "күніне", "күн
+//! сайын", "per day", "daily"), week, month; a marker right after a number ("30 дней") is a
+//! duration, not a period.
+
+use super::normalize::{BREAK, SEP};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// What a quota counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QuotaKind {
+    Comments,
+    Posts,
+    Accounts,
+    Followers,
+    Likes,
+}
+
+impl QuotaKind {
+    pub const ALL: [QuotaKind; 5] = [
+        QuotaKind::Comments,
+        QuotaKind::Posts,
+        QuotaKind::Accounts,
+        QuotaKind::Followers,
+        QuotaKind::Likes,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QuotaKind::Comments => "comments",
+            QuotaKind::Posts => "posts",
+            QuotaKind::Accounts => "accounts",
+            QuotaKind::Followers => "followers",
+            QuotaKind::Likes => "likes",
+        }
+    }
+}
+
+/// The period a quota is counted over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Period {
+    Day,
+    Week,
+    Month,
+}
+
+impl Period {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Period::Day => "day",
+            Period::Week => "week",
+            Period::Month => "month",
+        }
+    }
+}
+
+/// Unit words, in the rule term syntax (stemmed words; `*` marks a prefix).
+pub(crate) const UNIT_TERMS: &[(QuotaKind, &str)] = &[
+    (QuotaKind::Comments, "комментари*"),
+    (QuotaKind::Comments, "коммент"),
+    (QuotaKind::Comments, "отзыв*"),
+    (QuotaKind::Comments, "пікір"),
+    (QuotaKind::Comments, "comment"),
+    (QuotaKind::Comments, "review"),
+    (QuotaKind::Comments, "reply"),
+    (QuotaKind::Posts, "пост"),
+    (QuotaKind::Posts, "публикаци*"),
+    (QuotaKind::Posts, "жарияланым"),
+    (QuotaKind::Posts, "жазба"),
+    (QuotaKind::Posts, "post"),
+    (QuotaKind::Posts, "publication"),
+    (QuotaKind::Accounts, "аккаунт"),
+    (QuotaKind::Accounts, "профиль"),
+    (QuotaKind::Accounts, "бот"),
+    (QuotaKind::Accounts, "парақша"),
+    (QuotaKind::Accounts, "account"),
+    (QuotaKind::Accounts, "profile"),
+    (QuotaKind::Accounts, "bot"),
+    (QuotaKind::Followers, "подписчик"),
+    (QuotaKind::Followers, "фолловер*"),
+    (QuotaKind::Followers, "жазылушы*"),
+    (QuotaKind::Followers, "follower*"),
+    (QuotaKind::Followers, "subscriber*"),
+    (QuotaKind::Likes, "лайк"),
+    (QuotaKind::Likes, "реакци*"),
+    (QuotaKind::Likes, "=like"),
+    (QuotaKind::Likes, "=likes"),
+    (QuotaKind::Likes, "reaction"),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NumWord {
+    /// Adds its value (1..=999).
+    Add(u64),
+    /// Multiplies the pending small number: hundred (Kazakh жүз, English hundred).
+    Hundred,
+    /// Closes a group: thousand, million.
+    Mult(u64),
+}
+
+fn number_words() -> &'static HashMap<&'static str, NumWord> {
+    static M: OnceLock<HashMap<&'static str, NumWord>> = OnceLock::new();
+    M.get_or_init(|| {
+        use NumWord::*;
+        let table: &[(NumWord, &[&str])] = &[
+            (
+                Add(1),
+                &[
+                    "один",
+                    "одна",
+                    "одно",
+                    "одного",
+                    "одной",
+                    "одному",
+                    "одним",
+                    "одну",
+                    "одном",
+                    "бір",
+                    "one",
+                ],
+            ),
+            (
+                Add(2),
+                &["два", "две", "двух", "двум", "двумя", "екі", "two"],
+            ),
+            (Add(3), &["три", "трех", "трем", "тремя", "үш", "three"]),
+            (
+                Add(4),
+                &["четыре", "четырех", "четырем", "четырьмя", "төрт", "four"],
+            ),
+            (Add(5), &["пять", "пяти", "пятью", "бес", "five"]),
+            (Add(6), &["шесть", "шести", "шестью", "алты", "six"]),
+            (Add(7), &["семь", "семи", "семью", "жеті", "seven"]),
+            (
+                Add(8),
+                &["восемь", "восьми", "восемью", "восьмью", "сегіз", "eight"],
+            ),
+            (Add(9), &["девять", "девяти", "девятью", "тоғыз", "nine"]),
+            (Add(10), &["десять", "десяти", "десятью", "он", "ten"]),
+            (Add(11), &["eleven"]),
+            (Add(12), &["twelve"]),
+            (Add(13), &["thirteen"]),
+            (Add(14), &["fourteen"]),
+            (Add(15), &["fifteen"]),
+            (Add(16), &["sixteen"]),
+            (Add(17), &["seventeen"]),
+            (Add(18), &["eighteen"]),
+            (Add(19), &["nineteen"]),
+            (Add(20), &["жиырма", "twenty"]),
+            (Add(30), &["отыз", "thirty"]),
+            (Add(40), &["сорок", "сорока", "қырық", "forty", "fourty"]),
+            (
+                Add(50),
+                &["пятьдесят", "пятидесяти", "пятьюдесятью", "елу", "fifty"],
+            ),
+            (
+                Add(60),
+                &[
+                    "шестьдесят",
+                    "шестидесяти",
+                    "шестьюдесятью",
+                    "алпыс",
+                    "sixty",
+                ],
+            ),
+            (
+                Add(70),
+                &[
+                    "семьдесят",
+                    "семидесяти",
+                    "семьюдесятью",
+                    "жетпіс",
+                    "seventy",
+                ],
+            ),
+            (
+                Add(80),
+                &[
+                    "восемьдесят",
+                    "восьмидесяти",
+                    "восемьюдесятью",
+                    "сексен",
+                    "eighty",
+                ],
+            ),
+            (Add(90), &["девяносто", "девяноста", "тоқсан", "ninety"]),
+            (Add(100), &["сто", "ста"]),
+            (
+                Add(200),
+                &["двести", "двухсот", "двумстам", "двумястами", "двухстах"],
+            ),
+            (
+                Add(300),
+                &["триста", "трехсот", "тремстам", "тремястами", "трехстах"],
+            ),
+            (
+                Add(400),
+                &[
+                    "четыреста",
+                    "четырехсот",
+                    "четыремстам",
+                    "четырьмястами",
+                    "четырехстах",
+                ],
+            ),
+            (
+                Add(500),
+                &["пятьсот", "пятисот", "пятистам", "пятьюстами", "пятистах"],
+            ),
+            (
+                Add(600),
+                &[
+                    "шестьсот",
+                    "шестисот",
+                    "шестистам",
+                    "шестьюстами",
+                    "шестистах",
+                ],
+            ),
+            (
+                Add(700),
+                &["семьсот", "семисот", "семистам", "семьюстами", "семистах"],
+            ),
+            (
+                Add(800),
+                &[
+                    "восемьсот",
+                    "восьмисот",
+                    "восьмистам",
+                    "восемьюстами",
+                    "восьмьюстами",
+                    "восьмистах",
+                ],
+            ),
+            (
+                Add(900),
+                &[
+                    "девятьсот",
+                    "девятисот",
+                    "девятистам",
+                    "девятьюстами",
+                    "девятистах",
+                ],
+            ),
+            (Hundred, &["жүз", "hundred", "hundreds"]),
+            (
+                Mult(1000),
+                &[
+                    "тысяча",
+                    "тысячи",
+                    "тысячу",
+                    "тысячей",
+                    "тысячью",
+                    "тысяч",
+                    "тысячам",
+                    "тысячами",
+                    "тысячах",
+                    "мың",
+                    "thousand",
+                    "thousands",
+                    "тыс",
+                ],
+            ),
+            (
+                Mult(1_000_000),
+                &[
+                    "миллион",
+                    "миллиона",
+                    "миллиону",
+                    "миллионом",
+                    "миллионе",
+                    "миллионы",
+                    "миллионов",
+                    "миллионам",
+                    "миллионами",
+                    "миллионах",
+                    "million",
+                    "millions",
+                    "млн",
+                ],
+            ),
+        ];
+        let mut m = HashMap::new();
+        for (v, forms) in table {
+            for f in *forms {
+                m.insert(*f, *v);
+            }
+        }
+        // Russian 11..19 and 20, 30: stem + ь / и / ью
+        let teens = [
+            ("одиннадцат", 11),
+            ("двенадцат", 12),
+            ("тринадцат", 13),
+            ("четырнадцат", 14),
+            ("пятнадцат", 15),
+            ("шестнадцат", 16),
+            ("семнадцат", 17),
+            ("восемнадцат", 18),
+            ("девятнадцат", 19),
+            ("двадцат", 20),
+            ("тридцат", 30),
+        ];
+        for (stem, v) in teens {
+            for end in ["ь", "и", "ью"] {
+                let w: &'static str = Box::leak(format!("{stem}{end}").into_boxed_str());
+                m.insert(w, Add(v));
+            }
+        }
+        m
+    })
+}
+
+/// The value of a number word (folded), if it is one.
+pub(crate) fn number_word(w: &str) -> Option<NumWord> {
+    number_words().get(w).copied()
+}
+
+fn is_digits(w: &str) -> bool {
+    w.bytes().next().is_some_and(|b| b.is_ascii_digit())
+        && w.bytes()
+            .all(|b| b.is_ascii_digit() || b == b'.' || b == b',')
+}
+
+/// Suffix tokens written after digits: "50-ти", "4-х".
+fn is_num_suffix(w: &str) -> bool {
+    matches!(
+        w,
+        "ти" | "х" | "ми" | "ью" | "ых" | "і" | "ы" | "ден" | "тен" | "нан"
+    )
+}
+
+fn is_number_token(w: &str) -> bool {
+    is_digits(w) || number_word(w).is_some()
+}
+
+/// Parse one digits token: "50", "1,000", "1.000". Decimals give None.
+fn parse_digit_token(w: &str) -> Option<String> {
+    if !w.contains(['.', ',']) {
+        return Some(w.to_string());
+    }
+    let mut parts = w.split(['.', ',']);
+    let first = parts.next()?;
+    if first.is_empty() || first.len() > 3 {
+        return None;
+    }
+    let mut s = first.to_string();
+    for p in parts {
+        if p.len() != 3 {
+            return None;
+        }
+        s.push_str(p);
+    }
+    Some(s)
+}
+
+/// Value of a run of number tokens, in text order.
+pub(crate) fn parse_number(tokens: &[&str]) -> Option<u64> {
+    let toks: Vec<&str> = tokens
+        .iter()
+        .copied()
+        .filter(|t| !is_num_suffix(t))
+        .collect();
+    if toks.is_empty() {
+        return None;
+    }
+    if let Some(last_d) = toks.iter().rposition(|t| is_digits(t)) {
+        // digits win; group "1 000 000" style thousands
+        let mut first = last_d;
+        while first > 0
+            && is_digits(toks[first - 1])
+            && toks[first].len() == 3
+            && toks[first].bytes().all(|b| b.is_ascii_digit())
+            && toks[first - 1].len() <= 3
+            && toks[first - 1].bytes().all(|b| b.is_ascii_digit())
+        {
+            first -= 1;
+        }
+        let mut s = String::new();
+        for t in &toks[first..=last_d] {
+            s.push_str(&parse_digit_token(t)?);
+        }
+        if s.len() > 15 {
+            return None;
+        }
+        return s.parse().ok();
+    }
+    let (mut total, mut cur) = (0u64, 0u64);
+    for t in toks {
+        match number_word(t)? {
+            NumWord::Add(v) => cur = cur.saturating_add(v),
+            NumWord::Hundred => cur = cur.max(1).saturating_mul(100),
+            NumWord::Mult(m) => {
+                total = total.saturating_add(cur.max(1).saturating_mul(m));
+                cur = 0;
+            }
+        }
+    }
+    Some(total.saturating_add(cur))
+}
+
+/// Words that may sit between a unit and a number written after it.
+fn is_forward_filler(w: &str) -> bool {
+    matches!(
+        w,
+        "не" | "менее"
+            | "более"
+            | "чем"
+            | "до"
+            | "от"
+            | "количество"
+            | "кол"
+            | "во"
+            | "саны"
+            | "кемінде"
+            | "кем"
+            | "дегенде"
+            | "астам"
+            | "at"
+            | "least"
+            | "minimum"
+            | "min"
+            | "no"
+            | "less"
+            | "than"
+            | "of"
+            | "шт"
+            | "штук"
+            | "мин"
+            | "минимум"
+            | "-"
+            | "саны:"
+    )
+}
+
+/// Words that stop the backward search for a number ("в 2024 году комментарии").
+fn is_backward_stop(w: &str) -> bool {
+    matches!(
+        w,
+        "год"
+            | "года"
+            | "году"
+            | "годы"
+            | "г"
+            | "гг"
+            | "жыл"
+            | "жылы"
+            | "жылға"
+            | "year"
+            | "п"
+            | "пп"
+            | "пункт"
+            | "пункта"
+            | "пункте"
+            | "ст"
+            | "статьи"
+            | "статья"
+            | "статье"
+            | "№"
+            | "no"
+            | "тг"
+            | "тенге"
+            | "теңге"
+            | "kzt"
+    )
+}
+
+fn period_word(w: &str) -> Option<Period> {
+    match w {
+        "день" | "дня" | "сутки" | "суток" | "day" | "daily" | "күніне" | "тәулігіне" => {
+            Some(Period::Day)
+        }
+        "неделю" | "неделя" | "недели" | "week" | "weekly" | "аптасына" => {
+            Some(Period::Week)
+        }
+        "месяц" | "месяца" | "мес" | "month" | "monthly" | "айына" => {
+            Some(Period::Month)
+        }
+        _ if w.starts_with("ежедневн") || w.starts_with("күнделікті") => {
+            Some(Period::Day)
+        }
+        _ if w.starts_with("еженедельн") => Some(Period::Week),
+        _ if w.starts_with("ежемесячн") => Some(Period::Month),
+        _ => None,
+    }
+}
+
+/// Folded-text navigation: the word before the one starting at `start`, same sentence.
+pub(crate) fn prev_word(t: &[u8], start: usize) -> Option<(usize, usize)> {
+    if start == 0 || start > t.len() || t[start - 1] != SEP {
+        return None;
+    }
+    let e = start - 1;
+    let s = t[..e]
+        .iter()
+        .rposition(|&b| b == SEP || b == BREAK)
+        .map_or(0, |k| k + 1);
+    Some((s, e))
+}
+
+/// The word after the one ending at `end`, same sentence.
+pub(crate) fn next_word(t: &[u8], end: usize) -> Option<(usize, usize)> {
+    if end >= t.len() || t[end] != SEP {
+        return None;
+    }
+    let s = end + 1;
+    let e = t[s..]
+        .iter()
+        .position(|&b| b == SEP || b == BREAK)
+        .map_or(t.len(), |k| s + k);
+    Some((s, e))
+}
+
+/// A quota in folded offsets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RawQuota {
+    pub kind: QuotaKind,
+    pub count: u64,
+    pub per: Option<Period>,
+    pub start: usize,
+    pub end: usize,
+}
+
+fn word(text: &str, (s, e): (usize, usize)) -> &str {
+    &text[s..e]
+}
+
+/// The quota whose unit word is at folded `[ws, we)`, if a number belongs to it.
+pub(crate) fn quota_at(
+    text: &str,
+    ws: usize,
+    we: usize,
+    kind: QuotaKind,
+    is_unit: &dyn Fn(&str) -> bool,
+) -> Option<RawQuota> {
+    let t = text.as_bytes();
+    // backward: up to 3 filler words, then a run of number tokens
+    let mut num: Option<(usize, usize, u64)> = None; // (start, end, value)
+    let mut cur = prev_word(t, ws);
+    let mut fillers = 0;
+    while let Some(w) = cur {
+        let s = word(text, w);
+        if is_number_token(s)
+            || is_num_suffix(s) && prev_word(t, w.0).is_some_and(|p| is_digits(word(text, p)))
+        {
+            // collect the run backwards
+            let mut run = vec![w];
+            let mut p = prev_word(t, w.0);
+            while let Some(pw) = p {
+                let ps = word(text, pw);
+                if is_number_token(ps) || is_num_suffix(ps) {
+                    run.push(pw);
+                    p = prev_word(t, pw.0);
+                } else {
+                    break;
+                }
+            }
+            run.reverse();
+            let toks: Vec<&str> = run.iter().map(|&w| word(text, w)).collect();
+            if let Some(v) = parse_number(&toks) {
+                num = Some((run[0].0, run[run.len() - 1].1, v));
+            }
+            break;
+        }
+        if is_backward_stop(s) || is_unit(s) || fillers >= 3 {
+            break;
+        }
+        fillers += 1;
+        cur = prev_word(t, w.0);
+    }
+    if num.is_none() {
+        // forward: only "не менее", "кемінде", "at least" in between
+        let mut cur = next_word(t, we);
+        let mut steps = 0;
+        while let Some(w) = cur {
+            let s = word(text, w);
+            if is_number_token(s) {
+                let mut run = vec![w];
+                let mut n = next_word(t, w.1);
+                while let Some(nw) = n {
+                    let ns = word(text, nw);
+                    if is_number_token(ns) || is_num_suffix(ns) {
+                        run.push(nw);
+                        n = next_word(t, nw.1);
+                    } else {
+                        break;
+                    }
+                }
+                let toks: Vec<&str> = run.iter().map(|&w| word(text, w)).collect();
+                if let Some(v) = parse_number(&toks) {
+                    num = Some((run[0].0, run[run.len() - 1].1, v));
+                }
+                break;
+            }
+            steps += 1;
+            if !is_forward_filler(s) || steps > 4 {
+                break;
+            }
+            cur = next_word(t, w.1);
+        }
+    }
+    let (ns, ne, count) = num?;
+    if count == 0 {
+        return None;
+    }
+    let start = ns.min(ws);
+    let end = ne.max(we);
+    // period: after the quota (5 words), then before it (3 words)
+    let mut per = None;
+    let mut prev_is_num = ne == end;
+    let mut cur = next_word(t, end);
+    for _ in 0..5 {
+        let Some(w) = cur else { break };
+        let s = word(text, w);
+        if !prev_is_num {
+            if let Some(p) = period_word(s) {
+                per = Some(p);
+                break;
+            }
+            if matches!(s, "күн" | "апта" | "ай")
+                && next_word(t, w.1).is_some_and(|n| word(text, n) == "сайын")
+            {
+                per = Some(match s {
+                    "күн" => Period::Day,
+                    "апта" => Period::Week,
+                    _ => Period::Month,
+                });
+                break;
+            }
+        }
+        prev_is_num = is_number_token(s);
+        cur = next_word(t, w.1);
+    }
+    if per.is_none() {
+        let mut cur = prev_word(t, start);
+        for _ in 0..3 {
+            let Some(w) = cur else { break };
+            let s = word(text, w);
+            let before_is_num = prev_word(t, w.0).is_some_and(|p| is_number_token(word(text, p)));
+            if !before_is_num {
+                if let Some(p) = period_word(s) {
+                    per = Some(p);
+                    break;
+                }
+                if s == "сайын" {
+                    if let Some(p) = prev_word(t, w.0) {
+                        per = match word(text, p) {
+                            "күн" => Some(Period::Day),
+                            "апта" => Some(Period::Week),
+                            "ай" => Some(Period::Month),
+                            _ => None,
+                        };
+                        if per.is_some() {
+                            break;
+                        }
+                    }
+                }
+            }
+            cur = prev_word(t, w.0);
+        }
+    }
+    Some(RawQuota {
+        kind,
+        count,
+        per,
+        start,
+        end,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn num(s: &str) -> Option<u64> {
+        let toks: Vec<&str> = s.split(' ').collect();
+        parse_number(&toks)
+    }
+
+    #[test]
+    fn number_words_in_three_languages() {
+        assert_eq!(num("четырех"), Some(4));
+        assert_eq!(num("пятидесяти"), Some(50));
+        assert_eq!(num("тысячу"), Some(1000));
+        assert_eq!(num("две тысячи пятьсот"), Some(2500));
+        assert_eq!(num("сто двадцать пять"), Some(125));
+        assert_eq!(num("тридцати"), Some(30));
+        assert_eq!(num("төрт"), Some(4));
+        assert_eq!(num("отыз"), Some(30));
+        assert_eq!(num("екі жүз елу"), Some(250));
+        assert_eq!(num("бес мың"), Some(5000));
+        assert_eq!(num("four"), Some(4));
+        assert_eq!(num("two hundred fifty"), Some(250));
+        assert_eq!(num("thirty five"), Some(35));
+    }
+
+    #[test]
+    fn digits_and_groups() {
+        assert_eq!(num("50"), Some(50));
+        assert_eq!(num("1 000"), Some(1000));
+        assert_eq!(num("10 000 000"), Some(10_000_000));
+        assert_eq!(num("1,000"), Some(1000));
+        assert_eq!(num("1,5"), None);
+        assert_eq!(num("2024 50"), Some(50));
+        assert_eq!(num("50 пятьдесят"), Some(50));
+        assert_eq!(num("пятьдесят 50"), Some(50));
+        assert_eq!(num("50 ти"), Some(50));
+        assert_eq!(num("99999999999999999999999"), None);
+    }
+}
