@@ -3,6 +3,7 @@
 //! Data flows one way: `source` -> `extract` -> `store` -> `rules` -> `store` -> `alert`,
 //! driven by `pipeline`; `cli` turns arguments into settings and calls the rest.
 
+pub mod alert;
 pub mod cli;
 pub mod config;
 pub mod extract;

@@ -5,11 +5,16 @@
 //! foreign keys on; migrations are numbered SQL files recorded in `PRAGMA user_version`
 //! and applied, each in its own transaction, when the database is opened.
 
+mod alerts;
 mod matches;
 mod notices;
 mod runs;
 mod search;
 
+pub use alerts::{
+    AlertItem, DigestContent, FailingSource, Recovered, StaleFailures, StoredDigest,
+    UnconfirmedDigest,
+};
 pub use matches::{NewMatch, Routable, ScanInput, ScanOutcome, ScanTarget};
 pub use notices::{DocumentContent, PageOutcome, PendingDocument, sha256_hex};
 pub use runs::RunCounts;
@@ -27,6 +32,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("migrations/002_matches_runs_alerts.sql"),
     ),
     ("003_fulltext", include_str!("migrations/003_fulltext.sql")),
+    ("004_alerts", include_str!("migrations/004_alerts.sql")),
 ];
 
 /// The schema version this build writes.

@@ -1,0 +1,180 @@
+//! Where composed messages go: an SMTP server through lettre's tokio transport (security
+//! none / STARTTLS / implicit TLS with rustls, auth from the environment, timeouts), or,
+//! without `smtp_host`, `.eml` files in `dry_run_dir`.
+//!
+//! This module hands over bytes and reports errors as text; it never touches the store.
+
+use super::AlertError;
+use crate::config::{MailConfig, Security};
+use lettre::address::Envelope;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub(crate) enum Transport {
+    Smtp {
+        inner: AsyncSmtpTransport<Tokio1Executor>,
+        server: String,
+    },
+    Folder(PathBuf),
+}
+
+/// An error and its causes on one line.
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let m = c.to_string();
+        if !s.contains(&m) {
+            s.push_str(": ");
+            s.push_str(&m);
+        }
+        cur = c.source();
+    }
+    s
+}
+
+impl Transport {
+    /// The transport the config asks for. `extra_ca` (PEM) is trusted besides the web
+    /// roots; the config has no key for it yet, tests use it.
+    pub(crate) fn from_config(
+        mail: &MailConfig,
+        extra_ca: Option<&[u8]>,
+    ) -> Result<Transport, AlertError> {
+        let Some(host) = mail.smtp_host.as_deref() else {
+            return Ok(Transport::Folder(mail.dry_run_dir.clone()));
+        };
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let setup = |source| AlertError::Transport {
+            server: host.to_string(),
+            source,
+        };
+        let tls_params = || -> Result<TlsParameters, AlertError> {
+            let mut b = TlsParameters::builder(host.to_string());
+            if let Some(pem) = extra_ca {
+                b = b.add_root_certificate(Certificate::from_pem(pem).map_err(setup)?);
+            }
+            b.build_rustls().map_err(setup)
+        };
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+            .port(mail.smtp_port)
+            .timeout(Some(Duration::from_secs(mail.timeout_secs.max(1))));
+        builder = match mail.security {
+            Security::None => builder.tls(Tls::None),
+            Security::Starttls => builder.tls(Tls::Required(tls_params()?)),
+            Security::Tls => builder.tls(Tls::Wrapper(tls_params()?)),
+        };
+        match (&mail.username_env, &mail.password_env) {
+            (None, None) => {}
+            (user_env, pass_env) => {
+                let missing = |var: &Option<String>| AlertError::MissingSecret {
+                    var: var.clone().unwrap_or_default(),
+                };
+                let user = mail.username().ok_or_else(|| missing(user_env))?;
+                let pass = mail.password().ok_or_else(|| missing(pass_env))?;
+                builder = builder.credentials(Credentials::new(user, pass));
+            }
+        }
+        Ok(Transport::Smtp {
+            inner: builder.build(),
+            server: format!("{host}:{}", mail.smtp_port),
+        })
+    }
+
+    /// Connect, greet, secure and authenticate (or make the folder): what can fail before
+    /// anything is handed over.
+    pub(crate) async fn check(&self) -> Result<(), String> {
+        match self {
+            Transport::Smtp { inner, server } => match inner.test_connection().await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(format!("SMTP server {server}: connection not usable")),
+                Err(e) => Err(format!("SMTP server {server}: {}", chain(&e))),
+            },
+            Transport::Folder(dir) => std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display())),
+        }
+    }
+
+    /// Hand one message over.
+    pub(crate) async fn send(
+        &self,
+        envelope: &Envelope,
+        raw: &[u8],
+        digest_id: i64,
+        recipient: &str,
+    ) -> Result<(), String> {
+        match self {
+            Transport::Smtp { inner, server } => inner
+                .send_raw(envelope, raw)
+                .await
+                .map(|_| ())
+                .map_err(|e| format!("SMTP server {server}: {}", chain(&e))),
+            Transport::Folder(dir) => write_eml(dir, digest_id, recipient, raw).map(|_| ()),
+        }
+    }
+
+    pub(crate) async fn shutdown(&self) {
+        if let Transport::Smtp { inner, .. } = self {
+            inner.shutdown().await;
+        }
+    }
+}
+
+/// The file name of a digest in the dry-run folder: built from the digest id and the
+/// recipient only, never from notice text.
+pub(crate) fn eml_name(digest_id: i64, recipient: &str) -> String {
+    let mut who: String = recipient
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@' | '+') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(80)
+        .collect();
+    while who.starts_with('.') {
+        who.replace_range(..1, "_");
+    }
+    format!("digest-{digest_id:06}-{who}.eml")
+}
+
+/// Write a message atomically (temporary file, then rename) into `dir`.
+fn write_eml(dir: &Path, digest_id: i64, recipient: &str, raw: &[u8]) -> Result<PathBuf, String> {
+    use std::io::Write;
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let name = eml_name(digest_id, recipient);
+    let path = dir.join(&name);
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(raw)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, &path)
+    };
+    write().map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eml_names_come_from_id_and_address_only() {
+        assert_eq!(
+            eml_name(7, "desk@newsroom.example"),
+            "digest-000007-desk@newsroom.example.eml"
+        );
+        let n = eml_name(1, "../../etc/passwd\r\n<x>@y");
+        assert!(
+            !n.contains('/') && !n.contains('\n') && !n.contains('<'),
+            "{n}"
+        );
+        assert!(n.starts_with("digest-000001-"));
+        assert_eq!(eml_name(2, ".hidden@x"), "digest-000002-_hidden@x.eml");
+    }
+}

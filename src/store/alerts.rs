@@ -1,0 +1,488 @@
+//! The alert outbox's side of the store: what is pending for whom, digests and their
+//! delivery states, and the facts the operator check looks at.
+//!
+//! State changes that must agree (a digest and its alerts) happen in one transaction.
+//! See `src/alert/README.md` for the state machine these queries implement.
+
+use super::{Store, StoreError, now};
+use crate::model::Severity;
+use rusqlite::{OptionalExtension, params};
+
+/// One pending match alert with everything a digest shows about it. Every text field
+/// comes from a portal and is untrusted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertItem {
+    pub alert_id: i64,
+    pub notice_id: i64,
+    pub notice_number: Option<String>,
+    pub title: String,
+    pub lot_number: Option<String>,
+    pub lot_title: Option<String>,
+    pub agency_name: Option<String>,
+    pub agency_bin: Option<String>,
+    /// The notice's amount.
+    pub notice_amount: Option<f64>,
+    /// The lot's amount when the match is in a lot or a lot's document, else the notice's.
+    pub amount: Option<f64>,
+    pub currency: Option<String>,
+    pub deadline_at: Option<String>,
+    pub deadline_local: Option<String>,
+    pub url: Option<String>,
+    pub source: String,
+    /// The document the match was found in (its file name or title), if any.
+    pub document: Option<String>,
+    pub rule_id: String,
+    pub severity: Severity,
+    pub evidence: String,
+    pub evidence_start: i64,
+    pub match_start: i64,
+    pub match_end: i64,
+    pub quota_kind: Option<String>,
+    pub quota_count: Option<i64>,
+    pub quota_period: Option<String>,
+    /// The notice no longer says this (edited since the match was recorded).
+    pub retracted: bool,
+}
+
+/// A composed message, ready to be queued.
+#[derive(Debug, Clone)]
+pub struct DigestContent {
+    pub message_id: String,
+    pub subject: String,
+    /// The whole message as it is handed to the server.
+    pub raw: Vec<u8>,
+}
+
+/// A digest as stored, for `--resend`.
+#[derive(Debug, Clone)]
+pub struct StoredDigest {
+    pub id: i64,
+    pub recipient: String,
+    pub message_id: String,
+    pub subject: String,
+    pub status: String,
+    pub attempts: i64,
+    pub raw: Option<Vec<u8>>,
+}
+
+/// What [`Store::recover_interrupted_digests`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recovered {
+    /// Digests composed but never handed over: failed, their alerts back to pending.
+    pub released: Vec<i64>,
+    /// Digests caught mid-send: now `unconfirmed`, alerts kept attached.
+    pub unconfirmed: Vec<i64>,
+}
+
+/// A digest a run died while sending.
+#[derive(Debug, Clone)]
+pub struct UnconfirmedDigest {
+    pub id: i64,
+    pub recipient: String,
+    pub message_id: String,
+    pub attempted_at: Option<String>,
+    pub alerts: i64,
+}
+
+/// A source that keeps failing.
+#[derive(Debug, Clone)]
+pub struct FailingSource {
+    pub name: String,
+    pub consecutive_failures: i64,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<String>,
+    pub last_success_at: Option<String>,
+}
+
+/// Pending alerts whose first failed delivery is older than some time.
+#[derive(Debug, Clone)]
+pub struct StaleFailures {
+    pub alerts: i64,
+    pub recipients: i64,
+    pub oldest_failure: String,
+    pub last_error: Option<String>,
+}
+
+const ITEM_SELECT: &str = "
+    SELECT a.id, a.notice_id, n.number, n.title, l.number, l.title,
+           COALESCE(ag.name_ru, ag.name_kk, ag.name_en), ag.identifier,
+           n.amount, COALESCE(l.amount, n.amount), n.currency, n.deadline_at, n.deadline_local,
+           n.url, s.name, COALESCE(d.file_name, d.title),
+           m.rule_id, m.severity, m.evidence, m.evidence_start, m.match_start, m.match_end,
+           m.quota_kind, m.quota_count, m.quota_period, m.retracted_at IS NOT NULL
+    FROM alerts a
+    JOIN matches m ON m.id = a.match_id
+    JOIN notices n ON n.id = m.notice_id
+    JOIN sources s ON s.id = n.source_id
+    LEFT JOIN lots l ON l.id = m.lot_id
+    LEFT JOIN agencies ag ON ag.id = n.agency_id
+    LEFT JOIN documents d ON d.id = m.document_id";
+
+fn item_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertItem> {
+    let severity: String = r.get(17)?;
+    Ok(AlertItem {
+        alert_id: r.get(0)?,
+        notice_id: r.get(1)?,
+        notice_number: r.get(2)?,
+        title: r.get(3)?,
+        lot_number: r.get(4)?,
+        lot_title: r.get(5)?,
+        agency_name: r.get(6)?,
+        agency_bin: r.get(7)?,
+        notice_amount: r.get(8)?,
+        amount: r.get(9)?,
+        currency: r.get(10)?,
+        deadline_at: r.get(11)?,
+        deadline_local: r.get(12)?,
+        url: r.get(13)?,
+        source: r.get(14)?,
+        document: r.get(15)?,
+        rule_id: r.get(16)?,
+        severity: severity.parse().unwrap_or(Severity::Low),
+        evidence: r.get(18)?,
+        evidence_start: r.get(19)?,
+        match_start: r.get(20)?,
+        match_end: r.get(21)?,
+        quota_kind: r.get(22)?,
+        quota_count: r.get(23)?,
+        quota_period: r.get(24)?,
+        retracted: r.get(25)?,
+    })
+}
+
+impl Store {
+    /// Recipients with pending match alerts, in a stable order.
+    pub fn pending_alert_recipients(&self) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT DISTINCT recipient FROM alerts
+             WHERE status = 'pending' AND kind = 'match' ORDER BY recipient",
+        )?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// A recipient's pending match alerts, most severe first, grouped by notice.
+    pub fn pending_alerts(&self, recipient: &str) -> Result<Vec<AlertItem>, StoreError> {
+        let sql = format!(
+            "{ITEM_SELECT}
+             WHERE a.recipient = ?1 AND a.status = 'pending' AND a.kind = 'match'
+             ORDER BY a.notice_id, a.id"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map([recipient], item_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Write a digest row and attach its alerts, in one transaction, before anything is
+    /// sent. `build` gets the new digest's id (for the Message-ID) and composes the
+    /// message. The alerts must all still be pending (else nothing is written).
+    pub fn queue_digest<E: From<StoreError>>(
+        &mut self,
+        recipient: &str,
+        kind: &str,
+        alert_ids: &[i64],
+        build: impl FnOnce(i64) -> Result<DigestContent, E>,
+    ) -> Result<i64, E> {
+        let tx = self.conn.transaction().map_err(StoreError::from)?;
+        let at = now();
+        // The placeholder is unique and replaced before the transaction commits.
+        let placeholder = format!("<placeholder.{}>", rand::random::<u64>());
+        tx.execute(
+            "INSERT INTO digests (recipient, message_id, subject, status, kind, alert_count, created_at)
+             VALUES (?1, ?2, '', 'queued', ?3, ?4, ?5)",
+            params![recipient, placeholder, kind, alert_ids.len() as i64, at],
+        )
+        .map_err(StoreError::from)?;
+        let id = tx.last_insert_rowid();
+        let content = build(id)?;
+        tx.execute(
+            "UPDATE digests SET message_id = ?2, subject = ?3, raw = ?4 WHERE id = ?1",
+            params![id, content.message_id, content.subject, content.raw],
+        )
+        .map_err(StoreError::from)?;
+        let mut attached = 0;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "UPDATE alerts SET status = 'queued', digest_id = ?1
+                     WHERE id = ?2 AND recipient = ?3 AND status = 'pending'",
+                )
+                .map_err(StoreError::from)?;
+            for a in alert_ids {
+                attached += stmt
+                    .execute(params![id, a, recipient])
+                    .map_err(StoreError::from)?;
+            }
+        }
+        if attached != alert_ids.len() {
+            // Someone else took some of these alerts: write nothing.
+            return Err(StoreError::Sql(rusqlite::Error::StatementChangedRows(attached)).into());
+        }
+        tx.commit().map_err(StoreError::from)?;
+        Ok(id)
+    }
+
+    /// The hand-over to the server starts now: from here on a crash leaves the digest
+    /// `sending`, which the next run turns into `unconfirmed`.
+    pub fn mark_digest_sending(&self, id: i64) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE digests SET status = 'sending', attempts = attempts + 1, attempted_at = ?2
+             WHERE id = ?1 AND status = 'queued'",
+            params![id, now()],
+        )?;
+        Ok(())
+    }
+
+    /// The server took the digest: it and its alerts are sent. Returns the alerts marked.
+    pub fn mark_digest_sent(&mut self, id: i64) -> Result<usize, StoreError> {
+        let tx = self.conn.transaction()?;
+        let at = now();
+        tx.execute(
+            "UPDATE digests SET status = 'sent', sent_at = ?2, last_error = NULL WHERE id = ?1",
+            params![id, at],
+        )?;
+        let n = tx.execute(
+            "UPDATE alerts SET status = 'sent', sent_at = ?2 WHERE digest_id = ?1 AND status = 'queued'",
+            params![id, at],
+        )?;
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// The server did not take the digest: it is `failed`, and its alerts go back to
+    /// pending with the error, an attempt more, and the time of their first failure.
+    pub fn mark_digest_failed(&mut self, id: i64, error: &str) -> Result<usize, StoreError> {
+        let tx = self.conn.transaction()?;
+        let at = now();
+        tx.execute(
+            "UPDATE digests SET status = 'failed', last_error = ?2,
+                attempts = CASE WHEN status = 'queued' THEN attempts + 1 ELSE attempts END,
+                attempted_at = COALESCE(attempted_at, ?3)
+             WHERE id = ?1",
+            params![id, error, at],
+        )?;
+        let n = tx.execute(
+            "UPDATE alerts SET status = 'pending', digest_id = NULL, attempts = attempts + 1,
+                last_error = ?2, first_failed_at = COALESCE(first_failed_at, ?3)
+             WHERE digest_id = ?1 AND status = 'queued'",
+            params![id, error, at],
+        )?;
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// A delivery failure before any digest was composed (the server could not be
+    /// reached): every pending alert of `recipient` of `kind` records it.
+    pub fn record_alert_failure(
+        &self,
+        recipient: &str,
+        kind: &str,
+        error: &str,
+    ) -> Result<usize, StoreError> {
+        Ok(self.conn.execute(
+            "UPDATE alerts SET attempts = attempts + 1, last_error = ?3,
+                first_failed_at = COALESCE(first_failed_at, ?4)
+             WHERE recipient = ?1 AND kind = ?2 AND status = 'pending'",
+            params![recipient, kind, error, now()],
+        )?)
+    }
+
+    /// Deal with digests a dead run left behind. Call only while holding the run lock.
+    /// `queued` digests were never handed over: failed, alerts released. `sending`
+    /// digests may have reached the server: `unconfirmed`, alerts stay attached.
+    pub fn recover_interrupted_digests(&mut self) -> Result<Recovered, StoreError> {
+        let tx = self.conn.transaction()?;
+        let mut out = Recovered::default();
+        {
+            let mut stmt = tx.prepare(
+                "SELECT id, status FROM digests WHERE status IN ('queued', 'sending') ORDER BY id",
+            )?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+            for row in rows {
+                let (id, status) = row?;
+                if status == "queued" {
+                    out.released.push(id);
+                } else {
+                    out.unconfirmed.push(id);
+                }
+            }
+        }
+        let error = "the run stopped before this digest was handed to the server";
+        for id in &out.released {
+            tx.execute(
+                "UPDATE digests SET status = 'failed', last_error = ?2 WHERE id = ?1",
+                params![id, error],
+            )?;
+            tx.execute(
+                "UPDATE alerts SET status = 'pending', digest_id = NULL
+                 WHERE digest_id = ?1 AND status = 'queued'",
+                params![id],
+            )?;
+        }
+        for id in &out.unconfirmed {
+            tx.execute(
+                "UPDATE digests SET status = 'unconfirmed',
+                    last_error = 'the run stopped while handing this digest to the server: it may have been delivered'
+                 WHERE id = ?1",
+                params![id],
+            )?;
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// One digest, for `--resend`.
+    pub fn digest(&self, id: i64) -> Result<Option<StoredDigest>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, recipient, message_id, subject, status, attempts, raw FROM digests WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok(StoredDigest {
+                        id: r.get(0)?,
+                        recipient: r.get(1)?,
+                        message_id: r.get(2)?,
+                        subject: r.get(3)?,
+                        status: r.get(4)?,
+                        attempts: r.get(5)?,
+                        raw: r.get(6)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// A resend went through: the digest and the alerts still attached to it are sent.
+    pub fn mark_digest_resent(&mut self, id: i64) -> Result<usize, StoreError> {
+        let tx = self.conn.transaction()?;
+        let at = now();
+        tx.execute(
+            "UPDATE digests SET status = 'sent', sent_at = ?2, attempts = attempts + 1,
+                attempted_at = ?2, last_error = NULL
+             WHERE id = ?1",
+            params![id, at],
+        )?;
+        let n = tx.execute(
+            "UPDATE alerts SET status = 'sent', sent_at = ?2 WHERE digest_id = ?1 AND status = 'queued'",
+            params![id, at],
+        )?;
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// A resend failed: the digest keeps its state, with the error and an attempt more.
+    pub fn record_resend_failure(&self, id: i64, error: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE digests SET attempts = attempts + 1, attempted_at = ?3, last_error = ?2 WHERE id = ?1",
+            params![id, error, now()],
+        )?;
+        Ok(())
+    }
+
+    /// Digests whose delivery is unknown, oldest first.
+    pub fn unconfirmed_digests(&self) -> Result<Vec<UnconfirmedDigest>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT d.id, d.recipient, d.message_id, d.attempted_at,
+                    (SELECT count(*) FROM alerts a WHERE a.digest_id = d.id)
+             FROM digests d WHERE d.status = 'unconfirmed' ORDER BY d.id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(UnconfirmedDigest {
+                id: r.get(0)?,
+                recipient: r.get(1)?,
+                message_id: r.get(2)?,
+                attempted_at: r.get(3)?,
+                alerts: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Sources with at least `min` failures in a row.
+    pub fn failing_sources(&self, min: i64) -> Result<Vec<FailingSource>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT name, consecutive_failures, last_error, last_error_at, last_success_at
+             FROM sources WHERE consecutive_failures >= ?1 ORDER BY name",
+        )?;
+        let rows = stmt.query_map([min], |r| {
+            Ok(FailingSource {
+                name: r.get(0)?,
+                consecutive_failures: r.get(1)?,
+                last_error: r.get(2)?,
+                last_error_at: r.get(3)?,
+                last_success_at: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Pending (non-operator) alerts whose first failed delivery is before `before` (UTC).
+    pub fn stale_failed_alerts(&self, before: &str) -> Result<Option<StaleFailures>, StoreError> {
+        let row: (i64, i64, Option<String>) = self.conn.query_row(
+            "SELECT count(*), count(DISTINCT recipient), min(first_failed_at) FROM alerts
+             WHERE status = 'pending' AND kind <> 'operator' AND first_failed_at IS NOT NULL
+               AND first_failed_at < ?1",
+            [before],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        let (alerts, recipients, Some(oldest_failure)) = row else {
+            return Ok(None);
+        };
+        if alerts == 0 {
+            return Ok(None);
+        }
+        let last_error: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT last_error FROM alerts WHERE status = 'pending' AND kind <> 'operator'
+                   AND last_error IS NOT NULL ORDER BY id DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(Some(StaleFailures {
+            alerts,
+            recipients,
+            oldest_failure,
+            last_error,
+        }))
+    }
+
+    /// Queue one operator alert; `dedupe_key` names the problem, so the same ongoing
+    /// problem is queued once. Returns whether it is new.
+    pub fn queue_operator_alert(
+        &self,
+        admin: &str,
+        dedupe_key: &str,
+        payload: &serde_json::Value,
+    ) -> Result<bool, StoreError> {
+        let n = self.conn.execute(
+            "INSERT INTO alerts (recipient, kind, dedupe_key, payload, status, created_at)
+             VALUES (?1, 'operator', ?2, ?3, 'pending', ?4)
+             ON CONFLICT(recipient, dedupe_key) DO NOTHING",
+            params![admin, dedupe_key, payload.to_string(), now()],
+        )?;
+        Ok(n > 0)
+    }
+
+    /// Pending operator alerts for `admin`: (alert id, payload JSON).
+    pub fn pending_operator_alerts(
+        &self,
+        admin: &str,
+    ) -> Result<Vec<(i64, serde_json::Value)>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, payload FROM alerts WHERE recipient = ?1 AND kind = 'operator'
+               AND status = 'pending' ORDER BY id",
+        )?;
+        let rows = stmt.query_map([admin], |r| {
+            let p: Option<String> = r.get(1)?;
+            Ok((
+                r.get(0)?,
+                p.and_then(|p| serde_json::from_str(&p).ok())
+                    .unwrap_or(serde_json::Value::Null),
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
