@@ -6,11 +6,14 @@
 //! run holds the lock.
 
 use crate::config::{Config, DEFAULT_CONFIG};
-use crate::store::Store;
+use crate::pipeline::{self, LockError, RunLock, RunOptions, StopFlag};
+use crate::rules::RuleSet;
+use crate::store::{RunCounts, Store};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Exit codes.
 pub mod exit {
@@ -67,6 +70,136 @@ pub enum Command {
         #[arg(long, default_value_t = 10)]
         runs: usize,
     },
+    /// Run the rules over files (txt, html, docx, pdf, ...; `-` for stdin), without a database
+    Match {
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+        /// Also use this rule file (repeatable)
+        #[arg(long = "rules", value_name = "FILE")]
+        rules: Vec<PathBuf>,
+        /// Leave out the built-in rules
+        #[arg(long)]
+        no_builtin: bool,
+        /// Files to read; stdin when none or `-`
+        paths: Vec<PathBuf>,
+    },
+    /// Work with rules
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+    /// Run the rules over stored notices the current rule set has not read
+    Scan {
+        /// Every stored notice, not only the unread ones
+        #[arg(long)]
+        all: bool,
+        /// Record new matches without mailing them
+        #[arg(long)]
+        baseline: bool,
+    },
+    /// Crawl sources, fetch and read their documents, scan; alerts stay queued
+    Crawl {
+        /// Only this source (even if disabled)
+        #[arg(long, value_name = "NAME")]
+        source: Option<String>,
+        /// Crawl from this date (YYYY-MM-DD) instead of the saved cursor
+        #[arg(long, value_name = "DATE")]
+        since: Option<chrono::NaiveDate>,
+        /// Stop each source after N notices
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
+    },
+    /// The main job, for cron: crawl, read, scan, and mail the alerts
+    Run {
+        /// Record matches without mailing them (for a first backfill)
+        #[arg(long)]
+        baseline: bool,
+        /// Only this source (even if disabled)
+        #[arg(long, value_name = "NAME")]
+        source: Option<String>,
+    },
+    /// Run the cycle of `run` on the config's [schedule] cron, for hosts without cron
+    Daemon,
+    /// Run a canned report from queries/ (`--list` lists them)
+    Report {
+        /// The report's name (its file name in queries/ without .sql)
+        #[arg(required_unless_present = "list")]
+        name: Option<String>,
+        /// List the reports with their titles and parameters
+        #[arg(long)]
+        list: bool,
+        /// A parameter, NAME=VALUE (repeatable)
+        #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_param)]
+        params: Vec<(String, String)>,
+        #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+        format: ReportFormat,
+        /// CSV for Excel: UTF-8 with a byte-order mark
+        #[arg(long)]
+        excel: bool,
+    },
+    /// Full-text search over notices, lots and documents (inflected forms found)
+    Search {
+        query: String,
+        #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+        format: ReportFormat,
+        /// CSV for Excel: UTF-8 with a byte-order mark
+        #[arg(long)]
+        excel: bool,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Export a table (flags, notices, lots, agencies, documents, matches, notice_versions, runs)
+    Export {
+        #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
+        format: ExportFormat,
+        /// Only rows from this date (YYYY-MM-DD) on
+        #[arg(long, value_name = "DATE")]
+        since: Option<chrono::NaiveDate>,
+        #[arg(long, default_value = "flags")]
+        table: String,
+        /// CSV for Excel: UTF-8 with a byte-order mark
+        #[arg(long)]
+        excel: bool,
+        /// Write here instead of stdout
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Print Datasette metadata: the canned queries with titles, and full-text search
+    DatasetteMetadata,
+    /// Send the pending alert digests
+    Alert {
+        /// Print the digests without sending or marking anything
+        #[arg(long)]
+        dry_run: bool,
+        /// Send digest ID again (same Message-ID)
+        #[arg(long, value_name = "ID", conflicts_with = "dry_run")]
+        resend: Option<i64>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ReportFormat {
+    Table,
+    Csv,
+    Json,
+    Md,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ExportFormat {
+    Csv,
+    Jsonl,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Validate rules and run every rule's examples and counterexamples
+    Check {
+        /// A rule file to check (default: the configured rule set)
+        file: Option<PathBuf>,
+    },
+    /// List the rules in use
+    List,
 }
 
 /// Parse the arguments, run the command, return the process exit code.
@@ -112,13 +245,675 @@ fn init_logging(cli: &Cli) {
 }
 
 fn run(cli: Cli) -> Result<i32> {
+    let config = cli.config.as_deref();
     match &cli.command {
-        Command::Init => init(cli.config.as_deref()),
-        Command::Status { format, runs } => {
-            let cfg = load_config(cli.config.as_deref())?;
-            status(&cfg, *format, *runs)
+        Command::Init => init(config),
+        Command::Status { format, runs } => status(&load_config(config)?, *format, *runs),
+        Command::Match {
+            format,
+            rules,
+            no_builtin,
+            paths,
+        } => {
+            let cfg = load_config(config)?;
+            let mut files = cfg.rules.files.clone();
+            files.extend(rules.iter().cloned());
+            let set = RuleSet::load(cfg.rules.builtin && !no_builtin, &files)?;
+            match_files(&cfg, &set, *format, paths)
+        }
+        Command::Rules { command } => {
+            let cfg = load_config(config)?;
+            match command {
+                RulesCommand::Check { file } => rules_check(&cfg, file.as_deref()),
+                RulesCommand::List => rules_list(&load_rules(&cfg)?),
+            }
+        }
+        Command::Scan { all, baseline } => {
+            let cfg = load_config(config)?;
+            let rules = load_rules(&cfg)?;
+            with_lock(&cfg, |store, stop, _rt| {
+                let mut counts = RunCounts::default();
+                let n = pipeline::scan(&cfg, store, &rules, *all, *baseline, stop, &mut counts)?;
+                say(format_args!(
+                    "scanned {n} notices with rule set {}: {} new matches",
+                    rules.version(),
+                    counts.matches
+                ));
+                Ok(exit::OK)
+            })
+        }
+        Command::Crawl {
+            source,
+            since,
+            limit,
+        } => {
+            let cfg = load_config(config)?;
+            check_source_name(&cfg, source.as_deref())?;
+            let rules = load_rules(&cfg)?;
+            let opts = RunOptions {
+                source: source.clone(),
+                since: *since,
+                limit: *limit,
+                baseline: false,
+                send: false,
+            };
+            run_pipeline(&cfg, &rules, &opts, "crawl")
+        }
+        Command::Run { baseline, source } => {
+            let cfg = load_config(config)?;
+            check_source_name(&cfg, source.as_deref())?;
+            let rules = load_rules(&cfg)?;
+            let opts = RunOptions {
+                source: source.clone(),
+                baseline: *baseline,
+                send: true,
+                ..Default::default()
+            };
+            run_pipeline(&cfg, &rules, &opts, "run")
+        }
+        Command::Report {
+            name,
+            list,
+            params,
+            format,
+            excel,
+        } => {
+            if *list {
+                return report_list();
+            }
+            let cfg = load_config(config)?;
+            let store = Store::open(&cfg.database.path)?;
+            let r = crate::report::get(name.as_deref().unwrap_or_default())?;
+            let table = crate::report::run(&store, &r, params)?;
+            print_table(&table, *format, *excel)
+        }
+        Command::Search {
+            query,
+            format,
+            excel,
+            limit,
+        } => {
+            let cfg = load_config(config)?;
+            let store = Store::open(&cfg.database.path)?;
+            search(&store, query, *format, *excel, *limit)
+        }
+        Command::Export {
+            format,
+            since,
+            table,
+            excel,
+            output,
+        } => {
+            let cfg = load_config(config)?;
+            let store = Store::open(&cfg.database.path)?;
+            export(&store, table, *since, *format, *excel, output.as_deref())
+        }
+        Command::DatasetteMetadata => {
+            let v = crate::report::datasette_metadata(&database_name(config)?)?;
+            println!("{}", serde_json::to_string_pretty(&v)?);
+            Ok(exit::OK)
+        }
+        Command::Daemon => {
+            let cfg = load_config(config)?;
+            let rules = load_rules(&cfg)?;
+            daemon(&cfg, &rules)
+        }
+        Command::Alert { dry_run, resend } => {
+            let cfg = load_config(config)?;
+            let rules = load_rules(&cfg)?;
+            alert(&cfg, &rules, *dry_run, *resend)
         }
     }
+}
+
+fn parse_param(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?}: expected NAME=VALUE"))?;
+    Ok((k.trim().trim_start_matches(':').to_string(), v.to_string()))
+}
+
+/// The database's name as Datasette shows it: its file name without extension.
+fn database_name(config: Option<&Path>) -> Result<String> {
+    let cfg = load_config(config)?;
+    Ok(cfg
+        .database
+        .path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "tenderscan".into()))
+}
+
+fn terminal_width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .filter(|w: &usize| *w >= 20)
+        .unwrap_or(120)
+}
+
+fn print_table(t: &crate::report::Table, format: ReportFormat, excel: bool) -> Result<i32> {
+    use crate::report;
+    let mut out = std::io::stdout().lock();
+    match format {
+        ReportFormat::Table => write!(out, "{}", report::to_text(t, terminal_width()))?,
+        ReportFormat::Csv => write!(out, "{}", report::to_csv(t, excel))?,
+        ReportFormat::Json => writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&report::to_json(t))?
+        )?,
+        ReportFormat::Md => write!(out, "{}", report::to_markdown(t))?,
+    }
+    Ok(exit::OK)
+}
+
+fn report_list() -> Result<i32> {
+    let mut out = std::io::stdout().lock();
+    for r in crate::report::all()? {
+        writeln!(out, "{:<30} {}", r.name, r.title)?;
+        writeln!(out, "{:<30} {}", "", r.description)?;
+        for p in &r.params {
+            writeln!(
+                out,
+                "{:<30}   --param {}={}  ({})",
+                "", p.name, p.default, p.doc
+            )?;
+        }
+    }
+    Ok(exit::OK)
+}
+
+fn search(
+    store: &Store,
+    query: &str,
+    format: ReportFormat,
+    excel: bool,
+    limit: usize,
+) -> Result<i32> {
+    let fts = crate::report::fts_query(query);
+    if fts.is_empty() {
+        anyhow::bail!("search: no words to search for in {query:?}");
+    }
+    let hits = store.search(&fts, limit)?;
+    let table = crate::report::Table {
+        columns: [
+            "kind",
+            "notice_number",
+            "title",
+            "agency_name",
+            "snippet",
+            "url",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: hits
+            .iter()
+            .map(|h| {
+                use rusqlite::types::Value::{Null, Text};
+                let opt = |s: &Option<String>| s.clone().map(Text).unwrap_or(Null);
+                vec![
+                    Text(h.kind.into()),
+                    opt(&h.notice_number),
+                    Text(h.title.clone()),
+                    opt(&h.agency_name),
+                    Text(h.snippet.clone()),
+                    opt(&h.url),
+                ]
+            })
+            .collect(),
+    };
+    print_table(&table, format, excel)
+}
+
+fn export(
+    store: &Store,
+    table: &str,
+    since: Option<chrono::NaiveDate>,
+    format: ExportFormat,
+    excel: bool,
+    output: Option<&Path>,
+) -> Result<i32> {
+    use crate::report::{cell, csv_line, json_value};
+    let mut w: Box<dyn Write> = match output {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("cannot write {}", p.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    let since = since.map(|d| d.format("%Y-%m-%d").to_string());
+    let columns = store.export_columns(table)?;
+    if format == ExportFormat::Csv {
+        if excel {
+            w.write_all("\u{feff}".as_bytes())?;
+        }
+        w.write_all(csv_line(columns.iter().cloned()).as_bytes())?;
+    }
+    let mut row = |r: &[rusqlite::types::Value]| -> std::io::Result<()> {
+        match format {
+            ExportFormat::Csv => w.write_all(csv_line(r.iter().map(cell)).as_bytes()),
+            ExportFormat::Jsonl => {
+                let obj: serde_json::Map<String, serde_json::Value> = columns
+                    .iter()
+                    .cloned()
+                    .zip(r.iter().map(json_value))
+                    .collect();
+                serde_json::to_writer(&mut w, &obj)?;
+                w.write_all(b"\n")
+            }
+        }
+    };
+    let n = store.export(table, since.as_deref(), &mut row)?;
+    w.flush()?;
+    tracing::info!(table, rows = n, "exported");
+    Ok(exit::OK)
+}
+
+/// A line for a person at a terminal; nothing under cron.
+fn say(args: std::fmt::Arguments<'_>) {
+    if std::io::stdout().is_terminal() {
+        println!("{args}");
+    } else {
+        tracing::info!("{args}");
+    }
+}
+
+fn load_rules(cfg: &Config) -> Result<RuleSet> {
+    Ok(RuleSet::load(cfg.rules.builtin, &cfg.rules.files)?)
+}
+
+fn check_source_name(cfg: &Config, name: Option<&str>) -> Result<()> {
+    if let Some(n) = name
+        && !cfg.sources.iter().any(|s| s.name == n)
+    {
+        anyhow::bail!(
+            "{}: no source is named {n:?} (configured: {})",
+            cfg.file.display(),
+            cfg.sources
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    Ok(())
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
+}
+
+/// SIGINT and SIGTERM set the stop flag (the run stops after the current page or
+/// document and saves its cursor); a second signal ends the process at once.
+fn watch_signals(stop: &StopFlag) {
+    let stop = stop.clone();
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        loop {
+            #[cfg(unix)]
+            let term_recv = async {
+                match term.as_mut() {
+                    Some(t) => {
+                        t.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            #[cfg(not(unix))]
+            let term_recv = std::future::pending::<()>();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term_recv => {}
+            }
+            if stop.is_set() {
+                eprintln!("tenderscan: second signal: stopping now");
+                std::process::exit(130);
+            }
+            tracing::warn!("signal received: stopping after the current page or document");
+            stop.stop();
+        }
+    });
+}
+
+/// Take the run lock, open the database, and run `f`.
+fn with_lock<F>(cfg: &Config, f: F) -> Result<i32>
+where
+    F: FnOnce(&mut Store, &StopFlag, &tokio::runtime::Runtime) -> Result<i32>,
+{
+    let _lock = match RunLock::acquire(&cfg.database.path) {
+        Ok(l) => l,
+        Err(e @ LockError::Held(..)) => {
+            eprintln!("tenderscan: {e}");
+            return Ok(exit::LOCKED);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut store = Store::open(&cfg.database.path)?;
+    let rt = runtime()?;
+    let stop = StopFlag::default();
+    {
+        let _guard = rt.enter();
+        watch_signals(&stop);
+    }
+    f(&mut store, &stop, &rt)
+}
+
+fn run_pipeline(cfg: &Config, rules: &RuleSet, opts: &RunOptions, command: &str) -> Result<i32> {
+    let _lock = match RunLock::acquire(&cfg.database.path) {
+        Ok(l) => l,
+        Err(e @ LockError::Held(..)) => {
+            eprintln!("tenderscan: {e}");
+            return Ok(exit::LOCKED);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut store = Store::open(&cfg.database.path)?;
+    let rt = runtime()?;
+    let stop = StopFlag::default();
+    let report = rt.block_on(async {
+        watch_signals(&stop);
+        pipeline::run(cfg, &mut store, rules, opts, &stop, command).await
+    })?;
+    let c = &report.counts;
+    say(format_args!(
+        "run #{}: {} notices fetched ({} new, {} changed), {} documents, {} new matches, {} alerts sent, {} errors{}",
+        report.run_id,
+        c.notices_fetched,
+        c.notices_new,
+        c.notices_changed,
+        c.documents,
+        c.matches,
+        c.alerts_sent,
+        c.errors,
+        if report.interrupted {
+            " (interrupted)"
+        } else {
+            ""
+        }
+    ));
+    Ok(if report.failed() || report.interrupted {
+        exit::PARTIAL
+    } else {
+        exit::OK
+    })
+}
+
+/// The same cycle as `run`, on a schedule, under the same lock: a cycle that finds the
+/// lock held (a cron run, say) is skipped. Stops cleanly on SIGINT/SIGTERM.
+fn daemon(cfg: &Config, rules: &RuleSet) -> Result<i32> {
+    let cron = cfg
+        .schedule
+        .parsed()
+        .map_err(|m| anyhow::anyhow!("{}: key `schedule.cron`: {m}", cfg.file.display()))?;
+    let rt = runtime()?;
+    let stop = StopFlag::default();
+    let opts = RunOptions {
+        send: true,
+        ..Default::default()
+    };
+    rt.block_on(async {
+        watch_signals(&stop);
+        tracing::info!(schedule = %cfg.schedule.cron, "daemon started");
+        loop {
+            let now = chrono::Local::now();
+            let next = cron
+                .find_next_occurrence(&now, false)
+                .map_err(|e| anyhow::anyhow!("schedule {:?}: {e}", cfg.schedule.cron))?;
+            tracing::info!("next run at {next}");
+            loop {
+                if stop.is_set() {
+                    return Ok(exit::OK);
+                }
+                let left = (next - chrono::Local::now()).to_std().unwrap_or_default();
+                if left.is_zero() {
+                    break;
+                }
+                tokio::time::sleep(left.min(Duration::from_secs(1))).await;
+            }
+            let _lock = match RunLock::acquire(&cfg.database.path) {
+                Ok(l) => l,
+                Err(e) => {
+                    tracing::warn!("cycle skipped: {e}");
+                    continue;
+                }
+            };
+            let outcome = match Store::open(&cfg.database.path) {
+                Ok(mut store) => pipeline::run(cfg, &mut store, rules, &opts, &stop, "daemon")
+                    .await
+                    .map_err(anyhow::Error::from),
+                Err(e) => Err(e.into()),
+            };
+            match outcome {
+                Ok(r) if r.failed() => tracing::warn!(run = r.run_id, "cycle done with errors"),
+                Ok(r) => tracing::info!(run = r.run_id, "cycle done"),
+                Err(e) => tracing::error!("cycle failed: {e:#}"),
+            }
+        }
+    })
+}
+
+fn alert(cfg: &Config, rules: &RuleSet, dry_run: bool, resend: Option<i64>) -> Result<i32> {
+    let texts = pipeline::rule_texts(rules);
+    with_lock(cfg, |store, _stop, rt| {
+        let report = match resend {
+            Some(id) => rt.block_on(crate::alert::resend(store, cfg, &texts, id))?,
+            None => rt.block_on(crate::alert::send_pending(
+                store,
+                cfg,
+                &texts,
+                &crate::alert::SendOptions { dry_run },
+            ))?,
+        };
+        let mut out = std::io::stdout().lock();
+        for p in &report.previews {
+            writeln!(out, "{p}\n")?;
+        }
+        if !dry_run {
+            say(format_args!(
+                "{} digests sent ({} alerts)",
+                report.digests_sent, report.alerts_sent
+            ));
+        }
+        for f in &report.failed {
+            eprintln!("tenderscan: mail failed: {f}");
+        }
+        Ok(if report.failed.is_empty() {
+            exit::OK
+        } else {
+            exit::PARTIAL
+        })
+    })
+}
+
+fn rules_list(rules: &RuleSet) -> Result<i32> {
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "rule set {} ({} rules)",
+        rules.version(),
+        rules.rules().len()
+    )?;
+    for r in rules.rules() {
+        writeln!(out, "  {:<8} {:<28} {}", r.severity, r.id, r.title)?;
+    }
+    Ok(exit::OK)
+}
+
+fn rules_check(cfg: &Config, file: Option<&Path>) -> Result<i32> {
+    let set = match file {
+        Some(f) => RuleSet::load(false, &[f.to_path_buf()]),
+        None => RuleSet::load(cfg.rules.builtin, &cfg.rules.files),
+    };
+    let set = match set {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("tenderscan: {e}");
+            return Ok(exit::BAD_CONFIG);
+        }
+    };
+    let outcomes = set.check_examples();
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "rule set {}: {} rules",
+        set.version(),
+        set.rules().len()
+    )?;
+    for r in set.rules() {
+        let mine: Vec<_> = outcomes.iter().filter(|o| o.rule_id == r.id).collect();
+        let passed = mine.iter().filter(|o| o.passed).count();
+        writeln!(
+            out,
+            "  {:<8} {:<28} examples {}/{} passed  ({}:{})",
+            r.severity,
+            r.id,
+            passed,
+            mine.len(),
+            r.origin,
+            r.line
+        )?;
+    }
+    let failed: Vec<_> = outcomes.iter().filter(|o| !o.passed).collect();
+    for o in &failed {
+        writeln!(
+            out,
+            "FAIL {}: {} {:?}",
+            o.rule_id,
+            if o.expected_match {
+                "example did not match:"
+            } else {
+                "counterexample matched:"
+            },
+            o.text
+        )?;
+    }
+    if failed.is_empty() {
+        writeln!(
+            out,
+            "all {} examples and counterexamples pass",
+            outcomes.len()
+        )?;
+        Ok(exit::OK)
+    } else {
+        writeln!(out, "{} of {} failed", failed.len(), outcomes.len())?;
+        Ok(exit::BAD_CONFIG)
+    }
+}
+
+/// `tenderscan match`: the rules over files, no database.
+fn match_files(
+    cfg: &Config,
+    rules: &RuleSet,
+    format: OutputFormat,
+    paths: &[PathBuf],
+) -> Result<i32> {
+    let stdin = [PathBuf::from("-")];
+    let paths = if paths.is_empty() { &stdin[..] } else { paths };
+    let limits = pipeline::extract_limits(cfg);
+    let color = format == OutputFormat::Text && std::io::stdout().is_terminal();
+    let mut code = exit::OK;
+    let mut out = std::io::stdout().lock();
+    for path in paths {
+        let shown = path.display().to_string();
+        let bytes = if shown == "-" {
+            let mut b = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut b).map(|_| b)
+        } else {
+            std::fs::read(path)
+        };
+        let bytes = match bytes {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("tenderscan: {shown}: cannot read: {e}");
+                code = exit::BAD_CONFIG;
+                continue;
+            }
+        };
+        let name = path.file_name().and_then(|n| n.to_str());
+        let text = match crate::extract::extract(&bytes, name, None, &limits) {
+            Ok(x) => {
+                for n in &x.notes {
+                    tracing::warn!("{shown}: {n}");
+                }
+                if x.scanned {
+                    eprintln!("tenderscan: {shown}: a scan without a text layer: nothing to read");
+                }
+                x.text
+            }
+            Err(e) => {
+                eprintln!("tenderscan: {shown}: {e}");
+                code = exit::BAD_CONFIG;
+                continue;
+            }
+        };
+        let found = rules.find(&text, &crate::rules::Context::default());
+        if format == OutputFormat::Json {
+            let v = serde_json::json!({
+                "source": shown,
+                "matches": found.matches.iter().map(|m| serde_json::json!({
+                    "rule": m.rule_id,
+                    "severity": m.severity.as_str(),
+                    "score": m.score,
+                    "evidence": m.evidence,
+                    "start": m.start,
+                    "end": m.end,
+                })).collect::<Vec<_>>(),
+                "quotas": found.quotas.iter().map(|q| serde_json::json!({
+                    "kind": q.kind.as_str(),
+                    "count": q.count,
+                    "per": q.per.map(|p| p.as_str()),
+                })).collect::<Vec<_>>(),
+            });
+            writeln!(out, "{v}")?;
+            continue;
+        }
+        if found.matches.is_empty() {
+            writeln!(out, "{shown}: no match")?;
+            continue;
+        }
+        writeln!(out, "{shown}: {} matches", found.matches.len())?;
+        for m in &found.matches {
+            let (a, b) = (
+                m.start.saturating_sub(m.evidence_start),
+                m.end.saturating_sub(m.evidence_start),
+            );
+            let ev = &m.evidence;
+            let lit = match (ev.get(..a), ev.get(a..b), ev.get(b..)) {
+                (Some(pre), Some(hit), Some(post)) if color => {
+                    format!("{pre}\x1b[1;31m{hit}\x1b[0m{post}")
+                }
+                (Some(pre), Some(hit), Some(post)) => format!("{pre}[[{hit}]]{post}"),
+                _ => ev.clone(),
+            };
+            writeln!(
+                out,
+                "  {:<6} {} (score {:.2}, bytes {}..{})\n    {}",
+                m.severity,
+                m.rule_id,
+                m.score,
+                m.start,
+                m.end,
+                lit.replace('\n', " ")
+            )?;
+        }
+        for q in &found.quotas {
+            writeln!(
+                out,
+                "  quota  {} {}{}",
+                q.count,
+                q.kind.as_str(),
+                q.per
+                    .map(|p| format!(" per {}", p.as_str()))
+                    .unwrap_or_default()
+            )?;
+        }
+    }
+    Ok(code)
 }
 
 /// Load the config: the named file, else ./config.toml, else the embedded default.

@@ -82,6 +82,10 @@ pub struct CrawlConfig {
     pub extract_timeout_secs: u64,
     /// Attachments fetched per notice at most (technical specifications first).
     pub max_documents_per_notice: usize,
+    /// Retries of a failed request (429, 5xx, timeouts, network errors), after the first try.
+    pub max_retries: u32,
+    /// First back-off between retries, in seconds; it doubles each time (with jitter).
+    pub backoff_secs: f64,
 }
 
 impl Default for CrawlConfig {
@@ -92,6 +96,8 @@ impl Default for CrawlConfig {
             timeout_secs: 120,
             extract_timeout_secs: 30,
             max_documents_per_notice: 10,
+            max_retries: 4,
+            backoff_secs: 2.0,
         }
     }
 }
@@ -357,6 +363,14 @@ impl Config {
         if self.database.path.as_os_str().is_empty() {
             return Err(err("database", None, "path", "must not be empty".into()));
         }
+        if !(self.crawl.backoff_secs >= 0.0 && self.crawl.backoff_secs.is_finite()) {
+            return Err(err(
+                "crawl",
+                None,
+                "backoff_secs",
+                "must be a number of seconds, 0 or more".into(),
+            ));
+        }
         let mut names = std::collections::HashSet::new();
         for (i, s) in self.sources.iter().enumerate() {
             let at = Some(i);
@@ -507,10 +521,10 @@ fn locate_span(src: &str, offset: usize) -> (Option<usize>, Option<String>) {
         if let Some(h) = t.strip_prefix('[') {
             table = h.trim_matches(|c| c == '[' || c == ']').trim().to_string();
             key = None;
-        } else if let Some((k, _)) = t.split_once('=') {
-            if !t.starts_with('#') {
-                key = Some(k.trim().trim_matches('"').to_string());
-            }
+        } else if let Some((k, _)) = t.split_once('=')
+            && !t.starts_with('#')
+        {
+            key = Some(k.trim().trim_matches('"').to_string());
         }
         if i + 1 == line_no {
             if let Some(h) = t.strip_prefix('[') {

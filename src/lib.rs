@@ -9,6 +9,7 @@ pub mod config;
 pub mod extract;
 pub mod fetch;
 pub mod model;
+pub mod pipeline;
 pub mod report;
 pub mod rules;
 pub mod source;

@@ -13,8 +13,7 @@ use crate::model::Severity;
 use crate::rules::{self, Context, RuleSet};
 use crate::source::{self, SourceSpec};
 use crate::store::{
-    DocumentContent, NewMatch, PendingDocument, RunCounts, ScanInput, Store, StoreError,
-    sha256_hex,
+    DocumentContent, NewMatch, PendingDocument, RunCounts, ScanInput, Store, StoreError, sha256_hex,
 };
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -148,8 +147,16 @@ pub fn route(cfg: &Config, rule_id: &str, severity: Severity, source: &str) -> V
     cfg.recipients
         .iter()
         .filter(|r| severity >= r.min_severity)
-        .filter(|r| r.rules.as_ref().is_none_or(|ids| ids.iter().any(|i| i == rule_id)))
-        .filter(|r| r.sources.as_ref().is_none_or(|s| s.iter().any(|n| n == source)))
+        .filter(|r| {
+            r.rules
+                .as_ref()
+                .is_none_or(|ids| ids.iter().any(|i| i == rule_id))
+        })
+        .filter(|r| {
+            r.sources
+                .as_ref()
+                .is_none_or(|s| s.iter().any(|n| n == source))
+        })
         .map(|r| r.email.clone())
         .collect()
 }
@@ -279,9 +286,19 @@ impl From<StoreError> for CrawlFailure {
     }
 }
 
-fn fetch_settings(cfg: &Config, sc: &SourceConfig) -> FetchSettings {
-    let mut hosts: Vec<String> = sc.host().into_iter().collect();
-    hosts.extend(sc.attachment_hosts.iter().cloned());
+/// The hosts a source may fetch from: its own, its kind's attachment hosts, and the
+/// config's `attachment_hosts`.
+fn allowed_hosts(sc: &SourceConfig, url: &url::Url) -> Vec<String> {
+    let mut hosts = source::default_allowed_hosts(&sc.kind, url);
+    for h in &sc.attachment_hosts {
+        if !hosts.contains(h) {
+            hosts.push(h.clone());
+        }
+    }
+    hosts
+}
+
+fn fetch_settings(cfg: &Config, sc: &SourceConfig, hosts: Vec<String>) -> FetchSettings {
     FetchSettings {
         user_agent: format!(
             "tenderscan/{} (+{})",
@@ -293,6 +310,8 @@ fn fetch_settings(cfg: &Config, sc: &SourceConfig) -> FetchSettings {
         max_body_bytes: cfg.crawl.max_document_bytes,
         allowed_hosts: hosts,
         ca_file: sc.ca_file.clone(),
+        max_retries: cfg.crawl.max_retries,
+        backoff_base: Duration::from_secs_f64(cfg.crawl.backoff_secs),
         ..FetchSettings::default()
     }
 }
@@ -308,18 +327,20 @@ async fn crawl_source(
     stop: &StopFlag,
     counts: &mut RunCounts,
 ) -> Result<(), CrawlFailure> {
-    let fetcher = Fetcher::new(fetch_settings(cfg, sc))
+    let url = url::Url::parse(&sc.url)
+        .map_err(|e| CrawlFailure::Source(format!("source {}: url: {e}", sc.name)))?;
+    let hosts = allowed_hosts(sc, &url);
+    let fetcher = Fetcher::new(fetch_settings(cfg, sc, hosts.clone()))
         .map_err(|e| CrawlFailure::Source(format!("source {}: {e}", sc.name)))?;
     let spec = SourceSpec {
         name: sc.name.clone(),
         kind: sc.kind.clone(),
-        url: url::Url::parse(&sc.url)
-            .map_err(|e| CrawlFailure::Source(format!("source {}: url: {e}", sc.name)))?,
+        url,
         token: sc.token(),
         lookback_days: sc.lookback_days,
         since: opts.since,
         search_terms: sc.search_terms.clone(),
-        allowed_hosts: sc.attachment_hosts.clone(),
+        allowed_hosts: hosts,
     };
     let cursor = if opts.since.is_some() {
         None
@@ -397,7 +418,10 @@ fn transient(e: &FetchError) -> bool {
         FetchError::Timeout { .. }
             | FetchError::Network { .. }
             | FetchError::Truncated { .. }
-            | FetchError::Status { status: 429 | 500..=599, .. }
+            | FetchError::Status {
+                status: 429 | 500..=599,
+                ..
+            }
     )
 }
 
@@ -467,7 +491,8 @@ async fn fetch_document(
     limits: &extract::Limits,
     doc: &PendingDocument,
 ) -> Result<DocumentContent, FetchError> {
-    let url = url::Url::parse(&doc.url).map_err(|e| FetchError::Config(format!("{}: {e}", doc.url)))?;
+    let url =
+        url::Url::parse(&doc.url).map_err(|e| FetchError::Config(format!("{}: {e}", doc.url)))?;
     let resp = fetcher.get(&url, &[]).await?;
     let bytes = resp.body;
     let name = doc.file_name.clone();
@@ -513,22 +538,20 @@ fn scan_notice(
     let Some(input) = store.scan_input(notice_id)? else {
         return Ok(());
     };
-    let (found, fulltext) = read_notice(rules, &input);
+    let found = read_notice(rules, &input);
     let route = |r: crate::store::Routable<'_>| route(cfg, r.rule_id, r.severity, r.source);
-    let out = store.record_scan(&input, rules.version(), &found, &fulltext, &route, baseline)?;
+    let out = store.record_scan(&input, rules.version(), &found, &route, baseline)?;
     counts.matches += out.new_matches as i64;
     Ok(())
 }
 
-/// The rules over a notice's texts: the best match per text and rule, and the
-/// full-text index rows.
-fn read_notice(rules: &RuleSet, input: &ScanInput) -> (Vec<NewMatch>, Vec<(i64, String, String)>) {
+/// The rules over a notice's texts: the best match per text and rule.
+fn read_notice(rules: &RuleSet, input: &ScanInput) -> Vec<NewMatch> {
     let ctx = Context {
         amount: input.amount,
         currency: input.currency.clone(),
     };
     let mut found = Vec::new();
-    let mut fulltext = Vec::new();
     for t in &input.targets {
         let findings = rules.find(&t.text, &ctx);
         let mut best: Vec<&rules::Match> = Vec::new();
@@ -559,11 +582,8 @@ fn read_notice(rules: &RuleSet, input: &ScanInput) -> (Vec<NewMatch>, Vec<(i64, 
                 quota_period: main.and_then(|q| q.per).map(|p| p.as_str().to_string()),
             });
         }
-        if let Some(rowid) = t.fulltext_rowid() {
-            fulltext.push((rowid, t.text.clone(), rules::fold(&t.text)));
-        }
     }
-    (found, fulltext)
+    found
 }
 
 /// Scan stored notices the current rule set has not read (all of them with `all`).

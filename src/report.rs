@@ -409,6 +409,84 @@ pub fn to_text(t: &Table, width: usize) -> String {
     out
 }
 
+/// A search box query as an FTS5 query: each word folded and stemmed the way the rule
+/// engine reads text (so "комментариев" finds "комментарии", "пікірлер" finds "пікір"),
+/// searched as a prefix; all words must occur. Punctuation and FTS5 syntax in the input
+/// are dropped, so nothing the user types can change the query's structure.
+pub fn fts_query(q: &str) -> String {
+    let mut terms: Vec<String> = Vec::new();
+    for word in q.split(|c: char| !c.is_alphanumeric()) {
+        if word.is_empty() {
+            continue;
+        }
+        for stem in crate::rules::fold(word).split_whitespace() {
+            let stem: String = stem.chars().filter(|c| c.is_alphanumeric()).collect();
+            if stem.is_empty() {
+                continue;
+            }
+            let t = format!("\"{stem}\"*");
+            if !terms.contains(&t) {
+                terms.push(t);
+            }
+        }
+    }
+    terms.join(" ")
+}
+
+/// Datasette metadata for a database named `db`: the canned reports as canned queries
+/// with their titles and descriptions, full-text search on notices, lots and documents,
+/// and descriptions of the main tables.
+pub fn datasette_metadata(db: &str) -> Result<serde_json::Value, ReportError> {
+    let mut queries = serde_json::Map::new();
+    for r in all()? {
+        queries.insert(
+            r.name.clone(),
+            serde_json::json!({
+                "sql": r.sql.trim(),
+                "title": r.title,
+                "description": r.description,
+            }),
+        );
+    }
+    Ok(serde_json::json!({
+        "title": "tenderscan",
+        "description": "Public-procurement tenders that order fake online opinion (nurbots), found by tenderscan.",
+        "databases": {
+            db: {
+                "queries": queries,
+                "tables": {
+                    "flags": {
+                        "description": "One row per flagged notice (or lot) and rule: the table to start from.",
+                        "sort_desc": "first_flagged_at"
+                    },
+                    "notices": {
+                        "description": "Procurement notices as the portals published them.",
+                        "fts_table": "notices_fts",
+                        "fts_pk": "id",
+                        "sort_desc": "published_at"
+                    },
+                    "lots": {
+                        "description": "Lots of the notices.",
+                        "fts_table": "lots_fts",
+                        "fts_pk": "id"
+                    },
+                    "documents": {
+                        "description": "Attachments (technical specifications first) with their extracted text.",
+                        "fts_table": "documents_fts",
+                        "fts_pk": "id"
+                    },
+                    "matches": {
+                        "description": "Every rule match with its evidence and quotas."
+                    },
+                    "agencies": {
+                        "description": "Buyers, by BIN."
+                    }
+                }
+            }
+        }
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -113,15 +113,15 @@ impl<'a> Cfb<'a> {
                 size,
             });
         }
-        if let Some(root) = cfb.entries.first().cloned() {
-            if root.kind == 5 {
-                cfb.ministream = cfb.chain(root.start, root.size)?;
-                let mf = cfb.chain(minifat_start, u64::MAX).unwrap_or_default();
-                cfb.minifat = mf
-                    .chunks_exact(4)
-                    .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                    .collect();
-            }
+        if let Some(root) = cfb.entries.first().cloned()
+            && root.kind == 5
+        {
+            cfb.ministream = cfb.chain(root.start, root.size)?;
+            let mf = cfb.chain(minifat_start, u64::MAX).unwrap_or_default();
+            cfb.minifat = mf
+                .chunks_exact(4)
+                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
         }
         Ok(cfb)
     }

@@ -88,7 +88,7 @@ pub(crate) fn extract(ctx: &mut Ctx, input: &Input) -> Result<(), ExtractError> 
     let mut node = doc.tree.root();
     'walk: loop {
         steps = steps.wrapping_add(1);
-        if steps % 8192 == 0 && ctx.out_of_time() {
+        if steps.is_multiple_of(8192) && ctx.out_of_time() {
             ctx.note(format!(
                 "{}: time budget exhausted, page read partly",
                 input.own_path()
@@ -136,11 +136,9 @@ pub(crate) fn extract(ctx: &mut Ctx, input: &Input) -> Result<(), ExtractError> 
             }
             _ => {}
         }
-        if descend {
-            if let Some(c) = node.first_child() {
-                node = c;
-                continue;
-            }
+        if descend && let Some(c) = node.first_child() {
+            node = c;
+            continue;
         }
         loop {
             // close `node`

@@ -177,17 +177,17 @@ pub fn extract(
     }
     let mut ctx = Ctx::new(limits);
     let kind = sniff(bytes, name);
-    if let Some(n) = name {
-        if let Some(claimed) = sniff::kind_from_name(n) {
-            if claimed != kind && !sniff::compatible(claimed, kind) {
-                ctx.note(format!(
-                    "{} content is {}, not {} as the name says",
-                    clean_name(n),
-                    kind,
-                    claimed
-                ));
-            }
-        }
+    if let Some(n) = name
+        && let Some(claimed) = sniff::kind_from_name(n)
+        && claimed != kind
+        && !sniff::compatible(claimed, kind)
+    {
+        ctx.note(format!(
+            "{} content is {}, not {} as the name says",
+            clean_name(n),
+            kind,
+            claimed
+        ));
     }
     let top = Input {
         bytes,

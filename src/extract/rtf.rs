@@ -167,7 +167,7 @@ pub(crate) fn rtf_text(ctx: &Ctx, d: &[u8], pt: &mut PartText) -> Result<(), Ext
     let mut steps = 0u32;
     while i < d.len() {
         steps = steps.wrapping_add(1);
-        if steps % 65536 == 0 {
+        if steps.is_multiple_of(65536) {
             ctx.check_time()?;
             if out.pt.is_full() {
                 break;
@@ -306,10 +306,10 @@ pub(crate) fn rtf_text(ctx: &Ctx, d: &[u8], pt: &mut PartText) -> Result<(), Ext
                     }
                     "uc" => st.uc = param.unwrap_or(1).clamp(0, 8) as usize,
                     "u" => {
-                        if !st.skip {
-                            if let Some(p) = param {
-                                out.unicode(p);
-                            }
+                        if !st.skip
+                            && let Some(p) = param
+                        {
+                            out.unicode(p);
                         }
                         pending_skip = st.uc;
                     }

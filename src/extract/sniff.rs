@@ -106,10 +106,11 @@ fn sniff_zip(bytes: &[u8], by_name: Option<Kind>) -> Kind {
     }
     // damaged: look at the local headers near the start
     let head = &bytes[..bytes.len().min(64 * 1024)];
-    if head.len() > 38 && &head[30..38] == b"mimetype" {
-        if let Some(k) = odf_kind(&head[38..head.len().min(38 + 100)]) {
-            return k;
-        }
+    if head.len() > 38
+        && &head[30..38] == b"mimetype"
+        && let Some(k) = odf_kind(&head[38..head.len().min(38 + 100)])
+    {
+        return k;
     }
     if find(head, b"word/").is_some() {
         return Kind::Docx;

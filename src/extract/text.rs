@@ -71,10 +71,11 @@ pub(crate) fn detect(bytes: &[u8]) -> &'static Encoding {
         return UTF_8;
     }
     // invalid UTF-8 may still be UTF-8 cut inside a character at the end
-    if let Err(e) = std::str::from_utf8(bytes) {
-        if e.error_len().is_none() && e.valid_up_to() > 0 {
-            return UTF_8;
-        }
+    if let Err(e) = std::str::from_utf8(bytes)
+        && e.error_len().is_none()
+        && e.valid_up_to() > 0
+    {
+        return UTF_8;
     }
     let mut det = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
     det.feed(&bytes[..bytes.len().min(256 * 1024)], true);

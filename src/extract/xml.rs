@@ -27,7 +27,7 @@ pub(crate) fn walk(
     let mut n: u32 = 0;
     loop {
         n = n.wrapping_add(1);
-        if n % 4096 == 0 {
+        if n.is_multiple_of(4096) {
             ctx.check_time()?;
         }
         let ev = match reader.read_event() {

@@ -234,15 +234,14 @@ impl<'a> ZipView<'a> {
             .map_err(|e| ExtractError::corrupt(self.kind, format!("entry {name}: {e}")))?;
         let (data, partial) = read_capped(ctx, &mut f, cap);
         ctx.unpacked += data.len() as u64;
-        if !partial_ok {
-            if let Some(p) = &partial {
-                if data.len() as u64 >= cap {
-                    return Err(ExtractError::LimitExceeded(format!(
-                        "{} {p}",
-                        super::clean_name(name)
-                    )));
-                }
-            }
+        if !partial_ok
+            && let Some(p) = &partial
+            && data.len() as u64 >= cap
+        {
+            return Err(ExtractError::LimitExceeded(format!(
+                "{} {p}",
+                super::clean_name(name)
+            )));
         }
         Ok(Entry { data, partial })
     }

@@ -326,10 +326,10 @@ fn rule_id_at(src: &str, offset: usize) -> Option<String> {
             if t.starts_with("[[") {
                 break;
             }
-            if let Some(r) = t.strip_prefix("id") {
-                if let Some(v) = r.trim_start().strip_prefix('=') {
-                    return Some(v.trim().trim_matches(|c| c == '"' || c == '\'').to_string());
-                }
+            if let Some(r) = t.strip_prefix("id")
+                && let Some(v) = r.trim_start().strip_prefix('=')
+            {
+                return Some(v.trim().trim_matches(|c| c == '"' || c == '\'').to_string());
             }
         }
     }

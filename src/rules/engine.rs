@@ -92,20 +92,20 @@ impl<'a> WordStems<'a> {
                     return false;
                 }
                 let w = self.w;
-                if let Some(r) = ru {
-                    if self.ru.get_or_insert_with(|| stem::ru(w)) == r {
-                        return true;
-                    }
+                if let Some(r) = ru
+                    && self.ru.get_or_insert_with(|| stem::ru(w)) == r
+                {
+                    return true;
                 }
-                if let Some(k) = kk {
-                    if self.kk.get_or_insert_with(|| stem::kk(w)) == k {
-                        return true;
-                    }
+                if let Some(k) = kk
+                    && self.kk.get_or_insert_with(|| stem::kk(w)) == k
+                {
+                    return true;
                 }
-                if let Some(e) = en {
-                    if self.en.get_or_insert_with(|| stem::en(w)) == e {
-                        return true;
-                    }
+                if let Some(e) = en
+                    && self.en.get_or_insert_with(|| stem::en(w)) == e
+                {
+                    return true;
                 }
                 false
             }
@@ -295,10 +295,10 @@ impl Engine {
         for h in &scan.hits {
             let mut kinds: Vec<QuotaKind> = Vec::new();
             for &tid in scan.terms_of(h) {
-                if let Some(k) = self.unit_kind[tid as usize] {
-                    if !kinds.contains(&k) {
-                        kinds.push(k);
-                    }
+                if let Some(k) = self.unit_kind[tid as usize]
+                    && !kinds.contains(&k)
+                {
+                    kinds.push(k);
                 }
             }
             for k in kinds {
@@ -509,12 +509,10 @@ impl Engine {
         }
         let triggered_by_quota =
             rule.phrases.is_empty() && rule.near.is_empty() && rule.regex.is_empty();
-        if triggered_by_quota {
-            if let Some(req) = &rule.quota {
-                for q in &scan.quotas {
-                    if Self::quota_ok(&q.q, req) {
-                        cands.push((q.sp, 0.8));
-                    }
+        if triggered_by_quota && let Some(req) = &rule.quota {
+            for q in &scan.quotas {
+                if Self::quota_ok(&q.q, req) {
+                    cands.push((q.sp, 0.8));
                 }
             }
         }
@@ -557,10 +555,10 @@ impl Engine {
             {
                 continue;
             }
-            if let Some(c) = &rule.context {
-                if !context.iter().any(|x| word_gap(x, &sp) <= c.within) {
-                    continue;
-                }
+            if let Some(c) = &rule.context
+                && !context.iter().any(|x| word_gap(x, &sp) <= c.within)
+            {
+                continue;
             }
             let attached: Vec<usize> = match &rule.quota {
                 Some(req) => scan
@@ -677,10 +675,10 @@ fn evidence(
     ss = ss.max(floor_boundary(text, start.saturating_sub(window)));
     let mut se = ceil_boundary(text, norm.to_orig(ne)).max(end);
     se = se.min(ceil_boundary(text, end.saturating_add(window)));
-    if let Some(c) = text[se..].chars().next() {
-        if matches!(c, '.' | '!' | '?' | ';' | '…') {
-            se += c.len_utf8();
-        }
+    if let Some(c) = text[se..].chars().next()
+        && matches!(c, '.' | '!' | '?' | ';' | '…')
+    {
+        se += c.len_utf8();
     }
     let span_chars = text[start..end].chars().count();
     if span_chars >= EVIDENCE_CHARS {
@@ -940,11 +938,11 @@ amount_currency = "KZT"
                 x ^= x << 13;
                 x ^= x >> 7;
                 x ^= x << 17;
-                if x % 7 == 0 {
+                if x.is_multiple_of(7) {
                     s.push(char::from_u32((x >> 8) as u32 % 0x3000).unwrap_or(' '));
                 } else {
                     s.push_str(words[(x % words.len() as u64) as usize]);
-                    if x % 3 != 0 {
+                    if !x.is_multiple_of(3) {
                         s.push(' ');
                     }
                 }

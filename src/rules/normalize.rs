@@ -133,7 +133,7 @@ fn push_lower(out: &mut String, c: char) {
         0x0401 | 0x0451 => 0x0435, // Ё ё -> е
         0x0400..=0x040F => u + 0x50,
         0x0430..=0x045F => u,
-        0x0460..=0x04BF if u % 2 == 0 && u != 0x0482 => u + 1,
+        0x0460..=0x04BF if u.is_multiple_of(2) && u != 0x0482 => u + 1,
         0x0460..=0x04BF => u,
         _ if u < 0x80 => u,
         _ => {

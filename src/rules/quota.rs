@@ -654,17 +654,17 @@ pub(crate) fn quota_at(
                     per = Some(p);
                     break;
                 }
-                if s == "сайын" {
-                    if let Some(p) = prev_word(t, w.0) {
-                        per = match word(text, p) {
-                            "күн" => Some(Period::Day),
-                            "апта" => Some(Period::Week),
-                            "ай" => Some(Period::Month),
-                            _ => None,
-                        };
-                        if per.is_some() {
-                            break;
-                        }
+                if s == "сайын"
+                    && let Some(p) = prev_word(t, w.0)
+                {
+                    per = match word(text, p) {
+                        "күн" => Some(Period::Day),
+                        "апта" => Some(Period::Week),
+                        "ай" => Some(Period::Month),
+                        _ => None,
+                    };
+                    if per.is_some() {
+                        break;
                     }
                 }
             }

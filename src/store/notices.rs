@@ -150,6 +150,9 @@ impl Store {
                    AND d.id <> documents.id AND d.fetched_at IS NOT NULL AND d.sha256 IS NOT NULL)",
             [doc.id],
         )?;
+        if n > 0 {
+            self.rescan_notice_of(doc.id)?;
+        }
         Ok(n > 0)
     }
 
@@ -171,6 +174,17 @@ impl Store {
                 c.error,
                 now()
             ],
+        )?;
+        self.rescan_notice_of(id)
+    }
+
+    /// A document's text arrived (perhaps after its notice was scanned): the notice is read
+    /// again by the next scan.
+    fn rescan_notice_of(&self, document_id: i64) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE notices SET scanned_version = NULL
+             WHERE id = (SELECT notice_id FROM documents WHERE id = ?1)",
+            [document_id],
         )?;
         Ok(())
     }

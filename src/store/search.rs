@@ -80,15 +80,8 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Stream the rows of one of [`EXPORT_TABLES`], oldest first, to `row`; the column
-    /// names go to `header` first. `since` (YYYY-MM-DD) filters on the table's time column.
-    pub fn export(
-        &self,
-        table: &str,
-        since: Option<&str>,
-        header: &mut dyn FnMut(&[String]) -> std::io::Result<()>,
-        row: &mut dyn FnMut(&[Value]) -> std::io::Result<()>,
-    ) -> Result<u64, StoreError> {
+    /// The SQL that exports one of [`EXPORT_TABLES`], oldest first, `?1` the since date.
+    fn export_sql(table: &str) -> Result<String, StoreError> {
         let Some((name, time_col)) = EXPORT_TABLES.iter().find(|(t, _)| *t == table) else {
             return Err(StoreError::UnknownTable(format!(
                 "no table {table:?} to export (tables: {})",
@@ -105,21 +98,36 @@ impl Store {
         } else {
             "rowid"
         };
-        let sql =
-            format!("SELECT * FROM {name} WHERE (?1 IS NULL OR {time_col} >= ?1) ORDER BY {order}");
-        let mut stmt = self.conn.prepare(&sql)?;
-        let columns: Vec<String> = stmt.column_names().map(str::to_string).collect();
-        let io = StoreError::Output;
-        header(&columns).map_err(io)?;
+        Ok(format!(
+            "SELECT * FROM {name} WHERE (?1 IS NULL OR {time_col} >= ?1) ORDER BY {order}"
+        ))
+    }
+
+    /// The columns `export` writes for a table.
+    pub fn export_columns(&self, table: &str) -> Result<Vec<String>, StoreError> {
+        let stmt = self.conn.prepare(&Self::export_sql(table)?)?;
+        Ok(stmt.column_names().map(str::to_string).collect())
+    }
+
+    /// Stream the rows of one of [`EXPORT_TABLES`] to `row`, oldest first; `since`
+    /// (YYYY-MM-DD) filters on the table's time column. Returns how many rows.
+    pub fn export(
+        &self,
+        table: &str,
+        since: Option<&str>,
+        row: &mut dyn FnMut(&[Value]) -> std::io::Result<()>,
+    ) -> Result<u64, StoreError> {
+        let mut stmt = self.conn.prepare(&Self::export_sql(table)?)?;
+        let n_cols = stmt.column_count();
         let mut rows = stmt.query([since])?;
         let mut n = 0u64;
-        let mut buf = Vec::with_capacity(columns.len());
+        let mut buf = Vec::with_capacity(n_cols);
         while let Some(r) = rows.next()? {
             buf.clear();
-            for i in 0..columns.len() {
+            for i in 0..n_cols {
                 buf.push(r.get::<_, Value>(i)?);
             }
-            row(&buf).map_err(io)?;
+            row(&buf).map_err(StoreError::Output)?;
             n += 1;
         }
         Ok(n)

@@ -1,0 +1,399 @@
+//! The whole cycle through the real binary: a goszakup-shaped API on 127.0.0.1 with a
+//! technical specification in DOCX, the SQLite file, and digests as .eml files.
+//! Also the cron contract: exit codes, the lock, kill -9, and silence on success.
+
+use crate::util::{binary, count, docx, tenderscan, try_count};
+use serde_json::{Value, json};
+use std::path::Path;
+use std::time::Duration;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+
+/// One announcement in GraphQL v3 shape, with one lot whose technical specification
+/// is served by `server` at /files/download_file/{file_id}/.
+fn trd_buy(server: &str, id: i64, title: &str, amount: f64, file_id: i64) -> Value {
+    json!({
+        "id": id,
+        "numberAnno": format!("{id}-1"),
+        "nameRu": title,
+        "nameKz": null,
+        "totalSum": amount,
+        "countLots": 1,
+        "refTradeMethodsId": 3,
+        "refSubjectTypeId": 3,
+        "customerBin": null,
+        "customerNameRu": null,
+        "orgBin": "990240001234",
+        "orgNameRu": "ГУ «Аппарат акима города Рудного»",
+        "orgNameKz": "«Рудный қаласы әкімінің аппараты» ММ",
+        "refBuyStatusId": 220,
+        "startDate": "2026-11-20 10:00:00",
+        "endDate": "2026-11-30 18:00:00",
+        "publishDate": "2026-11-20 10:00:00",
+        "itogiDatePublic": null,
+        "RefBuyStatus": {"id": 220, "nameRu": "Опубликовано (прием заявок)", "nameKz": null, "code": "220"},
+        "Files": [],
+        "Lots": [{
+            "id": id * 10,
+            "lotNumber": format!("{}-ЗЦП1", id * 10),
+            "nameRu": "Информационные услуги",
+            "nameKz": null,
+            "descriptionRu": "Информационные услуги",
+            "descriptionKz": null,
+            "amount": amount,
+            "count": 1,
+            "refLotStatusId": 240,
+            "customerBin": null,
+            "customerNameRu": null,
+            "lastUpdateDate": "2026-11-20 10:00:00",
+            "RefLotsStatus": {"id": 240, "nameRu": "Опубликован (прием заявок)", "code": "240"},
+            "Files": [{
+                "id": file_id,
+                "nameRu": "Техническая спецификация",
+                "nameKz": "Техникалық ерекшелік",
+                "originalName": format!("techspec_{file_id}.docx"),
+                "filePath": format!("{server}/files/download_file/{file_id}/"),
+                "objectId": id * 10
+            }]
+        }]
+    })
+}
+
+fn graphql_page(items: Vec<Value>) -> ResponseTemplate {
+    let last = items.last().and_then(|i| i["id"].as_i64());
+    let body = json!({
+        "data": {"TrdBuy": items},
+        "extensions": {"pageInfo": {"limitPage": 50, "totalCount": 2, "hasNextPage": false, "lastId": last}}
+    });
+    ResponseTemplate::new(200).set_body_raw(body.to_string().into_bytes(), "application/json")
+}
+
+const NURBOT_SPEC: &[&str] = &[
+    "Техническая спецификация",
+    "Оказание информационных услуг по продвижению деятельности акимата в социальных сетях.",
+    "Создание четырех фейковых аккаунтов для комментирования публикаций акимата.",
+    "Срок оказания услуг: до 31 декабря 2026 года.",
+];
+
+const PLAIN_SPEC: &[&str] = &[
+    "Техническая спецификация",
+    "Поставка канцелярских товаров: бумага офисная А4, 500 листов в пачке, 40 пачек.",
+];
+
+/// A goszakup API with two announcements (one ordering fake accounts), their
+/// specifications, and an empty change journal. `delay` slows the documents down.
+async fn portal(delay: Duration) -> MockServer {
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    Mock::given(method("POST"))
+        .and(path("/v3/graphql"))
+        .respond_with(graphql_page(vec![
+            trd_buy(&uri, 900001, "Информационные услуги", 1_300_000.0, 5001),
+            trd_buy(&uri, 900002, "Канцелярские товары", 250_000.0, 5002),
+        ]))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v3/journal"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            r#"{"total": 0, "limit": 50, "next_page": "", "items": []}"#,
+            "application/json",
+        ))
+        .mount(&server)
+        .await;
+    for (id, paras) in [(5001, NURBOT_SPEC), (5002, PLAIN_SPEC)] {
+        Mock::given(method("GET"))
+            .and(path(format!("/files/download_file/{id}/")))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_raw(
+                        docx(paras),
+                        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                    )
+                    .set_delay(delay),
+            )
+            .mount(&server)
+            .await;
+    }
+    server
+}
+
+/// A config with the given sources (name, url) and a recipient, mail as .eml files.
+fn write_config(dir: &Path, sources: &[(&str, &str)]) {
+    let mut cfg = String::from(
+        "[database]\npath = \"t.db\"\n\n[crawl]\ncontact = \"mailto:test@example.org\"\ntimeout_secs = 5\nmax_retries = 1\nbackoff_secs = 0.05\n\n",
+    );
+    for (name, url) in sources {
+        cfg.push_str(&format!(
+            "[[sources]]\nname = \"{name}\"\nkind = \"goszakup\"\nurl = \"{url}\"\ntoken_env = \"TEST_GOSZAKUP_TOKEN\"\nlookback_days = 3\nrequests_per_second = 1000.0\n\n"
+        ));
+    }
+    cfg.push_str(
+        "[mail]\nfrom = \"tenderscan <alerts@example.org>\"\ndry_run_dir = \"outbox\"\n\n[[recipients]]\nemail = \"desk@example.org\"\nmin_severity = \"medium\"\nlanguage = \"en\"\n",
+    );
+    std::fs::write(dir.join("config.toml"), cfg).unwrap();
+}
+
+fn eml_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    match std::fs::read_dir(dir.join("outbox")) {
+        Ok(rd) => rd
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_crawls_reads_flags_and_mails_once() {
+    let server = portal(Duration::ZERO).await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &[("goszakup", &server.uri())]);
+    let out = tenderscan(dir.path())
+        .env("TEST_GOSZAKUP_TOKEN", TOKEN)
+        .arg("run")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Cron conditions (no terminal): nothing printed when all is well.
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let db = dir.path().join("t.db");
+    assert_eq!(count(&db, "SELECT count(*) FROM notices"), 2);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM documents WHERE text LIKE '%фейковых аккаунтов%'"
+        ),
+        1
+    );
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let (rule, severity, kind, n, price, agency): (String, String, String, i64, f64, String) = conn
+        .query_row(
+            "SELECT rule_id, severity, quota_kind, quota_count, price_per_unit, agency_bin FROM flags
+             WHERE severity = 'high' AND quota_kind = 'accounts'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+        )
+        .unwrap();
+    assert!(!rule.is_empty());
+    assert_eq!(
+        (severity.as_str(), kind.as_str(), n),
+        ("high", "accounts", 4)
+    );
+    assert_eq!(price, 325_000.0);
+    assert_eq!(
+        agency, "990240001234",
+        "the organiser stands in for a null customer"
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM flags WHERE notice_number = '900002-1' AND severity <> 'low'"
+        ),
+        0,
+        "stationery is not flagged"
+    );
+    let (status, new): (String, i64) = conn
+        .query_row(
+            "SELECT status, notices_new FROM runs ORDER BY id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((status.as_str(), new), ("ok", 2));
+
+    let emls = eml_files(dir.path());
+    assert_eq!(emls.len(), 1, "one digest for the one recipient");
+    let mail = std::fs::read_to_string(&emls[0]).unwrap();
+    assert!(mail.contains("desk@example.org"));
+
+    // A second run finds nothing new and mails nothing again.
+    tenderscan(dir.path())
+        .env("TEST_GOSZAKUP_TOKEN", TOKEN)
+        .arg("run")
+        .assert()
+        .code(0);
+    assert_eq!(eml_files(dir.path()).len(), 1, "no duplicate email");
+    assert_eq!(count(&db, "SELECT count(*) FROM notices"), 2);
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM alerts"),
+        count(&db, "SELECT count(*) FROM alerts WHERE status = 'sent'")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_source_down_the_other_delivers_and_the_run_exits_1() {
+    let server = portal(Duration::ZERO).await;
+    // A port where nothing listens.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let a = l.local_addr().unwrap();
+        drop(l);
+        format!("http://{a}")
+    };
+    let dir = tempfile::tempdir().unwrap();
+    write_config(
+        dir.path(),
+        &[("down", &closed), ("goszakup", &server.uri())],
+    );
+    let out = tenderscan(dir.path())
+        .env("TEST_GOSZAKUP_TOKEN", TOKEN)
+        .arg("run")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("down"),
+        "the failing source is named: {stderr}"
+    );
+    let db = dir.path().join("t.db");
+    assert_eq!(count(&db, "SELECT count(*) FROM notices"), 2);
+    assert_eq!(eml_files(dir.path()).len(), 1);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT consecutive_failures FROM sources WHERE name = 'down'"
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT consecutive_failures FROM sources WHERE name = 'goszakup'"
+        ),
+        0
+    );
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let (status, summary): (String, String) = conn
+        .query_row("SELECT status, summary FROM runs", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(status, "partial");
+    assert!(summary.contains("down"), "{summary}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_token_skips_the_source_with_a_clear_warning() {
+    let server = portal(Duration::ZERO).await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &[("goszakup", &server.uri())]);
+    let out = tenderscan(dir.path()).arg("run").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("TEST_GOSZAKUP_TOKEN"), "{stderr}");
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_runs_started_together_one_exits_3() {
+    let server = portal(Duration::from_secs(3)).await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &[("goszakup", &server.uri())]);
+    let first = std::process::Command::new(binary())
+        .current_dir(dir.path())
+        .env("TEST_GOSZAKUP_TOKEN", TOKEN)
+        .arg("run")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the first run holds the lock (its run record exists).
+    let db = dir.path().join("t.db");
+    wait_for(|| try_count(&db, "SELECT count(*) FROM runs").is_some_and(|n| n > 0));
+    let second = tenderscan(dir.path())
+        .env("TEST_GOSZAKUP_TOKEN", TOKEN)
+        .arg("run")
+        .output()
+        .unwrap();
+    assert_eq!(second.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&second.stderr).contains("lock"));
+    let first = first.wait_with_output().unwrap();
+    assert_eq!(first.status.code(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_killed_mid_crawl_is_completed_by_the_next_without_duplicates() {
+    let server = portal(Duration::from_secs(2)).await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &[("goszakup", &server.uri())]);
+    let mut child = std::process::Command::new(binary())
+        .current_dir(dir.path())
+        .env("TEST_GOSZAKUP_TOKEN", TOKEN)
+        .arg("run")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it while it waits for a document: the page is stored, the documents are not.
+    let db = dir.path().join("t.db");
+    wait_for(|| try_count(&db, "SELECT count(*) FROM notices") == Some(2));
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM documents WHERE text IS NOT NULL"),
+        0
+    );
+    assert!(eml_files(dir.path()).is_empty());
+
+    // The lock died with the process; the next run finishes the work.
+    tenderscan(dir.path())
+        .env("TEST_GOSZAKUP_TOKEN", TOKEN)
+        .arg("run")
+        .assert()
+        .code(0);
+    assert_eq!(count(&db, "SELECT count(*) FROM notices"), 2);
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM documents WHERE text IS NOT NULL"),
+        2
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM flags WHERE severity = 'high'"),
+        1
+    );
+    assert_eq!(eml_files(dir.path()).len(), 1);
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM runs WHERE status = 'killed'"),
+        1
+    );
+    // And once more: nothing twice.
+    tenderscan(dir.path())
+        .env("TEST_GOSZAKUP_TOKEN", TOKEN)
+        .arg("run")
+        .assert()
+        .code(0);
+    assert_eq!(eml_files(dir.path()).len(), 1);
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM matches WHERE severity = 'high'"),
+        1
+    );
+}
+
+/// Poll `cond` for up to 20 s.
+fn wait_for(cond: impl Fn() -> bool) {
+    for _ in 0..400 {
+        if cond() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("condition not reached in 20 s");
+}
