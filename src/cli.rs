@@ -805,6 +805,31 @@ fn rules_check(cfg: &Config, file: Option<&Path>) -> Result<i32> {
     }
 }
 
+/// One line of `match --format json`; the field order is part of the contract.
+#[derive(serde::Serialize)]
+struct MatchLine<'a> {
+    source: &'a str,
+    matches: Vec<MatchJson<'a>>,
+    quotas: Vec<QuotaJson>,
+}
+
+#[derive(serde::Serialize)]
+struct MatchJson<'a> {
+    rule: &'a str,
+    severity: &'static str,
+    score: f64,
+    evidence: &'a str,
+    start: usize,
+    end: usize,
+}
+
+#[derive(serde::Serialize)]
+struct QuotaJson {
+    kind: &'static str,
+    count: u64,
+    per: Option<&'static str>,
+}
+
 /// `tenderscan match`: the rules over files, no database.
 fn match_files(
     cfg: &Config,
@@ -853,23 +878,31 @@ fn match_files(
         };
         let found = rules.find(&text, &crate::rules::Context::default());
         if format == OutputFormat::Json {
-            let v = serde_json::json!({
-                "source": shown,
-                "matches": found.matches.iter().map(|m| serde_json::json!({
-                    "rule": m.rule_id,
-                    "severity": m.severity.as_str(),
-                    "score": m.score,
-                    "evidence": m.evidence,
-                    "start": m.start,
-                    "end": m.end,
-                })).collect::<Vec<_>>(),
-                "quotas": found.quotas.iter().map(|q| serde_json::json!({
-                    "kind": q.kind.as_str(),
-                    "count": q.count,
-                    "per": q.per.map(|p| p.as_str()),
-                })).collect::<Vec<_>>(),
-            });
-            writeln!(out, "{v}")?;
+            let line = MatchLine {
+                source: &shown,
+                matches: found
+                    .matches
+                    .iter()
+                    .map(|m| MatchJson {
+                        rule: &m.rule_id,
+                        severity: m.severity.as_str(),
+                        score: m.score,
+                        evidence: &m.evidence,
+                        start: m.start,
+                        end: m.end,
+                    })
+                    .collect(),
+                quotas: found
+                    .quotas
+                    .iter()
+                    .map(|q| QuotaJson {
+                        kind: q.kind.as_str(),
+                        count: q.count,
+                        per: q.per.map(|p| p.as_str()),
+                    })
+                    .collect(),
+            };
+            writeln!(out, "{}", serde_json::to_string(&line)?)?;
             continue;
         }
         if found.matches.is_empty() {

@@ -2,6 +2,7 @@
 
 #![recursion_limit = "256"]
 
+mod commands;
 mod crawl;
 mod extract;
 mod foundation;
