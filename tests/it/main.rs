@@ -1,3 +1,5 @@
 //! Integration tests: one binary, a module per area.
 
+mod alert;
 mod foundation;
+mod smtp;
