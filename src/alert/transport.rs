@@ -203,6 +203,10 @@ mod tls_tests {
     }
 
     fn start(maildir: &Path, implicit: bool) -> (Server, u16) {
+        start_with(maildir, implicit, None)
+    }
+
+    fn start_with(maildir: &Path, implicit: bool, auth: Option<&str>) -> (Server, u16) {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -222,6 +226,9 @@ mod tls_tests {
             .stderr(Stdio::null());
         if implicit {
             cmd.arg("--implicit-tls");
+        }
+        if let Some(a) = auth {
+            cmd.args(["--auth", a]);
         }
         let server = Server(cmd.spawn().expect("python3 with aiosmtpd"));
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -286,6 +293,64 @@ mod tls_tests {
                 }
             });
             assert_eq!(delivered(&maildir), 1, "{security:?}");
+        }
+    }
+
+    #[test]
+    fn login_comes_from_the_environment() {
+        let ca = std::fs::read(support("tls/ca.pem")).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let maildir = dir.path().join("maildir");
+        let (_server, port) = start_with(&maildir, false, Some("desk:s3cret"));
+        // SAFETY: these variable names are used by this test only; nothing else in the
+        // process reads or writes them.
+        unsafe {
+            std::env::set_var("TENDERSCAN_TEST_LOGIN_USER", "desk");
+            std::env::set_var("TENDERSCAN_TEST_LOGIN_GOOD", "s3cret");
+            std::env::set_var("TENDERSCAN_TEST_LOGIN_BAD", "wrong");
+        }
+        let with = |pass_env: &str| MailConfig {
+            username_env: Some("TENDERSCAN_TEST_LOGIN_USER".into()),
+            password_env: Some(pass_env.into()),
+            ..mail(port, Security::Starttls)
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let good =
+                Transport::from_config(&with("TENDERSCAN_TEST_LOGIN_GOOD"), Some(&ca)).unwrap();
+            good.check().await.unwrap();
+            let envelope = Envelope::new(
+                Some("a@newsroom.example".parse().unwrap()),
+                vec!["b@newsroom.example".parse().unwrap()],
+            )
+            .unwrap();
+            good.send(&envelope, b"Subject: x\r\n\r\nx\r\n", 1, "b")
+                .await
+                .unwrap();
+            let bad =
+                Transport::from_config(&with("TENDERSCAN_TEST_LOGIN_BAD"), Some(&ca)).unwrap();
+            let err = bad.check().await.unwrap_err();
+            assert!(err.contains("535"), "{err}");
+            // No login at all: the server refuses the mail.
+            let anon = Transport::from_config(&mail(port, Security::Starttls), Some(&ca)).unwrap();
+            assert!(
+                anon.send(&envelope, b"Subject: x\r\n\r\nx\r\n", 1, "b")
+                    .await
+                    .is_err()
+            );
+        });
+        assert_eq!(delivered(&maildir), 1);
+        // A named variable that is not set is a clear error before any connection.
+        let missing = Transport::from_config(&with("TENDERSCAN_TEST_LOGIN_UNSET"), Some(&ca));
+        match missing {
+            Err(AlertError::MissingSecret { var }) => {
+                assert_eq!(var, "TENDERSCAN_TEST_LOGIN_UNSET")
+            }
+            Err(e) => panic!("{e}"),
+            Ok(_) => panic!("an unset password variable must be an error"),
         }
     }
 }

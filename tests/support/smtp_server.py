@@ -7,6 +7,7 @@ X-Envelope-From / X-Envelope-To lines), and can inject faults:
                          (a client killed during the wait leaves a message the server took)
   --reject-rcpt ADDRESS  answer 550 to RCPT TO for this address (repeatable)
   --tls-cert/--tls-key   offer STARTTLS (required), or with --implicit-tls wrap the socket
+  --auth USER:PASSWORD   require AUTH (PLAIN/LOGIN, over TLS) with these credentials
 Listens on 127.0.0.1 only. Stop it by its process id.
 """
 import argparse
@@ -16,6 +17,21 @@ import ssl
 import threading
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+
+class Authenticator:
+    def __init__(self, user, password):
+        self.user = user.encode()
+        self.password = password.encode()
+
+    def __call__(self, server, session, envelope, mechanism, auth_data):
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and auth_data.login == self.user
+            and auth_data.password == self.password
+        )
+        return AuthResult(success=ok, handled=False)
 
 
 class Handler:
@@ -54,8 +70,13 @@ def main():
     p.add_argument("--tls-cert")
     p.add_argument("--tls-key")
     p.add_argument("--implicit-tls", action="store_true")
+    p.add_argument("--auth")
     a = p.parse_args()
     kwargs = {}
+    if a.auth:
+        user, _, password = a.auth.partition(":")
+        kwargs["authenticator"] = Authenticator(user, password)
+        kwargs["auth_required"] = True
     if a.tls_cert:
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(a.tls_cert, a.tls_key)
