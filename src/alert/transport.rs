@@ -178,3 +178,179 @@ mod tests {
         assert_eq!(eml_name(2, ".hidden@x"), "digest-000002-_hidden@x.eml");
     }
 }
+
+/// STARTTLS and implicit TLS against a local aiosmtpd with a test CA
+/// (`tests/support/tls`): delivered when the CA is trusted, refused when it is not.
+#[cfg(test)]
+mod tls_tests {
+    use super::*;
+    use std::net::{TcpListener, TcpStream};
+    use std::process::{Child, Command, Stdio};
+    use std::time::Instant;
+
+    struct Server(Child);
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    fn support(p: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/support")
+            .join(p)
+    }
+
+    fn start(maildir: &Path, implicit: bool) -> (Server, u16) {
+        start_with(maildir, implicit, None)
+    }
+
+    fn start_with(maildir: &Path, implicit: bool, auth: Option<&str>) -> (Server, u16) {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut cmd = Command::new("python3");
+        cmd.arg(support("smtp_server.py"))
+            .args(["--port", &port.to_string()])
+            .arg("--maildir")
+            .arg(maildir)
+            .arg("--tls-cert")
+            .arg(support("tls/server.pem"))
+            .arg("--tls-key")
+            .arg(support("tls/server.key"))
+            .stdout(Stdio::null())
+            // The refused handshakes below are expected; their tracebacks are noise.
+            .stderr(Stdio::null());
+        if implicit {
+            cmd.arg("--implicit-tls");
+        }
+        if let Some(a) = auth {
+            cmd.args(["--auth", a]);
+        }
+        let server = Server(cmd.spawn().expect("python3 with aiosmtpd"));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "SMTP server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        (server, port)
+    }
+
+    fn mail(port: u16, security: Security) -> MailConfig {
+        MailConfig {
+            smtp_host: Some("127.0.0.1".into()),
+            smtp_port: port,
+            security,
+            timeout_secs: 10,
+            ..MailConfig::default()
+        }
+    }
+
+    fn delivered(maildir: &Path) -> usize {
+        std::fs::read_dir(maildir.join("new"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    }
+
+    #[test]
+    fn starttls_and_implicit_tls_verify_the_server() {
+        let ca = std::fs::read(support("tls/ca.pem")).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let envelope = Envelope::new(
+            Some("a@newsroom.example".parse().unwrap()),
+            vec!["b@newsroom.example".parse().unwrap()],
+        )
+        .unwrap();
+        let raw =
+            b"From: a@newsroom.example\r\nTo: b@newsroom.example\r\nSubject: tls\r\n\r\nhello\r\n";
+        for (security, implicit) in [(Security::Starttls, false), (Security::Tls, true)] {
+            let dir = tempfile::tempdir().unwrap();
+            let maildir = dir.path().join("maildir");
+            let (_server, port) = start(&maildir, implicit);
+            rt.block_on(async {
+                let trusted = Transport::from_config(&mail(port, security), Some(&ca)).unwrap();
+                trusted.check().await.unwrap();
+                trusted
+                    .send(&envelope, raw, 1, "b@newsroom.example")
+                    .await
+                    .unwrap();
+                trusted.shutdown().await;
+                // Only the web's roots: the test CA is not trusted, nothing is sent.
+                let strict = Transport::from_config(&mail(port, security), None).unwrap();
+                let err = strict.check().await.unwrap_err();
+                assert!(err.contains("127.0.0.1"), "{err}");
+                // Without TLS the STARTTLS server refuses to take mail.
+                if !implicit {
+                    let plain = Transport::from_config(&mail(port, Security::None), None).unwrap();
+                    let e = plain.send(&envelope, raw, 2, "b@newsroom.example").await;
+                    assert!(e.is_err(), "{security:?}: plain text accepted");
+                }
+            });
+            assert_eq!(delivered(&maildir), 1, "{security:?}");
+        }
+    }
+
+    #[test]
+    fn login_comes_from_the_environment() {
+        let ca = std::fs::read(support("tls/ca.pem")).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let maildir = dir.path().join("maildir");
+        let (_server, port) = start_with(&maildir, false, Some("desk:s3cret"));
+        // SAFETY: these variable names are used by this test only; nothing else in the
+        // process reads or writes them.
+        unsafe {
+            std::env::set_var("TENDERSCAN_TEST_LOGIN_USER", "desk");
+            std::env::set_var("TENDERSCAN_TEST_LOGIN_GOOD", "s3cret");
+            std::env::set_var("TENDERSCAN_TEST_LOGIN_BAD", "wrong");
+        }
+        let with = |pass_env: &str| MailConfig {
+            username_env: Some("TENDERSCAN_TEST_LOGIN_USER".into()),
+            password_env: Some(pass_env.into()),
+            ..mail(port, Security::Starttls)
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let good =
+                Transport::from_config(&with("TENDERSCAN_TEST_LOGIN_GOOD"), Some(&ca)).unwrap();
+            good.check().await.unwrap();
+            let envelope = Envelope::new(
+                Some("a@newsroom.example".parse().unwrap()),
+                vec!["b@newsroom.example".parse().unwrap()],
+            )
+            .unwrap();
+            good.send(&envelope, b"Subject: x\r\n\r\nx\r\n", 1, "b")
+                .await
+                .unwrap();
+            let bad =
+                Transport::from_config(&with("TENDERSCAN_TEST_LOGIN_BAD"), Some(&ca)).unwrap();
+            let err = bad.check().await.unwrap_err();
+            assert!(err.contains("535"), "{err}");
+            // No login at all: the server refuses the mail.
+            let anon = Transport::from_config(&mail(port, Security::Starttls), Some(&ca)).unwrap();
+            assert!(
+                anon.send(&envelope, b"Subject: x\r\n\r\nx\r\n", 1, "b")
+                    .await
+                    .is_err()
+            );
+        });
+        assert_eq!(delivered(&maildir), 1);
+        // A named variable that is not set is a clear error before any connection.
+        let missing = Transport::from_config(&with("TENDERSCAN_TEST_LOGIN_UNSET"), Some(&ca));
+        match missing {
+            Err(AlertError::MissingSecret { var }) => {
+                assert_eq!(var, "TENDERSCAN_TEST_LOGIN_UNSET")
+            }
+            Err(e) => panic!("{e}"),
+            Ok(_) => panic!("an unset password variable must be an error"),
+        }
+    }
+}

@@ -486,3 +486,154 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store_with_alerts(n: i64) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db")).unwrap();
+        store
+            .conn
+            .execute_batch(
+                "INSERT INTO sources (name, kind, url, created_at) VALUES ('g', 'goszakup', 'https://x', 't');
+                 INSERT INTO notices (source_id, external_id, title, first_seen_at, last_seen_at)
+                     VALUES (1, '1', 'Услуги', 't', 't');",
+            )
+            .unwrap();
+        for i in 0..n {
+            store
+                .conn
+                .execute(
+                    "INSERT INTO matches (notice_id, target, rule_id, severity, severity_rank, score,
+                        evidence, evidence_start, match_start, match_end, ruleset_version,
+                        first_flagged_at, last_seen_at)
+                     VALUES (1, 'notice:1', ?1, 'high', 3, 1, 'e', 0, 0, 1, 'v', 't', 't')",
+                    [format!("r{i}")],
+                )
+                .unwrap();
+            store
+                .conn
+                .execute(
+                    "INSERT INTO alerts (recipient, kind, match_id, notice_id, dedupe_key, created_at)
+                     VALUES ('a@x.kz', 'match', ?1, 1, ?2, 't')",
+                    params![store.conn.last_insert_rowid(), format!("k{i}")],
+                )
+                .unwrap();
+        }
+        (dir, store)
+    }
+
+    fn content(id: i64) -> Result<DigestContent, StoreError> {
+        Ok(DigestContent {
+            message_id: format!("<tenderscan.{id}.0@x.kz>"),
+            subject: "s".into(),
+            raw: b"raw".to_vec(),
+        })
+    }
+
+    fn statuses(store: &Store) -> Vec<(String, Option<i64>)> {
+        let mut stmt = store
+            .conn
+            .prepare("SELECT status, digest_id FROM alerts ORDER BY id")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_dead_run_leaves_queued_digests_released_and_sending_ones_unconfirmed() {
+        let (_dir, mut store) = store_with_alerts(3);
+        let items = store.pending_alerts("a@x.kz").unwrap();
+        assert_eq!(items.len(), 3);
+        let queued = store
+            .queue_digest("a@x.kz", "digest", &[1], content)
+            .unwrap();
+        let sending = store
+            .queue_digest("a@x.kz", "digest", &[2], content)
+            .unwrap();
+        store.mark_digest_sending(sending).unwrap();
+        let sent = store
+            .queue_digest("a@x.kz", "digest", &[3], content)
+            .unwrap();
+        store.mark_digest_sending(sent).unwrap();
+        assert_eq!(store.mark_digest_sent(sent).unwrap(), 1);
+
+        let r = store.recover_interrupted_digests().unwrap();
+        assert_eq!(r.released, vec![queued]);
+        assert_eq!(r.unconfirmed, vec![sending]);
+        assert_eq!(
+            statuses(&store),
+            vec![
+                ("pending".into(), None),
+                ("queued".into(), Some(sending)),
+                ("sent".into(), Some(sent)),
+            ]
+        );
+        assert_eq!(store.digest(queued).unwrap().unwrap().status, "failed");
+        let u = store.unconfirmed_digests().unwrap();
+        assert_eq!((u.len(), u[0].id, u[0].alerts), (1, sending, 1));
+        // Recovery is idempotent.
+        assert_eq!(
+            store.recover_interrupted_digests().unwrap(),
+            Recovered::default()
+        );
+        // The released alert is pending again; the unconfirmed one is not.
+        let pending: Vec<i64> = store
+            .pending_alerts("a@x.kz")
+            .unwrap()
+            .iter()
+            .map(|i| i.alert_id)
+            .collect();
+        assert_eq!(pending, vec![1]);
+        assert_eq!(store.mark_digest_resent(sending).unwrap(), 1);
+        assert_eq!(statuses(&store)[1], ("sent".into(), Some(sending)));
+    }
+
+    #[test]
+    fn a_digest_is_written_whole_or_not_at_all() {
+        let (_dir, mut store) = store_with_alerts(2);
+        store
+            .queue_digest("a@x.kz", "digest", &[1], content)
+            .unwrap();
+        // Alert 1 is taken: a digest claiming it again writes nothing.
+        assert!(
+            store
+                .queue_digest("a@x.kz", "digest", &[2, 1], content)
+                .is_err()
+        );
+        // Another recipient's alert cannot be attached either.
+        assert!(
+            store
+                .queue_digest("b@x.kz", "digest", &[2], content)
+                .is_err()
+        );
+        let digests: i64 = store
+            .conn
+            .query_row("SELECT count(*) FROM digests", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(digests, 1);
+        assert_eq!(statuses(&store)[1], ("pending".into(), None));
+        // A failure releases with the error, an attempt and the first failure time.
+        let id = store
+            .queue_digest("a@x.kz", "digest", &[2], content)
+            .unwrap();
+        store.mark_digest_sending(id).unwrap();
+        assert_eq!(store.mark_digest_failed(id, "550 refused").unwrap(), 1);
+        let (attempts, err, first): (i64, String, Option<String>) = store
+            .conn
+            .query_row(
+                "SELECT attempts, last_error, first_failed_at FROM alerts WHERE id = 2",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!((attempts, err.as_str()), (1, "550 refused"));
+        assert!(first.is_some());
+        let d = store.digest(id).unwrap().unwrap();
+        assert_eq!((d.status.as_str(), d.attempts), ("failed", 1));
+    }
+}

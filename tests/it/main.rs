@@ -2,9 +2,11 @@
 
 #![recursion_limit = "256"]
 
+mod alert;
 mod commands;
 mod crawl;
 mod extract;
 mod foundation;
 mod pipeline;
+mod smtp;
 mod util;

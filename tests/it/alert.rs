@@ -1,0 +1,858 @@
+//! Alerts against a real SMTP server on 127.0.0.1 (aiosmtpd, `tests/support/`): digests,
+//! escaping, delivery exactly once through outages and kills, the dry-run folder, the
+//! operator check. The database is a real SQLite file seeded through the store's API.
+
+use crate::smtp::{Faults, SmtpServer, free_port, maildir_messages, parse_mime};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tenderscan::alert::{
+    AlertError, RuleText, SendOptions, SendReport, operator_check, resend, send_pending,
+};
+use tenderscan::config::Config;
+use tenderscan::model::{Agency, LotRecord, NoticeRecord, PortalTime, Severity};
+use tenderscan::store::{NewMatch, Store};
+
+const EN: &str = "reporter@newsroom.example";
+const RU: &str = "ru.desk@newsroom.example";
+const ADMIN: &str = "ops@newsroom.example";
+
+fn block<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+fn rules() -> HashMap<String, RuleText> {
+    HashMap::from([
+        (
+            "fake-accounts".to_string(),
+            RuleText {
+                title: "Fake accounts for commenting".into(),
+                why: "The buyer pays for accounts that pretend to be citizens: opinion bought with public money.".into(),
+            },
+        ),
+        (
+            "paid-comments".to_string(),
+            RuleText {
+                title: "Paid comments".into(),
+                why: "A quota of comments to be posted is a comment farm.".into(),
+            },
+        ),
+    ])
+}
+
+/// Write a config into `dir` and load it. `port` None: no smtp_host (the .eml folder).
+fn config(dir: &Path, port: Option<u16>, admin: bool, timeout_secs: u64) -> (Config, PathBuf) {
+    let smtp = match port {
+        Some(p) => format!("smtp_host = \"127.0.0.1\"\nsmtp_port = {p}\nsecurity = \"none\"\n"),
+        None => String::new(),
+    };
+    let admin = if admin {
+        format!("admin = \"{ADMIN}\"\n")
+    } else {
+        String::new()
+    };
+    let src = format!(
+        "[database]\npath = \"t.db\"\n\n[mail]\n{smtp}from = \"tenderscan <alerts@newsroom.example>\"\n\
+         reply_to = \"desk@newsroom.example\"\ndry_run_dir = \"outbox\"\n{admin}timeout_secs = {timeout_secs}\n\n\
+         [[sources]]\nname = \"goszakup\"\nkind = \"goszakup\"\nurl = \"https://ows.goszakup.gov.kz\"\n\n\
+         [[recipients]]\nemail = \"{EN}\"\nmin_severity = \"low\"\nlanguage = \"en\"\n\n\
+         [[recipients]]\nemail = \"{RU}\"\nmin_severity = \"low\"\nlanguage = \"ru\"\n"
+    );
+    let path = dir.join("config.toml");
+    std::fs::write(&path, src).unwrap();
+    (Config::load(&path).unwrap(), path)
+}
+
+struct Tender {
+    id: &'static str,
+    title: String,
+    agency: (&'static str, String),
+    amount: f64,
+    url: String,
+    /// The text the phrase is found in: the notice's description, or a lot's.
+    text: String,
+    phrase: &'static str,
+    /// Put the text in a lot with this amount.
+    lot_amount: Option<f64>,
+    rule: &'static str,
+    severity: Severity,
+    quota: Option<(&'static str, i64)>,
+}
+
+fn tender(id: &'static str) -> Tender {
+    Tender {
+        id,
+        title: format!("Услуги по информационному сопровождению №{id}"),
+        agency: ("000140000123", "ГУ «Аппарат акима города Рудный»".into()),
+        amount: 1_300_000.0,
+        url: format!("https://goszakup.gov.kz/ru/announce/index/{id}"),
+        text: "Техническое задание: создание четырёх фейковых аккаунтов для комментирования публикаций".into(),
+        phrase: "фейковых аккаунтов",
+        lot_amount: None,
+        rule: "fake-accounts",
+        severity: Severity::High,
+        quota: None,
+    }
+}
+
+/// Store one notice and record one match in it, queued for `recipients`.
+fn seed(store: &mut Store, t: &Tender, recipients: &[&str], baseline: bool) -> i64 {
+    let source = store
+        .ensure_source("goszakup", "goszakup", "https://ows.goszakup.gov.kz")
+        .unwrap();
+    let mut rec = NoticeRecord {
+        external_id: t.id.into(),
+        number: Some(format!("{}-1", t.id)),
+        title: t.title.clone(),
+        agency: Some(Agency {
+            id: t.agency.0.into(),
+            name_ru: Some(t.agency.1.clone()),
+            ..Agency::default()
+        }),
+        amount: Some(t.amount),
+        currency: Some("KZT".into()),
+        deadline: Some(PortalTime {
+            utc: Some("2026-12-05T18:00:00Z".parse().unwrap()),
+            original: "2026-12-05 23:00:00".into(),
+        }),
+        url: Some(t.url.clone()),
+        ..NoticeRecord::default()
+    };
+    match t.lot_amount {
+        Some(a) => rec.lots.push(LotRecord {
+            external_id: format!("{}-lot", t.id),
+            number: Some(format!("{}-ЗЦП1", t.id)),
+            title: Some("SMM".into()),
+            description: Some(t.text.clone()),
+            amount: Some(a),
+            ..LotRecord::default()
+        }),
+        None => rec.description = Some(t.text.clone()),
+    }
+    let page = store.store_page(source, &[rec], None).unwrap();
+    let notice_id = page.touched[0];
+    let input = store.scan_input(notice_id).unwrap().unwrap();
+    let target = input
+        .targets
+        .iter()
+        .find(|x| {
+            x.target.starts_with(if t.lot_amount.is_some() {
+                "lot:"
+            } else {
+                "notice:"
+            })
+        })
+        .unwrap()
+        .clone();
+    let start = target.text.find(t.phrase).expect("phrase in text");
+    let found = NewMatch {
+        target: target.target.clone(),
+        lot_id: target.lot_id,
+        document_id: None,
+        rule_id: t.rule.into(),
+        severity: t.severity,
+        score: 1.0,
+        evidence: target.text.clone(),
+        evidence_start: 0,
+        start,
+        end: start + t.phrase.len(),
+        quotas_json: "[]".into(),
+        quota_kind: t.quota.map(|q| q.0.to_string()),
+        quota_count: t.quota.map(|q| q.1),
+        quota_period: None,
+    };
+    let to: Vec<String> = recipients.iter().map(|r| r.to_string()).collect();
+    store
+        .record_scan(&input, "test-1", &[found], &[], &|_| to.clone(), baseline)
+        .unwrap();
+    notice_id
+}
+
+fn count(store: &Store, sql: &str) -> i64 {
+    store.conn().query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+fn send(store: &mut Store, cfg: &Config) -> SendReport {
+    block(send_pending(
+        store,
+        cfg,
+        &rules(),
+        &SendOptions { dry_run: false },
+    ))
+    .unwrap()
+}
+
+fn maildir(dir: &Path) -> PathBuf {
+    dir.join("maildir")
+}
+
+fn to_of(path: &Path) -> String {
+    parse_mime(path)
+        .header("To")
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn a_digest_arrives_with_both_parts_and_the_evidence() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = SmtpServer::start(&maildir(dir.path()));
+    let (cfg, _) = config(dir.path(), Some(server.port), false, 10);
+    let mut store = Store::open(&cfg.database.path).unwrap();
+    let a = Tender {
+        lot_amount: Some(1_300_000.0),
+        amount: 2_000_000.0,
+        quota: Some(("accounts", 4)),
+        ..tender("17163708")
+    };
+    let b = Tender {
+        title: "Размещение материалов в социальных сетях".into(),
+        text: "Исполнитель обеспечивает 30 комментариев в сутки под публикациями акимата".into(),
+        phrase: "30 комментариев",
+        rule: "paid-comments",
+        severity: Severity::Medium,
+        amount: 500_000.0,
+        ..tender("17170001")
+    };
+    seed(&mut store, &a, &[EN], false);
+    seed(&mut store, &b, &[EN], false);
+
+    let report = send(&mut store, &cfg);
+    assert_eq!(report.failed, Vec::<String>::new());
+    assert_eq!((report.digests_sent, report.alerts_sent), (1, 2));
+    let files = server.wait_for(1, Duration::from_secs(5));
+    assert_eq!(files.len(), 1);
+    let m = parse_mime(&files[0]);
+    assert!(m.defects.is_empty(), "{:?}", m.defects);
+    assert_eq!(m.content_type, "multipart/alternative");
+    assert_eq!(
+        m.header("Subject"),
+        Some("tenderscan: 2 tenders, 1 high: Fake accounts for commenting")
+    );
+    assert_eq!(
+        m.header("From"),
+        Some("tenderscan <alerts@newsroom.example>")
+    );
+    assert_eq!(m.header("Reply-To"), Some("desk@newsroom.example"));
+    assert_eq!(m.header("To"), Some(EN));
+    assert_eq!(m.header("Auto-Submitted"), Some("auto-generated"));
+    let (digest_id, stored_id): (i64, String) = store
+        .conn()
+        .query_row("SELECT id, message_id FROM digests", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    let mid = m.header("Message-ID").unwrap();
+    assert_eq!(mid, stored_id);
+    let prefix = format!("<tenderscan.{digest_id}.");
+    let random = mid
+        .strip_prefix(&prefix)
+        .and_then(|r| r.strip_suffix("@newsroom.example>"))
+        .unwrap_or_else(|| panic!("Message-ID {mid}"));
+    assert!(
+        random.len() == 16 && random.chars().all(|c| c.is_ascii_hexdigit()),
+        "{mid}"
+    );
+
+    let text = m.part("text/plain");
+    let html = m.part("text/html");
+    for needle in [
+        "== HIGH (1) ==",
+        "== MEDIUM (1) ==",
+        "Agency: ГУ «Аппарат акима города Рудный» (BIN 000140000123)",
+        "Amount: 2 000 000 KZT",
+        "Price: 1 300 000 KZT for 4 accounts: 325 000 KZT per account",
+        "Lot 17163708-ЗЦП1",
+        "Deadline: 2026-12-05 23:00 Almaty time (2026-12-05 18:00 UTC)",
+        "создание четырёх **фейковых аккаунтов** для комментирования",
+        "обеспечивает **30 комментариев** в сутки",
+        "Why this matters: The buyer pays for accounts that pretend to be citizens",
+        "https://goszakup.gov.kz/ru/announce/index/17163708",
+        "Размещение материалов в социальных сетях",
+    ] {
+        assert!(text.contains(needle), "text part lacks {needle:?}:\n{text}");
+    }
+    assert!(
+        text.find("== HIGH").unwrap() < text.find("== MEDIUM").unwrap(),
+        "{text}"
+    );
+    assert!(
+        html.contains(">фейковых аккаунтов</mark>"),
+        "html lacks the highlight:\n{html}"
+    );
+    assert!(html.contains("href=\"https://goszakup.gov.kz/ru/announce/index/17163708\""));
+    assert!(html.contains("325&nbsp;000") || html.contains("325 000 KZT per account"));
+
+    // Digest and alerts are marked, with the time; a second run sends nothing.
+    assert_eq!(
+        count(
+            &store,
+            "SELECT count(*) FROM digests WHERE status = 'sent' AND sent_at IS NOT NULL AND attempts = 1"
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            &store,
+            &format!(
+                "SELECT count(*) FROM alerts WHERE status = 'sent' AND sent_at IS NOT NULL AND digest_id = {digest_id}"
+            )
+        ),
+        2
+    );
+    let again = send(&mut store, &cfg);
+    assert_eq!(again, SendReport::default());
+    assert_eq!(server.wait_for(2, Duration::from_millis(300)).len(), 1);
+}
+
+#[test]
+fn a_hostile_notice_arrives_as_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = SmtpServer::start(&maildir(dir.path()));
+    let (cfg, _) = config(dir.path(), Some(server.port), false, 10);
+    let mut store = Store::open(&cfg.database.path).unwrap();
+    let t = Tender {
+        title: "<script>alert(1)</script> Услуги\r\nBcc: victim@example.com".into(),
+        agency: ("000140000123", "<img src=x onerror=alert(2)>".into()),
+        url: "javascript:alert(3)".into(),
+        text: "Создать <b>фейковых аккаунтов</b> \u{202E}5 шт".into(),
+        ..tender("666")
+    };
+    seed(&mut store, &t, &[EN], false);
+    let mut hostile_rules = rules();
+    hostile_rules.get_mut("fake-accounts").unwrap().title =
+        "Fake\r\nBcc: evil@example.com\r\n\r\n<i>body</i>".into();
+    let report = block(send_pending(
+        &mut store,
+        &cfg,
+        &hostile_rules,
+        &SendOptions::default(),
+    ))
+    .unwrap();
+    assert_eq!(report.digests_sent, 1, "{report:?}");
+    let files = server.wait_for(1, Duration::from_secs(5));
+    let raw = std::fs::read_to_string(&files[0]).unwrap();
+    // The envelope went to the recipient only; no header was injected.
+    assert!(raw.contains(&format!("X-Envelope-To: {EN}\r\n")), "{raw}");
+    assert!(!raw.to_ascii_lowercase().contains("\nbcc:"), "{raw}");
+    let m = parse_mime(&files[0]);
+    assert!(m.defects.is_empty(), "{:?}", m.defects);
+    assert!(m.header("Bcc").is_none());
+    let subject = m.header("Subject").unwrap();
+    assert!(
+        !subject.contains('\n') && !subject.contains('\r'),
+        "{subject:?}"
+    );
+    let html = m.part("text/html");
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt; Услуги Bcc: victim@example.com"),
+        "{html}"
+    );
+    assert!(
+        html.contains("&lt;img src=x onerror=alert(2)&gt;"),
+        "{html}"
+    );
+    assert!(html.contains("&lt;b&gt;<mark"), "{html}");
+    assert!(html.contains("&lt;i&gt;body&lt;/i&gt;"), "{html}");
+    for bad in [
+        "<script",
+        "<img",
+        "<b>",
+        "<i>",
+        "javascript:alert(3)\"",
+        "\u{202E}",
+    ] {
+        assert!(!html.contains(bad), "html contains {bad:?}:\n{html}");
+    }
+    assert!(!html.contains("href=\"javascript"), "{html}");
+    // The text part shows the title as text, without the override character.
+    let text = m.part("text/plain");
+    assert!(
+        text.contains("1. <script>alert(1)</script> Услуги Bcc: victim@example.com\n"),
+        "{text}"
+    );
+    assert!(!text.contains('\u{202E}'));
+}
+
+#[test]
+fn the_server_down_for_one_run_and_up_for_the_next_delivers_everything_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let (cfg, _) = config(dir.path(), Some(port), false, 5);
+    let mut store = Store::open(&cfg.database.path).unwrap();
+    seed(&mut store, &tender("1001"), &[EN, RU], false);
+    seed(
+        &mut store,
+        &Tender {
+            severity: Severity::Medium,
+            ..tender("1002")
+        },
+        &[EN],
+        false,
+    );
+
+    // Run 1: nothing listens.
+    let down = send(&mut store, &cfg);
+    assert_eq!((down.digests_sent, down.alerts_sent), (0, 0));
+    assert_eq!(down.failed.len(), 2, "{down:?}");
+    assert!(
+        down.failed.iter().all(|f| f.contains("127.0.0.1")),
+        "{down:?}"
+    );
+    assert_eq!(
+        count(
+            &store,
+            "SELECT count(*) FROM alerts WHERE status = 'pending' AND attempts = 1 AND last_error IS NOT NULL AND first_failed_at IS NOT NULL"
+        ),
+        3
+    );
+    // A new match arrives between the runs.
+    seed(&mut store, &tender("1003"), &[EN, RU], false);
+
+    // Run 2: the server is up.
+    let server = SmtpServer::start_on(port, &maildir(dir.path()), Faults::default());
+    let up = send(&mut store, &cfg);
+    assert_eq!(up.failed, Vec::<String>::new());
+    assert_eq!((up.digests_sent, up.alerts_sent), (2, 5));
+    let files = server.wait_for(2, Duration::from_secs(5));
+    assert_eq!(files.len(), 2);
+    let mut by_to: HashMap<String, String> = HashMap::new();
+    for f in &files {
+        let m = parse_mime(f);
+        by_to.insert(
+            m.header("To").unwrap().to_string(),
+            m.part("text/plain").to_string(),
+        );
+    }
+    let en = &by_to[EN];
+    for id in ["1001", "1002", "1003"] {
+        assert_eq!(en.matches(&format!("№{id}\n")).count(), 1, "{id} in:\n{en}");
+    }
+    let ru = &by_to[RU];
+    assert!(ru.contains("№1001\n") && ru.contains("№1003\n") && !ru.contains("№1002"));
+    assert_eq!(
+        count(&store, "SELECT count(*) FROM alerts WHERE status <> 'sent'"),
+        0
+    );
+
+    // Run 3: nothing more.
+    assert_eq!(send(&mut store, &cfg), SendReport::default());
+    assert_eq!(server.wait_for(3, Duration::from_millis(300)).len(), 2);
+}
+
+#[test]
+fn a_refused_digest_fails_and_its_alerts_go_out_with_the_next_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let (cfg, _) = config(dir.path(), Some(port), false, 5);
+    let mut store = Store::open(&cfg.database.path).unwrap();
+    seed(&mut store, &tender("2001"), &[EN, RU], false);
+    let refusing = SmtpServer::start_on(
+        port,
+        &maildir(dir.path()),
+        Faults {
+            reject: vec![RU.into()],
+            ..Faults::default()
+        },
+    );
+    let r = send(&mut store, &cfg);
+    assert_eq!((r.digests_sent, r.alerts_sent), (1, 1));
+    assert_eq!(r.failed.len(), 1);
+    assert!(
+        r.failed[0].starts_with(RU) && r.failed[0].contains("550"),
+        "{r:?}"
+    );
+    let (failed_id, err): (i64, String) = store
+        .conn()
+        .query_row(
+            "SELECT id, last_error FROM digests WHERE status = 'failed' AND recipient = ?1",
+            [RU],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(err.contains("550"), "{err}");
+    assert_eq!(
+        count(
+            &store,
+            &format!(
+                "SELECT count(*) FROM alerts WHERE recipient = '{RU}' AND status = 'pending' AND digest_id IS NULL AND attempts = 1"
+            )
+        ),
+        1
+    );
+    // A failed digest is not resent by hand: its alerts are queued again.
+    let err = block(resend(&mut store, &cfg, &rules(), failed_id)).unwrap_err();
+    assert!(matches!(err, AlertError::NotResendable { .. }), "{err}");
+    assert!(matches!(
+        block(resend(&mut store, &cfg, &rules(), 9999)).unwrap_err(),
+        AlertError::NoDigest(9999)
+    ));
+    drop(refusing);
+
+    let server = SmtpServer::start_on(port, &maildir(dir.path()), Faults::default());
+    let r = send(&mut store, &cfg);
+    assert_eq!((r.digests_sent, r.alerts_sent, r.failed.len()), (1, 1, 0));
+    let files = server.wait_for(2, Duration::from_secs(5));
+    let tos: Vec<String> = files.iter().map(|f| to_of(f)).collect();
+    assert_eq!(tos.iter().filter(|t| *t == RU).count(), 1, "{tos:?}");
+    assert_eq!(tos.iter().filter(|t| *t == EN).count(), 1, "{tos:?}");
+    let m = parse_mime(files.iter().find(|f| to_of(f) == RU).unwrap());
+    // Russian labels for the Russian desk.
+    assert_eq!(
+        m.header("Subject"),
+        Some("tenderscan: 1 закупка, 1 высокой важности: Fake accounts for commenting")
+    );
+    let text = m.part("text/plain");
+    for needle in [
+        "== ВЫСОКАЯ ВАЖНОСТЬ (1) ==",
+        "Заказчик: ГУ «Аппарат акима города Рудный» (БИН 000140000123)",
+        "Сумма: 1 300 000 KZT",
+        "Приём заявок до: 05.12.2026 23:00 по времени Алматы (2026-12-05 18:00 UTC)",
+        "Почему это важно:",
+        "На портале: https://goszakup.gov.kz/ru/announce/index/2001",
+    ] {
+        assert!(text.contains(needle), "lacks {needle:?}:\n{text}");
+    }
+    assert!(m.part("text/html").contains("<html lang=\"ru\">"));
+}
+
+/// Run as a child process by `a_kill_between_accept_and_marking_does_not_resend`: sends
+/// what is pending for the config named in `TENDERSCAN_ALERT_CHILD_CONFIG`.
+#[test]
+#[ignore = "a child process of a_kill_between_accept_and_marking_does_not_resend"]
+fn child_sends_pending() {
+    let path = std::env::var("TENDERSCAN_ALERT_CHILD_CONFIG")
+        .expect("run by a_kill_between_accept_and_marking_does_not_resend");
+    let cfg = Config::load(Path::new(&path)).unwrap();
+    let mut store = Store::open(&cfg.database.path).unwrap();
+    let report = send(&mut store, &cfg);
+    println!("child report: {report:?}");
+}
+
+#[test]
+fn a_kill_between_accept_and_marking_does_not_resend() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    // The client waits longer than the server's pause: only the kill ends the send.
+    let (cfg, cfg_path) = config(dir.path(), Some(port), true, 120);
+    let mut store = Store::open(&cfg.database.path).unwrap();
+    seed(&mut store, &tender("3001"), &[EN], false);
+    seed(&mut store, &tender("3002"), &[EN], false);
+    drop(store);
+
+    let slow = SmtpServer::start_on(
+        port,
+        &maildir(dir.path()),
+        Faults {
+            delay_secs: 60.0,
+            ..Faults::default()
+        },
+    );
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "alert::child_sends_pending",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env("TENDERSCAN_ALERT_CHILD_CONFIG", &cfg_path)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let taken = slow.wait_for(1, Duration::from_secs(60));
+    assert_eq!(taken.len(), 1, "the server never got the message");
+    let status: String = Store::open(&cfg.database.path)
+        .unwrap()
+        .conn()
+        .query_row("SELECT status FROM digests", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        status, "sending",
+        "the child must be waiting for the server's answer"
+    );
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    drop(slow);
+
+    let server = SmtpServer::start_on(port, &maildir(dir.path()), Faults::default());
+    let mut store = Store::open(&cfg.database.path).unwrap();
+    // The next run sends nothing and names the digest it cannot vouch for.
+    let r = send(&mut store, &cfg);
+    let digest_id: i64 = count(&store, "SELECT id FROM digests");
+    assert_eq!(r.unconfirmed, vec![digest_id]);
+    assert_eq!((r.digests_sent, r.alerts_sent, r.failed.len()), (0, 0, 0));
+    assert_eq!(
+        count(
+            &store,
+            "SELECT count(*) FROM digests WHERE status = 'unconfirmed'"
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            &store,
+            &format!(
+                "SELECT count(*) FROM alerts WHERE status = 'queued' AND digest_id = {digest_id}"
+            )
+        ),
+        2
+    );
+    assert_eq!(send(&mut store, &cfg), SendReport::default());
+    assert_eq!(server.wait_for(2, Duration::from_millis(300)).len(), 1);
+
+    // The operator is told once, with the command to resend.
+    let told = block(operator_check(&mut store, &cfg)).unwrap();
+    assert_eq!(told, 1);
+    let files = server.wait_for(2, Duration::from_secs(5));
+    assert_eq!(files.len(), 2);
+    let op = parse_mime(&files[1]);
+    assert_eq!(op.header("To"), Some(ADMIN));
+    let body = op.part("text/plain");
+    assert!(
+        body.contains(&format!("tenderscan alert --resend {digest_id}")),
+        "{body}"
+    );
+    assert_eq!(block(operator_check(&mut store, &cfg)).unwrap(), 0);
+
+    // A person resends it: same Message-ID, then it and its alerts are sent.
+    let first_id = parse_mime(&files[0])
+        .header("Message-ID")
+        .unwrap()
+        .to_string();
+    let r = block(resend(&mut store, &cfg, &rules(), digest_id)).unwrap();
+    assert_eq!((r.digests_sent, r.alerts_sent), (1, 2));
+    let files = server.wait_for(3, Duration::from_secs(5));
+    assert_eq!(files.len(), 3);
+    let again = parse_mime(&files[2]);
+    assert_eq!(again.header("Message-ID"), Some(first_id.as_str()));
+    assert_eq!(again.header("To"), Some(EN));
+    assert_eq!(
+        count(
+            &store,
+            "SELECT count(*) FROM alerts WHERE kind = 'match' AND status = 'sent'"
+        ),
+        2
+    );
+    assert_eq!(send(&mut store, &cfg), SendReport::default());
+}
+
+#[test]
+fn the_dry_run_folder_gets_eml_files_a_mail_client_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cfg, _) = config(dir.path(), None, false, 5);
+    let mut store = Store::open(&cfg.database.path).unwrap();
+    seed(
+        &mut store,
+        &Tender {
+            title: "../../etc/passwd <Отчёт>".into(),
+            ..tender("4001")
+        },
+        &[EN, RU],
+        false,
+    );
+    let r = send(&mut store, &cfg);
+    assert_eq!((r.digests_sent, r.alerts_sent, r.failed.len()), (2, 2, 0));
+    let outbox = dir.path().join("outbox");
+    let mut names: Vec<String> = std::fs::read_dir(&outbox)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        vec![
+            format!("digest-000001-{EN}.eml"),
+            format!("digest-000002-{RU}.eml"),
+        ]
+    );
+    for (name, to, subject) in [
+        (
+            &names[0],
+            EN,
+            "tenderscan: 1 tender, 1 high: Fake accounts for commenting",
+        ),
+        (
+            &names[1],
+            RU,
+            "tenderscan: 1 закупка, 1 высокой важности: Fake accounts for commenting",
+        ),
+    ] {
+        let m = parse_mime(&outbox.join(name));
+        assert!(m.defects.is_empty(), "{name}: {:?}", m.defects);
+        assert_eq!(m.content_type, "multipart/alternative");
+        assert_eq!(m.header("To"), Some(to));
+        assert_eq!(m.header("Subject"), Some(subject));
+        assert_eq!(m.header("MIME-Version"), Some("1.0"));
+        assert!(m.header("Date").is_some() && m.header("Message-ID").is_some());
+        let types: Vec<&str> = m.parts.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(types, ["text/plain", "text/html"]);
+        assert!(m.part("text/plain").contains("**фейковых аккаунтов**"));
+        assert!(
+            m.part("text/html")
+                .contains("../../etc/passwd &lt;Отчёт&gt;")
+        );
+    }
+    assert!(
+        parse_mime(&outbox.join(&names[1]))
+            .part("text/plain")
+            .contains("Почему это важно")
+    );
+    assert_eq!(
+        count(&store, "SELECT count(*) FROM alerts WHERE status = 'sent'"),
+        2
+    );
+    // Nothing is written twice.
+    assert_eq!(send(&mut store, &cfg), SendReport::default());
+    assert_eq!(std::fs::read_dir(&outbox).unwrap().count(), 2);
+}
+
+#[test]
+fn baseline_alerts_are_never_mailed_and_a_dry_run_marks_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = SmtpServer::start(&maildir(dir.path()));
+    let (cfg, _) = config(dir.path(), Some(server.port), false, 5);
+    let mut store = Store::open(&cfg.database.path).unwrap();
+    seed(
+        &mut store,
+        &Tender {
+            title: "Старая закупка из архива".into(),
+            ..tender("5001")
+        },
+        &[EN],
+        true,
+    );
+    seed(
+        &mut store,
+        &Tender {
+            title: "Новая закупка".into(),
+            ..tender("5002")
+        },
+        &[EN],
+        false,
+    );
+
+    let preview = block(send_pending(
+        &mut store,
+        &cfg,
+        &rules(),
+        &SendOptions { dry_run: true },
+    ))
+    .unwrap();
+    assert_eq!(preview.previews.len(), 1);
+    assert!(preview.previews[0].contains("Новая закупка"));
+    assert!(!preview.previews[0].contains("Старая закупка"));
+    assert!(preview.previews[0].starts_with(&format!("To: {EN}\nSubject: tenderscan: 1 tender")));
+    assert_eq!((preview.digests_sent, preview.alerts_sent), (0, 0));
+    assert_eq!(count(&store, "SELECT count(*) FROM digests"), 0);
+    assert_eq!(
+        count(
+            &store,
+            "SELECT count(*) FROM alerts WHERE status = 'pending' AND attempts = 0"
+        ),
+        1
+    );
+    assert!(server.wait_for(1, Duration::from_millis(300)).is_empty());
+    assert!(!dir.path().join("outbox").exists());
+
+    let r = send(&mut store, &cfg);
+    assert_eq!((r.digests_sent, r.alerts_sent), (1, 1));
+    let files = server.wait_for(1, Duration::from_secs(5));
+    let text = parse_mime(&files[0]).part("text/plain").to_string();
+    assert!(
+        text.contains("Новая закупка") && !text.contains("Старая закупка"),
+        "{text}"
+    );
+    assert_eq!(
+        count(
+            &store,
+            "SELECT count(*) FROM alerts WHERE status = 'baseline' AND digest_id IS NULL"
+        ),
+        1
+    );
+    assert_eq!(send(&mut store, &cfg), SendReport::default());
+    assert_eq!(server.wait_for(2, Duration::from_millis(300)).len(), 1);
+}
+
+#[test]
+fn the_operator_is_told_once_per_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = SmtpServer::start(&maildir(dir.path()));
+    let (cfg, _) = config(dir.path(), Some(server.port), true, 5);
+    let mut store = Store::open(&cfg.database.path).unwrap();
+    store
+        .ensure_source("goszakup", "goszakup", "https://ows.goszakup.gov.kz")
+        .unwrap();
+    let fail = |store: &Store, n: i64| {
+        store
+            .conn()
+            .execute(
+                "UPDATE sources SET consecutive_failures = ?1, last_error = 'HTTP 503 from ows.goszakup.gov.kz',
+                    last_error_at = '2026-11-28T10:00:00Z'",
+                [n],
+            )
+            .unwrap();
+    };
+    fail(&store, 2);
+    assert_eq!(block(operator_check(&mut store, &cfg)).unwrap(), 0);
+    fail(&store, 3);
+    assert_eq!(block(operator_check(&mut store, &cfg)).unwrap(), 1);
+    fail(&store, 4);
+    assert_eq!(
+        block(operator_check(&mut store, &cfg)).unwrap(),
+        0,
+        "same ongoing problem"
+    );
+    let files = server.wait_for(1, Duration::from_secs(5));
+    let m = parse_mime(&files[0]);
+    assert_eq!(m.header("To"), Some(ADMIN));
+    assert_eq!(
+        m.header("Subject"),
+        Some("tenderscan operator: source goszakup failed 3 runs in a row")
+    );
+    assert!(
+        m.part("text/plain")
+            .contains("HTTP 503 from ows.goszakup.gov.kz")
+    );
+
+    // It recovers, then fails three times again: a new problem.
+    store
+        .conn()
+        .execute(
+            "UPDATE sources SET consecutive_failures = 0, last_success_at = '2026-11-28T11:00:00Z'",
+            [],
+        )
+        .unwrap();
+    fail(&store, 3);
+    assert_eq!(block(operator_check(&mut store, &cfg)).unwrap(), 1);
+
+    // Alerts that could not be mailed for over a day.
+    seed(&mut store, &tender("6001"), &[EN], false);
+    store
+        .conn()
+        .execute(
+            "UPDATE alerts SET attempts = 40, last_error = 'connection refused',
+                first_failed_at = '2020-01-01T00:00:00Z' WHERE kind = 'match'",
+            [],
+        )
+        .unwrap();
+    assert_eq!(block(operator_check(&mut store, &cfg)).unwrap(), 1);
+    let files = server.wait_for(3, Duration::from_secs(5));
+    let m = parse_mime(&files[2]);
+    assert_eq!(
+        m.header("Subject"),
+        Some("tenderscan operator: 1 alerts could not be mailed for over a day")
+    );
+    assert!(m.part("text/plain").contains("connection refused"));
+    assert_eq!(block(operator_check(&mut store, &cfg)).unwrap(), 0);
+
+    // Without an admin address nothing is queued or sent.
+    let (no_admin, _) = config(dir.path(), Some(server.port), false, 5);
+    let mut store = Store::open(&no_admin.database.path).unwrap();
+    assert_eq!(block(operator_check(&mut store, &no_admin)).unwrap(), 0);
+    assert_eq!(maildir_messages(&maildir(dir.path())).len(), 3);
+}
