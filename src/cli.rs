@@ -722,11 +722,18 @@ fn alert(cfg: &Config, rules: &RuleSet, dry_run: bool, resend: Option<i64>) -> R
         for f in &report.failed {
             eprintln!("tenderscan: mail failed: {f}");
         }
-        Ok(if report.failed.is_empty() {
-            exit::OK
-        } else {
-            exit::PARTIAL
-        })
+        for id in &report.unconfirmed {
+            eprintln!(
+                "tenderscan: digest {id} was being sent when a run died; it may have arrived. `tenderscan alert --resend {id}` sends it again"
+            );
+        }
+        Ok(
+            if report.failed.is_empty() && report.unconfirmed.is_empty() {
+                exit::OK
+            } else {
+                exit::PARTIAL
+            },
+        )
     })
 }
 

@@ -159,6 +159,8 @@ pub struct MailConfig {
     pub password_env: Option<String>,
     pub from: String,
     pub reply_to: Option<String>,
+    /// Extra root certificate (PEM) for an SMTP server with a private CA.
+    pub ca_file: Option<PathBuf>,
     pub dry_run_dir: PathBuf,
     /// Operator address told when a source keeps failing or mail cannot be sent.
     pub admin: Option<String>,
@@ -175,6 +177,7 @@ impl Default for MailConfig {
             password_env: None,
             from: "tenderscan <tenderscan@localhost>".into(),
             reply_to: None,
+            ca_file: None,
             dry_run_dir: PathBuf::from("outbox"),
             admin: None,
             timeout_secs: 60,
@@ -339,6 +342,9 @@ impl Config {
         };
         abs(&mut self.database.path);
         abs(&mut self.mail.dry_run_dir);
+        if let Some(ca) = &mut self.mail.ca_file {
+            abs(ca);
+        }
         for f in &mut self.rules.files {
             abs(f);
         }

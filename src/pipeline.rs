@@ -252,14 +252,28 @@ pub async fn run(
         {
             Ok(sent) => {
                 report.counts.alerts_sent += sent.alerts_sent as i64;
-                if !sent.failed.is_empty() {
-                    report.mail_error = Some(sent.failed.join("; "));
+                let mut problems = sent.failed.clone();
+                for id in &sent.unconfirmed {
+                    problems.push(format!(
+                        "digest {id} was being sent when a run died: it may or may not have arrived; `tenderscan alert --resend {id}` sends it again"
+                    ));
+                }
+                if !problems.is_empty() {
+                    report.mail_error = Some(problems.join("; "));
                 }
             }
             Err(e) => report.mail_error = Some(e.to_string()),
         }
-        if let Err(e) = crate::alert::operator_check(store, cfg).await {
-            tracing::error!("operator alert: {e}");
+        match crate::alert::operator_check(store, cfg).await {
+            Ok(_) => {}
+            Err(e @ crate::alert::AlertError::Undelivered { .. }) => {
+                let e = e.to_string();
+                report.mail_error = Some(match report.mail_error.take() {
+                    Some(m) => format!("{m}; {e}"),
+                    None => e,
+                });
+            }
+            Err(e) => return Err(e.into()),
         }
     }
     if let Some(e) = &report.mail_error {

@@ -75,12 +75,30 @@ pub enum AlertError {
         #[source]
         source: lettre::error::Error,
     },
+    #[error("[mail] ca_file {path}: {source}")]
+    CaFile {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("there is no digest {0}")]
     NoDigest(i64),
     #[error("digest {id} cannot be resent: {reason}")]
     NotResendable { id: i64, reason: String },
     #[error("the operator message to {recipient} could not be sent: {error}")]
     Undelivered { recipient: String, error: String },
+}
+
+/// The transport the config asks for, trusting `[mail] ca_file` where set.
+fn transport(cfg: &Config) -> Result<Transport, AlertError> {
+    let ca = match &cfg.mail.ca_file {
+        Some(path) => Some(std::fs::read(path).map_err(|source| AlertError::CaFile {
+            path: path.clone(),
+            source,
+        })?),
+        None => None,
+    };
+    Transport::from_config(&cfg.mail, ca.as_deref())
 }
 
 /// Largest number of alerts in one digest; more make more digests (whole notices each).
@@ -291,7 +309,7 @@ pub async fn send_pending(
     if work.is_empty() {
         return Ok(report);
     }
-    let transport = Transport::from_config(&cfg.mail, None)?;
+    let transport = transport(cfg)?;
     if let Err(e) = transport.check().await {
         // Nothing was composed: the alerts stay pending and record the attempt.
         tracing::warn!("alerts not sent: {e}");
@@ -372,7 +390,7 @@ pub async fn resend(
     let raw = d.raw.ok_or_else(|| refuse("its message was not stored"))?;
     let to = mailbox("recipient", &d.recipient)?;
     let envelope = sender.envelope(&to)?;
-    let transport = Transport::from_config(&cfg.mail, None)?;
+    let transport = transport(cfg)?;
     let outcome = match transport.check().await {
         Err(e) => Err(e),
         Ok(()) => transport.send(&envelope, &raw, d.id, &d.recipient).await,
@@ -467,7 +485,7 @@ pub async fn operator_check(store: &mut Store, cfg: &Config) -> Result<usize, Al
     if pending.is_empty() {
         return Ok(0);
     }
-    let transport = Transport::from_config(&cfg.mail, None)?;
+    let transport = transport(cfg)?;
     if let Err(e) = transport.check().await {
         store.record_alert_failure(admin, "operator", &e)?;
         return Err(AlertError::Undelivered {

@@ -37,8 +37,8 @@ pub(crate) fn chain(e: &dyn std::error::Error) -> String {
 }
 
 impl Transport {
-    /// The transport the config asks for. `extra_ca` (PEM) is trusted besides the web
-    /// roots; the config has no key for it yet, tests use it.
+    /// The transport the config asks for. `extra_ca` (PEM, `[mail] ca_file`) is trusted
+    /// besides the web roots.
     pub(crate) fn from_config(
         mail: &MailConfig,
         extra_ca: Option<&[u8]>,

@@ -167,7 +167,7 @@ fn seed(store: &mut Store, t: &Tender, recipients: &[&str], baseline: bool) -> i
     };
     let to: Vec<String> = recipients.iter().map(|r| r.to_string()).collect();
     store
-        .record_scan(&input, "test-1", &[found], &[], &|_| to.clone(), baseline)
+        .record_scan(&input, "test-1", &[found], &|_| to.clone(), baseline)
         .unwrap();
     notice_id
 }

@@ -27,9 +27,21 @@ fn match_reads_text_docx_and_stdin_and_prints_one_json_object_per_input() {
         ]),
     )
     .unwrap();
-    std::fs::write(dir.path().join("boots.txt"), "Поставка ботинок кожаных, 40 пар.").unwrap();
+    std::fs::write(
+        dir.path().join("boots.txt"),
+        "Поставка ботинок кожаных, 40 пар.",
+    )
+    .unwrap();
     let out = tenderscan(dir.path())
-        .args(["match", "--format", "json", "spec.txt", "techspec_1.docx", "boots.txt", "-"])
+        .args([
+            "match",
+            "--format",
+            "json",
+            "spec.txt",
+            "techspec_1.docx",
+            "boots.txt",
+            "-",
+        ])
         .write_stdin("Four fake accounts shall be created for commenting on the akimat's posts.")
         .assert()
         .success()
@@ -41,7 +53,10 @@ fn match_reads_text_docx_and_stdin_and_prints_one_json_object_per_input() {
     // Exactly the documented fields, in order.
     let text = String::from_utf8_lossy(&out);
     let first = text.lines().next().unwrap();
-    assert!(first.starts_with("{\"source\":\"spec.txt\",\"matches\":[{\"rule\":"), "{first}");
+    assert!(
+        first.starts_with("{\"source\":\"spec.txt\",\"matches\":[{\"rule\":"),
+        "{first}"
+    );
     for l in &lines {
         let keys: Vec<&str> = l.as_object().unwrap().keys().map(String::as_str).collect();
         let mut keys = keys;
@@ -56,10 +71,19 @@ fn match_reads_text_docx_and_stdin_and_prints_one_json_object_per_input() {
     // The quota with its period, the digits and the words agreeing.
     let q = &lines[0]["quotas"];
     assert!(
-        q.as_array().unwrap().iter().any(|q| q["kind"] == "comments" && q["count"] == 50 && q["per"] == "day"),
+        q.as_array()
+            .unwrap()
+            .iter()
+            .any(|q| q["kind"] == "comments" && q["count"] == 50 && q["per"] == "day"),
         "{q}"
     );
-    assert!(lines[0]["matches"].as_array().unwrap().iter().any(|m| m["severity"] == "high"));
+    assert!(
+        lines[0]["matches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["severity"] == "high")
+    );
     // The DOCX read through extraction: four accounts, high.
     let docx_line = &lines[1];
     assert_eq!(docx_line["source"], "techspec_1.docx");
@@ -67,12 +91,21 @@ fn match_reads_text_docx_and_stdin_and_prints_one_json_object_per_input() {
     assert_eq!(m["rule"], "fake-accounts");
     assert_eq!(m["severity"], "high");
     assert!(
-        docx_line["quotas"].as_array().unwrap().iter().any(|q| q["kind"] == "accounts" && q["count"] == 4 && q["per"].is_null())
+        docx_line["quotas"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|q| q["kind"] == "accounts" && q["count"] == 4 && q["per"].is_null())
     );
     // Offsets are byte offsets into the extracted text, and the evidence holds the span.
     let (start, end) = (m["start"].as_u64().unwrap(), m["end"].as_u64().unwrap());
     assert!(start < end);
-    assert!(m["evidence"].as_str().unwrap().contains("фейковых аккаунтов"));
+    assert!(
+        m["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("фейковых аккаунтов")
+    );
     // Boots are not fake accounts.
     assert_eq!(lines[2]["matches"].as_array().unwrap().len(), 0);
     // stdin, in English.
@@ -87,7 +120,14 @@ fn match_goes_on_past_an_unreadable_input_and_exits_2() {
     // A DOCX cut short: zip magic, nothing readable.
     std::fs::write(dir.path().join("broken.docx"), b"PK\x03\x04garbage").unwrap();
     tenderscan(dir.path())
-        .args(["match", "--format", "json", "missing.txt", "broken.docx", "ok.txt"])
+        .args([
+            "match",
+            "--format",
+            "json",
+            "missing.txt",
+            "broken.docx",
+            "ok.txt",
+        ])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("missing.txt"))
@@ -103,7 +143,10 @@ fn match_text_output_highlights_the_match() {
         .write_stdin("Пункт 3. Создание фейковых аккаунтов для поддержки акимата.")
         .assert()
         .success()
-        .stdout(predicate::str::contains("[[фейковых аккаунтов]]").or(predicate::str::contains("[[Создание фейковых аккаунтов]]")))
+        .stdout(
+            predicate::str::contains("[[фейковых аккаунтов]]")
+                .or(predicate::str::contains("[[Создание фейковых аккаунтов]]")),
+        )
         .stdout(predicate::str::contains("fake-accounts"));
 }
 
@@ -115,7 +158,9 @@ fn rules_check_runs_examples_and_names_file_line_and_rule_on_errors() {
         .assert()
         .success()
         .stdout(predicate::str::contains("fake-accounts"))
-        .stdout(predicate::str::contains("examples and counterexamples pass"));
+        .stdout(predicate::str::contains(
+            "examples and counterexamples pass",
+        ));
 
     // A newsroom's own rule whose example does not match.
     let mine = dir.path().join("mine.toml");
