@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 pub const DEFAULT_CONFIG: &str = include_str!("../config.toml");
 
 /// Source kinds this build can crawl.
-pub const SOURCE_KINDS: &[&str] = &["goszakup", "goszakup-html"];
+pub const SOURCE_KINDS: &[&str] = &["goszakup", "goszakup-html", "ocds", "html", "samruk"];
 
 /// A configuration error: the file, the line (where known), the key, and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +57,9 @@ pub struct Config {
     pub rules: RulesConfig,
     #[serde(default)]
     pub schedule: ScheduleConfig,
+    /// Exchange rates for comparing amounts in one currency (`notices_in_base`).
+    #[serde(default)]
+    pub currency: CurrencyConfig,
     /// The file this was loaded from (`<embedded default>` when none).
     #[serde(skip)]
     pub file: PathBuf,
@@ -124,6 +127,29 @@ pub struct SourceConfig {
     /// Search words for sources that crawl a portal's public search pages.
     #[serde(default)]
     pub search_terms: Vec<String>,
+    /// ocds, samruk: public URL of a notice, with `{ocid}`, `{id}` or `{number}`.
+    pub notice_url: Option<String>,
+    /// ocds: JSON pointer to the next page's URL (default `/links/next`).
+    pub next_pointer: Option<String>,
+    /// ocds: "api", "jsonl" or "auto" (from the URL).
+    pub format: Option<String>,
+    /// ocds bulk files: the largest download, in bytes.
+    pub max_download_bytes: Option<u64>,
+    /// samruk: records per page.
+    pub page_size: Option<u32>,
+    /// html: the selectors of the portal's pages.
+    pub html: Option<crate::source::html::HtmlSettings>,
+}
+
+/// `[currency]`: rates to one base currency, so reports can compare amounts.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CurrencyConfig {
+    /// ISO 4217 code the rates convert to ("KZT").
+    pub base: Option<String>,
+    /// Units of `base` per one unit of each currency: `{ UAH = 12.1, USD = 480.0 }`.
+    #[serde(default)]
+    pub rates: std::collections::BTreeMap<String, f64>,
 }
 
 impl SourceConfig {
@@ -433,6 +459,7 @@ impl Config {
             if let Some(var) = &s.token_env {
                 check_env_name(var).map_err(|m| err("sources", at, "token_env", m))?;
             }
+            check_kind_keys(s).map_err(|(k, m)| err("sources", at, &k, m))?;
             for h in &s.attachment_hosts {
                 if h.is_empty() || h.contains('/') || h.contains(':') || h.contains(' ') {
                     return Err(err(
@@ -444,6 +471,7 @@ impl Config {
                 }
             }
         }
+        check_currency(&self.currency).map_err(|(k, m)| err("currency", None, &k, m))?;
         for (key, var) in [
             ("username_env", &self.mail.username_env),
             ("password_env", &self.mail.password_env),
@@ -492,6 +520,104 @@ impl Config {
     pub fn enabled_sources(&self) -> impl Iterator<Item = &SourceConfig> {
         self.sources.iter().filter(|s| s.enabled)
     }
+}
+
+/// Keys only some kinds read: set on another kind, they are a mistake worth naming.
+fn check_kind_keys(s: &SourceConfig) -> Result<(), (String, String)> {
+    let kind = s.kind.as_str();
+    let only = |key: &str, set: bool, kinds: &[&str]| {
+        if set && !kinds.contains(&kind) {
+            Err((
+                key.to_string(),
+                format!(
+                    "is read only by kind {} (this source is {kind})",
+                    kinds.join(" or ")
+                ),
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    only("notice_url", s.notice_url.is_some(), &["ocds", "samruk"])?;
+    only("next_pointer", s.next_pointer.is_some(), &["ocds"])?;
+    only("format", s.format.is_some(), &["ocds"])?;
+    only(
+        "max_download_bytes",
+        s.max_download_bytes.is_some(),
+        &["ocds"],
+    )?;
+    only("page_size", s.page_size.is_some(), &["samruk"])?;
+    only("html", s.html.is_some(), &["html"])?;
+    if let Some(p) = &s.next_pointer
+        && !p.starts_with('/')
+    {
+        return Err((
+            "next_pointer".into(),
+            format!("{p:?} is not a JSON pointer (e.g. \"/next_page/uri\")"),
+        ));
+    }
+    if let Some(f) = &s.format
+        && !["api", "jsonl", "auto"].contains(&f.as_str())
+    {
+        return Err((
+            "format".into(),
+            format!("{f:?}: expected \"api\", \"jsonl\" or \"auto\""),
+        ));
+    }
+    if let Some(t) = &s.notice_url
+        && !(t.starts_with("http://") || t.starts_with("https://"))
+    {
+        return Err((
+            "notice_url".into(),
+            format!("{t:?} is not an http(s) URL template"),
+        ));
+    }
+    if s.page_size == Some(0) || s.max_download_bytes == Some(0) {
+        let key = if s.page_size == Some(0) {
+            "page_size"
+        } else {
+            "max_download_bytes"
+        };
+        return Err((key.into(), "must be above 0".into()));
+    }
+    match (&s.html, kind) {
+        (None, "html") => Err((
+            "html".into(),
+            "kind html needs a [sources.html] table of selectors (see config.toml)".into(),
+        )),
+        (Some(h), _) => h.check().map_err(|(k, m)| (format!("html.{k}"), m)),
+        _ => Ok(()),
+    }
+}
+
+fn check_currency(c: &CurrencyConfig) -> Result<(), (String, String)> {
+    let code = |s: &str| s.len() == 3 && s.chars().all(|c| c.is_ascii_uppercase());
+    if let Some(b) = &c.base
+        && !code(b)
+    {
+        return Err((
+            "base".into(),
+            format!("{b:?} is not an ISO 4217 code like \"KZT\""),
+        ));
+    }
+    if !c.rates.is_empty() && c.base.is_none() {
+        return Err((
+            "rates".into(),
+            "rates need a base currency (base = \"KZT\")".into(),
+        ));
+    }
+    for (cur, rate) in &c.rates {
+        if !code(cur) {
+            return Err(("rates".into(), format!("{cur:?} is not an ISO 4217 code")));
+        }
+        if !(rate.is_finite() && *rate > 0.0) {
+            return Err((
+                "rates".into(),
+                format!("the rate of {cur} must be a number above 0"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn check_env_name(var: &str) -> Result<(), String> {

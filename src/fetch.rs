@@ -7,7 +7,7 @@
 //! that is not allowed, or print request headers (the `Authorization` token lives there).
 
 use std::num::NonZeroU32;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,6 +23,8 @@ use url::Url;
 
 /// How many redirect hops one request may follow.
 const MAX_REDIRECTS: usize = 10;
+/// Whole-request limit of a [`Fetcher::download`]; the usual timeout applies to each chunk.
+const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(12 * 3600);
 /// How much of an error body is kept in [`FetchError::Status`].
 const EXCERPT_CHARS: usize = 300;
 
@@ -158,6 +160,25 @@ impl std::fmt::Debug for Fetcher {
     }
 }
 
+/// Where a body goes: into memory (capped by `max_body_bytes`), or streamed to a file (capped
+/// by its own limit), for bulk files far larger than memory.
+#[derive(Clone, Copy)]
+enum Sink<'a> {
+    Memory,
+    File { path: &'a Path, limit: u64 },
+}
+
+/// A body downloaded to a file by [`Fetcher::download`].
+#[derive(Debug, Clone)]
+pub struct Download {
+    /// The final URL, after redirects.
+    pub url: Url,
+    pub content_type: Option<String>,
+    /// Bytes written to the file (after any `Content-Encoding` was undone).
+    pub bytes: u64,
+    pub fetched_at: DateTime<Utc>,
+}
+
 /// What one attempt ended in.
 enum Attempt {
     Done(Response),
@@ -254,7 +275,40 @@ impl Fetcher {
     }
 
     pub async fn get(&self, url: &Url, headers: &[(&str, String)]) -> Result<Response, FetchError> {
-        self.execute(Method::GET, url, headers, None).await
+        self.execute(Method::GET, url, headers, None, Sink::Memory)
+            .await
+    }
+
+    /// GETs `url` and streams its body into the file `dest` (created or truncated at each
+    /// attempt), never holding more than one chunk in memory. Same allowed hosts, redirects,
+    /// rate limit and retries as [`Fetcher::get`]; the body may be up to `limit` bytes
+    /// (not `max_body_bytes`). On an error the file may hold a partial body.
+    pub async fn download(
+        &self,
+        url: &Url,
+        headers: &[(&str, String)],
+        dest: &Path,
+        limit: u64,
+    ) -> Result<Download, FetchError> {
+        let resp = self
+            .execute(
+                Method::GET,
+                url,
+                headers,
+                None,
+                Sink::File { path: dest, limit },
+            )
+            .await?;
+        let bytes = tokio::fs::metadata(dest)
+            .await
+            .map_err(|e| FetchError::Config(format!("cannot read {}: {e}", dest.display())))?
+            .len();
+        Ok(Download {
+            url: resp.url,
+            content_type: resp.content_type,
+            bytes,
+            fetched_at: resp.fetched_at,
+        })
     }
 
     /// POSTs `body` as JSON (`Content-Type: application/json`). An empty 200 body is retried.
@@ -267,8 +321,14 @@ impl Fetcher {
         let bytes = serde_json::to_vec(body).map_err(|e| {
             FetchError::Config(format!("cannot encode the JSON body for {url}: {e}"))
         })?;
-        self.execute(Method::POST, url, headers, Some(Bytes::from(bytes)))
-            .await
+        self.execute(
+            Method::POST,
+            url,
+            headers,
+            Some(Bytes::from(bytes)),
+            Sink::Memory,
+        )
+        .await
     }
 
     async fn execute(
@@ -277,6 +337,7 @@ impl Fetcher {
         url: &Url,
         headers: &[(&str, String)],
         json_body: Option<Bytes>,
+        sink: Sink<'_>,
     ) -> Result<Response, FetchError> {
         if !self.is_allowed(url) {
             return Err(FetchError::HostNotAllowed { url: url.clone() });
@@ -298,6 +359,7 @@ impl Fetcher {
                     url,
                     headers,
                     json_body.clone(),
+                    sink,
                     &mut forbidden_seen,
                 )
                 .await;
@@ -331,6 +393,7 @@ impl Fetcher {
         url: &Url,
         headers: &[(&str, String)],
         json_body: Option<Bytes>,
+        sink: Sink<'_>,
         forbidden_seen: &mut u32,
     ) -> Attempt {
         let s = &self.shared.settings;
@@ -350,6 +413,10 @@ impl Fetcher {
                 return Attempt::Fail(FetchError::Config("the fetcher was shut down".into()));
             };
             let mut req = self.shared.client.request(method.clone(), current.clone());
+            if matches!(sink, Sink::File { .. }) {
+                // A bulk file may take hours; stalls are caught per chunk instead.
+                req = req.timeout(DOWNLOAD_TIMEOUT);
+            }
             for (name, value) in headers {
                 if !send_auth && name.eq_ignore_ascii_case("authorization") {
                     continue;
@@ -407,13 +474,17 @@ impl Fetcher {
                 .get(CONTENT_LENGTH)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<u64>().ok());
+            let limit = match sink {
+                Sink::File { limit, .. } if status.is_success() => limit,
+                _ => s.max_body_bytes,
+            };
             if let Some(len) = declared_len
-                && len > s.max_body_bytes
+                && len > limit
             {
                 if status.is_success() {
                     return Attempt::Fail(FetchError::TooLarge {
                         url: current,
-                        limit: s.max_body_bytes,
+                        limit,
                     });
                 }
                 return self.status_outcome(
@@ -424,14 +495,27 @@ impl Fetcher {
                     forbidden_seen,
                 );
             }
-            let body_bytes = match read_capped(resp, &current, s.max_body_bytes, declared_len).await
-            {
+            let read = match sink {
+                Sink::File { path, .. } if status.is_success() => {
+                    write_capped(resp, &current, path, limit, declared_len, s.timeout)
+                        .await
+                        .map(|()| Bytes::new())
+                }
+                _ => read_capped(resp, &current, limit, declared_len).await,
+            };
+            let body_bytes = match read {
                 Ok(b) => b,
                 Err(ReadError::TooLarge) => {
                     return Attempt::Fail(FetchError::TooLarge {
                         url: current,
-                        limit: s.max_body_bytes,
+                        limit,
                     });
+                }
+                Err(ReadError::File(e)) => {
+                    return Attempt::Fail(FetchError::Config(format!(
+                        "cannot write the download of {}: {e}",
+                        redact(&current)
+                    )));
                 }
                 Err(ReadError::Truncated) => {
                     return Attempt::Retry(FetchError::Truncated { url: current }, None);
@@ -458,7 +542,7 @@ impl Fetcher {
                     forbidden_seen,
                 );
             }
-            if method == Method::POST && body_bytes.is_empty() {
+            if method == Method::POST && body_bytes.is_empty() && matches!(sink, Sink::Memory) {
                 return Attempt::Retry(FetchError::Truncated { url: current }, None);
             }
             return Attempt::Done(Response {
@@ -511,6 +595,7 @@ impl Fetcher {
 
 enum ReadError {
     TooLarge,
+    File(std::io::Error),
     Truncated,
     Timeout,
     Other(reqwest::Error),
@@ -549,6 +634,54 @@ async fn read_capped(
         return Err(ReadError::Truncated);
     }
     Ok(buf.freeze())
+}
+
+/// Streams the body into the file at `path` (truncating it first), stopping as soon as it
+/// passes `limit`. Memory use is one chunk.
+async fn write_capped(
+    resp: reqwest::Response,
+    url: &Url,
+    path: &Path,
+    limit: u64,
+    declared_len: Option<u64>,
+    idle: Duration,
+) -> Result<(), ReadError> {
+    use tokio::io::AsyncWriteExt;
+    let file = tokio::fs::File::create(path)
+        .await
+        .map_err(ReadError::File)?;
+    let mut out = tokio::io::BufWriter::with_capacity(256 * 1024, file);
+    let mut written = 0u64;
+    let mut stream = resp.bytes_stream();
+    loop {
+        let Ok(next) = tokio::time::timeout(idle, stream.next()).await else {
+            return Err(ReadError::Timeout);
+        };
+        let Some(chunk) = next else { break };
+        match chunk {
+            Ok(chunk) => {
+                written += chunk.len() as u64;
+                if written > limit {
+                    return Err(ReadError::TooLarge);
+                }
+                out.write_all(&chunk).await.map_err(ReadError::File)?;
+            }
+            Err(e) if e.is_timeout() => return Err(ReadError::Timeout),
+            Err(e) if e.is_body() || e.is_decode() => {
+                tracing::debug!(url = %redact(url), error = %e, "download failed");
+                return Err(ReadError::Truncated);
+            }
+            Err(e) => return Err(ReadError::Other(e)),
+        }
+    }
+    out.flush().await.map_err(ReadError::File)?;
+    if let Some(len) = declared_len
+        && written < len
+    {
+        tracing::debug!(url = %redact(url), got = written, declared = len, "short download");
+        return Err(ReadError::Truncated);
+    }
+    Ok(())
 }
 
 fn classify_send_error(url: &Url, e: reqwest::Error) -> Attempt {

@@ -198,6 +198,7 @@ pub async fn run(
     command: &str,
 ) -> Result<RunReport, PipelineError> {
     let run_id = store.start_run(command, rules.version())?;
+    store.set_currency_rates(cfg.currency.base.as_deref(), &cfg.currency.rates)?;
     let mut report = RunReport {
         run_id,
         ..Default::default()
@@ -355,6 +356,14 @@ async fn crawl_source(
         since: opts.since,
         search_terms: sc.search_terms.clone(),
         allowed_hosts: hosts,
+        options: source::SourceOptions {
+            notice_url: sc.notice_url.clone(),
+            next_pointer: sc.next_pointer.clone(),
+            format: sc.format.clone(),
+            max_download_bytes: sc.max_download_bytes.unwrap_or(0),
+            page_size: sc.page_size.unwrap_or(0),
+            html: sc.html.clone(),
+        },
     };
     let cursor = if opts.since.is_some() {
         None

@@ -525,6 +525,7 @@ mod tests {
             since: None,
             search_terms: vec![],
             allowed_hosts: vec![],
+            options: Default::default(),
         }
     }
 

@@ -14,10 +14,13 @@ use serde_json::Value;
 use url::Url;
 
 use crate::fetch::{FetchError, Fetcher};
-use crate::model::{DocumentRef, NoticeRecord};
+use crate::model::{DocumentRef, NoticeRecord, PortalTime};
 
 pub mod goszakup;
 pub mod goszakup_html;
+pub mod html;
+pub mod ocds;
+pub mod samruk;
 
 /// One page of records. Store `records`, then save `cursor`; when `done`, this run of the source
 /// is over (the next call to [`Source::next_page`] returns `None`).
@@ -33,7 +36,7 @@ pub struct Page {
 #[derive(Clone)]
 pub struct SourceSpec {
     pub name: String,
-    /// "goszakup" | "goszakup-html"
+    /// One of [`crate::config::SOURCE_KINDS`].
     pub kind: String,
     /// Base URL: `https://ows.goszakup.gov.kz` (goszakup) or `https://goszakup.gov.kz` (goszakup-html).
     pub url: Url,
@@ -46,6 +49,26 @@ pub struct SourceSpec {
     /// Hosts this source may reach: its own and its attachments' ([`default_allowed_hosts`]
     /// plus the config's `attachment_hosts`). See [`open`].
     pub allowed_hosts: Vec<String>,
+    /// Settings only some kinds read (ocds, html, samruk).
+    pub options: SourceOptions,
+}
+
+/// Per-kind settings from `[[sources]]`; each kind reads its own and the config refuses the
+/// others.
+#[derive(Debug, Clone, Default)]
+pub struct SourceOptions {
+    /// ocds, samruk: the public URL of a notice, with `{id}`, `{ocid}` or `{number}` in it.
+    pub notice_url: Option<String>,
+    /// ocds: a JSON pointer to the next page's URL (default `/links/next`).
+    pub next_pointer: Option<String>,
+    /// ocds: `"api"` (paged packages), `"jsonl"` (a bulk file) or none (guessed from the URL).
+    pub format: Option<String>,
+    /// ocds bulk files: the largest download, in bytes ([`ocds::DEFAULT_MAX_DOWNLOAD`] if 0).
+    pub max_download_bytes: u64,
+    /// samruk: records per page (0: the kind's default).
+    pub page_size: u32,
+    /// html: the selectors and formats of the portal's pages.
+    pub html: Option<html::HtmlSettings>,
 }
 
 impl std::fmt::Debug for SourceSpec {
@@ -59,6 +82,7 @@ impl std::fmt::Debug for SourceSpec {
             .field("since", &self.since)
             .field("search_terms", &self.search_terms)
             .field("allowed_hosts", &self.allowed_hosts)
+            .field("options", &self.options)
             .finish()
     }
 }
@@ -67,7 +91,7 @@ impl std::fmt::Debug for SourceSpec {
 pub enum SourceError {
     #[error("source {name}: no token (set the environment variable its token_env names); skipped")]
     MissingToken { name: String },
-    #[error("source {name}: unknown kind {kind:?} (expected goszakup or goszakup-html)")]
+    #[error("source {name}: unknown kind {kind:?} (expected one of {})", crate::config::SOURCE_KINDS.join(", "))]
     UnknownKind { name: String, kind: String },
     #[error("source {name}: {message}")]
     Config { name: String, message: String },
@@ -132,6 +156,9 @@ pub fn open(spec: &SourceSpec, saved_cursor: Option<&str>) -> Result<Box<dyn Sou
             spec,
             saved_cursor,
         )?)),
+        "ocds" => Ok(Box::new(ocds::Ocds::open(spec, saved_cursor)?)),
+        "html" => Ok(Box::new(html::HtmlSource::open(spec, saved_cursor)?)),
+        "samruk" => Ok(Box::new(samruk::Samruk::open(spec, saved_cursor)?)),
         other => Err(SourceError::UnknownKind {
             name: spec.name.clone(),
             kind: other.to_string(),
@@ -147,6 +174,8 @@ pub fn default_allowed_hosts(kind: &str, url: &Url) -> Vec<String> {
     let extra: &[&str] = match kind {
         "goszakup" => goszakup::DEFAULT_HOSTS,
         "goszakup-html" => goszakup_html::DEFAULT_HOSTS,
+        "samruk" => samruk::DEFAULT_HOSTS,
+        // ocds and html: any publisher; its own host, plus the config's attachment_hosts.
         _ => &[],
     };
     for h in extra {
@@ -219,6 +248,89 @@ pub(crate) fn media_type(file_name: &str) -> Option<&'static str> {
     })
 }
 
+/// An ISO 8601 time with an offset ("2026-11-20T10:00:00+05:00", "...Z", "+0500"), as UTC with
+/// the original kept. A time without an offset keeps `utc: None` unless `zone` says where it is.
+pub(crate) fn iso_time(s: &str, zone: Option<chrono_tz::Tz>) -> Option<PortalTime> {
+    use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+    let t = s.trim();
+    if t.is_empty() {
+        return None;
+    }
+    let with_offset = DateTime::parse_from_rfc3339(t)
+        .or_else(|_| DateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f%z"))
+        .or_else(|_| DateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f%:z"))
+        .ok()
+        .map(|d| d.with_timezone(&Utc));
+    let naive = || {
+        NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f")
+            .or_else(|_| NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f"))
+            .ok()
+            .or_else(|| {
+                NaiveDate::parse_from_str(t, "%Y-%m-%d")
+                    .ok()
+                    .and_then(|d| d.and_hms_opt(0, 0, 0))
+            })
+    };
+    let utc = with_offset.or_else(|| {
+        let n = naive()?;
+        zone?
+            .from_local_datetime(&n)
+            .earliest()
+            .map(|d| d.with_timezone(&Utc))
+    });
+    Some(PortalTime {
+        utc,
+        original: t.to_string(),
+    })
+}
+
+/// A configured notice URL template with `{id}`, `{ocid}` and `{number}` filled in
+/// (percent-encoded as a path segment).
+pub(crate) fn fill_template(template: &str, vars: &[(&str, &str)]) -> String {
+    let mut out = template.to_string();
+    for (k, v) in vars {
+        let enc: String = url::form_urlencoded::byte_serialize(v.as_bytes()).collect();
+        out = out.replace(&format!("{{{k}}}"), &enc.replace('+', "%20"));
+    }
+    out
+}
+
+/// An amount as a page writes it: "1 300 000,50 ₸", "1,300,000.50", "710 338.80 тг."; the
+/// last `.` or `,` followed by one or two digits is the decimal separator.
+pub(crate) fn parse_amount_text(s: &str) -> Option<f64> {
+    let kept: String = s
+        .chars()
+        .filter(|c| c.is_ascii_digit() || matches!(c, '.' | ',' | '-'))
+        .collect();
+    let kept = kept.trim_matches(|c| c == '.' || c == ',');
+    if !kept.chars().any(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let decimal_at = kept
+        .rfind(['.', ','])
+        .filter(|&i| (1..=2).contains(&(kept.len() - i - 1)));
+    let mut num = String::new();
+    for (i, c) in kept.char_indices() {
+        match c {
+            '.' | ',' if Some(i) == decimal_at => num.push('.'),
+            '.' | ',' => {}
+            c => num.push(c),
+        }
+    }
+    num.parse().ok()
+}
+
+/// The file name at the end of a URL's path, if it looks like one.
+pub(crate) fn url_file_name(url: &str) -> Option<String> {
+    let u = Url::parse(url).ok()?;
+    let last = u.path_segments()?.rev().find(|s| !s.is_empty())?;
+    let decoded = url::form_urlencoded::parse(last.as_bytes())
+        .next()
+        .map(|(k, _)| k.into_owned())
+        .unwrap_or_else(|| last.to_string());
+    decoded.contains('.').then_some(decoded)
+}
+
 /// `base` joined with a relative path, keeping any path prefix of `base`.
 pub(crate) fn join(base: &Url, path: &str) -> Result<Url, String> {
     let mut base = base.clone();
@@ -265,4 +377,44 @@ pub(crate) fn lenient_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_times_with_and_without_offsets() {
+        let t = iso_time("2026-11-20T10:00:00+05:00", None).unwrap();
+        assert_eq!(t.utc.unwrap().to_rfc3339(), "2026-11-20T05:00:00+00:00");
+        assert_eq!(t.original, "2026-11-20T10:00:00+05:00");
+        let t = iso_time("2026-11-20T10:00:00.123+0200", None).unwrap();
+        assert_eq!(t.utc.unwrap().to_rfc3339(), "2026-11-20T08:00:00.123+00:00");
+        assert_eq!(iso_time("2026-11-20T10:00:00", None).unwrap().utc, None);
+        let t = iso_time("2026-11-20 10:00:00", Some(chrono_tz::Asia::Almaty)).unwrap();
+        assert_eq!(t.utc.unwrap().to_rfc3339(), "2026-11-20T05:00:00+00:00");
+        assert_eq!(iso_time("  ", None), None);
+    }
+
+    #[test]
+    fn amounts_as_pages_write_them() {
+        assert_eq!(parse_amount_text("1 300 000,50 ₸"), Some(1_300_000.5));
+        assert_eq!(parse_amount_text("1,300,000.50"), Some(1_300_000.5));
+        assert_eq!(parse_amount_text("1.300.000"), Some(1_300_000.0));
+        assert_eq!(parse_amount_text("710\u{a0}338.80 тг."), Some(710_338.8));
+        assert_eq!(parse_amount_text("—"), None);
+    }
+
+    #[test]
+    fn templates_and_file_names() {
+        assert_eq!(
+            fill_template("https://p.ua/tender/{ocid}", &[("ocid", "ocds-1/a b")]),
+            "https://p.ua/tender/ocds-1%2Fa%20b"
+        );
+        assert_eq!(
+            url_file_name("https://h/files/ТЗ%20smm.docx?x=1").as_deref(),
+            Some("ТЗ smm.docx")
+        );
+        assert_eq!(url_file_name("https://h/files/123/"), None);
+    }
 }

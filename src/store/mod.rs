@@ -6,6 +6,7 @@
 //! and applied, each in its own transaction, when the database is opened.
 
 mod alerts;
+mod currency;
 mod matches;
 mod notices;
 mod runs;
@@ -33,6 +34,8 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ),
     ("003_fulltext", include_str!("migrations/003_fulltext.sql")),
     ("004_alerts", include_str!("migrations/004_alerts.sql")),
+    // 005 is the evidence store's (branch `evidence`); it goes here when both are merged.
+    ("006_currency", include_str!("migrations/006_currency.sql")),
 ];
 
 /// The schema version this build writes.

@@ -71,6 +71,7 @@ fn spec(server: &MockServer, kind: &str) -> SourceSpec {
         since: None,
         search_terms: vec!["SMM".into(), "социальных сетях".into()],
         allowed_hosts: vec!["127.0.0.1".into()],
+        options: Default::default(),
     }
 }
 

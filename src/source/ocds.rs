@@ -1,0 +1,620 @@
+//! Source kind `ocds`: any publisher of the Open Contracting Data Standard, in one of two forms.
+//!
+//! - **api**: a paged release-package or record-package API. Each page's next page is at
+//!   `links.next`, or at the JSON pointer the config's `next_pointer` names (ProZorro:
+//!   `/next_page/uri`); no next page, or a page without releases, ends the run.
+//! - **jsonl**: a bulk JSON Lines file (one release, record or package per line), gzipped or not.
+//!   It is downloaded with [`Fetcher::download`] into a temporary file (deleted when the source
+//!   is dropped) under `max_download_bytes`, then read line by line through a bounded buffer:
+//!   a multi-gigabyte file is never held in memory.
+//!
+//! Releases of one `ocid` are merged into its current state ([`map::merge_releases`]: later
+//! `date` wins field by field); a record's `compiledRelease` is taken as the current state.
+//! Within an API page every release of an ocid is merged; in a bulk file a page never ends
+//! inside a run of lines of the same ocid, and all releases of an ocid within one page (500
+//! ocids) are merged. Releases of one ocid scattered further apart than a page are each stored
+//! as they come (the later one in the file wins): bulk files are published grouped by ocid.
+//!
+//! # Cursor
+//! - api: `{"page": "<URL>"}`, the page to read next. At the end it is the last page read, so
+//!   the next run reads it again and follows any next page published since.
+//! - jsonl: `{"file": "<URL>", "line": 1500}`: lines already stored; a killed run downloads the
+//!   file again and skips that many lines. A finished file is `{"file": …, "line": 0,
+//!   "complete": "<time>", "lines": N}`: the next run reads the file again from the start (bulk
+//!   files are snapshots; unchanged notices are recognised by the store as unchanged).
+//! - `--since` has no meaning for OCDS and starts over from the configured URL.
+//!
+//! Never: hold a bulk file in memory, or fetch outside the source's allowed hosts.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use url::Url;
+
+use super::{Page, PageFuture, Source, SourceError, SourceSpec, fetch_err, looks_like_html};
+use crate::fetch::Fetcher;
+use crate::model::NoticeRecord;
+
+pub mod map;
+use map::{Item, items_of, map_release, merge_releases};
+
+/// The largest bulk file downloaded unless `max_download_bytes` says otherwise (20 GiB).
+pub const DEFAULT_MAX_DOWNLOAD: u64 = 20 * 1024 * 1024 * 1024;
+/// Where the next page is, unless `next_pointer` says otherwise.
+pub const DEFAULT_NEXT_POINTER: &str = "/links/next";
+/// Distinct ocids per page of a bulk file.
+pub const PAGE_RECORDS: usize = 500;
+/// Lines per page of a bulk file at most (one ocid with very many releases).
+const MAX_PAGE_LINES: usize = 20_000;
+/// A longer line is skipped (logged), never read whole.
+pub const MAX_LINE_BYTES: u64 = 64 * 1024 * 1024;
+/// An HTML page (a bot challenge) where JSON was expected is tried this many more times.
+const HTML_RETRIES: u32 = 2;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Api,
+    Jsonl,
+}
+
+/// The format a URL suggests: bulk-file endings mean jsonl.
+fn guess_format(url: &Url) -> Format {
+    let p = url.path().to_ascii_lowercase();
+    if [".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz", ".jl", ".gz"]
+        .iter()
+        .any(|e| p.ends_with(e))
+    {
+        Format::Jsonl
+    } else {
+        Format::Api
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+struct Cursor {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    page: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    line: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    complete: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    lines: Option<u64>,
+}
+
+pub struct Ocds {
+    name: String,
+    notice_url: Option<String>,
+    next_pointer: String,
+    state: State,
+    finished: bool,
+}
+
+enum State {
+    Api { page: Url },
+    Jsonl(Box<Bulk>),
+}
+
+/// A bulk file being read.
+struct Bulk {
+    url: Url,
+    max_download: u64,
+    /// Lines stored by earlier pages (and runs).
+    line: u64,
+    /// Open once downloaded; `None` also while a page is being read on the blocking pool.
+    reader: Option<LineReader>,
+    temp: Option<TempFile>,
+    /// A line read but not yet taken (it begins the next page).
+    pending: Option<Vec<Item>>,
+}
+
+type LineReader = Box<dyn BufRead + Send>;
+
+/// A file removed when dropped.
+struct TempFile(PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+impl Ocds {
+    pub fn open(spec: &SourceSpec, saved_cursor: Option<&str>) -> Result<Ocds, SourceError> {
+        let name = spec.name.clone();
+        let config = |message: String| SourceError::Config {
+            name: name.clone(),
+            message,
+        };
+        let format = match spec.options.format.as_deref() {
+            None | Some("auto") => guess_format(&spec.url),
+            Some("api") => Format::Api,
+            Some("jsonl") => Format::Jsonl,
+            Some(other) => {
+                return Err(config(format!(
+                    "format {other:?} is not \"api\", \"jsonl\" or \"auto\""
+                )));
+            }
+        };
+        let next_pointer = spec
+            .options
+            .next_pointer
+            .clone()
+            .unwrap_or_else(|| DEFAULT_NEXT_POINTER.to_string());
+        if !next_pointer.starts_with('/') {
+            return Err(config(format!(
+                "next_pointer {next_pointer:?} is not a JSON pointer (it starts with /)"
+            )));
+        }
+        let saved: Option<Cursor> = match (spec.since, saved_cursor) {
+            (None, Some(s)) if !s.trim().is_empty() => {
+                Some(serde_json::from_str(s).map_err(|e| SourceError::BadCursor {
+                    name: name.clone(),
+                    cursor: s.to_string(),
+                    reason: e.to_string(),
+                })?)
+            }
+            _ => None,
+        };
+        let state = match format {
+            Format::Api => {
+                let page = match saved.and_then(|c| c.page) {
+                    Some(p) => Url::parse(&p).map_err(|e| SourceError::BadCursor {
+                        name: name.clone(),
+                        cursor: p.clone(),
+                        reason: e.to_string(),
+                    })?,
+                    None => spec.url.clone(),
+                };
+                State::Api { page }
+            }
+            Format::Jsonl => {
+                // A cursor for another file (the config changed) starts over.
+                let line = saved
+                    .filter(|c| c.file.as_deref() == Some(spec.url.as_str()))
+                    .and_then(|c| c.line)
+                    .unwrap_or(0);
+                State::Jsonl(Box::new(Bulk {
+                    url: spec.url.clone(),
+                    max_download: match spec.options.max_download_bytes {
+                        0 => DEFAULT_MAX_DOWNLOAD,
+                        n => n,
+                    },
+                    line,
+                    reader: None,
+                    temp: None,
+                    pending: None,
+                }))
+            }
+        };
+        Ok(Ocds {
+            name,
+            notice_url: spec.options.notice_url.clone(),
+            next_pointer,
+            state,
+            finished: false,
+        })
+    }
+
+    async fn fetch_page(&mut self, fetcher: &Fetcher) -> Result<Option<Page>, SourceError> {
+        if self.finished {
+            return Ok(None);
+        }
+        let page = match &self.state {
+            State::Api { .. } => self.api_page(fetcher).await?,
+            State::Jsonl(_) => self.bulk_page(fetcher).await?,
+        };
+        self.finished = page.done;
+        Ok(Some(page))
+    }
+
+    async fn api_page(&mut self, fetcher: &Fetcher) -> Result<Page, SourceError> {
+        let State::Api { page } = &self.state else {
+            unreachable!("api_page is only called in api mode")
+        };
+        let page = page.clone();
+        let headers = [("Accept", "application/json".to_string())];
+        let mut attempt = 0;
+        let resp = loop {
+            let resp = fetcher
+                .get(&page, &headers)
+                .await
+                .map_err(fetch_err(&self.name))?;
+            if !looks_like_html(resp.content_type.as_deref(), &resp.body) {
+                break resp;
+            }
+            // A bot challenge or maintenance page: wait and try again, then give up for this
+            // run (the cursor stays on this page).
+            if attempt >= HTML_RETRIES {
+                return Err(SourceError::Api {
+                    name: self.name.clone(),
+                    url: resp.url.to_string(),
+                    message: "an HTML page (a challenge or an error page?) where JSON was expected; the next run tries this page again".into(),
+                });
+            }
+            attempt += 1;
+            let wait = fetcher.settings().backoff_base * 2u32.pow(attempt);
+            tracing::warn!(source = %self.name, url = %resp.url, attempt, "HTML where JSON was expected; waiting");
+            tokio::time::sleep(wait.min(fetcher.settings().max_backoff)).await;
+        };
+        let changed = |what: String| SourceError::ChangedFormat {
+            name: self.name.clone(),
+            url: resp.url.to_string(),
+            what,
+        };
+        let value: Value =
+            serde_json::from_slice(&resp.body).map_err(|e| changed(format!("not JSON: {e}")))?;
+        let next = value
+            .pointer(&self.next_pointer)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(|n| {
+                resp.url
+                    .join(n)
+                    .map_err(|e| changed(format!("next page {n:?} is not a URL: {e}")))
+            })
+            .transpose()?;
+        let items = items_of(value).ok_or_else(|| {
+            changed("neither a release package, a record package nor a release".into())
+        })?;
+        let records = self.map_items(group(items));
+        let (cursor, done) = match next {
+            Some(n) if n == page => {
+                return Err(SourceError::StuckCursor {
+                    name: self.name.clone(),
+                    cursor: n.to_string(),
+                });
+            }
+            // A page without releases ends the run even where the publisher names a next page
+            // (ProZorro does, at the end of its feed): it is where the next run starts.
+            Some(_) if records.is_empty() => (page, true),
+            Some(n) => (n, false),
+            None => (page, true),
+        };
+        let cursor_string = serde_json::to_string(&Cursor {
+            page: Some(cursor.to_string()),
+            ..Cursor::default()
+        })
+        .unwrap_or_default();
+        self.state = State::Api { page: cursor };
+        Ok(Page {
+            records,
+            cursor: Some(cursor_string),
+            done,
+        })
+    }
+
+    async fn bulk_page(&mut self, fetcher: &Fetcher) -> Result<Page, SourceError> {
+        let name = self.name.clone();
+        let State::Jsonl(bulk) = &mut self.state else {
+            unreachable!("bulk_page is only called in jsonl mode")
+        };
+        if bulk.temp.is_none() {
+            let path = std::env::temp_dir().join(format!(
+                "tenderscan-{}-{}-{}.download",
+                std::process::id(),
+                name.chars()
+                    .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                    .collect::<String>(),
+                chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
+            ));
+            let temp = TempFile(path);
+            let got = fetcher
+                .download(
+                    &bulk.url,
+                    &[("Accept", "*/*".to_string())],
+                    &temp.0,
+                    bulk.max_download,
+                )
+                .await
+                .map_err(fetch_err(&name))?;
+            tracing::info!(source = %name, url = %got.url, bytes = got.bytes, "bulk file downloaded");
+            let path = temp.0.clone();
+            let skip = bulk.line;
+            let reader = tokio::task::spawn_blocking(move || open_lines(&path, skip))
+                .await
+                .map_err(|e| SourceError::Api {
+                    name: name.clone(),
+                    url: bulk.url.to_string(),
+                    message: format!("reading stopped: {e}"),
+                })?
+                .map_err(|e| SourceError::ChangedFormat {
+                    name: name.clone(),
+                    url: bulk.url.to_string(),
+                    what: format!("cannot read the bulk file: {e}"),
+                })?;
+            bulk.temp = Some(temp);
+            bulk.reader = Some(reader);
+        }
+        let reader = bulk.reader.take().ok_or_else(|| SourceError::Api {
+            name: name.clone(),
+            url: bulk.url.to_string(),
+            message: "the bulk file reader was lost (a page read was interrupted)".into(),
+        })?;
+        let pending = bulk.pending.take();
+        let start = bulk.line;
+        let read = tokio::task::spawn_blocking(move || read_page(reader, pending, start))
+            .await
+            .map_err(|e| SourceError::Api {
+                name: name.clone(),
+                url: bulk.url.to_string(),
+                message: format!("reading stopped: {e}"),
+            })?;
+        let read = read.map_err(|(line, e)| SourceError::ChangedFormat {
+            name: name.clone(),
+            url: bulk.url.to_string(),
+            what: format!("cannot read the bulk file at line {}: {e}", line + 1),
+        })?;
+        if read.bad_lines > 0 {
+            tracing::warn!(source = %name, url = %bulk.url, lines = read.bad_lines,
+                "lines that are no OCDS release, record or package were skipped");
+        }
+        bulk.line = read.line;
+        bulk.pending = read.pending;
+        let done = read.eof;
+        let cursor = if done {
+            bulk.temp = None;
+            Cursor {
+                file: Some(bulk.url.to_string()),
+                line: Some(0),
+                complete: Some(crate::store::now()),
+                lines: Some(read.line),
+                ..Cursor::default()
+            }
+        } else {
+            bulk.reader = Some(read.reader);
+            Cursor {
+                file: Some(bulk.url.to_string()),
+                line: Some(read.line),
+                ..Cursor::default()
+            }
+        };
+        let records = self.map_items(read.groups);
+        Ok(Page {
+            records,
+            cursor: Some(serde_json::to_string(&cursor).unwrap_or_default()),
+            done,
+        })
+    }
+
+    fn map_items(&self, groups: Vec<Vec<Value>>) -> Vec<NoticeRecord> {
+        groups
+            .into_iter()
+            .filter_map(|g| {
+                let current = merge_releases(g);
+                let rec = map_release(&current, self.notice_url.as_deref());
+                if rec.is_none() {
+                    tracing::warn!(source = %self.name, "release without an ocid skipped");
+                }
+                rec
+            })
+            .collect()
+    }
+}
+
+impl Source for Ocds {
+    fn next_page<'a>(&'a mut self, fetcher: &'a Fetcher) -> PageFuture<'a> {
+        Box::pin(self.fetch_page(fetcher))
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// Items grouped by ocid, in order of first appearance.
+fn group(items: Vec<Item>) -> Vec<Vec<Value>> {
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut groups: Vec<Vec<Value>> = Vec::new();
+    for item in items {
+        let key = item.ocid().unwrap_or_default().to_string();
+        let v = match item {
+            Item::Release(v) | Item::Compiled(v) => v,
+        };
+        match index.get(&key) {
+            Some(&i) => groups[i].push(v),
+            None => {
+                index.insert(key, groups.len());
+                groups.push(vec![v]);
+            }
+        }
+    }
+    groups
+}
+
+/// Opens a downloaded bulk file (gzip is recognised by its magic bytes) and skips `skip` lines.
+fn open_lines(path: &std::path::Path, skip: u64) -> std::io::Result<LineReader> {
+    let mut file = BufReader::with_capacity(256 * 1024, std::fs::File::open(path)?);
+    let gz = file.fill_buf()?.starts_with(&[0x1f, 0x8b]);
+    let mut reader: LineReader = if gz {
+        Box::new(BufReader::with_capacity(
+            256 * 1024,
+            flate2::bufread::MultiGzDecoder::new(file),
+        ))
+    } else {
+        Box::new(file)
+    };
+    for _ in 0..skip {
+        if reader.skip_until(b'\n')? == 0 {
+            break;
+        }
+    }
+    Ok(reader)
+}
+
+struct PageRead {
+    reader: LineReader,
+    groups: Vec<Vec<Value>>,
+    pending: Option<Vec<Item>>,
+    /// Lines taken so far (this page's included).
+    line: u64,
+    eof: bool,
+    bad_lines: usize,
+}
+
+/// Reads one line of at most [`MAX_LINE_BYTES`]: `None` at the end; `Some(None)` for a line too
+/// long (skipped).
+fn next_line(reader: &mut LineReader, buf: &mut Vec<u8>) -> std::io::Result<Option<bool>> {
+    buf.clear();
+    let n = (&mut *reader).take(MAX_LINE_BYTES).read_until(b'\n', buf)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if n as u64 == MAX_LINE_BYTES && !buf.ends_with(b"\n") {
+        reader.skip_until(b'\n')?;
+        buf.clear();
+        return Ok(Some(false));
+    }
+    Ok(Some(true))
+}
+
+/// Reads up to [`PAGE_RECORDS`] ocids from the stream, never ending a page inside a run of
+/// lines of one ocid. Errors carry the line they happened at.
+fn read_page(
+    mut reader: LineReader,
+    mut pending: Option<Vec<Item>>,
+    start: u64,
+) -> Result<PageRead, (u64, std::io::Error)> {
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut groups: Vec<Vec<Value>> = Vec::new();
+    let mut line = start;
+    let mut lines_here = 0usize;
+    let mut bad_lines = 0usize;
+    let mut buf = Vec::new();
+    let mut eof = false;
+    loop {
+        let items = match pending.take() {
+            Some(items) => items,
+            None => match next_line(&mut reader, &mut buf).map_err(|e| (line, e))? {
+                None => {
+                    eof = true;
+                    break;
+                }
+                Some(false) => {
+                    bad_lines += 1;
+                    line += 1;
+                    continue;
+                }
+                Some(true) => {
+                    let text = buf.trim_ascii();
+                    if text.is_empty() {
+                        line += 1;
+                        continue;
+                    }
+                    match serde_json::from_slice::<Value>(text)
+                        .ok()
+                        .and_then(items_of)
+                    {
+                        Some(items) => items,
+                        None => {
+                            bad_lines += 1;
+                            line += 1;
+                            continue;
+                        }
+                    }
+                }
+            },
+        };
+        let first = items.first().and_then(Item::ocid).unwrap_or_default();
+        let starts_new = !index.contains_key(first);
+        if (groups.len() >= PAGE_RECORDS && starts_new) || lines_here >= MAX_PAGE_LINES {
+            pending = Some(items);
+            break;
+        }
+        for item in items {
+            let key = item.ocid().unwrap_or_default().to_string();
+            let v = match item {
+                Item::Release(v) | Item::Compiled(v) => v,
+            };
+            match index.get(&key) {
+                Some(&i) => groups[i].push(v),
+                None => {
+                    index.insert(key, groups.len());
+                    groups.push(vec![v]);
+                }
+            }
+        }
+        line += 1;
+        lines_here += 1;
+    }
+    Ok(PageRead {
+        reader,
+        groups,
+        pending,
+        line,
+        eof,
+        bad_lines,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn lines(n: usize, per_ocid: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        for i in 0..n {
+            let o = i / per_ocid;
+            writeln!(
+                out,
+                r#"{{"ocid":"ocds-x-{o}","id":"{i}","date":"2026-11-{:02}T00:00:00Z","tender":{{"title":"t{i}"}}}}"#,
+                1 + (i % per_ocid)
+            )
+            .unwrap();
+        }
+        out
+    }
+
+    fn reader_of(bytes: Vec<u8>) -> LineReader {
+        Box::new(std::io::Cursor::new(bytes))
+    }
+
+    #[test]
+    fn pages_hold_whole_ocids_and_the_line_count_resumes() {
+        // 1203 lines, 3 per ocid: 401 ocids, pages of 500 ocids: one page.
+        let page = read_page(reader_of(lines(1203, 3)), None, 0).unwrap();
+        assert!(page.eof);
+        assert_eq!(page.groups.len(), 401);
+        assert!(page.groups.iter().all(|g| g.len() == 3));
+        assert_eq!(page.line, 1203);
+        // 3000 lines, 2 per ocid: 1500 ocids, three pages of 500.
+        let data = lines(3000, 2);
+        let p1 = read_page(reader_of(data.clone()), None, 0).unwrap();
+        assert_eq!((p1.groups.len(), p1.line, p1.eof), (500, 1000, false));
+        let p2 = read_page(p1.reader, p1.pending, p1.line).unwrap();
+        assert_eq!((p2.groups.len(), p2.line), (500, 2000));
+        let first_of_p2 = merge_releases(p2.groups[0].clone());
+        assert_eq!(first_of_p2["ocid"], "ocds-x-500");
+        // Resuming from the saved line reads the same third page.
+        let dir = std::env::temp_dir().join(format!("ocds-unit-{}", std::process::id()));
+        std::fs::write(&dir, &data).unwrap();
+        let reader = open_lines(&dir, p2.line).unwrap();
+        let p3 = read_page(reader, None, p2.line).unwrap();
+        std::fs::remove_file(&dir).unwrap();
+        assert_eq!((p3.groups.len(), p3.line, p3.eof), (500, 3000, true));
+        assert_eq!(merge_releases(p3.groups[0].clone())["ocid"], "ocds-x-1000");
+    }
+
+    #[test]
+    fn bad_and_blank_lines_are_skipped_and_counted() {
+        let data = b"{\"ocid\":\"a\"}\nnot json\n\n{\"foo\":1}\n{\"ocid\":\"b\"}".to_vec();
+        let page = read_page(reader_of(data), None, 0).unwrap();
+        assert_eq!(page.groups.len(), 2);
+        assert_eq!(page.bad_lines, 2);
+        assert_eq!(page.line, 5);
+    }
+
+    #[test]
+    fn formats_are_guessed_from_the_url() {
+        let g = |u: &str| guess_format(&Url::parse(u).unwrap());
+        assert_eq!(g("https://p.ua/bulk/full.jsonl.gz"), Format::Jsonl);
+        assert_eq!(g("https://p.ua/api/releases?offset=1"), Format::Api);
+    }
+}

@@ -1,0 +1,390 @@
+//! Source kind `samruk`: Samruk-Kazyna's procurement portal (zakup.sk.kz), through its public
+//! search JSON (no token). The configured URL is the search endpoint; pages are requested with
+//! `page` (from 0), `size` and `sort=lastModifiedDate,desc`.
+//!
+//! Answers are read tolerantly: the list is `content` (a Spring page), `items`, `data`,
+//! `results` or a bare array; the end is `last: true`, `totalPages`, or a short page. An item is
+//! `{id, number, nameRu, nameKk, sumTruNoNds, advertStatus, tenderType, customer {bin, nameRu},
+//! acceptanceBeginDateTime, acceptanceEndDateTime, lastModifiedDate, lots[], documents[]}`;
+//! dates are ISO 8601 with offsets (a time without one is read as Asia/Almaty). Documents are
+//! taken only where an item gives a URL for them (`url`, `fileUrl`, `downloadUrl`).
+//!
+//! # Cursor
+//! `{"since": "2026-11-20T00:00:00Z", "page": 2, "started": "…"}`: results are newest first by
+//! `lastModifiedDate`; paging stops at the first page with nothing modified since `since`. The
+//! finished crawl leaves `{"since": <start of this crawl - 1 h>}`, so the next run reads what
+//! changed since. The first run starts `lookback_days` back; `--since` overrides the cursor.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use url::Url;
+
+use super::{
+    Page, PageFuture, Source, SourceError, SourceSpec, document_rank, fetch_err, fill_template,
+    is_spec, iso_time, looks_like_html, media_type, value_to_string,
+};
+use crate::fetch::Fetcher;
+use crate::model::{Agency, DocumentRef, LotRecord, NoticeRecord};
+
+/// The portal's host.
+pub const DEFAULT_HOSTS: &[&str] = &["zakup.sk.kz"];
+/// Records per page: the portal's gateway has refused larger pages.
+pub const DEFAULT_PAGE_SIZE: u32 = 10;
+/// Public page of an advert, unless `notice_url` says otherwise.
+pub const NOTICE_URL: &str = "https://zakup.sk.kz/#/ext?tabs=advert&id={id}";
+/// Pages read per run at most.
+pub const MAX_PAGES: u32 = 500;
+const OVERLAP: chrono::Duration = chrono::Duration::hours(1);
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+struct Cursor {
+    since: DateTime<Utc>,
+    #[serde(default)]
+    page: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    started: Option<DateTime<Utc>>,
+}
+
+pub struct Samruk {
+    name: String,
+    url: Url,
+    size: u32,
+    notice_url: String,
+    cursor: Cursor,
+    started: DateTime<Utc>,
+    seen: HashSet<String>,
+    finished: bool,
+}
+
+impl Samruk {
+    pub fn open(spec: &SourceSpec, saved_cursor: Option<&str>) -> Result<Samruk, SourceError> {
+        Self::open_at(spec, saved_cursor, Utc::now())
+    }
+
+    fn open_at(
+        spec: &SourceSpec,
+        saved_cursor: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Samruk, SourceError> {
+        let day_start = |d: NaiveDate| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+        let fresh = |since| Cursor {
+            since,
+            page: 0,
+            started: None,
+        };
+        let cursor = match (spec.since, saved_cursor) {
+            (Some(day), _) => fresh(day_start(day)),
+            (None, Some(saved)) if !saved.trim().is_empty() => serde_json::from_str(saved)
+                .map_err(|e| SourceError::BadCursor {
+                    name: spec.name.clone(),
+                    cursor: saved.to_string(),
+                    reason: e.to_string(),
+                })?,
+            _ => fresh(day_start(
+                now.date_naive() - chrono::Days::new(u64::from(spec.lookback_days)),
+            )),
+        };
+        let started = cursor.started.filter(|_| cursor.page > 0).unwrap_or(now);
+        Ok(Samruk {
+            name: spec.name.clone(),
+            url: spec.url.clone(),
+            size: match spec.options.page_size {
+                0 => DEFAULT_PAGE_SIZE,
+                n => n,
+            },
+            notice_url: spec
+                .options
+                .notice_url
+                .clone()
+                .unwrap_or_else(|| NOTICE_URL.to_string()),
+            cursor,
+            started,
+            seen: HashSet::new(),
+            finished: false,
+        })
+    }
+
+    async fn fetch_page(&mut self, fetcher: &Fetcher) -> Result<Option<Page>, SourceError> {
+        if self.finished {
+            return Ok(None);
+        }
+        let mut url = self.url.clone();
+        url.query_pairs_mut()
+            .append_pair("page", &self.cursor.page.to_string())
+            .append_pair("size", &self.size.to_string())
+            .append_pair("sort", "lastModifiedDate,desc");
+        let resp = fetcher
+            .get(&url, &[("Accept", "application/json".to_string())])
+            .await
+            .map_err(fetch_err(&self.name))?;
+        let changed = |what: String| SourceError::ChangedFormat {
+            name: self.name.clone(),
+            url: resp.url.to_string(),
+            what,
+        };
+        if looks_like_html(resp.content_type.as_deref(), &resp.body) {
+            return Err(SourceError::Api {
+                name: self.name.clone(),
+                url: resp.url.to_string(),
+                message: "an HTML page (a challenge or an error page?) where JSON was expected; the next run tries again".into(),
+            });
+        }
+        let body: Value =
+            serde_json::from_slice(&resp.body).map_err(|e| changed(format!("not JSON: {e}")))?;
+        let (items, last) = list_of(&body, self.size, self.cursor.page).ok_or_else(|| {
+            changed("no list (content, items, data, results) in the answer".into())
+        })?;
+        let mut records = Vec::new();
+        let mut any_recent = false;
+        for item in &items {
+            let modified = item
+                .get("lastModifiedDate")
+                .and_then(Value::as_str)
+                .and_then(|s| iso_time(s, Some(chrono_tz::Asia::Almaty)))
+                .and_then(|t| t.utc);
+            let recent = modified.is_none_or(|m| m >= self.cursor.since);
+            any_recent |= recent;
+            if !recent {
+                continue;
+            }
+            match map_advert(item, &self.notice_url) {
+                Some(rec) if self.seen.insert(rec.external_id.clone()) => records.push(rec),
+                Some(_) => {}
+                None => tracing::warn!(source = %self.name, "advert without an id skipped"),
+            }
+        }
+        let next_page = self.cursor.page + 1;
+        let at_limit = next_page >= MAX_PAGES;
+        if at_limit && !last && any_recent {
+            tracing::warn!(source = %self.name, "stopped after {MAX_PAGES} pages; the rest waits for the next run");
+        }
+        let done = last || items.is_empty() || !any_recent || at_limit;
+        self.cursor = if done {
+            self.finished = true;
+            Cursor {
+                since: self.started - OVERLAP,
+                page: 0,
+                started: None,
+            }
+        } else {
+            Cursor {
+                since: self.cursor.since,
+                page: next_page,
+                started: Some(self.started),
+            }
+        };
+        Ok(Some(Page {
+            records,
+            cursor: Some(serde_json::to_string(&self.cursor).unwrap_or_default()),
+            done,
+        }))
+    }
+}
+
+impl Source for Samruk {
+    fn next_page<'a>(&'a mut self, fetcher: &'a Fetcher) -> PageFuture<'a> {
+        Box::pin(self.fetch_page(fetcher))
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// The items of an answer and whether it is the last page.
+fn list_of(body: &Value, size: u32, page: u32) -> Option<(Vec<Value>, bool)> {
+    let items = match body {
+        Value::Array(a) => a.clone(),
+        Value::Object(o) => ["content", "items", "data", "results"]
+            .iter()
+            .find_map(|k| o.get(*k).and_then(Value::as_array))?
+            .clone(),
+        _ => return None,
+    };
+    let short = items.len() < size as usize;
+    let last = body.get("last").and_then(Value::as_bool).unwrap_or(false)
+        || body
+            .get("totalPages")
+            .and_then(Value::as_u64)
+            .is_some_and(|t| u64::from(page) + 1 >= t)
+        || short;
+    Some((items, last))
+}
+
+fn text(v: &Value, key: &str) -> Option<String> {
+    v.get(key).cloned().and_then(value_to_string)
+}
+
+/// A status given as a code ("PUBLISHED") or as an object ({code, nameRu}).
+fn status(v: Option<&Value>) -> (Option<String>, Option<String>) {
+    match v {
+        Some(Value::Object(o)) => {
+            let code = o.get("code").cloned().and_then(value_to_string);
+            let name = o
+                .get("nameRu")
+                .cloned()
+                .and_then(value_to_string)
+                .or_else(|| code.clone());
+            (name, code)
+        }
+        Some(other) => {
+            let s = value_to_string(other.clone());
+            (s.clone(), s)
+        }
+        None => (None, None),
+    }
+}
+
+fn time(v: &Value, keys: &[&str]) -> Option<crate::model::PortalTime> {
+    keys.iter()
+        .find_map(|k| text(v, k))
+        .and_then(|s| iso_time(&s, Some(chrono_tz::Asia::Almaty)))
+}
+
+fn documents_of(v: &Value) -> Vec<DocumentRef> {
+    let mut docs: Vec<DocumentRef> = v
+        .get("documents")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|d| {
+            let url = ["url", "fileUrl", "downloadUrl"]
+                .iter()
+                .find_map(|k| text(d, k))?;
+            let file_name = text(d, "fileName").or_else(|| text(d, "originalName"));
+            let title = text(d, "nameRu").or_else(|| text(d, "documentCategory"));
+            Some(DocumentRef {
+                is_spec: is_spec(title.as_deref(), file_name.as_deref())
+                    || text(d, "documentCategory")
+                        .is_some_and(|c| c.to_ascii_uppercase().contains("TECH")),
+                media_type: text(d, "contentType").or_else(|| {
+                    file_name
+                        .as_deref()
+                        .and_then(media_type)
+                        .map(str::to_string)
+                }),
+                url,
+                file_name,
+                title,
+            })
+        })
+        .collect();
+    docs.sort_by_key(document_rank);
+    docs
+}
+
+/// One advert as a notice. `None` without an id.
+pub fn map_advert(item: &Value, notice_url: &str) -> Option<NoticeRecord> {
+    let id = text(item, "id")?;
+    let number = text(item, "number");
+    let (status_name, status_code) = status(item.get("advertStatus"));
+    let customer = item.get("customer");
+    let agency = customer.and_then(|c| {
+        Some(Agency {
+            id: text(c, "bin").or_else(|| text(c, "iinBin"))?,
+            scheme: Some("KZ-BIN".into()),
+            name_ru: text(c, "nameRu"),
+            name_kk: text(c, "nameKk"),
+            name_en: text(c, "nameEn"),
+            region: None,
+        })
+    });
+    let lots = item
+        .get("lots")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|l| {
+            let (lot_status, _) = status(l.get("lotStatus").or_else(|| l.get("status")));
+            Some(LotRecord {
+                external_id: text(l, "id")?,
+                number: text(l, "number").or_else(|| text(l, "lotNumber")),
+                title: text(l, "nameRu").or_else(|| text(l, "nameKk")),
+                description: text(l, "descriptionRu")
+                    .or_else(|| text(l, "additionalCharacteristicsRu"))
+                    .or_else(|| text(l, "descriptionKk")),
+                amount: l.get("sumTruNoNds").and_then(Value::as_f64),
+                quantity: l.get("count").and_then(Value::as_f64),
+                status: lot_status,
+                documents: documents_of(l),
+            })
+        })
+        .collect();
+    Some(NoticeRecord {
+        url: Some(fill_template(
+            notice_url,
+            &[
+                ("id", &id),
+                ("number", number.as_deref().unwrap_or(&id)),
+                ("ocid", &id),
+            ],
+        )),
+        number,
+        title: text(item, "nameRu")
+            .or_else(|| text(item, "nameKk"))
+            .unwrap_or_else(|| id.clone()),
+        title_kk: text(item, "nameKk"),
+        description: text(item, "descriptionRu"),
+        agency,
+        amount: item.get("sumTruNoNds").and_then(Value::as_f64),
+        currency: Some("KZT".into()),
+        status: status_name,
+        status_code,
+        method: text(item, "tenderType"),
+        published: time(
+            item,
+            &["acceptanceBeginDateTime", "publishDate", "createdDate"],
+        ),
+        deadline: time(item, &["acceptanceEndDateTime"]),
+        lots,
+        documents: documents_of(item),
+        raw: serde_json::to_vec(item).ok(),
+        external_id: id,
+        ..NoticeRecord::default()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn an_advert_maps_with_its_customer_lots_and_times() {
+        let item = json!({"id": 1198864, "number": "1198864-ОТ1", "nameRu": "Услуги SMM",
+            "nameKk": "SMM қызметтері", "sumTruNoNds": 34191869.47, "advertStatus": "PUBLISHED",
+            "tenderType": "OTOU", "customer": {"bin": "060840000483", "nameRu": "АО «Самрук»"},
+            "acceptanceBeginDateTime": "2026-11-20T10:00:00+05:00",
+            "acceptanceEndDateTime": "2026-11-30T18:00:00.000+0500",
+            "lastModifiedDate": "2026-11-21T09:00:00Z",
+            "lots": [{"id": 77, "number": "1", "nameRu": "Ведение аккаунтов", "sumTruNoNds": 1000.5, "count": 1}]});
+        let rec = map_advert(&item, NOTICE_URL).unwrap();
+        assert_eq!(rec.external_id, "1198864");
+        assert_eq!(rec.agency.as_ref().unwrap().id, "060840000483");
+        assert_eq!(rec.amount, Some(34191869.47));
+        assert_eq!(rec.status.as_deref(), Some("PUBLISHED"));
+        assert_eq!(
+            rec.deadline.unwrap().utc.unwrap().to_rfc3339(),
+            "2026-11-30T13:00:00+00:00"
+        );
+        assert_eq!(rec.lots[0].title.as_deref(), Some("Ведение аккаунтов"));
+        assert_eq!(
+            rec.url.as_deref(),
+            Some("https://zakup.sk.kz/#/ext?tabs=advert&id=1198864")
+        );
+    }
+
+    #[test]
+    fn lists_in_several_shapes() {
+        let (items, last) = list_of(&json!({"content": [{}, {}], "last": false}), 2, 0).unwrap();
+        assert_eq!((items.len(), last), (2, false));
+        let (_, last) = list_of(&json!({"items": [{}, {}], "totalPages": 3}), 2, 2).unwrap();
+        assert!(last);
+        let (_, last) = list_of(&json!([{}]), 2, 0).unwrap();
+        assert!(last);
+        assert!(list_of(&json!({"oops": 1}), 2, 0).is_none());
+    }
+}
