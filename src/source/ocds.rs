@@ -265,15 +265,16 @@ impl Ocds {
         })?;
         let records = self.map_items(group(items));
         let (cursor, done) = match next {
+            // A page without releases ends the run even where the publisher names a next page
+            // (ProZorro does, at the end of its feed, even the same page): it is where the
+            // next run starts.
+            Some(_) if records.is_empty() => (page, true),
             Some(n) if n == page => {
                 return Err(SourceError::StuckCursor {
                     name: self.name.clone(),
                     cursor: n.to_string(),
                 });
             }
-            // A page without releases ends the run even where the publisher names a next page
-            // (ProZorro does, at the end of its feed): it is where the next run starts.
-            Some(_) if records.is_empty() => (page, true),
             Some(n) => (n, false),
             None => (page, true),
         };

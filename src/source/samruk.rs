@@ -11,7 +11,7 @@
 //!
 //! # Cursor
 //! `{"since": "2026-11-20T00:00:00Z", "page": 2, "started": "…"}`: results are newest first by
-//! `lastModifiedDate`; paging stops at the first page with nothing modified since `since`. The
+//! `lastModifiedDate`; paging stops at the first item not modified since `since`. The
 //! finished crawl leaves `{"since": <start of this crawl - 1 h>}`, so the next run reads what
 //! changed since. The first run starts `lookback_days` back; `--since` overrides the cursor.
 
@@ -139,6 +139,7 @@ impl Samruk {
         })?;
         let mut records = Vec::new();
         let mut any_recent = false;
+        let mut any_old = false;
         for item in &items {
             let modified = item
                 .get("lastModifiedDate")
@@ -147,6 +148,7 @@ impl Samruk {
                 .and_then(|t| t.utc);
             let recent = modified.is_none_or(|m| m >= self.cursor.since);
             any_recent |= recent;
+            any_old |= !recent;
             if !recent {
                 continue;
             }
@@ -161,7 +163,8 @@ impl Samruk {
         if at_limit && !last && any_recent {
             tracing::warn!(source = %self.name, "stopped after {MAX_PAGES} pages; the rest waits for the next run");
         }
-        let done = last || items.is_empty() || !any_recent || at_limit;
+        // Newest first: anything older than `since` means the rest is older too.
+        let done = last || items.is_empty() || any_old || at_limit;
         self.cursor = if done {
             self.finished = true;
             Cursor {

@@ -9,4 +9,5 @@ mod extract;
 mod foundation;
 mod pipeline;
 mod smtp;
+mod sources;
 mod util;
