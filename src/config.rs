@@ -741,6 +741,52 @@ mod tests {
         assert!(!c.sources.is_empty());
     }
 
+    /// The commented examples of more sources in config.toml parse once uncommented.
+    #[test]
+    fn the_example_sources_in_config_toml_parse() {
+        let block: String = DEFAULT_CONFIG
+            .split("# --- examples ---\n")
+            .nth(1)
+            .and_then(|b| b.split("# --- end of examples ---").next())
+            .expect("config.toml has the examples block")
+            .lines()
+            .map(|l| l.strip_prefix("# ").unwrap_or(l.trim_start_matches('#')))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let c = parse(&format!("[database]\npath = 'a.db'\n{block}\n")).unwrap();
+        let kinds: Vec<&str> = c.sources.iter().map(|s| s.kind.as_str()).collect();
+        assert_eq!(kinds, ["ocds", "ocds", "samruk", "html"]);
+        assert_eq!(c.currency.rates.get("UAH"), Some(&12.1));
+        assert!(c.sources[3].html.is_some());
+    }
+
+    #[test]
+    fn kind_keys_and_currency_are_checked() {
+        let base = "[database]\npath = 'a.db'\n[[sources]]\nname = 'a'\nurl = 'https://a.kz'\n";
+        let e = parse(&format!("{base}kind = 'goszakup'\nnext_pointer = '/x'\n")).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("sources[0].next_pointer"), "{e}");
+        assert_eq!(e.line, Some(7), "{e}");
+        let e = parse(&format!("{base}kind = 'html'\n")).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("sources[0].html"), "{e}");
+        let e = parse(&format!(
+            "{base}kind = 'html'\n[sources.html]\nitem = 'tr'\ntitle = 'a['\n"
+        ))
+        .unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("sources[0].html.title"), "{e}");
+        let e = parse(&format!(
+            "{base}kind = 'html'\n[sources.html]\nitem = 'tr'\ntitle = 'a'\ncolour = 'red'\n"
+        ))
+        .unwrap_err();
+        assert!(e.message.contains("unknown field"), "{e}");
+        let e =
+            parse("[database]\npath = 'a.db'\n[currency]\nrates = { UAH = 12.1 }\n").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("currency.rates"), "{e}");
+        let e =
+            parse("[database]\npath = 'a.db'\n[currency]\nbase = 'KZT'\nrates = { UAH = -1.0 }\n")
+                .unwrap_err();
+        assert!(e.message.contains("UAH"), "{e}");
+    }
+
     #[test]
     fn unknown_key_names_line_and_key() {
         let e = parse("[database]\npath = 'a.db'\n\n[mail]\nsmtp_hots = 'x'\n").unwrap_err();
