@@ -111,6 +111,9 @@ struct Bulk {
     temp: Option<TempFile>,
     /// A line read but not yet taken (it begins the next page).
     pending: Option<Vec<Item>>,
+    /// Lines of this run that were OCDS, and that were not.
+    good_lines: u64,
+    bad_lines: u64,
 }
 
 type LineReader = Box<dyn BufRead + Send>;
@@ -189,6 +192,8 @@ impl Ocds {
                     reader: None,
                     temp: None,
                     pending: None,
+                    good_lines: 0,
+                    bad_lines: 0,
                 }))
             }
         };
@@ -297,12 +302,11 @@ impl Ocds {
             unreachable!("bulk_page is only called in jsonl mode")
         };
         if bulk.temp.is_none() {
+            remove_stale_downloads(&name);
             let path = std::env::temp_dir().join(format!(
                 "tenderscan-{}-{}-{}.download",
                 std::process::id(),
-                name.chars()
-                    .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-                    .collect::<String>(),
+                sanitize(&name),
                 chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
             ));
             let temp = TempFile(path);
@@ -316,6 +320,14 @@ impl Ocds {
                 .await
                 .map_err(fetch_err(&name))?;
             tracing::info!(source = %name, url = %got.url, bytes = got.bytes, "bulk file downloaded");
+            let head = read_head(&temp.0, 1024).unwrap_or_default();
+            if looks_like_html(got.content_type.as_deref(), &head) {
+                return Err(SourceError::Api {
+                    name: name.clone(),
+                    url: got.url.to_string(),
+                    message: "an HTML page (a challenge or an error page?) where a bulk file was expected; the next run tries again".into(),
+                });
+            }
             let path = temp.0.clone();
             let skip = bulk.line;
             let reader = tokio::task::spawn_blocking(move || open_lines(&path, skip))
@@ -355,6 +367,19 @@ impl Ocds {
         if read.bad_lines > 0 {
             tracing::warn!(source = %name, url = %bulk.url, lines = read.bad_lines,
                 "lines that are no OCDS release, record or package were skipped");
+        }
+        bulk.bad_lines += read.bad_lines as u64;
+        bulk.good_lines += read.line - start - read.bad_lines as u64;
+        if read.eof && bulk.good_lines == 0 && bulk.bad_lines > 0 {
+            // Not one line was OCDS: the file is something else, not an empty snapshot.
+            return Err(SourceError::ChangedFormat {
+                name: name.clone(),
+                url: bulk.url.to_string(),
+                what: format!(
+                    "none of its {} lines is an OCDS release, record or package",
+                    bulk.bad_lines
+                ),
+            });
         }
         bulk.line = read.line;
         bulk.pending = read.pending;
@@ -407,6 +432,50 @@ impl Source for Ocds {
     fn name(&self) -> &str {
         &self.name
     }
+}
+
+/// The first `n` bytes of a file.
+fn read_head(path: &std::path::Path, n: u64) -> std::io::Result<Vec<u8>> {
+    let mut head = Vec::new();
+    std::fs::File::open(path)?.take(n).read_to_end(&mut head)?;
+    Ok(head)
+}
+
+/// Removes downloads of this source left by a process that was killed (Linux: a process id
+/// with no `/proc` entry). Elsewhere nothing is removed: a live process's file must stay.
+fn remove_stale_downloads(name: &str) {
+    if !cfg!(target_os = "linux") {
+        return;
+    }
+    let suffix_part = format!("-{}-", sanitize(name));
+    let Ok(dir) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in dir.flatten() {
+        let file = entry.file_name().to_string_lossy().to_string();
+        let Some(rest) = file.strip_prefix("tenderscan-") else {
+            continue;
+        };
+        if !file.ends_with(".download") {
+            continue;
+        }
+        let Some((pid, after)) = rest.split_once('-') else {
+            continue;
+        };
+        if !format!("-{after}").starts_with(&suffix_part) || pid.parse::<u32>().is_err() {
+            continue;
+        }
+        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            tracing::info!(file = %entry.path().display(), "removing a download left by a killed run");
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+fn sanitize(name: &str) -> String {
+    name.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
 }
 
 /// Items grouped by ocid, in order of first appearance.

@@ -324,7 +324,8 @@ async fn ocds_bulk_gzipped_jsonl_is_streamed_merged_and_resumable() {
         .mount(&server)
         .await;
     let url = format!("{}/bulk/full.jsonl.gz", server.uri());
-    let s = spec("ocds", &url, SourceOptions::default());
+    let mut s = spec("ocds", &url, SourceOptions::default());
+    s.name = "test-ocds-bulk".into();
     let f = fetcher();
     let mut src = source::open(&s, None).unwrap();
     let pages = drain(src.as_mut(), &f).await.unwrap();
@@ -362,7 +363,10 @@ async fn ocds_bulk_gzipped_jsonl_is_streamed_merged_and_resumable() {
         .filter_map(|e| e.ok())
         .filter(|e| {
             let n = e.file_name().to_string_lossy().to_string();
-            n.starts_with(&format!("tenderscan-{}-test-ocds", std::process::id()))
+            n.starts_with(&format!(
+                "tenderscan-{}-test_ocds_bulk-",
+                std::process::id()
+            ))
         })
         .count();
     assert_eq!(leftovers, 0);
@@ -387,6 +391,99 @@ async fn ocds_bulk_file_over_its_cap_is_refused() {
         err.to_string().contains("larger than the limit of 1000"),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn ocds_bulk_download_keeps_to_the_allowed_hosts() {
+    let server = MockServer::start().await;
+    let port = server.address().port();
+    // "localhost" is the same server, but only 127.0.0.1 is allowed.
+    Mock::given(method("GET"))
+        .and(path("/bulk/full.jsonl"))
+        .respond_with(ResponseTemplate::new(302).insert_header(
+            "Location",
+            format!("http://localhost:{port}/elsewhere.jsonl"),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/elsewhere.jsonl"))
+        .respond_with(body(bulk_lines(2, 1), "application/x-ndjson"))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let url = format!("{}/bulk/full.jsonl", server.uri());
+    let mut src = source::open(&spec("ocds", &url, SourceOptions::default()), None).unwrap();
+    let err = src.next_page(&fetcher()).await.unwrap_err().to_string();
+    assert!(err.contains("not in the allowed hosts"), "{err}");
+}
+
+#[tokio::test]
+async fn ocds_bulk_that_is_html_or_no_ocds_at_all_is_reported_not_stored_as_empty() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/bulk/challenge.jsonl"))
+        .respond_with(body(
+            "<!doctype html><html><body>Just a moment…</body></html>",
+            "text/html",
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/bulk/other.jsonl"))
+        .respond_with(body(
+            "{\"id\": 1, \"name\": \"not ocds\"}\n[1, 2]\n",
+            "application/x-ndjson",
+        ))
+        .mount(&server)
+        .await;
+    let f = fetcher();
+    let open = |p: &str| {
+        source::open(
+            &spec(
+                "ocds",
+                &format!("{}{p}", server.uri()),
+                SourceOptions::default(),
+            ),
+            None,
+        )
+        .unwrap()
+    };
+    let err = open("/bulk/challenge.jsonl")
+        .next_page(&f)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SourceError::Api { .. }), "{err}");
+    let err = open("/bulk/other.jsonl").next_page(&f).await.unwrap_err();
+    assert!(
+        err.to_string().contains("none of its 2 lines is an OCDS"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn ocds_a_download_left_by_a_killed_run_is_removed() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/bulk/full.jsonl"))
+        .respond_with(body(bulk_lines(3, 1), "application/x-ndjson"))
+        .mount(&server)
+        .await;
+    // No process has this id (above the kernel's pid_max).
+    let stale = std::env::temp_dir().join("tenderscan-4294967-test_ocds-17.download");
+    let live = std::env::temp_dir().join(format!(
+        "tenderscan-{}-test_ocds-18.download",
+        std::process::id()
+    ));
+    std::fs::write(&stale, b"partial").unwrap();
+    std::fs::write(&live, b"in use").unwrap();
+    let url = format!("{}/bulk/full.jsonl", server.uri());
+    let mut src = source::open(&spec("ocds", &url, SourceOptions::default()), None).unwrap();
+    let page = src.next_page(&fetcher()).await.unwrap().unwrap();
+    assert_eq!(page.records.len(), 3);
+    assert!(!stale.exists(), "the stale download is removed");
+    assert!(live.exists(), "a live process's download stays");
+    std::fs::remove_file(&live).unwrap();
 }
 
 // ---------------------------------------------------------------------------------------------
