@@ -322,14 +322,8 @@ impl HtmlSource {
         }
         let pages = self.cursor.pages + 1;
         let at_limit = pages >= self.settings.max_pages;
-        if let Some(n) = &next
-            && *n == resp.url
-        {
-            return Err(SourceError::StuckCursor {
-                name: self.name.clone(),
-                cursor: n.to_string(),
-            });
-        }
+        // Some pagers keep "next" on the last page, pointing at itself: that is the end.
+        let next = next.filter(|n| *n != resp.url && *n != url);
         if at_limit && next.is_some() && any_recent {
             tracing::warn!(source = %self.name, max_pages = self.settings.max_pages,
                 "stopped at max_pages; the rest waits for the next run");

@@ -38,7 +38,9 @@ pub struct SourceSpec {
     pub name: String,
     /// One of [`crate::config::SOURCE_KINDS`].
     pub kind: String,
-    /// Base URL: `https://ows.goszakup.gov.kz` (goszakup) or `https://goszakup.gov.kz` (goszakup-html).
+    /// Base URL: `https://ows.goszakup.gov.kz` (goszakup) or `https://goszakup.gov.kz`
+    /// (goszakup-html); the first page or the bulk file (ocds), the first listing page (html),
+    /// the search endpoint (samruk).
     pub url: Url,
     pub token: Option<String>,
     pub lookback_days: u32,

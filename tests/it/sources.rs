@@ -768,6 +768,38 @@ async fn html_an_optional_selector_matching_no_item_is_a_change() {
     assert!(err.contains("amount selector `td.sum`"), "{err}");
 }
 
+#[tokio::test]
+async fn html_a_next_link_back_to_the_same_page_ends_the_listing() {
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    // The last page keeps its "next" link, pointing at itself.
+    let last = fixture("html", "list_page2.html", &uri).replace(
+        r#"<span class="next disabled">Следующая »</span>"#,
+        r#"<a class="next" href="/tenders?page=2">Следующая »</a>"#,
+    );
+    Mock::given(method("GET"))
+        .and(path("/tenders"))
+        .respond_with(body(last, "text/html; charset=utf-8"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/tender/90"))
+        .respond_with(body(
+            fixture("html", "detail_90.html", &uri),
+            "text/html; charset=utf-8",
+        ))
+        .mount(&server)
+        .await;
+    let mut s = html_spec(&server, portal_settings());
+    s.url = Url::parse(&format!("{uri}/tenders?page=2")).unwrap();
+    let mut src = source::open(&s, None).unwrap();
+    let pages = drain(src.as_mut(), &fetcher()).await.unwrap();
+    assert_eq!(pages.len(), 1);
+    assert!(pages[0].done);
+    assert_eq!(records(&pages).len(), 1);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Samruk-Kazyna
 
