@@ -87,6 +87,9 @@ pub struct Response {
     pub content_type: Option<String>,
     pub body: Bytes,
     pub fetched_at: DateTime<Utc>,
+    /// The `ETag` and `Last-Modified` validators, for a conditional request next time.
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -177,6 +180,11 @@ pub struct Download {
     /// Bytes written to the file (after any `Content-Encoding` was undone).
     pub bytes: u64,
     pub fetched_at: DateTime<Utc>,
+    /// HTTP 304 to a conditional request (`If-None-Match`/`If-Modified-Since` in the headers):
+    /// nothing was written.
+    pub not_modified: bool,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
 }
 
 /// What one attempt ended in.
@@ -299,15 +307,23 @@ impl Fetcher {
                 Sink::File { path: dest, limit },
             )
             .await?;
-        let bytes = tokio::fs::metadata(dest)
-            .await
-            .map_err(|e| FetchError::Config(format!("cannot read {}: {e}", dest.display())))?
-            .len();
+        let not_modified = resp.status == 304;
+        let bytes = if not_modified {
+            0
+        } else {
+            tokio::fs::metadata(dest)
+                .await
+                .map_err(|e| FetchError::Config(format!("cannot read {}: {e}", dest.display())))?
+                .len()
+        };
         Ok(Download {
             url: resp.url,
             content_type: resp.content_type,
             bytes,
             fetched_at: resp.fetched_at,
+            not_modified,
+            etag: resp.etag,
+            last_modified: resp.last_modified,
         })
     }
 
@@ -431,6 +447,31 @@ impl Fetcher {
                 Err(e) => return classify_send_error(&current, e),
             };
             let status = resp.status();
+            let validator = |name: reqwest::header::HeaderName| {
+                resp.headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string)
+            };
+            let etag = validator(reqwest::header::ETAG);
+            let last_modified = validator(reqwest::header::LAST_MODIFIED);
+            if status == StatusCode::NOT_MODIFIED {
+                // Only ever the answer to a conditional request the caller made.
+                return Attempt::Done(Response {
+                    url: current,
+                    status: status.as_u16(),
+                    content_type: None,
+                    body: Bytes::new(),
+                    fetched_at: Utc::now(),
+                    etag: etag.or_else(|| {
+                        headers
+                            .iter()
+                            .find(|(n, _)| n.eq_ignore_ascii_case("if-none-match"))
+                            .map(|(_, v)| v.clone())
+                    }),
+                    last_modified,
+                });
+            }
             if status.is_redirection() {
                 let Some(location) = resp
                     .headers()
@@ -551,6 +592,8 @@ impl Fetcher {
                 content_type,
                 body: body_bytes,
                 fetched_at: Utc::now(),
+                etag,
+                last_modified,
             });
         }
         Attempt::Fail(FetchError::TooManyRedirects { url: current })

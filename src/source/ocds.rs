@@ -20,8 +20,10 @@
 //!   the next run reads it again and follows any next page published since.
 //! - jsonl: `{"file": "<URL>", "line": 1500}`: lines already stored; a killed run downloads the
 //!   file again and skips that many lines. A finished file is `{"file": …, "line": 0,
-//!   "complete": "<time>", "lines": N}`: the next run reads the file again from the start (bulk
-//!   files are snapshots; unchanged notices are recognised by the store as unchanged).
+//!   "complete": "<time>", "lines": N, "etag": …, "last_modified": …}`: the next run asks for
+//!   the file with `If-None-Match`/`If-Modified-Since` and reads nothing on HTTP 304; a changed
+//!   file is read again from the start (bulk files are snapshots; unchanged notices are
+//!   recognised by the store as unchanged).
 //! - `--since` has no meaning for OCDS and starts over from the configured URL.
 //!
 //! Never: hold a bulk file in memory, or fetch outside the source's allowed hosts.
@@ -85,6 +87,12 @@ struct Cursor {
     complete: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     lines: Option<u64>,
+    /// The complete file's validators: the next run asks with `If-None-Match` /
+    /// `If-Modified-Since` and reads nothing when the publisher answers 304.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    etag: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_modified: Option<String>,
 }
 
 pub struct Ocds {
@@ -114,6 +122,12 @@ struct Bulk {
     /// Lines of this run that were OCDS, and that were not.
     good_lines: u64,
     bad_lines: u64,
+    /// The cursor of the last complete read of this file, if that is where this run starts
+    /// (its validators make the download conditional).
+    complete: Option<Cursor>,
+    /// The validators of this run's download.
+    etag: Option<String>,
+    last_modified: Option<String>,
 }
 
 type LineReader = Box<dyn BufRead + Send>;
@@ -178,10 +192,9 @@ impl Ocds {
             }
             Format::Jsonl => {
                 // A cursor for another file (the config changed) starts over.
-                let line = saved
-                    .filter(|c| c.file.as_deref() == Some(spec.url.as_str()))
-                    .and_then(|c| c.line)
-                    .unwrap_or(0);
+                let saved = saved.filter(|c| c.file.as_deref() == Some(spec.url.as_str()));
+                let line = saved.as_ref().and_then(|c| c.line).unwrap_or(0);
+                let complete = saved.filter(|c| c.complete.is_some() && line == 0);
                 State::Jsonl(Box::new(Bulk {
                     url: spec.url.clone(),
                     max_download: match spec.options.max_download_bytes {
@@ -194,6 +207,9 @@ impl Ocds {
                     pending: None,
                     good_lines: 0,
                     bad_lines: 0,
+                    complete,
+                    etag: None,
+                    last_modified: None,
                 }))
             }
         };
@@ -310,15 +326,31 @@ impl Ocds {
                 chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
             ));
             let temp = TempFile(path);
+            let mut headers = vec![("Accept", "*/*".to_string())];
+            if let Some(c) = &bulk.complete {
+                if let Some(e) = &c.etag {
+                    headers.push(("If-None-Match", e.clone()));
+                }
+                if let Some(m) = &c.last_modified {
+                    headers.push(("If-Modified-Since", m.clone()));
+                }
+            }
             let got = fetcher
-                .download(
-                    &bulk.url,
-                    &[("Accept", "*/*".to_string())],
-                    &temp.0,
-                    bulk.max_download,
-                )
+                .download(&bulk.url, &headers, &temp.0, bulk.max_download)
                 .await
                 .map_err(fetch_err(&name))?;
+            if got.not_modified
+                && let Some(c) = &bulk.complete
+            {
+                tracing::info!(source = %name, url = %got.url, "bulk file not modified since the last complete read");
+                return Ok(Page {
+                    records: Vec::new(),
+                    cursor: Some(serde_json::to_string(c).unwrap_or_default()),
+                    done: true,
+                });
+            }
+            bulk.etag = got.etag.clone();
+            bulk.last_modified = got.last_modified.clone();
             tracing::info!(source = %name, url = %got.url, bytes = got.bytes, "bulk file downloaded");
             let head = read_head(&temp.0, 1024).unwrap_or_default();
             if looks_like_html(got.content_type.as_deref(), &head) {
@@ -391,6 +423,8 @@ impl Ocds {
                 line: Some(0),
                 complete: Some(crate::store::now()),
                 lines: Some(read.line),
+                etag: bulk.etag.clone(),
+                last_modified: bulk.last_modified.clone(),
                 ..Cursor::default()
             }
         } else {

@@ -373,6 +373,43 @@ async fn ocds_bulk_gzipped_jsonl_is_streamed_merged_and_resumable() {
 }
 
 #[tokio::test]
+async fn ocds_bulk_file_not_modified_since_its_last_complete_read_is_not_read_again() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/bulk/full.jsonl"))
+        .and(wiremock::matchers::header("if-none-match", "\"v1\""))
+        .respond_with(ResponseTemplate::new(304))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/bulk/full.jsonl"))
+        .respond_with(
+            body(bulk_lines(20, 2), "application/x-ndjson")
+                .insert_header("ETag", "\"v1\"")
+                .insert_header("Last-Modified", "Fri, 27 Nov 2026 10:00:00 GMT"),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let url = format!("{}/bulk/full.jsonl", server.uri());
+    let s = spec("ocds", &url, SourceOptions::default());
+    let f = fetcher();
+    let mut first = source::open(&s, None).unwrap();
+    let pages = drain(first.as_mut(), &f).await.unwrap();
+    assert_eq!(records(&pages).len(), 20);
+    let saved = pages.last().unwrap().cursor.clone().unwrap();
+    let c: Value = serde_json::from_str(&saved).unwrap();
+    assert_eq!(c["etag"], "\"v1\"");
+    assert_eq!(c["last_modified"], "Fri, 27 Nov 2026 10:00:00 GMT");
+    let mut second = source::open(&s, Some(&saved)).unwrap();
+    let pages = drain(second.as_mut(), &f).await.unwrap();
+    assert_eq!(pages.len(), 1);
+    assert!(pages[0].records.is_empty() && pages[0].done);
+    assert_eq!(pages[0].cursor.as_deref(), Some(saved.as_str()));
+}
+
+#[tokio::test]
 async fn ocds_bulk_file_over_its_cap_is_refused() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
