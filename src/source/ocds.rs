@@ -10,10 +10,11 @@
 //!
 //! Releases of one `ocid` are merged into its current state ([`map::merge_releases`]: later
 //! `date` wins field by field); a record's `compiledRelease` is taken as the current state.
-//! Within an API page every release of an ocid is merged; in a bulk file a page never ends
-//! inside a run of lines of the same ocid, and all releases of an ocid within one page (500
-//! ocids) are merged. Releases of one ocid scattered further apart than a page are each stored
-//! as they come (the later one in the file wins): bulk files are published grouped by ocid.
+//! All releases of an ocid within one page are merged; a bulk-file page never ends inside a
+//! run of lines of the same ocid; and the merged state of the last [`RECENT_OCIDS`] ocids is
+//! kept, so releases on nearby pages merge too. Releases of one ocid further apart than that
+//! are merged from that point on only (the store then holds the state of the later releases):
+//! bulk files are usually grouped by ocid, or hold compiled releases.
 //!
 //! # Cursor
 //! - api: `{"page": "<URL>"}`, the page to read next. At the end it is the last page read, so
@@ -49,6 +50,8 @@ pub const DEFAULT_MAX_DOWNLOAD: u64 = 20 * 1024 * 1024 * 1024;
 pub const DEFAULT_NEXT_POINTER: &str = "/links/next";
 /// Distinct ocids per page of a bulk file.
 pub const PAGE_RECORDS: usize = 500;
+/// Ocids whose merged state is kept for releases on later pages (two bulk pages).
+pub const RECENT_OCIDS: usize = 2 * PAGE_RECORDS;
 /// Lines per page of a bulk file at most (one ocid with very many releases).
 const MAX_PAGE_LINES: usize = 20_000;
 /// A longer line is skipped (logged), never read whole.
@@ -101,6 +104,9 @@ pub struct Ocds {
     next_pointer: String,
     state: State,
     finished: bool,
+    /// Merged states of recently read ocids (bounded by [`RECENT_OCIDS`]).
+    recent: HashMap<String, Value>,
+    recent_order: std::collections::VecDeque<String>,
 }
 
 enum State {
@@ -219,6 +225,8 @@ impl Ocds {
             next_pointer,
             state,
             finished: false,
+            recent: HashMap::new(),
+            recent_order: std::collections::VecDeque::new(),
         })
     }
 
@@ -443,18 +451,43 @@ impl Ocds {
         })
     }
 
-    fn map_items(&self, groups: Vec<Vec<Value>>) -> Vec<NoticeRecord> {
-        groups
-            .into_iter()
-            .filter_map(|g| {
-                let current = merge_releases(g);
-                let rec = map_release(&current, self.notice_url.as_deref());
-                if rec.is_none() {
-                    tracing::warn!(source = %self.name, "release without an ocid skipped");
+    /// Merges each ocid's releases (with its state from a recent page, if any) and maps it.
+    fn map_items(&mut self, groups: Vec<Vec<Value>>) -> Vec<NoticeRecord> {
+        let mut out = Vec::with_capacity(groups.len());
+        for mut g in groups {
+            let ocid = g
+                .first()
+                .and_then(|v| v.get("ocid"))
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            if let Some(earlier) = ocid.as_ref().and_then(|o| self.recent.remove(o)) {
+                g.push(earlier);
+            }
+            let current = merge_releases(g);
+            match map_release(&current, self.notice_url.as_deref()) {
+                Some(rec) => {
+                    out.push(rec);
+                    if let Some(o) = ocid {
+                        self.remember(o, current);
+                    }
                 }
-                rec
-            })
-            .collect()
+                None => tracing::warn!(source = %self.name, "release without an ocid skipped"),
+            }
+        }
+        out
+    }
+
+    /// Keeps the merged state of the last [`RECENT_OCIDS`] ocids, so that releases of one ocid
+    /// on nearby pages still merge into one current state.
+    fn remember(&mut self, ocid: String, state: Value) {
+        if self.recent.insert(ocid.clone(), state).is_none() {
+            self.recent_order.push_back(ocid);
+        }
+        while self.recent_order.len() > RECENT_OCIDS {
+            if let Some(old) = self.recent_order.pop_front() {
+                self.recent.remove(&old);
+            }
+        }
     }
 }
 

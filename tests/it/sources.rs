@@ -373,6 +373,82 @@ async fn ocds_bulk_gzipped_jsonl_is_streamed_merged_and_resumable() {
 }
 
 #[tokio::test]
+async fn ocds_bulk_releases_of_one_ocid_on_nearby_pages_still_merge() {
+    let mut data = Vec::new();
+    let line = |ocid: &str, date: &str, tender: Value, buyer: Option<Value>| {
+        let mut r = json!({"ocid": ocid, "id": date, "date": date, "tender": tender});
+        if let Some(b) = buyer {
+            r["buyer"] = b;
+        }
+        format!("{r}\n")
+    };
+    data.extend(
+        line(
+            "A",
+            "2026-11-01T00:00:00Z",
+            json!({"title": "A first", "value": {"amount": 10, "currency": "UAH"}}),
+            Some(json!({"id": "buyer-a", "name": "Buyer A"})),
+        )
+        .into_bytes(),
+    );
+    for i in 0..600 {
+        data.extend(
+            line(
+                &format!("X{i}"),
+                "2026-11-02T00:00:00Z",
+                json!({"title": format!("X{i} current")}),
+                None,
+            )
+            .into_bytes(),
+        );
+    }
+    // Page 2: an amendment of A (later), and an older release of X3 (it must not win).
+    data.extend(
+        line(
+            "A",
+            "2026-11-05T00:00:00Z",
+            json!({"title": "A amended"}),
+            None,
+        )
+        .into_bytes(),
+    );
+    data.extend(
+        line(
+            "X3",
+            "2026-10-01T00:00:00Z",
+            json!({"title": "X3 stale", "status": "planned"}),
+            None,
+        )
+        .into_bytes(),
+    );
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/bulk/full.jsonl"))
+        .respond_with(body(data, "application/x-ndjson"))
+        .mount(&server)
+        .await;
+    let url = format!("{}/bulk/full.jsonl", server.uri());
+    let mut src = source::open(&spec("ocds", &url, SourceOptions::default()), None).unwrap();
+    let pages = drain(src.as_mut(), &fetcher()).await.unwrap();
+    assert_eq!(pages.len(), 2);
+    let second: Vec<&NoticeRecord> = pages[1].records.iter().collect();
+    let a = by_id(&second, "A");
+    assert_eq!(a.title, "A amended");
+    assert_eq!(a.amount, Some(10.0), "kept from the release on page 1");
+    assert_eq!(
+        a.agency.as_ref().unwrap().name_ru.as_deref(),
+        Some("Buyer A")
+    );
+    let x3 = by_id(&second, "X3");
+    assert_eq!(x3.title, "X3 current", "an older release does not win");
+    assert_eq!(
+        x3.status.as_deref(),
+        Some("planned"),
+        "but adds what was missing"
+    );
+}
+
+#[tokio::test]
 async fn ocds_bulk_file_not_modified_since_its_last_complete_read_is_not_read_again() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
