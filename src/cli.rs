@@ -384,10 +384,16 @@ fn database_name(config: Option<&Path>) -> Result<String> {
         .unwrap_or_else(|| "tenderscan".into()))
 }
 
+/// The terminal's width: $COLUMNS, else what the terminal says, else 120.
 fn terminal_width() -> usize {
     std::env::var("COLUMNS")
         .ok()
         .and_then(|c| c.parse().ok())
+        .or_else(|| {
+            console::Term::stdout()
+                .size_checked()
+                .map(|(_, w)| w as usize)
+        })
         .filter(|w: &usize| *w >= 20)
         .unwrap_or(120)
 }

@@ -8,5 +8,6 @@ mod crawl;
 mod extract;
 mod foundation;
 mod pipeline;
+mod reports;
 mod smtp;
 mod util;
