@@ -206,17 +206,26 @@ pub enum RulesCommand {
 pub fn main() -> i32 {
     let cli = Cli::parse();
     init_logging(&cli);
-    match run(cli) {
+    let code = match run(cli) {
         Ok(code) => code,
         Err(e) => {
+            if let Some(b) = BAR.get() {
+                b.finish_and_clear();
+            }
             eprintln!("tenderscan: error: {e:#}");
             exit::BAD_CONFIG
         }
+    };
+    if let Some(b) = BAR.get() {
+        b.finish_and_clear();
     }
+    code
 }
 
 fn init_logging(cli: &Cli) {
     use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::filter::{Targets, filter_fn};
+    use tracing_subscriber::prelude::*;
     let default = if cli.quiet {
         "error"
     } else {
@@ -232,16 +241,109 @@ fn init_logging(cli: &Cli) {
             "{default},html5ever=error,selectors=error,hyper=warn,reqwest=warn,rustls=warn"
         ))
     });
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = match cli.log_format {
-        LogFormat::Json => builder.json().try_init(),
-        LogFormat::Text => builder
+    let not_progress = filter_fn(|m| m.target() != crate::pipeline::PROGRESS_TARGET);
+    // A progress bar only for a person watching: stderr is a terminal and logs are text.
+    let bar = (std::io::stderr().is_terminal()
+        && !cli.quiet
+        && matches!(cli.log_format, LogFormat::Text)
+        && matches!(
+            cli.command,
+            Command::Run { .. } | Command::Crawl { .. } | Command::Scan { .. }
+        ))
+    .then(progress_bar);
+    if let Some(b) = &bar {
+        let _ = BAR.set(b.clone());
+    }
+    let writer = BarWriter(bar.clone());
+    let fmt = tracing_subscriber::fmt::layer().with_writer(writer);
+    let fmt = match cli.log_format {
+        LogFormat::Json => fmt.json().boxed(),
+        LogFormat::Text => fmt
             .with_ansi(std::io::stderr().is_terminal())
             .with_target(false)
-            .try_init(),
+            .boxed(),
     };
+    let progress = bar.map(|b| {
+        ProgressLayer(b).with_filter(
+            Targets::new().with_target(crate::pipeline::PROGRESS_TARGET, tracing::Level::INFO),
+        )
+    });
+    let _ = tracing_subscriber::registry()
+        .with(fmt.with_filter(filter).with_filter(not_progress))
+        .with(progress)
+        .try_init();
+}
+
+/// The progress bar, when one is shown; cleared before the process exits.
+static BAR: std::sync::OnceLock<indicatif::ProgressBar> = std::sync::OnceLock::new();
+
+fn progress_bar() -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {elapsed} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+/// Log lines go to stderr; with a progress bar showing, around it.
+#[derive(Clone)]
+struct BarWriter(Option<indicatif::ProgressBar>);
+
+impl Write for BarWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match &self.0 {
+            Some(bar) => bar.suspend(|| std::io::stderr().write(buf)),
+            None => std::io::stderr().write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for BarWriter {
+    type Writer = BarWriter;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+/// Turns the pipeline's progress events into the bar's message.
+struct ProgressLayer(indicatif::ProgressBar);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for ProgressLayer {
+    fn on_event(
+        &self,
+        event: &tracing::Event<'_>,
+        _ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        struct Fields(Vec<(String, String)>);
+        impl tracing::field::Visit for Fields {
+            fn record_debug(&mut self, f: &tracing::field::Field, v: &dyn std::fmt::Debug) {
+                self.0.push((f.name().to_string(), format!("{v:?}")));
+            }
+            fn record_str(&mut self, f: &tracing::field::Field, v: &str) {
+                self.0.push((f.name().to_string(), v.to_string()));
+            }
+        }
+        let mut f = Fields(Vec::new());
+        event.record(&mut f);
+        let get = |k: &str| {
+            f.0.iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.as_str())
+                .unwrap_or("0")
+        };
+        self.0.set_message(format!(
+            "{}: {} notices, {} documents, {} matches",
+            get("what"),
+            get("notices"),
+            get("documents"),
+            get("matches")
+        ));
+    }
 }
 
 fn run(cli: Cli) -> Result<i32> {
@@ -517,6 +619,9 @@ fn export(
 
 /// A line for a person at a terminal; nothing under cron.
 fn say(args: std::fmt::Arguments<'_>) {
+    if let Some(b) = BAR.get() {
+        b.finish_and_clear();
+    }
     if std::io::stdout().is_terminal() {
         println!("{args}");
     } else {

@@ -289,6 +289,20 @@ pub async fn run(
     Ok(report)
 }
 
+/// A progress event for a terminal's progress bar (the CLI draws it; logs skip it).
+fn progress(what: &str, c: &RunCounts) {
+    tracing::info!(
+        target: PROGRESS_TARGET,
+        what,
+        notices = c.notices_fetched,
+        documents = c.documents,
+        matches = c.matches
+    );
+}
+
+/// The tracing target of progress events.
+pub const PROGRESS_TARGET: &str = "tenderscan::progress";
+
 enum CrawlFailure {
     Store(StoreError),
     Source(String),
@@ -392,6 +406,7 @@ async fn crawl_source(
         }
         seen += records.len();
         counts.notices_fetched += records.len() as i64;
+        progress(&sc.name, counts);
         // The cursor moves only when the whole page was taken.
         let cursor = if opts.limit.is_some_and(|l| seen >= l) {
             None
@@ -477,6 +492,7 @@ async fn fetch_documents(
                     counts.errors += 1;
                 }
                 counts.documents += 1;
+                progress("documents", counts);
                 store.save_document(doc.id, &c)?;
             }
             Err(e) if transient(&e) => {
