@@ -1,6 +1,7 @@
 //! Writing what sources yield: sources and cursors, agencies, notices with their
 //! versions, lots, and documents (first as references, then with their text).
 
+use super::history;
 use super::{Store, StoreError, now};
 use crate::model::{Agency, DocumentRef, NoticeRecord, PortalTime};
 use rusqlite::{OptionalExtension, Transaction, params};
@@ -233,20 +234,6 @@ fn snapshot(rec: &NoticeRecord) -> serde_json::Value {
     serde_json::to_value(rec).unwrap_or(serde_json::Value::Null)
 }
 
-/// The top-level fields whose values differ between two snapshots.
-fn changed_fields(old: &serde_json::Value, new: &serde_json::Value) -> Vec<String> {
-    let (Some(o), Some(n)) = (old.as_object(), new.as_object()) else {
-        return vec!["record".into()];
-    };
-    let mut keys: Vec<&String> = o.keys().chain(n.keys()).collect();
-    keys.sort();
-    keys.dedup();
-    keys.into_iter()
-        .filter(|k| o.get(*k) != n.get(*k))
-        .cloned()
-        .collect()
-}
-
 fn upsert_notice(
     tx: &Transaction,
     source_id: i64,
@@ -333,7 +320,9 @@ fn upsert_notice(
         let old = old
             .and_then(|s| serde_json::from_str(&s).ok())
             .unwrap_or(serde_json::Value::Null);
-        Some(serde_json::to_string(&changed_fields(&old, &snap)).unwrap_or_default())
+        let diff = history::diff(&old, &snap);
+        changed_events(tx, id, version, &old, rec, &diff, at)?;
+        Some(serde_json::to_string(&diff).unwrap_or_default())
     } else {
         None
     };
@@ -374,7 +363,76 @@ fn upsert_notice(
     for d in &rec.documents {
         upsert_document(tx, id, None, d, at)?;
     }
+    mark_removed_documents(tx, id, rec, at)?;
     Ok((id, change))
+}
+
+/// Documents the notice no longer lists are marked removed: scans stop reading them (and
+/// so retract what was found in them). A record that lists no document at all leaves
+/// them alone: some pages omit the list rather than empty it.
+fn mark_removed_documents(
+    tx: &Transaction,
+    notice_id: i64,
+    rec: &NoticeRecord,
+    at: &str,
+) -> Result<(), StoreError> {
+    let urls: Vec<&str> = rec
+        .documents
+        .iter()
+        .chain(rec.lots.iter().flat_map(|l| l.documents.iter()))
+        .map(|d| d.url.as_str())
+        .collect();
+    if urls.is_empty() {
+        return Ok(());
+    }
+    let n = tx.execute(
+        "UPDATE documents SET removed_at = ?2
+         WHERE notice_id = ?1 AND removed_at IS NULL
+           AND url NOT IN (SELECT value FROM json_each(?3))",
+        params![
+            notice_id,
+            at,
+            serde_json::to_string(&urls).unwrap_or_default()
+        ],
+    )?;
+    if n > 0 {
+        tx.execute(
+            "UPDATE notices SET scanned_version = NULL WHERE id = ?1",
+            [notice_id],
+        )?;
+    }
+    Ok(())
+}
+
+/// A flagged notice changed: its recipients hear of the new version and, where the
+/// status now says so, of the cancellation.
+#[allow(clippy::too_many_arguments)]
+fn changed_events(
+    tx: &Transaction,
+    notice_id: i64,
+    version: i64,
+    old: &serde_json::Value,
+    rec: &NoticeRecord,
+    diff: &[history::FieldChange],
+    at: &str,
+) -> Result<(), StoreError> {
+    history::queue_changed_event(
+        tx,
+        notice_id,
+        &format!("v{version}"),
+        &serde_json::json!({"type": "changed", "at": at, "version": version, "changes": diff}),
+    )?;
+    let s = |k: &str| old.get(k).and_then(|v| v.as_str());
+    let was = history::is_cancelled(s("status_code"), s("status"));
+    if !was && history::is_cancelled(rec.status_code.as_deref(), rec.status.as_deref()) {
+        history::queue_changed_event(
+            tx,
+            notice_id,
+            "cancelled",
+            &serde_json::json!({"type": "cancelled", "at": at, "status": rec.status, "status_code": rec.status_code}),
+        )?;
+    }
+    Ok(())
 }
 
 fn upsert_document(
@@ -389,7 +447,7 @@ fn upsert_document(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
          ON CONFLICT(notice_id, url) DO UPDATE SET lot_id = COALESCE(excluded.lot_id, lot_id),
             file_name = COALESCE(excluded.file_name, file_name), title = COALESCE(excluded.title, title),
-            is_spec = MAX(is_spec, excluded.is_spec)",
+            is_spec = MAX(is_spec, excluded.is_spec), removed_at = NULL",
         params![notice_id, lot_id, d.url, d.file_name, d.title, d.is_spec, d.media_type, at],
     )?;
     Ok(())
@@ -456,7 +514,10 @@ mod tests {
             )
             .unwrap();
         assert_eq!(version, 2);
-        assert_eq!(changes, r#"["title"]"#);
+        let changes: Vec<history::FieldChange> = serde_json::from_str(&changes).unwrap();
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].field, "title");
+        assert_eq!(changes[0].old, Some(serde_json::json!("Услуги SMM")));
         let docs = s.pending_documents(out.touched[0]).unwrap();
         assert_eq!(docs.len(), 1);
         assert!(docs[0].is_spec);
