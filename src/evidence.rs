@@ -95,8 +95,11 @@ pub struct Evidence {
 }
 
 impl Evidence {
-    /// The folder beside `db`: `tenderscan.db` -> `tenderscan.evidence/`.
+    /// The folder beside `db`: `tenderscan.db` -> `tenderscan.evidence/` (an absolute
+    /// path where the current folder can be read, so that `show` prints usable paths).
     pub fn beside(db: &Path) -> Evidence {
+        let db = std::path::absolute(db).unwrap_or_else(|_| db.to_path_buf());
+        let db = db.as_path();
         let stem = db
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())

@@ -283,6 +283,7 @@ impl Store {
             super::history::queue_changed_event(
                 &tx,
                 notice_id,
+                None,
                 &format!("gone:{at}"),
                 &serde_json::json!({"type": "gone", "at": at, "how": how}),
             )?;

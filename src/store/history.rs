@@ -271,33 +271,42 @@ pub fn is_cancelled(status_code: Option<&str>, status: Option<&str>) -> bool {
     .any(|w| s.contains(w))
 }
 
-/// The recipients a notice's match alerts went (or are going) to: its `changed`
-/// alerts go to them. Baseline alerts were never mailed, so they do not count.
-fn recipients(conn: &Connection, notice_id: i64) -> Result<Vec<String>, StoreError> {
+/// The recipients a notice's match alerts (of rule `rule`, where given) went or are
+/// going to: its `changed` alerts go to them. Baseline alerts were never mailed, so they
+/// do not count.
+fn recipients(
+    conn: &Connection,
+    notice_id: i64,
+    rule: Option<&str>,
+) -> Result<Vec<String>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT DISTINCT recipient FROM alerts
-         WHERE notice_id = ?1 AND kind = 'match' AND status <> 'baseline' ORDER BY recipient",
+        "SELECT DISTINCT a.recipient FROM alerts a LEFT JOIN matches m ON m.id = a.match_id
+         WHERE a.notice_id = ?1 AND a.kind = 'match' AND a.status <> 'baseline'
+           AND (?2 IS NULL OR m.rule_id = ?2)
+         ORDER BY a.recipient",
     )?;
-    let rows = stmt.query_map([notice_id], |r| r.get(0))?;
+    let rows = stmt.query_map(params![notice_id, rule], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Queue one event about a flagged notice for each of its recipients: appended to the
-/// recipient's pending `changed` alert for the notice, else a new alert. `key` names the
-/// event (so the same event is never queued twice). Returns the alerts touched.
+/// Queue one event about a flagged notice for each of its recipients (those told about
+/// rule `rule`, where given): appended to the recipient's pending `changed` alert for the
+/// notice, else a new alert. `key` names the event (so the same event is never queued
+/// twice). Returns the alerts touched.
 ///
 /// `event` is a JSON object with at least `type` (`changed`, `phrase_removed`,
 /// `cancelled`, `gone`) and `at` (UTC).
 pub(crate) fn queue_changed_event(
     conn: &Connection,
     notice_id: i64,
+    rule: Option<&str>,
     key: &str,
     event: &Value,
 ) -> Result<usize, StoreError> {
     let mut n = 0;
     let at = super::now();
     let event_text = event.to_string();
-    for r in recipients(conn, notice_id)? {
+    for r in recipients(conn, notice_id, rule)? {
         let dedupe = format!("changed:{notice_id}:{key}");
         let seen: bool = conn.query_row(
             "SELECT EXISTS (SELECT 1 FROM alerts a, json_each(a.payload, '$.keys') k

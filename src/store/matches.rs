@@ -357,6 +357,7 @@ fn phrase_removed(
     super::history::queue_changed_event(
         tx,
         notice_id,
+        Some(&rule_id),
         &format!("retracted:{match_id}:{at}"),
         &serde_json::json!({
             "type": "phrase_removed", "at": at, "rule_id": rule_id, "phrase": phrase,

@@ -419,6 +419,7 @@ fn changed_events(
     history::queue_changed_event(
         tx,
         notice_id,
+        None,
         &format!("v{version}"),
         &serde_json::json!({"type": "changed", "at": at, "version": version, "changes": diff}),
     )?;
@@ -428,6 +429,7 @@ fn changed_events(
         history::queue_changed_event(
             tx,
             notice_id,
+            None,
             "cancelled",
             &serde_json::json!({"type": "cancelled", "at": at, "status": rec.status, "status_code": rec.status_code}),
         )?;
