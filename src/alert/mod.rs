@@ -215,14 +215,14 @@ fn chunks(items: Vec<AlertItem>) -> Vec<Vec<AlertItem>> {
     out
 }
 
+/// The content of one digest: match alerts and `changed` alerts.
+type DigestItems = (Vec<AlertItem>, Vec<ChangeItem>);
+
 /// A recipient's digests: the match alerts in chunks of whole notices, the `changed`
 /// alerts with the first chunk (or alone).
-fn with_changes(
-    store: &Store,
-    email: &str,
-) -> Result<Vec<(Vec<AlertItem>, Vec<ChangeItem>)>, AlertError> {
+fn with_changes(store: &Store, email: &str) -> Result<Vec<DigestItems>, AlertError> {
     let mut changes = store.pending_changes(email)?;
-    let mut out: Vec<(Vec<AlertItem>, Vec<ChangeItem>)> = chunks(store.pending_alerts(email)?)
+    let mut out: Vec<DigestItems> = chunks(store.pending_alerts(email)?)
         .into_iter()
         .map(|c| (c, Vec::new()))
         .collect();

@@ -364,6 +364,9 @@ fn upsert_notice(
         upsert_document(tx, id, None, d, at)?;
     }
     mark_removed_documents(tx, id, rec, at)?;
+    if change == Change::Changed {
+        refetch_flagged_documents(tx, id)?;
+    }
     Ok((id, change))
 }
 
@@ -401,6 +404,20 @@ fn mark_removed_documents(
             [notice_id],
         )?;
     }
+    Ok(())
+}
+
+/// A flagged notice changed: its documents are fetched again, since an agency may replace
+/// an attachment's content under the same URL. (Unflagged notices are not: a new URL is
+/// fetched anyway, and re-downloading every attachment of every edited notice costs the
+/// portal too much.)
+fn refetch_flagged_documents(tx: &Transaction, notice_id: i64) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE documents SET fetched_at = NULL
+         WHERE notice_id = ?1 AND removed_at IS NULL AND fetched_at IS NOT NULL
+           AND EXISTS (SELECT 1 FROM matches WHERE notice_id = ?1 AND retracted_at IS NULL)",
+        [notice_id],
+    )?;
     Ok(())
 }
 
@@ -535,6 +552,78 @@ mod tests {
         };
         assert_eq!(fts("аккаунт*"), 1);
         assert_eq!(fts("УСЛУГИ"), 1);
+    }
+
+    #[test]
+    fn a_flagged_notice_cancelled_tells_its_recipients_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("t.db")).unwrap();
+        let src = s.ensure_source("g", "goszakup", "https://x").unwrap();
+        let out = s.store_page(src, &[record("Услуги SMM")], None).unwrap();
+        let id = out.touched[0];
+        // Unflagged, a change queues nothing.
+        let mut changed = record("Услуги SMM");
+        changed.amount = Some(1_000_000.0);
+        s.store_page(src, &[changed.clone()], None).unwrap();
+        let changed_alerts = |s: &Store| -> i64 {
+            s.conn()
+                .query_row(
+                    "SELECT count(*) FROM alerts WHERE kind = 'changed'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap()
+        };
+        assert_eq!(changed_alerts(&s), 0);
+        s.conn()
+            .execute_batch(&format!(
+                "INSERT INTO matches (notice_id, target, rule_id, severity, severity_rank, score, evidence,
+                    evidence_start, match_start, match_end, ruleset_version, first_flagged_at, last_seen_at)
+                 VALUES ({id}, 'notice:{id}', 'smm', 'high', 3, 1, 'e', 0, 0, 1, 'v', 't', 't');
+                 INSERT INTO alerts (recipient, kind, match_id, notice_id, dedupe_key, status, created_at)
+                 VALUES ('desk@x.kz', 'match', 1, {id}, 'match:{id}:smm', 'sent', 't');
+                 INSERT INTO alerts (recipient, kind, match_id, notice_id, dedupe_key, status, created_at)
+                 VALUES ('quiet@x.kz', 'match', 1, {id}, 'match:{id}:smm', 'baseline', 't');"
+            ))
+            .unwrap();
+        let mut cancelled = changed;
+        cancelled.status = Some("Отменено".into());
+        cancelled.status_code = Some("430".into());
+        s.store_page(src, &[cancelled.clone()], None).unwrap();
+        let (recipient, payload): (String, String) = s
+            .conn()
+            .query_row(
+                "SELECT recipient, payload FROM alerts WHERE kind = 'changed'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            recipient, "desk@x.kz",
+            "baseline recipients were never told"
+        );
+        let p: serde_json::Value = serde_json::from_str(&payload).unwrap();
+        let types: Vec<&str> = p["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["type"].as_str().unwrap())
+            .collect();
+        assert_eq!(types, ["changed", "cancelled"], "{p}");
+        assert_eq!(p["events"][1]["status"], "Отменено");
+        // The same record again is no change: nothing more.
+        s.store_page(src, &[cancelled], None).unwrap();
+        assert_eq!(changed_alerts(&s), 1);
+        assert_eq!(
+            s.conn()
+                .query_row(
+                    "SELECT json_array_length(payload, '$.events') FROM alerts WHERE kind = 'changed'",
+                    [],
+                    |r| r.get::<_, i64>(0)
+                )
+                .unwrap(),
+            2
+        );
     }
 
     #[test]

@@ -72,8 +72,18 @@ fn graphql(items: Vec<Value>) -> ResponseTemplate {
 }
 
 /// (Re)mount the portal: the listing answers `listing`, a query by id for 900001 answers
-/// `by_id`, files 5001-5003 are served.
+/// `by_id`, files 5001-5003 are served (5001 with the nurbot specification).
 async fn mount(server: &MockServer, listing: Vec<Value>, by_id: Vec<Value>) {
+    mount_with(server, listing, by_id, NURBOT_SPEC).await
+}
+
+/// [`mount`], with `spec_5001` served as file 5001.
+async fn mount_with(
+    server: &MockServer,
+    listing: Vec<Value>,
+    by_id: Vec<Value>,
+    spec_5001: &[&str],
+) {
     server.reset().await;
     Mock::given(method("POST"))
         .and(path("/v3/graphql"))
@@ -97,7 +107,7 @@ async fn mount(server: &MockServer, listing: Vec<Value>, by_id: Vec<Value>) {
         ))
         .mount(server)
         .await;
-    for (id, paras) in [(5001, NURBOT_SPEC), (5002, PLAIN_SPEC), (5003, EDITED_SPEC)] {
+    for (id, paras) in [(5001, spec_5001), (5002, PLAIN_SPEC), (5003, EDITED_SPEC)] {
         Mock::given(method("GET"))
             .and(path(format!("/files/download_file/{id}/")))
             .respond_with(ResponseTemplate::new(200).set_body_raw(
@@ -372,6 +382,73 @@ async fn an_edited_specification_is_a_new_version_and_one_changed_alert() {
     let text = String::from_utf8(text.stdout).unwrap();
     assert!(text.contains("REMOVED"), "{text}");
     assert!(text.contains("RETRACTED"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_specification_replaced_under_the_same_url_is_fetched_again_and_told() {
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    mount(&server, first_listing(&uri), vec![]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    write_config(dir.path(), &uri, 365);
+    run(dir.path());
+    // Same file id and URL, new content; the deadline moves (the announcement changes).
+    let mut edited = first_listing(&uri);
+    edited[0]["endDate"] = json!("2026-12-07 18:00:00");
+    edited[1]["endDate"] = json!("2026-12-07 18:00:00");
+    mount_with(&server, edited, vec![], EDITED_SPEC).await;
+    run(dir.path());
+    let fetched: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.url.path().to_string())
+        .filter(|p| p.starts_with("/files/"))
+        .collect();
+    // Only the flagged notice's attachment is fetched again, not the stationery's.
+    assert_eq!(fetched, ["/files/download_file/5001/"]);
+    let changes = query_strings(
+        &db,
+        "SELECT v.changes FROM notice_versions v JOIN notices n ON n.id = v.notice_id
+         WHERE n.number = '900001-1' AND v.version = 2",
+    );
+    assert!(
+        changes[0].contains(r#""field":"deadline""#) && changes[0].contains("2026-12-07 18:00:00"),
+        "{changes:?}"
+    );
+    // Both contents of the one URL are kept.
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(DISTINCT sha256) FROM evidence WHERE url LIKE '%/5001/'"
+        ),
+        2
+    );
+    let payload: Value = serde_json::from_str(
+        &query_strings(&db, "SELECT payload FROM alerts WHERE kind = 'changed'")[0],
+    )
+    .unwrap();
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM alerts WHERE kind = 'changed'"),
+        1
+    );
+    let removed: Vec<&Value> = payload["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "phrase_removed")
+        .collect();
+    assert_eq!(removed.len(), 1, "{payload}");
+    assert_eq!(removed[0]["phrase"], "фейковых аккаунтов");
+    let files = emls(dir.path());
+    assert_eq!(files.len(), 2);
+    let text = parse_mime(&files[1]).part("text/plain").to_string();
+    assert!(
+        text.contains("deadline: \"2026-11-30 18:00:00\" -> \"2026-12-07 18:00:00\""),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
