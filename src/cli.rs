@@ -148,7 +148,7 @@ pub enum Command {
         #[arg(long, default_value_t = 50)]
         limit: usize,
     },
-    /// Export a table (flags, notices, lots, agencies, documents, matches, notice_versions, runs)
+    /// Export a table (flags, notices, lots, agencies, documents, matches, notice_versions, evidence, runs)
     Export {
         #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
         format: ExportFormat,

@@ -560,6 +560,10 @@ async fn verify_finds_a_flipped_byte_and_a_missing_file() {
     assert_eq!(r["missing"][0]["path"], json!(files[1]));
     let text = tenderscan(dir.path()).arg("verify").output().unwrap();
     assert_eq!(text.status.code(), Some(1));
+    tenderscan(dir.path())
+        .args(["show", "no-such-notice"])
+        .assert()
+        .code(2);
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains("CORRUPT"), "{text}");
     assert!(text.contains("MISSING"), "{text}");
