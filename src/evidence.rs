@@ -12,6 +12,7 @@
 //! name is trusted until `verify` says otherwise), or delete the evidence of a notice that
 //! was ever flagged.
 
+use crate::model::NoticeRecord;
 use crate::store::{NewEvidence, Store, StoreError, sha256_hex};
 use serde::Serialize;
 use std::io::Write;
@@ -184,6 +185,55 @@ impl Evidence {
         Ok(kept)
     }
 
+    /// Keep each record's payload (the API JSON or HTML row it was mapped from) for its
+    /// stored notice. A payload that cannot be written is logged and skipped; returns how
+    /// many were. Database errors stop the caller.
+    pub fn keep_payloads(
+        &self,
+        store: &Store,
+        source_id: i64,
+        records: &[NoticeRecord],
+    ) -> Result<usize, StoreError> {
+        let at = crate::store::now();
+        let mut failed = 0;
+        for rec in records {
+            let (Some(raw), Some(notice_id)) =
+                (&rec.raw, store.notice_id(source_id, &rec.external_id)?)
+            else {
+                continue;
+            };
+            let html = crate::source::looks_like_html(None, raw);
+            let row = NewEvidence {
+                notice_id,
+                document_id: None,
+                kind: "notice",
+                url: rec.url.clone().unwrap_or_default(),
+                http_status: None,
+                media_type: Some(
+                    if html {
+                        "text/html"
+                    } else {
+                        "application/json"
+                    }
+                    .into(),
+                ),
+                sha256: String::new(),
+                size: 0,
+                stored_size: 0,
+                fetched_at: at.clone(),
+            };
+            match self.keep(store, raw, row) {
+                Ok(_) => {}
+                Err(EvidenceError::Store(e)) => return Err(e),
+                Err(e) => {
+                    tracing::error!(notice = %rec.external_id, "payload not kept: {e}");
+                    failed += 1;
+                }
+            }
+        }
+        Ok(failed)
+    }
+
     /// Re-hash every payload the table names; list files missing, corrupt, or unnamed.
     pub fn verify(&self, store: &Store) -> Result<VerifyReport, EvidenceError> {
         let mut r = VerifyReport {
@@ -289,6 +339,86 @@ impl Evidence {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::DocumentRef;
+    use crate::store::DocumentContent;
+
+    /// An attachment listed by two notices is fetched once; the second notice gets its own
+    /// evidence row, so retention of the first never takes the file from the second.
+    #[test]
+    fn a_reused_attachment_is_evidence_of_both_notices() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        let ev = Evidence::beside(store.path());
+        let src = store.ensure_source("g", "goszakup", "https://x").unwrap();
+        let rec = |id: &str| NoticeRecord {
+            external_id: id.into(),
+            title: "Услуги".into(),
+            url: Some(format!("https://portal/{id}")),
+            documents: vec![DocumentRef {
+                url: "https://files/1".into(),
+                file_name: Some("techspec.docx".into()),
+                ..Default::default()
+            }],
+            raw: Some(format!("{{\"id\": {id}}}").into_bytes()),
+            ..Default::default()
+        };
+        let a = store.store_page(src, &[rec("1")], None).unwrap().touched[0];
+        assert_eq!(ev.keep_payloads(&store, src, &[rec("1")]).unwrap(), 0);
+        let doc = store.pending_documents(a).unwrap().remove(0);
+        let bytes = b"the specification".to_vec();
+        let row = NewEvidence {
+            notice_id: a,
+            document_id: Some(doc.id),
+            kind: "document",
+            url: doc.url.clone(),
+            http_status: Some(200),
+            media_type: None,
+            sha256: String::new(),
+            size: 0,
+            stored_size: 0,
+            fetched_at: crate::store::now(),
+        };
+        let kept = ev.keep(&store, &bytes, row).unwrap();
+        store
+            .save_document(
+                doc.id,
+                &DocumentContent {
+                    sha256: Some(kept.sha256.clone()),
+                    text: Some("text".into()),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        let b = store.store_page(src, &[rec("2")], None).unwrap().touched[0];
+        let doc_b = store.pending_documents(b).unwrap().remove(0);
+        assert!(store.reuse_document(&doc_b).unwrap());
+        store.copy_document_evidence(doc_b.id).unwrap();
+        let rows: i64 = store
+            .conn()
+            .query_row(
+                "SELECT count(*) FROM evidence WHERE kind = 'document' AND sha256 = ?1",
+                [&kept.sha256],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(rows, 2);
+        // Retention of never-flagged notices removes both rows, then the file.
+        store
+            .conn()
+            .execute(
+                "UPDATE evidence SET last_fetched_at = '2000-01-01T00:00:00Z'",
+                [],
+            )
+            .unwrap();
+        let r = ev.prune(&mut store, 30).unwrap();
+        assert_eq!((r.rows, r.files), (3, 2), "{r:?}");
+        assert!(!ev.path_of(&kept.sha256).exists());
+        let v = ev.verify(&store).unwrap();
+        assert!(
+            !v.failed() && v.checked == 0 && v.unreferenced.is_empty(),
+            "{v:?}"
+        );
+    }
 
     #[test]
     fn the_same_bytes_are_kept_once_and_read_back() {

@@ -471,59 +471,14 @@ async fn take_records(
     let stored = store.store_page(source_id, records, cursor)?;
     counts.notices_new += stored.new as i64;
     counts.notices_changed += stored.changed as i64;
-    keep_payloads(store, source_id, records, counts)?;
+    counts.errors +=
+        Evidence::beside(store.path()).keep_payloads(store, source_id, records)? as i64;
     for notice_id in stored.touched {
         if stop.is_set() {
             break;
         }
         fetch_documents(cfg, store, fetcher, &limits, notice_id, stop, counts).await?;
         scan_notice(cfg, store, rules, notice_id, opts.baseline, counts)?;
-    }
-    Ok(())
-}
-
-/// Keep each record's payload (the API JSON or HTML it was mapped from) as evidence.
-fn keep_payloads(
-    store: &Store,
-    source_id: i64,
-    records: &[NoticeRecord],
-    counts: &mut RunCounts,
-) -> Result<(), StoreError> {
-    let evidence = Evidence::beside(store.path());
-    let at = crate::store::now();
-    for rec in records {
-        let (Some(raw), Some(notice_id)) =
-            (&rec.raw, store.notice_id(source_id, &rec.external_id)?)
-        else {
-            continue;
-        };
-        let row = NewEvidence {
-            notice_id,
-            document_id: None,
-            kind: "notice",
-            url: rec.url.clone().unwrap_or_default(),
-            http_status: None,
-            media_type: Some(
-                if source::looks_like_html(None, raw) {
-                    "text/html"
-                } else {
-                    "application/json"
-                }
-                .into(),
-            ),
-            sha256: String::new(),
-            size: 0,
-            stored_size: 0,
-            fetched_at: at.clone(),
-        };
-        match evidence.keep(store, raw, row) {
-            Ok(_) => {}
-            Err(EvidenceError::Store(e)) => return Err(e),
-            Err(e) => {
-                tracing::error!(notice = %rec.external_id, "payload not kept: {e}");
-                counts.errors += 1;
-            }
-        }
     }
     Ok(())
 }

@@ -112,7 +112,7 @@ impl Store {
     pub fn pending_documents(&self, notice_id: i64) -> Result<Vec<PendingDocument>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT id, notice_id, url, file_name, media_type, is_spec FROM documents
-             WHERE notice_id = ?1 AND fetched_at IS NULL
+             WHERE notice_id = ?1 AND fetched_at IS NULL AND removed_at IS NULL
              ORDER BY is_spec DESC, id",
         )?;
         let rows = stmt.query_map([notice_id], |r| {
@@ -132,7 +132,8 @@ impl Store {
     pub fn notices_with_pending_documents(&self, source_id: i64) -> Result<Vec<i64>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT DISTINCT d.notice_id FROM documents d JOIN notices n ON n.id = d.notice_id
-             WHERE n.source_id = ?1 AND d.fetched_at IS NULL ORDER BY d.notice_id",
+             WHERE n.source_id = ?1 AND d.fetched_at IS NULL AND d.removed_at IS NULL
+             ORDER BY d.notice_id",
         )?;
         let rows = stmt.query_map([source_id], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
