@@ -44,6 +44,7 @@ struct Labels {
     why: &'static str,
     retracted: &'static str,
     changed: &'static str,
+    changed_intro: &'static str,
     footer: &'static str,
 }
 
@@ -68,6 +69,7 @@ const EN: Labels = Labels {
     why: "Why this matters",
     retracted: "No longer in the notice: it was edited after this was found.",
     changed: "Changed since you were told",
+    changed_intro: "Tenders tenderscan told you about have changed on the portal. The old versions are kept as evidence (`tenderscan show NOTICE`).",
     footer: "Sent by tenderscan. A match is a lead, not proof: read the tender documents before you publish.",
 };
 
@@ -92,6 +94,7 @@ const RU: Labels = Labels {
     why: "Почему это важно",
     retracted: "В текущей версии объявления этого уже нет: текст изменили после того, как это было найдено.",
     changed: "Изменилось после оповещения",
+    changed_intro: "Закупки, о которых tenderscan сообщал, изменились на портале. Прежние версии сохранены как доказательства (`tenderscan show NOTICE`).",
     footer: "Отправлено tenderscan. Совпадение — повод проверить, а не доказательство: прочитайте документацию закупки перед публикацией.",
 };
 
@@ -712,6 +715,11 @@ pub(crate) fn digest(
         (true, false) => changes_subject(None, changes.len(), lang),
         (false, false) => changes_subject(Some(subject(&groups, rules, lang)), changes.len(), lang),
     };
+    let intro = if groups.is_empty() {
+        l.changed_intro
+    } else {
+        l.intro
+    };
     let mut text = String::new();
     let mut html = String::new();
     let _ = write!(
@@ -721,9 +729,9 @@ pub(crate) fn digest(
          <p>{}</p>\n",
         l.lang,
         html_escape(&subject),
-        html_escape(l.intro)
+        html_escape(intro)
     );
-    let _ = writeln!(text, "{}\n", l.intro);
+    let _ = writeln!(text, "{intro}\n");
     let mut number = 0;
     if !changes.is_empty() {
         let _ = writeln!(
@@ -1154,5 +1162,63 @@ mod tests {
             ru.text
         );
         assert!(ru.text.contains("05.12.2026 23:00 по времени Алматы"));
+    }
+
+    #[test]
+    fn changed_alerts_have_their_own_section_escaped() {
+        let change = ChangeItem {
+            alert_id: 9,
+            notice_id: 3,
+            notice_number: Some("17163708-1".into()),
+            title: "<script>x</script> SMM".into(),
+            agency_name: Some("Акимат".into()),
+            url: Some("javascript:alert(1)".into()),
+            events: vec![
+                serde_json::json!({"type": "phrase_removed", "at": "2026-11-28T10:00:00Z",
+                    "phrase": "фейковых <b>аккаунтов</b>", "place": "technical_specification",
+                    "document": "techspec.docx"}),
+                serde_json::json!({"type": "cancelled", "at": "2026-11-29T10:00:00Z", "status": "Отменено"}),
+            ],
+        };
+        let d = digest(
+            &[],
+            std::slice::from_ref(&change),
+            &HashMap::new(),
+            Language::En,
+        );
+        assert_eq!(d.subject, "tenderscan: 1 tender changed");
+        assert!(
+            d.text.contains("== CHANGED SINCE YOU WERE TOLD (1) =="),
+            "{}",
+            d.text
+        );
+        assert!(d.text.contains(
+            "* the phrase 'фейковых <b>аккаунтов</b>' was removed from the technical specification (techspec.docx) on 2026-11-28"
+        ), "{}", d.text);
+        assert!(
+            d.text
+                .contains("* cancelled on 2026-11-29 (status: Отменено)"),
+            "{}",
+            d.text
+        );
+        assert!(
+            !d.html.contains("<script>") && !d.html.contains("<b>аккаунтов"),
+            "{}",
+            d.html
+        );
+        assert!(d.html.contains("&lt;script&gt;x&lt;/script&gt; SMM"));
+        assert!(!d.html.contains("href=\"javascript"), "{}", d.html);
+        let ru = digest(&[item()], &[change], &HashMap::new(), Language::Ru);
+        assert!(
+            ru.subject.ends_with("; изменения в 1 закупке"),
+            "{}",
+            ru.subject
+        );
+        assert!(ru.text.contains("фраза «фейковых <b>аккаунтов</b>» удалена из технической спецификации (techspec.docx) 2026-11-28"), "{}", ru.text);
+        assert!(
+            ru.text.contains("== ВЫСОКАЯ ВАЖНОСТЬ (1) =="),
+            "{}",
+            ru.text
+        );
     }
 }
