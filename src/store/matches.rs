@@ -116,7 +116,8 @@ impl Store {
             text: join_parts([Some(title), title_kk, description]),
         }];
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, number, title, description FROM lots WHERE notice_id = ?1 ORDER BY id",
+            "SELECT id, number, title, description FROM lots
+             WHERE notice_id = ?1 AND removed_at IS NULL ORDER BY id",
         )?;
         let lots = stmt.query_map([notice_id], |r| {
             let id: i64 = r.get(0)?;
@@ -273,8 +274,10 @@ impl Store {
         {
             let mut stmt = tx.prepare_cached(
                 "UPDATE matches SET retracted_at = ?2
-                 WHERE notice_id = ?1 AND retracted_at IS NULL AND document_id IN
-                   (SELECT id FROM documents WHERE notice_id = ?1 AND removed_at IS NOT NULL)
+                 WHERE notice_id = ?1 AND retracted_at IS NULL AND (
+                   document_id IN (SELECT id FROM documents WHERE notice_id = ?1 AND removed_at IS NOT NULL)
+                   OR (document_id IS NULL AND lot_id IN
+                       (SELECT id FROM lots WHERE notice_id = ?1 AND removed_at IS NOT NULL)))
                  RETURNING id",
             )?;
             let ids = stmt.query_map(params![input.notice_id, at], |r| r.get(0))?;

@@ -339,7 +339,8 @@ fn upsert_notice(
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
              ON CONFLICT(notice_id, external_id) DO UPDATE SET number = excluded.number,
                 title = excluded.title, description = excluded.description, amount = excluded.amount,
-                quantity = excluded.quantity, status = excluded.status, last_seen_at = excluded.last_seen_at",
+                quantity = excluded.quantity, status = excluded.status, last_seen_at = excluded.last_seen_at,
+                removed_at = NULL",
             params![
                 id,
                 lot.external_id,
@@ -364,41 +365,54 @@ fn upsert_notice(
     for d in &rec.documents {
         upsert_document(tx, id, None, d, at)?;
     }
-    mark_removed_documents(tx, id, rec, at)?;
+    mark_removed(tx, id, rec, at)?;
     if change == Change::Changed {
         refetch_flagged_documents(tx, id)?;
     }
     Ok((id, change))
 }
 
-/// Documents the notice no longer lists are marked removed: scans stop reading them (and
-/// so retract what was found in them). A record that lists no document at all leaves
-/// them alone: some pages omit the list rather than empty it.
-fn mark_removed_documents(
+/// Lots and documents the notice no longer lists are marked removed: scans stop reading
+/// them (and so retract what was found in them). A record that lists no lot (or no
+/// document) at all leaves them alone: some pages omit a list rather than empty it.
+fn mark_removed(
     tx: &Transaction,
     notice_id: i64,
     rec: &NoticeRecord,
     at: &str,
 ) -> Result<(), StoreError> {
+    let lots: Vec<&str> = rec.lots.iter().map(|l| l.external_id.as_str()).collect();
+    let mut n = 0;
+    if !lots.is_empty() {
+        n += tx.execute(
+            "UPDATE lots SET removed_at = ?2
+             WHERE notice_id = ?1 AND removed_at IS NULL
+               AND external_id NOT IN (SELECT value FROM json_each(?3))",
+            params![
+                notice_id,
+                at,
+                serde_json::to_string(&lots).unwrap_or_default()
+            ],
+        )?;
+    }
     let urls: Vec<&str> = rec
         .documents
         .iter()
         .chain(rec.lots.iter().flat_map(|l| l.documents.iter()))
         .map(|d| d.url.as_str())
         .collect();
-    if urls.is_empty() {
-        return Ok(());
-    }
-    let n = tx.execute(
-        "UPDATE documents SET removed_at = ?2
+    if !urls.is_empty() {
+        n += tx.execute(
+            "UPDATE documents SET removed_at = ?2
          WHERE notice_id = ?1 AND removed_at IS NULL
            AND url NOT IN (SELECT value FROM json_each(?3))",
-        params![
-            notice_id,
-            at,
-            serde_json::to_string(&urls).unwrap_or_default()
-        ],
-    )?;
+            params![
+                notice_id,
+                at,
+                serde_json::to_string(&urls).unwrap_or_default()
+            ],
+        )?;
+    }
     if n > 0 {
         tx.execute(
             "UPDATE notices SET scanned_version = NULL WHERE id = ?1",
@@ -625,6 +639,70 @@ mod tests {
                 .unwrap(),
             2
         );
+    }
+
+    #[test]
+    fn a_lot_no_longer_listed_is_not_read_and_its_match_retracted() {
+        use crate::store::{NewMatch, Routable};
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("t.db")).unwrap();
+        let src = s.ensure_source("g", "goszakup", "https://x").unwrap();
+        let mut two = record("Услуги");
+        let mut lot8 = two.lots[0].clone();
+        lot8.external_id = "8".into();
+        lot8.title = Some("Ведение фейковых аккаунтов".into());
+        lot8.documents.clear();
+        two.lots.push(lot8);
+        let id = s.store_page(src, &[two.clone()], None).unwrap().touched[0];
+        let input = s.scan_input(id).unwrap().unwrap();
+        let lot = input
+            .targets
+            .iter()
+            .find(|t| t.text.contains("фейковых"))
+            .unwrap()
+            .clone();
+        let found = NewMatch {
+            target: lot.target.clone(),
+            lot_id: lot.lot_id,
+            document_id: None,
+            rule_id: "fake-accounts".into(),
+            severity: crate::model::Severity::High,
+            score: 1.0,
+            evidence: lot.text.clone(),
+            evidence_start: 0,
+            start: "Ведение ".len(),
+            end: "Ведение фейковых аккаунтов".len(),
+            quotas_json: "[]".into(),
+            quota_kind: None,
+            quota_count: None,
+            quota_period: None,
+        };
+        let route = |_: Routable<'_>| vec!["desk@x.kz".to_string()];
+        s.record_scan(&input, "v1", &[found], &route, false)
+            .unwrap();
+        // The lot goes.
+        let mut one = two;
+        one.lots.truncate(1);
+        s.store_page(src, &[one], None).unwrap();
+        let input = s.scan_input(id).unwrap().unwrap();
+        assert!(!input.targets.iter().any(|t| t.target == lot.target));
+        let out = s.record_scan(&input, "v1", &[], &route, false).unwrap();
+        assert_eq!(out.retracted, 1);
+        let payload: String = s
+            .conn()
+            .query_row(
+                "SELECT payload FROM alerts WHERE kind = 'changed'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let p: serde_json::Value = serde_json::from_str(&payload).unwrap();
+        assert_eq!(p["events"][0]["type"], "changed");
+        assert_eq!(p["events"][0]["changes"][0]["field"], "lot");
+        assert_eq!(p["events"][0]["changes"][0]["change"], "removed");
+        assert_eq!(p["events"][1]["type"], "phrase_removed");
+        assert_eq!(p["events"][1]["place"], "lot");
+        assert_eq!(p["events"][1]["phrase"], "фейковых аккаунтов");
     }
 
     #[test]

@@ -22,4 +22,5 @@ CREATE INDEX evidence_sha ON evidence(sha256);
 CREATE INDEX evidence_document ON evidence(document_id);
 
 ALTER TABLE documents ADD COLUMN removed_at TEXT;      -- UTC: the notice stopped listing it (not read by scans any more)
+ALTER TABLE lots ADD COLUMN removed_at TEXT;           -- UTC: the notice stopped listing it (not read by scans any more)
 ALTER TABLE notices ADD COLUMN rechecked_at TEXT;      -- UTC: last single-object re-check (flagged notices)
