@@ -34,25 +34,33 @@ pub struct FieldChange {
 }
 
 impl FieldChange {
-    /// One line for people: `title: "A" -> "B"`, `document removed: techspec.docx`.
+    /// One line for people: `title: "A" -> "B"`, `document removed techspec.docx`,
+    /// `lot 7-ЗЦП1 amount: 1300000 -> 900000`.
     pub fn describe(&self) -> String {
         let v = |x: &Option<Value>| match x {
             None | Some(Value::Null) => "(none)".to_string(),
             Some(Value::String(s)) => format!("\"{s}\""),
+            Some(Value::Number(n)) => match n.as_f64() {
+                Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
+                _ => n.to_string(),
+            },
             Some(other) => other.to_string(),
         };
-        let quoted = self.old.is_some() || self.new.is_some();
-        let head = match (&self.name, &self.detail) {
-            (Some(n), Some(d)) => format!("{} {n} {d}", self.field),
-            (Some(n), None) => format!("{} {} {n}", self.field, self.change),
-            (None, _) => self.field.clone(),
-        };
-        if quoted {
-            format!("{head}: {} -> {}", v(&self.old), v(&self.new))
-        } else if self.name.is_some() && self.detail.is_none() {
-            head
-        } else {
-            format!("{head} {}", self.change)
+        let name = self.name.as_deref().unwrap_or("");
+        match (self.field.as_str(), self.change.as_str(), &self.detail) {
+            ("lot", "changed", Some(d)) => {
+                format!("lot {name} {d}: {} -> {}", v(&self.old), v(&self.new))
+            }
+            ("lot" | "document", change, _) => match (&self.old, &self.new) {
+                (_, Some(Value::String(t))) | (Some(Value::String(t)), None) => {
+                    format!("{} {change} {name} \"{t}\"", self.field)
+                }
+                _ => format!("{} {change} {name}", self.field),
+            },
+            (field, _, _) if self.old.is_some() || self.new.is_some() => {
+                format!("{field}: {} -> {}", v(&self.old), v(&self.new))
+            }
+            (field, change, _) => format!("{field} {change}"),
         }
     }
 }
@@ -173,8 +181,8 @@ pub fn diff(old: &Value, new: &Value) -> Vec<FieldChange> {
                 change: "changed".into(),
                 name: None,
                 detail: None,
-                old: short(o.as_ref()).or(o.as_ref().filter(|v| v.is_null()).cloned()),
-                new: short(n.as_ref()).or(n.as_ref().filter(|v| v.is_null()).cloned()),
+                old: short(o.as_ref()),
+                new: short(n.as_ref()),
             });
         }
     }
@@ -363,15 +371,23 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "amount: 1300000.0 -> 900000.0",
+                "amount: 1300000 -> 900000",
                 "status: \"Опубликовано\" -> \"Изменена документация\"",
                 "deadline: \"2026-11-30 18:00:00\" -> \"2026-12-05 18:00:00\"",
-                "lot 7-ЗЦП1 amount: 1300000.0 -> 900000.0",
+                "lot 7-ЗЦП1 amount: 1300000 -> 900000",
                 "document added techspec_2.docx",
                 "document removed techspec_1.docx",
             ]
         );
         assert!(diff(&new, &new).is_empty());
+        // Lots added and removed are named with their titles.
+        let a = json!({"lots": [{"external_id": "7", "number": "7-ЗЦП1", "title": "SMM"}]});
+        let b = json!({"lots": [{"external_id": "8", "number": "8-ЗЦП1", "title": "Видео"}]});
+        let lines: Vec<String> = diff(&a, &b).iter().map(FieldChange::describe).collect();
+        assert_eq!(
+            lines,
+            ["lot added 8-ЗЦП1 \"Видео\"", "lot removed 7-ЗЦП1 \"SMM\""]
+        );
         // A long value is named, not quoted.
         let long = json!({"title": "а".repeat(300)});
         let d = diff(&json!({"title": "б"}), &long);
