@@ -548,15 +548,20 @@ async fn verify_finds_a_flipped_byte_and_a_missing_file() {
     bytes[mid] ^= 0x01;
     std::fs::write(&files[0], bytes).unwrap();
     std::fs::remove_file(&files[1]).unwrap();
+    // And a well-formed file with other content under a payload's name.
+    std::fs::write(&files[2], zstd::bulk::compress(b"forged", 3).unwrap()).unwrap();
     let bad = tenderscan(dir.path())
         .args(["verify", "--format", "json"])
         .output()
         .unwrap();
     assert_eq!(bad.status.code(), Some(1));
     let r: Value = serde_json::from_slice(&bad.stdout).unwrap();
-    assert_eq!(r["ok"], 2);
-    assert_eq!(r["corrupt"].as_array().unwrap().len(), 1, "{r}");
+    assert_eq!(r["ok"], 1);
+    assert_eq!(r["corrupt"].as_array().unwrap().len(), 2, "{r}");
     assert_eq!(r["corrupt"][0]["path"], json!(files[0]));
+    assert_eq!(r["corrupt"][1]["path"], json!(files[2]));
+    let forged = r["corrupt"][1]["detail"].as_str().unwrap();
+    assert!(forged.starts_with("content hashes to "), "{forged}");
     assert_eq!(r["missing"][0]["path"], json!(files[1]));
     let text = tenderscan(dir.path()).arg("verify").output().unwrap();
     assert_eq!(text.status.code(), Some(1));

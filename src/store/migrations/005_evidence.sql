@@ -24,3 +24,4 @@ CREATE INDEX evidence_document ON evidence(document_id);
 ALTER TABLE documents ADD COLUMN removed_at TEXT;      -- UTC: the notice stopped listing it (not read by scans any more)
 ALTER TABLE lots ADD COLUMN removed_at TEXT;           -- UTC: the notice stopped listing it (not read by scans any more)
 ALTER TABLE notices ADD COLUMN rechecked_at TEXT;      -- UTC: last single-object re-check (flagged notices)
+CREATE INDEX alerts_notice ON alerts(notice_id, kind);       -- a notice's recipients, for its `changed` alerts
