@@ -148,7 +148,7 @@ pub enum Command {
         #[arg(long, default_value_t = 50)]
         limit: usize,
     },
-    /// Export a table (flags, notices, lots, agencies, documents, matches, notice_versions, runs)
+    /// Export a table (flags, notices, lots, agencies, documents, matches, notice_versions, evidence, runs)
     Export {
         #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
         format: ExportFormat,
@@ -166,6 +166,18 @@ pub enum Command {
     },
     /// Print Datasette metadata: the canned queries with titles, and full-text search
     DatasetteMetadata,
+    /// Everything about one notice (by number like 17163708-1, external id, or id):
+    /// agency, amounts, lots, documents with hashes, matches, versions, evidence files
+    Show {
+        notice: String,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+    /// Re-hash the evidence folder; exit 1 when a file is missing or no longer matches
+    Verify {
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
     /// Send the pending alert digests
     Alert {
         /// Print the digests without sending or marking anything
@@ -460,6 +472,8 @@ fn run(cli: Cli) -> Result<i32> {
             let rules = load_rules(&cfg)?;
             daemon(&cfg, &rules)
         }
+        Command::Show { notice, format } => show(&load_config(config)?, notice, *format),
+        Command::Verify { format } => verify(&load_config(config)?, *format),
         Command::Alert { dry_run, resend } => {
             let cfg = load_config(config)?;
             let rules = load_rules(&cfg)?;
@@ -845,6 +859,45 @@ fn alert(cfg: &Config, rules: &RuleSet, dry_run: bool, resend: Option<i64>) -> R
                 exit::PARTIAL
             },
         )
+    })
+}
+
+fn show(cfg: &Config, key: &str, format: OutputFormat) -> Result<i32> {
+    let store = Store::open(&cfg.database.path)?;
+    let evidence = crate::evidence::Evidence::beside(store.path());
+    let Some(view) = store
+        .find_notice(key)?
+        .map(|id| store.notice_view(id))
+        .transpose()?
+        .flatten()
+    else {
+        eprintln!("tenderscan: no notice {key:?} (give its number, external id or id)");
+        return Ok(exit::BAD_CONFIG);
+    };
+    let mut out = std::io::stdout().lock();
+    match format {
+        OutputFormat::Json => writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&crate::show::notice_json(&view, &evidence))?
+        )?,
+        OutputFormat::Text => write!(out, "{}", crate::show::notice_text(&view, &evidence))?,
+    }
+    Ok(exit::OK)
+}
+
+fn verify(cfg: &Config, format: OutputFormat) -> Result<i32> {
+    let store = Store::open(&cfg.database.path)?;
+    let report = crate::evidence::Evidence::beside(store.path()).verify(&store)?;
+    let mut out = std::io::stdout().lock();
+    match format {
+        OutputFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
+        OutputFormat::Text => write!(out, "{}", crate::show::verify_text(&report, &store)?)?,
+    }
+    Ok(if report.failed() {
+        exit::PARTIAL
+    } else {
+        exit::OK
     })
 }
 

@@ -6,14 +6,19 @@
 //! and applied, each in its own transaction, when the database is opened.
 
 mod alerts;
+mod evidence;
+pub mod history;
 mod matches;
 mod notices;
 mod runs;
 mod search;
 
 pub use alerts::{
-    AlertItem, DigestContent, FailingSource, Recovered, StaleFailures, StoredDigest,
+    AlertItem, ChangeItem, DigestContent, FailingSource, Recovered, StaleFailures, StoredDigest,
     UnconfirmedDigest,
+};
+pub use evidence::{
+    EvidenceRow, NewEvidence, NoticeView, ShowDocument, ShowLot, ShowMatch, ShowVersion,
 };
 pub use matches::{NewMatch, Routable, ScanInput, ScanOutcome, ScanTarget};
 pub use notices::{DocumentContent, PageOutcome, PendingDocument, sha256_hex};
@@ -33,6 +38,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ),
     ("003_fulltext", include_str!("migrations/003_fulltext.sql")),
     ("004_alerts", include_str!("migrations/004_alerts.sql")),
+    ("005_evidence", include_str!("migrations/005_evidence.sql")),
 ];
 
 /// The schema version this build writes.
@@ -46,6 +52,7 @@ pub const TABLES: &[&str] = &[
     "notice_versions",
     "lots",
     "documents",
+    "evidence",
     "matches",
     "alerts",
     "digests",

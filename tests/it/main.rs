@@ -5,6 +5,7 @@
 mod alert;
 mod commands;
 mod crawl;
+mod evidence;
 mod extract;
 mod foundation;
 mod pipeline;
