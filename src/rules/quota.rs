@@ -445,6 +445,23 @@ fn is_forward_filler(w: &str) -> bool {
     )
 }
 
+/// Words right before a number that make it a count: "не менее 40", "кемінде 40", "at least 40".
+fn is_count_marker(w: &str) -> bool {
+    matches!(
+        w,
+        "менее"
+            | "более"
+            | "минимум"
+            | "кемінде"
+            | "дегенде"
+            | "least"
+            | "minimum"
+            | "min"
+            | "мин"
+            | "до"
+    )
+}
+
 /// Words that stop the backward search for a number ("в 2024 году комментарии").
 fn is_backward_stop(w: &str) -> bool {
     matches!(
@@ -581,12 +598,19 @@ pub(crate) fn quota_at(
         cur = prev_word(t, w.0);
     }
     if num.is_none() {
-        // forward: only "не менее", "кемінде", "at least" in between
+        // forward: a number right after the unit with only "не менее", "кемінде", "at least"
+        // in between, or within six words when such a marker stands right before it
+        // ("Количество отзывов о работе: не менее 40")
         let mut cur = next_word(t, we);
         let mut steps = 0;
+        let mut all_fillers = true;
+        let mut prev_marker = false;
         while let Some(w) = cur {
             let s = word(text, w);
             if is_number_token(s) {
+                if !(all_fillers || prev_marker) {
+                    break;
+                }
                 let mut run = vec![w];
                 let mut n = next_word(t, w.1);
                 while let Some(nw) = n {
@@ -605,9 +629,11 @@ pub(crate) fn quota_at(
                 break;
             }
             steps += 1;
-            if !is_forward_filler(s) || steps > 4 {
+            if steps > 6 || is_unit(s) || is_backward_stop(s) {
                 break;
             }
+            all_fillers &= is_forward_filler(s) && steps <= 4;
+            prev_marker = is_count_marker(s);
             cur = next_word(t, w.1);
         }
     }
