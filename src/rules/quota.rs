@@ -608,9 +608,6 @@ pub(crate) fn quota_at(
         while let Some(w) = cur {
             let s = word(text, w);
             if is_number_token(s) {
-                if !(all_fillers || prev_marker) {
-                    break;
-                }
                 let mut run = vec![w];
                 let mut n = next_word(t, w.1);
                 while let Some(nw) = n {
@@ -621,6 +618,22 @@ pub(crate) fn quota_at(
                     } else {
                         break;
                     }
+                }
+                // a rate right after the number makes it a count too: "положительного
+                // характера — 25 в сутки"
+                let rate_follows = || {
+                    let mut c = next_word(t, run[run.len() - 1].1);
+                    for _ in 0..2 {
+                        let Some(nw) = c else { return false };
+                        if period_word(word(text, nw)).is_some() {
+                            return true;
+                        }
+                        c = next_word(t, nw.1);
+                    }
+                    false
+                };
+                if !(all_fillers || prev_marker || rate_follows()) {
+                    break;
                 }
                 let toks: Vec<&str> = run.iter().map(|&w| word(text, w)).collect();
                 if let Some(v) = parse_number(&toks) {
