@@ -26,7 +26,7 @@ pub(crate) struct Engine {
     terms: Vec<Term>,
     rules: Vec<CompiledRule>,
     ac: Option<AhoCorasick>,
-    keys: HashMap<String, Vec<TermId>>,
+    keys: HashMap<String, Vec<TermId>, FxBuild>,
     min_key: usize,
     max_key: usize,
     unit_kind: Vec<Option<QuotaKind>>,
@@ -113,6 +113,35 @@ impl<'a> WordStems<'a> {
     }
 }
 
+/// FxHash-style hasher for short string keys (no extra dependency).
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let v = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+            self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ b as u64).wrapping_mul(K);
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.write(&[i]);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write(&i.to_le_bytes());
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+pub(crate) type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
+
 /// Per-text state.
 struct Scan<'a> {
     norm: &'a Normalized,
@@ -155,7 +184,7 @@ impl Engine {
         for (id, k) in unit_ids {
             unit_kind[id as usize] = Some(k);
         }
-        let mut keys: HashMap<String, Vec<TermId>> = HashMap::new();
+        let mut keys: HashMap<String, Vec<TermId>, FxBuild> = HashMap::default();
         for (i, t) in list.iter().enumerate() {
             for k in &t.keys {
                 let v = keys.entry(k.clone()).or_default();
@@ -207,6 +236,7 @@ impl Engine {
         let t = text.as_bytes();
         let mut hits = Vec::new();
         let mut hit_terms: Vec<TermId> = Vec::new();
+        let mut cache: HashMap<&str, (u32, u32), FxBuild> = HashMap::default();
         if let Some(ac) = &self.ac {
             let (mut pos, mut counted, mut wi, mut si) = (0usize, 0usize, 0u32, 0u32);
             while pos < t.len() {
@@ -225,27 +255,36 @@ impl Engine {
                 }
                 let ws = ms;
                 let word = &text[ws..we];
-                let mut st = WordStems::new(word);
-                let t0 = hit_terms.len();
-                for (i, c) in word.char_indices() {
-                    let l = i + c.len_utf8();
-                    if l < self.min_key {
-                        continue;
-                    }
-                    if l > self.max_key {
-                        break;
-                    }
-                    if let Some(ids) = self.keys.get(&word[..l]) {
-                        for &id in ids {
-                            if !hit_terms[t0..].contains(&id)
-                                && st.matches(&self.terms[id as usize].kind)
-                            {
-                                hit_terms.push(id);
+                // the same word always matches the same terms: verify each distinct word once
+                let (t0, t1) = match cache.get(word) {
+                    Some(&r) => r,
+                    None => {
+                        let t0 = hit_terms.len();
+                        let mut st = WordStems::new(word);
+                        for (i, c) in word.char_indices() {
+                            let l = i + c.len_utf8();
+                            if l < self.min_key {
+                                continue;
+                            }
+                            if l > self.max_key {
+                                break;
+                            }
+                            if let Some(ids) = self.keys.get(&word[..l]) {
+                                for &id in ids {
+                                    if !hit_terms[t0..].contains(&id)
+                                        && st.matches(&self.terms[id as usize].kind)
+                                    {
+                                        hit_terms.push(id);
+                                    }
+                                }
                             }
                         }
+                        let r = (t0 as u32, hit_terms.len() as u32);
+                        cache.insert(word, r);
+                        r
                     }
-                }
-                if hit_terms.len() > t0 {
+                };
+                if t1 > t0 {
                     let (dw, ds) = count_seps(&t[counted..ws]);
                     wi += dw;
                     si += ds;
@@ -255,8 +294,8 @@ impl Engine {
                         e: we,
                         wi,
                         si,
-                        t0: t0 as u32,
-                        t1: hit_terms.len() as u32,
+                        t0,
+                        t1,
                     });
                 }
                 pos = we;
@@ -279,19 +318,23 @@ impl Engine {
         scan
     }
 
-    fn is_unit_word(&self, w: &str) -> bool {
-        let mut st = WordStems::new(w);
-        self.unit_kind
-            .iter()
-            .enumerate()
-            .any(|(i, k)| k.is_some() && st.matches(&self.terms[i].kind))
+    /// Whether the folded word starting at `start` is a quota unit word.
+    fn is_unit_at(&self, scan: &Scan, start: usize) -> bool {
+        let i = scan.hits.partition_point(|h| h.s < start);
+        scan.hits.get(i).is_some_and(|h| {
+            h.s == start
+                && scan
+                    .terms_of(h)
+                    .iter()
+                    .any(|&t| self.unit_kind[t as usize].is_some())
+        })
     }
 
     fn quotas(&self, scan: &Scan) -> Vec<QSpan> {
         let text = scan.text();
         let t = text.as_bytes();
         let mut out: Vec<QSpan> = Vec::new();
-        let is_unit = |w: &str| self.is_unit_word(w);
+        let is_unit = |start: usize| self.is_unit_at(scan, start);
         for h in &scan.hits {
             let mut kinds: Vec<QuotaKind> = Vec::new();
             for &tid in scan.terms_of(h) {

@@ -560,7 +560,7 @@ pub(crate) fn quota_at(
     ws: usize,
     we: usize,
     kind: QuotaKind,
-    is_unit: &dyn Fn(&str) -> bool,
+    is_unit: &dyn Fn(usize) -> bool,
 ) -> Option<RawQuota> {
     let t = text.as_bytes();
     // backward: up to 3 filler words, then a run of number tokens
@@ -591,7 +591,7 @@ pub(crate) fn quota_at(
             }
             break;
         }
-        if is_backward_stop(s) || is_unit(s) || fillers >= 3 {
+        if is_backward_stop(s) || is_unit(w.0) || fillers >= 3 {
             break;
         }
         fillers += 1;
@@ -642,7 +642,7 @@ pub(crate) fn quota_at(
                 break;
             }
             steps += 1;
-            if steps > 6 || is_unit(s) || is_backward_stop(s) {
+            if steps > 6 || is_unit(w.0) || is_backward_stop(s) {
                 break;
             }
             all_fillers &= is_forward_filler(s) && steps <= 4;
