@@ -7,13 +7,18 @@
 
 use super::compile::{CompiledRule, Phrase, Slot, Term, TermId, TermKind, Terms};
 use super::normalize::{BREAK, Normalized, SEP, ceil_boundary, floor_boundary, normalize};
-use super::quota::{QuotaKind, RawQuota, UNIT_TERMS, next_word, prev_word, quota_at};
+use super::quota::{
+    QuotaKind, RawQuota, UNIT_TERMS, next_word, prev_word, quota_at, word_end_after,
+    word_start_before,
+};
 use super::{Context, Findings, Match, Quota, RuleInfo, stem};
 use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
 use std::collections::HashMap;
 
 /// At most this many places are reported per rule and text.
 pub(crate) const MAX_MATCHES_PER_RULE: usize = 100;
+/// At most this many candidate places are examined per rule and text (adversarial input).
+pub(crate) const MAX_CANDIDATES_PER_RULE: usize = 2_000;
 /// Evidence length cap, in chars.
 pub(crate) const EVIDENCE_CHARS: usize = 300;
 /// Words longer than this (bytes) are never stemmed.
@@ -26,7 +31,7 @@ pub(crate) struct Engine {
     terms: Vec<Term>,
     rules: Vec<CompiledRule>,
     ac: Option<AhoCorasick>,
-    keys: HashMap<String, Vec<TermId>, FxBuild>,
+    pub(crate) keys: HashMap<String, Vec<TermId>, FxBuild>,
     min_key: usize,
     max_key: usize,
     unit_kind: Vec<Option<QuotaKind>>,
@@ -150,6 +155,46 @@ struct Scan<'a> {
     /// hit indices per term
     occ: Vec<Vec<u32>>,
     quotas: Vec<QSpan>,
+    /// Stems of words checked in place (phrase neighbours, near windows, unless, context).
+    stems: std::cell::RefCell<HashMap<Box<str>, CachedStems, FxBuild>>,
+}
+
+/// All stems of one folded word, computed once per text.
+struct CachedStems {
+    ru: Option<String>,
+    kk: Option<String>,
+    en: Option<String>,
+}
+
+impl CachedStems {
+    fn new(w: &str) -> Self {
+        if w.len() > MAX_STEM_WORD {
+            return CachedStems {
+                ru: None,
+                kk: None,
+                en: None,
+            };
+        }
+        let cyr = w.chars().any(|c| ('\u{0400}'..='\u{052F}').contains(&c));
+        let lat = w.bytes().any(|b| b.is_ascii_alphabetic());
+        CachedStems {
+            ru: cyr.then(|| stem::ru(w)),
+            kk: cyr.then(|| stem::kk(w)),
+            en: lat.then(|| stem::en(w)),
+        }
+    }
+
+    fn matches(&self, w: &str, kind: &TermKind) -> bool {
+        match kind {
+            TermKind::Exact(x) => w == x,
+            TermKind::Prefix(p) => w.starts_with(p.as_str()),
+            TermKind::Stem { ru, kk, en } => {
+                (ru.is_some() && self.ru.is_some() && *ru == self.ru)
+                    || (kk.is_some() && self.kk.is_some() && *kk == self.kk)
+                    || (en.is_some() && self.en.is_some() && *en == self.en)
+            }
+        }
+    }
 }
 
 impl Scan<'_> {
@@ -184,8 +229,29 @@ impl Engine {
         for (id, k) in unit_ids {
             unit_kind[id as usize] = Some(k);
         }
+        // Only anchor words (one slot per phrase and per near) and quota units go into the
+        // prefilter; every other word is checked in place around a candidate.
+        let mut in_ac = vec![false; list.len()];
+        for (i, k) in unit_kind.iter().enumerate() {
+            in_ac[i] = k.is_some();
+        }
+        for r in &rules {
+            for ph in &r.phrases {
+                for &t in &ph.slots[ph.anchor] {
+                    in_ac[t as usize] = true;
+                }
+            }
+            for n in &r.near {
+                for &t in &n.slots[n.anchor] {
+                    in_ac[t as usize] = true;
+                }
+            }
+        }
         let mut keys: HashMap<String, Vec<TermId>, FxBuild> = HashMap::default();
         for (i, t) in list.iter().enumerate() {
+            if !in_ac[i] {
+                continue;
+            }
             for k in &t.keys {
                 let v = keys.entry(k.clone()).or_default();
                 if !v.contains(&(i as TermId)) {
@@ -226,9 +292,24 @@ impl Engine {
         &self.rules[i]
     }
 
-    fn slot_matches(&self, slot: &Slot, st: &mut WordStems) -> bool {
-        slot.iter()
-            .any(|&t| st.matches(&self.terms[t as usize].kind))
+    /// Whether a folded word matches any term of a slot, with stems cached per text.
+    fn word_in_slot(&self, scan: &Scan, w: &str, slot: &Slot) -> bool {
+        if w.len() > MAX_STEM_WORD {
+            let st = CachedStems::new(w);
+            return slot
+                .iter()
+                .any(|&t| st.matches(w, &self.terms[t as usize].kind));
+        }
+        let mut cache = scan.stems.borrow_mut();
+        if !cache.contains_key(w) {
+            cache.insert(w.into(), CachedStems::new(w));
+        }
+        match cache.get(w) {
+            Some(st) => slot
+                .iter()
+                .any(|&t| st.matches(w, &self.terms[t as usize].kind)),
+            None => false,
+        }
     }
 
     fn scan<'a>(&self, norm: &'a Normalized) -> Scan<'a> {
@@ -313,6 +394,7 @@ impl Engine {
             hit_terms,
             occ,
             quotas: Vec::new(),
+            stems: Default::default(),
         };
         scan.quotas = self.quotas(&scan);
         scan
@@ -385,8 +467,7 @@ impl Engine {
                     let Some((ps, pe)) = prev_word(t, s) else {
                         continue 'hit;
                     };
-                    let mut st = WordStems::new(&text[ps..pe]);
-                    if !self.slot_matches(&ph.slots[j], &mut st) {
+                    if !self.word_in_slot(scan, &text[ps..pe], &ph.slots[j]) {
                         continue 'hit;
                     }
                     s = ps;
@@ -395,8 +476,7 @@ impl Engine {
                     let Some((ns, ne)) = next_word(t, e) else {
                         continue 'hit;
                     };
-                    let mut st = WordStems::new(&text[ns..ne]);
-                    if !self.slot_matches(&ph.slots[j], &mut st) {
+                    if !self.word_in_slot(scan, &text[ns..ne], &ph.slots[j]) {
                         continue 'hit;
                     }
                     e = ne;
@@ -416,59 +496,66 @@ impl Engine {
         out
     }
 
-    /// Hits of any term of `slot` whose word index lies in `lo..=hi`, same sentence.
-    fn slot_hits_in(&self, slot: &Slot, scan: &Scan, lo: u32, hi: u32, si: u32) -> Vec<u32> {
-        let mut v = Vec::new();
-        for &tid in slot {
-            let list = &scan.occ[tid as usize];
-            let from = list.partition_point(|&x| scan.hits[x as usize].wi < lo);
-            for &x in &list[from..] {
-                let h = &scan.hits[x as usize];
-                if h.wi > hi {
-                    break;
-                }
-                if h.si == si {
-                    v.push(x);
-                }
-            }
-        }
-        v
-    }
-
     fn near_occ(&self, near: &super::compile::Near, scan: &Scan) -> Vec<(Span, f64)> {
+        let text = scan.text();
+        let t = text.as_bytes();
         let mut out = Vec::new();
         let n = near.slots.len();
-        let w = near.within;
-        let mut seen_anchor: Vec<u32> = Vec::new();
-        for &tid in &near.slots[0] {
+        let w = near.within as usize;
+        let mut seen: Vec<u32> = Vec::new();
+        for &tid in &near.slots[near.anchor] {
             for &hi in &scan.occ[tid as usize] {
-                if seen_anchor.contains(&hi) {
+                if seen.contains(&hi) {
                     continue;
                 }
-                if seen_anchor.len() < 64 {
-                    seen_anchor.push(hi);
+                if seen.len() < 64 {
+                    seen.push(hi);
                 }
                 let h = scan.hits[hi as usize];
-                let lo = h.wi.saturating_sub(w - 1);
-                let hi_w = h.wi + (w - 1);
-                let mut used = vec![hi];
+                // the words around the anchor, same sentence: (start, end, word index)
+                let mut win: Vec<(usize, usize, u32)> = Vec::with_capacity(2 * w);
+                let mut cur = (h.s, h.e);
+                for k in 1..w {
+                    match prev_word(t, cur.0) {
+                        Some(p) => {
+                            win.push((p.0, p.1, h.wi - k as u32));
+                            cur = p;
+                        }
+                        None => break,
+                    }
+                }
+                win.reverse();
+                let anchor_pos = win.len();
+                win.push((h.s, h.e, h.wi));
+                let mut cur = (h.s, h.e);
+                for k in 1..w {
+                    match next_word(t, cur.1) {
+                        Some(nw) => {
+                            win.push((nw.0, nw.1, h.wi + k as u32));
+                            cur = nw;
+                        }
+                        None => break,
+                    }
+                }
+                let mut used = vec![anchor_pos];
                 let (mut w0, mut w1) = (h.wi, h.wi);
                 let mut ok = true;
-                for slot in &near.slots[1..] {
-                    let cands = self.slot_hits_in(slot, scan, lo, hi_w, h.si);
-                    let best = cands
-                        .into_iter()
+                for (j, slot) in near.slots.iter().enumerate() {
+                    if j == near.anchor {
+                        continue;
+                    }
+                    let best = (0..win.len())
                         .filter(|x| !used.contains(x))
                         .filter(|&x| {
-                            let wi = scan.hits[x as usize].wi;
-                            w1.max(wi) - w0.min(wi) < w
+                            let wi = win[x].2;
+                            (w1.max(wi) - w0.min(wi)) < near.within
                         })
-                        .min_by_key(|&x| scan.hits[x as usize].wi.abs_diff(h.wi));
+                        .filter(|&x| self.word_in_slot(scan, &text[win[x].0..win[x].1], slot))
+                        .min_by_key(|&x| win[x].2.abs_diff(h.wi));
                     match best {
                         Some(x) => {
-                            let wi = scan.hits[x as usize].wi;
-                            w0 = w0.min(wi);
-                            w1 = w1.max(wi);
+                            w0 = w0.min(win[x].2);
+                            w1 = w1.max(win[x].2);
                             used.push(x);
                         }
                         None => {
@@ -480,16 +567,8 @@ impl Engine {
                 if !ok {
                     continue;
                 }
-                let s = used
-                    .iter()
-                    .map(|&x| scan.hits[x as usize].s)
-                    .min()
-                    .unwrap_or(h.s);
-                let e = used
-                    .iter()
-                    .map(|&x| scan.hits[x as usize].e)
-                    .max()
-                    .unwrap_or(h.e);
+                let s = used.iter().map(|&x| win[x].0).min().unwrap_or(h.s);
+                let e = used.iter().map(|&x| win[x].1).max().unwrap_or(h.e);
                 let span_words = (w1 - w0 + 1) as f64;
                 let score = 0.5 + 0.5 * (n as f64 / span_words).min(1.0);
                 out.push((
@@ -505,6 +584,81 @@ impl Engine {
             }
         }
         out
+    }
+
+    /// Words around a span: up to `back` words before its start and `fwd` after its end, plus
+    /// the span's own words; within one sentence unless `cross`.
+    fn window(t: &[u8], sp: &Span, back: usize, fwd: usize, cross: bool) -> Vec<(usize, usize)> {
+        let prev = |s: usize| -> Option<(usize, usize)> {
+            if s == 0 {
+                return None;
+            }
+            if !cross && t[s - 1] != SEP {
+                return None;
+            }
+            let e = s - 1;
+            word_start_before(t, e).map(|ps| (ps, e))
+        };
+        let next = |e: usize| -> Option<(usize, usize)> {
+            if e >= t.len() || (!cross && t[e] != SEP) {
+                return None;
+            }
+            let s = e + 1;
+            word_end_after(t, s).map(|ne| (s, ne))
+        };
+        let mut before = Vec::new();
+        let mut cur = sp.s;
+        for _ in 0..back {
+            match prev(cur) {
+                Some(p) => {
+                    before.push(p);
+                    cur = p.0;
+                }
+                None => break,
+            }
+        }
+        before.reverse();
+        // the span's own words
+        let mut s = sp.s;
+        while s < sp.e {
+            let e = t[s..sp.e.min(t.len())]
+                .iter()
+                .position(|&b| b == SEP || b == BREAK)
+                .map_or(sp.e, |k| s + k);
+            before.push((s, e));
+            s = e + 1;
+        }
+        let mut cur = sp.e;
+        for _ in 0..fwd {
+            match next(cur) {
+                Some(nw) => {
+                    before.push(nw);
+                    cur = nw.1;
+                }
+                None => break,
+            }
+        }
+        before
+    }
+
+    /// Whether `ph` occurs in `words` (consecutive words) starting at any index.
+    fn phrase_in(&self, scan: &Scan, ph: &Phrase, words: &[(usize, usize)]) -> bool {
+        let text = scan.text();
+        let n = ph.slots.len();
+        if words.len() < n {
+            return false;
+        }
+        let t = text.as_bytes();
+        (0..=words.len() - n).any(|i| {
+            (0..n).all(|j| {
+                let (s, e) = words[i + j];
+                // consecutive words of one sentence
+                if j > 0 && (s == 0 || t[s - 1] != SEP) {
+                    return false;
+                }
+                self.word_in_slot(scan, &text[s..e], &ph.slots[j])
+            })
+        })
     }
 
     fn regex_occ(&self, re: &regex::Regex, scan: &Scan) -> Vec<Span> {
@@ -577,31 +731,25 @@ impl Engine {
                 _ => kept.push(c),
             }
         }
-        let unless: Vec<Span> = rule
-            .unless
-            .iter()
-            .flat_map(|p| self.phrase_occ(p, scan))
-            .collect();
-        let context: Vec<Span> = rule
-            .context
-            .as_ref()
-            .map(|c| {
-                c.any
-                    .iter()
-                    .flat_map(|p| self.phrase_occ(p, scan))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let text = scan.text();
+        let t = text.as_bytes();
         let mut out = Vec::new();
-        for (sp, score) in kept {
-            if unless
-                .iter()
-                .any(|u| u.si == sp.si && word_gap(u, &sp) <= rule.unless_within)
-            {
+        for (sp, score) in kept.into_iter().take(MAX_CANDIDATES_PER_RULE) {
+            // an unless phrase in the same sentence within `unless_within` words cancels: an
+            // occurrence of n words lies in the window of w + n - 1 words on either side
+            let w = rule.unless_within as usize;
+            if rule.unless.iter().any(|p| {
+                let k = w + p.slots.len() - 1;
+                self.phrase_in(scan, p, &Self::window(t, &sp, k, k, false))
+            }) {
                 continue;
             }
             if let Some(c) = &rule.context {
-                if !context.iter().any(|x| word_gap(x, &sp) <= c.within) {
+                let w = c.within as usize;
+                if !c.any.iter().any(|p| {
+                    let k = w + p.slots.len() - 1;
+                    self.phrase_in(scan, p, &Self::window(t, &sp, k, k, true))
+                }) {
                     continue;
                 }
             }
@@ -1019,5 +1167,16 @@ amount_currency = "KZT"
                 );
             }
         }
+    }
+}
+#[cfg(test)]
+mod keydump {
+    #[test]
+    #[ignore]
+    fn dump_keys() {
+        let rs = super::super::RuleSet::builtin().unwrap();
+        let mut k: Vec<_> = rs.engine.keys.keys().cloned().collect();
+        k.sort();
+        println!("{} keys: {}", k.len(), k.join(" "));
     }
 }

@@ -122,7 +122,7 @@ pub struct ExampleOutcome {
 #[derive(Debug)]
 pub struct RuleSet {
     infos: Vec<RuleInfo>,
-    engine: engine::Engine,
+    pub(crate) engine: engine::Engine,
     version: String,
 }
 

@@ -289,7 +289,9 @@ pub(crate) fn normalize(src: &str) -> Normalized {
                 (0xD0, 0xA0..=0xAF) => (0xD1, b1 - 0x20),
                 _ => (b0, b1),
             };
-            st.push_bytes(&[o0, o1]);
+            let cp = ((o0 as u32 & 0x1F) << 6) | (o1 as u32 & 0x3F);
+            st.b.out
+                .push(char::from_u32(cp).unwrap_or(char::REPLACEMENT_CHARACTER));
             i += 2;
             continue;
         }
@@ -298,14 +300,14 @@ pub(crate) fn normalize(src: &str) -> Normalized {
                 st.word_char(i, b0.is_ascii_uppercase() || b0.is_ascii_digit());
                 st.has_lat |= b0.is_ascii_alphabetic();
                 st.last_digit = b0.is_ascii_digit();
-                st.push_bytes(&[b0.to_ascii_lowercase()]);
+                st.b.out.push(b0.to_ascii_lowercase() as char);
             } else if st.in_word
                 && st.last_digit
                 && (b0 == b'.' || b0 == b',')
                 && bytes.get(i + 1).is_some_and(|b| b.is_ascii_digit())
             {
                 st.b.cp(i);
-                st.push_bytes(&[b0]);
+                st.b.out.push(b0 as char);
                 st.last_digit = false;
             } else {
                 st.sep_char(src, i, b0 as char);
@@ -386,15 +388,6 @@ impl State {
             self.has_cyr = false;
         }
         self.b.cp(i);
-    }
-
-    #[inline]
-    fn push_bytes(&mut self, b: &[u8]) {
-        // only ever called with a complete UTF-8 sequence
-        match std::str::from_utf8(b) {
-            Ok(s) => self.b.out.push_str(s),
-            Err(_) => self.b.out.push(char::REPLACEMENT_CHARACTER),
-        }
     }
 
     fn sep_char(&mut self, src: &str, i: usize, c: char) {

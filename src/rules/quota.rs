@@ -520,11 +520,20 @@ pub(crate) fn prev_word(t: &[u8], start: usize) -> Option<(usize, usize)> {
         return None;
     }
     let e = start - 1;
-    let s = t[..e]
-        .iter()
-        .rposition(|&b| b == SEP || b == BREAK)
-        .map_or(0, |k| k + 1);
-    Some((s, e))
+    word_start_before(t, e).map(|s| (s, e))
+}
+
+/// Longest word (bytes) the in-place checks walk over; a longer run stops a walk.
+pub(crate) const MAX_WALK_WORD: usize = 1024;
+
+/// Start of the word ending at `e`, if it is at most [`MAX_WALK_WORD`] bytes long.
+pub(crate) fn word_start_before(t: &[u8], e: usize) -> Option<usize> {
+    let lo = e.saturating_sub(MAX_WALK_WORD);
+    match t[lo..e].iter().rposition(|&b| b == SEP || b == BREAK) {
+        Some(k) => Some(lo + k + 1),
+        None if lo == 0 => Some(0),
+        None => None,
+    }
 }
 
 /// The word after the one ending at `end`, same sentence.
@@ -533,11 +542,17 @@ pub(crate) fn next_word(t: &[u8], end: usize) -> Option<(usize, usize)> {
         return None;
     }
     let s = end + 1;
-    let e = t[s..]
-        .iter()
-        .position(|&b| b == SEP || b == BREAK)
-        .map_or(t.len(), |k| s + k);
-    Some((s, e))
+    word_end_after(t, s).map(|e| (s, e))
+}
+
+/// End of the word starting at `s`, if it is at most [`MAX_WALK_WORD`] bytes long.
+pub(crate) fn word_end_after(t: &[u8], s: usize) -> Option<usize> {
+    let hi = (s + MAX_WALK_WORD).min(t.len());
+    match t[s..hi].iter().position(|&b| b == SEP || b == BREAK) {
+        Some(k) => Some(s + k),
+        None if hi == t.len() => Some(t.len()),
+        None => None,
+    }
 }
 
 /// A quota in folded offsets.
