@@ -163,6 +163,32 @@ fn baseline_regex() -> regex::Regex {
     regex::Regex::new(&format!("(?i){}", phrases.join("|"))).unwrap()
 }
 
+/// Nanoseconds this thread has spent on a CPU (Linux), to report throughput independent of
+/// other load on a shared machine.
+fn thread_cpu_ns() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    s.split_whitespace().next()?.parse().ok()
+}
+
+fn cpu_mb_per_s(label: &str, bytes: usize, runs: u32, mut f: impl FnMut()) {
+    f();
+    let (Some(c0), t0) = (thread_cpu_ns(), std::time::Instant::now()) else {
+        return;
+    };
+    for _ in 0..runs {
+        f();
+    }
+    let (Some(c1), wall) = (thread_cpu_ns(), t0.elapsed()) else {
+        return;
+    };
+    let mb = bytes as f64 * runs as f64 / (1024.0 * 1024.0);
+    eprintln!(
+        "{label}: {:.0} MiB/s on CPU time, {:.0} MiB/s wall ({runs} runs)",
+        mb / ((c1 - c0) as f64 / 1e9),
+        mb / wall.as_secs_f64()
+    );
+}
+
 fn bench(c: &mut Criterion) {
     let text = corpus(4 << 20);
     let rs = RuleSet::builtin().unwrap();
@@ -176,6 +202,13 @@ fn bench(c: &mut Criterion) {
     );
     let re = baseline_regex();
     eprintln!("baseline regex: {} matches", re.find_iter(&text).count());
+
+    cpu_mb_per_s("builtin_find", text.len(), 20, || {
+        black_box(rs.find(black_box(&text), &ctx));
+    });
+    cpu_mb_per_s("baseline_regex_alternation", text.len(), 20, || {
+        black_box(re.find_iter(black_box(&text)).count());
+    });
 
     let mut g = c.benchmark_group("rules");
     g.throughput(Throughput::Bytes(text.len() as u64));

@@ -6,13 +6,12 @@
 //! candidate words; per-rule output is capped at [`MAX_MATCHES_PER_RULE`] places.
 
 use super::compile::{CompiledRule, Phrase, Slot, Term, TermId, TermKind, Terms};
-use super::normalize::{BREAK, Normalized, SEP, ceil_boundary, floor_boundary, normalize};
+use super::normalize::{BREAK, Normalized, SEP, ceil_boundary, floor_boundary, normalize_with};
 use super::quota::{
     QuotaKind, RawQuota, UNIT_TERMS, next_word, prev_word, quota_at, word_end_after,
     word_start_before,
 };
 use super::{Context, Findings, Match, Quota, RuleInfo, stem};
-use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
 use std::collections::HashMap;
 
 /// At most this many places are reported per rule and text.
@@ -30,7 +29,8 @@ const ATTACH_WITHIN: u32 = 12;
 pub(crate) struct Engine {
     terms: Vec<Term>,
     rules: Vec<CompiledRule>,
-    ac: Option<AhoCorasick>,
+    /// First three chars of every prefilter key.
+    prefix3: std::collections::HashSet<Box<str>, FxBuild>,
     pub(crate) keys: HashMap<String, Vec<TermId>, FxBuild>,
     min_key: usize,
     max_key: usize,
@@ -206,6 +206,14 @@ impl Scan<'_> {
     }
 }
 
+/// The first `n` chars of `s` (all of it when shorter).
+fn first_chars(s: &str, n: usize) -> &str {
+    match s.char_indices().nth(n) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
 fn count_seps(t: &[u8]) -> (u32, u32) {
     let mut w = 0u32;
     let mut s = 0u32;
@@ -259,28 +267,13 @@ impl Engine {
                 }
             }
         }
-        let mut pats: Vec<&String> = keys.keys().collect();
-        pats.sort();
-        let min_key = pats.iter().map(|k| k.len()).min().unwrap_or(usize::MAX);
-        let max_key = pats.iter().map(|k| k.len()).max().unwrap_or(0);
-        let ac = if pats.is_empty() {
-            None
-        } else {
-            AhoCorasick::builder()
-                .kind(Some(AhoCorasickKind::DFA))
-                .match_kind(MatchKind::LeftmostFirst)
-                .build(&pats)
-                .or_else(|_| {
-                    AhoCorasick::builder()
-                        .match_kind(MatchKind::LeftmostFirst)
-                        .build(&pats)
-                })
-                .ok()
-        };
+        let min_key = keys.keys().map(|k| k.len()).min().unwrap_or(usize::MAX);
+        let max_key = keys.keys().map(|k| k.len()).max().unwrap_or(0);
+        let prefix3 = keys.keys().map(|k| first_chars(k, 3).into()).collect();
         Engine {
             terms: list,
             rules,
-            ac,
+            prefix3,
             keys,
             min_key,
             max_key,
@@ -312,74 +305,52 @@ impl Engine {
         }
     }
 
-    fn scan<'a>(&self, norm: &'a Normalized) -> Scan<'a> {
+    /// Verify the prefilter's candidate words: (folded start, end, word index, sentence index).
+    fn scan<'a>(&self, norm: &'a Normalized, cands: &[(usize, usize, u32, u32)]) -> Scan<'a> {
         let text = norm.text.as_str();
-        let t = text.as_bytes();
         let mut hits = Vec::new();
         let mut hit_terms: Vec<TermId> = Vec::new();
+        // the same word always matches the same terms: verify each distinct word once
         let mut cache: HashMap<&str, (u32, u32), FxBuild> = HashMap::default();
-        if let Some(ac) = &self.ac {
-            let (mut pos, mut counted, mut wi, mut si) = (0usize, 0usize, 0u32, 0u32);
-            while pos < t.len() {
-                let Some(m) = ac.find(Input::new(text).span(pos..t.len())) else {
-                    break;
-                };
-                let ms = m.start();
-                let we = t[ms..]
-                    .iter()
-                    .position(|&b| b == SEP || b == BREAK)
-                    .map_or(t.len(), |k| ms + k);
-                let at_start = ms == 0 || t[ms - 1] == SEP || t[ms - 1] == BREAK;
-                if !at_start {
-                    pos = we;
-                    continue;
-                }
-                let ws = ms;
-                let word = &text[ws..we];
-                // the same word always matches the same terms: verify each distinct word once
-                let (t0, t1) = match cache.get(word) {
-                    Some(&r) => r,
-                    None => {
-                        let t0 = hit_terms.len();
-                        let mut st = WordStems::new(word);
-                        for (i, c) in word.char_indices() {
-                            let l = i + c.len_utf8();
-                            if l < self.min_key {
-                                continue;
-                            }
-                            if l > self.max_key {
-                                break;
-                            }
-                            if let Some(ids) = self.keys.get(&word[..l]) {
-                                for &id in ids {
-                                    if !hit_terms[t0..].contains(&id)
-                                        && st.matches(&self.terms[id as usize].kind)
-                                    {
-                                        hit_terms.push(id);
-                                    }
+        for &(ws, we, wi, si) in cands {
+            let word = &text[ws..we];
+            let (t0, t1) = match cache.get(word) {
+                Some(&r) => r,
+                None => {
+                    let t0 = hit_terms.len();
+                    let mut st = WordStems::new(word);
+                    for (i, c) in word.char_indices() {
+                        let l = i + c.len_utf8();
+                        if l < self.min_key {
+                            continue;
+                        }
+                        if l > self.max_key {
+                            break;
+                        }
+                        if let Some(ids) = self.keys.get(&word[..l]) {
+                            for &id in ids {
+                                if !hit_terms[t0..].contains(&id)
+                                    && st.matches(&self.terms[id as usize].kind)
+                                {
+                                    hit_terms.push(id);
                                 }
                             }
                         }
-                        let r = (t0 as u32, hit_terms.len() as u32);
-                        cache.insert(word, r);
-                        r
                     }
-                };
-                if t1 > t0 {
-                    let (dw, ds) = count_seps(&t[counted..ws]);
-                    wi += dw;
-                    si += ds;
-                    counted = ws;
-                    hits.push(Hit {
-                        s: ws,
-                        e: we,
-                        wi,
-                        si,
-                        t0,
-                        t1,
-                    });
+                    let r = (t0 as u32, hit_terms.len() as u32);
+                    cache.insert(word, r);
+                    r
                 }
-                pos = we;
+            };
+            if t1 > t0 {
+                hits.push(Hit {
+                    s: ws,
+                    e: we,
+                    wi,
+                    si,
+                    t0,
+                    t1,
+                });
             }
         }
         let mut occ: Vec<Vec<u32>> = vec![Vec::new(); self.terms.len()];
@@ -790,8 +761,14 @@ impl Engine {
     }
 
     pub fn find(&self, text: &str, ctx: &Context, infos: &[RuleInfo]) -> Findings {
-        let norm = normalize(text);
-        let scan = self.scan(&norm);
+        let mut cands: Vec<(usize, usize, u32, u32)> = Vec::new();
+        let mut on_word = |w: &str, s: usize, wi: u32, si: u32| {
+            if w.len() >= self.min_key && self.prefix3.contains(first_chars(w, 3)) {
+                cands.push((s, s + w.len(), wi, si));
+            }
+        };
+        let norm = normalize_with(text, Some(&mut on_word));
+        let scan = self.scan(&norm, &cands);
         let map_quota = |q: &RawQuota| {
             let s = floor_boundary(text, norm.to_orig(q.start));
             let e = ceil_boundary(text, norm.to_orig(q.end)).max(s);

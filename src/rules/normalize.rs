@@ -248,9 +248,21 @@ impl Builder {
     }
 }
 
+/// Called once per folded word as folding goes: (folded word, its folded start, its word
+/// index, its sentence index).
+pub(crate) type OnWord<'f> = &'f mut dyn FnMut(&str, usize, u32, u32);
+
 /// Fold `src` for matching. See the module documentation for what folding does.
 pub(crate) fn normalize(src: &str) -> Normalized {
+    normalize_with(src, None)
+}
+
+/// [`normalize`], calling `on_word` for every folded word (the engine's prefilter).
+pub(crate) fn normalize_with(src: &str, on_word: Option<OnWord>) -> Normalized {
     let mut st = State {
+        on_word,
+        wi: 0,
+        si: 0,
         b: Builder {
             out: String::with_capacity(src.len() + 8),
             cps: Vec::new(),
@@ -336,6 +348,7 @@ pub(crate) fn normalize(src: &str) -> Normalized {
         if st.slow || (st.has_lat && st.has_cyr) {
             st.b.redo_word(src, st.word_ws, src.len(), st.word_out, st.slow);
         }
+        st.word_done();
         st.last_end = src.len();
     }
     // The end of the last word.
@@ -349,7 +362,11 @@ pub(crate) fn normalize(src: &str) -> Normalized {
     }
 }
 
-struct State {
+struct State<'f> {
+    on_word: Option<OnWord<'f>>,
+    /// words and sentence breaks emitted so far
+    wi: u32,
+    si: u32,
     b: Builder,
     in_word: bool,
     word_ws: usize,
@@ -365,7 +382,15 @@ struct State {
     last_end: usize,
 }
 
-impl State {
+impl State<'_> {
+    #[inline]
+    fn word_done(&mut self) {
+        if let Some(f) = self.on_word.as_mut() {
+            let w = &self.b.out[self.word_out..];
+            f(w, self.word_out, self.wi, self.si);
+        }
+    }
+
     /// Before emitting a word char at original offset `i`: open a word (emitting the pending
     /// separator) if needed, and record the offset.
     #[inline]
@@ -379,6 +404,8 @@ impl State {
                 self.b
                     .out
                     .push(if brk { BREAK as char } else { SEP as char });
+                self.wi += 1;
+                self.si += brk as u32;
             }
             self.in_word = true;
             self.word_ws = i;
@@ -396,6 +423,7 @@ impl State {
                 self.b
                     .redo_word(src, self.word_ws, i, self.word_out, self.slow);
             }
+            self.word_done();
             self.in_word = false;
             self.last_end = i;
             self.sep_start = i;
