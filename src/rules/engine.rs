@@ -7,15 +7,14 @@
 
 use super::compile::{CompiledRule, Phrase, Slot, Term, TermId, TermKind, Terms};
 use super::normalize::{BREAK, Normalized, SEP, ceil_boundary, floor_boundary, normalize_with};
-use super::quota::{
-    QuotaKind, RawQuota, UNIT_TERMS, next_word, prev_word, quota_at, word_end_after,
-    word_start_before,
-};
+use super::quota::{QuotaKind, RawQuota, UNIT_TERMS, next_word, prev_word, quota_at};
 use super::{Context, Findings, Match, Quota, RuleInfo, stem};
 use std::collections::HashMap;
 
 /// At most this many places are reported per rule and text.
 pub(crate) const MAX_MATCHES_PER_RULE: usize = 100;
+/// Longest phrase, in words (checked in `compile`).
+const MAX_PHRASE_WORDS: u32 = 12;
 /// At most this many candidate places are examined per rule and text (adversarial input).
 pub(crate) const MAX_CANDIDATES_PER_RULE: usize = 2_000;
 /// Evidence length cap, in chars.
@@ -30,7 +29,7 @@ pub(crate) struct Engine {
     terms: Vec<Term>,
     rules: Vec<CompiledRule>,
     /// First three chars of every prefilter key.
-    prefix3: std::collections::HashSet<Box<str>, FxBuild>,
+    prefix3: std::collections::HashSet<u64, FxBuild>,
     pub(crate) keys: HashMap<String, Vec<TermId>, FxBuild>,
     min_key: usize,
     max_key: usize,
@@ -206,12 +205,29 @@ impl Scan<'_> {
     }
 }
 
-/// The first `n` chars of `s` (all of it when shorter).
-fn first_chars(s: &str, n: usize) -> &str {
-    match s.char_indices().nth(n) {
-        Some((i, _)) => &s[..i],
-        None => s,
+/// The bytes of the first three chars of `s` (at most 8 of them) packed into a u64, with the
+/// byte count: the prefilter's key. Two prefixes sharing 8 bytes collide, which only lets an
+/// extra word through to verification.
+#[inline]
+fn pack3(s: &str) -> u64 {
+    let b = s.as_bytes();
+    let mut n = 0usize;
+    let mut chars = 0;
+    while n < b.len() && chars < 3 {
+        n += match b[n] {
+            0x00..=0x7F => 1,
+            0xC0..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            _ => 4,
+        };
+        chars += 1;
     }
+    let n = n.min(b.len()).min(8);
+    let mut v = 0u64;
+    for &x in &b[..n] {
+        v = (v << 8) | x as u64;
+    }
+    v | ((n as u64) << 60)
 }
 
 fn count_seps(t: &[u8]) -> (u32, u32) {
@@ -254,6 +270,12 @@ impl Engine {
                     in_ac[t as usize] = true;
                 }
             }
+            let extra = r.context.iter().flat_map(|c| c.any.iter());
+            for ph in r.unless.iter().chain(extra) {
+                for &t in &ph.slots[ph.anchor] {
+                    in_ac[t as usize] = true;
+                }
+            }
         }
         let mut keys: HashMap<String, Vec<TermId>, FxBuild> = HashMap::default();
         for (i, t) in list.iter().enumerate() {
@@ -269,7 +291,7 @@ impl Engine {
         }
         let min_key = keys.keys().map(|k| k.len()).min().unwrap_or(usize::MAX);
         let max_key = keys.keys().map(|k| k.len()).max().unwrap_or(0);
-        let prefix3 = keys.keys().map(|k| first_chars(k, 3).into()).collect();
+        let prefix3 = keys.keys().map(|k| pack3(k)).collect();
         Engine {
             terms: list,
             rules,
@@ -557,81 +579,6 @@ impl Engine {
         out
     }
 
-    /// Words around a span: up to `back` words before its start and `fwd` after its end, plus
-    /// the span's own words; within one sentence unless `cross`.
-    fn window(t: &[u8], sp: &Span, back: usize, fwd: usize, cross: bool) -> Vec<(usize, usize)> {
-        let prev = |s: usize| -> Option<(usize, usize)> {
-            if s == 0 {
-                return None;
-            }
-            if !cross && t[s - 1] != SEP {
-                return None;
-            }
-            let e = s - 1;
-            word_start_before(t, e).map(|ps| (ps, e))
-        };
-        let next = |e: usize| -> Option<(usize, usize)> {
-            if e >= t.len() || (!cross && t[e] != SEP) {
-                return None;
-            }
-            let s = e + 1;
-            word_end_after(t, s).map(|ne| (s, ne))
-        };
-        let mut before = Vec::new();
-        let mut cur = sp.s;
-        for _ in 0..back {
-            match prev(cur) {
-                Some(p) => {
-                    before.push(p);
-                    cur = p.0;
-                }
-                None => break,
-            }
-        }
-        before.reverse();
-        // the span's own words
-        let mut s = sp.s;
-        while s < sp.e {
-            let e = t[s..sp.e.min(t.len())]
-                .iter()
-                .position(|&b| b == SEP || b == BREAK)
-                .map_or(sp.e, |k| s + k);
-            before.push((s, e));
-            s = e + 1;
-        }
-        let mut cur = sp.e;
-        for _ in 0..fwd {
-            match next(cur) {
-                Some(nw) => {
-                    before.push(nw);
-                    cur = nw.1;
-                }
-                None => break,
-            }
-        }
-        before
-    }
-
-    /// Whether `ph` occurs in `words` (consecutive words) starting at any index.
-    fn phrase_in(&self, scan: &Scan, ph: &Phrase, words: &[(usize, usize)]) -> bool {
-        let text = scan.text();
-        let n = ph.slots.len();
-        if words.len() < n {
-            return false;
-        }
-        let t = text.as_bytes();
-        (0..=words.len() - n).any(|i| {
-            (0..n).all(|j| {
-                let (s, e) = words[i + j];
-                // consecutive words of one sentence
-                if j > 0 && (s == 0 || t[s - 1] != SEP) {
-                    return false;
-                }
-                self.word_in_slot(scan, &text[s..e], &ph.slots[j])
-            })
-        })
-    }
-
     fn regex_occ(&self, re: &regex::Regex, scan: &Scan) -> Vec<Span> {
         let text = scan.text();
         let t = text.as_bytes();
@@ -702,25 +649,35 @@ impl Engine {
                 _ => kept.push(c),
             }
         }
-        let text = scan.text();
-        let t = text.as_bytes();
+        // occurrences of the cancelling and context phrases, by first word
+        let occ_of = |ps: &[Phrase]| {
+            let mut v: Vec<Span> = ps.iter().flat_map(|p| self.phrase_occ(p, scan)).collect();
+            v.sort_by_key(|u| u.w0);
+            v
+        };
+        let unless = occ_of(&rule.unless);
+        let context = rule
+            .context
+            .as_ref()
+            .map(|c| occ_of(&c.any))
+            .unwrap_or_default();
+        // any occurrence within `w` words of `sp` (same sentence if asked)
+        let near_any = |occ: &[Span], sp: &Span, w: u32, same_sentence: bool| {
+            let lo = sp.w0.saturating_sub(w + MAX_PHRASE_WORDS);
+            let from = occ.partition_point(|u| u.w0 < lo);
+            occ[from..]
+                .iter()
+                .take_while(|u| u.w0 <= sp.w1 + w)
+                .any(|u| (!same_sentence || u.si == sp.si) && word_gap(u, sp) <= w)
+        };
         let mut out = Vec::new();
         for (sp, score) in kept.into_iter().take(MAX_CANDIDATES_PER_RULE) {
-            // an unless phrase in the same sentence within `unless_within` words cancels: an
-            // occurrence of n words lies in the window of w + n - 1 words on either side
-            let w = rule.unless_within as usize;
-            if rule.unless.iter().any(|p| {
-                let k = w + p.slots.len() - 1;
-                self.phrase_in(scan, p, &Self::window(t, &sp, k, k, false))
-            }) {
+            // an unless phrase in the same sentence within `unless_within` words cancels
+            if near_any(&unless, &sp, rule.unless_within, true) {
                 continue;
             }
             if let Some(c) = &rule.context {
-                let w = c.within as usize;
-                if !c.any.iter().any(|p| {
-                    let k = w + p.slots.len() - 1;
-                    self.phrase_in(scan, p, &Self::window(t, &sp, k, k, true))
-                }) {
+                if !near_any(&context, &sp, c.within, false) {
                     continue;
                 }
             }
@@ -763,7 +720,7 @@ impl Engine {
     pub fn find(&self, text: &str, ctx: &Context, infos: &[RuleInfo]) -> Findings {
         let mut cands: Vec<(usize, usize, u32, u32)> = Vec::new();
         let mut on_word = |w: &str, s: usize, wi: u32, si: u32| {
-            if w.len() >= self.min_key && self.prefix3.contains(first_chars(w, 3)) {
+            if w.len() >= self.min_key && self.prefix3.contains(&pack3(w)) {
                 cands.push((s, s + w.len(), wi, si));
             }
         };
