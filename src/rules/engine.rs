@@ -30,6 +30,8 @@ pub(crate) struct Engine {
     rules: Vec<CompiledRule>,
     /// First three chars of every prefilter key.
     prefix3: std::collections::HashSet<u64, FxBuild>,
+    /// Bitmap over [`bit2`] of every prefilter key.
+    bitmap: Vec<u64>,
     pub(crate) keys: HashMap<String, Vec<TermId>, FxBuild>,
     min_key: usize,
     max_key: usize,
@@ -210,10 +212,22 @@ impl Scan<'_> {
 /// extra word through to verification.
 #[inline]
 fn pack3(s: &str) -> u64 {
+    pack(s, 3)
+}
+
+/// 16-bit hash of a word's first two chars: the prefilter's first, bitmap stage.
+#[inline]
+fn bit2(s: &str) -> usize {
+    let v = pack(s, 2);
+    ((v.wrapping_mul(0x9E37_79B9_7F4A_7C15)) >> 48) as usize
+}
+
+#[inline]
+fn pack(s: &str, nchars: usize) -> u64 {
     let b = s.as_bytes();
     let mut n = 0usize;
     let mut chars = 0;
-    while n < b.len() && chars < 3 {
+    while n < b.len() && chars < nchars {
         n += match b[n] {
             0x00..=0x7F => 1,
             0xC0..=0xDF => 2,
@@ -292,10 +306,16 @@ impl Engine {
         let min_key = keys.keys().map(|k| k.len()).min().unwrap_or(usize::MAX);
         let max_key = keys.keys().map(|k| k.len()).max().unwrap_or(0);
         let prefix3 = keys.keys().map(|k| pack3(k)).collect();
+        let mut bitmap = vec![0u64; 1 << 10];
+        for k in keys.keys() {
+            let b = bit2(k);
+            bitmap[b >> 6] |= 1 << (b & 63);
+        }
         Engine {
             terms: list,
             rules,
             prefix3,
+            bitmap,
             keys,
             min_key,
             max_key,
@@ -720,7 +740,13 @@ impl Engine {
     pub fn find(&self, text: &str, ctx: &Context, infos: &[RuleInfo]) -> Findings {
         let mut cands: Vec<(usize, usize, u32, u32)> = Vec::new();
         let mut on_word = |w: &str, s: usize, wi: u32, si: u32| {
-            if w.len() >= self.min_key && self.prefix3.contains(&pack3(w)) {
+            if w.len() >= self.min_key
+                && {
+                    let b = bit2(w);
+                    self.bitmap[b >> 6] & (1 << (b & 63)) != 0
+                }
+                && self.prefix3.contains(&pack3(w))
+            {
                 cands.push((s, s + w.len(), wi, si));
             }
         };

@@ -263,6 +263,7 @@ pub(crate) fn normalize_with(src: &str, on_word: Option<OnWord>) -> Normalized {
         on_word,
         wi: 0,
         si: 0,
+        dirty: false,
         b: Builder {
             out: String::with_capacity(src.len() + 8),
             cps: Vec::new(),
@@ -307,6 +308,25 @@ pub(crate) fn normalize_with(src: &str, on_word: Option<OnWord>) -> Normalized {
             i += 2;
             continue;
         }
+        // fast path: Cyrillic supplement U+048A..U+04FF (Kazakh ғ қ ң ү ұ һ ә ө) as two bytes
+        if (b0 == 0xD2 || b0 == 0xD3) && i + 1 < n {
+            let b1 = bytes[i + 1];
+            let cp = ((b0 as u32 & 0x1F) << 6) | (b1 as u32 & 0x3F);
+            if (0x048A..=0x04FF).contains(&cp) {
+                let lower = match cp {
+                    0x04C0 => 0x04CF,
+                    0x04C1..=0x04CE => cp + (cp & 1),
+                    _ => cp + (1 - (cp & 1)),
+                };
+                st.word_char(i, lower != cp);
+                st.has_cyr = true;
+                st.last_digit = false;
+                st.b.out
+                    .push(char::from_u32(lower).unwrap_or(char::REPLACEMENT_CHARACTER));
+                i += 2;
+                continue;
+            }
+        }
         if b0 < 0x80 {
             if b0.is_ascii_alphanumeric() {
                 st.word_char(i, b0.is_ascii_uppercase() || b0.is_ascii_digit());
@@ -338,8 +358,9 @@ pub(crate) fn normalize_with(src: &str, on_word: Option<OnWord>) -> Normalized {
                 st.has_cyr |= is_cyrillic(c);
                 st.last_digit = false;
                 push_lower(&mut st.b.out, c);
+                st.dirty = true;
             }
-            Class::Ignorable => {}
+            Class::Ignorable => st.dirty = true,
             Class::Sep => st.sep_char(src, i, c),
         }
         i += c.len_utf8();
@@ -367,6 +388,8 @@ struct State<'f> {
     /// words and sentence breaks emitted so far
     wi: u32,
     si: u32,
+    /// the folded/original offset difference may have changed inside the current word
+    dirty: bool,
     b: Builder,
     in_word: bool,
     word_ws: usize,
@@ -413,8 +436,13 @@ impl State<'_> {
             self.slow = false;
             self.has_lat = false;
             self.has_cyr = false;
+            self.b.cp(i);
+            self.dirty = false;
+        } else if self.dirty {
+            // an earlier char of this word changed length or was dropped
+            self.b.cp(i);
+            self.dirty = false;
         }
-        self.b.cp(i);
     }
 
     fn sep_char(&mut self, src: &str, i: usize, c: char) {
