@@ -32,7 +32,7 @@ pub(crate) struct Engine {
     prefix3: std::collections::HashSet<u64, FxBuild>,
     /// Bitmap over [`bit2`] of every prefilter key.
     bitmap: Vec<u64>,
-    pub(crate) keys: HashMap<String, Vec<TermId>, FxBuild>,
+    keys: HashMap<String, Vec<TermId>, FxBuild>,
     min_key: usize,
     max_key: usize,
     unit_kind: Vec<Option<QuotaKind>>,
@@ -1127,16 +1127,5 @@ amount_currency = "KZT"
                 );
             }
         }
-    }
-}
-#[cfg(test)]
-mod keydump {
-    #[test]
-    #[ignore]
-    fn dump_keys() {
-        let rs = super::super::RuleSet::builtin().unwrap();
-        let mut k: Vec<_> = rs.engine.keys.keys().cloned().collect();
-        k.sort();
-        println!("{} keys: {}", k.len(), k.join(" "));
     }
 }

@@ -122,7 +122,7 @@ pub struct ExampleOutcome {
 #[derive(Debug)]
 pub struct RuleSet {
     infos: Vec<RuleInfo>,
-    pub(crate) engine: engine::Engine,
+    engine: engine::Engine,
     version: String,
 }
 

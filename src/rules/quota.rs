@@ -13,6 +13,7 @@
 //! сайын", "per day", "daily"), week, month; a marker right after a number ("30 дней") is a
 //! duration, not a period.
 
+use super::engine::FxBuild;
 use super::normalize::{BREAK, SEP};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -111,8 +112,8 @@ pub(crate) enum NumWord {
     Mult(u64),
 }
 
-fn number_words() -> &'static HashMap<&'static str, NumWord> {
-    static M: OnceLock<HashMap<&'static str, NumWord>> = OnceLock::new();
+fn number_words() -> &'static HashMap<&'static str, NumWord, FxBuild> {
+    static M: OnceLock<HashMap<&'static str, NumWord, FxBuild>> = OnceLock::new();
     M.get_or_init(|| {
         use NumWord::*;
         let table: &[(NumWord, &[&str])] = &[
@@ -293,7 +294,7 @@ fn number_words() -> &'static HashMap<&'static str, NumWord> {
                 ],
             ),
         ];
-        let mut m = HashMap::new();
+        let mut m: HashMap<&'static str, NumWord, FxBuild> = HashMap::default();
         for (v, forms) in table {
             for f in *forms {
                 m.insert(*f, *v);

@@ -322,7 +322,7 @@ fn load_merges_files_and_names_bad_ones() {
 
     let clash = dir.path().join("clash.toml");
     std::fs::write(&clash, "[[rule]]\nid = \"fake-accounts\"\ntitle = \"t\"\nseverity = \"low\"\nwhy = \"w\"\nphrases = [\"бот\"]\n").unwrap();
-    let e = RuleSet::load(true, &[clash.clone()])
+    let e = RuleSet::load(true, std::slice::from_ref(&clash))
         .unwrap_err()
         .to_string();
     assert!(
