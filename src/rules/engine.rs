@@ -1,5 +1,7 @@
-//! Matching: fold the text once, find candidate words with one Aho-Corasick pass over stem
-//! prefixes, verify them by stem, then evaluate only the rules whose words occurred.
+//! Matching: fold the text once; during folding, keep the words whose first three chars start a
+//! prefilter key (the stem prefixes of anchor words and quota units); verify those by stem, once
+//! per distinct word; then evaluate only the rules whose anchors occurred, checking the other
+//! words of phrases and windows in place.
 //!
 //! Everything here works on folded offsets and maps back to original byte offsets at the very
 //! end, snapping to char boundaries. Work per text is linear in its length plus the number of
