@@ -369,7 +369,7 @@ pub(crate) fn parse_source(
             origin: origin.to_string(),
             line: line_of(src, off),
             rule: e.span().and_then(|s| rule_id_at(src, s.start)),
-            message: e.message().trim().to_string(),
+            message: e.message().trim().replace('\n', "; "),
         }
     })?;
     let mut out = Vec::new();
