@@ -49,13 +49,17 @@ fn db_size_mb(path: &std::path::Path) -> f64 {
     for suffix in ["", "-wal"] {
         let mut p = path.as_os_str().to_owned();
         p.push(suffix);
-        total += std::fs::metadata(PathBuf::from(p)).map(|m| m.len()).unwrap_or(0);
+        total += std::fs::metadata(PathBuf::from(p))
+            .map(|m| m.len())
+            .unwrap_or(0);
     }
     total as f64 / (1024.0 * 1024.0)
 }
 
 fn main() {
-    let n: u64 = arg("--notices").and_then(|v| v.parse().ok()).unwrap_or(10_000);
+    let n: u64 = arg("--notices")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
     let tmp = tempfile::tempdir().unwrap();
     let db = arg("--db")
         .map(PathBuf::from)
@@ -169,12 +173,15 @@ fn main() {
             peak_mb()
         );
     }
-    for q in ["комментарии", "фейковых аккаунтов", "пікір", "бумага офисная"] {
+    for q in [
+        "комментарии",
+        "фейковых аккаунтов",
+        "пікір",
+        "бумага офисная",
+    ] {
         reset_peak();
         let t = Instant::now();
-        let hits = store
-            .search(&tenderscan::report::fts_query(q), 50)
-            .unwrap();
+        let hits = store.search(&tenderscan::report::fts_query(q), 50).unwrap();
         println!(
             "| search \"{q}\" | {} hits (top 50) | {:.0} ms | {:.0} MB |",
             hits.len(),

@@ -10,5 +10,6 @@ mod extract;
 mod foundation;
 mod pipeline;
 mod reports;
+mod rules;
 mod smtp;
 mod util;
