@@ -11,8 +11,8 @@ WITH first_flag AS (
 SELECT s.name AS source, n.number AS notice_number, n.title,
        COALESCE(a.name_ru, a.name_kk, a.name_en) AS agency_name,
        ff.flagged_at AS first_flagged_at,
-       (SELECT COUNT(*) FROM notice_versions v WHERE v.notice_id = n.id AND v.seen_at > ff.flagged_at) AS versions_after_flag,
-       (SELECT group_concat(v.changes, ' ') FROM notice_versions v WHERE v.notice_id = n.id AND v.seen_at > ff.flagged_at) AS what_changed,
+       (SELECT COUNT(*) FROM notice_versions v WHERE v.notice_id = n.id AND v.version > 1 AND v.seen_at >= ff.flagged_at) AS versions_after_flag,
+       (SELECT group_concat(v.changes, ' ') FROM notice_versions v WHERE v.notice_id = n.id AND v.version > 1 AND v.seen_at >= ff.flagged_at) AS what_changed,
        n.status,
        n.gone_at,
        CASE WHEN ff.still_matching = 0 THEN ff.last_retracted END AS matches_gone_at,
@@ -24,5 +24,5 @@ LEFT JOIN agencies a ON a.id = n.agency_id
 WHERE ff.flagged_at >= :since
   AND (n.gone_at IS NOT NULL
        OR ff.still_matching = 0
-       OR EXISTS (SELECT 1 FROM notice_versions v WHERE v.notice_id = n.id AND v.seen_at > ff.flagged_at))
+       OR EXISTS (SELECT 1 FROM notice_versions v WHERE v.notice_id = n.id AND v.version > 1 AND v.seen_at >= ff.flagged_at))
 ORDER BY ff.flagged_at DESC;

@@ -148,7 +148,7 @@ pub enum Command {
         #[arg(long, default_value_t = 50)]
         limit: usize,
     },
-    /// Export a table (flags, notices, lots, agencies, documents, matches, notice_versions, runs)
+    /// Export a table (flags, notices, lots, agencies, documents, matches, notice_versions, evidence, runs)
     Export {
         #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
         format: ExportFormat,
@@ -166,6 +166,18 @@ pub enum Command {
     },
     /// Print Datasette metadata: the canned queries with titles, and full-text search
     DatasetteMetadata,
+    /// Everything about one notice (by number like 17163708-1, external id, or id):
+    /// agency, amounts, lots, documents with hashes, matches, versions, evidence files
+    Show {
+        notice: String,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+    /// Re-hash the evidence folder; exit 1 when a file is missing or no longer matches
+    Verify {
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
     /// Send the pending alert digests
     Alert {
         /// Print the digests without sending or marking anything
@@ -206,17 +218,26 @@ pub enum RulesCommand {
 pub fn main() -> i32 {
     let cli = Cli::parse();
     init_logging(&cli);
-    match run(cli) {
+    let code = match run(cli) {
         Ok(code) => code,
         Err(e) => {
+            if let Some(b) = BAR.get() {
+                b.finish_and_clear();
+            }
             eprintln!("tenderscan: error: {e:#}");
             exit::BAD_CONFIG
         }
+    };
+    if let Some(b) = BAR.get() {
+        b.finish_and_clear();
     }
+    code
 }
 
 fn init_logging(cli: &Cli) {
     use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::filter::{Targets, filter_fn};
+    use tracing_subscriber::prelude::*;
     let default = if cli.quiet {
         "error"
     } else {
@@ -232,16 +253,109 @@ fn init_logging(cli: &Cli) {
             "{default},html5ever=error,selectors=error,hyper=warn,reqwest=warn,rustls=warn"
         ))
     });
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = match cli.log_format {
-        LogFormat::Json => builder.json().try_init(),
-        LogFormat::Text => builder
+    let not_progress = filter_fn(|m| m.target() != crate::pipeline::PROGRESS_TARGET);
+    // A progress bar only for a person watching: stderr is a terminal and logs are text.
+    let bar = (std::io::stderr().is_terminal()
+        && !cli.quiet
+        && matches!(cli.log_format, LogFormat::Text)
+        && matches!(
+            cli.command,
+            Command::Run { .. } | Command::Crawl { .. } | Command::Scan { .. }
+        ))
+    .then(progress_bar);
+    if let Some(b) = &bar {
+        let _ = BAR.set(b.clone());
+    }
+    let writer = BarWriter(bar.clone());
+    let fmt = tracing_subscriber::fmt::layer().with_writer(writer);
+    let fmt = match cli.log_format {
+        LogFormat::Json => fmt.json().boxed(),
+        LogFormat::Text => fmt
             .with_ansi(std::io::stderr().is_terminal())
             .with_target(false)
-            .try_init(),
+            .boxed(),
     };
+    let progress = bar.map(|b| {
+        ProgressLayer(b).with_filter(
+            Targets::new().with_target(crate::pipeline::PROGRESS_TARGET, tracing::Level::INFO),
+        )
+    });
+    let _ = tracing_subscriber::registry()
+        .with(fmt.with_filter(filter).with_filter(not_progress))
+        .with(progress)
+        .try_init();
+}
+
+/// The progress bar, when one is shown; cleared before the process exits.
+static BAR: std::sync::OnceLock<indicatif::ProgressBar> = std::sync::OnceLock::new();
+
+fn progress_bar() -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {elapsed} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+/// Log lines go to stderr; with a progress bar showing, around it.
+#[derive(Clone)]
+struct BarWriter(Option<indicatif::ProgressBar>);
+
+impl Write for BarWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match &self.0 {
+            Some(bar) => bar.suspend(|| std::io::stderr().write(buf)),
+            None => std::io::stderr().write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for BarWriter {
+    type Writer = BarWriter;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+/// Turns the pipeline's progress events into the bar's message.
+struct ProgressLayer(indicatif::ProgressBar);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for ProgressLayer {
+    fn on_event(
+        &self,
+        event: &tracing::Event<'_>,
+        _ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        struct Fields(Vec<(String, String)>);
+        impl tracing::field::Visit for Fields {
+            fn record_debug(&mut self, f: &tracing::field::Field, v: &dyn std::fmt::Debug) {
+                self.0.push((f.name().to_string(), format!("{v:?}")));
+            }
+            fn record_str(&mut self, f: &tracing::field::Field, v: &str) {
+                self.0.push((f.name().to_string(), v.to_string()));
+            }
+        }
+        let mut f = Fields(Vec::new());
+        event.record(&mut f);
+        let get = |k: &str| {
+            f.0.iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.as_str())
+                .unwrap_or("0")
+        };
+        self.0.set_message(format!(
+            "{}: {} notices, {} documents, {} matches",
+            get("what"),
+            get("notices"),
+            get("documents"),
+            get("matches")
+        ));
+    }
 }
 
 fn run(cli: Cli) -> Result<i32> {
@@ -358,6 +472,8 @@ fn run(cli: Cli) -> Result<i32> {
             let rules = load_rules(&cfg)?;
             daemon(&cfg, &rules)
         }
+        Command::Show { notice, format } => show(&load_config(config)?, notice, *format),
+        Command::Verify { format } => verify(&load_config(config)?, *format),
         Command::Alert { dry_run, resend } => {
             let cfg = load_config(config)?;
             let rules = load_rules(&cfg)?;
@@ -384,10 +500,16 @@ fn database_name(config: Option<&Path>) -> Result<String> {
         .unwrap_or_else(|| "tenderscan".into()))
 }
 
+/// The terminal's width: $COLUMNS, else what the terminal says, else 120.
 fn terminal_width() -> usize {
     std::env::var("COLUMNS")
         .ok()
         .and_then(|c| c.parse().ok())
+        .or_else(|| {
+            console::Term::stdout()
+                .size_checked()
+                .map(|(_, w)| w as usize)
+        })
         .filter(|w: &usize| *w >= 20)
         .unwrap_or(120)
 }
@@ -511,6 +633,9 @@ fn export(
 
 /// A line for a person at a terminal; nothing under cron.
 fn say(args: std::fmt::Arguments<'_>) {
+    if let Some(b) = BAR.get() {
+        b.finish_and_clear();
+    }
     if std::io::stdout().is_terminal() {
         println!("{args}");
     } else {
@@ -734,6 +859,45 @@ fn alert(cfg: &Config, rules: &RuleSet, dry_run: bool, resend: Option<i64>) -> R
                 exit::PARTIAL
             },
         )
+    })
+}
+
+fn show(cfg: &Config, key: &str, format: OutputFormat) -> Result<i32> {
+    let store = Store::open(&cfg.database.path)?;
+    let evidence = crate::evidence::Evidence::beside(store.path());
+    let Some(view) = store
+        .find_notice(key)?
+        .map(|id| store.notice_view(id))
+        .transpose()?
+        .flatten()
+    else {
+        eprintln!("tenderscan: no notice {key:?} (give its number, external id or id)");
+        return Ok(exit::BAD_CONFIG);
+    };
+    let mut out = std::io::stdout().lock();
+    match format {
+        OutputFormat::Json => writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&crate::show::notice_json(&view, &evidence))?
+        )?,
+        OutputFormat::Text => write!(out, "{}", crate::show::notice_text(&view, &evidence))?,
+    }
+    Ok(exit::OK)
+}
+
+fn verify(cfg: &Config, format: OutputFormat) -> Result<i32> {
+    let store = Store::open(&cfg.database.path)?;
+    let report = crate::evidence::Evidence::beside(store.path()).verify(&store)?;
+    let mut out = std::io::stdout().lock();
+    match format {
+        OutputFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
+        OutputFormat::Text => write!(out, "{}", crate::show::verify_text(&report, &store)?)?,
+    }
+    Ok(if report.failed() {
+        exit::PARTIAL
+    } else {
+        exit::OK
     })
 }
 

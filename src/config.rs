@@ -60,6 +60,8 @@ pub struct Config {
     /// Exchange rates for comparing amounts in one currency (`notices_in_base`).
     #[serde(default)]
     pub currency: CurrencyConfig,
+    #[serde(default)]
+    pub evidence: EvidenceConfig,
     /// The file this was loaded from (`<embedded default>` when none).
     #[serde(skip)]
     pub file: PathBuf,
@@ -256,6 +258,27 @@ impl Default for RulesConfig {
         RulesConfig {
             builtin: true,
             files: Vec::new(),
+        }
+    }
+}
+
+/// The evidence folder beside the database (raw payloads) and disappearance checks.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvidenceConfig {
+    /// Days the raw payloads of never-flagged notices are kept (0: for ever). Evidence of
+    /// flagged notices is kept for good.
+    pub keep_days: u32,
+    /// A flagged notice the crawl has not seen for this many days is asked for by id; a
+    /// portal that no longer has it marks it gone (0: never ask).
+    pub recheck_days: u32,
+}
+
+impl Default for EvidenceConfig {
+    fn default() -> Self {
+        EvidenceConfig {
+            keep_days: 365,
+            recheck_days: 7,
         }
     }
 }

@@ -6,11 +6,13 @@
 pub mod alert;
 pub mod cli;
 pub mod config;
+pub mod evidence;
 pub mod extract;
 pub mod fetch;
 pub mod model;
 pub mod pipeline;
 pub mod report;
 pub mod rules;
+pub mod show;
 pub mod source;
 pub mod store;

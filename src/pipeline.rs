@@ -7,13 +7,16 @@
 //! by the next one from what the database says, not from memory.
 
 use crate::config::{Config, SourceConfig};
+use crate::evidence::{Evidence, EvidenceError, Kept};
 use crate::extract;
 use crate::fetch::{FetchError, FetchSettings, Fetcher};
+use crate::model::NoticeRecord;
 use crate::model::Severity;
 use crate::rules::{self, Context, RuleSet};
 use crate::source::{self, SourceSpec};
 use crate::store::{
-    DocumentContent, NewMatch, PendingDocument, RunCounts, ScanInput, Store, StoreError, sha256_hex,
+    DocumentContent, NewEvidence, NewMatch, PendingDocument, RunCounts, ScanInput, Store,
+    StoreError, sha256_hex,
 };
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -281,6 +284,22 @@ pub async fn run(
         tracing::error!("mail: {e}");
         report.counts.errors += 1;
     }
+    if !report.interrupted {
+        match Evidence::beside(store.path()).prune(store, cfg.evidence.keep_days) {
+            Ok(p) if p.rows > 0 => tracing::info!(
+                rows = p.rows,
+                files = p.files,
+                bytes = p.bytes,
+                "evidence of unflagged notices older than [evidence] keep_days removed"
+            ),
+            Ok(_) => {}
+            Err(EvidenceError::Store(e)) => return Err(e.into()),
+            Err(e) => {
+                tracing::error!("evidence retention: {e}");
+                report.counts.errors += 1;
+            }
+        }
+    }
     let summary = serde_json::json!({
         "sources": report.sources,
         "mail_error": report.mail_error,
@@ -289,6 +308,20 @@ pub async fn run(
     store.finish_run(run_id, report.status(), &report.counts, &summary)?;
     Ok(report)
 }
+
+/// A progress event for a terminal's progress bar (the CLI draws it; logs skip it).
+fn progress(what: &str, c: &RunCounts) {
+    tracing::info!(
+        target: PROGRESS_TARGET,
+        what,
+        notices = c.notices_fetched,
+        documents = c.documents,
+        matches = c.matches
+    );
+}
+
+/// The tracing target of progress events.
+pub const PROGRESS_TARGET: &str = "tenderscan::progress";
 
 enum CrawlFailure {
     Store(StoreError),
@@ -401,25 +434,34 @@ async fn crawl_source(
         }
         seen += records.len();
         counts.notices_fetched += records.len() as i64;
+        progress(&sc.name, counts);
         // The cursor moves only when the whole page was taken.
         let cursor = if opts.limit.is_some_and(|l| seen >= l) {
             None
         } else {
             page.cursor.as_deref()
         };
-        let stored = store.store_page(source_id, &records, cursor)?;
-        counts.notices_new += stored.new as i64;
-        counts.notices_changed += stored.changed as i64;
-        for notice_id in stored.touched {
-            if stop.is_set() {
-                break;
-            }
-            fetch_documents(cfg, store, &fetcher, &limits, notice_id, stop, counts).await?;
-            scan_notice(cfg, store, rules, notice_id, opts.baseline, counts)?;
-        }
+        take_records(
+            cfg, store, rules, &fetcher, source_id, &records, cursor, opts, stop, counts,
+        )
+        .await?;
         if page.done || opts.limit.is_some_and(|l| seen >= l) {
             break;
         }
+    }
+    if failure.is_none() {
+        recheck(
+            cfg,
+            store,
+            rules,
+            src.as_mut(),
+            &fetcher,
+            source_id,
+            opts,
+            stop,
+            counts,
+        )
+        .await?;
     }
     // Documents a killed or failed run left unfetched.
     for notice_id in store.notices_with_pending_documents(source_id)? {
@@ -433,6 +475,98 @@ async fn crawl_source(
         None => Ok(()),
     }
 }
+
+/// Store records (and, when given, the cursor after them), keep their payloads as
+/// evidence, then fetch the documents of new and changed notices and scan them.
+#[allow(clippy::too_many_arguments)]
+async fn take_records(
+    cfg: &Config,
+    store: &mut Store,
+    rules: &RuleSet,
+    fetcher: &Fetcher,
+    source_id: i64,
+    records: &[NoticeRecord],
+    cursor: Option<&str>,
+    opts: &RunOptions,
+    stop: &StopFlag,
+    counts: &mut RunCounts,
+) -> Result<(), StoreError> {
+    let limits = extract_limits(cfg);
+    let stored = store.store_page(source_id, records, cursor)?;
+    counts.notices_new += stored.new as i64;
+    counts.notices_changed += stored.changed as i64;
+    counts.errors +=
+        Evidence::beside(store.path()).keep_payloads(store, source_id, records)? as i64;
+    for notice_id in stored.touched {
+        if stop.is_set() {
+            break;
+        }
+        fetch_documents(cfg, store, fetcher, &limits, notice_id, stop, counts).await?;
+        scan_notice(cfg, store, rules, notice_id, opts.baseline, counts)?;
+    }
+    Ok(())
+}
+
+/// Flagged notices the crawl has not met for `[evidence] recheck_days` are asked for by
+/// id: found, they are stored like any record (and so their changes are seen); not
+/// found, they are marked gone and their recipients are told.
+#[allow(clippy::too_many_arguments)]
+async fn recheck(
+    cfg: &Config,
+    store: &mut Store,
+    rules: &RuleSet,
+    src: &mut dyn source::Source,
+    fetcher: &Fetcher,
+    source_id: i64,
+    opts: &RunOptions,
+    stop: &StopFlag,
+    counts: &mut RunCounts,
+) -> Result<(), StoreError> {
+    let days = cfg.evidence.recheck_days;
+    if days == 0 {
+        return Ok(());
+    }
+    let before =
+        crate::store::format_time(chrono::Utc::now() - chrono::Duration::days(i64::from(days)));
+    for (notice_id, external_id) in
+        store.notices_to_recheck(source_id, &before, RECHECKS_PER_RUN)?
+    {
+        if stop.is_set() {
+            break;
+        }
+        match src.recheck(fetcher, &external_id).await {
+            Ok(source::Recheck::Found(rec)) => {
+                store.mark_rechecked(notice_id)?;
+                let recs = [*rec];
+                take_records(
+                    cfg, store, rules, fetcher, source_id, &recs, None, opts, stop, counts,
+                )
+                .await?;
+            }
+            Ok(source::Recheck::Gone) => {
+                store.mark_rechecked(notice_id)?;
+                let how = format!(
+                    "asked the portal for announcement {external_id} by id on {}: not found",
+                    crate::store::now()
+                );
+                if store.mark_gone(notice_id, &how)? {
+                    tracing::warn!(notice = %external_id, "a flagged notice disappeared from the portal");
+                }
+            }
+            Ok(source::Recheck::Unsupported) => break,
+            Err(e) => {
+                // Likely the portal as a whole: try again next run.
+                tracing::warn!(notice = %external_id, "re-check failed: {e}");
+                counts.errors += 1;
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Flagged notices asked for by id per source and run, at most.
+const RECHECKS_PER_RUN: usize = 50;
 
 /// Whether a failed download is worth trying again on a later run.
 fn transient(e: &FetchError) -> bool {
@@ -459,6 +593,7 @@ async fn fetch_documents(
     counts: &mut RunCounts,
 ) -> Result<(), StoreError> {
     let docs = store.pending_documents(notice_id)?;
+    let evidence = Evidence::beside(store.path());
     for (i, doc) in docs.into_iter().enumerate() {
         if stop.is_set() {
             break;
@@ -477,16 +612,25 @@ async fn fetch_documents(
             continue;
         }
         if store.reuse_document(&doc)? {
+            store.copy_document_evidence(doc.id)?;
             continue;
         }
-        let content = fetch_document(fetcher, limits, &doc).await;
+        let content = fetch_document(fetcher, limits, &evidence, &doc).await;
         match content {
-            Ok(c) => {
+            Ok((c, kept)) => {
                 if c.error.is_some() {
                     counts.errors += 1;
                 }
                 counts.documents += 1;
+                progress("documents", counts);
                 store.save_document(doc.id, &c)?;
+                match kept {
+                    Ok(row) => store.record_evidence(&row)?,
+                    Err(e) => {
+                        tracing::error!(url = %doc.url, "attachment not kept as evidence: {e}");
+                        counts.errors += 1;
+                    }
+                }
             }
             Err(e) if transient(&e) => {
                 // Left pending: the next run tries again.
@@ -509,15 +653,37 @@ async fn fetch_documents(
     Ok(())
 }
 
+/// Download one attachment, keep its bytes as evidence, and read it.
 async fn fetch_document(
     fetcher: &Fetcher,
     limits: &extract::Limits,
+    evidence: &Evidence,
     doc: &PendingDocument,
-) -> Result<DocumentContent, FetchError> {
+) -> Result<(DocumentContent, Result<NewEvidence, EvidenceError>), FetchError> {
     let url =
         url::Url::parse(&doc.url).map_err(|e| FetchError::Config(format!("{}: {e}", doc.url)))?;
     let resp = fetcher.get(&url, &[]).await?;
     let bytes = resp.body;
+    let (ev, b) = (evidence.clone(), bytes.clone());
+    let kept = match tokio::task::spawn_blocking(move || ev.put(&b)).await {
+        Ok(k) => k,
+        Err(e) => Err(EvidenceError::Io {
+            path: evidence.dir().to_path_buf(),
+            source: std::io::Error::other(e.to_string()),
+        }),
+    };
+    let kept = kept.map(|k: Kept| NewEvidence {
+        notice_id: doc.notice_id,
+        document_id: Some(doc.id),
+        kind: "document",
+        url: doc.url.clone(),
+        http_status: Some(resp.status),
+        media_type: resp.content_type.clone(),
+        sha256: k.sha256,
+        size: k.size,
+        stored_size: k.stored_size,
+        fetched_at: crate::store::format_time(resp.fetched_at),
+    });
     let name = doc.file_name.clone();
     let media = resp.content_type.clone().or_else(|| doc.media_type.clone());
     let limits = limits.clone();
@@ -546,7 +712,7 @@ async fn fetch_document(
         Ok(Err(e)) => content.error = Some(format!("{}: {e}", doc.url)),
         Err(e) => content.error = Some(format!("{}: extraction stopped: {e}", doc.url)),
     }
-    Ok(content)
+    Ok((content, kept))
 }
 
 /// Run the rules over one stored notice and record what they found.

@@ -35,6 +35,10 @@ pub const QUERIES: &[(&str, &str)] = &[
         "changed_after_flag",
         include_str!("../queries/changed_after_flag.sql"),
     ),
+    (
+        "smm_spending_by_region",
+        include_str!("../queries/smm_spending_by_region.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -343,8 +347,11 @@ pub fn to_markdown(t: &Table) -> String {
 }
 
 /// The table for a terminal `width` characters wide: columns shrink (longest first)
-/// until the table fits, cut cells end in '…'.
+/// until the table fits, cut cells end in '…'. When even narrow columns cannot fit,
+/// each row is shown as a record, one `column | value` line per field.
 pub fn to_text(t: &Table, width: usize) -> String {
+    const MIN_COL: usize = 8;
+    const SEP: usize = 2;
     let cells: Vec<Vec<String>> = t
         .rows
         .iter()
@@ -355,25 +362,6 @@ pub fn to_text(t: &Table, width: usize) -> String {
         })
         .collect();
     let len = |s: &str| s.chars().count();
-    let mut widths: Vec<usize> = t.columns.iter().map(|c| len(c)).collect();
-    for r in &cells {
-        for (w, c) in widths.iter_mut().zip(r) {
-            *w = (*w).max(len(c));
-        }
-    }
-    let sep = 2;
-    let total = |w: &[usize]| w.iter().sum::<usize>() + sep * w.len().saturating_sub(1);
-    while total(&widths) > width {
-        let (i, &max) = widths
-            .iter()
-            .enumerate()
-            .max_by_key(|(_, w)| **w)
-            .expect("at least one column");
-        if max <= 6 {
-            break;
-        }
-        widths[i] = max - 1;
-    }
     let fit = |s: &str, w: usize| -> String {
         if len(s) <= w {
             format!("{s:<w$}")
@@ -383,12 +371,55 @@ pub fn to_text(t: &Table, width: usize) -> String {
         }
     };
     let mut out = String::new();
+    let n = t.columns.len();
+    let total = |w: &[usize]| w.iter().sum::<usize>() + SEP * w.len().saturating_sub(1);
+    let mut widths: Vec<usize> = t.columns.iter().map(|c| len(c)).collect();
+    for r in &cells {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(len(c));
+        }
+    }
+    let narrowest: Vec<usize> = widths.iter().map(|w| (*w).min(MIN_COL)).collect();
+    if n > 0 && total(&narrowest) > width {
+        // Records: "column | value", values cut to the width left.
+        let label = t.columns.iter().map(|c| len(c)).max().unwrap_or(0);
+        let value_width = width.saturating_sub(label + 3).max(10);
+        for (i, r) in cells.iter().enumerate() {
+            let head = format!("-[ {} ]", i + 1);
+            let _ = writeln!(
+                out,
+                "{head}{}",
+                "-".repeat(width.saturating_sub(len(&head)))
+            );
+            for (c, v) in t.columns.iter().zip(r) {
+                let _ = writeln!(
+                    out,
+                    "{} | {}",
+                    fit(c, label),
+                    fit(v, value_width).trim_end()
+                );
+            }
+        }
+        let _ = writeln!(out, "({} rows)", t.rows.len());
+        return out;
+    }
+    while total(&widths) > width {
+        let (i, &max) = widths
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, w)| **w)
+            .expect("at least one column");
+        if max <= MIN_COL {
+            break;
+        }
+        widths[i] = max - 1;
+    }
     let line = |row: &[String]| -> String {
         row.iter()
             .zip(&widths)
             .map(|(c, w)| fit(c, *w))
             .collect::<Vec<_>>()
-            .join(&" ".repeat(sep))
+            .join(&" ".repeat(SEP))
             .trim_end()
             .to_string()
     };
@@ -400,7 +431,7 @@ pub fn to_text(t: &Table, width: usize) -> String {
             .iter()
             .map(|w| "-".repeat(*w))
             .collect::<Vec<_>>()
-            .join(&" ".repeat(sep))
+            .join(&" ".repeat(SEP))
     );
     for r in &cells {
         let _ = writeln!(out, "{}", line(r));

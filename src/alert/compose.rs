@@ -9,7 +9,8 @@
 use super::RuleText;
 use crate::config::Language;
 use crate::model::Severity;
-use crate::store::AlertItem;
+use crate::store::history::FieldChange;
+use crate::store::{AlertItem, ChangeItem};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
@@ -42,6 +43,8 @@ struct Labels {
     evidence: &'static str,
     why: &'static str,
     retracted: &'static str,
+    changed: &'static str,
+    changed_intro: &'static str,
     footer: &'static str,
 }
 
@@ -65,6 +68,8 @@ const EN: Labels = Labels {
     evidence: "Evidence",
     why: "Why this matters",
     retracted: "No longer in the notice: it was edited after this was found.",
+    changed: "Changed since you were told",
+    changed_intro: "Tenders tenderscan told you about have changed on the portal. The old versions are kept as evidence (`tenderscan show NOTICE`).",
     footer: "Sent by tenderscan. A match is a lead, not proof: read the tender documents before you publish.",
 };
 
@@ -88,6 +93,8 @@ const RU: Labels = Labels {
     evidence: "Цитата",
     why: "Почему это важно",
     retracted: "В текущей версии объявления этого уже нет: текст изменили после того, как это было найдено.",
+    changed: "Изменилось после оповещения",
+    changed_intro: "Закупки, о которых tenderscan сообщал, изменились на портале. Прежние версии сохранены как доказательства (`tenderscan show NOTICE`).",
     footer: "Отправлено tenderscan. Совпадение — повод проверить, а не доказательство: прочитайте документацию закупки перед публикацией.",
 };
 
@@ -529,15 +536,190 @@ fn found_in(item: &AlertItem, l: &Labels) -> String {
     parts.join(", ")
 }
 
-/// Compose one digest for one recipient.
+/// The day of a stored UTC time ("2026-11-28").
+fn day(at: &str) -> String {
+    clean_inline(at.get(..10).unwrap_or(at)).trim().to_string()
+}
+
+/// One event of a `changed` alert as a sentence, e.g. "the phrase 'фейковых аккаунтов'
+/// was removed from the technical specification (techspec.docx) on 2026-11-28".
+/// Untrusted parts are cleaned; the caller escapes for HTML.
+pub(crate) fn event_line(lang: Language, ev: &serde_json::Value) -> String {
+    let s = |k: &str| {
+        ev.get(k)
+            .and_then(|v| v.as_str())
+            .map(|v| clip(clean_inline(v).trim(), 200, false))
+            .unwrap_or_default()
+    };
+    let on = day(&s("at"));
+    let en = lang == Language::En;
+    match s("type").as_str() {
+        "phrase_removed" => {
+            let doc = s("document");
+            let doc_part = if doc.is_empty() {
+                String::new()
+            } else {
+                format!(" ({doc})")
+            };
+            let place = match (s("place").as_str(), en) {
+                ("technical_specification", true) => {
+                    format!("the technical specification{doc_part}")
+                }
+                ("technical_specification", false) => format!("технической спецификации{doc_part}"),
+                ("document", true) => format!("the document{doc_part}"),
+                ("document", false) => format!("документа{doc_part}"),
+                ("lot", true) => "the lot's text".into(),
+                ("lot", false) => "текста лота".into(),
+                (_, true) => "the notice text".into(),
+                (_, false) => "текста объявления".into(),
+            };
+            if en {
+                format!(
+                    "the phrase '{}' was removed from {place} on {on}",
+                    s("phrase")
+                )
+            } else {
+                format!("фраза «{}» удалена из {place} {on}", s("phrase"))
+            }
+        }
+        "changed" => {
+            let changes: Vec<FieldChange> = ev
+                .get("changes")
+                .and_then(|c| serde_json::from_value(c.clone()).ok())
+                .unwrap_or_default();
+            let mut parts: Vec<String> = changes
+                .iter()
+                .take(8)
+                .map(|c| clip(clean_inline(&c.describe()).trim(), 300, false))
+                .collect();
+            if changes.len() > 8 {
+                parts.push(format!("+{}", changes.len() - 8));
+            }
+            let v = ev.get("version").and_then(|v| v.as_i64()).unwrap_or(0);
+            if en {
+                format!("new version {v} on {on}: {}", parts.join("; "))
+            } else {
+                format!("новая версия {v} от {on}: {}", parts.join("; "))
+            }
+        }
+        "cancelled" => {
+            if en {
+                format!("cancelled on {on} (status: {})", s("status"))
+            } else {
+                format!("закупка отменена {on} (статус: {})", s("status"))
+            }
+        }
+        "gone" => {
+            if en {
+                format!("disappeared from the portal on {on} ({})", s("how"))
+            } else {
+                format!("исчезла с портала {on} ({})", s("how"))
+            }
+        }
+        other => format!("{other} {on}"),
+    }
+}
+
+fn changed_text(out: &mut String, number: usize, c: &ChangeItem, lang: Language) {
+    let l = labels(lang);
+    let _ = writeln!(out, "{number}. {}", clean_inline(&c.title).trim());
+    if let Some(a) = c.agency_name.as_deref() {
+        let _ = writeln!(out, "   {}: {}", l.agency, clean_inline(a).trim());
+    }
+    if let Some(n) = c.notice_number.as_deref() {
+        let _ = writeln!(out, "   {}: {}", l.notice, clean_inline(n).trim());
+    }
+    if let Some(u) = c.url.as_deref() {
+        let shown = safe_url(u).unwrap_or_else(|| clean_inline(u).trim().to_string());
+        let _ = writeln!(out, "   {}: {shown}", l.link);
+    }
+    for ev in &c.events {
+        let _ = writeln!(out, "   * {}", event_line(lang, ev));
+    }
+    out.push('\n');
+}
+
+fn changed_html(out: &mut String, c: &ChangeItem, lang: Language) {
+    let l = labels(lang);
+    let title = h(c.title.trim());
+    let _ = writeln!(
+        out,
+        "<div style=\"margin:14px 0;padding:10px 12px;border:1px solid #ddd;border-radius:4px\">"
+    );
+    match c.url.as_deref().and_then(safe_url) {
+        Some(u) => {
+            let _ = writeln!(
+                out,
+                "<h3 style=\"margin:0 0 6px\"><a href=\"{}\">{title}</a></h3>",
+                html_escape(&u)
+            );
+        }
+        None => {
+            let _ = writeln!(out, "<h3 style=\"margin:0 0 6px\">{title}</h3>");
+        }
+    }
+    if let Some(a) = c.agency_name.as_deref() {
+        let _ = writeln!(
+            out,
+            "<p style=\"margin:2px 0\">{}: {}</p>",
+            html_escape(l.agency),
+            h(a.trim())
+        );
+    }
+    if let Some(n) = c.notice_number.as_deref() {
+        let _ = writeln!(
+            out,
+            "<p style=\"margin:2px 0\">{}: {}</p>",
+            html_escape(l.notice),
+            h(n.trim())
+        );
+    }
+    out.push_str("<ul>\n");
+    for ev in &c.events {
+        let _ = writeln!(out, "<li>{}</li>", html_escape(&event_line(lang, ev)));
+    }
+    out.push_str("</ul>\n</div>\n");
+}
+
+/// The subject of a digest with changes: the match subject plus how many changed, or
+/// the changes alone.
+fn changes_subject(base: Option<String>, n: usize, lang: Language) -> String {
+    let part = match lang {
+        Language::En => format!("{} changed", tenders(lang, n)),
+        Language::Ru => format!(
+            "изменения в {n} {}",
+            ["закупке", "закупках", "закупках"][ru_plural(n as u64)]
+        ),
+    };
+    header_text(
+        &match base {
+            Some(b) => format!("{b}; {part}"),
+            None => format!("tenderscan: {part}"),
+        },
+        160,
+    )
+}
+
+/// Compose one digest for one recipient: new findings by severity, and the flagged
+/// notices that changed since (their own section).
 pub(crate) fn digest(
     items: &[AlertItem],
+    changes: &[ChangeItem],
     rules: &HashMap<String, RuleText>,
     lang: Language,
 ) -> Composed {
     let l = labels(lang);
     let groups = group(items);
-    let subject = subject(&groups, rules, lang);
+    let subject = match (groups.is_empty(), changes.is_empty()) {
+        (_, true) => subject(&groups, rules, lang),
+        (true, false) => changes_subject(None, changes.len(), lang),
+        (false, false) => changes_subject(Some(subject(&groups, rules, lang)), changes.len(), lang),
+    };
+    let intro = if groups.is_empty() {
+        l.changed_intro
+    } else {
+        l.intro
+    };
     let mut text = String::new();
     let mut html = String::new();
     let _ = write!(
@@ -547,10 +729,29 @@ pub(crate) fn digest(
          <p>{}</p>\n",
         l.lang,
         html_escape(&subject),
-        html_escape(l.intro)
+        html_escape(intro)
     );
-    let _ = writeln!(text, "{}\n", l.intro);
+    let _ = writeln!(text, "{intro}\n");
     let mut number = 0;
+    if !changes.is_empty() {
+        let _ = writeln!(
+            text,
+            "== {} ({}) ==\n",
+            l.changed.to_uppercase(),
+            changes.len()
+        );
+        let _ = writeln!(
+            html,
+            "<h2 style=\"color:#1a4d8f;border-bottom:2px solid #1a4d8f;margin-top:28px\">{} ({})</h2>",
+            html_escape(l.changed),
+            changes.len()
+        );
+        for c in changes {
+            number += 1;
+            changed_text(&mut text, number, c, lang);
+            changed_html(&mut html, c, lang);
+        }
+    }
     for sev in [Severity::High, Severity::Medium, Severity::Low] {
         let in_section: Vec<&NoticeGroup> = groups.iter().filter(|g| g.top == sev).collect();
         if in_section.is_empty() {
@@ -932,7 +1133,7 @@ mod tests {
         low.severity = Severity::Low;
         low.rule_id = "smm".into();
         low.title = "<b>SMM</b>".into();
-        let d = digest(&[low, item()], &rules, Language::En);
+        let d = digest(&[low, item()], &[], &rules, Language::En);
         assert_eq!(
             d.subject,
             "tenderscan: 2 tenders, 1 high: Fake accounts for commenting"
@@ -950,7 +1151,7 @@ mod tests {
         assert!(d.text.contains("**фейковых аккаунтов**"), "{}", d.text);
         assert!(d.html.contains("&lt;b&gt;SMM&lt;/b&gt;"));
         assert!(!d.html.contains("<b>SMM"));
-        let ru = digest(&[item()], &rules, Language::Ru);
+        let ru = digest(&[item()], &[], &rules, Language::Ru);
         assert!(
             ru.subject
                 .starts_with("tenderscan: 1 закупка, 1 высокой важности")
@@ -961,5 +1162,63 @@ mod tests {
             ru.text
         );
         assert!(ru.text.contains("05.12.2026 23:00 по времени Алматы"));
+    }
+
+    #[test]
+    fn changed_alerts_have_their_own_section_escaped() {
+        let change = ChangeItem {
+            alert_id: 9,
+            notice_id: 3,
+            notice_number: Some("17163708-1".into()),
+            title: "<script>x</script> SMM".into(),
+            agency_name: Some("Акимат".into()),
+            url: Some("javascript:alert(1)".into()),
+            events: vec![
+                serde_json::json!({"type": "phrase_removed", "at": "2026-11-28T10:00:00Z",
+                    "phrase": "фейковых <b>аккаунтов</b>", "place": "technical_specification",
+                    "document": "techspec.docx"}),
+                serde_json::json!({"type": "cancelled", "at": "2026-11-29T10:00:00Z", "status": "Отменено"}),
+            ],
+        };
+        let d = digest(
+            &[],
+            std::slice::from_ref(&change),
+            &HashMap::new(),
+            Language::En,
+        );
+        assert_eq!(d.subject, "tenderscan: 1 tender changed");
+        assert!(
+            d.text.contains("== CHANGED SINCE YOU WERE TOLD (1) =="),
+            "{}",
+            d.text
+        );
+        assert!(d.text.contains(
+            "* the phrase 'фейковых <b>аккаунтов</b>' was removed from the technical specification (techspec.docx) on 2026-11-28"
+        ), "{}", d.text);
+        assert!(
+            d.text
+                .contains("* cancelled on 2026-11-29 (status: Отменено)"),
+            "{}",
+            d.text
+        );
+        assert!(
+            !d.html.contains("<script>") && !d.html.contains("<b>аккаунтов"),
+            "{}",
+            d.html
+        );
+        assert!(d.html.contains("&lt;script&gt;x&lt;/script&gt; SMM"));
+        assert!(!d.html.contains("href=\"javascript"), "{}", d.html);
+        let ru = digest(&[item()], &[change], &HashMap::new(), Language::Ru);
+        assert!(
+            ru.subject.ends_with("; изменения в 1 закупке"),
+            "{}",
+            ru.subject
+        );
+        assert!(ru.text.contains("фраза «фейковых <b>аккаунтов</b>» удалена из технической спецификации (techspec.docx) 2026-11-28"), "{}", ru.text);
+        assert!(
+            ru.text.contains("== ВЫСОКАЯ ВАЖНОСТЬ (1) =="),
+            "{}",
+            ru.text
+        );
     }
 }

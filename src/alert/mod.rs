@@ -13,8 +13,10 @@
 mod compose;
 mod transport;
 
+pub(crate) use compose::format_amount;
+
 use crate::config::{Config, Language, Recipient};
-use crate::store::{AlertItem, DigestContent, Store, StoreError};
+use crate::store::{AlertItem, ChangeItem, DigestContent, Store, StoreError};
 use lettre::address::Envelope;
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
@@ -213,6 +215,27 @@ fn chunks(items: Vec<AlertItem>) -> Vec<Vec<AlertItem>> {
     out
 }
 
+/// The content of one digest: match alerts and `changed` alerts.
+type DigestItems = (Vec<AlertItem>, Vec<ChangeItem>);
+
+/// A recipient's digests: the match alerts in chunks of whole notices, the `changed`
+/// alerts with the first chunk (or alone).
+fn with_changes(store: &Store, email: &str) -> Result<Vec<DigestItems>, AlertError> {
+    let mut changes = store.pending_changes(email)?;
+    let mut out: Vec<DigestItems> = chunks(store.pending_alerts(email)?)
+        .into_iter()
+        .map(|c| (c, Vec::new()))
+        .collect();
+    if changes.is_empty() {
+        return Ok(out);
+    }
+    match out.first_mut() {
+        Some(first) => first.1.append(&mut changes),
+        None => out.push((Vec::new(), changes)),
+    }
+    Ok(out)
+}
+
 /// Turn what a dead run left into `failed` (never handed over) or `unconfirmed`
 /// (maybe delivered), warning about the latter.
 fn recover(store: &mut Store) -> Result<Vec<i64>, AlertError> {
@@ -297,8 +320,8 @@ pub async fn send_pending(
     }
     if opts.dry_run {
         for (email, _, lang) in &work {
-            for chunk in chunks(store.pending_alerts(email)?) {
-                let d = compose::digest(&chunk, rules, *lang);
+            for (chunk, changes) in with_changes(store, email)? {
+                let d = compose::digest(&chunk, &changes, rules, *lang);
                 report
                     .previews
                     .push(format!("To: {email}\nSubject: {}\n\n{}", d.subject, d.text));
@@ -315,17 +338,22 @@ pub async fn send_pending(
         tracing::warn!("alerts not sent: {e}");
         for (email, _, _) in &work {
             store.record_alert_failure(email, "match", &e)?;
+            store.record_alert_failure(email, "changed", &e)?;
             report.failed.push(format!("{email}: {e}"));
         }
         return Ok(report);
     }
     for (email, to, lang) in &work {
         let envelope = sender.envelope(to)?;
-        for chunk in chunks(store.pending_alerts(email)?) {
-            let ids: Vec<i64> = chunk.iter().map(|i| i.alert_id).collect();
+        for (chunk, changes) in with_changes(store, email)? {
+            let ids: Vec<i64> = chunk
+                .iter()
+                .map(|i| i.alert_id)
+                .chain(changes.iter().map(|c| c.alert_id))
+                .collect();
             let mut raw = Vec::new();
             let digest_id = store.queue_digest(email, "digest", &ids, |id| {
-                let d = compose::digest(&chunk, rules, *lang);
+                let d = compose::digest(&chunk, &changes, rules, *lang);
                 let message_id = sender.message_id(id);
                 raw = sender.build(
                     to,

@@ -109,6 +109,8 @@ pub(crate) struct Phrase {
 pub(crate) struct Near {
     pub slots: Vec<Slot>,
     pub within: u32,
+    /// The slot whose words go into the prefilter (the one with the longest keys).
+    pub anchor: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -249,6 +251,21 @@ impl Terms {
         Ok(slot)
     }
 
+    /// The shortest prefilter key among a slot's terms, in chars (0 when one is weak).
+    pub fn min_key_chars(&self, slot: &Slot) -> usize {
+        slot.iter()
+            .map(|&t| {
+                self.list[t as usize]
+                    .keys
+                    .iter()
+                    .map(|k| k.chars().count())
+                    .min()
+                    .unwrap_or(0)
+            })
+            .min()
+            .unwrap_or(0)
+    }
+
     fn strong(&self, slot: &Slot) -> bool {
         slot.iter().all(|&t| !self.list[t as usize].keys.is_empty())
     }
@@ -267,20 +284,7 @@ impl Terms {
         }
         let anchor = (0..slots.len())
             .filter(|&i| self.strong(&slots[i]))
-            .max_by_key(|&i| {
-                slots[i]
-                    .iter()
-                    .map(|&t| {
-                        self.list[t as usize]
-                            .keys
-                            .iter()
-                            .map(|k| k.chars().count())
-                            .min()
-                            .unwrap_or(0)
-                    })
-                    .min()
-                    .unwrap_or(0)
-            })
+            .max_by_key(|&i| self.min_key_chars(&slots[i]))
             .ok_or_else(|| {
                 format!(
                     "phrase `{raw}` needs a word of at least {MIN_KEY_CHARS} letters (short words only qualify)"
@@ -365,7 +369,7 @@ pub(crate) fn parse_source(
             origin: origin.to_string(),
             line: line_of(src, off),
             rule: e.span().and_then(|s| rule_id_at(src, s.start)),
-            message: e.message().trim().to_string(),
+            message: e.message().trim().replace('\n', "; "),
         }
     })?;
     let mut out = Vec::new();
@@ -422,9 +426,13 @@ pub(crate) fn parse_source(
                 }
                 slots.push(s);
             }
+            let anchor = (0..slots.len())
+                .max_by_key(|&i| terms.min_key_chars(&slots[i]))
+                .unwrap_or(0);
             near.push(Near {
                 slots,
                 within: nn.within,
+                anchor,
             });
         }
         let mut unless = Vec::new();

@@ -1,19 +1,24 @@
-//! Matching: fold the text once, find candidate words with one Aho-Corasick pass over stem
-//! prefixes, verify them by stem, then evaluate only the rules whose words occurred.
+//! Matching: fold the text once; during folding, keep the words whose first three chars start a
+//! prefilter key (the stem prefixes of anchor words and quota units); verify those by stem, once
+//! per distinct word; then evaluate only the rules whose anchors occurred, checking the other
+//! words of phrases and windows in place.
 //!
 //! Everything here works on folded offsets and maps back to original byte offsets at the very
 //! end, snapping to char boundaries. Work per text is linear in its length plus the number of
 //! candidate words; per-rule output is capped at [`MAX_MATCHES_PER_RULE`] places.
 
 use super::compile::{CompiledRule, Phrase, Slot, Term, TermId, TermKind, Terms};
-use super::normalize::{BREAK, Normalized, SEP, ceil_boundary, floor_boundary, normalize};
+use super::normalize::{BREAK, Normalized, SEP, ceil_boundary, floor_boundary, normalize_with};
 use super::quota::{QuotaKind, RawQuota, UNIT_TERMS, next_word, prev_word, quota_at};
 use super::{Context, Findings, Match, Quota, RuleInfo, stem};
-use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
 use std::collections::HashMap;
 
 /// At most this many places are reported per rule and text.
 pub(crate) const MAX_MATCHES_PER_RULE: usize = 100;
+/// Longest phrase, in words (checked in `compile`).
+const MAX_PHRASE_WORDS: u32 = 12;
+/// At most this many candidate places are examined per rule and text (adversarial input).
+pub(crate) const MAX_CANDIDATES_PER_RULE: usize = 2_000;
 /// Evidence length cap, in chars.
 pub(crate) const EVIDENCE_CHARS: usize = 300;
 /// Words longer than this (bytes) are never stemmed.
@@ -25,8 +30,11 @@ const ATTACH_WITHIN: u32 = 12;
 pub(crate) struct Engine {
     terms: Vec<Term>,
     rules: Vec<CompiledRule>,
-    ac: Option<AhoCorasick>,
-    keys: HashMap<String, Vec<TermId>>,
+    /// First three chars of every prefilter key.
+    prefix3: std::collections::HashSet<u64, FxBuild>,
+    /// Bitmap over [`bit2`] of every prefilter key.
+    bitmap: Vec<u64>,
+    keys: HashMap<String, Vec<TermId>, FxBuild>,
     min_key: usize,
     max_key: usize,
     unit_kind: Vec<Option<QuotaKind>>,
@@ -113,6 +121,35 @@ impl<'a> WordStems<'a> {
     }
 }
 
+/// FxHash-style hasher for short string keys (no extra dependency).
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let v = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+            self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ b as u64).wrapping_mul(K);
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.write(&[i]);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write(&i.to_le_bytes());
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+pub(crate) type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
+
 /// Per-text state.
 struct Scan<'a> {
     norm: &'a Normalized,
@@ -121,6 +158,46 @@ struct Scan<'a> {
     /// hit indices per term
     occ: Vec<Vec<u32>>,
     quotas: Vec<QSpan>,
+    /// Stems of words checked in place (phrase neighbours, near windows, unless, context).
+    stems: std::cell::RefCell<HashMap<Box<str>, CachedStems, FxBuild>>,
+}
+
+/// All stems of one folded word, computed once per text.
+struct CachedStems {
+    ru: Option<String>,
+    kk: Option<String>,
+    en: Option<String>,
+}
+
+impl CachedStems {
+    fn new(w: &str) -> Self {
+        if w.len() > MAX_STEM_WORD {
+            return CachedStems {
+                ru: None,
+                kk: None,
+                en: None,
+            };
+        }
+        let cyr = w.chars().any(|c| ('\u{0400}'..='\u{052F}').contains(&c));
+        let lat = w.bytes().any(|b| b.is_ascii_alphabetic());
+        CachedStems {
+            ru: cyr.then(|| stem::ru(w)),
+            kk: cyr.then(|| stem::kk(w)),
+            en: lat.then(|| stem::en(w)),
+        }
+    }
+
+    fn matches(&self, w: &str, kind: &TermKind) -> bool {
+        match kind {
+            TermKind::Exact(x) => w == x,
+            TermKind::Prefix(p) => w.starts_with(p.as_str()),
+            TermKind::Stem { ru, kk, en } => {
+                (ru.is_some() && self.ru.is_some() && *ru == self.ru)
+                    || (kk.is_some() && self.kk.is_some() && *kk == self.kk)
+                    || (en.is_some() && self.en.is_some() && *en == self.en)
+            }
+        }
+    }
 }
 
 impl Scan<'_> {
@@ -130,6 +207,43 @@ impl Scan<'_> {
     fn terms_of(&self, h: &Hit) -> &[TermId] {
         &self.hit_terms[h.t0 as usize..h.t1 as usize]
     }
+}
+
+/// The bytes of the first three chars of `s` (at most 8 of them) packed into a u64, with the
+/// byte count: the prefilter's key. Two prefixes sharing 8 bytes collide, which only lets an
+/// extra word through to verification.
+#[inline]
+fn pack3(s: &str) -> u64 {
+    pack(s, 3)
+}
+
+/// 16-bit hash of a word's first two chars: the prefilter's first, bitmap stage.
+#[inline]
+fn bit2(s: &str) -> usize {
+    let v = pack(s, 2);
+    ((v.wrapping_mul(0x9E37_79B9_7F4A_7C15)) >> 48) as usize
+}
+
+#[inline]
+fn pack(s: &str, nchars: usize) -> u64 {
+    let b = s.as_bytes();
+    let mut n = 0usize;
+    let mut chars = 0;
+    while n < b.len() && chars < nchars {
+        n += match b[n] {
+            0x00..=0x7F => 1,
+            0xC0..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            _ => 4,
+        };
+        chars += 1;
+    }
+    let n = n.min(b.len()).min(8);
+    let mut v = 0u64;
+    for &x in &b[..n] {
+        v = (v << 8) | x as u64;
+    }
+    v | ((n as u64) << 60)
 }
 
 fn count_seps(t: &[u8]) -> (u32, u32) {
@@ -155,8 +269,35 @@ impl Engine {
         for (id, k) in unit_ids {
             unit_kind[id as usize] = Some(k);
         }
-        let mut keys: HashMap<String, Vec<TermId>> = HashMap::new();
+        // Only anchor words (one slot per phrase and per near) and quota units go into the
+        // prefilter; every other word is checked in place around a candidate.
+        let mut in_ac = vec![false; list.len()];
+        for (i, k) in unit_kind.iter().enumerate() {
+            in_ac[i] = k.is_some();
+        }
+        for r in &rules {
+            for ph in &r.phrases {
+                for &t in &ph.slots[ph.anchor] {
+                    in_ac[t as usize] = true;
+                }
+            }
+            for n in &r.near {
+                for &t in &n.slots[n.anchor] {
+                    in_ac[t as usize] = true;
+                }
+            }
+            let extra = r.context.iter().flat_map(|c| c.any.iter());
+            for ph in r.unless.iter().chain(extra) {
+                for &t in &ph.slots[ph.anchor] {
+                    in_ac[t as usize] = true;
+                }
+            }
+        }
+        let mut keys: HashMap<String, Vec<TermId>, FxBuild> = HashMap::default();
         for (i, t) in list.iter().enumerate() {
+            if !in_ac[i] {
+                continue;
+            }
             for k in &t.keys {
                 let v = keys.entry(k.clone()).or_default();
                 if !v.contains(&(i as TermId)) {
@@ -164,28 +305,19 @@ impl Engine {
                 }
             }
         }
-        let mut pats: Vec<&String> = keys.keys().collect();
-        pats.sort();
-        let min_key = pats.iter().map(|k| k.len()).min().unwrap_or(usize::MAX);
-        let max_key = pats.iter().map(|k| k.len()).max().unwrap_or(0);
-        let ac = if pats.is_empty() {
-            None
-        } else {
-            AhoCorasick::builder()
-                .kind(Some(AhoCorasickKind::DFA))
-                .match_kind(MatchKind::LeftmostFirst)
-                .build(&pats)
-                .or_else(|_| {
-                    AhoCorasick::builder()
-                        .match_kind(MatchKind::LeftmostFirst)
-                        .build(&pats)
-                })
-                .ok()
-        };
+        let min_key = keys.keys().map(|k| k.len()).min().unwrap_or(usize::MAX);
+        let max_key = keys.keys().map(|k| k.len()).max().unwrap_or(0);
+        let prefix3 = keys.keys().map(|k| pack3(k)).collect();
+        let mut bitmap = vec![0u64; 1 << 10];
+        for k in keys.keys() {
+            let b = bit2(k);
+            bitmap[b >> 6] |= 1 << (b & 63);
+        }
         Engine {
             terms: list,
             rules,
-            ac,
+            prefix3,
+            bitmap,
             keys,
             min_key,
             max_key,
@@ -197,69 +329,72 @@ impl Engine {
         &self.rules[i]
     }
 
-    fn slot_matches(&self, slot: &Slot, st: &mut WordStems) -> bool {
-        slot.iter()
-            .any(|&t| st.matches(&self.terms[t as usize].kind))
+    /// Whether a folded word matches any term of a slot, with stems cached per text.
+    fn word_in_slot(&self, scan: &Scan, w: &str, slot: &Slot) -> bool {
+        if w.len() > MAX_STEM_WORD {
+            let st = CachedStems::new(w);
+            return slot
+                .iter()
+                .any(|&t| st.matches(w, &self.terms[t as usize].kind));
+        }
+        let mut cache = scan.stems.borrow_mut();
+        if !cache.contains_key(w) {
+            cache.insert(w.into(), CachedStems::new(w));
+        }
+        match cache.get(w) {
+            Some(st) => slot
+                .iter()
+                .any(|&t| st.matches(w, &self.terms[t as usize].kind)),
+            None => false,
+        }
     }
 
-    fn scan<'a>(&self, norm: &'a Normalized) -> Scan<'a> {
+    /// Verify the prefilter's candidate words: (folded start, end, word index, sentence index).
+    fn scan<'a>(&self, norm: &'a Normalized, cands: &[(usize, usize, u32, u32)]) -> Scan<'a> {
         let text = norm.text.as_str();
-        let t = text.as_bytes();
         let mut hits = Vec::new();
         let mut hit_terms: Vec<TermId> = Vec::new();
-        if let Some(ac) = &self.ac {
-            let (mut pos, mut counted, mut wi, mut si) = (0usize, 0usize, 0u32, 0u32);
-            while pos < t.len() {
-                let Some(m) = ac.find(Input::new(text).span(pos..t.len())) else {
-                    break;
-                };
-                let ms = m.start();
-                let we = t[ms..]
-                    .iter()
-                    .position(|&b| b == SEP || b == BREAK)
-                    .map_or(t.len(), |k| ms + k);
-                let at_start = ms == 0 || t[ms - 1] == SEP || t[ms - 1] == BREAK;
-                if !at_start {
-                    pos = we;
-                    continue;
-                }
-                let ws = ms;
-                let word = &text[ws..we];
-                let mut st = WordStems::new(word);
-                let t0 = hit_terms.len();
-                for (i, c) in word.char_indices() {
-                    let l = i + c.len_utf8();
-                    if l < self.min_key {
-                        continue;
-                    }
-                    if l > self.max_key {
-                        break;
-                    }
-                    if let Some(ids) = self.keys.get(&word[..l]) {
-                        for &id in ids {
-                            if !hit_terms[t0..].contains(&id)
-                                && st.matches(&self.terms[id as usize].kind)
-                            {
-                                hit_terms.push(id);
+        // the same word always matches the same terms: verify each distinct word once
+        let mut cache: HashMap<&str, (u32, u32), FxBuild> = HashMap::default();
+        for &(ws, we, wi, si) in cands {
+            let word = &text[ws..we];
+            let (t0, t1) = match cache.get(word) {
+                Some(&r) => r,
+                None => {
+                    let t0 = hit_terms.len();
+                    let mut st = WordStems::new(word);
+                    for (i, c) in word.char_indices() {
+                        let l = i + c.len_utf8();
+                        if l < self.min_key {
+                            continue;
+                        }
+                        if l > self.max_key {
+                            break;
+                        }
+                        if let Some(ids) = self.keys.get(&word[..l]) {
+                            for &id in ids {
+                                if !hit_terms[t0..].contains(&id)
+                                    && st.matches(&self.terms[id as usize].kind)
+                                {
+                                    hit_terms.push(id);
+                                }
                             }
                         }
                     }
+                    let r = (t0 as u32, hit_terms.len() as u32);
+                    cache.insert(word, r);
+                    r
                 }
-                if hit_terms.len() > t0 {
-                    let (dw, ds) = count_seps(&t[counted..ws]);
-                    wi += dw;
-                    si += ds;
-                    counted = ws;
-                    hits.push(Hit {
-                        s: ws,
-                        e: we,
-                        wi,
-                        si,
-                        t0: t0 as u32,
-                        t1: hit_terms.len() as u32,
-                    });
-                }
-                pos = we;
+            };
+            if t1 > t0 {
+                hits.push(Hit {
+                    s: ws,
+                    e: we,
+                    wi,
+                    si,
+                    t0,
+                    t1,
+                });
             }
         }
         let mut occ: Vec<Vec<u32>> = vec![Vec::new(); self.terms.len()];
@@ -274,24 +409,29 @@ impl Engine {
             hit_terms,
             occ,
             quotas: Vec::new(),
+            stems: Default::default(),
         };
         scan.quotas = self.quotas(&scan);
         scan
     }
 
-    fn is_unit_word(&self, w: &str) -> bool {
-        let mut st = WordStems::new(w);
-        self.unit_kind
-            .iter()
-            .enumerate()
-            .any(|(i, k)| k.is_some() && st.matches(&self.terms[i].kind))
+    /// Whether the folded word starting at `start` is a quota unit word.
+    fn is_unit_at(&self, scan: &Scan, start: usize) -> bool {
+        let i = scan.hits.partition_point(|h| h.s < start);
+        scan.hits.get(i).is_some_and(|h| {
+            h.s == start
+                && scan
+                    .terms_of(h)
+                    .iter()
+                    .any(|&t| self.unit_kind[t as usize].is_some())
+        })
     }
 
     fn quotas(&self, scan: &Scan) -> Vec<QSpan> {
         let text = scan.text();
         let t = text.as_bytes();
         let mut out: Vec<QSpan> = Vec::new();
-        let is_unit = |w: &str| self.is_unit_word(w);
+        let is_unit = |start: usize| self.is_unit_at(scan, start);
         for h in &scan.hits {
             let mut kinds: Vec<QuotaKind> = Vec::new();
             for &tid in scan.terms_of(h) {
@@ -342,8 +482,7 @@ impl Engine {
                     let Some((ps, pe)) = prev_word(t, s) else {
                         continue 'hit;
                     };
-                    let mut st = WordStems::new(&text[ps..pe]);
-                    if !self.slot_matches(&ph.slots[j], &mut st) {
+                    if !self.word_in_slot(scan, &text[ps..pe], &ph.slots[j]) {
                         continue 'hit;
                     }
                     s = ps;
@@ -352,8 +491,7 @@ impl Engine {
                     let Some((ns, ne)) = next_word(t, e) else {
                         continue 'hit;
                     };
-                    let mut st = WordStems::new(&text[ns..ne]);
-                    if !self.slot_matches(&ph.slots[j], &mut st) {
+                    if !self.word_in_slot(scan, &text[ns..ne], &ph.slots[j]) {
                         continue 'hit;
                     }
                     e = ne;
@@ -373,59 +511,66 @@ impl Engine {
         out
     }
 
-    /// Hits of any term of `slot` whose word index lies in `lo..=hi`, same sentence.
-    fn slot_hits_in(&self, slot: &Slot, scan: &Scan, lo: u32, hi: u32, si: u32) -> Vec<u32> {
-        let mut v = Vec::new();
-        for &tid in slot {
-            let list = &scan.occ[tid as usize];
-            let from = list.partition_point(|&x| scan.hits[x as usize].wi < lo);
-            for &x in &list[from..] {
-                let h = &scan.hits[x as usize];
-                if h.wi > hi {
-                    break;
-                }
-                if h.si == si {
-                    v.push(x);
-                }
-            }
-        }
-        v
-    }
-
     fn near_occ(&self, near: &super::compile::Near, scan: &Scan) -> Vec<(Span, f64)> {
+        let text = scan.text();
+        let t = text.as_bytes();
         let mut out = Vec::new();
         let n = near.slots.len();
-        let w = near.within;
-        let mut seen_anchor: Vec<u32> = Vec::new();
-        for &tid in &near.slots[0] {
+        let w = near.within as usize;
+        let mut seen: Vec<u32> = Vec::new();
+        for &tid in &near.slots[near.anchor] {
             for &hi in &scan.occ[tid as usize] {
-                if seen_anchor.contains(&hi) {
+                if seen.contains(&hi) {
                     continue;
                 }
-                if seen_anchor.len() < 64 {
-                    seen_anchor.push(hi);
+                if seen.len() < 64 {
+                    seen.push(hi);
                 }
                 let h = scan.hits[hi as usize];
-                let lo = h.wi.saturating_sub(w - 1);
-                let hi_w = h.wi + (w - 1);
-                let mut used = vec![hi];
+                // the words around the anchor, same sentence: (start, end, word index)
+                let mut win: Vec<(usize, usize, u32)> = Vec::with_capacity(2 * w);
+                let mut cur = (h.s, h.e);
+                for k in 1..w {
+                    match prev_word(t, cur.0) {
+                        Some(p) => {
+                            win.push((p.0, p.1, h.wi - k as u32));
+                            cur = p;
+                        }
+                        None => break,
+                    }
+                }
+                win.reverse();
+                let anchor_pos = win.len();
+                win.push((h.s, h.e, h.wi));
+                let mut cur = (h.s, h.e);
+                for k in 1..w {
+                    match next_word(t, cur.1) {
+                        Some(nw) => {
+                            win.push((nw.0, nw.1, h.wi + k as u32));
+                            cur = nw;
+                        }
+                        None => break,
+                    }
+                }
+                let mut used = vec![anchor_pos];
                 let (mut w0, mut w1) = (h.wi, h.wi);
                 let mut ok = true;
-                for slot in &near.slots[1..] {
-                    let cands = self.slot_hits_in(slot, scan, lo, hi_w, h.si);
-                    let best = cands
-                        .into_iter()
+                for (j, slot) in near.slots.iter().enumerate() {
+                    if j == near.anchor {
+                        continue;
+                    }
+                    let best = (0..win.len())
                         .filter(|x| !used.contains(x))
                         .filter(|&x| {
-                            let wi = scan.hits[x as usize].wi;
-                            w1.max(wi) - w0.min(wi) < w
+                            let wi = win[x].2;
+                            (w1.max(wi) - w0.min(wi)) < near.within
                         })
-                        .min_by_key(|&x| scan.hits[x as usize].wi.abs_diff(h.wi));
+                        .filter(|&x| self.word_in_slot(scan, &text[win[x].0..win[x].1], slot))
+                        .min_by_key(|&x| win[x].2.abs_diff(h.wi));
                     match best {
                         Some(x) => {
-                            let wi = scan.hits[x as usize].wi;
-                            w0 = w0.min(wi);
-                            w1 = w1.max(wi);
+                            w0 = w0.min(win[x].2);
+                            w1 = w1.max(win[x].2);
                             used.push(x);
                         }
                         None => {
@@ -437,16 +582,8 @@ impl Engine {
                 if !ok {
                     continue;
                 }
-                let s = used
-                    .iter()
-                    .map(|&x| scan.hits[x as usize].s)
-                    .min()
-                    .unwrap_or(h.s);
-                let e = used
-                    .iter()
-                    .map(|&x| scan.hits[x as usize].e)
-                    .max()
-                    .unwrap_or(h.e);
+                let s = used.iter().map(|&x| win[x].0).min().unwrap_or(h.s);
+                let e = used.iter().map(|&x| win[x].1).max().unwrap_or(h.e);
                 let span_words = (w1 - w0 + 1) as f64;
                 let score = 0.5 + 0.5 * (n as f64 / span_words).min(1.0);
                 out.push((
@@ -532,31 +669,35 @@ impl Engine {
                 _ => kept.push(c),
             }
         }
-        let unless: Vec<Span> = rule
-            .unless
-            .iter()
-            .flat_map(|p| self.phrase_occ(p, scan))
-            .collect();
-        let context: Vec<Span> = rule
+        // occurrences of the cancelling and context phrases, by first word
+        let occ_of = |ps: &[Phrase]| {
+            let mut v: Vec<Span> = ps.iter().flat_map(|p| self.phrase_occ(p, scan)).collect();
+            v.sort_by_key(|u| u.w0);
+            v
+        };
+        let unless = occ_of(&rule.unless);
+        let context = rule
             .context
             .as_ref()
-            .map(|c| {
-                c.any
-                    .iter()
-                    .flat_map(|p| self.phrase_occ(p, scan))
-                    .collect()
-            })
+            .map(|c| occ_of(&c.any))
             .unwrap_or_default();
-        let mut out = Vec::new();
-        for (sp, score) in kept {
-            if unless
+        // any occurrence within `w` words of `sp` (same sentence if asked)
+        let near_any = |occ: &[Span], sp: &Span, w: u32, same_sentence: bool| {
+            let lo = sp.w0.saturating_sub(w + MAX_PHRASE_WORDS);
+            let from = occ.partition_point(|u| u.w0 < lo);
+            occ[from..]
                 .iter()
-                .any(|u| u.si == sp.si && word_gap(u, &sp) <= rule.unless_within)
-            {
+                .take_while(|u| u.w0 <= sp.w1 + w)
+                .any(|u| (!same_sentence || u.si == sp.si) && word_gap(u, sp) <= w)
+        };
+        let mut out = Vec::new();
+        for (sp, score) in kept.into_iter().take(MAX_CANDIDATES_PER_RULE) {
+            // an unless phrase in the same sentence within `unless_within` words cancels
+            if near_any(&unless, &sp, rule.unless_within, true) {
                 continue;
             }
             if let Some(c) = &rule.context
-                && !context.iter().any(|x| word_gap(x, &sp) <= c.within)
+                && !near_any(&context, &sp, c.within, false)
             {
                 continue;
             }
@@ -597,8 +738,20 @@ impl Engine {
     }
 
     pub fn find(&self, text: &str, ctx: &Context, infos: &[RuleInfo]) -> Findings {
-        let norm = normalize(text);
-        let scan = self.scan(&norm);
+        let mut cands: Vec<(usize, usize, u32, u32)> = Vec::new();
+        let mut on_word = |w: &str, s: usize, wi: u32, si: u32| {
+            if w.len() >= self.min_key
+                && {
+                    let b = bit2(w);
+                    self.bitmap[b >> 6] & (1 << (b & 63)) != 0
+                }
+                && self.prefix3.contains(&pack3(w))
+            {
+                cands.push((s, s + w.len(), wi, si));
+            }
+        };
+        let norm = normalize_with(text, Some(&mut on_word));
+        let scan = self.scan(&norm, &cands);
         let map_quota = |q: &RawQuota| {
             let s = floor_boundary(text, norm.to_orig(q.start));
             let e = ceil_boundary(text, norm.to_orig(q.end)).max(s);
@@ -777,6 +930,15 @@ mod tests {
             quotas("пятидесяти комментариев в течение 30 дней"),
             [(Comments, 50, None)]
         );
+        assert_eq!(
+            quotas("Количество отзывов о работе управления: не менее 40 в месяц"),
+            [(Comments, 40, Some(Month))]
+        );
+        assert_eq!(
+            quotas("Комментарии положительного характера — 25 в сутки"),
+            [(Comments, 25, Some(Day))]
+        );
+        assert_eq!(quotas("комментарии к статье 50 Налогового кодекса"), []);
         assert_eq!(quotas("Комментарий к Налоговому кодексу"), []);
         assert_eq!(quotas("в 2024 году комментарии к закону"), []);
         assert_eq!(quotas("5 пар ботинок"), []);

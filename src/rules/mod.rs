@@ -2,11 +2,13 @@
 //! English, and says what it orders and how many.
 //!
 //! Rules are data (TOML, see `src/rules/README.md`); [`RuleSet`] compiles them once into a
-//! shared term table and an Aho-Corasick prefilter over stems, and [`RuleSet::find`] folds a text
-//! once ([`normalize`]), runs the prefilter, and only then evaluates the rules whose words
-//! occur. Parts: `normalize` (folding, look-alikes, offsets), `stem` (ru/en Snowball, kk suffix
-//! stripper), `compile` (TOML -> terms, phrases, automata), `quota` (numbers, number words,
-//! quotas), `engine` (matching, evidence).
+//! shared term table and a literal prefilter over the stems of anchor words, and
+//! [`RuleSet::find`] folds a text once (the prefilter runs inside that pass, per word), verifies
+//! the candidate words, and only then evaluates the rules whose words occur.
+//!
+//! Parts: `normalize` (folding, look-alikes, offsets), `stem` (ru/en Snowball, kk suffix
+//! stripper), `compile` (TOML -> terms, phrases, prefilter keys), `quota` (numbers, number
+//! words, quotas), `engine` (matching, evidence).
 //!
 //! This module does no I/O except reading rule files in [`RuleSet::load`], never panics on any
 //! input text, and reports offsets into the original text on char boundaries.

@@ -248,105 +248,225 @@ impl Builder {
     }
 }
 
+/// Called once per folded word as folding goes: (folded word, its folded start, its word
+/// index, its sentence index).
+pub(crate) type OnWord<'f> = &'f mut dyn FnMut(&str, usize, u32, u32);
+
 /// Fold `src` for matching. See the module documentation for what folding does.
 pub(crate) fn normalize(src: &str) -> Normalized {
-    let mut b = Builder {
-        out: String::with_capacity(src.len() + 8),
-        cps: Vec::new(),
-        delta: isize::MIN,
+    normalize_with(src, None)
+}
+
+/// [`normalize`], calling `on_word` for every folded word (the engine's prefilter).
+pub(crate) fn normalize_with(src: &str, on_word: Option<OnWord>) -> Normalized {
+    let mut st = State {
+        on_word,
+        wi: 0,
+        si: 0,
+        dirty: false,
+        b: Builder {
+            out: String::with_capacity(src.len() + 8),
+            cps: Vec::new(),
+            delta: isize::MIN,
+        },
+        in_word: false,
+        word_ws: 0,
+        word_out: 0,
+        slow: false,
+        has_lat: false,
+        has_cyr: false,
+        last_digit: false,
+        sep_start: 0,
+        sep_break: false,
+        sep_newlines: 0,
+        sep_bullet: false,
+        last_end: 0,
     };
     let bytes = src.as_bytes();
-    let mut in_word = false;
-    let mut word_ws = 0usize; // original start of the current word
-    let mut word_out = 0usize; // folded start of the current word
-    let mut slow = false;
-    let mut has_lat = false;
-    let mut has_cyr = false;
-    let mut last_digit = false;
-    // separator run state
-    let mut sep_start = 0usize;
-    let mut sep_break = false;
-    let mut sep_newlines = 0u32;
-    let mut sep_bullet = false;
-    let mut last_end = 0usize; // original end of the last word
-
-    for (i, c) in src.char_indices() {
-        let (mut class, s) = classify(c);
-        if class == Class::Sep
-            && in_word
-            && last_digit
-            && (c == '.' || c == ',')
-            && bytes.get(i + 1).is_some_and(|b| b.is_ascii_digit())
+    let n = bytes.len();
+    let mut i = 0usize;
+    while i < n {
+        let b0 = bytes[i];
+        // fast path: basic Cyrillic letters U+0400..U+045F as two bytes
+        if (b0 == 0xD0 || (b0 == 0xD1 && bytes.get(i + 1).is_some_and(|&b| b < 0xA0))) && i + 1 < n
         {
-            class = Class::Word;
+            let b1 = bytes[i + 1];
+            let upper = b0 == 0xD0 && b1 < 0xB0;
+            st.word_char(i, upper);
+            st.has_cyr = true;
+            st.last_digit = false;
+            let (o0, o1) = match (b0, b1) {
+                (0xD0, 0x81) | (0xD1, 0x91) => (0xD0, 0xB5), // Ё ё -> е
+                (0xD0, 0x80..=0x8F) => (0xD1, b1 + 0x10),
+                (0xD0, 0x90..=0x9F) => (0xD0, b1 + 0x20),
+                (0xD0, 0xA0..=0xAF) => (0xD1, b1 - 0x20),
+                _ => (b0, b1),
+            };
+            let cp = ((o0 as u32 & 0x1F) << 6) | (o1 as u32 & 0x3F);
+            st.b.out
+                .push(char::from_u32(cp).unwrap_or(char::REPLACEMENT_CHARACTER));
+            i += 2;
+            continue;
         }
+        // fast path: Cyrillic supplement U+048A..U+04FF (Kazakh ғ қ ң ү ұ һ ә ө) as two bytes
+        if (b0 == 0xD2 || b0 == 0xD3) && i + 1 < n {
+            let b1 = bytes[i + 1];
+            let cp = ((b0 as u32 & 0x1F) << 6) | (b1 as u32 & 0x3F);
+            if (0x048A..=0x04FF).contains(&cp) {
+                let lower = match cp {
+                    0x04C0 => 0x04CF,
+                    0x04C1..=0x04CE => cp + (cp & 1),
+                    _ => cp + (1 - (cp & 1)),
+                };
+                st.word_char(i, lower != cp);
+                st.has_cyr = true;
+                st.last_digit = false;
+                st.b.out
+                    .push(char::from_u32(lower).unwrap_or(char::REPLACEMENT_CHARACTER));
+                i += 2;
+                continue;
+            }
+        }
+        if b0 < 0x80 {
+            if b0.is_ascii_alphanumeric() {
+                st.word_char(i, b0.is_ascii_uppercase() || b0.is_ascii_digit());
+                st.has_lat |= b0.is_ascii_alphabetic();
+                st.last_digit = b0.is_ascii_digit();
+                st.b.out.push(b0.to_ascii_lowercase() as char);
+            } else if st.in_word
+                && st.last_digit
+                && (b0 == b'.' || b0 == b',')
+                && bytes.get(i + 1).is_some_and(|b| b.is_ascii_digit())
+            {
+                st.b.cp(i);
+                st.b.out.push(b0 as char);
+                st.last_digit = false;
+            } else {
+                st.sep_char(src, i, b0 as char);
+            }
+            i += 1;
+            continue;
+        }
+        let Some(c) = src[i..].chars().next() else {
+            break;
+        };
+        let (class, slow) = classify(c);
         match class {
             Class::Word => {
-                if !in_word {
-                    if !b.out.is_empty() {
-                        let upper = c.is_uppercase() || c.is_ascii_digit();
-                        let brk = sep_break
-                            || sep_newlines >= 2
-                            || (sep_newlines == 1 && (sep_bullet || upper));
-                        b.cp(sep_start);
-                        b.out.push(if brk { BREAK as char } else { SEP as char });
-                    }
-                    in_word = true;
-                    word_ws = i;
-                    word_out = b.out.len();
-                    slow = false;
-                    has_lat = false;
-                    has_cyr = false;
-                }
-                slow |= s;
-                b.cp(i);
-                if c.is_ascii() {
-                    has_lat |= c.is_ascii_alphabetic();
-                    last_digit = c.is_ascii_digit();
-                    b.out.push(c.to_ascii_lowercase());
-                } else {
-                    has_cyr |= is_cyrillic(c);
-                    last_digit = false;
-                    push_lower(&mut b.out, c);
-                }
+                st.word_char(i, c.is_uppercase() || c.is_numeric());
+                st.slow |= slow;
+                st.has_cyr |= is_cyrillic(c);
+                st.last_digit = false;
+                push_lower(&mut st.b.out, c);
+                st.dirty = true;
             }
-            Class::Ignorable => {}
-            Class::Sep => {
-                if in_word {
-                    if slow || (has_lat && has_cyr) {
-                        b.redo_word(src, word_ws, i, word_out, slow);
-                    }
-                    in_word = false;
-                    last_end = i;
-                    sep_start = i;
-                    sep_break = false;
-                    sep_newlines = 0;
-                    sep_bullet = false;
-                }
-                match c {
-                    '.' | '!' | '?' | ';' | '…' => sep_break = true,
-                    '\n' | '\u{2028}' | '\u{2029}' | '\u{0B}' | '\u{0C}' => sep_newlines += 1,
-                    '•' | '·' | '▪' | '●' | '◦' | '‣' | '-' | '–' | '—' | '*' => {
-                        sep_bullet = true
-                    }
-                    _ => {}
-                }
-            }
+            Class::Ignorable => st.dirty = true,
+            Class::Sep => st.sep_char(src, i, c),
         }
+        i += c.len_utf8();
     }
-    if in_word {
-        if slow || (has_lat && has_cyr) {
-            b.redo_word(src, word_ws, src.len(), word_out, slow);
+    if st.in_word {
+        if st.slow || (st.has_lat && st.has_cyr) {
+            st.b.redo_word(src, st.word_ws, src.len(), st.word_out, st.slow);
         }
-        last_end = src.len();
+        st.word_done();
+        st.last_end = src.len();
     }
     // The end of the last word.
+    let mut b = st.b;
     let n = b.out.len();
-    b.cps.push((n, last_end));
+    b.cps.push((n, st.last_end));
     Normalized {
         text: b.out,
         cps: b.cps,
         orig_len: src.len(),
+    }
+}
+
+struct State<'f> {
+    on_word: Option<OnWord<'f>>,
+    /// words and sentence breaks emitted so far
+    wi: u32,
+    si: u32,
+    /// the folded/original offset difference may have changed inside the current word
+    dirty: bool,
+    b: Builder,
+    in_word: bool,
+    word_ws: usize,
+    word_out: usize,
+    slow: bool,
+    has_lat: bool,
+    has_cyr: bool,
+    last_digit: bool,
+    sep_start: usize,
+    sep_break: bool,
+    sep_newlines: u32,
+    sep_bullet: bool,
+    last_end: usize,
+}
+
+impl State<'_> {
+    #[inline]
+    fn word_done(&mut self) {
+        if let Some(f) = self.on_word.as_mut() {
+            let w = &self.b.out[self.word_out..];
+            f(w, self.word_out, self.wi, self.si);
+        }
+    }
+
+    /// Before emitting a word char at original offset `i`: open a word (emitting the pending
+    /// separator) if needed, and record the offset.
+    #[inline]
+    fn word_char(&mut self, i: usize, upper: bool) {
+        if !self.in_word {
+            if !self.b.out.is_empty() {
+                let brk = self.sep_break
+                    || self.sep_newlines >= 2
+                    || (self.sep_newlines == 1 && (self.sep_bullet || upper));
+                self.b.cp(self.sep_start);
+                self.b
+                    .out
+                    .push(if brk { BREAK as char } else { SEP as char });
+                self.wi += 1;
+                self.si += brk as u32;
+            }
+            self.in_word = true;
+            self.word_ws = i;
+            self.word_out = self.b.out.len();
+            self.slow = false;
+            self.has_lat = false;
+            self.has_cyr = false;
+            self.b.cp(i);
+            self.dirty = false;
+        } else if self.dirty {
+            // an earlier char of this word changed length or was dropped
+            self.b.cp(i);
+            self.dirty = false;
+        }
+    }
+
+    fn sep_char(&mut self, src: &str, i: usize, c: char) {
+        if self.in_word {
+            if self.slow || (self.has_lat && self.has_cyr) {
+                self.b
+                    .redo_word(src, self.word_ws, i, self.word_out, self.slow);
+            }
+            self.word_done();
+            self.in_word = false;
+            self.last_end = i;
+            self.sep_start = i;
+            self.sep_break = false;
+            self.sep_newlines = 0;
+            self.sep_bullet = false;
+        }
+        match c {
+            '.' | '!' | '?' | ';' | '…' => self.sep_break = true,
+            '\n' | '\u{2028}' | '\u{2029}' | '\u{0B}' | '\u{0C}' => self.sep_newlines += 1,
+            '•' | '·' | '▪' | '●' | '◦' | '‣' | '-' | '–' | '—' | '*' => {
+                self.sep_bullet = true
+            }
+            _ => {}
+        }
     }
 }
 

@@ -13,6 +13,7 @@
 //! сайын", "per day", "daily"), week, month; a marker right after a number ("30 дней") is a
 //! duration, not a period.
 
+use super::engine::FxBuild;
 use super::normalize::{BREAK, SEP};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -111,43 +112,20 @@ pub(crate) enum NumWord {
     Mult(u64),
 }
 
-fn number_words() -> &'static HashMap<&'static str, NumWord> {
-    static M: OnceLock<HashMap<&'static str, NumWord>> = OnceLock::new();
+fn number_words() -> &'static HashMap<&'static str, NumWord, FxBuild> {
+    static M: OnceLock<HashMap<&'static str, NumWord, FxBuild>> = OnceLock::new();
     M.get_or_init(|| {
         use NumWord::*;
+        #[rustfmt::skip]
         let table: &[(NumWord, &[&str])] = &[
-            (
-                Add(1),
-                &[
-                    "один",
-                    "одна",
-                    "одно",
-                    "одного",
-                    "одной",
-                    "одному",
-                    "одним",
-                    "одну",
-                    "одном",
-                    "бір",
-                    "one",
-                ],
-            ),
-            (
-                Add(2),
-                &["два", "две", "двух", "двум", "двумя", "екі", "two"],
-            ),
+            (Add(1), &["один", "одна", "одно", "одного", "одной", "одному", "одним", "одну", "одном", "бір", "one"]),
+            (Add(2), &["два", "две", "двух", "двум", "двумя", "екі", "two"]),
             (Add(3), &["три", "трех", "трем", "тремя", "үш", "three"]),
-            (
-                Add(4),
-                &["четыре", "четырех", "четырем", "четырьмя", "төрт", "four"],
-            ),
+            (Add(4), &["четыре", "четырех", "четырем", "четырьмя", "төрт", "four"]),
             (Add(5), &["пять", "пяти", "пятью", "бес", "five"]),
             (Add(6), &["шесть", "шести", "шестью", "алты", "six"]),
             (Add(7), &["семь", "семи", "семью", "жеті", "seven"]),
-            (
-                Add(8),
-                &["восемь", "восьми", "восемью", "восьмью", "сегіз", "eight"],
-            ),
+            (Add(8), &["восемь", "восьми", "восемью", "восьмью", "сегіз", "eight"]),
             (Add(9), &["девять", "девяти", "девятью", "тоғыз", "nine"]),
             (Add(10), &["десять", "десяти", "десятью", "он", "ten"]),
             (Add(11), &["eleven"]),
@@ -162,138 +140,25 @@ fn number_words() -> &'static HashMap<&'static str, NumWord> {
             (Add(20), &["жиырма", "twenty"]),
             (Add(30), &["отыз", "thirty"]),
             (Add(40), &["сорок", "сорока", "қырық", "forty", "fourty"]),
-            (
-                Add(50),
-                &["пятьдесят", "пятидесяти", "пятьюдесятью", "елу", "fifty"],
-            ),
-            (
-                Add(60),
-                &[
-                    "шестьдесят",
-                    "шестидесяти",
-                    "шестьюдесятью",
-                    "алпыс",
-                    "sixty",
-                ],
-            ),
-            (
-                Add(70),
-                &[
-                    "семьдесят",
-                    "семидесяти",
-                    "семьюдесятью",
-                    "жетпіс",
-                    "seventy",
-                ],
-            ),
-            (
-                Add(80),
-                &[
-                    "восемьдесят",
-                    "восьмидесяти",
-                    "восемьюдесятью",
-                    "сексен",
-                    "eighty",
-                ],
-            ),
+            (Add(50), &["пятьдесят", "пятидесяти", "пятьюдесятью", "елу", "fifty"]),
+            (Add(60), &["шестьдесят", "шестидесяти", "шестьюдесятью", "алпыс", "sixty"]),
+            (Add(70), &["семьдесят", "семидесяти", "семьюдесятью", "жетпіс", "seventy"]),
+            (Add(80), &["восемьдесят", "восьмидесяти", "восемьюдесятью", "сексен", "eighty"]),
             (Add(90), &["девяносто", "девяноста", "тоқсан", "ninety"]),
             (Add(100), &["сто", "ста"]),
-            (
-                Add(200),
-                &["двести", "двухсот", "двумстам", "двумястами", "двухстах"],
-            ),
-            (
-                Add(300),
-                &["триста", "трехсот", "тремстам", "тремястами", "трехстах"],
-            ),
-            (
-                Add(400),
-                &[
-                    "четыреста",
-                    "четырехсот",
-                    "четыремстам",
-                    "четырьмястами",
-                    "четырехстах",
-                ],
-            ),
-            (
-                Add(500),
-                &["пятьсот", "пятисот", "пятистам", "пятьюстами", "пятистах"],
-            ),
-            (
-                Add(600),
-                &[
-                    "шестьсот",
-                    "шестисот",
-                    "шестистам",
-                    "шестьюстами",
-                    "шестистах",
-                ],
-            ),
-            (
-                Add(700),
-                &["семьсот", "семисот", "семистам", "семьюстами", "семистах"],
-            ),
-            (
-                Add(800),
-                &[
-                    "восемьсот",
-                    "восьмисот",
-                    "восьмистам",
-                    "восемьюстами",
-                    "восьмьюстами",
-                    "восьмистах",
-                ],
-            ),
-            (
-                Add(900),
-                &[
-                    "девятьсот",
-                    "девятисот",
-                    "девятистам",
-                    "девятьюстами",
-                    "девятистах",
-                ],
-            ),
+            (Add(200), &["двести", "двухсот", "двумстам", "двумястами", "двухстах"]),
+            (Add(300), &["триста", "трехсот", "тремстам", "тремястами", "трехстах"]),
+            (Add(400), &["четыреста", "четырехсот", "четыремстам", "четырьмястами", "четырехстах"]),
+            (Add(500), &["пятьсот", "пятисот", "пятистам", "пятьюстами", "пятистах"]),
+            (Add(600), &["шестьсот", "шестисот", "шестистам", "шестьюстами", "шестистах"]),
+            (Add(700), &["семьсот", "семисот", "семистам", "семьюстами", "семистах"]),
+            (Add(800), &["восемьсот", "восьмисот", "восьмистам", "восемьюстами", "восьмьюстами", "восьмистах"]),
+            (Add(900), &["девятьсот", "девятисот", "девятистам", "девятьюстами", "девятистах"]),
             (Hundred, &["жүз", "hundred", "hundreds"]),
-            (
-                Mult(1000),
-                &[
-                    "тысяча",
-                    "тысячи",
-                    "тысячу",
-                    "тысячей",
-                    "тысячью",
-                    "тысяч",
-                    "тысячам",
-                    "тысячами",
-                    "тысячах",
-                    "мың",
-                    "thousand",
-                    "thousands",
-                    "тыс",
-                ],
-            ),
-            (
-                Mult(1_000_000),
-                &[
-                    "миллион",
-                    "миллиона",
-                    "миллиону",
-                    "миллионом",
-                    "миллионе",
-                    "миллионы",
-                    "миллионов",
-                    "миллионам",
-                    "миллионами",
-                    "миллионах",
-                    "million",
-                    "millions",
-                    "млн",
-                ],
-            ),
+            (Mult(1000), &["тысяча", "тысячи", "тысячу", "тысячей", "тысячью", "тысяч", "тысячам", "тысячами", "тысячах", "мың", "thousand", "thousands", "тыс"]),
+            (Mult(1_000_000), &["миллион", "миллиона", "миллиону", "миллионом", "миллионе", "миллионы", "миллионов", "миллионам", "миллионами", "миллионах", "million", "millions", "млн"]),
         ];
-        let mut m = HashMap::new();
+        let mut m: HashMap<&'static str, NumWord, FxBuild> = HashMap::default();
         for (v, forms) in table {
             for f in *forms {
                 m.insert(*f, *v);
@@ -445,6 +310,23 @@ fn is_forward_filler(w: &str) -> bool {
     )
 }
 
+/// Words right before a number that make it a count: "не менее 40", "кемінде 40", "at least 40".
+fn is_count_marker(w: &str) -> bool {
+    matches!(
+        w,
+        "менее"
+            | "более"
+            | "минимум"
+            | "кемінде"
+            | "дегенде"
+            | "least"
+            | "minimum"
+            | "min"
+            | "мин"
+            | "до"
+    )
+}
+
 /// Words that stop the backward search for a number ("в 2024 году комментарии").
 fn is_backward_stop(w: &str) -> bool {
     matches!(
@@ -503,11 +385,20 @@ pub(crate) fn prev_word(t: &[u8], start: usize) -> Option<(usize, usize)> {
         return None;
     }
     let e = start - 1;
-    let s = t[..e]
-        .iter()
-        .rposition(|&b| b == SEP || b == BREAK)
-        .map_or(0, |k| k + 1);
-    Some((s, e))
+    word_start_before(t, e).map(|s| (s, e))
+}
+
+/// Longest word (bytes) the in-place checks walk over; a longer run stops a walk.
+pub(crate) const MAX_WALK_WORD: usize = 1024;
+
+/// Start of the word ending at `e`, if it is at most [`MAX_WALK_WORD`] bytes long.
+pub(crate) fn word_start_before(t: &[u8], e: usize) -> Option<usize> {
+    let lo = e.saturating_sub(MAX_WALK_WORD);
+    match t[lo..e].iter().rposition(|&b| b == SEP || b == BREAK) {
+        Some(k) => Some(lo + k + 1),
+        None if lo == 0 => Some(0),
+        None => None,
+    }
 }
 
 /// The word after the one ending at `end`, same sentence.
@@ -516,11 +407,17 @@ pub(crate) fn next_word(t: &[u8], end: usize) -> Option<(usize, usize)> {
         return None;
     }
     let s = end + 1;
-    let e = t[s..]
-        .iter()
-        .position(|&b| b == SEP || b == BREAK)
-        .map_or(t.len(), |k| s + k);
-    Some((s, e))
+    word_end_after(t, s).map(|e| (s, e))
+}
+
+/// End of the word starting at `s`, if it is at most [`MAX_WALK_WORD`] bytes long.
+pub(crate) fn word_end_after(t: &[u8], s: usize) -> Option<usize> {
+    let hi = (s + MAX_WALK_WORD).min(t.len());
+    match t[s..hi].iter().position(|&b| b == SEP || b == BREAK) {
+        Some(k) => Some(s + k),
+        None if hi == t.len() => Some(t.len()),
+        None => None,
+    }
 }
 
 /// A quota in folded offsets.
@@ -543,7 +440,7 @@ pub(crate) fn quota_at(
     ws: usize,
     we: usize,
     kind: QuotaKind,
-    is_unit: &dyn Fn(&str) -> bool,
+    is_unit: &dyn Fn(usize) -> bool,
 ) -> Option<RawQuota> {
     let t = text.as_bytes();
     // backward: up to 3 filler words, then a run of number tokens
@@ -574,16 +471,20 @@ pub(crate) fn quota_at(
             }
             break;
         }
-        if is_backward_stop(s) || is_unit(s) || fillers >= 3 {
+        if is_backward_stop(s) || is_unit(w.0) || fillers >= 3 {
             break;
         }
         fillers += 1;
         cur = prev_word(t, w.0);
     }
     if num.is_none() {
-        // forward: only "не менее", "кемінде", "at least" in between
+        // forward: a number right after the unit with only "не менее", "кемінде", "at least"
+        // in between, or within six words when such a marker stands right before it
+        // ("Количество отзывов о работе: не менее 40")
         let mut cur = next_word(t, we);
         let mut steps = 0;
+        let mut all_fillers = true;
+        let mut prev_marker = false;
         while let Some(w) = cur {
             let s = word(text, w);
             if is_number_token(s) {
@@ -598,6 +499,22 @@ pub(crate) fn quota_at(
                         break;
                     }
                 }
+                // a rate right after the number makes it a count too: "положительного
+                // характера — 25 в сутки"
+                let rate_follows = || {
+                    let mut c = next_word(t, run[run.len() - 1].1);
+                    for _ in 0..2 {
+                        let Some(nw) = c else { return false };
+                        if period_word(word(text, nw)).is_some() {
+                            return true;
+                        }
+                        c = next_word(t, nw.1);
+                    }
+                    false
+                };
+                if !(all_fillers || prev_marker || rate_follows()) {
+                    break;
+                }
                 let toks: Vec<&str> = run.iter().map(|&w| word(text, w)).collect();
                 if let Some(v) = parse_number(&toks) {
                     num = Some((run[0].0, run[run.len() - 1].1, v));
@@ -605,9 +522,11 @@ pub(crate) fn quota_at(
                 break;
             }
             steps += 1;
-            if !is_forward_filler(s) || steps > 4 {
+            if steps > 6 || is_unit(w.0) || is_backward_stop(s) {
                 break;
             }
+            all_fillers &= is_forward_filler(s) && steps <= 4;
+            prev_marker = is_count_marker(s);
             cur = next_word(t, w.1);
         }
     }

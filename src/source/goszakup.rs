@@ -31,8 +31,8 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::{
-    Page, PageFuture, Source, SourceError, SourceSpec, fetch_err, join, looks_like_html,
-    value_to_string,
+    Page, PageFuture, Recheck, RecheckFuture, Source, SourceError, SourceSpec, fetch_err, join,
+    looks_like_html, value_to_string,
 };
 use crate::fetch::Fetcher;
 use crate::model::NoticeRecord;
@@ -470,6 +470,28 @@ impl Source for Goszakup {
         Box::pin(self.fetch_page(fetcher))
     }
 
+    /// GraphQL `TrdBuy(filter: {id})`: an answer without the announcement means the
+    /// portal no longer publishes it (deleted announcements are not returned; cancelled
+    /// ones are, with their status).
+    fn recheck<'a>(&'a mut self, fetcher: &'a Fetcher, external_id: &'a str) -> RecheckFuture<'a> {
+        Box::pin(async move {
+            let id = external_id
+                .parse::<i64>()
+                .map(Value::from)
+                .unwrap_or_else(|_| Value::from(external_id));
+            let answer = self
+                .graphql(fetcher, json!({ "filter": { "id": id }, "limit": 1 }))
+                .await?;
+            let found = map_trd_buy_list(&answer.items)
+                .into_iter()
+                .find(|r| r.external_id == external_id);
+            Ok(match found {
+                Some(r) => Recheck::Found(Box::new(r)),
+                None => Recheck::Gone,
+            })
+        })
+    }
+
     fn name(&self) -> &str {
         &self.name
     }
@@ -503,6 +525,10 @@ struct PageInfo {
     has_next_page: Option<bool>,
     #[serde(rename = "lastId", alias = "last_id", default)]
     last_id: Option<Value>,
+}
+
+fn map_trd_buy_list(items: &[Value]) -> Vec<NoticeRecord> {
+    items.iter().filter_map(map_trd_buy).collect()
 }
 
 fn almaty_now() -> NaiveDateTime {

@@ -131,11 +131,34 @@ pub enum SourceError {
 pub type PageFuture<'a> =
     Pin<Box<dyn Future<Output = Result<Option<Page>, SourceError>> + Send + 'a>>;
 
+/// What asking the portal for one notice by id found.
+#[derive(Debug, Clone)]
+pub enum Recheck {
+    /// The portal still has it.
+    Found(Box<NoticeRecord>),
+    /// The portal answered, without it.
+    Gone,
+    /// This kind cannot ask for a single notice.
+    Unsupported,
+}
+
+pub type RecheckFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Recheck, SourceError>> + Send + 'a>>;
+
 pub trait Source: Send {
     /// The next page, or `None` once the previous page said `done`. Cancel-safe between awaits:
     /// a source only advances its state after a page was fetched and parsed whole.
     fn next_page<'a>(&'a mut self, fetcher: &'a Fetcher) -> PageFuture<'a>;
     fn name(&self) -> &str;
+    /// Ask the portal for one notice by its external id (to see whether a flagged notice
+    /// the crawl no longer meets has disappeared). Kinds that cannot keep the default.
+    fn recheck<'a>(
+        &'a mut self,
+        _fetcher: &'a Fetcher,
+        _external_id: &'a str,
+    ) -> RecheckFuture<'a> {
+        Box::pin(async { Ok(Recheck::Unsupported) })
+    }
 }
 
 /// Opens the source `spec.kind` names, resuming from `saved_cursor` (unless `spec.since` is set).

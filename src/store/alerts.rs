@@ -44,6 +44,20 @@ pub struct AlertItem {
     pub retracted: bool,
 }
 
+/// One pending `changed` alert: a flagged notice changed, lost the matched words, was
+/// cancelled or disappeared. `events` are the payload's events, oldest first (JSON
+/// objects with `type` and `at`; see `store::history`). Text fields are untrusted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeItem {
+    pub alert_id: i64,
+    pub notice_id: i64,
+    pub notice_number: Option<String>,
+    pub title: String,
+    pub agency_name: Option<String>,
+    pub url: Option<String>,
+    pub events: Vec<serde_json::Value>,
+}
+
 /// A composed message, ready to be queued.
 #[derive(Debug, Clone)]
 pub struct DigestContent {
@@ -155,7 +169,7 @@ impl Store {
     pub fn pending_alert_recipients(&self) -> Result<Vec<String>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT DISTINCT recipient FROM alerts
-             WHERE status = 'pending' AND kind = 'match' ORDER BY recipient",
+             WHERE status = 'pending' AND kind IN ('match', 'changed') ORDER BY recipient",
         )?;
         let rows = stmt.query_map([], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -170,6 +184,35 @@ impl Store {
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map([recipient], item_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// A recipient's pending `changed` alerts, by notice.
+    pub fn pending_changes(&self, recipient: &str) -> Result<Vec<ChangeItem>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT a.id, a.notice_id, n.number, n.title, COALESCE(ag.name_ru, ag.name_kk, ag.name_en),
+                    n.url, a.payload
+             FROM alerts a JOIN notices n ON n.id = a.notice_id
+             LEFT JOIN agencies ag ON ag.id = n.agency_id
+             WHERE a.recipient = ?1 AND a.status = 'pending' AND a.kind = 'changed'
+             ORDER BY a.notice_id, a.id",
+        )?;
+        let rows = stmt.query_map([recipient], |r| {
+            let payload: Option<String> = r.get(6)?;
+            let events = payload
+                .and_then(|p| serde_json::from_str::<serde_json::Value>(&p).ok())
+                .and_then(|v| v.get("events").and_then(|e| e.as_array()).cloned())
+                .unwrap_or_default();
+            Ok(ChangeItem {
+                alert_id: r.get(0)?,
+                notice_id: r.get(1)?,
+                notice_number: r.get(2)?,
+                title: r.get(3)?,
+                agency_name: r.get(4)?,
+                url: r.get(5)?,
+                events,
+            })
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

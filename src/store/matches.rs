@@ -116,7 +116,8 @@ impl Store {
             text: join_parts([Some(title), title_kk, description]),
         }];
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, number, title, description FROM lots WHERE notice_id = ?1 ORDER BY id",
+            "SELECT id, number, title, description FROM lots
+             WHERE notice_id = ?1 AND removed_at IS NULL ORDER BY id",
         )?;
         let lots = stmt.query_map([notice_id], |r| {
             let id: i64 = r.get(0)?;
@@ -131,7 +132,8 @@ impl Store {
             targets.push(lot?);
         }
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, lot_id, text FROM documents WHERE notice_id = ?1 AND text IS NOT NULL ORDER BY id",
+            "SELECT id, lot_id, text FROM documents
+             WHERE notice_id = ?1 AND text IS NOT NULL AND removed_at IS NULL ORDER BY id",
         )?;
         let docs = stmt.query_map([notice_id], |r| {
             let id: i64 = r.get(0)?;
@@ -248,7 +250,9 @@ impl Store {
                 }
             }
         }
-        // Retract what the targets read no longer say.
+        // Retract what the targets read no longer say, and what was found in documents the
+        // notice no longer lists.
+        let mut retracted: Vec<i64> = Vec::new();
         for t in &input.targets {
             let kept: Vec<&str> = found
                 .iter()
@@ -256,13 +260,34 @@ impl Store {
                 .map(|m| m.rule_id.as_str())
                 .collect();
             let kept = serde_json::to_string(&kept).unwrap_or_else(|_| "[]".into());
-            out.retracted += tx
-                .prepare_cached(
-                    "UPDATE matches SET retracted_at = ?3
-                     WHERE target = ?1 AND retracted_at IS NULL
-                       AND rule_id NOT IN (SELECT value FROM json_each(?2))",
-                )?
-                .execute(params![t.target, kept, at])?;
+            let mut stmt = tx.prepare_cached(
+                "UPDATE matches SET retracted_at = ?3
+                 WHERE target = ?1 AND retracted_at IS NULL
+                   AND rule_id NOT IN (SELECT value FROM json_each(?2))
+                 RETURNING id",
+            )?;
+            let ids = stmt.query_map(params![t.target, kept, at], |r| r.get(0))?;
+            for id in ids {
+                retracted.push(id?);
+            }
+        }
+        {
+            let mut stmt = tx.prepare_cached(
+                "UPDATE matches SET retracted_at = ?2
+                 WHERE notice_id = ?1 AND retracted_at IS NULL AND (
+                   document_id IN (SELECT id FROM documents WHERE notice_id = ?1 AND removed_at IS NOT NULL)
+                   OR (document_id IS NULL AND lot_id IN
+                       (SELECT id FROM lots WHERE notice_id = ?1 AND removed_at IS NOT NULL)))
+                 RETURNING id",
+            )?;
+            let ids = stmt.query_map(params![input.notice_id, at], |r| r.get(0))?;
+            for id in ids {
+                retracted.push(id?);
+            }
+        }
+        out.retracted += retracted.len();
+        for id in retracted {
+            phrase_removed(&tx, input.notice_id, id, version, &at)?;
         }
         tx.prepare_cached("UPDATE notices SET scanned_version = ?2 WHERE id = ?1")?
             .execute(params![input.notice_id, version])?;
@@ -278,4 +303,83 @@ fn join_parts<const N: usize>(parts: [Option<String>; N]) -> String {
         .filter(|p| !p.trim().is_empty())
         .collect::<Vec<_>>()
         .join("\n\n")
+}
+
+/// A match was retracted: the notice's recipients hear which words went, from where, when.
+/// Not when the rule set changed since the match was recorded: then the rules, not the
+/// portal, may be what changed.
+fn phrase_removed(
+    tx: &rusqlite::Transaction<'_>,
+    notice_id: i64,
+    match_id: i64,
+    version: &str,
+    at: &str,
+) -> Result<(), StoreError> {
+    type Row = (
+        String,
+        String,
+        i64,
+        i64,
+        i64,
+        Option<String>,
+        Option<bool>,
+        Option<String>,
+        String,
+    );
+    let (rule_id, evidence, ev_start, start, end, doc, is_spec, lot, recorded_by): Row = tx
+        .query_row(
+            "SELECT m.rule_id, m.evidence, m.evidence_start, m.match_start, m.match_end,
+                COALESCE(d.file_name, d.title), d.is_spec, l.number, m.ruleset_version
+         FROM matches m LEFT JOIN documents d ON d.id = m.document_id
+         LEFT JOIN lots l ON l.id = m.lot_id WHERE m.id = ?1",
+            [match_id],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                ))
+            },
+        )?;
+    if recorded_by != version {
+        return Ok(());
+    }
+    let phrase = phrase_of(&evidence, ev_start, start, end);
+    let place = match (is_spec, doc.is_some(), lot) {
+        (Some(true), _, _) => "technical_specification",
+        (_, true, _) => "document",
+        (_, false, Some(_)) => "lot",
+        _ => "notice",
+    };
+    super::history::queue_changed_event(
+        tx,
+        notice_id,
+        Some(&rule_id),
+        &format!("retracted:{match_id}:{at}"),
+        &serde_json::json!({
+            "type": "phrase_removed", "at": at, "rule_id": rule_id, "phrase": phrase,
+            "evidence": evidence, "place": place, "document": doc,
+        }),
+    )?;
+    Ok(())
+}
+
+/// The matched words inside the stored evidence (byte offsets), or the whole evidence
+/// where the offsets do not fit.
+pub(crate) fn phrase_of(evidence: &str, ev_start: i64, start: i64, end: i64) -> String {
+    let lo = usize::try_from(start.saturating_sub(ev_start)).ok();
+    let hi = usize::try_from(end.saturating_sub(ev_start)).ok();
+    match (lo, hi) {
+        (Some(lo), Some(hi)) if lo < hi => evidence
+            .get(lo..hi)
+            .map(str::to_string)
+            .unwrap_or_else(|| evidence.to_string()),
+        _ => evidence.to_string(),
+    }
 }

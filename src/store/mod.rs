@@ -7,14 +7,19 @@
 
 mod alerts;
 mod currency;
+mod evidence;
+pub mod history;
 mod matches;
 mod notices;
 mod runs;
 mod search;
 
 pub use alerts::{
-    AlertItem, DigestContent, FailingSource, Recovered, StaleFailures, StoredDigest,
+    AlertItem, ChangeItem, DigestContent, FailingSource, Recovered, StaleFailures, StoredDigest,
     UnconfirmedDigest,
+};
+pub use evidence::{
+    EvidenceRow, NewEvidence, NoticeView, ShowDocument, ShowLot, ShowMatch, ShowVersion,
 };
 pub use matches::{NewMatch, Routable, ScanInput, ScanOutcome, ScanTarget};
 pub use notices::{DocumentContent, PageOutcome, PendingDocument, sha256_hex};
@@ -34,7 +39,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ),
     ("003_fulltext", include_str!("migrations/003_fulltext.sql")),
     ("004_alerts", include_str!("migrations/004_alerts.sql")),
-    // 005 is the evidence store's (branch `evidence`); it goes here when both are merged.
+    ("005_evidence", include_str!("migrations/005_evidence.sql")),
     ("006_currency", include_str!("migrations/006_currency.sql")),
 ];
 
@@ -49,6 +54,7 @@ pub const TABLES: &[&str] = &[
     "notice_versions",
     "lots",
     "documents",
+    "evidence",
     "matches",
     "alerts",
     "digests",

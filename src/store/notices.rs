@@ -1,6 +1,7 @@
 //! Writing what sources yield: sources and cursors, agencies, notices with their
 //! versions, lots, and documents (first as references, then with their text).
 
+use super::history;
 use super::{Store, StoreError, now};
 use crate::model::{Agency, DocumentRef, NoticeRecord, PortalTime};
 use rusqlite::{OptionalExtension, Transaction, params};
@@ -111,7 +112,7 @@ impl Store {
     pub fn pending_documents(&self, notice_id: i64) -> Result<Vec<PendingDocument>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT id, notice_id, url, file_name, media_type, is_spec FROM documents
-             WHERE notice_id = ?1 AND fetched_at IS NULL
+             WHERE notice_id = ?1 AND fetched_at IS NULL AND removed_at IS NULL
              ORDER BY is_spec DESC, id",
         )?;
         let rows = stmt.query_map([notice_id], |r| {
@@ -131,7 +132,8 @@ impl Store {
     pub fn notices_with_pending_documents(&self, source_id: i64) -> Result<Vec<i64>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT DISTINCT d.notice_id FROM documents d JOIN notices n ON n.id = d.notice_id
-             WHERE n.source_id = ?1 AND d.fetched_at IS NULL ORDER BY d.notice_id",
+             WHERE n.source_id = ?1 AND d.fetched_at IS NULL AND d.removed_at IS NULL
+             ORDER BY d.notice_id",
         )?;
         let rows = stmt.query_map([source_id], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -233,20 +235,6 @@ fn snapshot(rec: &NoticeRecord) -> serde_json::Value {
     serde_json::to_value(rec).unwrap_or(serde_json::Value::Null)
 }
 
-/// The top-level fields whose values differ between two snapshots.
-fn changed_fields(old: &serde_json::Value, new: &serde_json::Value) -> Vec<String> {
-    let (Some(o), Some(n)) = (old.as_object(), new.as_object()) else {
-        return vec!["record".into()];
-    };
-    let mut keys: Vec<&String> = o.keys().chain(n.keys()).collect();
-    keys.sort();
-    keys.dedup();
-    keys.into_iter()
-        .filter(|k| o.get(*k) != n.get(*k))
-        .cloned()
-        .collect()
-}
-
 fn upsert_notice(
     tx: &Transaction,
     source_id: i64,
@@ -333,7 +321,9 @@ fn upsert_notice(
         let old = old
             .and_then(|s| serde_json::from_str(&s).ok())
             .unwrap_or(serde_json::Value::Null);
-        Some(serde_json::to_string(&changed_fields(&old, &snap)).unwrap_or_default())
+        let diff = history::diff(&old, &snap);
+        changed_events(tx, id, version, &old, rec, &diff, at)?;
+        Some(serde_json::to_string(&diff).unwrap_or_default())
     } else {
         None
     };
@@ -349,7 +339,8 @@ fn upsert_notice(
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
              ON CONFLICT(notice_id, external_id) DO UPDATE SET number = excluded.number,
                 title = excluded.title, description = excluded.description, amount = excluded.amount,
-                quantity = excluded.quantity, status = excluded.status, last_seen_at = excluded.last_seen_at",
+                quantity = excluded.quantity, status = excluded.status, last_seen_at = excluded.last_seen_at,
+                removed_at = NULL",
             params![
                 id,
                 lot.external_id,
@@ -374,7 +365,108 @@ fn upsert_notice(
     for d in &rec.documents {
         upsert_document(tx, id, None, d, at)?;
     }
+    mark_removed(tx, id, rec, at)?;
+    if change == Change::Changed {
+        refetch_flagged_documents(tx, id)?;
+    }
     Ok((id, change))
+}
+
+/// Lots and documents the notice no longer lists are marked removed: scans stop reading
+/// them (and so retract what was found in them). A record that lists no lot (or no
+/// document) at all leaves them alone: some pages omit a list rather than empty it.
+fn mark_removed(
+    tx: &Transaction,
+    notice_id: i64,
+    rec: &NoticeRecord,
+    at: &str,
+) -> Result<(), StoreError> {
+    let lots: Vec<&str> = rec.lots.iter().map(|l| l.external_id.as_str()).collect();
+    let mut n = 0;
+    if !lots.is_empty() {
+        n += tx.execute(
+            "UPDATE lots SET removed_at = ?2
+             WHERE notice_id = ?1 AND removed_at IS NULL
+               AND external_id NOT IN (SELECT value FROM json_each(?3))",
+            params![
+                notice_id,
+                at,
+                serde_json::to_string(&lots).unwrap_or_default()
+            ],
+        )?;
+    }
+    let urls: Vec<&str> = rec
+        .documents
+        .iter()
+        .chain(rec.lots.iter().flat_map(|l| l.documents.iter()))
+        .map(|d| d.url.as_str())
+        .collect();
+    if !urls.is_empty() {
+        n += tx.execute(
+            "UPDATE documents SET removed_at = ?2
+         WHERE notice_id = ?1 AND removed_at IS NULL
+           AND url NOT IN (SELECT value FROM json_each(?3))",
+            params![
+                notice_id,
+                at,
+                serde_json::to_string(&urls).unwrap_or_default()
+            ],
+        )?;
+    }
+    if n > 0 {
+        tx.execute(
+            "UPDATE notices SET scanned_version = NULL WHERE id = ?1",
+            [notice_id],
+        )?;
+    }
+    Ok(())
+}
+
+/// A flagged notice changed: its documents are fetched again, since an agency may replace
+/// an attachment's content under the same URL. (Unflagged notices are not: a new URL is
+/// fetched anyway, and re-downloading every attachment of every edited notice costs the
+/// portal too much.)
+fn refetch_flagged_documents(tx: &Transaction, notice_id: i64) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE documents SET fetched_at = NULL
+         WHERE notice_id = ?1 AND removed_at IS NULL AND fetched_at IS NOT NULL
+           AND EXISTS (SELECT 1 FROM matches WHERE notice_id = ?1 AND retracted_at IS NULL)",
+        [notice_id],
+    )?;
+    Ok(())
+}
+
+/// A flagged notice changed: its recipients hear of the new version and, where the
+/// status now says so, of the cancellation.
+#[allow(clippy::too_many_arguments)]
+fn changed_events(
+    tx: &Transaction,
+    notice_id: i64,
+    version: i64,
+    old: &serde_json::Value,
+    rec: &NoticeRecord,
+    diff: &[history::FieldChange],
+    at: &str,
+) -> Result<(), StoreError> {
+    history::queue_changed_event(
+        tx,
+        notice_id,
+        None,
+        &format!("v{version}"),
+        &serde_json::json!({"type": "changed", "at": at, "version": version, "changes": diff}),
+    )?;
+    let s = |k: &str| old.get(k).and_then(|v| v.as_str());
+    let was = history::is_cancelled(s("status_code"), s("status"));
+    if !was && history::is_cancelled(rec.status_code.as_deref(), rec.status.as_deref()) {
+        history::queue_changed_event(
+            tx,
+            notice_id,
+            None,
+            "cancelled",
+            &serde_json::json!({"type": "cancelled", "at": at, "status": rec.status, "status_code": rec.status_code}),
+        )?;
+    }
+    Ok(())
 }
 
 fn upsert_document(
@@ -389,7 +481,7 @@ fn upsert_document(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
          ON CONFLICT(notice_id, url) DO UPDATE SET lot_id = COALESCE(excluded.lot_id, lot_id),
             file_name = COALESCE(excluded.file_name, file_name), title = COALESCE(excluded.title, title),
-            is_spec = MAX(is_spec, excluded.is_spec)",
+            is_spec = MAX(is_spec, excluded.is_spec), removed_at = NULL",
         params![notice_id, lot_id, d.url, d.file_name, d.title, d.is_spec, d.media_type, at],
     )?;
     Ok(())
@@ -456,7 +548,10 @@ mod tests {
             )
             .unwrap();
         assert_eq!(version, 2);
-        assert_eq!(changes, r#"["title"]"#);
+        let changes: Vec<history::FieldChange> = serde_json::from_str(&changes).unwrap();
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].field, "title");
+        assert_eq!(changes[0].old, Some(serde_json::json!("Услуги SMM")));
         let docs = s.pending_documents(out.touched[0]).unwrap();
         assert_eq!(docs.len(), 1);
         assert!(docs[0].is_spec);
@@ -472,6 +567,142 @@ mod tests {
         };
         assert_eq!(fts("аккаунт*"), 1);
         assert_eq!(fts("УСЛУГИ"), 1);
+    }
+
+    #[test]
+    fn a_flagged_notice_cancelled_tells_its_recipients_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("t.db")).unwrap();
+        let src = s.ensure_source("g", "goszakup", "https://x").unwrap();
+        let out = s.store_page(src, &[record("Услуги SMM")], None).unwrap();
+        let id = out.touched[0];
+        // Unflagged, a change queues nothing.
+        let mut changed = record("Услуги SMM");
+        changed.amount = Some(1_000_000.0);
+        s.store_page(src, &[changed.clone()], None).unwrap();
+        let changed_alerts = |s: &Store| -> i64 {
+            s.conn()
+                .query_row(
+                    "SELECT count(*) FROM alerts WHERE kind = 'changed'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap()
+        };
+        assert_eq!(changed_alerts(&s), 0);
+        s.conn()
+            .execute_batch(&format!(
+                "INSERT INTO matches (notice_id, target, rule_id, severity, severity_rank, score, evidence,
+                    evidence_start, match_start, match_end, ruleset_version, first_flagged_at, last_seen_at)
+                 VALUES ({id}, 'notice:{id}', 'smm', 'high', 3, 1, 'e', 0, 0, 1, 'v', 't', 't');
+                 INSERT INTO alerts (recipient, kind, match_id, notice_id, dedupe_key, status, created_at)
+                 VALUES ('desk@x.kz', 'match', 1, {id}, 'match:{id}:smm', 'sent', 't');
+                 INSERT INTO alerts (recipient, kind, match_id, notice_id, dedupe_key, status, created_at)
+                 VALUES ('quiet@x.kz', 'match', 1, {id}, 'match:{id}:smm', 'baseline', 't');"
+            ))
+            .unwrap();
+        let mut cancelled = changed;
+        cancelled.status = Some("Отменено".into());
+        cancelled.status_code = Some("430".into());
+        s.store_page(src, &[cancelled.clone()], None).unwrap();
+        let (recipient, payload): (String, String) = s
+            .conn()
+            .query_row(
+                "SELECT recipient, payload FROM alerts WHERE kind = 'changed'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            recipient, "desk@x.kz",
+            "baseline recipients were never told"
+        );
+        let p: serde_json::Value = serde_json::from_str(&payload).unwrap();
+        let types: Vec<&str> = p["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["type"].as_str().unwrap())
+            .collect();
+        assert_eq!(types, ["changed", "cancelled"], "{p}");
+        assert_eq!(p["events"][1]["status"], "Отменено");
+        // The same record again is no change: nothing more.
+        s.store_page(src, &[cancelled], None).unwrap();
+        assert_eq!(changed_alerts(&s), 1);
+        assert_eq!(
+            s.conn()
+                .query_row(
+                    "SELECT json_array_length(payload, '$.events') FROM alerts WHERE kind = 'changed'",
+                    [],
+                    |r| r.get::<_, i64>(0)
+                )
+                .unwrap(),
+            2
+        );
+    }
+
+    #[test]
+    fn a_lot_no_longer_listed_is_not_read_and_its_match_retracted() {
+        use crate::store::{NewMatch, Routable};
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("t.db")).unwrap();
+        let src = s.ensure_source("g", "goszakup", "https://x").unwrap();
+        let mut two = record("Услуги");
+        let mut lot8 = two.lots[0].clone();
+        lot8.external_id = "8".into();
+        lot8.title = Some("Ведение фейковых аккаунтов".into());
+        lot8.documents.clear();
+        two.lots.push(lot8);
+        let id = s.store_page(src, &[two.clone()], None).unwrap().touched[0];
+        let input = s.scan_input(id).unwrap().unwrap();
+        let lot = input
+            .targets
+            .iter()
+            .find(|t| t.text.contains("фейковых"))
+            .unwrap()
+            .clone();
+        let found = NewMatch {
+            target: lot.target.clone(),
+            lot_id: lot.lot_id,
+            document_id: None,
+            rule_id: "fake-accounts".into(),
+            severity: crate::model::Severity::High,
+            score: 1.0,
+            evidence: lot.text.clone(),
+            evidence_start: 0,
+            start: "Ведение ".len(),
+            end: "Ведение фейковых аккаунтов".len(),
+            quotas_json: "[]".into(),
+            quota_kind: None,
+            quota_count: None,
+            quota_period: None,
+        };
+        let route = |_: Routable<'_>| vec!["desk@x.kz".to_string()];
+        s.record_scan(&input, "v1", &[found], &route, false)
+            .unwrap();
+        // The lot goes.
+        let mut one = two;
+        one.lots.truncate(1);
+        s.store_page(src, &[one], None).unwrap();
+        let input = s.scan_input(id).unwrap().unwrap();
+        assert!(!input.targets.iter().any(|t| t.target == lot.target));
+        let out = s.record_scan(&input, "v1", &[], &route, false).unwrap();
+        assert_eq!(out.retracted, 1);
+        let payload: String = s
+            .conn()
+            .query_row(
+                "SELECT payload FROM alerts WHERE kind = 'changed'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let p: serde_json::Value = serde_json::from_str(&payload).unwrap();
+        assert_eq!(p["events"][0]["type"], "changed");
+        assert_eq!(p["events"][0]["changes"][0]["field"], "lot");
+        assert_eq!(p["events"][0]["changes"][0]["change"], "removed");
+        assert_eq!(p["events"][1]["type"], "phrase_removed");
+        assert_eq!(p["events"][1]["place"], "lot");
+        assert_eq!(p["events"][1]["phrase"], "фейковых аккаунтов");
     }
 
     #[test]

@@ -28,6 +28,7 @@ pub const EXPORT_TABLES: &[(&str, &str)] = &[
     ("documents", "first_seen_at"),
     ("matches", "first_flagged_at"),
     ("notice_versions", "seen_at"),
+    ("evidence", "first_fetched_at"),
     ("runs", "started_at"),
 ];
 

@@ -5,9 +5,12 @@
 mod alert;
 mod commands;
 mod crawl;
+mod evidence;
 mod extract;
 mod foundation;
 mod pipeline;
+mod reports;
+mod rules;
 mod smtp;
 mod sources;
 mod util;

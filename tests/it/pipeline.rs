@@ -389,11 +389,127 @@ async fn a_run_killed_mid_crawl_is_completed_by_the_next_without_duplicates() {
 
 /// Poll `cond` for up to 20 s.
 fn wait_for(cond: impl Fn() -> bool) {
-    for _ in 0..400 {
+    wait_for_secs(20, cond)
+}
+
+fn signal(child: &std::process::Child, sig: &str) {
+    let ok = std::process::Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_stops_after_the_current_document_and_the_next_run_finishes() {
+    let server = portal(Duration::from_secs(2)).await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &[("goszakup", &server.uri())]);
+    let child = std::process::Command::new(binary())
+        .current_dir(dir.path())
+        .env("TEST_GOSZAKUP_TOKEN", TOKEN)
+        .arg("run")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let db = dir.path().join("t.db");
+    wait_for(|| try_count(&db, "SELECT count(*) FROM notices") == Some(2));
+    signal(&child, "-TERM");
+    let started = std::time::Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "stopped promptly"
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "an interrupted run is not all well"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("signal"), "{stderr}");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let status: String = conn
+        .query_row("SELECT status FROM runs", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(status, "interrupted");
+    let cursor: Option<String> = conn
+        .query_row("SELECT cursor FROM sources", [], |r| r.get(0))
+        .unwrap();
+    assert!(cursor.is_some(), "the stored page's cursor was saved");
+    drop(conn);
+
+    tenderscan(dir.path())
+        .env("TEST_GOSZAKUP_TOKEN", TOKEN)
+        .arg("run")
+        .assert()
+        .code(0);
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM documents WHERE text IS NOT NULL"),
+        2
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM flags WHERE severity = 'high'"),
+        1
+    );
+    assert_eq!(eml_files(dir.path()).len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_daemon_runs_the_cycle_on_its_schedule_and_stops_on_sigterm() {
+    let server = portal(Duration::ZERO).await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &[("goszakup", &server.uri())]);
+    let cfg = dir.path().join("config.toml");
+    let mut text = std::fs::read_to_string(&cfg).unwrap();
+    text.push_str("\n[schedule]\ncron = \"* * * * *\"\n");
+    std::fs::write(&cfg, text).unwrap();
+    let child = std::process::Command::new(binary())
+        .current_dir(dir.path())
+        .env("TEST_GOSZAKUP_TOKEN", TOKEN)
+        .arg("daemon")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The next minute boundary starts a cycle.
+    let db = dir.path().join("t.db");
+    wait_for_secs(90, || {
+        try_count(
+            &db,
+            "SELECT count(*) FROM runs WHERE command = 'daemon' AND status = 'ok'",
+        )
+        .is_some_and(|n| n >= 1)
+    });
+    assert_eq!(eml_files(dir.path()).len(), 1);
+    // While the daemon sleeps, a cron run can take the lock: the daemon holds it only
+    // during a cycle.
+    tenderscan(dir.path())
+        .env("TEST_GOSZAKUP_TOKEN", TOKEN)
+        .arg("run")
+        .assert()
+        .code(0);
+    signal(&child, "-TERM");
+    let started = std::time::Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Poll `cond` for up to `secs` seconds.
+fn wait_for_secs(secs: u64, cond: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    while std::time::Instant::now() < deadline {
         if cond() {
             return;
         }
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(100));
     }
-    panic!("condition not reached in 20 s");
+    panic!("condition not reached in {secs} s");
 }

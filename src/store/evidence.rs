@@ -1,0 +1,450 @@
+//! The evidence side of the store: rows naming each payload kept (see `crate::evidence`
+//! for the files), the re-check of flagged notices that may have disappeared, and the
+//! read-only view `tenderscan show` prints.
+
+use super::{Store, StoreError, now};
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+
+/// A payload just written to the evidence folder, to record.
+#[derive(Debug, Clone)]
+pub struct NewEvidence {
+    pub notice_id: i64,
+    pub document_id: Option<i64>,
+    /// `notice` or `document`.
+    pub kind: &'static str,
+    pub url: String,
+    pub http_status: Option<u16>,
+    pub media_type: Option<String>,
+    pub sha256: String,
+    pub size: i64,
+    pub stored_size: i64,
+    /// UTC, stored form.
+    pub fetched_at: String,
+}
+
+/// One row of `evidence`, as `show` prints it.
+#[derive(Debug, Clone, Serialize)]
+pub struct EvidenceRow {
+    pub kind: String,
+    pub document_id: Option<i64>,
+    pub url: String,
+    pub http_status: Option<i64>,
+    pub media_type: Option<String>,
+    pub sha256: String,
+    pub size: i64,
+    pub stored_size: i64,
+    pub first_fetched_at: String,
+    pub last_fetched_at: String,
+    pub fetch_count: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ShowLot {
+    pub id: i64,
+    pub number: Option<String>,
+    pub title: Option<String>,
+    pub amount: Option<f64>,
+    pub quantity: Option<f64>,
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ShowDocument {
+    pub id: i64,
+    pub lot_number: Option<String>,
+    pub file_name: Option<String>,
+    pub title: Option<String>,
+    pub url: String,
+    pub is_spec: bool,
+    pub kind: Option<String>,
+    pub media_type: Option<String>,
+    pub sha256: Option<String>,
+    pub size: Option<i64>,
+    pub fetched_at: Option<String>,
+    pub removed_at: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ShowMatch {
+    pub id: i64,
+    pub rule_id: String,
+    pub severity: String,
+    /// The matched words.
+    pub phrase: String,
+    /// The sentence around them.
+    pub evidence: String,
+    /// `notice:ID`, `lot:ID` or `document:ID`.
+    pub target: String,
+    pub document_id: Option<i64>,
+    pub quota_kind: Option<String>,
+    pub quota_count: Option<i64>,
+    pub quota_period: Option<String>,
+    pub first_flagged_at: String,
+    pub last_seen_at: String,
+    pub retracted_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ShowVersion {
+    pub version: i64,
+    pub seen_at: String,
+    /// What changed from the version before (null for the first).
+    pub changes: Option<serde_json::Value>,
+}
+
+/// Everything the store knows about one notice.
+#[derive(Debug, Clone, Serialize)]
+pub struct NoticeView {
+    pub id: i64,
+    pub source: String,
+    pub external_id: String,
+    pub number: Option<String>,
+    pub title: String,
+    pub title_kk: Option<String>,
+    pub url: Option<String>,
+    pub agency_bin: Option<String>,
+    pub agency_name: Option<String>,
+    pub amount: Option<f64>,
+    pub currency: Option<String>,
+    pub status: Option<String>,
+    pub status_code: Option<String>,
+    pub method: Option<String>,
+    pub published_at: Option<String>,
+    pub deadline_at: Option<String>,
+    pub deadline_local: Option<String>,
+    pub first_seen_at: String,
+    pub last_seen_at: String,
+    pub gone_at: Option<String>,
+    pub version: i64,
+    pub lots: Vec<ShowLot>,
+    pub documents: Vec<ShowDocument>,
+    pub matches: Vec<ShowMatch>,
+    pub versions: Vec<ShowVersion>,
+    pub evidence: Vec<EvidenceRow>,
+}
+
+fn collect<T>(
+    stmt: &mut rusqlite::Statement<'_>,
+    p: impl rusqlite::Params,
+    f: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Vec<T>, StoreError> {
+    Ok(stmt.query_map(p, f)?.collect::<Result<_, _>>()?)
+}
+
+impl Store {
+    /// Record a kept payload; the same bytes from the same place again only move
+    /// `last_fetched_at` and count the fetch.
+    pub fn record_evidence(&self, e: &NewEvidence) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO evidence (notice_id, document_id, kind, url, http_status, media_type, sha256,
+                size, stored_size, first_fetched_at, last_fetched_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)
+             ON CONFLICT(notice_id, kind, url, sha256) DO UPDATE SET
+                last_fetched_at = excluded.last_fetched_at, fetch_count = fetch_count + 1,
+                document_id = COALESCE(excluded.document_id, document_id),
+                http_status = COALESCE(excluded.http_status, http_status)",
+            params![
+                e.notice_id,
+                e.document_id,
+                e.kind,
+                e.url,
+                e.http_status,
+                e.media_type,
+                e.sha256,
+                e.size,
+                e.stored_size,
+                e.fetched_at
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// A document whose content was copied from another with the same URL
+    /// ([`Store::reuse_document`]) gets that payload's evidence row too, so that the
+    /// retention of one notice never removes what another relies on.
+    pub fn copy_document_evidence(&self, document_id: i64) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO evidence (notice_id, document_id, kind, url, http_status, media_type, sha256,
+                size, stored_size, first_fetched_at, last_fetched_at)
+             SELECT d.notice_id, d.id, 'document', e.url, e.http_status, e.media_type, e.sha256,
+                    e.size, e.stored_size, e.first_fetched_at, e.last_fetched_at
+             FROM documents d JOIN evidence e ON e.kind = 'document' AND e.url = d.url AND e.sha256 = d.sha256
+             WHERE d.id = ?1
+             ORDER BY e.last_fetched_at DESC LIMIT 1
+             ON CONFLICT(notice_id, kind, url, sha256) DO NOTHING",
+            [document_id],
+        )?;
+        Ok(())
+    }
+
+    /// The id of a source's notice by its external id.
+    pub fn notice_id(&self, source_id: i64, external_id: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT id FROM notices WHERE source_id = ?1 AND external_id = ?2")?
+            .query_row(params![source_id, external_id], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Every sha256 the evidence table names, sorted.
+    pub fn evidence_hashes(&self) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT DISTINCT sha256 FROM evidence ORDER BY sha256")?;
+        collect(&mut stmt, [], |r| r.get(0))
+    }
+
+    /// Bytes kept: (rows, distinct payloads, uncompressed bytes of those, bytes on disk).
+    pub fn evidence_totals(&self) -> Result<(i64, i64, i64, i64), StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT (SELECT count(*) FROM evidence), count(*), COALESCE(sum(size), 0), COALESCE(sum(stored_size), 0)
+             FROM (SELECT sha256, max(size) AS size, max(stored_size) AS stored_size FROM evidence GROUP BY sha256)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )?)
+    }
+
+    /// Retention: forget the evidence rows of notices never flagged (no match, not even a
+    /// retracted one) last fetched before `before` (UTC). Returns the hashes no row names
+    /// any more: their files can go.
+    pub fn prune_evidence(&mut self, before: &str) -> Result<(usize, Vec<String>), StoreError> {
+        let tx = self.conn.transaction()?;
+        let mut hashes: Vec<String> = Vec::new();
+        {
+            let mut stmt = tx.prepare(
+                "DELETE FROM evidence WHERE last_fetched_at < ?1
+                   AND notice_id NOT IN (SELECT notice_id FROM matches)
+                 RETURNING sha256",
+            )?;
+            for h in stmt.query_map([before], |r| r.get::<_, String>(0))? {
+                hashes.push(h?);
+            }
+        }
+        let deleted = hashes.len();
+        hashes.sort();
+        hashes.dedup();
+        let mut unused = Vec::new();
+        for h in hashes {
+            let still: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM evidence WHERE sha256 = ?1)",
+                [&h],
+                |r| r.get(0),
+            )?;
+            if !still {
+                unused.push(h);
+            }
+        }
+        tx.commit()?;
+        Ok((deleted, unused))
+    }
+
+    /// Flagged notices of a source, not gone, neither seen nor re-checked since `before`
+    /// (UTC): they may have disappeared from the portal. At most `limit`, oldest first.
+    pub fn notices_to_recheck(
+        &self,
+        source_id: i64,
+        before: &str,
+        limit: usize,
+    ) -> Result<Vec<(i64, String)>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT n.id, n.external_id FROM notices n
+             WHERE n.source_id = ?1 AND n.gone_at IS NULL AND n.last_seen_at < ?2
+               AND (n.rechecked_at IS NULL OR n.rechecked_at < ?2)
+               AND EXISTS (SELECT 1 FROM matches m WHERE m.notice_id = n.id)
+             ORDER BY n.last_seen_at, n.id LIMIT ?3",
+        )?;
+        collect(&mut stmt, params![source_id, before, limit as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+    }
+
+    /// A re-check happened (whatever it found).
+    pub fn mark_rechecked(&self, notice_id: i64) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE notices SET rechecked_at = ?2 WHERE id = ?1",
+            params![notice_id, now()],
+        )?;
+        Ok(())
+    }
+
+    /// The portal no longer has this notice: `gone_at` is set (once) and its recipients
+    /// get a `changed` alert. Returns whether it was newly marked. Seeing the notice
+    /// again clears `gone_at`.
+    pub fn mark_gone(&mut self, notice_id: i64, how: &str) -> Result<bool, StoreError> {
+        let tx = self.conn.transaction()?;
+        let at = now();
+        let n = tx.execute(
+            "UPDATE notices SET gone_at = ?2 WHERE id = ?1 AND gone_at IS NULL",
+            params![notice_id, at],
+        )?;
+        if n > 0 {
+            super::history::queue_changed_event(
+                &tx,
+                notice_id,
+                None,
+                &format!("gone:{at}"),
+                &serde_json::json!({"type": "gone", "at": at, "how": how}),
+            )?;
+        }
+        tx.commit()?;
+        Ok(n > 0)
+    }
+
+    /// Find a notice by its number ("17163708-1"), its external id, or its internal id,
+    /// in that order. Several sources may share a number: the most recently seen wins.
+    pub fn find_notice(&self, key: &str) -> Result<Option<i64>, StoreError> {
+        let key = key.trim();
+        for sql in [
+            "SELECT id FROM notices WHERE number = ?1 ORDER BY last_seen_at DESC, id DESC LIMIT 1",
+            "SELECT id FROM notices WHERE external_id = ?1 ORDER BY last_seen_at DESC, id DESC LIMIT 1",
+            "SELECT id FROM notices WHERE CAST(id AS TEXT) = ?1",
+        ] {
+            if let Some(id) = self.conn.query_row(sql, [key], |r| r.get(0)).optional()? {
+                return Ok(Some(id));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Everything about one notice, for `tenderscan show`.
+    pub fn notice_view(&self, id: i64) -> Result<Option<NoticeView>, StoreError> {
+        let head = self
+            .conn
+            .query_row(
+                "SELECT n.id, s.name, n.external_id, n.number, n.title, n.title_kk, n.url, a.identifier,
+                        COALESCE(a.name_ru, a.name_kk, a.name_en), n.amount, n.currency, n.status,
+                        n.status_code, n.method, n.published_at, n.deadline_at, n.deadline_local,
+                        n.first_seen_at, n.last_seen_at, n.gone_at, n.version
+                 FROM notices n JOIN sources s ON s.id = n.source_id
+                 LEFT JOIN agencies a ON a.id = n.agency_id WHERE n.id = ?1",
+                [id],
+                |r| {
+                    Ok(NoticeView {
+                        id: r.get(0)?,
+                        source: r.get(1)?,
+                        external_id: r.get(2)?,
+                        number: r.get(3)?,
+                        title: r.get(4)?,
+                        title_kk: r.get(5)?,
+                        url: r.get(6)?,
+                        agency_bin: r.get(7)?,
+                        agency_name: r.get(8)?,
+                        amount: r.get(9)?,
+                        currency: r.get(10)?,
+                        status: r.get(11)?,
+                        status_code: r.get(12)?,
+                        method: r.get(13)?,
+                        published_at: r.get(14)?,
+                        deadline_at: r.get(15)?,
+                        deadline_local: r.get(16)?,
+                        first_seen_at: r.get(17)?,
+                        last_seen_at: r.get(18)?,
+                        gone_at: r.get(19)?,
+                        version: r.get(20)?,
+                        lots: Vec::new(),
+                        documents: Vec::new(),
+                        matches: Vec::new(),
+                        versions: Vec::new(),
+                        evidence: Vec::new(),
+                    })
+                },
+            )
+            .optional()?;
+        let Some(mut v) = head else {
+            return Ok(None);
+        };
+        let mut stmt = self.conn.prepare(
+            "SELECT id, number, title, amount, quantity, status FROM lots WHERE notice_id = ?1 ORDER BY id",
+        )?;
+        v.lots = collect(&mut stmt, [id], |r| {
+            Ok(ShowLot {
+                id: r.get(0)?,
+                number: r.get(1)?,
+                title: r.get(2)?,
+                amount: r.get(3)?,
+                quantity: r.get(4)?,
+                status: r.get(5)?,
+            })
+        })?;
+        let mut stmt = self.conn.prepare(
+            "SELECT d.id, l.number, d.file_name, d.title, d.url, d.is_spec, d.kind, d.media_type,
+                    d.sha256, d.size, d.fetched_at, d.removed_at, d.error
+             FROM documents d LEFT JOIN lots l ON l.id = d.lot_id WHERE d.notice_id = ?1 ORDER BY d.id",
+        )?;
+        v.documents = collect(&mut stmt, [id], |r| {
+            Ok(ShowDocument {
+                id: r.get(0)?,
+                lot_number: r.get(1)?,
+                file_name: r.get(2)?,
+                title: r.get(3)?,
+                url: r.get(4)?,
+                is_spec: r.get(5)?,
+                kind: r.get(6)?,
+                media_type: r.get(7)?,
+                sha256: r.get(8)?,
+                size: r.get(9)?,
+                fetched_at: r.get(10)?,
+                removed_at: r.get(11)?,
+                error: r.get(12)?,
+            })
+        })?;
+        let mut stmt = self.conn.prepare(
+            "SELECT id, rule_id, severity, evidence, evidence_start, match_start, match_end, target,
+                    document_id, quota_kind, quota_count, quota_period, first_flagged_at,
+                    last_seen_at, retracted_at
+             FROM matches WHERE notice_id = ?1 ORDER BY severity_rank DESC, id",
+        )?;
+        v.matches = collect(&mut stmt, [id], |r| {
+            let evidence: String = r.get(3)?;
+            Ok(ShowMatch {
+                id: r.get(0)?,
+                rule_id: r.get(1)?,
+                severity: r.get(2)?,
+                phrase: super::matches::phrase_of(&evidence, r.get(4)?, r.get(5)?, r.get(6)?),
+                evidence,
+                target: r.get(7)?,
+                document_id: r.get(8)?,
+                quota_kind: r.get(9)?,
+                quota_count: r.get(10)?,
+                quota_period: r.get(11)?,
+                first_flagged_at: r.get(12)?,
+                last_seen_at: r.get(13)?,
+                retracted_at: r.get(14)?,
+            })
+        })?;
+        let mut stmt = self.conn.prepare(
+            "SELECT version, seen_at, changes FROM notice_versions WHERE notice_id = ?1 ORDER BY version",
+        )?;
+        v.versions = collect(&mut stmt, [id], |r| {
+            let c: Option<String> = r.get(2)?;
+            Ok(ShowVersion {
+                version: r.get(0)?,
+                seen_at: r.get(1)?,
+                changes: c.and_then(|c| serde_json::from_str(&c).ok()),
+            })
+        })?;
+        let mut stmt = self.conn.prepare(
+            "SELECT kind, document_id, url, http_status, media_type, sha256, size, stored_size,
+                    first_fetched_at, last_fetched_at, fetch_count
+             FROM evidence WHERE notice_id = ?1 ORDER BY first_fetched_at, id",
+        )?;
+        v.evidence = collect(&mut stmt, [id], |r| {
+            Ok(EvidenceRow {
+                kind: r.get(0)?,
+                document_id: r.get(1)?,
+                url: r.get(2)?,
+                http_status: r.get(3)?,
+                media_type: r.get(4)?,
+                sha256: r.get(5)?,
+                size: r.get(6)?,
+                stored_size: r.get(7)?,
+                first_fetched_at: r.get(8)?,
+                last_fetched_at: r.get(9)?,
+                fetch_count: r.get(10)?,
+            })
+        })?;
+        Ok(Some(v))
+    }
+}

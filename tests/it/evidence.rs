@@ -1,0 +1,670 @@
+//! Evidence and notice history through the real binary: a goszakup-shaped API on
+//! 127.0.0.1 whose answers change between runs (an edited technical specification, a
+//! notice that vanishes), the evidence folder beside the database, `show`, `verify`, and
+//! retention.
+
+use crate::smtp::parse_mime;
+use crate::util::{count, docx, tenderscan};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use wiremock::matchers::{body_partial_json, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+
+const NURBOT_SPEC: &[&str] = &[
+    "Техническая спецификация",
+    "Оказание информационных услуг по продвижению деятельности акимата в социальных сетях.",
+    "Создание четырех фейковых аккаунтов для комментирования публикаций акимата.",
+];
+
+/// The same assignment after the agency's quiet edit: the fake accounts are gone.
+const EDITED_SPEC: &[&str] = &[
+    "Техническая спецификация",
+    "Оказание информационных услуг: публикация новостей акимата на официальном сайте.",
+];
+
+const PLAIN_SPEC: &[&str] = &[
+    "Техническая спецификация",
+    "Поставка канцелярских товаров: бумага офисная А4, 40 пачек.",
+];
+
+/// One announcement with one lot whose technical specification is file `file_id`.
+fn trd_buy(server: &str, id: i64, title: &str, amount: f64, file_id: i64) -> Value {
+    json!({
+        "id": id,
+        "numberAnno": format!("{id}-1"),
+        "nameRu": title,
+        "totalSum": amount,
+        "refTradeMethodsId": 3,
+        "orgBin": "990240001234",
+        "orgNameRu": "ГУ «Аппарат акима города Рудного»",
+        "refBuyStatusId": 220,
+        "publishDate": "2026-11-20 10:00:00",
+        "endDate": "2026-11-30 18:00:00",
+        "RefBuyStatus": {"id": 220, "nameRu": "Опубликовано (прием заявок)", "code": "220"},
+        "Files": [],
+        "Lots": [{
+            "id": id * 10,
+            "lotNumber": format!("{}-ЗЦП1", id * 10),
+            "nameRu": "Информационные услуги",
+            "amount": amount,
+            "count": 1,
+            "refLotStatusId": 240,
+            "RefLotsStatus": {"id": 240, "nameRu": "Опубликован (прием заявок)", "code": "240"},
+            "Files": [{
+                "id": file_id,
+                "nameRu": "Техническая спецификация",
+                "originalName": format!("techspec_{file_id}.docx"),
+                "filePath": format!("{server}/files/download_file/{file_id}/"),
+                "objectId": id * 10
+            }]
+        }]
+    })
+}
+
+fn graphql(items: Vec<Value>) -> ResponseTemplate {
+    let body = json!({
+        "data": {"TrdBuy": items},
+        "extensions": {"pageInfo": {"limitPage": 50, "totalCount": 2, "hasNextPage": false, "lastId": null}}
+    });
+    ResponseTemplate::new(200).set_body_raw(body.to_string().into_bytes(), "application/json")
+}
+
+/// (Re)mount the portal: the listing answers `listing`, a query by id for 900001 answers
+/// `by_id`, files 5001-5003 are served (5001 with the nurbot specification).
+async fn mount(server: &MockServer, listing: Vec<Value>, by_id: Vec<Value>) {
+    mount_with(server, listing, by_id, NURBOT_SPEC).await
+}
+
+/// [`mount`], with `spec_5001` served as file 5001.
+async fn mount_with(
+    server: &MockServer,
+    listing: Vec<Value>,
+    by_id: Vec<Value>,
+    spec_5001: &[&str],
+) {
+    server.reset().await;
+    Mock::given(method("POST"))
+        .and(path("/v3/graphql"))
+        .and(body_partial_json(
+            json!({"variables": {"filter": {"id": 900001}}}),
+        ))
+        .respond_with(graphql(by_id))
+        .with_priority(1)
+        .mount(server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v3/graphql"))
+        .respond_with(graphql(listing))
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v3/journal"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            r#"{"total": 0, "limit": 50, "next_page": "", "items": []}"#,
+            "application/json",
+        ))
+        .mount(server)
+        .await;
+    for (id, paras) in [(5001, spec_5001), (5002, PLAIN_SPEC), (5003, EDITED_SPEC)] {
+        Mock::given(method("GET"))
+            .and(path(format!("/files/download_file/{id}/")))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(
+                docx(paras),
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            ))
+            .mount(server)
+            .await;
+    }
+}
+
+/// The first state of the portal: a nurbot tender (900001, spec 5001) and stationery
+/// (900002, spec 5002).
+fn first_listing(uri: &str) -> Vec<Value> {
+    vec![
+        trd_buy(uri, 900001, "Информационные услуги", 1_300_000.0, 5001),
+        trd_buy(uri, 900002, "Канцелярские товары", 250_000.0, 5002),
+    ]
+}
+
+fn write_config(dir: &Path, url: &str, keep_days: u32) {
+    let cfg = format!(
+        "[database]\npath = \"t.db\"\n\n[crawl]\ncontact = \"mailto:test@example.org\"\ntimeout_secs = 5\nmax_retries = 1\nbackoff_secs = 0.05\n\n\
+         [[sources]]\nname = \"goszakup\"\nkind = \"goszakup\"\nurl = \"{url}\"\ntoken_env = \"TEST_GOSZAKUP_TOKEN\"\nlookback_days = 3\nrequests_per_second = 1000.0\n\n\
+         [evidence]\nkeep_days = {keep_days}\nrecheck_days = 7\n\n\
+         [mail]\nfrom = \"tenderscan <alerts@example.org>\"\ndry_run_dir = \"outbox\"\n\n\
+         [[recipients]]\nemail = \"desk@example.org\"\nmin_severity = \"medium\"\nlanguage = \"en\"\n"
+    );
+    std::fs::write(dir.join("config.toml"), cfg).unwrap();
+}
+
+fn run(dir: &Path) {
+    let out = tenderscan(dir)
+        .env("TEST_GOSZAKUP_TOKEN", TOKEN)
+        .arg("run")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn emls(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = match std::fs::read_dir(dir.join("outbox")) {
+        Ok(rd) => rd
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    v.sort();
+    v
+}
+
+/// Every file under the evidence folder, sorted.
+fn evidence_files(dir: &Path) -> Vec<PathBuf> {
+    fn walk(p: &Path, out: &mut Vec<PathBuf>) {
+        if let Ok(rd) = std::fs::read_dir(p) {
+            for e in rd {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else {
+                    out.push(p);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&dir.join("t.evidence"), &mut out);
+    out.sort();
+    out
+}
+
+fn query_strings(db: &Path, sql: &str) -> Vec<String> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut stmt = conn.prepare(sql).unwrap();
+    stmt.query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_edited_specification_is_a_new_version_and_one_changed_alert() {
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    mount(&server, first_listing(&uri), vec![]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    write_config(dir.path(), &uri, 365);
+    run(dir.path());
+    assert_eq!(emls(dir.path()).len(), 1, "the match digest");
+    let flagged = "SELECT id FROM notices WHERE number = '900001-1'";
+    assert_eq!(
+        count(
+            &db,
+            &format!(
+                "SELECT count(*) FROM matches WHERE retracted_at IS NULL AND severity = 'high' AND notice_id = ({flagged})"
+            )
+        ),
+        1
+    );
+
+    // The agency swaps the specification for one without the fake accounts.
+    let mut edited = first_listing(&uri);
+    edited[0] = trd_buy(&uri, 900001, "Информационные услуги", 1_300_000.0, 5003);
+    mount(&server, edited, vec![]).await;
+    run(dir.path());
+
+    // Two versions; the second names the documents swapped.
+    assert_eq!(
+        count(
+            &db,
+            &format!("SELECT count(*) FROM notice_versions WHERE notice_id = ({flagged})")
+        ),
+        2
+    );
+    let changes: Value = serde_json::from_str(
+        &query_strings(
+            &db,
+            &format!(
+                "SELECT changes FROM notice_versions WHERE version = 2 AND notice_id = ({flagged})"
+            ),
+        )[0],
+    )
+    .unwrap();
+    assert!(
+        changes.as_array().unwrap().contains(
+            &json!({"field": "document", "change": "removed", "name": "techspec_5001.docx"})
+        ),
+        "{changes}"
+    );
+    assert!(
+        changes.as_array().unwrap().contains(
+            &json!({"field": "document", "change": "added", "name": "techspec_5003.docx"})
+        ),
+        "{changes}"
+    );
+    // The old specification is no longer read: its match is retracted, nothing else flagged.
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM documents WHERE file_name = 'techspec_5001.docx' AND removed_at IS NOT NULL"
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            &db,
+            &format!(
+                "SELECT count(*) FROM matches WHERE retracted_at IS NULL AND severity <> 'low' AND notice_id = ({flagged})"
+            )
+        ),
+        0
+    );
+    // Exactly one changed alert, sent, naming the removed phrase.
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM alerts WHERE kind = 'changed'"),
+        1
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM alerts WHERE kind = 'changed' AND status = 'sent' AND recipient = 'desk@example.org'"
+        ),
+        1
+    );
+    let payload: Value = serde_json::from_str(
+        &query_strings(&db, "SELECT payload FROM alerts WHERE kind = 'changed'")[0],
+    )
+    .unwrap();
+    let types: Vec<&str> = payload["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["changed", "phrase_removed"], "{payload}");
+    let removed = &payload["events"][1];
+    assert_eq!(removed["place"], "technical_specification");
+    assert!(
+        removed["phrase"]
+            .as_str()
+            .unwrap()
+            .contains("фейковых аккаунтов"),
+        "{removed}"
+    );
+    // The second digest carries it, in its own section, in both parts.
+    let files = emls(dir.path());
+    assert_eq!(files.len(), 2, "{files:?}");
+    let m = parse_mime(&files[1]);
+    let text = m.part("text/plain");
+    assert!(
+        text.contains("== CHANGED SINCE YOU WERE TOLD (1) =="),
+        "{text}"
+    );
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    assert!(
+        text.contains(&format!(
+            "the phrase 'фейковых аккаунтов' was removed from the technical specification (techspec_5001.docx) on {today}"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("document removed techspec_5001.docx"),
+        "{text}"
+    );
+    let html = m.part("text/html");
+    assert!(
+        html.contains("the phrase &#39;фейковых аккаунтов&#39; was removed"),
+        "{html}"
+    );
+    assert!(
+        !text.contains("== HIGH"),
+        "no new match in this digest: {text}"
+    );
+
+    // A third run with nothing new mails nothing.
+    run(dir.path());
+    assert_eq!(emls(dir.path()).len(), 2);
+
+    // `show` tells the story, with the evidence files.
+    let out = tenderscan(dir.path())
+        .args(["show", "900001-1", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["number"], "900001-1");
+    assert_eq!(v["agency_bin"], "990240001234");
+    assert_eq!(v["versions"].as_array().unwrap().len(), 2);
+    assert_eq!(v["documents"].as_array().unwrap().len(), 2);
+    let m0 = &v["matches"].as_array().unwrap()[0];
+    assert!(m0["retracted_at"].is_string(), "{m0}");
+    assert!(m0["phrase"].as_str().unwrap().contains("фейковых"), "{m0}");
+    let ev = v["evidence"].as_array().unwrap();
+    // Two versions of the API payload and two specifications.
+    assert_eq!(
+        ev.iter().filter(|e| e["kind"] == "notice").count(),
+        2,
+        "{ev:?}"
+    );
+    assert_eq!(ev.iter().filter(|e| e["kind"] == "document").count(), 2);
+    for e in ev {
+        assert_eq!(e["present"], true, "{e}");
+        let p = PathBuf::from(e["path"].as_str().unwrap());
+        assert!(p.starts_with(dir.path().join("t.evidence")), "{p:?}");
+        let bytes = zstd::stream::decode_all(std::fs::File::open(&p).unwrap()).unwrap();
+        assert_eq!(
+            hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)),
+            e["sha256"].as_str().unwrap()
+        );
+    }
+    let spec = ev
+        .iter()
+        .find(|e| e["url"].as_str().unwrap().ends_with("/5001/"))
+        .unwrap();
+    assert_eq!(spec["http_status"], 200);
+    // The old specification as the portal served it, byte for byte.
+    let old =
+        zstd::stream::decode_all(std::fs::File::open(spec["path"].as_str().unwrap()).unwrap())
+            .unwrap();
+    assert_eq!(old, docx(NURBOT_SPEC));
+    let text = tenderscan(dir.path())
+        .args(["show", "900001-1"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(text.contains("REMOVED"), "{text}");
+    assert!(text.contains("RETRACTED"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_specification_replaced_under_the_same_url_is_fetched_again_and_told() {
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    mount(&server, first_listing(&uri), vec![]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    write_config(dir.path(), &uri, 365);
+    run(dir.path());
+    // Same file id and URL, new content; the deadline moves (the announcement changes).
+    let mut edited = first_listing(&uri);
+    edited[0]["endDate"] = json!("2026-12-07 18:00:00");
+    edited[1]["endDate"] = json!("2026-12-07 18:00:00");
+    mount_with(&server, edited, vec![], EDITED_SPEC).await;
+    run(dir.path());
+    let fetched: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.url.path().to_string())
+        .filter(|p| p.starts_with("/files/"))
+        .collect();
+    // Only the flagged notice's attachment is fetched again, not the stationery's.
+    assert_eq!(fetched, ["/files/download_file/5001/"]);
+    let changes = query_strings(
+        &db,
+        "SELECT v.changes FROM notice_versions v JOIN notices n ON n.id = v.notice_id
+         WHERE n.number = '900001-1' AND v.version = 2",
+    );
+    assert!(
+        changes[0].contains(r#""field":"deadline""#) && changes[0].contains("2026-12-07 18:00:00"),
+        "{changes:?}"
+    );
+    // Both contents of the one URL are kept.
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(DISTINCT sha256) FROM evidence WHERE url LIKE '%/5001/'"
+        ),
+        2
+    );
+    let payload: Value = serde_json::from_str(
+        &query_strings(&db, "SELECT payload FROM alerts WHERE kind = 'changed'")[0],
+    )
+    .unwrap();
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM alerts WHERE kind = 'changed'"),
+        1
+    );
+    let removed: Vec<&Value> = payload["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "phrase_removed")
+        .collect();
+    assert_eq!(removed.len(), 1, "{payload}");
+    assert_eq!(removed[0]["phrase"], "фейковых аккаунтов");
+    let files = emls(dir.path());
+    assert_eq!(files.len(), 2);
+    let text = parse_mime(&files[1]).part("text/plain").to_string();
+    assert!(
+        text.contains("deadline: \"2026-11-30 18:00:00\" -> \"2026-12-07 18:00:00\""),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_flagged_notice_that_vanishes_is_marked_gone_and_told_once() {
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    mount(&server, first_listing(&uri), vec![]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    write_config(dir.path(), &uri, 365);
+    run(dir.path());
+    // Eight days later the crawl has not met it again, and the portal no longer has it.
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute(
+            "UPDATE notices SET last_seen_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-8 days')",
+            [],
+        )
+        .unwrap();
+    mount(&server, vec![], vec![]).await;
+    run(dir.path());
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM notices WHERE gone_at IS NOT NULL AND number = '900001-1'"
+        ),
+        1
+    );
+    // Only flagged notices are asked for: the stationery is left alone.
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM notices WHERE gone_at IS NOT NULL"
+        ),
+        1
+    );
+    let asked = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| String::from_utf8_lossy(&r.body).contains("\"id\":900001"))
+        .count();
+    assert_eq!(asked, 1);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM alerts WHERE kind = 'changed' AND status = 'sent'"
+        ),
+        1
+    );
+    let files = emls(dir.path());
+    assert_eq!(files.len(), 2);
+    let text = parse_mime(&files[1]).part("text/plain").to_string();
+    assert!(text.contains("disappeared from the portal on"), "{text}");
+    // Told once: the next run neither asks again nor mails.
+    run(dir.path());
+    assert_eq!(emls(dir.path()).len(), 2);
+    // Seen again, it is no longer gone.
+    mount(&server, first_listing(&uri), vec![]).await;
+    run(dir.path());
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM notices WHERE gone_at IS NOT NULL"
+        ),
+        0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_finds_a_flipped_byte_and_a_missing_file() {
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    mount(&server, first_listing(&uri), vec![]).await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &uri, 365);
+    run(dir.path());
+    let files = evidence_files(dir.path());
+    assert_eq!(
+        files.len(),
+        4,
+        "two payloads and two attachments: {files:?}"
+    );
+    let ok = tenderscan(dir.path()).arg("verify").output().unwrap();
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("4 ok, 0 corrupt, 0 missing"));
+
+    // Flip one byte in the middle of one file; delete another.
+    let mut bytes = std::fs::read(&files[0]).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x01;
+    std::fs::write(&files[0], bytes).unwrap();
+    std::fs::remove_file(&files[1]).unwrap();
+    // And a well-formed file with other content under a payload's name.
+    std::fs::write(&files[2], zstd::bulk::compress(b"forged", 3).unwrap()).unwrap();
+    let bad = tenderscan(dir.path())
+        .args(["verify", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    let r: Value = serde_json::from_slice(&bad.stdout).unwrap();
+    assert_eq!(r["ok"], 1);
+    assert_eq!(r["corrupt"].as_array().unwrap().len(), 2, "{r}");
+    assert_eq!(r["corrupt"][0]["path"], json!(files[0]));
+    assert_eq!(r["corrupt"][1]["path"], json!(files[2]));
+    let forged = r["corrupt"][1]["detail"].as_str().unwrap();
+    assert!(forged.starts_with("content hashes to "), "{forged}");
+    assert_eq!(r["missing"][0]["path"], json!(files[1]));
+    let text = tenderscan(dir.path()).arg("verify").output().unwrap();
+    assert_eq!(text.status.code(), Some(1));
+    tenderscan(dir.path())
+        .args(["show", "no-such-notice"])
+        .assert()
+        .code(2);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("CORRUPT"), "{text}");
+    assert!(text.contains("MISSING"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_same_payload_fetched_again_is_stored_once() {
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    mount(&server, first_listing(&uri), vec![]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    write_config(dir.path(), &uri, 365);
+    run(dir.path());
+    let files = evidence_files(dir.path());
+    let sizes: Vec<u64> = files.iter().map(|f| f.metadata().unwrap().len()).collect();
+    let rows = count(&db, "SELECT count(*) FROM evidence");
+    assert_eq!(rows, 4);
+    run(dir.path());
+    // The unchanged notices cost no new file and no new row, only a fetch counted.
+    assert_eq!(evidence_files(dir.path()), files);
+    let again: Vec<u64> = files.iter().map(|f| f.metadata().unwrap().len()).collect();
+    assert_eq!(again, sizes);
+    assert_eq!(count(&db, "SELECT count(*) FROM evidence"), rows);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM evidence WHERE kind = 'notice' AND fetch_count = 2"
+        ),
+        2
+    );
+    // Attachments of unchanged notices are not fetched again at all.
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM evidence WHERE kind = 'document' AND fetch_count = 1"
+        ),
+        2
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retention_removes_old_unflagged_payloads_and_keeps_flagged_ones() {
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    mount(&server, first_listing(&uri), vec![]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    write_config(dir.path(), &uri, 30);
+    run(dir.path());
+    assert_eq!(evidence_files(dir.path()).len(), 4);
+    let plain = query_strings(
+        &db,
+        "SELECT e.sha256 FROM evidence e JOIN notices n ON n.id = e.notice_id WHERE n.number = '900002-1' ORDER BY e.sha256",
+    );
+    let flagged = query_strings(
+        &db,
+        "SELECT e.sha256 FROM evidence e JOIN notices n ON n.id = e.notice_id WHERE n.number = '900001-1' ORDER BY e.sha256",
+    );
+    assert_eq!((plain.len(), flagged.len()), (2, 2));
+    // Everything was fetched 40 days ago; the portal has nothing new since.
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute(
+            "UPDATE evidence SET first_fetched_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-40 days'),
+                                 last_fetched_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-40 days')",
+            [],
+        )
+        .unwrap();
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute(
+            "UPDATE notices SET last_seen_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
+            [],
+        )
+        .unwrap();
+    mount(&server, vec![], vec![]).await;
+    run(dir.path());
+    let left = query_strings(&db, "SELECT sha256 FROM evidence ORDER BY sha256");
+    assert_eq!(left, flagged, "the flagged notice's evidence stays");
+    let files = evidence_files(dir.path());
+    assert_eq!(files.len(), 2);
+    for sha in &plain {
+        assert!(
+            !files
+                .iter()
+                .any(|f| f.to_string_lossy().contains(sha.as_str())),
+            "{sha} removed"
+        );
+    }
+    for sha in &flagged {
+        assert!(
+            files
+                .iter()
+                .any(|f| f.to_string_lossy().contains(sha.as_str()))
+        );
+    }
+    tenderscan(dir.path()).arg("verify").assert().code(0);
+}

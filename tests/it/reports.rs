@@ -1,0 +1,593 @@
+//! For watchdog NGOs: canned reports on a small seeded database, full-text search,
+//! exports, and Datasette.
+
+use crate::util::tenderscan;
+use predicates::prelude::*;
+use serde_json::Value;
+use std::path::Path;
+use tenderscan::model::{Agency, DocumentRef, LotRecord, NoticeRecord, PortalTime, Severity};
+use tenderscan::store::{NewMatch, Store};
+
+struct Flag<'a> {
+    rule: &'a str,
+    severity: Severity,
+    evidence: &'a str,
+    quota: Option<(&'a str, i64, Option<&'a str>)>,
+}
+
+fn agency(bin: &str, name: &str, region: &str) -> Agency {
+    Agency {
+        id: bin.into(),
+        name_ru: Some(name.into()),
+        region: Some(region.into()),
+        ..Default::default()
+    }
+}
+
+fn notice(id: &str, title: &str, a: &Agency, published: &str, amount: f64) -> NoticeRecord {
+    let utc = chrono::DateTime::parse_from_rfc3339(published)
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    NoticeRecord {
+        external_id: id.into(),
+        number: Some(format!("{id}-1")),
+        title: title.into(),
+        agency: Some(a.clone()),
+        amount: Some(amount),
+        currency: Some("KZT".into()),
+        published: Some(PortalTime {
+            utc: Some(utc),
+            original: published.into(),
+        }),
+        url: Some(format!("https://goszakup.gov.kz/ru/announce/index/{id}")),
+        lots: vec![LotRecord {
+            external_id: format!("{id}0"),
+            number: Some(format!("{id}0-ЗЦП1")),
+            title: Some(title.into()),
+            amount: Some(amount),
+            documents: vec![DocumentRef {
+                url: format!("https://v3bl.goszakup.gov.kz/files/download_file/{id}/"),
+                file_name: Some(format!("techspec_{id}.docx")),
+                is_spec: true,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+/// Store a notice with its specification's text and record the given flags on it.
+fn seed(store: &mut Store, rec: NoticeRecord, spec_text: &str, flags: &[Flag<'_>]) -> i64 {
+    let src = store
+        .ensure_source("goszakup", "goszakup", "https://ows.goszakup.gov.kz")
+        .unwrap();
+    let out = store.store_page(src, &[rec], None).unwrap();
+    let id = out.touched[0];
+    let doc = store.pending_documents(id).unwrap().remove(0);
+    store
+        .save_document(
+            doc.id,
+            &tenderscan::store::DocumentContent {
+                kind: Some("docx".into()),
+                sha256: Some(tenderscan::store::sha256_hex(spec_text.as_bytes())),
+                text: Some(spec_text.into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let input = store.scan_input(id).unwrap().unwrap();
+    let doc_target = input
+        .targets
+        .iter()
+        .find(|t| t.document_id.is_some())
+        .unwrap()
+        .clone();
+    let found: Vec<NewMatch> = flags
+        .iter()
+        .map(|f| NewMatch {
+            target: doc_target.target.clone(),
+            lot_id: doc_target.lot_id,
+            document_id: doc_target.document_id,
+            rule_id: f.rule.into(),
+            severity: f.severity,
+            score: 1.0,
+            evidence: f.evidence.into(),
+            evidence_start: 0,
+            start: 0,
+            end: f.evidence.len(),
+            quotas_json: "[]".into(),
+            quota_kind: f.quota.map(|q| q.0.into()),
+            quota_count: f.quota.map(|q| q.1),
+            quota_period: f.quota.and_then(|q| q.2.map(String::from)),
+        })
+        .collect();
+    store
+        .record_scan(&input, "test", &found, &|_| vec![], false)
+        .unwrap();
+    id
+}
+
+/// Five notices from two agencies over two years; one later edited.
+fn seeded(dir: &Path) -> std::path::PathBuf {
+    let db = dir.join("t.db");
+    std::fs::write(
+        dir.join("config.toml"),
+        "[database]\npath = \"t.db\"\n[mail]\ndry_run_dir = \"outbox\"\n",
+    )
+    .unwrap();
+    let mut s = Store::open(&db).unwrap();
+    let rudny = agency(
+        "990240001234",
+        "Аппарат акима города Рудного",
+        "Костанайская область",
+    );
+    let almaty = agency(
+        "060240012345",
+        "Управление внутренней политики города Алматы",
+        "Алматы",
+    );
+    let hi = Severity::High;
+    seed(
+        &mut s,
+        notice(
+            "1001",
+            "Информационные услуги",
+            &rudny,
+            "2025-03-01T05:00:00Z",
+            1_300_000.0,
+        ),
+        "Создание четырех фейковых аккаунтов для комментирования.",
+        &[Flag {
+            rule: "fake-accounts",
+            severity: hi,
+            evidence: "четырех фейковых аккаунтов",
+            quota: Some(("accounts", 4, None)),
+        }],
+    );
+    seed(
+        &mut s,
+        notice(
+            "1002",
+            "Услуги по ведению аккаунтов",
+            &rudny,
+            "2026-02-01T05:00:00Z",
+            600_000.0,
+        ),
+        "Не менее 1000 положительных комментариев в месяц.",
+        &[Flag {
+            rule: "comment-quota-positive",
+            severity: hi,
+            evidence: "1000 положительных комментариев",
+            quota: Some(("comments", 1000, Some("month"))),
+        }],
+    );
+    seed(
+        &mut s,
+        notice(
+            "1003",
+            "SMM-сопровождение",
+            &almaty,
+            "2026-05-01T05:00:00Z",
+            2_000_000.0,
+        ),
+        "Әлеуметтік желілерде күніне 500 пікір жазу. Ведение страниц в социальных сетях.",
+        &[
+            Flag {
+                rule: "comment-quota",
+                severity: Severity::Medium,
+                evidence: "500 пікір",
+                quota: Some(("comments", 500, Some("day"))),
+            },
+            Flag {
+                rule: "smm-services",
+                severity: Severity::Low,
+                evidence: "Ведение страниц в социальных сетях",
+                quota: None,
+            },
+        ],
+    );
+    seed(
+        &mut s,
+        notice(
+            "1004",
+            "Имиджевые услуги",
+            &almaty,
+            "2026-06-01T05:00:00Z",
+            100_000.0,
+        ),
+        "Разработка имиджевых материалов для социальных сетей.",
+        &[Flag {
+            rule: "smm-services",
+            severity: Severity::Low,
+            evidence: "имиджевых материалов",
+            quota: None,
+        }],
+    );
+    seed(
+        &mut s,
+        notice(
+            "1005",
+            "Поставка ботинок",
+            &almaty,
+            "2026-07-01T05:00:00Z",
+            90_000.0,
+        ),
+        "Ботинки кожаные, 40 пар.",
+        &[],
+    );
+    // Notice 1001 edited after it was flagged.
+    let src = s
+        .ensure_source("goszakup", "goszakup", "https://ows.goszakup.gov.kz")
+        .unwrap();
+    let mut edited = notice(
+        "1001",
+        "Информационные услуги (изменено)",
+        &rudny,
+        "2025-03-01T05:00:00Z",
+        1_300_000.0,
+    );
+    edited.status = Some("Изменена документация".into());
+    s.store_page(src, &[edited], None).unwrap();
+    db
+}
+
+fn report_json(dir: &Path, name: &str, params: &[&str]) -> Vec<Value> {
+    let mut args = vec!["report", name, "--format", "json"];
+    for p in params {
+        args.push("--param");
+        args.push(p);
+    }
+    let out = tenderscan(dir)
+        .args(&args)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    serde_json::from_slice::<Value>(&out)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn each_report_returns_the_expected_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    seeded(dir.path());
+    let d = dir.path();
+
+    let rows = report_json(d, "flagged_tenders", &["since=2026-01-01"]);
+    let numbers: Vec<&str> = rows
+        .iter()
+        .map(|r| r["notice_number"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        numbers,
+        ["1003-1", "1002-1"],
+        "medium and up, newest first: {rows:?}"
+    );
+    assert_eq!(rows[1]["price_per_unit"], 600.0);
+    assert_eq!(rows[1]["quota_period"], "month");
+    let low = report_json(
+        d,
+        "flagged_tenders",
+        &["since=2026-01-01", "min_severity=low"],
+    );
+    assert_eq!(low.len(), 4, "1003 twice (two rules), 1002, 1004: {low:?}");
+
+    let rows = report_json(d, "agencies_by_flagged_spending", &[]);
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["agency_bin"], "060240012345");
+    assert_eq!(rows[0]["flagged_notices"], 1);
+    assert_eq!(rows[0]["flagged_amount"], 2_000_000.0);
+    assert_eq!(rows[1]["agency_bin"], "990240001234");
+    assert_eq!(rows[1]["flagged_notices"], 2);
+    assert_eq!(rows[1]["high"], 2);
+    assert_eq!(rows[1]["flagged_amount"], 1_900_000.0);
+
+    let rows = report_json(d, "price_per_unit", &["kind=comments"]);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["year"], "2026");
+    assert_eq!(rows[0]["tenders"], 2);
+    assert_eq!(rows[0]["min_price"], 600.0);
+    assert_eq!(rows[0]["median_price"], 2300.0);
+    assert_eq!(rows[0]["max_price"], 4000.0);
+    let rows = report_json(d, "price_per_unit", &[]);
+    let accounts: Vec<&Value> = rows.iter().filter(|r| r["kind"] == "accounts").collect();
+    assert_eq!(accounts.len(), 1);
+    assert_eq!(accounts[0]["year"], "2025");
+    assert_eq!(accounts[0]["median_price"], 325_000.0);
+
+    let rows = report_json(d, "repeat_buyers", &[]);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["agency_bin"], "990240001234");
+    assert_eq!(rows[0]["years"], 2);
+    assert_eq!(rows[0]["which_years"], "2025,2026");
+
+    let rows = report_json(d, "changed_after_flag", &[]);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["notice_number"], "1001-1");
+    assert_eq!(rows[0]["versions_after_flag"], 1);
+    assert!(rows[0]["what_changed"].as_str().unwrap().contains("title"));
+
+    let rows = report_json(d, "smm_spending_by_region", &[]);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["region"], "Алматы");
+    assert_eq!(rows[0]["year"], "2026");
+    assert_eq!(rows[0]["notices"], 2);
+    assert_eq!(rows[0]["amount"], 2_100_000.0);
+}
+
+#[test]
+fn report_parameters_are_checked_and_stay_values() {
+    let dir = tempfile::tempdir().unwrap();
+    seeded(dir.path());
+    tenderscan(dir.path())
+        .args(["report", "flagged_tenders", "--param", "since=yesterday"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("since"))
+        .stderr(predicate::str::contains("YYYY-MM-DD"));
+    tenderscan(dir.path())
+        .args(["report", "flagged_tenders", "--param", "agency=1"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no parameter \"agency\""));
+    tenderscan(dir.path())
+        .args(["report", "no_such_report"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no report is named"));
+    // SQL in a free-text parameter is a value: it matches nothing and drops nothing.
+    let rows = report_json(dir.path(), "price_per_unit", &["kind=comments' OR '1'='1"]);
+    assert!(rows.is_empty(), "{rows:?}");
+    let rows = report_json(
+        dir.path(),
+        "smm_spending_by_region",
+        &["rule=x'; DROP TABLE notices; --"],
+    );
+    assert!(rows.is_empty());
+    assert_eq!(
+        crate::util::count(&dir.path().join("t.db"), "SELECT count(*) FROM notices"),
+        5
+    );
+}
+
+#[test]
+fn report_list_and_formats() {
+    let dir = tempfile::tempdir().unwrap();
+    seeded(dir.path());
+    tenderscan(dir.path())
+        .args(["report", "--list"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("flagged_tenders"))
+        .stdout(predicate::str::contains("Price per comment"));
+    tenderscan(dir.path())
+        .env("COLUMNS", "60")
+        .args(["report", "flagged_tenders"])
+        .assert()
+        .success()
+        .stdout(predicate::function(|s: &str| {
+            s.lines().all(|l| l.chars().count() <= 60)
+        }))
+        .stdout(predicate::str::contains("(3 rows)"))
+        .stdout(predicate::str::contains("agency_name"))
+        .stdout(predicate::str::contains("-[ 1 ]"));
+    // Wide enough for a table: a header line and the rows.
+    tenderscan(dir.path())
+        .env("COLUMNS", "100")
+        .args(["report", "repeat_buyers"])
+        .assert()
+        .success()
+        .stdout(predicate::function(|s: &str| {
+            s.lines().all(|l| l.chars().count() <= 100)
+        }))
+        .stdout(predicate::str::starts_with("agency_bin"))
+        .stdout(predicate::str::contains("(1 rows)"));
+    tenderscan(dir.path())
+        .args(["report", "repeat_buyers", "--format", "md"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("| agency_bin | agency_name |"))
+        .stdout(predicate::str::contains("Аппарат акима города Рудного"));
+}
+
+#[test]
+fn search_finds_inflected_russian_and_kazakh_words() {
+    let dir = tempfile::tempdir().unwrap();
+    seeded(dir.path());
+    // "аккаунты" finds "аккаунтов" (notice title and specification).
+    let out = tenderscan(dir.path())
+        .args(["search", "аккаунты", "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let hits: Vec<Value> = serde_json::from_slice::<Value>(&out)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone();
+    let numbers: Vec<&str> = hits
+        .iter()
+        .map(|h| h["notice_number"].as_str().unwrap())
+        .collect();
+    assert!(
+        numbers.contains(&"1001-1") && numbers.contains(&"1002-1"),
+        "{hits:?}"
+    );
+    assert!(
+        hits.iter()
+            .any(|h| h["snippet"].as_str().unwrap().contains("«аккаунтов»")),
+        "{hits:?}"
+    );
+    // Kazakh: "пікірлерді" finds "пікір".
+    let out = tenderscan(dir.path())
+        .args(["search", "пікірлерді", "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let hits: Vec<Value> = serde_json::from_slice::<Value>(&out)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0]["notice_number"], "1003-1");
+    // Boots are not found by "комментарии"; FTS syntax in the query is only text.
+    let out = tenderscan(dir.path())
+        .args(["search", "ботинки OR NEAR(\"x\" *", "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let hits: Vec<Value> = serde_json::from_slice::<Value>(&out)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(hits.is_empty(), "all words must occur: {hits:?}");
+}
+
+#[test]
+fn the_csv_export_round_trips_with_cyrillic_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    seeded(dir.path());
+    tenderscan(dir.path())
+        .args([
+            "export",
+            "--table",
+            "flags",
+            "--format",
+            "csv",
+            "--excel",
+            "-o",
+            "flags.csv",
+        ])
+        .assert()
+        .success();
+    let bytes = std::fs::read(dir.path().join("flags.csv")).unwrap();
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "Excel wants a BOM");
+    // Python's csv module as the independent reader.
+    let script = r#"
+import csv, json, sys
+with open(sys.argv[1], encoding="utf-8-sig", newline="") as f:
+    rows = list(csv.DictReader(f))
+print(json.dumps(rows, ensure_ascii=False))
+"#;
+    let out = std::process::Command::new("python3")
+        .args(["-c", script, dir.path().join("flags.csv").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows.len(), 5);
+    let rudny = rows
+        .iter()
+        .find(|r| r["rule_id"] == "fake-accounts")
+        .unwrap();
+    assert_eq!(rudny["agency_name"], "Аппарат акима города Рудного");
+    assert_eq!(rudny["evidence"], "четырех фейковых аккаунтов");
+    assert_eq!(rudny["price_per_unit"], "325000");
+    assert_eq!(rudny["lot_number"], "10010-ЗЦП1");
+
+    // JSON Lines, filtered by date.
+    let out = tenderscan(dir.path())
+        .args([
+            "export",
+            "--table",
+            "notices",
+            "--format",
+            "jsonl",
+            "--since",
+            "2000-01-01",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let lines: Vec<Value> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 5);
+    assert!(lines.iter().any(|l| l["title"] == "Поставка ботинок"));
+    tenderscan(dir.path())
+        .args(["export", "--table", "sqlite_master"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no table"));
+}
+
+#[test]
+fn datasette_shows_the_canned_queries_and_searches() {
+    let dir = tempfile::tempdir().unwrap();
+    seeded(dir.path());
+    let meta = tenderscan(dir.path())
+        .arg("datasette-metadata")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: Value = serde_json::from_slice(&meta).unwrap();
+    assert_eq!(
+        v["databases"]["t"]["queries"]["flagged_tenders"]["title"],
+        "Flagged tenders in a period"
+    );
+    assert_eq!(
+        v["databases"]["t"]["tables"]["notices"]["fts_table"],
+        "notices_fts"
+    );
+    std::fs::write(dir.path().join("metadata.json"), &meta).unwrap();
+
+    let have = std::process::Command::new("datasette")
+        .arg("--version")
+        .output();
+    if have.is_err() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "datasette must be installed in CI (.ci/run installs it)"
+        );
+        eprintln!("datasette not installed: skipping the live check");
+        return;
+    }
+    let get = |path: &str| -> Value {
+        let out = std::process::Command::new("datasette")
+            .current_dir(dir.path())
+            .args(["t.db", "--metadata", "metadata.json", "--get", path])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{path}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{path}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
+    };
+    let q = get(
+        "/t/flagged_tenders.json?since=2026-01-01&until=9999-12-31&min_severity=medium&_shape=objects",
+    );
+    let rows = q["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{q}");
+    assert_eq!(rows[0]["notice_number"], "1003-1");
+    let s =
+        get("/t/notices.json?_search=%D0%B1%D0%BE%D1%82%D0%B8%D0%BD%D0%BE%D0%BA&_shape=objects");
+    let rows = s["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{s}");
+    assert_eq!(rows[0]["title"], "Поставка ботинок");
+}

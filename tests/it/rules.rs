@@ -1,0 +1,400 @@
+//! The rule engine from the outside: the built-in rules over a labelled corpus (recall and false
+//! flags), every rule's examples, rule-file errors, loading files.
+
+use serde::Deserialize;
+use std::path::PathBuf;
+use tenderscan::rules::{Context, RuleError, RuleSet, Severity};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Corpus {
+    fragment: Vec<Fragment>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Fragment {
+    text: String,
+    expect: Vec<String>,
+}
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/rules")
+        .join(name)
+}
+
+#[test]
+fn labelled_corpus_recall_and_false_flags() {
+    let rs = RuleSet::builtin().expect("built-in rules compile");
+    let src = std::fs::read_to_string(fixture("labelled.toml")).unwrap();
+    let corpus: Corpus = toml::from_str(&src).unwrap();
+    for f in &corpus.fragment {
+        for id in &f.expect {
+            assert!(rs.get(id).is_some(), "unknown rule id {id} in corpus");
+        }
+    }
+    let (mut positives, mut found) = (0usize, 0usize);
+    let (mut negatives, mut flags) = (0usize, 0usize);
+    let mut report = Vec::new();
+    for f in &corpus.fragment {
+        let got = rs.find(&f.text, &Context::default()).matches;
+        let ids: Vec<&str> = got.iter().map(|m| m.rule_id.as_str()).collect();
+        // the severity the fragment deserves: the highest expected one, or none
+        let deserved = f
+            .expect
+            .iter()
+            .filter_map(|id| rs.get(id).map(|r| r.severity))
+            .max();
+        let expected_alerting = deserved.is_some_and(|s| s >= Severity::Medium);
+        if expected_alerting {
+            positives += 1;
+        } else {
+            negatives += 1;
+        }
+        let recalled = f.expect.iter().all(|id| ids.contains(&id.as_str()));
+        if expected_alerting && recalled {
+            found += 1;
+        }
+        if !recalled {
+            report.push(format!("MISSED {:?}: {:?} got {:?}", f.expect, f.text, ids));
+        }
+        // a false flag: a match at medium or above where the fragment deserves less, or a
+        // high match that the fragment does not expect
+        let flagged = got.iter().any(|m| {
+            !f.expect.contains(&m.rule_id)
+                && ((m.severity >= Severity::Medium && deserved.is_none_or(|d| m.severity > d))
+                    || (m.severity == Severity::High && deserved != Some(Severity::High)))
+        });
+        if flagged {
+            flags += 1;
+            report.push(format!(
+                "FALSE FLAG {:?}: {:?} got {:?}",
+                f.expect, f.text, ids
+            ));
+        }
+        // a fragment expecting only low rules must not be missed either
+        if !expected_alerting && !f.expect.is_empty() && recalled {
+            // counted in neither figure; recall is over alerting positives
+        }
+    }
+    let total = corpus.fragment.len();
+    let recall = found as f64 / positives as f64;
+    let false_flag_rate = flags as f64 / total as f64;
+    for line in &report {
+        println!("{line}");
+    }
+    println!(
+        "labelled corpus: {total} fragments ({positives} alerting positives, {negatives} negatives or low-only); \
+         recall {:.1}% ({found}/{positives}); false flags {:.1}% ({flags}/{total})",
+        recall * 100.0,
+        false_flag_rate * 100.0
+    );
+    assert!(total >= 80, "corpus too small: {total}");
+    assert!(recall >= 0.95, "recall {recall:.3} < 0.95");
+    assert!(
+        false_flag_rate <= 0.02,
+        "false flags {false_flag_rate:.3} > 0.02"
+    );
+}
+
+#[test]
+fn low_only_fragments_are_recalled() {
+    // SMM fragments expect the low rule: it must be found (not counted in recall above).
+    let rs = RuleSet::builtin().unwrap();
+    let src = std::fs::read_to_string(fixture("labelled.toml")).unwrap();
+    let corpus: Corpus = toml::from_str(&src).unwrap();
+    let mut missed = Vec::new();
+    let mut n = 0;
+    for f in corpus
+        .fragment
+        .iter()
+        .filter(|f| f.expect == ["smm-services"])
+    {
+        n += 1;
+        let got = rs.find(&f.text, &Context::default()).matches;
+        if !got.iter().any(|m| m.rule_id == "smm-services") {
+            missed.push(f.text.clone());
+        }
+    }
+    println!("smm-services: {}/{n} found", n - missed.len());
+    assert!(missed.len() * 10 <= n, "smm-services missed: {missed:#?}");
+}
+
+#[test]
+fn builtin_examples_pass() {
+    let rs = RuleSet::builtin().unwrap();
+    let outcomes = rs.check_examples();
+    assert!(outcomes.len() >= 40);
+    let failed: Vec<_> = outcomes.iter().filter(|o| !o.passed).collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+    for r in rs.rules() {
+        assert!(
+            outcomes
+                .iter()
+                .any(|o| o.rule_id == r.id && o.expected_match),
+            "{} has no example",
+            r.id
+        );
+        assert!(
+            outcomes
+                .iter()
+                .any(|o| o.rule_id == r.id && !o.expected_match),
+            "{} has no counterexample",
+            r.id
+        );
+    }
+}
+
+#[test]
+fn builtin_rule_ids_and_severities() {
+    let rs = RuleSet::builtin().unwrap();
+    let got: Vec<(&str, Severity)> = rs
+        .rules()
+        .iter()
+        .map(|r| (r.id.as_str(), r.severity))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("fake-accounts", Severity::High),
+            ("comment-quota-positive", Severity::High),
+            ("opinion-writing", Severity::Medium),
+            ("comment-quota", Severity::Medium),
+            ("negativity-work", Severity::Medium),
+            ("bought-audience", Severity::Medium),
+            ("smm-services", Severity::Low),
+        ]
+    );
+    for r in rs.rules() {
+        assert_eq!(r.origin, "builtin.toml");
+        assert!(r.line > 0 && !r.why.is_empty() && !r.title.is_empty());
+    }
+    assert_eq!(rs.version().len(), 16);
+    assert_eq!(rs.version(), RuleSet::builtin().unwrap().version());
+}
+
+#[test]
+fn examples_report_failures() {
+    let src = r#"
+[[rule]]
+id = "x"
+title = "t"
+severity = "low"
+why = "w"
+phrases = ["фейковый аккаунт"]
+examples = ["фейковых аккаунтов", "ботинки"]
+counterexamples = ["фейковые аккаунты", "ботинки"]
+"#;
+    let rs = RuleSet::from_toml_str(src, "x.toml").unwrap();
+    let o = rs.check_examples();
+    let passed: Vec<bool> = o.iter().map(|o| o.passed).collect();
+    assert_eq!(passed, [true, false, false, true]);
+    assert_eq!(o[1].text, "ботинки");
+    assert!(o[1].expected_match && !o[2].expected_match);
+}
+
+fn err(src: &str) -> String {
+    match RuleSet::from_toml_str(src, "rules.toml") {
+        Ok(_) => panic!("accepted: {src}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+const HEAD: &str = "[[rule]]\nid = \"ok-rule\"\ntitle = \"t\"\nseverity = \"low\"\nwhy = \"w\"\nphrases = [\"аккаунт\"]\n\n";
+
+#[test]
+fn rule_file_errors_name_file_line_and_rule() {
+    let e = err(&format!(
+        "{HEAD}[[rule]]\nid = \"fake-accounts\"\ntitle = \"t\"\nseverity = \"high\"\nwhy = \"w\"\nphrasez = [\"a\"]\n"
+    ));
+    assert_eq!(
+        e,
+        "rules.toml:13: rule `fake-accounts`: unknown field `phrasez`, expected one of `id`, `title`, `severity`, `why`, `phrases`, `near`, `unless`, `unless_within`, `regex`, `quota`, `context`, `min_amount`, `amount_currency`, `examples`, `counterexamples`"
+    );
+
+    let e = err(&format!(
+        "{HEAD}[[rule]]\nid = \"bad-re\"\ntitle = \"t\"\nseverity = \"high\"\nwhy = \"w\"\nregex = [\"(unclosed\"]\n"
+    ));
+    assert!(
+        e.starts_with("rules.toml:13: rule `bad-re`: invalid regex"),
+        "{e}"
+    );
+
+    let e = err(&format!(
+        "{HEAD}[[rule]]\nid = \"ok-rule\"\ntitle = \"t\"\nseverity = \"low\"\nwhy = \"w\"\nphrases = [\"бот\"]\n"
+    ));
+    assert_eq!(
+        e,
+        "rules.toml:9: rule `ok-rule`: duplicate rule id (first defined at rules.toml:2)"
+    );
+
+    let e = err("[[rule]]\nid = \"empty\"\ntitle = \"t\"\nseverity = \"low\"\nwhy = \"w\"\n");
+    assert_eq!(
+        e,
+        "rules.toml:2: rule `empty`: rule has no matchers (phrases, near, regex or quota)"
+    );
+
+    let e = err(
+        "[[rule]]\nid = \"sev\"\ntitle = \"t\"\nseverity = \"urgent\"\nwhy = \"w\"\nphrases = [\"бот\"]\n",
+    );
+    assert!(
+        e.starts_with("rules.toml:4: rule `sev`: unknown variant `urgent`"),
+        "{e}"
+    );
+
+    let e = err(
+        "[[rule]]\nid = \"short\"\ntitle = \"t\"\nseverity = \"low\"\nwhy = \"w\"\nphrases = [\"в на\"]\n",
+    );
+    assert!(
+        e.starts_with("rules.toml:6: rule `short`: phrase `в на` needs a word"),
+        "{e}"
+    );
+
+    let e = err(
+        "[[rule]]\nid = \"near\"\ntitle = \"t\"\nseverity = \"low\"\nwhy = \"w\"\n\nnear = [\n  { terms = [\"фейк*\"], within = 3 },\n]\n",
+    );
+    assert!(
+        e.starts_with("rules.toml:8: rule `near`: `near` needs at least two terms"),
+        "{e}"
+    );
+
+    let e = err(
+        "[[rule]]\nid = \"Bad Id\"\ntitle = \"t\"\nseverity = \"low\"\nwhy = \"w\"\nphrases = [\"бот\"]\n",
+    );
+    assert!(
+        e.starts_with("rules.toml:2: rule `Bad Id`: id must be"),
+        "{e}"
+    );
+
+    let e = err(
+        "[[rule]]\nid = \"q\"\ntitle = \"t\"\nseverity = \"low\"\nwhy = \"w\"\n[rule.quota]\nkinds = [\"comments\"]\nper = [\"year\"]\n",
+    );
+    assert!(
+        e.starts_with("rules.toml:") && e.contains("rule `q`: unknown period `year`"),
+        "{e}"
+    );
+
+    let e = err(
+        "[[rule]]\nid = \"q2\"\ntitle = \"t\"\nseverity = \"low\"\nwhy = \"w\"\n[rule.quota]\nkinds = [\"votes\"]\n",
+    );
+    assert!(
+        e.starts_with("rules.toml:7: rule `q2`: unknown variant `votes`"),
+        "{e}"
+    );
+
+    let e = err("[[rule]\nid = \"x\"\n");
+    assert!(e.starts_with("rules.toml:1: "), "{e}");
+
+    let e = err(
+        "[[rule]]\nid = \"hy\"\ntitle = \"t\"\nseverity = \"low\"\nwhy = \"w\"\nphrases = [\"фейк-аккаунт\"]\n",
+    );
+    assert!(
+        e.contains("rule `hy`: term `фейк-аккаунт` is not one word"),
+        "{e}"
+    );
+}
+
+#[test]
+fn load_merges_files_and_names_bad_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("newsroom.toml");
+    std::fs::write(
+        &good,
+        "[[rule]]\nid = \"our-words\"\ntitle = \"Ours\"\nseverity = \"medium\"\nwhy = \"w\"\nphrases = [\"имиджевые комментарии\"]\nexamples = [\"имиджевых комментариев\"]\n",
+    )
+    .unwrap();
+    let rs = RuleSet::load(true, std::slice::from_ref(&good)).unwrap();
+    assert_eq!(
+        rs.rules().len(),
+        RuleSet::builtin().unwrap().rules().len() + 1
+    );
+    let ours = rs.get("our-words").unwrap();
+    assert_eq!(ours.origin, good.display().to_string());
+    assert_eq!(ours.line, 2);
+    assert_ne!(rs.version(), RuleSet::builtin().unwrap().version());
+    let f = rs.find("Размещение имиджевых комментариев", &Context::default());
+    assert!(f.matches.iter().any(|m| m.rule_id == "our-words"));
+    assert!(rs.check_examples().iter().all(|o| o.passed));
+
+    let only = RuleSet::load(false, std::slice::from_ref(&good)).unwrap();
+    assert_eq!(only.rules().len(), 1);
+
+    let clash = dir.path().join("clash.toml");
+    std::fs::write(&clash, "[[rule]]\nid = \"fake-accounts\"\ntitle = \"t\"\nseverity = \"low\"\nwhy = \"w\"\nphrases = [\"бот\"]\n").unwrap();
+    let e = RuleSet::load(true, std::slice::from_ref(&clash))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with(&format!(
+            "{}:2: rule `fake-accounts`: duplicate rule id (first defined at builtin.toml:",
+            clash.display()
+        )),
+        "{e}"
+    );
+
+    let missing = dir.path().join("missing.toml");
+    let e = RuleSet::load(false, &[missing]).unwrap_err();
+    assert!(matches!(e, RuleError::Io { .. }));
+}
+
+#[test]
+fn version_changes_with_any_rule() {
+    let a = "[[rule]]\nid = \"a\"\ntitle = \"t\"\nseverity = \"low\"\nwhy = \"w\"\nphrases = [\"бот\"]\n";
+    let b = a.replace("бот", "боты");
+    let va = RuleSet::from_toml_str(a, "x")
+        .unwrap()
+        .version()
+        .to_string();
+    let vb = RuleSet::from_toml_str(&b, "x")
+        .unwrap()
+        .version()
+        .to_string();
+    assert_ne!(va, vb);
+    assert_eq!(va, RuleSet::from_toml_str(a, "y").unwrap().version());
+}
+
+#[test]
+fn regex_rule_maps_offsets_to_original() {
+    let src = "[[rule]]\nid = \"re\"\ntitle = \"t\"\nseverity = \"medium\"\nwhy = \"w\"\nregex = [\"нурбот[а-я]*\"]\n";
+    let rs = RuleSet::from_toml_str(src, "re.toml").unwrap();
+    let t = "Услуги «НУРБОТОВ» и прочее";
+    let f = rs.find(t, &Context::default());
+    assert_eq!(f.matches.len(), 1);
+    assert_eq!(&t[f.matches[0].start..f.matches[0].end], "НУРБОТОВ");
+}
+
+#[test]
+fn big_adversarial_input_is_fast_enough_and_safe() {
+    let rs = RuleSet::builtin().unwrap();
+    // one enormous word, then many repeated candidate words
+    let mut t = "аккаунт".repeat(200_000);
+    t.push(' ');
+    t.push_str(&"фейковых аккаунтов бот комментариев 5 ".repeat(20_000));
+    let start = std::time::Instant::now();
+    let f = rs.find(&t, &Context::default());
+    assert!(start.elapsed().as_secs() < 20);
+    for m in &f.matches {
+        assert!(t.is_char_boundary(m.start) && t.is_char_boundary(m.end));
+    }
+    assert!(
+        f.matches
+            .iter()
+            .filter(|m| m.rule_id == "fake-accounts")
+            .count()
+            <= 100
+    );
+}
+
+#[test]
+fn findings_serialize_lowercase() {
+    let rs = RuleSet::builtin().unwrap();
+    let f = rs.find(
+        "не менее 50 положительных комментариев в день в Instagram",
+        &Context::default(),
+    );
+    let j = serde_json::to_value(&f).unwrap();
+    assert_eq!(j["quotas"][0]["kind"], "comments");
+    assert_eq!(j["quotas"][0]["per"], "day");
+    assert_eq!(j["matches"][0]["severity"], "high");
+}
