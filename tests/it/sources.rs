@@ -849,6 +849,60 @@ async fn html_listing_detail_and_next_pages_from_configured_selectors() {
     assert!(end.get("next").is_none(), "{end}");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn an_html_portal_configured_in_config_toml_is_crawled_and_flagged_by_the_binary() {
+    let server = html_portal("list_page1.html", "detail_101.html").await;
+    let uri = server.uri();
+    Mock::given(method("GET"))
+        .and(path("/files/101/techspec.docx"))
+        .respond_with(body(
+            docx(NURBOT_SPEC),
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    for f in ["/files/101/contract.pdf", "/files/90/smeta.xlsx"] {
+        Mock::given(method("GET"))
+            .and(path(f))
+            .respond_with(ResponseTemplate::new(404))
+            .mount(&server)
+            .await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = format!(
+        "[database]\npath = \"t.db\"\n\n[crawl]\ncontact = \"mailto:test@example.org\"\ntimeout_secs = 5\nmax_retries = 0\nbackoff_secs = 0.05\n\n\
+         [[sources]]\nname = \"city\"\nkind = \"html\"\nurl = \"{uri}/tenders\"\nrequests_per_second = 1000.0\nlookback_days = 3650\n\
+         [sources.html]\nitem = \"table.results tr.lot\"\ntitle = \"a.name\"\nnumber = \"td.no\"\namount = \"td.price\"\n\
+         agency = \"td.org\"\ndate = \"td.pub\"\ndate_format = \"%d.%m.%Y %H:%M\"\ntimezone = \"Asia/Almaty\"\ncurrency = \"KZT\"\n\
+         next = \"a.next\"\ndetail_description = \"div.description p\"\ndetail_documents = \"ul.files a.file\"\ndetail_spec = \"a.spec\"\n\n\
+         [mail]\nfrom = \"tenderscan <alerts@example.org>\"\ndry_run_dir = \"outbox\"\n"
+    );
+    std::fs::write(dir.path().join("config.toml"), cfg).unwrap();
+    let out = tenderscan(dir.path()).arg("crawl").output().unwrap();
+    let db = dir.path().join("t.db");
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM notices"),
+        3,
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM flags WHERE severity = 'high' AND quota_kind = 'accounts' AND quota_count = 4 AND notice_number = 'T-101'"
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM documents WHERE is_spec = 1 AND text LIKE '%фейковых аккаунтов%'"
+        ),
+        1
+    );
+}
+
 #[tokio::test]
 async fn html_a_redesigned_listing_is_a_changed_page_naming_url_and_selector() {
     let server = html_portal("list_redesigned.html", "detail_101.html").await;
