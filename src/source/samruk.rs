@@ -1,13 +1,16 @@
 //! Source kind `samruk`: Samruk-Kazyna's procurement portal (zakup.sk.kz), through its public
-//! search JSON (no token). The configured URL is the search endpoint; pages are requested with
-//! `page` (from 0), `size` and `sort=lastModifiedDate,desc`.
+//! search JSON (no token). The configured URL is the search endpoint
+//! (`https://zakup.sk.kz/eprocsearch/api/external/4dv3rts/filter`, as public clients call it);
+//! pages are POSTed with [`FILTER`] as the JSON body and `page` (from 0), `size` and
+//! `sort=lastModifiedDate,desc` in the query.
 //!
 //! Answers are read tolerantly: the list is `content` (a Spring page), `items`, `data`,
 //! `results` or a bare array; the end is `last: true`, `totalPages`, or a short page. An item is
 //! `{id, number, nameRu, nameKk, sumTruNoNds, advertStatus, tenderType, customer {bin, nameRu},
 //! acceptanceBeginDateTime, acceptanceEndDateTime, lastModifiedDate, lots[], documents[]}`;
-//! dates are ISO 8601 with offsets (a time without one is read as Asia/Almaty). Documents are
-//! taken only where an item gives a URL for them (`url`, `fileUrl`, `downloadUrl`).
+//! dates are ISO 8601 with offsets (a time without one is read as Asia/Almaty); `kato.ru` is the
+//! region. A document is `{fileUid, fileName, contentType, documentCategory}`, downloaded from
+//! [`FILES_PATH`]`{fileUid}` on the source's host (or from its `url`/`fileUrl`, if it has one).
 //!
 //! # Cursor
 //! `{"since": "2026-11-20T00:00:00Z", "page": 2, "started": "…"}`: results are newest first by
@@ -35,6 +38,10 @@ pub const DEFAULT_HOSTS: &[&str] = &["zakup.sk.kz"];
 pub const DEFAULT_PAGE_SIZE: u32 = 10;
 /// Public page of an advert, unless `notice_url` says otherwise.
 pub const NOTICE_URL: &str = "https://zakup.sk.kz/#/ext?tabs=advert&id={id}";
+/// The filter the portal's own search page sends for published adverts.
+pub const FILTER: &str = r#"{"advertStatus": "PUBLISHED", "lotStatus": "PUBLISHED"}"#;
+/// Where a document's `fileUid` is downloaded, on the source's host.
+pub const FILES_PATH: &str = "/eprocfilestorage/open-api/files/download/";
 /// Pages read per run at most.
 pub const MAX_PAGES: u32 = 500;
 const OVERLAP: chrono::Duration = chrono::Duration::hours(1);
@@ -116,8 +123,9 @@ impl Samruk {
             .append_pair("page", &self.cursor.page.to_string())
             .append_pair("size", &self.size.to_string())
             .append_pair("sort", "lastModifiedDate,desc");
+        let filter: Value = serde_json::from_str(FILTER).unwrap_or_default();
         let resp = fetcher
-            .get(&url, &[("Accept", "application/json".to_string())])
+            .post_json(&url, &[("Accept", "application/json".to_string())], &filter)
             .await
             .map_err(fetch_err(&self.name))?;
         let changed = |what: String| SourceError::ChangedFormat {
@@ -152,7 +160,7 @@ impl Samruk {
             if !recent {
                 continue;
             }
-            match map_advert(item, &self.notice_url) {
+            match map_advert(item, &self.notice_url, &self.url) {
                 Some(rec) if self.seen.insert(rec.external_id.clone()) => records.push(rec),
                 Some(_) => {}
                 None => tracing::warn!(source = %self.name, "advert without an id skipped"),
@@ -247,7 +255,7 @@ fn time(v: &Value, keys: &[&str]) -> Option<crate::model::PortalTime> {
         .and_then(|s| iso_time(&s, Some(chrono_tz::Asia::Almaty)))
 }
 
-fn documents_of(v: &Value) -> Vec<DocumentRef> {
+fn documents_of(v: &Value, host: &Url) -> Vec<DocumentRef> {
     let mut docs: Vec<DocumentRef> = v
         .get("documents")
         .and_then(Value::as_array)
@@ -256,11 +264,21 @@ fn documents_of(v: &Value) -> Vec<DocumentRef> {
         .filter_map(|d| {
             let url = ["url", "fileUrl", "downloadUrl"]
                 .iter()
-                .find_map(|k| text(d, k))?;
+                .find_map(|k| text(d, k))
+                .or_else(|| {
+                    let uid = text(d, "fileUid")?;
+                    let enc: String =
+                        url::form_urlencoded::byte_serialize(uid.as_bytes()).collect();
+                    host.join(&format!("{FILES_PATH}{enc}"))
+                        .ok()
+                        .map(|u| u.to_string())
+                })?;
             let file_name = text(d, "fileName").or_else(|| text(d, "originalName"));
             let title = text(d, "nameRu").or_else(|| text(d, "documentCategory"));
             Some(DocumentRef {
+                // The file name often is the title ("Техническая спецификация.pdf").
                 is_spec: is_spec(title.as_deref(), file_name.as_deref())
+                    || is_spec(file_name.as_deref(), None)
                     || text(d, "documentCategory")
                         .is_some_and(|c| c.to_ascii_uppercase().contains("TECH")),
                 media_type: text(d, "contentType").or_else(|| {
@@ -279,8 +297,8 @@ fn documents_of(v: &Value) -> Vec<DocumentRef> {
     docs
 }
 
-/// One advert as a notice. `None` without an id.
-pub fn map_advert(item: &Value, notice_url: &str) -> Option<NoticeRecord> {
+/// One advert as a notice (documents by `fileUid` on `host`). `None` without an id.
+pub fn map_advert(item: &Value, notice_url: &str, host: &Url) -> Option<NoticeRecord> {
     let id = text(item, "id")?;
     let number = text(item, "number");
     let (status_name, status_code) = status(item.get("advertStatus"));
@@ -312,7 +330,7 @@ pub fn map_advert(item: &Value, notice_url: &str) -> Option<NoticeRecord> {
                 amount: l.get("sumTruNoNds").and_then(Value::as_f64),
                 quantity: l.get("count").and_then(Value::as_f64),
                 status: lot_status,
-                documents: documents_of(l),
+                documents: documents_of(l, host),
             })
         })
         .collect();
@@ -343,10 +361,14 @@ pub fn map_advert(item: &Value, notice_url: &str) -> Option<NoticeRecord> {
         ),
         deadline: time(item, &["acceptanceEndDateTime"]),
         lots,
-        documents: documents_of(item),
+        documents: documents_of(item, host),
+        region: item
+            .pointer("/kato/ru")
+            .or_else(|| item.pointer("/kato/nameRu"))
+            .cloned()
+            .and_then(value_to_string),
         raw: serde_json::to_vec(item).ok(),
         external_id: id,
-        ..NoticeRecord::default()
     })
 }
 
@@ -363,8 +385,13 @@ mod tests {
             "acceptanceBeginDateTime": "2026-11-20T10:00:00+05:00",
             "acceptanceEndDateTime": "2026-11-30T18:00:00.000+0500",
             "lastModifiedDate": "2026-11-21T09:00:00Z",
+            "kato": {"code": "750000000", "ru": "г.Алматы"},
+            "documents": [{"documentCategory": "TENDER_DOCUMENTATION_ATTACHMENT", "fileUid": "cef87f7e-2026-minio",
+                "fileName": "Техническая спецификация.pdf", "contentType": "application/pdf"}],
             "lots": [{"id": 77, "number": "1", "nameRu": "Ведение аккаунтов", "sumTruNoNds": 1000.5, "count": 1}]});
-        let rec = map_advert(&item, NOTICE_URL).unwrap();
+        let host =
+            Url::parse("https://zakup.sk.kz/eprocsearch/api/external/4dv3rts/filter").unwrap();
+        let rec = map_advert(&item, NOTICE_URL, &host).unwrap();
         assert_eq!(rec.external_id, "1198864");
         assert_eq!(rec.agency.as_ref().unwrap().id, "060840000483");
         assert_eq!(rec.amount, Some(34191869.47));
@@ -374,6 +401,12 @@ mod tests {
             "2026-11-30T13:00:00+00:00"
         );
         assert_eq!(rec.lots[0].title.as_deref(), Some("Ведение аккаунтов"));
+        assert_eq!(rec.region.as_deref(), Some("г.Алматы"));
+        assert_eq!(
+            rec.documents[0].url,
+            "https://zakup.sk.kz/eprocfilestorage/open-api/files/download/cef87f7e-2026-minio"
+        );
+        assert!(rec.documents[0].is_spec);
         assert_eq!(
             rec.url.as_deref(),
             Some("https://zakup.sk.kz/#/ext?tabs=advert&id=1198864")

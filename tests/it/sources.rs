@@ -975,8 +975,11 @@ async fn samruk_pages_until_the_saved_lastmodified_date() {
     let server = MockServer::start().await;
     let uri = server.uri();
     for page in ["0", "1"] {
-        Mock::given(method("GET"))
+        Mock::given(method("POST"))
             .and(path("/api/adverts/search"))
+            .and(wiremock::matchers::body_json(
+                json!({"advertStatus": "PUBLISHED", "lotStatus": "PUBLISHED"}),
+            ))
             .and(query_param("page", page))
             .and(query_param("size", "2"))
             .and(query_param("sort", "lastModifiedDate,desc"))
@@ -1015,6 +1018,12 @@ async fn samruk_pages_until_the_saved_lastmodified_date() {
     );
     assert!(smm.documents[0].is_spec);
     assert_eq!(
+        smm.documents[0].url,
+        format!(
+            "{uri}/eprocfilestorage/open-api/files/download/cef87f7e-1838-48e3-b331-324875fd773b-2026-minio"
+        )
+    );
+    assert_eq!(
         smm.published.as_ref().unwrap().utc.unwrap().to_rfc3339(),
         "2026-11-20T05:00:00+00:00"
     );
@@ -1042,7 +1051,7 @@ async fn samruk_pages_until_the_saved_lastmodified_date() {
 async fn samruk_resumes_from_a_saved_page() {
     let server = MockServer::start().await;
     let uri = server.uri();
-    Mock::given(method("GET"))
+    Mock::given(method("POST"))
         .and(path("/api/adverts/search"))
         .and(query_param("page", "1"))
         .respond_with(body(
