@@ -4,7 +4,8 @@
 //! between phases through /proc/self/clear_refs).
 //!
 //! Run: `cargo bench --bench scale -- --notices 100000 [--db PATH] [--keep]`
-//! An existing `--db` with at least N notices is reused (generation skipped).
+//! An existing `--db` with at least N notices is reused (generation skipped); `--no-scan`
+//! and `--no-reports` leave phases out (for profiling one of them).
 
 #[path = "support/corpus.rs"]
 mod corpus;
@@ -126,7 +127,7 @@ fn main() {
         );
         store
             .conn()
-            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE); ANALYZE;")
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
             .unwrap();
     }
     let size = db_size_mb(&db);
@@ -160,6 +161,9 @@ fn main() {
         );
     }
 
+    if flag("--no-reports") {
+        return;
+    }
     // 3. Every canned report, and search.
     for r in tenderscan::report::all().unwrap() {
         reset_peak();

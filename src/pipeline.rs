@@ -788,14 +788,22 @@ pub fn scan(
     let mut after = 0;
     let mut scanned = 0;
     loop {
-        let ids = store.notices_to_scan(rules.version(), all, after, 500)?;
+        let ids = store.notices_to_scan(rules.version(), all, after, 200)?;
         let Some(&last) = ids.last() else { break };
-        for id in ids {
-            if stop.is_set() {
-                return Ok(scanned);
+        // One transaction per 200 notices: a crash loses at most that batch's scan, which
+        // the next scan does again (the notices' scanned_version was not committed).
+        store.batch(|store| {
+            for &id in &ids {
+                if stop.is_set() {
+                    break;
+                }
+                scan_notice(cfg, store, rules, id, baseline, counts)?;
+                scanned += 1;
             }
-            scan_notice(cfg, store, rules, id, baseline, counts)?;
-            scanned += 1;
+            Ok(())
+        })?;
+        if stop.is_set() {
+            break;
         }
         after = last;
     }

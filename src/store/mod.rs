@@ -41,6 +41,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("004_alerts", include_str!("migrations/004_alerts.sql")),
     ("005_evidence", include_str!("migrations/005_evidence.sql")),
     ("006_currency", include_str!("migrations/006_currency.sql")),
+    (
+        "007_flag_rows",
+        include_str!("migrations/007_flag_rows.sql"),
+    ),
 ];
 
 /// The schema version this build writes.
@@ -178,6 +182,26 @@ impl Store {
 
     pub fn conn_mut(&mut self) -> &mut Connection {
         &mut self.conn
+    }
+
+    /// Run `f` in one write transaction: for many small writes in a row (a scan of
+    /// thousands of notices), far cheaper than a transaction each. Writes that use
+    /// savepoints (`record_scan`) join it; on an error everything in it is rolled back.
+    pub fn batch<T>(
+        &mut self,
+        f: impl FnOnce(&mut Store) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        match f(self) {
+            Ok(v) => {
+                self.conn.execute_batch("COMMIT")?;
+                Ok(v)
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
     }
 
     pub fn schema_version(&self) -> Result<i64, StoreError> {

@@ -195,4 +195,43 @@ fn the_flags_view_has_exactly_its_columns_and_prices_per_unit() {
     );
     assert_eq!(rows[1].0, "smm-services");
     assert_eq!(rows[1].3, None);
+
+    // The view follows retractions, new matches and deletions.
+    let fake = |conn: &rusqlite::Connection| -> Option<(Option<i64>, String)> {
+        conn.query_row(
+            "SELECT quota_count, first_flagged_at FROM flags WHERE rule_id = 'fake-accounts'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .ok()
+    };
+    conn.execute(
+        "UPDATE matches SET retracted_at = 't' WHERE target = 'notice:1' AND rule_id = 'fake-accounts'",
+        [],
+    )
+    .unwrap();
+    assert_eq!(
+        fake(conn),
+        Some((Some(4), "2026-03-02T05:00:00Z".into())),
+        "the retracted match no longer counts for the first flag"
+    );
+    conn.execute(
+        "UPDATE matches SET retracted_at = 't' WHERE target = 'document:1'",
+        [],
+    )
+    .unwrap();
+    assert_eq!(fake(conn), None, "no live match, no row");
+    conn.execute(
+        "UPDATE matches SET retracted_at = NULL WHERE target = 'notice:1' AND rule_id = 'fake-accounts'",
+        [],
+    )
+    .unwrap();
+    assert_eq!(fake(conn), Some((None, "2026-03-01T05:00:00Z".into())));
+    conn.execute("DELETE FROM matches WHERE rule_id = 'fake-accounts'", [])
+        .unwrap();
+    assert_eq!(fake(conn), None);
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM flags", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 1);
 }
