@@ -4,10 +4,10 @@
 -- param: min_severity = medium -- low, medium or high
 -- param: limit = 100 -- how many agencies
 WITH flagged AS (
-    SELECT m.notice_id, MAX(m.severity_rank) AS rank
-    FROM matches m
-    WHERE m.retracted_at IS NULL
-    GROUP BY m.notice_id
+    SELECT notice_id, MAX(severity_rank) AS rank
+    FROM flag_rows
+    WHERE severity_rank >= CASE :min_severity WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END
+    GROUP BY notice_id
 )
 SELECT a.identifier AS agency_bin,
        COALESCE(a.name_ru, a.name_kk, a.name_en) AS agency_name,
@@ -21,7 +21,6 @@ FROM flagged f
 JOIN notices n ON n.id = f.notice_id
 JOIN agencies a ON a.id = n.agency_id
 WHERE COALESCE(n.published_at, n.first_seen_at) >= :since
-  AND f.rank >= CASE :min_severity WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END
 GROUP BY a.id, n.currency
 ORDER BY flagged_amount DESC, flagged_notices DESC
 LIMIT CAST(:limit AS INTEGER);

@@ -6,9 +6,8 @@
 SELECT f.published_at, f.source, f.notice_number, f.lot_number, f.title, f.agency_bin, f.agency_name,
        f.amount, f.currency, f.rule_id, f.severity, f.quota_kind, f.quota_count, f.quota_period,
        f.price_per_unit, f.evidence, f.url, f.first_flagged_at
-FROM flags f
-WHERE COALESCE(f.published_at, f.first_flagged_at) >= :since
+FROM flag_details f
+WHERE f.severity_rank >= CASE :min_severity WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END
+  AND COALESCE(f.published_at, f.first_flagged_at) >= :since
   AND substr(COALESCE(f.published_at, f.first_flagged_at), 1, 10) <= :until
-  AND CASE f.severity WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END
-      >= CASE :min_severity WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END
 ORDER BY COALESCE(f.published_at, f.first_flagged_at) DESC, f.notice_number, f.lot_number, f.rule_id;

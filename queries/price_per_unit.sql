@@ -7,7 +7,7 @@ WITH priced AS (
            substr(COALESCE(f.published_at, f.first_flagged_at), 1, 4) AS year,
            f.currency,
            f.price_per_unit AS price
-    FROM flags f
+    FROM flag_details f
     WHERE f.price_per_unit IS NOT NULL
       AND f.quota_kind LIKE :kind
       AND COALESCE(f.published_at, f.first_flagged_at) >= :since

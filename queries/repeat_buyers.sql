@@ -4,13 +4,12 @@
 -- param: min_years = 2 -- flagged in at least this many different years
 WITH flagged AS (
     SELECT n.agency_id,
-           substr(COALESCE(n.published_at, MIN(m.first_flagged_at)), 1, 4) AS year,
+           substr(COALESCE(n.published_at, MIN(f.first_flagged_at)), 1, 4) AS year,
            n.id AS notice_id,
            n.amount
-    FROM matches m
-    JOIN notices n ON n.id = m.notice_id
-    WHERE m.retracted_at IS NULL
-      AND m.severity_rank >= CASE :min_severity WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END
+    FROM flag_rows f
+    JOIN notices n ON n.id = f.notice_id
+    WHERE f.severity_rank >= CASE :min_severity WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END
     GROUP BY n.id
 )
 SELECT a.identifier AS agency_bin,

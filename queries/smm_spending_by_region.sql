@@ -1,11 +1,11 @@
 -- title: Spending on SMM and image services by region and year
 -- description: Notices a rule flagged (by default the SMM / image-making rule), summed by region and year, per currency; each notice counted once.
--- param: rule = smm-services -- a rule id, or % for any rule
+-- param: rule = smm-services -- a rule id, or * for any rule (a GLOB pattern)
 -- param: since = 2000-01-01 -- first publication date (YYYY-MM-DD)
 WITH hit AS (
-    SELECT DISTINCT m.notice_id
-    FROM matches m
-    WHERE m.retracted_at IS NULL AND m.rule_id LIKE :rule
+    SELECT DISTINCT notice_id
+    FROM flag_rows
+    WHERE rule_id GLOB :rule
 )
 SELECT COALESCE(n.region, a.region, '(unknown)') AS region,
        substr(COALESCE(n.published_at, n.first_seen_at), 1, 4) AS year,

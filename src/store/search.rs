@@ -35,31 +35,40 @@ pub const EXPORT_TABLES: &[(&str, &str)] = &[
 impl Store {
     /// Search notices, lots and documents with an FTS5 query; best first.
     pub fn search(&self, fts_query: &str, limit: usize) -> Result<Vec<Hit>, StoreError> {
+        // The best `limit` of each index by bm25 first; snippets (which re-read and
+        // tokenize the text) only for those, never for every hit.
         let sql = "
-            SELECT kind, notice_id, number, title, agency, url, snip, rank FROM (
-                SELECT 'notice' AS kind, n.id AS notice_id, n.number, n.title,
-                       COALESCE(a.name_ru, a.name_kk) AS agency, n.url,
-                       snippet(notices_fts, -1, '«', '»', '…', 16) AS snip, bm25(notices_fts) AS rank
-                FROM notices_fts JOIN notices n ON n.id = notices_fts.rowid
-                LEFT JOIN agencies a ON a.id = n.agency_id
-                WHERE notices_fts MATCH ?1
-                UNION ALL
-                SELECT 'lot', n.id, n.number, COALESCE(l.title, n.title),
-                       COALESCE(a.name_ru, a.name_kk), n.url,
-                       snippet(lots_fts, -1, '«', '»', '…', 16), bm25(lots_fts)
-                FROM lots_fts JOIN lots l ON l.id = lots_fts.rowid
-                JOIN notices n ON n.id = l.notice_id
-                LEFT JOIN agencies a ON a.id = n.agency_id
-                WHERE lots_fts MATCH ?1
-                UNION ALL
-                SELECT 'document', n.id, n.number, n.title,
-                       COALESCE(a.name_ru, a.name_kk), n.url,
-                       snippet(documents_fts, 1, '«', '»', '…', 16), bm25(documents_fts)
-                FROM documents_fts JOIN documents d ON d.id = documents_fts.rowid
-                JOIN notices n ON n.id = d.notice_id
-                LEFT JOIN agencies a ON a.id = n.agency_id
-                WHERE documents_fts MATCH ?1
-            ) ORDER BY rank LIMIT ?2";
+            WITH
+            tn AS (SELECT rowid AS id, rank FROM notices_fts WHERE notices_fts MATCH ?1
+                   ORDER BY rank LIMIT ?2),
+            tl AS (SELECT rowid AS id, rank FROM lots_fts WHERE lots_fts MATCH ?1
+                   ORDER BY rank LIMIT ?2),
+            td AS (SELECT rowid AS id, rank FROM documents_fts WHERE documents_fts MATCH ?1
+                   ORDER BY rank LIMIT ?2),
+            best AS (SELECT 'notice' AS kind, id, rank FROM tn
+                     UNION ALL SELECT 'lot', id, rank FROM tl
+                     UNION ALL SELECT 'document', id, rank FROM td
+                     ORDER BY rank LIMIT ?2)
+            SELECT b.kind, n.id, n.number,
+                   CASE b.kind WHEN 'lot' THEN COALESCE(l.title, n.title) ELSE n.title END,
+                   COALESCE(a.name_ru, a.name_kk), n.url,
+                   CASE b.kind
+                     WHEN 'notice' THEN (SELECT snippet(notices_fts, -1, '«', '»', '…', 16)
+                                         FROM notices_fts WHERE notices_fts MATCH ?1 AND rowid = b.id)
+                     WHEN 'lot' THEN (SELECT snippet(lots_fts, -1, '«', '»', '…', 16)
+                                      FROM lots_fts WHERE lots_fts MATCH ?1 AND rowid = b.id)
+                     ELSE (SELECT snippet(documents_fts, 1, '«', '»', '…', 16)
+                           FROM documents_fts WHERE documents_fts MATCH ?1 AND rowid = b.id)
+                   END,
+                   b.rank
+            FROM best b
+            LEFT JOIN lots l ON b.kind = 'lot' AND l.id = b.id
+            LEFT JOIN documents d ON b.kind = 'document' AND d.id = b.id
+            JOIN notices n ON n.id = CASE b.kind WHEN 'notice' THEN b.id
+                                                 WHEN 'lot' THEN l.notice_id
+                                                 ELSE d.notice_id END
+            LEFT JOIN agencies a ON a.id = n.agency_id
+            ORDER BY b.rank";
         let mut stmt = self.conn.prepare(sql)?;
         let rows = stmt.query_map(rusqlite::params![fts_query, limit as i64], |r| {
             let kind: String = r.get(0)?;
