@@ -104,6 +104,9 @@ pub struct Evidence {
     dir: PathBuf,
 }
 
+/// Threads writing a page's payloads at once (fsync latency overlaps).
+const PUT_THREADS: usize = 8;
+
 impl Evidence {
     /// The folder beside `db`: `tenderscan.db` -> `tenderscan.evidence/` (an absolute
     /// path where the current folder can be read, so that `show` prints usable paths).
@@ -205,6 +208,7 @@ impl Evidence {
     ) -> Result<usize, StoreError> {
         let at = crate::store::now();
         let mut failed = 0;
+        let mut rows = Vec::new();
         for rec in records {
             let (Some(raw), Some(notice_id)) =
                 (&rec.raw, store.notice_id(source_id, &rec.external_id)?)
@@ -231,8 +235,42 @@ impl Evidence {
                 stored_size: 0,
                 fetched_at: at.clone(),
             };
-            match self.keep(store, raw, row) {
-                Ok(_) => {}
+            rows.push((rec, raw, row));
+        }
+        // The files are written (and fsynced) by a few threads at once: one at a time, a
+        // page of 50 payloads waited on 100 fsyncs in a row.
+        let kept: Vec<Result<Kept, EvidenceError>> = std::thread::scope(|scope| {
+            let chunk = rows.len().div_ceil(PUT_THREADS).max(1);
+            let handles: Vec<_> = rows
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|(_, raw, _)| self.put(raw))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        vec![Err(EvidenceError::Io {
+                            path: self.dir.clone(),
+                            source: std::io::Error::other("a writer thread panicked"),
+                        })]
+                    })
+                })
+                .collect()
+        });
+        for ((rec, _, mut row), k) in rows.into_iter().zip(kept) {
+            match k {
+                Ok(k) => {
+                    row.sha256 = k.sha256;
+                    row.size = k.size;
+                    row.stored_size = k.stored_size;
+                    store.record_evidence(&row)?;
+                }
                 Err(EvidenceError::Store(e)) => return Err(e),
                 Err(e) => {
                     tracing::error!(notice = %rec.external_id, "payload not kept: {e}");

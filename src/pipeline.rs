@@ -464,11 +464,9 @@ async fn crawl_source(
         .await?;
     }
     // Documents a killed or failed run left unfetched.
-    for notice_id in store.notices_with_pending_documents(source_id)? {
-        if stop.is_set() {
-            break;
-        }
-        fetch_documents(cfg, store, &fetcher, &limits, notice_id, stop, counts).await?;
+    let left = store.notices_with_pending_documents(source_id)?;
+    if !stop.is_set() && !left.is_empty() {
+        fetch_documents(cfg, store, &fetcher, &limits, &left, stop, counts).await?;
     }
     match failure {
         Some(f) => Err(CrawlFailure::Source(f)),
@@ -497,12 +495,14 @@ async fn take_records(
     counts.notices_changed += stored.changed as i64;
     counts.errors +=
         Evidence::beside(store.path()).keep_payloads(store, source_id, records)? as i64;
-    for notice_id in stored.touched {
-        if stop.is_set() {
-            break;
-        }
-        fetch_documents(cfg, store, fetcher, &limits, notice_id, stop, counts).await?;
-        scan_notice(cfg, store, rules, notice_id, opts.baseline, counts)?;
+    fetch_documents(cfg, store, fetcher, &limits, &stored.touched, stop, counts).await?;
+    if !stop.is_set() {
+        store.batch(|store| {
+            for &notice_id in &stored.touched {
+                scan_notice(cfg, store, rules, notice_id, opts.baseline, counts)?;
+            }
+            Ok(())
+        })?;
     }
     Ok(())
 }
@@ -588,34 +588,50 @@ async fn fetch_documents(
     store: &mut Store,
     fetcher: &Fetcher,
     limits: &extract::Limits,
-    notice_id: i64,
+    notice_ids: &[i64],
     stop: &StopFlag,
     counts: &mut RunCounts,
 ) -> Result<(), StoreError> {
-    let docs = store.pending_documents(notice_id)?;
+    use futures_util::StreamExt;
     let evidence = Evidence::beside(store.path());
-    for (i, doc) in docs.into_iter().enumerate() {
-        if stop.is_set() {
-            break;
+    // What to download: specifications first, at most max_documents_per_notice a notice,
+    // none that another notice already brought (same URL).
+    let mut todo = Vec::new();
+    for &notice_id in notice_ids {
+        for (i, doc) in store.pending_documents(notice_id)?.into_iter().enumerate() {
+            if i >= cfg.crawl.max_documents_per_notice {
+                store.save_document(
+                    doc.id,
+                    &DocumentContent {
+                        notes: Some(format!(
+                            "not fetched: over [crawl] max_documents_per_notice = {}",
+                            cfg.crawl.max_documents_per_notice
+                        )),
+                        ..Default::default()
+                    },
+                )?;
+            } else if store.reuse_document(&doc)? {
+                store.copy_document_evidence(doc.id)?;
+            } else {
+                todo.push(doc);
+            }
         }
-        if i >= cfg.crawl.max_documents_per_notice {
-            store.save_document(
-                doc.id,
-                &DocumentContent {
-                    notes: Some(format!(
-                        "not fetched: over [crawl] max_documents_per_notice = {}",
-                        cfg.crawl.max_documents_per_notice
-                    )),
-                    ..Default::default()
-                },
-            )?;
-            continue;
-        }
-        if store.reuse_document(&doc)? {
-            store.copy_document_evidence(doc.id)?;
-            continue;
-        }
-        let content = fetch_document(fetcher, limits, &evidence, &doc).await;
+    }
+    // Downloads, evidence writes and extraction overlap (the fetcher still holds each
+    // host to its rate); results are stored one by one, as they come.
+    // Twice the requests in flight: while some wait on the network, others write their
+    // evidence (an fsync) or are being read.
+    let concurrency = fetcher.settings().max_in_flight.max(1) * 2;
+    let mut results = futures_util::stream::iter(todo)
+        .map(|doc| {
+            let evidence = &evidence;
+            async move {
+                let content = fetch_document(fetcher, limits, evidence, &doc).await;
+                (doc, content)
+            }
+        })
+        .buffer_unordered(concurrency);
+    while let Some((doc, content)) = results.next().await {
         match content {
             Ok((c, kept)) => {
                 if c.error.is_some() {
@@ -648,6 +664,9 @@ async fn fetch_documents(
                     },
                 )?;
             }
+        }
+        if stop.is_set() {
+            break;
         }
     }
     Ok(())

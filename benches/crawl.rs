@@ -1,0 +1,219 @@
+//! The full pipeline from a local HTTP server: a goszakup-shaped GraphQL API on 127.0.0.1
+//! paging N announcements (one lot and one DOCX technical specification each), crawled,
+//! downloaded, extracted, stored and scanned by `pipeline::run` with rate limits off.
+//! Reports notices/s, documents/s and peak memory.
+//!
+//! Run: `cargo bench --bench crawl -- --notices 2000`
+
+#[path = "support/corpus.rs"]
+mod corpus;
+
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Instant;
+use tenderscan::config::Config;
+use tenderscan::pipeline::{self, RunOptions, StopFlag};
+use tenderscan::rules::RuleSet;
+use tenderscan::store::Store;
+use wiremock::matchers::{method, path, path_regex};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+const PAGE: usize = 50;
+
+fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+fn peak_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+/// A DOCX holding `text`, one paragraph per line.
+fn docx(text: &str) -> Vec<u8> {
+    let body: String = text
+        .lines()
+        .map(|p| {
+            let p = p
+                .replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;");
+            format!("<w:p><w:r><w:t xml:space=\"preserve\">{p}</w:t></w:r></w:p>")
+        })
+        .collect();
+    let doc = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><w:document xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\"><w:body>{body}</w:body></w:document>"
+    );
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, data) in [
+        ("[Content_Types].xml", "<?xml version=\"1.0\"?><Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\"/>".as_bytes()),
+        ("word/document.xml", doc.as_bytes()),
+    ] {
+        w.start_file(name, opts).unwrap();
+        w.write_all(data).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+/// The GraphQL pages: `after` in the request's variables picks the page.
+struct Pages {
+    items: Vec<Value>,
+}
+
+impl Respond for Pages {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+        let after = body["variables"]["after"].as_i64();
+        let start = match after {
+            Some(a) => self
+                .items
+                .iter()
+                .position(|i| i["id"].as_i64() == Some(a))
+                .map(|p| p + 1)
+                .unwrap_or(self.items.len()),
+            None => 0,
+        };
+        let page: Vec<Value> = self.items.iter().skip(start).take(PAGE).cloned().collect();
+        let more = start + page.len() < self.items.len();
+        let last = page.last().and_then(|i| i["id"].as_i64());
+        let out = json!({
+            "data": {"TrdBuy": page},
+            "extensions": {"pageInfo": {"limitPage": PAGE, "totalCount": self.items.len(),
+                                         "hasNextPage": more, "lastId": last}}
+        });
+        ResponseTemplate::new(200).set_body_raw(out.to_string().into_bytes(), "application/json")
+    }
+}
+
+struct Files(Arc<HashMap<String, Vec<u8>>>);
+
+impl Respond for Files {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        match self.0.get(req.url.path()) {
+            Some(b) => ResponseTemplate::new(200).set_body_raw(
+                b.clone(),
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            ),
+            None => ResponseTemplate::new(404),
+        }
+    }
+}
+
+fn main() {
+    let n: u64 = arg("--notices")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = rt.block_on(MockServer::builder().disable_request_recording().start());
+    let uri = server.uri();
+    // The data, generated before the clock starts.
+    let mut rng = corpus::Rng(0xc4a7_1e55_0000_0001);
+    let mut items = Vec::new();
+    let mut files = HashMap::new();
+    let mut doc_bytes = 0usize;
+    for i in 0..n {
+        let (rec, texts) = corpus::notice(&mut rng, i, 0.03);
+        let id: i64 = rec.external_id.parse().unwrap();
+        let (url, text) = &texts[0];
+        let file_path = url.replace("https://v3bl.goszakup.gov.kz", "");
+        let bytes = docx(text);
+        doc_bytes += bytes.len();
+        files.insert(file_path.clone(), bytes);
+        let lot = &rec.lots[0];
+        items.push(json!({
+            "id": id, "numberAnno": rec.number, "nameRu": rec.title, "nameKz": null,
+            "totalSum": lot.amount, "countLots": 1, "refTradeMethodsId": 3, "refSubjectTypeId": 3,
+            "customerBin": rec.agency.as_ref().map(|a| a.id.clone()),
+            "customerNameRu": rec.agency.as_ref().and_then(|a| a.name_ru.clone()),
+            "orgBin": null, "orgNameRu": null, "refBuyStatusId": 220,
+            "startDate": "2026-11-20 10:00:00", "endDate": "2026-11-30 18:00:00",
+            "publishDate": "2026-11-20 10:00:00", "itogiDatePublic": null,
+            "Files": [],
+            "Lots": [{
+                "id": lot.external_id.parse::<i64>().unwrap(), "lotNumber": lot.number,
+                "nameRu": lot.title, "descriptionRu": lot.description, "amount": lot.amount,
+                "count": 1, "refLotStatusId": 240, "lastUpdateDate": "2026-11-20 10:00:00",
+                "Files": [{"id": id, "nameRu": "Техническая спецификация",
+                           "originalName": format!("techspec_{id}.docx"),
+                           "filePath": format!("{uri}{file_path}"), "objectId": id}]
+            }]
+        }));
+    }
+    rt.block_on(async {
+        Mock::given(method("POST"))
+            .and(path("/v3/graphql"))
+            .respond_with(Pages { items })
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/v3/journal"))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(
+                r#"{"total": 0, "limit": 50, "next_page": "", "items": []}"#,
+                "application/json",
+            ))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path_regex("^/files/download_file/"))
+            .respond_with(Files(Arc::new(files)))
+            .mount(&server)
+            .await;
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!(
+        "[database]\npath = \"bench.db\"\n[crawl]\ncontact = \"bench\"\nmax_retries = 0\n\
+         [[sources]]\nname = \"bench\"\nkind = \"goszakup\"\nurl = \"{uri}\"\ntoken_env = \"BENCH_GOSZAKUP_TOKEN\"\n\
+         requests_per_second = 1000000.0\nlookback_days = 3\n[evidence]\nkeep_days = 0\nrecheck_days = 0\n"
+    );
+    let cfg = Config::parse(&toml, std::path::Path::new("bench.toml"), dir.path()).unwrap();
+    // SAFETY: set before any other thread reads the environment.
+    unsafe { std::env::set_var("BENCH_GOSZAKUP_TOKEN", "0123456789abcdef0123456789abcdef") };
+    let rules = RuleSet::builtin().unwrap();
+    let mut store = Store::open(&cfg.database.path).unwrap();
+    let opts = RunOptions {
+        send: false,
+        ..Default::default()
+    };
+    let t = Instant::now();
+    let report = rt
+        .block_on(pipeline::run(
+            &cfg,
+            &mut store,
+            &rules,
+            &opts,
+            &StopFlag::default(),
+            "bench",
+        ))
+        .unwrap();
+    let secs = t.elapsed().as_secs_f64();
+    let c = &report.counts;
+    assert!(!report.failed(), "{:?}", report.sources);
+    println!("| phase | figure | time | peak RSS |");
+    println!("| --- | --- | --- | --- |");
+    println!(
+        "| crawl + extract + store + scan | {} notices, {} documents ({:.1} MB of DOCX), {} matches: {:.0} notices/s | {secs:.1} s | {:.0} MB |",
+        c.notices_fetched,
+        c.documents,
+        doc_bytes as f64 / 1e6,
+        c.matches,
+        c.notices_fetched as f64 / secs,
+        peak_mb()
+    );
+}
