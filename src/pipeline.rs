@@ -631,44 +631,59 @@ async fn fetch_documents(
             }
         })
         .buffer_unordered(concurrency);
-    while let Some((doc, content)) = results.next().await {
-        match content {
-            Ok((c, kept)) => {
-                if c.error.is_some() {
-                    counts.errors += 1;
-                }
-                counts.documents += 1;
-                progress("documents", counts);
-                store.save_document(doc.id, &c)?;
-                match kept {
-                    Ok(row) => store.record_evidence(&row)?,
-                    Err(e) => {
-                        tracing::error!(url = %doc.url, "attachment not kept as evidence: {e}");
-                        counts.errors += 1;
-                    }
-                }
-            }
-            Err(e) if transient(&e) => {
-                // Left pending: the next run tries again.
-                tracing::warn!(url = %doc.url, "document not fetched, will retry: {e}");
-                counts.errors += 1;
-            }
-            Err(e) => {
-                tracing::warn!(url = %doc.url, "document not fetched: {e}");
-                counts.errors += 1;
-                store.save_document(
-                    doc.id,
-                    &DocumentContent {
-                        error: Some(e.to_string()),
-                        ..Default::default()
-                    },
-                )?;
-            }
-        }
+    let mut done = Vec::new();
+    while let Some(r) = results.next().await {
+        done.push(r);
         if stop.is_set() {
             break;
         }
     }
+    drop(results);
+    // The attachments' evidence files are on disk before any row names them; then the
+    // page's documents are stored in one transaction.
+    let synced = evidence.sync();
+    store.batch(|store| {
+        for (doc, content) in done {
+            match content {
+                Ok((c, kept)) => {
+                    if c.error.is_some() {
+                        counts.errors += 1;
+                    }
+                    counts.documents += 1;
+                    store.save_document(doc.id, &c)?;
+                    match (kept, &synced) {
+                        (Ok(row), Ok(())) => store.record_evidence(&row)?,
+                        (Err(e), _) => {
+                            tracing::error!(url = %doc.url, "attachment not kept as evidence: {e}");
+                            counts.errors += 1;
+                        }
+                        (Ok(_), Err(e)) => {
+                            tracing::error!(url = %doc.url, "attachment not kept as evidence: {e}");
+                            counts.errors += 1;
+                        }
+                    }
+                }
+                Err(e) if transient(&e) => {
+                    // Left pending: the next run tries again.
+                    tracing::warn!(url = %doc.url, "document not fetched, will retry: {e}");
+                    counts.errors += 1;
+                }
+                Err(e) => {
+                    tracing::warn!(url = %doc.url, "document not fetched: {e}");
+                    counts.errors += 1;
+                    store.save_document(
+                        doc.id,
+                        &DocumentContent {
+                            error: Some(e.to_string()),
+                            ..Default::default()
+                        },
+                    )?;
+                }
+            }
+        }
+        Ok(())
+    })?;
+    progress("documents", counts);
     Ok(())
 }
 
@@ -684,7 +699,7 @@ async fn fetch_document(
     let resp = fetcher.get(&url, &[]).await?;
     let bytes = resp.body;
     let (ev, b) = (evidence.clone(), bytes.clone());
-    let kept = match tokio::task::spawn_blocking(move || ev.put(&b)).await {
+    let kept = match tokio::task::spawn_blocking(move || ev.put_unsynced(&b)).await {
         Ok(k) => k,
         Err(e) => Err(EvidenceError::Io {
             path: evidence.dir().to_path_buf(),
