@@ -126,7 +126,7 @@ fn biff_grid(stream: &[u8]) -> u64 {
     let mut bounds: Option<(u16, u16, u16, u16)> = None;
     let mut p = 0usize;
     let area = |b: Option<(u16, u16, u16, u16)>| {
-        b.map(|(r0, r1, c0, c1)| (r1 - r0 + 1) as u64 * (c1 - c0 + 1) as u64)
+        b.map(|(r0, r1, c0, c1)| (r1 as u64 - r0 as u64 + 1) * (c1 as u64 - c0 as u64 + 1))
             .unwrap_or(0)
     };
     while p + 4 <= stream.len() {
@@ -220,4 +220,37 @@ fn xls(ctx: &mut Ctx, input: &Input) -> Result<(), ExtractError> {
     }
     ctx.finish(input.own_path(), Kind::Xls, pt);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(ty: u16, data: &[u8]) -> Vec<u8> {
+        let mut v = ty.to_le_bytes().to_vec();
+        v.extend((data.len() as u16).to_le_bytes());
+        v.extend_from_slice(data);
+        v
+    }
+
+    #[test]
+    fn biff_grid_measures_the_spread_of_cells() {
+        // NUMBER at A1 and at IV65536 in one sheet: a 16.7M-cell grid for calamine
+        let mut s = rec(0x0809, &[0; 16]);
+        s.extend(rec(0x0203, &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
+        s.extend(rec(
+            0x0203,
+            &[0xFF, 0xFF, 0xFF, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+        ));
+        s.extend(rec(0x000A, &[]));
+        assert_eq!(biff_grid(&s), 65536 * 256);
+        assert!(biff_grid(&s) > MAX_GRID_CELLS);
+        // two small sheets: the larger one counts
+        let mut s = rec(0x0809, &[0; 16]);
+        s.extend(rec(0x0203, &[1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
+        s.extend(rec(0x0809, &[0; 16]));
+        // MULBLANK row 2, cols 0..=9
+        s.extend(rec(0x00BE, &[2, 0, 0, 0, 0, 0, 0, 0, 9, 0]));
+        assert_eq!(biff_grid(&s), 10);
+    }
 }
