@@ -805,3 +805,14 @@ fn unknown_binary_is_unsupported() {
     .unwrap_err();
     assert!(matches!(err, ExtractError::Unsupported(_)), "{err}");
 }
+
+#[test]
+fn fuzz_regression_xls_dimensions_record_cannot_reserve_gigabytes() {
+    // found by the `ole` fuzz target: a DIMENSIONS record made calamine reserve 257 GB
+    let bytes = fixture("fuzz_xls_dimensions_oom.xls");
+    let t = Instant::now();
+    let err = extract(&bytes, Some("x.xls"), None, &Limits::default()).unwrap_err();
+    assert!(t.elapsed() < Duration::from_secs(2));
+    assert!(matches!(err, ExtractError::LimitExceeded(_)), "{err}");
+    assert!(err.to_string().contains("spans"), "{err}");
+}
