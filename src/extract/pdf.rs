@@ -3,7 +3,8 @@
 //! or when it fails, pdf-extract runs on a worker thread under `catch_unwind`. A worker that
 //! overruns the time budget is abandoned: the thread keeps running until its parse ends (Rust
 //! cannot kill a thread), the call returns at once. A PDF that parses but has no text at all is
-//! a scan: recorded with `scanned`, not as an error.
+//! a scan: recorded with `scanned`, not as an error. `TENDERSCAN_PDFTOTEXT` overrides the
+//! lookup (a path, or `off`).
 
 use super::{Ctx, ExtractError, Input, Kind, human};
 use std::io::{Read, Write};
@@ -83,10 +84,17 @@ pub(crate) fn extract(ctx: &mut Ctx, input: &Input) -> Result<(), ExtractError> 
     Ok(())
 }
 
-/// `pdftotext` on PATH, looked up once.
+/// `pdftotext`, looked up once: `TENDERSCAN_PDFTOTEXT` names the binary, or `off` turns it
+/// off (the fuzz targets do, to fuzz the in-process parser); else it is searched on PATH.
 fn pdftotext_path() -> Option<&'static PathBuf> {
     static BIN: OnceLock<Option<PathBuf>> = OnceLock::new();
     BIN.get_or_init(|| {
+        if let Some(v) = std::env::var_os("TENDERSCAN_PDFTOTEXT") {
+            return match v.to_str() {
+                Some("off" | "0" | "") => None,
+                _ => Some(PathBuf::from(v)).filter(|p| p.is_file()),
+            };
+        }
         let path = std::env::var_os("PATH")?;
         std::env::split_paths(&path)
             .map(|d| d.join("pdftotext"))

@@ -3,8 +3,10 @@
 //!
 //! calamine inflates XLSX parts itself, so every part is first inflated through our capped
 //! reader (declared and actual sizes checked) before calamine sees the file. For XLS, calamine
-//! builds a dense grid per sheet: the cell records are scanned first and a sheet whose cells
-//! span more than `MAX_GRID_CELLS` is refused, so a two-cell file cannot ask for gigabytes.
+//! builds a dense grid per sheet and reserves memory from the DIMENSIONS record: the records
+//! are scanned first and a sheet whose cells (or declared dimensions) span more than
+//! `MAX_GRID_CELLS` is refused, so a small file cannot ask for gigabytes (found by fuzzing:
+//! calamine 0.38 reserved 257 GB for a one-bit change to an XLS).
 
 use super::cfb::Cfb;
 use super::zipread::ZipView;
@@ -126,7 +128,7 @@ fn biff_grid(stream: &[u8]) -> u64 {
     let mut bounds: Option<(u16, u16, u16, u16)> = None;
     let mut p = 0usize;
     let area = |b: Option<(u16, u16, u16, u16)>| {
-        b.map(|(r0, r1, c0, c1)| (r1 - r0 + 1) as u64 * (c1 - c0 + 1) as u64)
+        b.map(|(r0, r1, c0, c1)| (r1 as u64 - r0 as u64 + 1) * (c1 as u64 - c0 as u64 + 1))
             .unwrap_or(0)
     };
     while p + 4 <= stream.len() {
@@ -139,6 +141,8 @@ fn biff_grid(stream: &[u8]) -> u64 {
                 worst = worst.max(area(bounds));
                 bounds = None;
             }
+            // DIMENSIONS: calamine reserves rows x cols cells from it before reading any cell
+            0x0200 => worst = worst.max(dimensions_area(data)),
             0x0203 | 0x027E | 0x00FD | 0x0204 | 0x0201 | 0x0006 | 0x0205 | 0x00D6 | 0x00BD
             | 0x00BE
                 if data.len() >= 6 =>
@@ -160,6 +164,29 @@ fn biff_grid(stream: &[u8]) -> u64 {
         }
     }
     worst.max(area(bounds))
+}
+
+/// The cell count calamine reserves for a DIMENSIONS record, computed as calamine does
+/// (including its wrap-around on inverted bounds).
+fn dimensions_area(r: &[u8]) -> u64 {
+    let u16_at = |o: usize| u16::from_le_bytes([r[o], r[o + 1]]) as u32;
+    let u32_at = |o: usize| u32::from_le_bytes([r[o], r[o + 1], r[o + 2], r[o + 3]]);
+    let (rf, rl, mut cf, cl) = match r.len() {
+        10 => (u16_at(0), u16_at(2), u16_at(4), u16_at(6)),
+        14 | 16 => (u32_at(0), u32_at(4), u16_at(8), u16_at(10)),
+        _ => return 0,
+    };
+    if 0xFF < cf || cl < cf {
+        cf = 0;
+    }
+    let (start, end) = if rl >= 1 && cl >= 1 {
+        ((rf, cf), (rl - 1, cl - 1))
+    } else {
+        ((rf, cf), (rf, cf))
+    };
+    let rows = end.0.wrapping_sub(start.0).wrapping_add(1) as u64;
+    let cols = end.1.wrapping_sub(start.1).wrapping_add(1) as u64;
+    rows.saturating_mul(cols)
 }
 
 fn xls(ctx: &mut Ctx, input: &Input) -> Result<(), ExtractError> {
@@ -220,4 +247,44 @@ fn xls(ctx: &mut Ctx, input: &Input) -> Result<(), ExtractError> {
     }
     ctx.finish(input.own_path(), Kind::Xls, pt);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(ty: u16, data: &[u8]) -> Vec<u8> {
+        let mut v = ty.to_le_bytes().to_vec();
+        v.extend((data.len() as u16).to_le_bytes());
+        v.extend_from_slice(data);
+        v
+    }
+
+    #[test]
+    fn biff_grid_measures_the_spread_of_cells() {
+        // NUMBER at A1 and at IV65536 in one sheet: a 16.7M-cell grid for calamine
+        let mut s = rec(0x0809, &[0; 16]);
+        s.extend(rec(0x0203, &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
+        s.extend(rec(
+            0x0203,
+            &[0xFF, 0xFF, 0xFF, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+        ));
+        s.extend(rec(0x000A, &[]));
+        assert_eq!(biff_grid(&s), 65536 * 256);
+        assert!(biff_grid(&s) > MAX_GRID_CELLS);
+        // two small sheets: the larger one counts
+        let mut s = rec(0x0809, &[0; 16]);
+        s.extend(rec(0x0203, &[1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
+        s.extend(rec(0x0809, &[0; 16]));
+        // MULBLANK row 2, cols 0..=9
+        s.extend(rec(0x00BE, &[2, 0, 0, 0, 0, 0, 0, 0, 9, 0]));
+        assert_eq!(biff_grid(&s), 10);
+        // DIMENSIONS (BIFF8, u32 rows) declaring 1M rows x 256 columns, no cells
+        let mut s = rec(0x0809, &[0; 16]);
+        s.extend(rec(0x0200, &[0, 0, 0, 0, 0, 0, 0x10, 0, 0, 0, 0, 1, 0, 0]));
+        assert_eq!(biff_grid(&s), (1 << 20) * 256);
+        // inverted bounds wrap around in calamine: refused too
+        let s = rec(0x0200, &[5, 0, 0, 0, 2, 0, 0, 0, 0, 0, 1, 0, 0, 0]);
+        assert!(biff_grid(&s) > MAX_GRID_CELLS);
+    }
 }

@@ -8,9 +8,6 @@ use std::io::Cursor;
 pub fn sniff(bytes: &[u8], name: Option<&str>) -> Kind {
     let by_name = name.and_then(kind_from_name);
     let head = &bytes[..bytes.len().min(1024)];
-    if find(head, b"%PDF-").is_some() {
-        return Kind::Pdf;
-    }
     if bytes.starts_with(b"PK\x03\x04")
         || bytes.starts_with(b"PK\x05\x06")
         || bytes.starts_with(b"PK\x07\x08")
@@ -30,8 +27,13 @@ pub fn sniff(bytes: &[u8], name: Option<&str>) -> Kind {
     if trimmed.starts_with(b"{\\rtf") {
         return Kind::Rtf;
     }
+    // before the PDF check: a signed PDF has "%PDF-" a few dozen bytes in
     if cms::looks_like_cms(bytes) {
         return Kind::Cms;
+    }
+    // PDF readers accept the header anywhere in the first KiB (after junk a mailer added)
+    if find(head, b"%PDF-").is_some() {
+        return Kind::Pdf;
     }
     if looks_like_html(trimmed) {
         return Kind::Html;

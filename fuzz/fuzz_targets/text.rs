@@ -1,0 +1,7 @@
+//! Plain text: encoding detection and decoding.
+#![no_main]
+#[path = "common.rs"]
+mod common;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| common::check(data, "a.txt"));
