@@ -191,6 +191,8 @@ fn main() {
         send: false,
         ..Default::default()
     };
+    let before = peak_mb();
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
     let t = Instant::now();
     let report = rt
         .block_on(pipeline::run(
@@ -208,7 +210,7 @@ fn main() {
     println!("| phase | figure | time | peak RSS |");
     println!("| --- | --- | --- | --- |");
     println!(
-        "| crawl + extract + store + scan | {} notices, {} documents ({:.1} MB of DOCX), {} matches: {:.0} notices/s | {secs:.1} s | {:.0} MB |",
+        "| crawl + extract + store + scan | {} notices, {} documents ({:.1} MB of DOCX), {} matches: {:.0} notices/s | {secs:.1} s | {:.0} MB (server and data: {before:.0} MB before the run) |",
         c.notices_fetched,
         c.documents,
         doc_bytes as f64 / 1e6,
