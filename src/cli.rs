@@ -385,7 +385,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Scan { all, baseline } => {
             let cfg = load_config(config)?;
             let rules = load_rules(&cfg)?;
-            with_lock(&cfg, |store, stop, _rt| {
+            exit_code(with_lock(&cfg, |store, stop, _rt| {
                 let mut counts = RunCounts::default();
                 let n = pipeline::scan(&cfg, store, &rules, *all, *baseline, stop, &mut counts)?;
                 say(format_args!(
@@ -394,7 +394,7 @@ fn run(cli: Cli) -> Result<i32> {
                     counts.matches
                 ));
                 Ok(exit::OK)
-            })
+            }))
         }
         Command::Crawl {
             source,
@@ -705,16 +705,23 @@ fn watch_signals(stop: &StopFlag) {
     });
 }
 
-/// Take the run lock, open the database, and run `f`.
-fn with_lock<F>(cfg: &Config, f: F) -> Result<i32>
+/// What [`with_lock`] did: ran the work, or found another run holding the lock.
+enum Locked<T> {
+    Done(T),
+    Held,
+}
+
+/// Take the run lock (or say another run holds it), open the database, watch for
+/// SIGINT/SIGTERM, and run `f`.
+fn with_lock<T, F>(cfg: &Config, f: F) -> Result<Locked<T>>
 where
-    F: FnOnce(&mut Store, &StopFlag, &tokio::runtime::Runtime) -> Result<i32>,
+    F: FnOnce(&mut Store, &StopFlag, &tokio::runtime::Runtime) -> Result<T>,
 {
     let _lock = match RunLock::acquire(&cfg.database.path) {
         Ok(l) => l,
         Err(e @ LockError::Held(..)) => {
             eprintln!("tenderscan: {e}");
-            return Ok(exit::LOCKED);
+            return Ok(Locked::Held);
         }
         Err(e) => return Err(e.into()),
     };
@@ -725,25 +732,26 @@ where
         let _guard = rt.enter();
         watch_signals(&stop);
     }
-    f(&mut store, &stop, &rt)
+    f(&mut store, &stop, &rt).map(Locked::Done)
+}
+
+/// An exit code from work done under the lock (3 when another run holds it).
+fn exit_code(done: Result<Locked<i32>>) -> Result<i32> {
+    Ok(match done? {
+        Locked::Done(code) => code,
+        Locked::Held => exit::LOCKED,
+    })
 }
 
 fn run_pipeline(cfg: &Config, rules: &RuleSet, opts: &RunOptions, command: &str) -> Result<i32> {
-    let _lock = match RunLock::acquire(&cfg.database.path) {
-        Ok(l) => l,
-        Err(e @ LockError::Held(..)) => {
-            eprintln!("tenderscan: {e}");
-            return Ok(exit::LOCKED);
-        }
-        Err(e) => return Err(e.into()),
+    let report = with_lock(cfg, |store, stop, rt| {
+        Ok(rt.block_on(pipeline::run(cfg, store, rules, opts, stop, command))?)
+    });
+    let report = match report {
+        Ok(Locked::Held) => return Ok(exit::LOCKED),
+        Ok(Locked::Done(r)) => r,
+        Err(e) => return Err(e),
     };
-    let mut store = Store::open(&cfg.database.path)?;
-    let rt = runtime()?;
-    let stop = StopFlag::default();
-    let report = rt.block_on(async {
-        watch_signals(&stop);
-        pipeline::run(cfg, &mut store, rules, opts, &stop, command).await
-    })?;
     let c = &report.counts;
     say(format_args!(
         "run #{}: {} notices fetched ({} new, {} changed), {} documents, {} new matches, {} alerts sent, {} errors{}",
@@ -824,7 +832,7 @@ fn daemon(cfg: &Config, rules: &RuleSet) -> Result<i32> {
 
 fn alert(cfg: &Config, rules: &RuleSet, dry_run: bool, resend: Option<i64>) -> Result<i32> {
     let texts = pipeline::rule_texts(rules);
-    with_lock(cfg, |store, _stop, rt| {
+    exit_code(with_lock(cfg, |store, _stop, rt| {
         let report = match resend {
             Some(id) => rt.block_on(crate::alert::resend(store, cfg, &texts, id))?,
             None => rt.block_on(crate::alert::send_pending(
@@ -859,7 +867,7 @@ fn alert(cfg: &Config, rules: &RuleSet, dry_run: bool, resend: Option<i64>) -> R
                 exit::PARTIAL
             },
         )
-    })
+    }))
 }
 
 fn show(cfg: &Config, key: &str, format: OutputFormat) -> Result<i32> {
