@@ -1,10 +1,9 @@
 //! Extraction: fixtures built in code (DOCX, XLSX, ZIP, CMS, HTML, text) and small real files
 //! made by LibreOffice and ReportLab (tests/fixtures/extract, see make_fixtures.py).
 
-use std::io::Write;
+use crate::util::zip_of;
 use std::time::{Duration, Instant};
 use tenderscan::extract::{ExtractError, Extracted, Kind, Limits, extract, sniff};
-use zip::write::SimpleFileOptions;
 
 const RU: &str = "Техническая спецификация на оказание услуг по размещению положительных отзывов в социальных сетях";
 const KK: &str = "Қызмет: әлеуметтік желілерде оң пікірлер қалыптастыру үшін ұйымның өнімдері туралы ғаламтор шолуы, мың жазба, һижра";
@@ -34,16 +33,6 @@ fn assert_words(text: &str, expected: &str) {
 
 fn run(bytes: &[u8], name: &str) -> Extracted {
     extract(bytes, Some(name), None, &Limits::default()).unwrap_or_else(|e| panic!("{name}: {e}"))
-}
-
-fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let opts = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
-    for (name, data) in entries {
-        w.start_file(*name, opts).unwrap();
-        w.write_all(data).unwrap();
-    }
-    w.finish().unwrap().into_inner()
 }
 
 const W: &str = "xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\"";
