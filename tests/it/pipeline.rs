@@ -5,6 +5,7 @@
 use crate::util::{binary, count, docx, tenderscan, try_count};
 use serde_json::{Value, json};
 use std::path::Path;
+use std::process::Stdio;
 use std::time::Duration;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -308,14 +309,7 @@ async fn two_runs_started_together_one_exits_3() {
     let server = portal(Duration::from_secs(3)).await;
     let dir = tempfile::tempdir().unwrap();
     write_config(dir.path(), &[("goszakup", &server.uri())]);
-    let first = std::process::Command::new(binary())
-        .current_dir(dir.path())
-        .env("TEST_GOSZAKUP_TOKEN", TOKEN)
-        .arg("run")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let first = spawn(dir.path(), "run", Stdio::null(), Stdio::null());
     // Wait until the first run holds the lock (its run record exists).
     let db = dir.path().join("t.db");
     wait_for(|| try_count(&db, "SELECT count(*) FROM runs").is_some_and(|n| n > 0));
@@ -335,14 +329,7 @@ async fn a_run_killed_mid_crawl_is_completed_by_the_next_without_duplicates() {
     let server = portal(Duration::from_secs(2)).await;
     let dir = tempfile::tempdir().unwrap();
     write_config(dir.path(), &[("goszakup", &server.uri())]);
-    let mut child = std::process::Command::new(binary())
-        .current_dir(dir.path())
-        .env("TEST_GOSZAKUP_TOKEN", TOKEN)
-        .arg("run")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn(dir.path(), "run", Stdio::null(), Stdio::null());
     // Kill it while it waits for a document: the page is stored, the documents are not.
     let db = dir.path().join("t.db");
     wait_for(|| try_count(&db, "SELECT count(*) FROM notices") == Some(2));
@@ -387,6 +374,18 @@ async fn a_run_killed_mid_crawl_is_completed_by_the_next_without_duplicates() {
     );
 }
 
+/// The binary, started in `dir` with the test token, for tests that wait on it or signal it.
+fn spawn(dir: &Path, command: &str, stdout: Stdio, stderr: Stdio) -> std::process::Child {
+    std::process::Command::new(binary())
+        .current_dir(dir)
+        .env("TEST_GOSZAKUP_TOKEN", TOKEN)
+        .arg(command)
+        .stdout(stdout)
+        .stderr(stderr)
+        .spawn()
+        .unwrap()
+}
+
 /// Poll `cond` for up to 20 s.
 fn wait_for(cond: impl Fn() -> bool) {
     wait_for_secs(20, cond)
@@ -405,14 +404,7 @@ async fn sigterm_stops_after_the_current_document_and_the_next_run_finishes() {
     let server = portal(Duration::from_secs(2)).await;
     let dir = tempfile::tempdir().unwrap();
     write_config(dir.path(), &[("goszakup", &server.uri())]);
-    let child = std::process::Command::new(binary())
-        .current_dir(dir.path())
-        .env("TEST_GOSZAKUP_TOKEN", TOKEN)
-        .arg("run")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn(dir.path(), "run", Stdio::piped(), Stdio::piped());
     let db = dir.path().join("t.db");
     wait_for(|| try_count(&db, "SELECT count(*) FROM notices") == Some(2));
     signal(&child, "-TERM");
@@ -465,14 +457,7 @@ async fn the_daemon_runs_the_cycle_on_its_schedule_and_stops_on_sigterm() {
     let mut text = std::fs::read_to_string(&cfg).unwrap();
     text.push_str("\n[schedule]\ncron = \"* * * * *\"\n");
     std::fs::write(&cfg, text).unwrap();
-    let child = std::process::Command::new(binary())
-        .current_dir(dir.path())
-        .env("TEST_GOSZAKUP_TOKEN", TOKEN)
-        .arg("daemon")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn(dir.path(), "daemon", Stdio::null(), Stdio::piped());
     // The next minute boundary starts a cycle.
     let db = dir.path().join("t.db");
     wait_for_secs(90, || {
