@@ -1,12 +1,19 @@
 -- title: Notices changed or vanished after being flagged
 -- description: Flagged notices whose text, amount, status or documents changed after the first flag, or that vanished from the portal or lost their matches.
 -- param: since = 2000-01-01 -- flagged on or after this date (YYYY-MM-DD)
-WITH first_flag AS (
-    SELECT notice_id, MIN(first_flagged_at) AS flagged_at,
-           MAX(retracted_at) AS last_retracted,
-           SUM(retracted_at IS NULL) AS still_matching
-    FROM matches
-    GROUP BY notice_id
+WITH candidates AS (
+    -- only notices that changed, vanished or lost a match (partial indexes find them)
+    SELECT id FROM notices WHERE version > 1 OR gone_at IS NOT NULL
+    UNION
+    SELECT notice_id FROM matches WHERE retracted_at IS NOT NULL
+),
+first_flag AS (
+    SELECT m.notice_id, MIN(m.first_flagged_at) AS flagged_at,
+           MAX(m.retracted_at) AS last_retracted,
+           SUM(m.retracted_at IS NULL) AS still_matching
+    FROM candidates c
+    JOIN matches m ON m.notice_id = c.id
+    GROUP BY m.notice_id
 )
 SELECT s.name AS source, n.number AS notice_number, n.title,
        COALESCE(a.name_ru, a.name_kk, a.name_en) AS agency_name,

@@ -136,9 +136,14 @@ const NURBOT: &[&str] = &[
 const KK_LINES: &[&str] = &[
     "Өнім берушінің міндеттері: тауарды Тапсырыс берушінің мекенжайына жеткізу",
     "Қызмет көрсету мерзімі: шарт жасалған күннен бастап 2026 жылғы 31 желтоқсанға дейін",
-    "Әлеуметтік желілердегі ресми парақшаларды жүргізу және ай сайынғы есеп беру",
     "Жұмыстарды орындау кезінде қауіпсіздік техникасы қағидаларын сақтау",
     "Тауардың сапасы Қазақстан Республикасының стандарттарына сәйкес болуы тиіс",
+];
+
+/// Kazakh lines that belong in SMM assignments only.
+const KK_SMM: &[&str] = &[
+    "Әлеуметтік желілердегі ресми парақшаларды жүргізу және ай сайынғы есеп беру",
+    "Жарияланымдарды дайындау және Тапсырыс берушінің ресми парақшаларында орналастыру",
 ];
 
 const BOILERPLATE: &[&str] = &[
@@ -155,6 +160,7 @@ const BOILERPLATE: &[&str] = &[
 /// One technical assignment: a few KB of paragraphs around the subject; with `nurbot`,
 /// one or two sentences ordering manufactured opinion.
 pub fn assignment(rng: &mut Rng, subject: &str, nurbot: bool) -> String {
+    let smm = SMM.contains(&subject);
     let mut paras = vec![
         "Техническая спецификация закупаемых товаров, работ, услуг".to_string(),
         format!("Наименование: {subject}."),
@@ -168,6 +174,7 @@ pub fn assignment(rng: &mut Rng, subject: &str, nurbot: bool) -> String {
             }
         }
         match rng.below(10) {
+            0 if smm => paras.push(format!("{}.", rng.pick(KK_SMM))),
             0 => paras.push(format!("{}.", rng.pick(KK_LINES))),
             1 => paras.push(format!(
                 "{}. Количество: {} единиц.",
