@@ -12,7 +12,7 @@ first_flag AS (
            MAX(m.retracted_at) AS last_retracted,
            SUM(m.retracted_at IS NULL) AS still_matching
     FROM candidates c
-    JOIN matches m ON m.notice_id = c.id
+    CROSS JOIN matches m ON m.notice_id = c.id   -- CROSS: the few candidates drive the join
     GROUP BY m.notice_id
 )
 SELECT s.name AS source, n.number AS notice_number, n.title,

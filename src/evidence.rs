@@ -191,7 +191,9 @@ impl Evidence {
             });
         }
         let folder = path.parent().unwrap_or(&self.dir).to_path_buf();
-        std::fs::create_dir_all(&folder).map_err(io(&folder))?;
+        if !folder.is_dir() {
+            std::fs::create_dir_all(&folder).map_err(io(&folder))?;
+        }
         let tmp = folder.join(format!(
             ".{sha256}.{}.{:08x}.tmp",
             std::process::id(),

@@ -45,6 +45,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "007_flag_rows",
         include_str!("migrations/007_flag_rows.sql"),
     ),
+    ("008_indexes", include_str!("migrations/008_indexes.sql")),
 ];
 
 /// The schema version this build writes.
