@@ -100,6 +100,39 @@ pub struct LotRecord {
     pub documents: Vec<DocumentRef>,
 }
 
+/// A company (or person) a notice was awarded to.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Supplier {
+    /// The identifier in its scheme: a 12-digit BIN/IIN for Kazakhstan, an OCDS
+    /// `identifier.id`, or the publisher's own party id.
+    pub id: String,
+    /// "KZ-BIN", an OCDS `identifier.scheme`, or "OCDS-party" for a publisher's own id.
+    pub scheme: String,
+    pub name: Option<String>,
+}
+
+/// Who won a notice (or some of its lots): one award, with the contract signed on it where
+/// the source says. Only sources that publish contract data (OCDS `awards[]`, `contracts[]`)
+/// fill these.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AwardRecord {
+    /// The award's id, unique within the notice.
+    pub external_id: String,
+    /// "pending", "active", "cancelled", "unsuccessful" (OCDS award status).
+    pub status: Option<String>,
+    pub date: Option<PortalTime>,
+    pub amount: Option<f64>,
+    pub currency: Option<String>,
+    pub suppliers: Vec<Supplier>,
+    /// The lots (their `external_id`s) the award covers; empty for the whole notice.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lots: Vec<String>,
+    pub contract_id: Option<String>,
+    pub contract_status: Option<String>,
+    pub contract_amount: Option<f64>,
+    pub contract_signed: Option<PortalTime>,
+}
+
 /// One procurement notice (announcement) as a source maps it from the portal's shapes.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NoticeRecord {
@@ -127,6 +160,10 @@ pub struct NoticeRecord {
     pub region: Option<String>,
     pub lots: Vec<LotRecord>,
     pub documents: Vec<DocumentRef>,
+    /// Awards and contracts, where the source publishes them. Left out of the stored
+    /// snapshot when empty, so records of sources without awards keep their hash.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub awards: Vec<AwardRecord>,
     /// The payload the record was mapped from (JSON or HTML), kept as evidence.
     #[serde(skip)]
     pub raw: Option<Vec<u8>>,

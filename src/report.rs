@@ -39,6 +39,10 @@ pub const QUERIES: &[(&str, &str)] = &[
         "smm_spending_by_region",
         include_str!("../queries/smm_spending_by_region.sql"),
     ),
+    (
+        "suppliers_of_flagged",
+        include_str!("../queries/suppliers_of_flagged.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -511,6 +515,12 @@ pub fn datasette_metadata(db: &str) -> Result<serde_json::Value, ReportError> {
                     },
                     "agencies": {
                         "description": "Buyers, by BIN."
+                    },
+                    "supplier_awards": {
+                        "description": "Who won: one row per award and supplier, with the contract, the notice and its agency (sources with contract data)."
+                    },
+                    "suppliers": {
+                        "description": "Companies awarded notices, by identifier."
                     }
                 }
             }

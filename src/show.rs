@@ -96,6 +96,49 @@ pub fn notice_text(v: &NoticeView, evidence: &Evidence) -> String {
             opt(&l.status)
         );
     }
+    if !v.awards.is_empty() {
+        let _ = writeln!(o, "\nawards ({})", v.awards.len());
+        for a in &v.awards {
+            let suppliers = a
+                .suppliers
+                .iter()
+                .map(|s| {
+                    format!(
+                        "{} ({} {})",
+                        s.name.as_deref().unwrap_or("-"),
+                        s.scheme,
+                        s.id
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let _ = writeln!(
+                o,
+                "  {}  {}  {}  {}  {}{}",
+                a.external_id,
+                opt(&a.status),
+                money(a.amount, &a.currency),
+                if suppliers.is_empty() {
+                    "-".into()
+                } else {
+                    suppliers
+                },
+                a.contract_id
+                    .as_deref()
+                    .map(|c| format!(
+                        "contract {c} {} {} signed {}",
+                        opt(&a.contract_status),
+                        money(a.contract_amount, &a.currency),
+                        opt(&a.contract_signed_at)
+                    ))
+                    .unwrap_or_default(),
+                a.removed_at
+                    .as_deref()
+                    .map(|r| format!(" (removed {r})"))
+                    .unwrap_or_default()
+            );
+        }
+    }
     let _ = writeln!(o, "\ndocuments ({})", v.documents.len());
     for d in &v.documents {
         let name = d

@@ -4,7 +4,13 @@
 
 #![allow(dead_code)]
 
-use tenderscan::model::{Agency, DocumentRef, LotRecord, NoticeRecord, PortalTime};
+use tenderscan::model::{
+    Agency, AwardRecord, DocumentRef, LotRecord, NoticeRecord, PortalTime, Supplier,
+};
+
+fn subject_is_smm(subject: &str) -> bool {
+    SMM.contains(&subject)
+}
 
 /// xorshift64: small, fast, deterministic.
 pub struct Rng(pub u64);
@@ -250,6 +256,42 @@ pub fn notice(rng: &mut Rng, i: u64, nurbot_share: f64) -> (NoticeRecord, Vec<(S
             }],
         });
     }
+    // Most procurements end in a contract: one award per lot, to one of 20 000 suppliers,
+    // SMM work to one of 300 media firms (so the suppliers report has repeat winners).
+    let mut awards = Vec::new();
+    if rng.chance(0.6) {
+        for lot in &lots {
+            let (no, name) = if subject_is_smm(subject) {
+                let k = rng.below(300);
+                (k, format!("ТОО «Медиа Групп {k}»"))
+            } else {
+                let k = 300 + rng.below(19_700);
+                (k, format!("ТОО «Поставщик {k}»"))
+            };
+            let amount = lot.amount.unwrap_or(0.0) * (0.8 + rng.below(200) as f64 / 1000.0);
+            let signed = published + chrono::Duration::days(20 + rng.below(40) as i64);
+            awards.push(AwardRecord {
+                external_id: format!("{}-aw", lot.external_id),
+                status: Some("active".into()),
+                date: None,
+                amount: Some(amount.round()),
+                currency: Some("KZT".into()),
+                suppliers: vec![Supplier {
+                    id: format!("{:012}", 100_000_000_000u64 + no),
+                    scheme: "KZ-BIN".into(),
+                    name: Some(name),
+                }],
+                lots: vec![lot.external_id.clone()],
+                contract_id: Some(format!("{}-c", lot.external_id)),
+                contract_status: Some("active".into()),
+                contract_amount: Some(amount.round()),
+                contract_signed: Some(PortalTime {
+                    utc: Some(signed),
+                    original: signed.format("%Y-%m-%d %H:%M:%S").to_string(),
+                }),
+            });
+        }
+    }
     let rec = NoticeRecord {
         external_id: id.to_string(),
         number: Some(format!("{id}-1")),
@@ -271,6 +313,7 @@ pub fn notice(rng: &mut Rng, i: u64, nurbot_share: f64) -> (NoticeRecord, Vec<(S
         region: Some(region.to_string()),
         lots,
         documents: Vec::new(),
+        awards,
         raw: None,
     };
     (rec, texts)

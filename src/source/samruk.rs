@@ -367,6 +367,7 @@ pub fn map_advert(item: &Value, notice_url: &str, host: &Url) -> Option<NoticeRe
             .or_else(|| item.pointer("/kato/nameRu"))
             .cloned()
             .and_then(value_to_string),
+        awards: Vec::new(),
         raw: serde_json::to_vec(item).ok(),
         external_id: id,
     })

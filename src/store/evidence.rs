@@ -50,6 +50,30 @@ pub struct ShowLot {
 }
 
 #[derive(Debug, Clone, Serialize)]
+pub struct ShowSupplier {
+    pub scheme: String,
+    pub id: String,
+    pub name: Option<String>,
+}
+
+/// An award of the notice and the contract signed on it (sources with contract data).
+#[derive(Debug, Clone, Serialize)]
+pub struct ShowAward {
+    pub id: i64,
+    pub external_id: String,
+    pub status: Option<String>,
+    pub awarded_at: Option<String>,
+    pub amount: Option<f64>,
+    pub currency: Option<String>,
+    pub suppliers: Vec<ShowSupplier>,
+    pub contract_id: Option<String>,
+    pub contract_status: Option<String>,
+    pub contract_amount: Option<f64>,
+    pub contract_signed_at: Option<String>,
+    pub removed_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
 pub struct ShowDocument {
     pub id: i64,
     pub lot_number: Option<String>,
@@ -119,6 +143,7 @@ pub struct NoticeView {
     pub gone_at: Option<String>,
     pub version: i64,
     pub lots: Vec<ShowLot>,
+    pub awards: Vec<ShowAward>,
     pub documents: Vec<ShowDocument>,
     pub matches: Vec<ShowMatch>,
     pub versions: Vec<ShowVersion>,
@@ -344,6 +369,7 @@ impl Store {
                         gone_at: r.get(19)?,
                         version: r.get(20)?,
                         lots: Vec::new(),
+                        awards: Vec::new(),
                         documents: Vec::new(),
                         matches: Vec::new(),
                         versions: Vec::new(),
@@ -368,6 +394,40 @@ impl Store {
                 status: r.get(5)?,
             })
         })?;
+        let mut stmt = self.conn.prepare(
+            "SELECT id, external_id, status, awarded_at, amount, currency, contract_id, contract_status,
+                    contract_amount, contract_signed_at, removed_at
+             FROM awards WHERE notice_id = ?1 ORDER BY id",
+        )?;
+        v.awards = collect(&mut stmt, [id], |r| {
+            Ok(ShowAward {
+                id: r.get(0)?,
+                external_id: r.get(1)?,
+                status: r.get(2)?,
+                awarded_at: r.get(3)?,
+                amount: r.get(4)?,
+                currency: r.get(5)?,
+                suppliers: Vec::new(),
+                contract_id: r.get(6)?,
+                contract_status: r.get(7)?,
+                contract_amount: r.get(8)?,
+                contract_signed_at: r.get(9)?,
+                removed_at: r.get(10)?,
+            })
+        })?;
+        let mut stmt = self.conn.prepare(
+            "SELECT s.scheme, s.identifier, s.name FROM award_suppliers x
+             JOIN suppliers s ON s.id = x.supplier_id WHERE x.award_id = ?1 ORDER BY s.id",
+        )?;
+        for a in &mut v.awards {
+            a.suppliers = collect(&mut stmt, [a.id], |r| {
+                Ok(ShowSupplier {
+                    scheme: r.get(0)?,
+                    id: r.get(1)?,
+                    name: r.get(2)?,
+                })
+            })?;
+        }
         let mut stmt = self.conn.prepare(
             "SELECT d.id, l.number, d.file_name, d.title, d.url, d.is_spec, d.kind, d.media_type,
                     d.sha256, d.size, d.fetched_at, d.removed_at, d.error

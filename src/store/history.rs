@@ -17,14 +17,15 @@ const SHORT: usize = 200;
 /// One difference between two versions of a notice.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FieldChange {
-    /// `title`, `amount`, `status`, ..., `lot` or `document`.
+    /// `title`, `amount`, `status`, ..., `lot`, `document` or `award`.
     pub field: String,
     /// `changed`, `added` or `removed`.
     pub change: String,
-    /// For a lot's field: the lot's number (or id); for a document: its file name.
+    /// For a lot's field: the lot's number (or id); for a document: its file name; for an
+    /// award: its suppliers' names.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// For a lot: which of its fields changed.
+    /// For a lot or an award: which of its fields changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -51,6 +52,16 @@ impl FieldChange {
             ("lot", "changed", Some(d)) => {
                 format!("lot {name} {d}: {} -> {}", v(&self.old), v(&self.new))
             }
+            ("award", "changed", Some(d)) => {
+                format!("award to {name} {d}: {} -> {}", v(&self.old), v(&self.new))
+            }
+            ("award", change, _) => match self.new.as_ref().or(self.old.as_ref()) {
+                Some(_) => format!(
+                    "award to {name} {change} ({})",
+                    v(&self.new.clone().or(self.old.clone()))
+                ),
+                None => format!("award to {name} {change}"),
+            },
             ("lot" | "document", change, _) => match (&self.old, &self.new) {
                 (_, Some(Value::String(t))) | (Some(Value::String(t)), None) => {
                     format!("{} {change} {name} \"{t}\"", self.field)
@@ -152,6 +163,58 @@ fn lots(snap: &Value) -> Vec<(String, &Value)> {
         .collect()
 }
 
+const AWARD_FIELDS: &[&str] = &[
+    "status",
+    "amount",
+    "currency",
+    "suppliers",
+    "contract_status",
+    "contract_amount",
+    "contract_signed",
+];
+
+fn awards(snap: &Value) -> Vec<(String, &Value)> {
+    snap.get("awards")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|a| Some((a.get("external_id")?.as_str()?.to_string(), a)))
+        .collect()
+}
+
+/// An award's suppliers as a reader names them: "ТОО «Медиа», ИП Ким".
+fn supplier_names(award: &Value) -> String {
+    award
+        .get("suppliers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|s| {
+            s.get("name")
+                .and_then(Value::as_str)
+                .or_else(|| s.get("id").and_then(Value::as_str))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn award_change(
+    change: &str,
+    award: &Value,
+    detail: Option<&str>,
+    old: Option<Value>,
+    new: Option<Value>,
+) -> FieldChange {
+    FieldChange {
+        field: "award".into(),
+        change: change.into(),
+        name: Some(supplier_names(award)),
+        detail: detail.map(str::to_string),
+        old,
+        new,
+    }
+}
+
 fn lot_name(lot: &Value, id: &str) -> String {
     lot.get("number")
         .and_then(Value::as_str)
@@ -234,6 +297,37 @@ pub fn diff(old: &Value, new: &Value) -> Vec<FieldChange> {
     for (url, name) in &od {
         if !nd.iter().any(|(u, _)| u == url) {
             out.push(doc_change("removed", name));
+        }
+    }
+    let (oa, na) = (awards(old), awards(new));
+    for (id, a) in &na {
+        match oa.iter().find(|(i, _)| i == id) {
+            None => out.push(award_change("added", a, None, None, short(a.get("amount")))),
+            Some((_, before)) => {
+                for f in AWARD_FIELDS {
+                    if before.get(*f) != a.get(*f) {
+                        let value = |v: &Value| {
+                            if *f == "suppliers" {
+                                Some(Value::String(supplier_names(v)))
+                            } else {
+                                short(flatten(v.get(*f)).as_ref())
+                            }
+                        };
+                        out.push(award_change("changed", a, Some(f), value(before), value(a)));
+                    }
+                }
+            }
+        }
+    }
+    for (id, a) in &oa {
+        if !na.iter().any(|(i, _)| i == id) {
+            out.push(award_change(
+                "removed",
+                a,
+                None,
+                short(a.get("amount")),
+                None,
+            ));
         }
     }
     // Anything else of the record (a field this list does not know yet).

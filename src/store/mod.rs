@@ -19,7 +19,8 @@ pub use alerts::{
     UnconfirmedDigest,
 };
 pub use evidence::{
-    EvidenceRow, NewEvidence, NoticeView, ShowDocument, ShowLot, ShowMatch, ShowVersion,
+    EvidenceRow, NewEvidence, NoticeView, ShowAward, ShowDocument, ShowLot, ShowMatch,
+    ShowSupplier, ShowVersion,
 };
 pub use matches::{NewMatch, Routable, ScanInput, ScanOutcome, ScanTarget};
 pub use notices::{DocumentContent, PageOutcome, PendingDocument, sha256_hex};
@@ -46,6 +47,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("migrations/007_flag_rows.sql"),
     ),
     ("008_indexes", include_str!("migrations/008_indexes.sql")),
+    ("009_awards", include_str!("migrations/009_awards.sql")),
 ];
 
 /// The schema version this build writes.
@@ -61,6 +63,8 @@ pub const TABLES: &[&str] = &[
     "documents",
     "evidence",
     "matches",
+    "awards",
+    "suppliers",
     "alerts",
     "digests",
     "runs",

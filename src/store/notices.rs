@@ -3,7 +3,7 @@
 
 use super::history;
 use super::{Store, StoreError, now};
-use crate::model::{Agency, DocumentRef, NoticeRecord, PortalTime};
+use crate::model::{Agency, AwardRecord, DocumentRef, NoticeRecord, PortalTime};
 use rusqlite::{OptionalExtension, Transaction, params};
 use sha2::{Digest, Sha256};
 
@@ -365,11 +365,73 @@ fn upsert_notice(
     for d in &rec.documents {
         upsert_document(tx, id, None, d, at)?;
     }
+    for a in &rec.awards {
+        upsert_award(tx, id, a, at)?;
+    }
     mark_removed(tx, id, rec, at)?;
     if change == Change::Changed {
         refetch_flagged_documents(tx, id)?;
     }
     Ok((id, change))
+}
+
+/// One award with its suppliers: the award row is updated in place, its supplier list
+/// replaced by the one the source lists now.
+fn upsert_award(
+    tx: &Transaction,
+    notice_id: i64,
+    a: &AwardRecord,
+    at: &str,
+) -> Result<(), StoreError> {
+    let lots = (!a.lots.is_empty()).then(|| serde_json::to_string(&a.lots).unwrap_or_default());
+    let award_id: i64 = tx.query_row(
+        "INSERT INTO awards (notice_id, external_id, status, awarded_at, amount, currency, lots,
+                             contract_id, contract_status, contract_amount, contract_signed_at,
+                             first_seen_at, last_seen_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)
+         ON CONFLICT(notice_id, external_id) DO UPDATE SET status = excluded.status,
+            awarded_at = excluded.awarded_at, amount = excluded.amount, currency = excluded.currency,
+            lots = excluded.lots, contract_id = excluded.contract_id,
+            contract_status = excluded.contract_status, contract_amount = excluded.contract_amount,
+            contract_signed_at = excluded.contract_signed_at, last_seen_at = excluded.last_seen_at,
+            removed_at = NULL
+         RETURNING id",
+        params![
+            notice_id,
+            a.external_id,
+            a.status,
+            utc(&a.date),
+            a.amount,
+            a.currency,
+            lots,
+            a.contract_id,
+            a.contract_status,
+            a.contract_amount,
+            utc(&a.contract_signed),
+            at
+        ],
+        |r| r.get(0),
+    )?;
+    tx.execute(
+        "DELETE FROM award_suppliers WHERE award_id = ?1",
+        [award_id],
+    )?;
+    for s in &a.suppliers {
+        let supplier_id: i64 = tx.query_row(
+            "INSERT INTO suppliers (scheme, identifier, name, first_seen_at, last_seen_at)
+             VALUES (?1, ?2, ?3, ?4, ?4)
+             ON CONFLICT(scheme, identifier) DO UPDATE SET
+                name = COALESCE(excluded.name, name), last_seen_at = excluded.last_seen_at
+             RETURNING id",
+            params![s.scheme, s.id, s.name, at],
+            |r| r.get(0),
+        )?;
+        tx.execute(
+            "INSERT OR IGNORE INTO award_suppliers (award_id, supplier_id) VALUES (?1, ?2)",
+            params![award_id, supplier_id],
+        )?;
+    }
+    Ok(())
 }
 
 /// Lots and documents the notice no longer lists are marked removed: scans stop reading
@@ -410,6 +472,19 @@ fn mark_removed(
                 notice_id,
                 at,
                 serde_json::to_string(&urls).unwrap_or_default()
+            ],
+        )?;
+    }
+    let awards: Vec<&str> = rec.awards.iter().map(|a| a.external_id.as_str()).collect();
+    if !awards.is_empty() {
+        tx.execute(
+            "UPDATE awards SET removed_at = ?2
+             WHERE notice_id = ?1 AND removed_at IS NULL
+               AND external_id NOT IN (SELECT value FROM json_each(?3))",
+            params![
+                notice_id,
+                at,
+                serde_json::to_string(&awards).unwrap_or_default()
             ],
         )?;
     }
@@ -567,6 +642,98 @@ mod tests {
         };
         assert_eq!(fts("аккаунт*"), 1);
         assert_eq!(fts("УСЛУГИ"), 1);
+    }
+
+    #[test]
+    fn awards_are_stored_updated_and_their_changes_recorded() {
+        use crate::model::Supplier;
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("t.db")).unwrap();
+        let src = s.ensure_source("o", "ocds", "https://x").unwrap();
+        let sup = |id: &str, name: &str| Supplier {
+            id: id.into(),
+            scheme: "KZ-BIN".into(),
+            name: Some(name.into()),
+        };
+        let mut rec = record("Услуги SMM");
+        rec.awards = vec![AwardRecord {
+            external_id: "a1".into(),
+            status: Some("pending".into()),
+            amount: Some(1_000_000.0),
+            suppliers: vec![sup("051140001234", "ТОО «Медиа»")],
+            ..Default::default()
+        }];
+        s.store_page(src, &[rec.clone()], None).unwrap();
+        // The award turns active, changes hands, and a second one appears.
+        rec.awards[0].status = Some("active".into());
+        rec.awards[0].suppliers = vec![sup("850101300123", "ИП Ким")];
+        rec.awards.push(AwardRecord {
+            external_id: "a2".into(),
+            amount: Some(5.0),
+            suppliers: vec![sup("051140001234", "ТОО «Медиа»")],
+            ..Default::default()
+        });
+        let out = s.store_page(src, &[rec.clone()], None).unwrap();
+        assert_eq!(out.changed, 1);
+        let rows = |s: &Store| -> Vec<(String, String, String, Option<String>)> {
+            let mut st = s
+                .conn()
+                .prepare(
+                    "SELECT aw.external_id, COALESCE(aw.status, '-'), sp.identifier, aw.removed_at
+                     FROM awards aw JOIN award_suppliers x ON x.award_id = aw.id
+                     JOIN suppliers sp ON sp.id = x.supplier_id ORDER BY aw.external_id",
+                )
+                .unwrap();
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        assert_eq!(
+            rows(&s),
+            vec![
+                ("a1".into(), "active".into(), "850101300123".into(), None),
+                ("a2".into(), "-".into(), "051140001234".into(), None),
+            ]
+        );
+        let changes: String = s
+            .conn()
+            .query_row(
+                "SELECT changes FROM notice_versions ORDER BY version DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let changes: Vec<history::FieldChange> = serde_json::from_str(&changes).unwrap();
+        let what: Vec<(&str, &str, Option<&str>)> = changes
+            .iter()
+            .map(|c| (c.field.as_str(), c.change.as_str(), c.detail.as_deref()))
+            .collect();
+        assert_eq!(
+            what,
+            vec![
+                ("award", "changed", Some("status")),
+                ("award", "changed", Some("suppliers")),
+                ("award", "added", None),
+            ]
+        );
+        assert_eq!(changes[1].old, Some(serde_json::json!("ТОО «Медиа»")));
+        assert_eq!(changes[1].new, Some(serde_json::json!("ИП Ким")));
+        assert_eq!(
+            changes[1].describe(),
+            "award to ИП Ким suppliers: \"ТОО «Медиа»\" -> \"ИП Ким\""
+        );
+        assert_eq!(changes[2].describe(), "award to ТОО «Медиа» added (5)");
+        // No longer listed: marked removed, kept.
+        rec.awards.remove(0);
+        s.store_page(src, &[rec], None).unwrap();
+        let r = rows(&s);
+        assert!(r[0].3.is_some() && r[1].3.is_none(), "{r:?}");
+        let suppliers: i64 = s
+            .conn()
+            .query_row("SELECT count(*) FROM suppliers", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(suppliers, 2);
     }
 
     #[test]

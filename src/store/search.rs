@@ -25,6 +25,9 @@ pub const EXPORT_TABLES: &[(&str, &str)] = &[
     ("notices", "first_seen_at"),
     ("lots", "first_seen_at"),
     ("agencies", "first_seen_at"),
+    ("awards", "first_seen_at"),
+    ("supplier_awards", "first_seen_at"),
+    ("suppliers", "first_seen_at"),
     ("documents", "first_seen_at"),
     ("matches", "first_flagged_at"),
     ("notice_versions", "seen_at"),
@@ -103,10 +106,10 @@ impl Store {
             )));
         };
         // Table and column names come from the constant list above, never from input.
-        let order = if *name == "flags" {
-            "first_flagged_at, notice_number, lot_number, rule_id"
-        } else {
-            "rowid"
+        let order = match *name {
+            "flags" => "first_flagged_at, notice_number, lot_number, rule_id",
+            "supplier_awards" => "award_id, supplier_scheme, supplier_id",
+            _ => "rowid",
         };
         Ok(format!(
             "SELECT * FROM {name} WHERE (?1 IS NULL OR {time_col} >= ?1) ORDER BY {order}"

@@ -5,7 +5,9 @@ use crate::util::tenderscan;
 use predicates::prelude::*;
 use serde_json::Value;
 use std::path::Path;
-use tenderscan::model::{Agency, DocumentRef, LotRecord, NoticeRecord, PortalTime, Severity};
+use tenderscan::model::{
+    Agency, AwardRecord, DocumentRef, LotRecord, NoticeRecord, PortalTime, Severity, Supplier,
+};
 use tenderscan::store::{NewMatch, Store};
 
 struct Flag<'a> {
@@ -55,6 +57,31 @@ fn notice(id: &str, title: &str, a: &Agency, published: &str, amount: f64) -> No
         }],
         ..Default::default()
     }
+}
+
+fn supplier(bin: &str, name: &str) -> Supplier {
+    Supplier {
+        id: bin.into(),
+        scheme: "KZ-BIN".into(),
+        name: Some(name.into()),
+    }
+}
+
+fn award(id: &str, suppliers: &[&Supplier], amount: f64, lots: &[&str]) -> AwardRecord {
+    AwardRecord {
+        external_id: id.into(),
+        status: Some("active".into()),
+        amount: Some(amount),
+        currency: Some("KZT".into()),
+        suppliers: suppliers.iter().map(|s| (*s).clone()).collect(),
+        lots: lots.iter().map(|l| l.to_string()).collect(),
+        ..Default::default()
+    }
+}
+
+fn with_awards(mut rec: NoticeRecord, awards: Vec<AwardRecord>) -> NoticeRecord {
+    rec.awards = awards;
+    rec
 }
 
 /// Store a notice with its specification's text and record the given flags on it.
@@ -108,7 +135,7 @@ fn seed(store: &mut Store, rec: NoticeRecord, spec_text: &str, flags: &[Flag<'_>
     id
 }
 
-/// Five notices from two agencies over two years; one later edited.
+/// Five notices from two agencies over two years, with awards; one later edited.
 fn seeded(dir: &Path) -> std::path::PathBuf {
     let db = dir.join("t.db");
     std::fs::write(
@@ -127,15 +154,33 @@ fn seeded(dir: &Path) -> std::path::PathBuf {
         "Управление внутренней политики города Алматы",
         "Алматы",
     );
+    let media = supplier("051140001234", "ТОО «Медиа Бот»");
+    let kim = supplier("850101300123", "ИП Ким");
+    let paper = supplier("120540009876", "ТОО «Бумага»");
+    let shoes = supplier("990940000111", "ТОО «Обувь»");
+    // 1001: the flagged lot's award went to Медиа Бот, with a signed contract.
+    let awards_1001 = || {
+        let mut a = award("aw-1001", &[&media], 1_250_000.0, &["10010"]);
+        a.contract_id = Some("c-1001".into());
+        a.contract_amount = Some(1_200_000.0);
+        a.contract_signed = Some(PortalTime {
+            utc: Some("2025-04-10T04:00:00Z".parse().unwrap()),
+            original: "2025-04-10T09:00:00+05:00".into(),
+        });
+        vec![a]
+    };
     let hi = Severity::High;
     seed(
         &mut s,
-        notice(
-            "1001",
-            "Информационные услуги",
-            &rudny,
-            "2025-03-01T05:00:00Z",
-            1_300_000.0,
+        with_awards(
+            notice(
+                "1001",
+                "Информационные услуги",
+                &rudny,
+                "2025-03-01T05:00:00Z",
+                1_300_000.0,
+            ),
+            awards_1001(),
         ),
         "Создание четырех фейковых аккаунтов для комментирования.",
         &[Flag {
@@ -145,14 +190,20 @@ fn seeded(dir: &Path) -> std::path::PathBuf {
             quota: Some(("accounts", 4, None)),
         }],
     );
+    // 1002: awarded for the whole notice to Медиа Бот; a cancelled award does not count.
+    let mut cancelled = award("aw-1002-x", &[&shoes], 610_000.0, &[]);
+    cancelled.status = Some("cancelled".into());
     seed(
         &mut s,
-        notice(
-            "1002",
-            "Услуги по ведению аккаунтов",
-            &rudny,
-            "2026-02-01T05:00:00Z",
-            600_000.0,
+        with_awards(
+            notice(
+                "1002",
+                "Услуги по ведению аккаунтов",
+                &rudny,
+                "2026-02-01T05:00:00Z",
+                600_000.0,
+            ),
+            vec![award("aw-1002", &[&media], 590_000.0, &[]), cancelled],
         ),
         "Не менее 1000 положительных комментариев в месяц.",
         &[Flag {
@@ -162,14 +213,21 @@ fn seeded(dir: &Path) -> std::path::PathBuf {
             quota: Some(("comments", 1000, Some("month"))),
         }],
     );
+    // 1003: the flagged lot to a consortium; another lot (not flagged) to Бумага.
     seed(
         &mut s,
-        notice(
-            "1003",
-            "SMM-сопровождение",
-            &almaty,
-            "2026-05-01T05:00:00Z",
-            2_000_000.0,
+        with_awards(
+            notice(
+                "1003",
+                "SMM-сопровождение",
+                &almaty,
+                "2026-05-01T05:00:00Z",
+                2_000_000.0,
+            ),
+            vec![
+                award("aw-1003", &[&kim, &media], 1_900_000.0, &["10030"]),
+                award("aw-1003-b", &[&paper], 50_000.0, &["other-lot"]),
+            ],
         ),
         "Әлеуметтік желілерде күніне 500 пікір жазу. Ведение страниц в социальных сетях.",
         &[
@@ -189,12 +247,15 @@ fn seeded(dir: &Path) -> std::path::PathBuf {
     );
     seed(
         &mut s,
-        notice(
-            "1004",
-            "Имиджевые услуги",
-            &almaty,
-            "2026-06-01T05:00:00Z",
-            100_000.0,
+        with_awards(
+            notice(
+                "1004",
+                "Имиджевые услуги",
+                &almaty,
+                "2026-06-01T05:00:00Z",
+                100_000.0,
+            ),
+            vec![award("aw-1004", &[&paper], 95_000.0, &[])],
         ),
         "Разработка имиджевых материалов для социальных сетей.",
         &[Flag {
@@ -206,12 +267,15 @@ fn seeded(dir: &Path) -> std::path::PathBuf {
     );
     seed(
         &mut s,
-        notice(
-            "1005",
-            "Поставка ботинок",
-            &almaty,
-            "2026-07-01T05:00:00Z",
-            90_000.0,
+        with_awards(
+            notice(
+                "1005",
+                "Поставка ботинок",
+                &almaty,
+                "2026-07-01T05:00:00Z",
+                90_000.0,
+            ),
+            vec![award("aw-1005", &[&shoes], 88_000.0, &[])],
         ),
         "Ботинки кожаные, 40 пар.",
         &[],
@@ -220,12 +284,15 @@ fn seeded(dir: &Path) -> std::path::PathBuf {
     let src = s
         .ensure_source("goszakup", "goszakup", "https://ows.goszakup.gov.kz")
         .unwrap();
-    let mut edited = notice(
-        "1001",
-        "Информационные услуги (изменено)",
-        &rudny,
-        "2025-03-01T05:00:00Z",
-        1_300_000.0,
+    let mut edited = with_awards(
+        notice(
+            "1001",
+            "Информационные услуги (изменено)",
+            &rudny,
+            "2025-03-01T05:00:00Z",
+            1_300_000.0,
+        ),
+        awards_1001(),
     );
     edited.status = Some("Изменена документация".into());
     s.store_page(src, &[edited], None).unwrap();
@@ -318,6 +385,57 @@ fn each_report_returns_the_expected_rows() {
     assert_eq!(rows[0]["year"], "2026");
     assert_eq!(rows[0]["notices"], 2);
     assert_eq!(rows[0]["amount"], 2_100_000.0);
+
+    let rows = report_json(d, "suppliers_of_flagged", &[]);
+    let names: Vec<&str> = rows
+        .iter()
+        .map(|r| r["supplier_name"].as_str().unwrap())
+        .collect();
+    // Not Бумага (its award is for a lot nobody flagged, or low only), not the cancelled
+    // award, not the unflagged 1005.
+    assert_eq!(names, ["ТОО «Медиа Бот»", "ИП Ким"], "{rows:?}");
+    let m = &rows[0];
+    assert_eq!(m["supplier_id"], "051140001234");
+    assert_eq!(m["supplier_scheme"], "KZ-BIN");
+    assert_eq!(m["flagged_notices_won"], 3);
+    assert_eq!(m["high_awards"], 2);
+    // The contract's value where there is one (1 200 000), else the award's.
+    assert_eq!(m["awarded_amount"], 1_200_000.0 + 590_000.0 + 1_900_000.0);
+    assert_eq!(m["currency"], "KZT");
+    assert_eq!(m["agencies"], 2);
+    assert_eq!(
+        (m["first_year"].as_str(), m["last_year"].as_str()),
+        (Some("2025"), Some("2026"))
+    );
+    let agencies = m["agency_names"].as_str().unwrap();
+    assert!(
+        agencies.contains("Рудного") && agencies.contains("Алматы"),
+        "{agencies}"
+    );
+    assert_eq!(rows[1]["flagged_notices_won"], 1);
+    assert_eq!(rows[1]["awarded_amount"], 1_900_000.0);
+    let low = report_json(d, "suppliers_of_flagged", &["min_severity=low"]);
+    let paper = low
+        .iter()
+        .find(|r| r["supplier_name"] == "ТОО «Бумага»")
+        .expect("low flags count at min_severity=low");
+    assert_eq!(paper["flagged_notices_won"], 1);
+    assert_eq!(
+        paper["awarded_amount"], 95_000.0,
+        "not the unflagged lot's 50 000"
+    );
+    assert!(!low.iter().any(|r| r["supplier_name"] == "ТОО «Обувь»"));
+    let one = report_json(d, "suppliers_of_flagged", &["supplier=Ким"]);
+    assert_eq!(one.len(), 1);
+    assert_eq!(one[0]["supplier_id"], "850101300123");
+    let one = report_json(d, "suppliers_of_flagged", &["supplier=051140001234"]);
+    assert_eq!(one.len(), 1);
+    assert_eq!(one[0]["supplier_name"], "ТОО «Медиа Бот»");
+    let since = report_json(d, "suppliers_of_flagged", &["since=2026-03-01"]);
+    assert_eq!(
+        since[0]["flagged_notices_won"], 1,
+        "only 1003 since March 2026"
+    );
 }
 
 #[test]
@@ -349,9 +467,19 @@ fn report_parameters_are_checked_and_stay_values() {
         &["rule=x'; DROP TABLE notices; --"],
     );
     assert!(rows.is_empty());
+    let rows = report_json(
+        dir.path(),
+        "suppliers_of_flagged",
+        &["supplier=' OR 1=1; DELETE FROM suppliers; --"],
+    );
+    assert!(rows.is_empty(), "{rows:?}");
     assert_eq!(
         crate::util::count(&dir.path().join("t.db"), "SELECT count(*) FROM notices"),
         5
+    );
+    assert_eq!(
+        crate::util::count(&dir.path().join("t.db"), "SELECT count(*) FROM suppliers"),
+        4
     );
 }
 
@@ -525,6 +653,56 @@ print(json.dumps(rows, ensure_ascii=False))
         .collect();
     assert_eq!(lines.len(), 5);
     assert!(lines.iter().any(|l| l["title"] == "Поставка ботинок"));
+
+    // Awards flat, one row per award and supplier (the consortium's award twice).
+    let out = tenderscan(dir.path())
+        .args(["export", "--table", "supplier_awards", "--format", "jsonl"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let lines: Vec<Value> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines.len(),
+        8,
+        "seven awards, one of two suppliers: {lines:?}"
+    );
+    let c = lines
+        .iter()
+        .find(|l| l["award_external_id"] == "aw-1001")
+        .unwrap();
+    assert_eq!(c["supplier_name"], "ТОО «Медиа Бот»");
+    assert_eq!(c["notice_number"], "1001-1");
+    assert_eq!(c["agency_bin"], "990240001234");
+    assert_eq!(c["contract_amount"], 1_200_000.0);
+    assert_eq!(c["contract_signed_at"], "2025-04-10T04:00:00Z");
+    assert_eq!(c["lots"], r#"["10010"]"#);
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l["award_external_id"] == "aw-1003")
+            .count(),
+        2
+    );
+    // `show` lists the awards with their suppliers and the contract.
+    let out = tenderscan(dir.path())
+        .args(["show", "1001-1"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("awards (1)"), "{text}");
+    assert!(
+        text.contains("ТОО «Медиа Бот» (KZ-BIN 051140001234)") && text.contains("contract c-1001"),
+        "{text}"
+    );
     tenderscan(dir.path())
         .args(["export", "--table", "sqlite_master"])
         .assert()

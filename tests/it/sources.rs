@@ -255,10 +255,32 @@ async fn ocds_record_package_takes_compiled_releases() {
     assert_eq!(md1.status.as_deref(), Some("complete"));
     assert_eq!(md1.currency.as_deref(), Some("MDL"));
     assert_eq!(md1.agency.as_ref().unwrap().id, "1003600000000");
+    // Who won, through `parties[]`, and the contract signed on the award.
+    assert_eq!(md1.awards.len(), 1);
+    let aw = &md1.awards[0];
+    assert_eq!(
+        (aw.external_id.as_str(), aw.status.as_deref(), aw.amount),
+        ("MD-1-aw1", Some("active"), Some(148000.0))
+    );
+    assert_eq!(aw.suppliers.len(), 1);
+    assert_eq!(
+        (aw.suppliers[0].scheme.as_str(), aw.suppliers[0].id.as_str()),
+        ("MD-IDNO", "1012600000001")
+    );
+    assert_eq!(aw.suppliers[0].name.as_deref(), Some("SRL Media Promo"));
+    assert_eq!(
+        (aw.contract_id.as_deref(), aw.contract_amount),
+        (Some("MD-1-c1"), Some(147500.0))
+    );
+    assert_eq!(
+        aw.contract_signed.as_ref().unwrap().original,
+        "2026-11-15T12:00:00+02:00"
+    );
     // A record without compiledRelease: its embedded releases are merged.
     let md2 = by_id(&recs, "ocds-test-MD-2");
     assert_eq!(md2.title, "New title");
     assert_eq!(md2.status.as_deref(), Some("active"));
+    assert!(md2.awards.is_empty());
 }
 
 #[tokio::test]

@@ -171,6 +171,8 @@ pub(crate) fn map_trd_buy(item: &Value) -> Option<NoticeRecord> {
         region: None,
         lots,
         documents: documents(t.files.unwrap_or_default()),
+        // Contracts are a separate root (`Contract`, `/v3/contract`) this crawler does not read yet.
+        awards: Vec::new(),
         raw: serde_json::to_vec(item).ok(),
     })
 }

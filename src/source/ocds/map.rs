@@ -5,7 +5,7 @@ use std::cmp::Ordering;
 
 use serde_json::{Map, Value};
 
-use crate::model::{Agency, DocumentRef, LotRecord, NoticeRecord};
+use crate::model::{Agency, AwardRecord, DocumentRef, LotRecord, NoticeRecord, Supplier};
 use crate::source::{
     document_rank, fill_template, is_spec, iso_time, media_type, url_file_name, value_to_string,
 };
@@ -287,9 +287,104 @@ pub fn map_release(release: &Value, notice_url: Option<&str>) -> Option<NoticeRe
         region,
         lots,
         documents,
+        awards: awards(release),
         raw: serde_json::to_vec(release).ok(),
         ..NoticeRecord::default()
     })
+}
+
+/// The release's `parties[]` entry with this id.
+fn party<'a>(release: &'a Value, id: &str) -> Option<&'a Value> {
+    release
+        .get("parties")
+        .and_then(Value::as_array)?
+        .iter()
+        .find(|p| text(p, "/id").as_deref() == Some(id))
+}
+
+/// `awards[]`, each with its suppliers (identified through `parties[]` where they are
+/// there) and the first of `contracts[]` whose `awardID` names it. Awards without an id
+/// are left out: nothing could tell them apart on the next release.
+fn awards(release: &Value) -> Vec<AwardRecord> {
+    let contracts: Vec<&Value> = release
+        .get("contracts")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().collect())
+        .unwrap_or_default();
+    let mut out: Vec<AwardRecord> = Vec::new();
+    for a in release
+        .get("awards")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let Some(id) = text(a, "/id") else { continue };
+        if out.iter().any(|x| x.external_id == id) {
+            continue;
+        }
+        let mut suppliers: Vec<Supplier> = Vec::new();
+        for s in a
+            .get("suppliers")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let own_id = text(s, "/id");
+            let p = own_id.as_deref().and_then(|i| party(release, i));
+            let ident = p.and_then(|p| text(p, "/identifier/id"));
+            let supplier = match (ident, own_id) {
+                (Some(i), _) => Supplier {
+                    id: i,
+                    scheme: p
+                        .and_then(|p| text(p, "/identifier/scheme"))
+                        .unwrap_or_else(|| "OCDS".into()),
+                    name: None,
+                },
+                (None, Some(i)) => Supplier {
+                    id: i,
+                    scheme: "OCDS-party".into(),
+                    name: None,
+                },
+                (None, None) => continue,
+            };
+            let name = text(s, "/name")
+                .or_else(|| p.and_then(|p| text(p, "/name")))
+                .or_else(|| p.and_then(|p| text(p, "/identifier/legalName")));
+            if !suppliers
+                .iter()
+                .any(|x| x.id == supplier.id && x.scheme == supplier.scheme)
+            {
+                suppliers.push(Supplier { name, ..supplier });
+            }
+        }
+        let contract = contracts
+            .iter()
+            .find(|c| text(c, "/awardID").as_deref() == Some(id.as_str()));
+        let lots = a
+            .get("relatedLots")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|l| value_to_string(l.clone()))
+            .collect();
+        out.push(AwardRecord {
+            status: text(a, "/status"),
+            date: text(a, "/date").and_then(|s| iso_time(&s, None)),
+            amount: a.pointer("/value/amount").and_then(Value::as_f64),
+            currency: text(a, "/value/currency").map(|c| c.to_ascii_uppercase()),
+            suppliers,
+            lots,
+            contract_id: contract.and_then(|c| text(c, "/id")),
+            contract_status: contract.and_then(|c| text(c, "/status")),
+            contract_amount: contract
+                .and_then(|c| c.pointer("/value/amount").and_then(Value::as_f64)),
+            contract_signed: contract
+                .and_then(|c| text(c, "/dateSigned"))
+                .and_then(|s| iso_time(&s, None)),
+            external_id: id,
+        });
+    }
+    out
 }
 
 /// `buyer` with its `parties[]` entry: identifier scheme and id, address region. The name goes
@@ -401,5 +496,66 @@ mod tests {
         assert_eq!(items_of(pkg).unwrap().len(), 2);
         assert!(items_of(json!({"foo": 1})).is_none());
         assert_eq!(items_of(json!({"ocid": "d"})).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn awards_with_suppliers_from_parties_and_their_contracts() {
+        let older = json!({"ocid": "ocds-1", "id": "1", "date": "2026-03-01T00:00:00Z",
+            "tender": {"title": "SMM"},
+            "awards": [{"id": "aw1", "status": "pending", "suppliers": [{"id": "P-1"}]}]});
+        let newer = json!({"ocid": "ocds-1", "id": "2", "date": "2026-04-01T00:00:00Z",
+            "parties": [{"id": "P-1", "name": "ТОО «Медиа»", "roles": ["supplier"],
+                         "identifier": {"scheme": "KZ-BIN", "id": "051140001234"}},
+                        {"id": "P-2", "roles": ["supplier"], "name": "ИП Ким"}],
+            "awards": [{"id": "aw1", "status": "active", "date": "2026-04-01T10:00:00+05:00",
+                        "value": {"amount": 1300000, "currency": "kzt"},
+                        "suppliers": [{"id": "P-1", "name": "ТОО «Медиа»"}, {"id": "P-2"}, {"name": "no id"}],
+                        "relatedLots": ["lot-1"]},
+                       {"title": "no id, left out"}],
+            "contracts": [{"id": "c1", "awardID": "aw1", "status": "active",
+                           "value": {"amount": 1250000, "currency": "KZT"},
+                           "dateSigned": "2026-04-10T09:00:00+05:00"}]});
+        let rec = map_release(&merge_releases(vec![older, newer]), None).unwrap();
+        assert_eq!(rec.awards.len(), 1);
+        let a = &rec.awards[0];
+        assert_eq!(a.external_id, "aw1");
+        assert_eq!(a.status.as_deref(), Some("active"));
+        assert_eq!(
+            (a.amount, a.currency.as_deref()),
+            (Some(1_300_000.0), Some("KZT"))
+        );
+        assert_eq!(a.lots, vec!["lot-1".to_string()]);
+        let s: Vec<(&str, &str, Option<&str>)> = a
+            .suppliers
+            .iter()
+            .map(|s| (s.scheme.as_str(), s.id.as_str(), s.name.as_deref()))
+            .collect();
+        assert_eq!(
+            s,
+            vec![
+                ("KZ-BIN", "051140001234", Some("ТОО «Медиа»")),
+                ("OCDS-party", "P-2", Some("ИП Ким")),
+            ]
+        );
+        assert_eq!(a.contract_id.as_deref(), Some("c1"));
+        assert_eq!(a.contract_amount, Some(1_250_000.0));
+        assert_eq!(
+            a.contract_signed
+                .as_ref()
+                .unwrap()
+                .utc
+                .unwrap()
+                .to_rfc3339(),
+            "2026-04-10T04:00:00+00:00"
+        );
+        // A release without awards maps to none, and its snapshot has no `awards` key.
+        let plain = map_release(&json!({"ocid": "x", "tender": {"title": "t"}}), None).unwrap();
+        assert!(plain.awards.is_empty());
+        assert!(
+            serde_json::to_value(&plain)
+                .unwrap()
+                .get("awards")
+                .is_none()
+        );
     }
 }
