@@ -1,5 +1,6 @@
 //! The full pipeline from a local HTTP server: a goszakup-shaped GraphQL API on 127.0.0.1
-//! paging N announcements (one lot and one DOCX technical specification each), crawled,
+//! paging N announcements (one lot and one technical specification each: 80 % DOCX,
+//! 10 % PDF, 10 % plain text), crawled,
 //! downloaded, extracted, stored and scanned by `pipeline::run` with rate limits off.
 //! Reports notices/s, documents/s and peak memory.
 //!
@@ -7,6 +8,8 @@
 
 #[path = "support/corpus.rs"]
 mod corpus;
+#[path = "support/mem.rs"]
+mod mem;
 
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -27,17 +30,6 @@ fn arg(name: &str) -> Option<String> {
     args.iter()
         .position(|a| a == name)
         .and_then(|i| args.get(i + 1).cloned())
-}
-
-fn peak_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(f64::NAN)
 }
 
 /// A DOCX holding `text`, one paragraph per line.
@@ -103,10 +95,11 @@ struct Files(Arc<HashMap<String, Vec<u8>>>);
 impl Respond for Files {
     fn respond(&self, req: &Request) -> ResponseTemplate {
         match self.0.get(req.url.path()) {
-            Some(b) => ResponseTemplate::new(200).set_body_raw(
-                b.clone(),
-                "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-            ),
+            // As the portal's file host does: no type of its own, the bytes and the
+            // file name tell.
+            Some(b) => {
+                ResponseTemplate::new(200).set_body_raw(b.clone(), "application/octet-stream")
+            }
             None => ResponseTemplate::new(404),
         }
     }
@@ -128,12 +121,25 @@ fn main() {
     let mut items = Vec::new();
     let mut files = HashMap::new();
     let mut doc_bytes = 0usize;
+    let mut mix: HashMap<&str, usize> = HashMap::new();
+    let pdf = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/extract/lo_ru_kk.pdf"),
+    )
+    .unwrap();
     for i in 0..n {
         let (rec, texts) = corpus::notice(&mut rng, i, 0.03);
         let id: i64 = rec.external_id.parse().unwrap();
         let (url, text) = &texts[0];
         let file_path = url.replace("https://v3bl.goszakup.gov.kz", "");
-        let bytes = docx(text);
+        // Eight in ten assignments are DOCX, one a PDF (a LibreOffice export in Russian
+        // and Kazakh), one plain text.
+        let (bytes, ext) = match i % 10 {
+            3 => (pdf.clone(), "pdf"),
+            7 => (text.as_bytes().to_vec(), "txt"),
+            _ => (docx(text), "docx"),
+        };
+        *mix.entry(ext).or_insert(0usize) += 1;
         doc_bytes += bytes.len();
         files.insert(file_path.clone(), bytes);
         let lot = &rec.lots[0];
@@ -151,7 +157,7 @@ fn main() {
                 "nameRu": lot.title, "descriptionRu": lot.description, "amount": lot.amount,
                 "count": 1, "refLotStatusId": 240, "lastUpdateDate": "2026-11-20 10:00:00",
                 "Files": [{"id": id, "nameRu": "Техническая спецификация",
-                           "originalName": format!("techspec_{id}.docx"),
+                           "originalName": format!("techspec_{id}.{ext}"),
                            "filePath": format!("{uri}{file_path}"), "objectId": id}]
             }]
         }));
@@ -191,8 +197,8 @@ fn main() {
         send: false,
         ..Default::default()
     };
-    let before = peak_mb();
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let before = mem::peak_mb();
+    mem::reset_peak();
     let t = Instant::now();
     let report = rt
         .block_on(pipeline::run(
@@ -210,12 +216,15 @@ fn main() {
     println!("| phase | figure | time | peak RSS |");
     println!("| --- | --- | --- | --- |");
     println!(
-        "| crawl + extract + store + scan | {} notices, {} documents ({:.1} MB of DOCX), {} matches: {:.0} notices/s | {secs:.1} s | {:.0} MB (server and data: {before:.0} MB before the run) |",
+        "| crawl + extract + store + scan | {} notices, {} documents ({:.1} MB; {} DOCX, {} PDF, {} text), {} matches: {:.0} notices/s | {secs:.1} s | {:.0} MB (server and data: {before:.0} MB before the run) |",
         c.notices_fetched,
         c.documents,
         doc_bytes as f64 / 1e6,
+        mix.get("docx").unwrap_or(&0),
+        mix.get("pdf").unwrap_or(&0),
+        mix.get("txt").unwrap_or(&0),
         c.matches,
         c.notices_fetched as f64 / secs,
-        peak_mb()
+        mem::peak_mb()
     );
 }

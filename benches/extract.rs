@@ -3,6 +3,9 @@
 //! `TENDERSCAN_PDFTOTEXT=off cargo bench --bench extract` measures the in-process PDF parser
 //! instead of pdftotext.
 
+#[path = "support/mem.rs"]
+mod mem;
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::io::Write;
@@ -82,6 +85,9 @@ fn bench(c: &mut Criterion) {
     ];
     for (id, bytes, name) in &inputs {
         let out = extract(bytes, Some(name), None, &limits).unwrap();
+        mem::report_peak(id, || {
+            black_box(extract(bytes, Some(name), None, &limits).unwrap());
+        });
         eprintln!(
             "{id}: {} input bytes, {} text bytes",
             bytes.len(),

@@ -5,6 +5,9 @@
 //!
 //! Run: `cargo bench --bench rules`
 
+#[path = "support/mem.rs"]
+mod mem;
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use tenderscan::rules::{Context, RuleSet};
@@ -205,6 +208,12 @@ fn bench(c: &mut Criterion) {
     );
     let re = baseline_regex();
     eprintln!("baseline regex: {} matches", re.find_iter(&text).count());
+    mem::report_peak("builtin_find, one pass", || {
+        black_box(rs.find(black_box(&text), &ctx));
+    });
+    mem::report_peak("baseline_regex_alternation, one pass", || {
+        black_box(re.find_iter(black_box(&text)).count());
+    });
 
     cpu_mb_per_s("builtin_find", text.len(), 20, || {
         black_box(rs.find(black_box(&text), &ctx));

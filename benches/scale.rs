@@ -9,6 +9,8 @@
 
 #[path = "support/corpus.rs"]
 mod corpus;
+#[path = "support/mem.rs"]
+mod mem;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -26,23 +28,6 @@ fn arg(name: &str) -> Option<String> {
 
 fn flag(name: &str) -> bool {
     std::env::args().any(|a| a == name)
-}
-
-/// Reset the peak resident set size (Linux), so the next reading covers one phase.
-fn reset_peak() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
-/// Peak resident set size since the last reset, in MB.
-fn peak_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(f64::NAN)
 }
 
 fn db_size_mb(path: &std::path::Path) -> f64 {
@@ -77,7 +62,7 @@ fn main() {
 
     // 1. Generate and store.
     if (have as u64) < n {
-        reset_peak();
+        mem::reset_peak();
         let t = Instant::now();
         let src = store
             .ensure_source("goszakup", "goszakup", "https://ows.goszakup.gov.kz")
@@ -123,7 +108,7 @@ fn main() {
             "| generate + store | {added} notices, {:.0} MB of assignment text, {:.0} notices/s | {secs:.1} s | {:.0} MB |",
             text_bytes as f64 / 1e6,
             added as f64 / secs,
-            peak_mb()
+            mem::peak_mb()
         );
         store
             .conn()
@@ -139,7 +124,7 @@ fn main() {
     // 2. scan --all after a rule change.
     if !flag("--no-scan") {
         let rules = RuleSet::builtin().unwrap();
-        reset_peak();
+        mem::reset_peak();
         let t = Instant::now();
         let mut counts = RunCounts::default();
         let scanned = pipeline::scan(
@@ -157,7 +142,7 @@ fn main() {
             "| scan --all | {scanned} notices, {} new matches, {:.0} notices/s | {secs:.1} s | {:.0} MB |",
             counts.matches,
             scanned as f64 / secs,
-            peak_mb()
+            mem::peak_mb()
         );
     }
 
@@ -166,7 +151,7 @@ fn main() {
     }
     // 3. Every canned report, and search.
     for r in tenderscan::report::all().unwrap() {
-        reset_peak();
+        mem::reset_peak();
         let t = Instant::now();
         let table = tenderscan::report::run(&store, &r, &[]).unwrap();
         println!(
@@ -174,7 +159,7 @@ fn main() {
             r.name,
             table.rows.len(),
             t.elapsed().as_secs_f64() * 1000.0,
-            peak_mb()
+            mem::peak_mb()
         );
     }
     for q in [
@@ -183,14 +168,14 @@ fn main() {
         "пікір",
         "бумага офисная",
     ] {
-        reset_peak();
+        mem::reset_peak();
         let t = Instant::now();
         let hits = store.search(&tenderscan::report::fts_query(q), 50).unwrap();
         println!(
             "| search \"{q}\" | {} hits (top 50) | {:.0} ms | {:.0} MB |",
             hits.len(),
             t.elapsed().as_secs_f64() * 1000.0,
-            peak_mb()
+            mem::peak_mb()
         );
     }
     if flag("--keep") {
