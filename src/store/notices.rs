@@ -444,50 +444,17 @@ fn mark_removed(
     at: &str,
 ) -> Result<(), StoreError> {
     let lots: Vec<&str> = rec.lots.iter().map(|l| l.external_id.as_str()).collect();
-    let mut n = 0;
-    if !lots.is_empty() {
-        n += tx.execute(
-            "UPDATE lots SET removed_at = ?2
-             WHERE notice_id = ?1 AND removed_at IS NULL
-               AND external_id NOT IN (SELECT value FROM json_each(?3))",
-            params![
-                notice_id,
-                at,
-                serde_json::to_string(&lots).unwrap_or_default()
-            ],
-        )?;
-    }
     let urls: Vec<&str> = rec
         .documents
         .iter()
         .chain(rec.lots.iter().flat_map(|l| l.documents.iter()))
         .map(|d| d.url.as_str())
         .collect();
-    if !urls.is_empty() {
-        n += tx.execute(
-            "UPDATE documents SET removed_at = ?2
-         WHERE notice_id = ?1 AND removed_at IS NULL
-           AND url NOT IN (SELECT value FROM json_each(?3))",
-            params![
-                notice_id,
-                at,
-                serde_json::to_string(&urls).unwrap_or_default()
-            ],
-        )?;
-    }
     let awards: Vec<&str> = rec.awards.iter().map(|a| a.external_id.as_str()).collect();
-    if !awards.is_empty() {
-        tx.execute(
-            "UPDATE awards SET removed_at = ?2
-             WHERE notice_id = ?1 AND removed_at IS NULL
-               AND external_id NOT IN (SELECT value FROM json_each(?3))",
-            params![
-                notice_id,
-                at,
-                serde_json::to_string(&awards).unwrap_or_default()
-            ],
-        )?;
-    }
+    let n = mark_unlisted(tx, "lots", "external_id", notice_id, &lots, at)?
+        + mark_unlisted(tx, "documents", "url", notice_id, &urls, at)?;
+    // Awards are not read by the rules: no re-scan for them.
+    mark_unlisted(tx, "awards", "external_id", notice_id, &awards, at)?;
     if n > 0 {
         tx.execute(
             "UPDATE notices SET scanned_version = NULL WHERE id = ?1",
@@ -495,6 +462,34 @@ fn mark_removed(
         )?;
     }
     Ok(())
+}
+
+/// Set `removed_at` on the rows of `table` (lots, documents, awards) of the notice whose
+/// `key` the record no longer lists; an empty list leaves them alone. Returns how many.
+fn mark_unlisted(
+    tx: &Transaction,
+    table: &str,
+    key: &str,
+    notice_id: i64,
+    listed: &[&str],
+    at: &str,
+) -> Result<usize, StoreError> {
+    if listed.is_empty() {
+        return Ok(0);
+    }
+    // Table and column names are the constants of the callers above, never input.
+    Ok(tx.execute(
+        &format!(
+            "UPDATE {table} SET removed_at = ?2
+             WHERE notice_id = ?1 AND removed_at IS NULL
+               AND {key} NOT IN (SELECT value FROM json_each(?3))"
+        ),
+        params![
+            notice_id,
+            at,
+            serde_json::to_string(listed).unwrap_or_default()
+        ],
+    )?)
 }
 
 /// A flagged notice changed: its documents are fetched again, since an agency may replace

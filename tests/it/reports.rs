@@ -631,42 +631,34 @@ print(json.dumps(rows, ensure_ascii=False))
     assert_eq!(rudny["lot_number"], "10010-ЗЦП1");
 
     // JSON Lines, filtered by date.
-    let out = tenderscan(dir.path())
-        .args([
-            "export",
-            "--table",
-            "notices",
-            "--format",
-            "jsonl",
-            "--since",
-            "2000-01-01",
-        ])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let lines: Vec<Value> = String::from_utf8(out)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let jsonl = |args: &[&str]| -> Vec<Value> {
+        let out = tenderscan(dir.path())
+            .args(args)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let lines = jsonl(&[
+        "export",
+        "--table",
+        "notices",
+        "--format",
+        "jsonl",
+        "--since",
+        "2000-01-01",
+    ]);
     assert_eq!(lines.len(), 5);
     assert!(lines.iter().any(|l| l["title"] == "Поставка ботинок"));
 
     // Awards flat, one row per award and supplier (the consortium's award twice).
-    let out = tenderscan(dir.path())
-        .args(["export", "--table", "supplier_awards", "--format", "jsonl"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let lines: Vec<Value> = String::from_utf8(out)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = jsonl(&["export", "--table", "supplier_awards", "--format", "jsonl"]);
     assert_eq!(
         lines.len(),
         8,
