@@ -642,7 +642,12 @@ async fn an_ocds_release_with_a_docx_specification_is_flagged_end_to_end() {
             "buyer": {"id": "KZ-BIN-990240001234", "name": "ГУ «Аппарат акима города Рудного»"},
             "parties": [{"id": "KZ-BIN-990240001234", "roles": ["buyer"],
                 "identifier": {"scheme": "KZ-BIN", "id": "990240001234"},
-                "address": {"region": "Костанайская область"}}],
+                "address": {"region": "Костанайская область"}},
+                {"id": "KZ-BIN-051140001234", "roles": ["supplier"], "name": "ТОО «Медиа Бот»",
+                "identifier": {"scheme": "KZ-BIN", "id": "051140001234"}}],
+            "awards": [{"id": "AW-1", "status": "active", "date": "2026-12-05T10:00:00+05:00",
+                "value": {"amount": 1250000, "currency": "UAH"},
+                "suppliers": [{"id": "KZ-BIN-051140001234", "name": "ТОО «Медиа Бот»"}]}],
             "tender": {
                 "id": "T-1", "title": "Информационные услуги", "status": "active",
                 "value": {"amount": 1300000, "currency": "UAH"},
@@ -749,6 +754,19 @@ async fn an_ocds_release_with_a_docx_specification_is_flagged_end_to_end() {
         (at.as_str(), local.as_str()),
         ("2026-11-30T13:00:00Z", "2026-11-30T18:00:00+05:00")
     );
+    // Who won the flagged tender, from the release's award, through the binary's report.
+    let out = tenderscan(dir.path())
+        .args(["report", "suppliers_of_flagged", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["supplier_id"], "051140001234");
+    assert_eq!(rows[0]["supplier_name"], "ТОО «Медиа Бот»");
+    assert_eq!(rows[0]["awarded_amount"], 1_250_000.0);
+    assert_eq!(rows[0]["currency"], "UAH");
+    assert_eq!(rows[0]["high_awards"], 1);
 }
 
 // ---------------------------------------------------------------------------------------------
