@@ -434,9 +434,10 @@ fn upsert_award(
     Ok(())
 }
 
-/// Lots and documents the notice no longer lists are marked removed: scans stop reading
-/// them (and so retract what was found in them). A record that lists no lot (or no
-/// document) at all leaves them alone: some pages omit a list rather than empty it.
+/// Lots, documents and awards the notice no longer lists are marked removed: scans stop
+/// reading the lots and documents (and so retract what was found in them), reports leave
+/// the awards out. A record that lists none of a kind at all leaves that kind alone: some
+/// pages omit a list rather than empty it.
 fn mark_removed(
     tx: &Transaction,
     notice_id: i64,
