@@ -154,12 +154,13 @@ fn documents(snap: &Value) -> Vec<(String, String)> {
     out
 }
 
-fn lots(snap: &Value) -> Vec<(String, &Value)> {
-    snap.get("lots")
+/// The entries of a snapshot's list (`lots`, `awards`) by their `external_id`.
+fn keyed<'a>(snap: &'a Value, list: &str) -> Vec<(String, &'a Value)> {
+    snap.get(list)
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .filter_map(|l| Some((l.get("external_id")?.as_str()?.to_string(), l)))
+        .filter_map(|x| Some((x.get("external_id")?.as_str()?.to_string(), x)))
         .collect()
 }
 
@@ -172,15 +173,6 @@ const AWARD_FIELDS: &[&str] = &[
     "contract_amount",
     "contract_signed",
 ];
-
-fn awards(snap: &Value) -> Vec<(String, &Value)> {
-    snap.get("awards")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|a| Some((a.get("external_id")?.as_str()?.to_string(), a)))
-        .collect()
-}
 
 /// An award's suppliers as a reader names them: "ТОО «Медиа», ИП Ким".
 fn supplier_names(award: &Value) -> String {
@@ -249,7 +241,7 @@ pub fn diff(old: &Value, new: &Value) -> Vec<FieldChange> {
             });
         }
     }
-    let (ol, nl) = (lots(old), lots(new));
+    let (ol, nl) = (keyed(old, "lots"), keyed(new, "lots"));
     for (id, lot) in &nl {
         match ol.iter().find(|(i, _)| i == id) {
             None => out.push(FieldChange {
@@ -299,7 +291,7 @@ pub fn diff(old: &Value, new: &Value) -> Vec<FieldChange> {
             out.push(doc_change("removed", name));
         }
     }
-    let (oa, na) = (awards(old), awards(new));
+    let (oa, na) = (keyed(old, "awards"), keyed(new, "awards"));
     for (id, a) in &na {
         match oa.iter().find(|(i, _)| i == id) {
             None => out.push(award_change("added", a, None, None, short(a.get("amount")))),
