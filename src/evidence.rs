@@ -2,7 +2,7 @@
 //! notice, an attachment's bytes) kept as it came, so a reporter can show what the portal
 //! said and when, after the agency edits or withdraws the tender.
 //!
-//! Files live in a folder beside the database, `<db stem>.evidence/ab/cd/<sha256>.zst`:
+//! Files live in a folder beside the database, `<db stem>.evidence/ab/<sha256>.zst`:
 //! zstd-compressed, named by the sha256 of the uncompressed bytes (so the same payload is
 //! kept once, however often it is fetched), written atomically (temporary file, fsync,
 //! rename, fsync of the folder). The `evidence` table records, per notice, where each
@@ -128,11 +128,21 @@ impl Evidence {
         &self.dir
     }
 
-    /// Where the payload with this hash lives: `ab/cd/<sha256>.zst`.
+    /// Where the payload with this hash lives: `ab/<sha256>.zst` (256 folders, so a new
+    /// file seldom needs a new folder), or `ab/cd/<sha256>.zst` for a file kept before
+    /// 2026-11-30, when there were two levels; files already kept never move.
     pub fn path_of(&self, sha256: &str) -> PathBuf {
         let a = sha256.get(0..2).unwrap_or("xx");
-        let b = sha256.get(2..4).unwrap_or("xx");
-        self.dir.join(a).join(b).join(format!("{sha256}.zst"))
+        let name = format!("{sha256}.zst");
+        let path = self.dir.join(a).join(&name);
+        if !path.exists() {
+            let b = sha256.get(2..4).unwrap_or("xx");
+            let legacy = self.dir.join(a).join(b).join(&name);
+            if legacy.exists() {
+                return legacy;
+            }
+        }
+        path
     }
 
     /// Keep `bytes` (compressed, named by their hash), durably (fsync), unless a complete
@@ -388,7 +398,8 @@ impl Evidence {
         Ok(r)
     }
 
-    /// Every `.zst` file under the folder (two levels of sub-folders), sorted.
+    /// Every `.zst` file under the folder (one level of sub-folders, and the second level
+    /// of the layout before 2026-11-30), sorted.
     fn files(&self) -> Result<Vec<PathBuf>, EvidenceError> {
         let mut out = Vec::new();
         let list = |p: &Path| -> Result<Vec<PathBuf>, EvidenceError> {
@@ -398,13 +409,14 @@ impl Evidence {
                 Err(e) => Err(io(p)(e)),
             }
         };
+        let zst = |p: &PathBuf| p.extension().is_some_and(|e| e == "zst");
         for a in list(&self.dir)?.into_iter().filter(|p| p.is_dir()) {
-            for b in list(&a)?.into_iter().filter(|p| p.is_dir()) {
-                out.extend(
-                    list(&b)?
-                        .into_iter()
-                        .filter(|p| p.extension().is_some_and(|e| e == "zst")),
-                );
+            for entry in list(&a)? {
+                if entry.is_dir() {
+                    out.extend(list(&entry)?.into_iter().filter(zst));
+                } else if zst(&entry) {
+                    out.push(entry);
+                }
             }
         }
         out.sort();
@@ -537,15 +549,48 @@ mod tests {
         assert!(!b.written);
         assert_eq!(a.sha256, b.sha256);
         let path = ev.path_of(&a.sha256);
-        assert!(
-            path.starts_with(
-                dir.path()
-                    .join("t.evidence")
-                    .join(&a.sha256[..2])
-                    .join(&a.sha256[2..4])
-            )
+        assert_eq!(
+            path,
+            dir.path()
+                .join("t.evidence")
+                .join(&a.sha256[..2])
+                .join(format!("{}.zst", a.sha256))
         );
         assert_eq!(ev.read(&a.sha256).unwrap(), body.as_bytes());
         assert_eq!(ev.files().unwrap(), vec![path]);
+    }
+
+    #[test]
+    fn files_of_the_two_level_layout_are_still_found_and_not_written_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let ev = Evidence::beside(&dir.path().join("t.db"));
+        let body = b"kept before the layout changed".repeat(20);
+        let kept = ev.put(&body).unwrap();
+        let sha = &kept.sha256;
+        // Move the file where the old layout put it: ab/cd/<sha>.zst.
+        let legacy = ev.dir().join(&sha[..2]).join(&sha[2..4]);
+        std::fs::create_dir_all(&legacy).unwrap();
+        let legacy = legacy.join(format!("{sha}.zst"));
+        std::fs::rename(ev.path_of(sha), &legacy).unwrap();
+        assert_eq!(ev.path_of(sha), legacy);
+        assert_eq!(ev.read(sha).unwrap(), body);
+        let again = ev.put(&body).unwrap();
+        assert!(
+            !again.written,
+            "a complete legacy file is not written again"
+        );
+        assert_eq!(ev.files().unwrap(), vec![legacy.clone()]);
+        // A new payload goes to the one-level layout, beside the old one.
+        let new = ev.put(b"new").unwrap();
+        let mut files = ev.files().unwrap();
+        files.sort();
+        let mut want = vec![
+            legacy,
+            ev.dir()
+                .join(&new.sha256[..2])
+                .join(format!("{}.zst", new.sha256)),
+        ];
+        want.sort();
+        assert_eq!(files, want);
     }
 }
