@@ -662,7 +662,7 @@ print(json.dumps(rows, ensure_ascii=False))
     assert_eq!(
         lines.len(),
         8,
-        "seven awards, one of two suppliers: {lines:?}"
+        "seven awards, one of them with two suppliers: {lines:?}"
     );
     let c = lines
         .iter()
