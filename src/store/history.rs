@@ -55,11 +55,8 @@ impl FieldChange {
             ("award", "changed", Some(d)) => {
                 format!("award to {name} {d}: {} -> {}", v(&self.old), v(&self.new))
             }
-            ("award", change, _) => match self.new.as_ref().or(self.old.as_ref()) {
-                Some(_) => format!(
-                    "award to {name} {change} ({})",
-                    v(&self.new.clone().or(self.old.clone()))
-                ),
+            ("award", change, _) => match self.new.clone().or_else(|| self.old.clone()) {
+                Some(amount) => format!("award to {name} {change} ({})", v(&Some(amount))),
                 None => format!("award to {name} {change}"),
             },
             ("lot" | "document", change, _) => match (&self.old, &self.new) {

@@ -329,32 +329,12 @@ fn awards(release: &Value) -> Vec<AwardRecord> {
             .into_iter()
             .flatten()
         {
-            let own_id = text(s, "/id");
-            let p = own_id.as_deref().and_then(|i| party(release, i));
-            let ident = p.and_then(|p| text(p, "/identifier/id"));
-            let supplier = match (ident, own_id) {
-                (Some(i), _) => Supplier {
-                    id: i,
-                    scheme: p
-                        .and_then(|p| text(p, "/identifier/scheme"))
-                        .unwrap_or_else(|| "OCDS".into()),
-                    name: None,
-                },
-                (None, Some(i)) => Supplier {
-                    id: i,
-                    scheme: "OCDS-party".into(),
-                    name: None,
-                },
-                (None, None) => continue,
+            let p = text(s, "/id").and_then(|i| party(release, &i));
+            let Some((id, scheme, name)) = organisation(s, p, "OCDS-party") else {
+                continue;
             };
-            let name = text(s, "/name")
-                .or_else(|| p.and_then(|p| text(p, "/name")))
-                .or_else(|| p.and_then(|p| text(p, "/identifier/legalName")));
-            if !suppliers
-                .iter()
-                .any(|x| x.id == supplier.id && x.scheme == supplier.scheme)
-            {
-                suppliers.push(Supplier { name, ..supplier });
+            if !suppliers.iter().any(|x| x.id == id && x.scheme == scheme) {
+                suppliers.push(Supplier { id, scheme, name });
             }
         }
         let contract = contracts
@@ -387,41 +367,53 @@ fn awards(release: &Value) -> Vec<AwardRecord> {
     out
 }
 
+/// An organisation reference (`buyer`, an entry of an award's `suppliers`) with its
+/// `parties[]` entry, as (id, scheme, name): the party's `identifier` where it has one,
+/// else the reference's own id, only unique within the publisher, under `local_scheme`;
+/// the reference's name, else the party's name or legal name.
+fn organisation(
+    reference: &Value,
+    party: Option<&Value>,
+    local_scheme: &str,
+) -> Option<(String, String, Option<String>)> {
+    let (id, scheme) = match party.and_then(|p| text(p, "/identifier/id")) {
+        Some(id) => (
+            id,
+            party
+                .and_then(|p| text(p, "/identifier/scheme"))
+                .unwrap_or_else(|| "OCDS".into()),
+        ),
+        None => (text(reference, "/id")?, local_scheme.to_string()),
+    };
+    let name = text(reference, "/name")
+        .or_else(|| party.and_then(|p| text(p, "/name")))
+        .or_else(|| party.and_then(|p| text(p, "/identifier/legalName")));
+    Some((id, scheme, name))
+}
+
 /// `buyer` with its `parties[]` entry: identifier scheme and id, address region. The name goes
 /// where the release's `language` says (en, kk), else into `name_ru`, the primary-name column.
 fn buyer(release: &Value) -> Option<Agency> {
     let buyer = release.get("buyer")?;
-    let buyer_id = text(buyer, "/id");
-    let party = release
-        .get("parties")
-        .and_then(Value::as_array)
-        .and_then(|ps| {
-            ps.iter()
-                .find(|p| buyer_id.is_some() && text(p, "/id") == buyer_id)
-                .or_else(|| {
-                    ps.iter().find(|p| {
-                        p.get("roles")
-                            .and_then(Value::as_array)
-                            .is_some_and(|r| r.iter().any(|x| x.as_str() == Some("buyer")))
-                    })
+    let party = text(buyer, "/id")
+        .and_then(|i| party(release, &i))
+        .or_else(|| {
+            release
+                .get("parties")
+                .and_then(Value::as_array)?
+                .iter()
+                .find(|p| {
+                    p.get("roles")
+                        .and_then(Value::as_array)
+                        .is_some_and(|r| r.iter().any(|x| x.as_str() == Some("buyer")))
                 })
         });
-    let ident_id = party.and_then(|p| text(p, "/identifier/id"));
-    let scheme = party.and_then(|p| text(p, "/identifier/scheme"));
-    let id = ident_id.clone().or(buyer_id)?;
-    let name = text(buyer, "/name")
-        .or_else(|| party.and_then(|p| text(p, "/name")))
-        .or_else(|| party.and_then(|p| text(p, "/identifier/legalName")));
+    let (id, scheme, name) = organisation(buyer, party, "OCDS-buyer")?;
     let region =
         party.and_then(|p| text(p, "/address/region").or_else(|| text(p, "/address/locality")));
     let mut a = Agency {
         id,
-        // Without an identifier the buyer's own id is only unique within the publisher.
-        scheme: Some(if ident_id.is_some() {
-            scheme.unwrap_or_else(|| "OCDS".into())
-        } else {
-            "OCDS-buyer".into()
-        }),
+        scheme: Some(scheme),
         region,
         ..Agency::default()
     };
