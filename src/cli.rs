@@ -212,6 +212,44 @@ pub enum RulesCommand {
     },
     /// List the rules in use
     List,
+    /// Score the rules in use on labelled fragments: recall, false flags, quotas
+    Eval {
+        /// Labelled fragments: TOML (`[[fragment]]`) or JSON Lines (`text`, `label` =
+        /// flag|clean, optional `quota`, `kind`, `lang`)
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+        /// Also use this rule file (repeatable)
+        #[arg(long = "rules", value_name = "FILE")]
+        rules: Vec<PathBuf>,
+        /// Leave out the built-in rules
+        #[arg(long)]
+        no_builtin: bool,
+        /// A fragment counts as flagged at this severity or above
+        #[arg(long, value_enum, default_value_t = SeverityArg::Medium)]
+        min_severity: SeverityArg,
+        /// Print every miss, false flag and wrong quota (also with the global `-v`)
+        #[arg(long)]
+        misses: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum SeverityArg {
+    Low,
+    Medium,
+    High,
+}
+
+impl From<SeverityArg> for crate::rules::Severity {
+    fn from(s: SeverityArg) -> Self {
+        match s {
+            SeverityArg::Low => crate::rules::Severity::Low,
+            SeverityArg::Medium => crate::rules::Severity::Medium,
+            SeverityArg::High => crate::rules::Severity::High,
+        }
+    }
 }
 
 /// Parse the arguments, run the command, return the process exit code.
@@ -380,6 +418,25 @@ fn run(cli: Cli) -> Result<i32> {
             match command {
                 RulesCommand::Check { file } => rules_check(&cfg, file.as_deref()),
                 RulesCommand::List => rules_list(&load_rules(&cfg)?),
+                RulesCommand::Eval {
+                    files,
+                    format,
+                    rules,
+                    no_builtin,
+                    min_severity,
+                    misses,
+                } => {
+                    let mut rf = cfg.rules.files.clone();
+                    rf.extend(rules.iter().cloned());
+                    let set = RuleSet::load(cfg.rules.builtin && !no_builtin, &rf)?;
+                    rules_eval(
+                        &set,
+                        files,
+                        *format,
+                        (*min_severity).into(),
+                        *misses || cli.verbose > 0,
+                    )
+                }
             }
         }
         Command::Scan { all, baseline } => {
@@ -921,6 +978,176 @@ fn rules_list(rules: &RuleSet) -> Result<i32> {
         writeln!(out, "  {:<8} {:<28} {}", r.severity, r.id, r.title)?;
     }
     Ok(exit::OK)
+}
+
+fn rules_eval(
+    set: &RuleSet,
+    files: &[PathBuf],
+    format: OutputFormat,
+    min_severity: crate::rules::Severity,
+    verbose: bool,
+) -> Result<i32> {
+    use crate::rules::eval::{self, Label, Tally};
+    let mut cases = Vec::new();
+    for f in files {
+        match eval::load_cases(f) {
+            Ok(c) => cases.extend(c),
+            Err(e) => {
+                eprintln!("tenderscan: {}", crate::show::sanitize_line(&e));
+                return Ok(exit::BAD_CONFIG);
+            }
+        }
+    }
+    let ev = eval::evaluate(set, &cases, min_severity);
+    let mut out = std::io::stdout().lock();
+    if format == OutputFormat::Json {
+        serde_json::to_writer(&mut out, &EvalJson::new(&ev))?;
+        writeln!(out)?;
+        return Ok(exit::OK);
+    }
+    let pct = |v: Option<f64>| {
+        v.map(|v| format!("{:.1}%", v * 100.0))
+            .unwrap_or("-".into())
+    };
+    let line = |name: &str, t: &Tally| {
+        format!(
+            "{name:<18} {:>5}  recall {:>6} ({}/{})  false flags {:>6} ({}/{})  quotas right {:>6} ({}/{})",
+            t.fragments,
+            pct(t.recall()),
+            t.recalled,
+            t.positives,
+            pct(t.false_flag_rate()),
+            t.false_flags,
+            t.clean,
+            pct(t.quota_accuracy()),
+            t.quota_right,
+            t.quota_cases
+        )
+    };
+    writeln!(
+        out,
+        "rule set {} ({} rules), {} fragments, flagged at {} or above",
+        ev.rule_set,
+        set.rules().len(),
+        ev.total.fragments,
+        ev.min_severity
+    )?;
+    writeln!(out, "{}", line("all", &ev.total))?;
+    if !ev.by_language.is_empty() {
+        writeln!(out, "by language:")?;
+        for (k, t) in &ev.by_language {
+            writeln!(out, "  {}", line(&crate::show::sanitize_line(k), t))?;
+        }
+    }
+    if !ev.by_kind.is_empty() {
+        writeln!(out, "by kind:")?;
+        for (k, t) in &ev.by_kind {
+            writeln!(out, "  {}", line(&crate::show::sanitize_line(k), t))?;
+        }
+    }
+    writeln!(out, "by rule (fragments matched, any severity):")?;
+    for (id, r) in &ev.by_rule {
+        writeln!(
+            out,
+            "  {:<28} {:<7} on flag {:>4}  on clean {:>4}",
+            id, r.severity, r.on_positives, r.on_clean
+        )?;
+    }
+    if verbose {
+        for o in ev.outcomes.iter().filter(|o| o.is_miss()) {
+            let what = match (o.label, o.flagged) {
+                (Label::Flag, false) => "MISSED",
+                (Label::Clean, true) => "FALSE FLAG",
+                _ if !o.missing_rules.is_empty() => "RULE MISSING",
+                _ => "QUOTA",
+            };
+            let q = |v: Vec<String>| v.join(", ");
+            writeln!(
+                out,
+                "{what} {} [{}/{}] rules [{}]{}{} quotas [{}] expected [{}]\n    {}",
+                o.origin,
+                o.kind.as_deref().unwrap_or("-"),
+                o.lang.as_deref().unwrap_or("-"),
+                o.rules.join(", "),
+                if o.missing_rules.is_empty() {
+                    ""
+                } else {
+                    " missing "
+                },
+                o.missing_rules.join(", "),
+                q(o.quotas
+                    .iter()
+                    .map(|g| format!(
+                        "{} {} {}",
+                        g.count,
+                        g.kind.as_str(),
+                        g.per.map(|p| p.as_str()).unwrap_or("none")
+                    ))
+                    .collect()),
+                q(o.expected_quotas
+                    .iter()
+                    .flatten()
+                    .map(|e| format!(
+                        "{} {} {}",
+                        e.count,
+                        e.kind.map(|k| k.as_str()).unwrap_or("any"),
+                        match e.per {
+                            None => "any",
+                            Some(None) => "none",
+                            Some(Some(p)) => p.as_str(),
+                        }
+                    ))
+                    .collect()),
+                crate::show::sanitize_line(&o.text)
+            )?;
+        }
+    }
+    Ok(exit::OK)
+}
+
+/// `rules eval --format json`: the figures, then every miss.
+#[derive(serde::Serialize)]
+struct EvalJson<'a> {
+    rule_set: &'a str,
+    min_severity: &'static str,
+    fragments: usize,
+    positives: usize,
+    recalled: usize,
+    recall: Option<f64>,
+    clean: usize,
+    false_flags: usize,
+    false_flag_rate: Option<f64>,
+    quota_cases: usize,
+    quota_right: usize,
+    quota_accuracy: Option<f64>,
+    by_language: &'a std::collections::BTreeMap<String, crate::rules::eval::Tally>,
+    by_kind: &'a std::collections::BTreeMap<String, crate::rules::eval::Tally>,
+    by_rule: &'a std::collections::BTreeMap<String, crate::rules::eval::RuleTally>,
+    misses: Vec<&'a crate::rules::eval::Outcome>,
+}
+
+impl<'a> EvalJson<'a> {
+    fn new(ev: &'a crate::rules::eval::Evaluation) -> Self {
+        let t = &ev.total;
+        EvalJson {
+            rule_set: &ev.rule_set,
+            min_severity: ev.min_severity.as_str(),
+            fragments: t.fragments,
+            positives: t.positives,
+            recalled: t.recalled,
+            recall: t.recall(),
+            clean: t.clean,
+            false_flags: t.false_flags,
+            false_flag_rate: t.false_flag_rate(),
+            quota_cases: t.quota_cases,
+            quota_right: t.quota_right,
+            quota_accuracy: t.quota_accuracy(),
+            by_language: &ev.by_language,
+            by_kind: &ev.by_kind,
+            by_rule: &ev.by_rule,
+            misses: ev.outcomes.iter().filter(|o| o.is_miss()).collect(),
+        }
+    }
 }
 
 fn rules_check(cfg: &Config, file: Option<&Path>) -> Result<i32> {

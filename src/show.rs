@@ -267,3 +267,19 @@ pub fn verify_text(r: &VerifyReport, store: &Store) -> Result<String, StoreError
     }
     Ok(o)
 }
+
+/// One line of untrusted text made safe for a terminal: line breaks shown as `\n`, tabs as a
+/// space, every other control character (ESC, BEL, CR, NUL, C1) as U+FFFD, so text cannot move
+/// the cursor, retitle the window or forge lines.
+pub fn sanitize_line(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push(' '),
+            c if c.is_control() => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}

@@ -460,11 +460,13 @@ pub(crate) fn parse_source(
                         "day" => Some(Period::Day),
                         "week" => Some(Period::Week),
                         "month" => Some(Period::Month),
+                        "quarter" => Some(Period::Quarter),
+                        "term" => Some(Period::Term),
                         "none" => None,
                         other => {
                             return Err(err(
                                 q.span(),
-                                format!("unknown period `{other}` (day, week, month, none)"),
+                                format!("unknown period `{other}` (day, week, month, quarter, term, none)"),
                             ));
                         }
                     });

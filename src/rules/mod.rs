@@ -8,13 +8,14 @@
 //!
 //! Parts: `normalize` (folding, look-alikes, offsets), `stem` (ru/en Snowball, kk suffix
 //! stripper), `compile` (TOML -> terms, phrases, prefilter keys), `quota` (numbers, number
-//! words, quotas), `engine` (matching, evidence).
+//! words, quotas), `engine` (matching, evidence), `eval` (scoring rules on labelled fragments).
 //!
 //! This module does no I/O except reading rule files in [`RuleSet::load`], never panics on any
 //! input text, and reports offsets into the original text on char boundaries.
 
 mod compile;
 mod engine;
+pub mod eval;
 mod normalize;
 mod quota;
 mod stem;

@@ -56,6 +56,11 @@ pub enum Period {
     Day,
     Week,
     Month,
+    /// A quarter ("в квартал", "ежеквартально", "тоқсан сайын").
+    Quarter,
+    /// The whole contract or service period ("за весь период оказания услуг", "в рамках
+    /// договора", "шарт мерзімі ішінде").
+    Term,
 }
 
 impl Period {
@@ -64,6 +69,8 @@ impl Period {
             Period::Day => "day",
             Period::Week => "week",
             Period::Month => "month",
+            Period::Quarter => "quarter",
+            Period::Term => "term",
         }
     }
 }
