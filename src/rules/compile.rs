@@ -39,6 +39,7 @@ struct RawRule {
     regex: Vec<Spanned<String>>,
     quota: Option<Spanned<RawQuota>>,
     context: Option<Spanned<RawContext>>,
+    unless_context: Option<Spanned<RawContext>>,
     min_amount: Option<f64>,
     amount_currency: Option<String>,
     #[serde(default)]
@@ -138,6 +139,9 @@ pub(crate) struct CompiledRule {
     pub unless_within: u32,
     pub quota: Option<QuotaReq>,
     pub context: Option<ContextReq>,
+    /// Cancels a match when one of these phrases stands within `within` words, any sentence
+    /// (warnings, news, prohibitions, detection around the words).
+    pub unless_context: Option<ContextReq>,
     pub min_amount: Option<f64>,
     pub amount_currency: Option<String>,
     pub examples: Vec<String>,
@@ -484,23 +488,25 @@ pub(crate) fn parse_source(
                 })
             }
         };
-        let context = match &r.context {
-            None => None,
+        let mut context_of = |c: &Option<Spanned<RawContext>>, key: &str| match c {
+            None => Ok(None),
             Some(c) => {
                 let cc = c.get_ref();
                 if cc.any.is_empty() {
-                    return Err(err(c.span(), "`context.any` is empty".into()));
+                    return Err(err(c.span(), format!("`{key}.any` is empty")));
                 }
                 let mut any = Vec::new();
                 for p in &cc.any {
                     any.push(terms.phrase(p).map_err(|m| err(c.span(), m))?);
                 }
-                Some(ContextReq {
+                Ok(Some(ContextReq {
                     any,
                     within: cc.within.min(500),
-                })
+                }))
             }
         };
+        let context = context_of(&r.context, "context")?;
+        let unless_context = context_of(&r.unless_context, "unless_context")?;
         if phrases.is_empty() && near.is_empty() && regex.is_empty() && quota.is_none() {
             return Err(err(
                 r.id.span(),
@@ -530,6 +536,7 @@ pub(crate) fn parse_source(
                 unless_within: r.unless_within.unwrap_or(8).min(50),
                 quota,
                 context,
+                unless_context,
                 min_amount: r.min_amount,
                 amount_currency: r.amount_currency.map(|c| c.trim().to_ascii_uppercase()),
                 examples: r.examples,

@@ -143,7 +143,38 @@ fn push_lower(out: &mut String, c: char) {
             return;
         }
     };
+    let l = if l == 0x044D && out.ends_with('ф') {
+        0x0435 // фэйк -> фейк
+    } else {
+        l
+    };
     out.push(char::from_u32(l).unwrap_or(c));
+}
+
+/// Greek look-alike -> Cyrillic, inside a Cyrillic-majority word (applied before lowercasing).
+fn greek_to_cyr(c: char) -> Option<char> {
+    Some(match c {
+        'α' | 'Α' => 'а',
+        'β' | 'Β' => 'в',
+        'ε' | 'Ε' => 'е',
+        'η' | 'Η' => 'н',
+        'ι' | 'Ι' => 'і',
+        'κ' | 'Κ' => 'к',
+        'μ' | 'Μ' => 'м',
+        'ν' => 'и',
+        'ο' | 'Ο' | 'ό' => 'о',
+        'ρ' | 'Ρ' => 'р',
+        'τ' | 'Τ' => 'т',
+        'υ' | 'Υ' => 'у',
+        'χ' | 'Χ' => 'х',
+        'Ν' => 'н',
+        'Ζ' => 'з',
+        _ => return None,
+    })
+}
+
+fn is_greek(c: char) -> bool {
+    matches!(c as u32, 0x0370..=0x03FF)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -216,28 +247,32 @@ impl Builder {
                 .collect()
         } else {
             word.char_indices()
-                .filter(|&(_, c)| !is_ignorable(c))
+                .filter(|&(_, c)| !is_ignorable(c) && (c.is_alphanumeric() || is_combining(c)))
                 .map(|(i, c)| (ws + i, c))
                 .collect()
         };
-        let (mut cyr, mut lat) = (0usize, 0usize);
+        let (mut cyr, mut lat, mut greek) = (0usize, 0usize, 0usize);
         for &(_, c) in &chars {
             if is_cyrillic(c) {
                 cyr += 1;
             } else if c.is_ascii_alphabetic() {
                 lat += 1;
+            } else if is_greek(c) {
+                greek += 1;
             }
         }
-        let mixed = cyr > 0 && lat > 0;
+        let mixed = cyr > 0 && (lat > 0 || greek > 0);
         for (k, &(o, c)) in chars.iter().enumerate() {
             if !nfkc || k == 0 {
                 self.cp(o);
             }
             let c = if mixed {
-                let m = if cyr >= lat {
-                    latin_to_cyr(c)
-                } else {
+                let m = if cyr >= lat + greek {
+                    latin_to_cyr(c).or_else(|| greek_to_cyr(c))
+                } else if lat > 0 {
                     cyr_to_latin(c)
+                } else {
+                    None
                 };
                 m.unwrap_or(c)
             } else {
@@ -281,6 +316,8 @@ pub(crate) fn normalize_with(src: &str, on_word: Option<OnWord>) -> Normalized {
         sep_newlines: 0,
         sep_bullet: false,
         last_end: 0,
+        pending: false,
+        sep_join: 0,
     };
     let bytes = src.as_bytes();
     let n = bytes.len();
@@ -302,7 +339,10 @@ pub(crate) fn normalize_with(src: &str, on_word: Option<OnWord>) -> Normalized {
                 (0xD0, 0xA0..=0xAF) => (0xD1, b1 - 0x20),
                 _ => (b0, b1),
             };
-            let cp = ((o0 as u32 & 0x1F) << 6) | (o1 as u32 & 0x3F);
+            let mut cp = ((o0 as u32 & 0x1F) << 6) | (o1 as u32 & 0x3F);
+            if cp == 0x044D && st.b.out.ends_with('ф') {
+                cp = 0x0435; // фэйк -> фейк
+            }
             st.b.out
                 .push(char::from_u32(cp).unwrap_or(char::REPLACEMENT_CHARACTER));
             i += 2;
@@ -371,6 +411,8 @@ pub(crate) fn normalize_with(src: &str, on_word: Option<OnWord>) -> Normalized {
         }
         st.word_done();
         st.last_end = src.len();
+    } else if st.pending {
+        st.word_done();
     }
     // The end of the last word.
     let mut b = st.b;
@@ -403,6 +445,12 @@ struct State<'f> {
     sep_newlines: u32,
     sep_bullet: bool,
     last_end: usize,
+    /// The word before the current separator run is not yet reported to `on_word`: it may go
+    /// on after a hyphenated line break ("коммента-\nриев").
+    pending: bool,
+    /// Separator run so far: 0 nothing, 1 a hyphen right after the word, 2 then a line break
+    /// (with optional spaces), 3 anything else.
+    sep_join: u8,
 }
 
 impl State<'_> {
@@ -419,6 +467,20 @@ impl State<'_> {
     #[inline]
     fn word_char(&mut self, i: usize, upper: bool) {
         if !self.in_word {
+            if self.pending {
+                self.pending = false;
+                // a word broken by a hyphen at a line end goes on in lower case: join it
+                if self.sep_join == 2
+                    && !upper
+                    && self.b.out.chars().last().is_some_and(char::is_alphabetic)
+                {
+                    self.in_word = true;
+                    self.b.cp(i);
+                    self.dirty = false;
+                    return;
+                }
+                self.word_done();
+            }
             if !self.b.out.is_empty() {
                 let brk = self.sep_break
                     || self.sep_newlines >= 2
@@ -451,15 +513,24 @@ impl State<'_> {
                 self.b
                     .redo_word(src, self.word_ws, i, self.word_out, self.slow);
             }
-            self.word_done();
+            self.pending = true;
             self.in_word = false;
             self.last_end = i;
             self.sep_start = i;
             self.sep_break = false;
             self.sep_newlines = 0;
             self.sep_bullet = false;
+            self.sep_join = 0;
         }
+        self.sep_join = match (self.sep_join, c) {
+            (0, '-' | '\u{2010}' | '\u{00AC}') => 1,
+            (1 | 2, '\n') => 2,
+            (1 | 2, ' ' | '\t' | '\r') => self.sep_join,
+            _ => 3,
+        };
         match c {
+            // "шт.", "ед. изм.", "мес.": an abbreviation's dot does not end the sentence
+            '.' if is_abbreviation(&self.b.out[self.word_out.min(self.b.out.len())..]) => {}
             '.' | '!' | '?' | ';' | '…' => self.sep_break = true,
             '\n' | '\u{2028}' | '\u{2029}' | '\u{0B}' | '\u{0C}' => self.sep_newlines += 1,
             '•' | '·' | '▪' | '●' | '◦' | '‣' | '-' | '–' | '—' | '*' => {
@@ -468,6 +539,45 @@ impl State<'_> {
             _ => {}
         }
     }
+}
+
+/// Abbreviations of specification tables and lists whose dot is not a sentence end.
+fn is_abbreviation(w: &str) -> bool {
+    matches!(
+        w,
+        "шт" | "ед"
+            | "изм"
+            | "мес"
+            | "нед"
+            | "тыс"
+            | "кол"
+            | "колич"
+            | "бірл"
+            | "өлш"
+            | "pcs"
+            | "qty"
+            | "no"
+            | "approx"
+            | "min"
+            | "max"
+            | "мин"
+            | "макс"
+            | "чел"
+            | "экз"
+            | "усл"
+            | "см"
+            | "напр"
+            | "т"
+            | "д"
+            | "др"
+            | "пр"
+            | "вкл"
+            | "соц"
+            | "г"
+            | "гг"
+            | "ул"
+            | "обл"
+    )
 }
 
 /// Iterate over the words of a folded text: (start, end) byte offsets.
@@ -558,6 +668,28 @@ mod tests {
         // offsets of the mixed word map to the original bytes
         let s = "создание aккаунтов";
         assert_eq!(orig_words(s), ["создание", "aккаунтов"]);
+    }
+
+    #[test]
+    fn greek_look_alikes_e_after_f_and_hyphenated_line_breaks() {
+        assert_eq!(fold_words("фейκοвых аккαунтов"), ["фейковых", "аккаунтов"]);
+        assert_eq!(fold_words("ФЭЙКОВЫЕ фэйк"), ["фейковые", "фейк"]);
+        assert_eq!(fold_words("экономика"), ["экономика"]);
+        assert_eq!(
+            fold_words("коммента-\nриев и ак-\n  каунтов"),
+            ["комментариев", "и", "аккаунтов"]
+        );
+        // a hyphen without a line break, or a capital after it, still separates
+        assert_eq!(fold_words("фейк-аккаунт"), ["фейк", "аккаунт"]);
+        assert_eq!(fold_words("работы -\nОтчет"), ["работы", "отчет"]);
+        let src = "ком-\nментарии x";
+        let n = normalize(src);
+        assert_eq!(n.text, "комментарии x");
+        assert_eq!(n.to_orig(n.text.len()), src.len());
+        assert_eq!(
+            &src[n.to_orig(0)..n.to_orig("комментарии".len())],
+            "ком-\nментарии"
+        );
     }
 
     #[test]

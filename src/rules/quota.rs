@@ -84,6 +84,12 @@ pub(crate) const UNIT_TERMS: &[(QuotaKind, &str)] = &[
     (QuotaKind::Comments, "comment"),
     (QuotaKind::Comments, "review"),
     (QuotaKind::Comments, "reply"),
+    (QuotaKind::Comments, "комент*"),
+    (QuotaKind::Comments, "камент*"),
+    (QuotaKind::Comments, "каммент*"),
+    (QuotaKind::Comments, "отклик"),
+    (QuotaKind::Comments, "реплик*"),
+    (QuotaKind::Comments, "testimonial"),
     (QuotaKind::Posts, "пост"),
     (QuotaKind::Posts, "публикаци*"),
     (QuotaKind::Posts, "жарияланым"),
@@ -97,6 +103,14 @@ pub(crate) const UNIT_TERMS: &[(QuotaKind, &str)] = &[
     (QuotaKind::Accounts, "account"),
     (QuotaKind::Accounts, "profile"),
     (QuotaKind::Accounts, "bot"),
+    (QuotaKind::Accounts, "акаунт*"),
+    (QuotaKind::Accounts, "=акк"),
+    (QuotaKind::Accounts, "acount*"),
+    (QuotaKind::Accounts, "persona"),
+    (QuotaKind::Accounts, "канал"),
+    (QuotaKind::Accounts, "channel"),
+    (QuotaKind::Accounts, "арна"),
+    (QuotaKind::Accounts, "паблик*"),
     (QuotaKind::Followers, "подписчик"),
     (QuotaKind::Followers, "фолловер*"),
     (QuotaKind::Followers, "жазылушы*"),
@@ -336,6 +350,38 @@ fn is_count_marker(w: &str) -> bool {
 
 /// Words that stop the backward search for a number ("в 2024 году комментарии").
 fn is_backward_stop(w: &str) -> bool {
+    // a preposition opens another noun phrase: "10 аккаунтов для комментирования публикаций"
+    // counts accounts, not publications
+    matches!(
+        w,
+        "для"
+            | "под"
+            | "к"
+            | "ко"
+            | "на"
+            | "о"
+            | "об"
+            | "по"
+            | "из"
+            | "от"
+            | "при"
+            | "над"
+            | "for"
+            | "under"
+            | "on"
+            | "to"
+            | "from"
+            | "about"
+            | "үшін"
+            | "арқылы"
+            | "туралы"
+            | "астына"
+            | "астында"
+    ) || is_number_stop(w)
+}
+
+/// Words a number is never counted across: years, clause numbers, money.
+fn is_number_stop(w: &str) -> bool {
     matches!(
         w,
         "год"
@@ -382,7 +428,29 @@ fn period_word(w: &str) -> Option<Period> {
         }
         _ if w.starts_with("еженедельн") => Some(Period::Week),
         _ if w.starts_with("ежемесячн") => Some(Period::Month),
+        "квартал" | "квартала" | "квартале" | "quarter" | "quarterly" | "тоқсанына" => {
+            Some(Period::Quarter)
+        }
+        _ if w.starts_with("ежекварталь") => Some(Period::Quarter),
         _ => None,
+    }
+}
+
+/// Words that make the whole contract term the period ("за весь период оказания услуг", "в
+/// рамках договора", "шарт мерзімі ішінде", "over the term of the contract"): the word and the
+/// word before it.
+fn term_word(prev: Option<&str>, w: &str) -> bool {
+    match w {
+        "договора" | "договору" | "контракта" | "контракту" | "шарт" | "шарттың" | "шартқа"
+        | "contract" => true,
+        "период" | "срок" | "периода" | "срока" | "мерзімі" | "мерзімінде" | "term" =>
+        {
+            matches!(
+                prev,
+                Some("весь" | "за" | "на" | "the" | "шарт" | "всего" | "действия" | "оказания")
+            )
+        }
+        _ => false,
     }
 }
 
@@ -435,6 +503,74 @@ pub(crate) struct RawQuota {
     pub per: Option<Period>,
     pub start: usize,
     pub end: usize,
+    /// Folded start of the number, and whether it stands before its unit word.
+    pub num_start: usize,
+    pub num_before: bool,
+}
+
+/// Words right after a number that make it a duration or a deadline, never a count ("24 часа",
+/// "24 сағат ішінде", "within 48 hours", "30 минут").
+fn is_duration_word(w: &str) -> bool {
+    matches!(
+        w,
+        "час"
+            | "часа"
+            | "часов"
+            | "ч"
+            | "минут"
+            | "минуты"
+            | "мин"
+            | "сағат"
+            | "сағаттың"
+            | "hour"
+            | "hours"
+            | "minute"
+            | "minutes"
+            | "рабочих"
+            | "календарных"
+            | "working"
+            | "business"
+            | "дней"
+            | "дня"
+            | "days"
+            | "жұмыс"
+            | "секунд"
+            | "seconds"
+            | "лет"
+            | "года"
+            | "жыл"
+            | "years"
+            | "числа"
+            | "процент"
+            | "процентов"
+            | "пайыз"
+            | "percent"
+    )
+}
+
+/// Words that say what a number in a table cell or after a colon is measured in ("шт.",
+/// "шт./день", "ед. в месяц", "дана"): a number right after them is a count.
+fn is_measure_word(w: &str) -> bool {
+    matches!(
+        w,
+        "шт" | "штук"
+            | "штуки"
+            | "ед"
+            | "единиц"
+            | "единица"
+            | "дана"
+            | "pcs"
+            | "qty"
+            | "units"
+            | "unit"
+            | "кол"
+            | "во"
+            | "количество"
+            | "саны"
+            | "объем"
+            | "объём"
+            | "көлемі"
+    ) || period_word(w).is_some()
 }
 
 fn word(text: &str, (s, e): (usize, usize)) -> &str {
@@ -448,6 +584,7 @@ pub(crate) fn quota_at(
     we: usize,
     kind: QuotaKind,
     is_unit: &dyn Fn(usize) -> bool,
+    row_marked: &dyn Fn(usize) -> bool,
 ) -> Option<RawQuota> {
     let t = text.as_bytes();
     // backward: up to 3 filler words, then a run of number tokens
@@ -473,7 +610,10 @@ pub(crate) fn quota_at(
             }
             run.reverse();
             let toks: Vec<&str> = run.iter().map(|&w| word(text, w)).collect();
-            if let Some(v) = parse_number(&toks) {
+            let after = next_word(t, run[run.len() - 1].1).map(|n| word(text, n));
+            if let Some(v) = parse_number(&toks)
+                && !after.is_some_and(is_duration_word)
+            {
                 num = Some((run[0].0, run[run.len() - 1].1, v));
             }
             break;
@@ -484,12 +624,25 @@ pub(crate) fn quota_at(
         fillers += 1;
         cur = prev_word(t, w.0);
     }
+    // a small number opening a sentence (a table row, a list item: "1 | Комментарии | шт. |
+    // 900") is the row's number when another number follows in the row
+    let row_number = num.is_some_and(|(ns, _, v)| {
+        v < 1000
+            && prev_word(t, ns).is_none()
+            && word_end_after(t, ns).is_some_and(|e| row_marked(e))
+    });
+    let backward = num;
+    if row_number {
+        num = None;
+    }
     if num.is_none() {
         // forward: a number right after the unit with only "не менее", "кемінде", "at least"
         // in between, or within six words when such a marker stands right before it
         // ("Количество отзывов о работе: не менее 40")
         let mut cur = next_word(t, we);
         let mut steps = 0;
+        // a table row reads further: "Комментарии к публикациям | шт. в месяц | 900"
+        let mut max_steps = if row_number { 10 } else { 6 };
         let mut all_fillers = true;
         let mut prev_marker = false;
         while let Some(w) = cur {
@@ -522,6 +675,10 @@ pub(crate) fn quota_at(
                 if !(all_fillers || prev_marker || rate_follows()) {
                     break;
                 }
+                let after = next_word(t, run[run.len() - 1].1).map(|n| word(text, n));
+                if after.is_some_and(is_duration_word) {
+                    break;
+                }
                 let toks: Vec<&str> = run.iter().map(|&w| word(text, w)).collect();
                 if let Some(v) = parse_number(&toks) {
                     num = Some((run[0].0, run[run.len() - 1].1, v));
@@ -529,13 +686,33 @@ pub(crate) fn quota_at(
                 break;
             }
             steps += 1;
-            if steps > 6 || is_unit(w.0) || is_backward_stop(s) {
+            if steps > max_steps || is_unit(w.0) || is_number_stop(s) {
                 break;
             }
             all_fillers &= is_forward_filler(s) && steps <= 4;
-            prev_marker = is_count_marker(s);
+            prev_marker = is_count_marker(s) || is_measure_word(s);
+            if matches!(
+                s,
+                "количестве"
+                    | "количеством"
+                    | "объеме"
+                    | "объёме"
+                    | "числе"
+                    | "саны"
+                    | "мөлшерінде"
+                    | "amount"
+                    | "number"
+                    | "total"
+            ) {
+                max_steps = max_steps.max(steps + 4);
+            }
             cur = next_word(t, w.1);
         }
+    }
+    if row_number && num.is_none() {
+        // "1 Комментарий" alone in a row is still not a count we are sure of
+        let _ = backward;
+        return None;
     }
     let (ns, ne, count) = num?;
     if count == 0 {
@@ -543,10 +720,28 @@ pub(crate) fn quota_at(
     }
     let start = ns.min(ws);
     let end = ne.max(we);
-    // period: after the quota (5 words), then before it (3 words)
+    // period: between a unit and its number ("комментариев в месяц - не менее 450", a table row
+    // "Комментарии | шт./квартал | 1 200"), after the quota (5 words), then before it
     let mut per = None;
+    if ns > we {
+        let mut cur = next_word(t, we);
+        while let Some(w) = cur {
+            if w.0 >= ns {
+                break;
+            }
+            if let Some(p) = period_word(word(text, w)) {
+                per = Some(p);
+                break;
+            }
+            cur = next_word(t, w.1);
+        }
+    }
     let mut prev_is_num = ne == end;
-    let mut cur = next_word(t, end);
+    let mut cur = if per.is_none() {
+        next_word(t, end)
+    } else {
+        None
+    };
     for _ in 0..5 {
         let Some(w) = cur else { break };
         let s = word(text, w);
@@ -555,14 +750,20 @@ pub(crate) fn quota_at(
                 per = Some(p);
                 break;
             }
-            if matches!(s, "күн" | "апта" | "ай")
+            if matches!(s, "күн" | "апта" | "ай" | "тоқсан")
                 && next_word(t, w.1).is_some_and(|n| word(text, n) == "сайын")
             {
                 per = Some(match s {
                     "күн" => Period::Day,
                     "апта" => Period::Week,
+                    "тоқсан" => Period::Quarter,
                     _ => Period::Month,
                 });
+                break;
+            }
+            let pw = prev_word(t, w.0).map(|p| word(text, p));
+            if term_word(pw, s) {
+                per = Some(Period::Term);
                 break;
             }
         }
@@ -571,27 +772,32 @@ pub(crate) fn quota_at(
     }
     if per.is_none() {
         let mut cur = prev_word(t, start);
-        for _ in 0..3 {
+        for _ in 0..8 {
             let Some(w) = cur else { break };
             let s = word(text, w);
-            let before_is_num = prev_word(t, w.0).is_some_and(|p| is_number_token(word(text, p)));
+            let before = prev_word(t, w.0).map(|p| word(text, p));
+            // "тоқсан сайын" (every quarter): тоқсан is also ninety
+            let before_is_num = before.is_some_and(is_number_token) && before != Some("тоқсан");
             if !before_is_num {
                 if let Some(p) = period_word(s) {
                     per = Some(p);
                     break;
                 }
-                if s == "сайын"
-                    && let Some(p) = prev_word(t, w.0)
-                {
-                    per = match word(text, p) {
-                        "күн" => Some(Period::Day),
-                        "апта" => Some(Period::Week),
-                        "ай" => Some(Period::Month),
+                if s == "сайын" {
+                    per = match before {
+                        Some("күн") => Some(Period::Day),
+                        Some("апта") => Some(Period::Week),
+                        Some("ай") => Some(Period::Month),
+                        Some("тоқсан") => Some(Period::Quarter),
                         _ => None,
                     };
                     if per.is_some() {
                         break;
                     }
+                }
+                if term_word(before, s) {
+                    per = Some(Period::Term);
+                    break;
                 }
             }
             cur = prev_word(t, w.0);
@@ -603,6 +809,8 @@ pub(crate) fn quota_at(
         per,
         start,
         end,
+        num_start: ns,
+        num_before: ns < ws,
     })
 }
 

@@ -164,6 +164,14 @@ fn builtin_rule_ids_and_severities() {
             ("negativity-work", Severity::Medium),
             ("bought-audience", Severity::Medium),
             ("smm-services", Severity::Low),
+            ("fake-personas", Severity::High),
+            ("pretend-citizens", Severity::High),
+            ("concealed-source", Severity::High),
+            ("paid-commenting", Severity::Medium),
+            ("comment-volume", Severity::Medium),
+            ("comment-volume-placed", Severity::Medium),
+            ("review-farming", Severity::Medium),
+            ("vote-rigging", Severity::Medium),
         ]
     );
     for r in rs.rules() {
@@ -210,7 +218,7 @@ fn rule_file_errors_name_file_line_and_rule() {
     ));
     assert_eq!(
         e,
-        "rules.toml:13: rule `fake-accounts`: unknown field `phrasez`, expected one of `id`, `title`, `severity`, `why`, `phrases`, `near`, `unless`, `unless_within`, `regex`, `quota`, `context`, `min_amount`, `amount_currency`, `examples`, `counterexamples`"
+        "rules.toml:13: rule `fake-accounts`: unknown field `phrasez`, expected one of `id`, `title`, `severity`, `why`, `phrases`, `near`, `unless`, `unless_within`, `regex`, `quota`, `context`, `unless_context`, `min_amount`, `amount_currency`, `examples`, `counterexamples`"
     );
 
     let e = err(&format!(
