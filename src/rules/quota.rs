@@ -627,9 +627,7 @@ pub(crate) fn quota_at(
     // a small number opening a sentence (a table row, a list item: "1 | Комментарии | шт. |
     // 900") is the row's number when another number follows in the row
     let row_number = num.is_some_and(|(ns, _, v)| {
-        v < 1000
-            && prev_word(t, ns).is_none()
-            && word_end_after(t, ns).is_some_and(|e| row_marked(e))
+        v < 1000 && prev_word(t, ns).is_none() && word_end_after(t, ns).is_some_and(row_marked)
     });
     let backward = num;
     if row_number {
