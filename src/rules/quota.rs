@@ -380,6 +380,15 @@ fn is_backward_stop(w: &str) -> bool {
     ) || is_number_stop(w)
 }
 
+/// Prepositions that open a noun phrase modifying the one before.
+fn is_preposition(w: &str) -> bool {
+    matches!(
+        w,
+        "к" | "ко" | "под" | "на" | "по" | "о" | "об" | "для" | "из" | "с" | "со" | "от" | "в" | "во"
+            | "for" | "on" | "under" | "to" | "of" | "about" | "from" | "in"
+    )
+}
+
 /// Words a number is never counted across: years, clause numbers, money.
 fn is_number_stop(w: &str) -> bool {
     matches!(
@@ -633,7 +642,10 @@ pub(crate) fn quota_at(
     if row_number {
         num = None;
     }
-    if num.is_none() {
+    // a unit after a preposition modifies another ("комментарии к публикациям – 400"): it takes
+    // no number written after it
+    let modifier = prev_word(t, ws).is_some_and(|p| is_preposition(word(text, p)));
+    if num.is_none() && !modifier {
         // forward: a number right after the unit with only "не менее", "кемінде", "at least"
         // in between, or within six words when such a marker stands right before it
         // ("Количество отзывов о работе: не менее 40")
@@ -684,7 +696,8 @@ pub(crate) fn quota_at(
                 break;
             }
             steps += 1;
-            if steps > max_steps || is_unit(w.0) || is_number_stop(s) {
+            let after_prep = prev_word(t, w.0).is_some_and(|p| is_preposition(word(text, p)));
+            if steps > max_steps || (is_unit(w.0) && !after_prep) || is_number_stop(s) {
                 break;
             }
             all_fillers &= is_forward_filler(s) && steps <= 4;
