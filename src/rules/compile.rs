@@ -53,6 +53,9 @@ struct RawRule {
 struct RawNear {
     terms: Vec<String>,
     within: u32,
+    /// The window may cross sentence ends (a list split over bullets).
+    #[serde(default)]
+    across_sentences: bool,
 }
 
 #[derive(Deserialize)]
@@ -110,6 +113,7 @@ pub(crate) struct Phrase {
 pub(crate) struct Near {
     pub slots: Vec<Slot>,
     pub within: u32,
+    pub across_sentences: bool,
     /// The slot whose words go into the prefilter (the one with the longest keys).
     pub anchor: usize,
 }
@@ -436,6 +440,7 @@ pub(crate) fn parse_source(
             near.push(Near {
                 slots,
                 within: nn.within,
+                across_sentences: nn.across_sentences,
                 anchor,
             });
         }

@@ -9,7 +9,9 @@
 
 use super::compile::{CompiledRule, Phrase, Slot, Term, TermId, TermKind, Terms};
 use super::normalize::{BREAK, Normalized, SEP, ceil_boundary, floor_boundary, normalize_with};
-use super::quota::{QuotaKind, RawQuota, UNIT_TERMS, next_word, prev_word, quota_at};
+use super::quota::{
+    QuotaKind, RawQuota, UNIT_TERMS, next_word, next_word_any, prev_word, prev_word_any, quota_at,
+};
 use super::{Context, Findings, Match, Quota, RuleInfo, stem};
 use std::collections::HashMap;
 
@@ -444,11 +446,10 @@ impl Engine {
         let t = text.as_bytes();
         let mut out: Vec<QSpan> = Vec::new();
         let is_unit = |start: usize| self.is_unit_at(scan, start);
-        // a number followed in the original by a cell or list mark: "1 |", "1\t", "1)", "1. "
-        let row_marked = |folded_end: usize| {
+        // the first non-space character of the original text after a folded offset
+        let next_char = |folded_end: usize| {
             let o = ceil_boundary(scan.orig, scan.norm.to_orig(folded_end));
-            let rest = scan.orig[o..].trim_start_matches(' ');
-            rest.starts_with(['|', '\t', ')']) || rest.starts_with(". ") || rest.starts_with(".\t")
+            scan.orig[o..].trim_start_matches(' ').chars().next()
         };
         for h in &scan.hits {
             let mut kinds: Vec<QuotaKind> = Vec::new();
@@ -460,7 +461,7 @@ impl Engine {
                 }
             }
             for k in kinds {
-                let Some(q) = quota_at(text, h.s, h.e, k, &is_unit, &row_marked) else {
+                let Some(q) = quota_at(text, h.s, h.e, k, &is_unit, &next_char) else {
                     continue;
                 };
                 let before = count_seps(&t[q.start.min(h.s)..h.s]).0;
@@ -563,10 +564,16 @@ impl Engine {
                 }
                 let h = scan.hits[hi as usize];
                 // the words around the anchor, same sentence: (start, end, word index)
+                let (prev, next): (fn(&[u8], usize) -> _, fn(&[u8], usize) -> _) =
+                    if near.across_sentences {
+                        (prev_word_any, next_word_any)
+                    } else {
+                        (prev_word, next_word)
+                    };
                 let mut win: Vec<(usize, usize, u32)> = Vec::with_capacity(2 * w);
                 let mut cur = (h.s, h.e);
                 for k in 1..w {
-                    match prev_word(t, cur.0) {
+                    match prev(t, cur.0) {
                         Some(p) => {
                             win.push((p.0, p.1, h.wi - k as u32));
                             cur = p;
@@ -579,7 +586,7 @@ impl Engine {
                 win.push((h.s, h.e, h.wi));
                 let mut cur = (h.s, h.e);
                 for k in 1..w {
-                    match next_word(t, cur.1) {
+                    match next(t, cur.1) {
                         Some(nw) => {
                             win.push((nw.0, nw.1, h.wi + k as u32));
                             cur = nw;

@@ -345,6 +345,15 @@ fn is_count_marker(w: &str) -> bool {
             | "min"
             | "мин"
             | "до"
+            | "количестве"
+            | "количеством"
+            | "объеме"
+            | "объёме"
+            | "объемом"
+            | "мөлшерінде"
+            | "көлемінде"
+            | "total"
+            | "of"
     )
 }
 
@@ -384,8 +393,27 @@ fn is_backward_stop(w: &str) -> bool {
 fn is_preposition(w: &str) -> bool {
     matches!(
         w,
-        "к" | "ко" | "под" | "на" | "по" | "о" | "об" | "для" | "из" | "с" | "со" | "от" | "в" | "во"
-            | "for" | "on" | "under" | "to" | "of" | "about" | "from" | "in"
+        "к" | "ко"
+            | "под"
+            | "на"
+            | "по"
+            | "о"
+            | "об"
+            | "для"
+            | "из"
+            | "с"
+            | "со"
+            | "от"
+            | "в"
+            | "во"
+            | "for"
+            | "on"
+            | "under"
+            | "to"
+            | "of"
+            | "about"
+            | "from"
+            | "in"
     )
 }
 
@@ -426,7 +454,7 @@ fn period_word(w: &str) -> Option<Period> {
         "день" | "дня" | "сутки" | "суток" | "day" | "daily" | "күніне" | "тәулігіне" => {
             Some(Period::Day)
         }
-        "неделю" | "неделя" | "недели" | "week" | "weekly" | "аптасына" => {
+        "неделю" | "неделя" | "недели" | "нед" | "week" | "weekly" | "аптасына" => {
             Some(Period::Week)
         }
         "месяц" | "месяца" | "мес" | "month" | "monthly" | "айына" => {
@@ -470,6 +498,24 @@ pub(crate) fn prev_word(t: &[u8], start: usize) -> Option<(usize, usize)> {
     }
     let e = start - 1;
     word_start_before(t, e).map(|s| (s, e))
+}
+
+/// The word before the one starting at `start`, in this sentence or the one before.
+pub(crate) fn prev_word_any(t: &[u8], start: usize) -> Option<(usize, usize)> {
+    if start == 0 || start > t.len() || (t[start - 1] != SEP && t[start - 1] != BREAK) {
+        return None;
+    }
+    let e = start - 1;
+    word_start_before(t, e).map(|s| (s, e))
+}
+
+/// The word after the one ending at `end`, in this sentence or the next.
+pub(crate) fn next_word_any(t: &[u8], end: usize) -> Option<(usize, usize)> {
+    if end >= t.len() || (t[end] != SEP && t[end] != BREAK) {
+        return None;
+    }
+    let s = end + 1;
+    word_end_after(t, s).map(|e| (s, e))
 }
 
 /// Longest word (bytes) the in-place checks walk over; a longer run stops a walk.
@@ -563,6 +609,7 @@ fn is_measure_word(w: &str) -> bool {
     matches!(
         w,
         "шт" | "штук"
+            | "сайын"
             | "штуки"
             | "ед"
             | "единиц"
@@ -593,8 +640,10 @@ pub(crate) fn quota_at(
     we: usize,
     kind: QuotaKind,
     is_unit: &dyn Fn(usize) -> bool,
-    row_marked: &dyn Fn(usize) -> bool,
+    next_char: &dyn Fn(usize) -> Option<char>,
 ) -> Option<RawQuota> {
+    // a number followed in the original by a cell or list mark: "1 |", "1\t", "1)", "1."
+    let row_marked = |e: usize| matches!(next_char(e), Some('|' | '\t' | ')' | '.'));
     let t = text.as_bytes();
     // backward: up to 3 filler words, then a run of number tokens
     let mut num: Option<(usize, usize, u64)> = None; // (start, end, value)
@@ -747,7 +796,8 @@ pub(crate) fn quota_at(
             cur = next_word(t, w.1);
         }
     }
-    let mut prev_is_num = ne == end;
+    // "20/сутки": a slash makes the period word after a number a rate, not a duration
+    let mut prev_is_num = ne == end && next_char(ne) != Some('/');
     let mut cur = if per.is_none() {
         next_word(t, end)
     } else {

@@ -170,6 +170,8 @@ fn builtin_rule_ids_and_severities() {
             ("paid-commenting", Severity::Medium),
             ("comment-volume", Severity::Medium),
             ("comment-volume-placed", Severity::Medium),
+            ("comment-volume-large", Severity::Medium),
+            ("likes-volume", Severity::Medium),
             ("review-farming", Severity::Medium),
             ("vote-rigging", Severity::Medium),
         ]
