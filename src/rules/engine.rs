@@ -15,6 +15,9 @@ use super::quota::{
 use super::{Context, Findings, Match, Quota, RuleInfo, stem};
 use std::collections::HashMap;
 
+/// A step to the word before or after, in the folded text.
+type WalkFn = fn(&[u8], usize) -> Option<(usize, usize)>;
+
 /// At most this many places are reported per rule and text.
 pub(crate) const MAX_MATCHES_PER_RULE: usize = 100;
 /// Longest phrase, in words (checked in `compile`).
@@ -564,12 +567,11 @@ impl Engine {
                 }
                 let h = scan.hits[hi as usize];
                 // the words around the anchor, same sentence: (start, end, word index)
-                let (prev, next): (fn(&[u8], usize) -> _, fn(&[u8], usize) -> _) =
-                    if near.across_sentences {
-                        (prev_word_any, next_word_any)
-                    } else {
-                        (prev_word, next_word)
-                    };
+                let (prev, next): (WalkFn, WalkFn) = if near.across_sentences {
+                    (prev_word_any, next_word_any)
+                } else {
+                    (prev_word, next_word)
+                };
                 let mut win: Vec<(usize, usize, u32)> = Vec::with_capacity(2 * w);
                 let mut cur = (h.s, h.e);
                 for k in 1..w {
