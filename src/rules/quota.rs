@@ -281,7 +281,13 @@ pub(crate) fn parse_number(tokens: &[&str]) -> Option<u64> {
         if s.len() > 15 {
             return None;
         }
-        return s.parse().ok();
+        let v: u64 = s.parse().ok()?;
+        // "20 мың", "10 тыс.", "5 thousand": a multiplier word right after the digits
+        let mult = match toks.get(last_d + 1).and_then(|t| number_word(t)) {
+            Some(NumWord::Mult(m)) => m,
+            _ => 1,
+        };
+        return v.checked_mul(mult);
     }
     let (mut total, mut cur) = (0u64, 0u64);
     for t in toks {
@@ -362,6 +368,9 @@ fn is_backward_stop(w: &str) -> bool {
     // a preposition opens another noun phrase: "10 аккаунтов для комментирования публикаций"
     // counts accounts, not publications
     matches!(
+        w,
+        "и" | "and" | "және" | "ед" | "шт" | "единиц" | "дана" | "штук" | "pcs"
+    ) || matches!(
         w,
         "для"
             | "под"
@@ -701,7 +710,7 @@ pub(crate) fn quota_at(
         let mut cur = next_word(t, we);
         let mut steps = 0;
         // a table row reads further: "Комментарии к публикациям | шт. в месяц | 900"
-        let mut max_steps = if row_number { 10 } else { 6 };
+        let mut max_steps = if row_number { 10 } else { 9 };
         let mut all_fillers = true;
         let mut prev_marker = false;
         while let Some(w) = cur {
@@ -731,7 +740,13 @@ pub(crate) fn quota_at(
                     }
                     false
                 };
-                if !(all_fillers || prev_marker || rate_follows()) {
+                let measure_follows = next_word(t, run[run.len() - 1].1).is_some_and(|n| {
+                    matches!(
+                        word(text, n),
+                        "дана" | "шт" | "штук" | "ед" | "единиц" | "pcs"
+                    )
+                });
+                if !(all_fillers || prev_marker || rate_follows() || measure_follows) {
                     break;
                 }
                 let after = next_word(t, run[run.len() - 1].1).map(|n| word(text, n));
@@ -864,6 +879,12 @@ pub(crate) fn quota_at(
             cur = prev_word(t, w.0);
         }
     }
+    // accounts are kept, not produced: a count of accounts has no period
+    let per = if kind == QuotaKind::Accounts {
+        None
+    } else {
+        per
+    };
     Some(RawQuota {
         kind,
         count,
