@@ -944,6 +944,64 @@ mod tests {
     }
 
     #[test]
+    fn quotas_read_as_a_reporter_would_print_them() {
+        use Period::*;
+        use QuotaKind::*;
+        // a row number is not the count; the row's own number is
+        assert_eq!(
+            quotas("№ | Наименование | Ед. изм. | Количество\n1 | Комментарии | шт. в месяц | 900"),
+            [(Comments, 900, Some(Month))]
+        );
+        assert_eq!(
+            quotas("1 | Комментарии под видеообращениями | шт. | 250\n2 | Лайки | шт. | 1 500"),
+            [(Comments, 250, None), (Likes, 1500, None)]
+        );
+        // one number counts one unit: the noun it counts
+        assert_eq!(
+            quotas("Post at least 30 positive comments per day"),
+            [(Comments, 30, Some(Day))]
+        );
+        assert_eq!(
+            quotas("күніне 25 оң пікір жазу"),
+            [(Comments, 25, Some(Day))]
+        );
+        assert_eq!(
+            quotas("Комментарии к публикациям – не менее 400 в месяц"),
+            [(Comments, 400, Some(Month))]
+        );
+        // durations and deadlines are never counts
+        assert_eq!(quotas("пікірлеріне 24 сағат ішінде жауап беру"), []);
+        assert_eq!(quotas("ответ на комментарии в течение 24 часов"), []);
+        // quarters and the whole term
+        assert_eq!(
+            quotas("Количество комментариев — 1 500 в квартал"),
+            [(Comments, 1500, Some(Quarter))]
+        );
+        assert_eq!(
+            quotas("тоқсан сайын 900 пікір"),
+            [(Comments, 900, Some(Quarter))]
+        );
+        assert_eq!(
+            quotas("За весь период оказания услуг не менее 2 500 комментариев"),
+            [(Comments, 2500, Some(Term))]
+        );
+        assert_eq!(
+            quotas("Шарт мерзімі ішінде кемінде 3 000 пікір"),
+            [(Comments, 3000, Some(Term))]
+        );
+        // rates after a slash, multipliers after digits, accounts without a period
+        assert_eq!(
+            quotas("комменты: не менее 20/сутки"),
+            [(Comments, 20, Some(Day))]
+        );
+        assert_eq!(quotas("20 мың жазылушы"), [(Followers, 20_000, None)]);
+        assert_eq!(
+            quotas("ежемесячно 12 фейковых аккаунтов"),
+            [(Accounts, 12, None)]
+        );
+    }
+
+    #[test]
     fn quotas_in_three_languages() {
         use Period::*;
         use QuotaKind::*;
