@@ -9,14 +9,17 @@
 //!   (`1,5`, `1.000`);
 //! - words containing characters outside ASCII and basic Cyrillic (U+0400..U+04FF), or combining
 //!   marks, are NFKC-normalised (full-width letters, ligatures, decomposed `й`/`ё`);
-//! - lowercase; `ё` becomes `е`;
-//! - Latin look-alike letters (a c e o p x y k i, and upper-case A B C E H K M O P T X Y) inside
-//!   a word that has at least as many Cyrillic as Latin letters become their Cyrillic twins
-//!   (`i` becomes Kazakh `і`); Cyrillic look-alikes inside a Latin-majority word become Latin;
+//! - lowercase; `ё` becomes `е`, and `э` right after `ф` becomes `е` (`фэйк`);
+//! - Latin look-alike letters (a c e o p x y k i, and upper-case A B C E H K M O P T X Y) and
+//!   Greek ones (α β ε η ι κ μ ν ο ρ τ υ χ) inside a word that has at least as many Cyrillic as
+//!   Latin and Greek letters become their Cyrillic twins (`i` becomes Kazakh `і`); Cyrillic
+//!   look-alikes inside a Latin-majority word become Latin;
+//! - a word broken by a hyphen at a line end ("коммента-\nриев") whose next part starts in lower
+//!   case is joined;
 //! - everything else (spaces, line breaks, hyphens and dashes, punctuation, symbols) separates
 //!   words. A run of separators becomes one byte: `|` when it ends a sentence (contains
 //!   `. ! ? ; …`, two line breaks, or a line break followed by a bullet, a digit or an upper-case
-//!   letter), otherwise a space. So "фейк-аккаунт", "фейк аккаунт" and "фейк\nаккаунт" fold alike.
+//!   letter; not the dot of an abbreviation such as `шт.`, `ед.`, `мес.`), otherwise a space. So "фейк-аккаунт", "фейк аккаунт" and "фейк\nаккаунт" fold alike.
 //!
 //! This module must never slice the original text off a char boundary and never panic.
 
