@@ -43,6 +43,8 @@ struct RawRule {
     min_amount: Option<f64>,
     amount_currency: Option<String>,
     #[serde(default)]
+    defer_to: Vec<String>,
+    #[serde(default)]
     examples: Vec<String>,
     #[serde(default)]
     counterexamples: Vec<String>,
@@ -148,6 +150,8 @@ pub(crate) struct CompiledRule {
     pub unless_context: Option<ContextReq>,
     pub min_amount: Option<f64>,
     pub amount_currency: Option<String>,
+    /// Rule ids whose match on an overlapping span makes this rule's match redundant.
+    pub defer_to: Vec<String>,
     pub examples: Vec<String>,
     pub counterexamples: Vec<String>,
 }
@@ -544,6 +548,7 @@ pub(crate) fn parse_source(
                 unless_context,
                 min_amount: r.min_amount,
                 amount_currency: r.amount_currency.map(|c| c.trim().to_ascii_uppercase()),
+                defer_to: r.defer_to,
                 examples: r.examples,
                 counterexamples: r.counterexamples,
             },

@@ -847,6 +847,34 @@ impl Engine {
                 });
             }
         }
+        // a rule that defers to another drops its matches that overlap one of the other's
+        let deferring: Vec<(usize, &CompiledRule)> = self
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| !r.defer_to.is_empty())
+            .collect();
+        if !deferring.is_empty() {
+            let spans: Vec<(&str, usize, usize)> = matches
+                .iter()
+                .map(|m: &Match| (m.rule_id.as_str(), m.start, m.end))
+                .collect();
+            let drop: Vec<bool> = matches
+                .iter()
+                .map(|m| {
+                    deferring
+                        .iter()
+                        .filter(|(i, _)| infos[*i].id == m.rule_id)
+                        .any(|(_, r)| {
+                            spans.iter().any(|&(id, s, e)| {
+                                r.defer_to.iter().any(|d| d == id) && s < m.end && m.start < e
+                            })
+                        })
+                })
+                .collect();
+            let mut k = drop.into_iter();
+            matches.retain(|_| !k.next().unwrap_or(false));
+        }
         matches.sort_by(|a, b| {
             b.severity
                 .cmp(&a.severity)
@@ -941,6 +969,36 @@ mod tests {
             .iter()
             .map(|q| (q.kind, q.count, q.per))
             .collect()
+    }
+
+    #[test]
+    fn a_rule_that_defers_leaves_the_place_to_the_other() {
+        let rs = RuleSet::builtin().unwrap();
+        let f = rs.find(
+            "Создание четырех фейковых аккаунтов для комментирования",
+            &Context::default(),
+        );
+        let ids: Vec<&str> = f.matches.iter().map(|m| m.rule_id.as_str()).collect();
+        assert_eq!(ids, ["fake-accounts"]);
+        // where the other rule does not match, the deferring one still does
+        let f = rs.find(
+            "Исполнитель предоставляет прогретые аккаунты для публикации отзывов",
+            &Context::default(),
+        );
+        assert!(f.matches.iter().any(|m| m.rule_id == "fake-personas"));
+        let bad = r#"
+[[rule]]
+id = "a"
+title = "A"
+severity = "low"
+why = "w"
+phrases = ["фейк*"]
+defer_to = ["nope"]
+"#;
+        let e = RuleSet::from_toml_str(bad, "x.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("x.toml:3") && e.contains("nope"), "{e}");
     }
 
     #[test]

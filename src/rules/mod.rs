@@ -180,6 +180,20 @@ impl RuleSet {
                 parsed.push(p);
             }
         }
+        for p in &parsed {
+            for d in &p.rule.defer_to {
+                if !parsed.iter().any(|q| &q.info.id == d) || d == &p.info.id {
+                    return Err(RuleError::Rule {
+                        origin: p.info.origin.clone(),
+                        line: p.info.line,
+                        rule: Some(p.info.id.clone()),
+                        message: format!(
+                            "`defer_to` names `{d}`, which is not another loaded rule"
+                        ),
+                    });
+                }
+            }
+        }
         let version = hex::encode(h.finalize())[..16].to_string();
         let infos: Vec<RuleInfo> = parsed.iter().map(|p| p.info.clone()).collect();
         let engine = engine::Engine::new(terms, parsed.into_iter().map(|p| p.rule).collect());

@@ -220,7 +220,7 @@ fn rule_file_errors_name_file_line_and_rule() {
     ));
     assert_eq!(
         e,
-        "rules.toml:13: rule `fake-accounts`: unknown field `phrasez`, expected one of `id`, `title`, `severity`, `why`, `phrases`, `near`, `unless`, `unless_within`, `regex`, `quota`, `context`, `unless_context`, `min_amount`, `amount_currency`, `examples`, `counterexamples`"
+        "rules.toml:13: rule `fake-accounts`: unknown field `phrasez`, expected one of `id`, `title`, `severity`, `why`, `phrases`, `near`, `unless`, `unless_within`, `regex`, `quota`, `context`, `unless_context`, `min_amount`, `amount_currency`, `defer_to`, `examples`, `counterexamples`"
     );
 
     let e = err(&format!(
