@@ -342,6 +342,14 @@ impl Engine {
 
     /// Whether a folded word matches any term of a slot, with stems cached per text.
     fn word_in_slot(&self, scan: &Scan, w: &str, slot: &Slot) -> bool {
+        // every word a term matches starts with one of its keys (stems and prefixes are
+        // prefixes of the folded word): most words of a window fail here, before any hashing
+        if !slot.iter().any(|&t| {
+            let keys = &self.terms[t as usize].keys;
+            keys.is_empty() || keys.iter().any(|k| w.starts_with(k.as_str()))
+        }) {
+            return false;
+        }
         if w.len() > MAX_STEM_WORD {
             let st = CachedStems::new(w);
             return slot
@@ -349,15 +357,18 @@ impl Engine {
                 .any(|&t| st.matches(w, &self.terms[t as usize].kind));
         }
         let mut cache = scan.stems.borrow_mut();
-        if !cache.contains_key(w) {
-            cache.insert(w.into(), CachedStems::new(w));
-        }
-        match cache.get(w) {
-            Some(st) => slot
+        // one hash lookup when the word was seen before (the common case in windows)
+        if let Some(st) = cache.get(w) {
+            return slot
                 .iter()
-                .any(|&t| st.matches(w, &self.terms[t as usize].kind)),
-            None => false,
+                .any(|&t| st.matches(w, &self.terms[t as usize].kind));
         }
+        let st = CachedStems::new(w);
+        let hit = slot
+            .iter()
+            .any(|&t| st.matches(w, &self.terms[t as usize].kind));
+        cache.insert(w.into(), st);
+        hit
     }
 
     /// Verify the prefilter's candidate words: (folded start, end, word index, sentence index).
