@@ -74,12 +74,8 @@ pub enum Command {
     Match {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
-        /// Also use this rule file (repeatable)
-        #[arg(long = "rules", value_name = "FILE")]
-        rules: Vec<PathBuf>,
-        /// Leave out the built-in rules
-        #[arg(long)]
-        no_builtin: bool,
+        #[command(flatten)]
+        rules: RuleFiles,
         /// Files to read; stdin when none or `-`
         paths: Vec<PathBuf>,
     },
@@ -203,6 +199,29 @@ pub enum ExportFormat {
     Jsonl,
 }
 
+/// `--rules FILE` and `--no-builtin`: the rule set of `match` and `rules eval`.
+#[derive(Debug, clap::Args)]
+pub struct RuleFiles {
+    /// Also use this rule file (repeatable)
+    #[arg(long = "rules", value_name = "FILE")]
+    pub rules: Vec<PathBuf>,
+    /// Leave out the built-in rules
+    #[arg(long)]
+    pub no_builtin: bool,
+}
+
+impl RuleFiles {
+    /// The configured rules plus these files, the built-in ones unless left out.
+    fn load(&self, cfg: &Config) -> Result<RuleSet> {
+        let mut files = cfg.rules.files.clone();
+        files.extend(self.rules.iter().cloned());
+        Ok(RuleSet::load(
+            cfg.rules.builtin && !self.no_builtin,
+            &files,
+        )?)
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {
     /// Validate rules and run every rule's examples and counterexamples
@@ -220,12 +239,8 @@ pub enum RulesCommand {
         files: Vec<PathBuf>,
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
-        /// Also use this rule file (repeatable)
-        #[arg(long = "rules", value_name = "FILE")]
-        rules: Vec<PathBuf>,
-        /// Leave out the built-in rules
-        #[arg(long)]
-        no_builtin: bool,
+        #[command(flatten)]
+        rules: RuleFiles,
         /// A fragment counts as flagged at this severity or above
         #[arg(long, value_enum, default_value_t = SeverityArg::Medium)]
         min_severity: SeverityArg,
@@ -404,13 +419,10 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Match {
             format,
             rules,
-            no_builtin,
             paths,
         } => {
             let cfg = load_config(config)?;
-            let mut files = cfg.rules.files.clone();
-            files.extend(rules.iter().cloned());
-            let set = RuleSet::load(cfg.rules.builtin && !no_builtin, &files)?;
+            let set = rules.load(&cfg)?;
             match_files(&cfg, &set, *format, paths)
         }
         Command::Rules { command } => {
@@ -422,13 +434,10 @@ fn run(cli: Cli) -> Result<i32> {
                     files,
                     format,
                     rules,
-                    no_builtin,
                     min_severity,
                     misses,
                 } => {
-                    let mut rf = cfg.rules.files.clone();
-                    rf.extend(rules.iter().cloned());
-                    let set = RuleSet::load(cfg.rules.builtin && !no_builtin, &rf)?;
+                    let set = rules.load(&cfg)?;
                     rules_eval(
                         &set,
                         files,

@@ -469,20 +469,7 @@ pub(crate) fn parse_source(
                 }
                 let mut per = Vec::new();
                 for p in qq.per.iter().flatten() {
-                    per.push(match p.as_str() {
-                        "day" => Some(Period::Day),
-                        "week" => Some(Period::Week),
-                        "month" => Some(Period::Month),
-                        "quarter" => Some(Period::Quarter),
-                        "term" => Some(Period::Term),
-                        "none" => None,
-                        other => {
-                            return Err(err(
-                                q.span(),
-                                format!("unknown period `{other}` (day, week, month, quarter, term, none)"),
-                            ));
-                        }
-                    });
+                    per.push(Period::from_name(p).map_err(|m| err(q.span(), m))?);
                 }
                 let min_count = qq.min_count.unwrap_or(1);
                 if qq.max_count.is_some_and(|m| m < min_count) {

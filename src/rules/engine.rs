@@ -43,6 +43,20 @@ pub(crate) struct Engine {
     min_key: usize,
     max_key: usize,
     unit_kind: Vec<Option<QuotaKind>>,
+    /// Per term, the first two bytes of each of its keys (see [`first2`]), for a cheap test
+    /// before comparing whole keys.
+    key_first: Vec<Vec<u16>>,
+}
+
+/// The first two bytes of a word (one Cyrillic letter, or two ASCII ones), 0-padded.
+#[inline]
+fn first2(w: &str) -> u16 {
+    let b = w.as_bytes();
+    match b.len() {
+        0 => 0,
+        1 => (b[0] as u16) << 8,
+        _ => ((b[0] as u16) << 8) | b[1] as u16,
+    }
 }
 
 /// A folded word that matched at least one term.
@@ -324,7 +338,12 @@ impl Engine {
             let b = bit2(k);
             bitmap[b >> 6] |= 1 << (b & 63);
         }
+        let key_first = list
+            .iter()
+            .map(|t| t.keys.iter().map(|k| first2(k)).collect())
+            .collect();
         Engine {
+            key_first,
             terms: list,
             rules,
             prefix3,
@@ -344,9 +363,14 @@ impl Engine {
     fn word_in_slot(&self, scan: &Scan, w: &str, slot: &Slot) -> bool {
         // every word a term matches starts with one of its keys (stems and prefixes are
         // prefixes of the folded word): most words of a window fail here, before any hashing
+        let wf = first2(w);
         if !slot.iter().any(|&t| {
             let keys = &self.terms[t as usize].keys;
-            keys.is_empty() || keys.iter().any(|k| w.starts_with(k.as_str()))
+            keys.is_empty()
+                || self.key_first[t as usize]
+                    .iter()
+                    .zip(keys)
+                    .any(|(&f, k)| f == wf && w.starts_with(k.as_str()))
         }) {
             return false;
         }

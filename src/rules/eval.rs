@@ -87,22 +87,6 @@ struct RawToml {
     fragment: Vec<toml::Spanned<RawCase>>,
 }
 
-fn period(s: &str) -> Result<Option<Period>, String> {
-    Ok(match s {
-        "day" => Some(Period::Day),
-        "week" => Some(Period::Week),
-        "month" => Some(Period::Month),
-        "quarter" => Some(Period::Quarter),
-        "term" => Some(Period::Term),
-        "none" => None,
-        other => {
-            return Err(format!(
-                "unknown period `{other}` (day, week, month, quarter, term, none)"
-            ));
-        }
-    })
-}
-
 fn case(raw: RawCase, origin: String) -> Result<Case, String> {
     let label = match raw.label.as_deref() {
         None => None,
@@ -128,7 +112,7 @@ fn case(raw: RawCase, origin: String) -> Result<Case, String> {
                     RawQuotaOne::Full { kind, count, per } => ExpectedQuota {
                         kind,
                         count,
-                        per: per.as_deref().map(period).transpose()?,
+                        per: per.as_deref().map(Period::from_name).transpose()?,
                     },
                 });
             }

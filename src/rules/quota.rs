@@ -73,6 +73,23 @@ impl Period {
             Period::Term => "term",
         }
     }
+
+    /// A period by its name in rule files and labelled fragments; `none` is no period.
+    pub fn from_name(name: &str) -> Result<Option<Period>, String> {
+        Ok(match name {
+            "day" => Some(Period::Day),
+            "week" => Some(Period::Week),
+            "month" => Some(Period::Month),
+            "quarter" => Some(Period::Quarter),
+            "term" => Some(Period::Term),
+            "none" => None,
+            other => {
+                return Err(format!(
+                    "unknown period `{other}` (day, week, month, quarter, term, none)"
+                ));
+            }
+        })
+    }
 }
 
 /// Unit words, in the rule term syntax (stemmed words; `*` marks a prefix).
