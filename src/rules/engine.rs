@@ -591,6 +591,23 @@ impl Engine {
         let mut out = Vec::new();
         let n = near.slots.len();
         let w = near.within as usize;
+        // per slot, the first two bytes its words can start with (None: a weak term, any word)
+        let slot_first: Vec<Option<Vec<u16>>> = near
+            .slots
+            .iter()
+            .map(|sl| {
+                let mut f = Vec::new();
+                for &t in sl {
+                    if self.terms[t as usize].keys.is_empty() {
+                        return None;
+                    }
+                    f.extend_from_slice(&self.key_first[t as usize]);
+                }
+                f.sort_unstable();
+                f.dedup();
+                Some(f)
+            })
+            .collect();
         let mut seen: Vec<u32> = Vec::new();
         for &tid in &near.slots[near.anchor] {
             for &hi in &scan.occ[tid as usize] {
@@ -644,7 +661,13 @@ impl Engine {
                             let wi = win[x].2;
                             (w1.max(wi) - w0.min(wi)) < near.within
                         })
-                        .filter(|&x| self.word_in_slot(scan, &text[win[x].0..win[x].1], slot))
+                        .filter(|&x| {
+                            let word = &text[win[x].0..win[x].1];
+                            slot_first[j]
+                                .as_ref()
+                                .is_none_or(|f| f.binary_search(&first2(word)).is_ok())
+                                && self.word_in_slot(scan, word, slot)
+                        })
                         .min_by_key(|&x| win[x].2.abs_diff(h.wi));
                     match best {
                         Some(x) => {
