@@ -520,3 +520,54 @@ fn rules_eval_through_the_binary() {
         "{err}"
     );
 }
+
+#[test]
+fn a_volume_table_inside_a_docx_is_read_with_its_row_count() {
+    // cells come out of a DOCX table separated by tabs: the row number is not the count
+    let cell = |t: &str| format!("<w:tc><w:p><w:r><w:t>{t}</w:t></w:r></w:p></w:tc>");
+    let rows = [
+        ["№", "Наименование", "Ед. изм.", "Количество"],
+        ["1", "Комментарии под публикациями", "шт. в месяц", "900"],
+        ["2", "Пресс-релизы", "шт.", "12"],
+    ];
+    let tbl: String = rows
+        .iter()
+        .map(|r| {
+            format!(
+                "<w:tr>{}</w:tr>",
+                r.iter().map(|c| cell(c)).collect::<String>()
+            )
+        })
+        .collect();
+    let doc = format!(
+        "<?xml version=\"1.0\"?><w:document xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\"><w:body><w:tbl>{tbl}</w:tbl></w:body></w:document>"
+    );
+    let rels = "<?xml version=\"1.0\"?><Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\"><Relationship Id=\"rId1\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument\" Target=\"word/document.xml\"/></Relationships>";
+    let ct = "<?xml version=\"1.0\"?><Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\"/>";
+    let bytes = crate::util::zip_of(&[
+        ("[Content_Types].xml", ct.as_bytes()),
+        ("_rels/.rels", rels.as_bytes()),
+        ("word/document.xml", doc.as_bytes()),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("spec.docx");
+    std::fs::write(&f, bytes).unwrap();
+    let out = crate::util::tenderscan(dir.path())
+        .args(["match", "--format", "json"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let quotas = v["quotas"].as_array().unwrap();
+    assert_eq!(quotas.len(), 1, "{v}");
+    assert_eq!(quotas[0]["count"], 900);
+    assert_eq!(quotas[0]["per"], "month");
+    assert!(
+        v["matches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["rule"] == "comment-volume"),
+        "{v}"
+    );
+}
