@@ -265,12 +265,19 @@ impl Builder {
             }
         }
         let mixed = cyr > 0 && (lat > 0 || greek > 0);
+        // "AKKAУHTOB": every Latin letter has a Cyrillic twin, so a Cyrillic letter among them
+        // makes the word Cyrillic whatever the majority
+        let lat_all_twins = chars
+            .iter()
+            .filter(|(_, c)| c.is_ascii_alphabetic())
+            .all(|&(_, c)| latin_to_cyr(c).is_some());
+        let to_cyr = cyr >= lat + greek || lat_all_twins;
         for (k, &(o, c)) in chars.iter().enumerate() {
             if !nfkc || k == 0 {
                 self.cp(o);
             }
             let c = if mixed {
-                let m = if cyr >= lat + greek {
+                let m = if to_cyr {
                     latin_to_cyr(c).or_else(|| greek_to_cyr(c))
                 } else if lat > 0 {
                     cyr_to_latin(c)
@@ -677,6 +684,8 @@ mod tests {
     fn greek_look_alikes_e_after_f_and_hyphenated_line_breaks() {
         assert_eq!(fold_words("фейκοвых аккαунтов"), ["фейковых", "аккаунтов"]);
         assert_eq!(fold_words("ФЭЙКОВЫЕ фэйк"), ["фейковые", "фейк"]);
+        assert_eq!(fold_words("ФEЙKOBЫX AKKAУHTOB"), ["фейковых", "аккаунтов"]);
+        assert_eq!(fold_words("fаke"), ["fake"]);
         assert_eq!(fold_words("экономика"), ["экономика"]);
         assert_eq!(
             fold_words("коммента-\nриев и ак-\n  каунтов"),

@@ -510,7 +510,18 @@ fn term_word(prev: Option<&str>, w: &str) -> bool {
         {
             matches!(
                 prev,
-                Some("весь" | "за" | "на" | "the" | "шарт" | "всего" | "действия" | "оказания")
+                Some(
+                    "весь"
+                        | "за"
+                        | "на"
+                        | "the"
+                        | "шарт"
+                        | "всего"
+                        | "действия"
+                        | "оказания"
+                        | "contract"
+                        | "договора"
+                )
             )
         }
         _ => false,
@@ -821,7 +832,17 @@ pub(crate) fn quota_at(
             if w.0 >= ns {
                 break;
             }
-            if let Some(p) = period_word(word(text, w)) {
+            let s = word(text, w);
+            let before = prev_word(t, w.0).map(|p| word(text, p));
+            let pair = match (before, s) {
+                (Some("күн"), "сайын") => Some(Period::Day),
+                (Some("апта"), "сайын") => Some(Period::Week),
+                (Some("ай"), "сайын") => Some(Period::Month),
+                (Some("тоқсан"), "сайын") => Some(Period::Quarter),
+                _ if term_word(before, s) => Some(Period::Term),
+                _ => period_word(s),
+            };
+            if let Some(p) = pair {
                 per = Some(p);
                 break;
             }
