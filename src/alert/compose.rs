@@ -169,10 +169,13 @@ fn count_units(lang: Language, n: i64, kind: &str) -> String {
 
 fn period_phrase(lang: Language, period: &str) -> String {
     match (lang, period.trim()) {
-        (Language::En, p @ ("day" | "week" | "month")) => format!("per {p}"),
+        (Language::En, p @ ("day" | "week" | "month" | "quarter")) => format!("per {p}"),
+        (Language::En, "term") => "over the contract term".into(),
         (Language::Ru, "day") => "в день".into(),
         (Language::Ru, "week") => "в неделю".into(),
         (Language::Ru, "month") => "в месяц".into(),
+        (Language::Ru, "quarter") => "в квартал".into(),
+        (Language::Ru, "term") => "за весь срок договора".into(),
         (Language::En, p) => format!("per {}", clean_inline(p).trim()),
         (Language::Ru, p) => format!("за период «{}»", clean_inline(p).trim()),
     }
@@ -221,10 +224,11 @@ pub(crate) fn price_line(lang: Language, item: &AlertItem) -> Option<(bool, Stri
     let count = item.quota_count.filter(|c| *c > 0)?;
     let kind = item.quota_kind.as_deref().unwrap_or("");
     let units = count_units(lang, count, kind);
+    // a count over the whole term is a total: a price per unit stands, as without a period
     if let Some(p) = item
         .quota_period
         .as_deref()
-        .filter(|p| !p.trim().is_empty())
+        .filter(|p| !p.trim().is_empty() && p.trim() != "term")
     {
         return Some((false, format!("{units} {}", period_phrase(lang, p))));
     }
@@ -1064,6 +1068,21 @@ mod tests {
         assert_eq!(
             price_line(Language::Ru, &p).unwrap().1,
             "30 комментариев в день"
+        );
+        p.quota_period = Some("quarter".into());
+        assert_eq!(
+            price_line(Language::Ru, &p).unwrap(),
+            (false, "30 комментариев в квартал".into())
+        );
+        // a count over the whole term is a total: it has a price per unit
+        let mut term = it.clone();
+        term.quota_period = Some("term".into());
+        assert_eq!(
+            price_line(Language::En, &term).unwrap(),
+            (
+                true,
+                "1 300 000 KZT for 4 accounts: 325 000 KZT per account".into()
+            )
         );
         let mut none = it.clone();
         none.quota_count = None;
