@@ -323,8 +323,22 @@ fn migrate_to(conn: &mut Connection, path: &Path, target: i64) -> Result<(), Sto
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(Duration::from_secs(30))?;
-    // journal_mode returns a row; WAL persists in the file once set.
-    let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    // journal_mode returns a row; WAL persists in the file once set. Switching a new file to
+    // WAL while another process opens it at the same moment can answer SQLITE_BUSY without
+    // calling the busy handler: try again for as long as the busy timeout would have waited.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)) {
+            Ok(_) => break,
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => return Err(e),
+        }
+    }
     conn.execute_batch(
         "PRAGMA foreign_keys = ON;
          PRAGMA synchronous = NORMAL;",
