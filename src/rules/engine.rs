@@ -278,7 +278,7 @@ fn count_seps(t: &[u8]) -> (u32, u32) {
 }
 
 impl Engine {
-    pub fn new(mut terms: Terms, rules: Vec<CompiledRule>) -> Engine {
+    pub fn new(mut terms: Terms, mut rules: Vec<CompiledRule>) -> Engine {
         let mut unit_ids = Vec::new();
         for (kind, spec) in UNIT_TERMS {
             if let Ok(id) = terms.intern(spec) {
@@ -338,10 +338,29 @@ impl Engine {
             let b = bit2(k);
             bitmap[b >> 6] |= 1 << (b & 63);
         }
-        let key_first = list
+        let key_first: Vec<Vec<u16>> = list
             .iter()
             .map(|t| t.keys.iter().map(|k| first2(k)).collect())
             .collect();
+        // per near slot, the first two bytes its words can start with, once for all texts
+        for n in rules.iter_mut().flat_map(|r| r.near.iter_mut()) {
+            n.slot_first = n
+                .slots
+                .iter()
+                .map(|sl| {
+                    let mut f = Vec::new();
+                    for &t in sl {
+                        if list[t as usize].keys.is_empty() {
+                            return None;
+                        }
+                        f.extend_from_slice(&key_first[t as usize]);
+                    }
+                    f.sort_unstable();
+                    f.dedup();
+                    Some(f)
+                })
+                .collect();
+        }
         Engine {
             key_first,
             terms: list,
@@ -591,23 +610,6 @@ impl Engine {
         let mut out = Vec::new();
         let n = near.slots.len();
         let w = near.within as usize;
-        // per slot, the first two bytes its words can start with (None: a weak term, any word)
-        let slot_first: Vec<Option<Vec<u16>>> = near
-            .slots
-            .iter()
-            .map(|sl| {
-                let mut f = Vec::new();
-                for &t in sl {
-                    if self.terms[t as usize].keys.is_empty() {
-                        return None;
-                    }
-                    f.extend_from_slice(&self.key_first[t as usize]);
-                }
-                f.sort_unstable();
-                f.dedup();
-                Some(f)
-            })
-            .collect();
         let mut seen: Vec<u32> = Vec::new();
         for &tid in &near.slots[near.anchor] {
             for &hi in &scan.occ[tid as usize] {
@@ -663,7 +665,7 @@ impl Engine {
                         })
                         .filter(|&x| {
                             let word = &text[win[x].0..win[x].1];
-                            slot_first[j]
+                            near.slot_first[j]
                                 .as_ref()
                                 .is_none_or(|f| f.binary_search(&first2(word)).is_ok())
                                 && self.word_in_slot(scan, word, slot)

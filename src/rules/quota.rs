@@ -382,37 +382,37 @@ fn is_count_marker(w: &str) -> bool {
 
 /// Words that stop the backward search for a number ("в 2024 году комментарии").
 fn is_backward_stop(w: &str) -> bool {
-    // a preposition opens another noun phrase: "10 аккаунтов для комментирования публикаций"
-    // counts accounts, not publications
-    matches!(
-        w,
-        "и" | "and" | "және" | "ед" | "шт" | "единиц" | "дана" | "штук" | "pcs"
-    ) || matches!(
-        w,
-        "для"
-            | "под"
-            | "к"
-            | "ко"
-            | "на"
-            | "о"
-            | "об"
-            | "по"
-            | "из"
-            | "от"
-            | "при"
-            | "над"
-            | "for"
-            | "under"
-            | "on"
-            | "to"
-            | "from"
-            | "about"
-            | "үшін"
-            | "арқылы"
-            | "туралы"
-            | "астына"
-            | "астында"
-    ) || is_number_stop(w)
+    // a conjunction, a piece word ("5 ед. и размещение отзывов") or a preposition opens another
+    // noun phrase: "10 аккаунтов для комментирования публикаций" counts accounts, not publications
+    matches!(w, "и" | "and" | "және")
+        || is_piece_word(w)
+        || matches!(
+            w,
+            "для"
+                | "под"
+                | "к"
+                | "ко"
+                | "на"
+                | "о"
+                | "об"
+                | "по"
+                | "из"
+                | "от"
+                | "при"
+                | "над"
+                | "for"
+                | "under"
+                | "on"
+                | "to"
+                | "from"
+                | "about"
+                | "үшін"
+                | "арқылы"
+                | "туралы"
+                | "астына"
+                | "астында"
+        )
+        || is_number_stop(w)
 }
 
 /// Prepositions that open a noun phrase modifying the one before.
@@ -642,28 +642,31 @@ fn is_duration_word(w: &str) -> bool {
 
 /// Words that say what a number in a table cell or after a colon is measured in ("шт.",
 /// "шт./день", "ед. в месяц", "дана"): a number right after them is a count.
+/// Pieces a count is given in ("10 шт.", "5 ед.", "10 дана"): after a number they close its
+/// phrase.
+fn is_piece_word(w: &str) -> bool {
+    matches!(w, "шт" | "штук" | "ед" | "единиц" | "дана" | "pcs")
+}
+
 fn is_measure_word(w: &str) -> bool {
-    matches!(
-        w,
-        "шт" | "штук"
-            | "сайын"
-            | "штуки"
-            | "ед"
-            | "единиц"
-            | "единица"
-            | "дана"
-            | "pcs"
-            | "qty"
-            | "units"
-            | "unit"
-            | "кол"
-            | "во"
-            | "количество"
-            | "саны"
-            | "объем"
-            | "объём"
-            | "көлемі"
-    ) || period_word(w).is_some()
+    is_piece_word(w)
+        || matches!(
+            w,
+            "сайын"
+                | "штуки"
+                | "единица"
+                | "qty"
+                | "units"
+                | "unit"
+                | "кол"
+                | "во"
+                | "количество"
+                | "саны"
+                | "объем"
+                | "объём"
+                | "көлемі"
+        )
+        || period_word(w).is_some()
 }
 
 fn word(text: &str, (s, e): (usize, usize)) -> &str {
@@ -724,7 +727,6 @@ pub(crate) fn quota_at(
     let row_number = num.is_some_and(|(ns, _, v)| {
         v < 1000 && prev_word(t, ns).is_none() && word_end_after(t, ns).is_some_and(row_marked)
     });
-    let backward = num;
     if row_number {
         num = None;
     }
@@ -768,12 +770,8 @@ pub(crate) fn quota_at(
                     }
                     false
                 };
-                let measure_follows = next_word(t, run[run.len() - 1].1).is_some_and(|n| {
-                    matches!(
-                        word(text, n),
-                        "дана" | "шт" | "штук" | "ед" | "единиц" | "pcs"
-                    )
-                });
+                let measure_follows = next_word(t, run[run.len() - 1].1)
+                    .is_some_and(|n| is_piece_word(word(text, n)));
                 if !(all_fillers || prev_marker || rate_follows() || measure_follows) {
                     break;
                 }
@@ -814,7 +812,6 @@ pub(crate) fn quota_at(
     }
     if row_number && num.is_none() {
         // "1 Комментарий" alone in a row is still not a count we are sure of
-        let _ = backward;
         return None;
     }
     let (ns, ne, count) = num?;
