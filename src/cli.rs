@@ -269,6 +269,11 @@ impl From<SeverityArg> for crate::rules::Severity {
 
 /// Parse the arguments, run the command, return the process exit code.
 pub fn main() -> i32 {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some(crate::extract::isolate::WORKER_ARG) {
+        // A reader worker started by this binary (see extract::isolate): no config, no logs.
+        return crate::extract::isolate::worker_main(&args[1..]);
+    }
     let cli = Cli::parse();
     init_logging(&cli);
     let code = match run(cli) {
@@ -476,6 +481,7 @@ fn run(cli: Cli) -> Result<i32> {
                 limit: *limit,
                 baseline: false,
                 send: false,
+                readers: readers(&cfg),
             };
             run_pipeline(&cfg, &rules, &opts, "crawl")
         }
@@ -487,6 +493,7 @@ fn run(cli: Cli) -> Result<i32> {
                 source: source.clone(),
                 baseline: *baseline,
                 send: true,
+                readers: readers(&cfg),
                 ..Default::default()
             };
             run_pipeline(&cfg, &rules, &opts, "run")
@@ -853,6 +860,7 @@ fn daemon(cfg: &Config, rules: &RuleSet) -> Result<i32> {
     let stop = StopFlag::default();
     let opts = RunOptions {
         send: true,
+        readers: readers(cfg),
         ..Default::default()
     };
     rt.block_on(async {
@@ -1245,6 +1253,18 @@ struct QuotaJson {
     per: Option<&'static str>,
 }
 
+/// The document readers of this binary: worker processes of itself, as the config says.
+fn readers(cfg: &Config) -> crate::extract::Readers {
+    let exe = std::env::current_exe()
+        .map_err(|e| {
+            tracing::warn!(
+                "cannot find tenderscan's own binary ({e}): documents are read in this process"
+            )
+        })
+        .ok();
+    pipeline::readers(cfg, exe)
+}
+
 /// `tenderscan match`: the rules over files, no database.
 fn match_files(
     cfg: &Config,
@@ -1255,6 +1275,7 @@ fn match_files(
     let stdin = [PathBuf::from("-")];
     let paths = if paths.is_empty() { &stdin[..] } else { paths };
     let limits = pipeline::extract_limits(cfg);
+    let readers = readers(cfg);
     let color = format == OutputFormat::Text && std::io::stdout().is_terminal();
     let mut code = exit::OK;
     let mut out = std::io::stdout().lock();
@@ -1275,7 +1296,7 @@ fn match_files(
             }
         };
         let name = path.file_name().and_then(|n| n.to_str());
-        let text = match crate::extract::extract(&bytes, name, None, &limits) {
+        let text = match readers.read(&bytes, name, None, &limits, &|| false) {
             Ok(x) => {
                 for n in &x.notes {
                     tracing::warn!("{shown}: {n}");

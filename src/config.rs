@@ -91,6 +91,11 @@ pub struct CrawlConfig {
     pub max_retries: u32,
     /// First back-off between retries, in seconds; it doubles each time (with jitter).
     pub backoff_secs: f64,
+    /// Worker processes that read documents (each limited, killed at its deadline); 0 reads
+    /// in tenderscan's own process, without that protection.
+    pub reader_processes: usize,
+    /// Address space of one reader process, in MiB.
+    pub reader_memory_mib: u64,
 }
 
 impl Default for CrawlConfig {
@@ -103,6 +108,8 @@ impl Default for CrawlConfig {
             max_documents_per_notice: 10,
             max_retries: 4,
             backoff_secs: 2.0,
+            reader_processes: 2,
+            reader_memory_mib: 1024,
         }
     }
 }
@@ -424,6 +431,28 @@ impl Config {
                 None,
                 "backoff_secs",
                 "must be a number of seconds, 0 or more".into(),
+            ));
+        }
+        if self.crawl.reader_processes > 16 {
+            return Err(err(
+                "crawl",
+                None,
+                "reader_processes",
+                format!(
+                    "{} is out of range: 0 to 16 (0 reads in tenderscan's own process)",
+                    self.crawl.reader_processes
+                ),
+            ));
+        }
+        if !(128..=65_536).contains(&self.crawl.reader_memory_mib) {
+            return Err(err(
+                "crawl",
+                None,
+                "reader_memory_mib",
+                format!(
+                    "{} is out of range: 128 to 65536 (MiB)",
+                    self.crawl.reader_memory_mib
+                ),
             ));
         }
         let mut names = std::collections::HashSet::new();

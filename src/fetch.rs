@@ -49,7 +49,8 @@ pub struct FetchSettings {
     pub backoff_base: Duration,
     /// Caps both the exponential back-off and a server's `Retry-After`.
     pub max_backoff: Duration,
-    /// Host names (`ows.goszakup.gov.kz`), `host:port`, or `*.suffix` for any subdomain.
+    /// Host names (`ows.goszakup.gov.kz`: its default port only), `host:port` (that port), or
+    /// `*.suffix` for any subdomain (default port).
     pub allowed_hosts: Vec<String>,
     /// An extra PEM root certificate (bundle), added to the built-in roots. Verification stays on.
     pub ca_file: Option<PathBuf>,
@@ -808,13 +809,16 @@ fn host_allowed(allowed: &[String], url: &Url) -> bool {
     };
     let host = host.trim_end_matches('.').to_ascii_lowercase();
     let with_port = url.port().map(|p| format!("{host}:{p}"));
+    // A host named without a port allows its scheme's default port only (80, 443): a
+    // redirect to another port of an allowed host is another service, not the portal.
+    let default_port = url.port().is_none();
     allowed.iter().any(|a| {
         if let Some(suffix) = a.strip_prefix("*.") {
-            host.ends_with(&format!(".{suffix}"))
+            default_port && host.ends_with(&format!(".{suffix}"))
         } else if a.contains(':') && !a.starts_with('[') {
             with_port.as_deref() == Some(a.as_str())
         } else {
-            *a == host
+            default_port && *a == host
         }
     })
 }
@@ -852,6 +856,13 @@ mod tests {
         assert!(!ok("https://v3bl.goszakup.gov.kz/files/1"));
         assert!(ok("http://127.0.0.1:8080/x"));
         assert!(!ok("http://127.0.0.1:8081/x"));
+        assert!(!ok("http://127.0.0.1/x"), "host:port allows that port only");
+        assert!(
+            !ok("https://ows.goszakup.gov.kz:8443/v3/graphql"),
+            "a bare host allows its default port only"
+        );
+        assert!(ok("https://ows.goszakup.gov.kz:443/v3/graphql"));
+        assert!(!ok("https://a.example.org:8080/"));
         assert!(ok("https://a.b.example.org/"));
         assert!(!ok("https://example.org.evil.com/"));
         assert!(!ok("ftp://ows.goszakup.gov.kz/"));

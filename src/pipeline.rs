@@ -15,9 +15,10 @@ use crate::model::Severity;
 use crate::rules::{self, Context, RuleSet};
 use crate::source::{self, SourceSpec};
 use crate::store::{
-    DocumentContent, NewEvidence, NewMatch, PendingDocument, RunCounts, ScanInput, Store,
-    StoreError, sha256_hex,
+    DocumentContent, NewEvidence, NewMatch, PendingDocument, ReadMarks, RunCounts, ScanInput,
+    Store, StoreError, sha256_hex,
 };
+use std::collections::HashSet;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -107,6 +108,9 @@ pub struct RunOptions {
     pub baseline: bool,
     /// Send alerts at the end (`run`), or leave them queued (`crawl`).
     pub send: bool,
+    /// Where documents are read: worker processes (what the binary sets up from
+    /// `[crawl] reader_processes`, see [`readers`]) or, by default, this process.
+    pub readers: extract::Readers,
 }
 
 /// One source's part of a run.
@@ -179,6 +183,21 @@ pub fn rule_texts(rules: &RuleSet) -> std::collections::HashMap<String, crate::a
             )
         })
         .collect()
+}
+
+/// The reader processes the config asks for, started from `exe` (this binary): `[crawl]
+/// reader_processes` workers of `reader_memory_mib` each, or reading in this process when 0.
+pub fn readers(cfg: &Config, exe: Option<std::path::PathBuf>) -> extract::Readers {
+    match exe {
+        Some(exe) if cfg.crawl.reader_processes > 0 => extract::Readers::isolated(
+            exe,
+            cfg.crawl.reader_processes,
+            extract::ProcessLimits {
+                memory_bytes: cfg.crawl.reader_memory_mib.saturating_mul(1 << 20),
+            },
+        ),
+        _ => extract::Readers::in_process(),
+    }
 }
 
 /// The extraction limits the config sets.
@@ -413,7 +432,12 @@ async fn crawl_source(
             e => format!("source {}: {e}", sc.name),
         })
     })?;
-    let limits = extract_limits(cfg);
+    let mut docs = DocReader {
+        readers: opts.readers.clone(),
+        limits: extract_limits(cfg),
+        marks: Arc::new(store.read_marks()?),
+        tried: HashSet::new(),
+    };
     let mut seen = 0usize;
     let mut failure = None;
     loop {
@@ -442,7 +466,7 @@ async fn crawl_source(
             page.cursor.as_deref()
         };
         take_records(
-            cfg, store, rules, &fetcher, source_id, &records, cursor, opts, stop, counts,
+            cfg, store, rules, &fetcher, &mut docs, source_id, &records, cursor, opts, stop, counts,
         )
         .await?;
         if page.done || opts.limit.is_some_and(|l| seen >= l) {
@@ -456,6 +480,7 @@ async fn crawl_source(
             rules,
             src.as_mut(),
             &fetcher,
+            &mut docs,
             source_id,
             opts,
             stop,
@@ -466,7 +491,7 @@ async fn crawl_source(
     // Documents a killed or failed run left unfetched.
     let left = store.notices_with_pending_documents(source_id)?;
     if !stop.is_set() && !left.is_empty() {
-        fetch_documents(cfg, store, &fetcher, &limits, &left, stop, counts).await?;
+        fetch_documents(cfg, store, &fetcher, &mut docs, &left, stop, counts).await?;
     }
     match failure {
         Some(f) => Err(CrawlFailure::Source(f)),
@@ -482,6 +507,7 @@ async fn take_records(
     store: &mut Store,
     rules: &RuleSet,
     fetcher: &Fetcher,
+    docs: &mut DocReader,
     source_id: i64,
     records: &[NoticeRecord],
     cursor: Option<&str>,
@@ -489,13 +515,12 @@ async fn take_records(
     stop: &StopFlag,
     counts: &mut RunCounts,
 ) -> Result<(), StoreError> {
-    let limits = extract_limits(cfg);
     let stored = store.store_page(source_id, records, cursor)?;
     counts.notices_new += stored.new as i64;
     counts.notices_changed += stored.changed as i64;
     counts.errors +=
         Evidence::beside(store.path()).keep_payloads(store, source_id, records)? as i64;
-    fetch_documents(cfg, store, fetcher, &limits, &stored.touched, stop, counts).await?;
+    fetch_documents(cfg, store, fetcher, docs, &stored.touched, stop, counts).await?;
     if !stop.is_set() {
         store.batch(|store| {
             for &notice_id in &stored.touched {
@@ -517,6 +542,7 @@ async fn recheck(
     rules: &RuleSet,
     src: &mut dyn source::Source,
     fetcher: &Fetcher,
+    docs: &mut DocReader,
     source_id: i64,
     opts: &RunOptions,
     stop: &StopFlag,
@@ -539,7 +565,7 @@ async fn recheck(
                 store.mark_rechecked(notice_id)?;
                 let recs = [*rec];
                 take_records(
-                    cfg, store, rules, fetcher, source_id, &recs, None, opts, stop, counts,
+                    cfg, store, rules, fetcher, docs, source_id, &recs, None, opts, stop, counts,
                 )
                 .await?;
             }
@@ -587,7 +613,7 @@ async fn fetch_documents(
     cfg: &Config,
     store: &mut Store,
     fetcher: &Fetcher,
-    limits: &extract::Limits,
+    docs: &mut DocReader,
     notice_ids: &[i64],
     stop: &StopFlag,
     counts: &mut RunCounts,
@@ -599,6 +625,35 @@ async fn fetch_documents(
     let mut todo = Vec::new();
     for &notice_id in notice_ids {
         for (i, doc) in store.pending_documents(notice_id)?.into_iter().enumerate() {
+            if docs.tried.contains(&doc.id) {
+                // Tried earlier in this run (and left pending to retry): once per run.
+                continue;
+            }
+            if let Some(stale) = doc.stale_read
+                && (stale.in_process || stale.attempts >= MAX_READ_ATTEMPTS)
+            {
+                let error = if stale.in_process {
+                    "reading it crashed tenderscan: a run died while reading this document \
+                     in its own process; it is not read again"
+                        .to_string()
+                } else {
+                    format!(
+                        "reading it crashed tenderscan: {} runs died while reading this \
+                         document; it is not read again",
+                        stale.attempts
+                    )
+                };
+                tracing::error!(url = %doc.url, "{error}");
+                counts.errors += 1;
+                store.save_document(
+                    doc.id,
+                    &DocumentContent {
+                        error: Some(format!("{}: {error}", doc.url)),
+                        ..Default::default()
+                    },
+                )?;
+                continue;
+            }
             if i >= cfg.crawl.max_documents_per_notice {
                 store.save_document(
                     doc.id,
@@ -617,6 +672,7 @@ async fn fetch_documents(
             }
         }
     }
+    docs.tried.extend(todo.iter().map(|d| d.id));
     // Downloads, evidence writes and extraction overlap (the fetcher still holds each
     // host to its rate); results are stored one by one, as they come.
     // Twice the requests in flight: while some wait on the network, others write their
@@ -625,8 +681,9 @@ async fn fetch_documents(
     let mut results = futures_util::stream::iter(todo)
         .map(|doc| {
             let evidence = &evidence;
+            let docs = &*docs;
             async move {
-                let content = fetch_document(fetcher, limits, evidence, &doc).await;
+                let content = fetch_document(fetcher, docs, evidence, &doc, stop).await;
                 (doc, content)
             }
         })
@@ -645,7 +702,11 @@ async fn fetch_documents(
     store.batch(|store| {
         for (doc, content) in done {
             match content {
-                Ok((c, kept)) => {
+                Ok(None) => {
+                    // Stopped while being read: pending, the next run reads it.
+                    tracing::info!(url = %doc.url, "reading stopped; the next run reads it");
+                }
+                Ok(Some((c, kept))) => {
                     if c.error.is_some() {
                         counts.errors += 1;
                     }
@@ -687,13 +748,34 @@ async fn fetch_documents(
     Ok(())
 }
 
-/// Download one attachment, keep its bytes as evidence, and read it.
+/// What reading one source's documents needs through a run.
+struct DocReader {
+    readers: extract::Readers,
+    limits: extract::Limits,
+    /// Marks on documents being read (poison quarantine).
+    marks: Arc<ReadMarks>,
+    /// Documents this run tried already: each is fetched at most once per run.
+    tried: HashSet<i64>,
+}
+
+/// Runs that may die while a worker process reads a document before it is failed for good
+/// (a worker cannot take tenderscan down, so a death then is more likely a kill from
+/// outside; read in tenderscan's own process, one death is enough).
+const MAX_READ_ATTEMPTS: i64 = 3;
+
+/// What fetching and reading one document gave: its content and evidence, or `None` when the
+/// run was asked to stop while it was being read (it stays pending).
+type Fetched = Option<(DocumentContent, Result<NewEvidence, EvidenceError>)>;
+
+/// Download one attachment, keep its bytes as evidence, and read it (in a worker process when
+/// the readers are isolated), marked as being read while it is.
 async fn fetch_document(
     fetcher: &Fetcher,
-    limits: &extract::Limits,
+    docs: &DocReader,
     evidence: &Evidence,
     doc: &PendingDocument,
-) -> Result<(DocumentContent, Result<NewEvidence, EvidenceError>), FetchError> {
+    stop: &StopFlag,
+) -> Result<Fetched, FetchError> {
     let url =
         url::Url::parse(&doc.url).map_err(|e| FetchError::Config(format!("{}: {e}", doc.url)))?;
     let resp = fetcher.get(&url, &[]).await?;
@@ -720,12 +802,29 @@ async fn fetch_document(
     });
     let name = doc.file_name.clone();
     let media = resp.content_type.clone().or_else(|| doc.media_type.clone());
-    let limits = limits.clone();
+    let limits = docs.limits.clone();
     let sha = sha256_hex(&bytes);
     let size = bytes.len() as i64;
     let media2 = media.clone();
+    let (readers, marks, stop, id) = (
+        docs.readers.clone(),
+        docs.marks.clone(),
+        stop.clone(),
+        doc.id,
+    );
     let result = tokio::task::spawn_blocking(move || {
-        extract::extract(&bytes, name.as_deref(), media2.as_deref(), &limits)
+        if let Err(e) = marks.begin(id, !readers.is_isolated()) {
+            tracing::warn!("document {id}: cannot mark it as being read: {e}");
+        }
+        let r = readers.read(&bytes, name.as_deref(), media2.as_deref(), &limits, &|| {
+            stop.is_set()
+        });
+        if matches!(r, Err(extract::ExtractError::Interrupted))
+            && let Err(e) = marks.abandon(id)
+        {
+            tracing::warn!("document {id}: cannot clear its read mark: {e}");
+        }
+        r
     })
     .await;
     let mut content = DocumentContent {
@@ -743,10 +842,11 @@ async fn fetch_document(
                 content.notes = Some(x.notes.join("\n"));
             }
         }
+        Ok(Err(extract::ExtractError::Interrupted)) => return Ok(None),
         Ok(Err(e)) => content.error = Some(format!("{}: {e}", doc.url)),
         Err(e) => content.error = Some(format!("{}: extraction stopped: {e}", doc.url)),
     }
-    Ok((content, kept))
+    Ok(Some((content, kept)))
 }
 
 /// Run the rules over one stored notice and record what they found.

@@ -16,6 +16,7 @@ mod cms;
 mod doc;
 mod docx;
 mod html;
+pub mod isolate;
 mod odf;
 mod pdf;
 mod rtf;
@@ -25,13 +26,14 @@ mod text;
 mod xml;
 mod zipread;
 
+pub use isolate::{ProcessLimits, Readers};
 pub use sniff::sniff;
 
 use std::fmt;
 use std::time::{Duration, Instant};
 
 /// Caps applied to one call of [`extract`], shared by everything nested inside the input.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Limits {
     /// Largest input accepted at all.
     pub max_input_bytes: usize,
@@ -109,7 +111,7 @@ impl fmt::Display for Kind {
 }
 
 /// One piece of text that was read: a document, or an XML part of one.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Part {
     /// Where it came from, e.g. `spec.zip/techspec.docx/word/document.xml`.
     pub path: String,
@@ -119,7 +121,7 @@ pub struct Part {
 }
 
 /// The result of [`extract`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Extracted {
     /// UTF-8 text: `\n` between paragraphs and table rows, `\t` between cells, `\n\n` between parts.
     pub text: String,
@@ -134,7 +136,7 @@ pub struct Extracted {
 }
 
 /// Why nothing could be read.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum ExtractError {
     #[error("input of {size} bytes is over the {limit}-byte limit")]
     TooLarge { size: u64, limit: u64 },
@@ -150,6 +152,12 @@ pub enum ExtractError {
     LimitExceeded(String),
     #[error("{kind} input holds no text: {reason}")]
     Empty { kind: Kind, reason: String },
+    /// The reader's process failed: it ran out of memory, past its budget, or crashed.
+    #[error("{0}")]
+    Reader(String),
+    /// The stop flag was raised while the document was being read: nothing is known of it.
+    #[error("reading stopped: tenderscan was asked to stop")]
+    Interrupted,
 }
 
 impl ExtractError {

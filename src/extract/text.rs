@@ -131,9 +131,8 @@ pub(crate) fn looks_like_text(bytes: &[u8]) -> bool {
     if Encoding::for_bom(head).is_some() || utf16_guess(head).is_some() {
         return true;
     }
-    if head.contains(&0) {
-        return false;
-    }
+    // Stray NULs (a bad export, a pasted fragment) are control bytes like the others: text
+    // with a few is still text; binary formats are full of them.
     let ctrl = head
         .iter()
         .filter(|&&c| c < 0x20 && !matches!(c, b'\n' | b'\r' | b'\t' | 0x0c))

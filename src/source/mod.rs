@@ -195,7 +195,15 @@ pub fn open(spec: &SourceSpec, saved_cursor: Option<&str>) -> Result<Box<dyn Sou
 /// attachments live (`v3bl.goszakup.gov.kz`).
 /// The lead's config adds `attachment_hosts` to these.
 pub fn default_allowed_hosts(kind: &str, url: &Url) -> Vec<String> {
-    let mut hosts: Vec<String> = url.host_str().map(str::to_string).into_iter().collect();
+    // The source's own host at its own port (a bare host means the default port only).
+    let mut hosts: Vec<String> = url
+        .host_str()
+        .map(|h| match url.port() {
+            Some(p) => format!("{h}:{p}"),
+            None => h.to_string(),
+        })
+        .into_iter()
+        .collect();
     let extra: &[&str] = match kind {
         "goszakup" => goszakup::DEFAULT_HOSTS,
         "goszakup-html" => goszakup_html::DEFAULT_HOSTS,

@@ -23,7 +23,9 @@ pub use evidence::{
     ShowSupplier, ShowVersion,
 };
 pub use matches::{NewMatch, Routable, ScanInput, ScanOutcome, ScanTarget};
-pub use notices::{DocumentContent, PageOutcome, PendingDocument, sha256_hex};
+pub use notices::{
+    DocumentContent, PageOutcome, PendingDocument, ReadMarks, StaleRead, sha256_hex,
+};
 pub use runs::RunCounts;
 pub use search::{EXPORT_TABLES, Hit};
 
@@ -51,6 +53,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "010_flag_rows_when",
         include_str!("migrations/010_flag_rows_when.sql"),
+    ),
+    (
+        "011_document_reading",
+        include_str!("migrations/011_document_reading.sql"),
     ),
 ];
 
@@ -182,6 +188,24 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// A second connection to this database, for marking documents as being read (see
+    /// [`ReadMarks`]).
+    pub fn read_marks(&self) -> Result<ReadMarks, StoreError> {
+        let open_err = |source| StoreError::Open {
+            path: self.path.clone(),
+            source,
+        };
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
+        )
+        .map_err(open_err)?;
+        configure(&conn).map_err(open_err)?;
+        Ok(ReadMarks::new(conn))
     }
 
     /// The underlying connection, for the store's sibling modules and tests.

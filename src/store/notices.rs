@@ -4,7 +4,7 @@
 use super::history;
 use super::{Store, StoreError, now};
 use crate::model::{Agency, AwardRecord, DocumentRef, NoticeRecord, PortalTime};
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use sha2::{Digest, Sha256};
 
 /// What storing one page did.
@@ -26,6 +26,54 @@ pub struct PendingDocument {
     pub file_name: Option<String>,
     pub media_type: Option<String>,
     pub is_spec: bool,
+    /// A run died while reading it: how many times, and whether in tenderscan's own process.
+    pub stale_read: Option<StaleRead>,
+}
+
+/// The read mark a dead run left on a document (see [`ReadMarks`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StaleRead {
+    pub attempts: i64,
+    pub in_process: bool,
+}
+
+/// Marks on documents being read, written on a connection of their own so that each is
+/// committed before its reading starts, while the store's connection carries on.
+pub struct ReadMarks {
+    conn: std::sync::Mutex<Connection>,
+}
+
+impl ReadMarks {
+    pub(super) fn new(conn: Connection) -> ReadMarks {
+        ReadMarks {
+            conn: std::sync::Mutex::new(conn),
+        }
+    }
+
+    /// The document is about to be read (`in_process`: in tenderscan's own process).
+    pub fn begin(&self, document_id: i64, in_process: bool) -> Result<(), StoreError> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        conn.execute(
+            "UPDATE documents SET read_started_at = ?2, read_in_process = ?3,
+                read_attempts = read_attempts + 1
+             WHERE id = ?1",
+            params![document_id, now(), in_process],
+        )?;
+        Ok(())
+    }
+
+    /// The reading was stopped before it ended (the run was asked to stop): the attempt does
+    /// not count.
+    pub fn abandon(&self, document_id: i64) -> Result<(), StoreError> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        conn.execute(
+            "UPDATE documents SET read_started_at = NULL, read_in_process = 0,
+                read_attempts = MAX(read_attempts - 1, 0)
+             WHERE id = ?1",
+            [document_id],
+        )?;
+        Ok(())
+    }
 }
 
 /// A fetched document's content, as extraction read it.
@@ -111,11 +159,14 @@ impl Store {
     /// Documents of a notice not yet fetched (specifications first).
     pub fn pending_documents(&self, notice_id: i64) -> Result<Vec<PendingDocument>, StoreError> {
         let mut stmt = self.conn.prepare(
-            "SELECT id, notice_id, url, file_name, media_type, is_spec FROM documents
+            "SELECT id, notice_id, url, file_name, media_type, is_spec,
+                    read_started_at IS NOT NULL, read_attempts, read_in_process
+             FROM documents
              WHERE notice_id = ?1 AND fetched_at IS NULL AND removed_at IS NULL
              ORDER BY is_spec DESC, id",
         )?;
         let rows = stmt.query_map([notice_id], |r| {
+            let stale: bool = r.get(6)?;
             Ok(PendingDocument {
                 id: r.get(0)?,
                 notice_id: r.get(1)?,
@@ -123,6 +174,14 @@ impl Store {
                 file_name: r.get(3)?,
                 media_type: r.get(4)?,
                 is_spec: r.get(5)?,
+                stale_read: stale
+                    .then(|| -> rusqlite::Result<StaleRead> {
+                        Ok(StaleRead {
+                            attempts: r.get(7)?,
+                            in_process: r.get(8)?,
+                        })
+                    })
+                    .transpose()?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -162,7 +221,8 @@ impl Store {
     pub fn save_document(&self, id: i64, c: &DocumentContent) -> Result<(), StoreError> {
         self.conn.execute(
             "UPDATE documents SET kind = ?2, media_type = COALESCE(?3, media_type), sha256 = ?4,
-                size = ?5, text = ?6, scanned = ?7, notes = ?8, error = ?9, fetched_at = ?10
+                size = ?5, text = ?6, scanned = ?7, notes = ?8, error = ?9, fetched_at = ?10,
+                read_started_at = NULL, read_in_process = 0, read_attempts = 0
              WHERE id = ?1",
             params![
                 id,

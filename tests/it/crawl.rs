@@ -50,15 +50,25 @@ fn settings() -> FetchSettings {
         max_retries: 3,
         backoff_base: Duration::from_millis(10),
         max_backoff: Duration::from_secs(3),
-        allowed_hosts: vec!["127.0.0.1".into()],
+        allowed_hosts: Vec::new(),
         ca_file: None,
         max_in_flight: 4,
         forbidden_retries: 2,
     }
 }
 
-fn fetcher() -> Fetcher {
-    Fetcher::new(settings()).unwrap()
+/// A fetcher allowed to reach `server` (its host and port) only.
+fn fetcher(server: &MockServer) -> Fetcher {
+    Fetcher::new(FetchSettings {
+        allowed_hosts: vec![host_port(server)],
+        ..settings()
+    })
+    .unwrap()
+}
+
+/// `127.0.0.1:PORT` of a test server: a bare host allows its default port only.
+fn host_port(server: &MockServer) -> String {
+    server.address().to_string()
 }
 
 fn spec(server: &MockServer, kind: &str) -> SourceSpec {
@@ -70,7 +80,7 @@ fn spec(server: &MockServer, kind: &str) -> SourceSpec {
         lookback_days: 3,
         since: None,
         search_terms: vec!["SMM".into(), "социальных сетях".into()],
-        allowed_hosts: vec!["127.0.0.1".into()],
+        allowed_hosts: vec![host_port(server)],
         options: Default::default(),
     }
 }
@@ -142,7 +152,7 @@ async fn two_page_server() -> MockServer {
 #[tokio::test]
 async fn graphql_pages_follow_last_id_until_has_next_page_is_false() {
     let server = two_page_server().await;
-    let f = fetcher();
+    let f = fetcher(&server);
     let mut src = source::open(&spec(&server, "goszakup"), None).unwrap();
     assert_eq!(src.name(), "test-goszakup");
     let pages = drain(src.as_mut(), &f).await.unwrap();
@@ -207,7 +217,7 @@ async fn graphql_pages_follow_last_id_until_has_next_page_is_false() {
 #[tokio::test]
 async fn notices_map_lots_documents_status_method_and_amounts() {
     let server = two_page_server().await;
-    let f = fetcher();
+    let f = fetcher(&server);
     let mut src = source::open(&spec(&server, "goszakup"), None).unwrap();
     let pages = drain(src.as_mut(), &f).await.unwrap();
     let recs = records(&pages);
@@ -287,7 +297,7 @@ async fn notices_map_lots_documents_status_method_and_amounts() {
 #[tokio::test]
 async fn customer_null_falls_back_to_the_organiser() {
     let server = two_page_server().await;
-    let f = fetcher();
+    let f = fetcher(&server);
     let mut src = source::open(&spec(&server, "goszakup"), None).unwrap();
     let pages = drain(src.as_mut(), &f).await.unwrap();
     let media = records(&pages)[1];
@@ -312,7 +322,7 @@ async fn customer_null_falls_back_to_the_organiser() {
 #[tokio::test]
 async fn almaty_times_become_utc_before_and_after_2024_03_01() {
     let server = two_page_server().await;
-    let f = fetcher();
+    let f = fetcher(&server);
     let mut src = source::open(&spec(&server, "goszakup"), None).unwrap();
     let pages = drain(src.as_mut(), &f).await.unwrap();
     let recs = records(&pages);
@@ -364,7 +374,7 @@ async fn a_notice_changed_between_two_crawls_comes_back_updated() {
         .up_to_n_times(1)
         .mount(&server)
         .await;
-    let f = fetcher();
+    let f = fetcher(&server);
     let spec = spec(&server, "goszakup");
     let mut first = source::open(&spec, None).unwrap();
     let pages = drain(first.as_mut(), &f).await.unwrap();
@@ -461,7 +471,7 @@ async fn the_rest_journal_adds_changed_announcements_and_ends_softly_on_html() {
         .mount(&server)
         .await;
 
-    let f = fetcher();
+    let f = fetcher(&server);
     let mut src = source::open(&spec(&server, "goszakup"), None).unwrap();
     let pages = drain(src.as_mut(), &f).await.unwrap();
     // Listing, journal page 1 (one announcement fetched by id), journal page 2 (HTML: soft end).
@@ -485,7 +495,7 @@ async fn the_rest_journal_adds_changed_announcements_and_ends_softly_on_html() {
 #[tokio::test]
 async fn a_resumed_crawl_continues_from_the_saved_last_id() {
     let server = two_page_server().await;
-    let f = fetcher();
+    let f = fetcher(&server);
     let spec = spec(&server, "goszakup");
     let mut src = source::open(&spec, None).unwrap();
     let first = src.next_page(&f).await.unwrap().unwrap();
@@ -514,7 +524,7 @@ async fn an_html_body_where_graphql_json_was_expected_is_a_changed_format() {
         .expect(1)
         .mount(&server)
         .await;
-    let f = fetcher();
+    let f = fetcher(&server);
     let mut src = source::open(&spec(&server, "goszakup"), None).unwrap();
     let err = src.next_page(&f).await.unwrap_err();
     assert!(matches!(err, SourceError::ChangedFormat { .. }), "{err:?}");
@@ -532,7 +542,7 @@ async fn a_graphql_errors_body_is_an_api_error() {
         .expect(1)
         .mount(&server)
         .await;
-    let f = fetcher();
+    let f = fetcher(&server);
     let mut src = source::open(&spec(&server, "goszakup"), None).unwrap();
     let err = src.next_page(&f).await.unwrap_err();
     let SourceError::Api { message, url, .. } = &err else {
@@ -552,7 +562,7 @@ async fn a_cursor_that_does_not_move_stops_the_source() {
         .expect(2)
         .mount(&server)
         .await;
-    let f = fetcher();
+    let f = fetcher(&server);
     let mut src = source::open(&spec(&server, "goszakup"), None).unwrap();
     let first = src.next_page(&f).await.unwrap().unwrap();
     assert_eq!(first.records.len(), 2);
@@ -620,7 +630,7 @@ async fn a_503_is_retried_then_succeeds() {
         .mount(&server)
         .await;
     let url = Url::parse(&format!("{}/v3/trd-buy/17163708", server.uri())).unwrap();
-    let resp = fetcher().get(&url, &[]).await.unwrap();
+    let resp = fetcher(&server).get(&url, &[]).await.unwrap();
     assert_eq!(resp.status, 200);
     assert_eq!(&resp.body[..], br#"{"id":17163708}"#);
     assert_eq!(
@@ -639,7 +649,7 @@ async fn a_503_that_never_ends_gives_up_after_max_retries() {
         .mount(&server)
         .await;
     let url = Url::parse(&format!("{}/v3/lots", server.uri())).unwrap();
-    let err = fetcher().get(&url, &[]).await.unwrap_err();
+    let err = fetcher(&server).get(&url, &[]).await.unwrap_err();
     let FetchError::Status {
         status,
         body_excerpt,
@@ -671,7 +681,7 @@ async fn a_429_waits_for_retry_after() {
         .await;
     let url = Url::parse(&format!("{}/v3/graphql", server.uri())).unwrap();
     let started = Instant::now();
-    let resp = fetcher()
+    let resp = fetcher(&server)
         .post_json(&url, &[], &json!({"query": "{}"}))
         .await
         .unwrap();
@@ -698,6 +708,7 @@ async fn retry_after_is_capped_by_max_backoff() {
         .mount(&server)
         .await;
     let mut s = settings();
+    s.allowed_hosts = vec![host_port(&server)];
     s.max_backoff = Duration::from_millis(300);
     let url = Url::parse(&format!("{}/x", server.uri())).unwrap();
     let started = Instant::now();
@@ -721,7 +732,7 @@ async fn a_bad_token_fails_clearly_after_a_few_tries() {
         .expect(3) // the first try and forbidden_retries = 2
         .mount(&server)
         .await;
-    let f = fetcher();
+    let f = fetcher(&server);
     let mut src = source::open(&spec(&server, "goszakup"), None).unwrap();
     let err = src.next_page(&f).await.unwrap_err();
     let msg = format!("{err}: {}", std::error::Error::source(&err).unwrap());
@@ -742,7 +753,7 @@ async fn a_401_is_not_retried() {
         .mount(&server)
         .await;
     let url = Url::parse(&format!("{}/v3/trd-buy", server.uri())).unwrap();
-    let err = fetcher()
+    let err = fetcher(&server)
         .get(&url, &[("Authorization", format!("Bearer {TOKEN}"))])
         .await
         .unwrap_err();
@@ -764,6 +775,7 @@ async fn a_hanging_response_times_out() {
         .mount(&server)
         .await;
     let mut s = settings();
+    s.allowed_hosts = vec![host_port(&server)];
     s.timeout = Duration::from_millis(300);
     s.max_retries = 1;
     let url = Url::parse(&format!("{}/v3/graphql", server.uri())).unwrap();
@@ -792,6 +804,7 @@ async fn an_attachment_over_the_size_limit_is_too_large() {
         .mount(&server)
         .await;
     let mut s = settings();
+    s.allowed_hosts = vec![host_port(&server)];
     s.max_body_bytes = 4096;
     let url = Url::parse(&format!("{}/files/download_file/292795313/", server.uri())).unwrap();
     let err = Fetcher::new(s).unwrap().get(&url, &[]).await.unwrap_err();
@@ -840,6 +853,7 @@ async fn a_chunked_body_is_cut_off_at_the_size_limit() {
     resp.extend_from_slice(b"0\r\n\r\n");
     let (addr, hits) = raw_server(resp).await;
     let mut s = settings();
+    s.allowed_hosts = vec![addr.to_string()];
     s.max_body_bytes = 3000; // no Content-Length to check first: the stream is counted
     let url = Url::parse(&format!("http://{addr}/files/download_file/1/")).unwrap();
     let err = Fetcher::new(s).unwrap().get(&url, &[]).await.unwrap_err();
@@ -855,6 +869,7 @@ async fn a_truncated_body_is_retried_then_reported() {
     let resp = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n{\"items\": [".to_vec();
     let (addr, hits) = raw_server(resp).await;
     let mut s = settings();
+    s.allowed_hosts = vec![addr.to_string()];
     s.max_retries = 2;
     let url = Url::parse(&format!("http://{addr}/v3/trd-buy")).unwrap();
     let err = Fetcher::new(s).unwrap().get(&url, &[]).await.unwrap_err();
@@ -872,7 +887,7 @@ async fn an_attachment_on_a_host_not_allowed_is_never_requested() {
     // The same server under another name: reachable, but not an allowed host.
     let port = Url::parse(&server.uri()).unwrap().port().unwrap();
     let url = Url::parse(&format!("http://localhost:{port}/files/download_file/1/")).unwrap();
-    let f = fetcher();
+    let f = fetcher(&server);
     assert!(!f.is_allowed(&url));
     let err = f.get(&url, &[]).await.unwrap_err();
     assert!(matches!(err, FetchError::HostNotAllowed { .. }), "{err:?}");
@@ -915,7 +930,7 @@ async fn a_redirect_to_a_host_not_allowed_is_not_followed() {
         )
         .mount(&server)
         .await;
-    let f = fetcher();
+    let f = fetcher(&server);
     let bad = Url::parse(&format!("{}/files/download_file/7/", server.uri())).unwrap();
     let err = f.get(&bad, &[]).await.unwrap_err();
     let FetchError::HostNotAllowed { url } = &err else {
@@ -940,6 +955,7 @@ async fn the_rate_limit_spaces_requests_to_one_host() {
         .mount(&server)
         .await;
     let mut s = settings();
+    s.allowed_hosts = vec![host_port(&server)];
     s.requests_per_second = 10.0;
     let f = Fetcher::new(s).unwrap();
     let url = Url::parse(&format!("{}/ru/search/announce", server.uri())).unwrap();
@@ -1030,7 +1046,7 @@ async fn goszakup_html_reads_search_pages_and_documents() {
     let mut s = spec(&server, "goszakup-html");
     s.token = None; // the public pages need none
     s.since = chrono::NaiveDate::from_ymd_opt(2024, 1, 1);
-    let f = fetcher();
+    let f = fetcher(&server);
     let mut src = source::open(&s, None).unwrap();
     let pages = drain(src.as_mut(), &f).await.unwrap();
     assert_eq!(pages.len(), 2, "one search page per term");
@@ -1130,7 +1146,7 @@ async fn goszakup_html_reports_a_changed_page_with_its_url_and_selector() {
         .expect(1)
         .mount(&server)
         .await;
-    let f = fetcher();
+    let f = fetcher(&server);
     let mut src = source::open(&spec(&server, "goszakup-html"), None).unwrap();
     let err = src.next_page(&f).await.unwrap_err();
     let SourceError::ChangedFormat { url, what, .. } = &err else {
@@ -1166,7 +1182,7 @@ async fn goszakup_html_keeps_notices_whose_documents_are_gone_but_fails_on_serve
     let mut s = spec(&server, "goszakup-html");
     s.search_terms = vec!["SMM".into()];
     s.since = chrono::NaiveDate::from_ymd_opt(2024, 1, 1);
-    let f = fetcher();
+    let f = fetcher(&server);
     let mut src = source::open(&s, None).unwrap();
     let err = src.next_page(&f).await.unwrap_err();
     assert!(
@@ -1342,6 +1358,7 @@ async fn ca_file_adds_a_root_and_verification_stays_on() {
     }
     let url = Url::parse(&format!("https://127.0.0.1:{port}/")).unwrap();
     let mut s = settings();
+    s.allowed_hosts = vec![format!("127.0.0.1:{port}")];
     s.max_retries = 0;
 
     // Without the CA the certificate is refused.
@@ -1375,6 +1392,7 @@ async fn at_most_max_in_flight_requests_run_at_once() {
         .mount(&server)
         .await;
     let mut s = settings();
+    s.allowed_hosts = vec![host_port(&server)];
     s.max_in_flight = 1;
     let f = Fetcher::new(s).unwrap();
     let url = Url::parse(&format!("{}/files/download_file/1/", server.uri())).unwrap();
@@ -1417,7 +1435,7 @@ async fn an_empty_graphql_body_is_retried() {
         .expect(1)
         .mount(&server)
         .await;
-    let f = fetcher();
+    let f = fetcher(&server);
     let mut src = source::open(&spec(&server, "goszakup"), None).unwrap();
     let page = src.next_page(&f).await.unwrap().unwrap();
     assert_eq!(page.records.len(), 2);
@@ -1446,7 +1464,7 @@ async fn a_journal_next_page_that_does_not_move_stops_the_source() {
         .expect(2)
         .mount(&server)
         .await;
-    let f = fetcher();
+    let f = fetcher(&server);
     let mut src = source::open(&spec(&server, "goszakup"), None).unwrap();
     src.next_page(&f).await.unwrap().unwrap();
     src.next_page(&f).await.unwrap().unwrap();

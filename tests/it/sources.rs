@@ -29,7 +29,14 @@ fn body(bytes: impl Into<Vec<u8>>, media: &str) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_raw(bytes.into(), media)
 }
 
-fn fetcher() -> Fetcher {
+/// A fetcher allowed to reach `server` (its host and port) only.
+fn fetcher(server: &MockServer) -> Fetcher {
+    fetcher_for(&server.uri())
+}
+
+/// A fetcher allowed to reach the host and port of `url` only (a bare host would allow its
+/// default port only).
+fn fetcher_for(url: &str) -> Fetcher {
     Fetcher::new(FetchSettings {
         user_agent: "tenderscan-test/0.1 (+mailto:ops@example.org)".into(),
         requests_per_second: 0.0,
@@ -39,7 +46,7 @@ fn fetcher() -> Fetcher {
         max_retries: 2,
         backoff_base: Duration::from_millis(10),
         max_backoff: Duration::from_millis(200),
-        allowed_hosts: vec!["127.0.0.1".into()],
+        allowed_hosts: vec![host_port(url)],
         ca_file: None,
         max_in_flight: 4,
         forbidden_retries: 0,
@@ -56,9 +63,19 @@ fn spec(kind: &str, url: &str, options: SourceOptions) -> SourceSpec {
         lookback_days: 3,
         since: None,
         search_terms: vec![],
-        allowed_hosts: vec!["127.0.0.1".into()],
+        allowed_hosts: vec![host_port(url)],
         options,
     }
+}
+
+/// `127.0.0.1:PORT` of a test URL.
+fn host_port(url: &str) -> String {
+    let u = Url::parse(url).unwrap();
+    format!(
+        "{}:{}",
+        u.host_str().unwrap(),
+        u.port_or_known_default().unwrap()
+    )
 }
 
 async fn drain(src: &mut dyn Source, f: &Fetcher) -> Result<Vec<Page>, SourceError> {
@@ -119,7 +136,7 @@ async fn ocds_api_follows_links_next_and_merges_releases_of_one_ocid() {
         ..Default::default()
     };
     let mut src = source::open(&spec("ocds", &url, options), None).unwrap();
-    let f = fetcher();
+    let f = fetcher(&server);
     let pages = drain(src.as_mut(), &f).await.unwrap();
     assert_eq!(pages.len(), 2);
     assert!(!pages[0].done && pages[1].done);
@@ -210,7 +227,7 @@ async fn ocds_next_pointer_and_an_empty_last_page_like_prozorro() {
     };
     let s = spec("ocds", &format!("{uri}/api/2.5/tenders"), options);
     let mut src = source::open(&s, None).unwrap();
-    let f = fetcher();
+    let f = fetcher(&server);
     let pages = drain(src.as_mut(), &f).await.unwrap();
     let ids: Vec<_> = records(&pages)
         .iter()
@@ -247,7 +264,7 @@ async fn ocds_record_package_takes_compiled_releases() {
         None,
     )
     .unwrap();
-    let pages = drain(src.as_mut(), &fetcher()).await.unwrap();
+    let pages = drain(src.as_mut(), &fetcher(&server)).await.unwrap();
     let recs = records(&pages);
     assert_eq!(recs.len(), 2);
     let md1 = by_id(&recs, "ocds-test-MD-1");
@@ -297,7 +314,7 @@ async fn ocds_html_challenge_is_retried_then_reported_without_moving_the_cursor(
         .await;
     let url = format!("{}/api/releases", server.uri());
     let mut src = source::open(&spec("ocds", &url, SourceOptions::default()), None).unwrap();
-    let err = src.next_page(&fetcher()).await.unwrap_err();
+    let err = src.next_page(&fetcher(&server)).await.unwrap_err();
     assert!(matches!(err, SourceError::Api { .. }), "{err}");
     assert!(err.to_string().contains("HTML"), "{err}");
 }
@@ -348,7 +365,7 @@ async fn ocds_bulk_gzipped_jsonl_is_streamed_merged_and_resumable() {
     let url = format!("{}/bulk/full.jsonl.gz", server.uri());
     let mut s = spec("ocds", &url, SourceOptions::default());
     s.name = "test-ocds-bulk".into();
-    let f = fetcher();
+    let f = fetcher(&server);
     let mut src = source::open(&s, None).unwrap();
     let pages = drain(src.as_mut(), &f).await.unwrap();
     // 1500 ocids in pages of 500, releases of an ocid never split across pages.
@@ -451,7 +468,7 @@ async fn ocds_bulk_releases_of_one_ocid_on_nearby_pages_still_merge() {
         .await;
     let url = format!("{}/bulk/full.jsonl", server.uri());
     let mut src = source::open(&spec("ocds", &url, SourceOptions::default()), None).unwrap();
-    let pages = drain(src.as_mut(), &fetcher()).await.unwrap();
+    let pages = drain(src.as_mut(), &fetcher(&server)).await.unwrap();
     assert_eq!(pages.len(), 2);
     let second: Vec<&NoticeRecord> = pages[1].records.iter().collect();
     let a = by_id(&second, "A");
@@ -492,7 +509,7 @@ async fn ocds_bulk_file_not_modified_since_its_last_complete_read_is_not_read_ag
         .await;
     let url = format!("{}/bulk/full.jsonl", server.uri());
     let s = spec("ocds", &url, SourceOptions::default());
-    let f = fetcher();
+    let f = fetcher(&server);
     let mut first = source::open(&s, None).unwrap();
     let pages = drain(first.as_mut(), &f).await.unwrap();
     assert_eq!(records(&pages).len(), 20);
@@ -521,7 +538,7 @@ async fn ocds_bulk_file_over_its_cap_is_refused() {
     };
     let url = format!("{}/bulk/full.jsonl", server.uri());
     let mut src = source::open(&spec("ocds", &url, options), None).unwrap();
-    let err = src.next_page(&fetcher()).await.unwrap_err();
+    let err = src.next_page(&fetcher(&server)).await.unwrap_err();
     assert!(
         err.to_string().contains("larger than the limit of 1000"),
         "{err}"
@@ -549,7 +566,11 @@ async fn ocds_bulk_download_keeps_to_the_allowed_hosts() {
         .await;
     let url = format!("{}/bulk/full.jsonl", server.uri());
     let mut src = source::open(&spec("ocds", &url, SourceOptions::default()), None).unwrap();
-    let err = src.next_page(&fetcher()).await.unwrap_err().to_string();
+    let err = src
+        .next_page(&fetcher(&server))
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("not in the allowed hosts"), "{err}");
 }
 
@@ -572,7 +593,7 @@ async fn ocds_bulk_that_is_html_or_no_ocds_at_all_is_reported_not_stored_as_empt
         ))
         .mount(&server)
         .await;
-    let f = fetcher();
+    let f = fetcher(&server);
     let open = |p: &str| {
         source::open(
             &spec(
@@ -614,7 +635,7 @@ async fn ocds_a_download_left_by_a_killed_run_is_removed() {
     std::fs::write(&live, b"in use").unwrap();
     let url = format!("{}/bulk/full.jsonl", server.uri());
     let mut src = source::open(&spec("ocds", &url, SourceOptions::default()), None).unwrap();
-    let page = src.next_page(&fetcher()).await.unwrap().unwrap();
+    let page = src.next_page(&fetcher(&server)).await.unwrap().unwrap();
     assert_eq!(page.records.len(), 3);
     assert!(!stale.exists(), "the stale download is removed");
     assert!(live.exists(), "a live process's download stays");
@@ -840,7 +861,7 @@ fn html_spec(server: &MockServer, settings: HtmlSettings) -> SourceSpec {
 async fn html_listing_detail_and_next_pages_from_configured_selectors() {
     let server = html_portal("list_page1.html", "detail_101.html").await;
     let mut src = source::open(&html_spec(&server, portal_settings()), None).unwrap();
-    let pages = drain(src.as_mut(), &fetcher()).await.unwrap();
+    let pages = drain(src.as_mut(), &fetcher(&server)).await.unwrap();
     assert_eq!(pages.len(), 2);
     let recs = records(&pages);
     assert_eq!(recs.len(), 3);
@@ -947,7 +968,7 @@ async fn an_html_portal_configured_in_config_toml_is_crawled_and_flagged_by_the_
 async fn html_a_redesigned_listing_is_a_changed_page_naming_url_and_selector() {
     let server = html_portal("list_redesigned.html", "detail_101.html").await;
     let mut src = source::open(&html_spec(&server, portal_settings()), None).unwrap();
-    let err = src.next_page(&fetcher()).await.unwrap_err();
+    let err = src.next_page(&fetcher(&server)).await.unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, SourceError::ChangedFormat { .. }), "{msg}");
     assert!(msg.contains("`table.results tr.lot`"), "{msg}");
@@ -958,7 +979,7 @@ async fn html_a_redesigned_listing_is_a_changed_page_naming_url_and_selector() {
 async fn html_a_detail_selector_that_stopped_matching_is_named() {
     let server = html_portal("list_page1.html", "detail_101_redesigned.html").await;
     let mut src = source::open(&html_spec(&server, portal_settings()), None).unwrap();
-    let err = src.next_page(&fetcher()).await.unwrap_err();
+    let err = src.next_page(&fetcher(&server)).await.unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains("detail_description"), "{msg}");
     assert!(msg.contains("`div.description p`"), "{msg}");
@@ -971,7 +992,11 @@ async fn html_an_optional_selector_matching_no_item_is_a_change() {
     let mut settings = portal_settings();
     settings.amount = Some("td.sum".into());
     let mut src = source::open(&html_spec(&server, settings), None).unwrap();
-    let err = src.next_page(&fetcher()).await.unwrap_err().to_string();
+    let err = src
+        .next_page(&fetcher(&server))
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("amount selector `td.sum`"), "{err}");
 }
 
@@ -1001,7 +1026,7 @@ async fn html_a_next_link_back_to_the_same_page_ends_the_listing() {
     let mut s = html_spec(&server, portal_settings());
     s.url = Url::parse(&format!("{uri}/tenders?page=2")).unwrap();
     let mut src = source::open(&s, None).unwrap();
-    let pages = drain(src.as_mut(), &fetcher()).await.unwrap();
+    let pages = drain(src.as_mut(), &fetcher(&server)).await.unwrap();
     assert_eq!(pages.len(), 1);
     assert!(pages[0].done);
     assert_eq!(records(&pages).len(), 1);
@@ -1038,7 +1063,7 @@ async fn samruk_pages_until_the_saved_lastmodified_date() {
     let mut s = spec("samruk", &format!("{uri}/api/adverts/search"), options);
     s.since = chrono::NaiveDate::from_ymd_opt(2026, 11, 15);
     let mut src = source::open(&s, None).unwrap();
-    let pages = drain(src.as_mut(), &fetcher()).await.unwrap();
+    let pages = drain(src.as_mut(), &fetcher(&server)).await.unwrap();
     assert_eq!(pages.len(), 2, "page 1 holds an advert older than `since`");
     let recs = records(&pages);
     let ids: Vec<&str> = recs.iter().map(|r| r.external_id.as_str()).collect();
@@ -1108,7 +1133,7 @@ async fn samruk_resumes_from_a_saved_page() {
     let s = spec("samruk", &format!("{uri}/api/adverts/search"), options);
     let saved = r#"{"since":"2026-11-15T00:00:00Z","page":1,"started":"2026-11-28T10:00:00Z"}"#;
     let mut src = source::open(&s, Some(saved)).unwrap();
-    let pages = drain(src.as_mut(), &fetcher()).await.unwrap();
+    let pages = drain(src.as_mut(), &fetcher(&server)).await.unwrap();
     assert_eq!(records(&pages).len(), 1);
     let end: Value = serde_json::from_str(pages[0].cursor.as_deref().unwrap()).unwrap();
     assert_eq!(end["since"], "2026-11-28T09:00:00Z");
@@ -1194,7 +1219,7 @@ async fn stream_child() {
     let before = vm_hwm_kib();
     let s = spec("ocds", &url, SourceOptions::default());
     let mut src = source::open(&s, None).unwrap();
-    let f = fetcher();
+    let f = fetcher_for(&url);
     let mut n = 0usize;
     let mut pages = 0usize;
     while let Some(p) = src.next_page(&f).await.unwrap() {
