@@ -1602,3 +1602,73 @@ fn status(cfg: &Config, format: OutputFormat, runs: usize) -> Result<i32> {
     }
     Ok(exit::OK)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// A log sink in memory.
+    #[derive(Clone, Default)]
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("the API answered: {0}")]
+    struct PortalError(String);
+
+    #[test]
+    fn text_log_fields_cannot_end_the_line_or_reach_the_terminal_raw() {
+        use tracing_subscriber::prelude::*;
+        let sink = Sink::default();
+        let writer = sink.clone();
+        let layer = tracing_subscriber::fmt::layer()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .without_time()
+            .fmt_fields(SafeFields);
+        let subscriber = tracing_subscriber::registry().with(layer);
+        let hostile = "x\r\n2026-01-01 ERROR forged\x1b[2J\x07\0\u{202e}\u{9b}";
+        let e = PortalError(hostile.into());
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("crawl", source = %hostile);
+            let _g = span.enter();
+            tracing::error!(
+                url = %hostile,
+                name = hostile,
+                error = &e as &(dyn std::error::Error + 'static),
+                "message {hostile}"
+            );
+        });
+        let out = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(out.lines().count(), 1, "{out}");
+        assert!(
+            out.chars()
+                .all(|c| c == '\n' || !crate::safe_text::is_unsafe(c)),
+            "{out:?}"
+        );
+        let shown = "x\\r\\n2026-01-01 ERROR forged\\x1b[2J\\x07\\x00\\u202e\\u009b";
+        for part in [
+            format!("crawl{{source={shown}}}"),
+            format!("message {shown}"),
+            format!("url={shown}"),
+            format!("error=the API answered: {shown}"),
+        ] {
+            assert!(out.contains(&part), "{part:?} not in {out:?}");
+        }
+        // A string field is quoted as before; its Debug escapes stay readable.
+        assert!(
+            out.contains("name=\"x\\r\\n2026-01-01 ERROR forged"),
+            "{out}"
+        );
+    }
+}
