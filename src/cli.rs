@@ -3,7 +3,7 @@
 //! It turns arguments into settings and calls the library; it holds no business logic.
 //! Everything it prints for a person goes through [`crate::safe_text`] (one-line fields as
 //! `line`, table cells as `cell`, CSV, mail previews and multi-line errors as `block`), text
-//! logs through [`SafeFields`]; JSON output and JSON logs keep the exact text, with the
+//! logs through `SafeFields`; JSON output and JSON logs keep the exact text, with the
 //! control characters serde_json leaves raw written as `\uNNNN` ([`crate::safe_text::json`]).
 //! Exit codes are a contract with crontabs (see README): 0 all well, 1 part of the work
 //! failed (the rest was done), 2 bad config, bad input or unusable database, 3 another
@@ -398,7 +398,7 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for BarWriter {
 }
 
 /// The fields of a text log line (the message and `key=value` pairs), each made safe as a
-/// [`safe_text::line`]: a CR or LF in a portal's message is shown as `\r`/`\n`, so it
+/// [`safe_text::line()`]: a CR or LF in a portal's message is shown as `\r`/`\n`, so it
 /// cannot start a forged log line, and no ESC, BEL, NUL, C1 or bidi character reaches the
 /// terminal. String values are quoted as before (`table="flags"`), `%` values written as
 /// they display.

@@ -11,8 +11,8 @@
 //! pasted into SQL. The files are compiled into the binary.
 //!
 //! Must never: write a value's control characters raw into a table, Markdown or CSV (they
-//! go through [`crate::safe_text`]: table and Markdown cells as [`safe_text::cell`], CSV
-//! fields as [`safe_text::block`], `--excel` CSV text as [`safe_text::excel_cell`]); JSON
+//! go through [`crate::safe_text`]: table and Markdown cells as [`safe_text::cell()`], CSV
+//! fields as [`safe_text::block()`], `--excel` CSV text as [`safe_text::excel_cell()`]); JSON
 //! keeps the exact text.
 
 use crate::safe_text;
@@ -294,9 +294,9 @@ pub fn csv_field(s: &str) -> String {
     }
 }
 
-/// One value as a CSV field's text: text made safe as a [`safe_text::block`] (control
+/// One value as a CSV field's text: text made safe as a [`safe_text::block()`] (control
 /// characters shown as escapes; line breaks and tabs kept, inside quotes), and for `excel`
-/// also guarded against formulas ([`safe_text::excel_cell`]). Numbers are written as they
+/// also guarded against formulas ([`safe_text::excel_cell()`]). Numbers are written as they
 /// are (a number is never a formula, and `-5` stays a number).
 pub fn csv_value(v: &rusqlite::types::Value, excel: bool) -> String {
     use rusqlite::types::Value;

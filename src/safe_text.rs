@@ -18,11 +18,11 @@
 //! a character that was there, never a character that reaches the screen.
 //!
 //! Three flavours, chosen by each output (the README lists which output uses which):
-//! - [`line`]: a one-line field (a title, an error message, a log line): nothing kept,
+//! - [`line()`]: a one-line field (a title, an error message, a log line): nothing kept,
 //!   line breaks and tabs shown as `\n`, `\r`, `\t`.
-//! - [`cell`]: a table cell or an excerpt shown on one line: a line break (LF or CR LF) and
+//! - [`cell()`]: a table cell or an excerpt shown on one line: a line break (LF or CR LF) and
 //!   a tab become one space, as layout whitespace; a lone CR and everything else is escaped.
-//! - [`block`]: multi-line text (a CSV field, a mail preview, a multi-line diagnostic): LF,
+//! - [`block()`]: multi-line text (a CSV field, a mail preview, a multi-line diagnostic): LF,
 //!   CR LF and TAB kept; a lone CR and everything else is escaped.
 //!
 //! [`excel_cell`] adds the spreadsheet guard for `--excel` CSV; [`json`] escapes the same
@@ -124,7 +124,7 @@ const FORMULA_START: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 
 /// A text cell of a CSV meant for Excel or LibreOffice: a value that begins with `=`, `+`,
 /// `-`, `@`, TAB or CR gets a `'` in front, so the spreadsheet shows it as text instead of
-/// running it as a formula (`=HYPERLINK(...)`, `@SUM(...)`); then made safe as a [`block`].
+/// running it as a formula (`=HYPERLINK(...)`, `@SUM(...)`); then made safe as a [`block()`].
 pub fn excel_cell(s: &str) -> Cow<'_, str> {
     if s.starts_with(FORMULA_START) {
         let mut out = String::with_capacity(s.len() + 1);

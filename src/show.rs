@@ -4,8 +4,8 @@
 //! the README and are a contract.
 //!
 //! Must never: write a portal's text raw. Every field of the text output goes through
-//! [`crate::safe_text`]: one-line fields as [`line`] (line breaks shown as `\n`), the match
-//! excerpts as [`cell`] (line breaks as spaces, the excerpt stays one line); the JSON keeps
+//! [`crate::safe_text`]: one-line fields as [`line()`] (line breaks shown as `\n`), the match
+//! excerpts as [`cell()`] (line breaks as spaces, the excerpt stays one line); the JSON keeps
 //! the exact text (the caller passes it through [`crate::safe_text::json`]).
 
 use crate::evidence::{Evidence, VerifyReport};
