@@ -1,6 +1,10 @@
 //! The command line: clap definitions, logging set-up and output formatting.
 //!
 //! It turns arguments into settings and calls the library; it holds no business logic.
+//! Everything it prints for a person goes through [`crate::safe_text`] (one-line fields as
+//! `line`, table cells as `cell`, CSV, mail previews and multi-line errors as `block`), text
+//! logs through `SafeFields`; JSON output and JSON logs keep the exact text, with the
+//! control characters serde_json leaves raw written as `\uNNNN` ([`crate::safe_text::json`]).
 //! Exit codes are a contract with crontabs (see README): 0 all well, 1 part of the work
 //! failed (the rest was done), 2 bad config, bad input or unusable database, 3 another
 //! run holds the lock.
@@ -8,6 +12,7 @@
 use crate::config::{Config, DEFAULT_CONFIG};
 use crate::pipeline::{self, LockError, RunLock, RunOptions, StopFlag};
 use crate::rules::RuleSet;
+use crate::safe_text::{self, block, line};
 use crate::store::{RunCounts, Store};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -282,7 +287,7 @@ pub fn main() -> i32 {
             if let Some(b) = BAR.get() {
                 b.finish_and_clear();
             }
-            eprintln!("tenderscan: error: {e:#}");
+            eprintln!("tenderscan: error: {}", block(&format!("{e:#}")));
             exit::BAD_CONFIG
         }
     };
@@ -324,13 +329,18 @@ fn init_logging(cli: &Cli) {
     if let Some(b) = &bar {
         let _ = BAR.set(b.clone());
     }
-    let writer = BarWriter(bar.clone());
+    let json = matches!(cli.log_format, LogFormat::Json);
+    let writer = BarWriter {
+        bar: bar.clone(),
+        json,
+    };
     let fmt = tracing_subscriber::fmt::layer().with_writer(writer);
     let fmt = match cli.log_format {
         LogFormat::Json => fmt.json().boxed(),
         LogFormat::Text => fmt
             .with_ansi(std::io::stderr().is_terminal())
             .with_target(false)
+            .fmt_fields(SafeFields)
             .boxed(),
     };
     let progress = bar.map(|b| {
@@ -357,15 +367,27 @@ fn progress_bar() -> indicatif::ProgressBar {
     bar
 }
 
-/// Log lines go to stderr; with a progress bar showing, around it.
+/// Log lines go to stderr; with a progress bar showing, around it. JSON log lines have the
+/// control characters serde_json leaves raw (DEL, C1, bidi) written as `\uNNNN`
+/// ([`safe_text::json`]): the same text for a log collector, no control for a terminal.
 #[derive(Clone)]
-struct BarWriter(Option<indicatif::ProgressBar>);
+struct BarWriter {
+    bar: Option<indicatif::ProgressBar>,
+    json: bool,
+}
 
 impl Write for BarWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        match &self.0 {
-            Some(bar) => bar.suspend(|| std::io::stderr().write(buf)),
-            None => std::io::stderr().write(buf),
+        // The formatter hands over one whole log line per call; JSON is always UTF-8.
+        let safe = self
+            .json
+            .then(|| std::str::from_utf8(buf).ok().map(safe_text::json))
+            .flatten();
+        let bytes = safe.as_deref().map_or(buf, str::as_bytes);
+        let write_all = || std::io::stderr().write_all(bytes).map(|()| buf.len());
+        match &self.bar {
+            Some(bar) => bar.suspend(write_all),
+            None => write_all(),
         }
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -377,6 +399,72 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for BarWriter {
     type Writer = BarWriter;
     fn make_writer(&'a self) -> Self::Writer {
         self.clone()
+    }
+}
+
+/// The fields of a text log line (the message and `key=value` pairs), each made safe as a
+/// [`safe_text::line()`]: a CR or LF in a portal's message is shown as `\r`/`\n`, so it
+/// cannot start a forged log line, and no ESC, BEL, NUL, C1 or bidi character reaches the
+/// terminal. String values are quoted as before (`table="flags"`), `%` values written as
+/// they display.
+struct SafeFields;
+
+impl<'w> tracing_subscriber::fmt::FormatFields<'w> for SafeFields {
+    fn format_fields<R: tracing_subscriber::field::RecordFields>(
+        &self,
+        mut writer: tracing_subscriber::fmt::format::Writer<'w>,
+        fields: R,
+    ) -> std::fmt::Result {
+        let mut v = SafeVisitor(String::new());
+        fields.record(&mut v);
+        writer.write_str(&v.0)
+    }
+}
+
+struct SafeVisitor(String);
+
+impl SafeVisitor {
+    fn push(&mut self, field: &tracing::field::Field, value: &str) {
+        if !self.0.is_empty() {
+            self.0.push(' ');
+        }
+        let name = field.name();
+        if name != "message" {
+            self.0
+                .push_str(line(name.strip_prefix("r#").unwrap_or(name)).as_ref());
+            self.0.push('=');
+        }
+        self.0.push_str(&line(value));
+    }
+}
+
+impl tracing::field::Visit for SafeVisitor {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if field.name() == "message" {
+            self.push(field, value);
+        } else {
+            self.push(field, &format!("{value:?}"));
+        }
+    }
+    fn record_error(
+        &mut self,
+        field: &tracing::field::Field,
+        value: &(dyn std::error::Error + 'static),
+    ) {
+        let mut text = value.to_string();
+        let mut source = value.source();
+        while let Some(s) = source {
+            text.push_str(": ");
+            text.push_str(&s.to_string());
+            source = s.source();
+        }
+        self.push(field, &text);
+    }
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if field.name().starts_with("log.") {
+            return;
+        }
+        self.push(field, &format!("{value:?}"));
     }
 }
 
@@ -408,7 +496,7 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for ProgressLayer {
         };
         self.0.set_message(format!(
             "{}: {} notices, {} documents, {} matches",
-            get("what"),
+            line(get("what")),
             get("notices"),
             get("documents"),
             get("matches")
@@ -537,7 +625,7 @@ fn run(cli: Cli) -> Result<i32> {
         }
         Command::DatasetteMetadata => {
             let v = crate::report::datasette_metadata(&database_name(config)?)?;
-            println!("{}", serde_json::to_string_pretty(&v)?);
+            println!("{}", json_pretty(&v)?);
             Ok(exit::OK)
         }
         Command::Daemon => {
@@ -587,17 +675,23 @@ fn terminal_width() -> usize {
         .unwrap_or(120)
 }
 
+/// A value as pretty JSON with nothing raw a terminal would act on ([`safe_text::json`]).
+fn json_pretty<T: serde::Serialize + ?Sized>(v: &T) -> Result<String> {
+    Ok(safe_text::json(&serde_json::to_string_pretty(v)?).into_owned())
+}
+
+/// A value as one line of JSON, made safe the same way.
+fn json_line<T: serde::Serialize + ?Sized>(v: &T) -> Result<String> {
+    Ok(safe_text::json(&serde_json::to_string(v)?).into_owned())
+}
+
 fn print_table(t: &crate::report::Table, format: ReportFormat, excel: bool) -> Result<i32> {
     use crate::report;
     let mut out = std::io::stdout().lock();
     match format {
         ReportFormat::Table => write!(out, "{}", report::to_text(t, terminal_width()))?,
         ReportFormat::Csv => write!(out, "{}", report::to_csv(t, excel))?,
-        ReportFormat::Json => writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&report::to_json(t))?
-        )?,
+        ReportFormat::Json => writeln!(out, "{}", json_pretty(&report::to_json(t))?)?,
         ReportFormat::Md => write!(out, "{}", report::to_markdown(t))?,
     }
     Ok(exit::OK)
@@ -669,7 +763,7 @@ fn export(
     excel: bool,
     output: Option<&Path>,
 ) -> Result<i32> {
-    use crate::report::{cell, csv_line, json_value};
+    use crate::report::{csv_line, csv_row, json_value};
     let mut w: Box<dyn Write> = match output {
         Some(p) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(p).with_context(|| format!("cannot write {}", p.display()))?,
@@ -686,15 +780,16 @@ fn export(
     }
     let mut row = |r: &[rusqlite::types::Value]| -> std::io::Result<()> {
         match format {
-            ExportFormat::Csv => w.write_all(csv_line(r.iter().map(cell)).as_bytes()),
+            ExportFormat::Csv => w.write_all(csv_row(r, excel).as_bytes()),
             ExportFormat::Jsonl => {
                 let obj: serde_json::Map<String, serde_json::Value> = columns
                     .iter()
                     .cloned()
                     .zip(r.iter().map(json_value))
                     .collect();
-                serde_json::to_writer(&mut w, &obj)?;
-                w.write_all(b"\n")
+                let mut text = json_line(&obj).map_err(std::io::Error::other)?;
+                text.push('\n');
+                w.write_all(text.as_bytes())
             }
         }
     };
@@ -793,7 +888,7 @@ where
     let _lock = match RunLock::acquire(&cfg.database.path) {
         Ok(l) => l,
         Err(e @ LockError::Held(..)) => {
-            eprintln!("tenderscan: {e}");
+            eprintln!("tenderscan: {}", line(&e.to_string()));
             return Ok(Locked::Held);
         }
         Err(e) => return Err(e.into()),
@@ -918,7 +1013,7 @@ fn alert(cfg: &Config, rules: &RuleSet, dry_run: bool, resend: Option<i64>) -> R
         };
         let mut out = std::io::stdout().lock();
         for p in &report.previews {
-            writeln!(out, "{p}\n")?;
+            writeln!(out, "{}\n", block(p))?;
         }
         if !dry_run {
             say(format_args!(
@@ -927,7 +1022,7 @@ fn alert(cfg: &Config, rules: &RuleSet, dry_run: bool, resend: Option<i64>) -> R
             ));
         }
         for f in &report.failed {
-            eprintln!("tenderscan: mail failed: {f}");
+            eprintln!("tenderscan: mail failed: {}", line(f));
         }
         for id in &report.unconfirmed {
             eprintln!(
@@ -961,7 +1056,7 @@ fn show(cfg: &Config, key: &str, format: OutputFormat) -> Result<i32> {
         OutputFormat::Json => writeln!(
             out,
             "{}",
-            serde_json::to_string_pretty(&crate::show::notice_json(&view, &evidence))?
+            json_pretty(&crate::show::notice_json(&view, &evidence))?
         )?,
         OutputFormat::Text => write!(out, "{}", crate::show::notice_text(&view, &evidence))?,
     }
@@ -973,7 +1068,7 @@ fn verify(cfg: &Config, format: OutputFormat) -> Result<i32> {
     let report = crate::evidence::Evidence::beside(store.path()).verify(&store)?;
     let mut out = std::io::stdout().lock();
     match format {
-        OutputFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
+        OutputFormat::Json => writeln!(out, "{}", json_pretty(&report)?)?,
         OutputFormat::Text => write!(out, "{}", crate::show::verify_text(&report, &store)?)?,
     }
     Ok(if report.failed() {
@@ -992,7 +1087,13 @@ fn rules_list(rules: &RuleSet) -> Result<i32> {
         rules.rules().len()
     )?;
     for r in rules.rules() {
-        writeln!(out, "  {:<8} {:<28} {}", r.severity, r.id, r.title)?;
+        writeln!(
+            out,
+            "  {:<8} {:<28} {}",
+            r.severity,
+            line(&r.id),
+            line(&r.title)
+        )?;
     }
     Ok(exit::OK)
 }
@@ -1010,7 +1111,7 @@ fn rules_eval(
         match eval::load_cases(f) {
             Ok(c) => cases.extend(c),
             Err(e) => {
-                eprintln!("tenderscan: {}", crate::show::sanitize_line(&e));
+                eprintln!("tenderscan: {}", line(&e));
                 return Ok(exit::BAD_CONFIG);
             }
         }
@@ -1018,8 +1119,7 @@ fn rules_eval(
     let ev = eval::evaluate(set, &cases, min_severity);
     let mut out = std::io::stdout().lock();
     if format == OutputFormat::Json {
-        serde_json::to_writer(&mut out, &EvalJson::new(&ev))?;
-        writeln!(out)?;
+        writeln!(out, "{}", json_line(&EvalJson::new(&ev))?)?;
         return Ok(exit::OK);
     }
     let pct = |v: Option<f64>| {
@@ -1053,13 +1153,13 @@ fn rules_eval(
     if !ev.by_language.is_empty() {
         writeln!(out, "by language:")?;
         for (k, t) in &ev.by_language {
-            writeln!(out, "  {}", line(&crate::show::sanitize_line(k), t))?;
+            writeln!(out, "  {}", line(&safe_text::line(k), t))?;
         }
     }
     if !ev.by_kind.is_empty() {
         writeln!(out, "by kind:")?;
         for (k, t) in &ev.by_kind {
-            writeln!(out, "  {}", line(&crate::show::sanitize_line(k), t))?;
+            writeln!(out, "  {}", line(&safe_text::line(k), t))?;
         }
     }
     writeln!(out, "by rule (fragments matched, any severity):")?;
@@ -1082,16 +1182,16 @@ fn rules_eval(
             writeln!(
                 out,
                 "{what} {} [{}/{}] rules [{}]{}{} quotas [{}] expected [{}]\n    {}",
-                o.origin,
-                o.kind.as_deref().unwrap_or("-"),
-                o.lang.as_deref().unwrap_or("-"),
-                o.rules.join(", "),
+                safe_text::line(&o.origin),
+                safe_text::line(o.kind.as_deref().unwrap_or("-")),
+                safe_text::line(o.lang.as_deref().unwrap_or("-")),
+                safe_text::line(&o.rules.join(", ")),
                 if o.missing_rules.is_empty() {
                     ""
                 } else {
                     " missing "
                 },
-                o.missing_rules.join(", "),
+                safe_text::line(&o.missing_rules.join(", ")),
                 q(o.quotas
                     .iter()
                     .map(|g| format!(
@@ -1115,7 +1215,7 @@ fn rules_eval(
                         }
                     ))
                     .collect()),
-                crate::show::sanitize_line(&o.text)
+                safe_text::line(&o.text)
             )?;
         }
     }
@@ -1175,7 +1275,7 @@ fn rules_check(cfg: &Config, file: Option<&Path>) -> Result<i32> {
     let set = match set {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("tenderscan: {e}");
+            eprintln!("tenderscan: {}", block(&e.to_string()));
             return Ok(exit::BAD_CONFIG);
         }
     };
@@ -1205,14 +1305,14 @@ fn rules_check(cfg: &Config, file: Option<&Path>) -> Result<i32> {
     for o in &failed {
         writeln!(
             out,
-            "FAIL {}: {} {:?}",
-            o.rule_id,
+            "FAIL {}: {} {}",
+            line(&o.rule_id),
             if o.expected_match {
                 "example did not match:"
             } else {
                 "counterexample matched:"
             },
-            o.text
+            line(&format!("{:?}", o.text))
         )?;
     }
     if failed.is_empty() {
@@ -1281,6 +1381,8 @@ fn match_files(
     let mut out = std::io::stdout().lock();
     for path in paths {
         let shown = path.display().to_string();
+        // The name as a person sees it; the JSON `source` keeps it exact.
+        let name_line = line(&shown).into_owned();
         let bytes = if shown == "-" {
             let mut b = Vec::new();
             std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut b).map(|_| b)
@@ -1290,7 +1392,10 @@ fn match_files(
         let bytes = match bytes {
             Ok(b) => b,
             Err(e) => {
-                eprintln!("tenderscan: {shown}: cannot read: {e}");
+                eprintln!(
+                    "tenderscan: {name_line}: cannot read: {}",
+                    line(&e.to_string())
+                );
                 code = exit::BAD_CONFIG;
                 continue;
             }
@@ -1302,12 +1407,14 @@ fn match_files(
                     tracing::warn!("{shown}: {n}");
                 }
                 if x.scanned {
-                    eprintln!("tenderscan: {shown}: a scan without a text layer: nothing to read");
+                    eprintln!(
+                        "tenderscan: {name_line}: a scan without a text layer: nothing to read"
+                    );
                 }
                 x.text
             }
             Err(e) => {
-                eprintln!("tenderscan: {shown}: {e}");
+                eprintln!("tenderscan: {name_line}: {}", line(&e.to_string()));
                 code = exit::BAD_CONFIG;
                 continue;
             }
@@ -1338,36 +1445,35 @@ fn match_files(
                     })
                     .collect(),
             };
-            writeln!(out, "{}", serde_json::to_string(&line)?)?;
+            writeln!(out, "{}", json_line(&line)?)?;
             continue;
         }
         if found.matches.is_empty() {
-            writeln!(out, "{shown}: no match")?;
+            writeln!(out, "{name_line}: no match")?;
             continue;
         }
-        writeln!(out, "{shown}: {} matches", found.matches.len())?;
+        writeln!(out, "{name_line}: {} matches", found.matches.len())?;
         for m in &found.matches {
             let (a, b) = (
                 m.start.saturating_sub(m.evidence_start),
                 m.end.saturating_sub(m.evidence_start),
             );
             let ev = &m.evidence;
+            // Each piece made safe on its own, so only our own highlight is an escape code.
+            let c = safe_text::cell;
             let lit = match (ev.get(..a), ev.get(a..b), ev.get(b..)) {
                 (Some(pre), Some(hit), Some(post)) if color => {
-                    format!("{pre}\x1b[1;31m{hit}\x1b[0m{post}")
+                    format!("{}\x1b[1;31m{}\x1b[0m{}", c(pre), c(hit), c(post))
                 }
-                (Some(pre), Some(hit), Some(post)) => format!("{pre}[[{hit}]]{post}"),
-                _ => ev.clone(),
+                (Some(pre), Some(hit), Some(post)) => {
+                    format!("{}[[{}]]{}", c(pre), c(hit), c(post))
+                }
+                _ => c(ev).into_owned(),
             };
             writeln!(
                 out,
                 "  {:<6} {} (score {:.2}, bytes {}..{})\n    {}",
-                m.severity,
-                m.rule_id,
-                m.score,
-                m.start,
-                m.end,
-                lit.replace('\n', " ")
+                m.severity, m.rule_id, m.score, m.start, m.end, lit
             )?;
         }
         for q in &found.quotas {
@@ -1408,7 +1514,7 @@ fn init(path: Option<&Path>) -> Result<i32> {
     let path = path.unwrap_or(Path::new("config.toml"));
     let mut out = std::io::stdout().lock();
     if path.exists() {
-        writeln!(out, "{} exists: left as it is", path.display())?;
+        writeln!(out, "{} exists: left as it is", shown(path))?;
     } else {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
@@ -1416,19 +1522,26 @@ fn init(path: Option<&Path>) -> Result<i32> {
         }
         std::fs::write(path, DEFAULT_CONFIG)
             .with_context(|| format!("cannot write {}", path.display()))?;
-        writeln!(out, "wrote {}", path.display())?;
+        writeln!(out, "wrote {}", shown(path))?;
     }
     let cfg = Config::load(path)?;
     let store = Store::open(&cfg.database.path)?;
     writeln!(
         out,
         "database {} ready (schema version {})",
-        store.path().display(),
+        shown(store.path()),
         store.schema_version()?
     )?;
     Ok(exit::OK)
 }
 
+/// A path as one safe line.
+fn shown(p: &Path) -> String {
+    line(&p.display().to_string()).into_owned()
+}
+
+/// `status`: every text from the database or the config (source names, their last error as
+/// the portal or the network gave it, run commands and statuses) is one safe line.
 fn status(cfg: &Config, format: OutputFormat, runs: usize) -> Result<i32> {
     let store = Store::open(&cfg.database.path)?;
     let version = store.schema_version()?;
@@ -1445,15 +1558,15 @@ fn status(cfg: &Config, format: OutputFormat, runs: usize) -> Result<i32> {
             "sources": health,
             "runs": recent,
         });
-        writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+        writeln!(out, "{}", json_pretty(&v)?)?;
         return Ok(exit::OK);
     }
-    writeln!(out, "config          {}", cfg.file.display())?;
-    writeln!(out, "database        {}", store.path().display())?;
+    writeln!(out, "config          {}", shown(&cfg.file))?;
+    writeln!(out, "database        {}", shown(store.path()))?;
     writeln!(out, "schema version  {version}")?;
     writeln!(out, "\nrows")?;
     for (t, n) in &counts {
-        writeln!(out, "  {t:<16} {n:>10}")?;
+        writeln!(out, "  {:<16} {n:>10}", line(t))?;
     }
     writeln!(out, "\nsources")?;
     let configured: Vec<_> = cfg.sources.iter().collect();
@@ -1467,21 +1580,23 @@ fn status(cfg: &Config, format: OutputFormat, runs: usize) -> Result<i32> {
             Some(h) => writeln!(
                 out,
                 "  {:<20} {:<14} {:<8} last success {}  failures in a row {}{}",
-                s.name,
-                s.kind,
+                line(&s.name),
+                line(&s.kind),
                 state,
-                h.last_success_at.as_deref().unwrap_or("never"),
+                line(h.last_success_at.as_deref().unwrap_or("never")),
                 h.consecutive_failures,
                 h.last_error
                     .as_deref()
                     .filter(|_| h.consecutive_failures > 0)
-                    .map(|e| format!("  last error: {e}"))
+                    .map(|e| format!("  last error: {}", line(e)))
                     .unwrap_or_default()
             )?,
             None => writeln!(
                 out,
                 "  {:<20} {:<14} {:<8} never crawled",
-                s.name, s.kind, state
+                line(&s.name),
+                line(&s.kind),
+                state
             )?,
         }
     }
@@ -1494,10 +1609,10 @@ fn status(cfg: &Config, format: OutputFormat, runs: usize) -> Result<i32> {
             out,
             "  #{:<5} {:<6} {} .. {}  {:<11} new {} changed {} documents {} matches {} alerts sent {} errors {}",
             r.id,
-            r.command,
-            r.started_at,
-            r.finished_at.as_deref().unwrap_or("(running or killed)"),
-            r.status,
+            line(&r.command),
+            line(&r.started_at),
+            line(r.finished_at.as_deref().unwrap_or("(running or killed)")),
+            line(&r.status),
             r.notices_new,
             r.notices_changed,
             r.documents,
@@ -1507,4 +1622,74 @@ fn status(cfg: &Config, format: OutputFormat, runs: usize) -> Result<i32> {
         )?;
     }
     Ok(exit::OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// A log sink in memory.
+    #[derive(Clone, Default)]
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("the API answered: {0}")]
+    struct PortalError(String);
+
+    #[test]
+    fn text_log_fields_cannot_end_the_line_or_reach_the_terminal_raw() {
+        use tracing_subscriber::prelude::*;
+        let sink = Sink::default();
+        let writer = sink.clone();
+        let layer = tracing_subscriber::fmt::layer()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .without_time()
+            .fmt_fields(SafeFields);
+        let subscriber = tracing_subscriber::registry().with(layer);
+        let hostile = "x\r\n2026-01-01 ERROR forged\x1b[2J\x07\0\u{202e}\u{9b}";
+        let e = PortalError(hostile.into());
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("crawl", source = %hostile);
+            let _g = span.enter();
+            tracing::error!(
+                url = %hostile,
+                name = hostile,
+                error = &e as &(dyn std::error::Error + 'static),
+                "message {hostile}"
+            );
+        });
+        let out = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(out.lines().count(), 1, "{out}");
+        assert!(
+            out.chars()
+                .all(|c| c == '\n' || !crate::safe_text::is_unsafe(c)),
+            "{out:?}"
+        );
+        let shown = "x\\r\\n2026-01-01 ERROR forged\\x1b[2J\\x07\\x00\\u202e\\u009b";
+        for part in [
+            format!("crawl{{source={shown}}}"),
+            format!("message {shown}"),
+            format!("url={shown}"),
+            format!("error=the API answered: {shown}"),
+        ] {
+            assert!(out.contains(&part), "{part:?} not in {out:?}");
+        }
+        // A string field is quoted as before; its Debug escapes stay readable.
+        assert!(
+            out.contains("name=\"x\\r\\n2026-01-01 ERROR forged"),
+            "{out}"
+        );
+    }
 }

@@ -13,6 +13,7 @@ pub mod model;
 pub mod pipeline;
 pub mod report;
 pub mod rules;
+pub mod safe_text;
 pub mod show;
 pub mod source;
 pub mod store;

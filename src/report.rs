@@ -9,7 +9,13 @@
 //! Parameters are SQLite named parameters (`:since`), so the same files run unchanged in
 //! the sqlite3 shell and as Datasette canned queries. Values are always bound, never
 //! pasted into SQL. The files are compiled into the binary.
+//!
+//! Must never: write a value's control characters raw into a table, Markdown or CSV (they
+//! go through [`crate::safe_text`]: table and Markdown cells as [`safe_text::cell()`], CSV
+//! fields as [`safe_text::block()`], `--excel` CSV text as [`safe_text::excel_cell()`]); JSON
+//! keeps the exact text.
 
+use crate::safe_text;
 use crate::store::{Store, StoreError};
 use std::fmt::Write as _;
 
@@ -246,7 +252,7 @@ pub fn run(
     Ok(Table { columns, rows })
 }
 
-/// A value as text (NULL as empty).
+/// A value as text (NULL as empty), exactly as stored: made safe by the caller.
 pub fn cell(v: &rusqlite::types::Value) -> String {
     use rusqlite::types::Value;
     match v {
@@ -288,7 +294,26 @@ pub fn csv_field(s: &str) -> String {
     }
 }
 
-/// A CSV line (CRLF-terminated, as spreadsheets expect).
+/// One value as a CSV field's text: text made safe as a [`safe_text::block()`] (control
+/// characters shown as escapes; line breaks and tabs kept, inside quotes), and for `excel`
+/// also guarded against formulas ([`safe_text::excel_cell()`]). Numbers are written as they
+/// are (a number is never a formula, and `-5` stays a number).
+pub fn csv_value(v: &rusqlite::types::Value, excel: bool) -> String {
+    use rusqlite::types::Value;
+    match v {
+        Value::Text(t) if excel => safe_text::excel_cell(t).into_owned(),
+        Value::Text(t) => safe_text::block(t).into_owned(),
+        other => cell(other),
+    }
+}
+
+/// A row of values as a CSV line (see [`csv_value`]).
+pub fn csv_row(r: &[rusqlite::types::Value], excel: bool) -> String {
+    csv_line(r.iter().map(|v| csv_value(v, excel)))
+}
+
+/// A CSV line (CRLF-terminated, as spreadsheets expect). The fields are written as given:
+/// [`csv_row`] makes values safe first.
 pub fn csv_line<I: IntoIterator<Item = String>>(fields: I) -> String {
     let mut line = fields
         .into_iter()
@@ -306,9 +331,11 @@ pub fn to_csv(t: &Table, excel: bool) -> String {
     if excel {
         out.push('\u{feff}');
     }
-    out.push_str(&csv_line(t.columns.iter().cloned()));
+    out.push_str(&csv_line(
+        t.columns.iter().map(|c| safe_text::block(c).into_owned()),
+    ));
     for r in &t.rows {
-        out.push_str(&csv_line(r.iter().map(cell)));
+        out.push_str(&csv_row(r, excel));
     }
     out
 }
@@ -333,16 +360,24 @@ pub fn to_json(t: &Table) -> serde_json::Value {
 
 /// The table as Markdown.
 pub fn to_markdown(t: &Table) -> String {
-    let esc = |s: String| s.replace('|', "\\|").replace(['\n', '\r'], " ");
+    let esc = |s: &str| safe_text::cell(s).replace('|', "\\|");
     let mut out = String::new();
-    let _ = writeln!(out, "| {} |", t.columns.join(" | "));
+    let _ = writeln!(
+        out,
+        "| {} |",
+        t.columns
+            .iter()
+            .map(|c| esc(c))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
     let _ = writeln!(out, "|{}", " --- |".repeat(t.columns.len()));
     for r in &t.rows {
         let _ = writeln!(
             out,
             "| {} |",
             r.iter()
-                .map(|v| esc(cell(v)))
+                .map(|v| esc(&cell(v)))
                 .collect::<Vec<_>>()
                 .join(" | ")
         );
@@ -361,7 +396,7 @@ pub fn to_text(t: &Table, width: usize) -> String {
         .iter()
         .map(|r| {
             r.iter()
-                .map(|v| cell(v).replace(['\n', '\r', '\t'], " "))
+                .map(|v| safe_text::cell(&cell(v)).into_owned())
                 .collect()
         })
         .collect();
@@ -377,7 +412,12 @@ pub fn to_text(t: &Table, width: usize) -> String {
     let mut out = String::new();
     let n = t.columns.len();
     let total = |w: &[usize]| w.iter().sum::<usize>() + SEP * w.len().saturating_sub(1);
-    let mut widths: Vec<usize> = t.columns.iter().map(|c| len(c)).collect();
+    let columns: Vec<String> = t
+        .columns
+        .iter()
+        .map(|c| safe_text::cell(c).into_owned())
+        .collect();
+    let mut widths: Vec<usize> = columns.iter().map(|c| len(c)).collect();
     for r in &cells {
         for (w, c) in widths.iter_mut().zip(r) {
             *w = (*w).max(len(c));
@@ -386,7 +426,7 @@ pub fn to_text(t: &Table, width: usize) -> String {
     let narrowest: Vec<usize> = widths.iter().map(|w| (*w).min(MIN_COL)).collect();
     if n > 0 && total(&narrowest) > width {
         // Records: "column | value", values cut to the width left.
-        let label = t.columns.iter().map(|c| len(c)).max().unwrap_or(0);
+        let label = columns.iter().map(|c| len(c)).max().unwrap_or(0);
         let value_width = width.saturating_sub(label + 3).max(10);
         for (i, r) in cells.iter().enumerate() {
             let head = format!("-[ {} ]", i + 1);
@@ -395,7 +435,7 @@ pub fn to_text(t: &Table, width: usize) -> String {
                 "{head}{}",
                 "-".repeat(width.saturating_sub(len(&head)))
             );
-            for (c, v) in t.columns.iter().zip(r) {
+            for (c, v) in columns.iter().zip(r) {
                 let _ = writeln!(
                     out,
                     "{} | {}",
@@ -427,7 +467,7 @@ pub fn to_text(t: &Table, width: usize) -> String {
             .trim_end()
             .to_string()
     };
-    let _ = writeln!(out, "{}", line(&t.columns));
+    let _ = writeln!(out, "{}", line(&columns));
     let _ = writeln!(
         out,
         "{}",
@@ -580,6 +620,47 @@ mod tests {
             csv_line(["a,b".into(), "say \"hi\"".into(), "Акимат".into()]),
             "\"a,b\",\"say \"\"hi\"\"\",Акимат\r\n"
         );
+    }
+
+    #[test]
+    fn control_characters_never_reach_a_table_markdown_or_csv() {
+        use rusqlite::types::Value;
+        let hostile = "=HYPERLINK(\"http://x\")\x1b[2J\x1b]0;pwned\x07\r\0\u{202e}\u{9b}\nnext";
+        let t = Table {
+            columns: vec!["title".into(), "amount".into()],
+            rows: vec![
+                vec![Value::Text(hostile.into()), Value::Real(-5.0)],
+                vec![Value::Text("@SUM(A1)".into()), Value::Integer(-7)],
+            ],
+        };
+        let raw = |s: &str, allowed: &[char]| {
+            s.chars()
+                .filter(|c| crate::safe_text::is_unsafe(*c) && !allowed.contains(c))
+                .count()
+        };
+        for narrow in [to_text(&t, 20), to_text(&t, 12)] {
+            assert_eq!(raw(&narrow, &['\n']), 0, "{narrow}");
+        }
+        for out in [to_text(&t, 200), to_markdown(&t)] {
+            assert_eq!(raw(&out, &['\n']), 0, "{out}");
+            assert!(out.contains("\\x1b[2J") && out.contains("\\u202e"), "{out}");
+            // The cell's line break is a space: every row stays one line.
+            assert!(out.contains("\\u009b next"), "{out}");
+        }
+        let csv = to_csv(&t, false);
+        assert_eq!(raw(&csv.replace("\r\n", ""), &['\n']), 0, "{csv}");
+        assert!(
+            csv.contains("\"=HYPERLINK(\"\"http://x\"\")\\x1b[2J"),
+            "{csv}"
+        );
+        assert!(
+            !csv.contains('\u{9b}') && csv.contains("\\u009b\nnext"),
+            "{csv}"
+        );
+        let excel = to_csv(&t, true);
+        assert!(excel.contains("\"'=HYPERLINK("), "{excel}");
+        assert!(excel.contains("\r\n'@SUM(A1),-7\r\n"), "{excel}");
+        assert!(excel.contains(",-5\r\n"), "numbers are not text: {excel}");
     }
 
     #[test]

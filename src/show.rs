@@ -2,8 +2,14 @@
 //! lots, documents (and their hashes), matches, versions and evidence files, as text for
 //! people or JSON for machines. Reads only; the field names of the JSON are documented in
 //! the README and are a contract.
+//!
+//! Must never: write a portal's text raw. Every field of the text output goes through
+//! [`crate::safe_text`]: one-line fields as [`line()`] (line breaks shown as `\n`), the match
+//! excerpts as [`cell()`] (line breaks as spaces, the excerpt stays one line); the JSON keeps
+//! the exact text (the caller passes it through [`crate::safe_text::json`]).
 
 use crate::evidence::{Evidence, VerifyReport};
+use crate::safe_text::{cell, line};
 use crate::store::{NoticeView, Store, StoreError};
 use serde_json::{Value, json};
 use std::fmt::Write as _;
@@ -28,17 +34,21 @@ pub fn notice_json(view: &NoticeView, evidence: &Evidence) -> Value {
     v
 }
 
+/// An optional field as one safe line, `-` when there is none.
 fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
     v.as_ref()
-        .map(|x| x.to_string())
+        .map(|x| line(&x.to_string()).into_owned())
         .unwrap_or_else(|| "-".into())
+}
+
+/// A path as one safe line.
+fn path_line(p: &std::path::Path) -> String {
+    line(&p.display().to_string()).into_owned()
 }
 
 fn money(x: Option<f64>, cur: &Option<String>) -> String {
     match x.and_then(crate::alert::format_amount) {
-        Some(a) => format!("{a} {}", cur.as_deref().unwrap_or(""))
-            .trim()
-            .to_string(),
+        Some(a) => line(format!("{a} {}", cur.as_deref().unwrap_or("")).trim()).into_owned(),
         None => "-".into(),
     }
 }
@@ -46,14 +56,14 @@ fn money(x: Option<f64>, cur: &Option<String>) -> String {
 /// `show` as text.
 pub fn notice_text(v: &NoticeView, evidence: &Evidence) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "{}", v.title);
+    let _ = writeln!(o, "{}", line(&v.title));
     let _ = writeln!(
         o,
         "  notice        {} (external id {}, id {}, source {})",
         opt(&v.number),
-        v.external_id,
+        line(&v.external_id),
         v.id,
-        v.source
+        line(&v.source)
     );
     let _ = writeln!(
         o,
@@ -80,10 +90,15 @@ pub fn notice_text(v: &NoticeView, evidence: &Evidence) -> String {
     let _ = writeln!(
         o,
         "  seen          {} .. {}",
-        v.first_seen_at, v.last_seen_at
+        line(&v.first_seen_at),
+        line(&v.last_seen_at)
     );
     if let Some(g) = &v.gone_at {
-        let _ = writeln!(o, "  GONE          no longer on the portal since {g}");
+        let _ = writeln!(
+            o,
+            "  GONE          no longer on the portal since {}",
+            line(g)
+        );
     }
     let _ = writeln!(o, "\nlots ({})", v.lots.len());
     for l in &v.lots {
@@ -105,9 +120,9 @@ pub fn notice_text(v: &NoticeView, evidence: &Evidence) -> String {
                 .map(|s| {
                     format!(
                         "{} ({} {})",
-                        s.name.as_deref().unwrap_or("-"),
-                        s.scheme,
-                        s.id
+                        line(s.name.as_deref().unwrap_or("-")),
+                        line(&s.scheme),
+                        line(&s.id)
                     )
                 })
                 .collect::<Vec<_>>()
@@ -115,7 +130,7 @@ pub fn notice_text(v: &NoticeView, evidence: &Evidence) -> String {
             let _ = writeln!(
                 o,
                 "  {}  {}  {}  {}  {}{}",
-                a.external_id,
+                line(&a.external_id),
                 opt(&a.status),
                 money(a.amount, &a.currency),
                 if suppliers.is_empty() {
@@ -126,7 +141,8 @@ pub fn notice_text(v: &NoticeView, evidence: &Evidence) -> String {
                 a.contract_id
                     .as_deref()
                     .map(|c| format!(
-                        "contract {c} {} {} signed {}",
+                        "contract {} {} {} signed {}",
+                        line(c),
                         opt(&a.contract_status),
                         money(a.contract_amount, &a.currency),
                         opt(&a.contract_signed_at)
@@ -134,7 +150,7 @@ pub fn notice_text(v: &NoticeView, evidence: &Evidence) -> String {
                     .unwrap_or_default(),
                 a.removed_at
                     .as_deref()
-                    .map(|r| format!(" (removed {r})"))
+                    .map(|r| format!(" (removed {})", line(r)))
                     .unwrap_or_default()
             );
         }
@@ -150,7 +166,7 @@ pub fn notice_text(v: &NoticeView, evidence: &Evidence) -> String {
             o,
             "  [{}] {}{}{}{}",
             d.id,
-            name,
+            line(&name),
             if d.is_spec {
                 " (technical specification)"
             } else {
@@ -158,14 +174,14 @@ pub fn notice_text(v: &NoticeView, evidence: &Evidence) -> String {
             },
             d.lot_number
                 .as_deref()
-                .map(|n| format!(" lot {n}"))
+                .map(|n| format!(" lot {}", line(n)))
                 .unwrap_or_default(),
             d.removed_at
                 .as_deref()
-                .map(|t| format!(" REMOVED {t}"))
+                .map(|t| format!(" REMOVED {}", line(t)))
                 .unwrap_or_default()
         );
-        let _ = writeln!(o, "      {}", d.url);
+        let _ = writeln!(o, "      {}", line(&d.url));
         let _ = writeln!(
             o,
             "      sha256 {}  {} bytes  {}  fetched {}",
@@ -175,7 +191,7 @@ pub fn notice_text(v: &NoticeView, evidence: &Evidence) -> String {
             opt(&d.fetched_at)
         );
         if let Some(e) = &d.error {
-            let _ = writeln!(o, "      error: {e}");
+            let _ = writeln!(o, "      error: {}", line(e));
         }
     }
     let _ = writeln!(o, "\nmatches ({})", v.matches.len());
@@ -183,17 +199,17 @@ pub fn notice_text(v: &NoticeView, evidence: &Evidence) -> String {
         let _ = writeln!(
             o,
             "  {} {} \"{}\"  in {}  flagged {}{}",
-            m.severity,
-            m.rule_id,
-            m.phrase,
-            m.target,
-            m.first_flagged_at,
+            line(&m.severity),
+            line(&m.rule_id),
+            line(&m.phrase),
+            line(&m.target),
+            line(&m.first_flagged_at),
             m.retracted_at
                 .as_deref()
-                .map(|t| format!("  RETRACTED {t}"))
+                .map(|t| format!("  RETRACTED {}", line(t)))
                 .unwrap_or_default()
         );
-        let _ = writeln!(o, "      {}", m.evidence.replace('\n', " "));
+        let _ = writeln!(o, "      {}", cell(&m.evidence));
     }
     let _ = writeln!(o, "\nversions ({})", v.versions.len());
     for ver in &v.versions {
@@ -208,32 +224,38 @@ pub fn notice_text(v: &NoticeView, evidence: &Evidence) -> String {
                 })
                 .unwrap_or_else(|_| c.to_string()),
         };
-        let _ = writeln!(o, "  v{} {}  {}", ver.version, ver.seen_at, what);
+        let _ = writeln!(
+            o,
+            "  v{} {}  {}",
+            ver.version,
+            line(&ver.seen_at),
+            line(&what)
+        );
     }
     let _ = writeln!(
         o,
         "\nevidence ({} payloads, folder {})",
         v.evidence.len(),
-        evidence.dir().display()
+        path_line(evidence.dir())
     );
     for e in &v.evidence {
         let path = evidence.path_of(&e.sha256);
         let _ = writeln!(
             o,
             "  {} {}  HTTP {}  {} bytes ({} stored)  fetched {} .. {} ({}x)",
-            e.kind,
-            e.url,
+            line(&e.kind),
+            line(&e.url),
             opt(&e.http_status),
             e.size,
             e.stored_size,
-            e.first_fetched_at,
-            e.last_fetched_at,
+            line(&e.first_fetched_at),
+            line(&e.last_fetched_at),
             e.fetch_count
         );
         let _ = writeln!(
             o,
             "      {}{}",
-            path.display(),
+            path_line(&path),
             if path.is_file() { "" } else { "  (MISSING)" }
         );
     }
@@ -247,7 +269,7 @@ pub fn verify_text(r: &VerifyReport, store: &Store) -> Result<String, StoreError
     let _ = writeln!(
         o,
         "evidence folder {}: {} payloads checked ({} rows, {} bytes, {} on disk): {} ok, {} corrupt, {} missing",
-        r.folder.display(),
+        path_line(&r.folder),
         r.checked,
         rows,
         size,
@@ -257,29 +279,13 @@ pub fn verify_text(r: &VerifyReport, store: &Store) -> Result<String, StoreError
         r.missing.len()
     );
     for p in &r.corrupt {
-        let _ = writeln!(o, "CORRUPT {}: {}", p.path.display(), p.detail);
+        let _ = writeln!(o, "CORRUPT {}: {}", path_line(&p.path), line(&p.detail));
     }
     for p in &r.missing {
-        let _ = writeln!(o, "MISSING {}: {}", p.path.display(), p.detail);
+        let _ = writeln!(o, "MISSING {}: {}", path_line(&p.path), line(&p.detail));
     }
     for p in &r.unreferenced {
-        let _ = writeln!(o, "unreferenced (harmless) {}", p.display());
+        let _ = writeln!(o, "unreferenced (harmless) {}", path_line(p));
     }
     Ok(o)
-}
-
-/// One line of untrusted text made safe for a terminal: line breaks shown as `\n`, tabs as a
-/// space, every other control character (ESC, BEL, CR, NUL, C1) as U+FFFD, so text cannot move
-/// the cursor, retitle the window or forge lines.
-pub fn sanitize_line(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push(' '),
-            c if c.is_control() => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
 }

@@ -13,4 +13,5 @@ mod reports;
 mod rules;
 mod smtp;
 mod sources;
+mod terminal;
 mod util;
