@@ -819,9 +819,12 @@ async fn fetch_document(
         let r = readers.read(&bytes, name.as_deref(), media2.as_deref(), &limits, &|| {
             stop.is_set()
         });
-        if matches!(r, Err(extract::ExtractError::Interrupted))
-            && let Err(e) = marks.abandon(id)
-        {
+        let cleared = if matches!(r, Err(extract::ExtractError::Interrupted)) {
+            marks.abandon(id)
+        } else {
+            marks.end(id)
+        };
+        if let Err(e) = cleared {
             tracing::warn!("document {id}: cannot clear its read mark: {e}");
         }
         r

@@ -62,6 +62,18 @@ impl ReadMarks {
         Ok(())
     }
 
+    /// The reading ended, well or not, and tenderscan is still alive: no mark (a crash after
+    /// this point is not the document's fault).
+    pub fn end(&self, document_id: i64) -> Result<(), StoreError> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        conn.execute(
+            "UPDATE documents SET read_started_at = NULL, read_in_process = 0, read_attempts = 0
+             WHERE id = ?1",
+            [document_id],
+        )?;
+        Ok(())
+    }
+
     /// The reading was stopped before it ended (the run was asked to stop): the attempt does
     /// not count.
     pub fn abandon(&self, document_id: i64) -> Result<(), StoreError> {

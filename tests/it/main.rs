@@ -8,6 +8,7 @@ mod crawl;
 mod evidence;
 mod extract;
 mod foundation;
+mod hostile;
 mod pipeline;
 mod reports;
 mod rules;

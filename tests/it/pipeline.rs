@@ -10,11 +10,11 @@ use std::time::Duration;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+pub(crate) const TOKEN: &str = "0123456789abcdef0123456789abcdef";
 
 /// One announcement in GraphQL v3 shape, with one lot whose technical specification
 /// is served by `server` at /files/download_file/{file_id}/.
-fn trd_buy(server: &str, id: i64, title: &str, amount: f64, file_id: i64) -> Value {
+pub(crate) fn trd_buy(server: &str, id: i64, title: &str, amount: f64, file_id: i64) -> Value {
     json!({
         "id": id,
         "numberAnno": format!("{id}-1"),
@@ -62,7 +62,7 @@ fn trd_buy(server: &str, id: i64, title: &str, amount: f64, file_id: i64) -> Val
     })
 }
 
-fn graphql_page(items: Vec<Value>) -> ResponseTemplate {
+pub(crate) fn graphql_page(items: Vec<Value>) -> ResponseTemplate {
     let last = items.last().and_then(|i| i["id"].as_i64());
     let body = json!({
         "data": {"TrdBuy": items},
@@ -71,14 +71,14 @@ fn graphql_page(items: Vec<Value>) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_raw(body.to_string().into_bytes(), "application/json")
 }
 
-const NURBOT_SPEC: &[&str] = &[
+pub(crate) const NURBOT_SPEC: &[&str] = &[
     "Техническая спецификация",
     "Оказание информационных услуг по продвижению деятельности акимата в социальных сетях.",
     "Создание четырех фейковых аккаунтов для комментирования публикаций акимата.",
     "Срок оказания услуг: до 31 декабря 2026 года.",
 ];
 
-const PLAIN_SPEC: &[&str] = &[
+pub(crate) const PLAIN_SPEC: &[&str] = &[
     "Техническая спецификация",
     "Поставка канцелярских товаров: бумага офисная А4, 500 листов в пачке, 40 пачек.",
 ];
@@ -122,7 +122,7 @@ async fn portal(delay: Duration) -> MockServer {
 }
 
 /// A config with the given sources (name, url) and a recipient, mail as .eml files.
-fn write_config(dir: &Path, sources: &[(&str, &str)]) {
+pub(crate) fn write_config(dir: &Path, sources: &[(&str, &str)]) {
     let mut cfg = String::from(
         "[database]\npath = \"t.db\"\n\n[crawl]\ncontact = \"mailto:test@example.org\"\ntimeout_secs = 5\nmax_retries = 1\nbackoff_secs = 0.05\n\n",
     );
@@ -137,7 +137,7 @@ fn write_config(dir: &Path, sources: &[(&str, &str)]) {
     std::fs::write(dir.join("config.toml"), cfg).unwrap();
 }
 
-fn eml_files(dir: &Path) -> Vec<std::path::PathBuf> {
+pub(crate) fn eml_files(dir: &Path) -> Vec<std::path::PathBuf> {
     match std::fs::read_dir(dir.join("outbox")) {
         Ok(rd) => rd
             .map(|e| e.unwrap().path())
@@ -375,7 +375,12 @@ async fn a_run_killed_mid_crawl_is_completed_by_the_next_without_duplicates() {
 }
 
 /// The binary, started in `dir` with the test token, for tests that wait on it or signal it.
-fn spawn(dir: &Path, command: &str, stdout: Stdio, stderr: Stdio) -> std::process::Child {
+pub(crate) fn spawn(
+    dir: &Path,
+    command: &str,
+    stdout: Stdio,
+    stderr: Stdio,
+) -> std::process::Child {
     std::process::Command::new(binary())
         .current_dir(dir)
         .env("TEST_GOSZAKUP_TOKEN", TOKEN)
@@ -387,11 +392,11 @@ fn spawn(dir: &Path, command: &str, stdout: Stdio, stderr: Stdio) -> std::proces
 }
 
 /// Poll `cond` for up to 20 s.
-fn wait_for(cond: impl Fn() -> bool) {
+pub(crate) fn wait_for(cond: impl Fn() -> bool) {
     wait_for_secs(20, cond)
 }
 
-fn signal(child: &std::process::Child, sig: &str) {
+pub(crate) fn signal(child: &std::process::Child, sig: &str) {
     let ok = std::process::Command::new("kill")
         .args([sig, &child.id().to_string()])
         .status()
@@ -488,7 +493,7 @@ async fn the_daemon_runs_the_cycle_on_its_schedule_and_stops_on_sigterm() {
 }
 
 /// Poll `cond` for up to `secs` seconds.
-fn wait_for_secs(secs: u64, cond: impl Fn() -> bool) {
+pub(crate) fn wait_for_secs(secs: u64, cond: impl Fn() -> bool) {
     let deadline = std::time::Instant::now() + Duration::from_secs(secs);
     while std::time::Instant::now() < deadline {
         if cond() {

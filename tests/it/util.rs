@@ -73,3 +73,78 @@ pub fn try_count(db: &Path, sql: &str) -> Option<i64> {
             .ok()?;
     conn.query_row(sql, [], |r| r.get(0)).ok()
 }
+
+/// A one-page PDF whose content stream is a FlateDecode bomb: `decoded` bytes of spaces
+/// (about 1000:1) that a reader decoding the stream whole must allocate. Built from raw
+/// deflate blocks: after a sync flush the compressor's state is the same for every further
+/// run of spaces, so one such block is repeated instead of compressing gigabytes.
+pub fn flate_bomb_pdf(decoded: u64) -> Vec<u8> {
+    use flate2::{Compress, Compression, FlushCompress};
+    const CHUNK: usize = 1 << 20;
+    let spaces = vec![b' '; CHUNK];
+    let mut c = Compress::new(Compression::best(), false);
+    let mut block = |flush| {
+        let mut out = Vec::with_capacity(64 * 1024);
+        let before = c.total_in();
+        let input: &[u8] = if flush == FlushCompress::Finish {
+            &[]
+        } else {
+            &spaces
+        };
+        c.compress_vec(input, &mut out, flush).unwrap();
+        assert_eq!(c.total_in() - before, input.len() as u64);
+        out
+    };
+    let chunks = decoded.div_ceil(CHUNK as u64).max(3);
+    let first = block(FlushCompress::Sync);
+    let second = block(FlushCompress::Sync);
+    let third = block(FlushCompress::Sync);
+    assert_eq!(second, third, "the repeated block is stable");
+    let mut deflate = first;
+    for _ in 1..chunks {
+        deflate.extend_from_slice(&second);
+    }
+    deflate.extend_from_slice(&block(FlushCompress::Finish));
+    // zlib wrapping: header, then the Adler-32 of `n` spaces.
+    let n = u128::from(chunks) * CHUNK as u128;
+    let m = 65521u128;
+    let a = (1 + 32 * n) % m;
+    let b = (n + 32 * (n * (n + 1) / 2)) % m;
+    let mut zlib = vec![0x78, 0xda];
+    zlib.extend_from_slice(&deflate);
+    zlib.extend_from_slice(&(((b << 16) | a) as u32).to_be_bytes());
+    let objs: Vec<Vec<u8>> =
+        vec![
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << >> >>"
+            .to_vec(),
+        [
+            format!("<< /Length {} /Filter /FlateDecode >>\nstream\n", zlib.len()).into_bytes(),
+            zlib,
+            b"\nendstream".to_vec(),
+        ]
+        .concat(),
+    ];
+    let mut pdf = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objs.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+        pdf.extend_from_slice(o);
+        pdf.extend_from_slice(b"\nendobj\n");
+    }
+    let xref = pdf.len();
+    pdf.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objs.len() + 1).as_bytes());
+    for o in offsets {
+        pdf.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    pdf.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objs.len() + 1
+        )
+        .as_bytes(),
+    );
+    pdf
+}
