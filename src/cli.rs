@@ -187,6 +187,9 @@ pub enum Command {
         /// Send digest ID again (same Message-ID)
         #[arg(long, value_name = "ID", conflicts_with = "dry_run")]
         resend: Option<i64>,
+        /// Unconfirmed digest ID did arrive: mark it and its alerts sent, send nothing
+        #[arg(long, value_name = "ID", conflicts_with_all = ["dry_run", "resend"])]
+        confirm: Option<i64>,
     },
 }
 
@@ -635,10 +638,19 @@ fn run(cli: Cli) -> Result<i32> {
         }
         Command::Show { notice, format } => show(&load_config(config)?, notice, *format),
         Command::Verify { format } => verify(&load_config(config)?, *format),
-        Command::Alert { dry_run, resend } => {
+        Command::Alert {
+            dry_run,
+            resend,
+            confirm,
+        } => {
             let cfg = load_config(config)?;
-            let rules = load_rules(&cfg)?;
-            alert(&cfg, &rules, *dry_run, *resend)
+            match confirm {
+                Some(id) => confirm_digest(&cfg, *id),
+                None => {
+                    let rules = load_rules(&cfg)?;
+                    alert(&cfg, &rules, *dry_run, *resend)
+                }
+            }
         }
     }
 }
@@ -1024,18 +1036,24 @@ fn alert(cfg: &Config, rules: &RuleSet, dry_run: bool, resend: Option<i64>) -> R
         for f in &report.failed {
             eprintln!("tenderscan: mail failed: {}", line(f));
         }
-        for id in &report.unconfirmed {
-            eprintln!(
-                "tenderscan: digest {id} was being sent when a run died; it may have arrived. `tenderscan alert --resend {id}` sends it again"
-            );
-        }
-        Ok(
-            if report.failed.is_empty() && report.unconfirmed.is_empty() {
-                exit::OK
-            } else {
-                exit::PARTIAL
-            },
-        )
+        // `unconfirmed` digests waiting for their resend were logged as warnings: a
+        // warning, not a failure (see README, Exit codes).
+        Ok(if report.failed.is_empty() {
+            exit::OK
+        } else {
+            exit::PARTIAL
+        })
+    }))
+}
+
+/// `alert --confirm ID`: a person checked that unconfirmed digest ID arrived.
+fn confirm_digest(cfg: &Config, id: i64) -> Result<i32> {
+    exit_code(with_lock(cfg, |store, _stop, _rt| {
+        let n = crate::alert::confirm(store, id)?;
+        say(format_args!(
+            "digest {id} marked delivered ({n} alerts); it will not be resent"
+        ));
+        Ok(exit::OK)
     }))
 }
 
@@ -1548,6 +1566,7 @@ fn status(cfg: &Config, format: OutputFormat, runs: usize) -> Result<i32> {
     let counts = store.table_counts()?;
     let recent = store.recent_runs(runs)?;
     let health = store.source_health()?;
+    let unconfirmed = store.unconfirmed_digests()?;
     let mut out = std::io::stdout().lock();
     if format == OutputFormat::Json {
         let v = serde_json::json!({
@@ -1557,6 +1576,16 @@ fn status(cfg: &Config, format: OutputFormat, runs: usize) -> Result<i32> {
             "tables": counts.iter().map(|(t, n)| (t.to_string(), serde_json::Value::from(*n))).collect::<serde_json::Map<_, _>>(),
             "sources": health,
             "runs": recent,
+            "unconfirmed_digests": unconfirmed.iter().map(|d| serde_json::json!({
+                "id": d.id,
+                "kind": d.kind,
+                "recipient": d.recipient,
+                "subject": d.subject,
+                "message_id": d.message_id,
+                "since": d.since,
+                "alerts": d.alerts,
+                "outlook": crate::alert::unconfirmed_outlook(cfg, d),
+            })).collect::<Vec<_>>(),
         });
         writeln!(out, "{}", json_pretty(&v)?)?;
         return Ok(exit::OK);
@@ -1598,6 +1627,24 @@ fn status(cfg: &Config, format: OutputFormat, runs: usize) -> Result<i32> {
                 line(&s.kind),
                 state
             )?,
+        }
+    }
+    if !unconfirmed.is_empty() {
+        writeln!(
+            out,
+            "\nunconfirmed digests (a run stopped while handing them to the mail server)"
+        )?;
+        for d in &unconfirmed {
+            writeln!(
+                out,
+                "  #{:<5} to {}  since {}  {} alerts  subject {:?}\n         {}",
+                d.id,
+                d.recipient,
+                d.since,
+                d.alerts,
+                d.subject,
+                crate::alert::unconfirmed_outlook(cfg, d)
+            )?;
         }
     }
     writeln!(out, "\nlast runs")?;

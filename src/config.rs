@@ -200,7 +200,14 @@ pub struct MailConfig {
     /// Operator address told when a source keeps failing or mail cannot be sent.
     pub admin: Option<String>,
     pub timeout_secs: u64,
+    /// A digest left `unconfirmed` by a run killed mid-send is resent (same Message-ID,
+    /// same bytes) by the first run at least this many hours after it was handed over;
+    /// 0: never automatically. 0..=`MAX_RESEND_UNCONFIRMED_AFTER_HOURS`.
+    pub resend_unconfirmed_after_hours: u64,
 }
+
+/// Upper bound of `[mail] resend_unconfirmed_after_hours`: a year.
+pub const MAX_RESEND_UNCONFIRMED_AFTER_HOURS: u64 = 8760;
 
 impl Default for MailConfig {
     fn default() -> Self {
@@ -216,6 +223,7 @@ impl Default for MailConfig {
             dry_run_dir: PathBuf::from("outbox"),
             admin: None,
             timeout_secs: 60,
+            resend_unconfirmed_after_hours: 24,
         }
     }
 }
@@ -538,6 +546,17 @@ impl Config {
         }
         if let Some(a) = &self.mail.admin {
             check_address(a).map_err(|m| err("mail", None, "admin", m))?;
+        }
+        if self.mail.resend_unconfirmed_after_hours > MAX_RESEND_UNCONFIRMED_AFTER_HOURS {
+            return Err(err(
+                "mail",
+                None,
+                "resend_unconfirmed_after_hours",
+                format!(
+                    "{} is out of range: a number of hours from 0 (never resend automatically) to {MAX_RESEND_UNCONFIRMED_AFTER_HOURS}",
+                    self.mail.resend_unconfirmed_after_hours
+                ),
+            ));
         }
         if self.mail.smtp_host.as_deref() == Some("") {
             return Err(err(
@@ -885,6 +904,40 @@ mod tests {
         assert!(parse(src).is_err());
         let src = "[database]\npath = 'a.db'\n[schedule]\ncron = '*/10 * * * 1-5'\n";
         assert!(parse(src).is_ok());
+    }
+
+    #[test]
+    fn resend_unconfirmed_after_hours_is_bounded() {
+        let c = parse("[database]\npath = 'a.db'\n").unwrap();
+        assert_eq!(c.mail.resend_unconfirmed_after_hours, 24);
+        for ok in [0, 1, 8760] {
+            let src = format!(
+                "[database]\npath = 'a.db'\n[mail]\nresend_unconfirmed_after_hours = {ok}\n"
+            );
+            assert_eq!(parse(&src).unwrap().mail.resend_unconfirmed_after_hours, ok);
+        }
+        let src = "[database]\npath = 'a.db'\n[mail]\nfrom = 'a@b.kz'\nresend_unconfirmed_after_hours = 8761\n";
+        let e = parse(src).unwrap_err();
+        assert_eq!(
+            e.key.as_deref(),
+            Some("mail.resend_unconfirmed_after_hours"),
+            "{e}"
+        );
+        assert_eq!(e.line, Some(5), "{e}");
+        assert!(e.message.contains("8760"), "{e}");
+        assert!(e.to_string().starts_with("t.toml:5:"), "{e}");
+        for bad in ["-1", "1.5", "'24'", "18446744073709551616"] {
+            let src = format!(
+                "[database]\npath = 'a.db'\n[mail]\nresend_unconfirmed_after_hours = {bad}\n"
+            );
+            let e = parse(&src).unwrap_err();
+            assert_eq!(e.line, Some(4), "{bad}: {e}");
+            assert_eq!(
+                e.key.as_deref(),
+                Some("mail.resend_unconfirmed_after_hours"),
+                "{bad}: {e}"
+            );
+        }
     }
 
     #[test]

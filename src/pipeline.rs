@@ -128,6 +128,9 @@ pub struct RunReport {
     pub counts: RunCounts,
     pub sources: Vec<SourceReport>,
     pub mail_error: Option<String>,
+    /// Mail that needs a look but did not fail: `unconfirmed` digests waiting for their
+    /// automatic resend (logged at warn level; the run stays `ok`).
+    pub mail_warning: Option<String>,
     pub interrupted: bool,
 }
 
@@ -275,14 +278,12 @@ pub async fn run(
         {
             Ok(sent) => {
                 report.counts.alerts_sent += sent.alerts_sent as i64;
-                let mut problems = sent.failed.clone();
-                for id in &sent.unconfirmed {
-                    problems.push(format!(
-                        "digest {id} was being sent when a run died: it may or may not have arrived; `tenderscan alert --resend {id}` sends it again"
-                    ));
+                if !sent.failed.is_empty() {
+                    report.mail_error = Some(sent.failed.join("; "));
                 }
-                if !problems.is_empty() {
-                    report.mail_error = Some(problems.join("; "));
+                // Already logged one by one; kept in the run's summary.
+                if !sent.warnings.is_empty() {
+                    report.mail_warning = Some(sent.warnings.join("; "));
                 }
             }
             Err(e) => report.mail_error = Some(e.to_string()),
@@ -322,6 +323,7 @@ pub async fn run(
     let summary = serde_json::json!({
         "sources": report.sources,
         "mail_error": report.mail_error,
+        "mail_warning": report.mail_warning,
         "baseline": opts.baseline,
     });
     store.finish_run(run_id, report.status(), &report.counts, &summary)?;

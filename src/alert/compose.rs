@@ -4,7 +4,9 @@
 //! Every piece of notice text is untrusted (a portal or an agency wrote it): in the text
 //! part control and bidi-override characters are removed; in the HTML part everything is
 //! escaped and links are only ever http(s); nothing untrusted reaches a header unless
-//! [`header_text`] cleaned it. This module does no I/O.
+//! [`header_text`] cleaned it. Single-line portal fields (titles, agency names, numbers,
+//! links shown as text) are capped at the lengths below, with an ellipsis, so a portal
+//! cannot put half a megabyte into a heading. This module does no I/O.
 
 use super::RuleText;
 use crate::config::Language;
@@ -13,6 +15,18 @@ use crate::store::history::FieldChange;
 use crate::store::{AlertItem, ChangeItem};
 use std::collections::HashMap;
 use std::fmt::Write as _;
+
+/// Longest notice title shown (characters, the ellipsis included).
+pub(crate) const MAX_TITLE_CHARS: usize = 300;
+/// Longest agency name shown.
+pub(crate) const MAX_AGENCY_CHARS: usize = 200;
+/// Longest short field shown: notice and lot numbers, the BIN, a deadline the portal
+/// wrote in its own words.
+pub(crate) const MAX_FIELD_CHARS: usize = 100;
+/// Longest link shown as text (one that is not a usable http(s) link).
+pub(crate) const MAX_URL_TEXT_CHARS: usize = 300;
+/// Longest URL made a link; a longer one is shown as (capped) text.
+pub(crate) const MAX_LINK_CHARS: usize = 2048;
 
 /// A composed digest.
 #[derive(Debug, Clone)]
@@ -277,7 +291,7 @@ fn deadline_line(lang: Language, item: &AlertItem) -> Option<String> {
     }
     item.deadline_local
         .as_deref()
-        .map(|s| clean_inline(s).trim().to_string())
+        .map(|s| header_text(s, MAX_FIELD_CHARS))
         .filter(|s| !s.is_empty())
 }
 
@@ -310,6 +324,7 @@ pub(crate) fn header_text(s: &str, max_chars: usize) -> String {
         t.to_string()
     } else {
         let mut cut: String = t.chars().take(max_chars.saturating_sub(1)).collect();
+        cut.truncate(cut.trim_end().len());
         cut.push('…');
         cut
     }
@@ -336,10 +351,21 @@ fn h(s: &str) -> String {
 }
 
 /// A link target, only when it is an absolute http(s) URL.
+/// (A URL longer than [`MAX_LINK_CHARS`] is no link either.)
 pub(crate) fn safe_url(u: &str) -> Option<String> {
+    if u.len() > 4 * MAX_LINK_CHARS {
+        return None;
+    }
     let parsed = url::Url::parse(u.trim()).ok()?;
-    (matches!(parsed.scheme(), "http" | "https") && parsed.host_str().is_some())
+    (matches!(parsed.scheme(), "http" | "https")
+        && parsed.host_str().is_some()
+        && parsed.as_str().len() <= MAX_LINK_CHARS)
         .then(|| parsed.to_string())
+}
+
+/// A link that is not usable, as text.
+fn url_text(u: &str) -> String {
+    header_text(u, MAX_URL_TEXT_CHARS)
 }
 
 /// Split untrusted evidence into (before, matched, after) from the stored byte offsets.
@@ -493,12 +519,12 @@ fn agency_line(item: &AlertItem, l: &Labels) -> Option<String> {
     let name = item
         .agency_name
         .as_deref()
-        .map(|s| clean_inline(s).trim().to_string())
+        .map(|s| header_text(s, MAX_AGENCY_CHARS))
         .filter(|s| !s.is_empty());
     let bin = item
         .agency_bin
         .as_deref()
-        .map(|s| clean_inline(s).trim().to_string())
+        .map(|s| header_text(s, MAX_FIELD_CHARS))
         .filter(|s| !s.is_empty());
     match (name, bin) {
         (Some(n), Some(b)) => Some(format!("{n} ({} {b})", l.bin)),
@@ -514,7 +540,7 @@ fn found_in(item: &AlertItem, l: &Labels) -> String {
         let num = item
             .lot_number
             .as_deref()
-            .map(clean_inline)
+            .map(|n| header_text(n, MAX_FIELD_CHARS))
             .unwrap_or_default();
         let title = item
             .lot_title
@@ -626,15 +652,15 @@ pub(crate) fn event_line(lang: Language, ev: &serde_json::Value) -> String {
 
 fn changed_text(out: &mut String, number: usize, c: &ChangeItem, lang: Language) {
     let l = labels(lang);
-    let _ = writeln!(out, "{number}. {}", clean_inline(&c.title).trim());
+    let _ = writeln!(out, "{number}. {}", header_text(&c.title, MAX_TITLE_CHARS));
     if let Some(a) = c.agency_name.as_deref() {
-        let _ = writeln!(out, "   {}: {}", l.agency, clean_inline(a).trim());
+        let _ = writeln!(out, "   {}: {}", l.agency, header_text(a, MAX_AGENCY_CHARS));
     }
     if let Some(n) = c.notice_number.as_deref() {
-        let _ = writeln!(out, "   {}: {}", l.notice, clean_inline(n).trim());
+        let _ = writeln!(out, "   {}: {}", l.notice, header_text(n, MAX_FIELD_CHARS));
     }
     if let Some(u) = c.url.as_deref() {
-        let shown = safe_url(u).unwrap_or_else(|| clean_inline(u).trim().to_string());
+        let shown = safe_url(u).unwrap_or_else(|| url_text(u));
         let _ = writeln!(out, "   {}: {shown}", l.link);
     }
     for ev in &c.events {
@@ -645,7 +671,7 @@ fn changed_text(out: &mut String, number: usize, c: &ChangeItem, lang: Language)
 
 fn changed_html(out: &mut String, c: &ChangeItem, lang: Language) {
     let l = labels(lang);
-    let title = h(c.title.trim());
+    let title = html_escape(&header_text(&c.title, MAX_TITLE_CHARS));
     let _ = writeln!(
         out,
         "<div style=\"margin:14px 0;padding:10px 12px;border:1px solid #ddd;border-radius:4px\">"
@@ -667,7 +693,7 @@ fn changed_html(out: &mut String, c: &ChangeItem, lang: Language) {
             out,
             "<p style=\"margin:2px 0\">{}: {}</p>",
             html_escape(l.agency),
-            h(a.trim())
+            html_escape(&header_text(a, MAX_AGENCY_CHARS))
         );
     }
     if let Some(n) = c.notice_number.as_deref() {
@@ -675,7 +701,7 @@ fn changed_html(out: &mut String, c: &ChangeItem, lang: Language) {
             out,
             "<p style=\"margin:2px 0\">{}: {}</p>",
             html_escape(l.notice),
-            h(n.trim())
+            html_escape(&header_text(n, MAX_FIELD_CHARS))
         );
     }
     out.push_str("<ul>\n");
@@ -803,7 +829,11 @@ fn notice_text(
 ) {
     let l = labels(lang);
     let first = g.items[0];
-    let _ = writeln!(out, "{number}. {}", clean_inline(&first.title).trim());
+    let _ = writeln!(
+        out,
+        "{number}. {}",
+        header_text(&first.title, MAX_TITLE_CHARS)
+    );
     if let Some(a) = agency_line(first, l) {
         let _ = writeln!(out, "   {}: {a}", l.agency);
     }
@@ -817,7 +847,7 @@ fn notice_text(
         let _ = writeln!(out, "   {}: {d}", l.deadline);
     }
     if let Some(n) = first.notice_number.as_deref() {
-        let _ = writeln!(out, "   {}: {}", l.notice, clean_inline(n).trim());
+        let _ = writeln!(out, "   {}: {}", l.notice, header_text(n, MAX_FIELD_CHARS));
     }
     match first.url.as_deref().and_then(safe_url) {
         Some(u) => {
@@ -825,7 +855,7 @@ fn notice_text(
         }
         None => {
             if let Some(u) = first.url.as_deref() {
-                let _ = writeln!(out, "   {}: {}", l.link, clean_inline(u).trim());
+                let _ = writeln!(out, "   {}: {}", l.link, url_text(u));
             }
         }
     }
@@ -875,7 +905,7 @@ fn notice_html(
 ) {
     let l = labels(lang);
     let first = g.items[0];
-    let title = h(first.title.trim());
+    let title = html_escape(&header_text(&first.title, MAX_TITLE_CHARS));
     let _ = writeln!(
         out,
         "<div style=\"margin:14px 0;padding:10px 12px;border:1px solid #ddd;border-radius:4px\">"
@@ -913,7 +943,7 @@ fn notice_html(
         row(out, l.deadline, html_escape(&d));
     }
     if let Some(n) = first.notice_number.as_deref() {
-        row(out, l.notice, h(n.trim()));
+        row(out, l.notice, html_escape(&header_text(n, MAX_FIELD_CHARS)));
     }
     if let Some(raw) = first.url.as_deref() {
         match safe_url(raw) {
@@ -922,7 +952,7 @@ fn notice_html(
                 l.link,
                 format!("<a href=\"{0}\">{0}</a>", html_escape(&u)),
             ),
-            None => row(out, l.link, h(raw.trim())),
+            None => row(out, l.link, html_escape(&url_text(raw))),
         }
     }
     out.push_str("</table>\n");
@@ -1134,6 +1164,80 @@ mod tests {
             safe_url("https://x.kz/a?b=\"c\"").as_deref(),
             Some("https://x.kz/a?b=%22c%22")
         );
+    }
+
+    #[test]
+    fn long_portal_fields_are_capped_with_an_ellipsis() {
+        // 470 KB of title, with a 2-byte character on every cut point (no panic, whole chars).
+        let title: String = "Закупка ".repeat(470_000 / "Закупка ".len() + 1);
+        let agency = "Ж".repeat(100_000);
+        let mut it = item();
+        it.title = title.clone();
+        it.agency_name = Some(agency.clone());
+        it.agency_bin = Some("9".repeat(10_000));
+        it.notice_number = Some("№".repeat(10_000));
+        it.url = Some(format!("https://x.kz/{}", "a".repeat(10_000)));
+        let change = ChangeItem {
+            alert_id: 2,
+            notice_id: 2,
+            notice_number: None,
+            title: title.clone(),
+            agency_name: Some(agency.clone()),
+            url: None,
+            events: vec![],
+        };
+        for lang in [Language::En, Language::Ru] {
+            let d = digest(
+                std::slice::from_ref(&it),
+                std::slice::from_ref(&change),
+                &HashMap::new(),
+                lang,
+            );
+            assert!(d.subject.chars().count() <= 160, "{}", d.subject);
+            // 299 characters: 37 times "Закупка " (8 characters) and "Зак", then "…".
+            let shown = format!("{}Зак…", "Закупка ".repeat(37));
+            assert_eq!(shown.chars().count(), MAX_TITLE_CHARS);
+            assert!(
+                d.text.contains(&format!("1. {shown}\n")),
+                "{}",
+                &d.text[..2000]
+            );
+            assert!(d.text.contains(&format!("2. {shown}\n")));
+            assert!(d.html.contains(&format!(">{shown}</h3>")));
+            let agency_shown = format!("{}…", "Ж".repeat(199));
+            assert!(d.text.contains(&agency_shown));
+            assert!(!d.text.contains(&"Ж".repeat(200)));
+            assert!(d.html.contains(&agency_shown));
+            assert!(!d.html.contains(&"Ж".repeat(200)));
+            assert!(d.text.contains(&format!("{}…", "№".repeat(99))));
+            assert!(!d.text.contains(&"9".repeat(100)));
+            // The over-long link is no link, and its text is capped.
+            assert!(
+                !d.html.contains("href=\"https://x.kz/aaa"),
+                "a 10 KB URL is not a link"
+            );
+            assert!(
+                d.text
+                    .contains(&format!("https://x.kz/{}…", "a".repeat(300 - 13 - 1)))
+            );
+            // Everything else is a few KB: nothing of the 470 KB is left.
+            assert!(d.text.len() < 12_000, "{}", d.text.len());
+            assert!(d.html.len() < 20_000, "{}", d.html.len());
+        }
+        // A title at the cap is shown whole, one above is cut.
+        let mut at = item();
+        at.title = "т".repeat(300);
+        let d = digest(
+            std::slice::from_ref(&at),
+            &[],
+            &HashMap::new(),
+            Language::En,
+        );
+        assert!(d.text.contains(&format!("1. {}\n", "т".repeat(300))));
+        at.title = "т".repeat(301);
+        let d = digest(&[at], &[], &HashMap::new(), Language::En);
+        assert!(d.text.contains(&format!("1. {}…\n", "т".repeat(299))));
+        assert_eq!(header_text("ab cd", 4), "ab…");
     }
 
     #[test]

@@ -1,11 +1,14 @@
 //! Alerts: the outbox rows `store` queued become one digest per recipient per run, sent
 //! by SMTP (or written as `.eml` files), each alert at most once.
 //!
-//! What this module must never do: send an alert whose digest the server may already
-//! have taken (a digest caught mid-send is `unconfirmed` until a person resends it),
-//! lose an alert (a failed send puts its alerts back in the queue), mail a `baseline`
-//! alert, or put untrusted notice text in a header or unescaped into HTML.
-//! The delivery state machine is described in `README.md` beside this file.
+//! What this module must never do: send an alert again in a new message when the server
+//! may already have taken it (a digest caught mid-send is `unconfirmed`; only its own
+//! stored bytes, with its own Message-ID, are ever sent again: by a person with
+//! `--resend`, or by a run once it is `[mail] resend_unconfirmed_after_hours` old), leave
+//! an `unconfirmed` digest silent (every run warns about it once it is an hour old, and
+//! `status` lists it), lose an alert (a failed send puts its alerts back in the queue),
+//! mail a `baseline` alert, or put untrusted notice text in a header or unescaped into
+//! HTML. The delivery state machine is described in `README.md` beside this file.
 //!
 //! The callers hold the run lock: a digest found `queued` or `sending` at the start of a
 //! call is taken to be left by a run that died.
@@ -50,6 +53,12 @@ pub struct SendReport {
     /// Digests found caught mid-send by an earlier run (now `unconfirmed`; see
     /// `tenderscan alert --resend ID`).
     pub unconfirmed: Vec<i64>,
+    /// `unconfirmed` digests this run sent again (same Message-ID, same bytes) because
+    /// they were `[mail] resend_unconfirmed_after_hours` old; counted in `digests_sent`.
+    pub resent: Vec<i64>,
+    /// One sentence per `unconfirmed` digest still waiting that was just found or is over
+    /// an hour old: a warning, not a failure (each is also logged at warn level).
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +96,8 @@ pub enum AlertError {
     NoDigest(i64),
     #[error("digest {id} cannot be resent: {reason}")]
     NotResendable { id: i64, reason: String },
+    #[error("digest {id} cannot be marked delivered: {reason}")]
+    NotConfirmable { id: i64, reason: String },
     #[error("the operator message to {recipient} could not be sent: {error}")]
     Undelivered { recipient: String, error: String },
 }
@@ -108,6 +119,10 @@ const MAX_ALERTS_PER_DIGEST: usize = 100;
 
 /// Sources failing this many runs in a row are reported to the operator.
 const SOURCE_FAILURES_REPORTED: i64 = 3;
+
+/// Every run warns about an `unconfirmed` digest once it is this old (and the run that
+/// finds it, whatever its age).
+const UNCONFIRMED_WARN_AFTER_HOURS: i64 = 1;
 
 fn mailbox(what: &'static str, value: &str) -> Result<Mailbox, AlertError> {
     value.parse().map_err(|source| AlertError::Address {
@@ -237,7 +252,7 @@ fn with_changes(store: &Store, email: &str) -> Result<Vec<DigestItems>, AlertErr
 }
 
 /// Turn what a dead run left into `failed` (never handed over) or `unconfirmed`
-/// (maybe delivered), warning about the latter.
+/// (maybe delivered). Returns the digests that just became `unconfirmed`.
 fn recover(store: &mut Store) -> Result<Vec<i64>, AlertError> {
     let r = store.recover_interrupted_digests()?;
     for id in &r.released {
@@ -246,24 +261,134 @@ fn recover(store: &mut Store) -> Result<Vec<i64>, AlertError> {
             "digest {id} was composed by a run that stopped before sending it; its alerts are queued again"
         );
     }
-    if !r.unconfirmed.is_empty() {
-        for d in store.unconfirmed_digests()? {
-            if r.unconfirmed.contains(&d.id) {
-                tracing::warn!(
-                    digest = d.id,
-                    "digest {} to {} ({} alerts, Message-ID {}) was being handed to the mail server when a run stopped: \
-                     it may have been delivered, so it is not sent again automatically. \
-                     Ask the recipient, then run `tenderscan alert --resend {}` if it did not arrive",
-                    d.id,
-                    d.recipient,
-                    d.alerts,
-                    d.message_id,
-                    d.id
-                );
-            }
+    Ok(r.unconfirmed)
+}
+
+/// When an `unconfirmed` digest handed over at `since` is resent automatically: `None`
+/// when `[mail] resend_unconfirmed_after_hours` is 0 (never). A time that cannot be read
+/// counts as long past (a lost digest is worse than a duplicate one).
+fn resend_due(cfg: &Config, since: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    let hours = cfg.mail.resend_unconfirmed_after_hours;
+    if hours == 0 {
+        return None;
+    }
+    let at = parse_time(since).unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
+    let hours = i64::try_from(hours).unwrap_or(i64::MAX);
+    Some(
+        chrono::Duration::try_hours(hours)
+            .and_then(|d| at.checked_add_signed(d))
+            .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC),
+    )
+}
+
+fn parse_time(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&chrono::Utc))
+}
+
+/// Whether a run may resend digest `d` to its recipient: still a configured recipient
+/// (or the admin, for operator messages).
+fn still_addressed(cfg: &Config, d: &crate::store::UnconfirmedDigest) -> bool {
+    if d.kind == "operator" {
+        cfg.mail
+            .admin
+            .as_deref()
+            .is_some_and(|a| a.trim().eq_ignore_ascii_case(d.recipient.trim()))
+    } else {
+        recipient_config(cfg, &d.recipient).is_some()
+    }
+}
+
+/// What becomes of an `unconfirmed` digest, in words, for warnings, `status` and the
+/// operator message.
+pub fn unconfirmed_outlook(cfg: &Config, d: &crate::store::UnconfirmedDigest) -> String {
+    if !still_addressed(cfg, d) {
+        return format!(
+            "{} is no longer in the config, so it is not resent automatically; `tenderscan alert --resend {}` sends it anyway",
+            d.recipient, d.id
+        );
+    }
+    match resend_due(cfg, &d.since) {
+        None => format!(
+            "it is not resent automatically ([mail] resend_unconfirmed_after_hours = 0): ask {0}, then run `tenderscan alert --resend {1}` if it did not arrive, or `tenderscan alert --confirm {1}` if it did",
+            d.recipient, d.id
+        ),
+        Some(due) => format!(
+            "the first run after {0} resends it (same Message-ID, so a copy the server did take collapses); `tenderscan alert --confirm {1}` if it did arrive, `tenderscan alert --resend {1}` to send it now",
+            crate::store::format_time(due),
+            d.id
+        ),
+    }
+}
+
+/// Warn about each `unconfirmed` digest still waiting that `fresh` names (just found) or
+/// that is over [`UNCONFIRMED_WARN_AFTER_HOURS`] old, except those in `skip` (already
+/// reported as failures this run).
+fn warn_unconfirmed(
+    store: &Store,
+    cfg: &Config,
+    fresh: &[i64],
+    skip: &[i64],
+    report: &mut SendReport,
+) -> Result<(), AlertError> {
+    let hour_ago = chrono::Utc::now() - chrono::Duration::hours(UNCONFIRMED_WARN_AFTER_HOURS);
+    for d in store.unconfirmed_digests()? {
+        if skip.contains(&d.id) {
+            continue;
+        }
+        let old = parse_time(&d.since).is_none_or(|t| t <= hour_ago);
+        if !old && !fresh.contains(&d.id) {
+            continue;
+        }
+        let w = format!(
+            "digest {} to {} ({} alerts, Message-ID {}) is unconfirmed: a run stopped while handing it to the mail server at {}, so it may not have arrived; {}",
+            d.id,
+            d.recipient,
+            d.alerts,
+            d.message_id,
+            d.since,
+            unconfirmed_outlook(cfg, &d)
+        );
+        tracing::warn!(digest = d.id, "{w}");
+        report.warnings.push(w);
+    }
+    Ok(())
+}
+
+/// Send the stored bytes of an `unconfirmed` digest again and mark it and its alerts
+/// sent, or keep it `unconfirmed` with the error. Returns the alerts sent, or the error.
+async fn resend_stored(
+    store: &mut Store,
+    transport: &Transport,
+    sender: &Sender,
+    d: &crate::store::UnconfirmedDigest,
+) -> Result<Result<usize, String>, AlertError> {
+    let stored = store.digest(d.id)?.ok_or(AlertError::NoDigest(d.id))?;
+    let Some(raw) = stored.raw else {
+        let e = "its message was not stored".to_string();
+        store.record_resend_failure(d.id, &e)?;
+        return Ok(Err(e));
+    };
+    let envelope = sender.envelope(&mailbox("recipient", &d.recipient)?)?;
+    match transport.send(&envelope, &raw, d.id, &d.recipient).await {
+        Ok(()) => {
+            let n = store.mark_digest_resent(d.id)?;
+            tracing::warn!(
+                digest = d.id,
+                "unconfirmed digest {} resent to {} with its Message-ID {} (handed over at {}; the recipient may see it twice)",
+                d.id,
+                d.recipient,
+                d.message_id,
+                d.since
+            );
+            Ok(Ok(n))
+        }
+        Err(e) => {
+            store.record_resend_failure(d.id, &e)?;
+            Ok(Err(e))
         }
     }
-    Ok(r.unconfirmed)
 }
 
 /// Hand a queued digest over: check the connection (connect, greet, secure, log in),
@@ -298,6 +423,10 @@ async fn deliver(
 
 /// Send every pending match alert: one digest per recipient (more only past
 /// `MAX_ALERTS_PER_DIGEST` alerts). With `dry_run`, compose and return previews only.
+///
+/// First, `unconfirmed` digests that are `[mail] resend_unconfirmed_after_hours` old are
+/// sent again, as stored; the others still waiting are warned about (see
+/// [`SendReport::warnings`]).
 pub async fn send_pending(
     store: &mut Store,
     cfg: &Config,
@@ -306,20 +435,8 @@ pub async fn send_pending(
 ) -> Result<SendReport, AlertError> {
     let sender = Sender::new(cfg)?;
     let mut report = SendReport::default();
-    if !opts.dry_run {
-        report.unconfirmed = recover(store)?;
-    }
-    let mut work: Vec<(String, Mailbox, Language)> = Vec::new();
-    for email in store.pending_alert_recipients()? {
-        match recipient_config(cfg, &email) {
-            Some(r) => work.push((email.clone(), mailbox("recipient", &email)?, r.language)),
-            None => tracing::warn!(
-                "alerts are queued for {email}, who is no longer among the config's [[recipients]]: kept, not sent"
-            ),
-        }
-    }
     if opts.dry_run {
-        for (email, _, lang) in &work {
+        for (email, _, lang) in &recipients_with_work(store, cfg)? {
             for (chunk, changes) in with_changes(store, email)? {
                 let d = compose::digest(&chunk, &changes, rules, *lang);
                 report
@@ -329,21 +446,97 @@ pub async fn send_pending(
         }
         return Ok(report);
     }
-    if work.is_empty() {
-        return Ok(report);
-    }
-    let transport = transport(cfg)?;
-    if let Err(e) = transport.check().await {
-        // Nothing was composed: the alerts stay pending and record the attempt.
-        tracing::warn!("alerts not sent: {e}");
-        for (email, _, _) in &work {
-            store.record_alert_failure(email, "match", &e)?;
-            store.record_alert_failure(email, "changed", &e)?;
-            report.failed.push(format!("{email}: {e}"));
+    report.unconfirmed = recover(store)?;
+    let now = chrono::Utc::now();
+    let due: Vec<crate::store::UnconfirmedDigest> = store
+        .unconfirmed_digests()?
+        .into_iter()
+        .filter(|d| still_addressed(cfg, d) && resend_due(cfg, &d.since).is_some_and(|t| t <= now))
+        .collect();
+    let work = recipients_with_work(store, cfg)?;
+    let mut resend_failed = Vec::new();
+    if !work.is_empty() || !due.is_empty() {
+        let transport = transport(cfg)?;
+        match transport.check().await {
+            Err(e) => {
+                // Nothing was composed: the alerts stay pending and record the attempt.
+                tracing::warn!("alerts not sent: {e}");
+                for d in &due {
+                    store.record_resend_failure(d.id, &e)?;
+                    report.failed.push(format!(
+                        "{}: unconfirmed digest {} is due to be resent but was not: {e}",
+                        d.recipient, d.id
+                    ));
+                    resend_failed.push(d.id);
+                }
+                for (email, _, _) in &work {
+                    store.record_alert_failure(email, "match", &e)?;
+                    store.record_alert_failure(email, "changed", &e)?;
+                    report.failed.push(format!("{email}: {e}"));
+                }
+            }
+            Ok(()) => {
+                for d in &due {
+                    match resend_stored(store, &transport, &sender, d).await? {
+                        Ok(n) => {
+                            report.resent.push(d.id);
+                            report.digests_sent += 1;
+                            report.alerts_sent += n;
+                        }
+                        Err(e) => {
+                            tracing::warn!(
+                                digest = d.id,
+                                "unconfirmed digest {} to {} not resent: {e}",
+                                d.id,
+                                d.recipient
+                            );
+                            report.failed.push(format!(
+                                "{}: unconfirmed digest {} could not be resent: {e}",
+                                d.recipient, d.id
+                            ));
+                            resend_failed.push(d.id);
+                        }
+                    }
+                }
+                send_new(store, &transport, &sender, rules, &work, &mut report).await?;
+            }
         }
-        return Ok(report);
+        transport.shutdown().await;
     }
-    for (email, to, lang) in &work {
+    let fresh = report.unconfirmed.clone();
+    warn_unconfirmed(store, cfg, &fresh, &resend_failed, &mut report)?;
+    Ok(report)
+}
+
+/// Recipients with pending alerts who are still configured: (address, mailbox, language).
+/// Alerts for addresses no longer configured are kept, with a warning.
+fn recipients_with_work(
+    store: &Store,
+    cfg: &Config,
+) -> Result<Vec<(String, Mailbox, Language)>, AlertError> {
+    let mut work = Vec::new();
+    for email in store.pending_alert_recipients()? {
+        match recipient_config(cfg, &email) {
+            Some(r) => work.push((email.clone(), mailbox("recipient", &email)?, r.language)),
+            None => tracing::warn!(
+                "alerts are queued for {email}, who is no longer among the config's [[recipients]]: kept, not sent"
+            ),
+        }
+    }
+    Ok(work)
+}
+
+/// Compose and hand over each recipient's digests, one at a time: a digest is queued
+/// only after the one before it has its answer, so at most one is ever `sending`.
+async fn send_new(
+    store: &mut Store,
+    transport: &Transport,
+    sender: &Sender,
+    rules: &HashMap<String, RuleText>,
+    work: &[(String, Mailbox, Language)],
+    report: &mut SendReport,
+) -> Result<(), AlertError> {
+    for (email, to, lang) in work {
         let envelope = sender.envelope(to)?;
         for (chunk, changes) in with_changes(store, email)? {
             let ids: Vec<i64> = chunk
@@ -370,7 +563,7 @@ pub async fn send_pending(
                     raw: raw.clone(),
                 })
             })?;
-            match deliver(store, &transport, digest_id, email, &envelope, &raw).await? {
+            match deliver(store, transport, digest_id, email, &envelope, &raw).await? {
                 Ok(n) => {
                     report.digests_sent += 1;
                     report.alerts_sent += n;
@@ -379,8 +572,7 @@ pub async fn send_pending(
             }
         }
     }
-    transport.shutdown().await;
-    Ok(report)
+    Ok(())
 }
 
 /// Send digest `digest_id` again, byte for byte, with the same Message-ID (mail clients
@@ -399,6 +591,8 @@ pub async fn resend(
         unconfirmed: recover(store)?,
         ..SendReport::default()
     };
+    let fresh = report.unconfirmed.clone();
+    warn_unconfirmed(store, cfg, &fresh, &[digest_id], &mut report)?;
     let d = store
         .digest(digest_id)?
         .ok_or(AlertError::NoDigest(digest_id))?;
@@ -441,6 +635,29 @@ pub async fn resend(
         }
     }
     Ok(report)
+}
+
+/// A person checked that `unconfirmed` digest `digest_id` arrived (`alert --confirm`):
+/// it and its alerts are marked sent, as of when it was handed over; nothing is sent and
+/// it is not resent. Returns the alerts marked.
+pub fn confirm(store: &mut Store, digest_id: i64) -> Result<usize, AlertError> {
+    recover(store)?;
+    let d = store
+        .digest(digest_id)?
+        .ok_or(AlertError::NoDigest(digest_id))?;
+    if d.status != "unconfirmed" {
+        return Err(AlertError::NotConfirmable {
+            id: digest_id,
+            reason: format!("it is {}, not unconfirmed", d.status),
+        });
+    }
+    let n = store.mark_digest_confirmed(digest_id)?;
+    tracing::info!(
+        digest = digest_id,
+        "digest {digest_id} to {} marked delivered by hand",
+        d.recipient
+    );
+    Ok(n)
 }
 
 /// Tell the operator (`[mail] admin`) about each new problem, one message per problem
@@ -496,15 +713,16 @@ pub async fn operator_check(store: &mut Store, cfg: &Config) -> Result<usize, Al
             "summary": format!("digest {} to {} may not have been delivered", d.id, d.recipient),
             "detail": format!(
                 "A run stopped while handing digest {} ({} alerts, Message-ID {}) to the mail server at {}.\n\
-                 The server may have taken it, so tenderscan does not send it again by itself.",
+                 The server may have taken it, or not.",
                 d.id,
                 d.alerts,
                 d.message_id,
                 d.attempted_at.as_deref().unwrap_or("an unknown time"),
             ),
             "action": format!(
-                "ask {} whether it arrived; if not, run `tenderscan alert --resend {}` (same Message-ID, so a duplicate collapses).",
-                d.recipient, d.id
+                "ask {} whether it arrived; {}.",
+                d.recipient,
+                unconfirmed_outlook(cfg, &d)
             ),
         });
         store.queue_operator_alert(admin, &key, &payload)?;

@@ -89,12 +89,19 @@ pub struct Recovered {
 }
 
 /// A digest a run died while sending.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct UnconfirmedDigest {
     pub id: i64,
+    /// `digest` (a recipient's) or `operator` (the admin's).
+    pub kind: String,
     pub recipient: String,
     pub message_id: String,
+    /// Composed from rule titles and counts, cleaned for a header (no notice text).
+    pub subject: String,
+    /// When it was handed to the server (UTC); failed resends leave it as it was.
     pub attempted_at: Option<String>,
+    /// `attempted_at`, else when it was composed: what its age counts from (UTC).
+    pub since: String,
     pub alerts: i64,
 }
 
@@ -414,10 +421,40 @@ impl Store {
         Ok(n)
     }
 
+    /// A person checked that `unconfirmed` digest `id` arrived: it and its alerts are
+    /// sent, as of the time it was handed over. Returns the alerts marked.
+    pub fn mark_digest_confirmed(&mut self, id: i64) -> Result<usize, StoreError> {
+        let tx = self.conn.transaction()?;
+        let at: Option<String> = tx
+            .query_row(
+                "SELECT COALESCE(attempted_at, created_at) FROM digests WHERE id = ?1 AND status = 'unconfirmed'",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(at) = at else {
+            return Ok(0);
+        };
+        tx.execute(
+            "UPDATE digests SET status = 'sent', sent_at = ?2, last_error = NULL WHERE id = ?1",
+            params![id, at],
+        )?;
+        let n = tx.execute(
+            "UPDATE alerts SET status = 'sent', sent_at = ?2 WHERE digest_id = ?1 AND status = 'queued'",
+            params![id, at],
+        )?;
+        tx.commit()?;
+        Ok(n)
+    }
+
     /// A resend failed: the digest keeps its state, with the error and an attempt more.
+    /// An `unconfirmed` digest keeps its `attempted_at` (the time it was caught mid-send,
+    /// which its automatic resend counts from), so the next run tries again.
     pub fn record_resend_failure(&self, id: i64, error: &str) -> Result<(), StoreError> {
         self.conn.execute(
-            "UPDATE digests SET attempts = attempts + 1, attempted_at = ?3, last_error = ?2 WHERE id = ?1",
+            "UPDATE digests SET attempts = attempts + 1, last_error = ?2,
+                attempted_at = CASE WHEN status = 'unconfirmed' THEN COALESCE(attempted_at, ?3) ELSE ?3 END
+             WHERE id = ?1",
             params![id, error, now()],
         )?;
         Ok(())
@@ -426,17 +463,21 @@ impl Store {
     /// Digests whose delivery is unknown, oldest first.
     pub fn unconfirmed_digests(&self) -> Result<Vec<UnconfirmedDigest>, StoreError> {
         let mut stmt = self.conn.prepare(
-            "SELECT d.id, d.recipient, d.message_id, d.attempted_at,
+            "SELECT d.id, d.kind, d.recipient, d.message_id, d.subject, d.attempted_at,
+                    COALESCE(d.attempted_at, d.created_at),
                     (SELECT count(*) FROM alerts a WHERE a.digest_id = d.id)
              FROM digests d WHERE d.status = 'unconfirmed' ORDER BY d.id",
         )?;
         let rows = stmt.query_map([], |r| {
             Ok(UnconfirmedDigest {
                 id: r.get(0)?,
-                recipient: r.get(1)?,
-                message_id: r.get(2)?,
-                attempted_at: r.get(3)?,
-                alerts: r.get(4)?,
+                kind: r.get(1)?,
+                recipient: r.get(2)?,
+                message_id: r.get(3)?,
+                subject: r.get(4)?,
+                attempted_at: r.get(5)?,
+                since: r.get(6)?,
+                alerts: r.get(7)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -634,6 +675,51 @@ mod tests {
         assert_eq!(pending, vec![1]);
         assert_eq!(store.mark_digest_resent(sending).unwrap(), 1);
         assert_eq!(statuses(&store)[1], ("sent".into(), Some(sending)));
+    }
+
+    #[test]
+    fn an_unconfirmed_digest_keeps_its_time_through_failed_resends() {
+        let (_dir, mut store) = store_with_alerts(1);
+        let id = store
+            .queue_digest("a@x.kz", "digest", &[1], content)
+            .unwrap();
+        store.mark_digest_sending(id).unwrap();
+        store.recover_interrupted_digests().unwrap();
+        store
+            .conn
+            .execute(
+                "UPDATE digests SET attempted_at = '2026-01-01T00:00:00Z' WHERE id = ?1",
+                [id],
+            )
+            .unwrap();
+        store
+            .record_resend_failure(id, "connection refused")
+            .unwrap();
+        let u = store.unconfirmed_digests().unwrap();
+        assert_eq!(u.len(), 1);
+        assert_eq!(u[0].since, "2026-01-01T00:00:00Z");
+        assert_eq!((u[0].kind.as_str(), u[0].subject.as_str()), ("digest", "s"));
+        let d = store.digest(id).unwrap().unwrap();
+        assert_eq!((d.status.as_str(), d.attempts), ("unconfirmed", 2));
+        // A `sent` digest resent by hand records the new attempt's time.
+        assert_eq!(store.mark_digest_resent(id).unwrap(), 1);
+        store
+            .conn
+            .execute(
+                "UPDATE digests SET attempted_at = '2026-01-01T00:00:00Z' WHERE id = ?1",
+                [id],
+            )
+            .unwrap();
+        store.record_resend_failure(id, "timeout").unwrap();
+        let at: String = store
+            .conn
+            .query_row(
+                "SELECT attempted_at FROM digests WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_ne!(at, "2026-01-01T00:00:00Z");
     }
 
     #[test]

@@ -586,6 +586,13 @@ fn a_kill_between_accept_and_marking_does_not_resend() {
     let digest_id: i64 = count(&store, "SELECT id FROM digests");
     assert_eq!(r.unconfirmed, vec![digest_id]);
     assert_eq!((r.digests_sent, r.alerts_sent, r.failed.len()), (0, 0, 0));
+    // A warning, not a failure; not resent within `resend_unconfirmed_after_hours`.
+    assert_eq!(r.warnings.len(), 1, "{r:?}");
+    assert!(
+        r.warnings[0].contains(&format!("digest {digest_id} to {EN}")),
+        "{r:?}"
+    );
+    assert!(r.resent.is_empty());
     assert_eq!(
         count(
             &store,
@@ -855,4 +862,490 @@ fn the_operator_is_told_once_per_problem() {
     let mut store = Store::open(&no_admin.database.path).unwrap();
     assert_eq!(block(operator_check(&mut store, &no_admin)).unwrap(), 0);
     assert_eq!(maildir_messages(&maildir(dir.path())).len(), 3);
+}
+
+// --- Unconfirmed digests through the binary: a kill mid-send, `status`, warnings, the
+// automatic resend with the same Message-ID once `[mail] resend_unconfirmed_after_hours`
+// have passed (the digest is made old by editing its time in the SQLite file).
+
+const DESK_A: &str = "a.desk@newsroom.example";
+const DESK_B: &str = "b.desk@newsroom.example";
+const DESK_C: &str = "c.desk@newsroom.example";
+
+/// A config for the binary: no sources (nothing is crawled), `recipients`, the SMTP
+/// server on `port`, and `extra` lines in `[mail]`.
+fn binary_config(dir: &Path, port: u16, recipients: &[&str], extra: &str) -> (Config, PathBuf) {
+    let mut src = format!(
+        "[database]\npath = \"t.db\"\n\n[mail]\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {port}\nsecurity = \"none\"\n\
+         from = \"tenderscan <alerts@newsroom.example>\"\ntimeout_secs = 120\n{extra}\n"
+    );
+    for r in recipients {
+        src.push_str(&format!(
+            "\n[[recipients]]\nemail = \"{r}\"\nmin_severity = \"low\"\nlanguage = \"en\"\n"
+        ));
+    }
+    let path = dir.join("config.toml");
+    std::fs::write(&path, src).unwrap();
+    (Config::load(&path).unwrap(), path)
+}
+
+fn db_count(db: &Path, sql: &str) -> i64 {
+    crate::util::count(db, sql)
+}
+
+/// `tenderscan <args>` in `dir`: (exit code, stdout, stderr).
+fn run_binary(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = crate::util::tenderscan(dir).args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Start `tenderscan alert` with a server that holds the answer to messages for `slow`
+/// for a minute, wait until the server has stored `stored` messages and `slow`'s digest
+/// is `sending`, then kill the process (SIGKILL). Returns that digest's id.
+fn kill_mid_send(dir: &Path, port: u16, slow: &str, stored: usize) -> i64 {
+    let db = dir.join("t.db");
+    let server = SmtpServer::start_on(
+        port,
+        &maildir(dir),
+        Faults {
+            delay_secs: 60.0,
+            delay_only: vec![slow.to_string()],
+            ..Faults::default()
+        },
+    );
+    let mut child = std::process::Command::new(crate::util::binary())
+        .current_dir(dir)
+        .arg("alert")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let sending =
+        format!("SELECT count(*) FROM digests WHERE status = 'sending' AND recipient = '{slow}'");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !(server.messages().len() >= stored && crate::util::try_count(&db, &sending) == Some(1)) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the child never reached the DATA of {slow}'s digest"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the child exited early"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap(); // SIGKILL, while the server holds its 250
+    child.wait().unwrap();
+    drop(server);
+    db_count(&db, &sending.replace("count(*)", "id"))
+}
+
+/// Make digest `id` look handed over `hours` ago.
+fn age_digest(db: &Path, id: i64, hours: i64) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let n = conn
+        .execute(
+            "UPDATE digests SET attempted_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', ?2) WHERE id = ?1",
+            rusqlite::params![id, format!("-{hours} hours")],
+        )
+        .unwrap();
+    assert_eq!(n, 1);
+}
+
+/// The messages in `maildir` to `to`.
+fn messages_to(dir: &Path, to: &str) -> Vec<PathBuf> {
+    maildir_messages(&maildir(dir))
+        .into_iter()
+        .filter(|m| to_of(m) == to)
+        .collect()
+}
+
+#[test]
+fn a_kill_mid_send_leaves_one_unconfirmed_digest_resent_with_its_message_id_when_due() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let db = d.join("t.db");
+    let port = free_port();
+    let (cfg, _) = binary_config(d, port, &[DESK_A, DESK_B, DESK_C], "");
+    assert_eq!(cfg.mail.resend_unconfirmed_after_hours, 24, "the default");
+    let mut store = Store::open(&cfg.database.path).unwrap();
+    seed(
+        &mut store,
+        &tender("7001"),
+        &[DESK_A, DESK_B, DESK_C],
+        false,
+    );
+    seed(&mut store, &tender("7002"), &[DESK_B, DESK_C], false);
+    drop(store);
+
+    // Killed while the server holds its answer to B's DATA: A was sent before it, C was
+    // never composed.
+    let id = kill_mid_send(d, port, DESK_B, 2);
+    assert_eq!(
+        db_count(&db, "SELECT count(*) FROM digests WHERE status = 'sending'"),
+        1
+    );
+    assert_eq!(
+        db_count(
+            &db,
+            &format!(
+                "SELECT count(*) FROM digests WHERE status = 'sent' AND recipient = '{DESK_A}'"
+            )
+        ),
+        1
+    );
+    assert_eq!(
+        db_count(
+            &db,
+            &format!("SELECT count(*) FROM digests WHERE recipient = '{DESK_C}'")
+        ),
+        0,
+        "no digest is composed while another is in flight"
+    );
+    assert_eq!(
+        db_count(
+            &db,
+            &format!(
+                "SELECT count(*) FROM alerts WHERE recipient = '{DESK_C}' AND status = 'pending' AND digest_id IS NULL"
+            )
+        ),
+        2
+    );
+    let original = messages_to(d, DESK_B);
+    assert_eq!(original.len(), 1, "the server took B's message");
+
+    let server = SmtpServer::start_on(port, &maildir(d), Faults::default());
+    // The next cron run: C is mailed, B's digest is the only unconfirmed one, and the run
+    // warns about it without failing.
+    let (code, _, stderr) = run_binary(d, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains(&format!("digest {id} to {DESK_B}")) && stderr.contains("unconfirmed"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("tenderscan alert --resend {id}")),
+        "{stderr}"
+    );
+    assert_eq!(server.wait_for(3, Duration::from_secs(10)).len(), 3);
+    assert_eq!(messages_to(d, DESK_C).len(), 1);
+    assert_eq!(
+        db_count(
+            &db,
+            "SELECT count(*) FROM digests WHERE status = 'unconfirmed'"
+        ),
+        1
+    );
+    assert_eq!(
+        db_count(&db, "SELECT id FROM digests WHERE status = 'unconfirmed'"),
+        id
+    );
+    assert_eq!(
+        db_count(
+            &db,
+            "SELECT count(*) FROM digests WHERE status IN ('queued', 'sending')"
+        ),
+        0
+    );
+    let (status, summary): (String, String) = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT status, summary FROM runs ORDER BY id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(status, "ok");
+    let summary: serde_json::Value = serde_json::from_str(&summary).unwrap();
+    assert!(
+        summary["mail_warning"]
+            .as_str()
+            .is_some_and(|w| w.contains(&format!("digest {id} "))),
+        "{summary}"
+    );
+    assert!(summary["mail_error"].is_null(), "{summary}");
+
+    // `status` lists it: id, recipient, subject, since when, and what happens next.
+    let subject: String = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT subject FROM digests WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert!(subject.starts_with("tenderscan: 2 tenders"), "{subject}");
+    let (code, out, _) = run_binary(d, &["status"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("unconfirmed digests"), "{out}");
+    let line = out
+        .lines()
+        .find(|l| l.contains(&format!("#{id} ")))
+        .unwrap_or_else(|| panic!("no line for digest {id}:\n{out}"));
+    assert!(
+        line.contains(DESK_B) && line.contains("since 20") && line.contains(&subject),
+        "{line}"
+    );
+    assert!(out.contains("the first run after"), "{out}");
+    let (_, json, _) = run_binary(d, &["status", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let u = v["unconfirmed_digests"].as_array().unwrap();
+    assert_eq!(u.len(), 1, "{json}");
+    assert_eq!(u[0]["id"], id);
+    assert_eq!(u[0]["recipient"], DESK_B);
+    assert_eq!(u[0]["subject"], subject.as_str());
+    assert_eq!(u[0]["alerts"], 2);
+    assert!(u[0]["since"].as_str().is_some_and(|s| s.ends_with('Z')));
+
+    // Within its first hour, a later run is quiet about it (it was reported when found).
+    let (code, _, stderr) = run_binary(d, &["alert"]);
+    assert_eq!((code, stderr.as_str()), (0, ""));
+    // Two hours old: every run warns, nothing is resent yet.
+    age_digest(&db, id, 2);
+    let (code, _, stderr) = run_binary(d, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains(&format!("digest {id} to {DESK_B}")),
+        "{stderr}"
+    );
+    assert_eq!(
+        maildir_messages(&maildir(d)).len(),
+        3,
+        "not resent before its time"
+    );
+    assert_eq!(
+        db_count(
+            &db,
+            &format!("SELECT count(*) FROM digests WHERE id = {id} AND status = 'unconfirmed'")
+        ),
+        1
+    );
+
+    // Due, but the server is down: a mail failure (exit 1), the digest keeps its time.
+    age_digest(&db, id, 25);
+    let since: String = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT attempted_at FROM digests WHERE id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    drop(server);
+    let (code, _, stderr) = run_binary(d, &["run"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!("unconfirmed digest {id}")),
+        "{stderr}"
+    );
+    let (status, attempted_at): (String, String) = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT d.status, d.attempted_at FROM digests d WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        (status.as_str(), attempted_at.as_str()),
+        ("unconfirmed", since.as_str())
+    );
+
+    // The server is back: the next run resends the stored message.
+    let server = SmtpServer::start_on(port, &maildir(d), Faults::default());
+    let (code, _, stderr) = run_binary(d, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains(&format!("unconfirmed digest {id} resent")),
+        "{stderr}"
+    );
+    assert_eq!(server.wait_for(4, Duration::from_secs(10)).len(), 4);
+    let copies = messages_to(d, DESK_B);
+    assert_eq!(copies.len(), 2);
+    let first = parse_mime(&copies[0]);
+    let again = parse_mime(&copies[1]);
+    assert!(first.header("Message-ID").is_some());
+    assert_eq!(again.header("Message-ID"), first.header("Message-ID"));
+    assert_eq!(
+        std::fs::read(&copies[0]).unwrap(),
+        std::fs::read(&copies[1]).unwrap(),
+        "the same bytes"
+    );
+    assert_eq!(
+        db_count(
+            &db,
+            &format!(
+                "SELECT count(*) FROM alerts WHERE digest_id = {id} AND status = 'sent' AND sent_at IS NOT NULL"
+            )
+        ),
+        2
+    );
+    assert_eq!(
+        db_count(&db, "SELECT count(*) FROM alerts WHERE status <> 'sent'"),
+        0
+    );
+    // Nothing more, and nothing left to list.
+    let (code, _, stderr) = run_binary(d, &["run"]);
+    assert_eq!((code, stderr.as_str()), (0, ""));
+    assert_eq!(server.wait_for(5, Duration::from_millis(500)).len(), 4);
+    let (_, out, _) = run_binary(d, &["status"]);
+    assert!(!out.contains("unconfirmed digests"), "{out}");
+}
+
+#[test]
+fn with_resend_unconfirmed_after_hours_0_an_unconfirmed_digest_waits_for_a_person() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let db = d.join("t.db");
+    let port = free_port();
+    let (cfg, _) = binary_config(d, port, &[DESK_A], "resend_unconfirmed_after_hours = 0");
+    let mut store = Store::open(&cfg.database.path).unwrap();
+    seed(&mut store, &tender("7101"), &[DESK_A], false);
+    drop(store);
+    let id = kill_mid_send(d, port, DESK_A, 1);
+
+    let server = SmtpServer::start_on(port, &maildir(d), Faults::default());
+    // A year old: still not resent, and every run says so.
+    age_digest(&db, id, 8760);
+    for _ in 0..2 {
+        let (code, _, stderr) = run_binary(d, &["alert"]);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(
+            stderr.contains(&format!("digest {id} to {DESK_A}"))
+                && stderr.contains("resend_unconfirmed_after_hours = 0"),
+            "{stderr}"
+        );
+    }
+    assert_eq!(server.wait_for(2, Duration::from_millis(500)).len(), 1);
+    let (_, out, _) = run_binary(d, &["status"]);
+    assert!(
+        out.contains(&format!("#{id} ")) && out.contains("not resent automatically"),
+        "{out}"
+    );
+    // A person resends it.
+    let (code, _, stderr) = run_binary(d, &["alert", "--resend", &id.to_string()]);
+    assert_eq!(code, 0, "{stderr}");
+    let copies = server.wait_for(2, Duration::from_secs(10));
+    assert_eq!(copies.len(), 2);
+    assert_eq!(
+        parse_mime(&copies[1]).header("Message-ID"),
+        parse_mime(&copies[0]).header("Message-ID")
+    );
+    assert_eq!(
+        db_count(
+            &db,
+            "SELECT count(*) FROM digests WHERE status = 'unconfirmed'"
+        ),
+        0
+    );
+}
+
+#[test]
+fn a_470_kb_title_is_capped_in_the_digest() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = SmtpServer::start(&maildir(dir.path()));
+    let (cfg, _) = config(dir.path(), Some(server.port), false, 10);
+    let mut store = Store::open(&cfg.database.path).unwrap();
+    // 470 KB of two-byte characters and spaces.
+    let title = "Услуги по информационному сопровождению ".repeat(6_300);
+    assert!(title.len() > 470_000, "{}", title.len());
+    let agency = format!("ГУ «{}»", "Аппарат акима ".repeat(3_000));
+    seed(
+        &mut store,
+        &Tender {
+            title: title.clone(),
+            agency: ("000140000123", agency.clone()),
+            ..tender("8001")
+        },
+        &[EN],
+        false,
+    );
+    let r = send(&mut store, &cfg);
+    assert_eq!((r.digests_sent, r.failed.len()), (1, 0), "{r:?}");
+    let files = server.wait_for(1, Duration::from_secs(10));
+    assert!(
+        std::fs::metadata(&files[0]).unwrap().len() < 64 * 1024,
+        "the message is small"
+    );
+    let m = parse_mime(&files[0]);
+    assert!(m.defects.is_empty(), "{:?}", m.defects);
+    let subject = m.header("Subject").unwrap();
+    assert!(subject.chars().count() <= 160, "{subject}");
+    let text = m.part("text/plain");
+    let html = m.part("text/html");
+    let heading = text
+        .lines()
+        .find(|l| l.starts_with("1. "))
+        .unwrap_or_else(|| panic!("{text}"));
+    let shown = heading.strip_prefix("1. ").unwrap();
+    assert!(shown.ends_with('…'), "{shown}");
+    assert!(shown.chars().count() <= 300, "{}", shown.chars().count());
+    assert!(title.starts_with(shown.trim_end_matches('…')));
+    assert!(
+        html.contains(&format!("{shown}</h3>")) || html.contains(&format!("{shown}</a></h3>")),
+        "{}",
+        &html[..3000]
+    );
+    let agency_line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("Agency: "))
+        .unwrap();
+    assert!(
+        agency_line.contains("…") && agency_line.chars().count() < 260,
+        "{agency_line}"
+    );
+    assert!(agency_line.ends_with("(BIN 000140000123)"), "{agency_line}");
+    assert!(
+        text.len() < 16_000 && html.len() < 24_000,
+        "{} {}",
+        text.len(),
+        html.len()
+    );
+}
+
+#[test]
+fn a_digest_confirmed_by_hand_is_not_resent() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let db = d.join("t.db");
+    let port = free_port();
+    let (cfg, _) = binary_config(d, port, &[DESK_A], "");
+    let mut store = Store::open(&cfg.database.path).unwrap();
+    seed(&mut store, &tender("7201"), &[DESK_A], false);
+    drop(store);
+    let id = kill_mid_send(d, port, DESK_A, 1);
+    let server = SmtpServer::start_on(port, &maildir(d), Faults::default());
+    let (code, _, stderr) = run_binary(d, &["alert"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains(&format!("tenderscan alert --confirm {id}")),
+        "{stderr}"
+    );
+
+    // The recipient has it: a person says so.
+    let (code, _, stderr) = run_binary(d, &["alert", "--confirm", &id.to_string()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        db_count(
+            &db,
+            &format!("SELECT count(*) FROM alerts WHERE digest_id = {id} AND status = 'sent'")
+        ),
+        1
+    );
+    // Long past its resend time: nothing is sent and nothing is warned about.
+    age_digest(&db, id, 48);
+    let (code, _, stderr) = run_binary(d, &["alert"]);
+    assert_eq!((code, stderr.as_str()), (0, ""));
+    assert_eq!(server.wait_for(2, Duration::from_millis(500)).len(), 1);
+    let (_, out, _) = run_binary(d, &["status"]);
+    assert!(!out.contains("unconfirmed digests"), "{out}");
+    // Only an unconfirmed digest can be confirmed.
+    let (code, _, stderr) = run_binary(d, &["alert", "--confirm", &id.to_string()]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("not unconfirmed"), "{stderr}");
+    let (code, _, stderr) = run_binary(d, &["alert", "--confirm", "999"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("no digest 999"), "{stderr}");
 }

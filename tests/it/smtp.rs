@@ -27,6 +27,8 @@ pub fn free_port() -> u16 {
 pub struct Faults {
     /// Store the message, then wait this long before answering 250.
     pub delay_secs: f64,
+    /// Only messages to these addresses wait `delay_secs` (empty: every message).
+    pub delay_only: Vec<String>,
     /// Answer 550 to RCPT TO for these addresses.
     pub reject: Vec<String>,
 }
@@ -56,6 +58,9 @@ impl SmtpServer {
             .stdout(Stdio::null());
         for r in &faults.reject {
             cmd.arg("--reject-rcpt").arg(r);
+        }
+        for r in &faults.delay_only {
+            cmd.arg("--delay-rcpt").arg(r);
         }
         let child = cmd
             .spawn()

@@ -5,6 +5,7 @@ Stores every message it accepts, byte for byte, in a Maildir (prefixed with
 X-Envelope-From / X-Envelope-To lines), and can inject faults:
   --delay SECONDS        store the message, then wait before answering 250
                          (a client killed during the wait leaves a message the server took)
+  --delay-rcpt ADDRESS   with --delay: wait only for messages to this address (repeatable)
   --reject-rcpt ADDRESS  answer 550 to RCPT TO for this address (repeatable)
   --tls-cert/--tls-key   offer STARTTLS (required), or with --implicit-tls wrap the socket
   --auth USER:PASSWORD   require AUTH (PLAIN/LOGIN, over TLS) with these credentials
@@ -35,11 +36,12 @@ class Authenticator:
 
 
 class Handler:
-    def __init__(self, maildir, delay, reject):
+    def __init__(self, maildir, delay, reject, delay_rcpt=()):
         # Maildir creates the folder (an existing empty folder would not be a Maildir).
         self.box = mailbox.Maildir(maildir, create=True)
         self.delay = delay
         self.reject = {a.lower() for a in reject}
+        self.delay_rcpt = {a.lower() for a in delay_rcpt}
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.lower() in self.reject:
@@ -56,7 +58,10 @@ class Handler:
             ", ".join(envelope.rcpt_tos),
         )
         self.box.add(head.encode("ascii") + raw)
-        if self.delay:
+        slow = not self.delay_rcpt or any(
+            r.lower() in self.delay_rcpt for r in envelope.rcpt_tos
+        )
+        if self.delay and slow:
             await asyncio.sleep(self.delay)
         return "250 2.0.0 stored"
 
@@ -67,6 +72,7 @@ def main():
     p.add_argument("--maildir", required=True)
     p.add_argument("--delay", type=float, default=0.0)
     p.add_argument("--reject-rcpt", action="append", default=[])
+    p.add_argument("--delay-rcpt", action="append", default=[])
     p.add_argument("--tls-cert")
     p.add_argument("--tls-key")
     p.add_argument("--implicit-tls", action="store_true")
@@ -85,7 +91,7 @@ def main():
         else:
             kwargs["tls_context"] = ctx
             kwargs["require_starttls"] = True
-    handler = Handler(a.maildir, a.delay, a.reject_rcpt)
+    handler = Handler(a.maildir, a.delay, a.reject_rcpt, a.delay_rcpt)
     controller = Controller(handler, hostname="127.0.0.1", port=a.port, **kwargs)
     controller.start()
     print("ready", flush=True)
