@@ -64,3 +64,22 @@ put("text", "utf16le.txt", "Пікірлер".encode("utf-16-le"))
 put("text", "koi8.txt", "Накрутка лайков".encode("koi8-r"))
 put("ole", "lo.doc", fx("lo_ru_kk.doc"))
 put("ole", "lo.xls", fx("lo_sheet.xls"))
+# #22: markup nested past the tree parser's depth cap, text with stray NULs, a small
+# FlateDecode bomb (64 MiB of spaces; the fuzz limits stop it, the tests use 2 GiB).
+put("html", "nested.html", b"<html><body>" + b"<div>" * 2000 + "Пікір &amp; <b>жауап</b>".encode() + b"</div>" * 5)
+put("text", "stray_nul.txt", "Техническое\x00 задание: 300 комментариев в месяц".encode())
+def flate_bomb_pdf(n):
+    import zlib
+    c = zlib.compressobj(9)
+    z = b"".join(c.compress(b" " * (1 << 20)) for _ in range(n >> 20)) + c.flush()
+    objs = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << >> >>",
+            b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(z) + z + b"\nendstream"]
+    out, offs = b"%PDF-1.4\n", []
+    for i, o in enumerate(objs):
+        offs.append(len(out))
+        out += b"%d 0 obj\n" % (i + 1) + o + b"\nendobj\n"
+    x = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1) + b"".join(b"%010d 00000 n \n" % o for o in offs)
+    return out + b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, x)
+put("pdf", "flate_bomb_64m.pdf", flate_bomb_pdf(64 << 20))

@@ -476,3 +476,60 @@ fn decode_entities(t: &str) -> std::borrow::Cow<'_, str> {
 fn pt_room(ctx: &Ctx) -> usize {
     ctx.limits.max_text_bytes.saturating_sub(ctx.text.len())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::extract::{Limits, extract};
+
+    #[test]
+    fn nesting_counts_open_elements_not_void_or_self_closing_ones() {
+        assert_eq!(nesting("<div><div><br><img src=x><p>a<p>b</div></div>"), 2);
+        assert_eq!(nesting("<div/><div></div>"), 1);
+        assert_eq!(nesting("<!-- <div><div><div> --><div>"), 1);
+        assert_eq!(nesting("<script>if (a<b) {'<div>'}</script><div>"), 1);
+        assert_eq!(nesting("<div title='a>b'><span>x</span></div>"), 2);
+        assert_eq!(nesting("a < b and <3"), 0);
+        assert_eq!(nesting(&"<div>".repeat(10_000)), 10_000);
+    }
+
+    #[test]
+    fn flat_text_keeps_lines_cells_and_entities_and_drops_scripts() {
+        let limits = Limits::default();
+        let ctx = Ctx::new(&limits);
+        let mut pt = ctx.begin();
+        flat_text(
+            "<h1>Техническое&nbsp;задание</h1><script>var x = '<p>no</p>';</script>\
+             <table><tr><td>Комментарии</td><td>300 &#1096;&#1090;.</td></tr></table>\
+             <p>A &amp; B &lt;C&gt; &unknown; &#x4b;</p><style>p{}</style>",
+            &mut pt,
+            ctx.deadline,
+        );
+        assert_eq!(
+            crate::extract::tidy(&pt.into_string()),
+            "Техническое задание\nКомментарии\t300 шт.\nA & B <C> &unknown; K"
+        );
+    }
+
+    #[test]
+    fn a_page_nested_past_the_cap_is_read_flat_with_a_note() {
+        let page = format!(
+            "<html><body>{}Создание фейковых аккаунтов</body></html>",
+            "<div>".repeat(MAX_DEPTH + 1)
+        );
+        let x = extract(page.as_bytes(), Some("p.html"), None, &Limits::default()).unwrap();
+        assert_eq!(x.text, "Создание фейковых аккаунтов");
+        assert!(
+            x.notes.iter().any(|n| n.contains("read as flat text")),
+            "{:?}",
+            x.notes
+        );
+        let page = format!(
+            "<html><body>{}Создание фейковых аккаунтов</body></html>",
+            "<div>".repeat(MAX_DEPTH)
+        );
+        let x = extract(page.as_bytes(), Some("p.html"), None, &Limits::default()).unwrap();
+        assert_eq!(x.text, "Создание фейковых аккаунтов");
+        assert!(x.notes.is_empty(), "{:?}", x.notes);
+    }
+}

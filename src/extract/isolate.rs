@@ -641,3 +641,88 @@ fn limit_cpu(secs: u64) -> io::Result<()> {
     let soft = used.saturating_add(secs).min(hard);
     set_limit(libc::RLIMIT_CPU, soft, hard)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::process::ExitStatusExt;
+
+    #[test]
+    fn a_dead_worker_is_explained_by_its_signal_and_last_words() {
+        let mem = ProcessLimits {
+            memory_bytes: 1 << 30,
+        };
+        let b = Duration::from_secs(30);
+        let abrt = Some(std::process::ExitStatus::from_raw(libc::SIGABRT));
+        assert_eq!(
+            explain(
+                Kind::Pdf,
+                mem,
+                b,
+                abrt,
+                "memory allocation of 10 bytes failed\n",
+                None
+            ),
+            "the PDF reader ran out of its 1 GiB memory limit"
+        );
+        let xcpu = Some(std::process::ExitStatus::from_raw(libc::SIGXCPU));
+        assert_eq!(
+            explain(Kind::Html, mem, b, xcpu, "", None),
+            "the HTML reader used up its CPU budget of 35 s"
+        );
+        let segv = Some(std::process::ExitStatus::from_raw(libc::SIGSEGV));
+        assert_eq!(
+            explain(Kind::Docx, mem, b, segv, "x\n\u{1b}[2Jboom\n\n", None),
+            "the DOCX reader crashed (signal 11): [2Jboom"
+        );
+        let exit = Some(std::process::ExitStatus::from_raw(3 << 8));
+        assert_eq!(
+            explain(Kind::Text, mem, b, exit, "", None),
+            "the document reader exited with status 3"
+        );
+    }
+
+    #[test]
+    fn an_answer_over_its_cap_is_refused_before_it_is_read() {
+        let cap = AtomicU64::new(10);
+        let mut big = Vec::new();
+        big.extend_from_slice(&11u64.to_le_bytes());
+        big.extend_from_slice(&[b'x'; 11]);
+        let e = read_answer(&mut &big[..], &cap).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+        let mut ok = Vec::new();
+        ok.extend_from_slice(&3u64.to_le_bytes());
+        ok.extend_from_slice(b"abc");
+        assert_eq!(read_answer(&mut &ok[..], &cap).unwrap(), b"abc");
+        let short = [&5u64.to_le_bytes()[..], b"ab"].concat();
+        assert!(read_answer(&mut &short[..], &cap).is_err());
+    }
+
+    #[test]
+    fn a_request_round_trips_and_an_oversized_one_is_refused() {
+        let req = Request {
+            name: Some("spec.pdf".into()),
+            media_type: None,
+            limits: Limits {
+                max_input_bytes: 8,
+                ..Limits::default()
+            },
+            cpu_secs: 35,
+        };
+        let frame = |body: &[u8]| {
+            let header = serde_json::to_vec(&req).unwrap();
+            let mut f = (header.len() as u32).to_le_bytes().to_vec();
+            f.extend_from_slice(&header);
+            f.extend_from_slice(&(body.len() as u64).to_le_bytes());
+            f.extend_from_slice(body);
+            f
+        };
+        let (r, bytes) = read_request(&mut &frame(b"%PDF-1")[..]).unwrap().unwrap();
+        assert_eq!(
+            (r.name.as_deref(), r.cpu_secs, bytes.as_slice()),
+            (Some("spec.pdf"), 35, &b"%PDF-1"[..])
+        );
+        assert!(read_request(&mut &frame(b"123456789")[..]).is_err());
+        assert!(read_request(&mut &[][..]).unwrap().is_none());
+    }
+}

@@ -8,8 +8,13 @@
 //! Every input is treated as hostile. This module must never: panic across its boundary (third
 //! party parsers run under `catch_unwind`), unpack more than [`Limits`] allow (declared and
 //! actual sizes are both checked, readers stop at the cap), run past the time budget (a PDF
-//! parser that loops is abandoned on its worker thread), or use a name taken from the input as
-//! a path on disk (the only temporary data goes to `pdftotext` on its standard input).
+//! parser that loops is abandoned on its worker thread), build a tree of markup nested deeper
+//! than `html::MAX_DEPTH`, or use a name taken from the input as a path on disk (the only
+//! temporary data goes to `pdftotext` on its standard input).
+//!
+//! What no in-process guard can stop (an allocation failure aborts the process) is stopped by
+//! [`Readers`] ([`isolate`]): the binary reads every document in a worker process of its own
+//! with a memory limit, a CPU budget and a wall-clock kill.
 
 mod cfb;
 mod cms;

@@ -131,11 +131,30 @@ pub(crate) fn looks_like_text(bytes: &[u8]) -> bool {
     if Encoding::for_bom(head).is_some() || utf16_guess(head).is_some() {
         return true;
     }
-    // Stray NULs (a bad export, a pasted fragment) are control bytes like the others: text
-    // with a few is still text; binary formats are full of them.
+    // Stray NULs (a bad export, a pasted fragment) do not make text binary: a few, or under
+    // 1 %, are dropped when it is read; binary formats are full of them.
+    let nuls = head.iter().filter(|&&c| c == 0).count();
     let ctrl = head
         .iter()
-        .filter(|&&c| c < 0x20 && !matches!(c, b'\n' | b'\r' | b'\t' | 0x0c))
+        .filter(|&&c| c != 0 && c < 0x20 && !matches!(c, b'\n' | b'\r' | b'\t' | 0x0c))
         .count();
-    ctrl * 100 < head.len()
+    (nuls <= 4 || nuls * 100 < head.len()) && (nuls + ctrl) * 100 < head.len().max(400)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::extract::{Kind, Limits, extract};
+
+    #[test]
+    fn text_with_a_stray_nul_is_still_text() {
+        let bytes = "Техническое\0 задание: 300 комментариев в месяц".as_bytes();
+        let x = extract(bytes, Some("spec.txt"), None, &Limits::default()).unwrap();
+        assert_eq!(x.kind, Kind::Text);
+        assert_eq!(x.text, "Техническое задание: 300 комментариев в месяц");
+        // Binary data full of NULs is not.
+        let bin: Vec<u8> = (0..4096u32)
+            .map(|i| if i % 3 == 0 { 0 } else { i as u8 })
+            .collect();
+        assert!(extract(&bin, None, None, &Limits::default()).is_err());
+    }
 }
