@@ -2,6 +2,8 @@
 //!
 //! The file is parsed once, here, into plain settings structs; nothing else reads TOML.
 //! Unknown keys are errors, and every error names the file, the line and the key.
+//! Every number has a range ([`BOUNDS`], documented in README's configuration table): a
+//! value outside it is an error, so nothing downstream does arithmetic on an absurd value.
 //! Secrets never live in the file: keys ending in `_env` name environment variables,
 //! read only when the secret is needed. Relative paths resolve against the folder of
 //! the config file.
@@ -16,6 +18,203 @@ pub const DEFAULT_CONFIG: &str = include_str!("../config.toml");
 
 /// Source kinds this build can crawl.
 pub const SOURCE_KINDS: &[&str] = &["goszakup", "goszakup-html", "ocds", "html", "samruk"];
+
+/// How far back a first crawl may reach, in days (`[[sources]] lookback_days`).
+pub const MAX_LOOKBACK_DAYS: u32 = 3650;
+
+/// The values a number in the config may take.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Range {
+    /// A whole number from `min` to `max`, both included.
+    Int { min: u64, max: u64 },
+    /// A finite number from `min` (above it when `min_excluded`) to `max` included. NaN and
+    /// the infinities are never in range.
+    Float {
+        min: f64,
+        min_excluded: bool,
+        max: f64,
+    },
+}
+
+impl Range {
+    const fn int(min: u64, max: u64) -> Range {
+        Range::Int { min, max }
+    }
+    const fn float(min: f64, max: f64) -> Range {
+        Range::Float {
+            min,
+            min_excluded: false,
+            max,
+        }
+    }
+    const fn above(min: f64, max: f64) -> Range {
+        Range::Float {
+            min,
+            min_excluded: true,
+            max,
+        }
+    }
+
+    /// True when `n` is in the range.
+    pub fn contains(&self, n: Number) -> bool {
+        match (*self, n) {
+            (Range::Int { min, max }, Number::Int(v)) => (min..=max).contains(&v),
+            (Range::Int { .. }, Number::Float(_)) => false,
+            (
+                Range::Float {
+                    min,
+                    min_excluded,
+                    max,
+                },
+                n,
+            ) => {
+                let v = match n {
+                    Number::Int(v) => v as f64,
+                    Number::Float(v) => v,
+                };
+                v.is_finite() && (if min_excluded { v > min } else { v >= min }) && v <= max
+            }
+        }
+    }
+}
+
+/// As README's configuration table writes it: `1 to 3650`, `above 0, at most 1000000000`.
+impl fmt::Display for Range {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Range::Int { min, max } => write!(f, "{min} to {max}"),
+            Range::Float {
+                min,
+                min_excluded: false,
+                max,
+            } => write!(f, "{} to {}", Number::Float(min), Number::Float(max)),
+            Range::Float { min, max, .. } => {
+                write!(
+                    f,
+                    "above {}, at most {}",
+                    Number::Float(min),
+                    Number::Float(max)
+                )
+            }
+        }
+    }
+}
+
+/// A number as the config holds it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Number {
+    Int(u64),
+    Float(f64),
+}
+
+/// Short for people: `4294967295`, `0.5`, `1e300`, `1e-12`, `NaN`, `inf`.
+impl fmt::Display for Number {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Number::Int(v) => write!(f, "{v}"),
+            Number::Float(v) if v.is_finite() && v != 0.0 && !(1e-6..1e15).contains(&v.abs()) => {
+                write!(f, "{v:e}")
+            }
+            Number::Float(v) => write!(f, "{v}"),
+        }
+    }
+}
+
+impl From<u64> for Number {
+    fn from(v: u64) -> Number {
+        Number::Int(v)
+    }
+}
+impl From<u32> for Number {
+    fn from(v: u32) -> Number {
+        Number::Int(v.into())
+    }
+}
+impl From<u16> for Number {
+    fn from(v: u16) -> Number {
+        Number::Int(v.into())
+    }
+}
+impl From<usize> for Number {
+    fn from(v: usize) -> Number {
+        Number::Int(u64::try_from(v).unwrap_or(u64::MAX))
+    }
+}
+impl From<f64> for Number {
+    fn from(v: f64) -> Number {
+        Number::Float(v)
+    }
+}
+
+/// One number of the config and its range.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bound {
+    /// The table as README's configuration table names it: `crawl`, `sources` (each
+    /// `[[sources]]`), `sources.html`, `currency`, `mail`, `evidence`.
+    pub table: &'static str,
+    pub key: &'static str,
+    pub range: Range,
+}
+
+const fn bound(table: &'static str, key: &'static str, range: Range) -> Bound {
+    Bound { table, key, range }
+}
+
+/// Every number the config holds, with its range. To add a number: a line here, a line in
+/// [`Config::numbers`], and the range in README's configuration table; unit tests check that
+/// the three agree and that every number in config.toml has a line here.
+pub const BOUNDS: &[Bound] = &[
+    bound("crawl", "max_document_bytes", Range::int(1024, 4 << 30)),
+    bound("crawl", "timeout_secs", Range::int(1, 3600)),
+    bound("crawl", "extract_timeout_secs", Range::int(1, 3600)),
+    bound("crawl", "max_documents_per_notice", Range::int(0, 1000)),
+    bound("crawl", "max_retries", Range::int(0, 20)),
+    bound("crawl", "backoff_secs", Range::float(0.0, 86400.0)),
+    bound("crawl", "reader_processes", Range::int(0, 16)),
+    bound("crawl", "reader_memory_mib", Range::int(128, 65_536)),
+    bound(
+        "sources",
+        "lookback_days",
+        Range::int(0, MAX_LOOKBACK_DAYS as u64),
+    ),
+    bound(
+        "sources",
+        "requests_per_second",
+        Range::float(0.001, 1000.0),
+    ),
+    bound("sources", "max_download_bytes", Range::int(1, 1 << 40)),
+    bound("sources", "page_size", Range::int(1, 1000)),
+    bound("sources.html", "max_pages", Range::int(1, 10_000)),
+    bound("currency", "rates", Range::above(0.0, 1e9)),
+    bound("mail", "smtp_port", Range::int(1, 65535)),
+    bound("mail", "timeout_secs", Range::int(1, 3600)),
+    bound(
+        "mail",
+        "resend_unconfirmed_after_hours",
+        Range::int(0, MAX_RESEND_UNCONFIRMED_AFTER_HOURS),
+    ),
+    bound("evidence", "keep_days", Range::int(0, 36500)),
+    bound("evidence", "recheck_days", Range::int(0, 3650)),
+];
+
+/// The range of `table`.`key`, from [`BOUNDS`].
+pub fn bound_of(table: &str, key: &str) -> Option<&'static Bound> {
+    BOUNDS.iter().find(|b| b.table == table && b.key == key)
+}
+
+/// One number read from the config, where it sits.
+#[derive(Debug, Clone, PartialEq)]
+struct Setting {
+    /// As in [`Bound::table`].
+    table: &'static str,
+    /// As in [`Bound::key`].
+    key: &'static str,
+    /// The `[[sources]]` element.
+    index: Option<usize>,
+    /// Below the key, for a table of numbers (`rates.UAH`: `UAH`).
+    entry: Option<String>,
+    value: Number,
+}
 
 /// A configuration error: the file, the line (where known), the key, and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -323,9 +522,14 @@ impl ScheduleConfig {
                 self.cron
             ));
         }
-        self.cron
+        let cron = self
+            .cron
             .parse::<croner::Cron>()
-            .map_err(|e| format!("{:?} is not a cron line: {e}", self.cron))
+            .map_err(|e| format!("{:?} is not a cron line: {e}", self.cron))?;
+        // Fields each in range can still name a day that never comes (31 February).
+        cron.find_next_occurrence(&chrono::Local::now(), false)
+            .map_err(|_| format!("{:?} never comes (a day like 31 February?)", self.cron))?;
+        Ok(cron)
     }
 }
 
@@ -419,10 +623,91 @@ impl Config {
         }
     }
 
+    /// Every number of the config, defaults included, for [`BOUNDS`] to check.
+    fn numbers(&self) -> Vec<Setting> {
+        let at = |table, key, index, value: Number| Setting {
+            table,
+            key,
+            index,
+            entry: None,
+            value,
+        };
+        let c = &self.crawl;
+        let mut v = vec![
+            at(
+                "crawl",
+                "max_document_bytes",
+                None,
+                c.max_document_bytes.into(),
+            ),
+            at("crawl", "timeout_secs", None, c.timeout_secs.into()),
+            at(
+                "crawl",
+                "extract_timeout_secs",
+                None,
+                c.extract_timeout_secs.into(),
+            ),
+            at(
+                "crawl",
+                "max_documents_per_notice",
+                None,
+                c.max_documents_per_notice.into(),
+            ),
+            at("crawl", "max_retries", None, c.max_retries.into()),
+            at("crawl", "backoff_secs", None, c.backoff_secs.into()),
+            at("crawl", "reader_processes", None, c.reader_processes.into()),
+            at(
+                "crawl",
+                "reader_memory_mib",
+                None,
+                c.reader_memory_mib.into(),
+            ),
+        ];
+        for (i, s) in self.sources.iter().enumerate() {
+            let i = Some(i);
+            v.push(at("sources", "lookback_days", i, s.lookback_days.into()));
+            v.push(at(
+                "sources",
+                "requests_per_second",
+                i,
+                s.requests_per_second.into(),
+            ));
+            if let Some(n) = s.max_download_bytes {
+                v.push(at("sources", "max_download_bytes", i, n.into()));
+            }
+            if let Some(n) = s.page_size {
+                v.push(at("sources", "page_size", i, n.into()));
+            }
+            if let Some(h) = &s.html {
+                v.push(at("sources.html", "max_pages", i, h.max_pages.into()));
+            }
+        }
+        for (code, rate) in &self.currency.rates {
+            v.push(Setting {
+                entry: Some(code.clone()),
+                ..at("currency", "rates", None, (*rate).into())
+            });
+        }
+        let m = &self.mail;
+        v.push(at("mail", "smtp_port", None, m.smtp_port.into()));
+        v.push(at("mail", "timeout_secs", None, m.timeout_secs.into()));
+        v.push(at(
+            "mail",
+            "resend_unconfirmed_after_hours",
+            None,
+            m.resend_unconfirmed_after_hours.into(),
+        ));
+        let e = &self.evidence;
+        v.push(at("evidence", "keep_days", None, e.keep_days.into()));
+        v.push(at("evidence", "recheck_days", None, e.recheck_days.into()));
+        v
+    }
+
     fn validate(&self, src: &str) -> Result<(), ConfigError> {
         let err = |table: &str, index: Option<usize>, key: &str, message: String| ConfigError {
             file: self.file.clone(),
-            line: locate_key(src, table, index, key),
+            line: locate_value(src, table, index, key)
+                .or_else(|| locate_key(src, table, index, key)),
             key: Some(match index {
                 Some(i) => format!("{table}[{i}].{key}"),
                 None if table.is_empty() => key.to_string(),
@@ -432,36 +717,6 @@ impl Config {
         };
         if self.database.path.as_os_str().is_empty() {
             return Err(err("database", None, "path", "must not be empty".into()));
-        }
-        if !(self.crawl.backoff_secs >= 0.0 && self.crawl.backoff_secs.is_finite()) {
-            return Err(err(
-                "crawl",
-                None,
-                "backoff_secs",
-                "must be a number of seconds, 0 or more".into(),
-            ));
-        }
-        if self.crawl.reader_processes > 16 {
-            return Err(err(
-                "crawl",
-                None,
-                "reader_processes",
-                format!(
-                    "{} is out of range: 0 to 16 (0 reads in tenderscan's own process)",
-                    self.crawl.reader_processes
-                ),
-            ));
-        }
-        if !(128..=65_536).contains(&self.crawl.reader_memory_mib) {
-            return Err(err(
-                "crawl",
-                None,
-                "reader_memory_mib",
-                format!(
-                    "{} is out of range: 128 to 65536 (MiB)",
-                    self.crawl.reader_memory_mib
-                ),
-            ));
         }
         let mut names = std::collections::HashSet::new();
         for (i, s) in self.sources.iter().enumerate() {
@@ -508,14 +763,6 @@ impl Config {
                     ));
                 }
             }
-            if !(s.requests_per_second > 0.0 && s.requests_per_second.is_finite()) {
-                return Err(err(
-                    "sources",
-                    at,
-                    "requests_per_second",
-                    "must be a number above 0".into(),
-                ));
-            }
             if let Some(var) = &s.token_env {
                 check_env_name(var).map_err(|m| err("sources", at, "token_env", m))?;
             }
@@ -547,17 +794,6 @@ impl Config {
         if let Some(a) = &self.mail.admin {
             check_address(a).map_err(|m| err("mail", None, "admin", m))?;
         }
-        if self.mail.resend_unconfirmed_after_hours > MAX_RESEND_UNCONFIRMED_AFTER_HOURS {
-            return Err(err(
-                "mail",
-                None,
-                "resend_unconfirmed_after_hours",
-                format!(
-                    "{} is out of range: a number of hours from 0 (never resend automatically) to {MAX_RESEND_UNCONFIRMED_AFTER_HOURS}",
-                    self.mail.resend_unconfirmed_after_hours
-                ),
-            ));
-        }
         if self.mail.smtp_host.as_deref() == Some("") {
             return Err(err(
                 "mail",
@@ -582,6 +818,32 @@ impl Config {
                         ));
                     }
                 }
+            }
+        }
+        // Last, so that the currency codes are known to be plain ISO codes.
+        for n in self.numbers() {
+            let (top, mut key) = match n.table.split_once('.') {
+                Some((top, sub)) => (top, format!("{sub}.{}", n.key)),
+                None => (n.table, n.key.to_string()),
+            };
+            if let Some(e) = &n.entry {
+                key = format!("{key}.{e}");
+            }
+            let Some(b) = bound_of(n.table, n.key) else {
+                return Err(err(
+                    top,
+                    n.index,
+                    &key,
+                    "has no documented range (a bug in tenderscan)".into(),
+                ));
+            };
+            if !b.range.contains(n.value) {
+                return Err(err(
+                    top,
+                    n.index,
+                    &key,
+                    format!("must be {}, not {}", b.range, n.value),
+                ));
             }
         }
         Ok(())
@@ -643,14 +905,6 @@ fn check_kind_keys(s: &SourceConfig) -> Result<(), (String, String)> {
             format!("{t:?} is not an http(s) URL template"),
         ));
     }
-    if s.page_size == Some(0) || s.max_download_bytes == Some(0) {
-        let key = if s.page_size == Some(0) {
-            "page_size"
-        } else {
-            "max_download_bytes"
-        };
-        return Err((key.into(), "must be above 0".into()));
-    }
     match (&s.html, kind) {
         (None, "html") => Err((
             "html".into(),
@@ -677,15 +931,10 @@ fn check_currency(c: &CurrencyConfig) -> Result<(), (String, String)> {
             "rates need a base currency (base = \"KZT\")".into(),
         ));
     }
-    for (cur, rate) in &c.rates {
+    // The rates themselves are numbers with a range (BOUNDS).
+    for cur in c.rates.keys() {
         if !code(cur) {
             return Err(("rates".into(), format!("{cur:?} is not an ISO 4217 code")));
-        }
-        if !(rate.is_finite() && *rate > 0.0) {
-            return Err((
-                "rates".into(),
-                format!("the rate of {cur} must be a number above 0"),
-            ));
         }
     }
     Ok(())
@@ -712,8 +961,7 @@ fn check_address(addr: &str) -> Result<(), String> {
 
 /// Line (1-based) and dotted key for a byte offset where toml reported an error.
 fn locate_span(src: &str, offset: usize) -> (Option<usize>, Option<String>) {
-    let offset = offset.min(src.len());
-    let line_no = src[..offset].matches('\n').count() + 1;
+    let line_no = line_of(src, offset);
     let mut table = String::new();
     let mut key = None;
     for (i, line) in src.lines().enumerate() {
@@ -752,6 +1000,39 @@ fn locate_span(src: &str, offset: usize) -> (Option<usize>, Option<String>) {
         (false, Some(k)) => Some(format!("{table}.{k}")),
     };
     (Some(line_no), dotted)
+}
+
+/// The line of the value the user wrote for `key` (dotted: `html.max_pages`, `rates.UAH`) in
+/// `[table]`, or in the `index`-th `[[table]]`, from the parser's own spans; `None` when the
+/// key is not in the file.
+fn locate_value(src: &str, table: &str, index: Option<usize>, key: &str) -> Option<usize> {
+    let doc = toml::de::DeTable::parse(src).ok()?;
+    let root = toml::de::DeValue::Table(doc.into_inner());
+    let mut value = &root;
+    for part in table.split('.') {
+        value = value.get(part)?.get_ref();
+    }
+    if let Some(i) = index {
+        value = value.get(i)?.get_ref();
+    }
+    let mut span = None;
+    for part in key.split('.') {
+        let v = value.get(part)?;
+        span = Some(v.span());
+        value = v.get_ref();
+    }
+    let start = span?.start.min(src.len());
+    Some(line_of(src, start))
+}
+
+/// The line (1-based) of a byte offset.
+fn line_of(src: &str, offset: usize) -> usize {
+    let offset = offset.min(src.len());
+    src.as_bytes()[..offset]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// The line of `key` in `[table]` (or in the `index`-th `[[table]]`), else of the table header.
@@ -844,6 +1125,11 @@ mod tests {
         ))
         .unwrap_err();
         assert_eq!(e.key.as_deref(), Some("sources[0].html.title"), "{e}");
+        assert_eq!(
+            e.line,
+            Some(9),
+            "the line of the key in [sources.html]: {e}"
+        );
         let e = parse(&format!(
             "{base}kind = 'html'\n[sources.html]\nitem = 'tr'\ntitle = 'a'\ncolour = 'red'\n"
         ))
@@ -855,7 +1141,308 @@ mod tests {
         let e =
             parse("[database]\npath = 'a.db'\n[currency]\nbase = 'KZT'\nrates = { UAH = -1.0 }\n")
                 .unwrap_err();
-        assert!(e.message.contains("UAH"), "{e}");
+        assert_eq!(e.key.as_deref(), Some("currency.rates.UAH"), "{e}");
+        assert_eq!(e.line, Some(5), "{e}");
+    }
+
+    /// config.toml with its examples uncommented: every key of every kind set.
+    fn full_example() -> String {
+        let block: String = DEFAULT_CONFIG
+            .split("# --- examples ---\n")
+            .nth(1)
+            .and_then(|b| b.split("# --- end of examples ---").next())
+            .unwrap()
+            .lines()
+            .map(|l| l.strip_prefix("# ").unwrap_or(l.trim_start_matches('#')))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let head = DEFAULT_CONFIG.split("# --- examples ---\n").next().unwrap();
+        let tail = DEFAULT_CONFIG
+            .split("# --- end of examples ---")
+            .nth(1)
+            .unwrap();
+        format!("{head}{block}\n{tail}")
+    }
+
+    /// The numbers [`Config::numbers`] checks are exactly those of [`BOUNDS`], and every
+    /// number written in config.toml (examples included) has a bound.
+    #[test]
+    fn every_number_has_a_bound_and_every_bound_is_checked() {
+        let src = full_example();
+        let c = parse(&src).unwrap();
+        let checked: std::collections::BTreeSet<(&str, &str)> =
+            c.numbers().iter().map(|n| (n.table, n.key)).collect();
+        let bounds: std::collections::BTreeSet<(&str, &str)> =
+            BOUNDS.iter().map(|b| (b.table, b.key)).collect();
+        assert_eq!(checked, bounds);
+        assert_eq!(bounds.len(), BOUNDS.len(), "a key is in BOUNDS twice");
+
+        fn walk(v: &toml::de::DeValue<'_>, path: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+            use toml::de::DeValue;
+            match v {
+                DeValue::Integer(_) | DeValue::Float(_) => out.push(path.clone()),
+                DeValue::Table(t) => {
+                    for (k, v) in t.iter() {
+                        path.push(k.get_ref().to_string());
+                        walk(v.get_ref(), path, out);
+                        path.pop();
+                    }
+                }
+                // Array elements share their array's path ([[sources]]).
+                DeValue::Array(a) => a.iter().for_each(|v| walk(v.get_ref(), path, out)),
+                _ => {}
+            }
+        }
+        let doc = toml::de::DeTable::parse(&src).unwrap();
+        let mut paths = Vec::new();
+        walk(
+            &toml::de::DeValue::Table(doc.into_inner()),
+            &mut Vec::new(),
+            &mut paths,
+        );
+        assert!(paths.len() >= BOUNDS.len(), "{paths:?}");
+        for p in paths {
+            let n = p.len();
+            let direct = bound_of(&p[..n - 1].join("."), &p[n - 1]);
+            // A table of numbers, like [currency] rates: the bound is the table's.
+            let of_map = (n >= 2).then(|| bound_of(&p[..n - 2].join("."), &p[n - 2]));
+            assert!(
+                direct.is_some() || of_map.flatten().is_some(),
+                "{} has no range in BOUNDS",
+                p.join(".")
+            );
+        }
+    }
+
+    /// A config with only `b`'s key set (to the TOML literal `value`), the line it is on,
+    /// and the key an error names.
+    fn with_value(b: &Bound, value: &str) -> (String, usize, String) {
+        let head = "[database]\npath = 'a.db'\n";
+        let k = b.key;
+        match b.table {
+            "sources" => {
+                let kind = match k {
+                    "max_download_bytes" => "ocds",
+                    "page_size" => "samruk",
+                    _ => "goszakup",
+                };
+                (
+                    format!(
+                        "{head}[[sources]]\nname = 's'\nkind = '{kind}'\nurl = 'http://127.0.0.1:9/'\n{k} = {value}\n"
+                    ),
+                    7,
+                    format!("sources[0].{k}"),
+                )
+            }
+            "sources.html" => (
+                format!(
+                    "{head}[[sources]]\nname = 's'\nkind = 'html'\nurl = 'http://127.0.0.1:9/'\n[sources.html]\nitem = 'tr'\ntitle = 'a'\n{k} = {value}\n"
+                ),
+                10,
+                format!("sources[0].html.{k}"),
+            ),
+            "currency" => (
+                format!("{head}[currency]\nbase = 'KZT'\n{k} = {{ USD = {value} }}\n"),
+                5,
+                format!("currency.{k}.USD"),
+            ),
+            t => (
+                format!("{head}[{t}]\n{k} = {value}\n"),
+                4,
+                format!("{t}.{k}"),
+            ),
+        }
+    }
+
+    /// Each bound's ends are accepted, and values just past them, absurd ones, NaN and the
+    /// infinities are errors naming the line and the key.
+    #[test]
+    fn every_bound_accepts_its_ends_and_refuses_what_is_past_them() {
+        for b in BOUNDS {
+            let (ok, bad): (Vec<String>, Vec<String>) = match b.range {
+                Range::Int { min, max } => {
+                    let mut bad = vec![(max + 1).to_string()];
+                    if u64::from(u32::MAX) > max {
+                        bad.push(u32::MAX.to_string());
+                    }
+                    if min > 0 {
+                        bad.push((min - 1).to_string());
+                    }
+                    bad.push(u64::MAX.to_string());
+                    (vec![min.to_string(), max.to_string()], bad)
+                }
+                Range::Float {
+                    min,
+                    min_excluded,
+                    max,
+                } => {
+                    let mut ok = vec![format!("{max:?}"), format!("{:?}", (min + max) / 2.0)];
+                    let mut bad = vec![
+                        format!("{:?}", max * 2.0),
+                        format!("{:?}", min - 1.0),
+                        "1e300".into(),
+                        "1e-300".into(),
+                        "nan".into(),
+                        "inf".into(),
+                        "-inf".into(),
+                    ];
+                    if min_excluded {
+                        bad.push(format!("{min:?}"));
+                    } else {
+                        ok.push(format!("{min:?}"));
+                    }
+                    if min < 1e-300 {
+                        // 1e-300 is in a range that starts at 0.
+                        bad.retain(|v| v != "1e-300");
+                    }
+                    (ok, bad)
+                }
+            };
+            for v in ok {
+                let (src, _, _) = with_value(b, &v);
+                if let Err(e) = parse(&src) {
+                    panic!("{}.{} = {v} should be accepted: {e}", b.table, b.key);
+                }
+            }
+            for v in bad {
+                let (src, line, key) = with_value(b, &v);
+                let e = match parse(&src) {
+                    Ok(_) => panic!("{}.{} = {v} should be refused", b.table, b.key),
+                    Err(e) => e,
+                };
+                assert_eq!(e.line, Some(line), "{key} = {v}: {e}");
+                let named = e.key.clone().unwrap_or_default();
+                assert!(named.ends_with(b.key) || named == key, "{key} = {v}: {e}");
+                if e.message.starts_with("must be") {
+                    // Ours (not the TOML reader's "invalid value" for a number its type cannot
+                    // hold): the full key, and the range as README writes it.
+                    assert_eq!(named, key, "{e}");
+                    assert_eq!(
+                        e.message,
+                        format!("must be {}, not {}", b.range, v_display(&v)),
+                        "{e}"
+                    );
+                }
+            }
+        }
+    }
+
+    fn v_display(literal: &str) -> String {
+        match literal {
+            "nan" => "NaN".into(),
+            "inf" => "inf".into(),
+            "-inf" => "-inf".into(),
+            l => match l.parse::<u64>() {
+                Ok(n) => Number::Int(n).to_string(),
+                Err(_) => Number::Float(l.parse().unwrap()).to_string(),
+            },
+        }
+    }
+
+    #[test]
+    fn a_cron_line_that_never_comes_is_named() {
+        let src = "[database]\npath = 'a.db'\n[schedule]\ncron = '0 0 31 2 *'\n";
+        let e = parse(src).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("schedule.cron"), "{e}");
+        assert_eq!(e.line, Some(4), "{e}");
+        assert!(e.message.contains("never comes"), "{e}");
+        let src = "[database]\npath = 'a.db'\n[schedule]\ncron = '0 0 29 2 *'\n";
+        assert!(parse(src).is_ok(), "29 February comes every four years");
+    }
+
+    #[test]
+    fn numbers_are_shown_short() {
+        assert_eq!(Number::Float(1e300).to_string(), "1e300");
+        assert_eq!(Number::Float(1e-12).to_string(), "1e-12");
+        assert_eq!(Number::Float(0.5).to_string(), "0.5");
+        assert_eq!(Number::Float(86400.0).to_string(), "86400");
+        assert_eq!(Number::Int(u64::MAX).to_string(), "18446744073709551615");
+        assert_eq!(
+            Range::above(0.0, 1e9).to_string(),
+            "above 0, at most 1000000000"
+        );
+        assert_eq!(Range::float(0.001, 1000.0).to_string(), "0.001 to 1000");
+    }
+
+    /// README's configuration table writes each key's range as `range <min> to <max>`, and
+    /// every key it gives a numeric default has a bound.
+    #[test]
+    fn readme_documents_every_range() {
+        let readme = include_str!("../README.md");
+        let table = readme
+            .split("\n## Configuration\n")
+            .nth(1)
+            .and_then(|t| t.split("\n## ").next())
+            .expect("README has a Configuration section");
+        let mut current = String::new();
+        let mut rows: Vec<(String, Vec<String>, String, String)> = Vec::new();
+        for line in table.lines().filter(|l| l.starts_with("| ")) {
+            let cells: Vec<&str> = line
+                .trim()
+                .trim_matches('|')
+                .split('|')
+                .map(str::trim)
+                .collect();
+            if cells.len() < 4 || cells[0] == "table" || cells[0].starts_with("---") {
+                continue;
+            }
+            if !cells[0].is_empty() {
+                current = cells[0].trim_matches(['`', '[', ']']).to_string();
+            }
+            let keys = cells[1]
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .map(str::to_string)
+                .collect();
+            rows.push((
+                current.clone(),
+                keys,
+                cells[2].to_string(),
+                cells[3..].join(" | "),
+            ));
+        }
+        for b in BOUNDS {
+            let row = rows
+                .iter()
+                .find(|(t, keys, _, _)| t == b.table && keys.iter().any(|k| k == b.key))
+                .unwrap_or_else(|| panic!("README has no row for {}.{}", b.table, b.key));
+            let want = format!("range {}", b.range);
+            assert!(
+                row.3.contains(&want),
+                "README's row for {}.{} should say {want:?}: {:?}",
+                b.table,
+                b.key,
+                row.3
+            );
+        }
+        for (t, keys, default, _) in &rows {
+            if default.parse::<f64>().is_ok() {
+                for k in keys {
+                    assert!(
+                        bound_of(t, k).is_some(),
+                        "README gives {t}.{k} a numeric default but BOUNDS has no range for it"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Defence in depth: the numbers that used to panic, handed past the config's checks.
+    #[test]
+    fn lookback_is_clamped_and_never_leaves_the_calendar() {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 5, 1).unwrap();
+        let start = crate::source::lookback_start(today, u32::MAX);
+        assert_eq!(
+            start,
+            today - chrono::Days::new(u64::from(MAX_LOOKBACK_DAYS))
+        );
+        assert_eq!(
+            crate::source::lookback_start(today, 7),
+            today - chrono::Days::new(7)
+        );
+        let first = chrono::NaiveDate::MIN;
+        assert_eq!(crate::source::lookback_start(first, 7), first);
     }
 
     #[test]

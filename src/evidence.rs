@@ -431,9 +431,13 @@ impl Evidence {
         if keep_days == 0 {
             return Ok(r);
         }
-        let before = crate::store::format_time(
-            chrono::Utc::now() - chrono::Duration::days(i64::from(keep_days)),
-        );
+        // Checked: a number of days past chrono's calendar means nothing is old enough.
+        let Some(before) = chrono::Duration::try_days(i64::from(keep_days))
+            .and_then(|d| chrono::Utc::now().checked_sub_signed(d))
+            .map(crate::store::format_time)
+        else {
+            return Ok(r);
+        };
         let (rows, unused) = store.prune_evidence(&before)?;
         r.rows = rows;
         for sha in unused {

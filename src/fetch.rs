@@ -25,6 +25,8 @@ use url::Url;
 const MAX_REDIRECTS: usize = 10;
 /// Whole-request limit of a [`Fetcher::download`]; the usual timeout applies to each chunk.
 const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(12 * 3600);
+/// The longest wait between two requests to a host that a rate limit may ask for.
+const MAX_RATE_PERIOD: Duration = Duration::from_secs(86_400);
 /// How much of an error body is kept in [`FetchError::Status`].
 const EXCERPT_CHARS: usize = 300;
 
@@ -240,7 +242,16 @@ impl Fetcher {
             .build()
             .map_err(|e| FetchError::Config(format!("cannot build the HTTP client: {e}")))?;
         let limiter = if settings.requests_per_second > 0.0 {
-            let period = Duration::from_secs_f64(1.0 / settings.requests_per_second);
+            // Checked: governor panics on a period past 584 years, and so does
+            // `from_secs_f64` past u64::MAX seconds.
+            let period = Duration::try_from_secs_f64(1.0 / settings.requests_per_second)
+                .ok()
+                .filter(|p| *p <= MAX_RATE_PERIOD)
+                .ok_or_else(|| {
+                    FetchError::Config(
+                        "requests_per_second is too small (below one request a day)".into(),
+                    )
+                })?;
             let quota = Quota::with_period(period.max(Duration::from_nanos(1)))
                 .ok_or_else(|| FetchError::Config("requests_per_second is too large".into()))?
                 .allow_burst(NonZeroU32::MIN);
@@ -758,7 +769,8 @@ pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
         && secs.is_finite()
         && secs >= 0.0
     {
-        return Some(Duration::from_secs_f64(secs));
+        // The portal's number: past Duration's range it is "very long" (capped by the caller).
+        return Some(Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX));
     }
     let when = DateTime::parse_from_rfc2822(value)
         .ok()?
@@ -842,6 +854,12 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(parse_retry_after("soon", now), None);
+        // A portal's absurd number is "very long", not a panic (the caller caps the wait).
+        assert_eq!(parse_retry_after("1e300", now), Some(Duration::MAX));
+        assert_eq!(
+            parse_retry_after("0.5", now),
+            Some(Duration::from_millis(500))
+        );
     }
 
     #[test]

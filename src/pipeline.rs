@@ -206,7 +206,7 @@ pub fn readers(cfg: &Config, exe: Option<std::path::PathBuf>) -> extract::Reader
 /// The extraction limits the config sets.
 pub fn extract_limits(cfg: &Config) -> extract::Limits {
     extract::Limits {
-        max_input_bytes: cfg.crawl.max_document_bytes as usize,
+        max_input_bytes: usize::try_from(cfg.crawl.max_document_bytes).unwrap_or(usize::MAX),
         time_budget: Duration::from_secs(cfg.crawl.extract_timeout_secs),
         ..extract::Limits::default()
     }
@@ -368,6 +368,8 @@ fn allowed_hosts(sc: &SourceConfig, url: &url::Url) -> Vec<String> {
 }
 
 fn fetch_settings(cfg: &Config, sc: &SourceConfig, hosts: Vec<String>) -> FetchSettings {
+    let backoff_base = seconds(cfg.crawl.backoff_secs);
+    let defaults = FetchSettings::default();
     FetchSettings {
         user_agent: format!(
             "tenderscan/{} (+{})",
@@ -380,8 +382,23 @@ fn fetch_settings(cfg: &Config, sc: &SourceConfig, hosts: Vec<String>) -> FetchS
         allowed_hosts: hosts,
         ca_file: sc.ca_file.clone(),
         max_retries: cfg.crawl.max_retries,
-        backoff_base: Duration::from_secs_f64(cfg.crawl.backoff_secs),
-        ..FetchSettings::default()
+        // A first back-off above the usual cap raises the cap, so the config means what it says.
+        max_backoff: defaults
+            .max_backoff
+            .max(backoff_base)
+            .min(Duration::from_secs(86_400)),
+        backoff_base,
+        ..defaults
+    }
+}
+
+/// Seconds from the config as a `Duration`, never panicking: NaN and negative values are
+/// zero, values past `Duration::MAX` are `Duration::MAX` (the config's ranges keep both out).
+pub fn seconds(secs: f64) -> Duration {
+    if secs.is_nan() || secs <= 0.0 {
+        Duration::ZERO
+    } else {
+        Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX)
     }
 }
 
@@ -554,8 +571,13 @@ async fn recheck(
     if days == 0 {
         return Ok(());
     }
-    let before =
-        crate::store::format_time(chrono::Utc::now() - chrono::Duration::days(i64::from(days)));
+    // Checked: a number of days past chrono's calendar means no notice is due.
+    let Some(before) = chrono::Duration::try_days(i64::from(days))
+        .and_then(|d| chrono::Utc::now().checked_sub_signed(d))
+        .map(crate::store::format_time)
+    else {
+        return Ok(());
+    };
     for (notice_id, external_id) in
         store.notices_to_recheck(source_id, &before, RECHECKS_PER_RUN)?
     {
@@ -947,4 +969,40 @@ pub fn scan(
         after = last;
     }
     Ok(scanned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_from_the_config_never_panic() {
+        assert_eq!(seconds(2.0), Duration::from_secs(2));
+        assert_eq!(seconds(0.05), Duration::from_millis(50));
+        assert_eq!(seconds(1e300), Duration::MAX);
+        assert_eq!(seconds(f64::INFINITY), Duration::MAX);
+        assert_eq!(seconds(f64::NAN), Duration::ZERO);
+        assert_eq!(seconds(-1.0), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_long_first_back_off_raises_the_cap_up_to_a_day() {
+        let mut cfg = Config::embedded_default(Path::new("/x"));
+        let sc = cfg.sources[0].clone();
+        let caps = |cfg: &Config| {
+            let s = fetch_settings(cfg, &sc, Vec::new());
+            (s.backoff_base, s.max_backoff)
+        };
+        assert_eq!(
+            caps(&cfg),
+            (Duration::from_secs(2), FetchSettings::default().max_backoff)
+        );
+        cfg.crawl.backoff_secs = 600.0;
+        assert_eq!(
+            caps(&cfg),
+            (Duration::from_secs(600), Duration::from_secs(600))
+        );
+        cfg.crawl.backoff_secs = 1e300;
+        assert_eq!(caps(&cfg).1, Duration::from_secs(86_400));
+    }
 }

@@ -272,6 +272,15 @@ impl Input<'_> {
 
 const MAX_NOTES: usize = 200;
 
+/// `now + budget`, without the panic of `Instant + Duration` on overflow: a budget past
+/// what the clock can hold is a century.
+fn deadline_after(budget: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(budget)
+        .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 86_400)))
+        .unwrap_or(now)
+}
+
 /// State shared by everything read during one [`extract`] call.
 pub(crate) struct Ctx<'l> {
     pub limits: &'l Limits,
@@ -291,7 +300,7 @@ impl<'l> Ctx<'l> {
     pub fn new(limits: &'l Limits) -> Self {
         Ctx {
             limits,
-            deadline: Instant::now() + limits.time_budget,
+            deadline: deadline_after(limits.time_budget),
             unpacked: 0,
             entries: 0,
             text: String::new(),
@@ -552,5 +561,28 @@ pub(crate) fn human(n: u64) -> String {
         format!("{:.1} KiB", n as f64 / 1024.0)
     } else {
         format!("{n} B")
+    }
+}
+
+#[cfg(test)]
+mod deadline_tests {
+    use super::*;
+
+    /// `extract_timeout_secs = u64::MAX` once made every extraction panic.
+    #[test]
+    fn a_budget_past_the_clock_reads_the_document() {
+        let limits = Limits {
+            time_budget: Duration::MAX,
+            ..Limits::default()
+        };
+        assert!(deadline_after(Duration::MAX) > Instant::now());
+        let out = extract(
+            "Создание фейковых аккаунтов.".as_bytes(),
+            Some("a.txt"),
+            None,
+            &limits,
+        )
+        .unwrap();
+        assert!(out.text.contains("фейковых"), "{}", out.text);
     }
 }

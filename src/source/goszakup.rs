@@ -214,7 +214,7 @@ impl Goszakup {
                 }
                 c
             }
-            _ => fresh(now.date() - chrono::Days::new(u64::from(spec.lookback_days))),
+            _ => fresh(super::lookback_start(now.date(), spec.lookback_days)),
         };
         // A resumed crawl keeps the start of the crawl it continues.
         let started = cursor

@@ -170,7 +170,7 @@ impl GoszakupHtml {
                     c
                 }
             }
-            _ => fresh(today - chrono::Days::new(u64::from(spec.lookback_days))),
+            _ => fresh(super::lookback_start(today, spec.lookback_days)),
         };
         Ok(GoszakupHtml {
             name: spec.name.clone(),
@@ -253,7 +253,7 @@ impl GoszakupHtml {
             self.cursor.page = 1;
             self.previous_ids.clear();
         } else {
-            self.cursor.page += 1;
+            self.cursor.page = self.cursor.page.saturating_add(1);
             self.previous_ids = ids;
         }
         let done = self.cursor.term >= self.terms.len();

@@ -134,9 +134,6 @@ impl HtmlSettings {
                 format!("{:?} is not a strftime format", self.date_format),
             ));
         }
-        if self.max_pages == 0 {
-            return Err(("max_pages".into(), "must be at least 1".into()));
-        }
         Ok(())
     }
 
@@ -254,7 +251,7 @@ impl HtmlSource {
                     cursor: saved.to_string(),
                     reason: e.to_string(),
                 })?,
-            _ => fresh(today - chrono::Days::new(u64::from(spec.lookback_days))),
+            _ => fresh(super::lookback_start(today, spec.lookback_days)),
         };
         Ok(HtmlSource {
             name: spec.name.clone(),
@@ -320,7 +317,7 @@ impl HtmlSource {
         for r in &records {
             self.seen.insert(r.external_id.clone());
         }
-        let pages = self.cursor.pages + 1;
+        let pages = self.cursor.pages.saturating_add(1);
         let at_limit = pages >= self.settings.max_pages;
         // Some pagers keep "next" on the last page, pointing at itself: that is the end.
         let next = next.filter(|n| *n != resp.url && *n != url);

@@ -22,6 +22,16 @@ pub mod html;
 pub mod ocds;
 pub mod samruk;
 
+/// The first day of a first crawl: `lookback_days` before `today`, at most
+/// [`MAX_LOOKBACK_DAYS`](crate::config::MAX_LOOKBACK_DAYS) (the config refuses more), and never
+/// out of chrono's calendar.
+pub fn lookback_start(today: chrono::NaiveDate, lookback_days: u32) -> chrono::NaiveDate {
+    let days = lookback_days.min(crate::config::MAX_LOOKBACK_DAYS);
+    today
+        .checked_sub_days(chrono::Days::new(u64::from(days)))
+        .unwrap_or(chrono::NaiveDate::MIN)
+}
+
 /// One page of records. Store `records`, then save `cursor`; when `done`, this run of the source
 /// is over (the next call to [`Source::next_page`] returns `None`).
 #[derive(Debug, Clone)]

@@ -90,9 +90,10 @@ impl Samruk {
                     cursor: saved.to_string(),
                     reason: e.to_string(),
                 })?,
-            _ => fresh(day_start(
-                now.date_naive() - chrono::Days::new(u64::from(spec.lookback_days)),
-            )),
+            _ => fresh(day_start(super::lookback_start(
+                now.date_naive(),
+                spec.lookback_days,
+            ))),
         };
         let started = cursor.started.filter(|_| cursor.page > 0).unwrap_or(now);
         Ok(Samruk {
@@ -166,7 +167,7 @@ impl Samruk {
                 None => tracing::warn!(source = %self.name, "advert without an id skipped"),
             }
         }
-        let next_page = self.cursor.page + 1;
+        let next_page = self.cursor.page.saturating_add(1);
         let at_limit = next_page >= MAX_PAGES;
         if at_limit && !last && any_recent {
             tracing::warn!(source = %self.name, "stopped after {MAX_PAGES} pages; the rest waits for the next run");

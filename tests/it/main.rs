@@ -3,6 +3,7 @@
 #![recursion_limit = "256"]
 
 mod alert;
+mod bounds;
 mod commands;
 mod crawl;
 mod evidence;
