@@ -128,6 +128,26 @@ pub enum FetchError {
 }
 
 impl FetchError {
+    /// Whether the same request may well succeed later: timeouts, network errors, bodies cut
+    /// short, and HTTP 408, 429 and 5xx. The one classification every retry site uses (the
+    /// fetcher's retries within a request, the pipeline's "leave it pending for the next
+    /// run"). A 403 is retried a few times within a request (a WAF's challenge) but is not
+    /// transient: the next run would meet the same wall.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            FetchError::Timeout { .. }
+                | FetchError::Network { .. }
+                | FetchError::Truncated { .. }
+                | FetchError::Status {
+                    status: 408 | 429 | 500..=599,
+                    ..
+                }
+        )
+    }
+}
+
+impl FetchError {
     /// The URL the error is about (none for a configuration error).
     pub fn url(&self) -> Option<&Url> {
         match self {
@@ -631,19 +651,18 @@ impl Fetcher {
                     Attempt::Retry(err, retry_after)
                 }
             }
-            408 | 429 | 500..=599 => Attempt::Retry(
-                FetchError::Status {
+            _ => {
+                let err = FetchError::Status {
                     url,
                     status: code,
                     body_excerpt: excerpt(&body),
-                },
-                retry_after,
-            ),
-            _ => Attempt::Fail(FetchError::Status {
-                url,
-                status: code,
-                body_excerpt: excerpt(&body),
-            }),
+                };
+                if err.is_transient() {
+                    Attempt::Retry(err, retry_after)
+                } else {
+                    Attempt::Fail(err)
+                }
+            }
         }
     }
 }
@@ -884,6 +903,33 @@ mod tests {
         assert!(ok("https://a.b.example.org/"));
         assert!(!ok("https://example.org.evil.com/"));
         assert!(!ok("ftp://ows.goszakup.gov.kz/"));
+    }
+
+    #[test]
+    fn transient_errors_are_the_ones_worth_a_retry() {
+        let url = Url::parse("https://ows.goszakup.gov.kz/v3/graphql").unwrap();
+        let status = |status| FetchError::Status {
+            url: url.clone(),
+            status,
+            body_excerpt: String::new(),
+        };
+        for code in [408, 429, 500, 502, 503, 504, 599] {
+            assert!(status(code).is_transient(), "{code}");
+        }
+        for code in [400, 404, 410, 451] {
+            assert!(!status(code).is_transient(), "{code}");
+        }
+        assert!(FetchError::Timeout { url: url.clone() }.is_transient());
+        assert!(FetchError::Truncated { url: url.clone() }.is_transient());
+        assert!(
+            !FetchError::Unauthorized {
+                url: url.clone(),
+                status: 403
+            }
+            .is_transient()
+        );
+        assert!(!FetchError::HostNotAllowed { url: url.clone() }.is_transient());
+        assert!(!FetchError::TooLarge { url, limit: 1 }.is_transient());
     }
 
     #[test]

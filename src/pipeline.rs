@@ -618,20 +618,6 @@ async fn recheck(
 /// Flagged notices asked for by id per source and run, at most.
 const RECHECKS_PER_RUN: usize = 50;
 
-/// Whether a failed download is worth trying again on a later run.
-fn transient(e: &FetchError) -> bool {
-    matches!(
-        e,
-        FetchError::Timeout { .. }
-            | FetchError::Network { .. }
-            | FetchError::Truncated { .. }
-            | FetchError::Status {
-                status: 429 | 500..=599,
-                ..
-            }
-    )
-}
-
 #[allow(clippy::too_many_arguments)]
 async fn fetch_documents(
     cfg: &Config,
@@ -748,7 +734,7 @@ async fn fetch_documents(
                         }
                     }
                 }
-                Err(e) if transient(&e) => {
+                Err(e) if e.is_transient() => {
                     // Left pending: the next run tries again.
                     tracing::warn!(url = %doc.url, "document not fetched, will retry: {e}");
                     counts.errors += 1;

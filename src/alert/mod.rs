@@ -24,7 +24,7 @@ use lettre::address::Envelope;
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use std::collections::HashMap;
-use transport::Transport;
+use transport::{Mail, Outgoing, Transport};
 
 /// A rule's texts for digests: its title and why a match matters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,7 +103,7 @@ pub enum AlertError {
 }
 
 /// The transport the config asks for, trusting `[mail] ca_file` where set.
-fn transport(cfg: &Config) -> Result<Transport, AlertError> {
+fn transport(cfg: &Config) -> Result<Mail, AlertError> {
     let ca = match &cfg.mail.ca_file {
         Some(path) => Some(std::fs::read(path).map_err(|source| AlertError::CaFile {
             path: path.clone(),
@@ -111,7 +111,7 @@ fn transport(cfg: &Config) -> Result<Transport, AlertError> {
         })?),
         None => None,
     };
-    Transport::from_config(&cfg.mail, ca.as_deref())
+    Mail::from_config(&cfg.mail, ca.as_deref())
 }
 
 /// Largest number of alerts in one digest; more make more digests (whole notices each).
@@ -360,7 +360,7 @@ fn warn_unconfirmed(
 /// sent, or keep it `unconfirmed` with the error. Returns the alerts sent, or the error.
 async fn resend_stored(
     store: &mut Store,
-    transport: &Transport,
+    transport: &impl Transport,
     sender: &Sender,
     d: &crate::store::UnconfirmedDigest,
 ) -> Result<Result<usize, String>, AlertError> {
@@ -371,7 +371,13 @@ async fn resend_stored(
         return Ok(Err(e));
     };
     let envelope = sender.envelope(&mailbox("recipient", &d.recipient)?)?;
-    match transport.send(&envelope, &raw, d.id, &d.recipient).await {
+    let msg = Outgoing {
+        envelope: &envelope,
+        raw: &raw,
+        digest_id: d.id,
+        recipient: &d.recipient,
+    };
+    match transport.send(&msg).await {
         Ok(()) => {
             let n = store.mark_digest_resent(d.id)?;
             tracing::warn!(
@@ -396,7 +402,7 @@ async fn resend_stored(
 /// Returns the number of alerts sent, or the error.
 async fn deliver(
     store: &mut Store,
-    transport: &Transport,
+    transport: &impl Transport,
     digest_id: i64,
     recipient: &str,
     envelope: &Envelope,
@@ -407,7 +413,13 @@ async fn deliver(
         return Ok(Err(e));
     }
     store.mark_digest_sending(digest_id)?;
-    match transport.send(envelope, raw, digest_id, recipient).await {
+    let msg = Outgoing {
+        envelope,
+        raw,
+        digest_id,
+        recipient,
+    };
+    match transport.send(&msg).await {
         Ok(()) => {
             let n = store.mark_digest_sent(digest_id)?;
             tracing::info!(digest = digest_id, alerts = n, "digest sent to {recipient}");
@@ -530,7 +542,7 @@ fn recipients_with_work(
 /// only after the one before it has its answer, so at most one is ever `sending`.
 async fn send_new(
     store: &mut Store,
-    transport: &Transport,
+    transport: &impl Transport,
     sender: &Sender,
     rules: &HashMap<String, RuleText>,
     work: &[(String, Mailbox, Language)],
@@ -615,7 +627,15 @@ pub async fn resend(
     let transport = transport(cfg)?;
     let outcome = match transport.check().await {
         Err(e) => Err(e),
-        Ok(()) => transport.send(&envelope, &raw, d.id, &d.recipient).await,
+        Ok(()) => {
+            let msg = Outgoing {
+                envelope: &envelope,
+                raw: &raw,
+                digest_id: d.id,
+                recipient: &d.recipient,
+            };
+            transport.send(&msg).await
+        }
     };
     transport.shutdown().await;
     match outcome {
@@ -772,6 +792,74 @@ pub async fn operator_check(store: &mut Store, cfg: &Config) -> Result<usize, Al
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The delivery steps against a stub transport and a real SQLite file: `sent` when the
+    /// server takes it, `failed` when it is down or refuses, never `sending` afterwards.
+    #[tokio::test]
+    async fn deliver_marks_the_digest_by_what_the_transport_answers() {
+        use transport::Stub;
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        let envelope = Envelope::new(
+            Some("a@example.org".parse().unwrap()),
+            vec!["desk@example.org".parse().unwrap()],
+        )
+        .unwrap();
+        let queue = |store: &mut Store| {
+            store
+                .queue_digest("desk@example.org", "digest", &[], |id| {
+                    Ok::<_, AlertError>(DigestContent {
+                        message_id: format!("<{id}@t>"),
+                        subject: "s".into(),
+                        raw: format!("Message-ID: <{id}@t>\r\n\r\nbody").into_bytes(),
+                    })
+                })
+                .unwrap()
+        };
+        let status = |store: &Store, id: i64| -> String {
+            store
+                .conn()
+                .query_row("SELECT status FROM digests WHERE id = ?1", [id], |r| {
+                    r.get(0)
+                })
+                .unwrap()
+        };
+        let ok = Stub::default();
+        let id = queue(&mut store);
+        let raw = store.digest(id).unwrap().unwrap().raw.unwrap();
+        let r = deliver(&mut store, &ok, id, "desk@example.org", &envelope, &raw)
+            .await
+            .unwrap();
+        assert_eq!(r, Ok(0));
+        assert_eq!(status(&store, id), "sent");
+        assert_eq!(
+            ok.sent.lock().unwrap().as_slice(),
+            &[(id, "desk@example.org".to_string(), raw)]
+        );
+
+        let down = Stub {
+            down: Some("SMTP server x:25: connection refused".into()),
+            ..Stub::default()
+        };
+        let id = queue(&mut store);
+        let r = deliver(&mut store, &down, id, "desk@example.org", &envelope, b"x")
+            .await
+            .unwrap();
+        assert_eq!(r, Err("SMTP server x:25: connection refused".to_string()));
+        assert_eq!(status(&store, id), "failed");
+        assert!(down.sent.lock().unwrap().is_empty());
+
+        let refuse = Stub {
+            refuse: Some("SMTP server x:25: 550 no such user".into()),
+            ..Stub::default()
+        };
+        let id = queue(&mut store);
+        let r = deliver(&mut store, &refuse, id, "desk@example.org", &envelope, b"x")
+            .await
+            .unwrap();
+        assert!(r.is_err());
+        assert_eq!(status(&store, id), "failed");
+    }
 
     fn item(alert_id: i64, notice_id: i64) -> AlertItem {
         AlertItem {

@@ -1,6 +1,8 @@
-//! Where composed messages go: an SMTP server through lettre's tokio transport (security
-//! none / STARTTLS / implicit TLS with rustls, auth from the environment, timeouts), or,
-//! without `smtp_host`, `.eml` files in `dry_run_dir`.
+//! Where composed messages go, behind one trait, [`Transport`]: an SMTP server through
+//! lettre's tokio transport ([`Smtp`]: security none / STARTTLS / implicit TLS with rustls,
+//! auth from the environment, timeouts), or, without `smtp_host`, `.eml` files in
+//! `dry_run_dir` ([`Folder`]). [`Mail`] is the one the config picks; tests of the delivery
+//! logic use a stub. Later channels (Telegram, webhooks) implement the same trait.
 //!
 //! This module hands over bytes and reports errors as text; it never touches the store.
 
@@ -10,15 +12,42 @@ use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub(crate) enum Transport {
-    Smtp {
-        inner: AsyncSmtpTransport<Tokio1Executor>,
-        server: String,
-    },
-    Folder(PathBuf),
+/// One message to hand over: its envelope, its bytes as stored, and which digest it is.
+pub(crate) struct Outgoing<'a> {
+    pub envelope: &'a Envelope,
+    pub raw: &'a [u8],
+    pub digest_id: i64,
+    pub recipient: &'a str,
+}
+
+/// A channel messages are handed to. Errors are one line of text naming the channel.
+pub(crate) trait Transport {
+    /// Connect, greet, secure and authenticate (or make the folder): what can fail before
+    /// anything is handed over.
+    fn check(&self) -> impl Future<Output = Result<(), String>> + Send;
+    /// Hand one message over.
+    fn send(&self, msg: &Outgoing<'_>) -> impl Future<Output = Result<(), String>> + Send;
+    /// Close what is open (a pooled connection).
+    fn shutdown(&self) -> impl Future<Output = ()> + Send;
+}
+
+/// An SMTP server.
+pub(crate) struct Smtp {
+    inner: AsyncSmtpTransport<Tokio1Executor>,
+    server: String,
+}
+
+/// `.eml` files in a folder, written atomically.
+pub(crate) struct Folder(pub PathBuf);
+
+/// The transport the config asks for.
+pub(crate) enum Mail {
+    Smtp(Smtp),
+    Folder(Folder),
 }
 
 /// An error and its causes on one line.
@@ -36,16 +65,43 @@ pub(crate) fn chain(e: &dyn std::error::Error) -> String {
     s
 }
 
-impl Transport {
+impl Mail {
     /// The transport the config asks for. `extra_ca` (PEM, `[mail] ca_file`) is trusted
     /// besides the web roots.
     pub(crate) fn from_config(
         mail: &MailConfig,
         extra_ca: Option<&[u8]>,
-    ) -> Result<Transport, AlertError> {
-        let Some(host) = mail.smtp_host.as_deref() else {
-            return Ok(Transport::Folder(mail.dry_run_dir.clone()));
-        };
+    ) -> Result<Mail, AlertError> {
+        match mail.smtp_host.as_deref() {
+            None => Ok(Mail::Folder(Folder(mail.dry_run_dir.clone()))),
+            Some(host) => Smtp::new(mail, host, extra_ca).map(Mail::Smtp),
+        }
+    }
+}
+
+impl Transport for Mail {
+    async fn check(&self) -> Result<(), String> {
+        match self {
+            Mail::Smtp(t) => t.check().await,
+            Mail::Folder(t) => t.check().await,
+        }
+    }
+    async fn send(&self, msg: &Outgoing<'_>) -> Result<(), String> {
+        match self {
+            Mail::Smtp(t) => t.send(msg).await,
+            Mail::Folder(t) => t.send(msg).await,
+        }
+    }
+    async fn shutdown(&self) {
+        match self {
+            Mail::Smtp(t) => t.shutdown().await,
+            Mail::Folder(t) => t.shutdown().await,
+        }
+    }
+}
+
+impl Smtp {
+    fn new(mail: &MailConfig, host: &str, extra_ca: Option<&[u8]>) -> Result<Smtp, AlertError> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let setup = |source| AlertError::Transport {
             server: host.to_string(),
@@ -77,49 +133,75 @@ impl Transport {
                 builder = builder.credentials(Credentials::new(user, pass));
             }
         }
-        Ok(Transport::Smtp {
+        Ok(Smtp {
             inner: builder.build(),
             server: format!("{host}:{}", mail.smtp_port),
         })
     }
+}
 
-    /// Connect, greet, secure and authenticate (or make the folder): what can fail before
-    /// anything is handed over.
-    pub(crate) async fn check(&self) -> Result<(), String> {
-        match self {
-            Transport::Smtp { inner, server } => match inner.test_connection().await {
-                Ok(true) => Ok(()),
-                Ok(false) => Err(format!("SMTP server {server}: connection not usable")),
-                Err(e) => Err(format!("SMTP server {server}: {}", chain(&e))),
-            },
-            Transport::Folder(dir) => std::fs::create_dir_all(dir)
-                .map_err(|e| format!("cannot create {}: {e}", dir.display())),
+impl Transport for Smtp {
+    async fn check(&self) -> Result<(), String> {
+        match self.inner.test_connection().await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(format!(
+                "SMTP server {}: connection not usable",
+                self.server
+            )),
+            Err(e) => Err(format!("SMTP server {}: {}", self.server, chain(&e))),
         }
     }
-
-    /// Hand one message over.
-    pub(crate) async fn send(
-        &self,
-        envelope: &Envelope,
-        raw: &[u8],
-        digest_id: i64,
-        recipient: &str,
-    ) -> Result<(), String> {
-        match self {
-            Transport::Smtp { inner, server } => inner
-                .send_raw(envelope, raw)
-                .await
-                .map(|_| ())
-                .map_err(|e| format!("SMTP server {server}: {}", chain(&e))),
-            Transport::Folder(dir) => write_eml(dir, digest_id, recipient, raw).map(|_| ()),
-        }
+    async fn send(&self, msg: &Outgoing<'_>) -> Result<(), String> {
+        self.inner
+            .send_raw(msg.envelope, msg.raw)
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("SMTP server {}: {}", self.server, chain(&e)))
     }
-
-    pub(crate) async fn shutdown(&self) {
-        if let Transport::Smtp { inner, .. } = self {
-            inner.shutdown().await;
-        }
+    async fn shutdown(&self) {
+        self.inner.shutdown().await;
     }
+}
+
+impl Transport for Folder {
+    async fn check(&self) -> Result<(), String> {
+        std::fs::create_dir_all(&self.0)
+            .map_err(|e| format!("cannot create {}: {e}", self.0.display()))
+    }
+    async fn send(&self, msg: &Outgoing<'_>) -> Result<(), String> {
+        write_eml(&self.0, msg.digest_id, msg.recipient, msg.raw).map(|_| ())
+    }
+    async fn shutdown(&self) {}
+}
+
+/// For unit tests of the delivery logic: records what it is handed, and fails on demand.
+#[cfg(test)]
+#[derive(Default)]
+pub(crate) struct Stub {
+    pub sent: std::sync::Mutex<Vec<(i64, String, Vec<u8>)>>,
+    /// `check` fails with this.
+    pub down: Option<String>,
+    /// `send` fails with this.
+    pub refuse: Option<String>,
+}
+
+#[cfg(test)]
+impl Transport for Stub {
+    async fn check(&self) -> Result<(), String> {
+        self.down.clone().map_or(Ok(()), Err)
+    }
+    async fn send(&self, msg: &Outgoing<'_>) -> Result<(), String> {
+        if let Some(e) = &self.refuse {
+            return Err(e.clone());
+        }
+        self.sent.lock().unwrap().push((
+            msg.digest_id,
+            msg.recipient.to_string(),
+            msg.raw.to_vec(),
+        ));
+        Ok(())
+    }
+    async fn shutdown(&self) {}
 }
 
 /// The file name of a digest in the dry-run folder: built from the digest id and the
@@ -274,21 +356,33 @@ mod tls_tests {
             let maildir = dir.path().join("maildir");
             let (_server, port) = start(&maildir, implicit);
             rt.block_on(async {
-                let trusted = Transport::from_config(&mail(port, security), Some(&ca)).unwrap();
+                let trusted = Mail::from_config(&mail(port, security), Some(&ca)).unwrap();
                 trusted.check().await.unwrap();
                 trusted
-                    .send(&envelope, raw, 1, "b@newsroom.example")
+                    .send(&Outgoing {
+                        envelope: &envelope,
+                        raw,
+                        digest_id: 1,
+                        recipient: "b@newsroom.example",
+                    })
                     .await
                     .unwrap();
                 trusted.shutdown().await;
                 // Only the web's roots: the test CA is not trusted, nothing is sent.
-                let strict = Transport::from_config(&mail(port, security), None).unwrap();
+                let strict = Mail::from_config(&mail(port, security), None).unwrap();
                 let err = strict.check().await.unwrap_err();
                 assert!(err.contains("127.0.0.1"), "{err}");
                 // Without TLS the STARTTLS server refuses to take mail.
                 if !implicit {
-                    let plain = Transport::from_config(&mail(port, Security::None), None).unwrap();
-                    let e = plain.send(&envelope, raw, 2, "b@newsroom.example").await;
+                    let plain = Mail::from_config(&mail(port, Security::None), None).unwrap();
+                    let e = plain
+                        .send(&Outgoing {
+                            envelope: &envelope,
+                            raw,
+                            digest_id: 2,
+                            recipient: "b@newsroom.example",
+                        })
+                        .await;
                     assert!(e.is_err(), "{security:?}: plain text accepted");
                 }
             });
@@ -319,32 +413,40 @@ mod tls_tests {
             .build()
             .unwrap();
         rt.block_on(async {
-            let good =
-                Transport::from_config(&with("TENDERSCAN_TEST_LOGIN_GOOD"), Some(&ca)).unwrap();
+            let good = Mail::from_config(&with("TENDERSCAN_TEST_LOGIN_GOOD"), Some(&ca)).unwrap();
             good.check().await.unwrap();
             let envelope = Envelope::new(
                 Some("a@newsroom.example".parse().unwrap()),
                 vec!["b@newsroom.example".parse().unwrap()],
             )
             .unwrap();
-            good.send(&envelope, b"Subject: x\r\n\r\nx\r\n", 1, "b")
-                .await
-                .unwrap();
-            let bad =
-                Transport::from_config(&with("TENDERSCAN_TEST_LOGIN_BAD"), Some(&ca)).unwrap();
+            good.send(&Outgoing {
+                envelope: &envelope,
+                raw: b"Subject: x\r\n\r\nx\r\n",
+                digest_id: 1,
+                recipient: "b",
+            })
+            .await
+            .unwrap();
+            let bad = Mail::from_config(&with("TENDERSCAN_TEST_LOGIN_BAD"), Some(&ca)).unwrap();
             let err = bad.check().await.unwrap_err();
             assert!(err.contains("535"), "{err}");
             // No login at all: the server refuses the mail.
-            let anon = Transport::from_config(&mail(port, Security::Starttls), Some(&ca)).unwrap();
+            let anon = Mail::from_config(&mail(port, Security::Starttls), Some(&ca)).unwrap();
             assert!(
-                anon.send(&envelope, b"Subject: x\r\n\r\nx\r\n", 1, "b")
-                    .await
-                    .is_err()
+                anon.send(&Outgoing {
+                    envelope: &envelope,
+                    raw: b"Subject: x\r\n\r\nx\r\n",
+                    digest_id: 1,
+                    recipient: "b"
+                })
+                .await
+                .is_err()
             );
         });
         assert_eq!(delivered(&maildir), 1);
         // A named variable that is not set is a clear error before any connection.
-        let missing = Transport::from_config(&with("TENDERSCAN_TEST_LOGIN_UNSET"), Some(&ca));
+        let missing = Mail::from_config(&with("TENDERSCAN_TEST_LOGIN_UNSET"), Some(&ca));
         match missing {
             Err(AlertError::MissingSecret { var }) => {
                 assert_eq!(var, "TENDERSCAN_TEST_LOGIN_UNSET")
