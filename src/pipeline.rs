@@ -202,6 +202,14 @@ pub async fn run(
 ) -> Result<RunReport, PipelineError> {
     let run_id = store.start_run(command, rules.version())?;
     store.set_currency_rates(cfg.currency.base.as_deref(), &cfg.currency.rates)?;
+    // A deleted evidence folder is created again, with a warning; one that cannot be made
+    // fails every page that has something to keep, loudly, further on.
+    match Evidence::beside(store.path()).prepare(store) {
+        Ok(Some(warning)) => tracing::warn!("{warning}"),
+        Ok(None) => {}
+        Err(EvidenceError::Store(e)) => return Err(e.into()),
+        Err(e) => tracing::error!("evidence folder unusable, nothing can be kept: {e}"),
+    }
     let mut report = RunReport {
         run_id,
         ..Default::default()
@@ -416,6 +424,9 @@ async fn crawl_source(
     let limits = extract_limits(cfg);
     let mut seen = 0usize;
     let mut failure = None;
+    // The first payload that could not be kept: from that page on the cursor stays put (the
+    // next run fetches the page again and keeps it); later pages are still stored and read.
+    let mut unkept: Option<String> = None;
     loop {
         if stop.is_set() {
             break;
@@ -435,22 +446,24 @@ async fn crawl_source(
         seen += records.len();
         counts.notices_fetched += records.len() as i64;
         progress(&sc.name, counts);
-        // The cursor moves only when the whole page was taken.
-        let cursor = if opts.limit.is_some_and(|l| seen >= l) {
+        // The cursor moves only when the whole page was taken, its evidence included, and
+        // no earlier page's evidence is missing.
+        let cursor = if opts.limit.is_some_and(|l| seen >= l) || unkept.is_some() {
             None
         } else {
             page.cursor.as_deref()
         };
-        take_records(
+        let problem = take_records(
             cfg, store, rules, &fetcher, source_id, &records, cursor, opts, stop, counts,
         )
         .await?;
+        unkept = unkept.or(problem);
         if page.done || opts.limit.is_some_and(|l| seen >= l) {
             break;
         }
     }
     if failure.is_none() {
-        recheck(
+        let problem = recheck(
             cfg,
             store,
             rules,
@@ -462,20 +475,40 @@ async fn crawl_source(
             counts,
         )
         .await?;
+        unkept = unkept.or(problem);
     }
-    // Documents a killed or failed run left unfetched.
+    // Documents a killed or failed run left unfetched (or whose bytes were not kept).
     let left = store.notices_with_pending_documents(source_id)?;
     if !stop.is_set() && !left.is_empty() {
-        fetch_documents(cfg, store, &fetcher, &limits, &left, stop, counts).await?;
+        let problem = fetch_documents(cfg, store, &fetcher, &limits, &left, stop, counts).await?;
+        unkept = unkept.or(problem);
     }
-    match failure {
-        Some(f) => Err(CrawlFailure::Source(f)),
-        None => Ok(()),
+    let unkept = unkept.map(|e| {
+        format!(
+            "source {}: evidence not kept: {e}; what was read is stored and scanned, but the cursor stays before the page (and the document stays pending), so the next run fetches it again and keeps it",
+            sc.name
+        )
+    });
+    match (failure, unkept) {
+        (Some(f), Some(u)) => Err(CrawlFailure::Source(format!("{f}; {u}"))),
+        (Some(f), None) | (None, Some(f)) => Err(CrawlFailure::Source(f)),
+        (None, None) => Ok(()),
     }
 }
 
-/// Store records (and, when given, the cursor after them), keep their payloads as
-/// evidence, then fetch the documents of new and changed notices and scan them.
+/// The first of `errors`, and how many more there were.
+fn first_of(errors: &[String]) -> Option<String> {
+    let first = errors.first()?;
+    Some(match errors.len() {
+        1 => first.clone(),
+        n => format!("{first} (and {} more)", n - 1),
+    })
+}
+
+/// Keep the records' payloads as evidence (durably), store the records with the rows of
+/// what was kept (and, when given and everything was kept, the cursor after them) in one
+/// transaction, then fetch the documents of new and changed notices and scan them.
+/// Returns what could not be kept, if anything: the caller fails the source with it.
 #[allow(clippy::too_many_arguments)]
 async fn take_records(
     cfg: &Config,
@@ -488,14 +521,17 @@ async fn take_records(
     opts: &RunOptions,
     stop: &StopFlag,
     counts: &mut RunCounts,
-) -> Result<(), StoreError> {
+) -> Result<Option<String>, StoreError> {
     let limits = extract_limits(cfg);
-    let stored = store.store_page(source_id, records, cursor)?;
+    let kept = Evidence::beside(store.path()).keep_page(records);
+    let cursor = cursor.filter(|_| kept.errors.is_empty());
+    let stored = store.store_page_kept(source_id, records, &kept.records, cursor)?;
     counts.notices_new += stored.new as i64;
     counts.notices_changed += stored.changed as i64;
-    counts.errors +=
-        Evidence::beside(store.path()).keep_payloads(store, source_id, records)? as i64;
-    fetch_documents(cfg, store, fetcher, &limits, &stored.touched, stop, counts).await?;
+    counts.errors += kept.errors.len() as i64;
+    let mut problem = first_of(&kept.errors);
+    let docs = fetch_documents(cfg, store, fetcher, &limits, &stored.touched, stop, counts).await?;
+    problem = problem.or(docs);
     if !stop.is_set() {
         store.batch(|store| {
             for &notice_id in &stored.touched {
@@ -504,12 +540,13 @@ async fn take_records(
             Ok(())
         })?;
     }
-    Ok(())
+    Ok(problem)
 }
 
 /// Flagged notices the crawl has not met for `[evidence] recheck_days` are asked for by
 /// id: found, they are stored like any record (and so their changes are seen); not
-/// found, they are marked gone and their recipients are told.
+/// found, they are marked gone and their recipients are told. Returns what could not be
+/// kept as evidence, if anything (that notice is asked for again next run).
 #[allow(clippy::too_many_arguments)]
 async fn recheck(
     cfg: &Config,
@@ -521,11 +558,12 @@ async fn recheck(
     opts: &RunOptions,
     stop: &StopFlag,
     counts: &mut RunCounts,
-) -> Result<(), StoreError> {
+) -> Result<Option<String>, StoreError> {
     let days = cfg.evidence.recheck_days;
     if days == 0 {
-        return Ok(());
+        return Ok(None);
     }
+    let mut unkept = None;
     let before =
         crate::store::format_time(chrono::Utc::now() - chrono::Duration::days(i64::from(days)));
     for (notice_id, external_id) in
@@ -536,12 +574,16 @@ async fn recheck(
         }
         match src.recheck(fetcher, &external_id).await {
             Ok(source::Recheck::Found(rec)) => {
-                store.mark_rechecked(notice_id)?;
                 let recs = [*rec];
-                take_records(
+                let problem = take_records(
                     cfg, store, rules, fetcher, source_id, &recs, None, opts, stop, counts,
                 )
                 .await?;
+                // Not kept: asked for again next run.
+                if problem.is_none() {
+                    store.mark_rechecked(notice_id)?;
+                }
+                unkept = unkept.or(problem);
             }
             Ok(source::Recheck::Gone) => {
                 store.mark_rechecked(notice_id)?;
@@ -562,7 +604,7 @@ async fn recheck(
             }
         }
     }
-    Ok(())
+    Ok(unkept)
 }
 
 /// Flagged notices asked for by id per source and run, at most.
@@ -591,7 +633,7 @@ async fn fetch_documents(
     notice_ids: &[i64],
     stop: &StopFlag,
     counts: &mut RunCounts,
-) -> Result<(), StoreError> {
+) -> Result<Option<String>, StoreError> {
     use futures_util::StreamExt;
     let evidence = Evidence::beside(store.path());
     // What to download: specifications first, at most max_documents_per_notice a notice,
@@ -610,8 +652,9 @@ async fn fetch_documents(
                         ..Default::default()
                     },
                 )?;
-            } else if store.reuse_document(&doc)? {
-                store.copy_document_evidence(doc.id)?;
+            } else if store.reuse_document(&doc)? && store.copy_document_evidence(doc.id)? {
+                // Copied, with the evidence row of the bytes it was read from. (Without
+                // one, retention took it: the document is fetched itself.)
             } else {
                 todo.push(doc);
             }
@@ -642,6 +685,7 @@ async fn fetch_documents(
     // The attachments' evidence files are on disk before any row names them; then the
     // page's documents are stored in one transaction.
     let synced = evidence.sync();
+    let mut unkept = Vec::new();
     store.batch(|store| {
         for (doc, content) in done {
             match content {
@@ -651,16 +695,22 @@ async fn fetch_documents(
                     }
                     counts.documents += 1;
                     store.save_document(doc.id, &c)?;
-                    match (kept, &synced) {
-                        (Ok(row), Ok(())) => store.record_evidence(&row)?,
-                        (Err(e), _) => {
-                            tracing::error!(url = %doc.url, "attachment not kept as evidence: {e}");
-                            counts.errors += 1;
+                    let lost = match (kept, &synced) {
+                        (Ok(row), Ok(())) => {
+                            store.record_evidence(&row)?;
+                            None
                         }
-                        (Ok(_), Err(e)) => {
-                            tracing::error!(url = %doc.url, "attachment not kept as evidence: {e}");
-                            counts.errors += 1;
-                        }
+                        (Err(e), _) => Some(e.to_string()),
+                        (Ok(_), Err(e)) => Some(format!("not made durable: {e}")),
+                    };
+                    // Its text is read and scanned (alerts are not held back), but it stays
+                    // pending and marked until a later run keeps its bytes.
+                    if let Some(e) = lost {
+                        let msg = format!("attachment {} not kept: {e}", doc.url);
+                        tracing::error!(document = doc.id, "{msg}");
+                        counts.errors += 1;
+                        store.document_evidence_missing(doc.id)?;
+                        unkept.push(msg);
                     }
                 }
                 Err(e) if transient(&e) => {
@@ -684,7 +734,7 @@ async fn fetch_documents(
         Ok(())
     })?;
     progress("documents", counts);
-    Ok(())
+    Ok(first_of(&unkept))
 }
 
 /// Download one attachment, keep its bytes as evidence, and read it.
@@ -717,6 +767,7 @@ async fn fetch_document(
         size: k.size,
         stored_size: k.stored_size,
         fetched_at: crate::store::format_time(resp.fetched_at),
+        fetched_url: Some(resp.url.to_string()),
     });
     let name = doc.file_name.clone();
     let media = resp.content_type.clone().or_else(|| doc.media_type.clone());

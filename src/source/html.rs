@@ -33,7 +33,7 @@ use super::{
     media_type, parse_amount_text, url_file_name,
 };
 use crate::fetch::{FetchError, Fetcher};
-use crate::model::{Agency, DocumentRef, NoticeRecord, PortalTime};
+use crate::model::{Agency, DocumentRef, NoticeRecord, Payload, PortalTime};
 
 /// `[sources.html]`: how to read the portal's pages. Selectors are CSS (as browsers read them).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -194,7 +194,6 @@ struct Row {
     amount: Option<f64>,
     agency: Option<String>,
     published: Option<PortalTime>,
-    html: String,
 }
 
 /// What a detail page says.
@@ -203,6 +202,8 @@ struct Detail {
     description: Option<String>,
     deadline: Option<PortalTime>,
     documents: Vec<DocumentRef>,
+    /// The detail page as it came (evidence), when one was read.
+    payloads: Vec<Payload>,
 }
 
 impl HtmlSource {
@@ -294,6 +295,7 @@ impl HtmlSource {
             .await
             .map_err(fetch_err(&self.name))?;
         let (rows, next) = self.parse_listing(&String::from_utf8_lossy(&resp.body), &resp.url)?;
+        let listing = resp.payload();
         let mut records = Vec::new();
         let mut any_recent = false;
         for row in &rows {
@@ -315,7 +317,10 @@ impl HtmlSource {
             } else {
                 Detail::default()
             };
-            records.push(self.record(row, detail));
+            let mut rec = self.record(row, detail);
+            // The listing page first, then the detail page, as they came.
+            rec.payloads.insert(0, listing.clone());
+            records.push(rec);
         }
         for r in &records {
             self.seen.insert(r.external_id.clone());
@@ -369,7 +374,7 @@ impl HtmlSource {
             deadline: detail.deadline,
             url: Some(row.link.to_string()),
             documents: detail.documents,
-            raw: Some(row.html.clone().into_bytes()),
+            payloads: detail.payloads,
             ..NoticeRecord::default()
         }
     }
@@ -462,7 +467,6 @@ impl HtmlSource {
                 amount,
                 agency,
                 published,
-                html: item.html(),
             });
         }
         for (n, (key, css)) in [
@@ -515,7 +519,9 @@ impl HtmlSource {
             }
             Err(e) => return Err(fetch_err(&self.name)(e)),
         };
-        self.parse_detail(&String::from_utf8_lossy(&resp.body), &resp.url)
+        let mut detail = self.parse_detail(&String::from_utf8_lossy(&resp.body), &resp.url)?;
+        detail.payloads.push(resp.payload());
+        Ok(detail)
     }
 
     fn parse_detail(&self, html: &str, url: &Url) -> Result<Detail, SourceError> {

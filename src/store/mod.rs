@@ -19,8 +19,8 @@ pub use alerts::{
     UnconfirmedDigest,
 };
 pub use evidence::{
-    EvidenceRow, NewEvidence, NoticeView, ShowAward, ShowDocument, ShowLot, ShowMatch,
-    ShowSupplier, ShowVersion,
+    EvidenceGap, EvidenceRow, NewEvidence, NoticeView, RecordEvidence, ShowAward, ShowDocument,
+    ShowLot, ShowMatch, ShowSupplier, ShowVersion,
 };
 pub use matches::{NewMatch, Routable, ScanInput, ScanOutcome, ScanTarget};
 pub use notices::{DocumentContent, PageOutcome, PendingDocument, sha256_hex};
@@ -51,6 +51,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "010_flag_rows_when",
         include_str!("migrations/010_flag_rows_when.sql"),
+    ),
+    (
+        "011_evidence_kept",
+        include_str!("migrations/011_evidence_kept.sql"),
     ),
 ];
 
