@@ -494,6 +494,9 @@ impl Evidence {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     r.missing.push(problem("no such file".into()))
                 }
+                Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => r.missing.push(problem(
+                    format!("no such file (a folder on its path is not one: {e})"),
+                )),
                 Err(e) => r.corrupt.push(problem(format!("cannot read: {e}"))),
                 Ok(f) => match hash_zst(f) {
                     Err(e) => r
@@ -531,7 +534,14 @@ impl Evidence {
         let list = |p: &Path| -> Result<Vec<PathBuf>, EvidenceError> {
             match std::fs::read_dir(p) {
                 Ok(rd) => Ok(rd.filter_map(|e| e.ok().map(|e| e.path())).collect()),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+                    ) =>
+                {
+                    Ok(Vec::new())
+                }
                 Err(e) => Err(io(p)(e)),
             }
         };

@@ -422,11 +422,12 @@ async fn crawl_source(
         })
     })?;
     let limits = extract_limits(cfg);
+    let crawl_started = crate::store::now();
     let mut seen = 0usize;
     let mut failure = None;
-    // The first payload that could not be kept: from that page on the cursor stays put (the
-    // next run fetches the page again and keeps it); later pages are still stored and read.
-    let mut unkept: Option<String> = None;
+    // What could not be kept. Once a page's payloads are not, the cursor stays before that
+    // page (the next run fetches it again and keeps it); later pages are still stored and read.
+    let mut unkept = Unkept::default();
     loop {
         if stop.is_set() {
             break;
@@ -448,7 +449,7 @@ async fn crawl_source(
         progress(&sc.name, counts);
         // The cursor moves only when the whole page was taken, its evidence included, and
         // no earlier page's evidence is missing.
-        let cursor = if opts.limit.is_some_and(|l| seen >= l) || unkept.is_some() {
+        let cursor = if opts.limit.is_some_and(|l| seen >= l) || unkept.page.is_some() {
             None
         } else {
             page.cursor.as_deref()
@@ -457,7 +458,7 @@ async fn crawl_source(
             cfg, store, rules, &fetcher, source_id, &records, cursor, opts, stop, counts,
         )
         .await?;
-        unkept = unkept.or(problem);
+        unkept.add(problem);
         if page.done || opts.limit.is_some_and(|l| seen >= l) {
             break;
         }
@@ -470,29 +471,56 @@ async fn crawl_source(
             src.as_mut(),
             &fetcher,
             source_id,
+            &crawl_started,
             opts,
             stop,
             counts,
         )
         .await?;
-        unkept = unkept.or(problem);
+        unkept.add(problem);
     }
     // Documents a killed or failed run left unfetched (or whose bytes were not kept).
     let left = store.notices_with_pending_documents(source_id)?;
     if !stop.is_set() && !left.is_empty() {
         let problem = fetch_documents(cfg, store, &fetcher, &limits, &left, stop, counts).await?;
-        unkept = unkept.or(problem);
+        unkept.add(Unkept {
+            page: None,
+            documents: problem,
+        });
     }
-    let unkept = unkept.map(|e| {
-        format!(
-            "source {}: evidence not kept: {e}; what was read is stored and scanned, but the cursor stays before the page (and the document stays pending), so the next run fetches it again and keeps it",
+    let mut problems: Vec<String> = failure.into_iter().collect();
+    if let Some(e) = unkept.page {
+        problems.push(format!(
+            "source {}: evidence not kept: {e}; the page's notices are stored and scanned, but the cursor stays before the page, so the next run fetches it again and keeps it",
             sc.name
-        )
-    });
-    match (failure, unkept) {
-        (Some(f), Some(u)) => Err(CrawlFailure::Source(format!("{f}; {u}"))),
-        (Some(f), None) | (None, Some(f)) => Err(CrawlFailure::Source(f)),
-        (None, None) => Ok(()),
+        ));
+    }
+    if let Some(e) = unkept.documents {
+        problems.push(format!(
+            "source {}: evidence not kept: {e}; the document was read and scanned and stays pending, so the next run fetches it again and keeps it",
+            sc.name
+        ));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(CrawlFailure::Source(problems.join("; ")))
+    }
+}
+
+/// What could not be kept as evidence while taking records (the first of each kind, for
+/// the source's error): the page's own payloads (its cursor must not be passed), and
+/// attachments (left pending).
+#[derive(Debug, Default)]
+struct Unkept {
+    page: Option<String>,
+    documents: Option<String>,
+}
+
+impl Unkept {
+    fn add(&mut self, other: Unkept) {
+        self.page = self.page.take().or(other.page);
+        self.documents = self.documents.take().or(other.documents);
     }
 }
 
@@ -521,7 +549,7 @@ async fn take_records(
     opts: &RunOptions,
     stop: &StopFlag,
     counts: &mut RunCounts,
-) -> Result<Option<String>, StoreError> {
+) -> Result<Unkept, StoreError> {
     let limits = extract_limits(cfg);
     let kept = Evidence::beside(store.path()).keep_page(records);
     let cursor = cursor.filter(|_| kept.errors.is_empty());
@@ -529,9 +557,11 @@ async fn take_records(
     counts.notices_new += stored.new as i64;
     counts.notices_changed += stored.changed as i64;
     counts.errors += kept.errors.len() as i64;
-    let mut problem = first_of(&kept.errors);
-    let docs = fetch_documents(cfg, store, fetcher, &limits, &stored.touched, stop, counts).await?;
-    problem = problem.or(docs);
+    let problem = Unkept {
+        page: first_of(&kept.errors),
+        documents: fetch_documents(cfg, store, fetcher, &limits, &stored.touched, stop, counts)
+            .await?,
+    };
     if !stop.is_set() {
         store.batch(|store| {
             for &notice_id in &stored.touched {
@@ -545,8 +575,10 @@ async fn take_records(
 
 /// Flagged notices the crawl has not met for `[evidence] recheck_days` are asked for by
 /// id: found, they are stored like any record (and so their changes are seen); not
-/// found, they are marked gone and their recipients are told. Returns what could not be
-/// kept as evidence, if anything (that notice is asked for again next run).
+/// found, they are marked gone and their recipients are told. Flagged notices whose payload
+/// could not be kept and that this crawl did not meet are asked for too, until it is.
+/// Returns what could not be kept as evidence, if anything (that notice is asked for again
+/// next run).
 #[allow(clippy::too_many_arguments)]
 async fn recheck(
     cfg: &Config,
@@ -555,19 +587,20 @@ async fn recheck(
     src: &mut dyn source::Source,
     fetcher: &Fetcher,
     source_id: i64,
+    crawl_started: &str,
     opts: &RunOptions,
     stop: &StopFlag,
     counts: &mut RunCounts,
-) -> Result<Option<String>, StoreError> {
+) -> Result<Unkept, StoreError> {
+    let mut unkept = Unkept::default();
     let days = cfg.evidence.recheck_days;
     if days == 0 {
-        return Ok(None);
+        return Ok(unkept);
     }
-    let mut unkept = None;
     let before =
         crate::store::format_time(chrono::Utc::now() - chrono::Duration::days(i64::from(days)));
     for (notice_id, external_id) in
-        store.notices_to_recheck(source_id, &before, RECHECKS_PER_RUN)?
+        store.notices_to_recheck(source_id, &before, crawl_started, RECHECKS_PER_RUN)?
     {
         if stop.is_set() {
             break;
@@ -580,10 +613,10 @@ async fn recheck(
                 )
                 .await?;
                 // Not kept: asked for again next run.
-                if problem.is_none() {
+                if problem.page.is_none() {
                     store.mark_rechecked(notice_id)?;
                 }
-                unkept = unkept.or(problem);
+                unkept.add(problem);
             }
             Ok(source::Recheck::Gone) => {
                 store.mark_rechecked(notice_id)?;

@@ -428,25 +428,29 @@ impl Store {
 
     /// Flagged notices of a source, not gone, neither seen nor re-checked since `before`
     /// (UTC): they may have disappeared from the portal; and flagged notices whose payload
-    /// could not be kept (`evidence_missing_at`), asked for again until it is. At most
-    /// `limit`, oldest first.
+    /// could not be kept (`evidence_missing_at`) and that the crawl has not met since
+    /// `crawl_started` (UTC), asked for until it is. At most `limit`, oldest first.
     pub fn notices_to_recheck(
         &self,
         source_id: i64,
         before: &str,
+        crawl_started: &str,
         limit: usize,
     ) -> Result<Vec<(i64, String)>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT n.id, n.external_id FROM notices n
              WHERE n.source_id = ?1 AND n.gone_at IS NULL
                AND ((n.last_seen_at < ?2 AND (n.rechecked_at IS NULL OR n.rechecked_at < ?2))
-                    OR n.evidence_missing_at IS NOT NULL)
+                    OR (n.evidence_missing_at IS NOT NULL AND n.last_seen_at < ?4))
                AND EXISTS (SELECT 1 FROM matches m WHERE m.notice_id = n.id)
              ORDER BY n.last_seen_at, n.id LIMIT ?3",
         )?;
-        collect(&mut stmt, params![source_id, before, limit as i64], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        let limit = limit.min(i64::MAX as usize) as i64;
+        collect(
+            &mut stmt,
+            params![source_id, before, limit, crawl_started],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
     }
 
     /// A re-check happened (whatever it found).
