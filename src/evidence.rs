@@ -16,8 +16,10 @@
 //! run is `partial`, exit 1, the source's error names it), does not move the cursor past it
 //! (the next run fetches the page again and keeps it), and the notice or document is marked
 //! `evidence_missing_at` until a later run keeps it; `verify` and the operator check report
-//! what lacks evidence ([`Store::evidence_gaps`]). A folder deleted between runs is created
-//! again with a warning ([`Evidence::prepare`]).
+//! what lacks evidence ([`Store::evidence_gaps`]). An attachment whose bytes cannot be kept
+//! is still read and scanned (a broken evidence disk does not hold the alerts back), but it
+//! stays pending and marked, so each later run fetches it again until they are kept. A
+//! folder deleted between runs is created again with a warning ([`Evidence::prepare`]).
 //!
 //! What this module must never do: overwrite or change a kept file (a file with the right
 //! name is trusted until `verify` says otherwise), keep anything but the bytes as received
@@ -358,7 +360,12 @@ impl Evidence {
             .collect();
         let mut kept = self.put_all(&unique.iter().map(|p| &p.body[..]).collect::<Vec<_>>());
         // The files are on disk before any row names them.
-        if let Err(e) = self.sync() {
+        let synced = if unique.is_empty() {
+            Ok(())
+        } else {
+            self.sync()
+        };
+        if let Err(e) = synced {
             for k in kept.iter_mut().filter(|k| k.is_ok()) {
                 *k = Err(EvidenceError::Io {
                     path: self.dir.clone(),

@@ -2,7 +2,8 @@
 //!
 //! Short on purpose: it calls the other modules in order, keeps the run record, and
 //! stops between pages or documents when asked to. It never holds the whole crawl in
-//! memory: a page is stored (with its cursor) before the next one is fetched, and work
+//! memory: a page is stored (with its evidence and its cursor; the cursor only once all the
+//! page's evidence is kept) before the next one is fetched, and work
 //! left undone by a killed run (documents not fetched, notices not scanned) is picked up
 //! by the next one from what the database says, not from memory.
 

@@ -27,6 +27,9 @@
 //!   recognised by the store as unchanged).
 //! - `--since` has no meaning for OCDS and starts over from the configured URL.
 //!
+//! Evidence: an API page is each of its records' payload; a bulk file is not kept whole, each
+//! record carries the lines its releases came from, byte for byte (decompressed).
+//!
 //! Never: hold a bulk file in memory, or fetch outside the source's allowed hosts.
 
 use std::collections::HashMap;

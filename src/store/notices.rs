@@ -109,14 +109,19 @@ impl Store {
                     row.notice_id = id;
                     super::evidence::insert_evidence(&tx, &row)?;
                 }
-                tx.prepare_cached(if kept.complete {
-                    "UPDATE notices SET evidence_missing_at = NULL
-                     WHERE id = ?1 AND evidence_missing_at IS NOT NULL AND ?2 IS NOT NULL"
+                if kept.complete {
+                    tx.prepare_cached(
+                        "UPDATE notices SET evidence_missing_at = NULL
+                         WHERE id = ?1 AND evidence_missing_at IS NOT NULL",
+                    )?
+                    .execute([id])?;
                 } else {
-                    "UPDATE notices SET evidence_missing_at = COALESCE(evidence_missing_at, ?2)
-                     WHERE id = ?1"
-                })?
-                .execute(params![id, at])?;
+                    tx.prepare_cached(
+                        "UPDATE notices SET evidence_missing_at = COALESCE(evidence_missing_at, ?2)
+                         WHERE id = ?1",
+                    )?
+                    .execute(params![id, at])?;
+                }
             }
             match (id, change) {
                 (id, Change::New) => {
