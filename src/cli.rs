@@ -1083,7 +1083,8 @@ fn show(cfg: &Config, key: &str, format: OutputFormat) -> Result<i32> {
 
 fn verify(cfg: &Config, format: OutputFormat) -> Result<i32> {
     let store = Store::open(&cfg.database.path)?;
-    let report = crate::evidence::Evidence::beside(store.path()).verify(&store)?;
+    let report =
+        crate::evidence::Evidence::beside(store.path()).verify(&store, cfg.evidence.keep_days)?;
     let mut out = std::io::stdout().lock();
     match format {
         OutputFormat::Json => writeln!(out, "{}", json_pretty(&report)?)?,

@@ -1,19 +1,33 @@
-//! Evidence: every payload fetched from a portal (a source's API JSON or HTML page for a
-//! notice, an attachment's bytes) kept as it came, so a reporter can show what the portal
-//! said and when, after the agency edits or withdraws the tender.
+//! Evidence: every response a source read from a portal (an API page, a listing or notice
+//! page, a GraphQL answer) and every attachment, kept byte for byte as it came, so a reporter
+//! can show what the portal said and when, after the agency edits or withdraws the tender.
 //!
 //! Files live in a folder beside the database, `<db stem>.evidence/ab/<sha256>.zst`:
 //! zstd-compressed, named by the sha256 of the uncompressed bytes (so the same payload is
-//! kept once, however often it is fetched), written atomically (temporary file, fsync,
-//! rename, fsync of the folder). The `evidence` table records, per notice, where each
-//! payload came from, when, and with what HTTP status.
+//! kept once, however often it is fetched), written atomically (temporary file, rename) and
+//! made durable (fsync, or one `syncfs` for a page's files) before any row names them. The
+//! `evidence` table records, per notice, where each payload came from, when, and with what
+//! HTTP status; a page's rows are committed in the page's own transaction
+//! ([`Store::store_page_kept`]), so a crash leaves at worst files no row names, never a
+//! notice without the rows of what was kept of it.
+//!
+//! A payload that cannot be kept (disk full, permissions, a folder that cannot be created)
+//! is never silent: [`Evidence::keep_page`] says which, the pipeline fails the page (the
+//! run is `partial`, exit 1, the source's error names it), does not move the cursor past it
+//! (the next run fetches the page again and keeps it), and the notice or document is marked
+//! `evidence_missing_at` until a later run keeps it; `verify` and the operator check report
+//! what lacks evidence ([`Store::evidence_gaps`]). An attachment whose bytes cannot be kept
+//! is still read and scanned (a broken evidence disk does not hold the alerts back), but it
+//! stays pending and marked, so each later run fetches it again until they are kept. A
+//! folder deleted between runs is created again with a warning ([`Evidence::prepare`]).
 //!
 //! What this module must never do: overwrite or change a kept file (a file with the right
-//! name is trusted until `verify` says otherwise), or delete the evidence of a notice that
-//! was ever flagged.
+//! name is trusted until `verify` says otherwise), keep anything but the bytes as received
+//! (no re-serialisation), let a row name a file not yet durable, or delete the evidence of
+//! a notice that was ever flagged.
 
-use crate::model::NoticeRecord;
-use crate::store::{NewEvidence, Store, StoreError, sha256_hex};
+use crate::model::{NoticeRecord, Payload};
+use crate::store::{EvidenceGap, NewEvidence, RecordEvidence, Store, StoreError, sha256_hex};
 use serde::Serialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -75,7 +89,16 @@ pub struct VerifyReport {
     /// Files no row names (left by a run killed between writing and recording, or by
     /// retention killed midway): harmless, listed for information.
     pub unreferenced: Vec<PathBuf>,
+    /// Notices and documents that should have evidence and have none (at most
+    /// [`GAPS_LISTED`], oldest first; see [`Store::evidence_gaps`]).
+    pub without_evidence: Vec<EvidenceGap>,
+    /// How many notices, and documents, lack evidence in all.
+    pub notices_without_evidence: i64,
+    pub documents_without_evidence: i64,
 }
+
+/// Items without evidence `verify` lists by name (it counts them all).
+pub const GAPS_LISTED: usize = 1000;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Problem {
@@ -86,7 +109,10 @@ pub struct Problem {
 
 impl VerifyReport {
     pub fn failed(&self) -> bool {
-        !self.corrupt.is_empty() || !self.missing.is_empty()
+        !self.corrupt.is_empty()
+            || !self.missing.is_empty()
+            || self.notices_without_evidence > 0
+            || self.documents_without_evidence > 0
     }
 }
 
@@ -107,6 +133,26 @@ pub struct Evidence {
 /// Threads writing a page's payloads at once (fsync latency overlaps).
 const PUT_THREADS: usize = 8;
 
+/// What keeping a page's payloads gave.
+#[derive(Debug, Clone, Default)]
+pub struct PageKept {
+    /// Per record, in order: the rows of its payloads kept, and whether all were.
+    pub records: Vec<RecordEvidence>,
+    /// One line per payload that could not be kept, naming it and its notices.
+    pub errors: Vec<String>,
+}
+
+/// The retention cut-off for `keep_days` (None: nothing is ever pruned).
+pub fn prunable_before(keep_days: u32) -> Option<String> {
+    (keep_days > 0).then(|| {
+        crate::store::format_time(
+            chrono::Utc::now()
+                .checked_sub_signed(chrono::Duration::days(i64::from(keep_days)))
+                .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC),
+        )
+    })
+}
+
 impl Evidence {
     /// The folder beside `db`: `tenderscan.db` -> `tenderscan.evidence/` (an absolute
     /// path where the current folder can be read, so that `show` prints usable paths).
@@ -126,6 +172,33 @@ impl Evidence {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Before a run keeps anything: the folder is created when missing, silently on first
+    /// use, and with a warning (returned) when the database names payloads that were in it
+    /// (the folder was deleted, or a disk is not mounted). A path that is there but is no
+    /// folder is an error (every payload of the run will fail to be kept, loudly).
+    pub fn prepare(&self, store: &Store) -> Result<Option<String>, EvidenceError> {
+        match std::fs::metadata(&self.dir) {
+            Ok(m) if m.is_dir() => return Ok(None),
+            Ok(_) => {
+                return Err(io(&self.dir)(std::io::Error::other(
+                    "is not a folder; no payload can be kept",
+                )));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(&self.dir)(e)),
+        }
+        let (rows, payloads, _, _) = store.evidence_totals()?;
+        std::fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
+        Ok((rows > 0).then(|| {
+            format!(
+                "the evidence folder {} was missing (deleted, or its disk not mounted?) and was created again; \
+                 the {payloads} payloads the database names in it are gone unless restored from a backup \
+                 (`tenderscan verify` lists them)",
+                self.dir.display()
+            )
+        }))
     }
 
     /// Where the payload with this hash lives: `ab/<sha256>.zst` (256 folders, so a new
@@ -202,6 +275,9 @@ impl Evidence {
         }
         let folder = path.parent().unwrap_or(&self.dir).to_path_buf();
         if !folder.is_dir() {
+            if std::fs::symlink_metadata(&self.dir).is_err() {
+                tracing::warn!(folder = %self.dir.display(), "the evidence folder disappeared during the run; created again");
+            }
             std::fs::create_dir_all(&folder).map_err(io(&folder))?;
         }
         let tmp = folder.join(format!(
@@ -256,103 +332,160 @@ impl Evidence {
         Ok(kept)
     }
 
-    /// Keep each record's payload (the API JSON or HTML row it was mapped from) for its
-    /// stored notice. A payload that cannot be written is logged and skipped; returns how
-    /// many were. Database errors stop the caller.
-    pub fn keep_payloads(
-        &self,
-        store: &Store,
-        source_id: i64,
-        records: &[NoticeRecord],
-    ) -> Result<usize, StoreError> {
-        let at = crate::store::now();
-        let mut failed = 0;
-        let mut rows = Vec::new();
-        for rec in records {
-            let (Some(raw), Some(notice_id)) =
-                (&rec.raw, store.notice_id(source_id, &rec.external_id)?)
-            else {
-                continue;
-            };
-            let html = crate::source::looks_like_html(None, raw);
-            let row = NewEvidence {
-                notice_id,
-                document_id: None,
-                kind: "notice",
-                url: rec.url.clone().unwrap_or_default(),
-                http_status: None,
-                media_type: Some(
-                    if html {
-                        "text/html"
-                    } else {
-                        "application/json"
-                    }
-                    .into(),
-                ),
-                sha256: String::new(),
-                size: 0,
-                stored_size: 0,
-                fetched_at: at.clone(),
-            };
-            rows.push((rec, raw, row));
+    /// Keep the payloads of a page's records (each distinct response once), durably: the
+    /// files are written by a few threads at once and made durable together by one sync,
+    /// before any row names them. Returns, per record, the rows to record in the page's
+    /// transaction ([`Store::store_page_kept`]) and whether all its payloads were kept; a
+    /// record that carries no payload counts as not kept.
+    pub fn keep_page(&self, records: &[NoticeRecord]) -> PageKept {
+        // Records of one listing share its bytes: each distinct response is written once.
+        let mut unique: Vec<&Payload> = Vec::new();
+        let mut index: std::collections::HashMap<(usize, usize), usize> =
+            std::collections::HashMap::new();
+        let per_record: Vec<Vec<usize>> = records
+            .iter()
+            .map(|rec| {
+                rec.payloads
+                    .iter()
+                    .map(|p| {
+                        *index
+                            .entry((p.body.as_ptr() as usize, p.body.len()))
+                            .or_insert_with(|| {
+                                unique.push(p);
+                                unique.len() - 1
+                            })
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut kept = self.put_all(&unique.iter().map(|p| &p.body[..]).collect::<Vec<_>>());
+        // The files are on disk before any row names them.
+        let synced = if unique.is_empty() {
+            Ok(())
+        } else {
+            self.sync()
+        };
+        if let Err(e) = synced {
+            for k in kept.iter_mut().filter(|k| k.is_ok()) {
+                *k = Err(EvidenceError::Io {
+                    path: self.dir.clone(),
+                    source: std::io::Error::other(format!("not made durable: {e}")),
+                });
+            }
         }
-        // The files are written by a few threads at once, then made durable together by
-        // one sync: one at a time, a page of 50 payloads waited on 100 fsyncs in a row.
-        let kept: Vec<Result<Kept, EvidenceError>> = std::thread::scope(|scope| {
-            let chunk = rows.len().div_ceil(PUT_THREADS).max(1);
-            let handles: Vec<_> = rows
+        let mut out = PageKept::default();
+        for (i, k) in kept.iter().enumerate() {
+            if let Err(e) = k {
+                let of: Vec<&str> = records
+                    .iter()
+                    .zip(&per_record)
+                    .filter(|(_, ps)| ps.contains(&i))
+                    .map(|(r, _)| r.external_id.as_str())
+                    .collect();
+                let msg = format!(
+                    "payload {} (evidence of notice {}) not kept: {e}",
+                    unique[i].url,
+                    of.join(", ")
+                );
+                tracing::error!("{msg}");
+                out.errors.push(msg);
+            }
+        }
+        for (rec, ps) in records.iter().zip(&per_record) {
+            let mut ev = RecordEvidence {
+                rows: Vec::new(),
+                complete: !ps.is_empty(),
+            };
+            if ps.is_empty() {
+                let msg = format!(
+                    "notice {}: the source handed over no payload to keep as its evidence",
+                    rec.external_id
+                );
+                tracing::error!("{msg}");
+                out.errors.push(msg);
+            }
+            for &i in ps {
+                let p = unique[i];
+                match &kept[i] {
+                    Ok(k) if ev.rows.iter().any(|r| r.sha256 == k.sha256) => {}
+                    Ok(k) => ev.rows.push(NewEvidence {
+                        notice_id: 0,
+                        document_id: None,
+                        kind: "notice",
+                        url: rec.url.clone().unwrap_or_else(|| p.url.clone()),
+                        http_status: Some(p.status),
+                        media_type: Some(p.content_type.clone().unwrap_or_else(|| {
+                            if crate::source::looks_like_html(None, &p.body) {
+                                "text/html".into()
+                            } else {
+                                "application/json".into()
+                            }
+                        })),
+                        sha256: k.sha256.clone(),
+                        size: k.size,
+                        stored_size: k.stored_size,
+                        fetched_at: crate::store::format_time(p.fetched_at),
+                        fetched_url: Some(p.url.clone()),
+                    }),
+                    Err(_) => ev.complete = false,
+                }
+            }
+            out.records.push(ev);
+        }
+        out
+    }
+
+    /// [`Evidence::put_unsynced`] for each of `bodies`, by a few threads at once (one at a
+    /// time, a page of 50 payloads waited on 100 fsyncs in a row). Call [`Evidence::sync`]
+    /// before recording any of them.
+    fn put_all(&self, bodies: &[&[u8]]) -> Vec<Result<Kept, EvidenceError>> {
+        if bodies.is_empty() {
+            return Vec::new();
+        }
+        std::thread::scope(|scope| {
+            let chunk = bodies.len().div_ceil(PUT_THREADS).max(1);
+            let handles: Vec<_> = bodies
                 .chunks(chunk)
                 .map(|part| {
-                    scope.spawn(move || {
-                        part.iter()
-                            .map(|(_, raw, _)| self.put_unsynced(raw))
-                            .collect::<Vec<_>>()
-                    })
+                    (
+                        part.len(),
+                        scope.spawn(move || {
+                            part.iter()
+                                .map(|b| self.put_unsynced(b))
+                                .collect::<Vec<_>>()
+                        }),
+                    )
                 })
                 .collect();
             handles
                 .into_iter()
-                .flat_map(|h| {
+                .flat_map(|(n, h)| {
                     h.join().unwrap_or_else(|_| {
-                        vec![Err(EvidenceError::Io {
-                            path: self.dir.clone(),
-                            source: std::io::Error::other("a writer thread panicked"),
-                        })]
+                        (0..n)
+                            .map(|_| {
+                                Err(EvidenceError::Io {
+                                    path: self.dir.clone(),
+                                    source: std::io::Error::other("a writer thread panicked"),
+                                })
+                            })
+                            .collect()
                     })
                 })
                 .collect()
-        });
-        // The files are on disk before any row names them.
-        let synced = self.sync();
-        for ((rec, _, mut row), k) in rows.into_iter().zip(kept) {
-            let k = match (&synced, k) {
-                (Err(e), Ok(_)) => Err(EvidenceError::Io {
-                    path: self.dir.clone(),
-                    source: std::io::Error::other(e.to_string()),
-                }),
-                (_, k) => k,
-            };
-            match k {
-                Ok(k) => {
-                    row.sha256 = k.sha256;
-                    row.size = k.size;
-                    row.stored_size = k.stored_size;
-                    store.record_evidence(&row)?;
-                }
-                Err(EvidenceError::Store(e)) => return Err(e),
-                Err(e) => {
-                    tracing::error!(notice = %rec.external_id, "payload not kept: {e}");
-                    failed += 1;
-                }
-            }
-        }
-        Ok(failed)
+        })
     }
 
-    /// Re-hash every payload the table names; list files missing, corrupt, or unnamed.
-    pub fn verify(&self, store: &Store) -> Result<VerifyReport, EvidenceError> {
+    /// Re-hash every payload the table names; list files missing, corrupt, or unnamed, and
+    /// the notices and documents that should have evidence and have none (what retention
+    /// with `keep_days` may have removed left out).
+    pub fn verify(&self, store: &Store, keep_days: u32) -> Result<VerifyReport, EvidenceError> {
+        let (gaps, notices, documents) =
+            store.evidence_gaps(prunable_before(keep_days).as_deref(), GAPS_LISTED)?;
         let mut r = VerifyReport {
             folder: self.dir.clone(),
+            without_evidence: gaps,
+            notices_without_evidence: notices,
+            documents_without_evidence: documents,
             ..Default::default()
         };
         let hashes = store.evidence_hashes()?;
@@ -368,6 +501,9 @@ impl Evidence {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     r.missing.push(problem("no such file".into()))
                 }
+                Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => r.missing.push(problem(
+                    format!("no such file (a folder on its path is not one: {e})"),
+                )),
                 Err(e) => r.corrupt.push(problem(format!("cannot read: {e}"))),
                 Ok(f) => match hash_zst(f) {
                     Err(e) => r
@@ -405,7 +541,14 @@ impl Evidence {
         let list = |p: &Path| -> Result<Vec<PathBuf>, EvidenceError> {
             match std::fs::read_dir(p) {
                 Ok(rd) => Ok(rd.filter_map(|e| e.ok().map(|e| e.path())).collect()),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+                    ) =>
+                {
+                    Ok(Vec::new())
+                }
                 Err(e) => Err(io(p)(e)),
             }
         };
@@ -428,14 +571,7 @@ impl Evidence {
     /// `keep_days = 0` keeps everything. Evidence of flagged notices is never removed.
     pub fn prune(&self, store: &mut Store, keep_days: u32) -> Result<PruneReport, EvidenceError> {
         let mut r = PruneReport::default();
-        if keep_days == 0 {
-            return Ok(r);
-        }
-        // Checked: a number of days past chrono's calendar means nothing is old enough.
-        let Some(before) = chrono::Duration::try_days(i64::from(keep_days))
-            .and_then(|d| chrono::Utc::now().checked_sub_signed(d))
-            .map(crate::store::format_time)
-        else {
+        let Some(before) = prunable_before(keep_days) else {
             return Ok(r);
         };
         let (rows, unused) = store.prune_evidence(&before)?;
@@ -462,6 +598,16 @@ mod tests {
     use crate::model::DocumentRef;
     use crate::store::DocumentContent;
 
+    fn payload(body: &str) -> Payload {
+        Payload {
+            url: "https://portal/api?page=1".into(),
+            status: 200,
+            content_type: Some("application/json".into()),
+            fetched_at: chrono::Utc::now(),
+            body: bytes::Bytes::copy_from_slice(body.as_bytes()),
+        }
+    }
+
     /// An attachment listed by two notices is fetched once; the second notice gets its own
     /// evidence row, so retention of the first never takes the file from the second.
     #[test]
@@ -479,11 +625,15 @@ mod tests {
                 file_name: Some("techspec.docx".into()),
                 ..Default::default()
             }],
-            raw: Some(format!("{{\"id\": {id}}}").into_bytes()),
+            payloads: vec![payload(&format!("{{\"id\": {id}}}"))],
             ..Default::default()
         };
-        let a = store.store_page(src, &[rec("1")], None).unwrap().touched[0];
-        assert_eq!(ev.keep_payloads(&store, src, &[rec("1")]).unwrap(), 0);
+        let kept = ev.keep_page(&[rec("1")]);
+        assert!(kept.errors.is_empty(), "{:?}", kept.errors);
+        let a = store
+            .store_page_kept(src, &[rec("1")], &kept.records, None)
+            .unwrap()
+            .touched[0];
         let doc = store.pending_documents(a).unwrap().remove(0);
         let bytes = b"the specification".to_vec();
         let row = NewEvidence {
@@ -497,6 +647,7 @@ mod tests {
             size: 0,
             stored_size: 0,
             fetched_at: crate::store::now(),
+            fetched_url: None,
         };
         let kept = ev.keep(&store, &bytes, row).unwrap();
         store
@@ -509,10 +660,14 @@ mod tests {
                 },
             )
             .unwrap();
-        let b = store.store_page(src, &[rec("2")], None).unwrap().touched[0];
+        let kept_b = ev.keep_page(&[rec("2")]);
+        let b = store
+            .store_page_kept(src, &[rec("2")], &kept_b.records, None)
+            .unwrap()
+            .touched[0];
         let doc_b = store.pending_documents(b).unwrap().remove(0);
         assert!(store.reuse_document(&doc_b).unwrap());
-        store.copy_document_evidence(doc_b.id).unwrap();
+        assert!(store.copy_document_evidence(doc_b.id).unwrap());
         let rows: i64 = store
             .conn()
             .query_row(
@@ -522,22 +677,135 @@ mod tests {
             )
             .unwrap();
         assert_eq!(rows, 2);
-        // Retention of never-flagged notices removes both rows, then the file.
+        // Retention of never-flagged notices (last seen, and fetched, long ago) removes
+        // both rows, then the file.
         store
             .conn()
-            .execute(
-                "UPDATE evidence SET last_fetched_at = '2000-01-01T00:00:00Z'",
-                [],
+            .execute_batch(
+                "UPDATE evidence SET last_fetched_at = '2000-01-01T00:00:00Z';
+                 UPDATE notices SET first_seen_at = '2000-01-01T00:00:00Z', last_seen_at = '2000-01-01T00:00:00Z';
+                 UPDATE documents SET fetched_at = '2000-01-01T00:00:00Z';",
             )
             .unwrap();
         let r = ev.prune(&mut store, 30).unwrap();
-        assert_eq!((r.rows, r.files), (3, 2), "{r:?}");
+        assert_eq!((r.rows, r.files), (4, 3), "{r:?}");
         assert!(!ev.path_of(&kept.sha256).exists());
-        let v = ev.verify(&store).unwrap();
+        // What retention removed is not reported as missing.
+        let v = ev.verify(&store, 30).unwrap();
         assert!(
             !v.failed() && v.checked == 0 && v.unreferenced.is_empty(),
             "{v:?}"
         );
+        // Kept for ever, the same notices lack their evidence.
+        let v = ev.verify(&store, 0).unwrap();
+        assert!(v.failed(), "{v:?}");
+        assert_eq!(
+            (v.notices_without_evidence, v.documents_without_evidence),
+            (2, 2)
+        );
+    }
+
+    /// A listing's bytes are written once for all its records, each record gets a row; a
+    /// folder that cannot be made fails every payload, names the notices, and the store
+    /// marks them until a later page keeps them.
+    #[test]
+    fn a_page_is_kept_once_and_a_page_that_cannot_be_kept_is_marked() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        let ev = Evidence::beside(store.path());
+        let src = store.ensure_source("g", "goszakup", "https://x").unwrap();
+        let listing = payload("{\"b\": 1,  \"a\": [2, 1]}\n");
+        let rec = |id: &str, payloads: Vec<Payload>| NoticeRecord {
+            external_id: id.into(),
+            title: "Услуги".into(),
+            url: Some(format!("https://portal/{id}")),
+            payloads,
+            ..Default::default()
+        };
+        let page = [
+            rec("1", vec![listing.clone()]),
+            rec("2", vec![listing.clone(), payload("<html>2</html>")]),
+        ];
+        // The folder path is taken by a file: nothing can be kept.
+        std::fs::write(ev.dir(), b"not a folder").unwrap();
+        assert!(ev.prepare(&store).is_err());
+        let kept = ev.keep_page(&page);
+        assert_eq!(kept.errors.len(), 2, "{:?}", kept.errors);
+        assert!(
+            kept.errors[0].contains("evidence of notice 1, 2"),
+            "{:?}",
+            kept.errors
+        );
+        assert!(
+            kept.records
+                .iter()
+                .all(|r| !r.complete && r.rows.is_empty())
+        );
+        store
+            .store_page_kept(src, &page, &kept.records, Some("c1"))
+            .unwrap();
+        let marked = "SELECT count(*) FROM notices WHERE evidence_missing_at IS NOT NULL";
+        let n = |store: &Store, sql: &str| -> i64 {
+            store.conn().query_row(sql, [], |r| r.get(0)).unwrap()
+        };
+        assert_eq!(n(&store, marked), 2);
+        let (gaps, notices, documents) = store.evidence_gaps(None, 10).unwrap();
+        assert_eq!((gaps.len(), notices, documents), (2, 2, 0));
+        assert!(
+            gaps.iter()
+                .all(|g| g.kind == "notice" && g.missing_since.is_some())
+        );
+        // The disk is back.
+        std::fs::remove_file(ev.dir()).unwrap();
+        assert_eq!(ev.prepare(&store).unwrap(), None, "first use: no warning");
+        let kept = ev.keep_page(&page);
+        assert!(kept.errors.is_empty(), "{:?}", kept.errors);
+        assert_eq!(kept.records[0].rows.len(), 1);
+        assert_eq!(kept.records[1].rows.len(), 2);
+        assert_eq!(
+            kept.records[0].rows[0].sha256,
+            kept.records[1].rows[0].sha256
+        );
+        assert_eq!(
+            ev.files().unwrap().len(),
+            2,
+            "the shared listing is one file"
+        );
+        let sha = &kept.records[0].rows[0].sha256;
+        assert_eq!(
+            ev.read(sha).unwrap(),
+            listing.body.to_vec(),
+            "byte for byte"
+        );
+        store
+            .store_page_kept(src, &page, &kept.records, None)
+            .unwrap();
+        assert_eq!(n(&store, marked), 0);
+        assert_eq!(
+            n(
+                &store,
+                "SELECT count(*) FROM evidence WHERE kind = 'notice'"
+            ),
+            3
+        );
+        assert_eq!(
+            n(
+                &store,
+                "SELECT count(*) FROM evidence WHERE fetched_url = 'https://portal/api?page=1' AND url = 'https://portal/2'"
+            ),
+            2
+        );
+        assert!(!ev.verify(&store, 0).unwrap().failed());
+        // A record with nothing to keep is not complete.
+        let bare = ev.keep_page(&[rec("3", vec![])]);
+        assert!(!bare.records[0].complete && bare.errors.len() == 1);
+        // A folder deleted between runs is created again, with a warning.
+        std::fs::remove_dir_all(ev.dir()).unwrap();
+        let warning = ev.prepare(&store).unwrap().expect("a warning");
+        assert!(warning.contains("was missing"), "{warning}");
+        assert!(ev.dir().is_dir());
+        let v = ev.verify(&store, 0).unwrap();
+        assert_eq!(v.missing.len(), 2, "{v:?}");
     }
 
     #[test]

@@ -95,6 +95,19 @@ pub struct Response {
     pub last_modified: Option<String>,
 }
 
+impl Response {
+    /// The answer as evidence: its bytes as they came, where from, when, with what status.
+    pub fn payload(&self) -> crate::model::Payload {
+        crate::model::Payload {
+            url: self.url.to_string(),
+            status: self.status,
+            content_type: self.content_type.clone(),
+            fetched_at: self.fetched_at,
+            body: self.body.clone(),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
     #[error("{url}: host is not in the allowed hosts; not requested")]

@@ -164,7 +164,21 @@ pub struct NoticeRecord {
     /// snapshot when empty, so records of sources without awards keep their hash.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub awards: Vec<AwardRecord>,
-    /// The payload the record was mapped from (JSON or HTML), kept as evidence.
+    /// The responses the record was read from, as they came (a listing page shared by the
+    /// page's records, the notice's own pages): kept as evidence with the record.
     #[serde(skip)]
-    pub raw: Option<Vec<u8>>,
+    pub payloads: Vec<Payload>,
+}
+
+/// One response from a portal, byte for byte as it came (after any `Content-Encoding` was
+/// undone): the evidence of the records read from it. Clones share the bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Payload {
+    /// Where the bytes came from (the final URL, after redirects).
+    pub url: String,
+    /// The HTTP status (sources read only successful answers).
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub fetched_at: chrono::DateTime<chrono::Utc>,
+    pub body: bytes::Bytes,
 }

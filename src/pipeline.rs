@@ -2,7 +2,8 @@
 //!
 //! Short on purpose: it calls the other modules in order, keeps the run record, and
 //! stops between pages or documents when asked to. It never holds the whole crawl in
-//! memory: a page is stored (with its cursor) before the next one is fetched, and work
+//! memory: a page is stored (with its evidence and its cursor; the cursor only once all the
+//! page's evidence is kept) before the next one is fetched, and work
 //! left undone by a killed run (documents not fetched, notices not scanned) is picked up
 //! by the next one from what the database says, not from memory.
 
@@ -224,6 +225,14 @@ pub async fn run(
 ) -> Result<RunReport, PipelineError> {
     let run_id = store.start_run(command, rules.version())?;
     store.set_currency_rates(cfg.currency.base.as_deref(), &cfg.currency.rates)?;
+    // A deleted evidence folder is created again, with a warning; one that cannot be made
+    // fails every page that has something to keep, loudly, further on.
+    match Evidence::beside(store.path()).prepare(store) {
+        Ok(Some(warning)) => tracing::warn!("{warning}"),
+        Ok(None) => {}
+        Err(EvidenceError::Store(e)) => return Err(e.into()),
+        Err(e) => tracing::error!("evidence folder unusable, nothing can be kept: {e}"),
+    }
     let mut report = RunReport {
         run_id,
         ..Default::default()
@@ -457,8 +466,12 @@ async fn crawl_source(
         marks: Arc::new(store.read_marks()?),
         tried: HashSet::new(),
     };
+    let crawl_started = crate::store::now();
     let mut seen = 0usize;
     let mut failure = None;
+    // What could not be kept. Once a page's payloads are not, the cursor stays before that
+    // page (the next run fetches it again and keeps it); later pages are still stored and read.
+    let mut unkept = Unkept::default();
     loop {
         if stop.is_set() {
             break;
@@ -478,22 +491,24 @@ async fn crawl_source(
         seen += records.len();
         counts.notices_fetched += records.len() as i64;
         progress(&sc.name, counts);
-        // The cursor moves only when the whole page was taken.
-        let cursor = if opts.limit.is_some_and(|l| seen >= l) {
+        // The cursor moves only when the whole page was taken, its evidence included, and
+        // no earlier page's evidence is missing.
+        let cursor = if opts.limit.is_some_and(|l| seen >= l) || unkept.page.is_some() {
             None
         } else {
             page.cursor.as_deref()
         };
-        take_records(
+        let problem = take_records(
             cfg, store, rules, &fetcher, &mut docs, source_id, &records, cursor, opts, stop, counts,
         )
         .await?;
+        unkept.add(problem);
         if page.done || opts.limit.is_some_and(|l| seen >= l) {
             break;
         }
     }
     if failure.is_none() {
-        recheck(
+        let problem = recheck(
             cfg,
             store,
             rules,
@@ -501,25 +516,72 @@ async fn crawl_source(
             &fetcher,
             &mut docs,
             source_id,
+            &crawl_started,
             opts,
             stop,
             counts,
         )
         .await?;
+        unkept.add(problem);
     }
-    // Documents a killed or failed run left unfetched.
+    // Documents a killed or failed run left unfetched (or whose bytes were not kept).
     let left = store.notices_with_pending_documents(source_id)?;
     if !stop.is_set() && !left.is_empty() {
-        fetch_documents(cfg, store, &fetcher, &mut docs, &left, stop, counts).await?;
+        let problem = fetch_documents(cfg, store, &fetcher, &mut docs, &left, stop, counts).await?;
+        unkept.add(Unkept {
+            page: None,
+            documents: problem,
+        });
     }
-    match failure {
-        Some(f) => Err(CrawlFailure::Source(f)),
-        None => Ok(()),
+    let mut problems: Vec<String> = failure.into_iter().collect();
+    if let Some(e) = unkept.page {
+        problems.push(format!(
+            "source {}: evidence not kept: {e}; the page's notices are stored and scanned, but the cursor stays before the page, so the next run fetches it again and keeps it",
+            sc.name
+        ));
+    }
+    if let Some(e) = unkept.documents {
+        problems.push(format!(
+            "source {}: evidence not kept: {e}; the document was read and scanned and stays pending, so the next run fetches it again and keeps it",
+            sc.name
+        ));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(CrawlFailure::Source(problems.join("; ")))
     }
 }
 
-/// Store records (and, when given, the cursor after them), keep their payloads as
-/// evidence, then fetch the documents of new and changed notices and scan them.
+/// What could not be kept as evidence while taking records (the first of each kind, for
+/// the source's error): the page's own payloads (its cursor must not be passed), and
+/// attachments (left pending).
+#[derive(Debug, Default)]
+struct Unkept {
+    page: Option<String>,
+    documents: Option<String>,
+}
+
+impl Unkept {
+    fn add(&mut self, other: Unkept) {
+        self.page = self.page.take().or(other.page);
+        self.documents = self.documents.take().or(other.documents);
+    }
+}
+
+/// The first of `errors`, and how many more there were.
+fn first_of(errors: &[String]) -> Option<String> {
+    let first = errors.first()?;
+    Some(match errors.len() {
+        1 => first.clone(),
+        n => format!("{first} (and {} more)", n - 1),
+    })
+}
+
+/// Keep the records' payloads as evidence (durably), store the records with the rows of
+/// what was kept (and, when given and everything was kept, the cursor after them) in one
+/// transaction, then fetch the documents of new and changed notices and scan them.
+/// Returns what could not be kept, if anything: the caller fails the source with it.
 #[allow(clippy::too_many_arguments)]
 async fn take_records(
     cfg: &Config,
@@ -533,13 +595,18 @@ async fn take_records(
     opts: &RunOptions,
     stop: &StopFlag,
     counts: &mut RunCounts,
-) -> Result<(), StoreError> {
-    let stored = store.store_page(source_id, records, cursor)?;
+) -> Result<Unkept, StoreError> {
+    let kept = Evidence::beside(store.path()).keep_page(records);
+    let cursor = cursor.filter(|_| kept.errors.is_empty());
+    let stored = store.store_page_kept(source_id, records, &kept.records, cursor)?;
     counts.notices_new += stored.new as i64;
     counts.notices_changed += stored.changed as i64;
-    counts.errors +=
-        Evidence::beside(store.path()).keep_payloads(store, source_id, records)? as i64;
-    fetch_documents(cfg, store, fetcher, docs, &stored.touched, stop, counts).await?;
+    counts.errors += kept.errors.len() as i64;
+    let problem = Unkept {
+        page: first_of(&kept.errors),
+        documents: fetch_documents(cfg, store, fetcher, docs, &stored.touched, stop, counts)
+            .await?,
+    };
     if !stop.is_set() {
         store.batch(|store| {
             for &notice_id in &stored.touched {
@@ -548,12 +615,15 @@ async fn take_records(
             Ok(())
         })?;
     }
-    Ok(())
+    Ok(problem)
 }
 
 /// Flagged notices the crawl has not met for `[evidence] recheck_days` are asked for by
 /// id: found, they are stored like any record (and so their changes are seen); not
-/// found, they are marked gone and their recipients are told.
+/// found, they are marked gone and their recipients are told. Flagged notices whose payload
+/// could not be kept and that this crawl did not meet are asked for too, until it is.
+/// Returns what could not be kept as evidence, if anything (that notice is asked for again
+/// next run).
 #[allow(clippy::too_many_arguments)]
 async fn recheck(
     cfg: &Config,
@@ -563,35 +633,41 @@ async fn recheck(
     fetcher: &Fetcher,
     docs: &mut DocReader,
     source_id: i64,
+    crawl_started: &str,
     opts: &RunOptions,
     stop: &StopFlag,
     counts: &mut RunCounts,
-) -> Result<(), StoreError> {
+) -> Result<Unkept, StoreError> {
+    let mut unkept = Unkept::default();
     let days = cfg.evidence.recheck_days;
     if days == 0 {
-        return Ok(());
+        return Ok(unkept);
     }
     // Checked: a number of days past chrono's calendar means no notice is due.
     let Some(before) = chrono::Duration::try_days(i64::from(days))
         .and_then(|d| chrono::Utc::now().checked_sub_signed(d))
         .map(crate::store::format_time)
     else {
-        return Ok(());
+        return Ok(unkept);
     };
     for (notice_id, external_id) in
-        store.notices_to_recheck(source_id, &before, RECHECKS_PER_RUN)?
+        store.notices_to_recheck(source_id, &before, crawl_started, RECHECKS_PER_RUN)?
     {
         if stop.is_set() {
             break;
         }
         match src.recheck(fetcher, &external_id).await {
             Ok(source::Recheck::Found(rec)) => {
-                store.mark_rechecked(notice_id)?;
                 let recs = [*rec];
-                take_records(
+                let problem = take_records(
                     cfg, store, rules, fetcher, docs, source_id, &recs, None, opts, stop, counts,
                 )
                 .await?;
+                // Not kept: asked for again next run.
+                if problem.page.is_none() {
+                    store.mark_rechecked(notice_id)?;
+                }
+                unkept.add(problem);
             }
             Ok(source::Recheck::Gone) => {
                 store.mark_rechecked(notice_id)?;
@@ -612,7 +688,7 @@ async fn recheck(
             }
         }
     }
-    Ok(())
+    Ok(unkept)
 }
 
 /// Flagged notices asked for by id per source and run, at most.
@@ -627,7 +703,7 @@ async fn fetch_documents(
     notice_ids: &[i64],
     stop: &StopFlag,
     counts: &mut RunCounts,
-) -> Result<(), StoreError> {
+) -> Result<Option<String>, StoreError> {
     use futures_util::StreamExt;
     let evidence = Evidence::beside(store.path());
     // What to download: specifications first, at most max_documents_per_notice a notice,
@@ -675,8 +751,9 @@ async fn fetch_documents(
                         ..Default::default()
                     },
                 )?;
-            } else if store.reuse_document(&doc)? {
-                store.copy_document_evidence(doc.id)?;
+            } else if store.reuse_document(&doc)? && store.copy_document_evidence(doc.id)? {
+                // Copied, with the evidence row of the bytes it was read from. (Without
+                // one, retention took it: the document is fetched itself.)
             } else {
                 todo.push(doc);
             }
@@ -709,6 +786,7 @@ async fn fetch_documents(
     // The attachments' evidence files are on disk before any row names them; then the
     // page's documents are stored in one transaction.
     let synced = evidence.sync();
+    let mut unkept = Vec::new();
     store.batch(|store| {
         for (doc, content) in done {
             match content {
@@ -722,16 +800,22 @@ async fn fetch_documents(
                     }
                     counts.documents += 1;
                     store.save_document(doc.id, &c)?;
-                    match (kept, &synced) {
-                        (Ok(row), Ok(())) => store.record_evidence(&row)?,
-                        (Err(e), _) => {
-                            tracing::error!(url = %doc.url, "attachment not kept as evidence: {e}");
-                            counts.errors += 1;
+                    let lost = match (kept, &synced) {
+                        (Ok(row), Ok(())) => {
+                            store.record_evidence(&row)?;
+                            None
                         }
-                        (Ok(_), Err(e)) => {
-                            tracing::error!(url = %doc.url, "attachment not kept as evidence: {e}");
-                            counts.errors += 1;
-                        }
+                        (Err(e), _) => Some(e.to_string()),
+                        (Ok(_), Err(e)) => Some(format!("not made durable: {e}")),
+                    };
+                    // Its text is read and scanned (alerts are not held back), but it stays
+                    // pending and marked until a later run keeps its bytes.
+                    if let Some(e) = lost {
+                        let msg = format!("attachment {} not kept: {e}", doc.url);
+                        tracing::error!(document = doc.id, "{msg}");
+                        counts.errors += 1;
+                        store.document_evidence_missing(doc.id)?;
+                        unkept.push(msg);
                     }
                 }
                 Err(e) if e.is_transient() => {
@@ -755,7 +839,7 @@ async fn fetch_documents(
         Ok(())
     })?;
     progress("documents", counts);
-    Ok(())
+    Ok(first_of(&unkept))
 }
 
 /// What reading one source's documents needs through a run.
@@ -809,6 +893,7 @@ async fn fetch_document(
         size: k.size,
         stored_size: k.stored_size,
         fetched_at: crate::store::format_time(resp.fetched_at),
+        fetched_url: Some(resp.url.to_string()),
     });
     let name = doc.file_name.clone();
     let media = resp.content_type.clone().or_else(|| doc.media_type.clone());

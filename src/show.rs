@@ -252,6 +252,9 @@ pub fn notice_text(v: &NoticeView, evidence: &Evidence) -> String {
             line(&e.last_fetched_at),
             e.fetch_count
         );
+        if let Some(from) = e.fetched_url.as_deref().filter(|f| *f != e.url) {
+            let _ = writeln!(o, "      from {}", crate::safe_text::line(from));
+        }
         let _ = writeln!(
             o,
             "      {}{}",
@@ -286,6 +289,38 @@ pub fn verify_text(r: &VerifyReport, store: &Store) -> Result<String, StoreError
     }
     for p in &r.unreferenced {
         let _ = writeln!(o, "unreferenced (harmless) {}", path_line(p));
+    }
+    let _ = writeln!(
+        o,
+        "{} notices and {} documents without the evidence they should have",
+        r.notices_without_evidence, r.documents_without_evidence
+    );
+    for g in &r.without_evidence {
+        let _ = writeln!(
+            o,
+            "NO EVIDENCE {} {}{} {}{}",
+            g.kind,
+            crate::safe_text::line(&g.notice),
+            g.document_id
+                .map(|d| format!(" document {d}"))
+                .unwrap_or_default(),
+            crate::safe_text::line(g.url.as_deref().unwrap_or("-")),
+            match &g.missing_since {
+                Some(t) => format!(" (could not be kept since {t})"),
+                None => " (no payload kept)".into(),
+            }
+        );
+    }
+    let listed = r.without_evidence.len() as i64;
+    let total = r.notices_without_evidence + r.documents_without_evidence;
+    if total > listed {
+        let _ = writeln!(o, "... and {} more (the oldest are listed)", total - listed);
+    }
+    if total > 0 {
+        let _ = writeln!(
+            o,
+            "a run keeps them when it meets them again (the cursor did not pass their page; documents stay pending); `tenderscan run --since YYYY-MM-DD` fetches older ones again"
+        );
     }
     Ok(o)
 }

@@ -314,7 +314,7 @@ pub fn notice(rng: &mut Rng, i: u64, nurbot_share: f64) -> (NoticeRecord, Vec<(S
         lots,
         documents: Vec::new(),
         awards,
-        raw: None,
+        payloads: Vec::new(),
     };
     (rec, texts)
 }

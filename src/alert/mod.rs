@@ -682,8 +682,8 @@ pub fn confirm(store: &mut Store, digest_id: i64) -> Result<usize, AlertError> {
 
 /// Tell the operator (`[mail] admin`) about each new problem, one message per problem
 /// and once per ongoing problem: a source failing `SOURCE_FAILURES_REPORTED` runs in a
-/// row (until it succeeds again), alerts that could not be mailed for over a day, a
-/// digest left `unconfirmed`. Returns the messages sent. Without `admin`, does nothing.
+/// row (until it succeeds again), alerts that could not be mailed for over a day,
+/// evidence that could not be kept (until it is), a digest left `unconfirmed`. Returns the messages sent. Without `admin`, does nothing.
 /// If the messages cannot be sent they stay queued and [`AlertError::Undelivered`] says so.
 pub async fn operator_check(store: &mut Store, cfg: &Config) -> Result<usize, AlertError> {
     let Some(admin) = cfg.mail.admin.as_deref() else {
@@ -725,6 +725,22 @@ pub async fn operator_check(store: &mut Store, cfg: &Config) -> Result<usize, Al
             "action": "check the [mail] settings and the SMTP server; the alerts are kept and go out on the next run that can send.",
         });
         store.queue_operator_alert(admin, &key, &payload)?;
+    }
+    // Evidence that could not be kept (a full or broken evidence disk): told once per
+    // ongoing problem, that is until every mark is cleared by a run that keeps them.
+    let (notices, documents, oldest) = store.evidence_missing_marks()?;
+    if let Some(oldest) = oldest.filter(|_| notices + documents > 0) {
+        let folder = crate::evidence::Evidence::beside(store.path());
+        let payload = serde_json::json!({
+            "problem": "evidence",
+            "summary": format!("evidence not kept for {notices} notices and {documents} documents"),
+            "detail": format!(
+                "Evidence folder: {}\nSince: {oldest}\nThe portal's pages and attachments could not be written there (a full disk, permissions, a folder that cannot be created); the run's log and `tenderscan status` name the error.\nThe notices were stored and scanned and their alerts sent; their pages are fetched again by the next runs (the cursor did not pass them, documents stay pending) until they are kept.",
+                folder.dir().display()
+            ),
+            "action": "free space on the evidence folder's disk or fix its permissions; `tenderscan verify` lists what lacks evidence and is clean once a run has kept it.",
+        });
+        store.queue_operator_alert(admin, &format!("evidence:{oldest}"), &payload)?;
     }
     for d in store.unconfirmed_digests()? {
         let key = format!("unconfirmed:{}", d.id);

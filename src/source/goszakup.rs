@@ -35,7 +35,7 @@ use super::{
     looks_like_html, value_to_string,
 };
 use crate::fetch::Fetcher;
-use crate::model::NoticeRecord;
+use crate::model::{NoticeRecord, Payload};
 
 mod map;
 pub(crate) use map::{agency, map_trd_buy};
@@ -98,6 +98,8 @@ struct GqlAnswer {
     items: Vec<Value>,
     page_info: Option<PageInfo>,
     url: Url,
+    /// The answer as it came: the evidence of the records read from it.
+    payload: Payload,
 }
 
 /// A REST list envelope (`{"total", "limit", "next_page", "items"}`), either key style.
@@ -259,7 +261,7 @@ impl Goszakup {
             vars["after"] = after.clone();
         }
         let answer = self.graphql(fetcher, vars).await?;
-        let records = self.map_items(&answer.items);
+        let records = self.map_items(&answer.items, &[&answer.payload]);
         let has_next = match &answer.page_info {
             Some(p) => p.has_next_page.unwrap_or(false),
             None if answer.items.len() >= PAGE_LIMIT as usize => {
@@ -340,7 +342,8 @@ impl Goszakup {
             }
         }
         // Fetch everything first and only then touch `self`, so a cancelled call changes nothing.
-        let mut items = Vec::new();
+        let journal = resp.payload();
+        let mut answers = Vec::new();
         for id in ids {
             let id_value = id
                 .parse::<i64>()
@@ -352,9 +355,13 @@ impl Goszakup {
             if answer.items.is_empty() {
                 tracing::warn!(source = %self.name, notice = %id, "journal names an announcement GraphQL does not return");
             }
-            items.extend(answer.items);
+            answers.push(answer);
         }
-        let records = self.map_items(&items);
+        // Each record's evidence: the journal page that named it and the answer it came in.
+        let mut records = Vec::new();
+        for answer in &answers {
+            records.extend(self.map_items(&answer.items, &[&journal, &answer.payload]));
+        }
         let done = next.is_none();
         if done {
             self.cursor = Cursor {
@@ -383,12 +390,14 @@ impl Goszakup {
         ]
     }
 
-    fn map_items(&mut self, items: &[Value]) -> Vec<NoticeRecord> {
+    /// The records of `items`, each with the responses it was read from.
+    fn map_items(&mut self, items: &[Value], payloads: &[&Payload]) -> Vec<NoticeRecord> {
         let mut records = Vec::with_capacity(items.len());
         for item in items {
             match map_trd_buy(item) {
-                Some(rec) => {
+                Some(mut rec) => {
                     self.yielded.insert(rec.external_id.clone());
+                    rec.payloads = payloads.iter().map(|p| (*p).clone()).collect();
                     records.push(rec);
                 }
                 None => tracing::warn!(source = %self.name, "TrdBuy item without an id skipped"),
@@ -456,6 +465,7 @@ impl Goszakup {
         Ok(GqlAnswer {
             items,
             page_info: parsed.extensions.and_then(|e| e.page_info),
+            payload: resp.payload(),
             url: resp.url,
         })
     }
@@ -486,7 +496,10 @@ impl Source for Goszakup {
                 .into_iter()
                 .find(|r| r.external_id == external_id);
             Ok(match found {
-                Some(r) => Recheck::Found(Box::new(r)),
+                Some(mut r) => {
+                    r.payloads = vec![answer.payload];
+                    Recheck::Found(Box::new(r))
+                }
                 None => Recheck::Gone,
             })
         })

@@ -25,7 +25,7 @@ use super::{
     media_type,
 };
 use crate::fetch::{FetchError, Fetcher};
-use crate::model::{DocumentRef, NoticeRecord};
+use crate::model::{DocumentRef, NoticeRecord, Payload};
 
 /// The public site and the host of the attachments.
 pub const DEFAULT_HOSTS: &[&str] = &["goszakup.gov.kz", "v3bl.goszakup.gov.kz"];
@@ -119,7 +119,6 @@ struct Row {
     end: Option<String>,
     amount: Option<f64>,
     status: Option<String>,
-    html: String,
 }
 
 impl GoszakupHtml {
@@ -206,6 +205,7 @@ impl GoszakupHtml {
             .get(&url, &[])
             .await
             .map_err(fetch_err(&self.name))?;
+        let listing = resp.payload();
         let html = String::from_utf8_lossy(&resp.body);
         let rows = parse_search(&html).map_err(|what| SourceError::ChangedFormat {
             name: self.name.clone(),
@@ -236,8 +236,12 @@ impl GoszakupHtml {
             {
                 continue;
             }
-            let documents = self.documents(fetcher, &row.id).await?;
-            records.push(row_record(row, documents));
+            let (documents, pages) = self.documents(fetcher, &row.id).await?;
+            let mut rec = row_record(row, documents);
+            // The search page and the notice's own pages, as they came.
+            rec.payloads.push(listing.clone());
+            rec.payloads.extend(pages);
+            records.push(rec);
         }
         for r in &records {
             self.seen.insert(r.external_id.clone());
@@ -274,12 +278,13 @@ impl GoszakupHtml {
 
     /// The announcement's attachments. A notice whose pages are gone (404/410) keeps an empty
     /// list; any other failure fails the page, so its cursor is not saved and the next run
-    /// tries again rather than storing the notice without its documents.
+    /// tries again rather than storing the notice without its documents. Also the pages read,
+    /// as they came (evidence).
     async fn documents(
         &self,
         fetcher: &Fetcher,
         id: &str,
-    ) -> Result<Vec<DocumentRef>, SourceError> {
+    ) -> Result<(Vec<DocumentRef>, Vec<Payload>), SourceError> {
         match self.try_documents(fetcher, id).await {
             Err(SourceError::Fetch { source, .. })
                 if matches!(
@@ -291,7 +296,7 @@ impl GoszakupHtml {
                 ) =>
             {
                 tracing::warn!(source = %self.name, notice = id, error = %source, "documents gone");
-                Ok(Vec::new())
+                Ok((Vec::new(), Vec::new()))
             }
             other => other,
         }
@@ -301,7 +306,7 @@ impl GoszakupHtml {
         &self,
         fetcher: &Fetcher,
         id: &str,
-    ) -> Result<Vec<DocumentRef>, SourceError> {
+    ) -> Result<(Vec<DocumentRef>, Vec<Payload>), SourceError> {
         let config = |message| SourceError::Config {
             name: self.name.clone(),
             message,
@@ -316,6 +321,7 @@ impl GoszakupHtml {
         if groups.is_empty() {
             tracing::info!(source = %self.name, url = %resp.url, "no document groups found");
         }
+        let mut pages = vec![resp.payload()];
         let mut docs = Vec::new();
         let mut seen = HashSet::new();
         for group in groups {
@@ -333,9 +339,10 @@ impl GoszakupHtml {
                     docs.push(d);
                 }
             }
+            pages.push(resp.payload());
         }
         docs.sort_by_key(document_rank);
-        Ok(docs)
+        Ok((docs, pages))
     }
 
     fn cursor_string(&self) -> String {
@@ -367,7 +374,6 @@ fn row_record(row: &Row, documents: Vec<DocumentRef>) -> NoticeRecord {
         deadline: row.end.as_deref().and_then(almaty_time),
         url: Some(format!("{NOTICE_URL}{}", row.id)),
         documents,
-        raw: Some(row.html.clone().into_bytes()),
         ..NoticeRecord::default()
     }
 }
@@ -450,7 +456,6 @@ fn parse_search(html: &str) -> Result<Vec<Row>, String> {
             end: non_empty(text(cells[4])),
             amount: parse_amount(&amount_text),
             status: non_empty(text(cells[6])),
-            html: tr.html(),
             id,
         });
     }

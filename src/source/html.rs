@@ -33,7 +33,7 @@ use super::{
     media_type, parse_amount_text, url_file_name,
 };
 use crate::fetch::{FetchError, Fetcher};
-use crate::model::{Agency, DocumentRef, NoticeRecord, PortalTime};
+use crate::model::{Agency, DocumentRef, NoticeRecord, Payload, PortalTime};
 
 /// `[sources.html]`: how to read the portal's pages. Selectors are CSS (as browsers read them).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -191,7 +191,6 @@ struct Row {
     amount: Option<f64>,
     agency: Option<String>,
     published: Option<PortalTime>,
-    html: String,
 }
 
 /// What a detail page says.
@@ -200,6 +199,8 @@ struct Detail {
     description: Option<String>,
     deadline: Option<PortalTime>,
     documents: Vec<DocumentRef>,
+    /// The detail page as it came (evidence), when one was read.
+    payloads: Vec<Payload>,
 }
 
 impl HtmlSource {
@@ -291,6 +292,7 @@ impl HtmlSource {
             .await
             .map_err(fetch_err(&self.name))?;
         let (rows, next) = self.parse_listing(&String::from_utf8_lossy(&resp.body), &resp.url)?;
+        let listing = resp.payload();
         let mut records = Vec::new();
         let mut any_recent = false;
         for row in &rows {
@@ -312,7 +314,10 @@ impl HtmlSource {
             } else {
                 Detail::default()
             };
-            records.push(self.record(row, detail));
+            let mut rec = self.record(row, detail);
+            // The listing page first, then the detail page, as they came.
+            rec.payloads.insert(0, listing.clone());
+            records.push(rec);
         }
         for r in &records {
             self.seen.insert(r.external_id.clone());
@@ -366,7 +371,7 @@ impl HtmlSource {
             deadline: detail.deadline,
             url: Some(row.link.to_string()),
             documents: detail.documents,
-            raw: Some(row.html.clone().into_bytes()),
+            payloads: detail.payloads,
             ..NoticeRecord::default()
         }
     }
@@ -459,7 +464,6 @@ impl HtmlSource {
                 amount,
                 agency,
                 published,
-                html: item.html(),
             });
         }
         for (n, (key, css)) in [
@@ -512,7 +516,9 @@ impl HtmlSource {
             }
             Err(e) => return Err(fetch_err(&self.name)(e)),
         };
-        self.parse_detail(&String::from_utf8_lossy(&resp.body), &resp.url)
+        let mut detail = self.parse_detail(&String::from_utf8_lossy(&resp.body), &resp.url)?;
+        detail.payloads.push(resp.payload());
+        Ok(detail)
     }
 
     fn parse_detail(&self, html: &str, url: &Url) -> Result<Detail, SourceError> {

@@ -1,10 +1,14 @@
 //! Sources: one file per portal kind behind the [`Source`] trait. A source pages through a
 //! portal with the shared [`Fetcher`] and maps the portal's shapes into [`NoticeRecord`]s,
 //! each page with an opaque cursor the pipeline saves once the page's records are stored.
+//! Each record carries the responses it was read from, byte for byte
+//! ([`Payload`](crate::model::Payload), from [`Response::payload`](crate::fetch::Response::payload)):
+//! the pipeline keeps them as evidence.
 //!
 //! A source must never: build its own HTTP client, download attachments (it only points to
-//! them with [`DocumentRef`](crate::model::DocumentRef)s), touch the store, rules or mail, or
-//! log a token.
+//! them with [`DocumentRef`](crate::model::DocumentRef)s), touch the store, rules, evidence
+//! folder or mail, hand up a re-serialised payload instead of the bytes it received, or log
+//! a token.
 
 use std::future::Future;
 use std::pin::Pin;

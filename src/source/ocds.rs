@@ -27,6 +27,9 @@
 //!   recognised by the store as unchanged).
 //! - `--since` has no meaning for OCDS and starts over from the configured URL.
 //!
+//! Evidence: an API page is each of its records' payload; a bulk file is not kept whole, each
+//! record carries the lines its releases came from, byte for byte (decompressed).
+//!
 //! Never: hold a bulk file in memory, or fetch outside the source's allowed hosts.
 
 use std::collections::HashMap;
@@ -39,7 +42,7 @@ use url::Url;
 
 use super::{Page, PageFuture, Source, SourceError, SourceSpec, fetch_err, looks_like_html};
 use crate::fetch::Fetcher;
-use crate::model::NoticeRecord;
+use crate::model::{NoticeRecord, Payload};
 
 pub mod map;
 use map::{Item, items_of, map_release, merge_releases};
@@ -123,8 +126,10 @@ struct Bulk {
     /// Open once downloaded; `None` also while a page is being read on the blocking pool.
     reader: Option<LineReader>,
     temp: Option<TempFile>,
-    /// A line read but not yet taken (it begins the next page).
-    pending: Option<Vec<Item>>,
+    /// A line read but not yet taken (it begins the next page), with its bytes.
+    pending: Option<(Vec<Item>, bytes::Bytes)>,
+    /// The download being read: where from, its media type, when (for the lines' evidence).
+    fetched: Option<(String, Option<String>, chrono::DateTime<chrono::Utc>)>,
     /// Lines of this run that were OCDS, and that were not.
     good_lines: u64,
     bad_lines: u64,
@@ -211,6 +216,7 @@ impl Ocds {
                     reader: None,
                     temp: None,
                     pending: None,
+                    fetched: None,
                     good_lines: 0,
                     bad_lines: 0,
                     complete,
@@ -292,7 +298,13 @@ impl Ocds {
         let items = items_of(value).ok_or_else(|| {
             changed("neither a release package, a record package nor a release".into())
         })?;
-        let records = self.map_items(group(items));
+        let payload = resp.payload();
+        let records = self.map_items(
+            group(items)
+                .into_iter()
+                .map(|g| (g, vec![payload.clone()]))
+                .collect(),
+        );
         let (cursor, done) = match next {
             // A page without releases ends the run even where the publisher names a next page
             // (ProZorro does, at the end of its feed, even the same page): it is where the
@@ -359,6 +371,11 @@ impl Ocds {
             }
             bulk.etag = got.etag.clone();
             bulk.last_modified = got.last_modified.clone();
+            bulk.fetched = Some((
+                got.url.to_string(),
+                got.content_type.clone(),
+                got.fetched_at,
+            ));
             tracing::info!(source = %name, url = %got.url, bytes = got.bytes, "bulk file downloaded");
             let head = read_head(&temp.0, 1024).unwrap_or_default();
             if looks_like_html(got.content_type.as_deref(), &head) {
@@ -443,7 +460,31 @@ impl Ocds {
                 ..Cursor::default()
             }
         };
-        let records = self.map_items(read.groups);
+        // Each record's evidence: the lines it was read from, byte for byte (decompressed
+        // when the file is gzipped; the file itself, up to gigabytes, is not kept whole).
+        let (url, content_type, fetched_at) = bulk
+            .fetched
+            .clone()
+            .unwrap_or_else(|| (bulk.url.to_string(), None, chrono::Utc::now()));
+        let groups = read
+            .groups
+            .into_iter()
+            .zip(read.lines)
+            .map(|(g, lines)| {
+                let payloads = lines
+                    .into_iter()
+                    .map(|body| Payload {
+                        url: url.clone(),
+                        status: 200,
+                        content_type: content_type.clone(),
+                        fetched_at,
+                        body,
+                    })
+                    .collect();
+                (g, payloads)
+            })
+            .collect();
+        let records = self.map_items(groups);
         Ok(Page {
             records,
             cursor: Some(serde_json::to_string(&cursor).unwrap_or_default()),
@@ -451,10 +492,11 @@ impl Ocds {
         })
     }
 
-    /// Merges each ocid's releases (with its state from a recent page, if any) and maps it.
-    fn map_items(&mut self, groups: Vec<Vec<Value>>) -> Vec<NoticeRecord> {
+    /// Merges each ocid's releases (with its state from a recent page, if any) and maps it,
+    /// with the payloads its releases came in.
+    fn map_items(&mut self, groups: Vec<(Vec<Value>, Vec<Payload>)>) -> Vec<NoticeRecord> {
         let mut out = Vec::with_capacity(groups.len());
-        for mut g in groups {
+        for (mut g, payloads) in groups {
             let ocid = g
                 .first()
                 .and_then(|v| v.get("ocid"))
@@ -465,7 +507,8 @@ impl Ocds {
             }
             let current = merge_releases(g);
             match map_release(&current, self.notice_url.as_deref()) {
-                Some(rec) => {
+                Some(mut rec) => {
+                    rec.payloads = payloads;
                     out.push(rec);
                     if let Some(o) = ocid {
                         self.remember(o, current);
@@ -588,7 +631,9 @@ fn open_lines(path: &std::path::Path, skip: u64) -> std::io::Result<LineReader> 
 struct PageRead {
     reader: LineReader,
     groups: Vec<Vec<Value>>,
-    pending: Option<Vec<Item>>,
+    /// Per group, the lines (bytes as read, line end included) its releases came from.
+    lines: Vec<Vec<bytes::Bytes>>,
+    pending: Option<(Vec<Item>, bytes::Bytes)>,
     /// Lines taken so far (this page's included).
     line: u64,
     eof: bool,
@@ -615,19 +660,20 @@ fn next_line(reader: &mut LineReader, buf: &mut Vec<u8>) -> std::io::Result<Opti
 /// lines of one ocid. Errors carry the line they happened at.
 fn read_page(
     mut reader: LineReader,
-    mut pending: Option<Vec<Item>>,
+    mut pending: Option<(Vec<Item>, bytes::Bytes)>,
     start: u64,
 ) -> Result<PageRead, (u64, std::io::Error)> {
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut groups: Vec<Vec<Value>> = Vec::new();
+    let mut lines: Vec<Vec<bytes::Bytes>> = Vec::new();
     let mut line = start;
     let mut lines_here = 0usize;
     let mut bad_lines = 0usize;
     let mut buf = Vec::new();
     let mut eof = false;
     loop {
-        let items = match pending.take() {
-            Some(items) => items,
+        let (items, raw) = match pending.take() {
+            Some(p) => p,
             None => match next_line(&mut reader, &mut buf).map_err(|e| (line, e))? {
                 None => {
                     eof = true;
@@ -648,7 +694,7 @@ fn read_page(
                         .ok()
                         .and_then(items_of)
                     {
-                        Some(items) => items,
+                        Some(items) => (items, bytes::Bytes::copy_from_slice(&buf)),
                         None => {
                             bad_lines += 1;
                             line += 1;
@@ -661,7 +707,7 @@ fn read_page(
         let first = items.first().and_then(Item::ocid).unwrap_or_default();
         let starts_new = !index.contains_key(first);
         if (groups.len() >= PAGE_RECORDS && starts_new) || lines_here >= MAX_PAGE_LINES {
-            pending = Some(items);
+            pending = Some((items, raw));
             break;
         }
         for item in items {
@@ -669,12 +715,21 @@ fn read_page(
             let v = match item {
                 Item::Release(v) | Item::Compiled(v) => v,
             };
-            match index.get(&key) {
-                Some(&i) => groups[i].push(v),
+            let i = match index.get(&key) {
+                Some(&i) => {
+                    groups[i].push(v);
+                    i
+                }
                 None => {
                     index.insert(key, groups.len());
                     groups.push(vec![v]);
+                    lines.push(Vec::new());
+                    groups.len() - 1
                 }
+            };
+            // A package line with several releases of one ocid is its evidence once.
+            if lines[i].last().is_none_or(|l| l.as_ptr() != raw.as_ptr()) {
+                lines[i].push(raw.clone());
             }
         }
         line += 1;
@@ -683,6 +738,7 @@ fn read_page(
     Ok(PageRead {
         reader,
         groups,
+        lines,
         pending,
         line,
         eof,

@@ -143,6 +143,7 @@ impl Samruk {
         }
         let body: Value =
             serde_json::from_slice(&resp.body).map_err(|e| changed(format!("not JSON: {e}")))?;
+        let payload = resp.payload();
         let (items, last) = list_of(&body, self.size, self.cursor.page).ok_or_else(|| {
             changed("no list (content, items, data, results) in the answer".into())
         })?;
@@ -162,7 +163,10 @@ impl Samruk {
                 continue;
             }
             match map_advert(item, &self.notice_url, &self.url) {
-                Some(rec) if self.seen.insert(rec.external_id.clone()) => records.push(rec),
+                Some(mut rec) if self.seen.insert(rec.external_id.clone()) => {
+                    rec.payloads.push(payload.clone());
+                    records.push(rec)
+                }
                 Some(_) => {}
                 None => tracing::warn!(source = %self.name, "advert without an id skipped"),
             }
@@ -369,7 +373,8 @@ pub fn map_advert(item: &Value, notice_url: &str, host: &Url) -> Option<NoticeRe
             .cloned()
             .and_then(value_to_string),
         awards: Vec::new(),
-        raw: serde_json::to_vec(item).ok(),
+        // The page it came in is the source's to add.
+        payloads: Vec::new(),
         external_id: id,
     })
 }

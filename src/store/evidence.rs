@@ -6,6 +6,29 @@ use super::{Store, StoreError, now};
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
+/// The rule of [`Store::evidence_gaps`] (`?1`: the retention cut-off or NULL), one row per
+/// notice or document without the evidence it should have. A row's `last_fetched_at` lies
+/// between the notice's first and last sighting (a document's fetch), so retention may have
+/// removed the rows of a never-flagged notice first seen (a document fetched) before the
+/// cut-off: those are left out unless a run marked them.
+const GAPS: &str = "SELECT 'notice' AS kind, n.id, NULL, COALESCE(n.number, n.external_id), n.url,
+        n.evidence_missing_at, COALESCE(n.evidence_missing_at, n.first_seen_at) AS since
+     FROM notices n
+     WHERE n.evidence_missing_at IS NOT NULL
+        OR (NOT EXISTS (SELECT 1 FROM evidence e WHERE e.notice_id = n.id AND e.kind = 'notice')
+            AND NOT (?1 IS NOT NULL AND n.first_seen_at < ?1
+                     AND NOT EXISTS (SELECT 1 FROM matches m WHERE m.notice_id = n.id)))
+     UNION ALL
+     SELECT 'document', d.notice_id, d.id, COALESCE(n.number, n.external_id), d.url,
+        d.evidence_missing_at, COALESCE(d.evidence_missing_at, d.fetched_at, d.first_seen_at)
+     FROM documents d JOIN notices n ON n.id = d.notice_id
+     WHERE d.evidence_missing_at IS NOT NULL
+        OR (d.sha256 IS NOT NULL
+            AND NOT EXISTS (SELECT 1 FROM evidence e
+                WHERE e.document_id = d.id AND e.kind = 'document' AND e.sha256 = d.sha256)
+            AND NOT (?1 IS NOT NULL AND COALESCE(d.fetched_at, d.first_seen_at) < ?1
+                     AND NOT EXISTS (SELECT 1 FROM matches m WHERE m.notice_id = d.notice_id)))";
+
 /// A payload just written to the evidence folder, to record.
 #[derive(Debug, Clone)]
 pub struct NewEvidence {
@@ -21,6 +44,34 @@ pub struct NewEvidence {
     pub stored_size: i64,
     /// UTC, stored form.
     pub fetched_at: String,
+    /// Where the bytes came from (after redirects), when that is not `url`.
+    pub fetched_url: Option<String>,
+}
+
+/// The evidence of one record of a page, recorded in the page's transaction by
+/// [`Store::store_page_kept`].
+#[derive(Debug, Clone, Default)]
+pub struct RecordEvidence {
+    /// A row per payload kept (`notice_id` is the store's to set).
+    pub rows: Vec<NewEvidence>,
+    /// Every payload of the record was kept (else the notice is marked `evidence_missing_at`).
+    pub complete: bool,
+}
+
+/// What should have been kept and was not: notices without a payload, documents read
+/// without their bytes kept (see [`Store::evidence_gaps`]).
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct EvidenceGap {
+    /// `notice` or `document`.
+    pub kind: String,
+    pub notice_id: i64,
+    pub document_id: Option<i64>,
+    /// The notice's number (or external id).
+    pub notice: String,
+    pub url: Option<String>,
+    /// UTC: when keeping it failed, where a run recorded that (else null: no payload row at
+    /// all, as a run before this check could leave).
+    pub missing_since: Option<String>,
 }
 
 /// One row of `evidence`, as `show` prints it.
@@ -37,6 +88,8 @@ pub struct EvidenceRow {
     pub first_fetched_at: String,
     pub last_fetched_at: String,
     pub fetch_count: i64,
+    /// Where the bytes came from, after redirects (null for rows kept before it was recorded).
+    pub fetched_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -158,38 +211,122 @@ fn collect<T>(
     Ok(stmt.query_map(p, f)?.collect::<Result<_, _>>()?)
 }
 
+/// Insert (or count again) one evidence row, on the store's connection or in a transaction.
+pub(super) fn insert_evidence(
+    conn: &rusqlite::Connection,
+    e: &NewEvidence,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO evidence (notice_id, document_id, kind, url, http_status, media_type, sha256,
+            size, stored_size, first_fetched_at, last_fetched_at, fetched_url)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11)
+         ON CONFLICT(notice_id, kind, url, sha256) DO UPDATE SET
+            last_fetched_at = max(last_fetched_at, excluded.last_fetched_at), fetch_count = fetch_count + 1,
+            document_id = COALESCE(excluded.document_id, document_id),
+            http_status = COALESCE(excluded.http_status, http_status),
+            fetched_url = COALESCE(excluded.fetched_url, fetched_url)",
+    )?
+    .execute(params![
+        e.notice_id,
+        e.document_id,
+        e.kind,
+        e.url,
+        e.http_status,
+        e.media_type,
+        e.sha256,
+        e.size,
+        e.stored_size,
+        e.fetched_at,
+        e.fetched_url
+    ])?;
+    if let Some(d) = e.document_id {
+        conn.prepare_cached(
+            "UPDATE documents SET evidence_missing_at = NULL
+             WHERE id = ?1 AND evidence_missing_at IS NOT NULL",
+        )?
+        .execute([d])?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Record a kept payload; the same bytes from the same place again only move
-    /// `last_fetched_at` and count the fetch.
+    /// `last_fetched_at` and count the fetch. A document's bytes recorded clear its
+    /// `evidence_missing_at`.
     pub fn record_evidence(&self, e: &NewEvidence) -> Result<(), StoreError> {
+        insert_evidence(&self.conn, e)
+    }
+
+    /// A document was read but its bytes could not be kept: it is marked, and left pending
+    /// (`fetched_at` cleared, its text kept and read by scans) so that a later run fetches
+    /// it again and keeps it.
+    pub fn document_evidence_missing(&self, document_id: i64) -> Result<(), StoreError> {
         self.conn.execute(
-            "INSERT INTO evidence (notice_id, document_id, kind, url, http_status, media_type, sha256,
-                size, stored_size, first_fetched_at, last_fetched_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)
-             ON CONFLICT(notice_id, kind, url, sha256) DO UPDATE SET
-                last_fetched_at = excluded.last_fetched_at, fetch_count = fetch_count + 1,
-                document_id = COALESCE(excluded.document_id, document_id),
-                http_status = COALESCE(excluded.http_status, http_status)",
-            params![
-                e.notice_id,
-                e.document_id,
-                e.kind,
-                e.url,
-                e.http_status,
-                e.media_type,
-                e.sha256,
-                e.size,
-                e.stored_size,
-                e.fetched_at
-            ],
+            "UPDATE documents SET fetched_at = NULL, evidence_missing_at = COALESCE(evidence_missing_at, ?2)
+             WHERE id = ?1",
+            params![document_id, now()],
         )?;
         Ok(())
     }
 
+    /// Notices and documents that should have evidence and have none: a notice marked
+    /// because a sighting's payload could not be kept, or with no payload row at all; a
+    /// document marked, or whose content (`sha256`) has no row. What retention may have
+    /// removed is left out: unmarked items of never-flagged notices first seen (documents:
+    /// fetched) before `prunable_before` (UTC; `None` when nothing is pruned). At most
+    /// `limit`, oldest first, and how many there are of each kind (notices, documents).
+    pub fn evidence_gaps(
+        &self,
+        prunable_before: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<EvidenceGap>, i64, i64), StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!("{GAPS} ORDER BY since, 1, 2, 3 LIMIT ?2"))?;
+        let gaps = collect(
+            &mut stmt,
+            params![prunable_before, limit.min(i64::MAX as usize) as i64],
+            |r| {
+                Ok(EvidenceGap {
+                    kind: r.get(0)?,
+                    notice_id: r.get(1)?,
+                    document_id: r.get(2)?,
+                    notice: r.get(3)?,
+                    url: r.get(4)?,
+                    missing_since: r.get(5)?,
+                })
+            },
+        )?;
+        let (notices, documents) = self.conn.query_row(
+            &format!(
+                "SELECT COALESCE(sum(kind = 'notice'), 0), COALESCE(sum(kind = 'document'), 0)
+                 FROM ({GAPS})"
+            ),
+            params![prunable_before],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok((gaps, notices, documents))
+    }
+
+    /// How many notices and documents are marked as having lost their evidence, and the
+    /// oldest mark (the operator check's "ongoing problem").
+    pub fn evidence_missing_marks(&self) -> Result<(i64, i64, Option<String>), StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT (SELECT count(*) FROM notices WHERE evidence_missing_at IS NOT NULL),
+                    (SELECT count(*) FROM documents WHERE evidence_missing_at IS NOT NULL),
+                    (SELECT min(t) FROM (SELECT evidence_missing_at AS t FROM notices
+                                         UNION ALL SELECT evidence_missing_at FROM documents))",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?)
+    }
+
     /// A document whose content was copied from another with the same URL
     /// ([`Store::reuse_document`]) gets that payload's evidence row too, so that the
-    /// retention of one notice never removes what another relies on.
-    pub fn copy_document_evidence(&self, document_id: i64) -> Result<(), StoreError> {
+    /// retention of one notice never removes what another relies on. Returns whether the
+    /// document now has a row for its content (false: retention took the other's, and the
+    /// document must be fetched itself).
+    pub fn copy_document_evidence(&self, document_id: i64) -> Result<bool, StoreError> {
         self.conn.execute(
             "INSERT INTO evidence (notice_id, document_id, kind, url, http_status, media_type, sha256,
                 size, stored_size, first_fetched_at, last_fetched_at)
@@ -201,7 +338,20 @@ impl Store {
              ON CONFLICT(notice_id, kind, url, sha256) DO NOTHING",
             [document_id],
         )?;
-        Ok(())
+        let kept: bool = self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM documents d JOIN evidence e
+                 ON e.notice_id = d.notice_id AND e.kind = 'document' AND e.url = d.url AND e.sha256 = d.sha256
+                 WHERE d.id = ?1)",
+            [document_id],
+            |r| r.get(0),
+        )?;
+        if kept {
+            self.conn.execute(
+                "UPDATE documents SET evidence_missing_at = NULL WHERE id = ?1",
+                [document_id],
+            )?;
+        }
+        Ok(kept)
     }
 
     /// The id of a source's notice by its external id.
@@ -248,6 +398,17 @@ impl Store {
             }
         }
         let deleted = hashes.len();
+        // A mark of lost evidence that retention would have removed anyway goes too.
+        tx.execute(
+            "UPDATE notices SET evidence_missing_at = NULL WHERE evidence_missing_at < ?1
+               AND id NOT IN (SELECT notice_id FROM matches)",
+            [before],
+        )?;
+        tx.execute(
+            "UPDATE documents SET evidence_missing_at = NULL WHERE evidence_missing_at < ?1
+               AND notice_id NOT IN (SELECT notice_id FROM matches)",
+            [before],
+        )?;
         hashes.sort();
         hashes.dedup();
         let mut unused = Vec::new();
@@ -266,23 +427,30 @@ impl Store {
     }
 
     /// Flagged notices of a source, not gone, neither seen nor re-checked since `before`
-    /// (UTC): they may have disappeared from the portal. At most `limit`, oldest first.
+    /// (UTC): they may have disappeared from the portal; and flagged notices whose payload
+    /// could not be kept (`evidence_missing_at`) and that the crawl has not met since
+    /// `crawl_started` (UTC), asked for until it is. At most `limit`, oldest first.
     pub fn notices_to_recheck(
         &self,
         source_id: i64,
         before: &str,
+        crawl_started: &str,
         limit: usize,
     ) -> Result<Vec<(i64, String)>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT n.id, n.external_id FROM notices n
-             WHERE n.source_id = ?1 AND n.gone_at IS NULL AND n.last_seen_at < ?2
-               AND (n.rechecked_at IS NULL OR n.rechecked_at < ?2)
+             WHERE n.source_id = ?1 AND n.gone_at IS NULL
+               AND ((n.last_seen_at < ?2 AND (n.rechecked_at IS NULL OR n.rechecked_at < ?2))
+                    OR (n.evidence_missing_at IS NOT NULL AND n.last_seen_at < ?4))
                AND EXISTS (SELECT 1 FROM matches m WHERE m.notice_id = n.id)
              ORDER BY n.last_seen_at, n.id LIMIT ?3",
         )?;
-        collect(&mut stmt, params![source_id, before, limit as i64], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        let limit = limit.min(i64::MAX as usize) as i64;
+        collect(
+            &mut stmt,
+            params![source_id, before, limit, crawl_started],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
     }
 
     /// A re-check happened (whatever it found).
@@ -487,7 +655,7 @@ impl Store {
         })?;
         let mut stmt = self.conn.prepare(
             "SELECT kind, document_id, url, http_status, media_type, sha256, size, stored_size,
-                    first_fetched_at, last_fetched_at, fetch_count
+                    first_fetched_at, last_fetched_at, fetch_count, fetched_url
              FROM evidence WHERE notice_id = ?1 ORDER BY first_fetched_at, id",
         )?;
         v.evidence = collect(&mut stmt, [id], |r| {
@@ -503,6 +671,7 @@ impl Store {
                 first_fetched_at: r.get(8)?,
                 last_fetched_at: r.get(9)?,
                 fetch_count: r.get(10)?,
+                fetched_url: r.get(11)?,
             })
         })?;
         Ok(Some(v))

@@ -19,8 +19,8 @@ pub use alerts::{
     UnconfirmedDigest,
 };
 pub use evidence::{
-    EvidenceRow, NewEvidence, NoticeView, ShowAward, ShowDocument, ShowLot, ShowMatch,
-    ShowSupplier, ShowVersion,
+    EvidenceGap, EvidenceRow, NewEvidence, NoticeView, RecordEvidence, ShowAward, ShowDocument,
+    ShowLot, ShowMatch, ShowSupplier, ShowVersion,
 };
 pub use matches::{NewMatch, Routable, ScanInput, ScanOutcome, ScanTarget};
 pub use notices::{
@@ -57,6 +57,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "011_document_reading",
         include_str!("migrations/011_document_reading.sql"),
+    ),
+    (
+        "012_evidence_kept",
+        include_str!("migrations/012_evidence_kept.sql"),
     ),
 ];
 
@@ -435,6 +439,63 @@ mod tests {
                 .unwrap();
             assert_eq!(lots, 1, "from version {start}");
         }
+    }
+
+    /// Flagged notices and documents a run before 011 left without evidence (a full
+    /// evidence disk was silent then) are marked by the migration, and such a document is
+    /// pending again so that the next run keeps it; nothing else is touched.
+    #[test]
+    fn flagged_notices_left_without_evidence_are_marked_by_migration_12() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            configure(&conn).unwrap();
+            migrate_to(&mut conn, &path, 10).unwrap();
+            conn.execute_batch(
+                "INSERT INTO sources (name, kind, url, created_at) VALUES ('g', 'goszakup', 'https://x', 't');
+                 INSERT INTO notices (id, source_id, external_id, title, first_seen_at, last_seen_at) VALUES
+                     (1, 1, 'lost', 'flagged, evidence lost', 't', 't'),
+                     (2, 1, 'kept', 'flagged, evidence kept', 't', 't'),
+                     (3, 1, 'plain', 'never flagged', 't', 't');
+                 INSERT INTO documents (id, notice_id, url, sha256, text, fetched_at, first_seen_at) VALUES
+                     (1, 1, 'https://f/1', 'aa', 'фейковых аккаунтов', 't', 't'),
+                     (2, 2, 'https://f/2', 'bb', 'фейковых аккаунтов', 't', 't'),
+                     (3, 3, 'https://f/3', 'cc', 'бумага', 't', 't');
+                 INSERT INTO evidence (notice_id, document_id, kind, url, sha256, size, stored_size, first_fetched_at, last_fetched_at) VALUES
+                     (2, NULL, 'notice', 'https://p/2', 'b0', 1, 1, 't', 't'),
+                     (2, 2, 'document', 'https://f/2', 'bb', 1, 1, 't', 't');
+                 INSERT INTO matches (notice_id, document_id, target, rule_id, severity, severity_rank, score, evidence,
+                         evidence_start, match_start, match_end, ruleset_version, first_flagged_at, last_seen_at) VALUES
+                     (1, 1, 'document:1', 'fake-accounts', 'high', 3, 1.0, 'e', 0, 0, 1, 'r', 't', 't'),
+                     (2, 2, 'document:2', 'fake-accounts', 'high', 3, 1.0, 'e', 0, 0, 1, 'r', 't', 't');",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let ids = |sql: &str| -> Vec<i64> {
+            let mut stmt = store.conn().prepare(sql).unwrap();
+            stmt.query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        assert_eq!(
+            ids("SELECT id FROM notices WHERE evidence_missing_at IS NOT NULL"),
+            [1]
+        );
+        assert_eq!(
+            ids(
+                "SELECT id FROM documents WHERE evidence_missing_at IS NOT NULL AND fetched_at IS NULL"
+            ),
+            [1]
+        );
+        assert_eq!(
+            ids("SELECT id FROM documents WHERE fetched_at = 't'"),
+            [2, 3]
+        );
+        let (gaps, notices, documents) = store.evidence_gaps(None, 10).unwrap();
+        assert_eq!((notices, documents), (2, 2), "{gaps:?}");
     }
 
     #[test]

@@ -136,17 +136,54 @@ impl Store {
 
     /// Store one page of records and, in the same transaction, the cursor after it:
     /// a crash loses nothing, and the next run resumes after the last stored page.
+    /// No evidence is recorded (see [`Store::store_page_kept`]).
     pub fn store_page(
         &mut self,
         source_id: i64,
         records: &[NoticeRecord],
         cursor: Option<&str>,
     ) -> Result<PageOutcome, StoreError> {
+        self.store_page_kept(source_id, records, &[], cursor)
+    }
+
+    /// [`Store::store_page`] with each record's evidence (`evidence[i]` for `records[i]`,
+    /// the payload files already durable) recorded in the page's transaction: a notice is
+    /// never committed without the rows of what was kept of it. A record whose evidence is
+    /// not `complete` marks its notice `evidence_missing_at`; a complete one clears the mark.
+    /// Records beyond `evidence` are stored without touching either.
+    pub fn store_page_kept(
+        &mut self,
+        source_id: i64,
+        records: &[NoticeRecord],
+        evidence: &[super::RecordEvidence],
+        cursor: Option<&str>,
+    ) -> Result<PageOutcome, StoreError> {
         let tx = self.conn.transaction()?;
         let mut out = PageOutcome::default();
         let at = now();
-        for rec in records {
-            match upsert_notice(&tx, source_id, rec, &at)? {
+        for (i, rec) in records.iter().enumerate() {
+            let (id, change) = upsert_notice(&tx, source_id, rec, &at)?;
+            if let Some(kept) = evidence.get(i) {
+                for row in &kept.rows {
+                    let mut row = row.clone();
+                    row.notice_id = id;
+                    super::evidence::insert_evidence(&tx, &row)?;
+                }
+                if kept.complete {
+                    tx.prepare_cached(
+                        "UPDATE notices SET evidence_missing_at = NULL
+                         WHERE id = ?1 AND evidence_missing_at IS NOT NULL",
+                    )?
+                    .execute([id])?;
+                } else {
+                    tx.prepare_cached(
+                        "UPDATE notices SET evidence_missing_at = COALESCE(evidence_missing_at, ?2)
+                         WHERE id = ?1",
+                    )?
+                    .execute(params![id, at])?;
+                }
+            }
+            match (id, change) {
                 (id, Change::New) => {
                     out.new += 1;
                     out.touched.push(id);

@@ -242,8 +242,21 @@ async fn notices_map_lots_documents_status_method_and_amounts() {
     assert_eq!(agency.id, "060240012345");
     assert_eq!(agency.scheme.as_deref(), Some("KZ-BIN"));
     assert!(agency.name_kk.as_deref().unwrap().contains("Ішкі саясат"));
-    let raw: Value = serde_json::from_slice(smm.raw.as_deref().unwrap()).unwrap();
-    assert_eq!(raw["numberAnno"], "17163708-1");
+    // Its evidence is the GraphQL answer it came in, byte for byte, with where and when.
+    assert_eq!(smm.payloads.len(), 1);
+    let p = &smm.payloads[0];
+    assert_eq!(
+        &p.body[..],
+        fixture_on(&server, "graphql_page1.json").as_bytes()
+    );
+    assert_eq!(p.url, format!("{}/v3/graphql", server.uri()));
+    assert_eq!(p.status, 200);
+    assert_eq!(
+        p.content_type.as_deref(),
+        Some("application/json; charset=UTF-8")
+    );
+    // The records of one page share the bytes.
+    assert_eq!(recs[1].payloads[0].body.as_ptr(), p.body.as_ptr());
 
     assert_eq!(smm.lots.len(), 1);
     let lot = &smm.lots[0];
@@ -1090,7 +1103,17 @@ async fn goszakup_html_reads_search_pages_and_documents() {
         published.utc.unwrap().to_rfc3339(),
         "2026-04-15T17:46:05+00:00"
     );
-    assert!(String::from_utf8_lossy(smm.raw.as_deref().unwrap()).contains("16776705-1"));
+    // Its evidence: the search page, the documents tab and its two file lists, as served.
+    let bodies: Vec<&[u8]> = smm.payloads.iter().map(|p| &p.body[..]).collect();
+    assert_eq!(
+        bodies,
+        [
+            fixture("search_smm.html").as_bytes(),
+            fixture("announce_16776705_documents.html").as_bytes(),
+            fixture_on(&server, "files_16776705_125.html").as_bytes(),
+            fixture_on(&server, "files_16776705_3.html").as_bytes(),
+        ]
+    );
 
     assert_eq!(smm.documents.len(), 2);
     let spec_doc = &smm.documents[0];

@@ -24,6 +24,13 @@ const EDITED_SPEC: &[&str] = &[
     "Оказание информационных услуг: публикация новостей акимата на официальном сайте.",
 ];
 
+/// Another fake-opinion order (file 5004).
+const NURBOT_SPEC_2: &[&str] = &[
+    "Техническая спецификация",
+    "Ведение аккаунтов в социальных сетях и написание положительных отзывов от имени жителей.",
+    "Создание десяти фейковых аккаунтов для комментирования публикаций.",
+];
+
 const PLAIN_SPEC: &[&str] = &[
     "Техническая спецификация",
     "Поставка канцелярских товаров: бумага офисная А4, 40 пачек.",
@@ -107,7 +114,12 @@ async fn mount_with(
         ))
         .mount(server)
         .await;
-    for (id, paras) in [(5001, spec_5001), (5002, PLAIN_SPEC), (5003, EDITED_SPEC)] {
+    for (id, paras) in [
+        (5001, spec_5001),
+        (5002, PLAIN_SPEC),
+        (5003, EDITED_SPEC),
+        (5004, NURBOT_SPEC_2),
+    ] {
         Mock::given(method("GET"))
             .and(path(format!("/files/download_file/{id}/")))
             .respond_with(ResponseTemplate::new(200).set_body_raw(
@@ -129,22 +141,31 @@ fn first_listing(uri: &str) -> Vec<Value> {
 }
 
 fn write_config(dir: &Path, url: &str, keep_days: u32) {
+    write_config_with(dir, url, keep_days, "")
+}
+
+/// [`write_config`] with more `[mail]` lines (`admin = ...`).
+fn write_config_with(dir: &Path, url: &str, keep_days: u32, mail: &str) {
     let cfg = format!(
         "[database]\npath = \"t.db\"\n\n[crawl]\ncontact = \"mailto:test@example.org\"\ntimeout_secs = 5\nmax_retries = 1\nbackoff_secs = 0.05\n\n\
          [[sources]]\nname = \"goszakup\"\nkind = \"goszakup\"\nurl = \"{url}\"\ntoken_env = \"TEST_GOSZAKUP_TOKEN\"\nlookback_days = 3\nrequests_per_second = 1000.0\n\n\
          [evidence]\nkeep_days = {keep_days}\nrecheck_days = 7\n\n\
-         [mail]\nfrom = \"tenderscan <alerts@example.org>\"\ndry_run_dir = \"outbox\"\n\n\
+         [mail]\nfrom = \"tenderscan <alerts@example.org>\"\ndry_run_dir = \"outbox\"\n{mail}\n\
          [[recipients]]\nemail = \"desk@example.org\"\nmin_severity = \"medium\"\nlanguage = \"en\"\n"
     );
     std::fs::write(dir.join("config.toml"), cfg).unwrap();
 }
 
-fn run(dir: &Path) {
-    let out = tenderscan(dir)
+fn run_output(dir: &Path) -> std::process::Output {
+    tenderscan(dir)
         .env("TEST_GOSZAKUP_TOKEN", TOKEN)
         .arg("run")
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+fn run(dir: &Path) {
+    let out = run_output(dir);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -530,8 +551,8 @@ async fn verify_finds_a_flipped_byte_and_a_missing_file() {
     let files = evidence_files(dir.path());
     assert_eq!(
         files.len(),
-        4,
-        "two payloads and two attachments: {files:?}"
+        3,
+        "the listing page (one answer for both notices) and two attachments: {files:?}"
     );
     let ok = tenderscan(dir.path()).arg("verify").output().unwrap();
     assert_eq!(
@@ -540,7 +561,12 @@ async fn verify_finds_a_flipped_byte_and_a_missing_file() {
         "{}",
         String::from_utf8_lossy(&ok.stdout)
     );
-    assert!(String::from_utf8_lossy(&ok.stdout).contains("4 ok, 0 corrupt, 0 missing"));
+    let text = String::from_utf8_lossy(&ok.stdout);
+    assert!(text.contains("3 ok, 0 corrupt, 0 missing"), "{text}");
+    assert!(
+        text.contains("0 notices and 0 documents without the evidence they should have"),
+        "{text}"
+    );
 
     // Flip one byte in the middle of one file; delete another.
     let mut bytes = std::fs::read(&files[0]).unwrap();
@@ -556,7 +582,7 @@ async fn verify_finds_a_flipped_byte_and_a_missing_file() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(1));
     let r: Value = serde_json::from_slice(&bad.stdout).unwrap();
-    assert_eq!(r["ok"], 1);
+    assert_eq!(r["ok"], 0);
     assert_eq!(r["corrupt"].as_array().unwrap().len(), 2, "{r}");
     assert_eq!(r["corrupt"][0]["path"], json!(files[0]));
     assert_eq!(r["corrupt"][1]["path"], json!(files[2]));
@@ -619,7 +645,7 @@ async fn retention_removes_old_unflagged_payloads_and_keeps_flagged_ones() {
     let db = dir.path().join("t.db");
     write_config(dir.path(), &uri, 30);
     run(dir.path());
-    assert_eq!(evidence_files(dir.path()).len(), 4);
+    assert_eq!(evidence_files(dir.path()).len(), 3);
     let plain = query_strings(
         &db,
         "SELECT e.sha256 FROM evidence e JOIN notices n ON n.id = e.notice_id WHERE n.number = '900002-1' ORDER BY e.sha256",
@@ -638,11 +664,13 @@ async fn retention_removes_old_unflagged_payloads_and_keeps_flagged_ones() {
             [],
         )
         .unwrap();
+    // (First seen and read then; last seen now, so that no re-check asks for the flagged one.)
     rusqlite::Connection::open(&db)
         .unwrap()
-        .execute(
-            "UPDATE notices SET last_seen_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
-            [],
+        .execute_batch(
+            "UPDATE notices SET last_seen_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now'),
+                                first_seen_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-40 days');
+             UPDATE documents SET fetched_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-40 days');",
         )
         .unwrap();
     mount(&server, vec![], vec![]).await;
@@ -651,7 +679,9 @@ async fn retention_removes_old_unflagged_payloads_and_keeps_flagged_ones() {
     assert_eq!(left, flagged, "the flagged notice's evidence stays");
     let files = evidence_files(dir.path());
     assert_eq!(files.len(), 2);
-    for sha in &plain {
+    // The plain notice's attachment goes; the listing page both came in stays, for the
+    // flagged one.
+    for sha in plain.iter().filter(|s| !flagged.contains(s)) {
         assert!(
             !files
                 .iter()
@@ -667,4 +697,566 @@ async fn retention_removes_old_unflagged_payloads_and_keeps_flagged_ones() {
         );
     }
     tenderscan(dir.path()).arg("verify").assert().code(0);
+}
+
+/// The `.eml` files for one recipient.
+fn emls_to(dir: &Path, who: &str) -> Vec<PathBuf> {
+    emls(dir)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with(&format!("-{who}.eml")))
+        .collect()
+}
+
+fn verify_json(dir: &Path) -> (Option<i32>, Value) {
+    let out = tenderscan(dir)
+        .args(["verify", "--format", "json"])
+        .output()
+        .unwrap();
+    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {} {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code(), v)
+}
+
+/// The status of the last run.
+fn last_status(db: &Path) -> String {
+    query_strings(db, "SELECT status FROM runs ORDER BY id DESC LIMIT 1").remove(0)
+}
+
+/// An evidence disk that cannot take anything (its folder is not there; a file stands where
+/// it must be, as when the disk is not mounted): the run stores and mails what it read, but
+/// exits 1 as `partial`, does not move the cursor past the page, marks what lacks evidence,
+/// and tells the admin; `verify` lists it; once the disk is back the next run keeps it all.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_evidence_disk_that_takes_nothing_fails_the_run_and_the_next_run_keeps_it() {
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    let by_id = vec![first_listing(&uri).remove(0)];
+    mount(&server, first_listing(&uri), by_id.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    write_config_with(dir.path(), &uri, 365, "admin = \"ops@example.org\"\n");
+    run(dir.path());
+    let cursor = query_strings(&db, "SELECT cursor FROM sources");
+    assert_eq!(emls_to(dir.path(), "desk@example.org").len(), 1);
+
+    // A new fake-opinion tender is published while the evidence disk is gone.
+    let mut listing = first_listing(&uri);
+    listing.push(trd_buy(&uri, 900003, "Услуги SMM", 900_000.0, 5004));
+    mount(&server, listing, by_id).await;
+    let folder = dir.path().join("t.evidence");
+    let offline = dir.path().join("t.evidence.offline");
+    std::fs::rename(&folder, &offline).unwrap();
+    std::fs::write(&folder, b"").unwrap();
+    let out = run_output(dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("evidence not kept"), "{stderr}");
+    assert!(
+        stderr.contains("the cursor stays before the page"),
+        "{stderr}"
+    );
+    assert_eq!(last_status(&db), "partial");
+    assert_eq!(
+        query_strings(&db, "SELECT cursor FROM sources"),
+        cursor,
+        "the cursor did not pass the page"
+    );
+    // What was read is stored, read and mailed all the same: no fault holds the alerts back.
+    assert_eq!(count(&db, "SELECT count(*) FROM notices"), 3);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM notices WHERE evidence_missing_at IS NOT NULL"
+        ),
+        3,
+        "the page carried all three"
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM documents WHERE url LIKE '%/5004/' AND text LIKE '%фейковых%'
+               AND fetched_at IS NULL AND evidence_missing_at IS NOT NULL"
+        ),
+        1,
+        "read, but pending until its bytes are kept"
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM evidence WHERE url LIKE '%/5004/'"
+        ),
+        0
+    );
+    assert_eq!(emls_to(dir.path(), "desk@example.org").len(), 2);
+    let told = emls_to(dir.path(), "ops@example.org");
+    assert_eq!(told.len(), 1, "the admin is told");
+    let m = parse_mime(&told[0]);
+    assert_eq!(
+        m.header("Subject"),
+        Some("tenderscan operator: evidence not kept for 3 notices and 1 documents")
+    );
+    // While the disk is gone, verify says what lacks evidence (and that the files are gone).
+    let (code, v) = verify_json(dir.path());
+    assert_eq!(code, Some(1), "{v}");
+    assert_eq!(v["missing"].as_array().unwrap().len(), 3, "{v}");
+    assert_eq!(
+        (
+            v["notices_without_evidence"].as_i64(),
+            v["documents_without_evidence"].as_i64()
+        ),
+        (Some(3), Some(1)),
+        "{v}"
+    );
+
+    // The disk is back: verify still lists what the failed run could not keep.
+    std::fs::remove_file(&folder).unwrap();
+    std::fs::rename(&offline, &folder).unwrap();
+    let (code, v) = verify_json(dir.path());
+    assert_eq!(code, Some(1), "{v}");
+    assert!(v["missing"].as_array().unwrap().is_empty(), "{v}");
+    let gaps = v["without_evidence"].as_array().unwrap();
+    assert_eq!(gaps.len(), 4, "{v}");
+    assert!(
+        gaps.iter()
+            .any(|g| g["kind"] == "document" && g["notice"] == "900003-1"),
+        "{v}"
+    );
+    assert!(gaps.iter().all(|g| g["missing_since"].is_string()), "{v}");
+    let text = tenderscan(dir.path()).arg("verify").output().unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("NO EVIDENCE notice 900003-1"), "{text}");
+
+    // The next run fetches the page again and keeps everything.
+    run(dir.path());
+    assert_eq!(last_status(&db), "ok");
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM notices n WHERE evidence_missing_at IS NOT NULL
+               OR NOT EXISTS (SELECT 1 FROM evidence e WHERE e.notice_id = n.id AND e.kind = 'notice')"
+        ),
+        0
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM documents d WHERE d.fetched_at IS NULL OR d.evidence_missing_at IS NOT NULL
+               OR NOT EXISTS (SELECT 1 FROM evidence e WHERE e.document_id = d.id AND e.sha256 = d.sha256)"
+        ),
+        0
+    );
+    // Every flagged notice has its payload and its specification.
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(DISTINCT m.notice_id) FROM matches m WHERE severity = 'high'
+               AND EXISTS (SELECT 1 FROM evidence e WHERE e.notice_id = m.notice_id AND e.kind = 'notice')
+               AND EXISTS (SELECT 1 FROM evidence e WHERE e.notice_id = m.notice_id AND e.kind = 'document')"
+        ),
+        2
+    );
+    let spec = query_strings(
+        &db,
+        "SELECT e.sha256 FROM evidence e WHERE e.url LIKE '%/5004/'",
+    );
+    let kept = zstd::stream::decode_all(
+        std::fs::File::open(folder.join(&spec[0][..2]).join(format!("{}.zst", spec[0]))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(kept, docx(NURBOT_SPEC_2));
+    let (code, v) = verify_json(dir.path());
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(v["notices_without_evidence"], 0);
+    // Nobody is mailed twice; the admin is not told again.
+    assert_eq!(emls_to(dir.path(), "desk@example.org").len(), 2);
+    assert_eq!(emls_to(dir.path(), "ops@example.org").len(), 1);
+}
+
+/// The notice payload kept is the portal's answer byte for byte: keys in the portal's
+/// order, its whitespace and number forms, an escaped letter left escaped (serde would
+/// re-sort, re-space and unescape all of them).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_payload_kept_is_the_answer_byte_for_byte() {
+    let server = MockServer::start().await;
+    let body = concat!(
+        "{\n  \"extensions\" : { \"pageInfo\": {\"hasNextPage\": false, \"lastId\": null} },\n",
+        "  \"data\": {\"TrdBuy\": [\n",
+        "    {\"numberAnno\": \"900001-1\",   \"id\": 900001, \"nameRu\": \"\\u0423слуги SMM\",\n",
+        "     \"totalSum\": 1300000.00, \"refBuyStatusId\": 220, \"orgBin\": \"990240001234\",\n",
+        "     \"orgNameRu\": \"ГУ «Аппарат акима»\", \"publishDate\": \"2026-11-20 10:00:00\",\n",
+        "     \"RefBuyStatus\": {\"nameRu\": \"Опубликовано\", \"id\": 220, \"code\": \"220\"},\n",
+        "     \"Files\": [], \"Lots\": []}\n",
+        "  ]}\n}\n"
+    );
+    let reserialised = serde_json::to_vec(&serde_json::from_str::<Value>(body).unwrap()).unwrap();
+    assert_ne!(reserialised, body.as_bytes());
+    Mock::given(method("POST"))
+        .and(path("/v3/graphql"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(body.as_bytes().to_vec(), "application/json; charset=utf-8"),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v3/journal"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            r#"{"total": 0, "limit": 50, "next_page": "", "items": []}"#,
+            "application/json",
+        ))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &server.uri(), 365);
+    run(dir.path());
+    let out = tenderscan(dir.path())
+        .args(["show", "900001-1", "--format", "json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["title"], "Услуги SMM");
+    let ev = v["evidence"].as_array().unwrap();
+    assert_eq!(ev.len(), 1, "{ev:?}");
+    let e = &ev[0];
+    assert_eq!(e["kind"], "notice");
+    assert_eq!(
+        e["url"], "https://goszakup.gov.kz/ru/announce/index/900001",
+        "the notice's page"
+    );
+    assert_eq!(e["fetched_url"], format!("{}/v3/graphql", server.uri()));
+    assert_eq!(e["http_status"], 200);
+    assert_eq!(e["media_type"], "application/json; charset=utf-8");
+    assert_eq!(e["size"], body.len());
+    let kept = zstd::stream::decode_all(std::fs::File::open(e["path"].as_str().unwrap()).unwrap())
+        .unwrap();
+    assert_eq!(String::from_utf8(kept).unwrap(), body);
+    assert_eq!(
+        e["sha256"],
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(body.as_bytes()))
+    );
+}
+
+/// A deleted evidence folder is created again, with a warning on stderr (cron mails it);
+/// what the run fetches again is kept again, and `verify` names the files that were lost.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deleted_evidence_folder_is_created_again_with_a_warning() {
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    mount(&server, first_listing(&uri), vec![]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    write_config(dir.path(), &uri, 365);
+    run(dir.path());
+    let folder = dir.path().join("t.evidence");
+    std::fs::remove_dir_all(&folder).unwrap();
+    let out = run_output(dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("WARN"), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "the evidence folder {} was missing",
+            folder.display()
+        )) && stderr.contains("created again"),
+        "{stderr}"
+    );
+    assert!(folder.is_dir());
+    // The listing was fetched again and kept again; the attachments (not fetched again)
+    // are gone, and verify says so.
+    let (code, v) = verify_json(dir.path());
+    assert_eq!(code, Some(1), "{v}");
+    let missing: Vec<String> = v["missing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["sha256"].as_str().unwrap().to_string())
+        .collect();
+    let mut docs = query_strings(
+        &db,
+        "SELECT sha256 FROM evidence WHERE kind = 'document' ORDER BY sha256",
+    );
+    docs.sort();
+    assert_eq!(missing, docs, "{v}");
+    assert_eq!(v["ok"], 1, "{v}");
+}
+
+/// An attachment whose bytes cannot be kept (here a folder stands where its file must go):
+/// it is read and its alert goes out, the run exits 1, the document stays pending and
+/// `verify` names it; the next run fetches it again and keeps it, without mailing twice.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_attachment_that_cannot_be_kept_is_read_now_and_kept_by_the_next_run() {
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    mount(&server, first_listing(&uri), vec![]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    write_config(dir.path(), &uri, 365);
+    let spec = docx(NURBOT_SPEC);
+    let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&spec));
+    let blocker = dir
+        .path()
+        .join("t.evidence")
+        .join(&sha[..2])
+        .join(format!("{sha}.zst"));
+    std::fs::create_dir_all(&blocker).unwrap();
+    let out = run_output(dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("attachment") && stderr.contains("/5001/ not kept"),
+        "{stderr}"
+    );
+    assert_eq!(last_status(&db), "partial");
+    assert_eq!(emls(dir.path()).len(), 1, "the alert is not held back");
+    let pending =
+        "SELECT count(*) FROM documents WHERE url LIKE '%/5001/' AND text LIKE '%фейковых%'
+                     AND fetched_at IS NULL AND evidence_missing_at IS NOT NULL";
+    assert_eq!(count(&db, pending), 1);
+    // The page itself was kept: its notices are whole and the cursor moved.
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM notices WHERE evidence_missing_at IS NOT NULL"
+        ),
+        0
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM sources WHERE cursor IS NOT NULL"),
+        1
+    );
+    let (code, v) = verify_json(dir.path());
+    assert_eq!(code, Some(1), "{v}");
+    assert_eq!(
+        (
+            v["notices_without_evidence"].as_i64(),
+            v["documents_without_evidence"].as_i64()
+        ),
+        (Some(0), Some(1)),
+        "{v}"
+    );
+    assert_eq!(v["without_evidence"][0]["notice"], "900001-1");
+
+    std::fs::remove_dir(&blocker).unwrap();
+    let fetched = |reqs: &[wiremock::Request]| {
+        reqs.iter()
+            .filter(|r| r.url.path() == "/files/download_file/5001/")
+            .count()
+    };
+    let before = fetched(&server.received_requests().await.unwrap());
+    run(dir.path());
+    assert_eq!(
+        fetched(&server.received_requests().await.unwrap()),
+        before + 1,
+        "fetched again once"
+    );
+    assert_eq!(count(&db, pending), 0);
+    assert_eq!(
+        count(
+            &db,
+            &format!(
+                "SELECT count(*) FROM evidence e JOIN documents d ON d.id = e.document_id
+                 WHERE e.sha256 = '{sha}' AND d.sha256 = '{sha}' AND d.fetched_at IS NOT NULL"
+            )
+        ),
+        1
+    );
+    assert_eq!(
+        zstd::stream::decode_all(std::fs::File::open(&blocker).unwrap()).unwrap(),
+        spec
+    );
+    assert_eq!(verify_json(dir.path()).0, Some(0));
+    assert_eq!(emls(dir.path()).len(), 1, "nobody is mailed twice");
+}
+
+/// A response held until the test opens it (waiting at most a minute, so that a failed
+/// test never blocks the shared server for good).
+struct Gate {
+    arrived: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    open: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    response: ResponseTemplate,
+}
+
+impl wiremock::Respond for Gate {
+    fn respond(&self, _: &wiremock::Request) -> ResponseTemplate {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.arrived.store(true, SeqCst);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !self.open.load(SeqCst) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        self.response.clone()
+    }
+}
+
+/// Poll `cond` for up to 30 s.
+fn wait_until(what: &str, cond: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !cond() {
+        assert!(std::time::Instant::now() < deadline, "never: {what}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// kill -9 between keeping a page's payloads and committing the page: the run is held
+/// there (the test holds the database's write lock once the page's answer is on its way,
+/// and kills the run when the payload's file is on disk). Nothing of the page is stored
+/// (no notice without its evidence, the cursor where it was), the file is only an
+/// unreferenced one, and the next run stores the page with its evidence.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_kill_between_keeping_the_payloads_and_committing_leaves_no_notice_without_evidence() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    mount(&server, first_listing(&uri), vec![]).await;
+    let listing = graphql(first_listing(&uri));
+    let body = json!({
+        "data": {"TrdBuy": first_listing(&uri)},
+        "extensions": {"pageInfo": {"limitPage": 50, "totalCount": 2, "hasNextPage": false, "lastId": null}}
+    })
+    .to_string();
+    let (arrived, open) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    Mock::given(method("POST"))
+        .and(path("/v3/graphql"))
+        .respond_with(Gate {
+            arrived: arrived.clone(),
+            open: open.clone(),
+            response: listing,
+        })
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    write_config(dir.path(), &uri, 365);
+    let mut child = std::process::Command::new(crate::util::binary())
+        .current_dir(dir.path())
+        .env("TEST_GOSZAKUP_TOKEN", TOKEN)
+        .env_remove("TENDERSCAN_LOG")
+        .arg("run")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until("the listing is asked for", || arrived.load(SeqCst));
+    // The run's writes before the page are done (it is waiting for the answer): take the
+    // write lock, then let the answer go.
+    let lock = rusqlite::Connection::open(&db).unwrap();
+    lock.busy_timeout(std::time::Duration::from_secs(10))
+        .unwrap();
+    lock.execute_batch("BEGIN IMMEDIATE").unwrap();
+    open.store(true, SeqCst);
+    let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(body.as_bytes()));
+    let file = dir
+        .path()
+        .join("t.evidence")
+        .join(&sha[..2])
+        .join(format!("{sha}.zst"));
+    wait_until("the page's payload is kept", || file.is_file());
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    lock.execute_batch("ROLLBACK").unwrap();
+    drop(lock);
+    assert_eq!(count(&db, "SELECT count(*) FROM notices"), 0);
+    assert_eq!(count(&db, "SELECT count(*) FROM evidence"), 0);
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM sources WHERE cursor IS NOT NULL"),
+        0
+    );
+    assert_eq!(
+        zstd::stream::decode_all(std::fs::File::open(&file).unwrap()).unwrap(),
+        body.as_bytes()
+    );
+    let (code, v) = verify_json(dir.path());
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(v["unreferenced"], json!([file]));
+
+    run(dir.path());
+    assert_eq!(count(&db, "SELECT count(*) FROM notices"), 2);
+    assert_eq!(
+        count(
+            &db,
+            &format!("SELECT count(*) FROM evidence WHERE kind = 'notice' AND sha256 = '{sha}'")
+        ),
+        2
+    );
+    let (code, v) = verify_json(dir.path());
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(v["unreferenced"], json!([]));
+    assert_eq!(v["notices_without_evidence"], 0);
+    assert_eq!(emls(dir.path()).len(), 1);
+}
+
+/// A flagged notice left without evidence that the crawl no longer meets (what migration
+/// 011 marks in a database whose evidence disk was once full, silently) is asked for by id
+/// until its payload is kept; its marked attachment is fetched again and kept.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_marked_flagged_notice_the_crawl_no_longer_meets_is_asked_for_and_kept() {
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    mount(&server, first_listing(&uri), vec![]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    write_config(dir.path(), &uri, 365);
+    run(dir.path());
+    let flagged = "(SELECT id FROM notices WHERE number = '900001-1')";
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch(&format!(
+            "DELETE FROM evidence WHERE notice_id = {flagged};
+             UPDATE notices SET evidence_missing_at = '2026-01-01T00:00:00Z',
+                 last_seen_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 hour') WHERE id = {flagged};
+             UPDATE documents SET evidence_missing_at = '2026-01-01T00:00:00Z', fetched_at = NULL
+               WHERE notice_id = {flagged};"
+        ))
+        .unwrap();
+    assert_eq!(verify_json(dir.path()).0, Some(1));
+    // The listing has moved on; asked by id, the portal still has it.
+    mount(&server, vec![], first_listing(&uri)[..1].to_vec()).await;
+    run(dir.path());
+    let asked = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| String::from_utf8_lossy(&r.body).contains("\"id\":900001"))
+        .count();
+    assert_eq!(asked, 1);
+    assert_eq!(
+        count(
+            &db,
+            &format!(
+                "SELECT count(*) FROM evidence WHERE notice_id = {flagged} AND kind = 'notice'"
+            )
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM notices WHERE evidence_missing_at IS NOT NULL"
+        ),
+        0
+    );
+    let (code, v) = verify_json(dir.path());
+    assert_eq!(code, Some(0), "{v}");
+    // Kept: not asked for again.
+    run(dir.path());
+    let asked_again = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| String::from_utf8_lossy(&r.body).contains("\"id\":900001"))
+        .count();
+    assert_eq!(asked_again, 1);
 }

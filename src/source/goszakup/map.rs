@@ -173,7 +173,8 @@ pub(crate) fn map_trd_buy(item: &Value) -> Option<NoticeRecord> {
         documents: documents(t.files.unwrap_or_default()),
         // Contracts are a separate root (`Contract`, `/v3/contract`) this crawler does not read yet.
         awards: Vec::new(),
-        raw: serde_json::to_vec(item).ok(),
+        // The answer it came in is the source's to add.
+        payloads: Vec::new(),
     })
 }
 
@@ -333,8 +334,7 @@ mod tests {
             "refBuyStatusId": 220, "publishDate": "2026-04-15 22:46:05",
             "endDate": "2026-04-22 09:00:00"});
         let a = map_trd_buy(&rest).unwrap();
-        let mut b = map_trd_buy(&gql).unwrap();
-        b.raw = a.raw.clone();
+        let b = map_trd_buy(&gql).unwrap();
         assert_eq!(a, b);
         assert_eq!(a.agency.as_ref().unwrap().id, "012345678901");
         assert_eq!(a.status.as_deref(), Some("Опубликовано (прием заявок)"));

@@ -288,7 +288,6 @@ pub fn map_release(release: &Value, notice_url: Option<&str>) -> Option<NoticeRe
         lots,
         documents,
         awards: awards(release),
-        raw: serde_json::to_vec(release).ok(),
         ..NoticeRecord::default()
     })
 }
