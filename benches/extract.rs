@@ -98,6 +98,24 @@ fn bench(c: &mut Criterion) {
             b.iter(|| extract(black_box(bytes), Some(name), None, &limits).unwrap())
         });
     }
+    // The same documents through a reader worker process (what `run` does): the cost of
+    // sending the bytes and the answer over pipes, and of the worker's limits. The worker is
+    // started once and kept, as the pool does.
+    let readers = tenderscan::extract::Readers::isolated(
+        std::path::PathBuf::from(env!("CARGO_BIN_EXE_tenderscan")),
+        1,
+        tenderscan::extract::ProcessLimits::default(),
+    );
+    for (id, bytes, name) in &inputs {
+        g.throughput(Throughput::Bytes(bytes.len() as u64));
+        g.bench_function(format!("{id}_in_worker"), |b| {
+            b.iter(|| {
+                readers
+                    .read(black_box(bytes), Some(name), None, &limits, &|| false)
+                    .unwrap()
+            })
+        });
+    }
     g.finish();
 }
 

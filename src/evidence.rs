@@ -27,7 +27,8 @@
 //! a notice that was ever flagged.
 
 use crate::model::{NoticeRecord, Payload};
-use crate::store::{EvidenceGap, NewEvidence, RecordEvidence, Store, StoreError, sha256_hex};
+use crate::stamp::sha256_hex;
+use crate::store::{EvidenceGap, NewEvidence, RecordEvidence, Store, StoreError};
 use serde::Serialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -145,7 +146,7 @@ pub struct PageKept {
 /// The retention cut-off for `keep_days` (None: nothing is ever pruned).
 pub fn prunable_before(keep_days: u32) -> Option<String> {
     (keep_days > 0).then(|| {
-        crate::store::format_time(
+        crate::stamp::format_time(
             chrono::Utc::now()
                 .checked_sub_signed(chrono::Duration::days(i64::from(keep_days)))
                 .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC),
@@ -424,7 +425,7 @@ impl Evidence {
                         sha256: k.sha256.clone(),
                         size: k.size,
                         stored_size: k.stored_size,
-                        fetched_at: crate::store::format_time(p.fetched_at),
+                        fetched_at: crate::stamp::format_time(p.fetched_at),
                         fetched_url: Some(p.url.clone()),
                     }),
                     Err(_) => ev.complete = false,
@@ -646,7 +647,7 @@ mod tests {
             sha256: String::new(),
             size: 0,
             stored_size: 0,
-            fetched_at: crate::store::now(),
+            fetched_at: crate::stamp::now(),
             fetched_url: None,
         };
         let kept = ev.keep(&store, &bytes, row).unwrap();

@@ -15,9 +15,10 @@ use crate::model::NoticeRecord;
 use crate::model::Severity;
 use crate::rules::{self, Context, RuleSet};
 use crate::source::{self, SourceSpec};
+use crate::stamp::sha256_hex;
 use crate::store::{
     DocumentContent, NewEvidence, NewMatch, PendingDocument, ReadMarks, RunCounts, ScanInput,
-    Store, StoreError, sha256_hex,
+    Store, StoreError,
 };
 use std::collections::HashSet;
 use std::fs::File;
@@ -466,7 +467,7 @@ async fn crawl_source(
         marks: Arc::new(store.read_marks()?),
         tried: HashSet::new(),
     };
-    let crawl_started = crate::store::now();
+    let crawl_started = crate::stamp::now();
     let mut seen = 0usize;
     let mut failure = None;
     // What could not be kept. Once a page's payloads are not, the cursor stays before that
@@ -673,7 +674,7 @@ async fn recheck(
                 store.mark_rechecked(notice_id)?;
                 let how = format!(
                     "asked the portal for announcement {external_id} by id on {}: not found",
-                    crate::store::now()
+                    crate::stamp::now()
                 );
                 if store.mark_gone(notice_id, &how)? {
                     tracing::warn!(notice = %external_id, "a flagged notice disappeared from the portal");
@@ -892,7 +893,7 @@ async fn fetch_document(
         sha256: k.sha256,
         size: k.size,
         stored_size: k.stored_size,
-        fetched_at: crate::store::format_time(resp.fetched_at),
+        fetched_at: crate::stamp::format_time(resp.fetched_at),
         fetched_url: Some(resp.url.to_string()),
     });
     let name = doc.file_name.clone();

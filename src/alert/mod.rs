@@ -316,7 +316,7 @@ pub fn unconfirmed_outlook(cfg: &Config, d: &crate::store::UnconfirmedDigest) ->
         ),
         Some(due) => format!(
             "the first run after {0} resends it (same Message-ID, so a copy the server did take collapses); `tenderscan alert --confirm {1}` if it did arrive, `tenderscan alert --resend {1}` to send it now",
-            crate::store::format_time(due),
+            crate::stamp::format_time(due),
             d.id
         ),
     }
@@ -709,7 +709,7 @@ pub async fn operator_check(store: &mut Store, cfg: &Config) -> Result<usize, Al
         });
         store.queue_operator_alert(admin, &key, &payload)?;
     }
-    let day_ago = crate::store::format_time(chrono::Utc::now() - chrono::Duration::hours(24));
+    let day_ago = crate::stamp::format_time(chrono::Utc::now() - chrono::Duration::hours(24));
     if let Some(st) = store.stale_failed_alerts(&day_ago)? {
         let key = format!("mail:{}", st.oldest_failure);
         let payload = serde_json::json!({

@@ -446,7 +446,7 @@ impl Ocds {
             Cursor {
                 file: Some(bulk.url.to_string()),
                 line: Some(0),
-                complete: Some(crate::store::now()),
+                complete: Some(crate::stamp::now()),
                 lines: Some(read.line),
                 etag: bulk.etag.clone(),
                 last_modified: bulk.last_modified.clone(),

@@ -123,15 +123,7 @@ pub struct Store {
     path: PathBuf,
 }
 
-/// The current UTC time as stored ("2026-11-28T13:11:00Z").
-pub fn now() -> String {
-    format_time(chrono::Utc::now())
-}
-
-/// A UTC time in the stored form.
-pub fn format_time(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
+pub use crate::stamp::{format_time, now};
 
 /// One row of `runs`, as `status` shows it.
 #[derive(Debug, Clone, serde::Serialize)]

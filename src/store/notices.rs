@@ -5,7 +5,6 @@ use super::history;
 use super::{Store, StoreError, now};
 use crate::model::{Agency, AwardRecord, DocumentRef, NoticeRecord, PortalTime};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
-use sha2::{Digest, Sha256};
 
 /// What storing one page did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -101,10 +100,7 @@ pub struct DocumentContent {
     pub error: Option<String>,
 }
 
-/// The hex sha256 of some bytes.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
+pub use crate::stamp::sha256_hex;
 
 impl Store {
     /// The id of the source with this name, creating its row on first use.
