@@ -16,4 +16,5 @@ pub mod rules;
 pub mod safe_text;
 pub mod show;
 pub mod source;
+pub mod states;
 pub mod store;
