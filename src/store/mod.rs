@@ -136,7 +136,7 @@ pub struct RunSummary {
     pub command: String,
     pub started_at: String,
     pub finished_at: Option<String>,
-    pub status: String,
+    pub status: crate::states::RunStatus,
     pub notices_new: i64,
     pub notices_changed: i64,
     pub documents: i64,
