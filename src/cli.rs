@@ -1660,7 +1660,7 @@ fn status(cfg: &Config, format: OutputFormat, runs: usize) -> Result<i32> {
             line(&r.command),
             line(&r.started_at),
             line(r.finished_at.as_deref().unwrap_or("(running or killed)")),
-            line(&r.status),
+            line(r.status.as_str()),
             r.notices_new,
             r.notices_changed,
             r.documents,

@@ -17,4 +17,5 @@ pub mod safe_text;
 pub mod show;
 pub mod source;
 pub mod stamp;
+pub mod states;
 pub mod store;

@@ -142,13 +142,14 @@ impl RunReport {
         self.mail_error.is_some() || self.sources.iter().any(|s| s.error.is_some())
     }
 
-    fn status(&self) -> &'static str {
+    fn status(&self) -> crate::states::RunStatus {
+        use crate::states::RunStatus;
         if self.interrupted {
-            "interrupted"
+            RunStatus::Interrupted
         } else if self.failed() {
-            "partial"
+            RunStatus::Partial
         } else {
-            "ok"
+            RunStatus::Ok
         }
     }
 }
@@ -988,7 +989,7 @@ fn read_notice(rules: &RuleSet, input: &ScanInput) -> Vec<NewMatch> {
             // The main quota: the largest count near the match.
             let main = m.quotas.iter().max_by_key(|q| q.count);
             found.push(NewMatch {
-                target: t.target.clone(),
+                target: t.target,
                 lot_id: t.lot_id,
                 document_id: t.document_id,
                 rule_id: m.rule_id.clone(),
@@ -999,9 +1000,9 @@ fn read_notice(rules: &RuleSet, input: &ScanInput) -> Vec<NewMatch> {
                 start: m.start,
                 end: m.end,
                 quotas_json: serde_json::to_string(&m.quotas).unwrap_or_else(|_| "[]".into()),
-                quota_kind: main.map(|q| q.kind.as_str().to_string()),
+                quota_kind: main.map(|q| q.kind),
                 quota_count: main.map(|q| q.count.min(i64::MAX as u64) as i64),
-                quota_period: main.and_then(|q| q.per).map(|p| p.as_str().to_string()),
+                quota_period: main.and_then(|q| q.per),
             });
         }
     }

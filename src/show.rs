@@ -199,10 +199,10 @@ pub fn notice_text(v: &NoticeView, evidence: &Evidence) -> String {
         let _ = writeln!(
             o,
             "  {} {} \"{}\"  in {}  flagged {}{}",
-            line(&m.severity),
+            line(m.severity.as_str()),
             line(&m.rule_id),
             line(&m.phrase),
-            line(&m.target),
+            line(&m.target.to_string()),
             line(&m.first_flagged_at),
             m.retracted_at
                 .as_deref()
@@ -215,14 +215,7 @@ pub fn notice_text(v: &NoticeView, evidence: &Evidence) -> String {
     for ver in &v.versions {
         let what = match &ver.changes {
             None => "first seen".to_string(),
-            Some(c) => serde_json::from_value::<Vec<crate::store::history::FieldChange>>(c.clone())
-                .map(|cs| {
-                    cs.iter()
-                        .map(|c| c.describe())
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                })
-                .unwrap_or_else(|_| c.to_string()),
+            Some(cs) => cs.describe(),
         };
         let _ = writeln!(
             o,

@@ -11,7 +11,7 @@
 use super::RuleText;
 use crate::config::Language;
 use crate::model::Severity;
-use crate::store::history::FieldChange;
+use crate::states::{ChangeEvent, Period, Place, QuotaKind};
 use crate::store::{AlertItem, ChangeItem};
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -150,26 +150,25 @@ fn tenders(lang: Language, n: usize) -> String {
 }
 
 /// Quota unit names: (one, few, many, "per one").
-fn unit_names(lang: Language, kind: &str) -> Option<[&'static str; 4]> {
-    let k = kind.trim().to_ascii_lowercase();
-    let k = k.trim_end_matches('s');
-    Some(match (lang, k) {
-        (Language::En, "account") => ["account", "accounts", "accounts", "account"],
-        (Language::En, "comment") => ["comment", "comments", "comments", "comment"],
-        (Language::En, "post") => ["post", "posts", "posts", "post"],
-        (Language::En, "follower") => ["follower", "followers", "followers", "follower"],
-        (Language::En, "like") => ["like", "likes", "likes", "like"],
-        (Language::Ru, "account") => ["аккаунт", "аккаунта", "аккаунтов", "аккаунт"],
-        (Language::Ru, "comment") => ["комментарий", "комментария", "комментариев", "комментарий"],
-        (Language::Ru, "post") => ["публикация", "публикации", "публикаций", "публикацию"],
-        (Language::Ru, "follower") => ["подписчик", "подписчика", "подписчиков", "подписчика"],
-        (Language::Ru, "like") => ["лайк", "лайка", "лайков", "лайк"],
-        _ => return None,
-    })
+fn unit_names(lang: Language, kind: QuotaKind) -> [&'static str; 4] {
+    use QuotaKind::*;
+    match (lang, kind) {
+        (Language::En, Accounts) => ["account", "accounts", "accounts", "account"],
+        (Language::En, Comments) => ["comment", "comments", "comments", "comment"],
+        (Language::En, Posts) => ["post", "posts", "posts", "post"],
+        (Language::En, Followers) => ["follower", "followers", "followers", "follower"],
+        (Language::En, Likes) => ["like", "likes", "likes", "like"],
+        (Language::Ru, Accounts) => ["аккаунт", "аккаунта", "аккаунтов", "аккаунт"],
+        (Language::Ru, Comments) => ["комментарий", "комментария", "комментариев", "комментарий"],
+        (Language::Ru, Posts) => ["публикация", "публикации", "публикаций", "публикацию"],
+        (Language::Ru, Followers) => ["подписчик", "подписчика", "подписчиков", "подписчика"],
+        (Language::Ru, Likes) => ["лайк", "лайка", "лайков", "лайк"],
+    }
 }
 
-fn count_units(lang: Language, n: i64, kind: &str) -> String {
-    match unit_names(lang, kind) {
+/// "4 accounts"; "4" where the kind is not known.
+fn count_units(lang: Language, n: i64, kind: Option<QuotaKind>) -> String {
+    match kind.map(|k| unit_names(lang, k)) {
         Some(names) => {
             let form = match lang {
                 Language::En => usize::from(n != 1),
@@ -177,21 +176,22 @@ fn count_units(lang: Language, n: i64, kind: &str) -> String {
             };
             format!("{n} {}", names[form])
         }
-        None => format!("{n} {}", clean_inline(kind).trim()),
+        None => n.to_string(),
     }
 }
 
-fn period_phrase(lang: Language, period: &str) -> String {
-    match (lang, period.trim()) {
-        (Language::En, p @ ("day" | "week" | "month" | "quarter")) => format!("per {p}"),
-        (Language::En, "term") => "over the contract term".into(),
-        (Language::Ru, "day") => "в день".into(),
-        (Language::Ru, "week") => "в неделю".into(),
-        (Language::Ru, "month") => "в месяц".into(),
-        (Language::Ru, "quarter") => "в квартал".into(),
-        (Language::Ru, "term") => "за весь срок договора".into(),
-        (Language::En, p) => format!("per {}", clean_inline(p).trim()),
-        (Language::Ru, p) => format!("за период «{}»", clean_inline(p).trim()),
+fn period_phrase(lang: Language, period: Period) -> &'static str {
+    match (lang, period) {
+        (Language::En, Period::Day) => "per day",
+        (Language::En, Period::Week) => "per week",
+        (Language::En, Period::Month) => "per month",
+        (Language::En, Period::Quarter) => "per quarter",
+        (Language::En, Period::Term) => "over the contract term",
+        (Language::Ru, Period::Day) => "в день",
+        (Language::Ru, Period::Week) => "в неделю",
+        (Language::Ru, Period::Month) => "в месяц",
+        (Language::Ru, Period::Quarter) => "в квартал",
+        (Language::Ru, Period::Term) => "за весь срок договора",
     }
 }
 
@@ -236,14 +236,9 @@ fn money(x: f64, currency: Option<&str>) -> Option<String> {
 /// quota alone where a price per unit would mislead (a quota per period, no amount).
 pub(crate) fn price_line(lang: Language, item: &AlertItem) -> Option<(bool, String)> {
     let count = item.quota_count.filter(|c| *c > 0)?;
-    let kind = item.quota_kind.as_deref().unwrap_or("");
-    let units = count_units(lang, count, kind);
+    let units = count_units(lang, count, item.quota_kind);
     // a count over the whole term is a total: a price per unit stands, as without a period
-    if let Some(p) = item
-        .quota_period
-        .as_deref()
-        .filter(|p| !p.trim().is_empty() && p.trim() != "term")
-    {
+    if let Some(p) = item.quota_period.filter(|p| *p != Period::Term) {
         return Some((false, format!("{units} {}", period_phrase(lang, p))));
     }
     let cur = item.currency.as_deref();
@@ -253,7 +248,7 @@ pub(crate) fn price_line(lang: Language, item: &AlertItem) -> Option<(bool, Stri
     ) else {
         return Some((false, units));
     };
-    let one = unit_names(lang, kind).map(|n| n[3].to_string());
+    let one = item.quota_kind.map(|k| unit_names(lang, k)[3].to_string());
     Some((
         true,
         match lang {
@@ -574,49 +569,50 @@ fn day(at: &str) -> String {
 /// One event of a `changed` alert as a sentence, e.g. "the phrase 'фейковых аккаунтов'
 /// was removed from the technical specification (techspec.docx) on 2026-11-28".
 /// Untrusted parts are cleaned; the caller escapes for HTML.
-pub(crate) fn event_line(lang: Language, ev: &serde_json::Value) -> String {
-    let s = |k: &str| {
-        ev.get(k)
-            .and_then(|v| v.as_str())
-            .map(|v| clip(clean_inline(v).trim(), 200, false))
-            .unwrap_or_default()
-    };
-    let on = day(&s("at"));
+pub(crate) fn event_line(lang: Language, ev: &ChangeEvent) -> String {
+    let s = |v: &str| clip(clean_inline(v).trim(), 200, false);
+    let o = |v: &Option<String>| v.as_deref().map(s).unwrap_or_default();
+    let on = day(&s(ev.at()));
     let en = lang == Language::En;
-    match s("type").as_str() {
-        "phrase_removed" => {
-            let doc = s("document");
+    match ev {
+        ChangeEvent::PhraseRemoved {
+            phrase,
+            place,
+            document,
+            ..
+        } => {
+            let doc = o(document);
             let doc_part = if doc.is_empty() {
                 String::new()
             } else {
                 format!(" ({doc})")
             };
-            let place = match (s("place").as_str(), en) {
-                ("technical_specification", true) => {
+            let place = match (place, en) {
+                (Place::TechnicalSpecification, true) => {
                     format!("the technical specification{doc_part}")
                 }
-                ("technical_specification", false) => format!("технической спецификации{doc_part}"),
-                ("document", true) => format!("the document{doc_part}"),
-                ("document", false) => format!("документа{doc_part}"),
-                ("lot", true) => "the lot's text".into(),
-                ("lot", false) => "текста лота".into(),
-                (_, true) => "the notice text".into(),
-                (_, false) => "текста объявления".into(),
+                (Place::TechnicalSpecification, false) => {
+                    format!("технической спецификации{doc_part}")
+                }
+                (Place::Document, true) => format!("the document{doc_part}"),
+                (Place::Document, false) => format!("документа{doc_part}"),
+                (Place::Lot, true) => "the lot's text".into(),
+                (Place::Lot, false) => "текста лота".into(),
+                (Place::Notice, true) => "the notice text".into(),
+                (Place::Notice, false) => "текста объявления".into(),
             };
             if en {
                 format!(
                     "the phrase '{}' was removed from {place} on {on}",
-                    s("phrase")
+                    s(phrase)
                 )
             } else {
-                format!("фраза «{}» удалена из {place} {on}", s("phrase"))
+                format!("фраза «{}» удалена из {place} {on}", s(phrase))
             }
         }
-        "changed" => {
-            let changes: Vec<FieldChange> = ev
-                .get("changes")
-                .and_then(|c| serde_json::from_value(c.clone()).ok())
-                .unwrap_or_default();
+        ChangeEvent::Changed {
+            version, changes, ..
+        } => {
             let mut parts: Vec<String> = changes
                 .iter()
                 .take(8)
@@ -625,28 +621,27 @@ pub(crate) fn event_line(lang: Language, ev: &serde_json::Value) -> String {
             if changes.len() > 8 {
                 parts.push(format!("+{}", changes.len() - 8));
             }
-            let v = ev.get("version").and_then(|v| v.as_i64()).unwrap_or(0);
+            let v = version;
             if en {
                 format!("new version {v} on {on}: {}", parts.join("; "))
             } else {
                 format!("новая версия {v} от {on}: {}", parts.join("; "))
             }
         }
-        "cancelled" => {
+        ChangeEvent::Cancelled { status, .. } => {
             if en {
-                format!("cancelled on {on} (status: {})", s("status"))
+                format!("cancelled on {on} (status: {})", o(status))
             } else {
-                format!("закупка отменена {on} (статус: {})", s("status"))
+                format!("закупка отменена {on} (статус: {})", o(status))
             }
         }
-        "gone" => {
+        ChangeEvent::Gone { how, .. } => {
             if en {
-                format!("disappeared from the portal on {on} ({})", s("how"))
+                format!("disappeared from the portal on {on} ({})", s(how))
             } else {
-                format!("исчезла с портала {on} ({})", s("how"))
+                format!("исчезла с портала {on} ({})", s(how))
             }
         }
-        other => format!("{other} {on}"),
     }
 }
 
@@ -1059,7 +1054,7 @@ mod tests {
             evidence_start: 100,
             match_start: 100 + "создание четырёх ".len() as i64,
             match_end: 100 + "создание четырёх фейковых аккаунтов".len() as i64,
-            quota_kind: Some("accounts".into()),
+            quota_kind: Some(QuotaKind::Accounts),
             quota_count: Some(4),
             quota_period: None,
             retracted: false,
@@ -1088,9 +1083,9 @@ mod tests {
             "1 300 000 KZT за 4 аккаунта: 325 000 KZT за аккаунт"
         );
         let mut p = it.clone();
-        p.quota_period = Some("day".into());
+        p.quota_period = Some(Period::Day);
         p.quota_count = Some(30);
-        p.quota_kind = Some("comments".into());
+        p.quota_kind = Some(QuotaKind::Comments);
         assert_eq!(
             price_line(Language::En, &p).unwrap(),
             (false, "30 comments per day".into())
@@ -1099,14 +1094,14 @@ mod tests {
             price_line(Language::Ru, &p).unwrap().1,
             "30 комментариев в день"
         );
-        p.quota_period = Some("quarter".into());
+        p.quota_period = Some(Period::Quarter);
         assert_eq!(
             price_line(Language::Ru, &p).unwrap(),
             (false, "30 комментариев в квартал".into())
         );
         // a count over the whole term is a total: it has a price per unit
         let mut term = it.clone();
-        term.quota_period = Some("term".into());
+        term.quota_period = Some(Period::Term);
         assert_eq!(
             price_line(Language::En, &term).unwrap(),
             (
@@ -1297,10 +1292,19 @@ mod tests {
             agency_name: Some("Акимат".into()),
             url: Some("javascript:alert(1)".into()),
             events: vec![
-                serde_json::json!({"type": "phrase_removed", "at": "2026-11-28T10:00:00Z",
-                    "phrase": "фейковых <b>аккаунтов</b>", "place": "technical_specification",
-                    "document": "techspec.docx"}),
-                serde_json::json!({"type": "cancelled", "at": "2026-11-29T10:00:00Z", "status": "Отменено"}),
+                ChangeEvent::PhraseRemoved {
+                    at: "2026-11-28T10:00:00Z".into(),
+                    rule_id: "fake-accounts".into(),
+                    phrase: "фейковых <b>аккаунтов</b>".into(),
+                    evidence: "создание фейковых <b>аккаунтов</b>".into(),
+                    place: Place::TechnicalSpecification,
+                    document: Some("techspec.docx".into()),
+                },
+                ChangeEvent::Cancelled {
+                    at: "2026-11-29T10:00:00Z".into(),
+                    status: Some("Отменено".into()),
+                    status_code: None,
+                },
             ],
         };
         let d = digest(

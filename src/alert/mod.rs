@@ -19,6 +19,7 @@ mod transport;
 pub(crate) use compose::format_amount;
 
 use crate::config::{Config, Language, Recipient};
+use crate::states::{AlertKind, DigestKind, DigestStatus};
 use crate::store::{AlertItem, ChangeItem, DigestContent, Store, StoreError};
 use lettre::address::Envelope;
 use lettre::message::header::{HeaderName, HeaderValue};
@@ -290,7 +291,7 @@ fn parse_time(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
 /// Whether a run may resend digest `d` to its recipient: still a configured recipient
 /// (or the admin, for operator messages).
 fn still_addressed(cfg: &Config, d: &crate::store::UnconfirmedDigest) -> bool {
-    if d.kind == "operator" {
+    if d.kind == DigestKind::Operator {
         cfg.mail
             .admin
             .as_deref()
@@ -482,8 +483,8 @@ pub async fn send_pending(
                     resend_failed.push(d.id);
                 }
                 for (email, _, _) in &work {
-                    store.record_alert_failure(email, "match", &e)?;
-                    store.record_alert_failure(email, "changed", &e)?;
+                    store.record_alert_failure(email, AlertKind::Match, &e)?;
+                    store.record_alert_failure(email, AlertKind::Changed, &e)?;
                     report.failed.push(format!("{email}: {e}"));
                 }
             }
@@ -557,7 +558,7 @@ async fn send_new(
                 .chain(changes.iter().map(|c| c.alert_id))
                 .collect();
             let mut raw = Vec::new();
-            let digest_id = store.queue_digest(email, "digest", &ids, |id| {
+            let digest_id = store.queue_digest(email, DigestKind::Digest, &ids, |id| {
                 let d = compose::digest(&chunk, &changes, rules, *lang);
                 let message_id = sender.message_id(id);
                 raw = sender.build(
@@ -612,9 +613,9 @@ pub async fn resend(
         id: digest_id,
         reason: reason.to_string(),
     };
-    match d.status.as_str() {
-        "sent" | "unconfirmed" => {}
-        "failed" => {
+    match d.status {
+        DigestStatus::Sent | DigestStatus::Unconfirmed => {}
+        DigestStatus::Failed => {
             return Err(refuse(
                 "its send failed and its alerts went back to the queue (they go out with the next digest)",
             ));
@@ -665,7 +666,7 @@ pub fn confirm(store: &mut Store, digest_id: i64) -> Result<usize, AlertError> {
     let d = store
         .digest(digest_id)?
         .ok_or(AlertError::NoDigest(digest_id))?;
-    if d.status != "unconfirmed" {
+    if d.status != DigestStatus::Unconfirmed {
         return Err(AlertError::NotConfirmable {
             id: digest_id,
             reason: format!("it is {}, not unconfirmed", d.status),
@@ -769,7 +770,7 @@ pub async fn operator_check(store: &mut Store, cfg: &Config) -> Result<usize, Al
     }
     let transport = transport(cfg)?;
     if let Err(e) = transport.check().await {
-        store.record_alert_failure(admin, "operator", &e)?;
+        store.record_alert_failure(admin, AlertKind::Operator, &e)?;
         return Err(AlertError::Undelivered {
             recipient: admin.to_string(),
             error: e,
@@ -781,7 +782,7 @@ pub async fn operator_check(store: &mut Store, cfg: &Config) -> Result<usize, Al
     for (alert_id, payload) in pending {
         let (subject, text) = compose::operator(&payload);
         let mut raw = Vec::new();
-        let id = store.queue_digest(admin, "operator", &[alert_id], |id| {
+        let id = store.queue_digest(admin, DigestKind::Operator, &[alert_id], |id| {
             let message_id = sender.message_id(id);
             raw = sender.build(&to, &subject, &message_id, Body::Plain(text))?;
             Ok::<_, AlertError>(DigestContent {
@@ -823,7 +824,7 @@ mod tests {
         .unwrap();
         let queue = |store: &mut Store| {
             store
-                .queue_digest("desk@example.org", "digest", &[], |id| {
+                .queue_digest("desk@example.org", DigestKind::Digest, &[], |id| {
                     Ok::<_, AlertError>(DigestContent {
                         message_id: format!("<{id}@t>"),
                         subject: "s".into(),

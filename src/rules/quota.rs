@@ -15,65 +15,12 @@
 
 use super::engine::FxBuild;
 use super::normalize::{BREAK, SEP};
-use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-/// What a quota counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum QuotaKind {
-    Comments,
-    Posts,
-    Accounts,
-    Followers,
-    Likes,
-}
-
-impl QuotaKind {
-    pub const ALL: [QuotaKind; 5] = [
-        QuotaKind::Comments,
-        QuotaKind::Posts,
-        QuotaKind::Accounts,
-        QuotaKind::Followers,
-        QuotaKind::Likes,
-    ];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            QuotaKind::Comments => "comments",
-            QuotaKind::Posts => "posts",
-            QuotaKind::Accounts => "accounts",
-            QuotaKind::Followers => "followers",
-            QuotaKind::Likes => "likes",
-        }
-    }
-}
-
-/// The period a quota is counted over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Period {
-    Day,
-    Week,
-    Month,
-    /// A quarter ("в квартал", "ежеквартально", "тоқсан сайын").
-    Quarter,
-    /// The whole contract or service period ("за весь период оказания услуг", "в рамках
-    /// договора", "шарт мерзімі ішінде").
-    Term,
-}
+pub use crate::states::{Period, QuotaKind};
 
 impl Period {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Period::Day => "day",
-            Period::Week => "week",
-            Period::Month => "month",
-            Period::Quarter => "quarter",
-            Period::Term => "term",
-        }
-    }
-
     /// A period by its name in rule files and labelled fragments; `none` is no period.
     pub fn from_name(name: &str) -> Result<Option<Period>, String> {
         Ok(match name {

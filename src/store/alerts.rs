@@ -6,6 +6,9 @@
 
 use super::{Store, StoreError, now};
 use crate::model::Severity;
+use crate::states::{
+    AlertKind, AlertStatus, ChangeEvent, DigestKind, DigestStatus, Period, QuotaKind,
+};
 use rusqlite::{OptionalExtension, params};
 
 /// One pending match alert with everything a digest shows about it. Every text field
@@ -37,16 +40,16 @@ pub struct AlertItem {
     pub evidence_start: i64,
     pub match_start: i64,
     pub match_end: i64,
-    pub quota_kind: Option<String>,
+    pub quota_kind: Option<QuotaKind>,
     pub quota_count: Option<i64>,
-    pub quota_period: Option<String>,
+    pub quota_period: Option<Period>,
     /// The notice no longer says this (edited since the match was recorded).
     pub retracted: bool,
 }
 
 /// One pending `changed` alert: a flagged notice changed, lost the matched words, was
-/// cancelled or disappeared. `events` are the payload's events, oldest first (JSON
-/// objects with `type` and `at`; see `store::history`). Text fields are untrusted.
+/// cancelled or disappeared. `events` are the payload's events, oldest first (see
+/// `store::history`). Text fields are untrusted.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChangeItem {
     pub alert_id: i64,
@@ -55,7 +58,13 @@ pub struct ChangeItem {
     pub title: String,
     pub agency_name: Option<String>,
     pub url: Option<String>,
-    pub events: Vec<serde_json::Value>,
+    pub events: Vec<ChangeEvent>,
+}
+
+/// The payload of a `changed` alert as read (its `keys` are for the store's queries).
+#[derive(serde::Deserialize)]
+struct ChangePayload {
+    events: Vec<ChangeEvent>,
 }
 
 /// A composed message, ready to be queued.
@@ -74,7 +83,7 @@ pub struct StoredDigest {
     pub recipient: String,
     pub message_id: String,
     pub subject: String,
-    pub status: String,
+    pub status: DigestStatus,
     pub attempts: i64,
     pub raw: Option<Vec<u8>>,
 }
@@ -93,7 +102,7 @@ pub struct Recovered {
 pub struct UnconfirmedDigest {
     pub id: i64,
     /// `digest` (a recipient's) or `operator` (the admin's).
-    pub kind: String,
+    pub kind: DigestKind,
     pub recipient: String,
     pub message_id: String,
     /// Composed from rule titles and counts, cleaned for a header (no notice text).
@@ -140,7 +149,6 @@ const ITEM_SELECT: &str = "
     LEFT JOIN documents d ON d.id = m.document_id";
 
 fn item_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertItem> {
-    let severity: String = r.get(17)?;
     Ok(AlertItem {
         alert_id: r.get(0)?,
         notice_id: r.get(1)?,
@@ -159,7 +167,7 @@ fn item_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertItem> {
         source: r.get(14)?,
         document: r.get(15)?,
         rule_id: r.get(16)?,
-        severity: severity.parse().unwrap_or(Severity::Low),
+        severity: r.get(17)?,
         evidence: r.get(18)?,
         evidence_start: r.get(19)?,
         match_start: r.get(20)?,
@@ -176,9 +184,12 @@ impl Store {
     pub fn pending_alert_recipients(&self) -> Result<Vec<String>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT DISTINCT recipient FROM alerts
-             WHERE status = 'pending' AND kind IN ('match', 'changed') ORDER BY recipient",
+             WHERE status = ?1 AND kind IN (?2, ?3) ORDER BY recipient",
         )?;
-        let rows = stmt.query_map([], |r| r.get(0))?;
+        let rows = stmt.query_map(
+            params![AlertStatus::Pending, AlertKind::Match, AlertKind::Changed],
+            |r| r.get(0),
+        )?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -186,40 +197,53 @@ impl Store {
     pub fn pending_alerts(&self, recipient: &str) -> Result<Vec<AlertItem>, StoreError> {
         let sql = format!(
             "{ITEM_SELECT}
-             WHERE a.recipient = ?1 AND a.status = 'pending' AND a.kind = 'match'
+             WHERE a.recipient = ?1 AND a.status = ?2 AND a.kind = ?3
              ORDER BY a.notice_id, a.id"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map([recipient], item_row)?;
+        let rows = stmt.query_map(
+            params![recipient, AlertStatus::Pending, AlertKind::Match],
+            item_row,
+        )?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// A recipient's pending `changed` alerts, by notice.
+    /// A recipient's pending `changed` alerts, by notice. A payload that is not a list of
+    /// known events (the database's checks keep such rows out) is an error naming the alert.
     pub fn pending_changes(&self, recipient: &str) -> Result<Vec<ChangeItem>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT a.id, a.notice_id, n.number, n.title, COALESCE(ag.name_ru, ag.name_kk, ag.name_en),
                     n.url, a.payload
              FROM alerts a JOIN notices n ON n.id = a.notice_id
              LEFT JOIN agencies ag ON ag.id = n.agency_id
-             WHERE a.recipient = ?1 AND a.status = 'pending' AND a.kind = 'changed'
+             WHERE a.recipient = ?1 AND a.status = ?2 AND a.kind = ?3
              ORDER BY a.notice_id, a.id",
         )?;
-        let rows = stmt.query_map([recipient], |r| {
-            let payload: Option<String> = r.get(6)?;
-            let events = payload
-                .and_then(|p| serde_json::from_str::<serde_json::Value>(&p).ok())
-                .and_then(|v| v.get("events").and_then(|e| e.as_array()).cloned())
-                .unwrap_or_default();
-            Ok(ChangeItem {
-                alert_id: r.get(0)?,
-                notice_id: r.get(1)?,
-                notice_number: r.get(2)?,
-                title: r.get(3)?,
-                agency_name: r.get(4)?,
-                url: r.get(5)?,
-                events,
-            })
-        })?;
+        let rows = stmt.query_map(
+            params![recipient, AlertStatus::Pending, AlertKind::Changed],
+            |r| {
+                let alert_id: i64 = r.get(0)?;
+                let payload: String = r.get(6)?;
+                let events = serde_json::from_str::<ChangePayload>(&payload)
+                    .map_err(|e| {
+                        rusqlite::Error::FromSqlConversionFailure(
+                            6,
+                            rusqlite::types::Type::Text,
+                            format!("alert {alert_id}: payload: {e}").into(),
+                        )
+                    })?
+                    .events;
+                Ok(ChangeItem {
+                    alert_id,
+                    notice_id: r.get(1)?,
+                    notice_number: r.get(2)?,
+                    title: r.get(3)?,
+                    agency_name: r.get(4)?,
+                    url: r.get(5)?,
+                    events,
+                })
+            },
+        )?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -229,7 +253,7 @@ impl Store {
     pub fn queue_digest<E: From<StoreError>>(
         &mut self,
         recipient: &str,
-        kind: &str,
+        kind: DigestKind,
         alert_ids: &[i64],
         build: impl FnOnce(i64) -> Result<DigestContent, E>,
     ) -> Result<i64, E> {
@@ -239,8 +263,15 @@ impl Store {
         let placeholder = format!("<placeholder.{}>", rand::random::<u64>());
         tx.execute(
             "INSERT INTO digests (recipient, message_id, subject, status, kind, alert_count, created_at)
-             VALUES (?1, ?2, '', 'queued', ?3, ?4, ?5)",
-            params![recipient, placeholder, kind, alert_ids.len() as i64, at],
+             VALUES (?1, ?2, '', ?6, ?3, ?4, ?5)",
+            params![
+                recipient,
+                placeholder,
+                kind,
+                alert_ids.len() as i64,
+                at,
+                DigestStatus::Queued
+            ],
         )
         .map_err(StoreError::from)?;
         let id = tx.last_insert_rowid();
@@ -254,13 +285,19 @@ impl Store {
         {
             let mut stmt = tx
                 .prepare_cached(
-                    "UPDATE alerts SET status = 'queued', digest_id = ?1
-                     WHERE id = ?2 AND recipient = ?3 AND status = 'pending'",
+                    "UPDATE alerts SET status = ?4, digest_id = ?1
+                     WHERE id = ?2 AND recipient = ?3 AND status = ?5",
                 )
                 .map_err(StoreError::from)?;
             for a in alert_ids {
                 attached += stmt
-                    .execute(params![id, a, recipient])
+                    .execute(params![
+                        id,
+                        a,
+                        recipient,
+                        AlertStatus::Queued,
+                        AlertStatus::Pending
+                    ])
                     .map_err(StoreError::from)?;
             }
         }
@@ -276,9 +313,9 @@ impl Store {
     /// `sending`, which the next run turns into `unconfirmed`.
     pub fn mark_digest_sending(&self, id: i64) -> Result<(), StoreError> {
         self.conn.execute(
-            "UPDATE digests SET status = 'sending', attempts = attempts + 1, attempted_at = ?2
-             WHERE id = ?1 AND status = 'queued'",
-            params![id, now()],
+            "UPDATE digests SET status = ?3, attempts = attempts + 1, attempted_at = ?2
+             WHERE id = ?1 AND status = ?4",
+            params![id, now(), DigestStatus::Sending, DigestStatus::Queued],
         )?;
         Ok(())
     }
@@ -288,13 +325,10 @@ impl Store {
         let tx = self.conn.transaction()?;
         let at = now();
         tx.execute(
-            "UPDATE digests SET status = 'sent', sent_at = ?2, last_error = NULL WHERE id = ?1",
-            params![id, at],
+            "UPDATE digests SET status = ?3, sent_at = ?2, last_error = NULL WHERE id = ?1",
+            params![id, at, DigestStatus::Sent],
         )?;
-        let n = tx.execute(
-            "UPDATE alerts SET status = 'sent', sent_at = ?2 WHERE digest_id = ?1 AND status = 'queued'",
-            params![id, at],
-        )?;
+        let n = alerts_sent(&tx, id, &at)?;
         tx.commit()?;
         Ok(n)
     }
@@ -305,17 +339,17 @@ impl Store {
         let tx = self.conn.transaction()?;
         let at = now();
         tx.execute(
-            "UPDATE digests SET status = 'failed', last_error = ?2,
-                attempts = CASE WHEN status = 'queued' THEN attempts + 1 ELSE attempts END,
+            "UPDATE digests SET status = ?4, last_error = ?2,
+                attempts = CASE WHEN status = ?5 THEN attempts + 1 ELSE attempts END,
                 attempted_at = COALESCE(attempted_at, ?3)
              WHERE id = ?1",
-            params![id, error, at],
+            params![id, error, at, DigestStatus::Failed, DigestStatus::Queued],
         )?;
         let n = tx.execute(
-            "UPDATE alerts SET status = 'pending', digest_id = NULL, attempts = attempts + 1,
+            "UPDATE alerts SET status = ?4, digest_id = NULL, attempts = attempts + 1,
                 last_error = ?2, first_failed_at = COALESCE(first_failed_at, ?3)
-             WHERE digest_id = ?1 AND status = 'queued'",
-            params![id, error, at],
+             WHERE digest_id = ?1 AND status = ?5",
+            params![id, error, at, AlertStatus::Pending, AlertStatus::Queued],
         )?;
         tx.commit()?;
         Ok(n)
@@ -326,14 +360,14 @@ impl Store {
     pub fn record_alert_failure(
         &self,
         recipient: &str,
-        kind: &str,
+        kind: AlertKind,
         error: &str,
     ) -> Result<usize, StoreError> {
         Ok(self.conn.execute(
             "UPDATE alerts SET attempts = attempts + 1, last_error = ?3,
                 first_failed_at = COALESCE(first_failed_at, ?4)
-             WHERE recipient = ?1 AND kind = ?2 AND status = 'pending'",
-            params![recipient, kind, error, now()],
+             WHERE recipient = ?1 AND kind = ?2 AND status = ?5",
+            params![recipient, kind, error, now(), AlertStatus::Pending],
         )?)
     }
 
@@ -344,37 +378,37 @@ impl Store {
         let tx = self.conn.transaction()?;
         let mut out = Recovered::default();
         {
-            let mut stmt = tx.prepare(
-                "SELECT id, status FROM digests WHERE status IN ('queued', 'sending') ORDER BY id",
-            )?;
-            let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+            let mut stmt =
+                tx.prepare("SELECT id, status FROM digests WHERE status IN (?1, ?2) ORDER BY id")?;
+            let rows = stmt
+                .query_map(params![DigestStatus::Queued, DigestStatus::Sending], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, DigestStatus>(1)?))
+                })?;
             for row in rows {
-                let (id, status) = row?;
-                if status == "queued" {
-                    out.released.push(id);
-                } else {
-                    out.unconfirmed.push(id);
+                match row? {
+                    (id, DigestStatus::Queued) => out.released.push(id),
+                    (id, _) => out.unconfirmed.push(id),
                 }
             }
         }
         let error = "the run stopped before this digest was handed to the server";
         for id in &out.released {
             tx.execute(
-                "UPDATE digests SET status = 'failed', last_error = ?2 WHERE id = ?1",
-                params![id, error],
+                "UPDATE digests SET status = ?3, last_error = ?2 WHERE id = ?1",
+                params![id, error, DigestStatus::Failed],
             )?;
             tx.execute(
-                "UPDATE alerts SET status = 'pending', digest_id = NULL
-                 WHERE digest_id = ?1 AND status = 'queued'",
-                params![id],
+                "UPDATE alerts SET status = ?2, digest_id = NULL
+                 WHERE digest_id = ?1 AND status = ?3",
+                params![id, AlertStatus::Pending, AlertStatus::Queued],
             )?;
         }
         for id in &out.unconfirmed {
             tx.execute(
-                "UPDATE digests SET status = 'unconfirmed',
+                "UPDATE digests SET status = ?2,
                     last_error = 'the run stopped while handing this digest to the server: it may have been delivered'
                  WHERE id = ?1",
-                params![id],
+                params![id, DigestStatus::Unconfirmed],
             )?;
         }
         tx.commit()?;
@@ -408,15 +442,12 @@ impl Store {
         let tx = self.conn.transaction()?;
         let at = now();
         tx.execute(
-            "UPDATE digests SET status = 'sent', sent_at = ?2, attempts = attempts + 1,
+            "UPDATE digests SET status = ?3, sent_at = ?2, attempts = attempts + 1,
                 attempted_at = ?2, last_error = NULL
              WHERE id = ?1",
-            params![id, at],
+            params![id, at, DigestStatus::Sent],
         )?;
-        let n = tx.execute(
-            "UPDATE alerts SET status = 'sent', sent_at = ?2 WHERE digest_id = ?1 AND status = 'queued'",
-            params![id, at],
-        )?;
+        let n = alerts_sent(&tx, id, &at)?;
         tx.commit()?;
         Ok(n)
     }
@@ -427,8 +458,8 @@ impl Store {
         let tx = self.conn.transaction()?;
         let at: Option<String> = tx
             .query_row(
-                "SELECT COALESCE(attempted_at, created_at) FROM digests WHERE id = ?1 AND status = 'unconfirmed'",
-                [id],
+                "SELECT COALESCE(attempted_at, created_at) FROM digests WHERE id = ?1 AND status = ?2",
+                params![id, DigestStatus::Unconfirmed],
                 |r| r.get(0),
             )
             .optional()?;
@@ -436,13 +467,10 @@ impl Store {
             return Ok(0);
         };
         tx.execute(
-            "UPDATE digests SET status = 'sent', sent_at = ?2, last_error = NULL WHERE id = ?1",
-            params![id, at],
+            "UPDATE digests SET status = ?3, sent_at = ?2, last_error = NULL WHERE id = ?1",
+            params![id, at, DigestStatus::Sent],
         )?;
-        let n = tx.execute(
-            "UPDATE alerts SET status = 'sent', sent_at = ?2 WHERE digest_id = ?1 AND status = 'queued'",
-            params![id, at],
-        )?;
+        let n = alerts_sent(&tx, id, &at)?;
         tx.commit()?;
         Ok(n)
     }
@@ -453,9 +481,9 @@ impl Store {
     pub fn record_resend_failure(&self, id: i64, error: &str) -> Result<(), StoreError> {
         self.conn.execute(
             "UPDATE digests SET attempts = attempts + 1, last_error = ?2,
-                attempted_at = CASE WHEN status = 'unconfirmed' THEN COALESCE(attempted_at, ?3) ELSE ?3 END
+                attempted_at = CASE WHEN status = ?4 THEN COALESCE(attempted_at, ?3) ELSE ?3 END
              WHERE id = ?1",
-            params![id, error, now()],
+            params![id, error, now(), DigestStatus::Unconfirmed],
         )?;
         Ok(())
     }
@@ -466,9 +494,9 @@ impl Store {
             "SELECT d.id, d.kind, d.recipient, d.message_id, d.subject, d.attempted_at,
                     COALESCE(d.attempted_at, d.created_at),
                     (SELECT count(*) FROM alerts a WHERE a.digest_id = d.id)
-             FROM digests d WHERE d.status = 'unconfirmed' ORDER BY d.id",
+             FROM digests d WHERE d.status = ?1 ORDER BY d.id",
         )?;
-        let rows = stmt.query_map([], |r| {
+        let rows = stmt.query_map([DigestStatus::Unconfirmed], |r| {
             Ok(UnconfirmedDigest {
                 id: r.get(0)?,
                 kind: r.get(1)?,
@@ -505,9 +533,9 @@ impl Store {
     pub fn stale_failed_alerts(&self, before: &str) -> Result<Option<StaleFailures>, StoreError> {
         let row: (i64, i64, Option<String>) = self.conn.query_row(
             "SELECT count(*), count(DISTINCT recipient), min(first_failed_at) FROM alerts
-             WHERE status = 'pending' AND kind <> 'operator' AND first_failed_at IS NOT NULL
+             WHERE status = ?2 AND kind <> ?3 AND first_failed_at IS NOT NULL
                AND first_failed_at < ?1",
-            [before],
+            params![before, AlertStatus::Pending, AlertKind::Operator],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
         let (alerts, recipients, Some(oldest_failure)) = row else {
@@ -519,9 +547,9 @@ impl Store {
         let last_error: Option<String> = self
             .conn
             .query_row(
-                "SELECT last_error FROM alerts WHERE status = 'pending' AND kind <> 'operator'
+                "SELECT last_error FROM alerts WHERE status = ?1 AND kind <> ?2
                    AND last_error IS NOT NULL ORDER BY id DESC LIMIT 1",
-                [],
+                params![AlertStatus::Pending, AlertKind::Operator],
                 |r| r.get(0),
             )
             .optional()?;
@@ -543,9 +571,16 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let n = self.conn.execute(
             "INSERT INTO alerts (recipient, kind, dedupe_key, payload, status, created_at)
-             VALUES (?1, 'operator', ?2, ?3, 'pending', ?4)
+             VALUES (?1, ?5, ?2, ?3, ?6, ?4)
              ON CONFLICT(recipient, dedupe_key) DO NOTHING",
-            params![admin, dedupe_key, payload.to_string(), now()],
+            params![
+                admin,
+                dedupe_key,
+                payload.to_string(),
+                now(),
+                AlertKind::Operator,
+                AlertStatus::Pending
+            ],
         )?;
         Ok(n > 0)
     }
@@ -556,19 +591,30 @@ impl Store {
         admin: &str,
     ) -> Result<Vec<(i64, serde_json::Value)>, StoreError> {
         let mut stmt = self.conn.prepare(
-            "SELECT id, payload FROM alerts WHERE recipient = ?1 AND kind = 'operator'
-               AND status = 'pending' ORDER BY id",
+            "SELECT id, payload FROM alerts WHERE recipient = ?1 AND kind = ?2
+               AND status = ?3 ORDER BY id",
         )?;
-        let rows = stmt.query_map([admin], |r| {
-            let p: Option<String> = r.get(1)?;
-            Ok((
-                r.get(0)?,
-                p.and_then(|p| serde_json::from_str(&p).ok())
-                    .unwrap_or(serde_json::Value::Null),
-            ))
-        })?;
+        let rows = stmt.query_map(
+            params![admin, AlertKind::Operator, AlertStatus::Pending],
+            |r| {
+                let p: Option<String> = r.get(1)?;
+                Ok((
+                    r.get(0)?,
+                    p.and_then(|p| serde_json::from_str(&p).ok())
+                        .unwrap_or(serde_json::Value::Null),
+                ))
+            },
+        )?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// The alerts still attached to digest `id` are sent, as of `at`. Returns how many.
+fn alerts_sent(conn: &rusqlite::Connection, id: i64, at: &str) -> Result<usize, StoreError> {
+    Ok(conn.execute(
+        "UPDATE alerts SET status = ?3, sent_at = ?2 WHERE digest_id = ?1 AND status = ?4",
+        params![id, at, AlertStatus::Sent, AlertStatus::Queued],
+    )?)
 }
 
 #[cfg(test)]
@@ -634,14 +680,14 @@ mod tests {
         let items = store.pending_alerts("a@x.kz").unwrap();
         assert_eq!(items.len(), 3);
         let queued = store
-            .queue_digest("a@x.kz", "digest", &[1], content)
+            .queue_digest("a@x.kz", DigestKind::Digest, &[1], content)
             .unwrap();
         let sending = store
-            .queue_digest("a@x.kz", "digest", &[2], content)
+            .queue_digest("a@x.kz", DigestKind::Digest, &[2], content)
             .unwrap();
         store.mark_digest_sending(sending).unwrap();
         let sent = store
-            .queue_digest("a@x.kz", "digest", &[3], content)
+            .queue_digest("a@x.kz", DigestKind::Digest, &[3], content)
             .unwrap();
         store.mark_digest_sending(sent).unwrap();
         assert_eq!(store.mark_digest_sent(sent).unwrap(), 1);
@@ -657,7 +703,10 @@ mod tests {
                 ("sent".into(), Some(sent)),
             ]
         );
-        assert_eq!(store.digest(queued).unwrap().unwrap().status, "failed");
+        assert_eq!(
+            store.digest(queued).unwrap().unwrap().status,
+            DigestStatus::Failed
+        );
         let u = store.unconfirmed_digests().unwrap();
         assert_eq!((u.len(), u[0].id, u[0].alerts), (1, sending, 1));
         // Recovery is idempotent.
@@ -681,7 +730,7 @@ mod tests {
     fn an_unconfirmed_digest_keeps_its_time_through_failed_resends() {
         let (_dir, mut store) = store_with_alerts(1);
         let id = store
-            .queue_digest("a@x.kz", "digest", &[1], content)
+            .queue_digest("a@x.kz", DigestKind::Digest, &[1], content)
             .unwrap();
         store.mark_digest_sending(id).unwrap();
         store.recover_interrupted_digests().unwrap();
@@ -698,9 +747,12 @@ mod tests {
         let u = store.unconfirmed_digests().unwrap();
         assert_eq!(u.len(), 1);
         assert_eq!(u[0].since, "2026-01-01T00:00:00Z");
-        assert_eq!((u[0].kind.as_str(), u[0].subject.as_str()), ("digest", "s"));
+        assert_eq!(
+            (u[0].kind, u[0].subject.as_str()),
+            (DigestKind::Digest, "s")
+        );
         let d = store.digest(id).unwrap().unwrap();
-        assert_eq!((d.status.as_str(), d.attempts), ("unconfirmed", 2));
+        assert_eq!((d.status, d.attempts), (DigestStatus::Unconfirmed, 2));
         // A `sent` digest resent by hand records the new attempt's time.
         assert_eq!(store.mark_digest_resent(id).unwrap(), 1);
         store
@@ -726,18 +778,18 @@ mod tests {
     fn a_digest_is_written_whole_or_not_at_all() {
         let (_dir, mut store) = store_with_alerts(2);
         store
-            .queue_digest("a@x.kz", "digest", &[1], content)
+            .queue_digest("a@x.kz", DigestKind::Digest, &[1], content)
             .unwrap();
         // Alert 1 is taken: a digest claiming it again writes nothing.
         assert!(
             store
-                .queue_digest("a@x.kz", "digest", &[2, 1], content)
+                .queue_digest("a@x.kz", DigestKind::Digest, &[2, 1], content)
                 .is_err()
         );
         // Another recipient's alert cannot be attached either.
         assert!(
             store
-                .queue_digest("b@x.kz", "digest", &[2], content)
+                .queue_digest("b@x.kz", DigestKind::Digest, &[2], content)
                 .is_err()
         );
         let digests: i64 = store
@@ -748,7 +800,7 @@ mod tests {
         assert_eq!(statuses(&store)[1], ("pending".into(), None));
         // A failure releases with the error, an attempt and the first failure time.
         let id = store
-            .queue_digest("a@x.kz", "digest", &[2], content)
+            .queue_digest("a@x.kz", DigestKind::Digest, &[2], content)
             .unwrap();
         store.mark_digest_sending(id).unwrap();
         assert_eq!(store.mark_digest_failed(id, "550 refused").unwrap(), 1);
@@ -763,6 +815,6 @@ mod tests {
         assert_eq!((attempts, err.as_str()), (1, "550 refused"));
         assert!(first.is_some());
         let d = store.digest(id).unwrap().unwrap();
-        assert_eq!((d.status.as_str(), d.attempts), ("failed", 1));
+        assert_eq!((d.status, d.attempts), (DigestStatus::Failed, 1));
     }
 }

@@ -3,6 +3,8 @@
 //! read-only view `tenderscan show` prints.
 
 use super::{Store, StoreError, now};
+use crate::model::Severity;
+use crate::states::{Period, QuotaKind, Target, VersionChanges};
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
@@ -147,17 +149,17 @@ pub struct ShowDocument {
 pub struct ShowMatch {
     pub id: i64,
     pub rule_id: String,
-    pub severity: String,
+    pub severity: Severity,
     /// The matched words.
     pub phrase: String,
     /// The sentence around them.
     pub evidence: String,
     /// `notice:ID`, `lot:ID` or `document:ID`.
-    pub target: String,
+    pub target: Target,
     pub document_id: Option<i64>,
-    pub quota_kind: Option<String>,
+    pub quota_kind: Option<QuotaKind>,
     pub quota_count: Option<i64>,
-    pub quota_period: Option<String>,
+    pub quota_period: Option<Period>,
     pub first_flagged_at: String,
     pub last_seen_at: String,
     pub retracted_at: Option<String>,
@@ -168,7 +170,7 @@ pub struct ShowVersion {
     pub version: i64,
     pub seen_at: String,
     /// What changed from the version before (null for the first).
-    pub changes: Option<serde_json::Value>,
+    pub changes: Option<VersionChanges>,
 }
 
 /// Everything the store knows about one notice.
@@ -478,7 +480,10 @@ impl Store {
                 notice_id,
                 None,
                 &format!("gone:{at}"),
-                &serde_json::json!({"type": "gone", "at": at, "how": how}),
+                &crate::states::ChangeEvent::Gone {
+                    at: at.clone(),
+                    how: how.to_string(),
+                },
             )?;
         }
         tx.commit()?;
@@ -646,11 +651,22 @@ impl Store {
             "SELECT version, seen_at, changes FROM notice_versions WHERE notice_id = ?1 ORDER BY version",
         )?;
         v.versions = collect(&mut stmt, [id], |r| {
+            let version: i64 = r.get(0)?;
             let c: Option<String> = r.get(2)?;
+            let changes = c
+                .map(|c| serde_json::from_str(&c))
+                .transpose()
+                .map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        2,
+                        rusqlite::types::Type::Text,
+                        format!("notice {id} version {version}: changes: {e}").into(),
+                    )
+                })?;
             Ok(ShowVersion {
-                version: r.get(0)?,
+                version,
                 seen_at: r.get(1)?,
-                changes: c.and_then(|c| serde_json::from_str(&c).ok()),
+                changes,
             })
         })?;
         let mut stmt = self.conn.prepare(

@@ -4,74 +4,18 @@
 //!
 //! The diff names title, amount, status, lots and attachments, with old and new values
 //! where they are short. Nothing here reaches the network; the alert events are rows in
-//! the outbox, written in the caller's transaction.
+//! the outbox, written in the caller's transaction. The types ([`FieldChange`] and the
+//! events, [`ChangeEvent`]) live in `crate::states`, shared with `show` and the digests.
 
 use super::StoreError;
+use crate::states::{AlertKind, AlertStatus, Change, ChangeEvent};
 use rusqlite::{Connection, params};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+pub use crate::states::FieldChange;
 
 /// Values longer than this (in characters) are named as changed but not quoted.
 const SHORT: usize = 200;
-
-/// One difference between two versions of a notice.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FieldChange {
-    /// `title`, `amount`, `status`, ..., `lot`, `document` or `award`.
-    pub field: String,
-    /// `changed`, `added` or `removed`.
-    pub change: String,
-    /// For a lot's field: the lot's number (or id); for a document: its file name; for an
-    /// award: its suppliers' names.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// For a lot or an award: which of its fields changed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub old: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub new: Option<Value>,
-}
-
-impl FieldChange {
-    /// One line for people: `title: "A" -> "B"`, `document removed techspec.docx`,
-    /// `lot 7-ЗЦП1 amount: 1300000 -> 900000`.
-    pub fn describe(&self) -> String {
-        let v = |x: &Option<Value>| match x {
-            None | Some(Value::Null) => "(none)".to_string(),
-            Some(Value::String(s)) => format!("\"{s}\""),
-            Some(Value::Number(n)) => match n.as_f64() {
-                Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
-                _ => n.to_string(),
-            },
-            Some(other) => other.to_string(),
-        };
-        let name = self.name.as_deref().unwrap_or("");
-        match (self.field.as_str(), self.change.as_str(), &self.detail) {
-            ("lot", "changed", Some(d)) => {
-                format!("lot {name} {d}: {} -> {}", v(&self.old), v(&self.new))
-            }
-            ("award", "changed", Some(d)) => {
-                format!("award to {name} {d}: {} -> {}", v(&self.old), v(&self.new))
-            }
-            ("award", change, _) => match self.new.clone().or_else(|| self.old.clone()) {
-                Some(amount) => format!("award to {name} {change} ({})", v(&Some(amount))),
-                None => format!("award to {name} {change}"),
-            },
-            ("lot" | "document", change, _) => match (&self.old, &self.new) {
-                (_, Some(Value::String(t))) | (Some(Value::String(t)), None) => {
-                    format!("{} {change} {name} \"{t}\"", self.field)
-                }
-                _ => format!("{} {change} {name}", self.field),
-            },
-            (field, _, _) if self.old.is_some() || self.new.is_some() => {
-                format!("{field}: {} -> {}", v(&self.old), v(&self.new))
-            }
-            (field, change, _) => format!("{field} {change}"),
-        }
-    }
-}
 
 fn short(v: Option<&Value>) -> Option<Value> {
     match v {
@@ -188,7 +132,7 @@ fn supplier_names(award: &Value) -> String {
 }
 
 fn award_change(
-    change: &str,
+    change: Change,
     award: &Value,
     detail: Option<&str>,
     old: Option<Value>,
@@ -196,7 +140,7 @@ fn award_change(
 ) -> FieldChange {
     FieldChange {
         field: "award".into(),
-        change: change.into(),
+        change,
         name: Some(supplier_names(award)),
         detail: detail.map(str::to_string),
         old,
@@ -217,7 +161,7 @@ pub fn diff(old: &Value, new: &Value) -> Vec<FieldChange> {
     if !old.is_object() {
         out.push(FieldChange {
             field: "record".into(),
-            change: "changed".into(),
+            change: Change::Changed,
             name: None,
             detail: None,
             old: None,
@@ -230,7 +174,7 @@ pub fn diff(old: &Value, new: &Value) -> Vec<FieldChange> {
         if o != n {
             out.push(FieldChange {
                 field: (*f).to_string(),
-                change: "changed".into(),
+                change: Change::Changed,
                 name: None,
                 detail: None,
                 old: short(o.as_ref()),
@@ -243,7 +187,7 @@ pub fn diff(old: &Value, new: &Value) -> Vec<FieldChange> {
         match ol.iter().find(|(i, _)| i == id) {
             None => out.push(FieldChange {
                 field: "lot".into(),
-                change: "added".into(),
+                change: Change::Added,
                 name: Some(lot_name(lot, id)),
                 detail: None,
                 old: None,
@@ -254,7 +198,7 @@ pub fn diff(old: &Value, new: &Value) -> Vec<FieldChange> {
                     if before.get(*f) != lot.get(*f) {
                         out.push(FieldChange {
                             field: "lot".into(),
-                            change: "changed".into(),
+                            change: Change::Changed,
                             name: Some(lot_name(lot, id)),
                             detail: Some((*f).to_string()),
                             old: short(before.get(*f)),
@@ -269,7 +213,7 @@ pub fn diff(old: &Value, new: &Value) -> Vec<FieldChange> {
         if !nl.iter().any(|(i, _)| i == id) {
             out.push(FieldChange {
                 field: "lot".into(),
-                change: "removed".into(),
+                change: Change::Removed,
                 name: Some(lot_name(lot, id)),
                 detail: None,
                 old: short(lot.get("title")),
@@ -280,18 +224,24 @@ pub fn diff(old: &Value, new: &Value) -> Vec<FieldChange> {
     let (od, nd) = (documents(old), documents(new));
     for (url, name) in &nd {
         if !od.iter().any(|(u, _)| u == url) {
-            out.push(doc_change("added", name));
+            out.push(doc_change(Change::Added, name));
         }
     }
     for (url, name) in &od {
         if !nd.iter().any(|(u, _)| u == url) {
-            out.push(doc_change("removed", name));
+            out.push(doc_change(Change::Removed, name));
         }
     }
     let (oa, na) = (keyed(old, "awards"), keyed(new, "awards"));
     for (id, a) in &na {
         match oa.iter().find(|(i, _)| i == id) {
-            None => out.push(award_change("added", a, None, None, short(a.get("amount")))),
+            None => out.push(award_change(
+                Change::Added,
+                a,
+                None,
+                None,
+                short(a.get("amount")),
+            )),
             Some((_, before)) => {
                 for f in AWARD_FIELDS {
                     if before.get(*f) != a.get(*f) {
@@ -302,7 +252,13 @@ pub fn diff(old: &Value, new: &Value) -> Vec<FieldChange> {
                                 short(flatten(v.get(*f)).as_ref())
                             }
                         };
-                        out.push(award_change("changed", a, Some(f), value(before), value(a)));
+                        out.push(award_change(
+                            Change::Changed,
+                            a,
+                            Some(f),
+                            value(before),
+                            value(a),
+                        ));
                     }
                 }
             }
@@ -311,7 +267,7 @@ pub fn diff(old: &Value, new: &Value) -> Vec<FieldChange> {
     for (id, a) in &oa {
         if !na.iter().any(|(i, _)| i == id) {
             out.push(award_change(
-                "removed",
+                Change::Removed,
                 a,
                 None,
                 short(a.get("amount")),
@@ -323,7 +279,7 @@ pub fn diff(old: &Value, new: &Value) -> Vec<FieldChange> {
     if out.is_empty() && old != new {
         out.push(FieldChange {
             field: "record".into(),
-            change: "changed".into(),
+            change: Change::Changed,
             name: None,
             detail: None,
             old: None,
@@ -333,10 +289,10 @@ pub fn diff(old: &Value, new: &Value) -> Vec<FieldChange> {
     out
 }
 
-fn doc_change(change: &str, name: &str) -> FieldChange {
+fn doc_change(change: Change, name: &str) -> FieldChange {
     FieldChange {
         field: "document".into(),
-        change: change.into(),
+        change,
         name: Some(name.to_string()),
         detail: None,
         old: None,
@@ -372,11 +328,14 @@ fn recipients(
 ) -> Result<Vec<String>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT DISTINCT a.recipient FROM alerts a LEFT JOIN matches m ON m.id = a.match_id
-         WHERE a.notice_id = ?1 AND a.kind = 'match' AND a.status <> 'baseline'
+         WHERE a.notice_id = ?1 AND a.kind = ?3 AND a.status <> ?4
            AND (?2 IS NULL OR m.rule_id = ?2)
          ORDER BY a.recipient",
     )?;
-    let rows = stmt.query_map(params![notice_id, rule], |r| r.get(0))?;
+    let rows = stmt.query_map(
+        params![notice_id, rule, AlertKind::Match, AlertStatus::Baseline],
+        |r| r.get(0),
+    )?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -384,25 +343,23 @@ fn recipients(
 /// rule `rule`, where given): appended to the recipient's pending `changed` alert for the
 /// notice, else a new alert. `key` names the event (so the same event is never queued
 /// twice). Returns the alerts touched.
-///
-/// `event` is a JSON object with at least `type` (`changed`, `phrase_removed`,
-/// `cancelled`, `gone`) and `at` (UTC).
 pub(crate) fn queue_changed_event(
     conn: &Connection,
     notice_id: i64,
     rule: Option<&str>,
     key: &str,
-    event: &Value,
+    event: &ChangeEvent,
 ) -> Result<usize, StoreError> {
     let mut n = 0;
     let at = super::now();
+    let event = event.to_json();
     let event_text = event.to_string();
     for r in recipients(conn, notice_id, rule)? {
         let dedupe = format!("changed:{notice_id}:{key}");
         let seen: bool = conn.query_row(
             "SELECT EXISTS (SELECT 1 FROM alerts a, json_each(a.payload, '$.keys') k
-              WHERE a.recipient = ?1 AND a.kind = 'changed' AND a.notice_id = ?2 AND k.value = ?3)",
-            params![r, notice_id, dedupe],
+              WHERE a.recipient = ?1 AND a.kind = ?4 AND a.notice_id = ?2 AND k.value = ?3)",
+            params![r, notice_id, dedupe, AlertKind::Changed],
             |row| row.get(0),
         )?;
         if seen {
@@ -410,17 +367,32 @@ pub(crate) fn queue_changed_event(
         }
         let mut merged = conn.execute(
             "UPDATE alerts SET payload = json_insert(json_insert(payload, '$.events[#]', json(?3)), '$.keys[#]', ?4)
-             WHERE id = (SELECT id FROM alerts WHERE recipient = ?1 AND kind = 'changed'
-                         AND notice_id = ?2 AND status = 'pending' ORDER BY id LIMIT 1)",
-            params![r, notice_id, event_text, dedupe],
+             WHERE id = (SELECT id FROM alerts WHERE recipient = ?1 AND kind = ?5
+                         AND notice_id = ?2 AND status = ?6 ORDER BY id LIMIT 1)",
+            params![
+                r,
+                notice_id,
+                event_text,
+                dedupe,
+                AlertKind::Changed,
+                AlertStatus::Pending
+            ],
         )?;
         if merged == 0 {
             let payload = serde_json::json!({ "events": [event], "keys": [dedupe] });
             merged = conn.execute(
                 "INSERT INTO alerts (recipient, kind, notice_id, dedupe_key, payload, status, created_at)
-                 VALUES (?1, 'changed', ?2, ?3, ?4, 'pending', ?5)
+                 VALUES (?1, ?6, ?2, ?3, ?4, ?7, ?5)
                  ON CONFLICT(recipient, dedupe_key) DO NOTHING",
-                params![r, notice_id, dedupe, payload.to_string(), at],
+                params![
+                    r,
+                    notice_id,
+                    dedupe,
+                    payload.to_string(),
+                    at,
+                    AlertKind::Changed,
+                    AlertStatus::Pending
+                ],
             )?;
         }
         n += merged;

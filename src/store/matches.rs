@@ -3,6 +3,7 @@
 
 use super::{Store, StoreError, now};
 use crate::model::Severity;
+use crate::states::{AlertKind, AlertStatus, ChangeEvent, Period, Place, QuotaKind, Target};
 use rusqlite::{OptionalExtension, params};
 
 /// What a notice offers the rules to read.
@@ -18,8 +19,8 @@ pub struct ScanInput {
 /// One text to read: the notice's own text, a lot's, or a document's.
 #[derive(Debug, Clone)]
 pub struct ScanTarget {
-    /// "notice:ID", "lot:ID" or "document:ID".
-    pub target: String,
+    /// The notice, the lot or the document.
+    pub target: Target,
     pub lot_id: Option<i64>,
     pub document_id: Option<i64>,
     pub text: String,
@@ -28,7 +29,7 @@ pub struct ScanTarget {
 /// One finding to record.
 #[derive(Debug, Clone)]
 pub struct NewMatch {
-    pub target: String,
+    pub target: Target,
     pub lot_id: Option<i64>,
     pub document_id: Option<i64>,
     pub rule_id: String,
@@ -40,9 +41,9 @@ pub struct NewMatch {
     pub end: usize,
     /// JSON array of {kind, count, per}.
     pub quotas_json: String,
-    pub quota_kind: Option<String>,
+    pub quota_kind: Option<QuotaKind>,
     pub quota_count: Option<i64>,
-    pub quota_period: Option<String>,
+    pub quota_period: Option<Period>,
 }
 
 /// What a new match is, for routing it to recipients.
@@ -110,7 +111,7 @@ impl Store {
             return Ok(None);
         };
         let mut targets = vec![ScanTarget {
-            target: format!("notice:{notice_id}"),
+            target: Target::Notice(notice_id),
             lot_id: None,
             document_id: None,
             text: join_parts([Some(title), title_kk, description]),
@@ -122,7 +123,7 @@ impl Store {
         let lots = stmt.query_map([notice_id], |r| {
             let id: i64 = r.get(0)?;
             Ok(ScanTarget {
-                target: format!("lot:{id}"),
+                target: Target::Lot(id),
                 lot_id: Some(id),
                 document_id: None,
                 text: join_parts([r.get(2)?, r.get(3)?]),
@@ -138,7 +139,7 @@ impl Store {
         let docs = stmt.query_map([notice_id], |r| {
             let id: i64 = r.get(0)?;
             Ok(ScanTarget {
-                target: format!("document:{id}"),
+                target: Target::Document(id),
                 lot_id: r.get(1)?,
                 document_id: Some(id),
                 text: r.get(2)?,
@@ -185,7 +186,7 @@ impl Store {
                 m.document_id,
                 m.target,
                 m.rule_id,
-                m.severity.as_str(),
+                m.severity,
                 m.severity.rank(),
                 m.score,
                 m.evidence,
@@ -233,7 +234,7 @@ impl Store {
                         let n = tx
                             .prepare_cached(
                                 "INSERT INTO alerts (recipient, kind, match_id, notice_id, dedupe_key, status, created_at)
-                                 VALUES (?1, 'match', ?2, ?3, ?4, ?5, ?6)
+                                 VALUES (?1, ?7, ?2, ?3, ?4, ?5, ?6)
                                  ON CONFLICT(recipient, dedupe_key) DO NOTHING",
                             )?
                             .execute(params![
@@ -241,8 +242,13 @@ impl Store {
                                 match_id,
                                 input.notice_id,
                                 key,
-                                if baseline { "baseline" } else { "pending" },
-                                at
+                                if baseline {
+                                    AlertStatus::Baseline
+                                } else {
+                                    AlertStatus::Pending
+                                },
+                                at,
+                                AlertKind::Match
                             ])?;
                         if !baseline {
                             out.alerts_queued += n;
@@ -262,7 +268,7 @@ impl Store {
                 "SELECT id, rule_id FROM matches WHERE target = ?1 AND retracted_at IS NULL",
             )?;
             for t in &input.targets {
-                let rows = live.query_map([&t.target], |r| {
+                let rows = live.query_map([t.target], |r| {
                     Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
                 })?;
                 for row in rows {
@@ -361,20 +367,24 @@ fn phrase_removed(
     }
     let phrase = phrase_of(&evidence, ev_start, start, end);
     let place = match (is_spec, doc.is_some(), lot) {
-        (Some(true), _, _) => "technical_specification",
-        (_, true, _) => "document",
-        (_, false, Some(_)) => "lot",
-        _ => "notice",
+        (Some(true), _, _) => Place::TechnicalSpecification,
+        (_, true, _) => Place::Document,
+        (_, false, Some(_)) => Place::Lot,
+        _ => Place::Notice,
     };
     super::history::queue_changed_event(
         tx,
         notice_id,
         Some(&rule_id),
         &format!("retracted:{match_id}:{at}"),
-        &serde_json::json!({
-            "type": "phrase_removed", "at": at, "rule_id": rule_id, "phrase": phrase,
-            "evidence": evidence, "place": place, "document": doc,
-        }),
+        &ChangeEvent::PhraseRemoved {
+            at: at.to_string(),
+            rule_id: rule_id.clone(),
+            phrase,
+            evidence,
+            place,
+            document: doc,
+        },
     )?;
     Ok(())
 }

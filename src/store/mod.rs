@@ -1,7 +1,10 @@
 //! The SQLite store: connection setup, numbered migrations, and typed queries.
 //!
 //! SQL lives here (and in `queries/`), nowhere else. Untrusted text only ever reaches
-//! SQL as a bound parameter. The database runs in WAL mode with a busy timeout and
+//! SQL as a bound parameter. States, kinds and targets are bound and read as the enums of
+//! `crate::states` (a value the enum does not know is an error, never a guess); the
+//! database checks the same sets (triggers of the `states` migration). The database runs in
+//! WAL mode with a busy timeout and
 //! foreign keys on; migrations are numbered SQL files recorded in `PRAGMA user_version`
 //! and applied, each in its own transaction, when the database is opened.
 
@@ -62,6 +65,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "012_evidence_kept",
         include_str!("migrations/012_evidence_kept.sql"),
     ),
+    ("013_states", include_str!("migrations/013_states.sql")),
 ];
 
 /// The schema version this build writes.
@@ -132,7 +136,7 @@ pub struct RunSummary {
     pub command: String,
     pub started_at: String,
     pub finished_at: Option<String>,
-    pub status: String,
+    pub status: crate::states::RunStatus,
     pub notices_new: i64,
     pub notices_changed: i64,
     pub documents: i64,
@@ -488,6 +492,362 @@ mod tests {
         );
         let (gaps, notices, documents) = store.evidence_gaps(None, 10).unwrap();
         assert_eq!((notices, documents), (2, 2), "{gaps:?}");
+    }
+
+    /// A notice with a lot, a document and a match, as every version's schema holds them.
+    const BASE_ROWS: &str = "
+        INSERT INTO sources (id, name, kind, url, created_at) VALUES (1, 'g', 'goszakup', 'https://x', 't');
+        INSERT INTO notices (id, source_id, external_id, number, title, first_seen_at, last_seen_at)
+            VALUES (1, 1, '42', '42-1', 'Услуги SMM', 't', 't');
+        INSERT INTO lots (id, notice_id, external_id, first_seen_at, last_seen_at) VALUES (1, 1, '7', 't', 't');
+        INSERT INTO documents (id, notice_id, url, first_seen_at) VALUES (1, 1, 'https://x/1', 't');
+        INSERT INTO matches (id, notice_id, target, rule_id, severity, severity_rank, score, evidence,
+                             evidence_start, match_start, match_end, quota_kind, quota_count,
+                             quota_period, ruleset_version, first_flagged_at, last_seen_at)
+            VALUES (1, 1, 'document:1', 'fake-accounts', 'high', 3, 1, 'фейковых аккаунтов',
+                    0, 0, 10, 'accounts', 4, 'day', 'v', 't', 't');
+        INSERT INTO alerts (id, recipient, kind, match_id, notice_id, dedupe_key, status, created_at)
+            VALUES (1, 'a@x.kz', 'match', 1, 1, 'k1', 'sent', 't');";
+
+    /// The text of an abort the database raised.
+    fn refusal(r: rusqlite::Result<usize>) -> String {
+        match r {
+            Err(rusqlite::Error::SqliteFailure(e, Some(msg)))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                msg
+            }
+            other => panic!("expected the database to refuse: {other:?}"),
+        }
+    }
+
+    /// Each closed set's column takes every value of its enum and refuses anything else,
+    /// on INSERT and on UPDATE, whoever writes it.
+    #[test]
+    fn the_database_refuses_values_outside_each_closed_set() {
+        use crate::model::Severity;
+        use crate::states::*;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db")).unwrap();
+        let conn = store.conn();
+        conn.execute_batch(BASE_ROWS).unwrap();
+        conn.execute_batch(
+            "INSERT INTO digests (id, recipient, message_id, subject, created_at) VALUES (1, 'a@x.kz', '<1@x>', 's', 't');
+             INSERT INTO runs (id, command, started_at) VALUES (1, 'run', 't');",
+        )
+        .unwrap();
+        fn texts<T: std::fmt::Display>(all: &[T]) -> Vec<String> {
+            all.iter().map(ToString::to_string).collect()
+        }
+        let targets = texts(&[Target::Notice(1), Target::Lot(1), Target::Document(1)]);
+        // (table, column, every value of the enum, what the refusal says)
+        let sets: Vec<(&str, &str, Vec<String>, &str)> = vec![
+            (
+                "alerts",
+                "status",
+                texts(&AlertStatus::ALL),
+                "alerts.status must be pending, queued, sent or baseline",
+            ),
+            (
+                "alerts",
+                "kind",
+                texts(&[AlertKind::Match, AlertKind::Operator]),
+                "alerts.kind must be match, changed or operator",
+            ),
+            (
+                "digests",
+                "status",
+                texts(&DigestStatus::ALL),
+                "digests.status must be queued, sending, sent, failed or unconfirmed",
+            ),
+            (
+                "digests",
+                "kind",
+                texts(&DigestKind::ALL),
+                "digests.kind must be digest or operator",
+            ),
+            (
+                "runs",
+                "status",
+                texts(&RunStatus::ALL),
+                "runs.status must be running, ok, partial, failed, interrupted or killed",
+            ),
+            (
+                "matches",
+                "target",
+                targets,
+                "matches.target must be notice:ID, lot:ID or document:ID",
+            ),
+            (
+                "matches",
+                "severity",
+                texts(&Severity::ALL),
+                "matches.severity must be low, medium or high",
+            ),
+            (
+                "matches",
+                "quota_kind",
+                texts(&QuotaKind::ALL),
+                "matches.quota_kind must be",
+            ),
+            (
+                "matches",
+                "quota_period",
+                texts(&Period::ALL),
+                "matches.quota_period must be",
+            ),
+        ];
+        for (table, column, values, says) in &sets {
+            // Names from the list above, never from input.
+            let update = format!("UPDATE {table} SET {column} = ?1 WHERE id = 1");
+            for v in values {
+                assert_eq!(
+                    conn.execute(&update, [v]).unwrap(),
+                    1,
+                    "{table}.{column} = {v}"
+                );
+            }
+            for bad in [
+                "bogus",
+                "",
+                "PENDING",
+                "Sent",
+                "notice:",
+                "notice:1x",
+                "lot:-1",
+                "page:1",
+                "sent ",
+            ] {
+                if values.iter().any(|v| v == bad) {
+                    continue;
+                }
+                let msg = refusal(conn.execute(&update, [bad]));
+                assert!(msg.contains(says), "{table}.{column} = {bad:?}: {msg}");
+            }
+            let msg = refusal(conn.execute(&update, [7]));
+            assert!(msg.contains(says), "{table}.{column} = 7: {msg}");
+        }
+        // NULL stays allowed where the column allows it.
+        conn.execute(
+            "UPDATE matches SET quota_kind = NULL, quota_period = NULL WHERE id = 1",
+            [],
+        )
+        .unwrap();
+
+        // On INSERT too: an out-of-set status never gets in.
+        let msg = refusal(conn.execute(
+            "INSERT INTO alerts (recipient, kind, notice_id, dedupe_key, status, created_at)
+             VALUES ('a@x.kz', 'match', 1, 'k2', 'delivered', 't')",
+            [],
+        ));
+        assert!(msg.contains("alerts.status must be"), "{msg}");
+        let msg = refusal(conn.execute(
+            "INSERT INTO digests (recipient, message_id, subject, status, created_at)
+             VALUES ('a@x.kz', '<2@x>', 's', 'lost', 't')",
+            [],
+        ));
+        assert!(msg.contains("digests.status must be"), "{msg}");
+        let msg = refusal(conn.execute(
+            "INSERT INTO runs (command, started_at, status) VALUES ('run', 't', 'crashed')",
+            [],
+        ));
+        assert!(msg.contains("runs.status must be"), "{msg}");
+        let msg = refusal(conn.execute(
+            "INSERT INTO matches (notice_id, target, rule_id, severity, severity_rank, score, evidence,
+                                  evidence_start, match_start, match_end, ruleset_version,
+                                  first_flagged_at, last_seen_at)
+             VALUES (1, 'notice 1', 'r', 'low', 1, 1, 'e', 0, 0, 1, 'v', 't', 't')",
+            [],
+        ));
+        assert!(msg.contains("matches.target must be"), "{msg}");
+        let counts: (i64, i64, i64, i64) = conn
+            .query_row(
+                "SELECT (SELECT count(*) FROM alerts), (SELECT count(*) FROM digests),
+                        (SELECT count(*) FROM runs), (SELECT count(*) FROM matches)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap();
+        assert_eq!(counts, (1, 1, 1, 1), "nothing refused was written");
+
+        // A `changed` alert's events: each of a known type.
+        let changed = |payload: &str| {
+            conn.execute(
+                "INSERT INTO alerts (recipient, kind, notice_id, dedupe_key, payload, status, created_at)
+                 VALUES ('a@x.kz', 'changed', 1, ?1, ?2, 'pending', 't')",
+                params![format!("c{}", rand::random::<u64>()), payload],
+            )
+        };
+        for t in ChangeEvent::TYPES {
+            changed(&format!(
+                r#"{{"events": [{{"type": "{t}", "at": "t"}}], "keys": []}}"#
+            ))
+            .unwrap();
+        }
+        for bad in [
+            r#"{"events": [{"type": "moved", "at": "t"}], "keys": []}"#,
+            r#"{"events": [{"at": "t"}], "keys": []}"#,
+            r#"{"events": ["changed"], "keys": []}"#,
+            r#"{"events": {"type": "changed"}}"#,
+            r#"{"keys": []}"#,
+            "not json",
+        ] {
+            let msg = refusal(changed(bad));
+            assert!(
+                msg.contains("alerts.payload of a changed alert"),
+                "{bad}: {msg}"
+            );
+        }
+        let msg = refusal(conn.execute(
+            "UPDATE alerts SET payload = json_insert(payload, '$.events[#]', json('{\"type\": \"moved\"}'))
+             WHERE kind = 'changed'",
+            [],
+        ));
+        assert!(msg.contains("alerts.payload of a changed alert"), "{msg}");
+    }
+
+    /// A database from before the `states` migration keeps its rows of every state; they read back typed, and
+    /// from then on the checks hold. A value no build writes, left from before, is a clear
+    /// error when read, not a panic or a guess.
+    #[test]
+    fn states_written_before_the_checks_read_back_typed() {
+        use crate::states::*;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            configure(&conn).unwrap();
+            // The version just before the `states` migration, whatever its number.
+            let before = MIGRATIONS
+                .iter()
+                .position(|(name, _)| name.ends_with("_states"))
+                .unwrap() as i64;
+            migrate_to(&mut conn, &path, before).unwrap();
+            conn.execute_batch(BASE_ROWS).unwrap();
+            // Both forms of a version's changes: field names (the first builds), and the
+            // differences themselves.
+            conn.execute_batch(
+                r#"INSERT INTO notice_versions (notice_id, version, seen_at, changes, snapshot)
+                   VALUES (1, 1, 't', NULL, '{}'), (1, 2, 't', '["amount","title"]', '{}'),
+                          (1, 3, 't', '[{"field":"amount","change":"changed"}]', '{}');"#,
+            )
+            .unwrap();
+            let mut digest = conn
+                .prepare(
+                    "INSERT INTO digests (recipient, message_id, subject, status, kind, created_at)
+                     VALUES ('a@x.kz', ?1, 's', ?2, ?3, 't')",
+                )
+                .unwrap();
+            for (i, s) in DigestStatus::ALL.iter().enumerate() {
+                for k in DigestKind::ALL {
+                    digest
+                        .execute(params![format!("<{i}.{k}@x>"), s.as_str(), k.as_str()])
+                        .unwrap();
+                }
+            }
+            drop(digest);
+            for s in RunStatus::ALL {
+                conn.execute(
+                    "INSERT INTO runs (command, started_at, status) VALUES ('run', 't', ?1)",
+                    [s.as_str()],
+                )
+                .unwrap();
+            }
+            let events = serde_json::json!({"events": [
+                {"type": "changed", "at": "2026-11-28T10:00:00Z", "version": 2, "changes": [
+                    {"field": "amount", "change": "changed", "old": 1300000.0, "new": 900000.0}]},
+                {"type": "phrase_removed", "at": "t", "rule_id": "fake-accounts", "phrase": "p",
+                 "evidence": "e", "place": "lot", "document": null},
+                {"type": "cancelled", "at": "t", "status": "Отменено", "status_code": "430"},
+                {"type": "gone", "at": "t", "how": "HTTP 404"}], "keys": ["k"]});
+            conn.execute(
+                "INSERT INTO alerts (recipient, kind, notice_id, dedupe_key, payload, status, created_at)
+                 VALUES ('a@x.kz', 'changed', 1, 'changed:1:v2', ?1, 'pending', 't')",
+                [events.to_string()],
+            )
+            .unwrap();
+        }
+        let mut store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        let runs: Vec<RunStatus> = store
+            .recent_runs(100)
+            .unwrap()
+            .into_iter()
+            .rev()
+            .map(|r| r.status)
+            .collect();
+        assert_eq!(runs, RunStatus::ALL);
+        let unconfirmed = store.unconfirmed_digests().unwrap();
+        assert_eq!(
+            unconfirmed.iter().map(|d| d.kind).collect::<Vec<_>>(),
+            DigestKind::ALL
+        );
+        let mut seen = Vec::new();
+        for id in 1..=(DigestStatus::ALL.len() * DigestKind::ALL.len()) as i64 {
+            seen.push(store.digest(id).unwrap().unwrap().status);
+        }
+        seen.dedup();
+        assert_eq!(seen, DigestStatus::ALL);
+        let changes = store.pending_changes("a@x.kz").unwrap();
+        let types: Vec<&str> = changes[0]
+            .events
+            .iter()
+            .map(ChangeEvent::type_str)
+            .collect();
+        assert_eq!(types, ChangeEvent::TYPES);
+        assert!(matches!(
+            &changes[0].events[1],
+            ChangeEvent::PhraseRemoved {
+                place: Place::Lot,
+                document: None,
+                ..
+            }
+        ));
+        let view = store.notice_view(1).unwrap().unwrap();
+        assert_eq!(view.matches[0].target, Target::Document(1));
+        assert_eq!(view.matches[0].quota_kind, Some(QuotaKind::Accounts));
+        assert_eq!(view.matches[0].quota_period, Some(Period::Day));
+        let versions: Vec<Option<VersionChanges>> =
+            view.versions.iter().map(|v| v.changes.clone()).collect();
+        assert_eq!(
+            versions,
+            [
+                None,
+                Some(VersionChanges::Named(vec!["amount".into(), "title".into()])),
+                Some(VersionChanges::Fields(vec![FieldChange {
+                    field: "amount".into(),
+                    change: Change::Changed,
+                    name: None,
+                    detail: None,
+                    old: None,
+                    new: None,
+                }])),
+            ]
+        );
+
+        // From then on, the database refuses what the enums do not know.
+        let msg = refusal(
+            store
+                .conn()
+                .execute("UPDATE runs SET status = 'crashed' WHERE id = 1", []),
+        );
+        assert!(msg.contains("runs.status must be"), "{msg}");
+
+        // A value left from before the checks (no build wrote one; a hand edit could):
+        // reading it names it.
+        store
+            .conn_mut()
+            .execute_batch(
+                "DROP TRIGGER runs_check_update;
+                 UPDATE runs SET status = 'crashed' WHERE id = 1;
+                 DROP TRIGGER alerts_check_payload;
+                 UPDATE alerts SET payload = '{\"events\": [{\"type\": \"moved\", \"at\": \"t\"}]}' WHERE kind = 'changed';",
+            )
+            .unwrap();
+        let e = store.recent_runs(100).unwrap_err().to_string();
+        assert!(e.contains("unknown run status \"crashed\""), "{e}");
+        let e = store.pending_changes("a@x.kz").unwrap_err().to_string();
+        assert!(e.contains("alert 2: payload") && e.contains("moved"), "{e}");
     }
 
     #[test]

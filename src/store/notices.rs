@@ -4,6 +4,7 @@
 use super::history;
 use super::{Store, StoreError, now};
 use crate::model::{Agency, AwardRecord, DocumentRef, NoticeRecord, PortalTime};
+use crate::states::ChangeEvent;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 /// What storing one page did.
@@ -629,7 +630,11 @@ fn changed_events(
         notice_id,
         None,
         &format!("v{version}"),
-        &serde_json::json!({"type": "changed", "at": at, "version": version, "changes": diff}),
+        &ChangeEvent::Changed {
+            at: at.to_string(),
+            version,
+            changes: diff.to_vec(),
+        },
     )?;
     let s = |k: &str| old.get(k).and_then(|v| v.as_str());
     let was = history::is_cancelled(s("status_code"), s("status"));
@@ -639,7 +644,11 @@ fn changed_events(
             notice_id,
             None,
             "cancelled",
-            &serde_json::json!({"type": "cancelled", "at": at, "status": rec.status, "status_code": rec.status_code}),
+            &ChangeEvent::Cancelled {
+                at: at.to_string(),
+                status: rec.status.clone(),
+                status_code: rec.status_code.clone(),
+            },
         )?;
     }
     Ok(())
@@ -930,7 +939,7 @@ mod tests {
             .unwrap()
             .clone();
         let found = NewMatch {
-            target: lot.target.clone(),
+            target: lot.target,
             lot_id: lot.lot_id,
             document_id: None,
             rule_id: "fake-accounts".into(),

@@ -1,6 +1,7 @@
 //! Run records and sources' health.
 
 use super::{Store, StoreError, now};
+use crate::states::RunStatus;
 use rusqlite::params;
 
 /// The figures of one run (or of one source within it).
@@ -31,22 +32,28 @@ impl Store {
     /// Open a run record. Runs left `running` by a killed process are closed as `killed`.
     pub fn start_run(&self, command: &str, ruleset_version: &str) -> Result<i64, StoreError> {
         self.conn.execute(
-            "UPDATE runs SET status = 'killed' WHERE status = 'running'",
-            [],
+            "UPDATE runs SET status = ?1 WHERE status = ?2",
+            params![RunStatus::Killed, RunStatus::Running],
         )?;
         self.conn.execute(
-            "INSERT INTO runs (command, started_at, status, pid, ruleset_version) VALUES (?1, ?2, 'running', ?3, ?4)",
-            params![command, now(), std::process::id(), ruleset_version],
+            "INSERT INTO runs (command, started_at, status, pid, ruleset_version) VALUES (?1, ?2, ?5, ?3, ?4)",
+            params![
+                command,
+                now(),
+                std::process::id(),
+                ruleset_version,
+                RunStatus::Running
+            ],
         )?;
         Ok(self.conn.last_insert_rowid())
     }
 
-    /// Close a run record with its status (ok | partial | failed | interrupted), figures and
+    /// Close a run record with its status (`ok`, `partial`, `interrupted`), figures and
     /// a JSON summary (per source figures and errors).
     pub fn finish_run(
         &self,
         id: i64,
-        status: &str,
+        status: RunStatus,
         c: &RunCounts,
         summary: &serde_json::Value,
     ) -> Result<(), StoreError> {

@@ -140,17 +140,18 @@ fn seed(store: &mut Store, t: &Tender, recipients: &[&str], baseline: bool) -> i
         .targets
         .iter()
         .find(|x| {
-            x.target.starts_with(if t.lot_amount.is_some() {
-                "lot:"
-            } else {
-                "notice:"
-            })
+            x.target.kind()
+                == if t.lot_amount.is_some() {
+                    "lot"
+                } else {
+                    "notice"
+                }
         })
         .unwrap()
         .clone();
     let start = target.text.find(t.phrase).expect("phrase in text");
     let found = NewMatch {
-        target: target.target.clone(),
+        target: target.target,
         lot_id: target.lot_id,
         document_id: None,
         rule_id: t.rule.into(),
@@ -161,7 +162,7 @@ fn seed(store: &mut Store, t: &Tender, recipients: &[&str], baseline: bool) -> i
         start,
         end: start + t.phrase.len(),
         quotas_json: "[]".into(),
-        quota_kind: t.quota.map(|q| q.0.to_string()),
+        quota_kind: t.quota.map(|q| q.0.parse().unwrap()),
         quota_count: t.quota.map(|q| q.1),
         quota_period: None,
     };

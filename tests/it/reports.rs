@@ -113,7 +113,7 @@ fn seed(store: &mut Store, rec: NoticeRecord, spec_text: &str, flags: &[Flag<'_>
     let found: Vec<NewMatch> = flags
         .iter()
         .map(|f| NewMatch {
-            target: doc_target.target.clone(),
+            target: doc_target.target,
             lot_id: doc_target.lot_id,
             document_id: doc_target.document_id,
             rule_id: f.rule.into(),
@@ -124,9 +124,9 @@ fn seed(store: &mut Store, rec: NoticeRecord, spec_text: &str, flags: &[Flag<'_>
             start: 0,
             end: f.evidence.len(),
             quotas_json: "[]".into(),
-            quota_kind: f.quota.map(|q| q.0.into()),
+            quota_kind: f.quota.map(|q| q.0.parse().unwrap()),
             quota_count: f.quota.map(|q| q.1),
-            quota_period: f.quota.and_then(|q| q.2.map(String::from)),
+            quota_period: f.quota.and_then(|q| q.2.map(|p| p.parse().unwrap())),
         })
         .collect();
     store

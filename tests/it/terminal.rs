@@ -7,6 +7,7 @@ use crate::util::tenderscan;
 use serde_json::Value;
 use std::path::Path;
 use tenderscan::model::{Agency, DocumentRef, LotRecord, NoticeRecord, PortalTime, Severity};
+use tenderscan::states::{QuotaKind, RunStatus};
 use tenderscan::store::{DocumentContent, NewMatch, RunCounts, Store, sha256_hex};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -164,7 +165,7 @@ fn seeded(dir: &Path) {
         .clone();
     let ev = evidence();
     let found = [NewMatch {
-        target: doc.target.clone(),
+        target: doc.target,
         lot_id: doc.lot_id,
         document_id: doc.document_id,
         rule_id: "fake-accounts".into(),
@@ -175,7 +176,7 @@ fn seeded(dir: &Path) {
         start: 0,
         end: ev.len(),
         quotas_json: "[]".into(),
-        quota_kind: Some("accounts".into()),
+        quota_kind: Some(QuotaKind::Accounts),
         quota_count: Some(4),
         quota_period: None,
     }];
@@ -193,7 +194,7 @@ fn seeded(dir: &Path) {
     let summary =
         serde_json::json!({ "sources": [{ "name": "goszakup", "error": source_error() }] });
     store
-        .finish_run(run, "partial", &RunCounts::default(), &summary)
+        .finish_run(run, RunStatus::Partial, &RunCounts::default(), &summary)
         .unwrap();
 }
 
