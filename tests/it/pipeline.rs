@@ -391,9 +391,10 @@ pub(crate) fn spawn(
         .unwrap()
 }
 
-/// Poll `cond` for up to 20 s.
+/// Poll `cond` for up to two minutes (a bound for a hung child, not a timing check: the
+/// conditions waited for come in a second or two).
 pub(crate) fn wait_for(cond: impl Fn() -> bool) {
-    wait_for_secs(20, cond)
+    wait_for_secs(120, cond)
 }
 
 pub(crate) fn signal(child: &std::process::Child, sig: &str) {
