@@ -957,12 +957,15 @@ fn run_pipeline(cfg: &Config, rules: &RuleSet, opts: &RunOptions, command: &str)
 }
 
 /// The same cycle as `run`, on a schedule, under the same lock: a cycle that finds the
-/// lock held (a cron run, say) is skipped. Stops cleanly on SIGINT/SIGTERM.
+/// lock held (a cron run, say) is skipped. Stops cleanly on SIGINT/SIGTERM. The schedule
+/// reads the time from [`crate::clock`]: the system clock, or the test clock named by
+/// `TENDERSCAN_TEST_CLOCK`; everything else in the cycle keeps the system clock.
 fn daemon(cfg: &Config, rules: &RuleSet) -> Result<i32> {
     let cron = cfg
         .schedule
         .parsed()
         .map_err(|m| anyhow::anyhow!("{}: key `schedule.cron`: {m}", cfg.file.display()))?;
+    let clock = crate::clock::from_env().map_err(|m| anyhow::anyhow!("{m}"))?;
     let rt = runtime()?;
     let stop = StopFlag::default();
     let opts = RunOptions {
@@ -973,8 +976,13 @@ fn daemon(cfg: &Config, rules: &RuleSet) -> Result<i32> {
     rt.block_on(async {
         watch_signals(&stop);
         tracing::info!(schedule = %cfg.schedule.cron, "daemon started");
+        if let Some(note) = clock.describe() {
+            tracing::warn!("{note}");
+        }
         loop {
-            let now = chrono::Local::now();
+            // From the whole second: croner keeps the fraction of `now` in what it finds.
+            let now = clock.now();
+            let now = chrono::Timelike::with_nanosecond(&now, 0).unwrap_or(now);
             let next = cron
                 .find_next_occurrence(&now, false)
                 .map_err(|e| anyhow::anyhow!("schedule {:?}: {e}", cfg.schedule.cron))?;
@@ -983,11 +991,12 @@ fn daemon(cfg: &Config, rules: &RuleSet) -> Result<i32> {
                 if stop.is_set() {
                     return Ok(exit::OK);
                 }
-                let left = (next - chrono::Local::now()).to_std().unwrap_or_default();
+                let left = (next - clock.now()).to_std().unwrap_or_default();
                 if left.is_zero() {
                     break;
                 }
-                tokio::time::sleep(left.min(Duration::from_secs(1))).await;
+                // At most a second of real time between looks at the stop flag.
+                tokio::time::sleep(clock.real(left).min(Duration::from_secs(1))).await;
             }
             let _lock = match RunLock::acquire(&cfg.database.path) {
                 Ok(l) => l,

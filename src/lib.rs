@@ -5,6 +5,7 @@
 
 pub mod alert;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod evidence;
 pub mod extract;

@@ -261,64 +261,40 @@ mod tests {
     }
 }
 
-/// STARTTLS and implicit TLS against a local aiosmtpd with a test CA
+/// The SMTP server of the integration tests (`tests/support/smtp_server.rs`, in Rust, in a
+/// thread of the test process), shared with these unit tests.
+#[cfg(test)]
+#[path = "../../tests/support/smtp_server.rs"]
+mod test_smtp_server;
+
+/// STARTTLS and implicit TLS against the local test SMTP server with a test CA
 /// (`tests/support/tls`): delivered when the CA is trusted, refused when it is not.
 #[cfg(test)]
 mod tls_tests {
+    use super::test_smtp_server::{self as server, Options, SmtpServer, free_port, tls_file};
     use super::*;
-    use std::net::{TcpListener, TcpStream};
-    use std::process::{Child, Command, Stdio};
-    use std::time::Instant;
 
-    struct Server(Child);
-    impl Drop for Server {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-
-    fn support(p: &str) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/support")
-            .join(p)
-    }
-
-    fn start(maildir: &Path, implicit: bool) -> (Server, u16) {
+    fn start(maildir: &Path, implicit: bool) -> (SmtpServer, u16) {
         start_with(maildir, implicit, None)
     }
 
-    fn start_with(maildir: &Path, implicit: bool, auth: Option<&str>) -> (Server, u16) {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut cmd = Command::new("python3");
-        cmd.arg(support("smtp_server.py"))
-            .args(["--port", &port.to_string()])
-            .arg("--maildir")
-            .arg(maildir)
-            .arg("--tls-cert")
-            .arg(support("tls/server.pem"))
-            .arg("--tls-key")
-            .arg(support("tls/server.key"))
-            .stdout(Stdio::null())
-            // The refused handshakes below are expected; their tracebacks are noise.
-            .stderr(Stdio::null());
-        if implicit {
-            cmd.arg("--implicit-tls");
-        }
-        if let Some(a) = auth {
-            cmd.args(["--auth", a]);
-        }
-        let server = Server(cmd.spawn().expect("python3 with aiosmtpd"));
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "SMTP server did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        (server, port)
+    fn start_with(maildir: &Path, implicit: bool, auth: Option<(&str, &str)>) -> (SmtpServer, u16) {
+        let security = if implicit {
+            server::Security::ImplicitTls
+        } else {
+            server::Security::StartTls
+        };
+        let s = SmtpServer::start_with(
+            free_port(),
+            maildir,
+            Options {
+                security,
+                auth: auth.map(|(u, p)| (u.to_string(), p.to_string())),
+                ..Options::default()
+            },
+        );
+        let port = s.port;
+        (s, port)
     }
 
     fn mail(port: u16, security: Security) -> MailConfig {
@@ -339,7 +315,7 @@ mod tls_tests {
 
     #[test]
     fn starttls_and_implicit_tls_verify_the_server() {
-        let ca = std::fs::read(support("tls/ca.pem")).unwrap();
+        let ca = std::fs::read(tls_file("ca.pem")).unwrap();
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -392,10 +368,10 @@ mod tls_tests {
 
     #[test]
     fn login_comes_from_the_environment() {
-        let ca = std::fs::read(support("tls/ca.pem")).unwrap();
+        let ca = std::fs::read(tls_file("ca.pem")).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let maildir = dir.path().join("maildir");
-        let (_server, port) = start_with(&maildir, false, Some("desk:s3cret"));
+        let (_server, port) = start_with(&maildir, false, Some(("desk", "s3cret")));
         // SAFETY: these variable names are used by this test only; nothing else in the
         // process reads or writes them.
         unsafe {

@@ -286,7 +286,13 @@ mod tests {
     #[test]
     fn pdftotext_backend_when_installed() {
         let Some(bin) = pdftotext_path() else {
-            eprintln!("pdftotext not on PATH: backend not tested");
+            // An optional tool: skipped on a developer's machine without it, a failure in
+            // CI, where `.ci/run` installs it (poppler-utils) and exports CI.
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "pdftotext must be installed in CI (.ci/run installs poppler-utils)"
+            );
+            eprintln!("pdftotext not on PATH: skipping the pdftotext backend test");
             return;
         };
         let pages = run_pdftotext(bin, &fixture("reportlab_ru_kk.pdf"), far(), 1 << 20).unwrap();
@@ -309,9 +315,9 @@ mod tests {
 
     #[test]
     fn worker_deadline_returns_at_once() {
-        let t = Instant::now();
+        // A deadline already passed: had the call waited for the parse, it would hold the
+        // 12 pages; it returns TimedOut without them (no clock is read to tell).
         let r = run_pdf_extract(&fixture("reportlab_12pages.pdf"), Instant::now());
         assert!(matches!(r, Err(ExtractError::TimedOut(_))));
-        assert!(t.elapsed() < Duration::from_secs(1));
     }
 }

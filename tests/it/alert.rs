@@ -1,4 +1,4 @@
-//! Alerts against a real SMTP server on 127.0.0.1 (aiosmtpd, `tests/support/`): digests,
+//! Alerts against a real SMTP server on 127.0.0.1 (`tests/support/smtp_server.rs`): digests,
 //! escaping, delivery exactly once through outages and kills, the dry-run folder, the
 //! operator check. The database is a real SQLite file seeded through the store's API.
 

@@ -2,7 +2,7 @@
 //! made by LibreOffice and ReportLab (tests/fixtures/extract, see make_fixtures.py).
 
 use crate::util::zip_of;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tenderscan::extract::{ExtractError, Extracted, Kind, Limits, extract, sniff};
 
 const RU: &str = "Техническая спецификация на оказание услуг по размещению положительных отзывов в социальных сетях";
@@ -119,9 +119,7 @@ fn truncated_docx_gives_partial_text_with_a_note() {
         .collect();
     let full = docx_with(&body, &[]);
     let cut = &full[..full.len() * 6 / 10];
-    let t = Instant::now();
     let out = run(cut, "cut.docx");
-    assert!(t.elapsed() < Duration::from_secs(5));
     assert_eq!(out.kind, Kind::Docx);
     assert!(
         out.text.starts_with("Абзац 0 пікірлер\nАбзац 1 пікірлер"),
@@ -317,11 +315,10 @@ fn zip_bomb(zeros: u64, declared: u32) -> Vec<u8> {
 fn zip_bomb_declared_size_is_refused_without_inflating() {
     let bomb = zip_bomb(1 << 30, u32::MAX);
     assert!(bomb.len() < 8 << 20);
-    let t = Instant::now();
     let err = extract(&bomb, Some("bomb.zip"), None, &Limits::default()).unwrap_err();
-    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
     assert!(matches!(err, ExtractError::LimitExceeded(_)), "{err}");
-    assert!(err.to_string().contains("zeros.bin"), "{err}");
+    // Refused for what it declares, before a byte is inflated.
+    assert!(err.to_string().contains("zeros.bin declares"), "{err}");
 }
 
 #[test]
@@ -332,9 +329,7 @@ fn zip_bomb_with_lying_sizes_stops_at_the_cap() {
         max_entry_bytes: 4 << 20,
         ..Limits::default()
     };
-    let t = Instant::now();
     let r = extract(&bomb, Some("bomb.zip"), None, &limits);
-    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
     // the inflater stops where the declared size ends (zip checks actual against declared;
     // we check declared against the caps), and zeros are no document: an error
     let err = r.unwrap_err();
@@ -362,9 +357,7 @@ fn nested_zip(levels: usize) -> Vec<u8> {
 #[test]
 fn ten_level_nested_zip_hits_the_depth_limit() {
     let z = nested_zip(10);
-    let t = Instant::now();
     let err = extract(&z, Some("nested.zip"), None, &Limits::default()).unwrap_err();
-    assert!(t.elapsed() < Duration::from_secs(2));
     assert!(matches!(err, ExtractError::LimitExceeded(_)), "{err}");
     assert!(
         err.to_string().contains("nested more than 8 levels"),
@@ -445,9 +438,7 @@ fn pdf_without_text_layer_is_a_scan_not_an_error() {
 fn pdf_cut_in_half_is_partial_or_a_clear_error() {
     let pdf = fixture("lo_ru_kk.pdf");
     let half = &pdf[..pdf.len() / 2];
-    let t = Instant::now();
     let r = extract(half, Some("cut.pdf"), None, &Limits::default());
-    assert!(t.elapsed() < Duration::from_secs(10));
     // the cross-reference table is at the end: both backends refuse, with the reason
     let err = r.unwrap_err();
     assert!(
@@ -809,9 +800,7 @@ fn unknown_binary_is_unsupported() {
 fn fuzz_regression_xls_dimensions_record_cannot_reserve_gigabytes() {
     // found by the `ole` fuzz target: a DIMENSIONS record made calamine reserve 257 GB
     let bytes = fixture("fuzz_xls_dimensions_oom.xls");
-    let t = Instant::now();
     let err = extract(&bytes, Some("x.xls"), None, &Limits::default()).unwrap_err();
-    assert!(t.elapsed() < Duration::from_secs(2));
     assert!(matches!(err, ExtractError::LimitExceeded(_)), "{err}");
     assert!(err.to_string().contains("spans"), "{err}");
 }

@@ -391,9 +391,10 @@ pub(crate) fn spawn(
         .unwrap()
 }
 
-/// Poll `cond` for up to 20 s.
+/// Poll `cond` for up to two minutes (a bound for a hung child, not a timing check: the
+/// conditions waited for come in a second or two).
 pub(crate) fn wait_for(cond: impl Fn() -> bool) {
-    wait_for_secs(20, cond)
+    wait_for_secs(120, cond)
 }
 
 pub(crate) fn signal(child: &std::process::Child, sig: &str) {
@@ -413,12 +414,9 @@ async fn sigterm_stops_after_the_current_document_and_the_next_run_finishes() {
     let db = dir.path().join("t.db");
     wait_for(|| try_count(&db, "SELECT count(*) FROM notices") == Some(2));
     signal(&child, "-TERM");
-    let started = std::time::Instant::now();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "stopped promptly"
-    );
+    // Stopped after the current document: the second one (2 s away) is never read, the
+    // run is interrupted (a run that went on to the end would be `ok`, exit 0).
+    let out = exit_after_signal(child);
     assert_eq!(
         out.status.code(),
         Some(1),
@@ -453,19 +451,51 @@ async fn sigterm_stops_after_the_current_document_and_the_next_run_finishes() {
     assert_eq!(eml_files(dir.path()).len(), 1);
 }
 
+/// `tenderscan daemon` in `dir` with info logs on stderr, its schedule on a test clock
+/// (`TENDERSCAN_TEST_CLOCK`, `START[,SPEED]`) in UTC.
+fn spawn_daemon(dir: &Path, clock: &str) -> std::process::Child {
+    std::process::Command::new(binary())
+        .current_dir(dir)
+        .env("TEST_GOSZAKUP_TOKEN", TOKEN)
+        .env("TENDERSCAN_LOG", "tenderscan=info")
+        .env("TENDERSCAN_TEST_CLOCK", clock)
+        .env("TZ", "UTC0")
+        .arg("daemon")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// A config whose `[schedule] cron` is `cron`, with the portal on `server`.
+fn daemon_config(dir: &Path, server: &MockServer, cron: &str) {
+    write_config(dir, &[("goszakup", &server.uri())]);
+    let cfg = dir.join("config.toml");
+    let mut text = std::fs::read_to_string(&cfg).unwrap();
+    text.push_str(&format!("\n[schedule]\ncron = \"{cron}\"\n"));
+    std::fs::write(&cfg, text).unwrap();
+}
+
+/// The times the daemon logged as its next run, in order.
+fn next_runs(stderr: &str) -> Vec<String> {
+    stderr
+        .lines()
+        .filter_map(|l| {
+            l.split_once("next run at ")
+                .map(|(_, t)| t.trim().to_string())
+        })
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_daemon_runs_the_cycle_on_its_schedule_and_stops_on_sigterm() {
     let server = portal(Duration::ZERO).await;
     let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), &[("goszakup", &server.uri())]);
-    let cfg = dir.path().join("config.toml");
-    let mut text = std::fs::read_to_string(&cfg).unwrap();
-    text.push_str("\n[schedule]\ncron = \"* * * * *\"\n");
-    std::fs::write(&cfg, text).unwrap();
-    let child = spawn(dir.path(), "daemon", Stdio::null(), Stdio::piped());
-    // The next minute boundary starts a cycle.
+    // Once a day at 10:00; the daemon's clock starts two seconds before, at real speed.
+    daemon_config(dir.path(), &server, "0 10 * * *");
+    let child = spawn_daemon(dir.path(), "2026-03-01T09:59:58Z");
     let db = dir.path().join("t.db");
-    wait_for_secs(90, || {
+    wait_for_secs(120, || {
         try_count(
             &db,
             "SELECT count(*) FROM runs WHERE command = 'daemon' AND status = 'ok'",
@@ -473,23 +503,90 @@ async fn the_daemon_runs_the_cycle_on_its_schedule_and_stops_on_sigterm() {
         .is_some_and(|n| n >= 1)
     });
     assert_eq!(eml_files(dir.path()).len(), 1);
-    // While the daemon sleeps, a cron run can take the lock: the daemon holds it only
-    // during a cycle.
+    // While the daemon sleeps (a day on its clock), a cron run can take the lock: the
+    // daemon holds it only during a cycle.
     tenderscan(dir.path())
         .env("TEST_GOSZAKUP_TOKEN", TOKEN)
         .arg("run")
         .assert()
         .code(0);
     signal(&child, "-TERM");
-    let started = std::time::Instant::now();
-    let out = child.wait_with_output().unwrap();
-    assert!(started.elapsed() < Duration::from_secs(5));
+    let out = exit_after_signal(child);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("TENDERSCAN_TEST_CLOCK is set"), "{stderr}");
+    // The first run at 10:00 on the test clock, the next one a day later: the schedule
+    // follows the clock, not the wall.
     assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        next_runs(&stderr),
+        ["2026-03-01 10:00:00 +00:00", "2026-03-02 10:00:00 +00:00"],
+        "{stderr}"
     );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM runs WHERE command = 'daemon'"),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_daemon_runs_again_at_each_scheduled_time() {
+    let server = portal(Duration::ZERO).await;
+    let dir = tempfile::tempdir().unwrap();
+    // Hourly, on a clock that runs 600 times as fast: an hour passes in 6 s, the first
+    // cycle comes 0.1 s after the start.
+    daemon_config(dir.path(), &server, "0 * * * *");
+    let child = spawn_daemon(dir.path(), "2026-03-01T09:59:00Z,600");
+    let db = dir.path().join("t.db");
+    wait_for_secs(180, || {
+        try_count(
+            &db,
+            "SELECT count(*) FROM runs WHERE command = 'daemon' AND status = 'ok'",
+        )
+        .is_some_and(|n| n >= 3)
+    });
+    signal(&child, "-TERM");
+    let out = exit_after_signal(child);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    // Each cycle waited for a full hour of the clock (a slow cycle may skip one).
+    let times = next_runs(&stderr);
+    assert!(times.len() >= 4, "{stderr}");
+    assert_eq!(times[0], "2026-03-01 10:00:00 +00:00");
+    for t in &times {
+        assert!(
+            t.ends_with(":00:00 +00:00"),
+            "{t} is not on the hour: {stderr}"
+        );
+    }
+    let mut sorted = times.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted, times, "the next runs increase");
+    // The same notices every cycle: mailed once.
+    assert_eq!(eml_files(dir.path()).len(), 1);
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM flags WHERE severity = 'high'"),
+        1
+    );
+}
+
+/// Wait for a signalled child to exit; after a minute it is killed and the test fails (a
+/// bound for a hung process, not a timing check: a stop takes under a second).
+fn exit_after_signal(child: std::process::Child) -> std::process::Output {
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            panic!("process {pid} did not stop within a minute of the signal");
+        }
+    }
 }
 
 /// Poll `cond` for up to `secs` seconds.

@@ -375,15 +375,14 @@ fn regex_rule_maps_offsets_to_original() {
 }
 
 #[test]
-fn big_adversarial_input_is_fast_enough_and_safe() {
+fn big_adversarial_input_is_safe_and_capped() {
     let rs = RuleSet::builtin().unwrap();
     // one enormous word, then many repeated candidate words
     let mut t = "аккаунт".repeat(200_000);
     t.push(' ');
     t.push_str(&"фейковых аккаунтов бот комментариев 5 ".repeat(20_000));
-    let start = std::time::Instant::now();
+    // Its speed is measured by `cargo bench --bench rules`, not asserted here.
     let f = rs.find(&t, &Context::default());
-    assert!(start.elapsed().as_secs() < 20);
     for m in &f.matches {
         assert!(t.is_char_boundary(m.start) && t.is_char_boundary(m.end));
     }

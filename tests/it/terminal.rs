@@ -353,26 +353,6 @@ fn json_output_keeps_the_exact_text_and_no_raw_control_character() {
     }
 }
 
-/// CSV rows as Python's csv module reads them (an independent reader).
-fn python_csv(file: &Path) -> Vec<Value> {
-    let script = r#"
-import csv, json, sys
-with open(sys.argv[1], encoding="utf-8-sig", newline="") as f:
-    rows = list(csv.DictReader(f))
-print(json.dumps(rows))
-"#;
-    let out = std::process::Command::new("python3")
-        .args(["-c", script, file.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 #[test]
 fn csv_shows_control_characters_and_excel_csv_defuses_formulas() {
     let dir = tempfile::tempdir().unwrap();
@@ -438,7 +418,7 @@ fn csv_shows_control_characters_and_excel_csv_defuses_formulas() {
             .replace('\u{202e}', "\\u202e")
             .replace('\u{9b}', "\\u009b")
     };
-    let flags = python_csv(&d.join("flags.csv"));
+    let flags = crate::util::csv_rows(&d.join("flags.csv"));
     assert_eq!(flags.len(), 1, "{flags:?}");
     let r = &flags[0];
     assert_eq!(r["title"], escaped(lot_title()), "the lot's title: {r}");
@@ -447,7 +427,7 @@ fn csv_shows_control_characters_and_excel_csv_defuses_formulas() {
     // Numbers stay numbers, plain text stays as it is.
     assert_eq!(r["amount"], "1300000", "{r}");
     assert_eq!(r["notice_number"], "777-1", "{r}");
-    let notices = python_csv(&d.join("notices.csv"));
+    let notices = crate::util::csv_rows(&d.join("notices.csv"));
     assert_eq!(notices[0]["title"], escaped(title()), "{notices:?}");
     for r in flags.iter().chain(&notices) {
         for (k, v) in r.as_object().unwrap() {

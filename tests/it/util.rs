@@ -148,3 +148,30 @@ pub fn flate_bomb_pdf(decoded: u64) -> Vec<u8> {
     );
     pdf
 }
+
+/// CSV rows as an independent reader (the `csv` crate) reads them: the first row names the
+/// fields, each further row is an object of strings, a UTF-8 BOM is skipped (like Python's
+/// `utf-8-sig`), and a row whose field count differs from the header's is an error.
+pub fn csv_rows(file: &Path) -> Vec<serde_json::Value> {
+    let bytes = std::fs::read(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    let mut r = csv::ReaderBuilder::new().flexible(false).from_reader(text);
+    let names: Vec<String> = r
+        .headers()
+        .unwrap_or_else(|e| panic!("{}: {e}", file.display()))
+        .iter()
+        .map(str::to_string)
+        .collect();
+    r.records()
+        .map(|rec| {
+            let rec = rec.unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+            serde_json::Value::Object(
+                names
+                    .iter()
+                    .zip(rec.iter())
+                    .map(|(k, v)| (k.clone(), serde_json::Value::String(v.to_string())))
+                    .collect(),
+            )
+        })
+        .collect()
+}
