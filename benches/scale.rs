@@ -127,16 +127,17 @@ fn main() {
         mem::reset_peak();
         let t = Instant::now();
         let mut counts = RunCounts::default();
-        let scanned = pipeline::scan(
-            &cfg,
-            &mut store,
-            &rules,
-            true,
-            true,
-            &StopFlag::default(),
-            &mut counts,
-        )
-        .unwrap();
+        let opts = pipeline::RunOptions {
+            baseline: true,
+            ..Default::default()
+        };
+        let ctx = pipeline::Run {
+            cfg: &cfg,
+            rules: &rules,
+            opts: &opts,
+            stop: &StopFlag::default(),
+        };
+        let scanned = pipeline::scan(ctx, &mut store, true, &mut counts).unwrap();
         let secs = t.elapsed().as_secs_f64();
         println!(
             "| scan --all | {scanned} notices, {} new matches, {:.0} notices/s | {secs:.1} s | {:.0} MB |",

@@ -549,7 +549,17 @@ fn run(cli: Cli) -> Result<i32> {
             let rules = load_rules(&cfg)?;
             exit_code(with_lock(&cfg, |store, stop, _rt| {
                 let mut counts = RunCounts::default();
-                let n = pipeline::scan(&cfg, store, &rules, *all, *baseline, stop, &mut counts)?;
+                let opts = RunOptions {
+                    baseline: *baseline,
+                    ..Default::default()
+                };
+                let ctx = pipeline::Run {
+                    cfg: &cfg,
+                    rules: &rules,
+                    opts: &opts,
+                    stop,
+                };
+                let n = pipeline::scan(ctx, store, *all, &mut counts)?;
                 say(format_args!(
                     "scanned {n} notices with rule set {}: {} new matches",
                     rules.version(),
@@ -961,10 +971,6 @@ fn run_pipeline(cfg: &Config, rules: &RuleSet, opts: &RunOptions, command: &str)
 /// reads the time from [`crate::clock`]: the system clock, or the test clock named by
 /// `TENDERSCAN_TEST_CLOCK`; everything else in the cycle keeps the system clock.
 fn daemon(cfg: &Config, rules: &RuleSet) -> Result<i32> {
-    let cron = cfg
-        .schedule
-        .parsed()
-        .map_err(|m| anyhow::anyhow!("{}: key `schedule.cron`: {m}", cfg.file.display()))?;
     let clock = crate::clock::from_env().map_err(|m| anyhow::anyhow!("{m}"))?;
     let rt = runtime()?;
     let stop = StopFlag::default();
@@ -975,49 +981,9 @@ fn daemon(cfg: &Config, rules: &RuleSet) -> Result<i32> {
     };
     rt.block_on(async {
         watch_signals(&stop);
-        tracing::info!(schedule = %cfg.schedule.cron, "daemon started");
-        if let Some(note) = clock.describe() {
-            tracing::warn!("{note}");
-        }
-        loop {
-            // From the whole second: croner keeps the fraction of `now` in what it finds.
-            let now = clock.now();
-            let now = chrono::Timelike::with_nanosecond(&now, 0).unwrap_or(now);
-            let next = cron
-                .find_next_occurrence(&now, false)
-                .map_err(|e| anyhow::anyhow!("schedule {:?}: {e}", cfg.schedule.cron))?;
-            tracing::info!("next run at {next}");
-            loop {
-                if stop.is_set() {
-                    return Ok(exit::OK);
-                }
-                let left = (next - clock.now()).to_std().unwrap_or_default();
-                if left.is_zero() {
-                    break;
-                }
-                // At most a second of real time between looks at the stop flag.
-                tokio::time::sleep(clock.real(left).min(Duration::from_secs(1))).await;
-            }
-            let _lock = match RunLock::acquire(&cfg.database.path) {
-                Ok(l) => l,
-                Err(e) => {
-                    tracing::warn!("cycle skipped: {e}");
-                    continue;
-                }
-            };
-            let outcome = match Store::open(&cfg.database.path) {
-                Ok(mut store) => pipeline::run(cfg, &mut store, rules, &opts, &stop, "daemon")
-                    .await
-                    .map_err(anyhow::Error::from),
-                Err(e) => Err(e.into()),
-            };
-            match outcome {
-                Ok(r) if r.failed() => tracing::warn!(run = r.run_id, "cycle done with errors"),
-                Ok(r) => tracing::info!(run = r.run_id, "cycle done"),
-                Err(e) => tracing::error!("cycle failed: {e:#}"),
-            }
-        }
-    })
+        crate::daemon::serve(cfg, rules, &opts, &stop, clock.as_ref()).await
+    })?;
+    Ok(exit::OK)
 }
 
 fn alert(cfg: &Config, rules: &RuleSet, dry_run: bool, resend: Option<i64>) -> Result<i32> {

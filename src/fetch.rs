@@ -199,6 +199,16 @@ impl std::fmt::Debug for Fetcher {
     }
 }
 
+/// One request as every attempt of it is made.
+#[derive(Clone, Copy)]
+struct Request<'a> {
+    method: &'a Method,
+    url: &'a Url,
+    headers: &'a [(&'a str, String)],
+    json_body: Option<&'a Bytes>,
+    sink: Sink<'a>,
+}
+
 /// Where a body goes: into memory (capped by `max_body_bytes`), or streamed to a file (capped
 /// by its own limit), for bulk files far larger than memory.
 #[derive(Clone, Copy)]
@@ -416,11 +426,13 @@ impl Fetcher {
         loop {
             let outcome = self
                 .attempt(
-                    &method,
-                    url,
-                    headers,
-                    json_body.clone(),
-                    sink,
+                    &Request {
+                        method: &method,
+                        url,
+                        headers,
+                        json_body: json_body.as_ref(),
+                        sink,
+                    },
                     &mut forbidden_seen,
                 )
                 .await;
@@ -448,15 +460,15 @@ impl Fetcher {
     }
 
     /// One attempt, following redirects by hand.
-    async fn attempt(
-        &self,
-        method: &Method,
-        url: &Url,
-        headers: &[(&str, String)],
-        json_body: Option<Bytes>,
-        sink: Sink<'_>,
-        forbidden_seen: &mut u32,
-    ) -> Attempt {
+    async fn attempt(&self, req: &Request<'_>, forbidden_seen: &mut u32) -> Attempt {
+        let Request {
+            method,
+            url,
+            headers,
+            json_body,
+            sink,
+        } = *req;
+        let json_body = json_body.cloned();
         let s = &self.shared.settings;
         let mut current = url.clone();
         let mut method = method.clone();

@@ -7,6 +7,7 @@ pub mod alert;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod daemon;
 pub mod evidence;
 pub mod extract;
 pub mod fetch;

@@ -12,7 +12,6 @@ use crate::evidence::{Evidence, EvidenceError, Kept};
 use crate::extract;
 use crate::fetch::{FetchError, FetchSettings, Fetcher};
 use crate::model::NoticeRecord;
-use crate::model::Severity;
 use crate::rules::{self, Context, RuleSet};
 use crate::source::{self, SourceSpec};
 use crate::stamp::sha256_hex;
@@ -154,26 +153,6 @@ impl RunReport {
     }
 }
 
-/// Who gets an alert for a new match: the recipients whose severity floor and
-/// rule/source filters it passes.
-pub fn route(cfg: &Config, rule_id: &str, severity: Severity, source: &str) -> Vec<String> {
-    cfg.recipients
-        .iter()
-        .filter(|r| severity >= r.min_severity)
-        .filter(|r| {
-            r.rules
-                .as_ref()
-                .is_none_or(|ids| ids.iter().any(|i| i == rule_id))
-        })
-        .filter(|r| {
-            r.sources
-                .as_ref()
-                .is_none_or(|s| s.iter().any(|n| n == source))
-        })
-        .map(|r| r.email.clone())
-        .collect()
-}
-
 /// The rule texts alert digests show.
 pub fn rule_texts(rules: &RuleSet) -> std::collections::HashMap<String, crate::alert::RuleText> {
     rules
@@ -257,7 +236,13 @@ pub async fn run(
             ..Default::default()
         };
         let source_id = store.ensure_source(&sc.name, &sc.kind, &sc.url)?;
-        match crawl_source(cfg, store, rules, sc, source_id, opts, stop, &mut sr.counts).await {
+        let ctx = Run {
+            cfg,
+            rules,
+            opts,
+            stop,
+        };
+        match crawl_source(ctx, store, sc, source_id, &mut sr.counts).await {
             Ok(()) => {
                 store.source_succeeded(source_id)?;
             }
@@ -279,7 +264,13 @@ pub async fn run(
     // Anything a killed run left unscanned, or that a rule change made stale.
     if !report.interrupted {
         let mut counts = RunCounts::default();
-        scan(cfg, store, rules, false, opts.baseline, stop, &mut counts)?;
+        let ctx = Run {
+            cfg,
+            rules,
+            opts,
+            stop,
+        };
+        scan(ctx, store, false, &mut counts)?;
         report.counts.add(&counts);
     }
     if opts.send && !report.interrupted {
@@ -413,17 +404,18 @@ pub fn seconds(secs: f64) -> Duration {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// One source's part of a run: crawl its pages, keep and store them, fetch and read their
+/// documents, re-check flagged notices, scan.
 async fn crawl_source(
-    cfg: &Config,
+    ctx: Run<'_>,
     store: &mut Store,
-    rules: &RuleSet,
     sc: &SourceConfig,
     source_id: i64,
-    opts: &RunOptions,
-    stop: &StopFlag,
     counts: &mut RunCounts,
 ) -> Result<(), CrawlFailure> {
+    let Run {
+        cfg, opts, stop, ..
+    } = ctx;
     let url = url::Url::parse(&sc.url)
         .map_err(|e| CrawlFailure::Source(format!("source {}: url: {e}", sc.name)))?;
     let hosts = allowed_hosts(sc, &url);
@@ -462,11 +454,16 @@ async fn crawl_source(
             e => format!("source {}: {e}", sc.name),
         })
     })?;
-    let mut docs = DocReader {
-        readers: opts.readers.clone(),
-        limits: extract_limits(cfg),
-        marks: Arc::new(store.read_marks()?),
-        tried: HashSet::new(),
+    let mut sr = SourceRun {
+        run: ctx,
+        fetcher,
+        source_id,
+        docs: DocReader {
+            readers: opts.readers.clone(),
+            limits: extract_limits(cfg),
+            marks: Arc::new(store.read_marks()?),
+            tried: HashSet::new(),
+        },
     };
     let crawl_started = crate::stamp::now();
     let mut seen = 0usize;
@@ -478,7 +475,7 @@ async fn crawl_source(
         if stop.is_set() {
             break;
         }
-        let page = match src.next_page(&fetcher).await {
+        let page = match src.next_page(&sr.fetcher).await {
             Ok(Some(p)) => p,
             Ok(None) => break,
             Err(e) => {
@@ -500,36 +497,20 @@ async fn crawl_source(
         } else {
             page.cursor.as_deref()
         };
-        let problem = take_records(
-            cfg, store, rules, &fetcher, &mut docs, source_id, &records, cursor, opts, stop, counts,
-        )
-        .await?;
+        let problem = take_records(&mut sr, store, &records, cursor, counts).await?;
         unkept.add(problem);
         if page.done || opts.limit.is_some_and(|l| seen >= l) {
             break;
         }
     }
     if failure.is_none() {
-        let problem = recheck(
-            cfg,
-            store,
-            rules,
-            src.as_mut(),
-            &fetcher,
-            &mut docs,
-            source_id,
-            &crawl_started,
-            opts,
-            stop,
-            counts,
-        )
-        .await?;
+        let problem = recheck(&mut sr, store, src.as_mut(), &crawl_started, counts).await?;
         unkept.add(problem);
     }
     // Documents a killed or failed run left unfetched (or whose bytes were not kept).
     let left = store.notices_with_pending_documents(source_id)?;
     if !stop.is_set() && !left.is_empty() {
-        let problem = fetch_documents(cfg, store, &fetcher, &mut docs, &left, stop, counts).await?;
+        let problem = fetch_documents(&mut sr, store, &left, counts).await?;
         unkept.add(Unkept {
             page: None,
             documents: problem,
@@ -584,20 +565,14 @@ fn first_of(errors: &[String]) -> Option<String> {
 /// what was kept (and, when given and everything was kept, the cursor after them) in one
 /// transaction, then fetch the documents of new and changed notices and scan them.
 /// Returns what could not be kept, if anything: the caller fails the source with it.
-#[allow(clippy::too_many_arguments)]
 async fn take_records(
-    cfg: &Config,
+    sr: &mut SourceRun<'_>,
     store: &mut Store,
-    rules: &RuleSet,
-    fetcher: &Fetcher,
-    docs: &mut DocReader,
-    source_id: i64,
     records: &[NoticeRecord],
     cursor: Option<&str>,
-    opts: &RunOptions,
-    stop: &StopFlag,
     counts: &mut RunCounts,
 ) -> Result<Unkept, StoreError> {
+    let (ctx, source_id) = (sr.run, sr.source_id);
     let kept = Evidence::beside(store.path()).keep_page(records);
     let cursor = cursor.filter(|_| kept.errors.is_empty());
     let stored = store.store_page_kept(source_id, records, &kept.records, cursor)?;
@@ -606,13 +581,12 @@ async fn take_records(
     counts.errors += kept.errors.len() as i64;
     let problem = Unkept {
         page: first_of(&kept.errors),
-        documents: fetch_documents(cfg, store, fetcher, docs, &stored.touched, stop, counts)
-            .await?,
+        documents: fetch_documents(sr, store, &stored.touched, counts).await?,
     };
-    if !stop.is_set() {
+    if !ctx.stop.is_set() {
         store.batch(|store| {
             for &notice_id in &stored.touched {
-                scan_notice(cfg, store, rules, notice_id, opts.baseline, counts)?;
+                scan_notice(ctx, store, notice_id, counts)?;
             }
             Ok(())
         })?;
@@ -626,20 +600,15 @@ async fn take_records(
 /// could not be kept and that this crawl did not meet are asked for too, until it is.
 /// Returns what could not be kept as evidence, if anything (that notice is asked for again
 /// next run).
-#[allow(clippy::too_many_arguments)]
 async fn recheck(
-    cfg: &Config,
+    sr: &mut SourceRun<'_>,
     store: &mut Store,
-    rules: &RuleSet,
     src: &mut dyn source::Source,
-    fetcher: &Fetcher,
-    docs: &mut DocReader,
-    source_id: i64,
     crawl_started: &str,
-    opts: &RunOptions,
-    stop: &StopFlag,
     counts: &mut RunCounts,
 ) -> Result<Unkept, StoreError> {
+    let Run { cfg, stop, .. } = sr.run;
+    let source_id = sr.source_id;
     let mut unkept = Unkept::default();
     let days = cfg.evidence.recheck_days;
     if days == 0 {
@@ -658,13 +627,10 @@ async fn recheck(
         if stop.is_set() {
             break;
         }
-        match src.recheck(fetcher, &external_id).await {
+        match src.recheck(&sr.fetcher, &external_id).await {
             Ok(source::Recheck::Found(rec)) => {
                 let recs = [*rec];
-                let problem = take_records(
-                    cfg, store, rules, fetcher, docs, source_id, &recs, None, opts, stop, counts,
-                )
-                .await?;
+                let problem = take_records(sr, store, &recs, None, counts).await?;
                 // Not kept: asked for again next run.
                 if problem.page.is_none() {
                     store.mark_rechecked(notice_id)?;
@@ -696,16 +662,17 @@ async fn recheck(
 /// Flagged notices asked for by id per source and run, at most.
 const RECHECKS_PER_RUN: usize = 50;
 
-#[allow(clippy::too_many_arguments)]
+/// Fetch, keep and read the pending documents of `notice_ids` (each at most once per run).
+/// Returns what could not be kept as evidence, if anything.
 async fn fetch_documents(
-    cfg: &Config,
+    sr: &mut SourceRun<'_>,
     store: &mut Store,
-    fetcher: &Fetcher,
-    docs: &mut DocReader,
     notice_ids: &[i64],
-    stop: &StopFlag,
     counts: &mut RunCounts,
 ) -> Result<Option<String>, StoreError> {
+    let Run { cfg, stop, .. } = sr.run;
+    let fetcher = &sr.fetcher;
+    let docs = &mut sr.docs;
     use futures_util::StreamExt;
     let evidence = Evidence::beside(store.path());
     // What to download: specifications first, at most max_documents_per_notice a notice,
@@ -844,6 +811,24 @@ async fn fetch_documents(
     Ok(first_of(&unkept))
 }
 
+/// What every step of a run reads: the config, the rules, what was asked, and the stop flag.
+#[derive(Clone, Copy)]
+pub struct Run<'a> {
+    pub cfg: &'a Config,
+    pub rules: &'a RuleSet,
+    pub opts: &'a RunOptions,
+    pub stop: &'a StopFlag,
+}
+
+/// One source's part of a run: the run, the source's client (limited to its hosts) and row,
+/// and how its documents are read.
+struct SourceRun<'a> {
+    run: Run<'a>,
+    fetcher: Fetcher,
+    source_id: i64,
+    docs: DocReader,
+}
+
 /// What reading one source's documents needs through a run.
 struct DocReader {
     readers: extract::Readers,
@@ -951,18 +936,21 @@ async fn fetch_document(
 
 /// Run the rules over one stored notice and record what they found.
 fn scan_notice(
-    cfg: &Config,
+    ctx: Run<'_>,
     store: &mut Store,
-    rules: &RuleSet,
     notice_id: i64,
-    baseline: bool,
     counts: &mut RunCounts,
 ) -> Result<(), StoreError> {
+    let Run {
+        cfg, rules, opts, ..
+    } = ctx;
+    let baseline = opts.baseline;
     let Some(input) = store.scan_input(notice_id)? else {
         return Ok(());
     };
     let found = read_notice(rules, &input);
-    let route = |r: crate::store::Routable<'_>| route(cfg, r.rule_id, r.severity, r.source);
+    let route =
+        |r: crate::store::Routable<'_>| crate::alert::route(cfg, r.rule_id, r.severity, r.source);
     let out = store.record_scan(&input, rules.version(), &found, &route, baseline)?;
     counts.matches += out.new_matches as i64;
     Ok(())
@@ -1011,14 +999,12 @@ fn read_notice(rules: &RuleSet, input: &ScanInput) -> Vec<NewMatch> {
 
 /// Scan stored notices the current rule set has not read (all of them with `all`).
 pub fn scan(
-    cfg: &Config,
+    ctx: Run<'_>,
     store: &mut Store,
-    rules: &RuleSet,
     all: bool,
-    baseline: bool,
-    stop: &StopFlag,
     counts: &mut RunCounts,
 ) -> Result<usize, StoreError> {
+    let Run { rules, stop, .. } = ctx;
     let mut after = 0;
     let mut scanned = 0;
     loop {
@@ -1031,7 +1017,7 @@ pub fn scan(
                 if stop.is_set() {
                     break;
                 }
-                scan_notice(cfg, store, rules, id, baseline, counts)?;
+                scan_notice(ctx, store, id, counts)?;
                 scanned += 1;
             }
             Ok(())

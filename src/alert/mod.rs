@@ -103,6 +103,31 @@ pub enum AlertError {
     Undelivered { recipient: String, error: String },
 }
 
+/// Who gets an alert for a new match: the recipients whose severity floor and
+/// rule/source filters it passes.
+pub fn route(
+    cfg: &Config,
+    rule_id: &str,
+    severity: crate::model::Severity,
+    source: &str,
+) -> Vec<String> {
+    cfg.recipients
+        .iter()
+        .filter(|r| severity >= r.min_severity)
+        .filter(|r| {
+            r.rules
+                .as_ref()
+                .is_none_or(|ids| ids.iter().any(|i| i == rule_id))
+        })
+        .filter(|r| {
+            r.sources
+                .as_ref()
+                .is_none_or(|s| s.iter().any(|n| n == source))
+        })
+        .map(|r| r.email.clone())
+        .collect()
+}
+
 /// The transport the config asks for, trusting `[mail] ca_file` where set.
 fn transport(cfg: &Config) -> Result<Mail, AlertError> {
     let ca = match &cfg.mail.ca_file {

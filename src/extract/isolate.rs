@@ -139,9 +139,15 @@ impl Pool {
                 limit: limits.max_input_bytes as u64,
             });
         }
-        let kind = super::sniff(bytes, name);
+        let job = Job {
+            bytes,
+            name,
+            media_type,
+            limits,
+            kind: super::sniff(bytes, name),
+        };
         let mut worker = self.acquire(stop)?;
-        let outcome = worker.call(bytes, name, media_type, limits, kind, self.limits, stop);
+        let outcome = worker.call(&job, self.limits, stop);
         let reuse = matches!(outcome, Ok((_, false)));
         self.release(worker, reuse);
         outcome.map(|(r, _)| r)?
@@ -191,6 +197,16 @@ impl Pool {
         }
         self.free.notify_one();
     }
+}
+
+/// One document to read, and what it is by content (for messages).
+#[derive(Clone, Copy)]
+struct Job<'a> {
+    bytes: &'a [u8],
+    name: Option<&'a str>,
+    media_type: Option<&'a str>,
+    limits: &'a Limits,
+    kind: Kind,
 }
 
 /// A worker process and the thread that reads its answers.
@@ -275,17 +291,19 @@ impl Worker {
 
     /// One request. `Ok((result, retire))`: the worker answered (`retire` when it should not
     /// be used again); `Err`: the worker failed and is gone.
-    #[allow(clippy::too_many_arguments)]
     fn call(
         &mut self,
-        bytes: &[u8],
-        name: Option<&str>,
-        media_type: Option<&str>,
-        limits: &Limits,
-        kind: Kind,
+        job: &Job<'_>,
         plimits: ProcessLimits,
         stop: &dyn Fn() -> bool,
     ) -> Result<(Result<Extracted, ExtractError>, bool), ExtractError> {
+        let Job {
+            bytes,
+            name,
+            media_type,
+            limits,
+            kind,
+        } = *job;
         let budget = limits.time_budget;
         let deadline = Instant::now()
             .checked_add(budget.saturating_add(GRACE))

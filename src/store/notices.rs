@@ -428,7 +428,14 @@ fn upsert_notice(
             .and_then(|s| serde_json::from_str(&s).ok())
             .unwrap_or(serde_json::Value::Null);
         let diff = history::diff(&old, &snap);
-        changed_events(tx, id, version, &old, rec, &diff, at)?;
+        let v = NewVersion {
+            notice_id: id,
+            version,
+            old: &old,
+            diff: &diff,
+            at,
+        };
+        changed_events(tx, &v, rec)?;
         Some(serde_json::to_string(&diff).unwrap_or_default())
     } else {
         None
@@ -615,16 +622,28 @@ fn refetch_flagged_documents(tx: &Transaction, notice_id: i64) -> Result<(), Sto
 
 /// A flagged notice changed: its recipients hear of the new version and, where the
 /// status now says so, of the cancellation.
-#[allow(clippy::too_many_arguments)]
-fn changed_events(
-    tx: &Transaction,
+/// A notice's new version, as [`changed_events`] tells it.
+struct NewVersion<'a> {
     notice_id: i64,
     version: i64,
-    old: &serde_json::Value,
+    /// The previous version's snapshot.
+    old: &'a serde_json::Value,
+    diff: &'a [history::FieldChange],
+    at: &'a str,
+}
+
+fn changed_events(
+    tx: &Transaction,
+    v: &NewVersion<'_>,
     rec: &NoticeRecord,
-    diff: &[history::FieldChange],
-    at: &str,
 ) -> Result<(), StoreError> {
+    let NewVersion {
+        notice_id,
+        version,
+        old,
+        diff,
+        at,
+    } = *v;
     history::queue_changed_event(
         tx,
         notice_id,
