@@ -12,6 +12,7 @@ pub mod evidence;
 pub mod extract;
 pub mod fetch;
 pub mod model;
+pub mod money;
 pub mod pipeline;
 pub mod report;
 pub mod rules;

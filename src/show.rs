@@ -47,10 +47,8 @@ fn path_line(p: &std::path::Path) -> String {
 }
 
 fn money(x: Option<f64>, cur: &Option<String>) -> String {
-    match x.and_then(crate::alert::format_amount) {
-        Some(a) => line(format!("{a} {}", cur.as_deref().unwrap_or("")).trim()).into_owned(),
-        None => "-".into(),
-    }
+    x.and_then(|a| crate::money::with_currency(a, cur.as_deref()))
+        .unwrap_or_else(|| "-".into())
 }
 
 /// `show` as text.

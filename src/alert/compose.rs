@@ -195,41 +195,8 @@ fn period_phrase(lang: Language, period: Period) -> &'static str {
     }
 }
 
-/// A sum as "1 300 000" (two decimals only when there are cents).
-pub(crate) fn format_amount(x: f64) -> Option<String> {
-    if !x.is_finite() {
-        return None;
-    }
-    let cents = (x * 100.0).round() as i128;
-    let (neg, c) = (cents < 0, cents.unsigned_abs());
-    let (int, frac) = (c / 100, c % 100);
-    let digits = int.to_string();
-    let mut out = String::new();
-    if neg {
-        out.push('-');
-    }
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(' ');
-        }
-        out.push(ch);
-    }
-    if frac > 0 {
-        let _ = write!(out, ".{frac:02}");
-    }
-    Some(out)
-}
-
 fn money(x: f64, currency: Option<&str>) -> Option<String> {
-    let n = format_amount(x)?;
-    let cur: String = currency
-        .map(|c| clean_inline(c).trim().chars().take(8).collect())
-        .unwrap_or_default();
-    Some(if cur.is_empty() {
-        n
-    } else {
-        format!("{n} {cur}")
-    })
+    crate::money::with_currency(x, currency)
 }
 
 /// The price line: "1 300 000 KZT for 4 accounts: 325 000 KZT per account", or the
@@ -1063,12 +1030,15 @@ mod tests {
 
     #[test]
     fn amounts_group_thousands() {
-        assert_eq!(format_amount(1_300_000.0).unwrap(), "1 300 000");
-        assert_eq!(format_amount(325_000.0).unwrap(), "325 000");
-        assert_eq!(format_amount(999.0).unwrap(), "999");
-        assert_eq!(format_amount(1234.5).unwrap(), "1 234.50");
-        assert_eq!(format_amount(-1000.0).unwrap(), "-1 000");
-        assert_eq!(format_amount(f64::NAN), None);
+        assert_eq!(
+            crate::money::format_amount(1_300_000.0).unwrap(),
+            "1 300 000"
+        );
+        assert_eq!(crate::money::format_amount(325_000.0).unwrap(), "325 000");
+        assert_eq!(crate::money::format_amount(999.0).unwrap(), "999");
+        assert_eq!(crate::money::format_amount(1234.5).unwrap(), "1 234.50");
+        assert_eq!(crate::money::format_amount(-1000.0).unwrap(), "-1 000");
+        assert_eq!(crate::money::format_amount(f64::NAN), None);
     }
 
     #[test]

@@ -16,8 +16,6 @@
 mod compose;
 mod transport;
 
-pub(crate) use compose::format_amount;
-
 use crate::config::{Config, Language, Recipient};
 use crate::states::{AlertKind, DigestKind, DigestStatus};
 use crate::store::{AlertItem, ChangeItem, DigestContent, Store, StoreError};
