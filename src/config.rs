@@ -1428,23 +1428,6 @@ mod tests {
         }
     }
 
-    /// Defence in depth: the numbers that used to panic, handed past the config's checks.
-    #[test]
-    fn lookback_is_clamped_and_never_leaves_the_calendar() {
-        let today = chrono::NaiveDate::from_ymd_opt(2026, 5, 1).unwrap();
-        let start = crate::source::lookback_start(today, u32::MAX);
-        assert_eq!(
-            start,
-            today - chrono::Days::new(u64::from(MAX_LOOKBACK_DAYS))
-        );
-        assert_eq!(
-            crate::source::lookback_start(today, 7),
-            today - chrono::Days::new(7)
-        );
-        let first = chrono::NaiveDate::MIN;
-        assert_eq!(crate::source::lookback_start(first, 7), first);
-    }
-
     #[test]
     fn unknown_key_names_line_and_key() {
         let e = parse("[database]\npath = 'a.db'\n\n[mail]\nsmtp_hots = 'x'\n").unwrap_err();

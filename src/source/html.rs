@@ -23,14 +23,15 @@
 
 use std::collections::HashSet;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{NaiveDate, Utc};
 use scraper::{ElementRef, Html, Selector};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use super::util::{Start, bad_cursor, encode_cursor, parse_amount, time_in_text};
 use super::{
     Page, PageFuture, Source, SourceError, SourceSpec, document_rank, fetch_err, is_spec,
-    media_type, parse_amount_text, url_file_name,
+    media_type, url_file_name,
 };
 use crate::fetch::{FetchError, Fetcher};
 use crate::model::{Agency, DocumentRef, NoticeRecord, Payload, PortalTime};
@@ -244,15 +245,9 @@ impl HtmlSource {
             next: None,
             pages: 0,
         };
-        let cursor = match (spec.since, saved_cursor) {
-            (Some(day), _) => fresh(day),
-            (None, Some(saved)) if !saved.trim().is_empty() => serde_json::from_str(saved)
-                .map_err(|e| SourceError::BadCursor {
-                    name: spec.name.clone(),
-                    cursor: saved.to_string(),
-                    reason: e.to_string(),
-                })?,
-            _ => fresh(super::lookback_start(today, spec.lookback_days)),
+        let cursor = match super::util::start(spec, saved_cursor, today)? {
+            Start::Fresh(day) => fresh(day),
+            Start::Resume(c) => c,
         };
         Ok(HtmlSource {
             name: spec.name.clone(),
@@ -280,11 +275,7 @@ impl HtmlSource {
             return Ok(None);
         }
         let url = match &self.cursor.next {
-            Some(n) => Url::parse(n).map_err(|e| SourceError::BadCursor {
-                name: self.name.clone(),
-                cursor: n.clone(),
-                reason: e.to_string(),
-            })?,
+            Some(n) => Url::parse(n).map_err(|e| bad_cursor(&self.name, n, e.to_string()))?,
             None => self.start.clone(),
         };
         let resp = fetcher
@@ -347,7 +338,7 @@ impl HtmlSource {
         };
         Ok(Some(Page {
             records,
-            cursor: Some(serde_json::to_string(&self.cursor).unwrap_or_default()),
+            cursor: Some(encode_cursor(&self.cursor)),
             done,
         }))
     }
@@ -446,7 +437,7 @@ impl HtmlSource {
                 None => None,
             };
             let amount = match amount_text {
-                Some(t) => Some(parse_amount_text(&t).ok_or_else(|| {
+                Some(t) => Some(parse_amount(&t).ok_or_else(|| {
                     self.changed(
                         url,
                         format!(
@@ -598,37 +589,7 @@ impl HtmlSource {
 
     /// A date in `date_format` somewhere in `t` (text around it is ignored), in the portal's zone.
     fn date(&self, t: &str) -> Option<PortalTime> {
-        let fmt = &self.settings.date_format;
-        let has_zone = fmt.contains("%z") || fmt.contains("%:z") || fmt.contains("%#z");
-        let starts = t
-            .char_indices()
-            .filter(|(_, c)| c.is_ascii_alphanumeric())
-            .map(|(i, _)| i);
-        for i in starts {
-            let rest = &t[i..];
-            let utc = if has_zone {
-                DateTime::parse_and_remainder(rest, fmt)
-                    .ok()
-                    .map(|(d, _)| d.with_timezone(&Utc))
-            } else {
-                NaiveDateTime::parse_and_remainder(rest, fmt)
-                    .map(|(n, _)| n)
-                    .or_else(|_| {
-                        NaiveDate::parse_and_remainder(rest, fmt)
-                            .map(|(d, _)| d.and_hms_opt(0, 0, 0).unwrap_or_default())
-                    })
-                    .ok()
-                    .and_then(|n| self.zone.from_local_datetime(&n).earliest())
-                    .map(|d| d.with_timezone(&Utc))
-            };
-            if let Some(utc) = utc {
-                return Some(PortalTime {
-                    utc: Some(utc),
-                    original: t.to_string(),
-                });
-            }
-        }
-        None
+        time_in_text(t, &self.settings.date_format, self.zone)
     }
 }
 
@@ -729,6 +690,10 @@ mod tests {
         assert_eq!(rows[0].link.as_str(), "https://portal.example/n/1");
         assert_eq!(rows[0].amount, Some(1_300_000.0));
         assert_eq!(next.unwrap().as_str(), "https://portal.example/list?page=2");
+        // Text after the amount is not part of it (it was read as 130000012 before).
+        let noted = html.replace("1 300 000,00 ₸", "1 300 000 тг. (с НДС 12%)");
+        let (rows, _) = src.parse_listing(&noted, &url).unwrap();
+        assert_eq!(rows[0].amount, Some(1_300_000.0));
         let renamed = html.replace("class=\"sum\"", "class=\"price\"");
         let err = src.parse_listing(&renamed, &url).unwrap_err().to_string();
         assert!(err.contains("`.sum`") && err.contains("page=1"), "{err}");

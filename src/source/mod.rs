@@ -18,23 +18,14 @@ use serde_json::Value;
 use url::Url;
 
 use crate::fetch::{FetchError, Fetcher};
-use crate::model::{DocumentRef, NoticeRecord, PortalTime};
+use crate::model::{DocumentRef, NoticeRecord};
 
 pub mod goszakup;
 pub mod goszakup_html;
 pub mod html;
 pub mod ocds;
 pub mod samruk;
-
-/// The first day of a first crawl: `lookback_days` before `today`, at most
-/// [`MAX_LOOKBACK_DAYS`](crate::config::MAX_LOOKBACK_DAYS) (the config refuses more), and never
-/// out of chrono's calendar.
-pub fn lookback_start(today: chrono::NaiveDate, lookback_days: u32) -> chrono::NaiveDate {
-    let days = lookback_days.min(crate::config::MAX_LOOKBACK_DAYS);
-    today
-        .checked_sub_days(chrono::Days::new(u64::from(days)))
-        .unwrap_or(chrono::NaiveDate::MIN)
-}
+pub mod util;
 
 /// One page of records. Store `records`, then save `cursor`; when `done`, this run of the source
 /// is over (the next call to [`Source::next_page`] returns `None`).
@@ -240,20 +231,8 @@ pub(crate) fn fetch_err(name: &str) -> impl FnOnce(FetchError) -> SourceError + 
     }
 }
 
-/// Whether a body looks like an HTML page rather than JSON.
-pub(crate) fn looks_like_html(content_type: Option<&str>, body: &[u8]) -> bool {
-    if content_type.is_some_and(|c| c.to_ascii_lowercase().contains("html")) {
-        return true;
-    }
-    let start = body
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(body.len());
-    body[start..].first() == Some(&b'<')
-}
-
 // ---------------------------------------------------------------------------------------------
-// Helpers every source may use.
+// Helpers every source may use (more in [`util`]: start, cursor, HTML check, amounts, times).
 
 /// Technical specifications first, then documents that can carry text, then the rest.
 pub(crate) fn document_rank(d: &DocumentRef) -> u8 {
@@ -295,42 +274,6 @@ pub(crate) fn media_type(file_name: &str) -> Option<&'static str> {
     })
 }
 
-/// An ISO 8601 time with an offset ("2026-11-20T10:00:00+05:00", "...Z", "+0500"), as UTC with
-/// the original kept. A time without an offset keeps `utc: None` unless `zone` says where it is.
-pub(crate) fn iso_time(s: &str, zone: Option<chrono_tz::Tz>) -> Option<PortalTime> {
-    use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
-    let t = s.trim();
-    if t.is_empty() {
-        return None;
-    }
-    let with_offset = DateTime::parse_from_rfc3339(t)
-        .or_else(|_| DateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f%z"))
-        .or_else(|_| DateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f%:z"))
-        .ok()
-        .map(|d| d.with_timezone(&Utc));
-    let naive = || {
-        NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f")
-            .or_else(|_| NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f"))
-            .ok()
-            .or_else(|| {
-                NaiveDate::parse_from_str(t, "%Y-%m-%d")
-                    .ok()
-                    .and_then(|d| d.and_hms_opt(0, 0, 0))
-            })
-    };
-    let utc = with_offset.or_else(|| {
-        let n = naive()?;
-        zone?
-            .from_local_datetime(&n)
-            .earliest()
-            .map(|d| d.with_timezone(&Utc))
-    });
-    Some(PortalTime {
-        utc,
-        original: t.to_string(),
-    })
-}
-
 /// A configured notice URL template with `{id}`, `{ocid}` and `{number}` filled in
 /// (percent-encoded as a path segment).
 pub(crate) fn fill_template(template: &str, vars: &[(&str, &str)]) -> String {
@@ -340,31 +283,6 @@ pub(crate) fn fill_template(template: &str, vars: &[(&str, &str)]) -> String {
         out = out.replace(&format!("{{{k}}}"), &enc.replace('+', "%20"));
     }
     out
-}
-
-/// An amount as a page writes it: "1 300 000,50 ₸", "1,300,000.50", "710 338.80 тг."; the
-/// last `.` or `,` followed by one or two digits is the decimal separator.
-pub(crate) fn parse_amount_text(s: &str) -> Option<f64> {
-    let kept: String = s
-        .chars()
-        .filter(|c| c.is_ascii_digit() || matches!(c, '.' | ',' | '-'))
-        .collect();
-    let kept = kept.trim_matches(|c| c == '.' || c == ',');
-    if !kept.chars().any(|c| c.is_ascii_digit()) {
-        return None;
-    }
-    let decimal_at = kept
-        .rfind(['.', ','])
-        .filter(|&i| (1..=2).contains(&(kept.len() - i - 1)));
-    let mut num = String::new();
-    for (i, c) in kept.char_indices() {
-        match c {
-            '.' | ',' if Some(i) == decimal_at => num.push('.'),
-            '.' | ',' => {}
-            c => num.push(c),
-        }
-    }
-    num.parse().ok()
 }
 
 /// The file name at the end of a URL's path, if it looks like one.
@@ -406,18 +324,6 @@ pub(crate) fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<S
     Ok(value_to_string(Value::deserialize(d)?))
 }
 
-pub(crate) fn lenient_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s
-            .replace([' ', '\u{a0}'], "")
-            .replace(',', ".")
-            .parse()
-            .ok(),
-        _ => None,
-    })
-}
-
 pub(crate) fn lenient_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     Ok(match Value::deserialize(d)? {
         Value::Number(n) => n.as_i64(),
@@ -429,28 +335,6 @@ pub(crate) fn lenient_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn iso_times_with_and_without_offsets() {
-        let t = iso_time("2026-11-20T10:00:00+05:00", None).unwrap();
-        assert_eq!(t.utc.unwrap().to_rfc3339(), "2026-11-20T05:00:00+00:00");
-        assert_eq!(t.original, "2026-11-20T10:00:00+05:00");
-        let t = iso_time("2026-11-20T10:00:00.123+0200", None).unwrap();
-        assert_eq!(t.utc.unwrap().to_rfc3339(), "2026-11-20T08:00:00.123+00:00");
-        assert_eq!(iso_time("2026-11-20T10:00:00", None).unwrap().utc, None);
-        let t = iso_time("2026-11-20 10:00:00", Some(chrono_tz::Asia::Almaty)).unwrap();
-        assert_eq!(t.utc.unwrap().to_rfc3339(), "2026-11-20T05:00:00+00:00");
-        assert_eq!(iso_time("  ", None), None);
-    }
-
-    #[test]
-    fn amounts_as_pages_write_them() {
-        assert_eq!(parse_amount_text("1 300 000,50 ₸"), Some(1_300_000.5));
-        assert_eq!(parse_amount_text("1,300,000.50"), Some(1_300_000.5));
-        assert_eq!(parse_amount_text("1.300.000"), Some(1_300_000.0));
-        assert_eq!(parse_amount_text("710\u{a0}338.80 тг."), Some(710_338.8));
-        assert_eq!(parse_amount_text("—"), None);
-    }
 
     #[test]
     fn templates_and_file_names() {

@@ -40,7 +40,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use url::Url;
 
-use super::{Page, PageFuture, Source, SourceError, SourceSpec, fetch_err, looks_like_html};
+use super::util::{Start, bad_cursor, encode_cursor, looks_like_html};
+use super::{Page, PageFuture, Source, SourceError, SourceSpec, fetch_err};
 use crate::fetch::Fetcher;
 use crate::model::{NoticeRecord, Payload};
 
@@ -179,24 +180,19 @@ impl Ocds {
                 "next_pointer {next_pointer:?} is not a JSON pointer (it starts with /)"
             )));
         }
-        let saved: Option<Cursor> = match (spec.since, saved_cursor) {
-            (None, Some(s)) if !s.trim().is_empty() => {
-                Some(serde_json::from_str(s).map_err(|e| SourceError::BadCursor {
-                    name: name.clone(),
-                    cursor: s.to_string(),
-                    reason: e.to_string(),
-                })?)
-            }
-            _ => None,
+        // `--since` has no meaning here: it starts over from the configured URL.
+        let saved = match super::util::start::<Cursor>(
+            spec,
+            saved_cursor,
+            chrono::Utc::now().date_naive(),
+        )? {
+            Start::Fresh(_) => None,
+            Start::Resume(c) => Some(c),
         };
         let state = match format {
             Format::Api => {
                 let page = match saved.and_then(|c| c.page) {
-                    Some(p) => Url::parse(&p).map_err(|e| SourceError::BadCursor {
-                        name: name.clone(),
-                        cursor: p.clone(),
-                        reason: e.to_string(),
-                    })?,
+                    Some(p) => Url::parse(&p).map_err(|e| bad_cursor(&name, &p, e.to_string()))?,
                     None => spec.url.clone(),
                 };
                 State::Api { page }
@@ -319,11 +315,10 @@ impl Ocds {
             Some(n) => (n, false),
             None => (page, true),
         };
-        let cursor_string = serde_json::to_string(&Cursor {
+        let cursor_string = encode_cursor(&Cursor {
             page: Some(cursor.to_string()),
             ..Cursor::default()
-        })
-        .unwrap_or_default();
+        });
         self.state = State::Api { page: cursor };
         Ok(Page {
             records,
@@ -365,7 +360,7 @@ impl Ocds {
                 tracing::info!(source = %name, url = %got.url, "bulk file not modified since the last complete read");
                 return Ok(Page {
                     records: Vec::new(),
-                    cursor: Some(serde_json::to_string(c).unwrap_or_default()),
+                    cursor: Some(encode_cursor(c)),
                     done: true,
                 });
             }
@@ -487,7 +482,7 @@ impl Ocds {
         let records = self.map_items(groups);
         Ok(Page {
             records,
-            cursor: Some(serde_json::to_string(&cursor).unwrap_or_default()),
+            cursor: Some(encode_cursor(&cursor)),
             done,
         })
     }

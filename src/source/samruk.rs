@@ -25,9 +25,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use url::Url;
 
+use super::util::{Start, amount_of, encode_cursor, looks_like_html, portal_time};
 use super::{
     Page, PageFuture, Source, SourceError, SourceSpec, document_rank, fetch_err, fill_template,
-    is_spec, iso_time, looks_like_html, media_type, value_to_string,
+    is_spec, media_type, value_to_string,
 };
 use crate::fetch::Fetcher;
 use crate::model::{Agency, DocumentRef, LotRecord, NoticeRecord};
@@ -44,6 +45,8 @@ pub const FILTER: &str = r#"{"advertStatus": "PUBLISHED", "lotStatus": "PUBLISHE
 pub const FILES_PATH: &str = "/eprocfilestorage/open-api/files/download/";
 /// Pages read per run at most.
 pub const MAX_PAGES: u32 = 500;
+/// The zone of a time the portal writes without an offset.
+const ZONE: chrono_tz::Tz = chrono_tz::Asia::Almaty;
 const OVERLAP: chrono::Duration = chrono::Duration::hours(1);
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -82,18 +85,9 @@ impl Samruk {
             page: 0,
             started: None,
         };
-        let cursor = match (spec.since, saved_cursor) {
-            (Some(day), _) => fresh(day_start(day)),
-            (None, Some(saved)) if !saved.trim().is_empty() => serde_json::from_str(saved)
-                .map_err(|e| SourceError::BadCursor {
-                    name: spec.name.clone(),
-                    cursor: saved.to_string(),
-                    reason: e.to_string(),
-                })?,
-            _ => fresh(day_start(super::lookback_start(
-                now.date_naive(),
-                spec.lookback_days,
-            ))),
+        let cursor = match super::util::start(spec, saved_cursor, now.date_naive())? {
+            Start::Fresh(day) => fresh(day_start(day)),
+            Start::Resume(c) => c,
         };
         let started = cursor.started.filter(|_| cursor.page > 0).unwrap_or(now);
         Ok(Samruk {
@@ -154,7 +148,7 @@ impl Samruk {
             let modified = item
                 .get("lastModifiedDate")
                 .and_then(Value::as_str)
-                .and_then(|s| iso_time(s, Some(chrono_tz::Asia::Almaty)))
+                .and_then(|s| portal_time(s, Some(ZONE)))
                 .and_then(|t| t.utc);
             let recent = modified.is_none_or(|m| m >= self.cursor.since);
             any_recent |= recent;
@@ -194,7 +188,7 @@ impl Samruk {
         };
         Ok(Some(Page {
             records,
-            cursor: Some(serde_json::to_string(&self.cursor).unwrap_or_default()),
+            cursor: Some(encode_cursor(&self.cursor)),
             done,
         }))
     }
@@ -257,7 +251,7 @@ fn status(v: Option<&Value>) -> (Option<String>, Option<String>) {
 fn time(v: &Value, keys: &[&str]) -> Option<crate::model::PortalTime> {
     keys.iter()
         .find_map(|k| text(v, k))
-        .and_then(|s| iso_time(&s, Some(chrono_tz::Asia::Almaty)))
+        .and_then(|s| portal_time(&s, Some(ZONE)))
 }
 
 fn documents_of(v: &Value, host: &Url) -> Vec<DocumentRef> {
@@ -332,7 +326,7 @@ pub fn map_advert(item: &Value, notice_url: &str, host: &Url) -> Option<NoticeRe
                 description: text(l, "descriptionRu")
                     .or_else(|| text(l, "additionalCharacteristicsRu"))
                     .or_else(|| text(l, "descriptionKk")),
-                amount: l.get("sumTruNoNds").and_then(Value::as_f64),
+                amount: l.get("sumTruNoNds").and_then(amount_of),
                 quantity: l.get("count").and_then(Value::as_f64),
                 status: lot_status,
                 documents: documents_of(l, host),
@@ -355,7 +349,7 @@ pub fn map_advert(item: &Value, notice_url: &str, host: &Url) -> Option<NoticeRe
         title_kk: text(item, "nameKk"),
         description: text(item, "descriptionRu"),
         agency,
-        amount: item.get("sumTruNoNds").and_then(Value::as_f64),
+        amount: item.get("sumTruNoNds").and_then(amount_of),
         currency: Some("KZT".into()),
         status: status_name,
         status_code,
