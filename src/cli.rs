@@ -959,10 +959,7 @@ fn run_pipeline(cfg: &Config, rules: &RuleSet, opts: &RunOptions, command: &str)
 /// The same cycle as `run`, on a schedule, under the same lock: a cycle that finds the
 /// lock held (a cron run, say) is skipped. Stops cleanly on SIGINT/SIGTERM.
 fn daemon(cfg: &Config, rules: &RuleSet) -> Result<i32> {
-    let cron = cfg
-        .schedule
-        .parsed()
-        .map_err(|m| anyhow::anyhow!("{}: key `schedule.cron`: {m}", cfg.file.display()))?;
+    let cron = cfg.schedule.cron.cron();
     let rt = runtime()?;
     let stop = StopFlag::default();
     let opts = RunOptions {
@@ -1611,7 +1608,7 @@ fn status(cfg: &Config, format: OutputFormat, runs: usize) -> Result<i32> {
                 out,
                 "  {:<20} {:<14} {:<8} last success {}  failures in a row {}{}",
                 line(&s.name),
-                line(&s.kind),
+                line(s.kind.name()),
                 state,
                 line(h.last_success_at.as_deref().unwrap_or("never")),
                 h.consecutive_failures,
@@ -1625,7 +1622,7 @@ fn status(cfg: &Config, format: OutputFormat, runs: usize) -> Result<i32> {
                 out,
                 "  {:<20} {:<14} {:<8} never crawled",
                 line(&s.name),
-                line(&s.kind),
+                line(s.kind.name()),
                 state
             )?,
         }

@@ -179,7 +179,7 @@ impl Goszakup {
         saved_cursor: Option<&str>,
         now: NaiveDateTime,
     ) -> Result<Goszakup, SourceError> {
-        let name = spec.name.clone();
+        let name = spec.config.name.clone();
         let token = spec
             .token
             .as_deref()
@@ -187,10 +187,11 @@ impl Goszakup {
             .filter(|t| !t.is_empty())
             .ok_or_else(|| SourceError::MissingToken { name: name.clone() })?
             .to_string();
-        let graphql = join(&spec.url, "v3/graphql").map_err(|message| SourceError::Config {
-            name: name.clone(),
-            message,
-        })?;
+        let graphql =
+            join(&spec.config.url, "v3/graphql").map_err(|message| SourceError::Config {
+                name: name.clone(),
+                message,
+            })?;
         let fresh = |day: NaiveDate| Cursor {
             from: day
                 .and_hms_opt(0, 0, 0)
@@ -227,7 +228,7 @@ impl Goszakup {
             .to_string();
         Ok(Goszakup {
             name,
-            base: spec.url.clone(),
+            base: spec.config.url.clone(),
             graphql,
             token,
             cursor,
@@ -550,16 +551,17 @@ mod tests {
     use super::*;
 
     fn spec(token: Option<&str>) -> SourceSpec {
+        let mut config = crate::config::SourceConfig::new(
+            "gz",
+            Url::parse("https://ows.goszakup.gov.kz").unwrap(),
+            crate::config::SourceKind::Goszakup(Default::default()),
+        );
+        config.lookback_days = 7;
         SourceSpec {
-            name: "gz".into(),
-            kind: "goszakup".into(),
-            url: Url::parse("https://ows.goszakup.gov.kz").unwrap(),
+            config,
             token: token.map(str::to_string),
-            lookback_days: 7,
             since: None,
-            search_terms: vec![],
             allowed_hosts: vec![],
-            options: Default::default(),
         }
     }
 

@@ -25,6 +25,7 @@ use super::{
     Page, PageFuture, Source, SourceError, SourceSpec, document_rank, fetch_err, is_spec, join,
     media_type,
 };
+use crate::config::GoszakupHtmlSettings;
 use crate::fetch::{FetchError, Fetcher};
 use crate::model::{DocumentRef, NoticeRecord, Payload};
 
@@ -125,18 +126,20 @@ struct Row {
 impl GoszakupHtml {
     pub fn open(
         spec: &SourceSpec,
+        settings: &GoszakupHtmlSettings,
         saved_cursor: Option<&str>,
     ) -> Result<GoszakupHtml, SourceError> {
         let today = chrono::Utc::now().with_timezone(&ZONE).date_naive();
-        Self::open_at(spec, saved_cursor, today)
+        Self::open_at(spec, settings, saved_cursor, today)
     }
 
     fn open_at(
         spec: &SourceSpec,
+        settings: &GoszakupHtmlSettings,
         saved_cursor: Option<&str>,
         today: NaiveDate,
     ) -> Result<GoszakupHtml, SourceError> {
-        let terms: Vec<String> = spec
+        let terms: Vec<String> = settings
             .search_terms
             .iter()
             .map(|t| t.trim().to_string())
@@ -144,7 +147,7 @@ impl GoszakupHtml {
             .collect();
         if terms.is_empty() {
             return Err(SourceError::Config {
-                name: spec.name.clone(),
+                name: spec.config.name.clone(),
                 message: "goszakup-html needs search_terms".into(),
             });
         }
@@ -160,8 +163,8 @@ impl GoszakupHtml {
             Start::Resume(c) => c,
         };
         Ok(GoszakupHtml {
-            name: spec.name.clone(),
-            base: spec.url.clone(),
+            name: spec.config.name.clone(),
+            base: spec.config.url.clone(),
             terms,
             cursor,
             today,

@@ -30,6 +30,7 @@ use super::{
     Page, PageFuture, Source, SourceError, SourceSpec, document_rank, fetch_err, fill_template,
     is_spec, media_type, value_to_string,
 };
+use crate::config::SamrukSettings;
 use crate::fetch::Fetcher;
 use crate::model::{Agency, DocumentRef, LotRecord, NoticeRecord};
 
@@ -70,12 +71,17 @@ pub struct Samruk {
 }
 
 impl Samruk {
-    pub fn open(spec: &SourceSpec, saved_cursor: Option<&str>) -> Result<Samruk, SourceError> {
-        Self::open_at(spec, saved_cursor, Utc::now())
+    pub fn open(
+        spec: &SourceSpec,
+        settings: &SamrukSettings,
+        saved_cursor: Option<&str>,
+    ) -> Result<Samruk, SourceError> {
+        Self::open_at(spec, settings, saved_cursor, Utc::now())
     }
 
     fn open_at(
         spec: &SourceSpec,
+        settings: &SamrukSettings,
         saved_cursor: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Samruk, SourceError> {
@@ -91,14 +97,14 @@ impl Samruk {
         };
         let started = cursor.started.filter(|_| cursor.page > 0).unwrap_or(now);
         Ok(Samruk {
-            name: spec.name.clone(),
-            url: spec.url.clone(),
-            size: match spec.options.page_size {
-                0 => DEFAULT_PAGE_SIZE,
-                n => n,
-            },
-            notice_url: spec
-                .options
+            name: spec.config.name.clone(),
+            url: spec.config.url.clone(),
+            // The config refuses 0; a 0 set past it means the default too.
+            size: settings
+                .page_size
+                .filter(|&n| n > 0)
+                .unwrap_or(DEFAULT_PAGE_SIZE),
+            notice_url: settings
                 .notice_url
                 .clone()
                 .unwrap_or_else(|| NOTICE_URL.to_string()),

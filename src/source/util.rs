@@ -76,9 +76,9 @@ pub fn start<C: DeserializeOwned>(
     Ok(match (spec.since, saved) {
         (Some(day), _) => Start::Fresh(day),
         (None, Some(saved)) if !saved.trim().is_empty() => {
-            Start::Resume(decode_cursor(&spec.name, saved)?)
+            Start::Resume(decode_cursor(&spec.config.name, saved)?)
         }
-        _ => Start::Fresh(lookback_start(today, spec.lookback_days)),
+        _ => Start::Fresh(lookback_start(today, spec.config.lookback_days)),
     })
 }
 
