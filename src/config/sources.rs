@@ -421,7 +421,7 @@ impl HtmlSettings {
 
 /// The keys every kind reads, as written.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename = "SourceConfig")]
+#[serde(deny_unknown_fields, expecting = "struct SourceConfig")]
 struct CommonKeys {
     name: String,
     kind: String,
@@ -847,6 +847,28 @@ mod tests {
             "{e}"
         );
         assert!(e.message.contains("invalid type"), "{e}");
+    }
+
+    /// What is not a table of sources is named as the reader names it.
+    #[test]
+    fn sources_that_are_no_tables() {
+        let e = parse("sources = 3\n[database]\npath = 'a.db'\n").unwrap_err();
+        assert_eq!(
+            (e.line, e.key.as_deref()),
+            (Some(1), Some("sources")),
+            "{e}"
+        );
+        assert_eq!(e.message, "invalid type: integer `3`, expected a sequence");
+        let e = parse("sources = [1]\n[database]\npath = 'a.db'\n").unwrap_err();
+        assert_eq!(
+            e.message,
+            "invalid type: integer `1`, expected struct SourceConfig"
+        );
+        let c = parse(
+            "sources = [{name = 's', kind = 'ocds', url = 'https://p.ua/api'}]\n[database]\npath = 'a.db'\n",
+        )
+        .unwrap();
+        assert_eq!(c.sources[0].kind, SourceKind::Ocds(OcdsSettings::default()));
     }
 
     #[test]

@@ -52,7 +52,6 @@ pub struct HtmlSource {
     start: Url,
     /// Compiled when the config was read.
     settings: HtmlSettings,
-    zone: chrono_tz::Tz,
     cursor: Cursor,
     today: NaiveDate,
     seen: HashSet<String>,
@@ -86,8 +85,7 @@ impl HtmlSource {
         settings: &HtmlSettings,
         saved_cursor: Option<&str>,
     ) -> Result<HtmlSource, SourceError> {
-        let zone = settings.timezone;
-        let today = Utc::now().with_timezone(&zone).date_naive();
+        let today = Utc::now().with_timezone(&settings.timezone).date_naive();
         let fresh = |from| Cursor {
             from,
             next: None,
@@ -101,7 +99,6 @@ impl HtmlSource {
             name: spec.config.name.clone(),
             start: spec.config.url.clone(),
             settings: settings.clone(),
-            zone,
             cursor,
             today,
             seen: HashSet::new(),
@@ -134,11 +131,9 @@ impl HtmlSource {
         let mut records = Vec::new();
         let mut any_recent = false;
         for row in &rows {
-            let recent = row
-                .published
-                .as_ref()
-                .and_then(|p| p.utc)
-                .is_none_or(|t| t.with_timezone(&self.zone).date_naive() >= self.cursor.from);
+            let recent = row.published.as_ref().and_then(|p| p.utc).is_none_or(|t| {
+                t.with_timezone(&self.settings.timezone).date_naive() >= self.cursor.from
+            });
             any_recent |= recent;
             let id = row.link.to_string();
             if !recent
@@ -436,7 +431,7 @@ impl HtmlSource {
 
     /// A date in `date_format` somewhere in `t` (text around it is ignored), in the portal's zone.
     fn date(&self, t: &str) -> Option<PortalTime> {
-        time_in_text(t, &self.settings.date_format, self.zone)
+        time_in_text(t, &self.settings.date_format, self.settings.timezone)
     }
 }
 
