@@ -255,7 +255,7 @@ pub struct Config {
     pub database: DatabaseConfig,
     #[serde(default)]
     pub crawl: CrawlConfig,
-    /// `[[sources]]`, read on their own ([`sources`]): each kind has its own keys.
+    /// `[[sources]]`, read on their own (`config/sources.rs`): each kind has its own keys.
     #[serde(skip)]
     pub sources: Vec<SourceConfig>,
     #[serde(default)]
