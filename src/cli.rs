@@ -1586,7 +1586,7 @@ fn status(cfg: &Config, format: OutputFormat, runs: usize) -> Result<i32> {
                 out,
                 "  {:<20} {:<14} {:<8} last success {}  failures in a row {}{}",
                 line(&s.name),
-                line(&s.kind),
+                line(s.kind.name()),
                 state,
                 line(h.last_success_at.as_deref().unwrap_or("never")),
                 h.consecutive_failures,
@@ -1600,7 +1600,7 @@ fn status(cfg: &Config, format: OutputFormat, runs: usize) -> Result<i32> {
                 out,
                 "  {:<20} {:<14} {:<8} never crawled",
                 line(&s.name),
-                line(&s.kind),
+                line(s.kind.name()),
                 state
             )?,
         }

@@ -1,6 +1,9 @@
 //! Loading and validating `config.toml`.
 //!
-//! The file is parsed once, here, into plain settings structs; nothing else reads TOML.
+//! The file is parsed once, here, into typed settings; nothing else reads TOML. Each source's
+//! `kind` is an enum carrying the settings only that kind reads ([`SourceKind`], in
+//! `config/sources.rs`); CSS selectors, time zones, the cron line and OCDS formats are
+//! compiled at load and carried compiled, so nothing downstream parses them again.
 //! Unknown keys are errors, and every error names the file, the line and the key.
 //! Every number has a range ([`BOUNDS`], documented in README's configuration table): a
 //! value outside it is an error, so nothing downstream does arithmetic on an absurd value.
@@ -12,6 +15,12 @@ use crate::model::Severity;
 use serde::Deserialize;
 use std::fmt;
 use std::path::{Path, PathBuf};
+
+mod sources;
+pub use sources::{
+    Css, GoszakupHtmlSettings, GoszakupSettings, HtmlSettings, HtmlTable, OcdsFormat, OcdsSettings,
+    SOURCE_KEYS, SamrukSettings, SourceConfig, SourceKind,
+};
 
 /// The documented default configuration, also written by `tenderscan init`.
 pub const DEFAULT_CONFIG: &str = include_str!("../config.toml");
@@ -246,7 +255,8 @@ pub struct Config {
     pub database: DatabaseConfig,
     #[serde(default)]
     pub crawl: CrawlConfig,
-    #[serde(default)]
+    /// `[[sources]]`, read on their own (`config/sources.rs`): each kind has its own keys.
+    #[serde(skip)]
     pub sources: Vec<SourceConfig>,
     #[serde(default)]
     pub mail: MailConfig,
@@ -313,42 +323,6 @@ impl Default for CrawlConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SourceConfig {
-    pub name: String,
-    pub kind: String,
-    pub url: String,
-    #[serde(default = "yes")]
-    pub enabled: bool,
-    /// Name of the environment variable holding the API token.
-    pub token_env: Option<String>,
-    #[serde(default = "default_lookback")]
-    pub lookback_days: u32,
-    #[serde(default = "default_rps")]
-    pub requests_per_second: f64,
-    /// Extra root certificate (PEM), e.g. Kazakhstan's national CA.
-    pub ca_file: Option<PathBuf>,
-    /// Hosts besides the source's own from which attachments may be fetched.
-    #[serde(default)]
-    pub attachment_hosts: Vec<String>,
-    /// Search words for sources that crawl a portal's public search pages.
-    #[serde(default)]
-    pub search_terms: Vec<String>,
-    /// ocds, samruk: public URL of a notice, with `{ocid}`, `{id}` or `{number}`.
-    pub notice_url: Option<String>,
-    /// ocds: JSON pointer to the next page's URL (default `/links/next`).
-    pub next_pointer: Option<String>,
-    /// ocds: "api", "jsonl" or "auto" (from the URL).
-    pub format: Option<String>,
-    /// ocds bulk files: the largest download, in bytes.
-    pub max_download_bytes: Option<u64>,
-    /// samruk: records per page.
-    pub page_size: Option<u32>,
-    /// html: the selectors of the portal's pages.
-    pub html: Option<crate::source::html::HtmlSettings>,
-}
-
 /// `[currency]`: rates to one base currency, so reports can compare amounts.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -358,20 +332,6 @@ pub struct CurrencyConfig {
     /// Units of `base` per one unit of each currency: `{ UAH = 12.1, USD = 480.0 }`.
     #[serde(default)]
     pub rates: std::collections::BTreeMap<String, f64>,
-}
-
-impl SourceConfig {
-    /// The token, read from the environment variable that `token_env` names.
-    pub fn token(&self) -> Option<String> {
-        read_secret(self.token_env.as_deref())
-    }
-
-    /// The source's own host.
-    pub fn host(&self) -> Option<String> {
-        url::Url::parse(&self.url)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_owned))
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -502,34 +462,74 @@ impl Default for EvidenceConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct ScheduleConfig {
     /// Standard five-field cron line (minute hour day-of-month month day-of-week), local time.
-    pub cron: String,
+    pub cron: CronLine,
 }
 
 impl Default for ScheduleConfig {
     fn default() -> Self {
         ScheduleConfig {
-            cron: "0 */2 * * *".into(),
+            cron: CronLine::parse(DEFAULT_CRON).expect("the default cron line parses (a test)"),
         }
     }
 }
 
-impl ScheduleConfig {
-    /// The parsed schedule.
-    pub fn parsed(&self) -> Result<croner::Cron, String> {
-        if self.cron.split_whitespace().count() != 5 {
+/// `[schedule] cron` unless the config says otherwise.
+pub const DEFAULT_CRON: &str = "0 */2 * * *";
+
+/// A five-field cron line, checked and compiled when the config is read. Shown as written.
+#[derive(Clone)]
+pub struct CronLine {
+    line: String,
+    cron: croner::Cron,
+}
+
+impl CronLine {
+    /// Compiles `line`: five fields, each in its range, naming a day that comes.
+    pub fn parse(line: &str) -> Result<CronLine, String> {
+        if line.split_whitespace().count() != 5 {
             return Err(format!(
-                "{:?} is not a five-field cron line (minute hour day month weekday)",
-                self.cron
+                "{line:?} is not a five-field cron line (minute hour day month weekday)"
             ));
         }
-        let cron = self
-            .cron
+        let cron = line
             .parse::<croner::Cron>()
-            .map_err(|e| format!("{:?} is not a cron line: {e}", self.cron))?;
+            .map_err(|e| format!("{line:?} is not a cron line: {e}"))?;
         // Fields each in range can still name a day that never comes (31 February).
         cron.find_next_occurrence(&chrono::Local::now(), false)
-            .map_err(|_| format!("{:?} never comes (a day like 31 February?)", self.cron))?;
-        Ok(cron)
+            .map_err(|_| format!("{line:?} never comes (a day like 31 February?)"))?;
+        Ok(CronLine {
+            line: line.to_string(),
+            cron,
+        })
+    }
+
+    /// The compiled schedule.
+    pub fn cron(&self) -> &croner::Cron {
+        &self.cron
+    }
+
+    /// As written in the config.
+    pub fn as_str(&self) -> &str {
+        &self.line
+    }
+}
+
+impl fmt::Display for CronLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.line)
+    }
+}
+
+impl fmt::Debug for CronLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.line, f)
+    }
+}
+
+impl<'de> Deserialize<'de> for CronLine {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<CronLine, D::Error> {
+        let line = String::deserialize(d)?;
+        CronLine::parse(&line).map_err(serde::de::Error::custom)
     }
 }
 
@@ -584,18 +584,17 @@ impl Config {
 
     /// Parse `src` (named `file` in errors) and resolve relative paths against `dir`.
     pub fn parse(src: &str, file: &Path, dir: &Path) -> Result<Config, ConfigError> {
-        let mut cfg: Config = toml::from_str(src).map_err(|e| {
-            let (line, key) = match e.span() {
-                Some(span) => locate_span(src, span.start),
-                None => (None, None),
-            };
-            ConfigError {
-                file: file.to_path_buf(),
-                line,
-                key,
-                message: e.message().trim().to_string(),
-            }
-        })?;
+        let at = Locate { src, file };
+        let doc = toml::de::DeTable::parse(src).map_err(|e| at.toml(e))?;
+        let span = doc.span();
+        let mut root = doc.into_inner();
+        // Each source's keys depend on its kind: read apart from the rest.
+        let sources = root.remove("sources");
+        let rest = toml::de::Deserializer::from(toml::Spanned::new(span, root));
+        let mut cfg = Config::deserialize(rest).map_err(|e| at.toml(e))?;
+        if let Some(sources) = sources {
+            cfg.sources = sources::parse_sources(&at, sources)?;
+        }
         cfg.file = file.to_path_buf();
         cfg.validate(src)?;
         cfg.resolve_paths(dir);
@@ -672,14 +671,21 @@ impl Config {
                 i,
                 s.requests_per_second.into(),
             ));
-            if let Some(n) = s.max_download_bytes {
-                v.push(at("sources", "max_download_bytes", i, n.into()));
-            }
-            if let Some(n) = s.page_size {
-                v.push(at("sources", "page_size", i, n.into()));
-            }
-            if let Some(h) = &s.html {
-                v.push(at("sources.html", "max_pages", i, h.max_pages.into()));
+            match &s.kind {
+                SourceKind::Ocds(o) => {
+                    if let Some(n) = o.max_download_bytes {
+                        v.push(at("sources", "max_download_bytes", i, n.into()));
+                    }
+                }
+                SourceKind::Samruk(k) => {
+                    if let Some(n) = k.page_size {
+                        v.push(at("sources", "page_size", i, n.into()));
+                    }
+                }
+                SourceKind::Html(h) => {
+                    v.push(at("sources.html", "max_pages", i, h.max_pages.into()));
+                }
+                SourceKind::Goszakup(_) | SourceKind::GoszakupHtml(_) => {}
             }
         }
         for (code, rate) in &self.currency.rates {
@@ -704,16 +710,12 @@ impl Config {
     }
 
     fn validate(&self, src: &str) -> Result<(), ConfigError> {
-        let err = |table: &str, index: Option<usize>, key: &str, message: String| ConfigError {
-            file: self.file.clone(),
-            line: locate_value(src, table, index, key)
-                .or_else(|| locate_key(src, table, index, key)),
-            key: Some(match index {
-                Some(i) => format!("{table}[{i}].{key}"),
-                None if table.is_empty() => key.to_string(),
-                None => format!("{table}.{key}"),
-            }),
-            message,
+        let at = Locate {
+            src,
+            file: &self.file,
+        };
+        let err = |table: &str, index: Option<usize>, key: &str, message: String| {
+            at.key(table, index, key, message)
         };
         if self.database.path.as_os_str().is_empty() {
             return Err(err("database", None, "path", "must not be empty".into()));
@@ -732,41 +734,9 @@ impl Config {
                     format!("source name {:?} is used twice", s.name),
                 ));
             }
-            if !SOURCE_KINDS.contains(&s.kind.as_str()) {
-                return Err(err(
-                    "sources",
-                    at,
-                    "kind",
-                    format!(
-                        "unknown source kind {:?} (this build knows: {})",
-                        s.kind,
-                        SOURCE_KINDS.join(", ")
-                    ),
-                ));
-            }
-            match url::Url::parse(&s.url) {
-                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {}
-                Ok(_) => {
-                    return Err(err(
-                        "sources",
-                        at,
-                        "url",
-                        format!("{:?} is not an http(s) URL with a host", s.url),
-                    ));
-                }
-                Err(e) => {
-                    return Err(err(
-                        "sources",
-                        at,
-                        "url",
-                        format!("{:?} is not a URL: {e}", s.url),
-                    ));
-                }
-            }
             if let Some(var) = &s.token_env {
                 check_env_name(var).map_err(|m| err("sources", at, "token_env", m))?;
             }
-            check_kind_keys(s).map_err(|(k, m)| err("sources", at, &k, m))?;
             for h in &s.attachment_hosts {
                 if h.is_empty() || h.contains('/') || h.contains(':') || h.contains(' ') {
                     return Err(err(
@@ -802,9 +772,6 @@ impl Config {
                 "empty: remove the key to write .eml files instead".into(),
             ));
         }
-        self.schedule
-            .parsed()
-            .map_err(|m| err("schedule", None, "cron", m))?;
         for (i, r) in self.recipients.iter().enumerate() {
             check_address(&r.email).map_err(|m| err("recipients", Some(i), "email", m))?;
             if let Some(sources) = &r.sources {
@@ -855,66 +822,6 @@ impl Config {
     }
 }
 
-/// Keys only some kinds read: set on another kind, they are a mistake worth naming.
-fn check_kind_keys(s: &SourceConfig) -> Result<(), (String, String)> {
-    let kind = s.kind.as_str();
-    let only = |key: &str, set: bool, kinds: &[&str]| {
-        if set && !kinds.contains(&kind) {
-            Err((
-                key.to_string(),
-                format!(
-                    "is read only by kind {} (this source is {kind})",
-                    kinds.join(" or ")
-                ),
-            ))
-        } else {
-            Ok(())
-        }
-    };
-    only("notice_url", s.notice_url.is_some(), &["ocds", "samruk"])?;
-    only("next_pointer", s.next_pointer.is_some(), &["ocds"])?;
-    only("format", s.format.is_some(), &["ocds"])?;
-    only(
-        "max_download_bytes",
-        s.max_download_bytes.is_some(),
-        &["ocds"],
-    )?;
-    only("page_size", s.page_size.is_some(), &["samruk"])?;
-    only("html", s.html.is_some(), &["html"])?;
-    if let Some(p) = &s.next_pointer
-        && !p.starts_with('/')
-    {
-        return Err((
-            "next_pointer".into(),
-            format!("{p:?} is not a JSON pointer (e.g. \"/next_page/uri\")"),
-        ));
-    }
-    if let Some(f) = &s.format
-        && !["api", "jsonl", "auto"].contains(&f.as_str())
-    {
-        return Err((
-            "format".into(),
-            format!("{f:?}: expected \"api\", \"jsonl\" or \"auto\""),
-        ));
-    }
-    if let Some(t) = &s.notice_url
-        && !(t.starts_with("http://") || t.starts_with("https://"))
-    {
-        return Err((
-            "notice_url".into(),
-            format!("{t:?} is not an http(s) URL template"),
-        ));
-    }
-    match (&s.html, kind) {
-        (None, "html") => Err((
-            "html".into(),
-            "kind html needs a [sources.html] table of selectors (see config.toml)".into(),
-        )),
-        (Some(h), _) => h.check().map_err(|(k, m)| (format!("html.{k}"), m)),
-        _ => Ok(()),
-    }
-}
-
 fn check_currency(c: &CurrencyConfig) -> Result<(), (String, String)> {
     let code = |s: &str| s.len() == 3 && s.chars().all(|c| c.is_ascii_uppercase());
     if let Some(b) = &c.base
@@ -957,6 +864,55 @@ fn check_address(addr: &str) -> Result<(), String> {
     addr.parse::<lettre::message::Mailbox>()
         .map(|_| ())
         .map_err(|e| format!("{addr:?} is not an email address: {e}"))
+}
+
+/// Makes errors that name the file, the line and the key.
+struct Locate<'a> {
+    src: &'a str,
+    file: &'a Path,
+}
+
+impl Locate<'_> {
+    /// An error of the TOML reader (syntax, a type, an unknown field), where its span starts.
+    fn toml(&self, e: toml::de::Error) -> ConfigError {
+        let (line, key) = match e.span() {
+            Some(span) => locate_span(self.src, span.start),
+            None => (None, None),
+        };
+        ConfigError {
+            file: self.file.to_path_buf(),
+            line,
+            key,
+            message: e.message().trim().to_string(),
+        }
+    }
+
+    /// An error at a byte offset of the file, the key as the TOML reader would name it.
+    fn offset(&self, offset: usize, message: String) -> ConfigError {
+        let (line, key) = locate_span(self.src, offset);
+        ConfigError {
+            file: self.file.to_path_buf(),
+            line,
+            key,
+            message,
+        }
+    }
+
+    /// An error about `key` (dotted: `html.title`) of `[table]`, or of the `index`-th
+    /// `[[table]]`: the line of its value, else of the key, else of the table's header.
+    fn key(&self, table: &str, index: Option<usize>, key: &str, message: String) -> ConfigError {
+        ConfigError {
+            file: self.file.to_path_buf(),
+            line: locate_value(self.src, table, index, key)
+                .or_else(|| locate_key(self.src, table, index, key)),
+            key: Some(match index {
+                Some(i) => format!("{table}[{i}].{key}"),
+                None if table.is_empty() => key.to_string(),
+                None => format!("{table}.{key}"),
+            }),
+            message,
+        }
+    }
 }
 
 /// Line (1-based) and dotted key for a byte offset where toml reported an error.
@@ -1106,10 +1062,10 @@ mod tests {
             .collect::<Vec<_>>()
             .join("\n");
         let c = parse(&format!("[database]\npath = 'a.db'\n{block}\n")).unwrap();
-        let kinds: Vec<&str> = c.sources.iter().map(|s| s.kind.as_str()).collect();
+        let kinds: Vec<&str> = c.sources.iter().map(|s| s.kind.name()).collect();
         assert_eq!(kinds, ["ocds", "ocds", "samruk", "html"]);
         assert_eq!(c.currency.rates.get("UAH"), Some(&12.1));
-        assert!(c.sources[3].html.is_some());
+        assert!(matches!(c.sources[3].kind, SourceKind::Html(_)));
     }
 
     #[test]
@@ -1426,23 +1382,6 @@ mod tests {
                 }
             }
         }
-    }
-
-    /// Defence in depth: the numbers that used to panic, handed past the config's checks.
-    #[test]
-    fn lookback_is_clamped_and_never_leaves_the_calendar() {
-        let today = chrono::NaiveDate::from_ymd_opt(2026, 5, 1).unwrap();
-        let start = crate::source::lookback_start(today, u32::MAX);
-        assert_eq!(
-            start,
-            today - chrono::Days::new(u64::from(MAX_LOOKBACK_DAYS))
-        );
-        assert_eq!(
-            crate::source::lookback_start(today, 7),
-            today - chrono::Days::new(7)
-        );
-        let first = chrono::NaiveDate::MIN;
-        assert_eq!(crate::source::lookback_start(first, 7), first);
     }
 
     #[test]

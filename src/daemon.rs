@@ -32,7 +32,7 @@ pub async fn serve(
         file: cfg.file.display().to_string(),
         message,
     };
-    let cron = cfg.schedule.parsed().map_err(schedule_err)?;
+    let cron = cfg.schedule.cron.cron();
     tracing::info!(schedule = %cfg.schedule.cron, "daemon started");
     if let Some(note) = clock.describe() {
         tracing::warn!("{note}");

@@ -416,7 +416,7 @@ impl Evidence {
                         url: rec.url.clone().unwrap_or_else(|| p.url.clone()),
                         http_status: Some(p.status),
                         media_type: Some(p.content_type.clone().unwrap_or_else(|| {
-                            if crate::source::looks_like_html(None, &p.body) {
+                            if crate::source::util::looks_like_html(None, &p.body) {
                                 "text/html".into()
                             } else {
                                 "application/json".into()

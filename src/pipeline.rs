@@ -235,7 +235,7 @@ pub async fn run(
             name: sc.name.clone(),
             ..Default::default()
         };
-        let source_id = store.ensure_source(&sc.name, &sc.kind, &sc.url)?;
+        let source_id = store.ensure_source(&sc.name, sc.kind.name(), &sc.url_written)?;
         let ctx = Run {
             cfg,
             rules,
@@ -357,18 +357,6 @@ impl From<StoreError> for CrawlFailure {
     }
 }
 
-/// The hosts a source may fetch from: its own, its kind's attachment hosts, and the
-/// config's `attachment_hosts`.
-fn allowed_hosts(sc: &SourceConfig, url: &url::Url) -> Vec<String> {
-    let mut hosts = source::default_allowed_hosts(&sc.kind, url);
-    for h in &sc.attachment_hosts {
-        if !hosts.contains(h) {
-            hosts.push(h.clone());
-        }
-    }
-    hosts
-}
-
 fn fetch_settings(cfg: &Config, sc: &SourceConfig, hosts: Vec<String>) -> FetchSettings {
     let backoff_base = seconds(cfg.crawl.backoff_secs);
     let defaults = FetchSettings::default();
@@ -416,29 +404,9 @@ async fn crawl_source(
     let Run {
         cfg, opts, stop, ..
     } = ctx;
-    let url = url::Url::parse(&sc.url)
-        .map_err(|e| CrawlFailure::Source(format!("source {}: url: {e}", sc.name)))?;
-    let hosts = allowed_hosts(sc, &url);
-    let fetcher = Fetcher::new(fetch_settings(cfg, sc, hosts.clone()))
+    let spec = SourceSpec::new(sc, opts.since);
+    let fetcher = Fetcher::new(fetch_settings(cfg, sc, spec.allowed_hosts.clone()))
         .map_err(|e| CrawlFailure::Source(format!("source {}: {e}", sc.name)))?;
-    let spec = SourceSpec {
-        name: sc.name.clone(),
-        kind: sc.kind.clone(),
-        url,
-        token: sc.token(),
-        lookback_days: sc.lookback_days,
-        since: opts.since,
-        search_terms: sc.search_terms.clone(),
-        allowed_hosts: hosts,
-        options: source::SourceOptions {
-            notice_url: sc.notice_url.clone(),
-            next_pointer: sc.next_pointer.clone(),
-            format: sc.format.clone(),
-            max_download_bytes: sc.max_download_bytes.unwrap_or(0),
-            page_size: sc.page_size.unwrap_or(0),
-            html: sc.html.clone(),
-        },
-    };
     let cursor = if opts.since.is_some() {
         None
     } else {

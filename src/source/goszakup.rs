@@ -30,21 +30,25 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use url::Url;
 
+use super::util::{Start, bad_cursor, encode_cursor, looks_like_html};
 use super::{
     Page, PageFuture, Recheck, RecheckFuture, Source, SourceError, SourceSpec, fetch_err, join,
-    looks_like_html, value_to_string,
+    value_to_string,
 };
 use crate::fetch::Fetcher;
 use crate::model::{NoticeRecord, Payload};
 
 mod map;
 pub(crate) use map::{agency, map_trd_buy};
-pub use map::{almaty_time, buy_status_name, trade_method_name};
+pub use map::{buy_status_name, trade_method_name};
 
 /// The OWS host and the host of the attachments (`filePath`).
 pub const DEFAULT_HOSTS: &[&str] = &["ows.goszakup.gov.kz", "v3bl.goszakup.gov.kz"];
 /// Records per GraphQL page (the API allows up to 200; nested lots and files make pages heavy).
 pub const PAGE_LIMIT: u32 = 50;
+/// The portal's zone: its times carry no offset ("2026-04-15 22:46:05"). Almaty was UTC+6
+/// until 2024-03-01 00:00 and is UTC+5 since; chrono-tz knows both.
+pub const ZONE: chrono_tz::Tz = chrono_tz::Asia::Almaty;
 /// Public page of a notice.
 pub const NOTICE_URL: &str = "https://goszakup.gov.kz/ru/announce/index/";
 /// An incremental run starts this long before the previous crawl began (clock skew, slow index).
@@ -175,7 +179,7 @@ impl Goszakup {
         saved_cursor: Option<&str>,
         now: NaiveDateTime,
     ) -> Result<Goszakup, SourceError> {
-        let name = spec.name.clone();
+        let name = spec.config.name.clone();
         let token = spec
             .token
             .as_deref()
@@ -183,10 +187,11 @@ impl Goszakup {
             .filter(|t| !t.is_empty())
             .ok_or_else(|| SourceError::MissingToken { name: name.clone() })?
             .to_string();
-        let graphql = join(&spec.url, "v3/graphql").map_err(|message| SourceError::Config {
-            name: name.clone(),
-            message,
-        })?;
+        let graphql =
+            join(&spec.config.url, "v3/graphql").map_err(|message| SourceError::Config {
+                name: name.clone(),
+                message,
+            })?;
         let fresh = |day: NaiveDate| Cursor {
             from: day
                 .and_hms_opt(0, 0, 0)
@@ -198,25 +203,18 @@ impl Goszakup {
             phase: Phase::Graphql,
             next: None,
         };
-        let cursor = match (spec.since, saved_cursor) {
-            (Some(day), _) => fresh(day),
-            (None, Some(saved)) if !saved.trim().is_empty() => {
-                let c: Cursor =
-                    serde_json::from_str(saved).map_err(|e| SourceError::BadCursor {
-                        name: name.clone(),
-                        cursor: saved.to_string(),
-                        reason: e.to_string(),
-                    })?;
+        let cursor = match super::util::start::<Cursor>(spec, saved_cursor, now.date())? {
+            Start::Fresh(day) => fresh(day),
+            Start::Resume(c) => {
                 if NaiveDateTime::parse_from_str(&c.from, TIME_FORMAT).is_err() {
-                    return Err(SourceError::BadCursor {
-                        name,
-                        cursor: saved.to_string(),
-                        reason: format!("`from` is not {TIME_FORMAT}"),
-                    });
+                    return Err(bad_cursor(
+                        &name,
+                        saved_cursor.unwrap_or_default(),
+                        format!("`from` is not {TIME_FORMAT}"),
+                    ));
                 }
                 c
             }
-            _ => fresh(super::lookback_start(now.date(), spec.lookback_days)),
         };
         // A resumed crawl keeps the start of the crawl it continues.
         let started = cursor
@@ -230,7 +228,7 @@ impl Goszakup {
             .to_string();
         Ok(Goszakup {
             name,
-            base: spec.url.clone(),
+            base: spec.config.url.clone(),
             graphql,
             token,
             cursor,
@@ -471,7 +469,7 @@ impl Goszakup {
     }
 
     fn cursor_string(&self) -> String {
-        serde_json::to_string(&self.cursor).unwrap_or_default()
+        encode_cursor(&self.cursor)
     }
 }
 
@@ -545,9 +543,7 @@ fn map_trd_buy_list(items: &[Value]) -> Vec<NoticeRecord> {
 }
 
 fn almaty_now() -> NaiveDateTime {
-    Utc::now()
-        .with_timezone(&chrono_tz::Asia::Almaty)
-        .naive_local()
+    Utc::now().with_timezone(&ZONE).naive_local()
 }
 
 #[cfg(test)]
@@ -555,16 +551,17 @@ mod tests {
     use super::*;
 
     fn spec(token: Option<&str>) -> SourceSpec {
+        let mut config = crate::config::SourceConfig::new(
+            "gz",
+            Url::parse("https://ows.goszakup.gov.kz").unwrap(),
+            crate::config::SourceKind::Goszakup(Default::default()),
+        );
+        config.lookback_days = 7;
         SourceSpec {
-            name: "gz".into(),
-            kind: "goszakup".into(),
-            url: Url::parse("https://ows.goszakup.gov.kz").unwrap(),
+            config,
             token: token.map(str::to_string),
-            lookback_days: 7,
             since: None,
-            search_terms: vec![],
             allowed_hosts: vec![],
-            options: Default::default(),
         }
     }
 

@@ -19,11 +19,13 @@ use scraper::{ElementRef, Html, Selector};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::goszakup::{NOTICE_URL, agency, almaty_time};
+use super::goszakup::{NOTICE_URL, ZONE, agency};
+use super::util::{Start, encode_cursor, parse_amount, portal_time};
 use super::{
     Page, PageFuture, Source, SourceError, SourceSpec, document_rank, fetch_err, is_spec, join,
     media_type,
 };
+use crate::config::GoszakupHtmlSettings;
 use crate::fetch::{FetchError, Fetcher};
 use crate::model::{DocumentRef, NoticeRecord, Payload};
 
@@ -124,20 +126,20 @@ struct Row {
 impl GoszakupHtml {
     pub fn open(
         spec: &SourceSpec,
+        settings: &GoszakupHtmlSettings,
         saved_cursor: Option<&str>,
     ) -> Result<GoszakupHtml, SourceError> {
-        let today = chrono::Utc::now()
-            .with_timezone(&chrono_tz::Asia::Almaty)
-            .date_naive();
-        Self::open_at(spec, saved_cursor, today)
+        let today = chrono::Utc::now().with_timezone(&ZONE).date_naive();
+        Self::open_at(spec, settings, saved_cursor, today)
     }
 
     fn open_at(
         spec: &SourceSpec,
+        settings: &GoszakupHtmlSettings,
         saved_cursor: Option<&str>,
         today: NaiveDate,
     ) -> Result<GoszakupHtml, SourceError> {
-        let terms: Vec<String> = spec
+        let terms: Vec<String> = settings
             .search_terms
             .iter()
             .map(|t| t.trim().to_string())
@@ -145,7 +147,7 @@ impl GoszakupHtml {
             .collect();
         if terms.is_empty() {
             return Err(SourceError::Config {
-                name: spec.name.clone(),
+                name: spec.config.name.clone(),
                 message: "goszakup-html needs search_terms".into(),
             });
         }
@@ -154,26 +156,15 @@ impl GoszakupHtml {
             term: 0,
             page: 1,
         };
-        let cursor = match (spec.since, saved_cursor) {
-            (Some(day), _) => fresh(day),
-            (None, Some(saved)) if !saved.trim().is_empty() => {
-                let c: Cursor =
-                    serde_json::from_str(saved).map_err(|e| SourceError::BadCursor {
-                        name: spec.name.clone(),
-                        cursor: saved.to_string(),
-                        reason: e.to_string(),
-                    })?;
-                if c.term >= terms.len() || c.page == 0 {
-                    fresh(c.from)
-                } else {
-                    c
-                }
-            }
-            _ => fresh(super::lookback_start(today, spec.lookback_days)),
+        let cursor = match super::util::start::<Cursor>(spec, saved_cursor, today)? {
+            Start::Fresh(day) => fresh(day),
+            // A cursor past this config's terms (they changed) starts the terms over.
+            Start::Resume(c) if c.term >= terms.len() || c.page == 0 => fresh(c.from),
+            Start::Resume(c) => c,
         };
         Ok(GoszakupHtml {
-            name: spec.name.clone(),
-            base: spec.url.clone(),
+            name: spec.config.name.clone(),
+            base: spec.config.url.clone(),
             terms,
             cursor,
             today,
@@ -225,8 +216,9 @@ impl GoszakupHtml {
             let recent = row
                 .start
                 .as_deref()
-                .and_then(|s| NaiveDate::parse_from_str(s.get(..10).unwrap_or(s), "%Y-%m-%d").ok())
-                .is_none_or(|d| d >= self.cursor.from);
+                .and_then(|s| portal_time(s, Some(ZONE)))
+                .and_then(|t| t.utc)
+                .is_none_or(|t| t.with_timezone(&ZONE).date_naive() >= self.cursor.from);
             any_recent |= recent;
             if !recent
                 || self.seen.contains(&row.id)
@@ -346,7 +338,7 @@ impl GoszakupHtml {
     }
 
     fn cursor_string(&self) -> String {
-        serde_json::to_string(&self.cursor).unwrap_or_default()
+        encode_cursor(&self.cursor)
     }
 }
 
@@ -370,8 +362,11 @@ fn row_record(row: &Row, documents: Vec<DocumentRef>) -> NoticeRecord {
         currency: Some("KZT".into()),
         status: row.status.clone(),
         method: row.method.clone(),
-        published: row.start.as_deref().and_then(almaty_time),
-        deadline: row.end.as_deref().and_then(almaty_time),
+        published: row
+            .start
+            .as_deref()
+            .and_then(|t| portal_time(t, Some(ZONE))),
+        deadline: row.end.as_deref().and_then(|t| portal_time(t, Some(ZONE))),
         url: Some(format!("{NOTICE_URL}{}", row.id)),
         documents,
         ..NoticeRecord::default()
@@ -390,16 +385,6 @@ fn text(el: ElementRef<'_>) -> String {
 
 fn non_empty(s: String) -> Option<String> {
     (!s.is_empty()).then_some(s)
-}
-
-/// "710 338.80" (spaces or no-break spaces between groups, maybe a decimal comma) as a number.
-pub fn parse_amount(s: &str) -> Option<f64> {
-    let cleaned: String = s
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != '\u{202f}')
-        .map(|c| if c == ',' { '.' } else { c })
-        .collect();
-    cleaned.parse().ok()
 }
 
 /// The id in a link to `/ru/announce/index/{id}`.
@@ -584,10 +569,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn amounts_and_ids() {
-        assert_eq!(parse_amount("710 338.80"), Some(710338.8));
-        assert_eq!(parse_amount("1\u{a0}200\u{a0}000,50"), Some(1200000.5));
-        assert_eq!(parse_amount("—"), None);
+    fn notice_ids() {
         assert_eq!(
             notice_id("/ru/announce/index/16776705?tab=lots").as_deref(),
             Some("16776705")
@@ -605,6 +587,27 @@ mod tests {
         )
         .unwrap();
         assert!(rows.is_empty());
+    }
+
+    /// The amount cell goes through the one parser: "1.300.000" was no amount before.
+    #[test]
+    fn amounts_in_the_results_table() {
+        let row = |amount: &str| {
+            format!(
+                "<table id='search-result'><tbody><tr><td><strong>1-1</strong></td>\
+                 <td><a href='/ru/announce/index/1'>SMM</a></td><td>m</td><td>2026-04-15 10:00:00</td>\
+                 <td>2026-04-22 10:00:00</td><td><strong>{amount}</strong></td><td>s</td></tr></tbody></table>"
+            )
+        };
+        for (shown, want) in [
+            ("710 338.80", Some(710_338.8)),
+            ("1.300.000", Some(1_300_000.0)),
+            ("1\u{a0}200\u{a0}000,50", Some(1_200_000.5)),
+            ("—", None),
+        ] {
+            let rows = parse_search(&row(shown)).unwrap();
+            assert_eq!(rows[0].amount, want, "{shown}");
+        }
     }
 
     #[test]

@@ -5,10 +5,15 @@
 //! ([`Payload`](crate::model::Payload), from [`Response::payload`](crate::fetch::Response::payload)):
 //! the pipeline keeps them as evidence.
 //!
+//! [`open`] matches the config's typed [`SourceKind`] and hands each source its own
+//! settings, compiled when the config was read ([`SourceSpec`]: the config plus the token,
+//! `--since` and the allowed hosts). What sources do alike is [`util`]'s: the start of a run,
+//! the cursor's JSON, the HTML-instead-of-JSON check, amounts and times.
+//!
 //! A source must never: build its own HTTP client, download attachments (it only points to
 //! them with [`DocumentRef`](crate::model::DocumentRef)s), touch the store, rules, evidence
-//! folder or mail, hand up a re-serialised payload instead of the bytes it received, or log
-//! a token.
+//! folder or mail, hand up a re-serialised payload instead of the bytes it received, log
+//! a token, parse again what the config compiled, or read an amount or a time its own way.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -17,24 +22,16 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use url::Url;
 
+use crate::config::{SourceConfig, SourceKind};
 use crate::fetch::{FetchError, Fetcher};
-use crate::model::{DocumentRef, NoticeRecord, PortalTime};
+use crate::model::{DocumentRef, NoticeRecord};
 
 pub mod goszakup;
 pub mod goszakup_html;
 pub mod html;
 pub mod ocds;
 pub mod samruk;
-
-/// The first day of a first crawl: `lookback_days` before `today`, at most
-/// [`MAX_LOOKBACK_DAYS`](crate::config::MAX_LOOKBACK_DAYS) (the config refuses more), and never
-/// out of chrono's calendar.
-pub fn lookback_start(today: chrono::NaiveDate, lookback_days: u32) -> chrono::NaiveDate {
-    let days = lookback_days.min(crate::config::MAX_LOOKBACK_DAYS);
-    today
-        .checked_sub_days(chrono::Days::new(u64::from(days)))
-        .unwrap_or(chrono::NaiveDate::MIN)
-}
+pub mod util;
 
 /// One page of records. Store `records`, then save `cursor`; when `done`, this run of the source
 /// is over (the next call to [`Source::next_page`] returns `None`).
@@ -46,59 +43,44 @@ pub struct Page {
     pub done: bool,
 }
 
-/// What the config says about one source, already validated (the token read from the env).
+/// A source as a run opens it: what the config says of it, and the three things the run adds.
 #[derive(Clone)]
 pub struct SourceSpec {
-    pub name: String,
-    /// One of [`crate::config::SOURCE_KINDS`].
-    pub kind: String,
-    /// Base URL: `https://ows.goszakup.gov.kz` (goszakup) or `https://goszakup.gov.kz`
-    /// (goszakup-html); the first page or the bulk file (ocds), the first listing page (html),
+    /// `[[sources]]`, validated and compiled: its name, URL, `lookback_days`, and its kind
+    /// with the settings only that kind reads. The URL is the base URL
+    /// (`https://ows.goszakup.gov.kz` for goszakup, `https://goszakup.gov.kz` for
+    /// goszakup-html), the first page or the bulk file (ocds), the first listing page (html),
     /// the search endpoint (samruk).
-    pub url: Url,
+    pub config: SourceConfig,
+    /// The token, read from the environment variable `token_env` names.
     pub token: Option<String>,
-    pub lookback_days: u32,
     /// `--since`: overrides the saved cursor's start.
     pub since: Option<chrono::NaiveDate>,
-    /// goszakup-html: the words to search for.
-    pub search_terms: Vec<String>,
-    /// Hosts this source may reach: its own and its attachments' ([`default_allowed_hosts`]
-    /// plus the config's `attachment_hosts`). See [`open`].
+    /// Hosts this source may reach: its own and its attachments' ([`allowed_hosts`]). See
+    /// [`open`].
     pub allowed_hosts: Vec<String>,
-    /// Settings only some kinds read (ocds, html, samruk).
-    pub options: SourceOptions,
 }
 
-/// Per-kind settings from `[[sources]]`; each kind reads its own and the config refuses the
-/// others.
-#[derive(Debug, Clone, Default)]
-pub struct SourceOptions {
-    /// ocds, samruk: the public URL of a notice, with `{id}`, `{ocid}` or `{number}` in it.
-    pub notice_url: Option<String>,
-    /// ocds: a JSON pointer to the next page's URL (default `/links/next`).
-    pub next_pointer: Option<String>,
-    /// ocds: `"api"` (paged packages), `"jsonl"` (a bulk file) or none (guessed from the URL).
-    pub format: Option<String>,
-    /// ocds bulk files: the largest download, in bytes ([`ocds::DEFAULT_MAX_DOWNLOAD`] if 0).
-    pub max_download_bytes: u64,
-    /// samruk: records per page (0: the kind's default).
-    pub page_size: u32,
-    /// html: the selectors and formats of the portal's pages.
-    pub html: Option<html::HtmlSettings>,
+impl SourceSpec {
+    /// The one way from the config to a source: `config` as it is, its token read from the
+    /// environment, `since`, and the hosts [`allowed_hosts`] gives it.
+    pub fn new(config: &SourceConfig, since: Option<chrono::NaiveDate>) -> SourceSpec {
+        SourceSpec {
+            token: config.token(),
+            since,
+            allowed_hosts: allowed_hosts(config),
+            config: config.clone(),
+        }
+    }
 }
 
 impl std::fmt::Debug for SourceSpec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SourceSpec")
-            .field("name", &self.name)
-            .field("kind", &self.kind)
-            .field("url", &self.url.as_str())
+            .field("config", &self.config)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
-            .field("lookback_days", &self.lookback_days)
             .field("since", &self.since)
-            .field("search_terms", &self.search_terms)
             .field("allowed_hosts", &self.allowed_hosts)
-            .field("options", &self.options)
             .finish()
     }
 }
@@ -107,8 +89,6 @@ impl std::fmt::Debug for SourceSpec {
 pub enum SourceError {
     #[error("source {name}: no token (set the environment variable its token_env names); skipped")]
     MissingToken { name: String },
-    #[error("source {name}: unknown kind {kind:?} (expected one of {})", crate::config::SOURCE_KINDS.join(", "))]
-    UnknownKind { name: String, kind: String },
     #[error("source {name}: {message}")]
     Config { name: String, message: String },
     #[error("source {name}: saved cursor {cursor:?} is unusable: {reason}")]
@@ -175,40 +155,36 @@ pub trait Source: Send {
     }
 }
 
-/// Opens the source `spec.kind` names, resuming from `saved_cursor` (unless `spec.since` is set).
+/// Opens the source of `spec`'s kind, resuming from `saved_cursor` (unless `spec.since` is set).
 ///
 /// Give each source a view of the shared client limited to its hosts,
 /// `fetcher.with_allowed_hosts(&spec.allowed_hosts)`, for its pages and its documents alike.
 pub fn open(spec: &SourceSpec, saved_cursor: Option<&str>) -> Result<Box<dyn Source>, SourceError> {
-    if !spec.allowed_hosts.is_empty() && !Fetcher::hosts_allow(&spec.allowed_hosts, &spec.url) {
+    let url = &spec.config.url;
+    if !spec.allowed_hosts.is_empty() && !Fetcher::hosts_allow(&spec.allowed_hosts, url) {
         return Err(SourceError::Config {
-            name: spec.name.clone(),
+            name: spec.config.name.clone(),
             message: format!(
-                "the source's own URL {} is not in its allowed hosts {:?}",
-                spec.url, spec.allowed_hosts
+                "the source's own URL {url} is not in its allowed hosts {:?}",
+                spec.allowed_hosts
             ),
         });
     }
-    match spec.kind.as_str() {
-        "goszakup" => Ok(Box::new(goszakup::Goszakup::open(spec, saved_cursor)?)),
-        "goszakup-html" => Ok(Box::new(goszakup_html::GoszakupHtml::open(
-            spec,
-            saved_cursor,
-        )?)),
-        "ocds" => Ok(Box::new(ocds::Ocds::open(spec, saved_cursor)?)),
-        "html" => Ok(Box::new(html::HtmlSource::open(spec, saved_cursor)?)),
-        "samruk" => Ok(Box::new(samruk::Samruk::open(spec, saved_cursor)?)),
-        other => Err(SourceError::UnknownKind {
-            name: spec.name.clone(),
-            kind: other.to_string(),
-        }),
-    }
+    Ok(match &spec.config.kind {
+        SourceKind::Goszakup(_) => Box::new(goszakup::Goszakup::open(spec, saved_cursor)?),
+        SourceKind::GoszakupHtml(s) => {
+            Box::new(goszakup_html::GoszakupHtml::open(spec, s, saved_cursor)?)
+        }
+        SourceKind::Ocds(s) => Box::new(ocds::Ocds::open(spec, s, saved_cursor)?),
+        SourceKind::Html(s) => Box::new(html::HtmlSource::open(spec, s, saved_cursor)?),
+        SourceKind::Samruk(s) => Box::new(samruk::Samruk::open(spec, s, saved_cursor)?),
+    })
 }
 
 /// The hosts a kind needs: the configured URL's host, the portal's hosts and where its
 /// attachments live (`v3bl.goszakup.gov.kz`).
-/// The lead's config adds `attachment_hosts` to these.
-pub fn default_allowed_hosts(kind: &str, url: &Url) -> Vec<String> {
+/// The lead's config adds `attachment_hosts` to these ([`allowed_hosts`]).
+pub fn default_allowed_hosts(kind: &SourceKind, url: &Url) -> Vec<String> {
     // The source's own host at its own port (a bare host means the default port only).
     let mut hosts: Vec<String> = url
         .host_str()
@@ -219,15 +195,27 @@ pub fn default_allowed_hosts(kind: &str, url: &Url) -> Vec<String> {
         .into_iter()
         .collect();
     let extra: &[&str] = match kind {
-        "goszakup" => goszakup::DEFAULT_HOSTS,
-        "goszakup-html" => goszakup_html::DEFAULT_HOSTS,
-        "samruk" => samruk::DEFAULT_HOSTS,
-        // ocds and html: any publisher; its own host, plus the config's attachment_hosts.
-        _ => &[],
+        SourceKind::Goszakup(_) => goszakup::DEFAULT_HOSTS,
+        SourceKind::GoszakupHtml(_) => goszakup_html::DEFAULT_HOSTS,
+        SourceKind::Samruk(_) => samruk::DEFAULT_HOSTS,
+        // Any publisher: its own host, plus the config's attachment_hosts.
+        SourceKind::Ocds(_) | SourceKind::Html(_) => &[],
     };
     for h in extra {
         if !hosts.iter().any(|x| x == h) {
             hosts.push((*h).to_string());
+        }
+    }
+    hosts
+}
+
+/// The hosts a source may fetch from: its own, its kind's attachment hosts, and the
+/// config's `attachment_hosts`.
+pub fn allowed_hosts(config: &SourceConfig) -> Vec<String> {
+    let mut hosts = default_allowed_hosts(&config.kind, &config.url);
+    for h in &config.attachment_hosts {
+        if !hosts.contains(h) {
+            hosts.push(h.clone());
         }
     }
     hosts
@@ -240,20 +228,8 @@ pub(crate) fn fetch_err(name: &str) -> impl FnOnce(FetchError) -> SourceError + 
     }
 }
 
-/// Whether a body looks like an HTML page rather than JSON.
-pub(crate) fn looks_like_html(content_type: Option<&str>, body: &[u8]) -> bool {
-    if content_type.is_some_and(|c| c.to_ascii_lowercase().contains("html")) {
-        return true;
-    }
-    let start = body
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(body.len());
-    body[start..].first() == Some(&b'<')
-}
-
 // ---------------------------------------------------------------------------------------------
-// Helpers every source may use.
+// Helpers every source may use (more in [`util`]: start, cursor, HTML check, amounts, times).
 
 /// Technical specifications first, then documents that can carry text, then the rest.
 pub(crate) fn document_rank(d: &DocumentRef) -> u8 {
@@ -295,42 +271,6 @@ pub(crate) fn media_type(file_name: &str) -> Option<&'static str> {
     })
 }
 
-/// An ISO 8601 time with an offset ("2026-11-20T10:00:00+05:00", "...Z", "+0500"), as UTC with
-/// the original kept. A time without an offset keeps `utc: None` unless `zone` says where it is.
-pub(crate) fn iso_time(s: &str, zone: Option<chrono_tz::Tz>) -> Option<PortalTime> {
-    use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
-    let t = s.trim();
-    if t.is_empty() {
-        return None;
-    }
-    let with_offset = DateTime::parse_from_rfc3339(t)
-        .or_else(|_| DateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f%z"))
-        .or_else(|_| DateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f%:z"))
-        .ok()
-        .map(|d| d.with_timezone(&Utc));
-    let naive = || {
-        NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f")
-            .or_else(|_| NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f"))
-            .ok()
-            .or_else(|| {
-                NaiveDate::parse_from_str(t, "%Y-%m-%d")
-                    .ok()
-                    .and_then(|d| d.and_hms_opt(0, 0, 0))
-            })
-    };
-    let utc = with_offset.or_else(|| {
-        let n = naive()?;
-        zone?
-            .from_local_datetime(&n)
-            .earliest()
-            .map(|d| d.with_timezone(&Utc))
-    });
-    Some(PortalTime {
-        utc,
-        original: t.to_string(),
-    })
-}
-
 /// A configured notice URL template with `{id}`, `{ocid}` and `{number}` filled in
 /// (percent-encoded as a path segment).
 pub(crate) fn fill_template(template: &str, vars: &[(&str, &str)]) -> String {
@@ -340,31 +280,6 @@ pub(crate) fn fill_template(template: &str, vars: &[(&str, &str)]) -> String {
         out = out.replace(&format!("{{{k}}}"), &enc.replace('+', "%20"));
     }
     out
-}
-
-/// An amount as a page writes it: "1 300 000,50 ₸", "1,300,000.50", "710 338.80 тг."; the
-/// last `.` or `,` followed by one or two digits is the decimal separator.
-pub(crate) fn parse_amount_text(s: &str) -> Option<f64> {
-    let kept: String = s
-        .chars()
-        .filter(|c| c.is_ascii_digit() || matches!(c, '.' | ',' | '-'))
-        .collect();
-    let kept = kept.trim_matches(|c| c == '.' || c == ',');
-    if !kept.chars().any(|c| c.is_ascii_digit()) {
-        return None;
-    }
-    let decimal_at = kept
-        .rfind(['.', ','])
-        .filter(|&i| (1..=2).contains(&(kept.len() - i - 1)));
-    let mut num = String::new();
-    for (i, c) in kept.char_indices() {
-        match c {
-            '.' | ',' if Some(i) == decimal_at => num.push('.'),
-            '.' | ',' => {}
-            c => num.push(c),
-        }
-    }
-    num.parse().ok()
 }
 
 /// The file name at the end of a URL's path, if it looks like one.
@@ -406,18 +321,6 @@ pub(crate) fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<S
     Ok(value_to_string(Value::deserialize(d)?))
 }
 
-pub(crate) fn lenient_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s
-            .replace([' ', '\u{a0}'], "")
-            .replace(',', ".")
-            .parse()
-            .ok(),
-        _ => None,
-    })
-}
-
 pub(crate) fn lenient_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     Ok(match Value::deserialize(d)? {
         Value::Number(n) => n.as_i64(),
@@ -430,26 +333,35 @@ pub(crate) fn lenient_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>
 mod tests {
     use super::*;
 
+    /// The one conversion: the config as it is, plus what the run adds.
     #[test]
-    fn iso_times_with_and_without_offsets() {
-        let t = iso_time("2026-11-20T10:00:00+05:00", None).unwrap();
-        assert_eq!(t.utc.unwrap().to_rfc3339(), "2026-11-20T05:00:00+00:00");
-        assert_eq!(t.original, "2026-11-20T10:00:00+05:00");
-        let t = iso_time("2026-11-20T10:00:00.123+0200", None).unwrap();
-        assert_eq!(t.utc.unwrap().to_rfc3339(), "2026-11-20T08:00:00.123+00:00");
-        assert_eq!(iso_time("2026-11-20T10:00:00", None).unwrap().utc, None);
-        let t = iso_time("2026-11-20 10:00:00", Some(chrono_tz::Asia::Almaty)).unwrap();
-        assert_eq!(t.utc.unwrap().to_rfc3339(), "2026-11-20T05:00:00+00:00");
-        assert_eq!(iso_time("  ", None), None);
-    }
-
-    #[test]
-    fn amounts_as_pages_write_them() {
-        assert_eq!(parse_amount_text("1 300 000,50 ₸"), Some(1_300_000.5));
-        assert_eq!(parse_amount_text("1,300,000.50"), Some(1_300_000.5));
-        assert_eq!(parse_amount_text("1.300.000"), Some(1_300_000.0));
-        assert_eq!(parse_amount_text("710\u{a0}338.80 тг."), Some(710_338.8));
-        assert_eq!(parse_amount_text("—"), None);
+    fn a_spec_is_the_config_and_the_run() {
+        let mut config = SourceConfig::new(
+            "gz",
+            Url::parse("https://ows.goszakup.gov.kz").unwrap(),
+            SourceKind::Goszakup(Default::default()),
+        );
+        config.token_env = Some("TENDERSCAN_TEST_TOKEN_NEVER_SET".into());
+        config.attachment_hosts = vec!["v3bl.goszakup.gov.kz".into(), "cdn.example".into()];
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 1, 2);
+        let spec = SourceSpec::new(&config, day);
+        assert_eq!(spec.config.name, "gz");
+        assert_eq!(spec.config.kind, config.kind);
+        assert_eq!(spec.since, day);
+        assert_eq!(spec.token, None, "the variable is not set");
+        assert_eq!(
+            spec.allowed_hosts,
+            ["ows.goszakup.gov.kz", "v3bl.goszakup.gov.kz", "cdn.example"]
+        );
+        let with_token = SourceSpec {
+            token: Some("s3cret-token".into()),
+            ..spec
+        };
+        let shown = format!("{with_token:?}");
+        assert!(
+            !shown.contains("s3cret-token") && shown.contains("<redacted>"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -40,7 +40,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use url::Url;
 
-use super::{Page, PageFuture, Source, SourceError, SourceSpec, fetch_err, looks_like_html};
+use super::util::{Start, bad_cursor, encode_cursor, looks_like_html};
+use super::{Page, PageFuture, Source, SourceError, SourceSpec, fetch_err};
+use crate::config::{OcdsFormat, OcdsSettings};
 use crate::fetch::Fetcher;
 use crate::model::{NoticeRecord, Payload};
 
@@ -153,65 +155,52 @@ impl Drop for TempFile {
 }
 
 impl Ocds {
-    pub fn open(spec: &SourceSpec, saved_cursor: Option<&str>) -> Result<Ocds, SourceError> {
-        let name = spec.name.clone();
-        let config = |message: String| SourceError::Config {
-            name: name.clone(),
-            message,
+    pub fn open(
+        spec: &SourceSpec,
+        settings: &OcdsSettings,
+        saved_cursor: Option<&str>,
+    ) -> Result<Ocds, SourceError> {
+        let name = spec.config.name.clone();
+        let url = &spec.config.url;
+        let format = match settings.format {
+            OcdsFormat::Auto => guess_format(url),
+            OcdsFormat::Api => Format::Api,
+            OcdsFormat::Jsonl => Format::Jsonl,
         };
-        let format = match spec.options.format.as_deref() {
-            None | Some("auto") => guess_format(&spec.url),
-            Some("api") => Format::Api,
-            Some("jsonl") => Format::Jsonl,
-            Some(other) => {
-                return Err(config(format!(
-                    "format {other:?} is not \"api\", \"jsonl\" or \"auto\""
-                )));
-            }
-        };
-        let next_pointer = spec
-            .options
+        // The config checked that it is a pointer (`/…`).
+        let next_pointer = settings
             .next_pointer
             .clone()
             .unwrap_or_else(|| DEFAULT_NEXT_POINTER.to_string());
-        if !next_pointer.starts_with('/') {
-            return Err(config(format!(
-                "next_pointer {next_pointer:?} is not a JSON pointer (it starts with /)"
-            )));
-        }
-        let saved: Option<Cursor> = match (spec.since, saved_cursor) {
-            (None, Some(s)) if !s.trim().is_empty() => {
-                Some(serde_json::from_str(s).map_err(|e| SourceError::BadCursor {
-                    name: name.clone(),
-                    cursor: s.to_string(),
-                    reason: e.to_string(),
-                })?)
-            }
-            _ => None,
+        // `--since` has no meaning here: it starts over from the configured URL.
+        let saved = match super::util::start::<Cursor>(
+            spec,
+            saved_cursor,
+            chrono::Utc::now().date_naive(),
+        )? {
+            Start::Fresh(_) => None,
+            Start::Resume(c) => Some(c),
         };
         let state = match format {
             Format::Api => {
                 let page = match saved.and_then(|c| c.page) {
-                    Some(p) => Url::parse(&p).map_err(|e| SourceError::BadCursor {
-                        name: name.clone(),
-                        cursor: p.clone(),
-                        reason: e.to_string(),
-                    })?,
-                    None => spec.url.clone(),
+                    Some(p) => Url::parse(&p).map_err(|e| bad_cursor(&name, &p, e.to_string()))?,
+                    None => url.clone(),
                 };
                 State::Api { page }
             }
             Format::Jsonl => {
                 // A cursor for another file (the config changed) starts over.
-                let saved = saved.filter(|c| c.file.as_deref() == Some(spec.url.as_str()));
+                let saved = saved.filter(|c| c.file.as_deref() == Some(url.as_str()));
                 let line = saved.as_ref().and_then(|c| c.line).unwrap_or(0);
                 let complete = saved.filter(|c| c.complete.is_some() && line == 0);
                 State::Jsonl(Box::new(Bulk {
-                    url: spec.url.clone(),
-                    max_download: match spec.options.max_download_bytes {
-                        0 => DEFAULT_MAX_DOWNLOAD,
-                        n => n,
-                    },
+                    url: url.clone(),
+                    // The config refuses 0; a 0 set past it means the default too.
+                    max_download: settings
+                        .max_download_bytes
+                        .filter(|&n| n > 0)
+                        .unwrap_or(DEFAULT_MAX_DOWNLOAD),
                     line,
                     reader: None,
                     temp: None,
@@ -227,7 +216,7 @@ impl Ocds {
         };
         Ok(Ocds {
             name,
-            notice_url: spec.options.notice_url.clone(),
+            notice_url: settings.notice_url.clone(),
             next_pointer,
             state,
             finished: false,
@@ -319,11 +308,10 @@ impl Ocds {
             Some(n) => (n, false),
             None => (page, true),
         };
-        let cursor_string = serde_json::to_string(&Cursor {
+        let cursor_string = encode_cursor(&Cursor {
             page: Some(cursor.to_string()),
             ..Cursor::default()
-        })
-        .unwrap_or_default();
+        });
         self.state = State::Api { page: cursor };
         Ok(Page {
             records,
@@ -365,7 +353,7 @@ impl Ocds {
                 tracing::info!(source = %name, url = %got.url, "bulk file not modified since the last complete read");
                 return Ok(Page {
                     records: Vec::new(),
-                    cursor: Some(serde_json::to_string(c).unwrap_or_default()),
+                    cursor: Some(encode_cursor(c)),
                     done: true,
                 });
             }
@@ -487,7 +475,7 @@ impl Ocds {
         let records = self.map_items(groups);
         Ok(Page {
             records,
-            cursor: Some(serde_json::to_string(&cursor).unwrap_or_default()),
+            cursor: Some(encode_cursor(&cursor)),
             done,
         })
     }

@@ -25,10 +25,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use url::Url;
 
+use super::util::{Start, amount_of, encode_cursor, looks_like_html, portal_time};
 use super::{
     Page, PageFuture, Source, SourceError, SourceSpec, document_rank, fetch_err, fill_template,
-    is_spec, iso_time, looks_like_html, media_type, value_to_string,
+    is_spec, media_type, value_to_string,
 };
+use crate::config::SamrukSettings;
 use crate::fetch::Fetcher;
 use crate::model::{Agency, DocumentRef, LotRecord, NoticeRecord};
 
@@ -44,6 +46,8 @@ pub const FILTER: &str = r#"{"advertStatus": "PUBLISHED", "lotStatus": "PUBLISHE
 pub const FILES_PATH: &str = "/eprocfilestorage/open-api/files/download/";
 /// Pages read per run at most.
 pub const MAX_PAGES: u32 = 500;
+/// The zone of a time the portal writes without an offset.
+const ZONE: chrono_tz::Tz = chrono_tz::Asia::Almaty;
 const OVERLAP: chrono::Duration = chrono::Duration::hours(1);
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -67,12 +71,17 @@ pub struct Samruk {
 }
 
 impl Samruk {
-    pub fn open(spec: &SourceSpec, saved_cursor: Option<&str>) -> Result<Samruk, SourceError> {
-        Self::open_at(spec, saved_cursor, Utc::now())
+    pub fn open(
+        spec: &SourceSpec,
+        settings: &SamrukSettings,
+        saved_cursor: Option<&str>,
+    ) -> Result<Samruk, SourceError> {
+        Self::open_at(spec, settings, saved_cursor, Utc::now())
     }
 
     fn open_at(
         spec: &SourceSpec,
+        settings: &SamrukSettings,
         saved_cursor: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Samruk, SourceError> {
@@ -82,29 +91,20 @@ impl Samruk {
             page: 0,
             started: None,
         };
-        let cursor = match (spec.since, saved_cursor) {
-            (Some(day), _) => fresh(day_start(day)),
-            (None, Some(saved)) if !saved.trim().is_empty() => serde_json::from_str(saved)
-                .map_err(|e| SourceError::BadCursor {
-                    name: spec.name.clone(),
-                    cursor: saved.to_string(),
-                    reason: e.to_string(),
-                })?,
-            _ => fresh(day_start(super::lookback_start(
-                now.date_naive(),
-                spec.lookback_days,
-            ))),
+        let cursor = match super::util::start(spec, saved_cursor, now.date_naive())? {
+            Start::Fresh(day) => fresh(day_start(day)),
+            Start::Resume(c) => c,
         };
         let started = cursor.started.filter(|_| cursor.page > 0).unwrap_or(now);
         Ok(Samruk {
-            name: spec.name.clone(),
-            url: spec.url.clone(),
-            size: match spec.options.page_size {
-                0 => DEFAULT_PAGE_SIZE,
-                n => n,
-            },
-            notice_url: spec
-                .options
+            name: spec.config.name.clone(),
+            url: spec.config.url.clone(),
+            // The config refuses 0; a 0 set past it means the default too.
+            size: settings
+                .page_size
+                .filter(|&n| n > 0)
+                .unwrap_or(DEFAULT_PAGE_SIZE),
+            notice_url: settings
                 .notice_url
                 .clone()
                 .unwrap_or_else(|| NOTICE_URL.to_string()),
@@ -154,7 +154,7 @@ impl Samruk {
             let modified = item
                 .get("lastModifiedDate")
                 .and_then(Value::as_str)
-                .and_then(|s| iso_time(s, Some(chrono_tz::Asia::Almaty)))
+                .and_then(|s| portal_time(s, Some(ZONE)))
                 .and_then(|t| t.utc);
             let recent = modified.is_none_or(|m| m >= self.cursor.since);
             any_recent |= recent;
@@ -194,7 +194,7 @@ impl Samruk {
         };
         Ok(Some(Page {
             records,
-            cursor: Some(serde_json::to_string(&self.cursor).unwrap_or_default()),
+            cursor: Some(encode_cursor(&self.cursor)),
             done,
         }))
     }
@@ -257,7 +257,7 @@ fn status(v: Option<&Value>) -> (Option<String>, Option<String>) {
 fn time(v: &Value, keys: &[&str]) -> Option<crate::model::PortalTime> {
     keys.iter()
         .find_map(|k| text(v, k))
-        .and_then(|s| iso_time(&s, Some(chrono_tz::Asia::Almaty)))
+        .and_then(|s| portal_time(&s, Some(ZONE)))
 }
 
 fn documents_of(v: &Value, host: &Url) -> Vec<DocumentRef> {
@@ -332,7 +332,7 @@ pub fn map_advert(item: &Value, notice_url: &str, host: &Url) -> Option<NoticeRe
                 description: text(l, "descriptionRu")
                     .or_else(|| text(l, "additionalCharacteristicsRu"))
                     .or_else(|| text(l, "descriptionKk")),
-                amount: l.get("sumTruNoNds").and_then(Value::as_f64),
+                amount: l.get("sumTruNoNds").and_then(amount_of),
                 quantity: l.get("count").and_then(Value::as_f64),
                 status: lot_status,
                 documents: documents_of(l, host),
@@ -355,7 +355,7 @@ pub fn map_advert(item: &Value, notice_url: &str, host: &Url) -> Option<NoticeRe
         title_kk: text(item, "nameKk"),
         description: text(item, "descriptionRu"),
         agency,
-        amount: item.get("sumTruNoNds").and_then(Value::as_f64),
+        amount: item.get("sumTruNoNds").and_then(amount_of),
         currency: Some("KZT".into()),
         status: status_name,
         status_code,

@@ -4,7 +4,7 @@
 
 use crate::util::{count, docx, tenderscan};
 use serde_json::json;
-use tenderscan::config::Config;
+use tenderscan::config::{Config, SourceKind};
 use tenderscan::pipeline::{self, RunOptions, StopFlag};
 use tenderscan::rules::RuleSet;
 use tenderscan::store::Store;
@@ -206,7 +206,10 @@ async fn a_run_with_absurd_numbers_past_the_checks_does_not_panic() {
     cfg.evidence.keep_days = u32::MAX;
     cfg.evidence.recheck_days = u32::MAX;
     cfg.sources[0].lookback_days = u32::MAX;
-    cfg.sources[0].max_download_bytes = Some(u64::MAX);
+    match &mut cfg.sources[0].kind {
+        SourceKind::Ocds(o) => o.max_download_bytes = Some(u64::MAX),
+        other => panic!("the source is ocds, not {other}"),
+    }
     cfg.sources[0].requests_per_second = 1000.0;
     cfg.mail.timeout_secs = u64::MAX;
 

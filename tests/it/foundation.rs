@@ -235,3 +235,95 @@ fn the_flags_view_has_exactly_its_columns_and_prices_per_unit() {
         .unwrap();
     assert_eq!(n, 1);
 }
+
+/// The modules import each other in one direction only: the graph of `crate::<module>`
+/// references between the top-level modules of src/ has no cycle (issue 21's "no back-edges").
+#[test]
+fn the_module_graph_has_no_cycle() {
+    use std::collections::{BTreeMap, BTreeSet};
+    let src = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut modules = BTreeSet::new();
+    for e in std::fs::read_dir(&src).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_stem().unwrap().to_string_lossy().to_string();
+        if (p.is_dir() || p.extension().is_some_and(|x| x == "rs"))
+            && !matches!(name.as_str(), "lib" | "main")
+        {
+            modules.insert(name);
+        }
+    }
+    fn files(p: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        if p.is_dir() {
+            for e in std::fs::read_dir(p).unwrap() {
+                files(&e.unwrap().path(), out);
+            }
+        } else if p.is_file() && p.extension().is_some_and(|x| x == "rs") {
+            out.push(p.to_path_buf());
+        }
+    }
+    let mut deps: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for m in &modules {
+        let mut fs = Vec::new();
+        files(&src.join(format!("{m}.rs")), &mut fs);
+        files(&src.join(m), &mut fs);
+        let set = deps.entry(m.clone()).or_default();
+        for f in fs {
+            for line in std::fs::read_to_string(f).unwrap().lines() {
+                let line = line.trim_start();
+                if line.starts_with("//") {
+                    continue;
+                }
+                for (i, _) in line.match_indices("crate::") {
+                    let rest = &line[i + 7..];
+                    let name: String = rest
+                        .chars()
+                        .take_while(|c| c.is_alphanumeric() || *c == '_')
+                        .collect();
+                    if name != *m && modules.contains(&name) {
+                        set.insert(name);
+                    }
+                }
+            }
+        }
+    }
+    // Depth-first search for a back edge.
+    fn visit(
+        m: &str,
+        deps: &BTreeMap<String, BTreeSet<String>>,
+        state: &mut BTreeMap<String, u8>,
+        path: &mut Vec<String>,
+    ) -> Option<Vec<String>> {
+        state.insert(m.to_string(), 1);
+        path.push(m.to_string());
+        for d in deps.get(m).into_iter().flatten() {
+            match state.get(d.as_str()) {
+                Some(1) => {
+                    let at = path.iter().position(|p| p == d).unwrap();
+                    let mut cycle = path[at..].to_vec();
+                    cycle.push(d.clone());
+                    return Some(cycle);
+                }
+                Some(_) => {}
+                None => {
+                    if let Some(c) = visit(d, deps, state, path) {
+                        return Some(c);
+                    }
+                }
+            }
+        }
+        path.pop();
+        state.insert(m.to_string(), 2);
+        None
+    }
+    let mut state = BTreeMap::new();
+    for m in &modules {
+        if !state.contains_key(m.as_str())
+            && let Some(cycle) = visit(m, &deps, &mut state, &mut Vec::new())
+        {
+            panic!("module cycle: {}", cycle.join(" -> "));
+        }
+    }
+    assert!(deps["source"].iter().all(|d| d != "store" && d != "rules"));
+    assert!(deps["rules"].iter().all(|d| d != "store" && d != "source"));
+    assert!(deps["extract"].is_empty(), "{:?}", deps["extract"]);
+}

@@ -8,10 +8,12 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use tenderscan::config::{
+    HtmlSettings, HtmlTable, OcdsFormat, OcdsSettings, SamrukSettings, SourceConfig, SourceKind,
+};
 use tenderscan::fetch::{FetchSettings, Fetcher};
 use tenderscan::model::NoticeRecord;
-use tenderscan::source::html::HtmlSettings;
-use tenderscan::source::{self, Page, Source, SourceError, SourceOptions, SourceSpec};
+use tenderscan::source::{self, Page, Source, SourceError, SourceSpec};
 use url::Url;
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -54,18 +56,23 @@ fn fetcher_for(url: &str) -> Fetcher {
     .unwrap()
 }
 
-fn spec(kind: &str, url: &str, options: SourceOptions) -> SourceSpec {
+fn spec(url: &str, kind: SourceKind) -> SourceSpec {
+    let mut config = SourceConfig::new(
+        format!("test-{}", kind.name()),
+        Url::parse(url).unwrap(),
+        kind,
+    );
+    config.lookback_days = 3;
     SourceSpec {
-        name: format!("test-{kind}"),
-        kind: kind.into(),
-        url: Url::parse(url).unwrap(),
+        config,
         token: None,
-        lookback_days: 3,
         since: None,
-        search_terms: vec![],
         allowed_hosts: vec![host_port(url)],
-        options,
     }
+}
+
+fn ocds(settings: OcdsSettings) -> SourceKind {
+    SourceKind::Ocds(settings)
 }
 
 /// `127.0.0.1:PORT` of a test URL.
@@ -131,11 +138,11 @@ async fn ocds_api_server() -> MockServer {
 async fn ocds_api_follows_links_next_and_merges_releases_of_one_ocid() {
     let server = ocds_api_server().await;
     let url = format!("{}/api/releases", server.uri());
-    let options = SourceOptions {
+    let options = OcdsSettings {
         notice_url: Some("https://prozorro.example/tender/{ocid}".into()),
         ..Default::default()
     };
-    let mut src = source::open(&spec("ocds", &url, options), None).unwrap();
+    let mut src = source::open(&spec(&url, ocds(options)), None).unwrap();
     let f = fetcher(&server);
     let pages = drain(src.as_mut(), &f).await.unwrap();
     assert_eq!(pages.len(), 2);
@@ -220,12 +227,12 @@ async fn ocds_next_pointer_and_an_empty_last_page_like_prozorro() {
         ))
         .mount(&server)
         .await;
-    let options = SourceOptions {
+    let options = OcdsSettings {
         next_pointer: Some("/next_page/uri".into()),
-        format: Some("api".into()),
+        format: OcdsFormat::Api,
         ..Default::default()
     };
-    let s = spec("ocds", &format!("{uri}/api/2.5/tenders"), options);
+    let s = spec(&format!("{uri}/api/2.5/tenders"), ocds(options));
     let mut src = source::open(&s, None).unwrap();
     let f = fetcher(&server);
     let pages = drain(src.as_mut(), &f).await.unwrap();
@@ -257,9 +264,8 @@ async fn ocds_record_package_takes_compiled_releases() {
         .await;
     let mut src = source::open(
         &spec(
-            "ocds",
             &format!("{}/api/records", server.uri()),
-            SourceOptions::default(),
+            ocds(OcdsSettings::default()),
         ),
         None,
     )
@@ -313,7 +319,7 @@ async fn ocds_html_challenge_is_retried_then_reported_without_moving_the_cursor(
         .mount(&server)
         .await;
     let url = format!("{}/api/releases", server.uri());
-    let mut src = source::open(&spec("ocds", &url, SourceOptions::default()), None).unwrap();
+    let mut src = source::open(&spec(&url, ocds(OcdsSettings::default())), None).unwrap();
     let err = src.next_page(&fetcher(&server)).await.unwrap_err();
     assert!(matches!(err, SourceError::Api { .. }), "{err}");
     assert!(err.to_string().contains("HTML"), "{err}");
@@ -363,8 +369,8 @@ async fn ocds_bulk_gzipped_jsonl_is_streamed_merged_and_resumable() {
         .mount(&server)
         .await;
     let url = format!("{}/bulk/full.jsonl.gz", server.uri());
-    let mut s = spec("ocds", &url, SourceOptions::default());
-    s.name = "test-ocds-bulk".into();
+    let mut s = spec(&url, ocds(OcdsSettings::default()));
+    s.config.name = "test-ocds-bulk".into();
     let f = fetcher(&server);
     let mut src = source::open(&s, None).unwrap();
     let pages = drain(src.as_mut(), &f).await.unwrap();
@@ -467,7 +473,7 @@ async fn ocds_bulk_releases_of_one_ocid_on_nearby_pages_still_merge() {
         .mount(&server)
         .await;
     let url = format!("{}/bulk/full.jsonl", server.uri());
-    let mut src = source::open(&spec("ocds", &url, SourceOptions::default()), None).unwrap();
+    let mut src = source::open(&spec(&url, ocds(OcdsSettings::default())), None).unwrap();
     let pages = drain(src.as_mut(), &fetcher(&server)).await.unwrap();
     assert_eq!(pages.len(), 2);
     let second: Vec<&NoticeRecord> = pages[1].records.iter().collect();
@@ -508,7 +514,7 @@ async fn ocds_bulk_file_not_modified_since_its_last_complete_read_is_not_read_ag
         .mount(&server)
         .await;
     let url = format!("{}/bulk/full.jsonl", server.uri());
-    let s = spec("ocds", &url, SourceOptions::default());
+    let s = spec(&url, ocds(OcdsSettings::default()));
     let f = fetcher(&server);
     let mut first = source::open(&s, None).unwrap();
     let pages = drain(first.as_mut(), &f).await.unwrap();
@@ -532,12 +538,12 @@ async fn ocds_bulk_file_over_its_cap_is_refused() {
         .respond_with(body(bulk_lines(50, 2), "application/x-ndjson"))
         .mount(&server)
         .await;
-    let options = SourceOptions {
-        max_download_bytes: 1000,
+    let options = OcdsSettings {
+        max_download_bytes: Some(1000),
         ..Default::default()
     };
     let url = format!("{}/bulk/full.jsonl", server.uri());
-    let mut src = source::open(&spec("ocds", &url, options), None).unwrap();
+    let mut src = source::open(&spec(&url, ocds(options)), None).unwrap();
     let err = src.next_page(&fetcher(&server)).await.unwrap_err();
     assert!(
         err.to_string().contains("larger than the limit of 1000"),
@@ -565,7 +571,7 @@ async fn ocds_bulk_download_keeps_to_the_allowed_hosts() {
         .mount(&server)
         .await;
     let url = format!("{}/bulk/full.jsonl", server.uri());
-    let mut src = source::open(&spec("ocds", &url, SourceOptions::default()), None).unwrap();
+    let mut src = source::open(&spec(&url, ocds(OcdsSettings::default())), None).unwrap();
     let err = src
         .next_page(&fetcher(&server))
         .await
@@ -597,9 +603,8 @@ async fn ocds_bulk_that_is_html_or_no_ocds_at_all_is_reported_not_stored_as_empt
     let open = |p: &str| {
         source::open(
             &spec(
-                "ocds",
                 &format!("{}{p}", server.uri()),
-                SourceOptions::default(),
+                ocds(OcdsSettings::default()),
             ),
             None,
         )
@@ -634,7 +639,7 @@ async fn ocds_a_download_left_by_a_killed_run_is_removed() {
     std::fs::write(&stale, b"partial").unwrap();
     std::fs::write(&live, b"in use").unwrap();
     let url = format!("{}/bulk/full.jsonl", server.uri());
-    let mut src = source::open(&spec("ocds", &url, SourceOptions::default()), None).unwrap();
+    let mut src = source::open(&spec(&url, ocds(OcdsSettings::default())), None).unwrap();
     let page = src.next_page(&fetcher(&server)).await.unwrap().unwrap();
     assert_eq!(page.records.len(), 3);
     assert!(!stale.exists(), "the stale download is removed");
@@ -793,8 +798,8 @@ async fn an_ocds_release_with_a_docx_specification_is_flagged_end_to_end() {
 // ---------------------------------------------------------------------------------------------
 // HTML listings
 
-fn portal_settings() -> HtmlSettings {
-    HtmlSettings {
+fn portal_settings() -> HtmlTable {
+    HtmlTable {
         item: "table.results tr.lot".into(),
         title: "a.name".into(),
         link: None,
@@ -844,14 +849,11 @@ async fn html_portal(list1: &str, detail101: &str) -> MockServer {
     server
 }
 
-fn html_spec(server: &MockServer, settings: HtmlSettings) -> SourceSpec {
+fn html_spec(server: &MockServer, table: HtmlTable) -> SourceSpec {
+    let settings = HtmlSettings::compile(&table).unwrap();
     let mut s = spec(
-        "html",
         &format!("{}/tenders", server.uri()),
-        SourceOptions {
-            html: Some(settings),
-            ..Default::default()
-        },
+        SourceKind::Html(Box::new(settings)),
     );
     s.since = chrono::NaiveDate::from_ymd_opt(2026, 11, 1);
     s
@@ -1024,7 +1026,7 @@ async fn html_a_next_link_back_to_the_same_page_ends_the_listing() {
         .mount(&server)
         .await;
     let mut s = html_spec(&server, portal_settings());
-    s.url = Url::parse(&format!("{uri}/tenders?page=2")).unwrap();
+    s.config.url = Url::parse(&format!("{uri}/tenders?page=2")).unwrap();
     let mut src = source::open(&s, None).unwrap();
     let pages = drain(src.as_mut(), &fetcher(&server)).await.unwrap();
     assert_eq!(pages.len(), 1);
@@ -1056,11 +1058,14 @@ async fn samruk_pages_until_the_saved_lastmodified_date() {
             .mount(&server)
             .await;
     }
-    let options = SourceOptions {
-        page_size: 2,
+    let options = SamrukSettings {
+        page_size: Some(2),
         ..Default::default()
     };
-    let mut s = spec("samruk", &format!("{uri}/api/adverts/search"), options);
+    let mut s = spec(
+        &format!("{uri}/api/adverts/search"),
+        SourceKind::Samruk(options),
+    );
     s.since = chrono::NaiveDate::from_ymd_opt(2026, 11, 15);
     let mut src = source::open(&s, None).unwrap();
     let pages = drain(src.as_mut(), &fetcher(&server)).await.unwrap();
@@ -1126,11 +1131,14 @@ async fn samruk_resumes_from_a_saved_page() {
         .expect(1)
         .mount(&server)
         .await;
-    let options = SourceOptions {
-        page_size: 2,
+    let options = SamrukSettings {
+        page_size: Some(2),
         ..Default::default()
     };
-    let s = spec("samruk", &format!("{uri}/api/adverts/search"), options);
+    let s = spec(
+        &format!("{uri}/api/adverts/search"),
+        SourceKind::Samruk(options),
+    );
     let saved = r#"{"since":"2026-11-15T00:00:00Z","page":1,"started":"2026-11-28T10:00:00Z"}"#;
     let mut src = source::open(&s, Some(saved)).unwrap();
     let pages = drain(src.as_mut(), &fetcher(&server)).await.unwrap();
@@ -1217,7 +1225,7 @@ async fn stream_child() {
         return;
     };
     let before = vm_hwm_kib();
-    let s = spec("ocds", &url, SourceOptions::default());
+    let s = spec(&url, ocds(OcdsSettings::default()));
     let mut src = source::open(&s, None).unwrap();
     let f = fetcher_for(&url);
     let mut n = 0usize;

@@ -4,15 +4,13 @@
 
 use std::collections::HashSet;
 
-use chrono::{NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::NOTICE_URL;
-use crate::model::{Agency, DocumentRef, LotRecord, NoticeRecord, PortalTime};
-use crate::source::{document_rank, is_spec, lenient_f64, lenient_i64, lenient_string, media_type};
-
-const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+use super::{NOTICE_URL, ZONE};
+use crate::model::{Agency, DocumentRef, LotRecord, NoticeRecord};
+use crate::source::util::{lenient_amount, lenient_quantity, portal_time};
+use crate::source::{document_rank, is_spec, lenient_i64, lenient_string, media_type};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -25,7 +23,7 @@ pub(crate) struct TrdBuy {
     name_ru: Option<String>,
     #[serde(alias = "nameKz", deserialize_with = "lenient_string")]
     name_kz: Option<String>,
-    #[serde(alias = "totalSum", deserialize_with = "lenient_f64")]
+    #[serde(alias = "totalSum", deserialize_with = "lenient_amount")]
     total_sum: Option<f64>,
     #[serde(alias = "refTradeMethodsId", deserialize_with = "lenient_i64")]
     ref_trade_methods_id: Option<i64>,
@@ -73,9 +71,9 @@ struct Lot {
     name_ru: Option<String>,
     #[serde(alias = "descriptionRu", deserialize_with = "lenient_string")]
     description_ru: Option<String>,
-    #[serde(deserialize_with = "lenient_f64")]
+    #[serde(deserialize_with = "lenient_amount")]
     amount: Option<f64>,
-    #[serde(deserialize_with = "lenient_f64")]
+    #[serde(deserialize_with = "lenient_quantity")]
     count: Option<f64>,
     #[serde(alias = "refLotStatusId", deserialize_with = "lenient_i64")]
     ref_lot_status_id: Option<i64>,
@@ -166,8 +164,8 @@ pub(crate) fn map_trd_buy(item: &Value) -> Option<NoticeRecord> {
                 .map(str::to_string)
                 .unwrap_or_else(|| m.to_string())
         }),
-        published: t.publish_date.as_deref().and_then(almaty_time),
-        deadline: t.end_date.as_deref().and_then(almaty_time),
+        published: t.publish_date.and_then(|d| portal_time(&d, Some(ZONE))),
+        deadline: t.end_date.and_then(|d| portal_time(&d, Some(ZONE))),
         region: None,
         lots,
         documents: documents(t.files.unwrap_or_default()),
@@ -270,56 +268,10 @@ pub fn trade_method_name(code: i64) -> Option<&'static str> {
     })
 }
 
-/// The portal's local time (Asia/Almaty, "YYYY-MM-DD HH:MM:SS") to UTC, keeping the original.
-/// Almaty was UTC+6 until 2024-03-01 00:00 and is UTC+5 since; chrono-tz knows both.
-/// `None` for a null or empty value; `utc: None` for a string that is not a date.
-pub fn almaty_time(original: &str) -> Option<PortalTime> {
-    let s = original.trim();
-    if s.is_empty() {
-        return None;
-    }
-    let naive = NaiveDateTime::parse_from_str(s, TIME_FORMAT)
-        .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S"))
-        .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M"))
-        .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f"))
-        .or_else(|_| {
-            NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default())
-        })
-        .ok();
-    let utc = naive.and_then(|n| {
-        chrono_tz::Asia::Almaty
-            .from_local_datetime(&n)
-            .earliest()
-            .map(|t| t.with_timezone(&Utc))
-    });
-    if utc.is_none() {
-        tracing::debug!(value = s, "not a portal date");
-    }
-    Some(PortalTime {
-        utc,
-        original: original.to_string(),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn almaty_is_utc6_before_march_2024_and_utc5_after() {
-        let before = almaty_time("2024-02-29 12:00:00").unwrap();
-        assert_eq!(
-            before.utc.unwrap().to_rfc3339(),
-            "2024-02-29T06:00:00+00:00"
-        );
-        let after = almaty_time("2024-03-01 12:00:00").unwrap();
-        assert_eq!(after.utc.unwrap().to_rfc3339(), "2024-03-01T07:00:00+00:00");
-        assert_eq!(after.original, "2024-03-01 12:00:00");
-        assert!(almaty_time("").is_none());
-        assert_eq!(almaty_time("never").unwrap().utc, None);
-    }
 
     #[test]
     fn rest_snake_case_maps_like_graphql_camel_case() {
@@ -344,6 +296,30 @@ mod tests {
             a.published.unwrap().utc.unwrap().to_rfc3339(),
             "2026-04-15T17:46:05+00:00"
         );
+    }
+
+    /// Amounts and counts sent as strings go through the one parser (`source::util`): before
+    /// it, "1.300.000" and "1,300,000" were lost (no amount) and "1,300" read as 1.3.
+    #[test]
+    fn string_amounts_are_read_as_the_portal_writes_them() {
+        for (sent, want) in [
+            ("1.300.000", 1_300_000.0),
+            ("1,300,000", 1_300_000.0),
+            ("1 300 000,50", 1_300_000.5),
+            ("1300000.00", 1_300_000.0),
+            ("1,300", 1_300.0),
+        ] {
+            let item = json!({"id": 1, "totalSum": sent,
+                "Lots": [{"id": 2, "amount": sent, "count": "1.500"}]});
+            let rec = map_trd_buy(&item).unwrap();
+            assert_eq!(rec.amount, Some(want), "{sent}");
+            assert_eq!(rec.lots[0].amount, Some(want), "{sent}");
+            assert_eq!(
+                rec.lots[0].quantity,
+                Some(1.5),
+                "a count's one mark is decimal"
+            );
+        }
     }
 
     #[test]

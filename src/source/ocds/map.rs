@@ -6,8 +6,9 @@ use std::cmp::Ordering;
 use serde_json::{Map, Value};
 
 use crate::model::{Agency, AwardRecord, DocumentRef, LotRecord, NoticeRecord, Supplier};
+use crate::source::util::{amount_of, portal_time};
 use crate::source::{
-    document_rank, fill_template, is_spec, iso_time, media_type, url_file_name, value_to_string,
+    document_rank, fill_template, is_spec, media_type, url_file_name, value_to_string,
 };
 
 /// The `documentType` of the technical assignment.
@@ -211,7 +212,7 @@ pub fn map_release(release: &Value, notice_url: Option<&str>) -> Option<NoticeRe
                         number: Some(id.clone()),
                         title: text(l, "/title"),
                         description,
-                        amount: l.pointer("/value/amount").and_then(Value::as_f64),
+                        amount: l.pointer("/value/amount").and_then(amount_of),
                         status: text(l, "/status"),
                         external_id: id,
                         ..LotRecord::default()
@@ -273,7 +274,7 @@ pub fn map_release(release: &Value, notice_url: Option<&str>) -> Option<NoticeRe
         title,
         description,
         agency,
-        amount: tender.pointer("/value/amount").and_then(Value::as_f64),
+        amount: tender.pointer("/value/amount").and_then(amount_of),
         currency: text(&tender, "/value/currency").map(|c| c.to_ascii_uppercase()),
         status: text(&tender, "/status"),
         status_code: text(&tender, "/status"),
@@ -281,8 +282,8 @@ pub fn map_release(release: &Value, notice_url: Option<&str>) -> Option<NoticeRe
             .or_else(|| text(&tender, "/procurementMethod")),
         published: text(&tender, "/datePublished")
             .or_else(|| text(&tender, "/tenderPeriod/startDate"))
-            .and_then(|s| iso_time(&s, None)),
-        deadline: text(&tender, "/tenderPeriod/endDate").and_then(|s| iso_time(&s, None)),
+            .and_then(|s| portal_time(&s, None)),
+        deadline: text(&tender, "/tenderPeriod/endDate").and_then(|s| portal_time(&s, None)),
         url: notice_page,
         region,
         lots,
@@ -348,18 +349,17 @@ fn awards(release: &Value) -> Vec<AwardRecord> {
             .collect();
         out.push(AwardRecord {
             status: text(a, "/status"),
-            date: text(a, "/date").and_then(|s| iso_time(&s, None)),
-            amount: a.pointer("/value/amount").and_then(Value::as_f64),
+            date: text(a, "/date").and_then(|s| portal_time(&s, None)),
+            amount: a.pointer("/value/amount").and_then(amount_of),
             currency: text(a, "/value/currency").map(|c| c.to_ascii_uppercase()),
             suppliers,
             lots,
             contract_id: contract.and_then(|c| text(c, "/id")),
             contract_status: contract.and_then(|c| text(c, "/status")),
-            contract_amount: contract
-                .and_then(|c| c.pointer("/value/amount").and_then(Value::as_f64)),
+            contract_amount: contract.and_then(|c| c.pointer("/value/amount").and_then(amount_of)),
             contract_signed: contract
                 .and_then(|c| text(c, "/dateSigned"))
-                .and_then(|s| iso_time(&s, None)),
+                .and_then(|s| portal_time(&s, None)),
             external_id: id,
         });
     }
