@@ -208,6 +208,12 @@ pub fn extract_limits(cfg: &Config) -> extract::Limits {
     extract::Limits {
         max_input_bytes: usize::try_from(cfg.crawl.max_document_bytes).unwrap_or(usize::MAX),
         time_budget: Duration::from_secs(cfg.crawl.extract_timeout_secs),
+        ocr: extract::OcrLimits {
+            languages: cfg.crawl.ocr_languages.clone(),
+            max_pages: cfg.crawl.ocr_max_pages,
+            time_budget: Duration::from_secs(cfg.crawl.ocr_timeout_secs),
+            max_text_bytes: usize::try_from(cfg.crawl.ocr_max_text_bytes).unwrap_or(usize::MAX),
+        },
         ..extract::Limits::default()
     }
 }
