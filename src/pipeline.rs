@@ -867,14 +867,7 @@ async fn fetch_document(
         ..Default::default()
     };
     match result {
-        Ok(Ok(x)) => {
-            content.kind = Some(x.kind.as_str().to_string());
-            content.scanned = x.scanned;
-            content.text = Some(x.text);
-            if !x.notes.is_empty() {
-                content.notes = Some(x.notes.join("\n"));
-            }
-        }
+        Ok(Ok(x)) => crate::scans::fill(&mut content, x),
         Ok(Err(extract::ExtractError::Interrupted)) => return Ok(None),
         Ok(Err(e)) => content.error = Some(format!("{}: {e}", doc.url)),
         Err(e) => content.error = Some(format!("{}: extraction stopped: {e}", doc.url)),

@@ -12,6 +12,7 @@ pub mod history;
 mod matches;
 mod notices;
 mod runs;
+mod scans;
 mod search;
 
 pub use alerts::{
@@ -27,6 +28,7 @@ pub use notices::{
     DocumentContent, PageOutcome, PendingDocument, ReadMarks, StaleRead, sha256_hex,
 };
 pub use runs::RunCounts;
+pub use scans::{OcrCounts, UnreadScan};
 pub use search::{EXPORT_TABLES, Hit};
 
 use rusqlite::{Connection, OpenFlags, params};
@@ -58,6 +60,8 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "011_document_reading",
         include_str!("migrations/011_document_reading.sql"),
     ),
+    // 013: another branch adds 012; the lead renumbers at merge if needed.
+    ("013_ocr", include_str!("migrations/013_ocr.sql")),
 ];
 
 /// The schema version this build writes.
