@@ -4,7 +4,8 @@
 //! cannot ask for gigabytes); images inside a DOCX, XLSX, ODT/ODS or ZIP, or an image on its
 //! own, go to Tesseract as they are (PNG, JPEG, TIFF, GIF, BMP, WebP, by content). `tesseract
 //! stdin stdout -l rus+kaz+eng` (the languages are [`OcrLimits::languages`]) reads each, with
-//! one thread (the reader processes are the parallelism).
+//! one thread (the reader processes are the parallelism) and Sauvola's local thresholding
+//! (grey paper, noise and uneven light defeat one global threshold).
 //!
 //! OCR has its own limits ([`OcrLimits`]): page images per document, a wall-clock budget per
 //! document (the time OCR takes is added to the document's own deadline, so the text parts
@@ -415,8 +416,17 @@ fn recognise(
         return Page::Skipped(Skip::TextCap);
     }
     let mut cmd = Command::new(&engine.tesseract);
-    cmd.args(["stdin", "stdout", "-l", langs])
-        .env("OMP_THREAD_LIMIT", "1");
+    // Sauvola's local threshold instead of one Otsu threshold for the page: on grey, noisy,
+    // unevenly lit scans it reads what Otsu loses, at the same speed (BENCHMARKS.md, OCR).
+    cmd.args([
+        "stdin",
+        "stdout",
+        "-l",
+        langs,
+        "-c",
+        "thresholding_method=2",
+    ])
+    .env("OMP_THREAD_LIMIT", "1");
     if let Some(d) = dpi {
         cmd.args(["--dpi", &d.to_string()]);
     }
