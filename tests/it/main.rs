@@ -10,6 +10,7 @@ mod evidence;
 mod extract;
 mod foundation;
 mod hostile;
+mod ocr;
 mod pipeline;
 mod reports;
 mod rules;

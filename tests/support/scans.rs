@@ -189,6 +189,8 @@ pub struct Scanner {
     pub ink: u8,
     /// Light falling off from the top-left corner to the opposite one (0: even), as a share.
     pub vignette: f32,
+    /// Black and white at this grey level (a fax, a cheap copier), after the noise; 0: grey.
+    pub threshold: u8,
     pub seed: u64,
 }
 
@@ -202,6 +204,7 @@ impl Scanner {
         paper: 238,
         ink: 40,
         vignette: 0.0,
+        threshold: 0,
         seed: 7,
     };
     /// A phone photo of the page: more skew, uneven light, more blur.
@@ -213,6 +216,7 @@ impl Scanner {
         paper: 225,
         ink: 55,
         vignette: 0.3,
+        threshold: 0,
         seed: 11,
     };
     /// A poor fax-grade copy.
@@ -224,7 +228,20 @@ impl Scanner {
         paper: 215,
         ink: 70,
         vignette: 0.15,
+        threshold: 0,
         seed: 13,
+    };
+    /// A fax: black and white, speckled, a little crooked.
+    pub const FAX: Scanner = Scanner {
+        skew: 1.0,
+        noise: 0.25,
+        specks: 800.0,
+        blur: 1,
+        paper: 230,
+        ink: 30,
+        vignette: 0.0,
+        threshold: 150,
+        seed: 17,
     };
 }
 
@@ -273,6 +290,9 @@ pub fn scan(g: &Gray, s: &Scanner) -> Gray {
             p += (rng.next() - 0.5) * 2.0 * s.noise * 127.0;
             if rng.next() * 1_000_000.0 < s.specks {
                 p = s.ink as f32;
+            }
+            if s.threshold > 0 {
+                p = if p < s.threshold as f32 { 0.0 } else { 255.0 };
             }
             p.clamp(0.0, 255.0) as u8
         })
