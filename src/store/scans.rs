@@ -284,7 +284,6 @@ mod tests {
             .prepare("SELECT * FROM flags")
             .unwrap()
             .column_names()
-            .into_iter()
             .map(str::to_string)
             .collect();
         assert_eq!(cols.first().map(String::as_str), Some("source"));
