@@ -274,6 +274,7 @@ pub fn extract(
         depth: 0,
     };
     let result = ctx.run(&top, kind);
+    ocr::finish(&mut ctx);
     let pdfs = ctx.pdfs;
     let native_chars: usize = ctx.parts.iter().filter(|p| !p.ocr).map(|p| p.chars).sum();
     let scanned =

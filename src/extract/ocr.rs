@@ -253,6 +253,9 @@ pub(crate) struct State {
     pub spans: Vec<(usize, usize)>,
     /// The languages used, once known; the missing ones were noted.
     langs: Option<String>,
+    /// Images not tried after the first that was not read for a reason that holds for the
+    /// rest (page cap, budget, text cap, no OCR): one note at the end says how many.
+    quiet: Option<(Skip, usize)>,
 }
 
 /// Why a page image was not read.
@@ -639,12 +642,23 @@ pub(crate) fn image(ctx: &mut Ctx, input: &Input) -> Result<(), ExtractError> {
         return Ok(());
     }
     ctx.ocr.wanted += 1;
+    if let Some((why, n)) = &mut ctx.ocr.quiet {
+        // The reason the last image was not read holds for this one too.
+        *n += 1;
+        if matches!(why, Skip::Off | Skip::Missing(_)) {
+            ctx.ocr.unavailable += 1;
+        }
+        return Ok(());
+    }
     let mut tally = Tally::new(1);
     let page = if ctx.is_full() {
         Page::Skipped(Skip::TextCap)
     } else {
         image_page(ctx, input.bytes)
     };
+    if let Page::Skipped(why) = &page {
+        ctx.ocr.quiet = Some((why.clone(), 0));
+    }
     if let Some(text) = tally.add(ctx, "image", 1, page, 1) {
         add_part(ctx, format!("{path} (OCR)"), Kind::Image, &text);
     }
@@ -652,6 +666,32 @@ pub(crate) fn image(ctx: &mut Ctx, input: &Input) -> Result<(), ExtractError> {
         ctx.note(n);
     }
     Ok(())
+}
+
+/// The note for the images left unread without a note of their own, if any.
+pub(crate) fn finish(ctx: &mut Ctx) {
+    if let Some((why, n)) = ctx.ocr.quiet.take()
+        && n > 0
+    {
+        let lim = &ctx.limits.ocr;
+        let reason = match why {
+            Skip::Off => "OCR is off ([crawl] ocr_max_pages = 0)".to_string(),
+            Skip::Missing(_) => "no OCR installed".to_string(),
+            Skip::PageCap => format!("over [crawl] ocr_max_pages = {}", lim.max_pages),
+            Skip::Budget => format!(
+                "OCR's time budget was used up ([crawl] ocr_timeout_secs = {})",
+                lim.time_budget.as_secs()
+            ),
+            Skip::TextCap => format!(
+                "OCR's text cap was reached ([crawl] ocr_max_text_bytes = {})",
+                lim.max_text_bytes
+            ),
+        };
+        ctx.note(format!(
+            "{n} more page image{} not read: {reason}",
+            if n == 1 { "" } else { "s" }
+        ));
+    }
 }
 
 /// The images of a ZIP-based document (`word/media/`, `xl/media/`, `Pictures/`): each that
@@ -925,6 +965,48 @@ mod tests {
             assert!(image_info(&p[..n]).is_none());
         }
         assert!(image_info(&p[..24]).is_some());
+    }
+
+    #[test]
+    fn page_images_left_unread_are_noted_once_and_counted() {
+        use std::io::Write;
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default();
+        for name in ["p1.png", "p2.png", "p3.png", "logo.png"] {
+            w.start_file(name, opts).unwrap();
+            let (x, y) = if name == "logo.png" {
+                (90, 60)
+            } else {
+                (1240, 1754)
+            };
+            w.write_all(&png(x, y)).unwrap();
+        }
+        let z = w.finish().unwrap().into_inner();
+        let limits = super::super::Limits {
+            ocr: OcrLimits::off(),
+            ..Default::default()
+        };
+        let x = super::super::extract(&z, Some("scans.zip"), None, &limits).unwrap();
+        assert_eq!(x.ocr, OcrStatus::Unavailable);
+        assert!(x.scanned, "only page images: a scan");
+        assert_eq!(x.text_source, None);
+        let ocr_notes: Vec<&String> = x.notes.iter().filter(|n| n.contains("OCR")).collect();
+        assert_eq!(
+            ocr_notes,
+            [
+                "p1.png: not read: OCR is off ([crawl] ocr_max_pages = 0), 1 image unread",
+                "2 more page images not read: OCR is off ([crawl] ocr_max_pages = 0)"
+            ],
+            "{:?}",
+            x.notes
+        );
+        assert!(
+            x.notes
+                .iter()
+                .any(|n| n.contains("logo.png: PNG image 90x60 is too small")),
+            "{:?}",
+            x.notes
+        );
     }
 
     #[test]

@@ -60,8 +60,8 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "011_document_reading",
         include_str!("migrations/011_document_reading.sql"),
     ),
-    // 013: another branch adds 012; the lead renumbers at merge if needed.
-    ("013_ocr", include_str!("migrations/013_ocr.sql")),
+    // The next number on this branch; main has 012_evidence_kept: renumber this 013 at merge.
+    ("012_ocr", include_str!("migrations/012_ocr.sql")),
 ];
 
 /// The schema version this build writes.

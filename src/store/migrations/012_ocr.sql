@@ -1,4 +1,5 @@
--- 013: scans read by OCR. `text_source` says where a document's text came from, `+`-joined:
+-- 012 (013 once main's 012_evidence_kept is merged): scans read by OCR. `text_source` says
+-- where a document's text came from, `+`-joined:
 -- `text` (the format's own text), `pdftotext` or `pdf-extract` (a PDF's text layer), `ocr`;
 -- NULL when there is no text. `ocr` is NULL (no page image needed reading), 'read' (OCR ran),
 -- 'unavailable' (page images left unread: no OCR installed, or OCR off; `scan --ocr` reads
