@@ -97,6 +97,9 @@ pub enum Command {
         /// Record new matches without mailing them
         #[arg(long)]
         baseline: bool,
+        /// First read by OCR the scans stored while no OCR was installed (from their evidence)
+        #[arg(long)]
+        ocr: bool,
     },
     /// Crawl sources, fetch and read their documents, scan; alerts stay queued
     Crawl {
@@ -544,10 +547,14 @@ fn run(cli: Cli) -> Result<i32> {
                 }
             }
         }
-        Command::Scan { all, baseline } => {
+        Command::Scan { all, baseline, ocr } => {
             let cfg = load_config(config)?;
             let rules = load_rules(&cfg)?;
             exit_code(with_lock(&cfg, |store, stop, _rt| {
+                let mut code = exit::OK;
+                if *ocr {
+                    code = reread_scans(&cfg, store, stop)?;
+                }
                 let mut counts = RunCounts::default();
                 let opts = RunOptions {
                     baseline: *baseline,
@@ -565,7 +572,7 @@ fn run(cli: Cli) -> Result<i32> {
                     rules.version(),
                     counts.matches
                 ));
-                Ok(exit::OK)
+                Ok(code)
             }))
         }
         Command::Crawl {
@@ -1322,12 +1329,19 @@ fn rules_check(cfg: &Config, file: Option<&Path>) -> Result<i32> {
     }
 }
 
-/// One line of `match --format json`; the field order is part of the contract.
+/// One line of `match --format json`; the field order is part of the contract (fields are
+/// only ever added at the end).
 #[derive(serde::Serialize)]
 struct MatchLine<'a> {
     source: &'a str,
     matches: Vec<MatchJson<'a>>,
     quotas: Vec<QuotaJson>,
+    /// Where the text came from (`text`, `pdftotext`, `ocr`, `text+ocr`, ...); null: none.
+    text_source: Option<&'a str>,
+    /// `read` (page images read by OCR), `unavailable` (not read: no OCR), or null.
+    ocr: Option<&'static str>,
+    /// What the text output says about OCR ("read by OCR", "not read (scanned, no OCR)").
+    ocr_note: Option<&'static str>,
 }
 
 #[derive(serde::Serialize)]
@@ -1338,6 +1352,8 @@ struct MatchJson<'a> {
     evidence: &'a str,
     start: usize,
     end: usize,
+    /// The matched words were read by OCR.
+    ocr: bool,
 }
 
 #[derive(serde::Serialize)]
@@ -1357,6 +1373,51 @@ fn readers(cfg: &Config) -> crate::extract::Readers {
         })
         .ok();
     pipeline::readers(cfg, exe)
+}
+
+const READ_BY_OCR: &str = "read by OCR";
+const PARTLY_BY_OCR: &str = "partly read by OCR";
+const NOT_READ: &str = "not read (scanned, no OCR)";
+const IMAGES_NOT_READ: &str = "page images not read: no OCR";
+
+/// What `match` says of an input's OCR, in text and JSON.
+fn ocr_note(x: &crate::extract::Extracted) -> Option<&'static str> {
+    use crate::extract::OcrStatus;
+    let by_ocr = x.text_source.as_deref().is_some_and(|s| s.contains("ocr"));
+    match x.ocr {
+        OcrStatus::NotNeeded => None,
+        OcrStatus::Unavailable if x.text.trim().is_empty() => Some(NOT_READ),
+        OcrStatus::Unavailable => Some(IMAGES_NOT_READ),
+        OcrStatus::Read if by_ocr && x.text_source.as_deref() != Some("ocr") => Some(PARTLY_BY_OCR),
+        OcrStatus::Read => Some(READ_BY_OCR),
+    }
+}
+
+/// `scan --ocr`: the scans stored without OCR, read by OCR from their evidence.
+fn reread_scans(cfg: &Config, store: &mut Store, stop: &StopFlag) -> Result<i32> {
+    let limits = pipeline::extract_limits(cfg);
+    match crate::scans::reread(store, &readers(cfg), &limits, stop) {
+        Ok(r) => {
+            say(format_args!(
+                "read {} scans by OCR ({} with text, {} documents); {} failed; {} documents still not read",
+                r.read, r.with_text, r.rows, r.failed, r.unread
+            ));
+            Ok(if r.failed > 0 {
+                exit::PARTIAL
+            } else {
+                exit::OK
+            })
+        }
+        Err(crate::scans::RereadError::NoOcr(why)) => {
+            let unread = store.ocr_counts()?.unread;
+            eprintln!(
+                "tenderscan: scan --ocr: no OCR here ({}): {unread} documents stay unread",
+                line(&why)
+            );
+            Ok(exit::PARTIAL)
+        }
+        Err(crate::scans::RereadError::Store(e)) => Err(e.into()),
+    }
 }
 
 /// `tenderscan match`: the rules over files, no database.
@@ -1395,17 +1456,22 @@ fn match_files(
             }
         };
         let name = path.file_name().and_then(|n| n.to_str());
-        let text = match readers.read(&bytes, name, None, &limits, &|| false) {
+        let x = match readers.read(&bytes, name, None, &limits, &|| false) {
             Ok(x) => {
                 for n in &x.notes {
                     tracing::warn!("{shown}: {n}");
                 }
-                if x.scanned {
+                if x.ocr == crate::extract::OcrStatus::Unavailable {
                     eprintln!(
-                        "tenderscan: {name_line}: a scan without a text layer: nothing to read"
+                        "tenderscan: {name_line}: page images not read: no OCR here ({}); see README, Scans and OCR",
+                        line(
+                            &crate::extract::ocr::availability(&limits.ocr)
+                                .err()
+                                .unwrap_or_else(|| "a tool it needs is missing".into())
+                        )
                     );
                 }
-                x.text
+                x
             }
             Err(e) => {
                 eprintln!("tenderscan: {name_line}: {}", line(&e.to_string()));
@@ -1413,7 +1479,9 @@ fn match_files(
                 continue;
             }
         };
-        let found = rules.find(&text, &crate::rules::Context::default());
+        let text = &x.text;
+        let found = rules.find(text, &crate::rules::Context::default());
+        let note = ocr_note(&x);
         if format == OutputFormat::Json {
             let line = MatchLine {
                 source: &shown,
@@ -1427,6 +1495,7 @@ fn match_files(
                         evidence: &m.evidence,
                         start: m.start,
                         end: m.end,
+                        ocr: x.by_ocr(m.start, m.end),
                     })
                     .collect(),
                 quotas: found
@@ -1438,15 +1507,30 @@ fn match_files(
                         per: q.per.map(|p| p.as_str()),
                     })
                     .collect(),
+                text_source: x.text_source.as_deref(),
+                ocr: x.ocr.as_db(),
+                ocr_note: note,
             };
             writeln!(out, "{}", json_line(&line)?)?;
             continue;
         }
+        let lead = match note {
+            Some(n @ NOT_READ) => {
+                writeln!(out, "{name_line}: {n}")?;
+                continue;
+            }
+            Some(n @ (READ_BY_OCR | PARTLY_BY_OCR)) => format!("{name_line}: {n}:"),
+            _ => format!("{name_line}:"),
+        };
+        let tail = match note {
+            Some(n @ IMAGES_NOT_READ) => format!(" ({n})"),
+            _ => String::new(),
+        };
         if found.matches.is_empty() {
-            writeln!(out, "{name_line}: no match")?;
+            writeln!(out, "{lead} no match{tail}")?;
             continue;
         }
-        writeln!(out, "{name_line}: {} matches", found.matches.len())?;
+        writeln!(out, "{lead} {} matches{tail}", found.matches.len())?;
         for m in &found.matches {
             let (a, b) = (
                 m.start.saturating_sub(m.evidence_start),
@@ -1466,8 +1550,18 @@ fn match_files(
             };
             writeln!(
                 out,
-                "  {:<6} {} (score {:.2}, bytes {}..{})\n    {}",
-                m.severity, m.rule_id, m.score, m.start, m.end, lit
+                "  {:<6} {} (score {:.2}, bytes {}..{}{})\n    {}",
+                m.severity,
+                m.rule_id,
+                m.score,
+                m.start,
+                m.end,
+                if x.by_ocr(m.start, m.end) {
+                    ", read by OCR"
+                } else {
+                    ""
+                },
+                lit
             )?;
         }
         for q in &found.quotas {
@@ -1543,6 +1637,8 @@ fn status(cfg: &Config, format: OutputFormat, runs: usize) -> Result<i32> {
     let recent = store.recent_runs(runs)?;
     let health = store.source_health()?;
     let unconfirmed = store.unconfirmed_digests()?;
+    let ocr_counts = store.ocr_counts()?;
+    let ocr_here = crate::extract::ocr::availability(&pipeline::extract_limits(cfg).ocr);
     let mut out = std::io::stdout().lock();
     if format == OutputFormat::Json {
         let v = serde_json::json!({
@@ -1562,6 +1658,14 @@ fn status(cfg: &Config, format: OutputFormat, runs: usize) -> Result<i32> {
                 "alerts": d.alerts,
                 "outlook": crate::alert::unconfirmed_outlook(cfg, d),
             })).collect::<Vec<_>>(),
+            "ocr": {
+                "available": ocr_here.is_ok(),
+                "engine": ocr_here.as_ref().ok(),
+                "why_not": ocr_here.as_ref().err(),
+                "documents_read": ocr_counts.read,
+                "scans_unread": ocr_counts.unread,
+                "failed": ocr_counts.failed,
+            },
         });
         writeln!(out, "{}", json_pretty(&v)?)?;
         return Ok(exit::OK);
@@ -1604,6 +1708,25 @@ fn status(cfg: &Config, format: OutputFormat, runs: usize) -> Result<i32> {
                 state
             )?,
         }
+    }
+    writeln!(out, "\nscans (OCR)")?;
+    match &ocr_here {
+        Ok(e) => writeln!(out, "  OCR here         {}", line(e))?,
+        Err(why) => writeln!(out, "  OCR here         none: {}", line(why))?,
+    }
+    writeln!(out, "  read by OCR      {:>10}", ocr_counts.read)?;
+    writeln!(
+        out,
+        "  not read         {:>10}{}",
+        ocr_counts.unread,
+        if ocr_counts.unread > 0 {
+            "  (stored with no OCR installed: `tenderscan scan --ocr` reads them once it is)"
+        } else {
+            ""
+        }
+    )?;
+    if ocr_counts.failed > 0 {
+        writeln!(out, "  OCR failed       {:>10}", ocr_counts.failed)?;
     }
     if !unconfirmed.is_empty() {
         writeln!(

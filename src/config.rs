@@ -181,6 +181,9 @@ pub const BOUNDS: &[Bound] = &[
     bound("crawl", "backoff_secs", Range::float(0.0, 86400.0)),
     bound("crawl", "reader_processes", Range::int(0, 16)),
     bound("crawl", "reader_memory_mib", Range::int(128, 65_536)),
+    bound("crawl", "ocr_max_pages", Range::int(0, 10_000)),
+    bound("crawl", "ocr_timeout_secs", Range::int(1, 86_400)),
+    bound("crawl", "ocr_max_text_bytes", Range::int(1024, 1 << 30)),
     bound(
         "sources",
         "lookback_days",
@@ -305,6 +308,14 @@ pub struct CrawlConfig {
     pub reader_processes: usize,
     /// Address space of one reader process, in MiB.
     pub reader_memory_mib: u64,
+    /// Tesseract languages for OCR of scans, `+`-joined.
+    pub ocr_languages: String,
+    /// Page images read by OCR per document at most; 0 turns OCR off.
+    pub ocr_max_pages: usize,
+    /// Time budget for the OCR of one document, in seconds (on top of `extract_timeout_secs`).
+    pub ocr_timeout_secs: u64,
+    /// Largest OCR text kept per document, in bytes.
+    pub ocr_max_text_bytes: u64,
 }
 
 impl Default for CrawlConfig {
@@ -319,6 +330,10 @@ impl Default for CrawlConfig {
             backoff_secs: 2.0,
             reader_processes: 2,
             reader_memory_mib: 1024,
+            ocr_languages: crate::extract::ocr::DEFAULT_LANGUAGES.into(),
+            ocr_max_pages: 50,
+            ocr_timeout_secs: 300,
+            ocr_max_text_bytes: 4 << 20,
         }
     }
 }
@@ -661,6 +676,14 @@ impl Config {
                 None,
                 c.reader_memory_mib.into(),
             ),
+            at("crawl", "ocr_max_pages", None, c.ocr_max_pages.into()),
+            at("crawl", "ocr_timeout_secs", None, c.ocr_timeout_secs.into()),
+            at(
+                "crawl",
+                "ocr_max_text_bytes",
+                None,
+                c.ocr_max_text_bytes.into(),
+            ),
         ];
         for (i, s) in self.sources.iter().enumerate() {
             let i = Some(i);
@@ -748,6 +771,8 @@ impl Config {
                 }
             }
         }
+        check_languages(&self.crawl.ocr_languages)
+            .map_err(|m| err("crawl", None, "ocr_languages", m))?;
         check_currency(&self.currency).map_err(|(k, m)| err("currency", None, &k, m))?;
         for (key, var) in [
             ("username_env", &self.mail.username_env),
@@ -845,6 +870,24 @@ fn check_currency(c: &CurrencyConfig) -> Result<(), (String, String)> {
         }
     }
     Ok(())
+}
+
+/// Tesseract language names joined by `+` (`rus+kaz+eng`, `script/Cyrillic`).
+fn check_languages(langs: &str) -> Result<(), String> {
+    let ok = |l: &str| {
+        !l.is_empty()
+            && !l.starts_with(['/', '.', '-'])
+            && !l.contains("..")
+            && l.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '/' || c == '-')
+    };
+    if langs.len() <= 200 && langs.split('+').all(ok) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{langs:?} is not a list of Tesseract languages joined by + (like \"rus+kaz+eng\")"
+        ))
+    }
 }
 
 fn check_env_name(var: &str) -> Result<(), String> {
@@ -1304,6 +1347,33 @@ mod tests {
         assert!(e.message.contains("never comes"), "{e}");
         let src = "[database]\npath = 'a.db'\n[schedule]\ncron = '0 0 29 2 *'\n";
         assert!(parse(src).is_ok(), "29 February comes every four years");
+    }
+
+    #[test]
+    fn ocr_languages_are_tesseract_names_joined_by_plus() {
+        for ok in ["rus+kaz+eng", "kaz", "script/Cyrillic+eng", "chi_sim"] {
+            let src = format!("[database]\npath = 'a.db'\n[crawl]\nocr_languages = '{ok}'\n");
+            assert!(parse(&src).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "rus++eng",
+            "rus eng",
+            "-l",
+            "../../etc/x",
+            "/abs",
+            "rus;kaz",
+        ] {
+            let src = format!("[database]\npath = 'a.db'\n[crawl]\nocr_languages = '{bad}'\n");
+            let e = parse(&src).unwrap_err();
+            assert_eq!(e.key.as_deref(), Some("crawl.ocr_languages"), "{bad}: {e}");
+            assert_eq!(e.line, Some(4), "{e}");
+        }
+        let cfg = parse("[database]\npath = 'a.db'\n").unwrap();
+        assert_eq!(
+            (cfg.crawl.ocr_languages.as_str(), cfg.crawl.ocr_max_pages),
+            ("rus+kaz+eng", 50)
+        );
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod pipeline;
 pub mod report;
 pub mod rules;
 pub mod safe_text;
+pub mod scans;
 pub mod show;
 pub mod source;
 pub mod stamp;

@@ -190,6 +190,12 @@ pub fn extract_limits(cfg: &Config) -> extract::Limits {
     extract::Limits {
         max_input_bytes: usize::try_from(cfg.crawl.max_document_bytes).unwrap_or(usize::MAX),
         time_budget: Duration::from_secs(cfg.crawl.extract_timeout_secs),
+        ocr: extract::OcrLimits {
+            languages: cfg.crawl.ocr_languages.clone(),
+            max_pages: cfg.crawl.ocr_max_pages,
+            time_budget: Duration::from_secs(cfg.crawl.ocr_timeout_secs),
+            max_text_bytes: usize::try_from(cfg.crawl.ocr_max_text_bytes).unwrap_or(usize::MAX),
+        },
         ..extract::Limits::default()
     }
 }
@@ -887,14 +893,7 @@ async fn fetch_document(
         ..Default::default()
     };
     match result {
-        Ok(Ok(x)) => {
-            content.kind = Some(x.kind.as_str().to_string());
-            content.scanned = x.scanned;
-            content.text = Some(x.text);
-            if !x.notes.is_empty() {
-                content.notes = Some(x.notes.join("\n"));
-            }
-        }
+        Ok(Ok(x)) => crate::scans::fill(&mut content, x),
         Ok(Err(extract::ExtractError::Interrupted)) => return Ok(None),
         Ok(Err(e)) => content.error = Some(format!("{}: {e}", doc.url)),
         Err(e) => content.error = Some(format!("{}: extraction stopped: {e}", doc.url)),

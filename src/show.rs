@@ -191,6 +191,25 @@ pub fn notice_text(v: &NoticeView, evidence: &Evidence) -> String {
         if let Some(e) = &d.error {
             let _ = writeln!(o, "      error: {}", line(e));
         }
+        match d.ocr.as_deref() {
+            Some("read") => {
+                let _ = writeln!(
+                    o,
+                    "      read by OCR ({}): quotes from it may differ from the scan",
+                    line(d.text_source.as_deref().unwrap_or("no text found"))
+                );
+            }
+            Some("unavailable") => {
+                let _ = writeln!(
+                    o,
+                    "      not read: a scan, and no OCR was installed (`tenderscan scan --ocr`)"
+                );
+            }
+            Some("failed") => {
+                let _ = writeln!(o, "      OCR failed (see the notes)");
+            }
+            _ => {}
+        }
     }
     let _ = writeln!(o, "\nmatches ({})", v.matches.len());
     for m in &v.matches {

@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::sync::Once;
 use std::time::Duration;
-use tenderscan::extract::{Limits, extract};
+use tenderscan::extract::{Limits, OcrLimits, extract};
 
 pub fn limits() -> Limits {
     Limits {
@@ -16,6 +16,8 @@ pub fn limits() -> Limits {
         max_entries: 1000,
         max_text_bytes: 4 << 20,
         time_budget: Duration::from_secs(5),
+        // No tools: the fuzz targets check our own parsers.
+        ocr: OcrLimits::off(),
     }
 }
 

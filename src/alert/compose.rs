@@ -55,6 +55,8 @@ struct Labels {
     price: &'static str,
     quota: &'static str,
     evidence: &'static str,
+    /// Said next to evidence read by OCR from a scan.
+    by_ocr: &'static str,
     why: &'static str,
     retracted: &'static str,
     changed: &'static str,
@@ -80,6 +82,7 @@ const EN: Labels = Labels {
     price: "Price",
     quota: "Quota",
     evidence: "Evidence",
+    by_ocr: "read by OCR from a scan: check the words against the document",
     why: "Why this matters",
     retracted: "No longer in the notice: it was edited after this was found.",
     changed: "Changed since you were told",
@@ -105,6 +108,7 @@ const RU: Labels = Labels {
     price: "Цена",
     quota: "Объём",
     evidence: "Цитата",
+    by_ocr: "распознано OCR со скана: сверьте слова с документом",
     why: "Почему это важно",
     retracted: "В текущей версии объявления этого уже нет: текст изменили после того, как это было найдено.",
     changed: "Изменилось после оповещения",
@@ -833,13 +837,17 @@ fn notice_text(
             let _ = writeln!(out, "     {}: {p}", if priced { l.price } else { l.quota });
         }
         let (a, m, b) = evidence_parts(it);
+        let label = if it.by_ocr {
+            format!("{} ({})", l.evidence, l.by_ocr)
+        } else {
+            l.evidence.to_string()
+        };
         if m.is_empty() {
-            let _ = writeln!(out, "     {}: \"{}\"", l.evidence, a.trim());
+            let _ = writeln!(out, "     {label}: \"{}\"", a.trim());
         } else {
             let _ = writeln!(
                 out,
-                "     {}: \"{}**{}**{}\"",
-                l.evidence,
+                "     {label}: \"{}**{}**{}\"",
                 a.trim_start(),
                 m,
                 b.trim_end()
@@ -954,6 +962,13 @@ fn notice_html(
             "<blockquote style=\"margin:6px 0;padding:4px 10px;background:#f6f6f6\" title=\"{}\">{quote}</blockquote>",
             html_escape(l.evidence)
         );
+        if it.by_ocr {
+            let _ = writeln!(
+                out,
+                "<p style=\"margin:0 0 4px;color:#8a5a00;font-size:13px\">{}</p>",
+                html_escape(l.by_ocr)
+            );
+        }
         if it.retracted {
             let _ = writeln!(
                 out,
@@ -1025,6 +1040,7 @@ mod tests {
             quota_count: Some(4),
             quota_period: None,
             retracted: false,
+            by_ocr: false,
         }
     }
 
@@ -1250,6 +1266,35 @@ mod tests {
             ru.text
         );
         assert!(ru.text.contains("05.12.2026 23:00 по времени Алматы"));
+    }
+
+    #[test]
+    fn evidence_read_by_ocr_says_so_in_the_readers_language() {
+        let rules = HashMap::new();
+        let typed = digest(&[item()], &[], &rules, Language::En);
+        assert!(!typed.text.contains("OCR"), "{}", typed.text);
+        assert!(!typed.html.contains("OCR"));
+        let mut scan = item();
+        scan.by_ocr = true;
+        let en = digest(&[scan.clone()], &[], &rules, Language::En);
+        assert!(
+            en.text.contains(
+                "Evidence (read by OCR from a scan: check the words against the document): \""
+            ),
+            "{}",
+            en.text
+        );
+        let quote = en.html.find("<blockquote").unwrap();
+        let note = en.html.find("read by OCR from a scan").unwrap();
+        assert!(note > quote, "the note follows the quote: {}", en.html);
+        let ru = digest(&[scan], &[], &rules, Language::Ru);
+        assert!(
+            ru.text
+                .contains("Цитата (распознано OCR со скана: сверьте слова с документом): \""),
+            "{}",
+            ru.text
+        );
+        assert!(ru.html.contains("распознано OCR со скана"));
     }
 
     #[test]

@@ -929,6 +929,7 @@ mod tests {
             quota_count: None,
             quota_period: None,
             retracted: false,
+            by_ocr: false,
         }
     }
 

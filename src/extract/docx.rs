@@ -1,13 +1,17 @@
 //! DOCX (WordprocessingML): the main document, then headers, footers, footnotes, endnotes and
 //! comments. Tables come out as rows on lines with cells separated by tabs. Deleted text
 //! (tracked changes), field instructions and the fallback copies of text boxes are left out.
+//! Page-sized pictures (`word/media/`: a photographed or scanned page pasted in) are read by
+//! OCR after the text.
 
 use super::xml::{self, Ev, attr};
 use super::zipread::ZipView;
 use super::{Ctx, ExtractError, Input, Kind, PartText};
 
 fn wanted(name: &str) -> bool {
-    name == "_rels/.rels" || (name.starts_with("word/") && name.ends_with(".xml"))
+    name == "_rels/.rels"
+        || (name.starts_with("word/") && name.ends_with(".xml"))
+        || name.starts_with("word/media/")
 }
 
 /// Target of the officeDocument relationship in `_rels/.rels`.
@@ -104,6 +108,7 @@ pub(crate) fn extract(ctx: &mut Ctx, input: &Input) -> Result<(), ExtractError> 
             Err(e) => ctx.note(format!("{path} skipped: {e}")),
         }
     }
+    super::ocr::media(ctx, &mut view, input, "word/media/");
     match first_err {
         Some(e) if ctx.parts.is_empty() => Err(e),
         Some(e) => {

@@ -3,6 +3,10 @@
 //! each with an address-space limit and a CPU budget set on itself before it reads anything,
 //! and a wall-clock budget enforced from here.
 //!
+//! The wall-clock and CPU budgets are the document's (`Limits::time_budget`) plus, for kinds
+//! that can hold scans, OCR's (`OcrLimits::time_budget`); the OCR tools the worker starts
+//! inherit its address-space limit and are in its process group, so the kill reaches them.
+//!
 //! A reader that allocates without bound, loops, overflows its stack or crashes ends its own
 //! process only: the document fails with an error naming what happened ("the PDF reader ran
 //! out of its 1 GiB memory limit"), and the run goes on. `catch_unwind` cannot stop an
@@ -39,8 +43,8 @@ const POLL: Duration = Duration::from_millis(100);
 /// Limits of one worker process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProcessLimits {
-    /// Address space of the worker (RLIMIT_AS), in bytes; what it and the tools it starts
-    /// (pdftotext) may map.
+    /// Address space of the worker (RLIMIT_AS), in bytes; what it and each tool it starts
+    /// (pdftotext, pdftoppm, tesseract: the limit is inherited) may map.
     pub memory_bytes: u64,
 }
 
@@ -304,7 +308,9 @@ impl Worker {
             limits,
             kind,
         } = *job;
-        let budget = limits.time_budget;
+        // The document's budget, and OCR's where it may hold scans: OCR time moves the
+        // document's deadline in the worker.
+        let budget = limits.budget_for(kind);
         let deadline = Instant::now()
             .checked_add(budget.saturating_add(GRACE))
             .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400 * 365));
@@ -536,8 +542,8 @@ struct Request {
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Answer {
     result: Result<Extracted, ExtractError>,
-    /// The worker will exit after this answer (a reader of its overran the deadline and may
-    /// still be running on an abandoned thread).
+    /// The worker will exit after this answer (a reader of its overran the deadline and is
+    /// still running on an abandoned thread).
     retire: bool,
 }
 
@@ -572,7 +578,6 @@ pub fn worker_main(args: &[String]) -> i32 {
             eprintln!("tenderscan {WORKER_ARG}: cannot set its CPU budget: {e}");
             return 2;
         }
-        let deadline = Instant::now() + req.limits.time_budget;
         let result = super::extract(
             &bytes,
             req.name.as_deref(),
@@ -580,7 +585,8 @@ pub fn worker_main(args: &[String]) -> i32 {
             &req.limits,
         );
         drop(bytes);
-        let retire = Instant::now() >= deadline;
+        // A pdf-extract thread abandoned at its deadline may still be running.
+        let retire = super::pdf::threads_running() > 0;
         let answer = match serde_json::to_vec(&Answer { result, retire }) {
             Ok(a) => a,
             Err(e) => {

@@ -1,5 +1,6 @@
 //! Text out of tender attachments: DOCX, PDF, HTML, XLSX/XLS/ODS, ODT, DOC, RTF, ZIP, CMS
-//! signatures and plain text in legacy encodings.
+//! signatures and plain text in legacy encodings; scans (PDF pages without text, images on
+//! their own or inside documents) through OCR ([`ocr`]) where Tesseract is installed.
 //!
 //! One entry point, [`extract`]: bytes (plus an optional file name and media type) in, UTF-8
 //! text with paragraph breaks out, together with what was read ([`Part`]) and what was skipped
@@ -10,7 +11,8 @@
 //! actual sizes are both checked, readers stop at the cap), run past the time budget (a PDF
 //! parser that loops is abandoned on its worker thread), build a tree of markup nested deeper
 //! than `html::MAX_DEPTH`, or use a name taken from the input as a path on disk (the only
-//! temporary data goes to `pdftotext` on its standard input).
+//! temporary data goes to `pdftotext`, `pdftoppm` and `tesseract` on their standard input),
+//! or let OCR run past its own budget ([`OcrLimits`]).
 //!
 //! What no in-process guard can stop (an allocation failure aborts the process) is stopped by
 //! [`Readers`] ([`isolate`]): the binary reads every document in a worker process of its own
@@ -22,16 +24,19 @@ mod doc;
 mod docx;
 mod html;
 pub mod isolate;
+pub mod ocr;
 mod odf;
 mod pdf;
 mod rtf;
 mod sheet;
 mod sniff;
 mod text;
+mod tool;
 mod xml;
 mod zipread;
 
 pub use isolate::{ProcessLimits, Readers};
+pub use ocr::{OcrLimits, OcrStatus};
 pub use sniff::sniff;
 
 use std::fmt;
@@ -52,8 +57,22 @@ pub struct Limits {
     pub max_entries: usize,
     /// Largest text returned; the rest is cut with a note.
     pub max_text_bytes: usize,
-    /// Wall-clock budget for the whole call.
+    /// Wall-clock budget for the whole call, OCR aside.
     pub time_budget: Duration,
+    /// OCR of page images: languages, page cap, its own time budget, output cap.
+    pub ocr: OcrLimits,
+}
+
+impl Limits {
+    /// The wall-clock time reading an input of `kind` may take: the budget, and OCR's where
+    /// the kind can hold page images.
+    pub fn budget_for(&self, kind: Kind) -> Duration {
+        if kind.may_hold_scans() {
+            self.time_budget.saturating_add(self.ocr.budget())
+        } else {
+            self.time_budget
+        }
+    }
 }
 
 impl Default for Limits {
@@ -66,6 +85,7 @@ impl Default for Limits {
             max_entries: 10_000,
             max_text_bytes: 20 << 20,
             time_budget: Duration::from_secs(30),
+            ocr: OcrLimits::default(),
         }
     }
 }
@@ -86,10 +106,28 @@ pub enum Kind {
     Zip,
     Cms,
     Text,
+    /// A picture (PNG, JPEG, TIFF, GIF, BMP, WebP): read by OCR when it is page-sized.
+    Image,
     Unknown,
 }
 
 impl Kind {
+    /// Whether an input of this kind can hold page images for OCR (a scanned PDF, a photo in
+    /// a DOCX, XLSX, ODF, ZIP or signed file, an image).
+    pub fn may_hold_scans(self) -> bool {
+        matches!(
+            self,
+            Kind::Pdf
+                | Kind::Docx
+                | Kind::Xlsx
+                | Kind::Odt
+                | Kind::Ods
+                | Kind::Zip
+                | Kind::Cms
+                | Kind::Image
+        )
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Docx => "docx",
@@ -104,6 +142,7 @@ impl Kind {
             Kind::Zip => "zip",
             Kind::Cms => "cms",
             Kind::Text => "text",
+            Kind::Image => "image",
             Kind::Unknown => "unknown",
         }
     }
@@ -123,6 +162,9 @@ pub struct Part {
     pub kind: Kind,
     /// Characters of text it gave.
     pub chars: usize,
+    /// Read by OCR from a page image.
+    #[serde(default)]
+    pub ocr: bool,
 }
 
 /// The result of [`extract`].
@@ -136,8 +178,30 @@ pub struct Extracted {
     pub parts: Vec<Part>,
     /// What was skipped or read only partly, for people.
     pub notes: Vec<String>,
-    /// A PDF (or every PDF inside) has no text layer: a scan that needs OCR.
+    /// A PDF (or every PDF inside) has no text layer, or the only text is in page images: a
+    /// scan (read by OCR where `ocr` says so).
     pub scanned: bool,
+    /// Where the text came from, `+`-joined in this order: `text` (the format's own text),
+    /// `pdftotext` or `pdf-extract` (a PDF's text layer), `ocr`; `None` when there is no text.
+    pub text_source: Option<String>,
+    /// Whether page images needed OCR and got it.
+    pub ocr: OcrStatus,
+    /// Byte ranges of `text` read by OCR, in order.
+    pub ocr_spans: Vec<(usize, usize)>,
+}
+
+impl Extracted {
+    /// Whether the bytes `start..end` of `text` were read (at least partly) by OCR.
+    pub fn by_ocr(&self, start: usize, end: usize) -> bool {
+        overlaps_ocr(&self.ocr_spans, start, end)
+    }
+}
+
+/// Whether `start..end` touches one of the OCR `spans`.
+pub fn overlaps_ocr(spans: &[(usize, usize)], start: usize, end: usize) -> bool {
+    spans
+        .iter()
+        .any(|&(a, b)| a < end.max(start + 1) && start < b)
 }
 
 /// Why nothing could be read.
@@ -210,8 +274,11 @@ pub fn extract(
         depth: 0,
     };
     let result = ctx.run(&top, kind);
+    ocr::finish(&mut ctx);
     let pdfs = ctx.pdfs;
-    let scanned = pdfs > 0 && ctx.pdfs_scanned == pdfs;
+    let native_chars: usize = ctx.parts.iter().filter(|p| !p.ocr).map(|p| p.chars).sum();
+    let scanned =
+        (pdfs > 0 && ctx.pdfs_scanned == pdfs) || (native_chars == 0 && ctx.ocr.wanted > 0);
     match result {
         Ok(()) => {}
         Err(e) => {
@@ -231,12 +298,38 @@ pub fn extract(
             },
         });
     }
+    let mut sources: Vec<&str> = Vec::new();
+    if ctx
+        .parts
+        .iter()
+        .any(|p| !p.ocr && p.chars > 0 && p.kind != Kind::Pdf)
+    {
+        sources.push("text");
+    }
+    for s in ["pdftotext", "pdf-extract"] {
+        if ctx.pdf_sources.contains(&s) {
+            sources.push(s);
+        }
+    }
+    if ctx.parts.iter().any(|p| p.ocr && p.chars > 0) {
+        sources.push("ocr");
+    }
+    let ocr = if ctx.ocr.wanted == 0 {
+        OcrStatus::NotNeeded
+    } else if ctx.ocr.unavailable > 0 {
+        OcrStatus::Unavailable
+    } else {
+        OcrStatus::Read
+    };
     Ok(Extracted {
+        text_source: (!sources.is_empty() && !ctx.text.is_empty()).then(|| sources.join("+")),
         text: ctx.text,
         kind,
         parts: ctx.parts,
         notes: ctx.notes,
         scanned,
+        ocr,
+        ocr_spans: ctx.ocr.spans,
     })
 }
 
@@ -274,7 +367,7 @@ const MAX_NOTES: usize = 200;
 
 /// `now + budget`, without the panic of `Instant + Duration` on overflow: a budget past
 /// what the clock can hold is a century.
-fn deadline_after(budget: Duration) -> Instant {
+pub(crate) fn deadline_after(budget: Duration) -> Instant {
     let now = Instant::now();
     now.checked_add(budget)
         .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 86_400)))
@@ -292,6 +385,10 @@ pub(crate) struct Ctx<'l> {
     pub notes: Vec<String>,
     pub pdfs: usize,
     pub pdfs_scanned: usize,
+    /// The PDF backends that gave text ("pdftotext", "pdf-extract").
+    pub pdf_sources: Vec<&'static str>,
+    /// OCR's page count, clock and spans.
+    pub ocr: ocr::State,
     full: bool,
     dropped_notes: usize,
 }
@@ -308,6 +405,8 @@ impl<'l> Ctx<'l> {
             notes: Vec::new(),
             pdfs: 0,
             pdfs_scanned: 0,
+            pdf_sources: Vec::new(),
+            ocr: ocr::State::default(),
             full: false,
             dropped_notes: 0,
         }
@@ -363,13 +462,36 @@ impl<'l> Ctx<'l> {
 
     /// Adds a finished part's text to the output (with a blank line before it).
     pub fn finish(&mut self, path: String, kind: Kind, part: PartText) {
+        self.add_part(path, kind, part, false);
+    }
+
+    /// Adds a part read by OCR; returns the byte range its text took in the output.
+    pub fn finish_ocr(
+        &mut self,
+        path: String,
+        kind: Kind,
+        part: PartText,
+    ) -> Option<(usize, usize)> {
+        self.add_part(path, kind, part, true)
+    }
+
+    fn add_part(
+        &mut self,
+        path: String,
+        kind: Kind,
+        part: PartText,
+        ocr: bool,
+    ) -> Option<(usize, usize)> {
         let body = tidy(&part.buf);
         let chars = body.chars().count();
+        let mut range = None;
         if !body.is_empty() {
             if !self.text.is_empty() {
                 self.text.push_str("\n\n");
             }
+            let start = self.text.len();
             self.text.push_str(&body);
+            range = Some((start, self.text.len()));
         }
         if part.full && !self.full {
             self.full = true;
@@ -378,7 +500,13 @@ impl<'l> Ctx<'l> {
                 self.limits.max_text_bytes, path
             ));
         }
-        self.parts.push(Part { path, kind, chars });
+        self.parts.push(Part {
+            path,
+            kind,
+            chars,
+            ocr,
+        });
+        range
     }
 
     /// Finishes a part whose reader returned `r`: an error after some text keeps the text and
@@ -421,6 +549,7 @@ impl<'l> Ctx<'l> {
             Kind::Zip => zipread::extract_archive(self, input),
             Kind::Cms => cms::extract(self, input),
             Kind::Text => text::extract(self, input),
+            Kind::Image => ocr::image(self, input),
             Kind::Unknown => Err(ExtractError::Unsupported(format!(
                 "{}: unknown binary format",
                 input.own_path()

@@ -1,13 +1,16 @@
 //! OpenDocument text and spreadsheets (ODT, ODS): `content.xml`. Spreadsheet sheets start with
 //! their name on a line; rows are lines, cells are tab-separated. Repeated empty cells and rows
-//! are not expanded (a hostile file may repeat a cell a billion times).
+//! are not expanded (a hostile file may repeat a cell a billion times). Page-sized pictures
+//! (`Pictures/`) are read by OCR after the text.
 
 use super::xml::{self, Ev, attr};
 use super::zipread::ZipView;
 use super::{Ctx, ExtractError, Input, Kind, PartText};
 
 pub(crate) fn extract(ctx: &mut Ctx, input: &Input, kind: Kind) -> Result<(), ExtractError> {
-    let mut view = ZipView::open(ctx, input.bytes, kind, &|n| n == "content.xml")?;
+    let mut view = ZipView::open(ctx, input.bytes, kind, &|n| {
+        n == "content.xml" || n.starts_with("Pictures/")
+    })?;
     if let Some(b) = view.broken.take() {
         ctx.note(format!("{}: {b}", input.own_path()));
     }
@@ -21,7 +24,10 @@ pub(crate) fn extract(ctx: &mut Ctx, input: &Input, kind: Kind) -> Result<(), Ex
     }
     let mut pt = ctx.begin();
     let r = odf_text(ctx, &entry.data, kind, &mut pt);
-    ctx.settle(path, kind, pt, r)
+    drop(entry);
+    let r = ctx.settle(path, kind, pt, r);
+    super::ocr::media(ctx, &mut view, input, "Pictures/");
+    r
 }
 
 const SKIP: &[&str] = &[

@@ -3,14 +3,16 @@
 //! or when it fails, pdf-extract runs on a worker thread under `catch_unwind`. A worker that
 //! overruns the time budget is abandoned: the thread keeps running until its parse ends (Rust
 //! cannot kill a thread), the call returns at once. A PDF that parses but has no text at all is
-//! a scan: recorded with `scanned`, not as an error. `TENDERSCAN_PDFTOTEXT` overrides the
-//! lookup (a path, or `off`).
+//! a scan: recorded with `scanned`, not as an error, and its pages (like the pages without
+//! text of a PDF that has some) go to OCR ([`super::ocr`]) after the text layer.
+//! `TENDERSCAN_PDFTOTEXT` overrides the lookup (a path, or `off`).
 
 use super::{Ctx, ExtractError, Input, Kind, human};
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -25,9 +27,13 @@ pub(crate) fn extract(ctx: &mut Ctx, input: &Input) -> Result<(), ExtractError> 
     let path = input.own_path();
     let deadline = ctx.deadline;
     let cap = ctx.limits.max_text_bytes.saturating_sub(ctx.text.len()) + 4096;
+    let mut backend = "pdf-extract";
     let pages = match pdftotext_path() {
         Some(bin) => match run_pdftotext(bin, input.bytes, deadline, cap) {
-            Ok(p) => Ok(p),
+            Ok(p) => {
+                backend = "pdftotext";
+                Ok(p)
+            }
             Err(e @ ExtractError::TimedOut(_)) => Err(e),
             Err(first) => match run_pdf_extract(input.bytes, deadline) {
                 Ok(p) => {
@@ -66,22 +72,51 @@ pub(crate) fn extract(ctx: &mut Ctx, input: &Input) -> Result<(), ExtractError> 
     if pt.is_empty() {
         ctx.pdfs_scanned += 1;
         ctx.note(format!(
-            "{path}: no text layer on any of {} pages: a scan, needs OCR",
+            "{path}: no text layer on any of {} pages: a scan, its pages go to OCR",
             pages.pages.len()
         ));
-        ctx.finish(path, Kind::Pdf, pt);
-        return Ok(());
+    } else {
+        if !ctx.pdf_sources.contains(&backend) {
+            ctx.pdf_sources.push(backend);
+        }
+        if !empty_pages.is_empty() {
+            let list: Vec<String> = empty_pages.iter().take(20).map(|p| p.to_string()).collect();
+            let more = if empty_pages.len() > 20 { ", ..." } else { "" };
+            ctx.note(format!(
+                "{path}: no text on page(s) {}{more} (images only?): they go to OCR",
+                list.join(", ")
+            ));
+        }
     }
-    if !empty_pages.is_empty() {
-        let list: Vec<String> = empty_pages.iter().take(20).map(|p| p.to_string()).collect();
-        let more = if empty_pages.len() > 20 { ", ..." } else { "" };
-        ctx.note(format!(
-            "{path}: no text on page(s) {}{more} (images only?)",
-            list.join(", ")
-        ));
-    }
-    ctx.finish(path, Kind::Pdf, pt);
+    ctx.finish(path.clone(), Kind::Pdf, pt);
+    // Pages without text, after the text layer: a scan, or the signed page of a typed spec.
+    super::ocr::pdf_pages(ctx, &path, input.bytes, &empty_pages);
     Ok(())
+}
+
+/// pdf-extract threads still running: one is left behind when it overruns the deadline.
+static PDF_THREADS: AtomicUsize = AtomicUsize::new(0);
+
+/// How many pdf-extract threads are still running (abandoned at a deadline): a worker
+/// process with one retires after answering.
+pub(crate) fn threads_running() -> usize {
+    PDF_THREADS.load(Ordering::SeqCst)
+}
+
+/// Counts a pdf-extract thread while it lives.
+struct Running;
+
+impl Running {
+    fn start() -> Running {
+        PDF_THREADS.fetch_add(1, Ordering::SeqCst);
+        Running
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        PDF_THREADS.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// `pdftotext`, looked up once: `TENDERSCAN_PDFTOTEXT` names the binary, or `off` turns it
@@ -219,6 +254,7 @@ pub(crate) fn run_pdftotext(
 pub(crate) fn run_pdf_extract(bytes: &[u8], deadline: Instant) -> Result<Pages, ExtractError> {
     let (tx, rx) = mpsc::channel();
     let data = bytes.to_vec();
+    let running = Running::start();
     let spawned = std::thread::Builder::new()
         .name("pdf-extract".into())
         .stack_size(16 << 20)
@@ -227,6 +263,9 @@ pub(crate) fn run_pdf_extract(bytes: &[u8], deadline: Instant) -> Result<Pages, 
                 pdf_extract::extract_text_from_mem_by_pages(&data)
                     .map_err(|e| ExtractError::corrupt(Kind::Pdf, e))
             });
+            drop(data);
+            // Before the answer: a caller that got it in time sees no thread left.
+            drop(running);
             let _ = tx.send(r);
         });
     if let Err(e) = spawned {

@@ -6,7 +6,8 @@
 //! builds a dense grid per sheet and reserves memory from the DIMENSIONS record: the records
 //! are scanned first and a sheet whose cells (or declared dimensions) span more than
 //! `MAX_GRID_CELLS` is refused, so a small file cannot ask for gigabytes (found by fuzzing:
-//! calamine 0.38 reserved 257 GB for a one-bit change to an XLS).
+//! calamine 0.38 reserved 257 GB for a one-bit change to an XLS). Page-sized pictures of an
+//! XLSX (`xl/media/`) are read by OCR after the sheets.
 
 use super::cfb::Cfb;
 use super::zipread::ZipView;
@@ -32,8 +33,12 @@ fn xlsx(ctx: &mut Ctx, input: &Input) -> Result<(), ExtractError> {
     if let Some(b) = view.broken.take() {
         return Err(ExtractError::corrupt(Kind::Xlsx, b));
     }
+    let mut media = Vec::new();
     for name in view.names() {
-        view.read(ctx, &name, false)?;
+        let e = view.read(ctx, &name, false)?;
+        if name.starts_with("xl/media/") {
+            media.push((name, e.data));
+        }
     }
     ctx.check_time()?;
     let room = ctx.limits.max_text_bytes.saturating_sub(ctx.text.len());
@@ -103,6 +108,12 @@ fn xlsx(ctx: &mut Ctx, input: &Input) -> Result<(), ExtractError> {
         }
     }
     ctx.finish(input.own_path(), Kind::Xlsx, pt);
+    for (name, data) in media {
+        if ctx.is_full() || ctx.out_of_time() {
+            break;
+        }
+        super::ocr::images_in(ctx, input, &name, &data);
+    }
     Ok(())
 }
 

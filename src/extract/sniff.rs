@@ -23,6 +23,10 @@ pub fn sniff(bytes: &[u8], name: Option<&str>) -> Kind {
             },
         };
     }
+    // PNG, JPEG, TIFF, GIF, BMP, WebP whose header gives a size
+    if super::ocr::image_info(bytes).is_some() {
+        return Kind::Image;
+    }
     let trimmed = trim_start(head);
     if trimmed.starts_with(b"{\\rtf") {
         return Kind::Rtf;
@@ -155,6 +159,7 @@ pub(crate) fn kind_from_name(name: &str) -> Option<Kind> {
         "zip" => Kind::Zip,
         "cms" | "p7s" | "p7m" | "sig" => Kind::Cms,
         "txt" | "csv" => Kind::Text,
+        "png" | "jpg" | "jpeg" | "jpe" | "tif" | "tiff" | "gif" | "bmp" | "webp" => Kind::Image,
         _ => return None,
     })
 }

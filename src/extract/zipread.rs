@@ -262,6 +262,7 @@ pub(crate) fn extract_archive(ctx: &mut Ctx, input: &Input) -> Result<(), Extrac
     }
     let parts_before = ctx.parts.len();
     let pdfs_before = ctx.pdfs;
+    let images_before = ctx.ocr.wanted;
     let mut errors: Vec<(String, ExtractError)> = Vec::new();
     let names = view.names();
     for (i, name) in names.iter().enumerate() {
@@ -304,7 +305,8 @@ pub(crate) fn extract_archive(ctx: &mut Ctx, input: &Input) -> Result<(), Extrac
             errors.push((child.path, e));
         }
     }
-    let got = ctx.parts.len() > parts_before || ctx.pdfs > pdfs_before;
+    let got =
+        ctx.parts.len() > parts_before || ctx.pdfs > pdfs_before || ctx.ocr.wanted > images_before;
     if !got && !errors.is_empty() {
         let (_, first) = errors.remove(0);
         for (p, e) in errors {

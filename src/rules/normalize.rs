@@ -13,7 +13,10 @@
 //! - Latin look-alike letters (a c e o p x y k i, and upper-case A B C E H K M O P T X Y) and
 //!   Greek ones (α β ε η ι κ μ ν ο ρ τ υ χ) inside a word that has at least as many Cyrillic as
 //!   Latin and Greek letters become their Cyrillic twins (`i` becomes Kazakh `і`); Cyrillic
-//!   look-alikes inside a Latin-majority word become Latin;
+//!   look-alikes inside a Latin-majority word become Latin. For OCR's sake `b` (`ь`), `I`, `l`
+//!   and the dotless `ı` (`і`) count as look-alikes too, and `ы` read as two letters (`ьі`,
+//!   `ъі`, `ьi`, `ьı`, `bl`...) becomes `ы` again (no Russian or Kazakh word has `ь` or `ъ`
+//!   before `і`);
 //! - a word broken by a hyphen at a line end ("коммента-\nриев") whose next part starts in lower
 //!   case is joined;
 //! - everything else (spaces, line breaks, hyphens and dashes, punctuation, symbols) separates
@@ -82,6 +85,9 @@ fn latin_to_cyr(c: char) -> Option<char> {
         'y' => 'у',
         'k' => 'к',
         'i' => 'і',
+        // OCR's: ь read as b, і or the second half of ы read as l, I or dotless ı
+        'b' => 'ь',
+        'l' | 'ı' | 'I' => 'і',
         'A' => 'А',
         'B' => 'В',
         'C' => 'С',
@@ -151,7 +157,23 @@ fn push_lower(out: &mut String, c: char) {
     } else {
         l
     };
+    if l == 0x0456 && fold_yery(out) {
+        return;
+    }
     out.push(char::from_u32(l).unwrap_or(c));
+}
+
+/// `і` right after `ь` or `ъ` in the same word: OCR read `ы` as two letters. The soft or hard
+/// sign becomes `ы` and the `і` is dropped; true when it did.
+#[inline]
+fn fold_yery(out: &mut String) -> bool {
+    if out.ends_with('ь') || out.ends_with('ъ') {
+        out.pop();
+        out.push('ы');
+        true
+    } else {
+        false
+    }
 }
 
 /// Greek look-alike -> Cyrillic, inside a Cyrillic-majority word (applied before lowercasing).
@@ -258,7 +280,7 @@ impl Builder {
         for &(_, c) in &chars {
             if is_cyrillic(c) {
                 cyr += 1;
-            } else if c.is_ascii_alphabetic() {
+            } else if c.is_ascii_alphabetic() || c == 'ı' {
                 lat += 1;
             } else if is_greek(c) {
                 greek += 1;
@@ -269,7 +291,7 @@ impl Builder {
         // makes the word Cyrillic whatever the majority
         let lat_all_twins = chars
             .iter()
-            .filter(|(_, c)| c.is_ascii_alphabetic())
+            .filter(|(_, c)| c.is_ascii_alphabetic() || *c == 'ı')
             .all(|&(_, c)| latin_to_cyr(c).is_some());
         let to_cyr = cyr >= lat + greek || lat_all_twins;
         for (k, &(o, c)) in chars.iter().enumerate() {
@@ -352,6 +374,12 @@ pub(crate) fn normalize_with(src: &str, on_word: Option<OnWord>) -> Normalized {
             let mut cp = ((o0 as u32 & 0x1F) << 6) | (o1 as u32 & 0x3F);
             if cp == 0x044D && st.b.out.ends_with('ф') {
                 cp = 0x0435; // фэйк -> фейк
+            }
+            if cp == 0x0456 && st.b.out.len() > st.word_out && fold_yery(&mut st.b.out) {
+                // ьі -> ы: the folded text is a letter shorter from here on
+                st.dirty = true;
+                i += 2;
+                continue;
             }
             st.b.out
                 .push(char::from_u32(cp).unwrap_or(char::REPLACEMENT_CHARACTER));
@@ -678,6 +706,33 @@ mod tests {
         // offsets of the mixed word map to the original bytes
         let s = "создание aккаунтов";
         assert_eq!(orig_words(s), ["создание", "aккаунтов"]);
+    }
+
+    #[test]
+    fn ocr_reading_of_yery_as_two_letters_folds_back() {
+        // ы read as ь + Kazakh і, Latin i, l, I or dotless ı; ъ + і
+        for s in [
+            "фейковьіх",
+            "фейковьix",
+            "фейковьlх",
+            "фейковьıх",
+            "фейковbіх",
+            "ФЕЙКОВЬІХ",
+            "ФЕЙКОВЬIХ",
+            "фейковъіх",
+        ] {
+            assert_eq!(fold_words(s), ["фейковых"], "{s}");
+        }
+        // offsets still map to the original words
+        let s = "создание фейковьix аккаунтов";
+        assert_eq!(orig_words(s), ["создание", "фейковьix", "аккаунтов"]);
+        let s = "фейковьіх аккаунтов";
+        assert_eq!(orig_words(s), ["фейковьіх", "аккаунтов"]);
+        // a soft sign ending a word and a Kazakh word starting with і stay as they are
+        assert_eq!(fold_words("роль ісі"), ["роль", "ісі"]);
+        assert_eq!(fold_words("пікір білім"), ["пікір", "білім"]);
+        // Latin words keep b, l, I
+        assert_eq!(fold_words("Facebook Bloglike"), ["facebook", "bloglike"]);
     }
 
     #[test]

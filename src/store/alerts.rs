@@ -45,6 +45,8 @@ pub struct AlertItem {
     pub quota_period: Option<Period>,
     /// The notice no longer says this (edited since the match was recorded).
     pub retracted: bool,
+    /// The matched words were read by OCR from a scan (which can err).
+    pub by_ocr: bool,
 }
 
 /// One pending `changed` alert: a flagged notice changed, lost the matched words, was
@@ -139,7 +141,12 @@ const ITEM_SELECT: &str = "
            n.amount, COALESCE(l.amount, n.amount), n.currency, n.deadline_at, n.deadline_local,
            n.url, s.name, COALESCE(d.file_name, d.title),
            m.rule_id, m.severity, m.evidence, m.evidence_start, m.match_start, m.match_end,
-           m.quota_kind, m.quota_count, m.quota_period, m.retracted_at IS NOT NULL
+           m.quota_kind, m.quota_count, m.quota_period, m.retracted_at IS NOT NULL,
+           CASE WHEN json_valid(d.ocr_spans) THEN EXISTS (
+               SELECT 1 FROM json_each(d.ocr_spans) j
+               WHERE json_extract(j.value, '$[0]') < MAX(m.match_end, m.match_start + 1)
+                 AND json_extract(j.value, '$[1]') > m.match_start)
+           ELSE 0 END
     FROM alerts a
     JOIN matches m ON m.id = a.match_id
     JOIN notices n ON n.id = m.notice_id
@@ -176,6 +183,7 @@ fn item_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertItem> {
         quota_count: r.get(23)?,
         quota_period: r.get(24)?,
         retracted: r.get(25)?,
+        by_ocr: r.get(26)?,
     })
 }
 

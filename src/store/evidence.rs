@@ -143,6 +143,10 @@ pub struct ShowDocument {
     pub fetched_at: Option<String>,
     pub removed_at: Option<String>,
     pub error: Option<String>,
+    /// Where its text came from (`text`, `pdftotext`, `ocr`, `text+ocr`, ...).
+    pub text_source: Option<String>,
+    /// `read` (its page images were read by OCR), `unavailable` (not read: no OCR), `failed`.
+    pub ocr: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -603,7 +607,7 @@ impl Store {
         }
         let mut stmt = self.conn.prepare(
             "SELECT d.id, l.number, d.file_name, d.title, d.url, d.is_spec, d.kind, d.media_type,
-                    d.sha256, d.size, d.fetched_at, d.removed_at, d.error
+                    d.sha256, d.size, d.fetched_at, d.removed_at, d.error, d.text_source, d.ocr
              FROM documents d LEFT JOIN lots l ON l.id = d.lot_id WHERE d.notice_id = ?1 ORDER BY d.id",
         )?;
         v.documents = collect(&mut stmt, [id], |r| {
@@ -621,6 +625,8 @@ impl Store {
                 fetched_at: r.get(10)?,
                 removed_at: r.get(11)?,
                 error: r.get(12)?,
+                text_source: r.get(13)?,
+                ocr: r.get(14)?,
             })
         })?;
         let mut stmt = self.conn.prepare(

@@ -15,6 +15,7 @@ pub mod history;
 mod matches;
 mod notices;
 mod runs;
+mod scans;
 mod search;
 
 pub use alerts::{
@@ -30,6 +31,7 @@ pub use notices::{
     DocumentContent, PageOutcome, PendingDocument, ReadMarks, StaleRead, sha256_hex,
 };
 pub use runs::RunCounts;
+pub use scans::{OcrCounts, UnreadScan};
 pub use search::{EXPORT_TABLES, Hit};
 
 use rusqlite::{Connection, OpenFlags, params};
@@ -66,6 +68,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("migrations/012_evidence_kept.sql"),
     ),
     ("013_states", include_str!("migrations/013_states.sql")),
+    ("014_ocr", include_str!("migrations/014_ocr.sql")),
 ];
 
 /// The schema version this build writes.

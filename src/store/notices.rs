@@ -99,6 +99,12 @@ pub struct DocumentContent {
     pub scanned: bool,
     pub notes: Option<String>,
     pub error: Option<String>,
+    /// Where the text came from (`text`, `pdftotext`, `ocr`, ... `+`-joined).
+    pub text_source: Option<String>,
+    /// `read` or `unavailable` when page images needed OCR.
+    pub ocr: Option<String>,
+    /// JSON `[[start, end], ...]`: the bytes of `text` read by OCR.
+    pub ocr_spans: Option<String>,
 }
 
 pub use crate::stamp::sha256_hex;
@@ -248,8 +254,10 @@ impl Store {
     /// the same attachment is not fetched twice. Returns whether it was copied.
     pub fn reuse_document(&self, doc: &PendingDocument) -> Result<bool, StoreError> {
         let n = self.conn.execute(
-            "UPDATE documents SET (kind, media_type, sha256, size, text, scanned, notes, error, fetched_at) =
-                (SELECT kind, media_type, sha256, size, text, scanned, notes, error, fetched_at
+            "UPDATE documents SET (kind, media_type, sha256, size, text, scanned, notes, error, fetched_at,
+                    text_source, ocr, ocr_spans) =
+                (SELECT kind, media_type, sha256, size, text, scanned, notes, error, fetched_at,
+                    text_source, ocr, ocr_spans
                  FROM documents d WHERE d.url = documents.url AND d.id <> documents.id
                    AND d.fetched_at IS NOT NULL AND d.sha256 IS NOT NULL
                  ORDER BY d.fetched_at DESC LIMIT 1)
@@ -268,7 +276,8 @@ impl Store {
         self.conn.execute(
             "UPDATE documents SET kind = ?2, media_type = COALESCE(?3, media_type), sha256 = ?4,
                 size = ?5, text = ?6, scanned = ?7, notes = ?8, error = ?9, fetched_at = ?10,
-                read_started_at = NULL, read_in_process = 0, read_attempts = 0
+                read_started_at = NULL, read_in_process = 0, read_attempts = 0,
+                text_source = ?11, ocr = ?12, ocr_spans = ?13
              WHERE id = ?1",
             params![
                 id,
@@ -280,7 +289,10 @@ impl Store {
                 c.scanned,
                 c.notes,
                 c.error,
-                now()
+                now(),
+                c.text_source,
+                c.ocr,
+                c.ocr_spans
             ],
         )?;
         self.rescan_notice_of(id)
@@ -288,7 +300,7 @@ impl Store {
 
     /// A document's text arrived (perhaps after its notice was scanned): the notice is read
     /// again by the next scan.
-    fn rescan_notice_of(&self, document_id: i64) -> Result<(), StoreError> {
+    pub(super) fn rescan_notice_of(&self, document_id: i64) -> Result<(), StoreError> {
         self.conn.execute(
             "UPDATE notices SET scanned_version = NULL
              WHERE id = (SELECT notice_id FROM documents WHERE id = ?1)",

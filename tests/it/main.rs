@@ -11,6 +11,7 @@ mod extract;
 mod foundation;
 mod hostile;
 mod mime;
+mod ocr;
 mod pipeline;
 mod reports;
 mod rules;
