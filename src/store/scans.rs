@@ -258,7 +258,7 @@ mod tests {
                      score, evidence, evidence_start, match_start, match_end, ruleset_version,
                      first_flagged_at, last_seen_at)
                  VALUES (1, 1, 'document:1', 'in-scan', 'high', 3, 1.0, 'scanned words', 8, 8, 15, 'v', 't', 't'),
-                        (1, 1, 'document:1#2', 'typed', 'high', 3, 1.0, 'typed', 0, 0, 5, 'v', 't', 't'),
+                        (1, 1, 'document:1', 'typed', 'high', 3, 1.0, 'typed', 0, 0, 5, 'v', 't', 't'),
                         (1, 2, 'document:2', 'other-doc', 'high', 3, 1.0, 'x', 0, 0, 5, 'v', 't', 't');",
             )
             .unwrap();
