@@ -1396,7 +1396,7 @@ fn ocr_note(x: &crate::extract::Extracted) -> Option<&'static str> {
 /// `scan --ocr`: the scans stored without OCR, read by OCR from their evidence.
 fn reread_scans(cfg: &Config, store: &mut Store, stop: &StopFlag) -> Result<i32> {
     let limits = pipeline::extract_limits(cfg);
-    match crate::scans::reread(store, &readers(cfg), &limits, stop) {
+    match crate::scans::reread(store, &readers(cfg), &limits, &|| stop.is_set()) {
         Ok(r) => {
             say(format_args!(
                 "read {} scans by OCR ({} with text, {} documents); {} failed; {} documents still not read",

@@ -10,7 +10,6 @@
 
 use crate::evidence::Evidence;
 use crate::extract::{self, Extracted, OcrStatus};
-use crate::pipeline::StopFlag;
 use crate::store::{DocumentContent, Store, StoreError, sha256_hex};
 
 /// The parts of a document's row that come from reading it.
@@ -68,7 +67,7 @@ pub fn reread(
     store: &mut Store,
     readers: &extract::Readers,
     limits: &extract::Limits,
-    stop: &StopFlag,
+    stop: &dyn Fn() -> bool,
 ) -> Result<Reread, RereadError> {
     let available = extract::ocr::availability(&limits.ocr).map_err(RereadError::NoOcr)?;
     tracing::info!("OCR: {available}");
@@ -82,7 +81,7 @@ pub fn reread(
             break;
         };
         for scan in batch {
-            if stop.is_set() {
+            if stop() {
                 break 'all;
             }
             if let Some(stale) = scan.stale_read
@@ -113,7 +112,7 @@ pub fn reread(
                 scan.file_name.as_deref(),
                 scan.media_type.as_deref(),
                 limits,
-                &|| stop.is_set(),
+                stop,
             );
             let cleared = if matches!(r, Err(extract::ExtractError::Interrupted)) {
                 marks.abandon(scan.id)

@@ -61,11 +61,27 @@ fn match_reads_text_docx_and_stdin_and_prints_one_json_object_per_input() {
         let keys: Vec<&str> = l.as_object().unwrap().keys().map(String::as_str).collect();
         let mut keys = keys;
         keys.sort();
-        assert_eq!(keys, ["matches", "quotas", "source"]);
+        // The fields of #14 and before, and those #17 added (where the text came from, OCR).
+        assert_eq!(
+            keys,
+            [
+                "matches",
+                "ocr",
+                "ocr_note",
+                "quotas",
+                "source",
+                "text_source"
+            ]
+        );
         for m in l["matches"].as_array().unwrap() {
             let mut k: Vec<&str> = m.as_object().unwrap().keys().map(String::as_str).collect();
             k.sort();
-            assert_eq!(k, ["end", "evidence", "rule", "score", "severity", "start"]);
+            assert_eq!(
+                k,
+                [
+                    "end", "evidence", "ocr", "rule", "score", "severity", "start"
+                ]
+            );
         }
     }
     // The quota with its period, the digits and the words agreeing.

@@ -146,6 +146,8 @@ const FLAGS_COLUMNS: &[&str] = &[
     "url",
     "published_at",
     "first_flagged_at",
+    // Added by #17 (scans read by OCR): only ever added at the end.
+    "read_by_ocr",
 ];
 
 #[test]
