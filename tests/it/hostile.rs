@@ -5,7 +5,7 @@
 //! is stopped or runs out of memory, with small shell scripts standing in for the worker.
 
 use crate::pipeline::{
-    NURBOT_SPEC, TOKEN, eml_files, graphql_page, signal, trd_buy, wait_for, write_config,
+    NURBOT_SPEC, TOKEN, eml_files, portal_with_files, signal, wait_for, write_config,
 };
 use crate::util::{binary, count, docx, flate_bomb_pdf, tenderscan, try_count};
 use std::os::unix::fs::PermissionsExt;
@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tenderscan::extract::{Limits, ProcessLimits, Readers};
-use wiremock::matchers::{method, path};
+use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const DOCX_TYPE: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
@@ -23,35 +23,8 @@ const DOCX_TYPE: &str = "application/vnd.openxmlformats-officedocument.wordproce
 /// A goszakup API with two announcements: 900001, whose specification (file 5001) orders
 /// fake accounts, and 900002, whose specification (file 5002) is `second`.
 async fn portal_with(second: ResponseTemplate) -> MockServer {
-    let server = MockServer::start().await;
-    let uri = server.uri();
-    Mock::given(method("POST"))
-        .and(path("/v3/graphql"))
-        .respond_with(graphql_page(vec![
-            trd_buy(&uri, 900001, "Информационные услуги", 1_300_000.0, 5001),
-            trd_buy(&uri, 900002, "Канцелярские товары", 250_000.0, 5002),
-        ]))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v3/journal"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(
-            r#"{"total": 0, "limit": 50, "next_page": "", "items": []}"#,
-            "application/json",
-        ))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/files/download_file/5001/"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(docx(NURBOT_SPEC), DOCX_TYPE))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/files/download_file/5002/"))
-        .respond_with(second)
-        .mount(&server)
-        .await;
-    server
+    let first = ResponseTemplate::new(200).set_body_raw(docx(NURBOT_SPEC), DOCX_TYPE);
+    portal_with_files(first, second).await
 }
 
 /// The config of [`write_config`] with more `[crawl]` keys.

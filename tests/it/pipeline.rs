@@ -86,6 +86,23 @@ pub(crate) const PLAIN_SPEC: &[&str] = &[
 /// A goszakup API with two announcements (one ordering fake accounts), their
 /// specifications, and an empty change journal. `delay` slows the documents down.
 async fn portal(delay: Duration) -> MockServer {
+    let spec = |paras: &[&str]| {
+        ResponseTemplate::new(200)
+            .set_body_raw(
+                docx(paras),
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            )
+            .set_delay(delay)
+    };
+    portal_with_files(spec(NURBOT_SPEC), spec(PLAIN_SPEC)).await
+}
+
+/// A goszakup API with two announcements, 900001 (its specification, file 5001, answered
+/// by `first`) and 900002 (file 5002, `second`), and an empty change journal.
+pub(crate) async fn portal_with_files(
+    first: ResponseTemplate,
+    second: ResponseTemplate,
+) -> MockServer {
     let server = MockServer::start().await;
     let uri = server.uri();
     Mock::given(method("POST"))
@@ -104,17 +121,10 @@ async fn portal(delay: Duration) -> MockServer {
         ))
         .mount(&server)
         .await;
-    for (id, paras) in [(5001, NURBOT_SPEC), (5002, PLAIN_SPEC)] {
+    for (id, resp) in [(5001, first), (5002, second)] {
         Mock::given(method("GET"))
             .and(path(format!("/files/download_file/{id}/")))
-            .respond_with(
-                ResponseTemplate::new(200)
-                    .set_body_raw(
-                        docx(paras),
-                        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-                    )
-                    .set_delay(delay),
-            )
+            .respond_with(resp)
             .mount(&server)
             .await;
     }
