@@ -557,8 +557,71 @@ impl Engine {
                 .then(rank(&a.q).cmp(&rank(&b.q)))
         });
         out.dedup_by(|later, first| later.q.num_start == first.q.num_start);
+        self.table_quotas(scan, &mut out);
         out.sort_by_key(|q| (q.q.start, q.q.end, q.q.kind));
         out
+    }
+
+    /// Quotas of table rows, read with their header (see [`super::table`]): they replace what
+    /// the word-by-word reader found inside those rows.
+    fn table_quotas(&self, scan: &Scan, out: &mut Vec<QSpan>) {
+        if !scan.orig.contains(['|', '\t']) {
+            return;
+        }
+        let mut units: Vec<(usize, usize, QuotaKind)> = Vec::new();
+        let mut unit_hit: Vec<usize> = Vec::new();
+        for (hi, h) in scan.hits.iter().enumerate() {
+            let mut seen: Vec<QuotaKind> = Vec::new();
+            for &tid in scan.terms_of(h) {
+                if let Some(k) = self.unit_kind[tid as usize]
+                    && !seen.contains(&k)
+                {
+                    seen.push(k);
+                    units.push((scan.norm.to_orig(h.s), scan.norm.to_orig(h.e), k));
+                    unit_hit.push(hi);
+                }
+            }
+        }
+        let read = super::table::read(scan.orig, &units);
+        if read.rows.is_empty() {
+            return;
+        }
+        let in_row = |o: usize| read.rows.iter().any(|r| r.contains(&o));
+        out.retain(|q| {
+            !in_row(scan.norm.to_orig(q.q.num_start)) && !in_row(scan.norm.to_orig(q.q.start))
+        });
+        let t = scan.text().as_bytes();
+        for tq in read.quotas {
+            let Some(ui) = units
+                .iter()
+                .position(|u| u.0 == tq.unit.start && u.2 == tq.kind)
+            else {
+                continue;
+            };
+            let h = scan.hits[unit_hit[ui]];
+            let ns = scan.norm.to_folded(tq.num.start).max(h.e.min(t.len()));
+            let ne = scan.norm.to_folded(tq.num.end).max(ns);
+            let (s, e) = (h.s.min(ns), h.e.max(ne));
+            let (words, _) = count_seps(&t[h.s.min(e)..e]);
+            out.push(QSpan {
+                q: RawQuota {
+                    kind: tq.kind,
+                    count: tq.count,
+                    per: tq.per,
+                    start: s,
+                    end: e,
+                    num_start: ns,
+                    num_before: false,
+                },
+                sp: Span {
+                    s,
+                    e,
+                    w0: h.wi,
+                    w1: h.wi + words,
+                    si: h.si,
+                },
+            });
+        }
     }
 
     /// Occurrences of a phrase, anchored on its strongest word.

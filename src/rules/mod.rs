@@ -19,6 +19,7 @@ pub mod eval;
 mod normalize;
 mod quota;
 mod stem;
+mod table;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -28,7 +29,7 @@ pub use crate::model::Severity;
 pub use quota::{Period, QuotaKind};
 
 /// Bumped whenever matching behaviour changes, so [`RuleSet::version`] changes with it.
-pub const ENGINE_VERSION: &str = "tenderscan-rules-3";
+pub const ENGINE_VERSION: &str = "tenderscan-rules-4";
 
 const BUILTIN: &str = include_str!("builtin.toml");
 const BUILTIN_ORIGIN: &str = "builtin.toml";

@@ -55,6 +55,24 @@ impl Normalized {
         let (fo, oo) = self.cps[i - 1];
         (oo + (n - fo)).min(self.orig_len)
     }
+
+    /// Folded offset of an original offset (the inverse of [`Normalized::to_orig`]): exact at
+    /// word starts, approximate inside words; always a char boundary of the folded text.
+    pub fn to_folded(&self, o: usize) -> usize {
+        let i = self.cps.partition_point(|&(_, oo)| oo <= o);
+        let f = if i == 0 {
+            o
+        } else {
+            let (fo, oo) = self.cps[i - 1];
+            let next = self.cps.get(i).map_or(self.text.len(), |c| c.0);
+            (fo + (o - oo)).min(next)
+        };
+        let mut f = f.min(self.text.len());
+        while !self.text.is_char_boundary(f) {
+            f -= 1;
+        }
+        f
+    }
 }
 
 fn is_ignorable(c: char) -> bool {

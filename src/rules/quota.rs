@@ -290,6 +290,8 @@ fn is_forward_filler(w: &str) -> bool {
             | "min"
             | "no"
             | "less"
+            | "fewer"
+            | "more"
             | "than"
             | "of"
             | "шт"
@@ -336,6 +338,8 @@ fn is_backward_stop(w: &str) -> bool {
         || matches!(
             w,
             "для"
+                | "с"
+                | "со"
                 | "под"
                 | "к"
                 | "ко"
@@ -422,7 +426,7 @@ fn is_number_stop(w: &str) -> bool {
     )
 }
 
-fn period_word(w: &str) -> Option<Period> {
+pub(crate) fn period_word(w: &str) -> Option<Period> {
     match w {
         "день" | "дня" | "сутки" | "суток" | "day" | "daily" | "күніне" | "тәулігіне" => {
             Some(Period::Day)
@@ -616,6 +620,27 @@ fn is_measure_word(w: &str) -> bool {
         || period_word(w).is_some()
 }
 
+/// Whether the word starting at folded `start` sits in a prepositional phrase: a preposition
+/// among the three words before it, with no number or unit boundary between ("для написания
+/// положительных комментариев", "on the akimat's posts"). Such a unit modifies another noun and
+/// neither takes a number written after it nor stops the head noun's search for one.
+fn after_preposition(text: &str, start: usize) -> bool {
+    let t = text.as_bytes();
+    let mut cur = prev_word(t, start);
+    for _ in 0..3 {
+        let Some(p) = cur else { return false };
+        let w = word(text, p);
+        if is_preposition(w) {
+            return true;
+        }
+        if is_number_token(w) || matches!(w, "-" | "и" | "and" | "және") {
+            return false;
+        }
+        cur = prev_word(t, p.0);
+    }
+    false
+}
+
 fn word(text: &str, (s, e): (usize, usize)) -> &str {
     &text[s..e]
 }
@@ -679,7 +704,7 @@ pub(crate) fn quota_at(
     }
     // a unit after a preposition modifies another ("комментарии к публикациям – 400"): it takes
     // no number written after it
-    let modifier = prev_word(t, ws).is_some_and(|p| is_preposition(word(text, p)));
+    let modifier = after_preposition(text, ws);
     if num.is_none() && !modifier {
         // forward: a number right after the unit with only "не менее", "кемінде", "at least"
         // in between, or within six words when such a marker stands right before it
@@ -687,9 +712,10 @@ pub(crate) fn quota_at(
         let mut cur = next_word(t, we);
         let mut steps = 0;
         // a table row reads further: "Комментарии к публикациям | шт. в месяц | 900"
-        let mut max_steps = if row_number { 10 } else { 9 };
+        let mut max_steps: usize = if row_number { 10 } else { 9 };
         let mut all_fillers = true;
         let mut prev_marker = false;
+        let mut dash_tail = false;
         while let Some(w) = cur {
             let s = word(text, w);
             if is_number_token(s) {
@@ -733,8 +759,21 @@ pub(crate) fn quota_at(
                 break;
             }
             steps += 1;
-            let after_prep = prev_word(t, w.0).is_some_and(|p| is_preposition(word(text, p)));
-            if steps > max_steps || (is_unit(w.0) && !after_prep) || is_number_stop(s) {
+            let after_prep = after_preposition(text, w.0);
+            // "no fewer than 25": this "no" is not "No. 5"
+            let no_fewer = s == "no"
+                && next_word(t, w.1)
+                    .is_some_and(|n| matches!(word(text, n), "fewer" | "less" | "more"));
+            // a number after a dash closes the head noun's clause even far off: "Создание
+            // ложных аккаунтов в социальных сетях для формирования мнения о ... — не менее 10"
+            if s == "-" && steps + 3 > max_steps && steps < 15 {
+                dash_tail = true;
+            }
+            let dash_ahead = dash_tail && steps < 18 && (s == "-" || is_forward_filler(s));
+            if (steps > max_steps && !dash_ahead)
+                || (is_unit(w.0) && !after_prep)
+                || (is_number_stop(s) && !no_fewer)
+            {
                 break;
             }
             all_fillers &= is_forward_filler(s) && steps <= 4;

@@ -419,6 +419,8 @@ fn development_corpus_figures_do_not_fall() {
         ("tune.jsonl", 0.88, 0.02, 0.72),
         ("heldout.jsonl", 0.74, 0.05, 0.65),
         ("fresh.jsonl", 0.58, 0.06, 0.58),
+        ("tune2.jsonl", 0.70, 0.08, 0.74),
+        ("heldout2.jsonl", 0.78, 0.11, 0.74),
     ] {
         let cases = eval::load_cases(&dir.join(file)).unwrap();
         assert!(cases.len() >= 160, "{file}: {} fragments", cases.len());
