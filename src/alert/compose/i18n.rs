@@ -1,0 +1,400 @@
+//! The words of a digest in the recipient's language: labels, section names, Russian
+//! plurals, quota units and periods, amounts, the deadline in Almaty time, and the
+//! sentences that tell a change.
+//!
+//! Untrusted parts of what it words (a deadline in the portal's own words, a phrase, a
+//! document name, a status) are cleaned and capped here; the renderers escape for HTML.
+//! What this module must never do: word a quota counted per period as a price per unit,
+//! which would mislead.
+
+use super::MAX_FIELD_CHARS;
+use super::escape::{clean_inline, clip, header_text};
+use crate::config::Language;
+use crate::model::Severity;
+use crate::states::{ChangeEvent, Period, Place, QuotaKind};
+use crate::store::AlertItem;
+
+/// Labels in one language.
+pub(super) struct Labels {
+    pub(super) lang: &'static str,
+    pub(super) intro: &'static str,
+    pub(super) sections: [&'static str; 3],
+    pub(super) severity: [&'static str; 3],
+    pub(super) agency: &'static str,
+    pub(super) bin: &'static str,
+    pub(super) amount: &'static str,
+    pub(super) deadline: &'static str,
+    pub(super) almaty: &'static str,
+    pub(super) notice: &'static str,
+    pub(super) link: &'static str,
+    pub(super) lot: &'static str,
+    pub(super) found_in: &'static str,
+    pub(super) notice_text: &'static str,
+    pub(super) price: &'static str,
+    pub(super) quota: &'static str,
+    pub(super) evidence: &'static str,
+    /// Said next to evidence read by OCR from a scan.
+    pub(super) by_ocr: &'static str,
+    pub(super) why: &'static str,
+    pub(super) retracted: &'static str,
+    pub(super) changed: &'static str,
+    pub(super) changed_intro: &'static str,
+    pub(super) footer: &'static str,
+}
+
+const EN: Labels = Labels {
+    lang: "en",
+    intro: "tenderscan found public tenders that may order fake online opinion. Each entry quotes the words that matched.",
+    sections: ["Low", "Medium", "High"],
+    severity: ["low", "medium", "high"],
+    agency: "Agency",
+    bin: "BIN",
+    amount: "Amount",
+    deadline: "Deadline",
+    almaty: "Almaty time",
+    notice: "Notice",
+    link: "On the portal",
+    lot: "Lot",
+    found_in: "Found in",
+    notice_text: "the notice text",
+    price: "Price",
+    quota: "Quota",
+    evidence: "Evidence",
+    by_ocr: "read by OCR from a scan: check the words against the document",
+    why: "Why this matters",
+    retracted: "No longer in the notice: it was edited after this was found.",
+    changed: "Changed since you were told",
+    changed_intro: "Tenders tenderscan told you about have changed on the portal. The old versions are kept as evidence (`tenderscan show NOTICE`).",
+    footer: "Sent by tenderscan. A match is a lead, not proof: read the tender documents before you publish.",
+};
+
+const RU: Labels = Labels {
+    lang: "ru",
+    intro: "tenderscan нашёл госзакупки, в которых может заказываться фейковое мнение в интернете. У каждой записи процитированы совпавшие слова.",
+    sections: ["Низкая важность", "Средняя важность", "Высокая важность"],
+    severity: ["низкая", "средняя", "высокая"],
+    agency: "Заказчик",
+    bin: "БИН",
+    amount: "Сумма",
+    deadline: "Приём заявок до",
+    almaty: "по времени Алматы",
+    notice: "Объявление",
+    link: "На портале",
+    lot: "Лот",
+    found_in: "Где найдено",
+    notice_text: "текст объявления",
+    price: "Цена",
+    quota: "Объём",
+    evidence: "Цитата",
+    by_ocr: "распознано OCR со скана: сверьте слова с документом",
+    why: "Почему это важно",
+    retracted: "В текущей версии объявления этого уже нет: текст изменили после того, как это было найдено.",
+    changed: "Изменилось после оповещения",
+    changed_intro: "Закупки, о которых tenderscan сообщал, изменились на портале. Прежние версии сохранены как доказательства (`tenderscan show NOTICE`).",
+    footer: "Отправлено tenderscan. Совпадение — повод проверить, а не доказательство: прочитайте документацию закупки перед публикацией.",
+};
+
+pub(super) fn labels(lang: Language) -> &'static Labels {
+    match lang {
+        Language::En => &EN,
+        Language::Ru => &RU,
+    }
+}
+
+pub(super) fn sev_index(s: Severity) -> usize {
+    match s {
+        Severity::Low => 0,
+        Severity::Medium => 1,
+        Severity::High => 2,
+    }
+}
+
+/// Russian plural form: 0 one (1, 21), 1 few (2-4, 22-24), 2 many (5-20, 25...).
+pub(super) fn ru_plural(n: u64) -> usize {
+    let (d, h) = (n % 10, n % 100);
+    if d == 1 && h != 11 {
+        0
+    } else if (2..=4).contains(&d) && !(12..=14).contains(&h) {
+        1
+    } else {
+        2
+    }
+}
+
+pub(super) fn tenders(lang: Language, n: usize) -> String {
+    match lang {
+        Language::En => format!("{n} {}", if n == 1 { "tender" } else { "tenders" }),
+        Language::Ru => format!(
+            "{n} {}",
+            ["закупка", "закупки", "закупок"][ru_plural(n as u64)]
+        ),
+    }
+}
+
+/// Quota unit names: (one, few, many, "per one").
+fn unit_names(lang: Language, kind: QuotaKind) -> [&'static str; 4] {
+    use QuotaKind::*;
+    match (lang, kind) {
+        (Language::En, Accounts) => ["account", "accounts", "accounts", "account"],
+        (Language::En, Comments) => ["comment", "comments", "comments", "comment"],
+        (Language::En, Posts) => ["post", "posts", "posts", "post"],
+        (Language::En, Followers) => ["follower", "followers", "followers", "follower"],
+        (Language::En, Likes) => ["like", "likes", "likes", "like"],
+        (Language::Ru, Accounts) => ["аккаунт", "аккаунта", "аккаунтов", "аккаунт"],
+        (Language::Ru, Comments) => ["комментарий", "комментария", "комментариев", "комментарий"],
+        (Language::Ru, Posts) => ["публикация", "публикации", "публикаций", "публикацию"],
+        (Language::Ru, Followers) => ["подписчик", "подписчика", "подписчиков", "подписчика"],
+        (Language::Ru, Likes) => ["лайк", "лайка", "лайков", "лайк"],
+    }
+}
+
+/// "4 accounts"; "4" where the kind is not known.
+fn count_units(lang: Language, n: i64, kind: Option<QuotaKind>) -> String {
+    match kind.map(|k| unit_names(lang, k)) {
+        Some(names) => {
+            let form = match lang {
+                Language::En => usize::from(n != 1),
+                Language::Ru => ru_plural(n.unsigned_abs()),
+            };
+            format!("{n} {}", names[form])
+        }
+        None => n.to_string(),
+    }
+}
+
+fn period_phrase(lang: Language, period: Period) -> &'static str {
+    match (lang, period) {
+        (Language::En, Period::Day) => "per day",
+        (Language::En, Period::Week) => "per week",
+        (Language::En, Period::Month) => "per month",
+        (Language::En, Period::Quarter) => "per quarter",
+        (Language::En, Period::Term) => "over the contract term",
+        (Language::Ru, Period::Day) => "в день",
+        (Language::Ru, Period::Week) => "в неделю",
+        (Language::Ru, Period::Month) => "в месяц",
+        (Language::Ru, Period::Quarter) => "в квартал",
+        (Language::Ru, Period::Term) => "за весь срок договора",
+    }
+}
+
+pub(super) fn money(x: f64, currency: Option<&str>) -> Option<String> {
+    crate::money::with_currency(x, currency)
+}
+
+/// The price line: "1 300 000 KZT for 4 accounts: 325 000 KZT per account", or the
+/// quota alone where a price per unit would mislead (a quota per period, no amount).
+pub(super) fn price_line(lang: Language, item: &AlertItem) -> Option<(bool, String)> {
+    let count = item.quota_count.filter(|c| *c > 0)?;
+    let units = count_units(lang, count, item.quota_kind);
+    // a count over the whole term is a total: a price per unit stands, as without a period
+    if let Some(p) = item.quota_period.filter(|p| *p != Period::Term) {
+        return Some((false, format!("{units} {}", period_phrase(lang, p))));
+    }
+    let cur = item.currency.as_deref();
+    let (Some(total), Some(per)) = (
+        item.amount.and_then(|a| money(a, cur)),
+        item.amount.and_then(|a| money(a / count as f64, cur)),
+    ) else {
+        return Some((false, units));
+    };
+    let one = item.quota_kind.map(|k| unit_names(lang, k)[3].to_string());
+    Some((
+        true,
+        match lang {
+            Language::En => format!(
+                "{total} for {units}: {per} per {}",
+                one.unwrap_or_else(|| "unit".into())
+            ),
+            Language::Ru => format!(
+                "{total} за {units}: {per} за {}",
+                one.unwrap_or_else(|| "единицу".into())
+            ),
+        },
+    ))
+}
+
+/// The deadline in Almaty time and UTC, or the portal's own string.
+pub(super) fn deadline_line(lang: Language, item: &AlertItem) -> Option<String> {
+    let l = labels(lang);
+    if let Some(utc) = item
+        .deadline_at
+        .as_deref()
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.with_timezone(&chrono::Utc))
+    {
+        let local = utc.with_timezone(&chrono_tz::Asia::Almaty);
+        let shown = match lang {
+            Language::En => local.format("%Y-%m-%d %H:%M").to_string(),
+            Language::Ru => local.format("%d.%m.%Y %H:%M").to_string(),
+        };
+        return Some(format!(
+            "{shown} {} ({} UTC)",
+            l.almaty,
+            utc.format("%Y-%m-%d %H:%M")
+        ));
+    }
+    item.deadline_local
+        .as_deref()
+        .map(|s| header_text(s, MAX_FIELD_CHARS))
+        .filter(|s| !s.is_empty())
+}
+
+/// The day of a stored UTC time ("2026-11-28").
+fn day(at: &str) -> String {
+    clean_inline(at.get(..10).unwrap_or(at)).trim().to_string()
+}
+
+/// One event of a `changed` alert as a sentence, e.g. "the phrase 'фейковых аккаунтов'
+/// was removed from the technical specification (techspec.docx) on 2026-11-28".
+/// Untrusted parts are cleaned; the caller escapes for HTML.
+pub(super) fn event_line(lang: Language, ev: &ChangeEvent) -> String {
+    let s = |v: &str| clip(clean_inline(v).trim(), 200, false);
+    let o = |v: &Option<String>| v.as_deref().map(s).unwrap_or_default();
+    let on = day(&s(ev.at()));
+    let en = lang == Language::En;
+    match ev {
+        ChangeEvent::PhraseRemoved {
+            phrase,
+            place,
+            document,
+            ..
+        } => {
+            let doc = o(document);
+            let doc_part = if doc.is_empty() {
+                String::new()
+            } else {
+                format!(" ({doc})")
+            };
+            let place = match (place, en) {
+                (Place::TechnicalSpecification, true) => {
+                    format!("the technical specification{doc_part}")
+                }
+                (Place::TechnicalSpecification, false) => {
+                    format!("технической спецификации{doc_part}")
+                }
+                (Place::Document, true) => format!("the document{doc_part}"),
+                (Place::Document, false) => format!("документа{doc_part}"),
+                (Place::Lot, true) => "the lot's text".into(),
+                (Place::Lot, false) => "текста лота".into(),
+                (Place::Notice, true) => "the notice text".into(),
+                (Place::Notice, false) => "текста объявления".into(),
+            };
+            if en {
+                format!(
+                    "the phrase '{}' was removed from {place} on {on}",
+                    s(phrase)
+                )
+            } else {
+                format!("фраза «{}» удалена из {place} {on}", s(phrase))
+            }
+        }
+        ChangeEvent::Changed {
+            version, changes, ..
+        } => {
+            let mut parts: Vec<String> = changes
+                .iter()
+                .take(8)
+                .map(|c| clip(clean_inline(&c.describe()).trim(), 300, false))
+                .collect();
+            if changes.len() > 8 {
+                parts.push(format!("+{}", changes.len() - 8));
+            }
+            let v = version;
+            if en {
+                format!("new version {v} on {on}: {}", parts.join("; "))
+            } else {
+                format!("новая версия {v} от {on}: {}", parts.join("; "))
+            }
+        }
+        ChangeEvent::Cancelled { status, .. } => {
+            if en {
+                format!("cancelled on {on} (status: {})", o(status))
+            } else {
+                format!("закупка отменена {on} (статус: {})", o(status))
+            }
+        }
+        ChangeEvent::Gone { how, .. } => {
+            if en {
+                format!("disappeared from the portal on {on} ({})", s(how))
+            } else {
+                format!("исчезла с портала {on} ({})", s(how))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::compose::tests::item;
+
+    #[test]
+    fn amounts_group_thousands() {
+        assert_eq!(
+            crate::money::format_amount(1_300_000.0).unwrap(),
+            "1 300 000"
+        );
+        assert_eq!(crate::money::format_amount(325_000.0).unwrap(), "325 000");
+        assert_eq!(crate::money::format_amount(999.0).unwrap(), "999");
+        assert_eq!(crate::money::format_amount(1234.5).unwrap(), "1 234.50");
+        assert_eq!(crate::money::format_amount(-1000.0).unwrap(), "-1 000");
+        assert_eq!(crate::money::format_amount(f64::NAN), None);
+    }
+
+    #[test]
+    fn price_per_unit_in_both_languages() {
+        let it = item();
+        assert_eq!(
+            price_line(Language::En, &it).unwrap().1,
+            "1 300 000 KZT for 4 accounts: 325 000 KZT per account"
+        );
+        assert_eq!(
+            price_line(Language::Ru, &it).unwrap().1,
+            "1 300 000 KZT за 4 аккаунта: 325 000 KZT за аккаунт"
+        );
+        let mut p = it.clone();
+        p.quota_period = Some(Period::Day);
+        p.quota_count = Some(30);
+        p.quota_kind = Some(QuotaKind::Comments);
+        assert_eq!(
+            price_line(Language::En, &p).unwrap(),
+            (false, "30 comments per day".into())
+        );
+        assert_eq!(
+            price_line(Language::Ru, &p).unwrap().1,
+            "30 комментариев в день"
+        );
+        p.quota_period = Some(Period::Quarter);
+        assert_eq!(
+            price_line(Language::Ru, &p).unwrap(),
+            (false, "30 комментариев в квартал".into())
+        );
+        // a count over the whole term is a total: it has a price per unit
+        let mut term = it.clone();
+        term.quota_period = Some(Period::Term);
+        assert_eq!(
+            price_line(Language::En, &term).unwrap(),
+            (
+                true,
+                "1 300 000 KZT for 4 accounts: 325 000 KZT per account".into()
+            )
+        );
+        let mut none = it.clone();
+        none.quota_count = None;
+        assert_eq!(price_line(Language::En, &none), None);
+        let mut zero = it;
+        zero.quota_count = Some(0);
+        assert_eq!(price_line(Language::En, &zero), None);
+    }
+
+    #[test]
+    fn russian_plurals() {
+        let f = |n| ru_plural(n);
+        assert_eq!(
+            [f(1), f(2), f(5), f(11), f(21), f(22), f(112)],
+            [0, 1, 2, 2, 0, 1, 2]
+        );
+        assert_eq!(tenders(Language::Ru, 3), "3 закупки");
+        assert_eq!(tenders(Language::En, 1), "1 tender");
+    }
+}

@@ -1,0 +1,544 @@
+//! Composing digests: the subject, a plain-text part and an HTML part, with labels in
+//! the recipient's language.
+//!
+//! Every piece of notice text is untrusted (a portal or an agency wrote it): in the text
+//! part control and bidi-override characters are removed; in the HTML part everything is
+//! escaped and links are only ever http(s); nothing untrusted reaches a header unless
+//! [`header_text`] cleaned it. Single-line portal fields (titles, agency names, numbers,
+//! links shown as text) are capped at the lengths below, with an ellipsis, so a portal
+//! cannot put half a megabyte into a heading. This module does no I/O.
+//!
+//! Parts: `i18n` (the words in each language), `escape` (cleaning, capping, escaping,
+//! links), `text` and `html` (the two parts of a digest); here, the grouping of findings
+//! by notice, the subject, and operator messages.
+
+mod escape;
+mod html;
+mod i18n;
+mod text;
+
+pub(crate) use escape::header_text;
+
+use crate::alert::RuleText;
+use crate::config::Language;
+use crate::model::Severity;
+use crate::store::{AlertItem, ChangeItem};
+use escape::{clean_inline, clip};
+use i18n::{Labels, labels, ru_plural, sev_index, tenders};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+/// Longest notice title shown (characters, the ellipsis included).
+const MAX_TITLE_CHARS: usize = 300;
+/// Longest agency name shown.
+const MAX_AGENCY_CHARS: usize = 200;
+/// Longest short field shown: notice and lot numbers, the BIN, a deadline the portal
+/// wrote in its own words.
+const MAX_FIELD_CHARS: usize = 100;
+/// Longest link shown as text (one that is not a usable http(s) link).
+const MAX_URL_TEXT_CHARS: usize = 300;
+/// Longest URL made a link; a longer one is shown as (capped) text.
+const MAX_LINK_CHARS: usize = 2048;
+
+/// A composed digest.
+#[derive(Debug, Clone)]
+pub(crate) struct Composed {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// The notices of a digest: each with its findings, most severe first.
+struct NoticeGroup<'a> {
+    top: Severity,
+    items: Vec<&'a AlertItem>,
+}
+
+fn group(items: &[AlertItem]) -> Vec<NoticeGroup<'_>> {
+    let mut order: Vec<i64> = Vec::new();
+    let mut by: HashMap<i64, Vec<&AlertItem>> = HashMap::new();
+    for it in items {
+        by.entry(it.notice_id)
+            .or_insert_with(|| {
+                order.push(it.notice_id);
+                Vec::new()
+            })
+            .push(it);
+    }
+    let mut groups: Vec<NoticeGroup> = order
+        .into_iter()
+        .map(|id| {
+            let mut items = by.remove(&id).unwrap_or_default();
+            items.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.rule_id.cmp(&b.rule_id)));
+            NoticeGroup {
+                top: items.first().map(|i| i.severity).unwrap_or(Severity::Low),
+                items,
+            }
+        })
+        .collect();
+    groups.sort_by(|a, b| {
+        b.top
+            .cmp(&a.top)
+            .then(a.items[0].notice_id.cmp(&b.items[0].notice_id))
+    });
+    groups
+}
+
+fn rule_title<'a>(rules: &'a HashMap<String, RuleText>, id: &'a str) -> &'a str {
+    rules
+        .get(id)
+        .map(|r| r.title.as_str())
+        .filter(|t| !t.trim().is_empty())
+        .unwrap_or(id)
+}
+
+/// The subject: the number of tenders, how many share the top severity, and the most
+/// common rule among those ("tenderscan: 3 tenders, 1 high: Fake accounts for comments").
+fn subject(
+    groups: &[NoticeGroup<'_>],
+    rules: &HashMap<String, RuleText>,
+    lang: Language,
+) -> String {
+    let l = labels(lang);
+    let Some(top) = groups.first().map(|g| g.top) else {
+        return "tenderscan".into();
+    };
+    let at_top: Vec<&NoticeGroup> = groups.iter().filter(|g| g.top == top).collect();
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for g in &at_top {
+        let mut seen = std::collections::HashSet::new();
+        for it in g.items.iter().filter(|i| i.severity == top) {
+            if seen.insert(it.rule_id.as_str()) {
+                *counts.entry(it.rule_id.as_str()).or_default() += 1;
+            }
+        }
+    }
+    let mut ranked: Vec<(&str, usize)> = counts.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let phrase = ranked
+        .first()
+        .map(|(id, _)| rule_title(rules, id))
+        .unwrap_or("");
+    let sev = match lang {
+        Language::En => l.severity[sev_index(top)].to_string(),
+        Language::Ru => format!(
+            "{} важности",
+            ["низкой", "средней", "высокой"][sev_index(top)]
+        ),
+    };
+    header_text(
+        &format!(
+            "tenderscan: {}, {} {sev}: {phrase}",
+            tenders(lang, groups.len()),
+            at_top.len()
+        ),
+        160,
+    )
+}
+
+/// The subject of a digest with changes: the match subject plus how many changed, or
+/// the changes alone.
+fn changes_subject(base: Option<String>, n: usize, lang: Language) -> String {
+    let part = match lang {
+        Language::En => format!("{} changed", tenders(lang, n)),
+        Language::Ru => format!(
+            "изменения в {n} {}",
+            ["закупке", "закупках", "закупках"][ru_plural(n as u64)]
+        ),
+    };
+    header_text(
+        &match base {
+            Some(b) => format!("{b}; {part}"),
+            None => format!("tenderscan: {part}"),
+        },
+        160,
+    )
+}
+
+fn agency_line(item: &AlertItem, l: &Labels) -> Option<String> {
+    let name = item
+        .agency_name
+        .as_deref()
+        .map(|s| header_text(s, MAX_AGENCY_CHARS))
+        .filter(|s| !s.is_empty());
+    let bin = item
+        .agency_bin
+        .as_deref()
+        .map(|s| header_text(s, MAX_FIELD_CHARS))
+        .filter(|s| !s.is_empty());
+    match (name, bin) {
+        (Some(n), Some(b)) => Some(format!("{n} ({} {b})", l.bin)),
+        (Some(n), None) => Some(n),
+        (None, Some(b)) => Some(format!("{} {b}", l.bin)),
+        (None, None) => None,
+    }
+}
+
+fn found_in(item: &AlertItem, l: &Labels) -> String {
+    let mut parts = Vec::new();
+    if item.lot_number.is_some() || item.lot_title.is_some() {
+        let num = item
+            .lot_number
+            .as_deref()
+            .map(|n| header_text(n, MAX_FIELD_CHARS))
+            .unwrap_or_default();
+        let title = item
+            .lot_title
+            .as_deref()
+            .map(|t| clip(clean_inline(t).trim(), 120, false))
+            .unwrap_or_default();
+        let lot = match (num.trim(), title.as_str()) {
+            ("", t) => format!("{} «{t}»", l.lot),
+            (n, "") => format!("{} {n}", l.lot),
+            (n, t) => format!("{} {n} «{t}»", l.lot),
+        };
+        parts.push(lot);
+    }
+    match item
+        .document
+        .as_deref()
+        .map(|d| clean_inline(d).trim().to_string())
+    {
+        Some(d) if !d.is_empty() => parts.push(clip(&d, 120, false)),
+        _ if parts.is_empty() => parts.push(l.notice_text.to_string()),
+        _ => {}
+    }
+    parts.join(", ")
+}
+
+/// What both parts of a digest show, in the order they show it.
+struct Body<'a> {
+    subject: &'a str,
+    intro: &'static str,
+    groups: &'a [NoticeGroup<'a>],
+    changes: &'a [ChangeItem],
+    rules: &'a HashMap<String, RuleText>,
+    lang: Language,
+}
+
+impl<'a> Body<'a> {
+    /// The notices by the severity of their most severe finding, high first; a severity
+    /// without notices has no section.
+    fn sections(&self) -> impl Iterator<Item = (Severity, Vec<&'a NoticeGroup<'a>>)> {
+        let groups = self.groups;
+        [Severity::High, Severity::Medium, Severity::Low]
+            .into_iter()
+            .map(move |sev| {
+                let in_section: Vec<&NoticeGroup> =
+                    groups.iter().filter(|g| g.top == sev).collect();
+                (sev, in_section)
+            })
+            .filter(|(_, in_section)| !in_section.is_empty())
+    }
+}
+
+/// Compose one digest for one recipient: new findings by severity, and the flagged
+/// notices that changed since (their own section).
+pub(crate) fn digest(
+    items: &[AlertItem],
+    changes: &[ChangeItem],
+    rules: &HashMap<String, RuleText>,
+    lang: Language,
+) -> Composed {
+    let l = labels(lang);
+    let groups = group(items);
+    let subject = match (groups.is_empty(), changes.is_empty()) {
+        (_, true) => subject(&groups, rules, lang),
+        (true, false) => changes_subject(None, changes.len(), lang),
+        (false, false) => changes_subject(Some(subject(&groups, rules, lang)), changes.len(), lang),
+    };
+    let intro = if groups.is_empty() {
+        l.changed_intro
+    } else {
+        l.intro
+    };
+    let body = Body {
+        subject: &subject,
+        intro,
+        groups: &groups,
+        changes,
+        rules,
+        lang,
+    };
+    let text = text::text_part(&body);
+    let html = html::html_part(&body);
+    Composed {
+        subject,
+        text,
+        html,
+    }
+}
+
+/// An operator message: (subject, text), in English.
+pub(crate) fn operator(payload: &serde_json::Value) -> (String, String) {
+    let s = |k: &str| payload.get(k).and_then(|v| v.as_str()).unwrap_or("");
+    let subject = header_text(&format!("tenderscan operator: {}", s("summary")), 160);
+    let mut text = String::new();
+    let _ = writeln!(text, "{}\n", clean_inline(s("summary")).trim());
+    for line in s("detail").lines() {
+        let _ = writeln!(text, "{}", clean_inline(line).trim_end());
+    }
+    if !s("action").is_empty() {
+        let _ = writeln!(text, "\nWhat to do: {}", clean_inline(s("action")).trim());
+    }
+    let _ = writeln!(
+        text,
+        "\n--\nSent once per problem by tenderscan's operator check (`[mail] admin`)."
+    );
+    (subject, text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::states::{ChangeEvent, Place, QuotaKind};
+
+    pub(super) fn item() -> AlertItem {
+        AlertItem {
+            alert_id: 1,
+            notice_id: 1,
+            notice_number: Some("17163708-1".into()),
+            title: "Услуги SMM".into(),
+            lot_number: None,
+            lot_title: None,
+            agency_name: Some("Акимат".into()),
+            agency_bin: Some("000140000123".into()),
+            notice_amount: Some(1_300_000.0),
+            amount: Some(1_300_000.0),
+            currency: Some("KZT".into()),
+            deadline_at: Some("2026-12-05T18:00:00Z".into()),
+            deadline_local: None,
+            url: Some("https://goszakup.gov.kz/ru/announce/index/17163708".into()),
+            source: "g".into(),
+            document: None,
+            rule_id: "fake-accounts".into(),
+            severity: Severity::High,
+            evidence: "создание четырёх фейковых аккаунтов для комментирования".into(),
+            evidence_start: 100,
+            match_start: 100 + "создание четырёх ".len() as i64,
+            match_end: 100 + "создание четырёх фейковых аккаунтов".len() as i64,
+            quota_kind: Some(QuotaKind::Accounts),
+            quota_count: Some(4),
+            quota_period: None,
+            retracted: false,
+            by_ocr: false,
+        }
+    }
+
+    #[test]
+    fn long_portal_fields_are_capped_with_an_ellipsis() {
+        // 470 KB of title, with a 2-byte character on every cut point (no panic, whole chars).
+        let title: String = "Закупка ".repeat(470_000 / "Закупка ".len() + 1);
+        let agency = "Ж".repeat(100_000);
+        let mut it = item();
+        it.title = title.clone();
+        it.agency_name = Some(agency.clone());
+        it.agency_bin = Some("9".repeat(10_000));
+        it.notice_number = Some("№".repeat(10_000));
+        it.url = Some(format!("https://x.kz/{}", "a".repeat(10_000)));
+        let change = ChangeItem {
+            alert_id: 2,
+            notice_id: 2,
+            notice_number: None,
+            title: title.clone(),
+            agency_name: Some(agency.clone()),
+            url: None,
+            events: vec![],
+        };
+        for lang in [Language::En, Language::Ru] {
+            let d = digest(
+                std::slice::from_ref(&it),
+                std::slice::from_ref(&change),
+                &HashMap::new(),
+                lang,
+            );
+            assert!(d.subject.chars().count() <= 160, "{}", d.subject);
+            // 299 characters: 37 times "Закупка " (8 characters) and "Зак", then "…".
+            let shown = format!("{}Зак…", "Закупка ".repeat(37));
+            assert_eq!(shown.chars().count(), MAX_TITLE_CHARS);
+            assert!(
+                d.text.contains(&format!("1. {shown}\n")),
+                "{}",
+                &d.text[..2000]
+            );
+            assert!(d.text.contains(&format!("2. {shown}\n")));
+            assert!(d.html.contains(&format!(">{shown}</h3>")));
+            let agency_shown = format!("{}…", "Ж".repeat(199));
+            assert!(d.text.contains(&agency_shown));
+            assert!(!d.text.contains(&"Ж".repeat(200)));
+            assert!(d.html.contains(&agency_shown));
+            assert!(!d.html.contains(&"Ж".repeat(200)));
+            assert!(d.text.contains(&format!("{}…", "№".repeat(99))));
+            assert!(!d.text.contains(&"9".repeat(100)));
+            // The over-long link is no link, and its text is capped.
+            assert!(
+                !d.html.contains("href=\"https://x.kz/aaa"),
+                "a 10 KB URL is not a link"
+            );
+            assert!(
+                d.text
+                    .contains(&format!("https://x.kz/{}…", "a".repeat(300 - 13 - 1)))
+            );
+            // Everything else is a few KB: nothing of the 470 KB is left.
+            assert!(d.text.len() < 12_000, "{}", d.text.len());
+            assert!(d.html.len() < 20_000, "{}", d.html.len());
+        }
+        // A title at the cap is shown whole, one above is cut.
+        let mut at = item();
+        at.title = "т".repeat(300);
+        let d = digest(
+            std::slice::from_ref(&at),
+            &[],
+            &HashMap::new(),
+            Language::En,
+        );
+        assert!(d.text.contains(&format!("1. {}\n", "т".repeat(300))));
+        at.title = "т".repeat(301);
+        let d = digest(&[at], &[], &HashMap::new(), Language::En);
+        assert!(d.text.contains(&format!("1. {}…\n", "т".repeat(299))));
+        assert_eq!(header_text("ab cd", 4), "ab…");
+    }
+
+    #[test]
+    fn digest_sections_subject_and_deadline() {
+        let mut rules = HashMap::new();
+        rules.insert(
+            "fake-accounts".to_string(),
+            RuleText {
+                title: "Fake accounts for commenting".into(),
+                why: "Ordering fake accounts is paying for fake opinion.".into(),
+            },
+        );
+        let mut low = item();
+        low.notice_id = 2;
+        low.alert_id = 2;
+        low.severity = Severity::Low;
+        low.rule_id = "smm".into();
+        low.title = "<b>SMM</b>".into();
+        let d = digest(&[low, item()], &[], &rules, Language::En);
+        assert_eq!(
+            d.subject,
+            "tenderscan: 2 tenders, 1 high: Fake accounts for commenting"
+        );
+        let high = d.text.find("== HIGH (1) ==").unwrap();
+        let lowpos = d.text.find("== LOW (1) ==").unwrap();
+        assert!(high < lowpos, "{}", d.text);
+        // 18:00 UTC is 23:00 in Almaty (UTC+5).
+        assert!(
+            d.text
+                .contains("2026-12-05 23:00 Almaty time (2026-12-05 18:00 UTC)"),
+            "{}",
+            d.text
+        );
+        assert!(d.text.contains("**фейковых аккаунтов**"), "{}", d.text);
+        assert!(d.html.contains("&lt;b&gt;SMM&lt;/b&gt;"));
+        assert!(!d.html.contains("<b>SMM"));
+        let ru = digest(&[item()], &[], &rules, Language::Ru);
+        assert!(
+            ru.subject
+                .starts_with("tenderscan: 1 закупка, 1 высокой важности")
+        );
+        assert!(
+            ru.text.contains("Заказчик: Акимат (БИН 000140000123)"),
+            "{}",
+            ru.text
+        );
+        assert!(ru.text.contains("05.12.2026 23:00 по времени Алматы"));
+    }
+
+    #[test]
+    fn evidence_read_by_ocr_says_so_in_the_readers_language() {
+        let rules = HashMap::new();
+        let typed = digest(&[item()], &[], &rules, Language::En);
+        assert!(!typed.text.contains("OCR"), "{}", typed.text);
+        assert!(!typed.html.contains("OCR"));
+        let mut scan = item();
+        scan.by_ocr = true;
+        let en = digest(&[scan.clone()], &[], &rules, Language::En);
+        assert!(
+            en.text.contains(
+                "Evidence (read by OCR from a scan: check the words against the document): \""
+            ),
+            "{}",
+            en.text
+        );
+        let quote = en.html.find("<blockquote").unwrap();
+        let note = en.html.find("read by OCR from a scan").unwrap();
+        assert!(note > quote, "the note follows the quote: {}", en.html);
+        let ru = digest(&[scan], &[], &rules, Language::Ru);
+        assert!(
+            ru.text
+                .contains("Цитата (распознано OCR со скана: сверьте слова с документом): \""),
+            "{}",
+            ru.text
+        );
+        assert!(ru.html.contains("распознано OCR со скана"));
+    }
+
+    #[test]
+    fn changed_alerts_have_their_own_section_escaped() {
+        let change = ChangeItem {
+            alert_id: 9,
+            notice_id: 3,
+            notice_number: Some("17163708-1".into()),
+            title: "<script>x</script> SMM".into(),
+            agency_name: Some("Акимат".into()),
+            url: Some("javascript:alert(1)".into()),
+            events: vec![
+                ChangeEvent::PhraseRemoved {
+                    at: "2026-11-28T10:00:00Z".into(),
+                    rule_id: "fake-accounts".into(),
+                    phrase: "фейковых <b>аккаунтов</b>".into(),
+                    evidence: "создание фейковых <b>аккаунтов</b>".into(),
+                    place: Place::TechnicalSpecification,
+                    document: Some("techspec.docx".into()),
+                },
+                ChangeEvent::Cancelled {
+                    at: "2026-11-29T10:00:00Z".into(),
+                    status: Some("Отменено".into()),
+                    status_code: None,
+                },
+            ],
+        };
+        let d = digest(
+            &[],
+            std::slice::from_ref(&change),
+            &HashMap::new(),
+            Language::En,
+        );
+        assert_eq!(d.subject, "tenderscan: 1 tender changed");
+        assert!(
+            d.text.contains("== CHANGED SINCE YOU WERE TOLD (1) =="),
+            "{}",
+            d.text
+        );
+        assert!(d.text.contains(
+            "* the phrase 'фейковых <b>аккаунтов</b>' was removed from the technical specification (techspec.docx) on 2026-11-28"
+        ), "{}", d.text);
+        assert!(
+            d.text
+                .contains("* cancelled on 2026-11-29 (status: Отменено)"),
+            "{}",
+            d.text
+        );
+        assert!(
+            !d.html.contains("<script>") && !d.html.contains("<b>аккаунтов"),
+            "{}",
+            d.html
+        );
+        assert!(d.html.contains("&lt;script&gt;x&lt;/script&gt; SMM"));
+        assert!(!d.html.contains("href=\"javascript"), "{}", d.html);
+        let ru = digest(&[item()], &[change], &HashMap::new(), Language::Ru);
+        assert!(
+            ru.subject.ends_with("; изменения в 1 закупке"),
+            "{}",
+            ru.subject
+        );
+        assert!(ru.text.contains("фраза «фейковых <b>аккаунтов</b>» удалена из технической спецификации (techspec.docx) 2026-11-28"), "{}", ru.text);
+        assert!(
+            ru.text.contains("== ВЫСОКАЯ ВАЖНОСТЬ (1) =="),
+            "{}",
+            ru.text
+        );
+    }
+}

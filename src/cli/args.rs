@@ -1,0 +1,269 @@
+//! The command line's arguments: clap definitions of the commands, their options and
+//! output formats, and the rule files `match` and `rules eval` add.
+//!
+//! What this module must never do: open the database, print, or change a command's name,
+//! an option or a default without the README saying so: they are a contract with
+//! crontabs and scripts.
+
+use crate::config::Config;
+use crate::rules::RuleSet;
+use anyhow::Result;
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tenderscan",
+    version,
+    about = "Finds public-procurement tenders that order fake online opinion (\"nurbots\")"
+)]
+pub struct Cli {
+    /// Config file [default: ./config.toml; the embedded default when that is missing]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// More log output (-v debug, -vv trace)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+    /// Only errors
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Log lines for people (text) or for log collectors (json)
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a commented config.toml (where there is none) and create the database
+    Init,
+    /// Show the database, its schema version, rows per table, sources' health and the last runs
+    Status {
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+        /// How many recent runs to show
+        #[arg(long, default_value_t = 10)]
+        runs: usize,
+    },
+    /// Run the rules over files (txt, html, docx, pdf, ...; `-` for stdin), without a database
+    Match {
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+        #[command(flatten)]
+        rules: RuleFiles,
+        /// Files to read; stdin when none or `-`
+        paths: Vec<PathBuf>,
+    },
+    /// Work with rules
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+    /// Run the rules over stored notices the current rule set has not read
+    Scan {
+        /// Every stored notice, not only the unread ones
+        #[arg(long)]
+        all: bool,
+        /// Record new matches without mailing them
+        #[arg(long)]
+        baseline: bool,
+        /// First read by OCR the scans stored while no OCR was installed (from their evidence)
+        #[arg(long)]
+        ocr: bool,
+    },
+    /// Crawl sources, fetch and read their documents, scan; alerts stay queued
+    Crawl {
+        /// Only this source (even if disabled)
+        #[arg(long, value_name = "NAME")]
+        source: Option<String>,
+        /// Crawl from this date (YYYY-MM-DD) instead of the saved cursor
+        #[arg(long, value_name = "DATE")]
+        since: Option<chrono::NaiveDate>,
+        /// Stop each source after N notices
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
+    },
+    /// The main job, for cron: crawl, read, scan, and mail the alerts
+    Run {
+        /// Record matches without mailing them (for a first backfill)
+        #[arg(long)]
+        baseline: bool,
+        /// Only this source (even if disabled)
+        #[arg(long, value_name = "NAME")]
+        source: Option<String>,
+    },
+    /// Run the cycle of `run` on the config's [schedule] cron, for hosts without cron
+    Daemon,
+    /// Run a canned report from queries/ (`--list` lists them)
+    Report {
+        /// The report's name (its file name in queries/ without .sql)
+        #[arg(required_unless_present = "list")]
+        name: Option<String>,
+        /// List the reports with their titles and parameters
+        #[arg(long)]
+        list: bool,
+        /// A parameter, NAME=VALUE (repeatable)
+        #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_param)]
+        params: Vec<(String, String)>,
+        #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+        format: ReportFormat,
+        /// CSV for Excel: UTF-8 with a byte-order mark
+        #[arg(long)]
+        excel: bool,
+    },
+    /// Full-text search over notices, lots and documents (inflected forms found)
+    Search {
+        query: String,
+        #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+        format: ReportFormat,
+        /// CSV for Excel: UTF-8 with a byte-order mark
+        #[arg(long)]
+        excel: bool,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Export a table (flags, notices, lots, agencies, documents, matches, notice_versions, evidence, runs)
+    Export {
+        #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
+        format: ExportFormat,
+        /// Only rows from this date (YYYY-MM-DD) on
+        #[arg(long, value_name = "DATE")]
+        since: Option<chrono::NaiveDate>,
+        #[arg(long, default_value = "flags")]
+        table: String,
+        /// CSV for Excel: UTF-8 with a byte-order mark
+        #[arg(long)]
+        excel: bool,
+        /// Write here instead of stdout
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Print Datasette metadata: the canned queries with titles, and full-text search
+    DatasetteMetadata,
+    /// Everything about one notice (by number like 17163708-1, external id, or id):
+    /// agency, amounts, lots, documents with hashes, matches, versions, evidence files
+    Show {
+        notice: String,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+    /// Re-hash the evidence folder; exit 1 when a file is missing or no longer matches
+    Verify {
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+    /// Send the pending alert digests
+    Alert {
+        /// Print the digests without sending or marking anything
+        #[arg(long)]
+        dry_run: bool,
+        /// Send digest ID again (same Message-ID)
+        #[arg(long, value_name = "ID", conflicts_with = "dry_run")]
+        resend: Option<i64>,
+        /// Unconfirmed digest ID did arrive: mark it and its alerts sent, send nothing
+        #[arg(long, value_name = "ID", conflicts_with_all = ["dry_run", "resend"])]
+        confirm: Option<i64>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ReportFormat {
+    Table,
+    Csv,
+    Json,
+    Md,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ExportFormat {
+    Csv,
+    Jsonl,
+}
+
+/// `--rules FILE` and `--no-builtin`: the rule set of `match` and `rules eval`.
+#[derive(Debug, clap::Args)]
+pub struct RuleFiles {
+    /// Also use this rule file (repeatable)
+    #[arg(long = "rules", value_name = "FILE")]
+    pub rules: Vec<PathBuf>,
+    /// Leave out the built-in rules
+    #[arg(long)]
+    pub no_builtin: bool,
+}
+
+impl RuleFiles {
+    /// The configured rules plus these files, the built-in ones unless left out.
+    pub(super) fn load(&self, cfg: &Config) -> Result<RuleSet> {
+        let mut files = cfg.rules.files.clone();
+        files.extend(self.rules.iter().cloned());
+        Ok(RuleSet::load(
+            cfg.rules.builtin && !self.no_builtin,
+            &files,
+        )?)
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Validate rules and run every rule's examples and counterexamples
+    Check {
+        /// A rule file to check (default: the configured rule set)
+        file: Option<PathBuf>,
+    },
+    /// List the rules in use
+    List,
+    /// Score the rules in use on labelled fragments: recall, false flags, quotas
+    Eval {
+        /// Labelled fragments: TOML (`[[fragment]]`) or JSON Lines (`text`, `label` =
+        /// flag|clean, optional `quota`, `kind`, `lang`)
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+        #[command(flatten)]
+        rules: RuleFiles,
+        /// A fragment counts as flagged at this severity or above
+        #[arg(long, value_enum, default_value_t = SeverityArg::Medium)]
+        min_severity: SeverityArg,
+        /// Print every miss, false flag and wrong quota (also with the global `-v`)
+        #[arg(long)]
+        misses: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum SeverityArg {
+    Low,
+    Medium,
+    High,
+}
+
+impl From<SeverityArg> for crate::rules::Severity {
+    fn from(s: SeverityArg) -> Self {
+        match s {
+            SeverityArg::Low => crate::rules::Severity::Low,
+            SeverityArg::Medium => crate::rules::Severity::Medium,
+            SeverityArg::High => crate::rules::Severity::High,
+        }
+    }
+}
+
+fn parse_param(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?}: expected NAME=VALUE"))?;
+    Ok((k.trim().trim_start_matches(':').to_string(), v.to_string()))
+}

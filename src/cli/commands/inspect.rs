@@ -1,0 +1,301 @@
+//! The commands that read the database and change nothing: `status`, `show`, `verify`,
+//! `search`, `export` and `report --list`.
+//!
+//! What this module must never do: write to the database or take the run lock (they run
+//! beside a run), or print text from the database, the config or a portal other than as
+//! safe text (a line, a cell, CSV or JSON made safe).
+
+use crate::cli::args::{ExportFormat, OutputFormat, ReportFormat};
+use crate::cli::exit;
+use crate::cli::output::{json_line, json_pretty, print_table, shown};
+use crate::config::Config;
+use crate::pipeline;
+use crate::safe_text::line;
+use crate::store::Store;
+use anyhow::{Context, Result};
+use std::io::Write;
+use std::path::Path;
+
+/// `status`: every text from the database or the config (source names, their last error as
+/// the portal or the network gave it, run commands and statuses) is one safe line.
+pub(in crate::cli) fn status(cfg: &Config, format: OutputFormat, runs: usize) -> Result<i32> {
+    let store = Store::open(&cfg.database.path)?;
+    let version = store.schema_version()?;
+    let counts = store.table_counts()?;
+    let recent = store.recent_runs(runs)?;
+    let health = store.source_health()?;
+    let unconfirmed = store.unconfirmed_digests()?;
+    let ocr_counts = store.ocr_counts()?;
+    let ocr_here = crate::extract::ocr::availability(&pipeline::extract_limits(cfg).ocr);
+    let mut out = std::io::stdout().lock();
+    if format == OutputFormat::Json {
+        let v = serde_json::json!({
+            "config": cfg.file,
+            "database": store.path(),
+            "schema_version": version,
+            "tables": counts.iter().map(|(t, n)| (t.to_string(), serde_json::Value::from(*n))).collect::<serde_json::Map<_, _>>(),
+            "sources": health,
+            "runs": recent,
+            "unconfirmed_digests": unconfirmed.iter().map(|d| serde_json::json!({
+                "id": d.id,
+                "kind": d.kind,
+                "recipient": d.recipient,
+                "subject": d.subject,
+                "message_id": d.message_id,
+                "since": d.since,
+                "alerts": d.alerts,
+                "outlook": crate::alert::unconfirmed_outlook(cfg, d),
+            })).collect::<Vec<_>>(),
+            "ocr": {
+                "available": ocr_here.is_ok(),
+                "engine": ocr_here.as_ref().ok(),
+                "why_not": ocr_here.as_ref().err(),
+                "documents_read": ocr_counts.read,
+                "scans_unread": ocr_counts.unread,
+                "failed": ocr_counts.failed,
+            },
+        });
+        writeln!(out, "{}", json_pretty(&v)?)?;
+        return Ok(exit::OK);
+    }
+    writeln!(out, "config          {}", shown(&cfg.file))?;
+    writeln!(out, "database        {}", shown(store.path()))?;
+    writeln!(out, "schema version  {version}")?;
+    writeln!(out, "\nrows")?;
+    for (t, n) in &counts {
+        writeln!(out, "  {:<16} {n:>10}", line(t))?;
+    }
+    writeln!(out, "\nsources")?;
+    let configured: Vec<_> = cfg.sources.iter().collect();
+    if configured.is_empty() && health.is_empty() {
+        writeln!(out, "  (none configured)")?;
+    }
+    for s in &configured {
+        let h = health.iter().find(|h| h.name == s.name);
+        let state = if s.enabled { "enabled" } else { "disabled" };
+        match h {
+            Some(h) => writeln!(
+                out,
+                "  {:<20} {:<14} {:<8} last success {}  failures in a row {}{}",
+                line(&s.name),
+                line(s.kind.name()),
+                state,
+                line(h.last_success_at.as_deref().unwrap_or("never")),
+                h.consecutive_failures,
+                h.last_error
+                    .as_deref()
+                    .filter(|_| h.consecutive_failures > 0)
+                    .map(|e| format!("  last error: {}", line(e)))
+                    .unwrap_or_default()
+            )?,
+            None => writeln!(
+                out,
+                "  {:<20} {:<14} {:<8} never crawled",
+                line(&s.name),
+                line(s.kind.name()),
+                state
+            )?,
+        }
+    }
+    writeln!(out, "\nscans (OCR)")?;
+    match &ocr_here {
+        Ok(e) => writeln!(out, "  OCR here         {}", line(e))?,
+        Err(why) => writeln!(out, "  OCR here         none: {}", line(why))?,
+    }
+    writeln!(out, "  read by OCR      {:>10}", ocr_counts.read)?;
+    writeln!(
+        out,
+        "  not read         {:>10}{}",
+        ocr_counts.unread,
+        if ocr_counts.unread > 0 {
+            "  (stored with no OCR installed: `tenderscan scan --ocr` reads them once it is)"
+        } else {
+            ""
+        }
+    )?;
+    if ocr_counts.failed > 0 {
+        writeln!(out, "  OCR failed       {:>10}", ocr_counts.failed)?;
+    }
+    if !unconfirmed.is_empty() {
+        writeln!(
+            out,
+            "\nunconfirmed digests (a run stopped while handing them to the mail server)"
+        )?;
+        for d in &unconfirmed {
+            writeln!(
+                out,
+                "  #{:<5} to {}  since {}  {} alerts  subject {:?}\n         {}",
+                d.id,
+                d.recipient,
+                d.since,
+                d.alerts,
+                d.subject,
+                crate::alert::unconfirmed_outlook(cfg, d)
+            )?;
+        }
+    }
+    writeln!(out, "\nlast runs")?;
+    if recent.is_empty() {
+        writeln!(out, "  (none yet)")?;
+    }
+    for r in &recent {
+        writeln!(
+            out,
+            "  #{:<5} {:<6} {} .. {}  {:<11} new {} changed {} documents {} matches {} alerts sent {} errors {}",
+            r.id,
+            line(&r.command),
+            line(&r.started_at),
+            line(r.finished_at.as_deref().unwrap_or("(running or killed)")),
+            line(r.status.as_str()),
+            r.notices_new,
+            r.notices_changed,
+            r.documents,
+            r.matches,
+            r.alerts_sent,
+            r.errors
+        )?;
+    }
+    Ok(exit::OK)
+}
+
+pub(in crate::cli) fn show(cfg: &Config, key: &str, format: OutputFormat) -> Result<i32> {
+    let store = Store::open(&cfg.database.path)?;
+    let evidence = crate::evidence::Evidence::beside(store.path());
+    let Some(view) = store
+        .find_notice(key)?
+        .map(|id| store.notice_view(id))
+        .transpose()?
+        .flatten()
+    else {
+        eprintln!("tenderscan: no notice {key:?} (give its number, external id or id)");
+        return Ok(exit::BAD_CONFIG);
+    };
+    let mut out = std::io::stdout().lock();
+    match format {
+        OutputFormat::Json => writeln!(
+            out,
+            "{}",
+            json_pretty(&crate::show::notice_json(&view, &evidence))?
+        )?,
+        OutputFormat::Text => write!(out, "{}", crate::show::notice_text(&view, &evidence))?,
+    }
+    Ok(exit::OK)
+}
+
+pub(in crate::cli) fn verify(cfg: &Config, format: OutputFormat) -> Result<i32> {
+    let store = Store::open(&cfg.database.path)?;
+    let report =
+        crate::evidence::Evidence::beside(store.path()).verify(&store, cfg.evidence.keep_days)?;
+    let mut out = std::io::stdout().lock();
+    match format {
+        OutputFormat::Json => writeln!(out, "{}", json_pretty(&report)?)?,
+        OutputFormat::Text => write!(out, "{}", crate::show::verify_text(&report, &store)?)?,
+    }
+    Ok(if report.failed() {
+        exit::PARTIAL
+    } else {
+        exit::OK
+    })
+}
+
+pub(in crate::cli) fn search(
+    store: &Store,
+    query: &str,
+    format: ReportFormat,
+    excel: bool,
+    limit: usize,
+) -> Result<i32> {
+    let fts = crate::report::fts_query(query);
+    if fts.is_empty() {
+        anyhow::bail!("search: no words to search for in {query:?}");
+    }
+    let hits = store.search(&fts, limit)?;
+    let table = crate::report::Table {
+        columns: [
+            "kind",
+            "notice_number",
+            "title",
+            "agency_name",
+            "snippet",
+            "url",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: hits
+            .iter()
+            .map(|h| {
+                use rusqlite::types::Value::{Null, Text};
+                let opt = |s: &Option<String>| s.clone().map(Text).unwrap_or(Null);
+                vec![
+                    Text(h.kind.into()),
+                    opt(&h.notice_number),
+                    Text(h.title.clone()),
+                    opt(&h.agency_name),
+                    Text(h.snippet.clone()),
+                    opt(&h.url),
+                ]
+            })
+            .collect(),
+    };
+    print_table(&table, format, excel)
+}
+
+pub(in crate::cli) fn export(
+    store: &Store,
+    table: &str,
+    since: Option<chrono::NaiveDate>,
+    format: ExportFormat,
+    excel: bool,
+    output: Option<&Path>,
+) -> Result<i32> {
+    use crate::report::{csv_line, csv_row, json_value};
+    let mut w: Box<dyn Write> = match output {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("cannot write {}", p.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    let since = since.map(|d| d.format("%Y-%m-%d").to_string());
+    let columns = store.export_columns(table)?;
+    if format == ExportFormat::Csv {
+        if excel {
+            w.write_all("\u{feff}".as_bytes())?;
+        }
+        w.write_all(csv_line(columns.iter().cloned()).as_bytes())?;
+    }
+    let mut row = |r: &[rusqlite::types::Value]| -> std::io::Result<()> {
+        match format {
+            ExportFormat::Csv => w.write_all(csv_row(r, excel).as_bytes()),
+            ExportFormat::Jsonl => {
+                let obj: serde_json::Map<String, serde_json::Value> = columns
+                    .iter()
+                    .cloned()
+                    .zip(r.iter().map(json_value))
+                    .collect();
+                let mut text = json_line(&obj).map_err(std::io::Error::other)?;
+                text.push('\n');
+                w.write_all(text.as_bytes())
+            }
+        }
+    };
+    let n = store.export(table, since.as_deref(), &mut row)?;
+    w.flush()?;
+    tracing::info!(table, rows = n, "exported");
+    Ok(exit::OK)
+}
+
+pub(in crate::cli) fn report_list() -> Result<i32> {
+    let mut out = std::io::stdout().lock();
+    for r in crate::report::all()? {
+        writeln!(out, "{:<30} {}", r.name, r.title)?;
+        writeln!(out, "{:<30} {}", "", r.description)?;
+        for p in &r.params {
+            writeln!(
+                out,
+                "{:<30}   --param {}={}  ({})",
+                "", p.name, p.default, p.doc
+            )?;
+        }
+    }
+    Ok(exit::OK)
+}

@@ -1,0 +1,229 @@
+//! `match`: the rules over files (or stdin), read by the same readers as a run, without a
+//! database; in text (the matched words highlighted) or as JSON lines.
+//!
+//! What this module must never do: open the database, or print a file's name or text
+//! other than as safe text (only the highlight it adds itself is an escape code); the JSON
+//! line's fields keep their order, new ones are only ever added at the end.
+
+use crate::cli::args::OutputFormat;
+use crate::cli::exit;
+use crate::cli::output::json_line;
+use crate::cli::readers;
+use crate::config::Config;
+use crate::pipeline;
+use crate::rules::RuleSet;
+use crate::safe_text::{self, line};
+use anyhow::Result;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+/// One line of `match --format json`; the field order is part of the contract (fields are
+/// only ever added at the end).
+#[derive(serde::Serialize)]
+struct MatchLine<'a> {
+    source: &'a str,
+    matches: Vec<MatchJson<'a>>,
+    quotas: Vec<QuotaJson>,
+    /// Where the text came from (`text`, `pdftotext`, `ocr`, `text+ocr`, ...); null: none.
+    text_source: Option<&'a str>,
+    /// `read` (page images read by OCR), `unavailable` (not read: no OCR), or null.
+    ocr: Option<&'static str>,
+    /// What the text output says about OCR ("read by OCR", "not read (scanned, no OCR)").
+    ocr_note: Option<&'static str>,
+}
+
+#[derive(serde::Serialize)]
+struct MatchJson<'a> {
+    rule: &'a str,
+    severity: &'static str,
+    score: f64,
+    evidence: &'a str,
+    start: usize,
+    end: usize,
+    /// The matched words were read by OCR.
+    ocr: bool,
+}
+
+#[derive(serde::Serialize)]
+struct QuotaJson {
+    kind: &'static str,
+    count: u64,
+    per: Option<&'static str>,
+}
+
+const READ_BY_OCR: &str = "read by OCR";
+const PARTLY_BY_OCR: &str = "partly read by OCR";
+const NOT_READ: &str = "not read (scanned, no OCR)";
+const IMAGES_NOT_READ: &str = "page images not read: no OCR";
+
+/// What `match` says of an input's OCR, in text and JSON.
+fn ocr_note(x: &crate::extract::Extracted) -> Option<&'static str> {
+    use crate::extract::OcrStatus;
+    let by_ocr = x.text_source.as_deref().is_some_and(|s| s.contains("ocr"));
+    match x.ocr {
+        OcrStatus::NotNeeded => None,
+        OcrStatus::Unavailable if x.text.trim().is_empty() => Some(NOT_READ),
+        OcrStatus::Unavailable => Some(IMAGES_NOT_READ),
+        OcrStatus::Read if by_ocr && x.text_source.as_deref() != Some("ocr") => Some(PARTLY_BY_OCR),
+        OcrStatus::Read => Some(READ_BY_OCR),
+    }
+}
+
+/// `tenderscan match`: the rules over files, no database.
+pub(in crate::cli) fn match_files(
+    cfg: &Config,
+    rules: &RuleSet,
+    format: OutputFormat,
+    paths: &[PathBuf],
+) -> Result<i32> {
+    let stdin = [PathBuf::from("-")];
+    let paths = if paths.is_empty() { &stdin[..] } else { paths };
+    let limits = pipeline::extract_limits(cfg);
+    let readers = readers(cfg);
+    let color = format == OutputFormat::Text && std::io::stdout().is_terminal();
+    let mut code = exit::OK;
+    let mut out = std::io::stdout().lock();
+    for path in paths {
+        let shown = path.display().to_string();
+        // The name as a person sees it; the JSON `source` keeps it exact.
+        let name_line = line(&shown).into_owned();
+        let bytes = if shown == "-" {
+            let mut b = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut b).map(|_| b)
+        } else {
+            std::fs::read(path)
+        };
+        let bytes = match bytes {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!(
+                    "tenderscan: {name_line}: cannot read: {}",
+                    line(&e.to_string())
+                );
+                code = exit::BAD_CONFIG;
+                continue;
+            }
+        };
+        let name = path.file_name().and_then(|n| n.to_str());
+        let x = match readers.read(&bytes, name, None, &limits, &|| false) {
+            Ok(x) => {
+                for n in &x.notes {
+                    tracing::warn!("{shown}: {n}");
+                }
+                if x.ocr == crate::extract::OcrStatus::Unavailable {
+                    eprintln!(
+                        "tenderscan: {name_line}: page images not read: no OCR here ({}); see README, Scans and OCR",
+                        line(
+                            &crate::extract::ocr::availability(&limits.ocr)
+                                .err()
+                                .unwrap_or_else(|| "a tool it needs is missing".into())
+                        )
+                    );
+                }
+                x
+            }
+            Err(e) => {
+                eprintln!("tenderscan: {name_line}: {}", line(&e.to_string()));
+                code = exit::BAD_CONFIG;
+                continue;
+            }
+        };
+        let text = &x.text;
+        let found = rules.find(text, &crate::rules::Context::default());
+        let note = ocr_note(&x);
+        if format == OutputFormat::Json {
+            let line = MatchLine {
+                source: &shown,
+                matches: found
+                    .matches
+                    .iter()
+                    .map(|m| MatchJson {
+                        rule: &m.rule_id,
+                        severity: m.severity.as_str(),
+                        score: m.score,
+                        evidence: &m.evidence,
+                        start: m.start,
+                        end: m.end,
+                        ocr: x.by_ocr(m.start, m.end),
+                    })
+                    .collect(),
+                quotas: found
+                    .quotas
+                    .iter()
+                    .map(|q| QuotaJson {
+                        kind: q.kind.as_str(),
+                        count: q.count,
+                        per: q.per.map(|p| p.as_str()),
+                    })
+                    .collect(),
+                text_source: x.text_source.as_deref(),
+                ocr: x.ocr.as_db(),
+                ocr_note: note,
+            };
+            writeln!(out, "{}", json_line(&line)?)?;
+            continue;
+        }
+        let lead = match note {
+            Some(n @ NOT_READ) => {
+                writeln!(out, "{name_line}: {n}")?;
+                continue;
+            }
+            Some(n @ (READ_BY_OCR | PARTLY_BY_OCR)) => format!("{name_line}: {n}:"),
+            _ => format!("{name_line}:"),
+        };
+        let tail = match note {
+            Some(n @ IMAGES_NOT_READ) => format!(" ({n})"),
+            _ => String::new(),
+        };
+        if found.matches.is_empty() {
+            writeln!(out, "{lead} no match{tail}")?;
+            continue;
+        }
+        writeln!(out, "{lead} {} matches{tail}", found.matches.len())?;
+        for m in &found.matches {
+            let (a, b) = (
+                m.start.saturating_sub(m.evidence_start),
+                m.end.saturating_sub(m.evidence_start),
+            );
+            let ev = &m.evidence;
+            // Each piece made safe on its own, so only our own highlight is an escape code.
+            let c = safe_text::cell;
+            let lit = match (ev.get(..a), ev.get(a..b), ev.get(b..)) {
+                (Some(pre), Some(hit), Some(post)) if color => {
+                    format!("{}\x1b[1;31m{}\x1b[0m{}", c(pre), c(hit), c(post))
+                }
+                (Some(pre), Some(hit), Some(post)) => {
+                    format!("{}[[{}]]{}", c(pre), c(hit), c(post))
+                }
+                _ => c(ev).into_owned(),
+            };
+            writeln!(
+                out,
+                "  {:<6} {} (score {:.2}, bytes {}..{}{})\n    {}",
+                m.severity,
+                m.rule_id,
+                m.score,
+                m.start,
+                m.end,
+                if x.by_ocr(m.start, m.end) {
+                    ", read by OCR"
+                } else {
+                    ""
+                },
+                lit
+            )?;
+        }
+        for q in &found.quotas {
+            writeln!(
+                out,
+                "  quota  {} {}{}",
+                q.count,
+                q.kind.as_str(),
+                q.per
+                    .map(|p| format!(" per {}", p.as_str()))
+                    .unwrap_or_default()
+            )?;
+        }
+    }
+    Ok(code)
+}

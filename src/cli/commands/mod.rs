@@ -1,0 +1,16 @@
+//! The commands, one family a file: `run` (run, crawl, scan, daemon; the run lock and the
+//! signals), `alert` (send, resend, confirm), `rules` (list, check, eval), `match_files`
+//! (`match`), `inspect` (status, show, verify, search, export, the report list) and
+//! `init`.
+//!
+//! Each turns what `args` parsed into calls of the library and prints through `output`;
+//! none holds business logic. What these modules must never do: print untrusted text other
+//! than through [`crate::safe_text`], or end with an exit code that is not one of
+//! [`super::exit`]'s.
+
+pub(super) mod alert;
+pub(super) mod init;
+pub(super) mod inspect;
+pub(super) mod match_files;
+pub(super) mod rules;
+pub(super) mod run;

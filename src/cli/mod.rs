@@ -1,0 +1,272 @@
+//! The command line: clap definitions (`args`), logging set-up and terminal output
+//! (`output`), and the commands, one family a file (`commands`); here, `main`, the
+//! dispatch, the config and the exit codes.
+//!
+//! It turns arguments into settings and calls the library; it holds no business logic.
+//! Everything it prints for a person goes through [`crate::safe_text`] (one-line fields as
+//! `line`, table cells as `cell`, CSV, mail previews and multi-line errors as `block`), text
+//! logs through `SafeFields`; JSON output and JSON logs keep the exact text, with the
+//! control characters serde_json leaves raw written as `\uNNNN` ([`crate::safe_text::json`]).
+//! Exit codes are a contract with crontabs (see README): 0 all well, 1 part of the work
+//! failed (the rest was done), 2 bad config, bad input or unusable database, 3 another
+//! run holds the lock.
+
+mod args;
+mod commands;
+mod output;
+
+pub use args::{
+    Cli, Command, ExportFormat, LogFormat, OutputFormat, ReportFormat, RuleFiles, RulesCommand,
+    SeverityArg,
+};
+
+use crate::config::Config;
+use crate::pipeline::{self, RunOptions};
+use crate::rules::RuleSet;
+use crate::safe_text::block;
+use crate::store::Store;
+use anyhow::{Context, Result};
+use clap::Parser;
+use commands::alert::{alert, confirm_digest};
+use commands::init::init;
+use commands::inspect::{export, report_list, search, show, status, verify};
+use commands::match_files::match_files;
+use commands::rules::{rules_check, rules_eval, rules_list};
+use commands::run::{daemon, run_pipeline, scan};
+use output::{BAR, init_logging, json_pretty, print_table};
+use std::path::Path;
+
+/// Exit codes.
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const PARTIAL: i32 = 1;
+    pub const BAD_CONFIG: i32 = 2;
+    pub const LOCKED: i32 = 3;
+}
+
+/// Parse the arguments, run the command, return the process exit code.
+pub fn main() -> i32 {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some(crate::extract::isolate::WORKER_ARG) {
+        // A reader worker started by this binary (see extract::isolate): no config, no logs.
+        return crate::extract::isolate::worker_main(&args[1..]);
+    }
+    let cli = Cli::parse();
+    init_logging(&cli);
+    let code = match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            if let Some(b) = BAR.get() {
+                b.finish_and_clear();
+            }
+            eprintln!("tenderscan: error: {}", block(&format!("{e:#}")));
+            exit::BAD_CONFIG
+        }
+    };
+    if let Some(b) = BAR.get() {
+        b.finish_and_clear();
+    }
+    code
+}
+
+fn run(cli: Cli) -> Result<i32> {
+    let config = cli.config.as_deref();
+    match &cli.command {
+        Command::Init => init(config),
+        Command::Status { format, runs } => status(&load_config(config)?, *format, *runs),
+        Command::Match {
+            format,
+            rules,
+            paths,
+        } => {
+            let cfg = load_config(config)?;
+            let set = rules.load(&cfg)?;
+            match_files(&cfg, &set, *format, paths)
+        }
+        Command::Rules { command } => {
+            let cfg = load_config(config)?;
+            match command {
+                RulesCommand::Check { file } => rules_check(&cfg, file.as_deref()),
+                RulesCommand::List => rules_list(&load_rules(&cfg)?),
+                RulesCommand::Eval {
+                    files,
+                    format,
+                    rules,
+                    min_severity,
+                    misses,
+                } => {
+                    let set = rules.load(&cfg)?;
+                    rules_eval(
+                        &set,
+                        files,
+                        *format,
+                        (*min_severity).into(),
+                        *misses || cli.verbose > 0,
+                    )
+                }
+            }
+        }
+        Command::Scan { all, baseline, ocr } => {
+            let cfg = load_config(config)?;
+            let rules = load_rules(&cfg)?;
+            scan(&cfg, &rules, *all, *baseline, *ocr)
+        }
+        Command::Crawl {
+            source,
+            since,
+            limit,
+        } => {
+            let cfg = load_config(config)?;
+            check_source_name(&cfg, source.as_deref())?;
+            let rules = load_rules(&cfg)?;
+            let opts = RunOptions {
+                source: source.clone(),
+                since: *since,
+                limit: *limit,
+                baseline: false,
+                send: false,
+                readers: readers(&cfg),
+            };
+            run_pipeline(&cfg, &rules, &opts, "crawl")
+        }
+        Command::Run { baseline, source } => {
+            let cfg = load_config(config)?;
+            check_source_name(&cfg, source.as_deref())?;
+            let rules = load_rules(&cfg)?;
+            let opts = RunOptions {
+                source: source.clone(),
+                baseline: *baseline,
+                send: true,
+                readers: readers(&cfg),
+                ..Default::default()
+            };
+            run_pipeline(&cfg, &rules, &opts, "run")
+        }
+        Command::Report {
+            name,
+            list,
+            params,
+            format,
+            excel,
+        } => {
+            if *list {
+                return report_list();
+            }
+            let cfg = load_config(config)?;
+            let store = Store::open(&cfg.database.path)?;
+            let r = crate::report::get(name.as_deref().unwrap_or_default())?;
+            let table = crate::report::run(&store, &r, params)?;
+            print_table(&table, *format, *excel)
+        }
+        Command::Search {
+            query,
+            format,
+            excel,
+            limit,
+        } => {
+            let cfg = load_config(config)?;
+            let store = Store::open(&cfg.database.path)?;
+            search(&store, query, *format, *excel, *limit)
+        }
+        Command::Export {
+            format,
+            since,
+            table,
+            excel,
+            output,
+        } => {
+            let cfg = load_config(config)?;
+            let store = Store::open(&cfg.database.path)?;
+            export(&store, table, *since, *format, *excel, output.as_deref())
+        }
+        Command::DatasetteMetadata => {
+            let v = crate::report::datasette_metadata(&database_name(config)?)?;
+            println!("{}", json_pretty(&v)?);
+            Ok(exit::OK)
+        }
+        Command::Daemon => {
+            let cfg = load_config(config)?;
+            let rules = load_rules(&cfg)?;
+            daemon(&cfg, &rules)
+        }
+        Command::Show { notice, format } => show(&load_config(config)?, notice, *format),
+        Command::Verify { format } => verify(&load_config(config)?, *format),
+        Command::Alert {
+            dry_run,
+            resend,
+            confirm,
+        } => {
+            let cfg = load_config(config)?;
+            match confirm {
+                Some(id) => confirm_digest(&cfg, *id),
+                None => {
+                    let rules = load_rules(&cfg)?;
+                    alert(&cfg, &rules, *dry_run, *resend)
+                }
+            }
+        }
+    }
+}
+
+/// Load the config: the named file, else ./config.toml, else the embedded default.
+pub fn load_config(path: Option<&Path>) -> Result<Config> {
+    match path {
+        Some(p) => Ok(Config::load(p)?),
+        None => {
+            let p = Path::new("config.toml");
+            if p.exists() {
+                Ok(Config::load(p)?)
+            } else {
+                tracing::info!(
+                    "no ./config.toml: using the embedded default (write it with `tenderscan init`)"
+                );
+                let cwd = std::env::current_dir().context("cannot read the current folder")?;
+                Ok(Config::embedded_default(&cwd))
+            }
+        }
+    }
+}
+
+fn load_rules(cfg: &Config) -> Result<RuleSet> {
+    Ok(RuleSet::load(cfg.rules.builtin, &cfg.rules.files)?)
+}
+
+fn check_source_name(cfg: &Config, name: Option<&str>) -> Result<()> {
+    if let Some(n) = name
+        && !cfg.sources.iter().any(|s| s.name == n)
+    {
+        anyhow::bail!(
+            "{}: no source is named {n:?} (configured: {})",
+            cfg.file.display(),
+            cfg.sources
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// The document readers of this binary: worker processes of itself, as the config says.
+fn readers(cfg: &Config) -> crate::extract::Readers {
+    let exe = std::env::current_exe()
+        .map_err(|e| {
+            tracing::warn!(
+                "cannot find tenderscan's own binary ({e}): documents are read in this process"
+            )
+        })
+        .ok();
+    pipeline::readers(cfg, exe)
+}
+
+/// The database's name as Datasette shows it: its file name without extension.
+fn database_name(config: Option<&Path>) -> Result<String> {
+    let cfg = load_config(config)?;
+    Ok(cfg
+        .database
+        .path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "tenderscan".into()))
+}
