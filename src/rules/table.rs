@@ -524,7 +524,7 @@ fn read_table(
             // else the row's name
             let unit = unit_in(&line.cells[k])
                 .or_else(|| unit_col.and_then(|u| unit_in(&line.cells[u])))
-                .or_else(|| if unit_not_count { None } else { name_unit });
+                .or(if unit_not_count { None } else { name_unit });
             let Some((us, ue, kind)) = unit else {
                 continue;
             };
