@@ -498,6 +498,19 @@ impl Engine {
         })
     }
 
+    /// The quota kinds the unit words of a hit count, each once.
+    fn unit_kinds(&self, scan: &Scan, h: &Hit) -> Vec<QuotaKind> {
+        let mut kinds: Vec<QuotaKind> = Vec::new();
+        for &tid in scan.terms_of(h) {
+            if let Some(k) = self.unit_kind[tid as usize]
+                && !kinds.contains(&k)
+            {
+                kinds.push(k);
+            }
+        }
+        kinds
+    }
+
     fn quotas(&self, scan: &Scan) -> Vec<QSpan> {
         let text = scan.text();
         let t = text.as_bytes();
@@ -509,15 +522,7 @@ impl Engine {
             scan.orig[o..].trim_start_matches(' ').chars().next()
         };
         for h in &scan.hits {
-            let mut kinds: Vec<QuotaKind> = Vec::new();
-            for &tid in scan.terms_of(h) {
-                if let Some(k) = self.unit_kind[tid as usize]
-                    && !kinds.contains(&k)
-                {
-                    kinds.push(k);
-                }
-            }
-            for k in kinds {
+            for k in self.unit_kinds(scan, h) {
                 let Some(q) = quota_at(text, h.s, h.e, k, &is_unit, &next_char) else {
                     continue;
                 };
@@ -568,18 +573,12 @@ impl Engine {
         if !scan.orig.contains(['|', '\t']) {
             return;
         }
-        let mut units: Vec<(usize, usize, QuotaKind)> = Vec::new();
+        let mut units: Vec<(usize, QuotaKind)> = Vec::new();
         let mut unit_hit: Vec<usize> = Vec::new();
         for (hi, h) in scan.hits.iter().enumerate() {
-            let mut seen: Vec<QuotaKind> = Vec::new();
-            for &tid in scan.terms_of(h) {
-                if let Some(k) = self.unit_kind[tid as usize]
-                    && !seen.contains(&k)
-                {
-                    seen.push(k);
-                    units.push((scan.norm.to_orig(h.s), scan.norm.to_orig(h.e), k));
-                    unit_hit.push(hi);
-                }
+            for k in self.unit_kinds(scan, h) {
+                units.push((scan.norm.to_orig(h.s), k));
+                unit_hit.push(hi);
             }
         }
         let read = super::table::read(scan.orig, &units);
@@ -592,13 +591,7 @@ impl Engine {
         });
         let t = scan.text().as_bytes();
         for tq in read.quotas {
-            let Some(ui) = units
-                .iter()
-                .position(|u| u.0 == tq.unit.start && u.2 == tq.kind)
-            else {
-                continue;
-            };
-            let h = scan.hits[unit_hit[ui]];
+            let h = scan.hits[unit_hit[tq.unit]];
             let ns = scan.norm.to_folded(tq.num.start).max(h.e.min(t.len()));
             let ne = scan.norm.to_folded(tq.num.end).max(ns);
             let (s, e) = (h.s.min(ns), h.e.max(ne));

@@ -178,7 +178,7 @@ pub(crate) fn number_word(w: &str) -> Option<NumWord> {
     number_words().get(w).copied()
 }
 
-fn is_digits(w: &str) -> bool {
+pub(crate) fn is_digits(w: &str) -> bool {
     w.bytes().next().is_some_and(|b| b.is_ascii_digit())
         && w.bytes()
             .all(|b| b.is_ascii_digit() || b == b'.' || b == b',')

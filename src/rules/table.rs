@@ -14,7 +14,7 @@
 //! words, and replaces what the word-by-word reader found inside table rows with what this
 //! module reads. This module must never panic on any text and never slice off a char boundary.
 
-use super::quota::{Period, QuotaKind, parse_number, period_word};
+use super::quota::{Period, QuotaKind, is_digits, parse_number, period_word};
 use std::ops::Range;
 
 /// A quota read from a table row. Offsets are into the original text.
@@ -23,8 +23,8 @@ pub(crate) struct TableQuota {
     pub kind: QuotaKind,
     pub count: u64,
     pub per: Option<Period>,
-    /// The unit word the count belongs to.
-    pub unit: Range<usize>,
+    /// The unit word the count belongs to: its index in the `units` given to [`read`].
+    pub unit: usize,
     /// The count's cell.
     pub num: Range<usize>,
 }
@@ -134,12 +134,6 @@ fn words(s: &str) -> Vec<String> {
     out
 }
 
-fn is_digits(w: &str) -> bool {
-    w.bytes().next().is_some_and(|b| b.is_ascii_digit())
-        && w.bytes()
-            .all(|b| b.is_ascii_digit() || b == b'.' || b == b',')
-}
-
 /// Words a count cell may open with before its number ("не менее 300", "кемінде 50", "at least
 /// 20", "до 100").
 fn is_lead_filler(w: &str) -> bool {
@@ -221,10 +215,7 @@ fn header_role(ws: &[String]) -> Role {
     {
         return Role::Price;
     }
-    if (ws.len() <= 2 && (is("№") || is("no") || is("n")))
-        || (is("п") && is("п"))
-        || (is("р") && is("с"))
-    {
+    if (ws.len() <= 2 && (is("№") || is("no") || is("n"))) || is("п") || (is("р") && is("с")) {
         return Role::RowNo;
     }
     let count = has("кол")
@@ -393,12 +384,9 @@ fn table_lines(text: &str) -> Vec<(Sep, Line)> {
 }
 
 /// Reads the tables of `text`. `units` are the unit words found by the engine: (original
-/// start, original end, kind), sorted by start.
-pub(crate) fn read(text: &str, units: &[(usize, usize, QuotaKind)]) -> TableRead {
+/// start, kind), sorted by start.
+pub(crate) fn read(text: &str, units: &[(usize, QuotaKind)]) -> TableRead {
     let mut out = TableRead::default();
-    if !text.contains(['|', '\t']) {
-        return out;
-    }
     let lines = table_lines(text);
     // group consecutive table lines (no non-table line between them) of one separator
     let mut i = 0;
@@ -423,7 +411,7 @@ pub(crate) fn read(text: &str, units: &[(usize, usize, QuotaKind)]) -> TableRead
 fn read_table(
     text: &str,
     lines: &[(Sep, Line)],
-    units: &[(usize, usize, QuotaKind)],
+    units: &[(usize, QuotaKind)],
     out: &mut TableRead,
 ) {
     let cell_words = |r: &Range<usize>| words(&text[r.clone()]);
@@ -447,10 +435,11 @@ fn read_table(
     let table_period = cell_period(&words(tail_line)).filter(|p| *p == Period::Term);
     for (_, line) in body {
         let row = &line.range;
-        let row_units: Vec<(usize, usize, QuotaKind)> = units
+        let row_units: Vec<(usize, QuotaKind, usize)> = units
             .iter()
-            .copied()
-            .filter(|&(s, _, _)| s >= row.start && s < row.end)
+            .enumerate()
+            .filter(|&(_, &(s, _))| s >= row.start && s < row.end)
+            .map(|(i, &(s, k))| (s, k, i))
             .collect();
         if row_units.is_empty() {
             continue;
@@ -525,7 +514,7 @@ fn read_table(
             let unit = unit_in(&line.cells[k])
                 .or_else(|| unit_col.and_then(|u| unit_in(&line.cells[u])))
                 .or(if unit_not_count { None } else { name_unit });
-            let Some((us, ue, kind)) = unit else {
+            let Some((_, kind, unit)) = unit else {
                 continue;
             };
             let per = col_period
@@ -541,7 +530,7 @@ fn read_table(
                 kind,
                 count,
                 per,
-                unit: us..ue,
+                unit,
                 num: line.cells[k].clone(),
             });
         }
@@ -554,7 +543,7 @@ mod tests {
     use QuotaKind::*;
 
     /// Unit words found by a crude stand-in for the engine's stemmed lookup.
-    fn units(text: &str) -> Vec<(usize, usize, QuotaKind)> {
+    fn units(text: &str) -> Vec<(usize, QuotaKind)> {
         let mut out = Vec::new();
         let lower = text.to_lowercase();
         for (stem, kind) in [
@@ -574,7 +563,7 @@ mod tests {
         ] {
             for (i, _) in lower.match_indices(stem) {
                 // lower-casing keeps byte offsets for these scripts
-                out.push((i, i + stem.len(), kind));
+                out.push((i, kind));
             }
         }
         out.sort_by_key(|u| u.0);
