@@ -43,6 +43,7 @@ impl Period {
 pub(crate) const UNIT_TERMS: &[(QuotaKind, &str)] = &[
     (QuotaKind::Comments, "комментари*"),
     (QuotaKind::Comments, "коммент"),
+    (QuotaKind::Comments, "=комм"),
     (QuotaKind::Comments, "отзыв*"),
     (QuotaKind::Comments, "пікір"),
     (QuotaKind::Comments, "comment"),
@@ -60,6 +61,8 @@ pub(crate) const UNIT_TERMS: &[(QuotaKind, &str)] = &[
     (QuotaKind::Posts, "жазба"),
     (QuotaKind::Posts, "post"),
     (QuotaKind::Posts, "publication"),
+    (QuotaKind::Posts, "сторис"),
+    (QuotaKind::Posts, "stories"),
     (QuotaKind::Accounts, "аккаунт"),
     (QuotaKind::Accounts, "профиль"),
     (QuotaKind::Accounts, "бот"),
@@ -85,6 +88,7 @@ pub(crate) const UNIT_TERMS: &[(QuotaKind, &str)] = &[
     (QuotaKind::Likes, "=like"),
     (QuotaKind::Likes, "=likes"),
     (QuotaKind::Likes, "reaction"),
+    (QuotaKind::Likes, "ұнату*"),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -656,6 +660,8 @@ pub(crate) fn quota_at(
 ) -> Option<RawQuota> {
     // a number followed in the original by a cell or list mark: "1 |", "1\t", "1)", "1."
     let row_marked = |e: usize| matches!(next_char(e), Some('|' | '\t' | ')' | '.'));
+    // a share, never a count: "100% пікірлер өңделеді", "70 %"
+    let percent_follows = |e: usize| matches!(next_char(e), Some('%' | '\u{066A}' | '\u{FF05}'));
     let t = text.as_bytes();
     // backward: up to 3 filler words, then a run of number tokens
     let mut num: Option<(usize, usize, u64)> = None; // (start, end, value)
@@ -683,6 +689,7 @@ pub(crate) fn quota_at(
             let after = next_word(t, run[run.len() - 1].1).map(|n| word(text, n));
             if let Some(v) = parse_number(&toks)
                 && !after.is_some_and(is_duration_word)
+                && !percent_follows(run[run.len() - 1].1)
             {
                 num = Some((run[0].0, run[run.len() - 1].1, v));
             }
@@ -749,7 +756,7 @@ pub(crate) fn quota_at(
                     break;
                 }
                 let after = next_word(t, run[run.len() - 1].1).map(|n| word(text, n));
-                if after.is_some_and(is_duration_word) {
+                if after.is_some_and(is_duration_word) || percent_follows(run[run.len() - 1].1) {
                     break;
                 }
                 let toks: Vec<&str> = run.iter().map(|&w| word(text, w)).collect();
