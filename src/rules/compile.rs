@@ -261,7 +261,16 @@ impl Terms {
             if alt.trim().is_empty() {
                 return Err(format!("empty alternative in `{raw}`"));
             }
-            slot.push(self.intern(alt)?);
+            let id = self.intern(alt)?;
+            slot.push(id);
+            // Kazakh typed without its letters ("жалган аккаунт", "пiкiр калдыру" on a Russian
+            // keyboard): the same word with ә ғ қ ң ө ұ ү һ і written as а г к н о у у х и
+            if let Some(plain) = stem::kk_plain_term(alt.trim())
+                && let Ok(pid) = self.intern(&plain)
+                && !slot.contains(&pid)
+            {
+                slot.push(pid);
+            }
         }
         Ok(slot)
     }

@@ -29,7 +29,7 @@ pub use crate::model::Severity;
 pub use quota::{Period, QuotaKind};
 
 /// Bumped whenever matching behaviour changes, so [`RuleSet::version`] changes with it.
-pub const ENGINE_VERSION: &str = "tenderscan-rules-4";
+pub const ENGINE_VERSION: &str = "tenderscan-rules-5";
 
 const BUILTIN: &str = include_str!("builtin.toml");
 const BUILTIN_ORIGIN: &str = "builtin.toml";

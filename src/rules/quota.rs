@@ -62,6 +62,8 @@ pub(crate) const UNIT_TERMS: &[(QuotaKind, &str)] = &[
     (QuotaKind::Posts, "post"),
     (QuotaKind::Posts, "publication"),
     (QuotaKind::Posts, "сторис"),
+    (QuotaKind::Posts, "новост*"),
+    (QuotaKind::Posts, "жаңалық*"),
     (QuotaKind::Posts, "stories"),
     (QuotaKind::Accounts, "аккаунт"),
     (QuotaKind::Accounts, "профиль"),
@@ -435,10 +437,10 @@ pub(crate) fn period_word(w: &str) -> Option<Period> {
         "день" | "дня" | "сутки" | "суток" | "day" | "daily" | "күніне" | "тәулігіне" => {
             Some(Period::Day)
         }
-        "неделю" | "неделя" | "недели" | "нед" | "week" | "weekly" | "аптасына" => {
+        "неделю" | "неделя" | "недели" | "нед" | "week" | "weekly" | "аптасына" | "апта" => {
             Some(Period::Week)
         }
-        "месяц" | "месяца" | "мес" | "month" | "monthly" | "айына" => {
+        "месяц" | "месяца" | "мес" | "month" | "monthly" | "айына" | "ай" => {
             Some(Period::Month)
         }
         _ if w.starts_with("ежедневн") || w.starts_with("күнделікті") => {
@@ -660,6 +662,16 @@ pub(crate) fn quota_at(
 ) -> Option<RawQuota> {
     // a number followed in the original by a cell or list mark: "1 |", "1\t", "1)", "1."
     let row_marked = |e: usize| matches!(next_char(e), Some('|' | '\t' | ')' | '.'));
+    // a range counts from its lower bound: "50–70 комментариев", "10-12 шт"
+    let cut_range = |run: &mut Vec<(usize, usize)>| {
+        if let Some(i) = (0..run.len().saturating_sub(1)).find(|&i| {
+            is_digits(word(text, run[i]))
+                && is_digits(word(text, run[i + 1]))
+                && matches!(next_char(run[i].1), Some('-' | '–' | '—' | '‒'))
+        }) {
+            run.truncate(i + 1);
+        }
+    };
     // a share, never a count: "100% пікірлер өңделеді", "70 %"
     let percent_follows = |e: usize| matches!(next_char(e), Some('%' | '\u{066A}' | '\u{FF05}'));
     let t = text.as_bytes();
@@ -685,13 +697,15 @@ pub(crate) fn quota_at(
                 }
             }
             run.reverse();
+            let unit_side_end = run[run.len() - 1].1;
+            cut_range(&mut run);
             let toks: Vec<&str> = run.iter().map(|&w| word(text, w)).collect();
-            let after = next_word(t, run[run.len() - 1].1).map(|n| word(text, n));
+            let after = next_word(t, unit_side_end).map(|n| word(text, n));
             if let Some(v) = parse_number(&toks)
                 && !after.is_some_and(is_duration_word)
-                && !percent_follows(run[run.len() - 1].1)
+                && !percent_follows(unit_side_end)
             {
-                num = Some((run[0].0, run[run.len() - 1].1, v));
+                num = Some((run[0].0, unit_side_end, v));
             }
             break;
         }
@@ -759,9 +773,11 @@ pub(crate) fn quota_at(
                 if after.is_some_and(is_duration_word) || percent_follows(run[run.len() - 1].1) {
                     break;
                 }
+                let run_end = run[run.len() - 1].1;
+                cut_range(&mut run);
                 let toks: Vec<&str> = run.iter().map(|&w| word(text, w)).collect();
                 if let Some(v) = parse_number(&toks) {
-                    num = Some((run[0].0, run[run.len() - 1].1, v));
+                    num = Some((run[0].0, run_end, v));
                 }
                 break;
             }

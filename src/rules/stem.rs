@@ -60,7 +60,50 @@ pub(crate) const KK_SUFFIXES: &[&str] = &[
     "ы", "і",
     // infinitive / verbal noun
     "у",
+    // the same endings typed without Kazakh letters (see [`kk_plain`]); the plain genitive
+    // ("-дын", "-тын") is left out: it would eat the accusative of a stem in -д/-т
+    "ыныз", "иниз",
 ];
+
+/// A folded word with the letters only Kazakh uses replaced by the Russian ones a Russian
+/// keyboard types for them (ә→а, ғ→г, қ→к, ң→н, ө→о, ұ→у, ү→у, һ→х, і→и).
+pub(crate) fn kk_plain(word: &str) -> String {
+    word.chars()
+        .map(|c| match c {
+            'ә' => 'а',
+            'ғ' => 'г',
+            'қ' => 'к',
+            'ң' => 'н',
+            'ө' => 'о',
+            'ұ' | 'ү' => 'у',
+            'һ' => 'х',
+            'і' => 'и',
+            c => c,
+        })
+        .collect()
+}
+
+/// The plain-letter twin of one rule term (`қалдыр*` → `калдыр*`, `=жоқ` → `=жок`) when the term
+/// has a Kazakh-only letter and its plain form keeps at least three letters, five for a prefix
+/// (`оң` would become the Russian `он`).
+pub(crate) fn kk_plain_term(raw: &str) -> Option<String> {
+    let (pre, body, post) = if let Some(b) = raw.strip_prefix('=') {
+        ("=", b, "")
+    } else if let Some(b) = raw.strip_suffix('*') {
+        ("", b, "*")
+    } else {
+        ("", raw, "")
+    };
+    let folded = crate::rules::normalize::normalize(body).text;
+    if !has_kazakh_letter(&folded) {
+        return None;
+    }
+    let plain = kk_plain(&folded);
+    // a short plain prefix would start Russian words too (`ұста*` → `уста*`, `установка`)
+    let min = if post == "*" { 5 } else { 3 };
+    (plain.chars().filter(|c| c.is_alphabetic()).count() >= min)
+        .then(|| format!("{pre}{plain}{post}"))
+}
 
 /// Whether a folded word contains a letter only Kazakh uses (ә ғ қ ң ө ұ ү һ і).
 pub(crate) fn has_kazakh_letter(word: &str) -> bool {
@@ -167,6 +210,20 @@ mod tests {
         }
         assert_eq!(kk("боттар"), "бот");
         assert_eq!(kk("жалған"), "жалған");
+    }
+
+    #[test]
+    fn kazakh_typed_without_its_letters_has_a_plain_twin() {
+        assert_eq!(kk_plain("қалдыру"), "калдыру");
+        assert_eq!(kk_plain("тұрғындар"), "тургындар");
+        assert_eq!(kk_plain("пікір"), "пикир");
+        assert_eq!(kk_plain_term("қалдыр*").as_deref(), Some("калдыр*"));
+        assert_eq!(kk_plain_term("=жоқ").as_deref(), Some("=жок"));
+        assert_eq!(kk_plain_term("жалған").as_deref(), Some("жалган"));
+        // too short to stay Kazakh, or nothing to replace
+        assert_eq!(kk_plain_term("оң"), None);
+        assert_eq!(kk_plain_term("ұста*"), None);
+        assert_eq!(kk_plain_term("аккаунт"), None);
     }
 
     #[test]

@@ -308,6 +308,18 @@ fn cell_period(ws: &[String]) -> Option<Period> {
     None
 }
 
+/// A word right after a number that makes it a time, not a count ("24 сағаттан", "2 ч", "48
+/// hours", "30 мин").
+fn is_time_word(w: &str) -> bool {
+    w.starts_with("сағат")
+        || w.starts_with("сагат")
+        || w.starts_with("час")
+        || w.starts_with("минут")
+        || w.starts_with("hour")
+        || w.starts_with("minute")
+        || matches!(w, "ч" | "мин" | "h" | "min" | "сек" | "секунд")
+}
+
 /// A unit-of-measure cell that makes the number a duration or a non-count ("мес.", "час",
 /// "отчет", "%"): the row's number is not a count of its name's unit.
 fn unit_cell_is_not_count(raw: &str, ws: &[String]) -> bool {
@@ -492,15 +504,32 @@ fn read_table(
             unit_in(&line.cells[k]).is_none()
                 && unit_cell_is_not_count(&text[line.cells[k].clone()], &ws[k])
         });
-        // the name: the first unit word of the other text cells, in order
-        let name_unit = line
+        // the name: the first unit word of the other text cells, in order, passing over one
+        // that only says what another is for ("Комментарий жазуға арналған аккаунт": accounts)
+        let purpose_of = |s: usize| {
+            let after: Vec<String> = words(&text[s..row.end]).into_iter().take(4).collect();
+            after.iter().skip(1).take(2).any(|w| {
+                matches!(w.as_str(), "арналған" | "берілген" | "үшін")
+            })
+        };
+        let name_cells: Vec<&Range<usize>> = line
             .cells
             .iter()
             .enumerate()
             .filter(|(k, _)| {
                 Some(*k) != unit_col && Some(*k) != period_col && !counts.iter().any(|c| c.0 == *k)
             })
-            .find_map(|(_, c)| unit_in(c));
+            .map(|(_, c)| c)
+            .collect();
+        let in_names = |&&(s, _, _): &&(usize, QuotaKind, usize)| {
+            name_cells.iter().any(|c| s >= c.start && s < c.end)
+        };
+        let name_unit = row_units
+            .iter()
+            .filter(in_names)
+            .find(|&&(s, _, _)| !purpose_of(s))
+            .or_else(|| row_units.iter().find(in_names))
+            .copied();
         for &(k, col_period) in &counts {
             let Some((count, used)) = cell_number(&ws[k]) else {
                 continue;
@@ -509,6 +538,12 @@ fn read_table(
                 continue;
             }
             let rest = &ws[k][used..];
+            // a share or a time in the count column ("100%", "24 сағаттан аспайды", "2 ч"): a
+            // service level, not a volume
+            let raw_cell = &text[line.cells[k].clone()];
+            if raw_cell.contains('%') || rest.first().is_some_and(|w| is_time_word(w)) {
+                continue;
+            }
             // the unit: in the count cell ("1 200 комментариев"), the unit cell ("replies/week"),
             // else the row's name
             let unit = unit_in(&line.cells[k])
