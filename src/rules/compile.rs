@@ -17,8 +17,27 @@ pub(crate) const MIN_KEY_CHARS: usize = 3;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFile {
+    /// Named vocabulary the rules of any loaded file compose: `name = "a|b*|=c"` is one word
+    /// position (used as `@name` inside a phrase, a near term or an alternative), `name = [..]`
+    /// a list of phrases (used as a whole `"@name"` item of `phrases`, `unless`, `context.any` or
+    /// `unless_context.any`).
+    #[serde(default)]
+    concepts: toml::Table,
     #[serde(default)]
     rule: Vec<RawRule>,
+}
+
+/// A named piece of vocabulary (see [`RawFile::concepts`]).
+#[derive(Debug, Clone)]
+enum Concept {
+    /// Alternatives for one word position.
+    Word(String),
+    /// A list of phrases.
+    Phrases(Vec<String>),
+}
+
+fn is_concept_name(n: &str) -> bool {
+    is_kebab(n)
 }
 
 #[derive(Deserialize)]
@@ -164,6 +183,8 @@ pub(crate) struct CompiledRule {
 pub(crate) struct Terms {
     pub list: Vec<Term>,
     by_spec: HashMap<String, TermId>,
+    /// Concepts of every file loaded so far, with the file that defined each.
+    concepts: HashMap<String, (Concept, String)>,
 }
 
 impl Terms {
@@ -255,12 +276,119 @@ impl Terms {
         Ok(id)
     }
 
-    fn slot(&mut self, raw: &str) -> Result<Slot, String> {
-        let mut slot = Vec::new();
+    /// A word position's alternatives with `@concept`s spelled out.
+    fn expand_alternatives(&self, raw: &str) -> Result<Vec<String>, String> {
+        let mut out = Vec::new();
         for alt in raw.split('|') {
-            if alt.trim().is_empty() {
+            let alt = alt.trim();
+            if alt.is_empty() {
                 return Err(format!("empty alternative in `{raw}`"));
             }
+            match alt.strip_prefix('@') {
+                None => out.push(alt.to_string()),
+                Some(name) => match self.concepts.get(name) {
+                    Some((Concept::Word(w), _)) => {
+                        out.extend(w.split('|').map(|a| a.trim().to_string()))
+                    }
+                    Some((Concept::Phrases(_), _)) => {
+                        return Err(format!(
+                            "concept `{name}` is a list of phrases: use it as a whole item (\"@{name}\"), not inside a word"
+                        ));
+                    }
+                    None => return Err(format!("unknown concept `@{name}`")),
+                },
+            }
+        }
+        Ok(out)
+    }
+
+    /// A list of phrases with whole-item `"@concept"`s spliced in.
+    pub fn expand_items(&self, items: &[String]) -> Result<Vec<String>, String> {
+        let mut out = Vec::new();
+        for it in items {
+            let t = it.trim();
+            if let Some(name) = t.strip_prefix('@')
+                && !name.contains([' ', '|'])
+                && let Some((Concept::Phrases(ps), _)) = self.concepts.get(name)
+            {
+                out.extend(ps.iter().cloned());
+            } else {
+                out.push(it.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Add one file's concepts; `Err((name, message))` names the concept at fault.
+    fn add_concepts(&mut self, table: &toml::Table, origin: &str) -> Result<(), (String, String)> {
+        // words first, so that phrase lists and later words may use them
+        let mut pending: Vec<(&String, &toml::Value)> = table.iter().collect();
+        pending.sort_by_key(|(_, v)| !v.is_str());
+        for (name, v) in pending {
+            if !is_concept_name(name) {
+                return Err((
+                    name.clone(),
+                    "a concept name must be short kebab-case".into(),
+                ));
+            }
+            if let Some((_, from)) = self.concepts.get(name.as_str()) {
+                return Err((
+                    name.clone(),
+                    format!("concept `{name}` is already defined in {from}"),
+                ));
+            }
+            let c = match v {
+                toml::Value::String(w) => {
+                    if w.split_whitespace().count() != 1 {
+                        return Err((
+                            name.clone(),
+                            format!(
+                                "concept `{name}`: a word concept is one word position (`a|b*|=c`); use a list for phrases"
+                            ),
+                        ));
+                    }
+                    Concept::Word(
+                        self.expand_alternatives(w)
+                            .map_err(|m| (name.clone(), m))?
+                            .join("|"),
+                    )
+                }
+                toml::Value::Array(a) => {
+                    let mut ps = Vec::new();
+                    for x in a {
+                        match x.as_str() {
+                            Some(p) => ps.push(p.to_string()),
+                            None => {
+                                return Err((
+                                    name.clone(),
+                                    format!("concept `{name}`: every item must be a string"),
+                                ));
+                            }
+                        }
+                    }
+                    if ps.is_empty() {
+                        return Err((name.clone(), format!("concept `{name}` is empty")));
+                    }
+                    Concept::Phrases(self.expand_items(&ps).map_err(|m| (name.clone(), m))?)
+                }
+                _ => {
+                    return Err((
+                        name.clone(),
+                        format!(
+                            "concept `{name}` must be a string (one word position) or a list of phrases"
+                        ),
+                    ));
+                }
+            };
+            self.concepts.insert(name.clone(), (c, origin.to_string()));
+        }
+        Ok(())
+    }
+
+    fn slot(&mut self, raw: &str) -> Result<Slot, String> {
+        let mut slot = Vec::new();
+        for alt in self.expand_alternatives(raw)? {
+            let alt = alt.as_str();
             let id = self.intern(alt)?;
             slot.push(id);
             // Kazakh typed without its letters ("жалган аккаунт", "пiкiр калдыру" on a Russian
@@ -396,6 +524,16 @@ pub(crate) fn parse_source(
             message: e.message().trim().replace('\n', "; "),
         }
     })?;
+    if let Err((name, message)) = terms.add_concepts(&raw.concepts, origin) {
+        let needle = format!("\n{name}");
+        let off = src.find(&needle).map_or(0, |i| i + 1);
+        return Err(RuleError::Rule {
+            origin: origin.to_string(),
+            line: line_of(src, off),
+            rule: None,
+            message,
+        });
+    }
     let mut out = Vec::new();
     for r in raw.rule {
         let id = r.id.get_ref().clone();
@@ -420,7 +558,12 @@ pub(crate) fn parse_source(
         }
         let mut phrases = Vec::new();
         for p in &r.phrases {
-            phrases.push(terms.phrase(p.get_ref()).map_err(|m| err(p.span(), m))?);
+            for item in terms
+                .expand_items(std::slice::from_ref(p.get_ref()))
+                .map_err(|m| err(p.span(), m))?
+            {
+                phrases.push(terms.phrase(&item).map_err(|m| err(p.span(), m))?);
+            }
         }
         let mut near = Vec::new();
         for n in &r.near {
@@ -463,7 +606,12 @@ pub(crate) fn parse_source(
         }
         let mut unless = Vec::new();
         for u in &r.unless {
-            unless.push(terms.phrase(u.get_ref()).map_err(|m| err(u.span(), m))?);
+            for item in terms
+                .expand_items(std::slice::from_ref(u.get_ref()))
+                .map_err(|m| err(u.span(), m))?
+            {
+                unless.push(terms.phrase(&item).map_err(|m| err(u.span(), m))?);
+            }
         }
         let mut regex = Vec::new();
         for rx in &r.regex {
@@ -505,8 +653,8 @@ pub(crate) fn parse_source(
                     return Err(err(c.span(), format!("`{key}.any` is empty")));
                 }
                 let mut any = Vec::new();
-                for p in &cc.any {
-                    any.push(terms.phrase(p).map_err(|m| err(c.span(), m))?);
+                for p in terms.expand_items(&cc.any).map_err(|m| err(c.span(), m))? {
+                    any.push(terms.phrase(&p).map_err(|m| err(c.span(), m))?);
                 }
                 Ok(Some(ContextReq {
                     any,

@@ -508,9 +508,11 @@ fn read_table(
         // that only says what another is for ("Комментарий жазуға арналған аккаунт": accounts)
         let purpose_of = |s: usize| {
             let after: Vec<String> = words(&text[s..row.end]).into_iter().take(4).collect();
-            after.iter().skip(1).take(2).any(|w| {
-                matches!(w.as_str(), "арналған" | "берілген" | "үшін")
-            })
+            after
+                .iter()
+                .skip(1)
+                .take(2)
+                .any(|w| matches!(w.as_str(), "арналған" | "берілген" | "үшін"))
         };
         let name_cells: Vec<&Range<usize>> = line
             .cells
