@@ -19,6 +19,8 @@
 //!   before `і`);
 //! - a word broken by a hyphen at a line end ("коммента-\nриев") whose next part starts in lower
 //!   case is joined;
+//! - a letter-spaced word (four or more one-letter tokens one space apart, as PDF headings and
+//!   emphasis come out: "Ф е й к   а к к а у н т") is joined; two spaces end it;
 //! - everything else (spaces, line breaks, hyphens and dashes, punctuation, symbols) separates
 //!   words. A run of separators becomes one byte: `|` when it ends a sentence (contains
 //!   `. ! ? ; …`, two line breaks, or a line break followed by a bullet, a digit or an upper-case
@@ -371,9 +373,18 @@ pub(crate) fn normalize_with(src: &str, on_word: Option<OnWord>) -> Normalized {
     };
     let bytes = src.as_bytes();
     let n = bytes.len();
+    // spaces inside letter-spaced words ("Ф е й к   а к к а у н т"), dropped like soft hyphens
+    let joins = letter_spaced_joins(src);
+    let mut next_join = 0usize;
     let mut i = 0usize;
     while i < n {
         let b0 = bytes[i];
+        if b0 == b' ' && joins.get(next_join) == Some(&i) {
+            next_join += 1;
+            st.dirty = true;
+            i += 1;
+            continue;
+        }
         // fast path: basic Cyrillic letters U+0400..U+045F as two bytes
         if (b0 == 0xD0 || (b0 == 0xD1 && bytes.get(i + 1).is_some_and(|&b| b < 0xA0))) && i + 1 < n
         {
@@ -479,6 +490,92 @@ pub(crate) fn normalize_with(src: &str, on_word: Option<OnWord>) -> Normalized {
         cps: b.cps,
         orig_len: src.len(),
     }
+}
+
+/// Byte offsets of the single spaces inside letter-spaced words, as headings and emphasis come
+/// out of PDFs ("Т Е Х Н И Ч Е С К О Е   З А Д А Н И Е", "Ф е й к   а к к а у н т т а р"): a run
+/// of at least four one-letter tokens each one space apart is one word; two or more spaces end
+/// it. Sorted.
+fn letter_spaced_joins(src: &str) -> Vec<usize> {
+    const MIN_RUN: usize = 4;
+    let mut out = Vec::new();
+    // cheap gate: no " x y " anywhere (a one-char token between single spaces, twice) means no
+    // run; most texts stop here after one byte scan
+    let b = src.as_bytes();
+    let lone_after = |i: usize| -> Option<usize> {
+        // the end of a one-char token starting at i, if a space follows it
+        let len = match *b.get(i)? {
+            0x00..=0x7F => 1,
+            0xC0..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            _ => 4,
+        };
+        (b.get(i + len) == Some(&b' ')).then_some(i + len)
+    };
+    let mut gate = false;
+    let mut k = 0usize;
+    while let Some(p) = b[k..].iter().position(|&x| x == b' ') {
+        let sp = k + p;
+        if b.get(sp + 1).is_some_and(|&x| x != b' ')
+            && let Some(e) = lone_after(sp + 1)
+            && b.get(e + 1).is_some_and(|&x| x != b' ')
+            && lone_after(e + 1).is_some()
+        {
+            gate = true;
+            break;
+        }
+        k = sp + 1;
+    }
+    if !gate {
+        return out;
+    }
+    // the spaces of the run being read, and its letter count
+    let mut run: Vec<usize> = Vec::new();
+    let mut letters = 0usize;
+    let mut it = src.char_indices().peekable();
+    // what came before the current char: 0 start or 2+ spaces or another separator, 1 one space
+    // after a lone letter, 2 a lone letter
+    let mut prev_letter_alone = false;
+    let mut prev_was_boundary = true;
+    let flush = |run: &mut Vec<usize>, letters: &mut usize, out: &mut Vec<usize>| {
+        if *letters >= MIN_RUN {
+            out.extend_from_slice(run);
+        }
+        run.clear();
+        *letters = 0;
+    };
+    while let Some((i, c)) = it.next() {
+        if c.is_alphabetic() {
+            let next_is_boundary = it.peek().is_none_or(|&(_, d)| !d.is_alphanumeric());
+            if prev_was_boundary && next_is_boundary {
+                letters += 1;
+                prev_letter_alone = true;
+            } else {
+                // the space before a longer word is not inside the run
+                if run.last().is_some_and(|&sp| sp + 1 == i) {
+                    run.pop();
+                }
+                flush(&mut run, &mut letters, &mut out);
+                prev_letter_alone = false;
+            }
+            prev_was_boundary = false;
+        } else if c == ' ' {
+            let single = it.peek().is_some_and(|&(_, d)| d.is_alphabetic());
+            if prev_letter_alone && single && letters > 0 {
+                run.push(i);
+            } else {
+                flush(&mut run, &mut letters, &mut out);
+            }
+            prev_letter_alone = false;
+            prev_was_boundary = true;
+        } else {
+            flush(&mut run, &mut letters, &mut out);
+            prev_letter_alone = false;
+            prev_was_boundary = !c.is_alphanumeric();
+        }
+    }
+    flush(&mut run, &mut letters, &mut out);
+    out
 }
 
 struct State<'f> {
@@ -775,6 +872,27 @@ mod tests {
             &src[n.to_orig(0)..n.to_orig("комментарии".len())],
             "ком-\nментарии"
         );
+    }
+
+    #[test]
+    fn letter_spaced_words_are_joined() {
+        assert_eq!(
+            fold_words("Ф е й к   а к к а у н т т а р  құру"),
+            ["фейк", "аккаунттар", "құру"]
+        );
+        assert_eq!(
+            fold_words("Т Е Х Н И Ч Е С К О Е  З А Д А Н И Е: создание"),
+            ["техническое", "задание", "создание"]
+        );
+        // three lone letters or a list of them stay apart; the word after a run is its own
+        assert_eq!(fold_words("и в с"), ["и", "в", "с"]);
+        assert_eq!(fold_words("а б в г аккаунт"), ["абвг", "аккаунт"]);
+        assert_eq!(fold_words("а, б, в, г"), ["а", "б", "в", "г"]);
+        // offsets still map back to the letters
+        let src = "x  ф е й к";
+        let n = normalize(src);
+        assert_eq!(n.text, "x фейк");
+        assert_eq!(&src[n.to_orig(2)..n.to_orig(n.text.len())], "ф е й к");
     }
 
     #[test]
