@@ -19,6 +19,9 @@
 //!   before `і`);
 //! - a word broken by a hyphen at a line end ("коммента-\nриев") whose next part starts in lower
 //!   case is joined;
+//! - in a text of Kazakh written in Latin script (see `is_kazakh_latin`), every Latin word is
+//!   read in Cyrillic, in the plain letters a Russian keyboard types for the Kazakh ones
+//!   (`qaldyru` becomes `калдыру`), which the rules' plain twins of Kazakh terms match;
 //! - a letter-spaced word (four or more one-letter tokens one space apart, as PDF headings and
 //!   emphasis come out: "Ф е й к   а к к а у н т") is joined; two spaces end it;
 //! - everything else (spaces, line breaks, hyphens and dashes, punctuation, symbols) separates
@@ -272,6 +275,70 @@ impl Builder {
         }
     }
 
+    /// Re-emit the Latin word `src[ws..we]` of a Kazakh-Latin text in Cyrillic, the plain letters
+    /// a Russian keyboard types for Kazakh ones (`qaldyru` -> `калдыру`, `turǵyndar` ->
+    /// `тургындар`, `baılanysy` -> `баиланысы`): the rules' plain twins of Kazakh terms match it.
+    /// Falls back to [`Builder::redo_word`] for a word with a letter it does not know.
+    fn translit_word(&mut self, src: &str, ws: usize, we: usize, out_ws: usize, nfkc: bool) {
+        let word = &src[ws..we];
+        let chars: Vec<(usize, char)> = word
+            .char_indices()
+            .filter(|&(_, c)| !is_ignorable(c) && c.is_alphanumeric())
+            .map(|(i, c)| (ws + i, c.to_lowercase().next().unwrap_or(c)))
+            .collect();
+        if chars
+            .iter()
+            .any(|&(_, c)| !c.is_ascii_digit() && kz_latin_letter(c, None, None).is_none())
+        {
+            self.redo_word(src, ws, we, out_ws, nfkc);
+            return;
+        }
+        self.out.truncate(out_ws);
+        while self.cps.last().is_some_and(|&(n, _)| n > out_ws) {
+            self.cps.pop();
+        }
+        self.delta = match self.cps.last() {
+            Some(&(n, o)) => o as isize - n as isize,
+            None => isize::MIN,
+        };
+        let mut k = 0;
+        while k < chars.len() {
+            let (o, c) = chars[k];
+            self.cp(o);
+            let next = chars.get(k + 1).map(|x| x.1);
+            let prev = k.checked_sub(1).map(|j| chars[j].1);
+            // digraphs of the informal and 2017 alphabets
+            let di = match (c, next) {
+                ('s', Some('h')) => Some('ш'),
+                ('c', Some('h')) => Some('ч'),
+                ('z', Some('h')) => Some('ж'),
+                _ => None,
+            };
+            // я and ю of the 2018 alphabet: "ıa", "ıý" ("joıý" is жою)
+            let iotated = match (c, next) {
+                ('i' | 'ı', Some('a' | 'á')) if prev.is_none_or(|p| "aeouyıáóúýé".contains(p)) => {
+                    Some('я')
+                }
+                ('i' | 'ı', Some('u' | 'ý' | 'ú'))
+                    if prev.is_none_or(|p| "aeouyıáóúýé".contains(p)) =>
+                {
+                    Some('ю')
+                }
+                _ => None,
+            };
+            if let Some(d) = di.or(iotated) {
+                self.out.push(d);
+                k += 2;
+                continue;
+            }
+            match kz_latin_letter(c, prev, next) {
+                Some(m) => self.out.push(m),
+                None => self.out.push(c),
+            }
+            k += 1;
+        }
+    }
+
     /// Re-emit the word `src[ws..we]` (already partly emitted from folded offset `out_ws`) the
     /// slow way: NFKC if asked, look-alike folding by script majority.
     fn redo_word(&mut self, src: &str, ws: usize, we: usize, out_ws: usize, nfkc: bool) {
@@ -370,6 +437,7 @@ pub(crate) fn normalize_with(src: &str, on_word: Option<OnWord>) -> Normalized {
         last_end: 0,
         pending: false,
         sep_join: 0,
+        kz_latin: is_kazakh_latin(src),
     };
     let bytes = src.as_bytes();
     let n = bytes.len();
@@ -473,7 +541,9 @@ pub(crate) fn normalize_with(src: &str, on_word: Option<OnWord>) -> Normalized {
         i += c.len_utf8();
     }
     if st.in_word {
-        if st.slow || (st.has_lat && st.has_cyr) {
+        if st.kz_latin && !st.has_cyr && (st.has_lat || st.slow) {
+            st.b.translit_word(src, st.word_ws, src.len(), st.word_out, st.slow);
+        } else if st.slow || (st.has_lat && st.has_cyr) {
             st.b.redo_word(src, st.word_ws, src.len(), st.word_out, st.slow);
         }
         st.word_done();
@@ -490,6 +560,78 @@ pub(crate) fn normalize_with(src: &str, on_word: Option<OnWord>) -> Normalized {
         cps: b.cps,
         orig_len: src.len(),
     }
+}
+
+/// A lower-case letter of Kazakh in Latin script (the 2017, 2018 and 2021 alphabets and the
+/// informal ASCII one) as the plain Cyrillic letter a Russian keyboard types for it; `i` and `ı`
+/// after a vowel are `й` (`baılanys`, `aiyna`), else `и` (the plain twin of `і`).
+fn kz_latin_letter(c: char, prev: Option<char>, _next: Option<char>) -> Option<char> {
+    let vowel = |p: Option<char>| p.is_some_and(|p| "aeiouyıáäóöúüūýé".contains(p));
+    Some(match c {
+        'a' | 'á' | 'ä' => 'а',
+        'b' => 'б',
+        'c' => 'с',
+        'd' => 'д',
+        'e' | 'é' => 'е',
+        'f' => 'ф',
+        'g' | 'ǵ' | 'ğ' => 'г',
+        'h' => 'х',
+        'i' | 'ı' | 'ì' | 'í' if vowel(prev) => 'й',
+        'i' | 'ı' | 'ì' | 'í' => 'и',
+        'j' => 'ж',
+        'k' => 'к',
+        'l' => 'л',
+        'm' => 'м',
+        'n' | 'ń' | 'ñ' => 'н',
+        'o' | 'ó' | 'ö' => 'о',
+        'p' => 'п',
+        'q' => 'к',
+        'r' => 'р',
+        's' => 'с',
+        'ş' => 'ш',
+        'ç' => 'ч',
+        't' => 'т',
+        'u' | 'ú' | 'ū' | 'ü' | 'ý' | 'w' => 'у',
+        'v' => 'в',
+        'x' => 'х',
+        'y' => 'ы',
+        'z' => 'з',
+        _ => return None,
+    })
+}
+
+/// Whether a text is Kazakh written in Latin script: at least two of its Latin words, and a fifth
+/// of them, carry a mark of it (a letter of the Kazakh Latin alphabets that English does not
+/// use, `ǵ ı ń ú ý ş ğ ñ ū ä ö ü á ó`, or a `q` not before `u`). A byte scan gates the word count.
+fn is_kazakh_latin(src: &str) -> bool {
+    let b = src.as_bytes();
+    if !b
+        .iter()
+        .any(|&x| x == b'q' || x == b'Q' || matches!(x, 0xC3 | 0xC4 | 0xC5 | 0xC7))
+    {
+        return false;
+    }
+    let (mut latin, mut marked) = (0usize, 0usize);
+    for w in src.split(|c: char| !c.is_alphanumeric()) {
+        if w.is_empty()
+            || !w
+                .chars()
+                .all(|c| c.is_alphabetic() && (c.is_ascii() || matches!(c as u32, 0xC0..=0x24F)))
+        {
+            continue;
+        }
+        latin += 1;
+        let lw = w.to_lowercase();
+        let mark = lw.chars().any(|c| "ǵıńúýşğñūäöüáó".contains(c))
+            || lw
+                .char_indices()
+                .any(|(i, c)| c == 'q' && !lw[i + 1..].starts_with('u'));
+        marked += mark as usize;
+        if latin > 4000 {
+            break;
+        }
+    }
+    marked >= 2 && marked * 5 >= latin
 }
 
 /// Byte offsets of the single spaces inside letter-spaced words, as headings and emphasis come
@@ -604,6 +746,9 @@ struct State<'f> {
     /// Separator run so far: 0 nothing, 1 a hyphen right after the word, 2 then a line break
     /// (with optional spaces), 3 anything else.
     sep_join: u8,
+    /// The text is Kazakh in Latin script (see [`is_kazakh_latin`]): its Latin words are read
+    /// in Cyrillic.
+    kz_latin: bool,
 }
 
 impl State<'_> {
@@ -662,7 +807,10 @@ impl State<'_> {
 
     fn sep_char(&mut self, src: &str, i: usize, c: char) {
         if self.in_word {
-            if self.slow || (self.has_lat && self.has_cyr) {
+            if self.kz_latin && !self.has_cyr && (self.has_lat || self.slow) {
+                self.b
+                    .translit_word(src, self.word_ws, i, self.word_out, self.slow);
+            } else if self.slow || (self.has_lat && self.has_cyr) {
                 self.b
                     .redo_word(src, self.word_ws, i, self.word_out, self.slow);
             }
@@ -893,6 +1041,57 @@ mod tests {
         let n = normalize(src);
         assert_eq!(n.text, "x фейк");
         assert_eq!(&src[n.to_orig(2)..n.to_orig(n.text.len())], "ф е й к");
+    }
+
+    #[test]
+    fn kazakh_in_latin_script_is_read_in_cyrillic() {
+        assert_eq!(
+            fold_words("Qosymşa paraqşalar arqyly turǵyndar atynan pikir qaldyru – aiyna 120."),
+            [
+                "косымша",
+                "паракшалар",
+                "аркылы",
+                "тургындар",
+                "атынан",
+                "пикир",
+                "калдыру",
+                "айына",
+                "120"
+            ]
+        );
+        assert_eq!(
+            fold_words("Onim berushi baılanysy joq 4 paraqsha ashyp, kommentarıı jazýdy"),
+            [
+                "оним",
+                "беруши",
+                "байланысы",
+                "жок",
+                "4",
+                "паракша",
+                "ашып",
+                "комментарий",
+                "жазуды"
+            ]
+        );
+        // English stays English, even with a q; one marked word is not enough
+        assert_eq!(
+            fold_words("Quality of queries at Qatar"),
+            ["quality", "of", "queries", "at", "qatar"]
+        );
+        assert_eq!(
+            fold_words("fake accounts for Aqtobe"),
+            ["fake", "accounts", "for", "aqtobe"]
+        );
+        // offsets map back to the Latin words
+        let src = "pikir qaldyru, aiyna qosymşa";
+        let n = normalize(src);
+        let w: Vec<&str> = n.text.split(' ').collect();
+        assert_eq!(w, ["пикир", "калдыру", "айына", "косымша"]);
+        let s1 = n.text.find("калдыру").unwrap();
+        assert_eq!(
+            &src[n.to_orig(s1)..n.to_orig(s1 + "калдыру".len())],
+            "qaldyru"
+        );
     }
 
     #[test]

@@ -155,6 +155,17 @@ fn number_words() -> &'static HashMap<&'static str, NumWord, FxBuild> {
                 m.insert(*f, *v);
             }
         }
+        // Kazakh number words typed without Kazakh letters ("торт", "уш", "мын"), once
+        for (v, forms) in table {
+            for f in *forms {
+                if super::stem::has_kazakh_letter(f) {
+                    let plain = super::stem::kk_plain(f);
+                    if !m.contains_key(plain.as_str()) {
+                        m.insert(Box::leak(plain.into_boxed_str()), *v);
+                    }
+                }
+            }
+        }
         // Russian 11..19 and 20, 30: stem + ь / и / ью
         let teens = [
             ("одиннадцат", 11),
@@ -287,6 +298,7 @@ fn is_forward_filler(w: &str) -> bool {
             | "во"
             | "саны"
             | "кемінде"
+            | "кеминде"
             | "кем"
             | "дегенде"
             | "астам"
@@ -317,6 +329,7 @@ fn is_count_marker(w: &str) -> bool {
             | "более"
             | "минимум"
             | "кемінде"
+            | "кеминде"
             | "дегенде"
             | "least"
             | "minimum"
@@ -434,23 +447,24 @@ fn is_number_stop(w: &str) -> bool {
 
 pub(crate) fn period_word(w: &str) -> Option<Period> {
     match w {
-        "день" | "дня" | "сутки" | "суток" | "day" | "daily" | "күніне" | "тәулігіне" => {
-            Some(Period::Day)
-        }
+        "день" | "дня" | "сутки" | "суток" | "day" | "daily" | "күніне" | "тәулігіне"
+        | "кунине" | "таулигине" => Some(Period::Day),
         "неделю" | "неделя" | "недели" | "нед" | "week" | "weekly" | "аптасына" | "апта" => {
             Some(Period::Week)
         }
         "месяц" | "месяца" | "мес" | "month" | "monthly" | "айына" | "ай" => {
             Some(Period::Month)
         }
-        _ if w.starts_with("ежедневн") || w.starts_with("күнделікті") => {
+        _ if w.starts_with("ежедневн")
+            || w.starts_with("күнделікті")
+            || w.starts_with("кунделикти") =>
+        {
             Some(Period::Day)
         }
         _ if w.starts_with("еженедельн") => Some(Period::Week),
         _ if w.starts_with("ежемесячн") => Some(Period::Month),
-        "квартал" | "квартала" | "квартале" | "quarter" | "quarterly" | "тоқсанына" => {
-            Some(Period::Quarter)
-        }
+        "квартал" | "квартала" | "квартале" | "quarter" | "quarterly" | "тоқсанына"
+        | "токсанына" => Some(Period::Quarter),
         _ if w.starts_with("ежекварталь") => Some(Period::Quarter),
         _ => None,
     }
@@ -570,6 +584,7 @@ fn is_duration_word(w: &str) -> bool {
             | "минуты"
             | "мин"
             | "сағат"
+            | "сагат"
             | "сағаттың"
             | "hour"
             | "hours"
