@@ -645,11 +645,20 @@ fn is_measure_word(w: &str) -> bool {
 /// among the three words before it, with no number or unit boundary between ("для написания
 /// положительных комментариев", "on the akimat's posts"). Such a unit modifies another noun and
 /// neither takes a number written after it nor stops the head noun's search for one.
-fn after_preposition(text: &str, start: usize) -> bool {
+fn after_preposition(
+    text: &str,
+    start: usize,
+    next_char: &dyn Fn(usize) -> Option<char>,
+) -> bool {
     let t = text.as_bytes();
     let mut cur = prev_word(t, start);
     for _ in 0..3 {
         let Some(p) = cur else { return false };
+        // a colon, comma or bracket in between closes the phrase: "в социальных сетях:
+        // комментарии – 15 000"
+        if matches!(next_char(p.1), Some(':' | ',' | ';' | '(' | ')' | '–' | '—')) {
+            return false;
+        }
         let w = word(text, p);
         if is_preposition(w) {
             return true;
@@ -740,7 +749,7 @@ pub(crate) fn quota_at(
     }
     // a unit after a preposition modifies another ("комментарии к публикациям – 400"): it takes
     // no number written after it
-    let modifier = after_preposition(text, ws);
+    let modifier = after_preposition(text, ws, next_char);
     if num.is_none() && !modifier {
         // forward: a number right after the unit with only "не менее", "кемінде", "at least"
         // in between, or within six words when such a marker stands right before it
@@ -797,7 +806,7 @@ pub(crate) fn quota_at(
                 break;
             }
             steps += 1;
-            let after_prep = after_preposition(text, w.0);
+            let after_prep = after_preposition(text, w.0, next_char);
             // "no fewer than 25": this "no" is not "No. 5"
             let no_fewer = s == "no"
                 && next_word(t, w.1)
