@@ -74,6 +74,10 @@ pub(crate) const UNIT_TERMS: &[(QuotaKind, &str)] = &[
     (QuotaKind::Accounts, "bot"),
     (QuotaKind::Accounts, "акаунт*"),
     (QuotaKind::Accounts, "=акк"),
+    (QuotaKind::Accounts, "=акки"),
+    (QuotaKind::Accounts, "=акков"),
+    (QuotaKind::Accounts, "=виртуалы"),
+    (QuotaKind::Accounts, "=виртуалов"),
     (QuotaKind::Accounts, "acount*"),
     (QuotaKind::Accounts, "persona"),
     (QuotaKind::Accounts, "канал"),
@@ -318,6 +322,9 @@ fn is_forward_filler(w: &str) -> bool {
             | "минимум"
             | "-"
             | "саны:"
+            | "quantity"
+            | "qty"
+            | "x"
     )
 }
 
@@ -617,7 +624,10 @@ fn is_duration_word(w: &str) -> bool {
 /// Pieces a count is given in ("10 шт.", "5 ед.", "10 дана"): after a number they close its
 /// phrase.
 fn is_piece_word(w: &str) -> bool {
-    matches!(w, "шт" | "штук" | "ед" | "единиц" | "дана" | "pcs")
+    matches!(
+        w,
+        "шт" | "штук" | "ед" | "единиц" | "дана" | "pcs" | "units" | "pieces" | "items"
+    )
 }
 
 fn is_measure_word(w: &str) -> bool {
@@ -645,18 +655,17 @@ fn is_measure_word(w: &str) -> bool {
 /// among the three words before it, with no number or unit boundary between ("для написания
 /// положительных комментариев", "on the akimat's posts"). Such a unit modifies another noun and
 /// neither takes a number written after it nor stops the head noun's search for one.
-fn after_preposition(
-    text: &str,
-    start: usize,
-    next_char: &dyn Fn(usize) -> Option<char>,
-) -> bool {
+fn after_preposition(text: &str, start: usize, next_char: &dyn Fn(usize) -> Option<char>) -> bool {
     let t = text.as_bytes();
     let mut cur = prev_word(t, start);
     for _ in 0..3 {
         let Some(p) = cur else { return false };
         // a colon, comma or bracket in between closes the phrase: "в социальных сетях:
         // комментарии – 15 000"
-        if matches!(next_char(p.1), Some(':' | ',' | ';' | '(' | ')' | '–' | '—')) {
+        if matches!(
+            next_char(p.1),
+            Some(':' | ',' | ';' | '(' | ')' | '–' | '—')
+        ) {
             return false;
         }
         let w = word(text, p);
@@ -705,6 +714,11 @@ pub(crate) fn quota_at(
     let mut fillers = 0;
     while let Some(w) = cur {
         let s = word(text, w);
+        // a comma, semicolon or colon between closes the clause: "публикации – 20 в месяц,
+        // комментарии – 600 в месяц"
+        if matches!(next_char(w.1), Some(',' | ';' | ':')) {
+            break;
+        }
         if is_number_token(s)
             || is_num_suffix(s) && prev_word(t, w.0).is_some_and(|p| is_digits(word(text, p)))
         {
@@ -749,7 +763,9 @@ pub(crate) fn quota_at(
     }
     // a unit after a preposition modifies another ("комментарии к публикациям – 400"): it takes
     // no number written after it
-    let modifier = after_preposition(text, ws, next_char);
+    // ... unless a bracket opens right after it with its number: "a network of sockpuppet
+    // accounts (minimum 25)", "в социальных сетях (8 шт.)"
+    let modifier = after_preposition(text, ws, next_char) && next_char(we) != Some('(');
     if num.is_none() && !modifier {
         // forward: a number right after the unit with only "не менее", "кемінде", "at least"
         // in between, or within six words when such a marker stands right before it
