@@ -578,6 +578,28 @@ pub(crate) struct RawQuota {
     pub num_before: bool,
 }
 
+/// Words right after a number that count people, not the unit ("респонденттер саны – 800 адам",
+/// "1 000 respondents", "50 человек"); followers are people, so not for them.
+fn is_people_word(w: &str) -> bool {
+    matches!(
+        w,
+        "адам"
+            | "адамнан"
+            | "адамға"
+            | "человек"
+            | "чел"
+            | "people"
+            | "persons"
+            | "respondents"
+            | "residents"
+            | "респондент"
+            | "респондентов"
+            | "респонденттер"
+            | "участников"
+            | "жителей"
+    )
+}
+
 /// Words right after a number that make it a duration or a deadline, never a count ("24 часа",
 /// "24 сағат ішінде", "within 48 hours", "30 минут").
 fn is_duration_word(w: &str) -> bool {
@@ -740,7 +762,9 @@ pub(crate) fn quota_at(
             let toks: Vec<&str> = run.iter().map(|&w| word(text, w)).collect();
             let after = next_word(t, unit_side_end).map(|n| word(text, n));
             if let Some(v) = parse_number(&toks)
-                && !after.is_some_and(is_duration_word)
+                && !after.is_some_and(|a| {
+                    is_duration_word(a) || (kind != QuotaKind::Followers && is_people_word(a))
+                })
                 && !percent_follows(unit_side_end)
             {
                 num = Some((run[0].0, unit_side_end, v));
@@ -810,7 +834,10 @@ pub(crate) fn quota_at(
                     break;
                 }
                 let after = next_word(t, run[run.len() - 1].1).map(|n| word(text, n));
-                if after.is_some_and(is_duration_word) || percent_follows(run[run.len() - 1].1) {
+                if after.is_some_and(|a| {
+                    is_duration_word(a) || (kind != QuotaKind::Followers && is_people_word(a))
+                }) || percent_follows(run[run.len() - 1].1)
+                {
                     break;
                 }
                 let run_end = run[run.len() - 1].1;
