@@ -284,6 +284,12 @@ impl Engine {
             if let Ok(id) = terms.intern(spec) {
                 unit_ids.push((id, *kind));
             }
+            // Kazakh units typed without Kazakh letters: "пiкiр", "унату", "паракша"
+            if let Some(plain) = stem::kk_plain_term(spec)
+                && let Ok(id) = terms.intern(&plain)
+            {
+                unit_ids.push((id, *kind));
+            }
         }
         let list = terms.list;
         let mut unit_kind = vec![None; list.len()];
