@@ -801,6 +801,7 @@ pub(crate) fn quota_at(
         let mut all_fillers = true;
         let mut prev_marker = false;
         let mut dash_tail = false;
+        let mut prev_end = we;
         while let Some(w) = cur {
             let s = word(text, w);
             if is_number_token(s) {
@@ -830,7 +831,10 @@ pub(crate) fn quota_at(
                 };
                 let measure_follows = next_word(t, run[run.len() - 1].1)
                     .is_some_and(|n| is_piece_word(word(text, n)));
-                if !(all_fillers || prev_marker || rate_follows() || measure_follows) {
+                // a label and its value: "Лайки на публикации акимата: 150 на каждую"
+                let colon_before = steps <= 6 && matches!(next_char(prev_end), Some(':'));
+                if !(all_fillers || prev_marker || rate_follows() || measure_follows || colon_before)
+                {
                     break;
                 }
                 let after = next_word(t, run[run.len() - 1].1).map(|n| word(text, n));
@@ -883,6 +887,7 @@ pub(crate) fn quota_at(
             ) {
                 max_steps = max_steps.max(steps + 4);
             }
+            prev_end = w.1;
             cur = next_word(t, w.1);
         }
     }
