@@ -833,7 +833,11 @@ pub(crate) fn quota_at(
                     .is_some_and(|n| is_piece_word(word(text, n)));
                 // a label and its value: "Лайки на публикации акимата: 150 на каждую"
                 let colon_before = steps <= 6 && matches!(next_char(prev_end), Some(':'));
-                if !(all_fillers || prev_marker || rate_follows() || measure_follows || colon_before)
+                if !(all_fillers
+                    || prev_marker
+                    || rate_follows()
+                    || measure_follows
+                    || colon_before)
                 {
                     break;
                 }

@@ -497,14 +497,16 @@ fn development_corpus_figures_do_not_fall() {
     let rs = RuleSet::builtin().unwrap();
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rules/corpus");
     for (file, min_recall, max_ff, min_quota) in [
-        ("tune.jsonl", 0.90, 0.02, 0.76),
-        ("heldout.jsonl", 0.77, 0.05, 0.66),
-        ("fresh.jsonl", 0.64, 0.06, 0.58),
-        ("tune2.jsonl", 0.91, 0.02, 0.78),
-        ("heldout2.jsonl", 0.80, 0.09, 0.77),
+        ("tune.jsonl", 0.93, 0.02, 0.78),
+        ("heldout.jsonl", 0.79, 0.06, 0.70),
+        ("fresh.jsonl", 0.72, 0.05, 0.59),
+        ("tune2.jsonl", 0.95, 0.01, 0.83),
+        ("heldout2.jsonl", 0.83, 0.08, 0.79),
+        ("tune3.jsonl", 0.86, 0.01, 0.76),
+        ("heldout3.jsonl", 0.71, 0.09, 0.80),
     ] {
         let cases = eval::load_cases(&dir.join(file)).unwrap();
-        assert!(cases.len() >= 160, "{file}: {} fragments", cases.len());
+        assert!(cases.len() >= 70, "{file}: {} fragments", cases.len());
         let ev = eval::evaluate(&rs, &cases, Severity::Medium);
         let t = &ev.total;
         let (r, ff, q) = (
