@@ -168,6 +168,12 @@ pub struct NoticeRecord {
     /// page's records, the notice's own pages): kept as evidence with the record.
     #[serde(skip)]
     pub payloads: Vec<Payload>,
+    /// This record only brings `awards` to the notice of the same `external_id` (a goszakup
+    /// contract of an announcement): where the source already holds that notice, the store
+    /// keeps its fields, lots and documents and adds or updates these awards; where it does
+    /// not, the record is stored as it is (what the contract says of its announcement).
+    #[serde(skip)]
+    pub attach: bool,
 }
 
 /// One response from a portal, byte for byte as it came (after any `Content-Encoding` was

@@ -315,6 +315,7 @@ pub fn notice(rng: &mut Rng, i: u64, nurbot_share: f64) -> (NoticeRecord, Vec<(S
         documents: Vec::new(),
         awards,
         payloads: Vec::new(),
+        attach: false,
     };
     (rec, texts)
 }

@@ -375,6 +375,7 @@ pub fn map_advert(item: &Value, notice_url: &str, host: &Url) -> Option<NoticeRe
         awards: Vec::new(),
         // The page it came in is the source's to add.
         payloads: Vec::new(),
+        attach: false,
         external_id: id,
     })
 }

@@ -353,12 +353,75 @@ fn snapshot(rec: &NoticeRecord) -> serde_json::Value {
     serde_json::to_value(rec).unwrap_or(serde_json::Value::Null)
 }
 
+/// The record to store for `rec`, where the notice it names is held and its awards matter:
+/// an [`attach`](NoticeRecord::attach) record becomes the held notice with these awards
+/// added or updated (by `external_id`); a record listing no awards keeps the held ones (a
+/// source may carry awards on another root, as goszakup does with contracts), so the two
+/// roots do not take turns changing the notice. `None`: store `rec` as it is.
+fn with_held_awards(
+    tx: &Transaction,
+    source_id: i64,
+    rec: &NoticeRecord,
+) -> Result<Option<NoticeRecord>, StoreError> {
+    if !rec.attach && !rec.awards.is_empty() {
+        return Ok(None);
+    }
+    // Only the awards of the held version, unless the whole of it is needed.
+    let sql = if rec.attach {
+        "SELECT v.snapshot FROM notices n JOIN notice_versions v ON v.notice_id = n.id
+         WHERE n.source_id = ?1 AND n.external_id = ?2 ORDER BY v.version DESC LIMIT 1"
+    } else {
+        "SELECT json_extract(v.snapshot, '$.awards') FROM notices n
+         JOIN notice_versions v ON v.notice_id = n.id
+         WHERE n.source_id = ?1 AND n.external_id = ?2 AND json_valid(v.snapshot)
+         ORDER BY v.version DESC LIMIT 1"
+    };
+    let old: Option<String> = tx
+        .prepare_cached(sql)?
+        .query_row(params![source_id, rec.external_id], |r| r.get(0))
+        .optional()?
+        .flatten();
+    let Some(old) = old.and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok()) else {
+        return Ok(None);
+    };
+    if rec.attach {
+        let mut held: NoticeRecord = match serde_json::from_value(old) {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::warn!(notice = %rec.external_id, error = %e, "the held version is unreadable; the contract's record is stored as it is");
+                return Ok(None);
+            }
+        };
+        for a in &rec.awards {
+            match held
+                .awards
+                .iter_mut()
+                .find(|h| h.external_id == a.external_id)
+            {
+                Some(h) => *h = a.clone(),
+                None => held.awards.push(a.clone()),
+            }
+        }
+        held.payloads = rec.payloads.clone();
+        return Ok(Some(held));
+    }
+    let awards: Vec<AwardRecord> = serde_json::from_value(old).unwrap_or_default();
+    if awards.is_empty() {
+        return Ok(None);
+    }
+    let mut kept = rec.clone();
+    kept.awards = awards;
+    Ok(Some(kept))
+}
+
 fn upsert_notice(
     tx: &Transaction,
     source_id: i64,
     rec: &NoticeRecord,
     at: &str,
 ) -> Result<(i64, Change), StoreError> {
+    let merged = with_held_awards(tx, source_id, rec)?;
+    let rec = merged.as_ref().unwrap_or(rec);
     let snap = snapshot(rec);
     let snap_text = snap.to_string();
     let hash = sha256_hex(snap_text.as_bytes());
