@@ -72,8 +72,9 @@ fn host_port(server: &MockServer) -> String {
     server.address().to_string()
 }
 
+/// Announcements only (the contracts' phase has tests of its own, in sources.rs).
 fn goszakup() -> SourceKind {
-    SourceKind::Goszakup(GoszakupSettings::default())
+    SourceKind::Goszakup(GoszakupSettings { contracts: false })
 }
 
 fn goszakup_html(terms: &[&str]) -> SourceKind {

@@ -138,7 +138,7 @@ pub(crate) fn write_config(dir: &Path, sources: &[(&str, &str)]) {
     );
     for (name, url) in sources {
         cfg.push_str(&format!(
-            "[[sources]]\nname = \"{name}\"\nkind = \"goszakup\"\nurl = \"{url}\"\ntoken_env = \"TEST_GOSZAKUP_TOKEN\"\nlookback_days = 3\nrequests_per_second = 1000.0\n\n"
+            "[[sources]]\nname = \"{name}\"\nkind = \"goszakup\"\ncontracts = false\nurl = \"{url}\"\ntoken_env = \"TEST_GOSZAKUP_TOKEN\"\nlookback_days = 3\nrequests_per_second = 1000.0\n\n"
         ));
     }
     cfg.push_str(
