@@ -36,7 +36,7 @@
 //! Must never: log the token, save a cursor ahead of the records it covers, or let a
 //! contract's id collide with an announcement's.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -218,6 +218,8 @@ pub struct Goszakup {
     yielded: HashSet<String>,
     /// `contracts`: crawl the `Contract` root after the journal.
     contracts: bool,
+    /// Supplier names by BIN, looked up in this run (`None`: the portal did not say).
+    subjects: HashMap<String, Option<(String, Payload)>>,
     finished: bool,
 }
 
@@ -309,6 +311,7 @@ impl Goszakup {
             started,
             yielded: HashSet::new(),
             contracts,
+            subjects: HashMap::new(),
             finished: false,
         })
     }
@@ -519,6 +522,7 @@ impl Goszakup {
             }
         }
         let next = self.next_after(&answer, at.after.as_ref())?;
+        self.name_suppliers(fetcher, &mut records).await;
         let done = match next {
             Some(last) => {
                 self.cursor.contracts = Some(RootCursor {
@@ -538,6 +542,63 @@ impl Goszakup {
             cursor: Some(self.cursor_string()),
             done,
         })
+    }
+
+    /// Contracts name their supplier by BIN only: its name comes from REST
+    /// `/v3/subject/biin/{bin}` (once per BIN and run), whose answer joins the evidence of the
+    /// records it named. A subject the portal does not answer for leaves the name unknown
+    /// (logged); the contract is stored all the same.
+    async fn name_suppliers(&mut self, fetcher: &Fetcher, records: &mut [NoticeRecord]) {
+        for rec in records.iter_mut() {
+            for award in &mut rec.awards {
+                for sup in &mut award.suppliers {
+                    if sup.name.is_some() || sup.scheme != "KZ-BIN" {
+                        continue;
+                    }
+                    if !self.subjects.contains_key(&sup.id) {
+                        let found = self.subject(fetcher, &sup.id).await;
+                        self.subjects.insert(sup.id.clone(), found);
+                    }
+                    if let Some(Some((name, payload))) = self.subjects.get(&sup.id) {
+                        sup.name = Some(name.clone());
+                        if !rec.payloads.iter().any(|p| p.url == payload.url) {
+                            rec.payloads.push(payload.clone());
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    async fn subject(&self, fetcher: &Fetcher, bin: &str) -> Option<(String, Payload)> {
+        if bin.is_empty() || !bin.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let url = self.rest_url(&format!("v3/subject/biin/{bin}")).ok()?;
+        let resp = match fetcher.get(&url, &self.headers()).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(source = %self.name, bin, error = %e, "supplier not named: the subject lookup failed");
+                return None;
+            }
+        };
+        if looks_like_html(resp.content_type.as_deref(), &resp.body) {
+            tracing::warn!(source = %self.name, url = %resp.url, "supplier not named: an HTML page where JSON was expected");
+            return None;
+        }
+        let v: Value = serde_json::from_slice(&resp.body).ok()?;
+        // The object itself, or a list envelope around it.
+        let obj = v
+            .get("items")
+            .and_then(|i| i.get(0))
+            .cloned()
+            .unwrap_or(v);
+        let name = ["name_ru", "nameRu", "name_kz", "nameKz"]
+            .iter()
+            .find_map(|k| obj.get(*k).cloned().and_then(value_to_string))
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty())?;
+        Some((name, resp.payload()))
     }
 
     /// Where the page after `answer` starts (`None`: it was the last), or why paging stops.
