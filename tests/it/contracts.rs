@@ -277,6 +277,9 @@ async fn contracts_attach_to_announcements_stand_as_direct_notices_and_change_as
     assert_eq!(files.len(), 1);
     let m = parse_mime(&files[0]);
     let text = m.part("text/plain").to_string();
+    if std::env::var_os("SHOW_MAIL").is_some() {
+        eprintln!("{text}");
+    }
     let html = m.part("text/html").to_string();
     assert!(
         text.contains("Поставщик: ИП Касымов Нурлан (БИН 850101300123)"),
@@ -356,6 +359,9 @@ async fn contracts_attach_to_announcements_stand_as_direct_notices_and_change_as
         .map(|f| parse_mime(f).part("text/plain").to_string())
         .find(|t| !t.contains("Поставщик: ИП"))
         .unwrap_or_default();
+    if std::env::var_os("SHOW_MAIL").is_some() {
+        eprintln!("{newest}");
+    }
     assert!(
         newest.contains("1500000") || newest.contains("1 500 000"),
         "{newest}"

@@ -224,8 +224,6 @@ pub(crate) struct Contract {
     sign_date: Option<String>,
     #[serde(alias = "crdate", deserialize_with = "lenient_string")]
     crdate: Option<String>,
-    #[serde(alias = "contractEndDate", deserialize_with = "lenient_string")]
-    contract_end_date: Option<String>,
     #[serde(alias = "descriptionRu", deserialize_with = "lenient_string")]
     description_ru: Option<String>,
     #[serde(alias = "descriptionKz", deserialize_with = "lenient_string")]
@@ -409,7 +407,8 @@ pub(crate) fn map_contract(item: &Value) -> Option<NoticeRecord> {
         status_code: None,
         method,
         published: signed.or_else(|| c.crdate.and_then(|d| portal_time(&d, Some(ZONE)))),
-        deadline: c.contract_end_date.and_then(|d| portal_time(&d, Some(ZONE))),
+        // A contract has no bid deadline (its end date is not one).
+        deadline: None,
         url: Some(format!("{CONTRACT_URL}{id}")),
         region: None,
         lots,
@@ -564,6 +563,62 @@ mod tests {
                 "a count's one mark is decimal"
             );
         }
+    }
+
+    #[test]
+    fn contracts_attach_to_their_announcement_or_stand_alone() {
+        let attached = json!({"id": 880001, "trdBuyId": "900001", "trdBuyNumberAnno": "900001-1",
+            "trdBuyNameRu": "Информационные услуги", "supplierBiin": 51140001234_i64,
+            "contractSum": "1 250 000,00", "contractNumber": "990240001234/260001/00",
+            "customerBin": "990240001234", "signDate": "2026-11-25 11:00:00",
+            "RefContractStatus": {"nameRu": "Действует"},
+            "File": [{"nameRu": "Договор", "filePath": "https://v3bl.goszakup.gov.kz/files/download_file/1/",
+                "originalName": "d.pdf"}]});
+        let a = map_contract(&attached).unwrap();
+        assert!(a.attach);
+        assert_eq!(a.external_id, "900001");
+        assert_eq!(a.number.as_deref(), Some("900001-1"));
+        assert!(a.documents.is_empty() && a.lots.is_empty());
+        let aw = &a.awards[0];
+        assert_eq!(aw.external_id, "contract-880001");
+        assert_eq!(aw.contract_amount, Some(1_250_000.0));
+        assert_eq!(aw.contract_id.as_deref(), Some("990240001234/260001/00"));
+        assert_eq!(aw.status.as_deref(), Some("Действует"));
+        // A number-typed BIN lost its leading zero.
+        assert_eq!(aw.suppliers[0].id, "051140001234");
+        assert_eq!(aw.suppliers[0].scheme, "KZ-BIN");
+        assert_eq!(
+            aw.contract_signed.as_ref().unwrap().utc.unwrap().to_rfc3339(),
+            "2026-11-25T06:00:00+00:00"
+        );
+
+        for none in [json!(0), json!(null), json!("0"), json!("")] {
+            let direct = json!({"id": 880002, "trdBuyId": none, "supplierBiin": "850101300123",
+                "contractSum": 1300000, "faktTradeMethodsId": 6,
+                "File": [{"nameRu": "Техническая спецификация", "originalName": "techspec_1.docx",
+                    "filePath": "https://v3bl.goszakup.gov.kz/files/download_file/2/"}],
+                "ContractUnits": [{"id": 5, "totalSum": 1300000, "quantity": 1,
+                    "Plans": {"nameRu": "Услуги", "descRu": "Ведение аккаунтов",
+                        "refEnstruCode": "731112.000.000000"}}]});
+            let d = map_contract(&direct).unwrap();
+            assert!(!d.attach, "{none}");
+            assert_eq!(d.external_id, "contract-880002");
+            assert_eq!(
+                d.url.as_deref(),
+                Some("https://goszakup.gov.kz/ru/egzcontract/cpublic/show/880002")
+            );
+            // No FaktTradeMethods object: the code's name.
+            assert_eq!(
+                d.method.as_deref(),
+                Some("Из одного источника по несостоявшимся закупкам")
+            );
+            assert_eq!(d.title, "Услуги");
+            assert_eq!(d.lots[0].description.as_deref(), Some("Ведение аккаунтов"));
+            assert!(d.documents[0].is_spec);
+            assert_eq!(d.awards[0].suppliers[0].id, "850101300123");
+            assert_eq!(d.amount, Some(1_300_000.0));
+        }
+        assert!(map_contract(&json!({"trdBuyId": 1})).is_none());
     }
 
     #[test]
