@@ -52,8 +52,8 @@ use crate::fetch::Fetcher;
 use crate::model::{NoticeRecord, Payload};
 
 mod map;
-pub(crate) use map::{agency, map_contract, map_trd_buy};
 pub use map::CONTRACT_ID_PREFIX;
+pub(crate) use map::{agency, map_contract, map_trd_buy};
 pub use map::{buy_status_name, trade_method_name};
 
 /// The OWS host and the host of the attachments (`filePath`).
@@ -588,11 +588,7 @@ impl Goszakup {
         }
         let v: Value = serde_json::from_slice(&resp.body).ok()?;
         // The object itself, or a list envelope around it.
-        let obj = v
-            .get("items")
-            .and_then(|i| i.get(0))
-            .cloned()
-            .unwrap_or(v);
+        let obj = v.get("items").and_then(|i| i.get(0)).cloned().unwrap_or(v);
         let name = ["name_ru", "nameRu", "name_kz", "nameKz"]
             .iter()
             .find_map(|k| obj.get(*k).cloned().and_then(value_to_string))

@@ -94,7 +94,14 @@ async fn mount_portal(server: &MockServer, attached: f64, direct: f64) {
         .and(path("/v3/graphql"))
         .and(body_string_contains("Contract("))
         .respond_with(contract_page(vec![
-            contract(880001, 900001, "051140001234", attached, "Действует", json!([])),
+            contract(
+                880001,
+                900001,
+                "051140001234",
+                attached,
+                "Действует",
+                json!([]),
+            ),
             contract(880002, 0, "850101300123", direct, "Действует", files),
         ]))
         .mount(server)
@@ -113,11 +120,13 @@ async fn mount_portal(server: &MockServer, attached: f64, direct: f64) {
     ] {
         Mock::given(method("GET"))
             .and(path(format!("/v3/subject/biin/{bin}")))
-            .respond_with(ResponseTemplate::new(200).set_body_raw(
-                json!({"pid": 1, "bin": bin, "iin": null, "name_ru": name, "name_kz": null})
-                    .to_string(),
-                "application/json",
-            ))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_raw(
+                    json!({"pid": 1, "bin": bin, "iin": null, "name_ru": name, "name_kz": null})
+                        .to_string(),
+                    "application/json",
+                ),
+            )
             .mount(server)
             .await;
     }
@@ -222,7 +231,10 @@ async fn contracts_attach_to_announcements_stand_as_direct_notices_and_change_as
         ("Информационные услуги", "Запрос ценовых предложений")
     );
     assert_eq!(
-        strings(&db, "SELECT count(*) || '' FROM lots l JOIN notices n ON n.id = l.notice_id WHERE n.external_id = '900001'"),
+        strings(
+            &db,
+            "SELECT count(*) || '' FROM lots l JOIN notices n ON n.id = l.notice_id WHERE n.external_id = '900001'"
+        ),
         ["1"]
     );
     // Who was paid, by notice.

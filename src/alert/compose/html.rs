@@ -7,8 +7,8 @@
 use super::escape::{evidence_parts, h, header_text, html_escape, safe_url, url_text};
 use super::i18n::{deadline_line, event_line, labels, money, price_line, sev_index};
 use super::{
-    Body, MAX_AGENCY_CHARS, MAX_FIELD_CHARS, MAX_TITLE_CHARS, NoticeGroup, agency_line, found_in, method_line, supplier_line,
-    rule_title,
+    Body, MAX_AGENCY_CHARS, MAX_FIELD_CHARS, MAX_TITLE_CHARS, NoticeGroup, agency_line, found_in,
+    method_line, rule_title, supplier_line,
 };
 use crate::alert::RuleText;
 use crate::config::Language;

@@ -391,7 +391,12 @@ pub(crate) fn map_contract(item: &Value) -> Option<NoticeRecord> {
         .as_deref()
         .map(str::trim)
         .filter(|a| !a.is_empty())
-        .map(|a| format!("Поставщик: БИН/ИИН {}, {a}", c.supplier_biin.as_deref().unwrap_or("")));
+        .map(|a| {
+            format!(
+                "Поставщик: БИН/ИИН {}, {a}",
+                c.supplier_biin.as_deref().unwrap_or("")
+            )
+        });
     // Contract status ids are not announcement status ids (410 and 430 mean cancelled
     // there): the code is left out, the status name is kept and its changes are versions.
     Some(NoticeRecord {
@@ -588,7 +593,12 @@ mod tests {
         assert_eq!(aw.suppliers[0].id, "051140001234");
         assert_eq!(aw.suppliers[0].scheme, "KZ-BIN");
         assert_eq!(
-            aw.contract_signed.as_ref().unwrap().utc.unwrap().to_rfc3339(),
+            aw.contract_signed
+                .as_ref()
+                .unwrap()
+                .utc
+                .unwrap()
+                .to_rfc3339(),
             "2026-11-25T06:00:00+00:00"
         );
 
