@@ -384,6 +384,7 @@ fn fetch_settings(cfg: &Config, sc: &SourceConfig, hosts: Vec<String>) -> FetchS
             .max(backoff_base)
             .min(Duration::from_secs(86_400)),
         backoff_base,
+        refused_backoff: seconds(cfg.crawl.refused_backoff_secs),
         ..defaults
     }
 }

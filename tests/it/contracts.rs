@@ -150,7 +150,7 @@ async fn mount_portal(server: &MockServer, attached: f64, direct: f64) {
 
 fn write_config(dir: &Path, url: &str, smtp_port: u16) {
     let cfg = format!(
-        "[database]\npath = \"t.db\"\n\n[crawl]\ncontact = \"mailto:test@example.org\"\ntimeout_secs = 5\nmax_retries = 1\nbackoff_secs = 0.05\n\n\
+        "[database]\npath = \"t.db\"\n\n[crawl]\ncontact = \"mailto:test@example.org\"\ntimeout_secs = 5\nmax_retries = 1\nbackoff_secs = 0.05\nrefused_backoff_secs = 0.05\n\n\
          [[sources]]\nname = \"goszakup\"\nkind = \"goszakup\"\nurl = \"{url}\"\ntoken_env = \"TEST_GOSZAKUP_TOKEN\"\nlookback_days = 3\nrequests_per_second = 1000.0\n\n\
          [evidence]\nkeep_days = 365\n\n\
          [mail]\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {smtp_port}\nsecurity = \"none\"\nfrom = \"tenderscan <alerts@newsroom.example>\"\ntimeout_secs = 10\n\n\

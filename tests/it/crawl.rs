@@ -55,6 +55,7 @@ fn settings() -> FetchSettings {
         ca_file: None,
         max_in_flight: 4,
         forbidden_retries: 2,
+        refused_backoff: Duration::from_millis(10),
     }
 }
 
@@ -1557,4 +1558,82 @@ async fn contracts_are_paged_after_the_journal_with_their_own_cursor() {
             .all(|r| query_has("Contract(")(r) && vars(r)["after"] == json!(880001)),
         "a resumed contracts phase reads no announcements"
     );
+}
+
+/// goszakup's 403 and 500 pass after a long wait: both are retried after
+/// `refused_backoff` (not the short back-off), and the same request then goes through.
+#[tokio::test]
+async fn a_refusal_403_or_500_is_retried_after_the_long_back_off() {
+    for status in [403u16, 500] {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/v3/trd-buy"))
+            .respond_with(ResponseTemplate::new(status).set_body_string("refused"))
+            .up_to_n_times(2)
+            .expect(2)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/v3/trd-buy"))
+            .respond_with(json_body(r#"{"items": []}"#.into()))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let mut s = settings();
+        s.allowed_hosts = vec![host_port(&server)];
+        s.backoff_base = Duration::from_millis(1);
+        s.max_backoff = Duration::from_millis(5);
+        s.refused_backoff = Duration::from_millis(300);
+        s.max_retries = 3;
+        let url = Url::parse(&format!("{}/v3/trd-buy", server.uri())).unwrap();
+        let started = Instant::now();
+        let resp = Fetcher::new(s).unwrap().get(&url, &[]).await.unwrap();
+        assert_eq!(resp.status, 200, "after two {status}s");
+        // Two waits of at least the refusal back-off, though max_backoff is 5 ms.
+        let waited = started.elapsed();
+        assert!(waited >= Duration::from_millis(600), "{status}: {waited:?}");
+    }
+}
+
+/// A body that trickles in (a byte every 50 ms, never ending) is cut off by the
+/// request's deadline, which covers the whole body, not each read.
+#[tokio::test]
+async fn a_body_that_trickles_forever_hits_the_whole_request_deadline() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = sock.read(&mut buf).await;
+                let head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 60000\r\n\r\n{\"items\": [";
+                if sock.write_all(head).await.is_err() {
+                    return;
+                }
+                loop {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    if sock.write_all(b" ").await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let mut s = settings();
+    s.allowed_hosts = vec![addr.to_string()];
+    s.timeout = Duration::from_millis(500);
+    s.max_retries = 1;
+    let url = Url::parse(&format!("http://{addr}/v3/trd-buy")).unwrap();
+    let err = tokio::time::timeout(
+        Duration::from_secs(30),
+        Fetcher::new(s).unwrap().get(&url, &[]),
+    )
+    .await
+    .expect("the deadline did not cover the body")
+    .unwrap_err();
+    assert!(matches!(err, FetchError::Timeout { .. }), "{err:?}");
+    assert_eq!(hits.load(Ordering::SeqCst), 2, "a timeout is retried");
 }
