@@ -622,7 +622,9 @@ async fn recheck(
                     tracing::warn!(notice = %external_id, "a flagged notice disappeared from the portal");
                 }
             }
-            Ok(source::Recheck::Unsupported) => break,
+            // This notice cannot be asked for (a kind without re-checks, or one of its
+            // records that has none, as goszakup's direct contracts): the others still are.
+            Ok(source::Recheck::Unsupported) => continue,
             Err(e) => {
                 // Likely the portal as a whole: try again next run.
                 tracing::warn!(notice = %external_id, "re-check failed: {e}");

@@ -741,8 +741,14 @@ impl Source for Goszakup {
     /// GraphQL `TrdBuy(filter: {id})`: an answer without the announcement means the
     /// portal no longer publishes it (deleted announcements are not returned; cancelled
     /// ones are, with their status).
+    ///
+    /// A direct contract (`contract-{id}`) cannot be asked for: no by-id filter of the
+    /// `Contract` root is known, and a guessed one would fail the whole query.
     fn recheck<'a>(&'a mut self, fetcher: &'a Fetcher, external_id: &'a str) -> RecheckFuture<'a> {
         Box::pin(async move {
+            if external_id.starts_with(CONTRACT_ID_PREFIX) {
+                return Ok(Recheck::Unsupported);
+            }
             let id = external_id
                 .parse::<i64>()
                 .map(Value::from)

@@ -1637,3 +1637,33 @@ async fn a_body_that_trickles_forever_hits_the_whole_request_deadline() {
     assert!(matches!(err, FetchError::Timeout { .. }), "{err:?}");
     assert_eq!(hits.load(Ordering::SeqCst), 2, "a timeout is retried");
 }
+
+/// A direct contract's notice is not asked for by id (no by-id filter of `Contract` is
+/// known): no request is made, and an announcement still is.
+#[tokio::test]
+async fn a_direct_contract_is_not_rechecked_by_id_but_an_announcement_is() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v3/graphql"))
+        .and(by_id)
+        .respond_with(json_body(fixture_on(&server, "graphql_by_id.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let f = fetcher(&server);
+    let mut src = source::open(&spec(&server, goszakup()), None).unwrap();
+    assert!(matches!(
+        src.recheck(&f, "contract-880002").await.unwrap(),
+        source::Recheck::Unsupported
+    ));
+    let id =
+        serde_json::from_str::<Value>(&fixture("graphql_by_id.json")).unwrap()["data"]["TrdBuy"][0]
+            ["id"]
+            .to_string()
+            .trim_matches('"')
+            .to_string();
+    assert!(matches!(
+        src.recheck(&f, &id).await.unwrap(),
+        source::Recheck::Found(_)
+    ));
+}
