@@ -335,6 +335,21 @@ async fn contracts_attach_to_announcements_stand_as_direct_notices_and_change_as
     ids.sort();
     assert_eq!(ids, ["051140001234", "850101300123"], "{rows:?}");
 
+    // `show` lists who was paid, for the announcement and the direct contract alike.
+    for (notice, bin) in [
+        ("900001-1", "051140001234"),
+        ("contract-880002", "850101300123"),
+    ] {
+        let out = tenderscan(dir.path())
+            .args(["show", notice, "--format", "json"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "show {notice}");
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let text = v["awards"].to_string();
+        assert!(text.contains(bin), "show {notice}: {text}");
+    }
+
     let version = |id: &str| {
         count(
             &db,
