@@ -848,6 +848,76 @@ mod tests {
         assert_eq!(fts("УСЛУГИ"), 1);
     }
 
+    /// A contract brought to a notice (`attach`) adds its award and leaves the notice's own
+    /// fields alone; a notice not held is stored from the contract; the notice's own record,
+    /// which lists no awards, keeps them (no version).
+    #[test]
+    fn attached_awards_merge_into_the_held_notice_and_are_kept() {
+        use crate::model::Supplier;
+        fn one(s: &Store, q: &str) -> String {
+            s.conn()
+                .query_row(q, [], |r| r.get::<_, String>(0))
+                .unwrap()
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("t.db")).unwrap();
+        let src = s.ensure_source("g", "goszakup", "https://x").unwrap();
+        let contract = |notice: &str, id: &str, amount: f64| NoticeRecord {
+            external_id: notice.into(),
+            title: "from the contract".into(),
+            awards: vec![AwardRecord {
+                external_id: id.into(),
+                contract_amount: Some(amount),
+                suppliers: vec![Supplier {
+                    id: "051140001234".into(),
+                    scheme: "KZ-BIN".into(),
+                    name: None,
+                }],
+                ..Default::default()
+            }],
+            attach: true,
+            ..Default::default()
+        };
+        s.store_page(src, &[record("Услуги SMM")], None).unwrap();
+        let out = s
+            .store_page(
+                src,
+                &[
+                    contract("900", "contract-1", 100.0),
+                    contract("900", "contract-2", 200.0),
+                    contract("999", "contract-3", 300.0),
+                ],
+                None,
+            )
+            .unwrap();
+        assert_eq!((out.new, out.changed), (1, 2));
+        let title = "SELECT title || ' v' || version FROM notices WHERE external_id = '900'";
+        assert_eq!(one(&s, title), "Услуги SMM v3");
+        let awards = "SELECT count(*) || ' ' || count(DISTINCT notice_id) FROM awards
+                      WHERE removed_at IS NULL";
+        assert_eq!(one(&s, awards), "3 2");
+        let other = "SELECT title FROM notices WHERE external_id = '999'";
+        assert_eq!(one(&s, other), "from the contract");
+        // The announcement again, unchanged and without awards: nothing changes.
+        let out = s.store_page(src, &[record("Услуги SMM")], None).unwrap();
+        assert_eq!(out.unchanged, 1);
+        assert_eq!(one(&s, title), "Услуги SMM v3");
+        // The same contract again: unchanged; its amount changed: a version.
+        let out = s
+            .store_page(src, &[contract("900", "contract-1", 100.0)], None)
+            .unwrap();
+        assert_eq!(out.unchanged, 1);
+        let out = s
+            .store_page(src, &[contract("900", "contract-1", 150.0)], None)
+            .unwrap();
+        assert_eq!(out.changed, 1);
+        let amounts = "SELECT group_concat(contract_amount, ',') FROM (
+                SELECT contract_amount FROM awards a JOIN notices n ON n.id = a.notice_id
+                WHERE n.external_id = '900' ORDER BY a.external_id)";
+        assert_eq!(one(&s, amounts), "150.0,200.0");
+        assert_eq!(one(&s, title), "Услуги SMM v4");
+    }
+
     #[test]
     fn awards_are_stored_updated_and_their_changes_recorded() {
         use crate::model::Supplier;
