@@ -85,6 +85,11 @@ pub struct DocumentRef {
     /// The portal marks it as the technical specification (fetched first).
     pub is_spec: bool,
     pub media_type: Option<String>,
+    /// The award (contract) whose document it is, where a source brings a contract's
+    /// documents to its notice (goszakup: `contract-{id}`). Left out of the snapshot when
+    /// none, so other records keep their hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contract: Option<String>,
 }
 
 /// One lot of a notice.

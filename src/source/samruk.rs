@@ -295,6 +295,7 @@ fn documents_of(v: &Value, host: &Url) -> Vec<DocumentRef> {
                 url,
                 file_name,
                 title,
+                contract: None,
             })
         })
         .collect();

@@ -355,9 +355,10 @@ fn snapshot(rec: &NoticeRecord) -> serde_json::Value {
 
 /// The record to store for `rec`, where the notice it names is held and its awards matter:
 /// an [`attach`](NoticeRecord::attach) record becomes the held notice with these awards
-/// added or updated (by `external_id`); a record listing no awards keeps the held ones (a
-/// source may carry awards on another root, as goszakup does with contracts), so the two
-/// roots do not take turns changing the notice. `None`: store `rec` as it is.
+/// added or updated (by `external_id`) and the contract's documents added (by URL); a record
+/// listing no awards keeps the held ones and the held documents of contracts (a source may
+/// carry awards on another root, as goszakup does with contracts), so the two roots do not
+/// take turns changing the notice. `None`: store `rec` as it is.
 fn with_held_awards(
     tx: &Transaction,
     source_id: i64,
@@ -371,8 +372,13 @@ fn with_held_awards(
         "SELECT v.snapshot FROM notices n JOIN notice_versions v ON v.notice_id = n.id
          WHERE n.source_id = ?1 AND n.external_id = ?2 ORDER BY v.version DESC LIMIT 1"
     } else {
-        "SELECT json_extract(v.snapshot, '$.awards') FROM notices n
-         JOIN notice_versions v ON v.notice_id = n.id
+        "SELECT json_object(
+                'awards', json(COALESCE(json_extract(v.snapshot, '$.awards'), '[]')),
+                -- json(): a subquery's result is text, not JSON, to json_object.
+                'documents', json((SELECT json_group_array(json(d.value))
+                                   FROM json_each(v.snapshot, '$.documents') d
+                                   WHERE json_extract(d.value, '$.contract') IS NOT NULL)))
+         FROM notices n JOIN notice_versions v ON v.notice_id = n.id
          WHERE n.source_id = ?1 AND n.external_id = ?2 AND json_valid(v.snapshot)
          ORDER BY v.version DESC LIMIT 1"
     };
@@ -402,15 +408,28 @@ fn with_held_awards(
                 None => held.awards.push(a.clone()),
             }
         }
+        for d in &rec.documents {
+            if !held.documents.iter().any(|h| h.url == d.url) {
+                held.documents.push(d.clone());
+            }
+        }
         held.payloads = rec.payloads.clone();
         return Ok(Some(held));
     }
-    let awards: Vec<AwardRecord> = serde_json::from_value(old).unwrap_or_default();
-    if awards.is_empty() {
+    let take = |key: &str| old.get(key).cloned().unwrap_or(serde_json::Value::Null);
+    let awards: Vec<AwardRecord> = serde_json::from_value(take("awards")).unwrap_or_default();
+    let contract_docs: Vec<DocumentRef> =
+        serde_json::from_value(take("documents")).unwrap_or_default();
+    if awards.is_empty() && contract_docs.is_empty() {
         return Ok(None);
     }
     let mut kept = rec.clone();
     kept.awards = awards;
+    for d in contract_docs {
+        if !kept.documents.iter().any(|h| h.url == d.url) {
+            kept.documents.push(d);
+        }
+    }
     Ok(Some(kept))
 }
 

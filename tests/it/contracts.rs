@@ -100,7 +100,8 @@ async fn mount_portal(server: &MockServer, attached: f64, direct: f64) {
                 "051140001234",
                 attached,
                 "Действует",
-                json!([]),
+                json!([{"nameRu": "Договор", "filePath": format!("{uri}/files/download_file/7002/"),
+                    "originalName": "dogovor_880001.docx"}]),
             ),
             contract(880002, 0, "850101300123", direct, "Действует", files),
         ]))
@@ -138,6 +139,14 @@ async fn mount_portal(server: &MockServer, attached: f64, direct: f64) {
             .mount(server)
             .await;
     }
+    Mock::given(method("GET"))
+        .and(path("/files/download_file/7002/"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            docx(&["Договор № 880001 на оказание информационных услуг"]),
+            DOCX,
+        ))
+        .mount(server)
+        .await;
     Mock::given(method("GET"))
         .and(path("/files/download_file/7000/"))
         .respond_with(ResponseTemplate::new(200).set_body_raw(
@@ -236,6 +245,25 @@ async fn contracts_attach_to_announcements_stand_as_direct_notices_and_change_as
             "SELECT count(*) || '' FROM lots l JOIN notices n ON n.id = l.notice_id WHERE n.external_id = '900001'"
         ),
         ["1"]
+    );
+    // The announcement's contract brought its document: fetched, read and kept.
+    assert_eq!(
+        strings(
+            &db,
+            "SELECT d.file_name FROM documents d JOIN notices n ON n.id = d.notice_id
+             WHERE n.external_id = '900001' AND d.removed_at IS NULL
+               AND d.text LIKE '%Договор № 880001%'"
+        ),
+        ["dogovor_880001.docx"]
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM evidence e JOIN notices n ON n.id = e.notice_id
+             WHERE n.external_id = '900001' AND e.kind = 'document'
+               AND e.url LIKE '%/7002/'"
+        ),
+        1
     );
     // Who was paid, by notice.
     assert_eq!(
@@ -364,6 +392,14 @@ async fn contracts_attach_to_announcements_stand_as_direct_notices_and_change_as
     assert_eq!(version("900001"), 2, "the roots do not take turns");
     assert_eq!(version("contract-880002"), 1);
     assert_eq!(smtp.messages().len(), 1);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM documents WHERE removed_at IS NOT NULL"
+        ),
+        0,
+        "the announcement's record keeps its contract's document"
+    );
 
     // Run 3: both contracts' amounts change: versions, and `changed` alerts for both.
     server.reset().await;

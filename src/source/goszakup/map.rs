@@ -350,6 +350,15 @@ pub(crate) fn map_contract(item: &Value) -> Option<NoticeRecord> {
             title_kk: c.trd_buy_name_kz,
             agency,
             currency: Some(currency),
+            // The contract's own documents (the signed contract, its specification) join
+            // the announcement's, marked as the contract's.
+            documents: documents(c.files.unwrap_or_default())
+                .into_iter()
+                .map(|d| DocumentRef {
+                    contract: Some(award.external_id.clone()),
+                    ..d
+                })
+                .collect(),
             awards: vec![award],
             attach: true,
             ..Default::default()
@@ -478,6 +487,7 @@ fn documents(files: Vec<FileRef>) -> Vec<DocumentRef> {
                 file_name: f.original_name,
                 title,
                 is_spec,
+                contract: None,
             })
         })
         .collect();
