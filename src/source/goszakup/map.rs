@@ -3,8 +3,9 @@
 //! ids and amounts may come as numbers or strings.
 //!
 //! Contracts (`Contract` root, [`map_contract`]) become one of two records: a contract of an
-//! announcement (`trdBuyId` set) is an award brought to that announcement's notice (same
-//! external id, [`NoticeRecord::attach`]); a contract signed without one (direct single
+//! announcement (`trdBuyId` set) is an award, with the contract's documents (marked
+//! [`DocumentRef::contract`]), brought to that announcement's notice (same external id,
+//! [`NoticeRecord::attach`]); a contract signed without one (direct single
 //! source, `trdBuyId` 0 or null) is a notice of its own, external id `contract-{id}`.
 //!
 //! Must never: invent a supplier, a method or an amount the portal did not send, or give a
@@ -593,7 +594,8 @@ mod tests {
         assert!(a.attach);
         assert_eq!(a.external_id, "900001");
         assert_eq!(a.number.as_deref(), Some("900001-1"));
-        assert!(a.documents.is_empty() && a.lots.is_empty());
+        assert!(a.lots.is_empty());
+        assert_eq!(a.documents[0].contract.as_deref(), Some("contract-880001"));
         let aw = &a.awards[0];
         assert_eq!(aw.external_id, "contract-880001");
         assert_eq!(aw.contract_amount, Some(1_250_000.0));
