@@ -179,6 +179,7 @@ pub const BOUNDS: &[Bound] = &[
     bound("crawl", "max_documents_per_notice", Range::int(0, 1000)),
     bound("crawl", "max_retries", Range::int(0, 20)),
     bound("crawl", "backoff_secs", Range::float(0.0, 86400.0)),
+    bound("crawl", "refused_backoff_secs", Range::float(0.0, 86400.0)),
     bound("crawl", "reader_processes", Range::int(0, 16)),
     bound("crawl", "reader_memory_mib", Range::int(128, 65_536)),
     bound("crawl", "ocr_max_pages", Range::int(0, 10_000)),
@@ -303,6 +304,8 @@ pub struct CrawlConfig {
     pub max_retries: u32,
     /// First back-off between retries, in seconds; it doubles each time (with jitter).
     pub backoff_secs: f64,
+    /// The least wait before retrying an HTTP 403 or 500 (a portal refusing for a while).
+    pub refused_backoff_secs: f64,
     /// Worker processes that read documents (each limited, killed at its deadline); 0 reads
     /// in tenderscan's own process, without that protection.
     pub reader_processes: usize,
@@ -328,6 +331,7 @@ impl Default for CrawlConfig {
             max_documents_per_notice: 10,
             max_retries: 4,
             backoff_secs: 2.0,
+            refused_backoff_secs: 30.0,
             reader_processes: 2,
             reader_memory_mib: 1024,
             ocr_languages: crate::extract::ocr::DEFAULT_LANGUAGES.into(),
@@ -669,6 +673,12 @@ impl Config {
             ),
             at("crawl", "max_retries", None, c.max_retries.into()),
             at("crawl", "backoff_secs", None, c.backoff_secs.into()),
+            at(
+                "crawl",
+                "refused_backoff_secs",
+                None,
+                c.refused_backoff_secs.into(),
+            ),
             at("crawl", "reader_processes", None, c.reader_processes.into()),
             at(
                 "crawl",

@@ -60,7 +60,14 @@ pub struct FetchSettings {
     /// Retries on HTTP 403 (goszakup answers 403 transiently, but also for a bad token), at most
     /// `max_retries`. 401 is never retried.
     pub forbidden_retries: u32,
+    /// The least wait before retrying an HTTP 403 or 500: goszakup refuses for a while and
+    /// then lets the same request through (working clients sleep 15 to 40 s). It raises the
+    /// back-off's cap to itself; a longer `Retry-After` is still honoured.
+    pub refused_backoff: Duration,
 }
+
+/// Default of [`FetchSettings::refused_backoff`] (`[crawl] refused_backoff_secs`).
+pub const REFUSED_BACKOFF: Duration = Duration::from_secs(30);
 
 impl Default for FetchSettings {
     fn default() -> Self {
@@ -77,6 +84,7 @@ impl Default for FetchSettings {
             ca_file: None,
             max_in_flight: 4,
             forbidden_retries: 2,
+            refused_backoff: REFUSED_BACKOFF,
         }
     }
 }
@@ -141,6 +149,15 @@ pub enum FetchError {
 }
 
 impl FetchError {
+    /// HTTP 403 or 500: how goszakup refuses for a while (retried after
+    /// [`FetchSettings::refused_backoff`]). A 401 is never one: it is not retried.
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            FetchError::Unauthorized { status: 403, .. } | FetchError::Status { status: 500, .. }
+        )
+    }
+
     /// Whether the same request may well succeed later: timeouts, network errors, bodies cut
     /// short, and HTTP 408, 429 and 5xx. The one classification every retry site uses (the
     /// fetcher's retries within a request, the pipeline's "leave it pending for the next
@@ -445,7 +462,16 @@ impl Fetcher {
                     }
                     attempt_no += 1;
                     let backoff = delays.next().unwrap_or(s.max_backoff);
-                    let wait = retry_after.unwrap_or(backoff).min(s.max_backoff);
+                    let wait = if err.is_refusal() {
+                        // A refusal passes after a long wait, not after a short one.
+                        let cap = s.max_backoff.max(s.refused_backoff);
+                        retry_after
+                            .unwrap_or(backoff)
+                            .max(s.refused_backoff)
+                            .min(cap)
+                    } else {
+                        retry_after.unwrap_or(backoff).min(s.max_backoff)
+                    };
                     tracing::warn!(
                         url = %redact(url),
                         error = %err,

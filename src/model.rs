@@ -85,6 +85,11 @@ pub struct DocumentRef {
     /// The portal marks it as the technical specification (fetched first).
     pub is_spec: bool,
     pub media_type: Option<String>,
+    /// The award (contract) whose document it is, where a source brings a contract's
+    /// documents to its notice (goszakup: `contract-{id}`). Left out of the snapshot when
+    /// none, so other records keep their hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contract: Option<String>,
 }
 
 /// One lot of a notice.
@@ -168,6 +173,12 @@ pub struct NoticeRecord {
     /// page's records, the notice's own pages): kept as evidence with the record.
     #[serde(skip)]
     pub payloads: Vec<Payload>,
+    /// This record only brings `awards` to the notice of the same `external_id` (a goszakup
+    /// contract of an announcement): where the source already holds that notice, the store
+    /// keeps its fields, lots and documents and adds or updates these awards; where it does
+    /// not, the record is stored as it is (what the contract says of its announcement).
+    #[serde(skip)]
+    pub attach: bool,
 }
 
 /// One response from a portal, byte for byte as it came (after any `Content-Encoding` was

@@ -384,6 +384,7 @@ fn fetch_settings(cfg: &Config, sc: &SourceConfig, hosts: Vec<String>) -> FetchS
             .max(backoff_base)
             .min(Duration::from_secs(86_400)),
         backoff_base,
+        refused_backoff: seconds(cfg.crawl.refused_backoff_secs),
         ..defaults
     }
 }
@@ -621,7 +622,9 @@ async fn recheck(
                     tracing::warn!(notice = %external_id, "a flagged notice disappeared from the portal");
                 }
             }
-            Ok(source::Recheck::Unsupported) => break,
+            // This notice cannot be asked for (a kind without re-checks, or one of its
+            // records that has none, as goszakup's direct contracts): the others still are.
+            Ok(source::Recheck::Unsupported) => continue,
             Err(e) => {
                 // Likely the portal as a whole: try again next run.
                 tracing::warn!(notice = %external_id, "re-check failed: {e}");

@@ -253,6 +253,7 @@ pub fn notice(rng: &mut Rng, i: u64, nurbot_share: f64) -> (NoticeRecord, Vec<(S
                 title: Some("Техническая спецификация".into()),
                 is_spec: true,
                 media_type: None,
+                contract: None,
             }],
         });
     }
@@ -315,6 +316,7 @@ pub fn notice(rng: &mut Rng, i: u64, nurbot_share: f64) -> (NoticeRecord, Vec<(S
         documents: Vec::new(),
         awards,
         payloads: Vec::new(),
+        attach: false,
     };
     (rec, texts)
 }

@@ -930,6 +930,8 @@ mod tests {
             quota_period: None,
             retracted: false,
             by_ocr: false,
+            method: None,
+            suppliers: Vec::new(),
         }
     }
 

@@ -158,7 +158,8 @@ impl Tag {
     /// The keys only this kind reads (besides [`SOURCE_KEYS`]).
     fn keys(self) -> &'static [&'static str] {
         match self {
-            Tag::Goszakup | Tag::GoszakupHtml => &[],
+            Tag::Goszakup => &["contracts"],
+            Tag::GoszakupHtml => &[],
             Tag::Ocds => &["notice_url", "next_pointer", "format", "max_download_bytes"],
             Tag::Html => &["html"],
             Tag::Samruk => &["notice_url", "page_size"],
@@ -166,10 +167,26 @@ impl Tag {
     }
 }
 
-/// `goszakup`: nothing besides the keys every kind reads (the token comes from `token_env`).
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+/// `goszakup`: besides the keys every kind reads (the token comes from `token_env`),
+/// `contracts`: whether the `Contract` root is crawled too (default true).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct GoszakupSettings {}
+pub struct GoszakupSettings {
+    /// `contracts`: crawl the GraphQL `Contract` root after the announcements (its own
+    /// cursor): contracts of announcements fill their awards, direct contracts become notices.
+    #[serde(default = "yes")]
+    pub contracts: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for GoszakupSettings {
+    fn default() -> Self {
+        GoszakupSettings { contracts: true }
+    }
+}
 
 /// `goszakup-html`: the words to search for.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -727,7 +744,10 @@ mod tests {
         );
         let c = parse(&src).unwrap();
         let kinds: Vec<&SourceKind> = c.sources.iter().map(|s| &s.kind).collect();
-        assert_eq!(kinds[0], &SourceKind::Goszakup(GoszakupSettings {}));
+        assert_eq!(
+            kinds[0],
+            &SourceKind::Goszakup(GoszakupSettings { contracts: true })
+        );
         assert_eq!(c.sources[0].token_env.as_deref(), Some("T"));
         assert_eq!(
             kinds[1],

@@ -22,8 +22,21 @@
 //!   run fetches what was published or changed since this crawl began (a new notice has a
 //!   lastUpdateDate too), so changed and cancelled notices come back and are updated in place.
 //! - `--since` (spec.since) ignores the saved cursor and starts a fresh crawl from that day.
+//!
+//! # Contracts
+//! With `contracts = true` (the default) a third phase follows the journal: GraphQL
+//! `Contract(filter: {lastUpdateDate: [from, to]}, limit, after)` with `File`,
+//! `ContractUnits { Plans }`, `FaktTradeMethods` and `RefContractStatus`, paged like `TrdBuy`.
+//! Its cursor is its own, nested in the source's: `"contracts":{"from":…,"after":…}`
+//! (`"phase":"contracts"` while it runs), saved with each page; the last page moves both
+//! `from`s to the start of this crawl less the hour. A contract of an announcement
+//! (`trdBuyId`) is an award of that notice ([`NoticeRecord::attach`]); a contract without one
+//! is a notice `contract-{id}` ([`map::CONTRACT_ID_PREFIX`]), with its documents.
+//!
+//! Must never: log the token, save a cursor ahead of the records it covers, or let a
+//! contract's id collide with an announcement's.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -39,7 +52,8 @@ use crate::fetch::Fetcher;
 use crate::model::{NoticeRecord, Payload};
 
 mod map;
-pub(crate) use map::{agency, map_trd_buy};
+pub use map::CONTRACT_ID_PREFIX;
+pub(crate) use map::{agency, map_contract, map_trd_buy};
 pub use map::{buy_status_name, trade_method_name};
 
 /// The OWS host and the host of the attachments (`filePath`).
@@ -51,6 +65,8 @@ pub const PAGE_LIMIT: u32 = 50;
 pub const ZONE: chrono_tz::Tz = chrono_tz::Asia::Almaty;
 /// Public page of a notice.
 pub const NOTICE_URL: &str = "https://goszakup.gov.kz/ru/announce/index/";
+/// Public page of a contract.
+pub const CONTRACT_URL: &str = "https://goszakup.gov.kz/ru/egzcontract/cpublic/show/";
 /// An incremental run starts this long before the previous crawl began (clock skew, slow index).
 const OVERLAP: chrono::Duration = chrono::Duration::hours(1);
 const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
@@ -72,6 +88,37 @@ fn query() -> String {
     )
 }
 
+/// The query of the `Contract` root.
+fn contract_query() -> String {
+    "query($filter: ContractFiltersInput, $limit: Int, $after: Int) { \
+     Contract(filter: $filter, limit: $limit, after: $after) { \
+     id parentId rootId trdBuyId trdBuyNumberAnno trdBuyNameRu trdBuyNameKz \
+     refContractStatusId deleted crdate lastUpdateDate supplierId supplierBiin \
+     supplierLegalAddress contractNumber contractNumberSys customerBin refSubjectTypeId \
+     finYear refCurrencyCode contractSum contractSumWnds signDate contractEndDate \
+     refContractCancelId descriptionRu descriptionKz faktTradeMethodsId \
+     FaktTradeMethods { nameRu } RefContractStatus { nameRu } \
+     File { nameRu filePath originalName } \
+     ContractUnits { id itemPrice quantity totalSum \
+     Plans { id nameRu descRu extraDescRu refEnstruCode } } } }"
+        .to_string()
+}
+
+/// The two GraphQL roots this source reads.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Root {
+    TrdBuy,
+    Contract,
+}
+
+/// The `Contract` root's own place: its `lastUpdateDate` lower bound and `after`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+struct RootCursor {
+    from: String,
+    #[serde(default)]
+    after: Option<Value>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 struct Cursor {
     /// Lower bound of `lastUpdateDate`, Almaty local time.
@@ -88,6 +135,9 @@ struct Cursor {
     /// Journal phase: the `next_page` to read (none: its first page).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     next: Option<String>,
+    /// The `Contract` root's cursor (none before its first crawl: it starts at `from`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    contracts: Option<RootCursor>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
@@ -96,6 +146,7 @@ enum Phase {
     #[default]
     Graphql,
     Journal,
+    Contracts,
 }
 
 struct GqlAnswer {
@@ -165,6 +216,10 @@ pub struct Goszakup {
     started: NaiveDateTime,
     /// Announcements yielded in this run (the journal skips them).
     yielded: HashSet<String>,
+    /// `contracts`: crawl the `Contract` root after the journal.
+    contracts: bool,
+    /// Supplier names by BIN, looked up in this run (`None`: the portal did not say).
+    subjects: HashMap<String, Option<(String, Payload)>>,
     finished: bool,
 }
 
@@ -202,8 +257,9 @@ impl Goszakup {
             started: None,
             phase: Phase::Graphql,
             next: None,
+            contracts: None,
         };
-        let cursor = match super::util::start::<Cursor>(spec, saved_cursor, now.date())? {
+        let mut cursor = match super::util::start::<Cursor>(spec, saved_cursor, now.date())? {
             Start::Fresh(day) => fresh(day),
             Start::Resume(c) => {
                 if NaiveDateTime::parse_from_str(&c.from, TIME_FORMAT).is_err() {
@@ -216,11 +272,30 @@ impl Goszakup {
                 c
             }
         };
+        let contracts = match &spec.config.kind {
+            crate::config::SourceKind::Goszakup(s) => s.contracts,
+            _ => true,
+        };
+        if cursor.contracts.is_none() {
+            cursor.contracts = Some(RootCursor {
+                from: cursor.from.clone(),
+                after: None,
+            });
+        }
+        if let Some(c) = &cursor.contracts
+            && NaiveDateTime::parse_from_str(&c.from, TIME_FORMAT).is_err()
+        {
+            return Err(bad_cursor(
+                &name,
+                saved_cursor.unwrap_or_default(),
+                format!("`contracts.from` is not {TIME_FORMAT}"),
+            ));
+        }
         // A resumed crawl keeps the start of the crawl it continues.
         let started = cursor
             .started
             .as_deref()
-            .filter(|_| cursor.after.is_some() || cursor.phase == Phase::Journal)
+            .filter(|_| cursor.after.is_some() || cursor.phase != Phase::Graphql)
             .and_then(|s| NaiveDateTime::parse_from_str(s, TIME_FORMAT).ok())
             .unwrap_or(now);
         let to = (now + chrono::Duration::days(1))
@@ -235,6 +310,8 @@ impl Goszakup {
             to,
             started,
             yielded: HashSet::new(),
+            contracts,
+            subjects: HashMap::new(),
             finished: false,
         })
     }
@@ -246,6 +323,16 @@ impl Goszakup {
         match self.cursor.phase {
             Phase::Graphql => self.listing_page(fetcher).await.map(Some),
             Phase::Journal => self.journal_page(fetcher).await.map(Some),
+            Phase::Contracts if self.contracts => self.contract_page(fetcher).await.map(Some),
+            // Switched off between a crawl's journal and its contracts: that crawl is over.
+            Phase::Contracts => {
+                self.finish();
+                Ok(Some(Page {
+                    records: Vec::new(),
+                    cursor: Some(self.cursor_string()),
+                    done: true,
+                }))
+            }
         }
     }
 
@@ -258,7 +345,7 @@ impl Goszakup {
         if let Some(after) = &self.cursor.after {
             vars["after"] = after.clone();
         }
-        let answer = self.graphql(fetcher, vars).await?;
+        let answer = self.graphql(fetcher, Root::TrdBuy, vars).await?;
         let records = self.map_items(&answer.items, &[&answer.payload]);
         let has_next = match &answer.page_info {
             Some(p) => p.has_next_page.unwrap_or(false),
@@ -348,7 +435,11 @@ impl Goszakup {
                 .map(Value::from)
                 .unwrap_or(Value::from(id.clone()));
             let answer = self
-                .graphql(fetcher, json!({ "filter": { "id": id_value }, "limit": 1 }))
+                .graphql(
+                    fetcher,
+                    Root::TrdBuy,
+                    json!({ "filter": { "id": id_value }, "limit": 1 }),
+                )
                 .await?;
             if answer.items.is_empty() {
                 tracing::warn!(source = %self.name, notice = %id, "journal names an announcement GraphQL does not return");
@@ -360,16 +451,15 @@ impl Goszakup {
         for answer in &answers {
             records.extend(self.map_items(&answer.items, &[&journal, &answer.payload]));
         }
-        let done = next.is_none();
-        if done {
-            self.cursor = Cursor {
-                from: (self.started - OVERLAP).format(TIME_FORMAT).to_string(),
-                after: None,
-                started: None,
-                phase: Phase::Graphql,
-                next: None,
-            };
-            self.finished = true;
+        let mut done = next.is_none();
+        if done && self.contracts {
+            // The contracts' phase follows, from their own cursor.
+            done = false;
+            self.cursor.phase = Phase::Contracts;
+            self.cursor.next = None;
+            self.cursor.started = Some(self.started.format(TIME_FORMAT).to_string());
+        } else if done {
+            self.finish();
         } else {
             self.cursor.next = next;
             self.cursor.started = Some(self.started.format(TIME_FORMAT).to_string());
@@ -379,6 +469,166 @@ impl Goszakup {
             cursor: Some(self.cursor_string()),
             done,
         })
+    }
+
+    /// The cursor of the next crawl: both roots from the start of this one, less the hour.
+    fn finish(&mut self) {
+        let from = (self.started - OVERLAP).format(TIME_FORMAT).to_string();
+        let contracts = if self.contracts {
+            RootCursor {
+                from: from.clone(),
+                after: None,
+            }
+        } else {
+            // Not crawled: where it stood, for the day it is switched back on.
+            self.cursor.contracts.clone().unwrap_or(RootCursor {
+                from: from.clone(),
+                after: None,
+            })
+        };
+        self.cursor = Cursor {
+            from,
+            after: None,
+            started: None,
+            phase: Phase::Graphql,
+            next: None,
+            contracts: Some(contracts),
+        };
+        self.finished = true;
+    }
+
+    /// One page of `Contract` changed since the contracts' own `from`.
+    async fn contract_page(&mut self, fetcher: &Fetcher) -> Result<Page, SourceError> {
+        let at = self.cursor.contracts.clone().unwrap_or(RootCursor {
+            from: self.cursor.from.clone(),
+            after: None,
+        });
+        let mut vars = json!({
+            "filter": { "lastUpdateDate": [at.from, self.to] },
+            "limit": PAGE_LIMIT,
+        });
+        if let Some(after) = &at.after {
+            vars["after"] = after.clone();
+        }
+        let answer = self.graphql(fetcher, Root::Contract, vars).await?;
+        let mut records = Vec::with_capacity(answer.items.len());
+        for item in &answer.items {
+            match map_contract(item) {
+                Some(mut rec) => {
+                    rec.payloads = vec![answer.payload.clone()];
+                    records.push(rec);
+                }
+                None => tracing::warn!(source = %self.name, "Contract item without an id skipped"),
+            }
+        }
+        let next = self.next_after(&answer, at.after.as_ref())?;
+        self.name_suppliers(fetcher, &mut records).await;
+        let done = match next {
+            Some(last) => {
+                self.cursor.contracts = Some(RootCursor {
+                    from: at.from,
+                    after: Some(last),
+                });
+                self.cursor.started = Some(self.started.format(TIME_FORMAT).to_string());
+                false
+            }
+            None => {
+                self.finish();
+                true
+            }
+        };
+        Ok(Page {
+            records,
+            cursor: Some(self.cursor_string()),
+            done,
+        })
+    }
+
+    /// Contracts name their supplier by BIN only: its name comes from REST
+    /// `/v3/subject/biin/{bin}` (once per BIN and run), whose answer joins the evidence of the
+    /// records it named. A subject the portal does not answer for leaves the name unknown
+    /// (logged); the contract is stored all the same.
+    async fn name_suppliers(&mut self, fetcher: &Fetcher, records: &mut [NoticeRecord]) {
+        for rec in records.iter_mut() {
+            for award in &mut rec.awards {
+                for sup in &mut award.suppliers {
+                    if sup.name.is_some() || sup.scheme != "KZ-BIN" {
+                        continue;
+                    }
+                    if !self.subjects.contains_key(&sup.id) {
+                        let found = self.subject(fetcher, &sup.id).await;
+                        self.subjects.insert(sup.id.clone(), found);
+                    }
+                    if let Some(Some((name, payload))) = self.subjects.get(&sup.id) {
+                        sup.name = Some(name.clone());
+                        if !rec.payloads.iter().any(|p| p.url == payload.url) {
+                            rec.payloads.push(payload.clone());
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    async fn subject(&self, fetcher: &Fetcher, bin: &str) -> Option<(String, Payload)> {
+        if bin.is_empty() || !bin.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let url = self.rest_url(&format!("v3/subject/biin/{bin}")).ok()?;
+        let resp = match fetcher.get(&url, &self.headers()).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(source = %self.name, bin, error = %e, "supplier not named: the subject lookup failed");
+                return None;
+            }
+        };
+        if looks_like_html(resp.content_type.as_deref(), &resp.body) {
+            tracing::warn!(source = %self.name, url = %resp.url, "supplier not named: an HTML page where JSON was expected");
+            return None;
+        }
+        let v: Value = serde_json::from_slice(&resp.body).ok()?;
+        // The object itself, or a list envelope around it.
+        let obj = v.get("items").and_then(|i| i.get(0)).cloned().unwrap_or(v);
+        let name = ["name_ru", "nameRu", "name_kz", "nameKz"]
+            .iter()
+            .find_map(|k| obj.get(*k).cloned().and_then(value_to_string))
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty())?;
+        Some((name, resp.payload()))
+    }
+
+    /// Where the page after `answer` starts (`None`: it was the last), or why paging stops.
+    fn next_after(
+        &self,
+        answer: &GqlAnswer,
+        previous: Option<&Value>,
+    ) -> Result<Option<Value>, SourceError> {
+        let has_next = match &answer.page_info {
+            Some(p) => p.has_next_page.unwrap_or(false),
+            None if answer.items.len() >= PAGE_LIMIT as usize => {
+                return Err(SourceError::ChangedFormat {
+                    name: self.name.clone(),
+                    url: answer.url.to_string(),
+                    what: "no extensions.pageInfo on a full page".into(),
+                });
+            }
+            None => false,
+        };
+        if !has_next {
+            return Ok(None);
+        }
+        let last = answer
+            .page_info
+            .as_ref()
+            .and_then(|p| p.last_id.clone())
+            .filter(|v| !v.is_null());
+        match last.filter(|l| Some(l) != previous) {
+            Some(l) => Ok(Some(l)),
+            None => Err(SourceError::StuckCursor {
+                name: self.name.clone(),
+                cursor: self.cursor_string(),
+            }),
+        }
     }
 
     fn headers(&self) -> [(&'static str, String); 2] {
@@ -420,9 +670,18 @@ impl Goszakup {
         })
     }
 
-    /// POSTs a `TrdBuy` query; GraphQL errors, HTML and other shapes are errors.
-    async fn graphql(&self, fetcher: &Fetcher, variables: Value) -> Result<GqlAnswer, SourceError> {
-        let body = json!({ "query": query(), "variables": variables });
+    /// POSTs a `TrdBuy` or `Contract` query; GraphQL errors, HTML and other shapes are errors.
+    async fn graphql(
+        &self,
+        fetcher: &Fetcher,
+        root: Root,
+        variables: Value,
+    ) -> Result<GqlAnswer, SourceError> {
+        let q = match root {
+            Root::TrdBuy => query(),
+            Root::Contract => contract_query(),
+        };
+        let body = json!({ "query": q, "variables": variables });
         let resp = fetcher
             .post_json(&self.graphql, &self.headers(), &body)
             .await
@@ -456,10 +715,11 @@ impl Goszakup {
                 message,
             });
         }
-        let items = parsed
-            .data
-            .and_then(|d| d.trd_buy)
-            .ok_or_else(|| changed("no data.TrdBuy in the answer".into()))?;
+        let items = match root {
+            Root::TrdBuy => parsed.data.and_then(|d| d.trd_buy),
+            Root::Contract => parsed.data.and_then(|d| d.contract),
+        }
+        .ok_or_else(|| changed(format!("no data.{root:?} in the answer")))?;
         Ok(GqlAnswer {
             items,
             page_info: parsed.extensions.and_then(|e| e.page_info),
@@ -481,14 +741,24 @@ impl Source for Goszakup {
     /// GraphQL `TrdBuy(filter: {id})`: an answer without the announcement means the
     /// portal no longer publishes it (deleted announcements are not returned; cancelled
     /// ones are, with their status).
+    ///
+    /// A direct contract (`contract-{id}`) cannot be asked for: no by-id filter of the
+    /// `Contract` root is known, and a guessed one would fail the whole query.
     fn recheck<'a>(&'a mut self, fetcher: &'a Fetcher, external_id: &'a str) -> RecheckFuture<'a> {
         Box::pin(async move {
+            if external_id.starts_with(CONTRACT_ID_PREFIX) {
+                return Ok(Recheck::Unsupported);
+            }
             let id = external_id
                 .parse::<i64>()
                 .map(Value::from)
                 .unwrap_or_else(|_| Value::from(external_id));
             let answer = self
-                .graphql(fetcher, json!({ "filter": { "id": id }, "limit": 1 }))
+                .graphql(
+                    fetcher,
+                    Root::TrdBuy,
+                    json!({ "filter": { "id": id }, "limit": 1 }),
+                )
                 .await?;
             let found = map_trd_buy_list(&answer.items)
                 .into_iter()
@@ -522,6 +792,8 @@ struct GqlResponse {
 struct GqlData {
     #[serde(rename = "TrdBuy", default)]
     trd_buy: Option<Vec<Value>>,
+    #[serde(rename = "Contract", default)]
+    contract: Option<Vec<Value>>,
 }
 
 #[derive(Deserialize)]

@@ -559,6 +559,7 @@ fn parse_files(html: &str, page_url: &Url, group: &Group) -> Vec<DocumentRef> {
             url: url.to_string(),
             file_name,
             title,
+            contract: None,
         });
     }
     docs

@@ -422,6 +422,7 @@ impl HtmlSource {
                     url: doc_url,
                     file_name,
                     title: label,
+                    contract: None,
                 });
             }
             detail.documents.sort_by_key(document_rank);

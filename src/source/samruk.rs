@@ -295,6 +295,7 @@ fn documents_of(v: &Value, host: &Url) -> Vec<DocumentRef> {
                 url,
                 file_name,
                 title,
+                contract: None,
             })
         })
         .collect();
@@ -375,6 +376,7 @@ pub fn map_advert(item: &Value, notice_url: &str, host: &Url) -> Option<NoticeRe
         awards: Vec::new(),
         // The page it came in is the source's to add.
         payloads: Vec::new(),
+        attach: false,
         external_id: id,
     })
 }

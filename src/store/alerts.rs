@@ -47,6 +47,11 @@ pub struct AlertItem {
     pub retracted: bool,
     /// The matched words were read by OCR from a scan (which can err).
     pub by_ocr: bool,
+    /// The notice's procurement method ("Из одного источника ...").
+    pub method: Option<String>,
+    /// Who was paid: the suppliers of the notice's awards and contracts still listed,
+    /// as (name where known, identifier: the BIN/IIN for goszakup).
+    pub suppliers: Vec<(Option<String>, String)>,
 }
 
 /// One pending `changed` alert: a flagged notice changed, lost the matched words, was
@@ -146,7 +151,14 @@ const ITEM_SELECT: &str = "
                SELECT 1 FROM json_each(d.ocr_spans) j
                WHERE json_extract(j.value, '$[0]') < MAX(m.match_end, m.match_start + 1)
                  AND json_extract(j.value, '$[1]') > m.match_start)
-           ELSE 0 END
+           ELSE 0 END,
+           n.method,
+           (SELECT json_group_array(json_array(w.name, w.identifier)) FROM (
+               SELECT DISTINCT sp.name AS name, sp.identifier AS identifier
+               FROM awards aw JOIN award_suppliers x ON x.award_id = aw.id
+               JOIN suppliers sp ON sp.id = x.supplier_id
+               WHERE aw.notice_id = n.id AND aw.removed_at IS NULL
+               ORDER BY sp.identifier) w)
     FROM alerts a
     JOIN matches m ON m.id = a.match_id
     JOIN notices n ON n.id = m.notice_id
@@ -184,6 +196,11 @@ fn item_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertItem> {
         quota_period: r.get(24)?,
         retracted: r.get(25)?,
         by_ocr: r.get(26)?,
+        method: r.get(27)?,
+        suppliers: r
+            .get::<_, Option<String>>(28)?
+            .and_then(|j| serde_json::from_str::<Vec<(Option<String>, String)>>(&j).ok())
+            .unwrap_or_default(),
     })
 }
 

@@ -157,6 +157,14 @@ pub struct SourceHealth {
     pub consecutive_failures: i64,
     pub last_error: Option<String>,
     pub cursor_updated_at: Option<String>,
+    /// The portal is refusing it: its last run failed on HTTP 403 or 500 (after the long
+    /// back-off's retries), as goszakup does for a while.
+    pub refused: bool,
+}
+
+/// Whether a source's last error is the portal refusing it (HTTP 403 or 500).
+fn is_refused(last_error: Option<&str>) -> bool {
+    last_error.is_some_and(|e| e.contains(": HTTP 403") || e.contains(": HTTP 500"))
 }
 
 impl Store {
@@ -296,12 +304,15 @@ impl Store {
              FROM sources ORDER BY name",
         )?;
         let rows = stmt.query_map([], |r| {
+            let consecutive_failures: i64 = r.get(3)?;
+            let last_error: Option<String> = r.get(4)?;
             Ok(SourceHealth {
                 name: r.get(0)?,
                 kind: r.get(1)?,
                 last_success_at: r.get(2)?,
-                consecutive_failures: r.get(3)?,
-                last_error: r.get(4)?,
+                refused: consecutive_failures > 0 && is_refused(last_error.as_deref()),
+                consecutive_failures,
+                last_error,
                 cursor_updated_at: r.get(5)?,
             })
         })?;

@@ -353,12 +353,94 @@ fn snapshot(rec: &NoticeRecord) -> serde_json::Value {
     serde_json::to_value(rec).unwrap_or(serde_json::Value::Null)
 }
 
+/// The record to store for `rec`, where the notice it names is held and its awards matter:
+/// an [`attach`](NoticeRecord::attach) record becomes the held notice with these awards
+/// added or updated (by `external_id`) and the contract's documents added (by URL); a record
+/// listing no awards keeps the held ones and the held documents of contracts (a source may
+/// carry awards on another root, as goszakup does with contracts), so the two roots do not
+/// take turns changing the notice. `None`: store `rec` as it is.
+fn with_held_awards(
+    tx: &Transaction,
+    source_id: i64,
+    rec: &NoticeRecord,
+) -> Result<Option<NoticeRecord>, StoreError> {
+    if !rec.attach && !rec.awards.is_empty() {
+        return Ok(None);
+    }
+    // Only the awards of the held version, unless the whole of it is needed.
+    let sql = if rec.attach {
+        "SELECT v.snapshot FROM notices n JOIN notice_versions v ON v.notice_id = n.id
+         WHERE n.source_id = ?1 AND n.external_id = ?2 ORDER BY v.version DESC LIMIT 1"
+    } else {
+        "SELECT json_object(
+                'awards', json(COALESCE(json_extract(v.snapshot, '$.awards'), '[]')),
+                -- json(): a subquery's result is text, not JSON, to json_object.
+                'documents', json((SELECT json_group_array(json(d.value))
+                                   FROM json_each(v.snapshot, '$.documents') d
+                                   WHERE json_extract(d.value, '$.contract') IS NOT NULL)))
+         FROM notices n JOIN notice_versions v ON v.notice_id = n.id
+         WHERE n.source_id = ?1 AND n.external_id = ?2 AND json_valid(v.snapshot)
+         ORDER BY v.version DESC LIMIT 1"
+    };
+    let old: Option<String> = tx
+        .prepare_cached(sql)?
+        .query_row(params![source_id, rec.external_id], |r| r.get(0))
+        .optional()?
+        .flatten();
+    let Some(old) = old.and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok()) else {
+        return Ok(None);
+    };
+    if rec.attach {
+        let mut held: NoticeRecord = match serde_json::from_value(old) {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::warn!(notice = %rec.external_id, error = %e, "the held version is unreadable; the contract's record is stored as it is");
+                return Ok(None);
+            }
+        };
+        for a in &rec.awards {
+            match held
+                .awards
+                .iter_mut()
+                .find(|h| h.external_id == a.external_id)
+            {
+                Some(h) => *h = a.clone(),
+                None => held.awards.push(a.clone()),
+            }
+        }
+        for d in &rec.documents {
+            if !held.documents.iter().any(|h| h.url == d.url) {
+                held.documents.push(d.clone());
+            }
+        }
+        held.payloads = rec.payloads.clone();
+        return Ok(Some(held));
+    }
+    let take = |key: &str| old.get(key).cloned().unwrap_or(serde_json::Value::Null);
+    let awards: Vec<AwardRecord> = serde_json::from_value(take("awards")).unwrap_or_default();
+    let contract_docs: Vec<DocumentRef> =
+        serde_json::from_value(take("documents")).unwrap_or_default();
+    if awards.is_empty() && contract_docs.is_empty() {
+        return Ok(None);
+    }
+    let mut kept = rec.clone();
+    kept.awards = awards;
+    for d in contract_docs {
+        if !kept.documents.iter().any(|h| h.url == d.url) {
+            kept.documents.push(d);
+        }
+    }
+    Ok(Some(kept))
+}
+
 fn upsert_notice(
     tx: &Transaction,
     source_id: i64,
     rec: &NoticeRecord,
     at: &str,
 ) -> Result<(i64, Change), StoreError> {
+    let merged = with_held_awards(tx, source_id, rec)?;
+    let rec = merged.as_ref().unwrap_or(rec);
     let snap = snapshot(rec);
     let snap_text = snap.to_string();
     let hash = sha256_hex(snap_text.as_bytes());
@@ -783,6 +865,76 @@ mod tests {
         };
         assert_eq!(fts("аккаунт*"), 1);
         assert_eq!(fts("УСЛУГИ"), 1);
+    }
+
+    /// A contract brought to a notice (`attach`) adds its award and leaves the notice's own
+    /// fields alone; a notice not held is stored from the contract; the notice's own record,
+    /// which lists no awards, keeps them (no version).
+    #[test]
+    fn attached_awards_merge_into_the_held_notice_and_are_kept() {
+        use crate::model::Supplier;
+        fn one(s: &Store, q: &str) -> String {
+            s.conn()
+                .query_row(q, [], |r| r.get::<_, String>(0))
+                .unwrap()
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("t.db")).unwrap();
+        let src = s.ensure_source("g", "goszakup", "https://x").unwrap();
+        let contract = |notice: &str, id: &str, amount: f64| NoticeRecord {
+            external_id: notice.into(),
+            title: "from the contract".into(),
+            awards: vec![AwardRecord {
+                external_id: id.into(),
+                contract_amount: Some(amount),
+                suppliers: vec![Supplier {
+                    id: "051140001234".into(),
+                    scheme: "KZ-BIN".into(),
+                    name: None,
+                }],
+                ..Default::default()
+            }],
+            attach: true,
+            ..Default::default()
+        };
+        s.store_page(src, &[record("Услуги SMM")], None).unwrap();
+        let out = s
+            .store_page(
+                src,
+                &[
+                    contract("900", "contract-1", 100.0),
+                    contract("900", "contract-2", 200.0),
+                    contract("999", "contract-3", 300.0),
+                ],
+                None,
+            )
+            .unwrap();
+        assert_eq!((out.new, out.changed), (1, 2));
+        let title = "SELECT title || ' v' || version FROM notices WHERE external_id = '900'";
+        assert_eq!(one(&s, title), "Услуги SMM v3");
+        let awards = "SELECT count(*) || ' ' || count(DISTINCT notice_id) FROM awards
+                      WHERE removed_at IS NULL";
+        assert_eq!(one(&s, awards), "3 2");
+        let other = "SELECT title FROM notices WHERE external_id = '999'";
+        assert_eq!(one(&s, other), "from the contract");
+        // The announcement again, unchanged and without awards: nothing changes.
+        let out = s.store_page(src, &[record("Услуги SMM")], None).unwrap();
+        assert_eq!(out.unchanged, 1);
+        assert_eq!(one(&s, title), "Услуги SMM v3");
+        // The same contract again: unchanged; its amount changed: a version.
+        let out = s
+            .store_page(src, &[contract("900", "contract-1", 100.0)], None)
+            .unwrap();
+        assert_eq!(out.unchanged, 1);
+        let out = s
+            .store_page(src, &[contract("900", "contract-1", 150.0)], None)
+            .unwrap();
+        assert_eq!(out.changed, 1);
+        let amounts = "SELECT group_concat(contract_amount, ',') FROM (
+                SELECT contract_amount FROM awards a JOIN notices n ON n.id = a.notice_id
+                WHERE n.external_id = '900' ORDER BY a.external_id)";
+        assert_eq!(one(&s, amounts), "150.0,200.0");
+        assert_eq!(one(&s, title), "Услуги SMM v4");
     }
 
     #[test]

@@ -55,6 +55,7 @@ fn settings() -> FetchSettings {
         ca_file: None,
         max_in_flight: 4,
         forbidden_retries: 2,
+        refused_backoff: Duration::from_millis(10),
     }
 }
 
@@ -72,8 +73,9 @@ fn host_port(server: &MockServer) -> String {
     server.address().to_string()
 }
 
+/// Announcements only (the contracts' phase has tests of its own, in sources.rs).
 fn goszakup() -> SourceKind {
-    SourceKind::Goszakup(GoszakupSettings::default())
+    SourceKind::Goszakup(GoszakupSettings { contracts: false })
 }
 
 fn goszakup_html(terms: &[&str]) -> SourceKind {
@@ -1425,4 +1427,243 @@ async fn a_journal_next_page_that_does_not_move_stops_the_source() {
     let err = src.next_page(&f).await.unwrap_err();
     assert!(matches!(err, SourceError::StuckCursor { .. }), "{err:?}");
     assert!(err.to_string().contains("search_after=9000"), "{err}");
+}
+
+fn query_has(what: &'static str) -> impl Fn(&Request) -> bool + Send + Sync {
+    move |r| {
+        r.body_json::<Value>()
+            .ok()
+            .and_then(|b| b["query"].as_str().map(|q| q.contains(what)))
+            .unwrap_or(false)
+    }
+}
+
+fn contract_answer(items: Value, has_next: bool, last: Value) -> String {
+    json!({"data": {"Contract": items},
+        "extensions": {"pageInfo": {"limitPage": 50, "totalCount": 2, "hasNextPage": has_next, "lastId": last}}})
+    .to_string()
+}
+
+/// After the announcements and the journal, the `Contract` root is paged with its own
+/// `after`, and a cursor saved mid-way resumes there without reading announcements again.
+#[tokio::test]
+async fn contracts_are_paged_after_the_journal_with_their_own_cursor() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v3/graphql"))
+        .and(query_has("TrdBuy("))
+        .respond_with(json_body(
+            r#"{"data":{"TrdBuy":[]},"extensions":{"pageInfo":{"hasNextPage":false,"lastId":null}}}"#
+                .into(),
+        ))
+        .mount(&server)
+        .await;
+    mount_journal_empty(&server).await;
+    let attached = json!([{"id": 880001, "trdBuyId": 17163708, "trdBuyNumberAnno": "17163708-1",
+        "trdBuyNameRu": "Услуги SMM", "supplierBiin": "051140001234", "contractSum": 700000,
+        "customerBin": "060240012345", "RefContractStatus": {"nameRu": "Действует"}, "File": []}]);
+    let direct = json!([{"id": 880002, "trdBuyId": null, "supplierBiin": "850101300123",
+        "contractSum": 1300000, "contractNumber": "060240012345/260002/00",
+        "descriptionRu": "Ведение аккаунтов", "FaktTradeMethods": {"nameRu": "Из одного источника"},
+        "File": [{"nameRu": "Техническая спецификация", "originalName": "techspec_1.docx",
+            "filePath": format!("{}/files/download_file/1/", server.uri())}]}]);
+    Mock::given(method("POST"))
+        .and(path("/v3/graphql"))
+        .and(query_has("Contract("))
+        .and(|r: &Request| vars(r).get("after").is_none())
+        .respond_with(json_body(contract_answer(attached, true, json!(880001))))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v3/graphql"))
+        .and(query_has("Contract("))
+        .and(after_is(json!(880001)))
+        .respond_with(json_body(contract_answer(direct, false, json!(880002))))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let f = fetcher(&server);
+    let kind = SourceKind::Goszakup(GoszakupSettings { contracts: true });
+    let mut src = source::open(&spec(&server, kind.clone()), None).unwrap();
+    let pages = drain(src.as_mut(), &f).await.unwrap();
+    assert_eq!(pages.len(), 4, "announcements, journal, two contract pages");
+    assert!(pages[..3].iter().all(|p| !p.done) && pages[3].done);
+    let cursor =
+        |p: &Page| -> Value { serde_json::from_str(p.cursor.as_deref().unwrap()).unwrap() };
+    let (c1, c2, c3) = (cursor(&pages[1]), cursor(&pages[2]), cursor(&pages[3]));
+    assert_eq!(c1["phase"], "contracts");
+    assert_eq!(c1["contracts"]["after"], Value::Null);
+    assert_eq!(c2["phase"], "contracts");
+    assert_eq!(c2["contracts"]["after"], json!(880001));
+    assert_eq!(
+        c2["contracts"]["from"], c1["from"],
+        "the first crawl starts both together"
+    );
+    assert_eq!(c3["phase"], "graphql");
+    assert_eq!(c3["contracts"]["after"], Value::Null);
+    assert_eq!(c3["contracts"]["from"], c3["from"]);
+
+    let recs = records(&pages);
+    assert_eq!(recs.len(), 2);
+    assert!(recs[0].attach && recs[0].external_id == "17163708");
+    assert_eq!(recs[0].awards[0].external_id, "contract-880001");
+    assert!(!recs[1].attach);
+    assert_eq!(recs[1].external_id, "contract-880002");
+    assert_eq!(recs[1].method.as_deref(), Some("Из одного источника"));
+    assert!(recs[1].documents[0].is_spec);
+    // No subject answer (404 here): the supplier keeps its BIN, without a name.
+    assert_eq!(recs[1].awards[0].suppliers[0].id, "850101300123");
+    assert_eq!(recs[1].awards[0].suppliers[0].name, None);
+    // The evidence of a contract is the Contract answer it came in.
+    assert!(
+        std::str::from_utf8(&recs[1].payloads[0].body)
+            .unwrap()
+            .contains("\"Contract\"")
+    );
+    // The window is the contracts' own, the same filter as announcements.
+    let reqs = server.received_requests().await.unwrap();
+    let first_contract = reqs.iter().find(|r| query_has("Contract(")(r)).unwrap();
+    assert_eq!(
+        vars(first_contract)["filter"]["lastUpdateDate"][0],
+        c1["contracts"]["from"]
+    );
+    let query = first_contract.body_json::<Value>().unwrap()["query"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for field in [
+        "File { nameRu filePath originalName }",
+        "ContractUnits {",
+        "FaktTradeMethods",
+        "RefContractStatus",
+        "supplierBiin",
+        "supplierLegalAddress",
+        "trdBuyId",
+    ] {
+        assert!(query.contains(field), "query lacks {field}: {query}");
+    }
+
+    // Resumed from the cursor saved after the first contract page: contracts only.
+    let before = reqs.len();
+    let mut src = source::open(&spec(&server, kind), pages[2].cursor.as_deref()).unwrap();
+    let resumed = drain(src.as_mut(), &f).await.unwrap();
+    assert_eq!(resumed.len(), 1);
+    assert_eq!(resumed[0].records[0].external_id, "contract-880002");
+    let reqs = server.received_requests().await.unwrap();
+    assert!(
+        reqs[before..]
+            .iter()
+            .filter(|r| r.url.path() == "/v3/graphql")
+            .all(|r| query_has("Contract(")(r) && vars(r)["after"] == json!(880001)),
+        "a resumed contracts phase reads no announcements"
+    );
+}
+
+/// goszakup's 403 and 500 pass after a long wait: both are retried after
+/// `refused_backoff` (not the short back-off), and the same request then goes through.
+#[tokio::test]
+async fn a_refusal_403_or_500_is_retried_after_the_long_back_off() {
+    for status in [403u16, 500] {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/v3/trd-buy"))
+            .respond_with(ResponseTemplate::new(status).set_body_string("refused"))
+            .up_to_n_times(2)
+            .expect(2)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/v3/trd-buy"))
+            .respond_with(json_body(r#"{"items": []}"#.into()))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let mut s = settings();
+        s.allowed_hosts = vec![host_port(&server)];
+        s.backoff_base = Duration::from_millis(1);
+        s.max_backoff = Duration::from_millis(5);
+        s.refused_backoff = Duration::from_millis(300);
+        s.max_retries = 3;
+        let url = Url::parse(&format!("{}/v3/trd-buy", server.uri())).unwrap();
+        let started = Instant::now();
+        let resp = Fetcher::new(s).unwrap().get(&url, &[]).await.unwrap();
+        assert_eq!(resp.status, 200, "after two {status}s");
+        // Two waits of at least the refusal back-off, though max_backoff is 5 ms.
+        let waited = started.elapsed();
+        assert!(waited >= Duration::from_millis(600), "{status}: {waited:?}");
+    }
+}
+
+/// A body that trickles in (a byte every 50 ms, never ending) is cut off by the
+/// request's deadline, which covers the whole body, not each read.
+#[tokio::test]
+async fn a_body_that_trickles_forever_hits_the_whole_request_deadline() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = sock.read(&mut buf).await;
+                let head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 60000\r\n\r\n{\"items\": [";
+                if sock.write_all(head).await.is_err() {
+                    return;
+                }
+                loop {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    if sock.write_all(b" ").await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let mut s = settings();
+    s.allowed_hosts = vec![addr.to_string()];
+    s.timeout = Duration::from_millis(500);
+    s.max_retries = 1;
+    let url = Url::parse(&format!("http://{addr}/v3/trd-buy")).unwrap();
+    let err = tokio::time::timeout(
+        Duration::from_secs(30),
+        Fetcher::new(s).unwrap().get(&url, &[]),
+    )
+    .await
+    .expect("the deadline did not cover the body")
+    .unwrap_err();
+    assert!(matches!(err, FetchError::Timeout { .. }), "{err:?}");
+    assert_eq!(hits.load(Ordering::SeqCst), 2, "a timeout is retried");
+}
+
+/// A direct contract's notice is not asked for by id (no by-id filter of `Contract` is
+/// known): no request is made, and an announcement still is.
+#[tokio::test]
+async fn a_direct_contract_is_not_rechecked_by_id_but_an_announcement_is() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v3/graphql"))
+        .and(by_id)
+        .respond_with(json_body(fixture_on(&server, "graphql_by_id.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let f = fetcher(&server);
+    let mut src = source::open(&spec(&server, goszakup()), None).unwrap();
+    assert!(matches!(
+        src.recheck(&f, "contract-880002").await.unwrap(),
+        source::Recheck::Unsupported
+    ));
+    let id =
+        serde_json::from_str::<Value>(&fixture("graphql_by_id.json")).unwrap()["data"]["TrdBuy"][0]
+            ["id"]
+            .to_string()
+            .trim_matches('"')
+            .to_string();
+    assert!(matches!(
+        src.recheck(&f, &id).await.unwrap(),
+        source::Recheck::Found(_)
+    ));
 }

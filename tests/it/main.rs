@@ -5,6 +5,7 @@
 mod alert;
 mod bounds;
 mod commands;
+mod contracts;
 mod crawl;
 mod evidence;
 mod extract;

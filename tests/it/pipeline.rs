@@ -134,11 +134,11 @@ pub(crate) async fn portal_with_files(
 /// A config with the given sources (name, url) and a recipient, mail as .eml files.
 pub(crate) fn write_config(dir: &Path, sources: &[(&str, &str)]) {
     let mut cfg = String::from(
-        "[database]\npath = \"t.db\"\n\n[crawl]\ncontact = \"mailto:test@example.org\"\ntimeout_secs = 5\nmax_retries = 1\nbackoff_secs = 0.05\n\n",
+        "[database]\npath = \"t.db\"\n\n[crawl]\ncontact = \"mailto:test@example.org\"\ntimeout_secs = 5\nmax_retries = 1\nbackoff_secs = 0.05\nrefused_backoff_secs = 0.05\n\n",
     );
     for (name, url) in sources {
         cfg.push_str(&format!(
-            "[[sources]]\nname = \"{name}\"\nkind = \"goszakup\"\nurl = \"{url}\"\ntoken_env = \"TEST_GOSZAKUP_TOKEN\"\nlookback_days = 3\nrequests_per_second = 1000.0\n\n"
+            "[[sources]]\nname = \"{name}\"\nkind = \"goszakup\"\ncontracts = false\nurl = \"{url}\"\ntoken_env = \"TEST_GOSZAKUP_TOKEN\"\nlookback_days = 3\nrequests_per_second = 1000.0\n\n"
         ));
     }
     cfg.push_str(
@@ -609,4 +609,66 @@ pub(crate) fn wait_for_secs(secs: u64, cond: impl Fn() -> bool) {
         std::thread::sleep(Duration::from_millis(100));
     }
     panic!("condition not reached in {secs} s");
+}
+
+/// A portal that keeps answering 403 (after the long back-off's retries) is shown as
+/// refusing the source in `status`, in text and JSON; the working source is not.
+#[tokio::test(flavor = "multi_thread")]
+async fn status_says_when_a_source_is_being_refused() {
+    let refusing = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v3/graphql"))
+        .respond_with(ResponseTemplate::new(403).set_body_raw(
+            r#"{"name":"Forbidden","message":"","code":0,"status":403}"#,
+            "application/json",
+        ))
+        .mount(&refusing)
+        .await;
+    let server = portal(Duration::ZERO).await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(
+        dir.path(),
+        &[("refusing", &refusing.uri()), ("goszakup", &server.uri())],
+    );
+    let out = tenderscan(dir.path())
+        .env("TEST_GOSZAKUP_TOKEN", TOKEN)
+        .arg("run")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    // The first try and `max_retries = 1` retry (the config caps 403 retries there).
+    assert_eq!(refusing.received_requests().await.unwrap().len(), 2);
+    let out = tenderscan(dir.path()).arg("status").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let line = |name: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} in {text}"))
+            .to_string()
+    };
+    assert!(line("refusing").contains("REFUSED by the portal"), "{text}");
+    assert!(!line("goszakup").contains("REFUSED"), "{text}");
+    let out = tenderscan(dir.path())
+        .args(["status", "--format", "json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let refused: Vec<(String, bool)> = v["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap().to_string(),
+                s["refused"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            ("goszakup".to_string(), false),
+            ("refusing".to_string(), true)
+        ]
+    );
 }

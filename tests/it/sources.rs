@@ -52,6 +52,7 @@ fn fetcher_for(url: &str) -> Fetcher {
         ca_file: None,
         max_in_flight: 4,
         forbidden_retries: 0,
+        refused_backoff: Duration::from_millis(10),
     })
     .unwrap()
 }
@@ -712,7 +713,7 @@ async fn an_ocds_release_with_a_docx_specification_is_flagged_end_to_end() {
         .await;
     let dir = tempfile::tempdir().unwrap();
     let cfg = format!(
-        "[database]\npath = \"t.db\"\n\n[crawl]\ncontact = \"mailto:test@example.org\"\ntimeout_secs = 5\nmax_retries = 1\nbackoff_secs = 0.05\n\n\
+        "[database]\npath = \"t.db\"\n\n[crawl]\ncontact = \"mailto:test@example.org\"\ntimeout_secs = 5\nmax_retries = 1\nbackoff_secs = 0.05\nrefused_backoff_secs = 0.05\n\n\
          [[sources]]\nname = \"publisher\"\nkind = \"ocds\"\nurl = \"{uri}/api/releases\"\nrequests_per_second = 1000.0\n\
          notice_url = \"https://publisher.example/tender/{{ocid}}\"\n\n\
          [currency]\nbase = \"KZT\"\nrates = {{ UAH = 12.1, USD = 480.0 }}\n\n\
@@ -934,7 +935,7 @@ async fn an_html_portal_configured_in_config_toml_is_crawled_and_flagged_by_the_
     }
     let dir = tempfile::tempdir().unwrap();
     let cfg = format!(
-        "[database]\npath = \"t.db\"\n\n[crawl]\ncontact = \"mailto:test@example.org\"\ntimeout_secs = 5\nmax_retries = 0\nbackoff_secs = 0.05\n\n\
+        "[database]\npath = \"t.db\"\n\n[crawl]\ncontact = \"mailto:test@example.org\"\ntimeout_secs = 5\nmax_retries = 0\nbackoff_secs = 0.05\nrefused_backoff_secs = 0.05\n\n\
          [[sources]]\nname = \"city\"\nkind = \"html\"\nurl = \"{uri}/tenders\"\nrequests_per_second = 1000.0\nlookback_days = 3650\n\
          [sources.html]\nitem = \"table.results tr.lot\"\ntitle = \"a.name\"\nnumber = \"td.no\"\namount = \"td.price\"\n\
          agency = \"td.org\"\ndate = \"td.pub\"\ndate_format = \"%d.%m.%Y %H:%M\"\ntimezone = \"Asia/Almaty\"\ncurrency = \"KZT\"\n\

@@ -474,7 +474,7 @@ async fn a_portal_message_cannot_forge_a_log_line_or_reach_the_terminal_raw() {
     std::fs::write(
         d.join("config.toml"),
         format!(
-            "[database]\npath = \"t.db\"\n\n[crawl]\ncontact = \"mailto:test@example.org\"\ntimeout_secs = 5\nmax_retries = 1\nbackoff_secs = 0.05\n\n\
+            "[database]\npath = \"t.db\"\n\n[crawl]\ncontact = \"mailto:test@example.org\"\ntimeout_secs = 5\nmax_retries = 1\nbackoff_secs = 0.05\nrefused_backoff_secs = 0.05\n\n\
              [[sources]]\nname = \"goszakup\"\nkind = \"goszakup\"\nurl = \"{}\"\ntoken_env = \"TEST_GOSZAKUP_TOKEN\"\nlookback_days = 3\nrequests_per_second = 1000.0\n",
             server.uri()
         ),

@@ -8,7 +8,7 @@ use super::escape::{evidence_parts, h, header_text, html_escape, safe_url, url_t
 use super::i18n::{deadline_line, event_line, labels, money, price_line, sev_index};
 use super::{
     Body, MAX_AGENCY_CHARS, MAX_FIELD_CHARS, MAX_TITLE_CHARS, NoticeGroup, agency_line, found_in,
-    rule_title,
+    method_line, rule_title, supplier_line,
 };
 use crate::alert::RuleText;
 use crate::config::Language;
@@ -97,6 +97,12 @@ fn notice_html(
     };
     if let Some(a) = agency_line(first, l) {
         row(out, l.agency, html_escape(&a));
+    }
+    if let Some(m) = method_line(first) {
+        row(out, l.method, html_escape(&m));
+    }
+    if let Some(s) = supplier_line(first, l) {
+        row(out, l.supplier, html_escape(&s));
     }
     if let Some(m) = first
         .notice_amount

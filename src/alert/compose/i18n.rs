@@ -22,6 +22,10 @@ pub(super) struct Labels {
     pub(super) severity: [&'static str; 3],
     pub(super) agency: &'static str,
     pub(super) bin: &'static str,
+    /// The procurement method.
+    pub(super) method: &'static str,
+    /// Who was paid (the supplier of a contract or award).
+    pub(super) supplier: &'static str,
     pub(super) amount: &'static str,
     pub(super) deadline: &'static str,
     pub(super) almaty: &'static str,
@@ -49,6 +53,8 @@ const EN: Labels = Labels {
     severity: ["low", "medium", "high"],
     agency: "Agency",
     bin: "BIN",
+    method: "Method",
+    supplier: "Paid to",
     amount: "Amount",
     deadline: "Deadline",
     almaty: "Almaty time",
@@ -75,6 +81,8 @@ const RU: Labels = Labels {
     severity: ["низкая", "средняя", "высокая"],
     agency: "Заказчик",
     bin: "БИН",
+    method: "Способ закупки",
+    supplier: "Поставщик",
     amount: "Сумма",
     deadline: "Приём заявок до",
     almaty: "по времени Алматы",

@@ -35,6 +35,8 @@ const MAX_AGENCY_CHARS: usize = 200;
 /// Longest short field shown: notice and lot numbers, the BIN, a deadline the portal
 /// wrote in its own words.
 const MAX_FIELD_CHARS: usize = 100;
+/// Most suppliers named on one notice (the rest are counted).
+const MAX_SUPPLIERS: usize = 5;
 /// Longest link shown as text (one that is not a usable http(s) link).
 const MAX_URL_TEXT_CHARS: usize = 300;
 /// Longest URL made a link; a longer one is shown as (capped) text.
@@ -172,6 +174,40 @@ fn agency_line(item: &AlertItem, l: &Labels) -> Option<String> {
         (None, Some(b)) => Some(format!("{} {b}", l.bin)),
         (None, None) => None,
     }
+}
+
+/// Who was paid: each supplier as "name (BIN x)", at most [`MAX_SUPPLIERS`] of them.
+fn supplier_line(item: &AlertItem, l: &Labels) -> Option<String> {
+    let mut parts: Vec<String> = item
+        .suppliers
+        .iter()
+        .take(MAX_SUPPLIERS)
+        .filter_map(|(name, id)| {
+            let name = name
+                .as_deref()
+                .map(|s| header_text(s, MAX_AGENCY_CHARS))
+                .filter(|s| !s.is_empty());
+            let id = Some(header_text(id, MAX_FIELD_CHARS)).filter(|s| !s.is_empty());
+            match (name, id) {
+                (Some(n), Some(b)) => Some(format!("{n} ({} {b})", l.bin)),
+                (Some(n), None) => Some(n),
+                (None, Some(b)) => Some(format!("{} {b}", l.bin)),
+                (None, None) => None,
+            }
+        })
+        .collect();
+    if item.suppliers.len() > MAX_SUPPLIERS {
+        parts.push(format!("+{}", item.suppliers.len() - MAX_SUPPLIERS));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+/// The procurement method, cleaned and capped.
+fn method_line(item: &AlertItem) -> Option<String> {
+    item.method
+        .as_deref()
+        .map(|m| header_text(m, MAX_AGENCY_CHARS))
+        .filter(|m| !m.is_empty())
 }
 
 fn found_in(item: &AlertItem, l: &Labels) -> String {
@@ -322,6 +358,8 @@ mod tests {
             quota_period: None,
             retracted: false,
             by_ocr: false,
+            method: None,
+            suppliers: Vec::new(),
         }
     }
 

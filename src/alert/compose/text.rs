@@ -9,7 +9,7 @@ use super::escape::{clean_inline, evidence_parts, header_text, safe_url, url_tex
 use super::i18n::{deadline_line, event_line, labels, money, price_line, sev_index};
 use super::{
     Body, MAX_AGENCY_CHARS, MAX_FIELD_CHARS, MAX_TITLE_CHARS, NoticeGroup, agency_line, found_in,
-    rule_title,
+    method_line, rule_title, supplier_line,
 };
 use crate::alert::RuleText;
 use crate::config::Language;
@@ -69,6 +69,12 @@ fn notice_text(
     );
     if let Some(a) = agency_line(first, l) {
         let _ = writeln!(out, "   {}: {a}", l.agency);
+    }
+    if let Some(m) = method_line(first) {
+        let _ = writeln!(out, "   {}: {m}", l.method);
+    }
+    if let Some(s) = supplier_line(first, l) {
+        let _ = writeln!(out, "   {}: {s}", l.supplier);
     }
     if let Some(m) = first
         .notice_amount

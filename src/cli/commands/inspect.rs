@@ -76,12 +76,17 @@ pub(in crate::cli) fn status(cfg: &Config, format: OutputFormat, runs: usize) ->
         match h {
             Some(h) => writeln!(
                 out,
-                "  {:<20} {:<14} {:<8} last success {}  failures in a row {}{}",
+                "  {:<20} {:<14} {:<8} last success {}  failures in a row {}{}{}",
                 line(&s.name),
                 line(s.kind.name()),
                 state,
                 line(h.last_success_at.as_deref().unwrap_or("never")),
                 h.consecutive_failures,
+                if h.refused {
+                    "  REFUSED by the portal (HTTP 403/500; retried after refused_backoff_secs)"
+                } else {
+                    ""
+                },
                 h.last_error
                     .as_deref()
                     .filter(|_| h.consecutive_failures > 0)

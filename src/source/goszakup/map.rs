@@ -1,14 +1,23 @@
 //! Maps goszakup's announcement objects into [`NoticeRecord`]s. The structs take the REST
 //! snake_case keys and the GraphQL camelCase ones alike; every field may be null or missing,
 //! ids and amounts may come as numbers or strings.
+//!
+//! Contracts (`Contract` root, [`map_contract`]) become one of two records: a contract of an
+//! announcement (`trdBuyId` set) is an award, with the contract's documents (marked
+//! [`DocumentRef::contract`]), brought to that announcement's notice (same external id,
+//! [`NoticeRecord::attach`]); a contract signed without one (direct single
+//! source, `trdBuyId` 0 or null) is a notice of its own, external id `contract-{id}`.
+//!
+//! Must never: invent a supplier, a method or an amount the portal did not send, or give a
+//! direct contract an id an announcement could have.
 
 use std::collections::HashSet;
 
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{NOTICE_URL, ZONE};
-use crate::model::{Agency, DocumentRef, LotRecord, NoticeRecord};
+use super::{CONTRACT_URL, NOTICE_URL, ZONE};
+use crate::model::{Agency, AwardRecord, DocumentRef, LotRecord, NoticeRecord, Supplier};
 use crate::source::util::{lenient_amount, lenient_quantity, portal_time};
 use crate::source::{document_rank, is_spec, lenient_i64, lenient_string, media_type};
 
@@ -169,10 +178,259 @@ pub(crate) fn map_trd_buy(item: &Value) -> Option<NoticeRecord> {
         region: None,
         lots,
         documents: documents(t.files.unwrap_or_default()),
-        // Contracts are a separate root (`Contract`, `/v3/contract`) this crawler does not read yet.
+        // Contracts come from their own root ([`map_contract`]) and attach to the notice.
         awards: Vec::new(),
         // The answer it came in is the source's to add.
         payloads: Vec::new(),
+        attach: false,
+    })
+}
+
+/// Prefix of the external id of a contract signed without an announcement: announcements
+/// keep their bare numeric ids, so the two can never meet.
+pub const CONTRACT_ID_PREFIX: &str = "contract-";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct Contract {
+    #[serde(deserialize_with = "lenient_string")]
+    id: Option<String>,
+    #[serde(alias = "trdBuyId", deserialize_with = "lenient_string")]
+    trd_buy_id: Option<String>,
+    #[serde(alias = "trdBuyNumberAnno", deserialize_with = "lenient_string")]
+    trd_buy_number_anno: Option<String>,
+    #[serde(alias = "trdBuyNameRu", deserialize_with = "lenient_string")]
+    trd_buy_name_ru: Option<String>,
+    #[serde(alias = "trdBuyNameKz", deserialize_with = "lenient_string")]
+    trd_buy_name_kz: Option<String>,
+    #[serde(alias = "refContractStatusId", deserialize_with = "lenient_i64")]
+    ref_contract_status_id: Option<i64>,
+    #[serde(alias = "supplierBiin", deserialize_with = "lenient_string")]
+    supplier_biin: Option<String>,
+    #[serde(alias = "supplierLegalAddress", deserialize_with = "lenient_string")]
+    supplier_legal_address: Option<String>,
+    #[serde(alias = "contractNumber", deserialize_with = "lenient_string")]
+    contract_number: Option<String>,
+    #[serde(alias = "contractNumberSys", deserialize_with = "lenient_string")]
+    contract_number_sys: Option<String>,
+    #[serde(alias = "customerBin", deserialize_with = "lenient_string")]
+    customer_bin: Option<String>,
+    #[serde(alias = "refCurrencyCode", deserialize_with = "lenient_string")]
+    ref_currency_code: Option<String>,
+    #[serde(alias = "contractSum", deserialize_with = "lenient_amount")]
+    contract_sum: Option<f64>,
+    #[serde(alias = "contractSumWnds", deserialize_with = "lenient_amount")]
+    contract_sum_wnds: Option<f64>,
+    #[serde(alias = "signDate", deserialize_with = "lenient_string")]
+    sign_date: Option<String>,
+    #[serde(alias = "crdate", deserialize_with = "lenient_string")]
+    crdate: Option<String>,
+    #[serde(alias = "descriptionRu", deserialize_with = "lenient_string")]
+    description_ru: Option<String>,
+    #[serde(alias = "descriptionKz", deserialize_with = "lenient_string")]
+    description_kz: Option<String>,
+    #[serde(alias = "faktTradeMethodsId", deserialize_with = "lenient_i64")]
+    fakt_trade_methods_id: Option<i64>,
+    #[serde(rename = "FaktTradeMethods", alias = "fakt_trade_methods")]
+    fakt_trade_methods: Option<RefName>,
+    #[serde(rename = "RefContractStatus", alias = "ref_contract_status")]
+    ref_contract_status: Option<RefName>,
+    #[serde(rename = "File", alias = "Files", alias = "files")]
+    files: Option<Vec<FileRef>>,
+    #[serde(rename = "ContractUnits", alias = "contract_units")]
+    units: Option<Vec<ContractUnit>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ContractUnit {
+    #[serde(deserialize_with = "lenient_string")]
+    id: Option<String>,
+    #[serde(alias = "totalSum", deserialize_with = "lenient_amount")]
+    total_sum: Option<f64>,
+    #[serde(deserialize_with = "lenient_quantity")]
+    quantity: Option<f64>,
+    #[serde(rename = "Plans", alias = "plans")]
+    plans: Option<PlanPoint>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct PlanPoint {
+    #[serde(alias = "nameRu", deserialize_with = "lenient_string")]
+    name_ru: Option<String>,
+    #[serde(alias = "descRu", deserialize_with = "lenient_string")]
+    desc_ru: Option<String>,
+    #[serde(alias = "extraDescRu", deserialize_with = "lenient_string")]
+    extra_desc_ru: Option<String>,
+    #[serde(alias = "refEnstruCode", deserialize_with = "lenient_string")]
+    ref_enstru_code: Option<String>,
+}
+
+/// Maps one contract (GraphQL `Contract` item). `None` without an id. A contract of an
+/// announcement comes back as an [`attach`](NoticeRecord::attach) record under the
+/// announcement's id; a direct one as a notice `contract-{id}` whose lots are its units.
+pub(crate) fn map_contract(item: &Value) -> Option<NoticeRecord> {
+    let c: Contract = match Contract::deserialize(item) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(error = %e, "Contract item has unexpected field types");
+            return None;
+        }
+    };
+    let id = c.id.clone()?;
+    let trd_buy = c
+        .trd_buy_id
+        .clone()
+        .filter(|t| !t.trim().is_empty() && t.trim() != "0");
+    let method = c
+        .fakt_trade_methods
+        .as_ref()
+        .and_then(|r| r.name_ru.clone())
+        .or_else(|| {
+            c.fakt_trade_methods_id.map(|m| {
+                trade_method_name(m)
+                    .map(str::to_string)
+                    .unwrap_or_else(|| m.to_string())
+            })
+        });
+    let status_code = c.ref_contract_status_id.map(|s| s.to_string());
+    let status = c
+        .ref_contract_status
+        .as_ref()
+        .and_then(|r| r.name_ru.clone())
+        .or_else(|| status_code.clone());
+    let currency = c
+        .ref_currency_code
+        .clone()
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| "KZT".into());
+    let amount = c.contract_sum.or(c.contract_sum_wnds);
+    let signed = c
+        .sign_date
+        .as_deref()
+        .and_then(|d| portal_time(d, Some(ZONE)));
+    let suppliers = c
+        .supplier_biin
+        .as_deref()
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+        .map(|b| Supplier {
+            id: normalise_bin(b),
+            scheme: "KZ-BIN".into(),
+            name: None,
+        })
+        .into_iter()
+        .collect();
+    let award = AwardRecord {
+        external_id: format!("{CONTRACT_ID_PREFIX}{id}"),
+        status: status.clone(),
+        date: signed.clone(),
+        amount,
+        currency: Some(currency.clone()),
+        suppliers,
+        lots: Vec::new(),
+        contract_id: c.contract_number.clone().or(c.contract_number_sys.clone()),
+        contract_status: status.clone(),
+        contract_amount: amount,
+        contract_signed: signed.clone(),
+    };
+    let agency = agency([c.customer_bin.clone(), None, None], [None, None, None]);
+    if let Some(trd_buy) = trd_buy {
+        // What the contract says of its announcement: enough to store it if we do not hold it.
+        return Some(NoticeRecord {
+            url: Some(format!("{NOTICE_URL}{trd_buy}")),
+            title: c
+                .trd_buy_name_ru
+                .clone()
+                .or_else(|| c.trd_buy_name_kz.clone())
+                .or_else(|| c.trd_buy_number_anno.clone())
+                .unwrap_or_else(|| trd_buy.clone()),
+            external_id: trd_buy,
+            number: c.trd_buy_number_anno,
+            title_kk: c.trd_buy_name_kz,
+            agency,
+            currency: Some(currency),
+            // The contract's own documents (the signed contract, its specification) join
+            // the announcement's, marked as the contract's.
+            documents: documents(c.files.unwrap_or_default())
+                .into_iter()
+                .map(|d| DocumentRef {
+                    contract: Some(award.external_id.clone()),
+                    ..d
+                })
+                .collect(),
+            awards: vec![award],
+            attach: true,
+            ..Default::default()
+        });
+    }
+    let units: Vec<ContractUnit> = c.units.unwrap_or_default();
+    let lots = units
+        .into_iter()
+        .filter_map(|u| {
+            let external_id = u.id?;
+            let plan = u.plans.unwrap_or_default();
+            let description = [plan.desc_ru, plan.extra_desc_ru]
+                .into_iter()
+                .flatten()
+                .filter(|s| !s.trim().is_empty())
+                .collect::<Vec<_>>()
+                .join("\n");
+            Some(LotRecord {
+                external_id,
+                number: plan.ref_enstru_code,
+                title: plan.name_ru,
+                description: (!description.is_empty()).then_some(description),
+                amount: u.total_sum,
+                quantity: u.quantity,
+                status: None,
+                documents: Vec::new(),
+            })
+        })
+        .collect::<Vec<_>>();
+    let title = c
+        .description_ru
+        .clone()
+        .or_else(|| c.description_kz.clone())
+        .or_else(|| lots.iter().find_map(|l| l.title.clone()))
+        .or_else(|| c.contract_number.clone())
+        .unwrap_or_else(|| format!("{CONTRACT_ID_PREFIX}{id}"));
+    let description = c
+        .supplier_legal_address
+        .as_deref()
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(|a| {
+            format!(
+                "Поставщик: БИН/ИИН {}, {a}",
+                c.supplier_biin.as_deref().unwrap_or("")
+            )
+        });
+    // Contract status ids are not announcement status ids (410 and 430 mean cancelled
+    // there): the code is left out, the status name is kept and its changes are versions.
+    Some(NoticeRecord {
+        external_id: format!("{CONTRACT_ID_PREFIX}{id}"),
+        number: c.contract_number,
+        title,
+        title_kk: c.description_kz,
+        description,
+        agency,
+        amount,
+        currency: Some(currency),
+        status,
+        status_code: None,
+        method,
+        published: signed.or_else(|| c.crdate.and_then(|d| portal_time(&d, Some(ZONE)))),
+        // A contract has no bid deadline (its end date is not one).
+        deadline: None,
+        url: Some(format!("{CONTRACT_URL}{id}")),
+        region: None,
+        lots,
+        documents: documents(c.files.unwrap_or_default()),
+        awards: vec![award],
+        payloads: Vec::new(),
+        attach: false,
     })
 }
 
@@ -230,6 +488,7 @@ fn documents(files: Vec<FileRef>) -> Vec<DocumentRef> {
                 file_name: f.original_name,
                 title,
                 is_spec,
+                contract: None,
             })
         })
         .collect();
@@ -320,6 +579,68 @@ mod tests {
                 "a count's one mark is decimal"
             );
         }
+    }
+
+    #[test]
+    fn contracts_attach_to_their_announcement_or_stand_alone() {
+        let attached = json!({"id": 880001, "trdBuyId": "900001", "trdBuyNumberAnno": "900001-1",
+            "trdBuyNameRu": "Информационные услуги", "supplierBiin": 51140001234_i64,
+            "contractSum": "1 250 000,00", "contractNumber": "990240001234/260001/00",
+            "customerBin": "990240001234", "signDate": "2026-11-25 11:00:00",
+            "RefContractStatus": {"nameRu": "Действует"},
+            "File": [{"nameRu": "Договор", "filePath": "https://v3bl.goszakup.gov.kz/files/download_file/1/",
+                "originalName": "d.pdf"}]});
+        let a = map_contract(&attached).unwrap();
+        assert!(a.attach);
+        assert_eq!(a.external_id, "900001");
+        assert_eq!(a.number.as_deref(), Some("900001-1"));
+        assert!(a.lots.is_empty());
+        assert_eq!(a.documents[0].contract.as_deref(), Some("contract-880001"));
+        let aw = &a.awards[0];
+        assert_eq!(aw.external_id, "contract-880001");
+        assert_eq!(aw.contract_amount, Some(1_250_000.0));
+        assert_eq!(aw.contract_id.as_deref(), Some("990240001234/260001/00"));
+        assert_eq!(aw.status.as_deref(), Some("Действует"));
+        // A number-typed BIN lost its leading zero.
+        assert_eq!(aw.suppliers[0].id, "051140001234");
+        assert_eq!(aw.suppliers[0].scheme, "KZ-BIN");
+        assert_eq!(
+            aw.contract_signed
+                .as_ref()
+                .unwrap()
+                .utc
+                .unwrap()
+                .to_rfc3339(),
+            "2026-11-25T06:00:00+00:00"
+        );
+
+        for none in [json!(0), json!(null), json!("0"), json!("")] {
+            let direct = json!({"id": 880002, "trdBuyId": none, "supplierBiin": "850101300123",
+                "contractSum": 1300000, "faktTradeMethodsId": 6,
+                "File": [{"nameRu": "Техническая спецификация", "originalName": "techspec_1.docx",
+                    "filePath": "https://v3bl.goszakup.gov.kz/files/download_file/2/"}],
+                "ContractUnits": [{"id": 5, "totalSum": 1300000, "quantity": 1,
+                    "Plans": {"nameRu": "Услуги", "descRu": "Ведение аккаунтов",
+                        "refEnstruCode": "731112.000.000000"}}]});
+            let d = map_contract(&direct).unwrap();
+            assert!(!d.attach, "{none}");
+            assert_eq!(d.external_id, "contract-880002");
+            assert_eq!(
+                d.url.as_deref(),
+                Some("https://goszakup.gov.kz/ru/egzcontract/cpublic/show/880002")
+            );
+            // No FaktTradeMethods object: the code's name.
+            assert_eq!(
+                d.method.as_deref(),
+                Some("Из одного источника по несостоявшимся закупкам")
+            );
+            assert_eq!(d.title, "Услуги");
+            assert_eq!(d.lots[0].description.as_deref(), Some("Ведение аккаунтов"));
+            assert!(d.documents[0].is_spec);
+            assert_eq!(d.awards[0].suppliers[0].id, "850101300123");
+            assert_eq!(d.amount, Some(1_300_000.0));
+        }
+        assert!(map_contract(&json!({"trdBuyId": 1})).is_none());
     }
 
     #[test]

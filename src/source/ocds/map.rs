@@ -250,6 +250,7 @@ pub fn map_release(release: &Value, notice_url: Option<&str>) -> Option<NoticeRe
             url,
             file_name,
             title,
+            contract: None,
         });
     }
     documents.sort_by_key(document_rank);
