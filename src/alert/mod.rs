@@ -122,7 +122,7 @@ pub fn route(
                 .as_ref()
                 .is_none_or(|s| s.iter().any(|n| n == source))
         })
-        .map(|r| r.email.clone())
+        .map(|r| r.key())
         .collect()
 }
 
@@ -234,7 +234,7 @@ impl Sender {
 fn recipient_config<'a>(cfg: &'a Config, email: &str) -> Option<&'a Recipient> {
     cfg.recipients
         .iter()
-        .find(|r| r.email.trim().eq_ignore_ascii_case(email.trim()))
+        .find(|r| r.is(email))
 }
 
 /// Split a recipient's alerts (ordered by notice) into digests of whole notices.
