@@ -505,7 +505,10 @@ impl Recipient {
             Channel::Email => self.email.clone(),
             Channel::Telegram => format!(
                 "telegram:{}",
-                self.chat_id.as_ref().map(ChatId::to_string).unwrap_or_default()
+                self.chat_id
+                    .as_ref()
+                    .map(ChatId::to_string)
+                    .unwrap_or_default()
             ),
             Channel::Webhook => format!("webhook:{}", self.url.as_deref().unwrap_or_default()),
             Channel::Atom => format!(
@@ -954,19 +957,35 @@ impl Config {
             let (own, others): (&str, [(&str, bool); 3]) = match r.channel {
                 Channel::Email => (
                     "email",
-                    [("chat_id", r.chat_id.is_some()), ("url", r.url.is_some()), ("path", r.path.is_some())],
+                    [
+                        ("chat_id", r.chat_id.is_some()),
+                        ("url", r.url.is_some()),
+                        ("path", r.path.is_some()),
+                    ],
                 ),
                 Channel::Telegram => (
                     "chat_id",
-                    [("email", !r.email.is_empty()), ("url", r.url.is_some()), ("path", r.path.is_some())],
+                    [
+                        ("email", !r.email.is_empty()),
+                        ("url", r.url.is_some()),
+                        ("path", r.path.is_some()),
+                    ],
                 ),
                 Channel::Webhook => (
                     "url",
-                    [("email", !r.email.is_empty()), ("chat_id", r.chat_id.is_some()), ("path", r.path.is_some())],
+                    [
+                        ("email", !r.email.is_empty()),
+                        ("chat_id", r.chat_id.is_some()),
+                        ("path", r.path.is_some()),
+                    ],
                 ),
                 Channel::Atom => (
                     "path",
-                    [("email", !r.email.is_empty()), ("chat_id", r.chat_id.is_some()), ("url", r.url.is_some())],
+                    [
+                        ("email", !r.email.is_empty()),
+                        ("chat_id", r.chat_id.is_some()),
+                        ("url", r.url.is_some()),
+                    ],
                 ),
             };
             if let Some((k, _)) = others.iter().find(|(_, set)| *set) {
@@ -985,22 +1004,43 @@ impl Config {
                     "recipients",
                     at,
                     "digest",
-                    "is a telegram recipient's key (mail, webhooks and feeds are digests already)".into(),
+                    "is a telegram recipient's key (mail, webhooks and feeds are digests already)"
+                        .into(),
                 ));
             }
             match r.channel {
                 Channel::Email => {
                     check_address(&r.email).map_err(|m| err("recipients", at, "email", m))?
                 }
-                Channel::Telegram => match &r.chat_id {
-                    None => return Err(err("recipients", at, "channel", "a telegram recipient needs chat_id (a number, or \"@channelname\")".into())),
-                    Some(ChatId::Name(n)) if !valid_chat_name(n) => {
-                        return Err(err("recipients", at, "chat_id", format!("{n:?} is neither a number nor an @channelname")));
+                Channel::Telegram => {
+                    match &r.chat_id {
+                        None => return Err(err(
+                            "recipients",
+                            at,
+                            "channel",
+                            "a telegram recipient needs chat_id (a number, or \"@channelname\")"
+                                .into(),
+                        )),
+                        Some(ChatId::Name(n)) if !valid_chat_name(n) => {
+                            return Err(err(
+                                "recipients",
+                                at,
+                                "chat_id",
+                                format!("{n:?} is neither a number nor an @channelname"),
+                            ));
+                        }
+                        Some(_) => {}
                     }
-                    Some(_) => {}
-                },
+                }
                 Channel::Webhook => match &r.url {
-                    None => return Err(err("recipients", at, "channel", "a webhook recipient needs url".into())),
+                    None => {
+                        return Err(err(
+                            "recipients",
+                            at,
+                            "channel",
+                            "a webhook recipient needs url".into(),
+                        ));
+                    }
                     Some(u) => {
                         check_http_url(u).map_err(|m| err("recipients", at, "url", m))?;
                         if self.webhook.secret_env.is_none() {
@@ -1009,7 +1049,14 @@ impl Config {
                     }
                 },
                 Channel::Atom => match &r.path {
-                    None => return Err(err("recipients", at, "channel", "an atom recipient needs path (the feed file)".into())),
+                    None => {
+                        return Err(err(
+                            "recipients",
+                            at,
+                            "channel",
+                            "an atom recipient needs path (the feed file)".into(),
+                        ));
+                    }
                     Some(p) if p.as_os_str().is_empty() || p.file_name().is_none() => {
                         return Err(err("recipients", at, "path", "must name a file".into()));
                     }

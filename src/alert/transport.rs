@@ -18,7 +18,8 @@ use std::time::Duration;
 
 /// One message to hand over: its envelope, its bytes as stored, and which digest it is.
 pub(crate) struct Outgoing<'a> {
-    pub envelope: &'a Envelope,
+    /// The SMTP envelope (mail only).
+    pub envelope: Option<&'a Envelope>,
     pub raw: &'a [u8],
     pub digest_id: i64,
     pub recipient: &'a str,
@@ -152,8 +153,14 @@ impl Transport for Smtp {
         }
     }
     async fn send(&self, msg: &Outgoing<'_>) -> Result<(), String> {
+        let Some(envelope) = msg.envelope else {
+            return Err(format!(
+                "SMTP server {}: no envelope for {}",
+                self.server, msg.recipient
+            ));
+        };
         self.inner
-            .send_raw(msg.envelope, msg.raw)
+            .send_raw(envelope, msg.raw)
             .await
             .map(|_| ())
             .map_err(|e| format!("SMTP server {}: {}", self.server, chain(&e)))
@@ -336,7 +343,7 @@ mod tls_tests {
                 trusted.check().await.unwrap();
                 trusted
                     .send(&Outgoing {
-                        envelope: &envelope,
+                        envelope: Some(&envelope),
                         raw,
                         digest_id: 1,
                         recipient: "b@newsroom.example",
@@ -353,7 +360,7 @@ mod tls_tests {
                     let plain = Mail::from_config(&mail(port, Security::None), None).unwrap();
                     let e = plain
                         .send(&Outgoing {
-                            envelope: &envelope,
+                            envelope: Some(&envelope),
                             raw,
                             digest_id: 2,
                             recipient: "b@newsroom.example",
@@ -397,7 +404,7 @@ mod tls_tests {
             )
             .unwrap();
             good.send(&Outgoing {
-                envelope: &envelope,
+                envelope: Some(&envelope),
                 raw: b"Subject: x\r\n\r\nx\r\n",
                 digest_id: 1,
                 recipient: "b",
@@ -411,7 +418,7 @@ mod tls_tests {
             let anon = Mail::from_config(&mail(port, Security::Starttls), Some(&ca)).unwrap();
             assert!(
                 anon.send(&Outgoing {
-                    envelope: &envelope,
+                    envelope: Some(&envelope),
                     raw: b"Subject: x\r\n\r\nx\r\n",
                     digest_id: 1,
                     recipient: "b"
