@@ -503,11 +503,9 @@ fn parse_feed(path: &Path) -> (String, Vec<(String, String, String, String)>) {
                 }
                 stack.push(name);
             }
-            Event::Empty(e) => {
-                if e.name().as_ref() == "link" {
-                    if let Some(c) = cur.as_mut() {
-                        c.2 = attr(&e, "href").unwrap();
-                    }
+            Event::Empty(e) if e.name().as_ref() == "link" => {
+                if let Some(c) = cur.as_mut() {
+                    c.2 = attr(&e, "href").unwrap();
                 }
             }
             Event::Text(t) => {
@@ -530,10 +528,8 @@ fn parse_feed(path: &Path) -> (String, Vec<(String, String, String, String)>) {
                     "apos" => "'",
                     other => panic!("unexpected entity {other:?}"),
                 };
-                if let (Some(c), Some(top)) = (cur.as_mut(), stack.last()) {
-                    if top == "title" {
-                        c.1.push_str(s);
-                    }
+                if let (Some(c), Some("title")) = (cur.as_mut(), stack.last().map(String::as_str)) {
+                    c.1.push_str(s);
                 }
             }
             Event::End(e) => {
