@@ -1374,6 +1374,88 @@ mod tests {
     }
 
     #[test]
+    fn recipients_have_a_channel_and_its_one_key() {
+        let base = "[database]\npath = 'a.db'\n[webhook]\nsecret_env = 'HOOK_SECRET'\n";
+        let c = parse(&format!(
+            "{base}[[recipients]]\nemail = 'a@b.kz'\n\
+             [[recipients]]\nchannel = 'telegram'\nchat_id = -1001234\ndigest = true\n\
+             [[recipients]]\nchannel = 'telegram'\nchat_id = '@newsdesk'\n\
+             [[recipients]]\nchannel = 'webhook'\nurl = 'https://hooks.example/t'\n\
+             [[recipients]]\nchannel = 'atom'\npath = 'feeds/alerts.xml'\n"
+        ))
+        .unwrap();
+        let keys: Vec<String> = c.recipients.iter().map(Recipient::key).collect();
+        assert_eq!(
+            keys,
+            [
+                "a@b.kz",
+                "telegram:-1001234",
+                "telegram:@newsdesk",
+                "webhook:https://hooks.example/t",
+                "atom:/base/feeds/alerts.xml"
+            ]
+        );
+        assert!(keys.iter().all(|k| c.recipients.iter().any(|r| r.is(k))));
+        assert_eq!(channel_of(&keys[1]), Channel::Telegram);
+        assert_eq!(channel_of("a@b.kz"), Channel::Email);
+        assert_eq!(c.telegram.token_env, "TELEGRAM_BOT_TOKEN");
+        assert_eq!(c.telegram.api_url, "https://api.telegram.org");
+        let bad = |rest: &str, key: &str, line: usize, says: &str| {
+            let e = parse(&format!("{base}{rest}")).unwrap_err();
+            assert_eq!(e.key.as_deref(), Some(key), "{rest}: {e}");
+            assert_eq!(e.line, Some(line), "{rest}: {e}");
+            assert!(e.message.contains(says), "{rest}: {e}");
+        };
+        bad(
+            "[[recipients]]\nchannel = 'telegram'\n",
+            "recipients[0].channel",
+            6,
+            "chat_id",
+        );
+        bad(
+            "[[recipients]]\nchannel = 'telegram'\nchat_id = 'newsdesk'\n",
+            "recipients[0].chat_id",
+            7,
+            "@channelname",
+        );
+        bad(
+            "[[recipients]]\nchannel = 'telegram'\nchat_id = 5\nemail = 'a@b.kz'\n",
+            "recipients[0].email",
+            8,
+            "its key is \"chat_id\"",
+        );
+        bad(
+            "[[recipients]]\nchannel = 'webhook'\nurl = 'ftp://x.example'\n",
+            "recipients[0].url",
+            7,
+            "http(s)",
+        );
+        bad(
+            "[[recipients]]\nchannel = 'pigeon'\n",
+            "recipients.channel",
+            6,
+            "expected one of `email`, `telegram`, `webhook`, `atom`",
+        );
+        bad(
+            "[[recipients]]\nemail = 'a@b.kz'\ndigest = true\n",
+            "recipients[0].digest",
+            7,
+            "telegram",
+        );
+        bad(
+            "[[recipients]]\nchannel = 'atom'\npath = 'a.xml'\n[[recipients]]\nchannel = 'atom'\npath = 'a.xml'\n",
+            "recipients[1].path",
+            10,
+            "twice",
+        );
+        let e = parse("[database]\npath = 'a.db'\n[[recipients]]\nchannel = 'webhook'\nurl = 'https://h.example/'\n").unwrap_err();
+        assert!(e.message.contains("secret_env"), "{e}");
+        let e = parse("[database]\npath = 'a.db'\n[telegram]\napi_url = 'api.telegram.org'\n")
+            .unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("telegram.api_url"), "{e}");
+    }
+
+    #[test]
     fn embedded_default_parses() {
         let c = Config::embedded_default(Path::new("/x"));
         assert_eq!(c.database.path, PathBuf::from("/x/tenderscan.db"));
