@@ -586,10 +586,23 @@ pub async fn send_pending(
         for w in &recipients_with_work(store, cfg)? {
             let (email, lang) = (&w.key, w.lang);
             for (chunk, changes) in with_changes(store, email)? {
-                let d = compose::digest(&chunk, &changes, rules, lang);
-                report
-                    .previews
-                    .push(format!("To: {email}\nSubject: {}\n\n{}", d.subject, d.text));
+                if w.channel == Channel::Email {
+                    let d = compose::digest(&chunk, &changes, rules, lang);
+                    report
+                        .previews
+                        .push(format!("To: {email}\nSubject: {}\n\n{}", d.subject, d.text));
+                    continue;
+                }
+                // The other channels: what would be handed over (a Telegram message's
+                // JSON, a webhook body, a feed's entries), as text.
+                for unit in units(w, &sender, rules, &chunk, &changes)? {
+                    let (_, bytes) = (unit.build)(0)?;
+                    report.previews.push(format!(
+                        "To: {email}\nSubject: {}\n\n{}",
+                        unit.subject,
+                        String::from_utf8_lossy(&bytes)
+                    ));
+                }
             }
         }
         return Ok(report);

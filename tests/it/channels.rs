@@ -339,6 +339,21 @@ fn a_blocked_bot_is_a_clear_error_and_the_alerts_wait_for_the_next_run() {
     );
     let mut store = Store::open(&cfg.database.path).unwrap();
     seed(&mut store, &tender("4201"), &["telegram:42"], false);
+    // A dry run shows what would be handed over, and sends and marks nothing.
+    let dry = block(send_pending(
+        &mut store,
+        &cfg,
+        &rules(),
+        &SendOptions { dry_run: true },
+    ))
+    .unwrap();
+    assert_eq!(dry.previews.len(), 1, "{dry:?}");
+    assert!(dry.previews[0].starts_with("To: telegram:42\n"), "{dry:?}");
+    assert!(
+        dry.previews[0].contains("\"parse_mode\":\"HTML\""),
+        "{dry:?}"
+    );
+    assert_eq!(count(&store, "SELECT count(*) FROM digests"), 0);
     let blocked = StandIn::start(
         port,
         bot(|_, _| {
