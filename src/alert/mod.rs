@@ -1,5 +1,6 @@
 //! Alerts: the outbox rows `store` queued become one digest per recipient per run, sent
-//! by SMTP (or written as `.eml` files), each alert at most once.
+//! by SMTP (or written as `.eml` files), or on the recipient's channel (Telegram messages,
+//! a signed webhook POST, an Atom feed), each alert at most once.
 //!
 //! What this module must never do: send an alert again in a new message when the server
 //! may already have taken it (a digest caught mid-send is `unconfirmed`; only its own

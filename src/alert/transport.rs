@@ -2,7 +2,8 @@
 //! lettre's tokio transport ([`Smtp`]: security none / STARTTLS / implicit TLS with rustls,
 //! auth from the environment, timeouts), or, without `smtp_host`, `.eml` files in
 //! `dry_run_dir` ([`Folder`]). [`Mail`] is the one the config picks; tests of the delivery
-//! logic use a stub. Later channels (Telegram, webhooks) implement the same trait.
+//! logic use a stub. The other channels (`telegram.rs`, `webhook.rs`, `atom.rs` beside this
+//! file) implement the same trait.
 //!
 //! This module hands over bytes and reports errors as text; it never touches the store.
 
