@@ -432,6 +432,16 @@ fn still_addressed(cfg: &Config, d: &crate::store::UnconfirmedDigest) -> bool {
     }
 }
 
+/// Who a digest to `recipient` is handed to, in words.
+fn handed_to(recipient: &str) -> &'static str {
+    match channel_of(recipient) {
+        Channel::Email => "the mail server",
+        Channel::Telegram => "the Telegram Bot API",
+        Channel::Webhook => "the webhook",
+        Channel::Atom => "the feed file",
+    }
+}
+
 /// What becomes of an `unconfirmed` digest, in words, for warnings, `status` and the
 /// operator message.
 pub fn unconfirmed_outlook(cfg: &Config, d: &crate::store::UnconfirmedDigest) -> String {
@@ -447,9 +457,16 @@ pub fn unconfirmed_outlook(cfg: &Config, d: &crate::store::UnconfirmedDigest) ->
             d.recipient, d.id
         ),
         Some(due) => format!(
-            "the first run after {0} resends it (same Message-ID, so a copy the server did take collapses); `tenderscan alert --confirm {1}` if it did arrive, `tenderscan alert --resend {1}` to send it now",
+            "the first run after {0} resends it ({2}); `tenderscan alert --confirm {1}` if it did arrive, `tenderscan alert --resend {1}` to send it now",
             crate::stamp::format_time(due),
-            d.id
+            d.id,
+            match channel_of(&d.recipient) {
+                Channel::Email => "same Message-ID, so a copy the server did take collapses",
+                Channel::Telegram =>
+                    "the same message: if the first did arrive, the chat shows it twice",
+                Channel::Webhook => "the same body with the same id, so a receiver can drop a copy",
+                Channel::Atom => "the same entries with the same ids: feed readers show them once",
+            }
         ),
     }
 }
@@ -474,11 +491,12 @@ fn warn_unconfirmed(
             continue;
         }
         let w = format!(
-            "digest {} to {} ({} alerts, Message-ID {}) is unconfirmed: a run stopped while handing it to the mail server at {}, so it may not have arrived; {}",
+            "digest {} to {} ({} alerts, Message-ID {}) is unconfirmed: a run stopped while handing it to {} at {}, so it may not have arrived; {}",
             d.id,
             d.recipient,
             d.alerts,
             d.message_id,
+            handed_to(&d.recipient),
             d.since,
             unconfirmed_outlook(cfg, &d)
         );
@@ -1101,11 +1119,12 @@ pub async fn operator_check(store: &mut Store, cfg: &Config) -> Result<usize, Al
             "problem": "unconfirmed",
             "summary": format!("digest {} to {} may not have been delivered", d.id, d.recipient),
             "detail": format!(
-                "A run stopped while handing digest {} ({} alerts, Message-ID {}) to the mail server at {}.\n\
-                 The server may have taken it, or not.",
+                "A run stopped while handing digest {} ({} alerts, Message-ID {}) to {} at {}.\n\
+                 It may have been taken, or not.",
                 d.id,
                 d.alerts,
                 d.message_id,
+                handed_to(&d.recipient),
                 d.attempted_at.as_deref().unwrap_or("an unknown time"),
             ),
             "action": format!(
