@@ -266,6 +266,12 @@ pub struct Config {
     pub mail: MailConfig,
     #[serde(default)]
     pub recipients: Vec<Recipient>,
+    /// `[telegram]`: the bot that `channel = "telegram"` recipients are sent through.
+    #[serde(default)]
+    pub telegram: TelegramConfig,
+    /// `[webhook]`: the secret that signs `channel = "webhook"` deliveries.
+    #[serde(default)]
+    pub webhook: WebhookConfig,
     #[serde(default)]
     pub rules: RulesConfig,
     #[serde(default)]
@@ -423,10 +429,68 @@ pub enum Language {
     En,
 }
 
+/// Where a recipient's alerts go. The names are a contract (users' configs use them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    /// A digest by mail (key `email`).
+    #[default]
+    Email,
+    /// Telegram Bot API messages (key `chat_id`: a person, a group or a channel).
+    Telegram,
+    /// A signed JSON POST (key `url`).
+    Webhook,
+    /// An Atom 1.0 feed file written each run (key `path`).
+    Atom,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::Telegram => "telegram",
+            Channel::Webhook => "webhook",
+            Channel::Atom => "atom",
+        }
+    }
+}
+
+/// A Telegram chat: a number (a person, a group, `-100…` a channel) or `@channelname`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum ChatId {
+    Number(i64),
+    Name(String),
+}
+
+impl std::fmt::Display for ChatId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ChatId::Number(n) => write!(f, "{n}"),
+            ChatId::Name(s) => f.write_str(s),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Recipient {
+    /// `email` (the default), `telegram`, `webhook` or `atom`.
+    #[serde(default)]
+    pub channel: Channel,
+    /// The address of an `email` recipient (empty for the other channels).
+    #[serde(default)]
     pub email: String,
+    /// The chat of a `telegram` recipient.
+    pub chat_id: Option<ChatId>,
+    /// The endpoint of a `webhook` recipient.
+    pub url: Option<String>,
+    /// The feed file of an `atom` recipient.
+    pub path: Option<PathBuf>,
+    /// Telegram: one digest split into messages under 4096 characters, instead of one
+    /// message per notice.
+    #[serde(default)]
+    pub digest: bool,
     #[serde(default = "default_min_severity")]
     pub min_severity: Severity,
     /// Only these rule ids (all when absent).
@@ -435,6 +499,85 @@ pub struct Recipient {
     pub sources: Option<Vec<String>>,
     #[serde(default)]
     pub language: Language,
+}
+
+impl Recipient {
+    /// The recipient as the outbox names it: the address for `email` (as before channels
+    /// existed), `telegram:CHAT`, `webhook:URL`, `atom:PATH` for the others.
+    pub fn key(&self) -> String {
+        match self.channel {
+            Channel::Email => self.email.clone(),
+            Channel::Telegram => format!(
+                "telegram:{}",
+                self.chat_id
+                    .as_ref()
+                    .map(ChatId::to_string)
+                    .unwrap_or_default()
+            ),
+            Channel::Webhook => format!("webhook:{}", self.url.as_deref().unwrap_or_default()),
+            Channel::Atom => format!(
+                "atom:{}",
+                self.path.as_deref().unwrap_or(Path::new("")).display()
+            ),
+        }
+    }
+
+    /// Whether the outbox name `key` is this recipient (addresses compare without case).
+    pub fn is(&self, key: &str) -> bool {
+        match self.channel {
+            Channel::Email => self.email.trim().eq_ignore_ascii_case(key.trim()),
+            _ => self.key() == key,
+        }
+    }
+}
+
+/// The channel an outbox recipient name belongs to (see [`Recipient::key`]).
+pub fn channel_of(key: &str) -> Channel {
+    match key.split_once(':').map(|(c, _)| c) {
+        Some("telegram") => Channel::Telegram,
+        Some("webhook") => Channel::Webhook,
+        Some("atom") => Channel::Atom,
+        _ => Channel::Email,
+    }
+}
+
+/// `[telegram]`: the bot's token comes from the environment, never from this file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelegramConfig {
+    /// The variable holding the bot token.
+    pub token_env: String,
+    /// The Bot API's base URL (the only host Telegram messages are sent to).
+    pub api_url: String,
+}
+
+impl Default for TelegramConfig {
+    fn default() -> Self {
+        TelegramConfig {
+            token_env: "TELEGRAM_BOT_TOKEN".into(),
+            api_url: "https://api.telegram.org".into(),
+        }
+    }
+}
+
+impl TelegramConfig {
+    pub fn token(&self) -> Option<String> {
+        read_secret(Some(&self.token_env))
+    }
+}
+
+/// `[webhook]`: the secret for the `X-Tenderscan-Signature` HMAC comes from the
+/// environment.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookConfig {
+    pub secret_env: Option<String>,
+}
+
+impl WebhookConfig {
+    pub fn secret(&self) -> Option<String> {
+        read_secret(self.secret_env.as_deref())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -634,6 +777,11 @@ impl Config {
         for f in &mut self.rules.files {
             abs(f);
         }
+        for r in &mut self.recipients {
+            if let Some(p) = &mut r.path {
+                abs(p);
+            }
+        }
         for s in &mut self.sources {
             if let Some(ca) = &mut s.ca_file {
                 abs(ca);
@@ -807,8 +955,132 @@ impl Config {
                 "empty: remove the key to write .eml files instead".into(),
             ));
         }
+        check_env_name(&self.telegram.token_env)
+            .map_err(|m| err("telegram", None, "token_env", m))?;
+        check_http_url(&self.telegram.api_url).map_err(|m| err("telegram", None, "api_url", m))?;
+        if let Some(var) = &self.webhook.secret_env {
+            check_env_name(var).map_err(|m| err("webhook", None, "secret_env", m))?;
+        }
+        let mut keys = std::collections::HashSet::new();
         for (i, r) in self.recipients.iter().enumerate() {
-            check_address(&r.email).map_err(|m| err("recipients", Some(i), "email", m))?;
+            let at = Some(i);
+            let (own, others): (&str, [(&str, bool); 3]) = match r.channel {
+                Channel::Email => (
+                    "email",
+                    [
+                        ("chat_id", r.chat_id.is_some()),
+                        ("url", r.url.is_some()),
+                        ("path", r.path.is_some()),
+                    ],
+                ),
+                Channel::Telegram => (
+                    "chat_id",
+                    [
+                        ("email", !r.email.is_empty()),
+                        ("url", r.url.is_some()),
+                        ("path", r.path.is_some()),
+                    ],
+                ),
+                Channel::Webhook => (
+                    "url",
+                    [
+                        ("email", !r.email.is_empty()),
+                        ("chat_id", r.chat_id.is_some()),
+                        ("path", r.path.is_some()),
+                    ],
+                ),
+                Channel::Atom => (
+                    "path",
+                    [
+                        ("email", !r.email.is_empty()),
+                        ("chat_id", r.chat_id.is_some()),
+                        ("url", r.url.is_some()),
+                    ],
+                ),
+            };
+            if let Some((k, _)) = others.iter().find(|(_, set)| *set) {
+                return Err(err(
+                    "recipients",
+                    at,
+                    k,
+                    format!(
+                        "a {} recipient has no key {k:?} (its key is {own:?})",
+                        r.channel.as_str()
+                    ),
+                ));
+            }
+            if r.digest && r.channel != Channel::Telegram {
+                return Err(err(
+                    "recipients",
+                    at,
+                    "digest",
+                    "is a telegram recipient's key (mail, webhooks and feeds are digests already)"
+                        .into(),
+                ));
+            }
+            match r.channel {
+                Channel::Email => {
+                    check_address(&r.email).map_err(|m| err("recipients", at, "email", m))?
+                }
+                Channel::Telegram => {
+                    match &r.chat_id {
+                        None => return Err(err(
+                            "recipients",
+                            at,
+                            "channel",
+                            "a telegram recipient needs chat_id (a number, or \"@channelname\")"
+                                .into(),
+                        )),
+                        Some(ChatId::Name(n)) if !valid_chat_name(n) => {
+                            return Err(err(
+                                "recipients",
+                                at,
+                                "chat_id",
+                                format!("{n:?} is neither a number nor an @channelname"),
+                            ));
+                        }
+                        Some(_) => {}
+                    }
+                }
+                Channel::Webhook => match &r.url {
+                    None => {
+                        return Err(err(
+                            "recipients",
+                            at,
+                            "channel",
+                            "a webhook recipient needs url".into(),
+                        ));
+                    }
+                    Some(u) => {
+                        check_http_url(u).map_err(|m| err("recipients", at, "url", m))?;
+                        if self.webhook.secret_env.is_none() {
+                            return Err(err("recipients", at, "channel", "a webhook recipient needs [webhook] secret_env, the variable holding the signing secret".into()));
+                        }
+                    }
+                },
+                Channel::Atom => match &r.path {
+                    None => {
+                        return Err(err(
+                            "recipients",
+                            at,
+                            "channel",
+                            "an atom recipient needs path (the feed file)".into(),
+                        ));
+                    }
+                    Some(p) if p.as_os_str().is_empty() || p.file_name().is_none() => {
+                        return Err(err("recipients", at, "path", "must name a file".into()));
+                    }
+                    Some(_) => {}
+                },
+            }
+            if !keys.insert(r.key().to_lowercase()) {
+                return Err(err(
+                    "recipients",
+                    at,
+                    own,
+                    format!("{} is a recipient twice", r.key()),
+                ));
+            }
             if let Some(sources) = &r.sources {
                 for s in sources {
                     if !names.contains(s.as_str()) {
@@ -898,6 +1170,23 @@ fn check_languages(langs: &str) -> Result<(), String> {
             "{langs:?} is not a list of Tesseract languages joined by + (like \"rus+kaz+eng\")"
         ))
     }
+}
+
+/// An absolute http(s) URL with a host.
+fn check_http_url(u: &str) -> Result<(), String> {
+    match url::Url::parse(u) {
+        Ok(p) if matches!(p.scheme(), "http" | "https") && p.host_str().is_some() => Ok(()),
+        Ok(_) => Err(format!("{u:?} is not an http(s) URL")),
+        Err(e) => Err(format!("{u:?} is not a URL: {e}")),
+    }
+}
+
+/// `@name`: 5 to 32 letters, digits and underscores (Telegram's public names).
+fn valid_chat_name(n: &str) -> bool {
+    n.strip_prefix('@').is_some_and(|rest| {
+        (5..=32).contains(&rest.len())
+            && rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    }) || n.parse::<i64>().is_ok()
 }
 
 fn check_env_name(var: &str) -> Result<(), String> {
@@ -1092,6 +1381,88 @@ mod tests {
 
     fn parse(src: &str) -> Result<Config, ConfigError> {
         Config::parse(src, Path::new("t.toml"), Path::new("/base"))
+    }
+
+    #[test]
+    fn recipients_have_a_channel_and_its_one_key() {
+        let base = "[database]\npath = 'a.db'\n[webhook]\nsecret_env = 'HOOK_SECRET'\n";
+        let c = parse(&format!(
+            "{base}[[recipients]]\nemail = 'a@b.kz'\n\
+             [[recipients]]\nchannel = 'telegram'\nchat_id = -1001234\ndigest = true\n\
+             [[recipients]]\nchannel = 'telegram'\nchat_id = '@newsdesk'\n\
+             [[recipients]]\nchannel = 'webhook'\nurl = 'https://hooks.example/t'\n\
+             [[recipients]]\nchannel = 'atom'\npath = 'feeds/alerts.xml'\n"
+        ))
+        .unwrap();
+        let keys: Vec<String> = c.recipients.iter().map(Recipient::key).collect();
+        assert_eq!(
+            keys,
+            [
+                "a@b.kz",
+                "telegram:-1001234",
+                "telegram:@newsdesk",
+                "webhook:https://hooks.example/t",
+                "atom:/base/feeds/alerts.xml"
+            ]
+        );
+        assert!(keys.iter().all(|k| c.recipients.iter().any(|r| r.is(k))));
+        assert_eq!(channel_of(&keys[1]), Channel::Telegram);
+        assert_eq!(channel_of("a@b.kz"), Channel::Email);
+        assert_eq!(c.telegram.token_env, "TELEGRAM_BOT_TOKEN");
+        assert_eq!(c.telegram.api_url, "https://api.telegram.org");
+        let bad = |rest: &str, key: &str, line: usize, says: &str| {
+            let e = parse(&format!("{base}{rest}")).unwrap_err();
+            assert_eq!(e.key.as_deref(), Some(key), "{rest}: {e}");
+            assert_eq!(e.line, Some(line), "{rest}: {e}");
+            assert!(e.message.contains(says), "{rest}: {e}");
+        };
+        bad(
+            "[[recipients]]\nchannel = 'telegram'\n",
+            "recipients[0].channel",
+            6,
+            "chat_id",
+        );
+        bad(
+            "[[recipients]]\nchannel = 'telegram'\nchat_id = 'newsdesk'\n",
+            "recipients[0].chat_id",
+            7,
+            "@channelname",
+        );
+        bad(
+            "[[recipients]]\nchannel = 'telegram'\nchat_id = 5\nemail = 'a@b.kz'\n",
+            "recipients[0].email",
+            8,
+            "its key is \"chat_id\"",
+        );
+        bad(
+            "[[recipients]]\nchannel = 'webhook'\nurl = 'ftp://x.example'\n",
+            "recipients[0].url",
+            7,
+            "http(s)",
+        );
+        bad(
+            "[[recipients]]\nchannel = 'pigeon'\n",
+            "recipients.channel",
+            6,
+            "expected one of `email`, `telegram`, `webhook`, `atom`",
+        );
+        bad(
+            "[[recipients]]\nemail = 'a@b.kz'\ndigest = true\n",
+            "recipients[0].digest",
+            7,
+            "telegram",
+        );
+        bad(
+            "[[recipients]]\nchannel = 'atom'\npath = 'a.xml'\n[[recipients]]\nchannel = 'atom'\npath = 'a.xml'\n",
+            "recipients[1].path",
+            10,
+            "twice",
+        );
+        let e = parse("[database]\npath = 'a.db'\n[[recipients]]\nchannel = 'webhook'\nurl = 'https://h.example/'\n").unwrap_err();
+        assert!(e.message.contains("secret_env"), "{e}");
+        let e = parse("[database]\npath = 'a.db'\n[telegram]\napi_url = 'api.telegram.org'\n")
+            .unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("telegram.api_url"), "{e}");
     }
 
     #[test]

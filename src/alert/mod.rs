@@ -1,5 +1,6 @@
 //! Alerts: the outbox rows `store` queued become one digest per recipient per run, sent
-//! by SMTP (or written as `.eml` files), each alert at most once.
+//! by SMTP (or written as `.eml` files), or on the recipient's channel (Telegram messages,
+//! a signed webhook POST, an Atom feed), each alert at most once.
 //!
 //! What this module must never do: send an alert again in a new message when the server
 //! may already have taken it (a digest caught mid-send is `unconfirmed`; only its own
@@ -13,10 +14,13 @@
 //! The callers hold the run lock: a digest found `queued` or `sending` at the start of a
 //! call is taken to be left by a run that died.
 
+mod atom;
 mod compose;
+mod telegram;
 mod transport;
+mod webhook;
 
-use crate::config::{Config, Language, Recipient};
+use crate::config::{Channel, Config, Language, Recipient, channel_of};
 use crate::states::{AlertKind, DigestKind, DigestStatus};
 use crate::store::{AlertItem, ChangeItem, DigestContent, Store, StoreError};
 use lettre::address::Envelope;
@@ -122,7 +126,7 @@ pub fn route(
                 .as_ref()
                 .is_none_or(|s| s.iter().any(|n| n == source))
         })
-        .map(|r| r.email.clone())
+        .map(|r| r.key())
         .collect()
 }
 
@@ -136,6 +140,112 @@ fn transport(cfg: &Config) -> Result<Mail, AlertError> {
         None => None,
     };
     Mail::from_config(&cfg.mail, ca.as_deref())
+}
+
+/// The transport of one channel.
+enum Link {
+    Mail(Mail),
+    Telegram(telegram::Telegram),
+    Webhook(webhook::Webhook),
+    Atom(atom::Atom),
+}
+
+impl Transport for Link {
+    async fn check(&self) -> Result<(), String> {
+        match self {
+            Link::Mail(t) => t.check().await,
+            Link::Telegram(t) => t.check().await,
+            Link::Webhook(t) => t.check().await,
+            Link::Atom(t) => t.check().await,
+        }
+    }
+    async fn send(&self, msg: &Outgoing<'_>) -> Result<(), String> {
+        match self {
+            Link::Mail(t) => t.send(msg).await,
+            Link::Telegram(t) => t.send(msg).await,
+            Link::Webhook(t) => t.send(msg).await,
+            Link::Atom(t) => t.send(msg).await,
+        }
+    }
+    async fn shutdown(&self) {
+        match self {
+            Link::Mail(t) => t.shutdown().await,
+            Link::Telegram(t) => t.shutdown().await,
+            Link::Webhook(t) => t.shutdown().await,
+            Link::Atom(t) => t.shutdown().await,
+        }
+    }
+}
+
+/// The transport for `channel`. Mail as before (a setup error stops the call); for the
+/// other channels a missing token or secret is the channel's failure (its alerts wait,
+/// the others go out).
+fn link(cfg: &Config, channel: Channel) -> Result<Result<Link, String>, AlertError> {
+    let timeout = cfg.mail.timeout_secs;
+    Ok(match channel {
+        Channel::Email => Ok(Link::Mail(transport(cfg)?)),
+        Channel::Telegram => match cfg.telegram.token() {
+            None => Err(format!(
+                "[telegram] token_env names {:?}, which is not set: no Telegram message can be sent",
+                cfg.telegram.token_env
+            )),
+            Some(t) => {
+                telegram::Telegram::new(&cfg.telegram.api_url, t, timeout).map(Link::Telegram)
+            }
+        },
+        Channel::Webhook => match cfg.webhook.secret() {
+            None => Err(format!(
+                "[webhook] secret_env names {:?}, which is not set: webhooks are never sent unsigned",
+                cfg.webhook.secret_env.as_deref().unwrap_or("")
+            )),
+            Some(s) => webhook::Webhook::new(s, timeout).map(Link::Webhook),
+        },
+        Channel::Atom => Ok(Link::Atom(atom::Atom)),
+    })
+}
+
+/// The channels, in the order a run delivers them.
+const CHANNELS: [Channel; 4] = [
+    Channel::Email,
+    Channel::Telegram,
+    Channel::Webhook,
+    Channel::Atom,
+];
+
+/// The outbox id of a message on a channel without Message-IDs (the webhook body's `id`).
+fn channel_message_id(digest_id: i64, channel: Channel) -> String {
+    format!(
+        "tenderscan.{digest_id}.{:016x}@{}",
+        rand::random::<u64>(),
+        channel.as_str()
+    )
+}
+
+/// The bytes handed over for a stored digest: as stored, except for a feed, which is
+/// rebuilt from this digest's entries and the recipient's delivered ones.
+fn handover(
+    store: &Store,
+    digest_id: i64,
+    recipient: &str,
+    stored: &[u8],
+) -> Result<Vec<u8>, AlertError> {
+    if channel_of(recipient) != Channel::Atom {
+        return Ok(stored.to_vec());
+    }
+    let mut entries: Vec<atom::Entry> = serde_json::from_slice(stored).unwrap_or_default();
+    for raw in store.delivered_contents(recipient, digest_id, atom::MAX_ENTRIES)? {
+        match serde_json::from_slice::<Vec<atom::Entry>>(&raw) {
+            Ok(mut e) => entries.append(&mut e),
+            Err(e) => tracing::warn!("a stored feed digest of {recipient} cannot be read: {e}"),
+        }
+        if entries.len() >= atom::MAX_ENTRIES {
+            break;
+        }
+    }
+    entries.sort_by(|a, b| b.updated.cmp(&a.updated));
+    let mut seen = std::collections::HashSet::new();
+    entries.retain(|e| seen.insert(e.id.clone()));
+    Ok(atom::feed(recipient, &entries).into_bytes())
 }
 
 /// Largest number of alerts in one digest; more make more digests (whole notices each).
@@ -232,9 +342,7 @@ impl Sender {
 }
 
 fn recipient_config<'a>(cfg: &'a Config, email: &str) -> Option<&'a Recipient> {
-    cfg.recipients
-        .iter()
-        .find(|r| r.email.trim().eq_ignore_ascii_case(email.trim()))
+    cfg.recipients.iter().find(|r| r.is(email))
 }
 
 /// Split a recipient's alerts (ordered by notice) into digests of whole notices.
@@ -324,6 +432,16 @@ fn still_addressed(cfg: &Config, d: &crate::store::UnconfirmedDigest) -> bool {
     }
 }
 
+/// Who a digest to `recipient` is handed to, in words.
+fn handed_to(recipient: &str) -> &'static str {
+    match channel_of(recipient) {
+        Channel::Email => "the mail server",
+        Channel::Telegram => "the Telegram Bot API",
+        Channel::Webhook => "the webhook",
+        Channel::Atom => "the feed file",
+    }
+}
+
 /// What becomes of an `unconfirmed` digest, in words, for warnings, `status` and the
 /// operator message.
 pub fn unconfirmed_outlook(cfg: &Config, d: &crate::store::UnconfirmedDigest) -> String {
@@ -339,9 +457,16 @@ pub fn unconfirmed_outlook(cfg: &Config, d: &crate::store::UnconfirmedDigest) ->
             d.recipient, d.id
         ),
         Some(due) => format!(
-            "the first run after {0} resends it (same Message-ID, so a copy the server did take collapses); `tenderscan alert --confirm {1}` if it did arrive, `tenderscan alert --resend {1}` to send it now",
+            "the first run after {0} resends it ({2}); `tenderscan alert --confirm {1}` if it did arrive, `tenderscan alert --resend {1}` to send it now",
             crate::stamp::format_time(due),
-            d.id
+            d.id,
+            match channel_of(&d.recipient) {
+                Channel::Email => "same Message-ID, so a copy the server did take collapses",
+                Channel::Telegram =>
+                    "the same message: if the first did arrive, the chat shows it twice",
+                Channel::Webhook => "the same body with the same id, so a receiver can drop a copy",
+                Channel::Atom => "the same entries with the same ids: feed readers show them once",
+            }
         ),
     }
 }
@@ -366,11 +491,12 @@ fn warn_unconfirmed(
             continue;
         }
         let w = format!(
-            "digest {} to {} ({} alerts, Message-ID {}) is unconfirmed: a run stopped while handing it to the mail server at {}, so it may not have arrived; {}",
+            "digest {} to {} ({} alerts, Message-ID {}) is unconfirmed: a run stopped while handing it to {} at {}, so it may not have arrived; {}",
             d.id,
             d.recipient,
             d.alerts,
             d.message_id,
+            handed_to(&d.recipient),
             d.since,
             unconfirmed_outlook(cfg, &d)
         );
@@ -394,9 +520,13 @@ async fn resend_stored(
         store.record_resend_failure(d.id, &e)?;
         return Ok(Err(e));
     };
-    let envelope = sender.envelope(&mailbox("recipient", &d.recipient)?)?;
+    let envelope = match channel_of(&d.recipient) {
+        Channel::Email => Some(sender.envelope(&mailbox("recipient", &d.recipient)?)?),
+        _ => None,
+    };
+    let raw = handover(store, d.id, &d.recipient, &raw)?;
     let msg = Outgoing {
-        envelope: &envelope,
+        envelope: envelope.as_ref(),
         raw: &raw,
         digest_id: d.id,
         recipient: &d.recipient,
@@ -429,7 +559,7 @@ async fn deliver(
     transport: &impl Transport,
     digest_id: i64,
     recipient: &str,
-    envelope: &Envelope,
+    envelope: Option<&Envelope>,
     raw: &[u8],
 ) -> Result<Result<usize, String>, AlertError> {
     if let Err(e) = transport.check().await {
@@ -472,12 +602,26 @@ pub async fn send_pending(
     let sender = Sender::new(cfg)?;
     let mut report = SendReport::default();
     if opts.dry_run {
-        for (email, _, lang) in &recipients_with_work(store, cfg)? {
+        for w in &recipients_with_work(store, cfg)? {
+            let (email, lang) = (&w.key, w.lang);
             for (chunk, changes) in with_changes(store, email)? {
-                let d = compose::digest(&chunk, &changes, rules, *lang);
-                report
-                    .previews
-                    .push(format!("To: {email}\nSubject: {}\n\n{}", d.subject, d.text));
+                if w.channel == Channel::Email {
+                    let d = compose::digest(&chunk, &changes, rules, lang);
+                    report
+                        .previews
+                        .push(format!("To: {email}\nSubject: {}\n\n{}", d.subject, d.text));
+                    continue;
+                }
+                // The other channels: what would be handed over (a Telegram message's
+                // JSON, a webhook body, a feed's entries), as text.
+                for unit in units(w, &sender, rules, &chunk, &changes)? {
+                    let (_, bytes) = (unit.build)(0)?;
+                    report.previews.push(format!(
+                        "To: {email}\nSubject: {}\n\n{}",
+                        unit.subject,
+                        String::from_utf8_lossy(&bytes)
+                    ));
+                }
             }
         }
         return Ok(report);
@@ -491,29 +635,24 @@ pub async fn send_pending(
         .collect();
     let work = recipients_with_work(store, cfg)?;
     let mut resend_failed = Vec::new();
-    if !work.is_empty() || !due.is_empty() {
-        let transport = transport(cfg)?;
-        match transport.check().await {
-            Err(e) => {
-                // Nothing was composed: the alerts stay pending and record the attempt.
-                tracing::warn!("alerts not sent: {e}");
+    for channel in CHANNELS {
+        let due: Vec<&crate::store::UnconfirmedDigest> = due
+            .iter()
+            .filter(|d| channel_of(&d.recipient) == channel)
+            .collect();
+        let work: Vec<&Work> = work.iter().filter(|w| w.channel == channel).collect();
+        if work.is_empty() && due.is_empty() {
+            continue;
+        }
+        let transport = link(cfg, channel)?;
+        let ready = match &transport {
+            Ok(t) => t.check().await.map(|()| t),
+            Err(e) => Err(e.clone()),
+        };
+        match ready {
+            Ok(transport) => {
                 for d in &due {
-                    store.record_resend_failure(d.id, &e)?;
-                    report.failed.push(format!(
-                        "{}: unconfirmed digest {} is due to be resent but was not: {e}",
-                        d.recipient, d.id
-                    ));
-                    resend_failed.push(d.id);
-                }
-                for (email, _, _) in &work {
-                    store.record_alert_failure(email, AlertKind::Match, &e)?;
-                    store.record_alert_failure(email, AlertKind::Changed, &e)?;
-                    report.failed.push(format!("{email}: {e}"));
-                }
-            }
-            Ok(()) => {
-                for d in &due {
-                    match resend_stored(store, &transport, &sender, d).await? {
+                    match resend_stored(store, transport, &sender, d).await? {
                         Ok(n) => {
                             report.resent.push(d.id);
                             report.digests_sent += 1;
@@ -534,26 +673,63 @@ pub async fn send_pending(
                         }
                     }
                 }
-                send_new(store, &transport, &sender, rules, &work, &mut report).await?;
+                send_new(store, transport, &sender, rules, &work, &mut report).await?;
+            }
+            Err(e) => {
+                // Nothing was composed: the alerts stay pending and record the attempt.
+                tracing::warn!("alerts not sent: {e}");
+                for d in &due {
+                    store.record_resend_failure(d.id, &e)?;
+                    report.failed.push(format!(
+                        "{}: unconfirmed digest {} is due to be resent but was not: {e}",
+                        d.recipient, d.id
+                    ));
+                    resend_failed.push(d.id);
+                }
+                for w in &work {
+                    store.record_alert_failure(&w.key, AlertKind::Match, &e)?;
+                    store.record_alert_failure(&w.key, AlertKind::Changed, &e)?;
+                    report.failed.push(format!("{}: {e}", w.key));
+                }
             }
         }
-        transport.shutdown().await;
+        if let Ok(t) = &transport {
+            t.shutdown().await;
+        }
     }
     let fresh = report.unconfirmed.clone();
     warn_unconfirmed(store, cfg, &fresh, &resend_failed, &mut report)?;
     Ok(report)
 }
 
-/// Recipients with pending alerts who are still configured: (address, mailbox, language).
+/// A recipient with pending alerts.
+struct Work {
+    /// The outbox name ([`Recipient::key`]).
+    key: String,
+    channel: Channel,
+    lang: Language,
+    /// Telegram: pack notices into digests.
+    digest: bool,
+    /// Mail only.
+    mailbox: Option<Mailbox>,
+}
+
+/// Recipients with pending alerts who are still configured.
 /// Alerts for addresses no longer configured are kept, with a warning.
-fn recipients_with_work(
-    store: &Store,
-    cfg: &Config,
-) -> Result<Vec<(String, Mailbox, Language)>, AlertError> {
+fn recipients_with_work(store: &Store, cfg: &Config) -> Result<Vec<Work>, AlertError> {
     let mut work = Vec::new();
     for email in store.pending_alert_recipients()? {
         match recipient_config(cfg, &email) {
-            Some(r) => work.push((email.clone(), mailbox("recipient", &email)?, r.language)),
+            Some(r) => work.push(Work {
+                key: email.clone(),
+                channel: r.channel,
+                lang: r.language,
+                digest: r.digest,
+                mailbox: match r.channel {
+                    Channel::Email => Some(mailbox("recipient", &email)?),
+                    _ => None,
+                },
+            }),
             None => tracing::warn!(
                 "alerts are queued for {email}, who is no longer among the config's [[recipients]]: kept, not sent"
             ),
@@ -564,51 +740,213 @@ fn recipients_with_work(
 
 /// Compose and hand over each recipient's digests, one at a time: a digest is queued
 /// only after the one before it has its answer, so at most one is ever `sending`.
+/// A Telegram message is one digest (one notice, or notices packed under the limit).
 async fn send_new(
     store: &mut Store,
     transport: &impl Transport,
     sender: &Sender,
     rules: &HashMap<String, RuleText>,
-    work: &[(String, Mailbox, Language)],
+    work: &[&Work],
     report: &mut SendReport,
 ) -> Result<(), AlertError> {
-    for (email, to, lang) in work {
-        let envelope = sender.envelope(to)?;
+    for w in work {
+        let email = w.key.as_str();
+        let envelope = w
+            .mailbox
+            .as_ref()
+            .map(|to| sender.envelope(to))
+            .transpose()?;
         for (chunk, changes) in with_changes(store, email)? {
-            let ids: Vec<i64> = chunk
-                .iter()
-                .map(|i| i.alert_id)
-                .chain(changes.iter().map(|c| c.alert_id))
-                .collect();
-            let mut raw = Vec::new();
-            let digest_id = store.queue_digest(email, DigestKind::Digest, &ids, |id| {
-                let d = compose::digest(&chunk, &changes, rules, *lang);
+            for unit in units(w, sender, rules, &chunk, &changes)? {
+                let mut raw = Vec::new();
+                let digest_id = store.queue_digest(email, DigestKind::Digest, &unit.ids, |id| {
+                    let (message_id, bytes) = (unit.build)(id)?;
+                    raw = bytes.clone();
+                    Ok::<_, AlertError>(DigestContent {
+                        message_id,
+                        subject: unit.subject,
+                        raw: bytes,
+                    })
+                })?;
+                let bytes = handover(store, digest_id, email, &raw)?;
+                match deliver(
+                    store,
+                    transport,
+                    digest_id,
+                    email,
+                    envelope.as_ref(),
+                    &bytes,
+                )
+                .await?
+                {
+                    Ok(n) => {
+                        report.digests_sent += 1;
+                        report.alerts_sent += n;
+                    }
+                    Err(e) => report.failed.push(format!("{email}: {e}")),
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The content of one outbox message given its digest id: (Message-ID or channel id, bytes).
+type Build<'a> = Box<dyn FnOnce(i64) -> Result<(String, Vec<u8>), AlertError> + 'a>;
+
+/// One message to queue: its alerts, its subject, how to build it.
+struct Unit<'a> {
+    ids: Vec<i64>,
+    subject: String,
+    build: Build<'a>,
+}
+
+/// The messages one chunk of a recipient's alerts becomes on its channel: one mail
+/// digest, one webhook body or one set of feed entries; Telegram, one message a notice
+/// or (with `digest`) notices packed under the length limit.
+fn units<'a>(
+    w: &Work,
+    sender: &'a Sender,
+    rules: &HashMap<String, RuleText>,
+    chunk: &[AlertItem],
+    changes: &[ChangeItem],
+) -> Result<Vec<Unit<'a>>, AlertError> {
+    let all_ids: Vec<i64> = chunk
+        .iter()
+        .map(|i| i.alert_id)
+        .chain(changes.iter().map(|c| c.alert_id))
+        .collect();
+    let mut units: Vec<Unit<'a>> = Vec::new();
+    if w.channel == Channel::Email {
+        let d = compose::digest(chunk, changes, rules, w.lang);
+        let Some(to) = w.mailbox.clone() else {
+            return Ok(units);
+        };
+        let subject = d.subject.clone();
+        units.push(Unit {
+            ids: all_ids,
+            subject: d.subject,
+            build: Box::new(move |id| {
                 let message_id = sender.message_id(id);
-                raw = sender.build(
-                    to,
-                    &d.subject,
+                let raw = sender.build(
+                    &to,
+                    &subject,
                     &message_id,
                     Body::Alternative {
                         text: d.text,
                         html: d.html,
                     },
                 )?;
-                Ok::<_, AlertError>(DigestContent {
-                    message_id,
-                    subject: d.subject,
-                    raw: raw.clone(),
-                })
-            })?;
-            match deliver(store, transport, digest_id, email, &envelope, &raw).await? {
-                Ok(n) => {
-                    report.digests_sent += 1;
-                    report.alerts_sent += n;
-                }
-                Err(e) => report.failed.push(format!("{email}: {e}")),
+                Ok((message_id, raw))
+            }),
+        });
+        return Ok(units);
+    }
+    let pieces = compose::pieces(chunk, changes, rules, w.lang);
+    match w.channel {
+        Channel::Email => {}
+        Channel::Telegram => {
+            let chat = w.key.strip_prefix("telegram:").unwrap_or(&w.key);
+            let chat: serde_json::Value = match chat.parse::<i64>() {
+                Ok(n) => n.into(),
+                Err(_) => chat.into(),
+            };
+            for (ids, html) in compose::telegram_messages(&pieces, w.digest) {
+                let subject = subject_of(&pieces, &ids);
+                let chat = chat.clone();
+                units.push(Unit {
+                    ids,
+                    subject,
+                    build: Box::new(move |id| {
+                        let body = serde_json::json!({
+                            "chat_id": chat,
+                            "text": html,
+                            "parse_mode": "HTML",
+                            "link_preview_options": {"is_disabled": true},
+                        });
+                        Ok((
+                            channel_message_id(id, Channel::Telegram),
+                            body.to_string().into_bytes(),
+                        ))
+                    }),
+                });
             }
         }
+        Channel::Webhook => {
+            let subject = subject_of(&pieces, &all_ids);
+            let lang = match w.lang {
+                Language::En => "en",
+                Language::Ru => "ru",
+            };
+            units.push(Unit {
+                ids: all_ids,
+                subject,
+                build: Box::new(move |id| {
+                    let message_id = channel_message_id(id, Channel::Webhook);
+                    let pick = |kind: &str| -> Vec<serde_json::Value> {
+                        pieces
+                            .iter()
+                            .filter(|p| p.kind == kind)
+                            .map(|p| p.json.clone())
+                            .collect()
+                    };
+                    let body = serde_json::json!({
+                        "id": message_id,
+                        "digest_id": id,
+                        "created_at": crate::stamp::format_time(chrono::Utc::now()),
+                        "language": lang,
+                        "notices": pick("match"),
+                        "changes": pick("changed"),
+                    });
+                    Ok((message_id, body.to_string().into_bytes()))
+                }),
+            });
+        }
+        Channel::Atom => {
+            let subject = subject_of(&pieces, &all_ids);
+            units.push(Unit {
+                ids: all_ids,
+                subject,
+                build: Box::new(move |id| {
+                    let now = crate::stamp::format_time(chrono::Utc::now());
+                    let entries: Vec<atom::Entry> = pieces
+                        .iter()
+                        .map(|p| atom::Entry {
+                            id: format!(
+                                "urn:tenderscan:alert:{}",
+                                p.alert_ids.iter().min().copied().unwrap_or(id)
+                            ),
+                            title: p.title.clone(),
+                            updated: now.clone(),
+                            link: p.link.clone(),
+                            content: p.html.replace('\n', "<br>\n"),
+                        })
+                        .collect();
+                    let raw = serde_json::to_vec(&entries).unwrap_or_default();
+                    Ok((channel_message_id(id, Channel::Atom), raw))
+                }),
+            });
+        }
     }
-    Ok(())
+    Ok(units)
+}
+
+/// A short subject for a channel's message (for `status` and the outbox): its first
+/// notice's title and how many more.
+fn subject_of(pieces: &[compose::Piece], ids: &[i64]) -> String {
+    let mine: Vec<&compose::Piece> = pieces
+        .iter()
+        .filter(|p| p.alert_ids.iter().any(|a| ids.contains(a)))
+        .collect();
+    let first = mine
+        .first()
+        .map(|p| p.title.as_str())
+        .unwrap_or("tenderscan");
+    let more = match mine.len() {
+        0 | 1 => String::new(),
+        n => format!(" (+{})", n - 1),
+    };
+    compose::header_text(&format!("tenderscan: {first}{more}"), 160)
 }
 
 /// Send digest `digest_id` again, byte for byte, with the same Message-ID (mail clients
@@ -646,22 +984,31 @@ pub async fn resend(
         other => return Err(refuse(&format!("it is {other}"))),
     }
     let raw = d.raw.ok_or_else(|| refuse("its message was not stored"))?;
-    let to = mailbox("recipient", &d.recipient)?;
-    let envelope = sender.envelope(&to)?;
-    let transport = transport(cfg)?;
-    let outcome = match transport.check().await {
+    let channel = channel_of(&d.recipient);
+    let envelope = match channel {
+        Channel::Email => Some(sender.envelope(&mailbox("recipient", &d.recipient)?)?),
+        _ => None,
+    };
+    let raw = handover(store, d.id, &d.recipient, &raw)?;
+    let outcome = match link(cfg, channel)? {
         Err(e) => Err(e),
-        Ok(()) => {
-            let msg = Outgoing {
-                envelope: &envelope,
-                raw: &raw,
-                digest_id: d.id,
-                recipient: &d.recipient,
+        Ok(transport) => {
+            let outcome = match transport.check().await {
+                Err(e) => Err(e),
+                Ok(()) => {
+                    let msg = Outgoing {
+                        envelope: envelope.as_ref(),
+                        raw: &raw,
+                        digest_id: d.id,
+                        recipient: &d.recipient,
+                    };
+                    transport.send(&msg).await
+                }
             };
-            transport.send(&msg).await
+            transport.shutdown().await;
+            outcome
         }
     };
-    transport.shutdown().await;
     match outcome {
         Ok(()) => {
             report.alerts_sent = store.mark_digest_resent(d.id)?;
@@ -772,11 +1119,12 @@ pub async fn operator_check(store: &mut Store, cfg: &Config) -> Result<usize, Al
             "problem": "unconfirmed",
             "summary": format!("digest {} to {} may not have been delivered", d.id, d.recipient),
             "detail": format!(
-                "A run stopped while handing digest {} ({} alerts, Message-ID {}) to the mail server at {}.\n\
-                 The server may have taken it, or not.",
+                "A run stopped while handing digest {} ({} alerts, Message-ID {}) to {} at {}.\n\
+                 It may have been taken, or not.",
                 d.id,
                 d.alerts,
                 d.message_id,
+                handed_to(&d.recipient),
                 d.attempted_at.as_deref().unwrap_or("an unknown time"),
             ),
             "action": format!(
@@ -814,7 +1162,7 @@ pub async fn operator_check(store: &mut Store, cfg: &Config) -> Result<usize, Al
                 raw: raw.clone(),
             })
         })?;
-        match deliver(store, &transport, id, admin, &envelope, &raw).await? {
+        match deliver(store, &transport, id, admin, Some(&envelope), &raw).await? {
             Ok(_) => sent += 1,
             Err(e) => last_error = Some(e),
         }
@@ -867,9 +1215,16 @@ mod tests {
         let ok = Stub::default();
         let id = queue(&mut store);
         let raw = store.digest(id).unwrap().unwrap().raw.unwrap();
-        let r = deliver(&mut store, &ok, id, "desk@example.org", &envelope, &raw)
-            .await
-            .unwrap();
+        let r = deliver(
+            &mut store,
+            &ok,
+            id,
+            "desk@example.org",
+            Some(&envelope),
+            &raw,
+        )
+        .await
+        .unwrap();
         assert_eq!(r, Ok(0));
         assert_eq!(status(&store, id), "sent");
         assert_eq!(
@@ -882,9 +1237,16 @@ mod tests {
             ..Stub::default()
         };
         let id = queue(&mut store);
-        let r = deliver(&mut store, &down, id, "desk@example.org", &envelope, b"x")
-            .await
-            .unwrap();
+        let r = deliver(
+            &mut store,
+            &down,
+            id,
+            "desk@example.org",
+            Some(&envelope),
+            b"x",
+        )
+        .await
+        .unwrap();
         assert_eq!(r, Err("SMTP server x:25: connection refused".to_string()));
         assert_eq!(status(&store, id), "failed");
         assert!(down.sent.lock().unwrap().is_empty());
@@ -894,9 +1256,16 @@ mod tests {
             ..Stub::default()
         };
         let id = queue(&mut store);
-        let r = deliver(&mut store, &refuse, id, "desk@example.org", &envelope, b"x")
-            .await
-            .unwrap();
+        let r = deliver(
+            &mut store,
+            &refuse,
+            id,
+            "desk@example.org",
+            Some(&envelope),
+            b"x",
+        )
+        .await
+        .unwrap();
         assert!(r.is_err());
         assert_eq!(status(&store, id), "failed");
     }

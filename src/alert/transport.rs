@@ -2,7 +2,8 @@
 //! lettre's tokio transport ([`Smtp`]: security none / STARTTLS / implicit TLS with rustls,
 //! auth from the environment, timeouts), or, without `smtp_host`, `.eml` files in
 //! `dry_run_dir` ([`Folder`]). [`Mail`] is the one the config picks; tests of the delivery
-//! logic use a stub. Later channels (Telegram, webhooks) implement the same trait.
+//! logic use a stub. The other channels (`telegram.rs`, `webhook.rs`, `atom.rs` beside this
+//! file) implement the same trait.
 //!
 //! This module hands over bytes and reports errors as text; it never touches the store.
 
@@ -18,7 +19,8 @@ use std::time::Duration;
 
 /// One message to hand over: its envelope, its bytes as stored, and which digest it is.
 pub(crate) struct Outgoing<'a> {
-    pub envelope: &'a Envelope,
+    /// The SMTP envelope (mail only).
+    pub envelope: Option<&'a Envelope>,
     pub raw: &'a [u8],
     pub digest_id: i64,
     pub recipient: &'a str,
@@ -152,8 +154,14 @@ impl Transport for Smtp {
         }
     }
     async fn send(&self, msg: &Outgoing<'_>) -> Result<(), String> {
+        let Some(envelope) = msg.envelope else {
+            return Err(format!(
+                "SMTP server {}: no envelope for {}",
+                self.server, msg.recipient
+            ));
+        };
         self.inner
-            .send_raw(msg.envelope, msg.raw)
+            .send_raw(envelope, msg.raw)
             .await
             .map(|_| ())
             .map_err(|e| format!("SMTP server {}: {}", self.server, chain(&e)))
@@ -336,7 +344,7 @@ mod tls_tests {
                 trusted.check().await.unwrap();
                 trusted
                     .send(&Outgoing {
-                        envelope: &envelope,
+                        envelope: Some(&envelope),
                         raw,
                         digest_id: 1,
                         recipient: "b@newsroom.example",
@@ -353,7 +361,7 @@ mod tls_tests {
                     let plain = Mail::from_config(&mail(port, Security::None), None).unwrap();
                     let e = plain
                         .send(&Outgoing {
-                            envelope: &envelope,
+                            envelope: Some(&envelope),
                             raw,
                             digest_id: 2,
                             recipient: "b@newsroom.example",
@@ -397,7 +405,7 @@ mod tls_tests {
             )
             .unwrap();
             good.send(&Outgoing {
-                envelope: &envelope,
+                envelope: Some(&envelope),
                 raw: b"Subject: x\r\n\r\nx\r\n",
                 digest_id: 1,
                 recipient: "b",
@@ -411,7 +419,7 @@ mod tls_tests {
             let anon = Mail::from_config(&mail(port, Security::Starttls), Some(&ca)).unwrap();
             assert!(
                 anon.send(&Outgoing {
-                    envelope: &envelope,
+                    envelope: Some(&envelope),
                     raw: b"Subject: x\r\n\r\nx\r\n",
                     digest_id: 1,
                     recipient: "b"

@@ -334,6 +334,32 @@ impl Store {
         Ok(id)
     }
 
+    /// The stored content of `recipient`'s delivered (`sent`) and maybe-delivered
+    /// (`unconfirmed`) digests other than `except`, newest first, at most `limit`: what a
+    /// feed is rebuilt from.
+    pub fn delivered_contents(
+        &self,
+        recipient: &str,
+        except: i64,
+        limit: usize,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT raw FROM digests WHERE recipient = ?1 AND id != ?2 AND status IN (?3, ?4)
+               AND raw IS NOT NULL ORDER BY id DESC LIMIT ?5",
+        )?;
+        let rows = stmt.query_map(
+            params![
+                recipient,
+                except,
+                DigestStatus::Sent,
+                DigestStatus::Unconfirmed,
+                i64::try_from(limit).unwrap_or(i64::MAX)
+            ],
+            |r| r.get::<_, Vec<u8>>(0),
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// The hand-over to the server starts now: from here on a crash leaves the digest
     /// `sending`, which the next run turns into `unconfirmed`.
     pub fn mark_digest_sending(&self, id: i64) -> Result<(), StoreError> {

@@ -17,7 +17,7 @@ const EN: &str = "reporter@newsroom.example";
 const RU: &str = "ru.desk@newsroom.example";
 const ADMIN: &str = "ops@newsroom.example";
 
-fn block<F: std::future::Future>(f: F) -> F::Output {
+pub(crate) fn block<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -25,7 +25,7 @@ fn block<F: std::future::Future>(f: F) -> F::Output {
         .block_on(f)
 }
 
-fn rules() -> HashMap<String, RuleText> {
+pub(crate) fn rules() -> HashMap<String, RuleText> {
     HashMap::from([
         (
             "fake-accounts".to_string(),
@@ -67,23 +67,23 @@ fn config(dir: &Path, port: Option<u16>, admin: bool, timeout_secs: u64) -> (Con
     (Config::load(&path).unwrap(), path)
 }
 
-struct Tender {
-    id: &'static str,
-    title: String,
-    agency: (&'static str, String),
-    amount: f64,
-    url: String,
+pub(crate) struct Tender {
+    pub(crate) id: &'static str,
+    pub(crate) title: String,
+    pub(crate) agency: (&'static str, String),
+    pub(crate) amount: f64,
+    pub(crate) url: String,
     /// The text the phrase is found in: the notice's description, or a lot's.
-    text: String,
-    phrase: &'static str,
+    pub(crate) text: String,
+    pub(crate) phrase: &'static str,
     /// Put the text in a lot with this amount.
-    lot_amount: Option<f64>,
-    rule: &'static str,
-    severity: Severity,
-    quota: Option<(&'static str, i64)>,
+    pub(crate) lot_amount: Option<f64>,
+    pub(crate) rule: &'static str,
+    pub(crate) severity: Severity,
+    pub(crate) quota: Option<(&'static str, i64)>,
 }
 
-fn tender(id: &'static str) -> Tender {
+pub(crate) fn tender(id: &'static str) -> Tender {
     Tender {
         id,
         title: format!("Услуги по информационному сопровождению №{id}"),
@@ -100,7 +100,7 @@ fn tender(id: &'static str) -> Tender {
 }
 
 /// Store one notice and record one match in it, queued for `recipients`.
-fn seed(store: &mut Store, t: &Tender, recipients: &[&str], baseline: bool) -> i64 {
+pub(crate) fn seed(store: &mut Store, t: &Tender, recipients: &[&str], baseline: bool) -> i64 {
     let source = store
         .ensure_source("goszakup", "goszakup", "https://ows.goszakup.gov.kz")
         .unwrap();
@@ -173,7 +173,7 @@ fn seed(store: &mut Store, t: &Tender, recipients: &[&str], baseline: bool) -> i
     notice_id
 }
 
-fn count(store: &Store, sql: &str) -> i64 {
+pub(crate) fn count(store: &Store, sql: &str) -> i64 {
     store.conn().query_row(sql, [], |r| r.get(0)).unwrap()
 }
 

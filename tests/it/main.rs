@@ -4,6 +4,7 @@
 
 mod alert;
 mod bounds;
+mod channels;
 mod commands;
 mod contracts;
 mod crawl;

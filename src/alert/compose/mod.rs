@@ -12,11 +12,13 @@
 //! links), `text` and `html` (the two parts of a digest); here, the grouping of findings
 //! by notice, the subject, and operator messages.
 
+mod channels;
 mod escape;
 mod html;
 mod i18n;
 mod text;
 
+pub(crate) use channels::{Piece, pieces, telegram_messages};
 pub(crate) use escape::header_text;
 
 use crate::alert::RuleText;

@@ -1,0 +1,279 @@
+//! What the other channels carry, one [`Piece`] a notice: a Telegram HTML block (only
+//! the tags the Bot API allows: `b`, `i`, `a`, `blockquote`), the JSON object of a
+//! webhook body, and the title and link of an Atom entry.
+//!
+//! What this module must never do: put a piece of notice text into HTML unescaped (every
+//! one goes through [`h`]), make a link of anything but an absolute http(s) URL, or make
+//! a Telegram block over [`MAX_PIECE_CHARS`] (a notice too long for it is told briefly).
+
+use super::escape::{clean_inline, evidence_parts, h, header_text, safe_url};
+use super::i18n::{deadline_line, event_line, labels, money, price_line, sev_index};
+use super::{
+    MAX_AGENCY_CHARS, MAX_FIELD_CHARS, MAX_TITLE_CHARS, agency_line, found_in, group, rule_title,
+};
+use crate::alert::RuleText;
+use crate::config::Language;
+use crate::store::{AlertItem, ChangeItem};
+use serde_json::json;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+/// Telegram's limit for one message (characters after entities are parsed: the HTML
+/// source counted here is never shorter).
+pub(crate) const TELEGRAM_MAX_CHARS: usize = 4096;
+/// Longest block for one notice, leaving room for a digest's heading.
+pub(crate) const MAX_PIECE_CHARS: usize = 3800;
+/// Evidence shown around the match in a Telegram block (characters each side).
+const EVIDENCE_SIDE_CHARS: usize = 160;
+
+/// One notice (its findings, or its changes) for a channel.
+#[derive(Debug, Clone)]
+pub(crate) struct Piece {
+    pub alert_ids: Vec<i64>,
+    pub title: String,
+    pub link: Option<String>,
+    /// Telegram HTML (also the Atom entry's content).
+    pub html: String,
+    /// The webhook's object for this notice.
+    pub json: serde_json::Value,
+    /// `match` or `changed`.
+    pub kind: &'static str,
+}
+
+fn side(s: &str, tail: bool) -> String {
+    super::escape::clip(s, EVIDENCE_SIDE_CHARS, tail)
+}
+
+/// The pieces of a digest: changed notices first, then new findings, most severe first.
+pub(crate) fn pieces(
+    items: &[AlertItem],
+    changes: &[ChangeItem],
+    rules: &HashMap<String, RuleText>,
+    lang: Language,
+) -> Vec<Piece> {
+    let l = labels(lang);
+    let mut out = Vec::new();
+    for c in changes {
+        let title = header_text(&c.title, MAX_TITLE_CHARS);
+        let link = c.url.as_deref().and_then(safe_url);
+        let mut html = format!("<b>{}</b>\n", h(l.changed));
+        let _ = writeln!(html, "{}", title_html(&title, link.as_deref()));
+        if let Some(a) = c.agency_name.as_deref() {
+            let _ = writeln!(
+                html,
+                "{}: {}",
+                h(l.agency),
+                h(&header_text(a, MAX_AGENCY_CHARS))
+            );
+        }
+        let events: Vec<String> = c.events.iter().map(|e| event_line(lang, e)).collect();
+        for e in &events {
+            let _ = writeln!(html, "• {}", h(e));
+        }
+        let html = fit(html, || {
+            format!(
+                "<b>{}</b>\n{}",
+                h(l.changed),
+                title_html(&header_text(&title, 200), link.as_deref())
+            )
+        });
+        out.push(Piece {
+            alert_ids: vec![c.alert_id],
+            json: json!({
+                "kind": "changed",
+                "alert_ids": [c.alert_id],
+                "notice_id": c.notice_id,
+                "number": c.notice_number.as_deref().map(|n| header_text(n, MAX_FIELD_CHARS)),
+                "title": title,
+                "url": link,
+                "agency": c.agency_name.as_deref().map(|a| header_text(a, MAX_AGENCY_CHARS)),
+                "events": events,
+            }),
+            title,
+            link,
+            html,
+            kind: "changed",
+        });
+    }
+    for g in group(items) {
+        let first = g.items[0];
+        let title = header_text(&first.title, MAX_TITLE_CHARS);
+        let link = first.url.as_deref().and_then(safe_url);
+        let sev = l.severity[sev_index(g.top)].to_uppercase();
+        let mut html = format!(
+            "<b>{}</b> · {}\n",
+            h(&sev),
+            h(rule_title(rules, &first.rule_id))
+        );
+        let _ = writeln!(html, "{}", title_html(&title, link.as_deref()));
+        if let Some(a) = agency_line(first, l) {
+            let _ = writeln!(html, "{}: {}", h(l.agency), h(&a));
+        }
+        if let Some(m) = first
+            .notice_amount
+            .and_then(|a| money(a, first.currency.as_deref()))
+        {
+            let _ = writeln!(html, "{}: {}", h(l.amount), h(&m));
+        }
+        if let Some(d) = deadline_line(lang, first) {
+            let _ = writeln!(html, "{}: {}", h(l.deadline), h(&d));
+        }
+        if let Some(n) = first.notice_number.as_deref() {
+            let _ = writeln!(
+                html,
+                "{}: {}",
+                h(l.notice),
+                h(&header_text(n, MAX_FIELD_CHARS))
+            );
+        }
+        let mut findings = Vec::new();
+        for it in &g.items {
+            let (a, m, b) = evidence_parts(it);
+            let _ = writeln!(
+                html,
+                "\n<b>{}</b> ({})\n{}: {}",
+                h(rule_title(rules, &it.rule_id)),
+                h(l.severity[sev_index(it.severity)]),
+                h(l.found_in),
+                h(&found_in(it, l))
+            );
+            if let Some((priced, p)) = price_line(lang, it) {
+                let _ = writeln!(
+                    html,
+                    "{}: {}",
+                    h(if priced { l.price } else { l.quota }),
+                    h(&p)
+                );
+            }
+            let _ = writeln!(
+                html,
+                "<blockquote>{}<b>{}</b>{}</blockquote>",
+                h(&side(a.trim_start(), true)),
+                h(&m),
+                h(&side(b.trim_end(), false))
+            );
+            if it.by_ocr {
+                let _ = writeln!(html, "<i>{}</i>", h(l.by_ocr));
+            }
+            if it.retracted {
+                let _ = writeln!(html, "<i>{}</i>", h(l.retracted));
+            }
+            findings.push(json!({
+                "alert_id": it.alert_id,
+                "rule_id": clean_inline(&it.rule_id),
+                "rule_title": clean_inline(rule_title(rules, &it.rule_id)),
+                "severity": it.severity.to_string(),
+                "found_in": found_in(it, l),
+                "evidence": clean_inline(&format!("{a}{m}{b}")),
+                "matched": clean_inline(&m),
+                "by_ocr": it.by_ocr,
+                "retracted": it.retracted,
+            }));
+        }
+        let brief = || {
+            format!(
+                "<b>{}</b> · {}\n{}",
+                h(&sev),
+                h(&header_text(rule_title(rules, &first.rule_id), 200)),
+                title_html(&header_text(&title, 200), link.as_deref())
+            )
+        };
+        let html = fit(html, brief);
+        out.push(Piece {
+            alert_ids: g.items.iter().map(|i| i.alert_id).collect(),
+            json: json!({
+                "kind": "match",
+                "alert_ids": g.items.iter().map(|i| i.alert_id).collect::<Vec<_>>(),
+                "notice_id": first.notice_id,
+                "number": first.notice_number.as_deref().map(|n| header_text(n, MAX_FIELD_CHARS)),
+                "title": title,
+                "url": link,
+                "source": clean_inline(&first.source),
+                "agency": {
+                    "name": first.agency_name.as_deref().map(|a| header_text(a, MAX_AGENCY_CHARS)),
+                    "bin": first.agency_bin.as_deref().map(|b| header_text(b, MAX_FIELD_CHARS)),
+                },
+                "amount": first.notice_amount,
+                "currency": first.currency.as_deref().map(|c| header_text(c, 10)),
+                "deadline_at": first.deadline_at,
+                "severity": g.top.to_string(),
+                "findings": findings,
+            }),
+            title,
+            link,
+            html: html.trim_end().to_string(),
+            kind: "match",
+        });
+    }
+    out
+}
+
+/// The title as a link when there is a usable one (both already cleaned).
+fn title_html(title: &str, link: Option<&str>) -> String {
+    match link {
+        Some(u) => format!("<a href=\"{}\">{}</a>", h(u), h(title)),
+        None => format!("<b>{}</b>", h(title)),
+    }
+}
+
+/// `html`, or the brief form when it is over [`MAX_PIECE_CHARS`].
+fn fit(html: String, brief: impl FnOnce() -> String) -> String {
+    if html.chars().count() <= MAX_PIECE_CHARS {
+        html
+    } else {
+        brief()
+    }
+}
+
+/// Telegram messages: one a piece, or (`digest`) pieces packed in order into messages
+/// under [`TELEGRAM_MAX_CHARS`], a notice never split. Each is (its alerts, its HTML).
+pub(crate) fn telegram_messages(pieces: &[Piece], digest: bool) -> Vec<(Vec<i64>, String)> {
+    let mut out: Vec<(Vec<i64>, String)> = Vec::new();
+    for p in pieces {
+        match out.last_mut() {
+            Some((ids, text))
+                if digest
+                    && text.chars().count() + 2 + p.html.chars().count() <= TELEGRAM_MAX_CHARS =>
+            {
+                text.push_str("\n\n");
+                text.push_str(&p.html);
+                ids.extend(&p.alert_ids);
+            }
+            _ => out.push((p.alert_ids.clone(), p.html.clone())),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn telegram_blocks_escape_notice_text_and_fit_the_limit() {
+        let mut it = super::super::tests::item();
+        it.title = "<b onclick=x>Tender & \"co\"</b>".into();
+        it.url = Some("javascript:alert(1)".into());
+        let rules = HashMap::new();
+        let p = pieces(&[it.clone()], &[], &rules, Language::En);
+        assert_eq!(p.len(), 1);
+        assert!(
+            p[0].html
+                .contains("&lt;b onclick=x&gt;Tender &amp; &quot;co&quot;&lt;/b&gt;"),
+            "{}",
+            p[0].html
+        );
+        assert!(!p[0].html.contains("javascript"));
+        // A huge title and evidence still fit one message.
+        it.title = "Я".repeat(100_000);
+        it.evidence = "<".repeat(100_000);
+        let p = pieces(&[it], &[], &rules, Language::Ru);
+        assert!(p[0].html.chars().count() <= MAX_PIECE_CHARS);
+        // Packed into digests under the limit, a notice never split.
+        let many: Vec<Piece> = (0..10).map(|_| p[0].clone()).collect();
+        for (_, m) in telegram_messages(&many, true) {
+            assert!(m.chars().count() <= TELEGRAM_MAX_CHARS);
+        }
+        assert_eq!(telegram_messages(&many, false).len(), 10);
+    }
+}
