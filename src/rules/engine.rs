@@ -277,6 +277,66 @@ fn count_seps(t: &[u8]) -> (u32, u32) {
     (w, s)
 }
 
+/// Re-choose each `near`'s anchor, the slot whose words go into the prefilter, knowing every rule:
+/// the slot whose terms the rules use least (a term many rules share, such as "аккаунт" or
+/// "комментарий", is a common word of the texts too, and every occurrence of an anchor opens a
+/// window to check), then the one with the longest keys. Short keys (three letters) count
+/// double: they let more unrelated words through.
+fn choose_near_anchors(list: &[Term], rules: &mut [CompiledRule]) {
+    let mut uses = vec![0u32; list.len()];
+    {
+        let mut count = |slot: &[TermId]| {
+            for &t in slot {
+                uses[t as usize] += 1;
+            }
+        };
+        for r in rules.iter() {
+            for ph in r.phrases.iter().chain(r.unless.iter()) {
+                ph.slots.iter().for_each(|s| count(s));
+            }
+            for n in &r.near {
+                n.slots.iter().for_each(|s| count(s));
+            }
+        }
+    }
+    let cost = |slot: &[TermId]| -> u64 {
+        slot.iter()
+            .map(|&t| {
+                let term = &list[t as usize];
+                let short = term.keys.iter().any(|k| k.chars().count() <= 3);
+                u64::from(uses[t as usize]) * if short { 2 } else { 1 }
+            })
+            .sum()
+    };
+    let min_key = |slot: &[TermId]| -> usize {
+        slot.iter()
+            .map(|&t| {
+                list[t as usize]
+                    .keys
+                    .iter()
+                    .map(|k| k.chars().count())
+                    .min()
+                    .unwrap_or(0)
+            })
+            .min()
+            .unwrap_or(0)
+    };
+    for r in rules.iter_mut() {
+        for n in r.near.iter_mut() {
+            if let Some(best) = (0..n.slots.len())
+                .filter(|&i| {
+                    n.slots[i]
+                        .iter()
+                        .all(|&t| !list[t as usize].keys.is_empty())
+                })
+                .min_by_key(|&i| (cost(&n.slots[i]), std::cmp::Reverse(min_key(&n.slots[i]))))
+            {
+                n.anchor = best;
+            }
+        }
+    }
+}
+
 impl Engine {
     pub fn new(mut terms: Terms, mut rules: Vec<CompiledRule>) -> Engine {
         let mut unit_ids = Vec::new();
@@ -296,6 +356,7 @@ impl Engine {
         for (id, k) in unit_ids {
             unit_kind[id as usize] = Some(k);
         }
+        choose_near_anchors(&list, &mut rules);
         // Only anchor words (one slot per phrase and per near) and quota units go into the
         // prefilter; every other word is checked in place around a candidate.
         let mut in_ac = vec![false; list.len()];

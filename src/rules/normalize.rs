@@ -604,10 +604,12 @@ fn kz_latin_letter(c: char, prev: Option<char>, _next: Option<char>) -> Option<c
 /// of them, carry a mark of it (a letter of the Kazakh Latin alphabets that English does not
 /// use, `ǵ ı ń ú ý ş ğ ñ ū ä ö ü á ó`, or a `q` not before `u`). A byte scan gates the word count.
 fn is_kazakh_latin(src: &str) -> bool {
+    // one memchr pass per byte (the slice `contains` of u8 is one), far cheaper than a loop
+    // testing six bytes
     let b = src.as_bytes();
-    if !b
+    if ![b'q', b'Q', 0xC3, 0xC4, 0xC5, 0xC7]
         .iter()
-        .any(|&x| x == b'q' || x == b'Q' || matches!(x, 0xC3 | 0xC4 | 0xC5 | 0xC7))
+        .any(|x| b.contains(x))
     {
         return false;
     }

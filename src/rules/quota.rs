@@ -680,19 +680,18 @@ fn is_measure_word(w: &str) -> bool {
 fn after_preposition(text: &str, start: usize, next_char: &dyn Fn(usize) -> Option<char>) -> bool {
     let t = text.as_bytes();
     let mut cur = prev_word(t, start);
-    for _ in 0..3 {
+    // ends of the words passed; their punctuation is looked up only once a preposition is found
+    let mut passed: [usize; 3] = [0; 3];
+    for k in 0..3 {
         let Some(p) = cur else { return false };
-        // a colon, comma or bracket in between closes the phrase: "в социальных сетях:
-        // комментарии – 15 000"
-        if matches!(
-            next_char(p.1),
-            Some(':' | ',' | ';' | '(' | ')' | '–' | '—')
-        ) {
-            return false;
-        }
+        passed[k] = p.1;
         let w = word(text, p);
         if is_preposition(w) {
-            return true;
+            // a colon, comma or bracket in between closes the phrase: "в социальных сетях:
+            // комментарии – 15 000"
+            return !passed[..=k]
+                .iter()
+                .any(|&e| matches!(next_char(e), Some(':' | ',' | ';' | '(' | ')' | '–' | '—')));
         }
         if is_number_token(w) || matches!(w, "-" | "и" | "and" | "және") {
             return false;
@@ -734,13 +733,16 @@ pub(crate) fn quota_at(
     let mut num: Option<(usize, usize, u64)> = None; // (start, end, value)
     let mut cur = prev_word(t, ws);
     let mut fillers = 0;
+    // ends of the words passed going back: a comma, semicolon or colon after one of them (or
+    // after the number) closes the clause ("публикации – 20 в месяц, комментарии – 600 в
+    // месяц"); the original text is looked at only once a number is found
+    let mut passed: Vec<usize> = Vec::new();
+    let clause_closed = |ends: &[usize]| {
+        ends.iter()
+            .any(|&e| matches!(next_char(e), Some(',' | ';' | ':')))
+    };
     while let Some(w) = cur {
         let s = word(text, w);
-        // a comma, semicolon or colon between closes the clause: "публикации – 20 в месяц,
-        // комментарии – 600 в месяц"
-        if matches!(next_char(w.1), Some(',' | ';' | ':')) {
-            break;
-        }
         if is_number_token(s)
             || is_num_suffix(s) && prev_word(t, w.0).is_some_and(|p| is_digits(word(text, p)))
         {
@@ -766,6 +768,8 @@ pub(crate) fn quota_at(
                     is_duration_word(a) || (kind != QuotaKind::Followers && is_people_word(a))
                 })
                 && !percent_follows(unit_side_end)
+                && !clause_closed(&passed)
+                && !clause_closed(&[unit_side_end])
             {
                 num = Some((run[0].0, unit_side_end, v));
             }
@@ -774,6 +778,7 @@ pub(crate) fn quota_at(
         if is_backward_stop(s) || is_unit(w.0) || fillers >= 3 {
             break;
         }
+        passed.push(w.1);
         fillers += 1;
         cur = prev_word(t, w.0);
     }
