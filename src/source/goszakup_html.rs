@@ -30,7 +30,11 @@ use crate::fetch::{FetchError, Fetcher};
 use crate::model::{DocumentRef, NoticeRecord, Payload};
 
 /// The public site and the host of the attachments.
-pub const DEFAULT_HOSTS: &[&str] = &["goszakup.gov.kz", "v3bl.goszakup.gov.kz"];
+pub const DEFAULT_HOSTS: &[&str] = &[
+    "goszakup.gov.kz",
+    "www.goszakup.gov.kz",
+    "v3bl.goszakup.gov.kz",
+];
 /// Rows per search page (`count_record`).
 pub const COUNT_RECORD: u32 = 50;
 /// A term is not paged further than this in one run.
@@ -38,6 +42,8 @@ pub const MAX_PAGES_PER_TERM: u32 = 40;
 /// The document group of the technical specification.
 pub const SPEC_GROUP: &str = "125";
 const FILES_MARKER: &str = "actionAjaxModalShowFiles";
+/// The documents tab's button call on the real site: `onclick="actionModalShowFiles(a, b)"`.
+const BUTTON_CALL: &str = "actionModalShowFiles";
 
 /// Every selector the source uses, in one place.
 pub struct Selectors {
@@ -309,8 +315,24 @@ impl GoszakupHtml {
             .get(&tab, &[])
             .await
             .map_err(fetch_err(&self.name))?;
-        let groups = parse_groups(&String::from_utf8_lossy(&resp.body));
+        // a missing announcement answers 302 to /system_error/not_found: gone, not an error
+        if resp.url.path().contains("/system_error/") {
+            tracing::warn!(source = %self.name, notice = id, url = %resp.url, "documents gone");
+            return Ok((Vec::new(), vec![resp.payload()]));
+        }
+        let body = String::from_utf8_lossy(&resp.body);
+        let groups = parse_groups(&body);
         if groups.is_empty() {
+            // file buttons we cannot read are a changed page, not an announcement without
+            // documents: say so loudly (one odd page must not stop the source for good, so the
+            // notice goes on without documents)
+            if body.contains("ShowFiles") {
+                tracing::error!(
+                    source = %self.name,
+                    url = %resp.url,
+                    "the documents tab has file buttons but none could be read: the page format may have changed"
+                );
+            }
             tracing::info!(source = %self.name, url = %resp.url, "no document groups found");
         }
         let mut pages = vec![resp.payload()];
@@ -503,8 +525,24 @@ fn parse_groups(html: &str) -> Vec<Group> {
     groups
 }
 
+/// The document groups' references in a piece of the documents tab: the real site's buttons
+/// call `actionModalShowFiles(16776705, 125)` with two bare numbers (the client builds the
+/// modal's URL itself); older pages link `/ru/announce/actionAjaxModalShowFiles/{a}/{b}`.
 fn group_refs(s: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
+    for part in s.split(BUTTON_CALL).skip(1) {
+        let Some(args) = part.strip_prefix('(').and_then(|a| a.split(')').next()) else {
+            continue;
+        };
+        let nums: Vec<&str> = args.split(',').map(|a| a.trim()).collect();
+        if nums.len() == 2
+            && nums
+                .iter()
+                .all(|n| !n.is_empty() && n.len() <= 12 && n.bytes().all(|b| b.is_ascii_digit()))
+        {
+            out.push((nums[0].to_string(), nums[1].to_string()));
+        }
+    }
     for part in s.split(FILES_MARKER).skip(1) {
         let nums: Vec<String> = part
             .split(|c: char| !c.is_ascii_digit())
@@ -531,7 +569,8 @@ fn parse_files(html: &str, page_url: &Url, group: &Group) -> Vec<DocumentRef> {
         let Ok(url) = page_url.join(href.trim()) else {
             continue;
         };
-        if !url.path().contains("/files/") {
+        // the file modal's "Подпись" column links the signature, not the document
+        if !url.path().contains("/files/") || url.path().contains("/files/signature/") {
             continue;
         }
         let file_name = non_empty(text(a));
@@ -609,6 +648,39 @@ mod tests {
             let rows = parse_search(&row(shown)).unwrap();
             assert_eq!(rows[0].amount, want, "{shown}");
         }
+    }
+
+    #[test]
+    fn the_real_sites_buttons_and_file_modal() {
+        // the documents tab as goszakup.gov.kz writes it: two bare numbers per button
+        let html = r#"<table><tr><td>Техническая спецификация</td><td>Да</td>
+            <td><button class="btn btn-primary btn-sm" onclick="actionModalShowFiles(16776705, 125)">Перейти</button></td></tr>
+            <tr><td>Проект договора</td><td>Да</td>
+            <td><button onclick="actionModalShowFiles(16776705,3)">Перейти</button></td></tr>
+            <tr><td>x</td><td><button onclick="actionModalShowFiles(a, b)">?</button></td></tr></table>"#;
+        let g = parse_groups(html);
+        assert_eq!(
+            g.iter()
+                .map(|g| (g.announce.as_str(), g.id.as_str()))
+                .collect::<Vec<_>>(),
+            [("16776705", "125"), ("16776705", "3")]
+        );
+        assert_eq!(g[0].title.as_deref(), Some("Техническая спецификация"));
+        // the modal: lot, file, signature; the signature link is not a document
+        let modal = r#"<table><tr><th>Лот</th><th>Документ</th><th>Подпись</th></tr>
+            <tr><td>81638850-ЗЦП1</td><td><a href="/files/download_file/300000001/">techspec.pdf</a></td>
+            <td><a href="/ru/files/signature/download_cms/m/300000001">Подпись</a></td></tr></table>"#;
+        let base = Url::parse(
+            "https://www.goszakup.gov.kz/ru/announce/actionAjaxModalShowFiles/16776705/125",
+        )
+        .unwrap();
+        let docs = parse_files(modal, &base, &g[0]);
+        assert_eq!(docs.len(), 1, "{docs:?}");
+        assert_eq!(
+            docs[0].url,
+            "https://www.goszakup.gov.kz/files/download_file/300000001/"
+        );
+        assert!(docs[0].is_spec);
     }
 
     #[test]

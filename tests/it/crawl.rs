@@ -1233,7 +1233,8 @@ async fn goszakup_html_keeps_notices_whose_documents_are_gone_but_fails_on_serve
 
     server.verify().await;
 
-    // Once the server error is over, the same page is read again and both notices come.
+    // Once the server error is over, the same page is read again and both notices come. The
+    // real site answers a missing announcement with 302 to /system_error/not_found: gone too.
     server.reset().await;
     Mock::given(method("GET"))
         .and(path("/ru/search/announce"))
@@ -1242,7 +1243,17 @@ async fn goszakup_html_keeps_notices_whose_documents_are_gone_but_fails_on_serve
         .await;
     Mock::given(method("GET"))
         .and(path("/ru/announce/index/16776705"))
-        .respond_with(ResponseTemplate::new(404).set_body_string("Not Found"))
+        .respond_with(
+            ResponseTemplate::new(302).insert_header("Location", "/system_error/not_found"),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/system_error/not_found"))
+        .respond_with(html_body(
+            "<html><body><h1>Страница не найдена</h1></body></html>".to_string(),
+        ))
+        .expect(1)
         .mount(&server)
         .await;
     Mock::given(method("GET"))
@@ -1263,6 +1274,7 @@ async fn goszakup_html_keeps_notices_whose_documents_are_gone_but_fails_on_serve
         "a gone documents tab leaves no documents"
     );
     assert_eq!(page.records[1].documents.len(), 1);
+    server.verify().await;
 }
 
 /// An HTTPS server on 127.0.0.1 with the test certificates (`tests/support/tls`: a CA and
