@@ -7,7 +7,7 @@
 //! left undone by a killed run (documents not fetched, notices not scanned) is picked up
 //! by the next one from what the database says, not from memory.
 
-use crate::config::{Config, SourceConfig};
+use crate::config::{Config, SourceConfig, SourceKind};
 use crate::evidence::{Evidence, EvidenceError, Kept};
 use crate::extract;
 use crate::fetch::{FetchError, FetchSettings, Fetcher};
@@ -412,8 +412,35 @@ async fn crawl_source(
         cfg, opts, stop, ..
     } = ctx;
     let spec = SourceSpec::new(sc, opts.since);
-    let fetcher = Fetcher::new(fetch_settings(cfg, sc, spec.allowed_hosts.clone()))
+    let mut settings = fetch_settings(cfg, sc, spec.allowed_hosts.clone());
+    let mut fetcher = Fetcher::new(settings.clone())
         .map_err(|e| CrawlFailure::Source(format!("source {}: {e}", sc.name)))?;
+    // public pages honour the site's robots.txt Crawl-delay when it is slower than the config
+    if matches!(sc.kind, SourceKind::GoszakupHtml(_) | SourceKind::Html(_))
+        && let Ok(robots_url) = sc.url.join("/robots.txt")
+    {
+        // asked once, without retries: a failing robots.txt must not hold the crawl up
+        let once = Fetcher::new(FetchSettings {
+            max_retries: 0,
+            ..settings.clone()
+        })
+        .map_err(|e| CrawlFailure::Source(format!("source {}: {e}", sc.name)))?;
+        match once.get(&robots_url, &[]).await {
+            Ok(resp) if resp.status == 200 => {
+                let text = String::from_utf8_lossy(&resp.body);
+                let delay = source::util::crawl_delay(&text, &settings.user_agent);
+                let rate = source::util::rate_with_crawl_delay(settings.requests_per_second, delay);
+                if rate != settings.requests_per_second {
+                    tracing::info!(source = %sc.name, crawl_delay = ?delay, requests_per_second = rate, "robots.txt asks for a slower pace; following it");
+                    settings.requests_per_second = rate;
+                    fetcher = Fetcher::new(settings)
+                        .map_err(|e| CrawlFailure::Source(format!("source {}: {e}", sc.name)))?;
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::debug!(source = %sc.name, error = %e, "no robots.txt"),
+        }
+    }
     let cursor = if opts.since.is_some() {
         None
     } else {

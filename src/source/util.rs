@@ -49,6 +49,70 @@ use crate::model::PortalTime;
 /// The first day of a first crawl: `lookback_days` before `today`, at most
 /// [`MAX_LOOKBACK_DAYS`](crate::config::MAX_LOOKBACK_DAYS) (the config refuses more), and never
 /// out of chrono's calendar.
+/// The `Crawl-delay` (seconds) a robots.txt asks of `agent` (its group, else `*`'s), if any: a
+/// positive number, at most a day. Unknown lines are ignored; the file is the site's, so any
+/// text is accepted.
+pub fn crawl_delay(robots: &str, agent: &str) -> Option<f64> {
+    let agent = agent.to_ascii_lowercase();
+    let (mut ours, mut any): (Option<f64>, Option<f64>) = (None, None);
+    // the agents of the group being read; a `User-agent` line after a rule starts a new group
+    let mut group: Vec<String> = Vec::new();
+    let mut in_rules = false;
+    for line in robots.lines().take(10_000) {
+        let line = line.split('#').next().unwrap_or("").trim();
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
+        let (key, value) = (key.trim().to_ascii_lowercase(), value.trim());
+        match key.as_str() {
+            "user-agent" => {
+                if in_rules {
+                    group.clear();
+                    in_rules = false;
+                }
+                group.push(value.to_ascii_lowercase());
+            }
+            "crawl-delay" => {
+                in_rules = true;
+                let Some(d) = value
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|d| d.is_finite() && *d > 0.0)
+                else {
+                    continue;
+                };
+                let d = d.min(86_400.0);
+                if group
+                    .iter()
+                    .any(|g| !g.is_empty() && g != "*" && agent.contains(g.as_str()))
+                {
+                    ours = Some(d);
+                } else if group.iter().any(|g| g == "*") {
+                    any = Some(d);
+                }
+            }
+            _ => in_rules = true,
+        }
+    }
+    ours.or(any)
+}
+
+/// Requests per second for a site whose robots.txt asks for `delay` seconds between requests:
+/// the slower of the two (`configured` of 0 or less means no limit of its own).
+pub fn rate_with_crawl_delay(configured: f64, delay: Option<f64>) -> f64 {
+    match delay {
+        Some(d) if d > 0.0 => {
+            let asked = 1.0 / d;
+            if configured <= 0.0 {
+                asked
+            } else {
+                configured.min(asked)
+            }
+        }
+        _ => configured,
+    }
+}
+
 pub fn lookback_start(today: NaiveDate, lookback_days: u32) -> NaiveDate {
     let days = lookback_days.min(crate::config::MAX_LOOKBACK_DAYS);
     today
@@ -521,5 +585,25 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn crawl_delay_of_robots_txt() {
+        let robots = "User-agent: Googlebot\nCrawl-delay: 1\n\nUser-agent: *\nDisallow: /cabinet\nCrawl-delay: 5\n";
+        assert_eq!(
+            crawl_delay(robots, "tenderscan/0.1 (+mailto:x@y)"),
+            Some(5.0)
+        );
+        assert_eq!(crawl_delay(robots, "Googlebot/2.1"), Some(1.0));
+        let ours =
+            "User-agent: *\nCrawl-delay: 2\nUser-agent: tenderscan\nCrawl-delay: 10 # slow\n";
+        assert_eq!(crawl_delay(ours, "tenderscan/0.1"), Some(10.0));
+        assert_eq!(crawl_delay("User-agent: *\nCrawl-delay: soon\n", "x"), None);
+        assert_eq!(crawl_delay("User-agent: *\nCrawl-delay: -3\n", "x"), None);
+        assert_eq!(crawl_delay("<html>not robots</html>", "x"), None);
+        assert_eq!(rate_with_crawl_delay(1.0, Some(5.0)), 0.2);
+        assert_eq!(rate_with_crawl_delay(0.1, Some(5.0)), 0.1);
+        assert_eq!(rate_with_crawl_delay(0.0, Some(4.0)), 0.25);
+        assert_eq!(rate_with_crawl_delay(0.5, None), 0.5);
     }
 }

@@ -933,6 +933,16 @@ async fn an_html_portal_configured_in_config_toml_is_crawled_and_flagged_by_the_
             .mount(&server)
             .await;
     }
+    // the site's robots.txt asks for a slower pace than the config's 1000 requests a second
+    Mock::given(method("GET"))
+        .and(path("/robots.txt"))
+        .respond_with(body(
+            "User-agent: *\nDisallow: /cabinet\nCrawl-delay: 0.002\n",
+            "text/plain",
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
     let dir = tempfile::tempdir().unwrap();
     let cfg = format!(
         "[database]\npath = \"t.db\"\n\n[crawl]\ncontact = \"mailto:test@example.org\"\ntimeout_secs = 5\nmax_retries = 0\nbackoff_secs = 0.05\nrefused_backoff_secs = 0.05\n\n\
@@ -943,7 +953,10 @@ async fn an_html_portal_configured_in_config_toml_is_crawled_and_flagged_by_the_
          [mail]\nfrom = \"tenderscan <alerts@example.org>\"\ndry_run_dir = \"outbox\"\n"
     );
     std::fs::write(dir.path().join("config.toml"), cfg).unwrap();
-    let out = tenderscan(dir.path()).arg("crawl").output().unwrap();
+    let out = tenderscan(dir.path())
+        .args(["-v", "crawl"])
+        .output()
+        .unwrap();
     let db = dir.path().join("t.db");
     assert_eq!(
         count(&db, "SELECT count(*) FROM notices"),
@@ -965,6 +978,12 @@ async fn an_html_portal_configured_in_config_toml_is_crawled_and_flagged_by_the_
         ),
         1
     );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("robots.txt asks for a slower pace") && stderr.contains("500"),
+        "{stderr}"
+    );
+    server.verify().await;
 }
 
 #[tokio::test]
