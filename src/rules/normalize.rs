@@ -1125,14 +1125,18 @@ mod tests {
             "aаeеoоcсxх ЁёӘәІі\u{00AD}\u{200B}\u{0306}\u{0308}ﬁＡ1,.-\n|—«»😀ß\u{FEFF}İ"
                 .chars()
                 .collect();
-        for round in 0..3000 {
+        // Kazakh in Latin script and letter-spaced words: their own passes
+        let kz: Vec<char> = "qQşǵıńúýäöüİ shchzh  a e i ı y u ý".chars().collect();
+        for round in 0..4500 {
             let len = (round % 40) + 1;
             let mut s = String::new();
             for _ in 0..len {
                 x ^= x << 13;
                 x ^= x >> 7;
                 x ^= x << 17;
-                if round % 2 == 0 {
+                if round % 3 == 2 {
+                    s.push(kz[(x % kz.len() as u64) as usize]);
+                } else if round % 3 == 0 {
                     s.push(pool[(x % pool.len() as u64) as usize]);
                 } else {
                     let c = char::from_u32((x % 0x11000) as u32).unwrap_or('?');

@@ -630,7 +630,21 @@ fn default_allowed_hosts_cover_the_api_and_the_attachments() {
     let site = Url::parse("https://goszakup.gov.kz").unwrap();
     assert_eq!(
         source::default_allowed_hosts(&goszakup_html(&[]), &site),
-        ["goszakup.gov.kz", "v3bl.goszakup.gov.kz"]
+        [
+            "goszakup.gov.kz",
+            "www.goszakup.gov.kz",
+            "v3bl.goszakup.gov.kz"
+        ]
+    );
+    // many of the site's own links use www.: the same site
+    let www = Url::parse("https://www.goszakup.gov.kz").unwrap();
+    assert_eq!(
+        source::default_allowed_hosts(&goszakup_html(&[]), &www),
+        [
+            "www.goszakup.gov.kz",
+            "goszakup.gov.kz",
+            "v3bl.goszakup.gov.kz"
+        ]
     );
 }
 
