@@ -120,6 +120,21 @@ pub(crate) struct Term {
     pub keys: Vec<String>,
 }
 
+/// The shortest prefilter key among a slot's terms, in chars (0 when one is weak).
+pub(crate) fn slot_min_key_chars(list: &[Term], slot: &[TermId]) -> usize {
+    slot.iter()
+        .map(|&t| {
+            list[t as usize]
+                .keys
+                .iter()
+                .map(|k| k.chars().count())
+                .min()
+                .unwrap_or(0)
+        })
+        .min()
+        .unwrap_or(0)
+}
+
 /// One word position of a phrase: any of these terms.
 pub(crate) type Slot = Vec<TermId>;
 
@@ -405,17 +420,7 @@ impl Terms {
 
     /// The shortest prefilter key among a slot's terms, in chars (0 when one is weak).
     pub fn min_key_chars(&self, slot: &Slot) -> usize {
-        slot.iter()
-            .map(|&t| {
-                self.list[t as usize]
-                    .keys
-                    .iter()
-                    .map(|k| k.chars().count())
-                    .min()
-                    .unwrap_or(0)
-            })
-            .min()
-            .unwrap_or(0)
+        slot_min_key_chars(&self.list, slot)
     }
 
     fn strong(&self, slot: &Slot) -> bool {

@@ -308,19 +308,7 @@ fn choose_near_anchors(list: &[Term], rules: &mut [CompiledRule]) {
             })
             .sum()
     };
-    let min_key = |slot: &[TermId]| -> usize {
-        slot.iter()
-            .map(|&t| {
-                list[t as usize]
-                    .keys
-                    .iter()
-                    .map(|k| k.chars().count())
-                    .min()
-                    .unwrap_or(0)
-            })
-            .min()
-            .unwrap_or(0)
-    };
+    let min_key = |slot: &[TermId]| super::compile::slot_min_key_chars(list, slot);
     for r in rules.iter_mut() {
         for n in r.near.iter_mut() {
             if let Some(best) = (0..n.slots.len())
