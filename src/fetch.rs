@@ -132,6 +132,11 @@ pub enum FetchError {
         "{url}: HTTP {status}: access denied; is the token missing, wrong or expired? (bad token?)"
     )]
     Unauthorized { url: Url, status: u16 },
+    /// HTTP 412: ProZorro and others answer it to clients that do not look like a browser.
+    #[error(
+        "{url}: HTTP 412: the portal refused this client; it may want a browser-like User-Agent (set the source's `user_agent`)"
+    )]
+    RefusedClient { url: Url },
     #[error("{url}: timed out")]
     Timeout { url: Url },
     #[error("{url}: network error")]
@@ -184,6 +189,7 @@ impl FetchError {
             FetchError::HostNotAllowed { url }
             | FetchError::TooLarge { url, .. }
             | FetchError::Status { url, .. }
+            | FetchError::RefusedClient { url }
             | FetchError::Unauthorized { url, .. }
             | FetchError::Timeout { url }
             | FetchError::Network { url, .. }
@@ -702,6 +708,7 @@ impl Fetcher {
                     Attempt::Retry(err, retry_after)
                 }
             }
+            412 => Attempt::Fail(FetchError::RefusedClient { url }),
             _ => {
                 let err = FetchError::Status {
                     url,

@@ -367,11 +367,13 @@ fn fetch_settings(cfg: &Config, sc: &SourceConfig, hosts: Vec<String>) -> FetchS
     let backoff_base = seconds(cfg.crawl.backoff_secs);
     let defaults = FetchSettings::default();
     FetchSettings {
-        user_agent: format!(
-            "tenderscan/{} (+{})",
-            env!("CARGO_PKG_VERSION"),
-            cfg.crawl.contact
-        ),
+        user_agent: sc.user_agent.clone().unwrap_or_else(|| {
+            format!(
+                "tenderscan/{} (+{})",
+                env!("CARGO_PKG_VERSION"),
+                cfg.crawl.contact
+            )
+        }),
         requests_per_second: sc.requests_per_second,
         timeout: Duration::from_secs(cfg.crawl.timeout_secs),
         max_body_bytes: cfg.crawl.max_document_bytes,

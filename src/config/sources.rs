@@ -33,6 +33,7 @@ pub const SOURCE_KEYS: &[&str] = &[
     "ca_file",
     "attachment_hosts",
     "search_terms",
+    "user_agent",
 ];
 
 /// One `[[sources]]` table.
@@ -54,6 +55,9 @@ pub struct SourceConfig {
     pub ca_file: Option<PathBuf>,
     /// Hosts besides the source's own from which attachments may be fetched.
     pub attachment_hosts: Vec<String>,
+    /// The `User-Agent` sent to this source instead of the tool's own (for portals that refuse
+    /// non-browser clients); `None`: "tenderscan/VERSION (+contact)".
+    pub user_agent: Option<String>,
 }
 
 impl SourceConfig {
@@ -70,6 +74,7 @@ impl SourceConfig {
             requests_per_second: super::default_rps(),
             ca_file: None,
             attachment_hosts: Vec::new(),
+            user_agent: None,
         }
     }
 
@@ -455,6 +460,7 @@ struct CommonKeys {
     attachment_hosts: Vec<String>,
     #[serde(default)]
     search_terms: Vec<String>,
+    user_agent: Option<String>,
 }
 
 /// Every `[[sources]]` table of the file (`value` is the file's `sources`).
@@ -640,7 +646,24 @@ fn parse_source<'i>(
         requests_per_second: keys.requests_per_second,
         ca_file: keys.ca_file,
         attachment_hosts: keys.attachment_hosts,
+        user_agent: match keys.user_agent {
+            None => None,
+            Some(ua) => Some(check_user_agent(&ua).map_err(|m| err("user_agent", m))?),
+        },
     })
+}
+
+/// A `User-Agent` value: one line of printable ASCII, 1 to 300 characters (a header value: no
+/// control characters, so nothing can be smuggled into the request).
+fn check_user_agent(ua: &str) -> Result<String, String> {
+    let ua = ua.trim();
+    if ua.is_empty() || ua.len() > 300 {
+        return Err("must be 1 to 300 characters".into());
+    }
+    if !ua.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return Err("must be printable ASCII on one line (a header value)".into());
+    }
+    Ok(ua.to_string())
 }
 
 /// A notice URL template is an http(s) URL.

@@ -986,6 +986,90 @@ async fn an_html_portal_configured_in_config_toml_is_crawled_and_flagged_by_the_
     server.verify().await;
 }
 
+/// Matches a request whose User-Agent does not look like a browser's (ProZorro answers those 412).
+struct NotABrowser;
+
+impl wiremock::Match for NotABrowser {
+    fn matches(&self, r: &wiremock::Request) -> bool {
+        !r.headers
+            .get("user-agent")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ua| ua.starts_with("Mozilla/"))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_portal_refusing_non_browsers_is_reported_as_412_and_crawled_with_the_sources_user_agent()
+{
+    let server = html_portal("list_page1.html", "detail_101.html").await;
+    // before every other mock: a client that is not a browser gets 412, as from ProZorro
+    Mock::given(NotABrowser)
+        .respond_with(ResponseTemplate::new(412).set_body_string(""))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    for f in [
+        "/files/101/techspec.docx",
+        "/files/101/contract.pdf",
+        "/files/90/smeta.xlsx",
+    ] {
+        Mock::given(method("GET"))
+            .and(path(f))
+            .respond_with(ResponseTemplate::new(404))
+            .mount(&server)
+            .await;
+    }
+    let uri = server.uri();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = |ua: &str| {
+        format!(
+            "[database]\npath = \"t.db\"\n\n[crawl]\ncontact = \"mailto:test@example.org\"\ntimeout_secs = 5\nmax_retries = 0\nbackoff_secs = 0.05\nrefused_backoff_secs = 0.05\n\n\
+             [[sources]]\nname = \"city\"\nkind = \"html\"\nurl = \"{uri}/tenders\"\nrequests_per_second = 1000.0\nlookback_days = 3650\n{ua}\
+             [sources.html]\nitem = \"table.results tr.lot\"\ntitle = \"a.name\"\nnumber = \"td.no\"\namount = \"td.price\"\n\
+             agency = \"td.org\"\ndate = \"td.pub\"\ndate_format = \"%d.%m.%Y %H:%M\"\ntimezone = \"Asia/Almaty\"\ncurrency = \"KZT\"\n\
+             next = \"a.next\"\ndetail_description = \"div.description p\"\ndetail_documents = \"ul.files a.file\"\ndetail_spec = \"a.spec\"\n\n\
+             [mail]\nfrom = \"tenderscan <alerts@example.org>\"\ndry_run_dir = \"outbox\"\n"
+        )
+    };
+    std::fs::write(dir.path().join("config.toml"), cfg("")).unwrap();
+    let out = tenderscan(dir.path()).arg("crawl").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("HTTP 412: the portal refused this client")
+            && stderr.contains("user_agent"),
+        "{stderr}"
+    );
+    let db = dir.path().join("t.db");
+    assert_eq!(count(&db, "SELECT count(*) FROM notices"), 0);
+
+    // a header value is checked where the config is read
+    std::fs::write(
+        dir.path().join("config.toml"),
+        cfg("user_agent = \"Mozilla/5.0\\u0007\"\n"),
+    )
+    .unwrap();
+    let out = tenderscan(dir.path()).arg("crawl").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("user_agent") && stderr.contains("printable ASCII"),
+        "{stderr}"
+    );
+
+    std::fs::write(
+        dir.path().join("config.toml"),
+        cfg("user_agent = \"Mozilla/5.0 (X11; Linux x86_64) tenderscan\"\n"),
+    )
+    .unwrap();
+    let out = tenderscan(dir.path()).arg("crawl").output().unwrap();
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM notices"),
+        3,
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[tokio::test]
 async fn html_a_redesigned_listing_is_a_changed_page_naming_url_and_selector() {
     let server = html_portal("list_redesigned.html", "detail_101.html").await;
