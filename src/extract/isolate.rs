@@ -234,7 +234,11 @@ impl Worker {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .env_remove("TENDERSCAN_LOG");
+            .env_remove("TENDERSCAN_LOG")
+            // its last words are the panic or allocation message: a backtrace (RUST_BACKTRACE
+            // set in the admin's shell) would push them out of the kept tail
+            .env("RUST_BACKTRACE", "0")
+            .env("RUST_LIB_BACKTRACE", "0");
         // Its own process group: a terminal's Ctrl-C goes to tenderscan, which stops the
         // worker itself, and a kill reaches the tools the worker started (pdftotext).
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
@@ -479,10 +483,32 @@ fn explain(
     if stderr.contains("has overflowed its stack") {
         return format!("the {reader} reader overflowed its stack");
     }
-    let last_words = stderr
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
+    // the last words: a panic's message (the line after "panicked at"), else the last line
+    // that is not the backtrace hint Rust prints after a panic
+    let lines: Vec<&str> = stderr.lines().collect();
+    let panic_message = lines
+        .iter()
+        .rposition(|l| l.contains("panicked at"))
+        .and_then(|i| lines.get(i + 1))
+        .copied()
+        .filter(|l| !l.trim().is_empty());
+    let memory_panic = panic_message.is_some_and(|m| {
+        m.contains("capacity overflow") || m.contains("out of memory") || m.contains("allocat")
+    });
+    if memory_panic {
+        return format!(
+            "the {reader} reader ran out of its {} memory limit",
+            human_limit(plimits.memory_bytes)
+        );
+    }
+    let last_words = panic_message
+        .or_else(|| {
+            lines
+                .iter()
+                .rev()
+                .find(|l| !l.trim().is_empty() && !l.starts_with("note: "))
+                .copied()
+        })
         .map(|l| {
             let l: String = l.chars().filter(|c| !c.is_control()).take(200).collect();
             format!(": {l}")
@@ -703,6 +729,23 @@ mod tests {
         assert_eq!(
             explain(Kind::Text, mem, b, exit, "", None),
             "the document reader exited with status 3"
+        );
+        // a panic: its message, not Rust's backtrace hint after it; a panic for memory is memory
+        let panic = "thread 'pdf-extract' panicked at src/x.rs:1:2:
+index out of bounds
+note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace
+";
+        assert_eq!(
+            explain(Kind::Pdf, mem, b, abrt, panic, None),
+            "the PDF reader died (signal 6): index out of bounds"
+        );
+        let cap = "thread 'main' panicked at library/alloc/src/raw_vec.rs:1:1:
+capacity overflow
+note: run with `RUST_BACKTRACE=1`
+";
+        assert_eq!(
+            explain(Kind::Pdf, mem, b, abrt, cap, None),
+            "the PDF reader ran out of its 1 GiB memory limit"
         );
     }
 
