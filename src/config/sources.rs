@@ -831,7 +831,7 @@ mod tests {
             let src = format!(
                 "{HEAD}[[sources]]\nname = 'x'\nkind = '{}'\nurl = 'https://x.kz/'\nenabled = false\n\
                  token_env = 'X_TOKEN'\nlookback_days = 3\nrequests_per_second = 0.5\nca_file = 'ca.pem'\n\
-                 attachment_hosts = ['files.x.kz']\nsearch_terms = ['SMM']\n{html}",
+                 attachment_hosts = ['files.x.kz']\nsearch_terms = ['SMM']\nuser_agent = 'Mozilla/5.0 (x)'\n{html}",
                 tag.name()
             );
             let c = parse(&src).unwrap_or_else(|e| panic!("{}: {e}", tag.name()));
@@ -844,10 +844,11 @@ mod tests {
                 Some(std::path::Path::new("/b/ca.pem"))
             );
             assert_eq!(s.attachment_hosts, ["files.x.kz"]);
+            assert_eq!(s.user_agent.as_deref(), Some("Mozilla/5.0 (x)"));
         }
         assert_eq!(
             SOURCE_KEYS.len(),
-            10,
+            11,
             "a key added: add it to the test above"
         );
     }
@@ -879,7 +880,7 @@ mod tests {
             e.message
                 .starts_with("unknown field `pagesize`, expected one of `name`, `kind`")
                 && e.message
-                    .ends_with("`search_terms`, `notice_url`, `page_size`"),
+                    .ends_with("`search_terms`, `user_agent`, `notice_url`, `page_size`"),
             "{e}"
         );
         // Kind-specific types keep their line and key.
