@@ -347,33 +347,13 @@ impl Goszakup {
         }
         let answer = self.graphql(fetcher, Root::TrdBuy, vars).await?;
         let records = self.map_items(&answer.items, &[&answer.payload]);
-        let has_next = match &answer.page_info {
-            Some(p) => p.has_next_page.unwrap_or(false),
-            None if answer.items.len() >= PAGE_LIMIT as usize => {
-                return Err(SourceError::ChangedFormat {
-                    name: self.name.clone(),
-                    url: answer.url.to_string(),
-                    what: "no extensions.pageInfo on a full page".into(),
-                });
+        match self.next_after(&answer, self.cursor.after.as_ref())? {
+            Some(last) => self.cursor.after = Some(last),
+            None => {
+                self.cursor.after = None;
+                self.cursor.phase = Phase::Journal;
+                self.cursor.next = None;
             }
-            None => false,
-        };
-        if has_next {
-            let last = answer
-                .page_info
-                .and_then(|p| p.last_id)
-                .filter(|v| !v.is_null());
-            let Some(last) = last.filter(|l| Some(l) != self.cursor.after.as_ref()) else {
-                return Err(SourceError::StuckCursor {
-                    name: self.name.clone(),
-                    cursor: self.cursor_string(),
-                });
-            };
-            self.cursor.after = Some(last);
-        } else {
-            self.cursor.after = None;
-            self.cursor.phase = Phase::Journal;
-            self.cursor.next = None;
         }
         self.cursor.started = Some(self.started.format(TIME_FORMAT).to_string());
         Ok(Page {
