@@ -736,7 +736,8 @@ pub(crate) fn quota_at(
     // ends of the words passed going back: a comma, semicolon or colon after one of them (or
     // after the number) closes the clause ("публикации – 20 в месяц, комментарии – 600 в
     // месяц"); the original text is looked at only once a number is found
-    let mut passed: Vec<usize> = Vec::new();
+    // (at most three fillers are passed: no allocation on this hot path)
+    let mut passed = [0usize; 3];
     let clause_closed = |ends: &[usize]| {
         ends.iter()
             .any(|&e| matches!(next_char(e), Some(',' | ';' | ':')))
@@ -768,7 +769,7 @@ pub(crate) fn quota_at(
                     is_duration_word(a) || (kind != QuotaKind::Followers && is_people_word(a))
                 })
                 && !percent_follows(unit_side_end)
-                && !clause_closed(&passed)
+                && !clause_closed(&passed[..fillers])
                 && !clause_closed(&[unit_side_end])
             {
                 num = Some((run[0].0, unit_side_end, v));
@@ -778,7 +779,7 @@ pub(crate) fn quota_at(
         if is_backward_stop(s) || is_unit(w.0) || fillers >= 3 {
             break;
         }
-        passed.push(w.1);
+        passed[fillers] = w.1;
         fillers += 1;
         cur = prev_word(t, w.0);
     }
