@@ -587,6 +587,11 @@ pub struct RulesConfig {
     pub builtin: bool,
     /// Extra rule files (TOML), a newsroom's own.
     pub files: Vec<PathBuf>,
+    /// The statistical second opinion (`second-opinion` matches at medium; rule hits it rates
+    /// as clearly something else lowered to low). See the README, "Second opinion".
+    pub second_opinion: bool,
+    /// A model of one's own (`tenderscan rules train`) instead of the built-in one.
+    pub model: Option<PathBuf>,
 }
 
 impl Default for RulesConfig {
@@ -594,7 +599,41 @@ impl Default for RulesConfig {
         RulesConfig {
             builtin: true,
             files: Vec::new(),
+            second_opinion: true,
+            model: None,
         }
+    }
+}
+
+impl RulesConfig {
+    /// The configured rules: the built-in ones if asked, then `files`, then `extra`; with the
+    /// second opinion unless it is off here or `no_opinion` (the model of `model_override`, else
+    /// of `model`, else the built-in one).
+    pub fn load(
+        &self,
+        include_builtin: bool,
+        extra: &[PathBuf],
+        model_override: Option<&std::path::Path>,
+        no_opinion: bool,
+    ) -> Result<crate::rules::RuleSet, crate::rules::RuleError> {
+        let mut files = self.files.clone();
+        files.extend(extra.iter().cloned());
+        let set = crate::rules::RuleSet::load(self.builtin && include_builtin, &files)?;
+        if !self.second_opinion || no_opinion {
+            return Ok(set);
+        }
+        let model = match model_override.or(self.model.as_deref()) {
+            Some(p) => {
+                let text =
+                    std::fs::read_to_string(p).map_err(|source| crate::rules::RuleError::Io {
+                        path: p.to_path_buf(),
+                        source,
+                    })?;
+                crate::rules::Model::parse(&text, &p.display().to_string())?
+            }
+            None => crate::rules::Model::builtin()?,
+        };
+        set.with_second_opinion(model)
     }
 }
 

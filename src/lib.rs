@@ -4,6 +4,7 @@
 //! driven by `pipeline`; `cli` turns arguments into settings and calls the rest.
 
 pub mod alert;
+pub mod atomic;
 pub mod cli;
 pub mod clock;
 pub mod config;
