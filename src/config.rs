@@ -19,14 +19,21 @@ use std::path::{Path, PathBuf};
 mod sources;
 pub use sources::{
     Css, GoszakupHtmlSettings, GoszakupSettings, HtmlSettings, HtmlTable, OcdsFormat, OcdsSettings,
-    SOURCE_KEYS, SamrukSettings, SourceConfig, SourceKind,
+    ProzorroSettings, SOURCE_KEYS, SamrukSettings, SourceConfig, SourceKind,
 };
 
 /// The documented default configuration, also written by `tenderscan init`.
 pub const DEFAULT_CONFIG: &str = include_str!("../config.toml");
 
 /// Source kinds this build can crawl.
-pub const SOURCE_KINDS: &[&str] = &["goszakup", "goszakup-html", "ocds", "html", "samruk"];
+pub const SOURCE_KINDS: &[&str] = &[
+    "goszakup",
+    "goszakup-html",
+    "ocds",
+    "html",
+    "samruk",
+    "prozorro",
+];
 
 /// How far back a first crawl may reach, in days (`[[sources]] lookback_days`).
 pub const MAX_LOOKBACK_DAYS: u32 = 3650;
@@ -197,6 +204,7 @@ pub const BOUNDS: &[Bound] = &[
     ),
     bound("sources", "max_download_bytes", Range::int(1, 1 << 40)),
     bound("sources", "page_size", Range::int(1, 1000)),
+    bound("sources", "min_interval_secs", Range::int(0, 86_400)),
     bound("sources.html", "max_pages", Range::int(1, 10_000)),
     bound("currency", "rates", Range::above(0.0, 1e9)),
     bound("mail", "smtp_port", Range::int(1, 65535)),
@@ -865,6 +873,11 @@ impl Config {
                 }
                 SourceKind::Html(h) => {
                     v.push(at("sources.html", "max_pages", i, h.max_pages.into()));
+                }
+                SourceKind::Prozorro(p) => {
+                    if let Some(n) = p.min_interval_secs {
+                        v.push(at("sources", "min_interval_secs", i, n.into()));
+                    }
                 }
                 SourceKind::Goszakup(_) | SourceKind::GoszakupHtml(_) => {}
             }
@@ -1604,6 +1617,7 @@ mod tests {
                 let kind = match k {
                     "max_download_bytes" => "ocds",
                     "page_size" => "samruk",
+                    "min_interval_secs" => "prozorro",
                     _ => "goszakup",
                 };
                 (
