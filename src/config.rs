@@ -1500,9 +1500,13 @@ mod tests {
             .join("\n");
         let c = parse(&format!("[database]\npath = 'a.db'\n{block}\n")).unwrap();
         let kinds: Vec<&str> = c.sources.iter().map(|s| s.kind.name()).collect();
-        assert_eq!(kinds, ["ocds", "ocds", "samruk", "html"]);
+        assert_eq!(kinds, ["ocds", "ocds", "samruk", "prozorro", "html"]);
         assert_eq!(c.currency.rates.get("UAH"), Some(&12.1));
-        assert!(matches!(c.sources[3].kind, SourceKind::Html(_)));
+        assert!(matches!(c.sources[4].kind, SourceKind::Html(_)));
+        assert!(
+            c.sources[3].user_agent.is_some(),
+            "ProZorro wants a browser's"
+        );
     }
 
     #[test]

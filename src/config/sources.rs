@@ -935,6 +935,59 @@ mod tests {
         assert!(e.message.contains("invalid type"), "{e}");
     }
 
+    /// `next_pointer`: a pointer to the next page's URL, or the token form `?PARAM=/POINTER`.
+    #[test]
+    fn next_pointer_forms() {
+        for (pointer, ok) in [
+            ("/links/next", true),
+            ("?offset=/offset", true),
+            ("?page[after]=/meta/after", true),
+            ("offset", false),
+            ("?=/offset", false),
+            ("?offset=offset", false),
+            ("?off set=/offset", false),
+        ] {
+            let src = format!(
+                "{HEAD}[[sources]]\nname = 'md'\nkind = 'ocds'\nurl = 'https://md.example/api'\nnext_pointer = '{pointer}'\n"
+            );
+            match parse(&src) {
+                Ok(c) => {
+                    assert!(ok, "{pointer}");
+                    let SourceKind::Ocds(o) = &c.sources[0].kind else {
+                        panic!()
+                    };
+                    assert_eq!(o.next_pointer.as_deref(), Some(pointer));
+                }
+                Err(e) => {
+                    assert!(!ok, "{pointer}: {e}");
+                    assert_eq!(e.key.as_deref(), Some("sources[0].next_pointer"), "{e}");
+                    assert!(e.message.contains("?PARAM=/POINTER"), "{e}");
+                }
+            }
+        }
+    }
+
+    /// `prozorro` reads its own keys.
+    #[test]
+    fn prozorro_settings() {
+        let src = format!(
+            "{HEAD}[[sources]]\nname = 'pz'\nkind = 'prozorro'\nurl = 'https://public-api.prozorro.gov.ua/api/2.5/tenders'\nmin_interval_secs = 600\nnotice_url = 'https://prozorro.gov.ua/tender/{{number}}'\n"
+        );
+        let c = parse(&src).unwrap();
+        assert_eq!(
+            c.sources[0].kind,
+            SourceKind::Prozorro(ProzorroSettings {
+                notice_url: Some("https://prozorro.gov.ua/tender/{number}".into()),
+                min_interval_secs: Some(600)
+            })
+        );
+        let e = parse(&format!(
+            "{HEAD}[[sources]]\nname = 'pz'\nkind = 'prozorro'\nurl = 'https://x.ua/'\npage_size = 5\n"
+        ))
+        .unwrap_err();
+        assert!(e.message.contains("read only by kind samruk"), "{e}");
+    }
+
     /// What is not a table of sources is named as the reader names it.
     #[test]
     fn sources_that_are_no_tables() {
