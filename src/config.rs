@@ -1542,6 +1542,26 @@ mod tests {
         assert_eq!(e.line, Some(5), "{e}");
     }
 
+    /// README's "Publishers known to work" config block is a config that parses, with the
+    /// kinds the table names.
+    #[test]
+    fn the_publishers_blocks_in_the_readme_parse() {
+        let readme = include_str!("../README.md");
+        let block = readme
+            .split("### Publishers known to work")
+            .nth(1)
+            .and_then(|r| r.split("```toml\n").nth(1))
+            .and_then(|b| b.split("```").next())
+            .expect("README has the publishers' block");
+        let c = parse(&format!("[database]\npath = 'a.db'\n{block}")).unwrap();
+        let kinds: Vec<&str> = c.sources.iter().map(|s| s.kind.name()).collect();
+        assert_eq!(
+            kinds,
+            ["goszakup", "goszakup-html", "prozorro", "samruk", "ocds"]
+        );
+        assert!(c.sources[2].user_agent.is_some());
+    }
+
     /// config.toml with its examples uncommented: every key of every kind set.
     fn full_example() -> String {
         let block: String = DEFAULT_CONFIG
