@@ -37,13 +37,13 @@ use serde_json::{Map, Value, json};
 use url::Url;
 
 use super::ocds::map::map_release;
-use super::util::{Start, encode_cursor, looks_like_html};
+use super::util::{Start, encode_cursor, json_body};
 use super::{
     Page, PageFuture, Recheck, RecheckFuture, Source, SourceError, SourceSpec, fetch_err,
     fill_template, join, value_to_string,
 };
 use crate::config::ProzorroSettings;
-use crate::fetch::{FetchError, Fetcher, Response};
+use crate::fetch::{FetchError, Fetcher};
 use crate::model::NoticeRecord;
 
 /// ProZorro's document service, where `documents[].url` point.
@@ -138,22 +138,6 @@ impl Prozorro {
         })
     }
 
-    /// A JSON answer, or the error that names what came instead.
-    fn json_of(&self, resp: &Response) -> Result<Value, SourceError> {
-        if looks_like_html(resp.content_type.as_deref(), &resp.body) {
-            return Err(SourceError::Api {
-                name: self.name.clone(),
-                url: resp.url.to_string(),
-                message: "an HTML page (a challenge or an error page?) where JSON was expected; the next run tries again".into(),
-            });
-        }
-        serde_json::from_slice(&resp.body).map_err(|e| SourceError::ChangedFormat {
-            name: self.name.clone(),
-            url: resp.url.to_string(),
-            what: format!("not JSON: {e}"),
-        })
-    }
-
     /// One tender by its id: `None` when the API no longer has it (404, 410).
     async fn tender(
         &self,
@@ -171,7 +155,7 @@ impl Prozorro {
             }) => return Ok(None),
             Err(e) => return Err(fetch_err(&self.name)(e)),
         };
-        let body = self.json_of(&resp)?;
+        let body = json_body(&self.name, &resp)?;
         let tender = body.get("data").unwrap_or(&body);
         let mut rec =
             map_tender(tender, &self.notice_url).ok_or_else(|| SourceError::ChangedFormat {
@@ -203,7 +187,7 @@ impl Prozorro {
             .get(&url, &[("Accept", "application/json".to_string())])
             .await
             .map_err(fetch_err(&self.name))?;
-        let body = self.json_of(&resp)?;
+        let body = json_body(&self.name, &resp)?;
         let changed = |what: &str| SourceError::ChangedFormat {
             name: self.name.clone(),
             url: resp.url.to_string(),

@@ -44,7 +44,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use url::Url;
 
-use super::util::{Start, amount_of, encode_cursor, looks_like_html, portal_time};
+use super::util::{Start, amount_of, encode_cursor, json_body, portal_time};
 use super::{
     Page, PageFuture, Source, SourceError, SourceSpec, document_rank, fetch_err, fill_template,
     is_spec, media_type, value_to_string,
@@ -155,15 +155,7 @@ impl Samruk {
             url: resp.url.to_string(),
             what,
         };
-        if looks_like_html(resp.content_type.as_deref(), &resp.body) {
-            return Err(SourceError::Api {
-                name: self.name.clone(),
-                url: resp.url.to_string(),
-                message: "an HTML page (a challenge or an error page?) where JSON was expected; the next run tries again".into(),
-            });
-        }
-        let body: Value =
-            serde_json::from_slice(&resp.body).map_err(|e| changed(format!("not JSON: {e}")))?;
+        let body = json_body(&self.name, &resp)?;
         let payload = resp.payload();
         let (items, last) = list_of(&body, self.size, self.cursor.page).ok_or_else(|| {
             changed("no list (content, items, data, results) in the answer".into())
@@ -271,13 +263,7 @@ impl Samruk {
                 url: resp.url.to_string(),
                 what,
             };
-            if looks_like_html(resp.content_type.as_deref(), &resp.body) {
-                return Err(changed(
-                    "an HTML page (a challenge or an error page?) where JSON was expected".into(),
-                ));
-            }
-            let body: Value = serde_json::from_slice(&resp.body)
-                .map_err(|e| changed(format!("not JSON: {e}")))?;
+            let body = json_body(&self.name, &resp)?;
             if i == 0 {
                 let own = ["data", "content", "advert"]
                     .iter()
