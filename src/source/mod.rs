@@ -51,7 +51,7 @@ pub struct SourceSpec {
     /// with the settings only that kind reads. The URL is the base URL
     /// (`https://ows.goszakup.gov.kz` for goszakup, `https://goszakup.gov.kz` for
     /// goszakup-html), the first page or the bulk file (ocds), the first listing page (html),
-    /// the search endpoint (samruk).
+    /// the search endpoint (samruk), the tender feed (prozorro).
     pub config: SourceConfig,
     /// The token, read from the environment variable `token_env` names.
     pub token: Option<String>,
