@@ -19,14 +19,21 @@ use std::path::{Path, PathBuf};
 mod sources;
 pub use sources::{
     Css, GoszakupHtmlSettings, GoszakupSettings, HtmlSettings, HtmlTable, OcdsFormat, OcdsSettings,
-    SOURCE_KEYS, SamrukSettings, SourceConfig, SourceKind,
+    ProzorroSettings, SOURCE_KEYS, SamrukSettings, SourceConfig, SourceKind,
 };
 
 /// The documented default configuration, also written by `tenderscan init`.
 pub const DEFAULT_CONFIG: &str = include_str!("../config.toml");
 
 /// Source kinds this build can crawl.
-pub const SOURCE_KINDS: &[&str] = &["goszakup", "goszakup-html", "ocds", "html", "samruk"];
+pub const SOURCE_KINDS: &[&str] = &[
+    "goszakup",
+    "goszakup-html",
+    "ocds",
+    "html",
+    "samruk",
+    "prozorro",
+];
 
 /// How far back a first crawl may reach, in days (`[[sources]] lookback_days`).
 pub const MAX_LOOKBACK_DAYS: u32 = 3650;
@@ -197,6 +204,7 @@ pub const BOUNDS: &[Bound] = &[
     ),
     bound("sources", "max_download_bytes", Range::int(1, 1 << 40)),
     bound("sources", "page_size", Range::int(1, 1000)),
+    bound("sources", "min_interval_secs", Range::int(0, 86_400)),
     bound("sources.html", "max_pages", Range::int(1, 10_000)),
     bound("currency", "rates", Range::above(0.0, 1e9)),
     bound("mail", "smtp_port", Range::int(1, 65535)),
@@ -905,6 +913,11 @@ impl Config {
                 SourceKind::Html(h) => {
                     v.push(at("sources.html", "max_pages", i, h.max_pages.into()));
                 }
+                SourceKind::Prozorro(p) => {
+                    if let Some(n) = p.min_interval_secs {
+                        v.push(at("sources", "min_interval_secs", i, n.into()));
+                    }
+                }
                 SourceKind::Goszakup(_) | SourceKind::GoszakupHtml(_) => {}
             }
         }
@@ -1526,9 +1539,13 @@ mod tests {
             .join("\n");
         let c = parse(&format!("[database]\npath = 'a.db'\n{block}\n")).unwrap();
         let kinds: Vec<&str> = c.sources.iter().map(|s| s.kind.name()).collect();
-        assert_eq!(kinds, ["ocds", "ocds", "samruk", "html"]);
+        assert_eq!(kinds, ["ocds", "ocds", "samruk", "prozorro", "html"]);
         assert_eq!(c.currency.rates.get("UAH"), Some(&12.1));
-        assert!(matches!(c.sources[3].kind, SourceKind::Html(_)));
+        assert!(matches!(c.sources[4].kind, SourceKind::Html(_)));
+        assert!(
+            c.sources[3].user_agent.is_some(),
+            "ProZorro wants a browser's"
+        );
     }
 
     #[test]
@@ -1562,6 +1579,26 @@ mod tests {
                 .unwrap_err();
         assert_eq!(e.key.as_deref(), Some("currency.rates.UAH"), "{e}");
         assert_eq!(e.line, Some(5), "{e}");
+    }
+
+    /// README's "Publishers known to work" config block is a config that parses, with the
+    /// kinds the table names.
+    #[test]
+    fn the_publishers_blocks_in_the_readme_parse() {
+        let readme = include_str!("../README.md");
+        let block = readme
+            .split("### Publishers known to work")
+            .nth(1)
+            .and_then(|r| r.split("```toml\n").nth(1))
+            .and_then(|b| b.split("```").next())
+            .expect("README has the publishers' block");
+        let c = parse(&format!("[database]\npath = 'a.db'\n{block}")).unwrap();
+        let kinds: Vec<&str> = c.sources.iter().map(|s| s.kind.name()).collect();
+        assert_eq!(
+            kinds,
+            ["goszakup", "goszakup-html", "prozorro", "samruk", "ocds"]
+        );
+        assert!(c.sources[2].user_agent.is_some());
     }
 
     /// config.toml with its examples uncommented: every key of every kind set.
@@ -1643,6 +1680,7 @@ mod tests {
                 let kind = match k {
                     "max_download_bytes" => "ocds",
                     "page_size" => "samruk",
+                    "min_interval_secs" => "prozorro",
                     _ => "goszakup",
                 };
                 (
