@@ -1060,16 +1060,7 @@ impl Engine {
             fspans.retain(|_| !k.next().copied().unwrap_or(false));
         }
         if let Some(model) = opinion {
-            second_opinion(
-                model,
-                text,
-                &norm,
-                &cands,
-                &fspans,
-                &mut matches,
-                &map_quota,
-                &scan,
-            );
+            second_opinion(model, text, &norm, &fspans, &mut matches, &map_quota, &scan);
         }
         matches.sort_by(|a, b| {
             b.severity
@@ -1083,7 +1074,7 @@ impl Engine {
     }
 }
 
-/// The second opinion (see `opinion.rs`) over the sentences of a text that hold a candidate
+/// The second opinion (see `opinion.rs`) over the sentences of a text that hold a verified rule
 /// word: a rule hit at medium or above whose every passage scores below the model's veto is
 /// lowered to low, with the words why; the best passage above the threshold that no such hit
 /// covers becomes a `second-opinion` match at medium.
@@ -1092,7 +1083,6 @@ fn second_opinion(
     model: &Model,
     text: &str,
     norm: &Normalized,
-    cands: &[(usize, usize, u32, u32)],
     fspans: &[(usize, usize)],
     matches: &mut Vec<Match>,
     map_quota: &dyn Fn(&RawQuota) -> Quota,
@@ -1108,10 +1098,11 @@ fn second_opinion(
         }
     }
     sents.push((s0, t.len()));
+    // the sentences holding a word some rule term verified (not only the prefilter's guess)
     let mut has_cand = vec![false; sents.len()];
-    for &(_, _, _, si) in cands {
-        if let Some(h) = has_cand.get_mut(si as usize) {
-            *h = true;
+    for h in &scan.hits {
+        if let Some(c) = has_cand.get_mut(h.si as usize) {
+            *c = true;
         }
     }
     let sent = |k: usize| &norm.text[sents[k].0..sents[k].1];
@@ -1121,6 +1112,39 @@ fn second_opinion(
         } else {
             vec![sent(k)]
         }
+    };
+    // each sentence's weighted features (sorted by index) and their sum, computed once when
+    // first needed; a pair of sentences sums both less what they share
+    let mut hits: Vec<Option<(Vec<(u32, f32)>, f32)>> = vec![None; sents.len()];
+    let mut score = |k: usize, two: bool| -> f32 {
+        let last = if two && k + 1 < sents.len() { k + 1 } else { k };
+        for (j, h) in hits.iter_mut().enumerate().take(last + 1).skip(k) {
+            if h.is_none() {
+                let v = model.hits([sent(j)]);
+                let sum = v.iter().map(|x| x.1).sum();
+                *h = Some((v, sum));
+            }
+        }
+        let Some((a, sa)) = &hits[k] else { return 0.0 };
+        if last == k {
+            return model.prior() + sa;
+        }
+        let Some((b, sb)) = &hits[last] else {
+            return 0.0;
+        };
+        let (mut i, mut j, mut common) = (0, 0, 0f32);
+        while i < a.len() && j < b.len() {
+            match a[i].0.cmp(&b[j].0) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    common += a[i].1;
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        model.prior() + sa + sb - common
     };
     let sentence_of = |fo: usize| sents.partition_point(|&(_, e)| e < fo).min(sents.len() - 1);
     // veto: rule hits whose passages all read as something else
@@ -1137,7 +1161,7 @@ fn second_opinion(
                 if we < k0 || ws > k1 || (!two && (k < k0 || k > k1)) {
                     continue;
                 }
-                let sc = model.score(window(k, two));
+                let sc = score(k, two);
                 if best.is_none_or(|(b, _, _)| sc > b) {
                     best = Some((sc, k, two));
                 }
@@ -1152,6 +1176,17 @@ fn second_opinion(
             m.severity = Severity::Low;
         }
     }
+    // the sentences a hit at medium or above covers (once, not per window: a long text has
+    // many of both)
+    let mut covered = vec![false; sents.len()];
+    for (m, &(fs, fe)) in matches.iter().zip(fspans) {
+        if m.severity >= Severity::Medium {
+            let (k0, k1) = (sentence_of(fs), sentence_of(fe.saturating_sub(1).max(fs)));
+            for c in &mut covered[k0..=k1.max(k0)] {
+                *c = true;
+            }
+        }
+    }
     // the best passage no rule flagged
     let mut best: Option<(f32, usize, bool)> = None;
     for k in 0..sents.len() {
@@ -1160,15 +1195,10 @@ fn second_opinion(
             if last >= sents.len() || !(has_cand[k] || has_cand[last]) {
                 continue;
             }
-            let (ws, we) = (sents[k].0, sents[last].1);
-            let covered = matches
-                .iter()
-                .zip(fspans)
-                .any(|(m, &(s, e))| m.severity >= Severity::Medium && s < we && ws < e);
-            if covered {
+            if covered[k] || covered[last] {
                 continue;
             }
-            let sc = model.score(window(k, two));
+            let sc = score(k, two);
             if sc > model.threshold && best.is_none_or(|(b, _, _)| sc > b) {
                 best = Some((sc, k, two));
             }

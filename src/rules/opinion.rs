@@ -16,6 +16,7 @@
 //! given, or panic on any input (a malformed model file is an error naming its line).
 
 use super::RuleError;
+use super::engine::FxBuild;
 use super::normalize::{BREAK, SEP};
 use std::collections::{BTreeMap, HashMap};
 
@@ -33,7 +34,7 @@ const BUILTIN_ORIGIN: &str = "opinion.tsv";
 #[derive(Debug, Clone)]
 pub struct Model {
     /// feature -> (its index, its weight)
-    weights: HashMap<String, (u32, f32)>,
+    weights: HashMap<String, (u32, f32), FxBuild>,
     prior: f32,
     /// A passage scoring above this is an order (a `second-opinion` match).
     pub threshold: f32,
@@ -174,7 +175,7 @@ impl Model {
             message,
         };
         let mut m = Model {
-            weights: HashMap::new(),
+            weights: HashMap::default(),
             prior: 0.0,
             threshold: f32::INFINITY,
             veto: f32::NEG_INFINITY,
@@ -324,7 +325,7 @@ impl Model {
         }
         // the text just written always parses
         Model::parse(&out, "trained model").unwrap_or_else(|_| Model {
-            weights: HashMap::new(),
+            weights: HashMap::default(),
             prior: 0.0,
             threshold: opt.threshold,
             veto: opt.veto,
@@ -350,7 +351,13 @@ impl Model {
 
     /// Score of some sentences of folded text: the sum over [`features`] without building
     /// them (one buffer for keys, each feature counted once by its index).
+    #[cfg(test)]
     pub(crate) fn score<'a>(&self, sentences: impl IntoIterator<Item = &'a str>) -> f32 {
+        self.prior + self.hits(sentences).iter().map(|h| h.1).sum::<f32>()
+    }
+
+    /// The weighted features of some sentences, by index, each once.
+    pub(crate) fn hits<'a>(&self, sentences: impl IntoIterator<Item = &'a str>) -> Vec<(u32, f32)> {
         let mut hits: Vec<(u32, f32)> = Vec::new();
         let mut buf = String::new();
         let mut prev = String::new();
@@ -381,7 +388,12 @@ impl Model {
         }
         hits.sort_unstable_by_key(|h| h.0);
         hits.dedup_by_key(|h| h.0);
-        self.prior + hits.iter().map(|h| h.1).sum::<f32>()
+        hits
+    }
+
+    /// The score of a passage with no features.
+    pub(crate) fn prior(&self) -> f32 {
+        self.prior
     }
 
     /// Score and the words behind it (those pushing the way the score went).
