@@ -1115,7 +1115,8 @@ fn second_opinion(
     };
     // each sentence's weighted features (sorted by index) and their sum, computed once when
     // first needed; a pair of sentences sums both less what they share
-    let mut hits: Vec<Option<(Vec<(u32, f32)>, f32)>> = vec![None; sents.len()];
+    type Scored = (Vec<(u32, f32)>, f32);
+    let mut hits: Vec<Option<Scored>> = vec![None; sents.len()];
     let mut score = |k: usize, two: bool| -> f32 {
         let last = if two && k + 1 < sents.len() { k + 1 } else { k };
         for (j, h) in hits.iter_mut().enumerate().take(last + 1).skip(k) {
