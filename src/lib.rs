@@ -11,6 +11,7 @@ pub mod daemon;
 pub mod evidence;
 pub mod extract;
 pub mod fetch;
+pub mod files;
 pub mod model;
 pub mod money;
 pub mod pipeline;

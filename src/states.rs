@@ -151,6 +151,8 @@ text_enum! {
         Changed = "changed",
         /// A problem for the operator (`[mail] admin`).
         Operator = "operator",
+        /// A new or changed notice on a `[[watch]]` list (whether or not a rule fired).
+        Watch = "watch",
     }
 }
 

@@ -9,7 +9,7 @@
 //! unescaped notice text into the XML, or let a feed grow without bound.
 
 use super::transport::{Outgoing, Transport};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Entries kept in a feed.
 pub(crate) const MAX_ENTRIES: usize = 200;
@@ -99,31 +99,14 @@ fn path_of(recipient: &str) -> PathBuf {
     PathBuf::from(recipient.strip_prefix("atom:").unwrap_or(recipient))
 }
 
-/// Write `bytes` to `path` atomically.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    use std::io::Write;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let tmp = dir.join(format!(".{name}.tmp"));
-    let write = || -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    };
-    write().map_err(|e| format!("cannot write the feed {}: {e}", path.display()))
-}
-
 impl Transport for Atom {
     async fn check(&self) -> Result<(), String> {
         Ok(())
     }
     async fn send(&self, msg: &Outgoing<'_>) -> Result<(), String> {
-        write_atomic(&path_of(msg.recipient), msg.raw)
+        let path = path_of(msg.recipient);
+        crate::files::write_atomic(&path, msg.raw)
+            .map_err(|e| format!("cannot write the feed {}: {e}", path.display()))
     }
     async fn shutdown(&self) {}
 }

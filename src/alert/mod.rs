@@ -22,7 +22,7 @@ mod webhook;
 
 use crate::config::{Channel, Config, Language, Recipient, channel_of};
 use crate::states::{AlertKind, DigestKind, DigestStatus};
-use crate::store::{AlertItem, ChangeItem, DigestContent, Store, StoreError};
+use crate::store::{AlertItem, ChangeItem, DigestContent, Store, StoreError, WatchItem};
 use lettre::address::Envelope;
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
@@ -362,23 +362,63 @@ fn chunks(items: Vec<AlertItem>) -> Vec<Vec<AlertItem>> {
     out
 }
 
-/// The content of one digest: match alerts and `changed` alerts.
-type DigestItems = (Vec<AlertItem>, Vec<ChangeItem>);
+/// The content of one digest: match alerts, `changed` alerts and `watch` alerts.
+#[derive(Default)]
+struct DigestItems {
+    matches: Vec<AlertItem>,
+    changes: Vec<ChangeItem>,
+    watches: Vec<WatchItem>,
+}
+
+/// Split a recipient's watch alerts (ordered by notice) into chunks of whole notices.
+fn watch_chunks(items: Vec<WatchItem>) -> Vec<Vec<WatchItem>> {
+    let mut out: Vec<Vec<WatchItem>> = Vec::new();
+    let mut cur: Vec<WatchItem> = Vec::new();
+    for it in items {
+        let new_notice = cur.last().is_none_or(|l| l.notice_id != it.notice_id);
+        if new_notice && cur.len() >= MAX_ALERTS_PER_DIGEST {
+            out.push(std::mem::take(&mut cur));
+        }
+        cur.push(it);
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
 
 /// A recipient's digests: the match alerts in chunks of whole notices, the `changed`
-/// alerts with the first chunk (or alone).
+/// alerts with the first chunk (or alone), the `watch` alerts in chunks of whole notices
+/// beside them (their own digests past the match chunks).
 fn with_changes(store: &Store, email: &str) -> Result<Vec<DigestItems>, AlertError> {
     let mut changes = store.pending_changes(email)?;
     let mut out: Vec<DigestItems> = chunks(store.pending_alerts(email)?)
         .into_iter()
-        .map(|c| (c, Vec::new()))
+        .map(|c| DigestItems {
+            matches: c,
+            ..DigestItems::default()
+        })
         .collect();
-    if changes.is_empty() {
-        return Ok(out);
+    if !changes.is_empty() {
+        match out.first_mut() {
+            Some(first) => first.changes.append(&mut changes),
+            None => out.push(DigestItems {
+                changes,
+                ..DigestItems::default()
+            }),
+        }
     }
-    match out.first_mut() {
-        Some(first) => first.1.append(&mut changes),
-        None => out.push((Vec::new(), changes)),
+    for (i, w) in watch_chunks(store.pending_watches(email)?)
+        .into_iter()
+        .enumerate()
+    {
+        match out.get_mut(i) {
+            Some(d) => d.watches = w,
+            None => out.push(DigestItems {
+                watches: w,
+                ..DigestItems::default()
+            }),
+        }
     }
     Ok(out)
 }
@@ -604,9 +644,15 @@ pub async fn send_pending(
     if opts.dry_run {
         for w in &recipients_with_work(store, cfg)? {
             let (email, lang) = (&w.key, w.lang);
-            for (chunk, changes) in with_changes(store, email)? {
+            for items in with_changes(store, email)? {
                 if w.channel == Channel::Email {
-                    let d = compose::digest(&chunk, &changes, rules, lang);
+                    let d = compose::digest(
+                        &items.matches,
+                        &items.changes,
+                        &items.watches,
+                        rules,
+                        lang,
+                    );
                     report
                         .previews
                         .push(format!("To: {email}\nSubject: {}\n\n{}", d.subject, d.text));
@@ -614,7 +660,7 @@ pub async fn send_pending(
                 }
                 // The other channels: what would be handed over (a Telegram message's
                 // JSON, a webhook body, a feed's entries), as text.
-                for unit in units(w, &sender, rules, &chunk, &changes)? {
+                for unit in units(w, &sender, rules, &items)? {
                     let (_, bytes) = (unit.build)(0)?;
                     report.previews.push(format!(
                         "To: {email}\nSubject: {}\n\n{}",
@@ -689,6 +735,7 @@ pub async fn send_pending(
                 for w in &work {
                     store.record_alert_failure(&w.key, AlertKind::Match, &e)?;
                     store.record_alert_failure(&w.key, AlertKind::Changed, &e)?;
+                    store.record_alert_failure(&w.key, AlertKind::Watch, &e)?;
                     report.failed.push(format!("{}: {e}", w.key));
                 }
             }
@@ -712,6 +759,8 @@ struct Work {
     digest: bool,
     /// Mail only.
     mailbox: Option<Mailbox>,
+    /// `[alerts]`: the newsroom's page of each notice.
+    alerts: crate::config::AlertsConfig,
 }
 
 /// Recipients with pending alerts who are still configured.
@@ -729,6 +778,7 @@ fn recipients_with_work(store: &Store, cfg: &Config) -> Result<Vec<Work>, AlertE
                     Channel::Email => Some(mailbox("recipient", &email)?),
                     _ => None,
                 },
+                alerts: cfg.alerts.clone(),
             }),
             None => tracing::warn!(
                 "alerts are queued for {email}, who is no longer among the config's [[recipients]]: kept, not sent"
@@ -756,8 +806,8 @@ async fn send_new(
             .as_ref()
             .map(|to| sender.envelope(to))
             .transpose()?;
-        for (chunk, changes) in with_changes(store, email)? {
-            for unit in units(w, sender, rules, &chunk, &changes)? {
+        for items in with_changes(store, email)? {
+            for unit in units(w, sender, rules, &items)? {
                 let mut raw = Vec::new();
                 let digest_id = store.queue_digest(email, DigestKind::Digest, &unit.ids, |id| {
                     let (message_id, bytes) = (unit.build)(id)?;
@@ -808,17 +858,22 @@ fn units<'a>(
     w: &Work,
     sender: &'a Sender,
     rules: &HashMap<String, RuleText>,
-    chunk: &[AlertItem],
-    changes: &[ChangeItem],
+    items: &DigestItems,
 ) -> Result<Vec<Unit<'a>>, AlertError> {
+    let DigestItems {
+        matches: chunk,
+        changes,
+        watches,
+    } = items;
     let all_ids: Vec<i64> = chunk
         .iter()
         .map(|i| i.alert_id)
         .chain(changes.iter().map(|c| c.alert_id))
+        .chain(watches.iter().map(|c| c.alert_id))
         .collect();
     let mut units: Vec<Unit<'a>> = Vec::new();
     if w.channel == Channel::Email {
-        let d = compose::digest(chunk, changes, rules, w.lang);
+        let d = compose::digest(chunk, changes, watches, rules, w.lang);
         let Some(to) = w.mailbox.clone() else {
             return Ok(units);
         };
@@ -842,7 +897,8 @@ fn units<'a>(
         });
         return Ok(units);
     }
-    let pieces = compose::pieces(chunk, changes, rules, w.lang);
+    let page = |id: i64| w.alerts.notice_page(id);
+    let pieces = compose::pieces(chunk, changes, watches, rules, w.lang, &page);
     match w.channel {
         Channel::Email => {}
         Channel::Telegram => {
@@ -897,6 +953,7 @@ fn units<'a>(
                         "language": lang,
                         "notices": pick("match"),
                         "changes": pick("changed"),
+                        "watchlist": pick("watch"),
                     });
                     Ok((message_id, body.to_string().into_bytes()))
                 }),

@@ -43,6 +43,15 @@ pub(super) struct Labels {
     pub(super) retracted: &'static str,
     pub(super) changed: &'static str,
     pub(super) changed_intro: &'static str,
+    /// The watchlist section's heading.
+    pub(super) watchlist: &'static str,
+    pub(super) watchlist_intro: &'static str,
+    /// Which watches a notice is on.
+    pub(super) watches: &'static str,
+    pub(super) watch_new: &'static str,
+    pub(super) watch_changed: &'static str,
+    /// The link to the newsroom's page of a notice (`[alerts] page_url`).
+    pub(super) page: &'static str,
     pub(super) footer: &'static str,
 }
 
@@ -71,6 +80,12 @@ const EN: Labels = Labels {
     retracted: "No longer in the notice: it was edited after this was found.",
     changed: "Changed since you were told",
     changed_intro: "Tenders tenderscan told you about have changed on the portal. The old versions are kept as evidence (`tenderscan show NOTICE`).",
+    watchlist: "On your watchlist",
+    watchlist_intro: "New and changed tenders on your watchlist (an agency, a supplier, a region, a code or words you follow), whether or not a rule flagged them.",
+    watches: "Watch",
+    watch_new: "new on the portal",
+    watch_changed: "changed on the portal",
+    page: "On the newsroom's page",
     footer: "Sent by tenderscan. A match is a lead, not proof: read the tender documents before you publish.",
 };
 
@@ -99,6 +114,12 @@ const RU: Labels = Labels {
     retracted: "В текущей версии объявления этого уже нет: текст изменили после того, как это было найдено.",
     changed: "Изменилось после оповещения",
     changed_intro: "Закупки, о которых tenderscan сообщал, изменились на портале. Прежние версии сохранены как доказательства (`tenderscan show NOTICE`).",
+    watchlist: "В вашем списке наблюдения",
+    watchlist_intro: "Новые и изменённые закупки из вашего списка наблюдения (заказчик, поставщик, регион, код или слова, за которыми вы следите), независимо от того, сработало ли правило.",
+    watches: "Наблюдение",
+    watch_new: "новая на портале",
+    watch_changed: "изменилась на портале",
+    page: "На странице редакции",
     footer: "Отправлено tenderscan. Совпадение — повод проверить, а не доказательство: прочитайте документацию закупки перед публикацией.",
 };
 
@@ -223,10 +244,21 @@ pub(super) fn price_line(lang: Language, item: &AlertItem) -> Option<(bool, Stri
 
 /// The deadline in Almaty time and UTC, or the portal's own string.
 pub(super) fn deadline_line(lang: Language, item: &AlertItem) -> Option<String> {
+    deadline_text(
+        lang,
+        item.deadline_at.as_deref(),
+        item.deadline_local.as_deref(),
+    )
+}
+
+/// A deadline (stored UTC time, else the portal's own words) in Almaty time and UTC.
+pub(super) fn deadline_text(
+    lang: Language,
+    at: Option<&str>,
+    local: Option<&str>,
+) -> Option<String> {
     let l = labels(lang);
-    if let Some(utc) = item
-        .deadline_at
-        .as_deref()
+    if let Some(utc) = at
         .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
         .map(|t| t.with_timezone(&chrono::Utc))
     {
@@ -241,8 +273,7 @@ pub(super) fn deadline_line(lang: Language, item: &AlertItem) -> Option<String> 
             utc.format("%Y-%m-%d %H:%M")
         ));
     }
-    item.deadline_local
-        .as_deref()
+    local
         .map(|s| header_text(s, MAX_FIELD_CHARS))
         .filter(|s| !s.is_empty())
 }

@@ -17,6 +17,7 @@ mod escape;
 mod html;
 mod i18n;
 mod text;
+mod watch;
 
 pub(crate) use channels::{Piece, pieces, telegram_messages};
 pub(crate) use escape::header_text;
@@ -24,7 +25,7 @@ pub(crate) use escape::header_text;
 use crate::alert::RuleText;
 use crate::config::Language;
 use crate::model::Severity;
-use crate::store::{AlertItem, ChangeItem};
+use crate::store::{AlertItem, ChangeItem, WatchItem};
 use escape::{clean_inline, clip};
 use i18n::{Labels, labels, ru_plural, sev_index, tenders};
 use std::collections::HashMap;
@@ -159,6 +160,21 @@ fn changes_subject(base: Option<String>, n: usize, lang: Language) -> String {
     )
 }
 
+/// The subject with the watchlist's count ("...; 2 tenders on your watchlist"), or that alone.
+fn watch_subject(base: Option<String>, n: usize, lang: Language) -> String {
+    let part = match lang {
+        Language::En => format!("{} on your watchlist", tenders(lang, n)),
+        Language::Ru => format!("{} в вашем списке наблюдения", tenders(lang, n)),
+    };
+    header_text(
+        &match base {
+            Some(b) => format!("{b}; {part}"),
+            None => format!("tenderscan: {part}"),
+        },
+        160,
+    )
+}
+
 fn agency_line(item: &AlertItem, l: &Labels) -> Option<String> {
     let name = item
         .agency_name
@@ -250,6 +266,8 @@ struct Body<'a> {
     intro: &'static str,
     groups: &'a [NoticeGroup<'a>],
     changes: &'a [ChangeItem],
+    /// The watchlist section's notices.
+    watches: &'a [watch::WatchGroup<'a>],
     rules: &'a HashMap<String, RuleText>,
     lang: Language,
 }
@@ -270,31 +288,45 @@ impl<'a> Body<'a> {
     }
 }
 
-/// Compose one digest for one recipient: new findings by severity, and the flagged
-/// notices that changed since (their own section).
+/// Compose one digest for one recipient: new findings by severity, the flagged notices
+/// that changed since, and the watchlist (each its own section).
 pub(crate) fn digest(
     items: &[AlertItem],
     changes: &[ChangeItem],
+    watches: &[WatchItem],
     rules: &HashMap<String, RuleText>,
     lang: Language,
 ) -> Composed {
     let l = labels(lang);
     let groups = group(items);
-    let subject = match (groups.is_empty(), changes.is_empty()) {
-        (_, true) => subject(&groups, rules, lang),
-        (true, false) => changes_subject(None, changes.len(), lang),
-        (false, false) => changes_subject(Some(subject(&groups, rules, lang)), changes.len(), lang),
+    let watched = watch::group(watches);
+    let base = match (groups.is_empty(), changes.is_empty()) {
+        (true, true) => None,
+        (_, true) => Some(subject(&groups, rules, lang)),
+        (true, false) => Some(changes_subject(None, changes.len(), lang)),
+        (false, false) => Some(changes_subject(
+            Some(subject(&groups, rules, lang)),
+            changes.len(),
+            lang,
+        )),
     };
-    let intro = if groups.is_empty() {
+    let subject = match (base, watched.len()) {
+        (Some(b), 0) => b,
+        (b, n) => watch_subject(b, n, lang),
+    };
+    let intro = if !groups.is_empty() {
+        l.intro
+    } else if !changes.is_empty() {
         l.changed_intro
     } else {
-        l.intro
+        l.watchlist_intro
     };
     let body = Body {
         subject: &subject,
         intro,
         groups: &groups,
         changes,
+        watches: &watched,
         rules,
         lang,
     };
@@ -389,6 +421,7 @@ mod tests {
             let d = digest(
                 std::slice::from_ref(&it),
                 std::slice::from_ref(&change),
+                &[],
                 &HashMap::new(),
                 lang,
             );
@@ -429,12 +462,13 @@ mod tests {
         let d = digest(
             std::slice::from_ref(&at),
             &[],
+            &[],
             &HashMap::new(),
             Language::En,
         );
         assert!(d.text.contains(&format!("1. {}\n", "т".repeat(300))));
         at.title = "т".repeat(301);
-        let d = digest(&[at], &[], &HashMap::new(), Language::En);
+        let d = digest(&[at], &[], &[], &HashMap::new(), Language::En);
         assert!(d.text.contains(&format!("1. {}…\n", "т".repeat(299))));
         assert_eq!(header_text("ab cd", 4), "ab…");
     }
@@ -455,7 +489,7 @@ mod tests {
         low.severity = Severity::Low;
         low.rule_id = "smm".into();
         low.title = "<b>SMM</b>".into();
-        let d = digest(&[low, item()], &[], &rules, Language::En);
+        let d = digest(&[low, item()], &[], &[], &rules, Language::En);
         assert_eq!(
             d.subject,
             "tenderscan: 2 tenders, 1 high: Fake accounts for commenting"
@@ -473,7 +507,7 @@ mod tests {
         assert!(d.text.contains("**фейковых аккаунтов**"), "{}", d.text);
         assert!(d.html.contains("&lt;b&gt;SMM&lt;/b&gt;"));
         assert!(!d.html.contains("<b>SMM"));
-        let ru = digest(&[item()], &[], &rules, Language::Ru);
+        let ru = digest(&[item()], &[], &[], &rules, Language::Ru);
         assert!(
             ru.subject
                 .starts_with("tenderscan: 1 закупка, 1 высокой важности")
@@ -489,12 +523,12 @@ mod tests {
     #[test]
     fn evidence_read_by_ocr_says_so_in_the_readers_language() {
         let rules = HashMap::new();
-        let typed = digest(&[item()], &[], &rules, Language::En);
+        let typed = digest(&[item()], &[], &[], &rules, Language::En);
         assert!(!typed.text.contains("OCR"), "{}", typed.text);
         assert!(!typed.html.contains("OCR"));
         let mut scan = item();
         scan.by_ocr = true;
-        let en = digest(&[scan.clone()], &[], &rules, Language::En);
+        let en = digest(&[scan.clone()], &[], &[], &rules, Language::En);
         assert!(
             en.text.contains(
                 "Evidence (read by OCR from a scan: check the words against the document): \""
@@ -505,7 +539,7 @@ mod tests {
         let quote = en.html.find("<blockquote").unwrap();
         let note = en.html.find("read by OCR from a scan").unwrap();
         assert!(note > quote, "the note follows the quote: {}", en.html);
-        let ru = digest(&[scan], &[], &rules, Language::Ru);
+        let ru = digest(&[scan], &[], &[], &rules, Language::Ru);
         assert!(
             ru.text
                 .contains("Цитата (распознано OCR со скана: сверьте слова с документом): \""),
@@ -543,6 +577,7 @@ mod tests {
         let d = digest(
             &[],
             std::slice::from_ref(&change),
+            &[],
             &HashMap::new(),
             Language::En,
         );
@@ -568,7 +603,7 @@ mod tests {
         );
         assert!(d.html.contains("&lt;script&gt;x&lt;/script&gt; SMM"));
         assert!(!d.html.contains("href=\"javascript"), "{}", d.html);
-        let ru = digest(&[item()], &[change], &HashMap::new(), Language::Ru);
+        let ru = digest(&[item()], &[change], &[], &HashMap::new(), Language::Ru);
         assert!(
             ru.subject.ends_with("; изменения в 1 закупке"),
             "{}",
