@@ -369,7 +369,31 @@ pub fn load_all(cfg: &Config) -> Result<Vec<Watch>, ConfigError> {
 /// Add `entry` to the watch file (creating it), checked as a run would check it.
 /// Returns the watch as added.
 pub fn add(cfg: &Config, entry: WatchEntry) -> Result<Watch, ConfigError> {
-    let (mut entries, _) = read_file(cfg)?;
+    let (mut entries, checked) = read_file(cfg)?;
+    // The new entry's own faults, named without a line (it is not written yet).
+    let refuse = |key: &str, message: String| ConfigError {
+        file: file_beside(&cfg.database.path),
+        line: None,
+        key: Some(key.to_string()),
+        message,
+    };
+    check_entry(&entry, &cfg.recipients, &config_dir(cfg)).map_err(|(k, m)| refuse(k, m))?;
+    if let Some(w) = cfg
+        .watches
+        .iter()
+        .chain(&checked)
+        .find(|w| w.name == entry.name.trim())
+    {
+        return Err(refuse(
+            "name",
+            format!(
+                "watch {:?} is already written in {}{}",
+                w.name,
+                w.file.display(),
+                w.line.map(|l| format!(":{l}")).unwrap_or_default()
+            ),
+        ));
+    }
     entries.push(entry);
     let written = write_file(cfg, &entries)?;
     Ok(written
