@@ -612,7 +612,7 @@ mod tests {
         );
         assert_eq!(
             texts(&AlertKind::ALL.map(AlertKind::as_str)),
-            "match changed operator"
+            "match changed operator watch"
         );
         assert_eq!(
             texts(&DigestStatus::ALL.map(DigestStatus::as_str)),

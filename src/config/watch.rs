@@ -492,7 +492,7 @@ mod tests {
         assert_eq!(c.watches.len(), 1);
         assert_eq!(c.watches[0].on, WatchOn::AgencyBin("990240001234".into()));
         assert_eq!(c.watches[0].recipient_keys(&c), ["telegram:-100123"]);
-        assert_eq!(c.watches[0].line, Some(10));
+        assert_eq!(c.watches[0].line, Some(12));
         let bad = |extra: &str| {
             let src = format!(
                 "[database]\npath = \"t.db\"\n\n[[recipients]]\nemail = \"desk@x.kz\"\n\n{extra}"

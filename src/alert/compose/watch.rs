@@ -332,7 +332,7 @@ mod tests {
         assert!(p[0].html.contains("&lt;b&gt;Канцелярские&lt;/b&gt; товары"));
         assert!(
             p[0].html.contains(
-                "<a href=\"https://news.example/tenders/notice/7\">On the newsroom's page</a>"
+                "<a href=\"https://news.example/tenders/notice/7\">On the newsroom&#39;s page</a>"
             ),
             "{}",
             p[0].html
