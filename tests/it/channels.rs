@@ -16,13 +16,13 @@ use tenderscan::alert::{SendOptions, SendReport, resend, send_pending};
 use tenderscan::config::Config;
 use tenderscan::store::Store;
 
-const TOKEN_ENV: &str = "TENDERSCAN_TEST_TG_TOKEN";
-const TOKEN: &str = "123456:test-token";
+pub(crate) const TOKEN_ENV: &str = "TENDERSCAN_TEST_TG_TOKEN";
+pub(crate) const TOKEN: &str = "123456:test-token";
 const SECRET_ENV: &str = "TENDERSCAN_TEST_WEBHOOK_SECRET";
 const SECRET: &str = "s3cret-for-hooks";
 const WRONG_SECRET_ENV: &str = "TENDERSCAN_TEST_WEBHOOK_WRONG";
 
-fn set_env() {
+pub(crate) fn set_env() {
     // SAFETY: these variables are only read by these tests, always with these values.
     unsafe {
         std::env::set_var(TOKEN_ENV, TOKEN);
@@ -33,7 +33,7 @@ fn set_env() {
 
 /// One request the stand-in received.
 #[derive(Debug, Clone)]
-struct Req {
+pub(crate) struct Req {
     path: String,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
@@ -46,7 +46,7 @@ impl Req {
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
-    fn json(&self) -> serde_json::Value {
+    pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body).unwrap()
     }
 }
@@ -55,7 +55,7 @@ impl Req {
 type Handler = dyn Fn(&Req, usize) -> (u16, String, bool) + Send + Sync;
 
 /// A small HTTP/1.1 server on 127.0.0.1: one thread a connection, `Connection: close`.
-struct StandIn {
+pub(crate) struct StandIn {
     port: u16,
     reqs: Arc<Mutex<Vec<Req>>>,
     stop: Arc<AtomicBool>,
@@ -63,7 +63,7 @@ struct StandIn {
 }
 
 impl StandIn {
-    fn start(
+    pub(crate) fn start(
         port: u16,
         handler: impl Fn(&Req, usize) -> (u16, String, bool) + Send + Sync + 'static,
     ) -> StandIn {
@@ -90,7 +90,7 @@ impl StandIn {
         }
     }
 
-    fn requests(&self, path_end: &str) -> Vec<Req> {
+    pub(crate) fn requests(&self, path_end: &str) -> Vec<Req> {
         self.reqs
             .lock()
             .unwrap()
@@ -177,10 +177,10 @@ fn serve(conn: TcpStream, reqs: &Mutex<Vec<Req>>, stop: &AtomicBool, handler: &H
     let _ = conn.flush();
 }
 
-const OK: &str = r#"{"ok":true,"result":{"message_id":1}}"#;
+pub(crate) const OK: &str = r#"{"ok":true,"result":{"message_id":1}}"#;
 
 /// The Bot API stand-in's usual answers; `send` answers sendMessage.
-fn bot(
+pub(crate) fn bot(
     send: impl Fn(&Req, usize) -> (u16, String, bool) + Send + Sync + 'static,
 ) -> impl Fn(&Req, usize) -> (u16, String, bool) + Send + Sync + 'static {
     move |r: &Req, i| {

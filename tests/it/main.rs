@@ -21,3 +21,4 @@ mod smtp;
 mod sources;
 mod terminal;
 mod util;
+mod watch;
