@@ -158,12 +158,15 @@ fn text(v: &str, what: &str) -> Result<String, String> {
     Ok(v.to_string())
 }
 
+/// A checked entry: what it watches and its recipients' indexes (`None`: all).
+type Checked = (WatchOn, Option<Vec<usize>>);
+
 /// Check one entry: (the key at fault, the message) on error.
 fn check_entry(
     e: &WatchEntry,
     recipients: &[Recipient],
     dir: &Path,
-) -> Result<(WatchOn, Option<Vec<usize>>), (&'static str, String)> {
+) -> Result<Checked, (&'static str, String)> {
     let name = e.name.trim();
     if name.is_empty()
         || name.chars().count() > MAX_NAME_CHARS

@@ -70,6 +70,16 @@ struct Payload {
     changes: Vec<String>,
 }
 
+/// A notice's version, the version the watches last looked at, its agency's BIN, its
+/// region and its agency's.
+type Head = (
+    i64,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
 impl Store {
     /// Look at notice `notice_id` with the watches, once per version: queue a `watch`
     /// alert for each recipient of each watch it matches (`baseline`: recorded, never
@@ -81,13 +91,7 @@ impl Store {
         baseline: bool,
     ) -> Result<usize, StoreError> {
         let tx = self.conn.savepoint()?;
-        let head: Option<(
-            i64,
-            Option<i64>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-        )> = tx
+        let head: Option<Head> = tx
             .prepare_cached(
                 "SELECT n.version, n.watched_version, ag.identifier, n.region, ag.region
                  FROM notices n LEFT JOIN agencies ag ON ag.id = n.agency_id WHERE n.id = ?1",
