@@ -717,3 +717,85 @@ fn a_kill_between_telegram_send_and_mark_is_unconfirmed_and_not_resent() {
         1
     );
 }
+
+#[test]
+fn watch_alerts_reach_the_webhook_and_the_feed_in_their_own_section() {
+    use tenderscan::store::{WatchTarget, Watched};
+    set_env();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}/hooks/tenderscan");
+    let (cfg, _) = config(
+        dir.path(),
+        &format!(
+            "[[recipients]]\nchannel = \"webhook\"\nurl = \"{url}\"\nlanguage = \"en\"\n\n\
+             [[recipients]]\nchannel = \"atom\"\npath = \"feeds/w.xml\"\n"
+        ),
+        &format!("[webhook]\nsecret_env = \"{SECRET_ENV}\"\n"),
+    );
+    let feed = dir.path().join("feeds/w.xml");
+    let hook = format!("webhook:{url}");
+    let atom = format!("atom:{}", feed.display());
+    let mut store = Store::open(&cfg.database.path).unwrap();
+    // A notice whose match went to nobody (no recipient's filters let it through).
+    let id = seed(&mut store, &hostile("4501"), &[], false);
+    let words = tenderscan::report::fts_query("фейковый аккаунт");
+    let to = vec![hook.clone(), atom.clone()];
+    let watches = [
+        WatchTarget {
+            name: "Rudny akimat",
+            on: Watched::AgencyBin("000140000123"),
+            recipients: to.clone(),
+        },
+        WatchTarget {
+            name: "words",
+            on: Watched::Fts(&words),
+            recipients: to.clone(),
+        },
+        WatchTarget {
+            name: "not this one",
+            on: Watched::SupplierBin("000140000123"),
+            recipients: to.clone(),
+        },
+    ];
+    assert_eq!(store.record_watches(id, &watches, false).unwrap(), 4);
+    assert_eq!(
+        store.record_watches(id, &watches, false).unwrap(),
+        0,
+        "a version is looked at once"
+    );
+    let receiver = StandIn::start(port, |r, _| {
+        let expected = format!("sha256={}", hmac(SECRET.as_bytes(), &r.body));
+        if r.header("X-Tenderscan-Signature") == Some(expected.as_str()) {
+            (200, "{}".into(), false)
+        } else {
+            (401, "{}".into(), false)
+        }
+    });
+    let r = send(&mut store, &cfg);
+    assert_eq!(
+        (r.digests_sent, r.alerts_sent, r.failed.len()),
+        (2, 4, 0),
+        "{r:?}"
+    );
+    let got = receiver.requests("/hooks/tenderscan");
+    assert_eq!(got.len(), 1);
+    let v = got[0].json();
+    assert_eq!(v["notices"], serde_json::json!([]));
+    let w = &v["watchlist"][0];
+    assert_eq!(w["kind"], "watch");
+    assert_eq!(w["notice_id"], id);
+    assert_eq!(w["watches"], serde_json::json!(["Rudny akimat", "words"]));
+    assert_eq!(w["event"], "new");
+    assert_eq!(w["title"], "<script>alert(1)</script> & «Медиа» <b>");
+    let (_, entries) = parse_feed(&feed);
+    assert_eq!(entries.len(), 1, "one entry for the notice on two watches");
+    assert_eq!(entries[0].1, "<script>alert(1)</script> & «Медиа» <b>");
+    assert_eq!(
+        entries[0].2,
+        "https://goszakup.gov.kz/ru/announce/index/4501"
+    );
+    let xml = std::fs::read_to_string(&feed).unwrap();
+    assert!(xml.contains("В вашем списке наблюдения"), "{xml}");
+    assert_eq!(send(&mut store, &cfg), SendReport::default());
+}
