@@ -330,3 +330,100 @@ fn queue(
             at
         ])?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Agency, LotRecord, NoticeRecord};
+
+    fn record(amount: f64) -> NoticeRecord {
+        NoticeRecord {
+            external_id: "900002".into(),
+            title: "Канцелярские товары".into(),
+            agency: Some(Agency {
+                id: "990240001234".into(),
+                name_ru: Some("Акимат".into()),
+                ..Default::default()
+            }),
+            amount: Some(amount),
+            region: Some("г.Алматы".into()),
+            lots: vec![LotRecord {
+                external_id: "7".into(),
+                number: Some("731112.000.000000".into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+
+    fn payloads(s: &Store) -> Vec<(String, String, String)> {
+        let mut stmt = s
+            .conn
+            .prepare("SELECT status, dedupe_key, payload FROM alerts ORDER BY id")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn versions_are_alerted_once_merged_while_pending_and_changed_after_sent() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("t.db")).unwrap();
+        let src = s.ensure_source("g", "goszakup", "https://x").unwrap();
+        let id = s
+            .store_page(src, &[record(250_000.0)], None)
+            .unwrap()
+            .touched[0];
+        let to = vec!["desk@x.kz".to_string()];
+        let w = |name, on| WatchTarget {
+            name,
+            on,
+            recipients: to.clone(),
+        };
+        let watches = [
+            w("code", Watched::CodePrefix("7311")),
+            w("region", Watched::Region("Г.АЛМАТЫ")),
+            w("other code", Watched::CodePrefix("7312")),
+            w("other agency", Watched::AgencyBin("990240009999")),
+        ];
+        assert_eq!(s.record_watches(id, &watches, false).unwrap(), 2);
+        // Changed before the alerts went out: still one alert a watch, of the new version.
+        s.store_page(src, &[record(300_000.0)], None).unwrap();
+        assert_eq!(s.record_watches(id, &watches, false).unwrap(), 2);
+        let p = payloads(&s);
+        assert_eq!(p.len(), 2);
+        assert_eq!(p[0].1, format!("watch:code:{id}:v2"));
+        assert!(p[0].2.contains("\"event\":\"new\""), "{}", p[0].2);
+        assert_eq!(s.pending_watches("desk@x.kz").unwrap().len(), 2);
+        // Sent; a third version is a `changed` alert saying what changed.
+        s.conn
+            .execute("UPDATE alerts SET status = 'sent'", [])
+            .unwrap();
+        s.store_page(src, &[record(350_000.0)], None).unwrap();
+        assert_eq!(s.record_watches(id, &watches, false).unwrap(), 2);
+        let items = s.pending_watches("desk@x.kz").unwrap();
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0].event, WatchEvent::Changed);
+        assert!(
+            items[0]
+                .changes
+                .iter()
+                .any(|c| c == "amount: 300000 -> 350000"),
+            "{:?}",
+            items[0].changes
+        );
+        // The database refuses a watch alert without its watch's name.
+        let e = s
+            .conn
+            .execute(
+                "INSERT INTO alerts (recipient, kind, notice_id, dedupe_key, payload, status, created_at)
+                 VALUES ('a@x.kz', 'watch', ?1, 'k', '{\"event\":\"new\"}', 'pending', 't')",
+                [id],
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("alerts.payload of a watch alert"), "{e}");
+    }
+}
