@@ -347,10 +347,16 @@ fn recipient_config<'a>(cfg: &'a Config, email: &str) -> Option<&'a Recipient> {
 
 /// Split a recipient's alerts (ordered by notice) into digests of whole notices.
 fn chunks(items: Vec<AlertItem>) -> Vec<Vec<AlertItem>> {
-    let mut out: Vec<Vec<AlertItem>> = Vec::new();
-    let mut cur: Vec<AlertItem> = Vec::new();
+    chunks_by_notice(items, |i| i.notice_id)
+}
+
+/// Split alerts ordered by notice into chunks of whole notices, a chunk closed once it
+/// holds [`MAX_ALERTS_PER_DIGEST`].
+fn chunks_by_notice<T>(items: Vec<T>, notice: impl Fn(&T) -> i64) -> Vec<Vec<T>> {
+    let mut out: Vec<Vec<T>> = Vec::new();
+    let mut cur: Vec<T> = Vec::new();
     for it in items {
-        let new_notice = cur.last().is_none_or(|l| l.notice_id != it.notice_id);
+        let new_notice = cur.last().is_none_or(|l| notice(l) != notice(&it));
         if new_notice && cur.len() >= MAX_ALERTS_PER_DIGEST {
             out.push(std::mem::take(&mut cur));
         }
@@ -368,23 +374,6 @@ struct DigestItems {
     matches: Vec<AlertItem>,
     changes: Vec<ChangeItem>,
     watches: Vec<WatchItem>,
-}
-
-/// Split a recipient's watch alerts (ordered by notice) into chunks of whole notices.
-fn watch_chunks(items: Vec<WatchItem>) -> Vec<Vec<WatchItem>> {
-    let mut out: Vec<Vec<WatchItem>> = Vec::new();
-    let mut cur: Vec<WatchItem> = Vec::new();
-    for it in items {
-        let new_notice = cur.last().is_none_or(|l| l.notice_id != it.notice_id);
-        if new_notice && cur.len() >= MAX_ALERTS_PER_DIGEST {
-            out.push(std::mem::take(&mut cur));
-        }
-        cur.push(it);
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    out
 }
 
 /// A recipient's digests: the match alerts in chunks of whole notices, the `changed`
@@ -408,7 +397,7 @@ fn with_changes(store: &Store, email: &str) -> Result<Vec<DigestItems>, AlertErr
             }),
         }
     }
-    for (i, w) in watch_chunks(store.pending_watches(email)?)
+    for (i, w) in chunks_by_notice(store.pending_watches(email)?, |w| w.notice_id)
         .into_iter()
         .enumerate()
     {

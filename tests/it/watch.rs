@@ -4,7 +4,9 @@
 //! and a broken watch file.
 
 use crate::channels::{OK, StandIn, TOKEN, TOKEN_ENV, bot};
-use crate::pipeline::{PLAIN_SPEC, TOKEN as GOSZAKUP_TOKEN, graphql_page, trd_buy};
+use crate::pipeline::{
+    PLAIN_SPEC, TOKEN as GOSZAKUP_TOKEN, graphql_page, mount_empty_journal, trd_buy,
+};
 use crate::smtp::{SmtpServer, free_port, parse_mime};
 use crate::util::{count, docx, tenderscan};
 use std::path::Path;
@@ -30,14 +32,7 @@ async fn mount_portal(server: &MockServer, amount: f64) {
         .respond_with(graphql_page(vec![watched, other]))
         .mount(server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/v3/journal"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(
-            r#"{"total": 0, "limit": 50, "next_page": "", "items": []}"#,
-            "application/json",
-        ))
-        .mount(server)
-        .await;
+    mount_empty_journal(server).await;
     for id in [5002, 5003] {
         Mock::given(method("GET"))
             .and(path(format!("/files/download_file/{id}/")))
