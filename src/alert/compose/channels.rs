@@ -304,4 +304,45 @@ mod tests {
         }
         assert_eq!(telegram_messages(&many, false).len(), 10);
     }
+
+    #[test]
+    fn blocks_link_the_newsrooms_page_when_there_is_one() {
+        let it = super::super::tests::item();
+        let change = ChangeItem {
+            alert_id: 2,
+            notice_id: 5,
+            notice_number: None,
+            title: "SMM".into(),
+            agency_name: None,
+            url: None,
+            events: vec![],
+        };
+        let page = |id: i64| Some(format!("https://news.example/t/notice/{id}"));
+        let p = pieces(
+            std::slice::from_ref(&it),
+            std::slice::from_ref(&change),
+            &[],
+            &HashMap::new(),
+            Language::Ru,
+            &page,
+        );
+        assert_eq!(p.len(), 2);
+        assert!(
+            p[0].html
+                .contains("<a href=\"https://news.example/t/notice/5\">На странице редакции</a>"),
+            "{}",
+            p[0].html
+        );
+        assert!(
+            p[1].html
+                .contains("<a href=\"https://news.example/t/notice/1\">На странице редакции</a>"),
+            "{}",
+            p[1].html
+        );
+        assert_eq!(p[1].json["page_url"], "https://news.example/t/notice/1");
+        // A page that is no http(s) URL is no link.
+        let bad = |_: i64| Some("javascript:alert(1)//notice/1".to_string());
+        let p = pieces(&[it], &[], &[], &HashMap::new(), Language::En, &bad);
+        assert!(!p[0].html.contains("javascript"), "{}", p[0].html);
+    }
 }
