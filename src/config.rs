@@ -438,6 +438,8 @@ pub enum Language {
     #[default]
     Ru,
     En,
+    /// Kazakh.
+    Kk,
 }
 
 /// Where a recipient's alerts go. The names are a contract (users' configs use them).

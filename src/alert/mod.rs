@@ -922,6 +922,7 @@ fn units<'a>(
             let lang = match w.lang {
                 Language::En => "en",
                 Language::Ru => "ru",
+                Language::Kk => "kk",
             };
             units.push(Unit {
                 ids: all_ids,

@@ -130,6 +130,7 @@ fn subject(
             "{} важности",
             ["низкой", "средней", "высокой"][sev_index(top)]
         ),
+        Language::Kk => format!("{} маңыздылық", l.severity[sev_index(top)]),
     };
     header_text(
         &format!(
@@ -150,6 +151,7 @@ fn changes_subject(base: Option<String>, n: usize, lang: Language) -> String {
             "изменения в {n} {}",
             ["закупке", "закупках", "закупках"][ru_plural(n as u64)]
         ),
+        Language::Kk => format!("{n} сатып алуда өзгерістер"),
     };
     header_text(
         &match base {
@@ -165,6 +167,7 @@ fn watch_subject(base: Option<String>, n: usize, lang: Language) -> String {
     let part = match lang {
         Language::En => format!("{} on your watchlist", tenders(lang, n)),
         Language::Ru => format!("{} в вашем списке наблюдения", tenders(lang, n)),
+        Language::Kk => format!("бақылау тізіміңізде {}", tenders(lang, n)),
     };
     header_text(
         &match base {
@@ -603,6 +606,26 @@ mod tests {
         );
         assert!(d.html.contains("&lt;script&gt;x&lt;/script&gt; SMM"));
         assert!(!d.html.contains("href=\"javascript"), "{}", d.html);
+        let kk = digest(
+            &[],
+            std::slice::from_ref(&change),
+            &[],
+            &HashMap::new(),
+            Language::Kk,
+        );
+        assert_eq!(kk.subject, "tenderscan: 1 сатып алуда өзгерістер");
+        assert!(
+            kk.text.contains("== ХАБАРЛАҒАННАН КЕЙІН ӨЗГЕРДІ (1) =="),
+            "{}",
+            kk.text
+        );
+        assert!(kk.text.contains("«фейковых <b>аккаунтов</b>» сөз тіркесі 2026-11-28 техникалық ерекшеліктен (techspec.docx) алынып тасталды"), "{}", kk.text);
+        assert!(
+            kk.text
+                .contains("сатып алудың күші 2026-11-29 жойылды (мәртебесі: Отменено)"),
+            "{}",
+            kk.text
+        );
         let ru = digest(&[item()], &[change], &[], &HashMap::new(), Language::Ru);
         assert!(
             ru.subject.ends_with("; изменения в 1 закупке"),

@@ -360,6 +360,36 @@ mod tests {
             "{text}"
         );
         assert_eq!(n, 2);
+        // Kazakh: the section, its words, and a whole digest of watch alerts only.
+        let p = pieces(&items, Language::Kk, &page);
+        assert!(
+            p[0].html.starts_with("<b>Сіздің бақылау тізіміңізде</b>"),
+            "{}",
+            p[0].html
+        );
+        assert!(p[0].html.contains("(порталда жаңа)"));
+        assert!(p[0].html.contains(">Редакция бетінде</a>"));
+        assert!(p[1].html.contains("(порталда өзгерді)"));
+        let d = super::super::digest(&[], &[], &items, &Default::default(), Language::Kk);
+        assert_eq!(d.subject, "tenderscan: бақылау тізіміңізде 2 сатып алу");
+        assert!(
+            d.text.contains("== СІЗДІҢ БАҚЫЛАУ ТІЗІМІҢІЗДЕ (2) =="),
+            "{}",
+            d.text
+        );
+        assert!(
+            d.text
+                .contains("Тапсырыс беруші: Акимат (БСН 990240001234)"),
+            "{}",
+            d.text
+        );
+        assert!(d.html.starts_with("<!DOCTYPE html>\n<html lang=\"kk\">"));
+        let en = super::super::digest(&[], &[], &items, &Default::default(), Language::En);
+        assert_eq!(en.subject, "tenderscan: 2 tenders on your watchlist");
+        assert!(
+            en.text
+                .starts_with("New and changed tenders on your watchlist")
+        );
         let mut html = String::new();
         html_section(&mut html, &group(&items), Language::En);
         assert!(html.contains("On your watchlist (2)</h2>"));
