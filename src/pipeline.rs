@@ -1022,9 +1022,9 @@ fn scan_notice(
         |r: crate::store::Routable<'_>| crate::alert::route(cfg, r.rule_id, r.severity, r.source);
     let out = store.record_scan(&input, rules.version(), &found, &route, baseline)?;
     counts.matches += out.new_matches as i64;
-    if !ctx.watches.is_empty() {
-        store.record_watches(notice_id, ctx.watches, baseline)?;
-    }
+    // Even without watches: the version counts as looked at, so a watch added later does
+    // not alert it when a re-scan comes.
+    store.record_watches(notice_id, ctx.watches, baseline)?;
     Ok(())
 }
 

@@ -414,6 +414,11 @@ mod tests {
             "{:?}",
             items[0].changes
         );
+        // A version looked at without watches counts as looked at: a watch added later
+        // does not alert it.
+        s.store_page(src, &[record(400_000.0)], None).unwrap();
+        assert_eq!(s.record_watches(id, &[], false).unwrap(), 0);
+        assert_eq!(s.record_watches(id, &watches, false).unwrap(), 0);
         // The database refuses a watch alert without its watch's name.
         let e = s
             .conn
