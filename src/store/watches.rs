@@ -334,7 +334,7 @@ fn queue(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Agency, LotRecord, NoticeRecord};
+    use crate::model::{Agency, AwardRecord, LotRecord, NoticeRecord, Supplier};
 
     fn record(amount: f64) -> NoticeRecord {
         NoticeRecord {
@@ -419,6 +419,32 @@ mod tests {
         s.store_page(src, &[record(400_000.0)], None).unwrap();
         assert_eq!(s.record_watches(id, &[], false).unwrap(), 0);
         assert_eq!(s.record_watches(id, &watches, false).unwrap(), 0);
+        // A supplier's BIN: the notice of a contract won by it matches.
+        let mut won = record(1.0);
+        won.external_id = "contract-1".into();
+        won.awards = vec![AwardRecord {
+            external_id: "contract-1".into(),
+            suppliers: vec![Supplier {
+                id: "051140001234".into(),
+                scheme: "KZ-BIN".into(),
+                name: Some("ТОО «Медиа Бот»".into()),
+            }],
+            ..Default::default()
+        }];
+        let other = s.store_page(src, &[won], None).unwrap().touched[0];
+        let supplier = [
+            w("media bot", Watched::SupplierBin("051140001234")),
+            w("someone else", Watched::SupplierBin("051140009999")),
+        ];
+        assert_eq!(s.record_watches(other, &supplier, false).unwrap(), 1);
+        assert_eq!(
+            s.pending_watches("desk@x.kz")
+                .unwrap()
+                .last()
+                .unwrap()
+                .watch,
+            "media bot"
+        );
         // The database refuses a watch alert without its watch's name.
         let e = s
             .conn
