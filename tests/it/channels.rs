@@ -799,3 +799,70 @@ fn watch_alerts_reach_the_webhook_and_the_feed_in_their_own_section() {
     assert!(xml.contains("В вашем списке наблюдения"), "{xml}");
     assert_eq!(send(&mut store, &cfg), SendReport::default());
 }
+
+#[test]
+fn a_kill_between_sending_a_watch_alert_and_its_mark_is_unconfirmed_and_not_resent() {
+    use tenderscan::store::{WatchTarget, Watched};
+    set_env();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let (cfg, cfg_path) = config(
+        dir.path(),
+        "[[recipients]]\nchannel = \"telegram\"\nchat_id = 78\n",
+        &telegram_section(port),
+    );
+    let mut store = Store::open(&cfg.database.path).unwrap();
+    let id = seed(&mut store, &tender("4601"), &[], false);
+    let watch = WatchTarget {
+        name: "Rudny akimat",
+        on: Watched::AgencyBin("000140000123"),
+        recipients: vec!["telegram:78".into()],
+    };
+    assert_eq!(store.record_watches(id, &[watch], false).unwrap(), 1);
+    drop(store);
+    let slow = StandIn::start(port, bot(|_, _| (200, OK.into(), true)));
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "channels::child_sends_pending_channels",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env("TENDERSCAN_CHANNEL_CHILD_CONFIG", &cfg_path)
+        .env(TOKEN_ENV, TOKEN)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let taken = slow.wait_for("/sendMessage", 1, Duration::from_secs(60));
+    assert_eq!(taken.len(), 1, "the API never got the message");
+    assert!(
+        taken[0].json()["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("<b>В вашем списке наблюдения</b>")
+    );
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    drop(slow);
+
+    let api = StandIn::start(port, bot(|_, _| (200, OK.into(), false)));
+    let mut store = Store::open(&cfg.database.path).unwrap();
+    let r = send(&mut store, &cfg);
+    let digest: i64 = count(&store, "SELECT id FROM digests");
+    assert_eq!(r.unconfirmed, vec![digest], "{r:?}");
+    assert_eq!((r.digests_sent, r.failed.len()), (0, 0), "{r:?}");
+    assert_eq!(
+        count(
+            &store,
+            "SELECT count(*) FROM alerts WHERE kind = 'watch' AND status = 'queued'"
+        ),
+        1,
+        "the watch alert stays with its unconfirmed digest"
+    );
+    assert_eq!(send(&mut store, &cfg), SendReport::default());
+    assert!(
+        api.requests("/sendMessage").is_empty(),
+        "never sent again by itself"
+    );
+}
