@@ -198,6 +198,10 @@ fn cpu_mb_per_s(label: &str, bytes: usize, runs: u32, mut f: impl FnMut()) {
 fn bench(c: &mut Criterion) {
     let text = corpus(4 << 20);
     let rs = RuleSet::builtin().unwrap();
+    let so = RuleSet::builtin()
+        .unwrap()
+        .with_second_opinion(tenderscan::rules::Model::builtin().unwrap())
+        .unwrap();
     let ctx = Context::default();
     let found = rs.find(&text, &ctx);
     eprintln!(
@@ -205,6 +209,22 @@ fn bench(c: &mut Criterion) {
         text.len(),
         found.matches.len(),
         found.quotas.len()
+    );
+    let with = so.find(&text, &ctx);
+    let extra = with
+        .matches
+        .iter()
+        .filter(|m| m.rule_id == "second-opinion")
+        .count();
+    let lowered = with
+        .matches
+        .iter()
+        .filter(|m| !m.reasons.is_empty())
+        .count()
+        - extra;
+    eprintln!(
+        "with the second opinion: {} matches ({extra} second-opinion, {lowered} lowered)",
+        with.matches.len()
     );
     let re = baseline_regex();
     eprintln!("baseline regex: {} matches", re.find_iter(&text).count());
@@ -218,6 +238,9 @@ fn bench(c: &mut Criterion) {
     cpu_mb_per_s("builtin_find", text.len(), 20, || {
         black_box(rs.find(black_box(&text), &ctx));
     });
+    cpu_mb_per_s("builtin_find_second_opinion", text.len(), 20, || {
+        black_box(so.find(black_box(&text), &ctx));
+    });
     cpu_mb_per_s("baseline_regex_alternation", text.len(), 20, || {
         black_box(re.find_iter(black_box(&text)).count());
     });
@@ -227,6 +250,9 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10);
     g.bench_function("builtin_find", |b| {
         b.iter(|| black_box(rs.find(black_box(&text), &ctx)))
+    });
+    g.bench_function("builtin_find_second_opinion", |b| {
+        b.iter(|| black_box(so.find(black_box(&text), &ctx)))
     });
     g.bench_function("baseline_regex_alternation", |b| {
         b.iter(|| black_box(re.find_iter(black_box(&text)).count()))

@@ -20,7 +20,7 @@ mod sources;
 pub mod watch;
 pub use sources::{
     Css, GoszakupHtmlSettings, GoszakupSettings, HtmlSettings, HtmlTable, OcdsFormat, OcdsSettings,
-    SOURCE_KEYS, SamrukSettings, SourceConfig, SourceKind,
+    ProzorroSettings, SOURCE_KEYS, SamrukSettings, SourceConfig, SourceKind,
 };
 pub use watch::{Watch, WatchEntry, WatchOn};
 
@@ -28,7 +28,14 @@ pub use watch::{Watch, WatchEntry, WatchOn};
 pub const DEFAULT_CONFIG: &str = include_str!("../config.toml");
 
 /// Source kinds this build can crawl.
-pub const SOURCE_KINDS: &[&str] = &["goszakup", "goszakup-html", "ocds", "html", "samruk"];
+pub const SOURCE_KINDS: &[&str] = &[
+    "goszakup",
+    "goszakup-html",
+    "ocds",
+    "html",
+    "samruk",
+    "prozorro",
+];
 
 /// How far back a first crawl may reach, in days (`[[sources]] lookback_days`).
 pub const MAX_LOOKBACK_DAYS: u32 = 3650;
@@ -199,6 +206,7 @@ pub const BOUNDS: &[Bound] = &[
     ),
     bound("sources", "max_download_bytes", Range::int(1, 1 << 40)),
     bound("sources", "page_size", Range::int(1, 1000)),
+    bound("sources", "min_interval_secs", Range::int(0, 86_400)),
     bound("sources.html", "max_pages", Range::int(1, 10_000)),
     bound("currency", "rates", Range::above(0.0, 1e9)),
     bound("mail", "smtp_port", Range::int(1, 65535)),
@@ -618,6 +626,11 @@ pub struct RulesConfig {
     pub builtin: bool,
     /// Extra rule files (TOML), a newsroom's own.
     pub files: Vec<PathBuf>,
+    /// The statistical second opinion (`second-opinion` matches at medium; rule hits it rates
+    /// as clearly something else lowered to low). See the README, "Second opinion".
+    pub second_opinion: bool,
+    /// A model of one's own (`tenderscan rules train`) instead of the built-in one.
+    pub model: Option<PathBuf>,
 }
 
 impl Default for RulesConfig {
@@ -625,7 +638,41 @@ impl Default for RulesConfig {
         RulesConfig {
             builtin: true,
             files: Vec::new(),
+            second_opinion: true,
+            model: None,
         }
+    }
+}
+
+impl RulesConfig {
+    /// The configured rules: the built-in ones if asked, then `files`, then `extra`; with the
+    /// second opinion unless it is off here or `no_opinion` (the model of `model_override`, else
+    /// of `model`, else the built-in one).
+    pub fn load(
+        &self,
+        include_builtin: bool,
+        extra: &[PathBuf],
+        model_override: Option<&std::path::Path>,
+        no_opinion: bool,
+    ) -> Result<crate::rules::RuleSet, crate::rules::RuleError> {
+        let mut files = self.files.clone();
+        files.extend(extra.iter().cloned());
+        let set = crate::rules::RuleSet::load(self.builtin && include_builtin, &files)?;
+        if !self.second_opinion || no_opinion {
+            return Ok(set);
+        }
+        let model = match model_override.or(self.model.as_deref()) {
+            Some(p) => {
+                let text =
+                    std::fs::read_to_string(p).map_err(|source| crate::rules::RuleError::Io {
+                        path: p.to_path_buf(),
+                        source,
+                    })?;
+                crate::rules::Model::parse(&text, &p.display().to_string())?
+            }
+            None => crate::rules::Model::builtin()?,
+        };
+        set.with_second_opinion(model)
     }
 }
 
@@ -897,6 +944,11 @@ impl Config {
                 }
                 SourceKind::Html(h) => {
                     v.push(at("sources.html", "max_pages", i, h.max_pages.into()));
+                }
+                SourceKind::Prozorro(p) => {
+                    if let Some(n) = p.min_interval_secs {
+                        v.push(at("sources", "min_interval_secs", i, n.into()));
+                    }
                 }
                 SourceKind::Goszakup(_) | SourceKind::GoszakupHtml(_) => {}
             }
@@ -1522,9 +1574,13 @@ mod tests {
             .join("\n");
         let c = parse(&format!("[database]\npath = 'a.db'\n{block}\n")).unwrap();
         let kinds: Vec<&str> = c.sources.iter().map(|s| s.kind.name()).collect();
-        assert_eq!(kinds, ["ocds", "ocds", "samruk", "html"]);
+        assert_eq!(kinds, ["ocds", "ocds", "samruk", "prozorro", "html"]);
         assert_eq!(c.currency.rates.get("UAH"), Some(&12.1));
-        assert!(matches!(c.sources[3].kind, SourceKind::Html(_)));
+        assert!(matches!(c.sources[4].kind, SourceKind::Html(_)));
+        assert!(
+            c.sources[3].user_agent.is_some(),
+            "ProZorro wants a browser's"
+        );
     }
 
     #[test]
@@ -1558,6 +1614,26 @@ mod tests {
                 .unwrap_err();
         assert_eq!(e.key.as_deref(), Some("currency.rates.UAH"), "{e}");
         assert_eq!(e.line, Some(5), "{e}");
+    }
+
+    /// README's "Publishers known to work" config block is a config that parses, with the
+    /// kinds the table names.
+    #[test]
+    fn the_publishers_blocks_in_the_readme_parse() {
+        let readme = include_str!("../README.md");
+        let block = readme
+            .split("### Publishers known to work")
+            .nth(1)
+            .and_then(|r| r.split("```toml\n").nth(1))
+            .and_then(|b| b.split("```").next())
+            .expect("README has the publishers' block");
+        let c = parse(&format!("[database]\npath = 'a.db'\n{block}")).unwrap();
+        let kinds: Vec<&str> = c.sources.iter().map(|s| s.kind.name()).collect();
+        assert_eq!(
+            kinds,
+            ["goszakup", "goszakup-html", "prozorro", "samruk", "ocds"]
+        );
+        assert!(c.sources[2].user_agent.is_some());
     }
 
     /// config.toml with its examples uncommented: every key of every kind set.
@@ -1639,6 +1715,7 @@ mod tests {
                 let kind = match k {
                     "max_download_bytes" => "ocds",
                     "page_size" => "samruk",
+                    "min_interval_secs" => "prozorro",
                     _ => "goszakup",
                 };
                 (

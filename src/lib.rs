@@ -4,6 +4,7 @@
 //! driven by `pipeline`; `cli` turns arguments into settings and calls the rest.
 
 pub mod alert;
+pub mod atomic;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -11,7 +12,6 @@ pub mod daemon;
 pub mod evidence;
 pub mod extract;
 pub mod fetch;
-pub mod files;
 pub mod model;
 pub mod money;
 pub mod pipeline;

@@ -1039,8 +1039,10 @@ fn read_notice(rules: &RuleSet, input: &ScanInput) -> Vec<NewMatch> {
         let findings = rules.find(&t.text, &ctx);
         let mut best: Vec<&rules::Match> = Vec::new();
         for m in &findings.matches {
+            // per rule the most severe match (the second opinion may have lowered some), then
+            // the tightest
             match best.iter_mut().find(|b| b.rule_id == m.rule_id) {
-                Some(b) if m.score > b.score => *b = m,
+                Some(b) if (m.severity, m.score) > (b.severity, b.score) => *b = m,
                 Some(_) => {}
                 None => best.push(m),
             }

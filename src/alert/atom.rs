@@ -9,7 +9,7 @@
 //! unescaped notice text into the XML, or let a feed grow without bound.
 
 use super::transport::{Outgoing, Transport};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Entries kept in a feed.
 pub(crate) const MAX_ENTRIES: usize = 200;
@@ -99,14 +99,17 @@ fn path_of(recipient: &str) -> PathBuf {
     PathBuf::from(recipient.strip_prefix("atom:").unwrap_or(recipient))
 }
 
+/// Write `bytes` to `path` atomically.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    crate::atomic::write_atomic(path, bytes).map_err(|e| format!("the feed: {e}"))
+}
+
 impl Transport for Atom {
     async fn check(&self) -> Result<(), String> {
         Ok(())
     }
     async fn send(&self, msg: &Outgoing<'_>) -> Result<(), String> {
-        let path = path_of(msg.recipient);
-        crate::files::write_atomic(&path, msg.raw)
-            .map_err(|e| format!("cannot write the feed {}: {e}", path.display()))
+        write_atomic(&path_of(msg.recipient), msg.raw)
     }
     async fn shutdown(&self) {}
 }

@@ -235,8 +235,7 @@ pub(crate) fn eml_name(digest_id: i64, recipient: &str) -> String {
 /// Write a message atomically (temporary file, then rename) into `dir`.
 fn write_eml(dir: &Path, digest_id: i64, recipient: &str, raw: &[u8]) -> Result<PathBuf, String> {
     let path = dir.join(eml_name(digest_id, recipient));
-    crate::files::write_atomic(&path, raw)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    crate::atomic::write_atomic(&path, raw)?;
     Ok(path)
 }
 

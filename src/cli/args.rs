@@ -255,16 +255,23 @@ pub struct RuleFiles {
     /// Leave out the built-in rules
     #[arg(long)]
     pub no_builtin: bool,
+    /// Leave out the statistical second opinion
+    #[arg(long)]
+    pub no_second_opinion: bool,
+    /// The second opinion's model file (from `rules train`) instead of the configured one
+    #[arg(long, value_name = "FILE")]
+    pub model: Option<PathBuf>,
 }
 
 impl RuleFiles {
-    /// The configured rules plus these files, the built-in ones unless left out.
+    /// The configured rules plus these files, the built-in ones unless left out, with the
+    /// second opinion unless left out.
     pub(super) fn load(&self, cfg: &Config) -> Result<RuleSet> {
-        let mut files = cfg.rules.files.clone();
-        files.extend(self.rules.iter().cloned());
-        Ok(RuleSet::load(
-            cfg.rules.builtin && !self.no_builtin,
-            &files,
+        Ok(cfg.rules.load(
+            !self.no_builtin,
+            &self.rules,
+            self.model.as_deref(),
+            self.no_second_opinion,
         )?)
     }
 }
@@ -294,6 +301,29 @@ pub enum RulesCommand {
         /// Print every miss, false flag and wrong quota (also with the global `-v`)
         #[arg(long)]
         misses: bool,
+    },
+    /// Train the second opinion's model on labelled fragments (JSON Lines or TOML with
+    /// `label`); never on the fragments you score it on
+    ///
+    /// Example: tenderscan rules train tests/fixtures/rules/corpus/tune*.jsonl -o model.tsv
+    ///
+    /// Exit codes: 0 written, 2 a fragment file or the output cannot be read or written.
+    Train {
+        /// Labelled fragments (only those with `label` = flag|clean are used)
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Where to write the model ([rules] model = "..." uses it)
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+        /// A passage scoring above this is a `second-opinion` match
+        #[arg(long, default_value_t = crate::rules::TrainOptions::default().threshold)]
+        threshold: f32,
+        /// A rule hit whose passages all score below this is lowered to low
+        #[arg(long, default_value_t = crate::rules::TrainOptions::default().veto, allow_hyphen_values = true)]
+        veto: f32,
+        /// Words seen in fewer fragments are left out
+        #[arg(long, default_value_t = crate::rules::TrainOptions::default().min_count)]
+        min_count: usize,
     },
 }
 

@@ -31,7 +31,7 @@ use commands::alert::{alert, confirm_digest};
 use commands::init::init;
 use commands::inspect::{export, report_list, search, show, status, verify};
 use commands::match_files::match_files;
-use commands::rules::{rules_check, rules_eval, rules_list};
+use commands::rules::{rules_check, rules_eval, rules_list, rules_train};
 use commands::run::{daemon, run_pipeline, scan};
 use commands::watch::watch_command;
 use output::{BAR, init_logging, json_pretty, print_table};
@@ -89,6 +89,22 @@ fn run(cli: Cli) -> Result<i32> {
             match command {
                 RulesCommand::Check { file } => rules_check(&cfg, file.as_deref()),
                 RulesCommand::List => rules_list(&load_rules(&cfg)?),
+                RulesCommand::Train {
+                    files,
+                    output,
+                    threshold,
+                    veto,
+                    min_count,
+                } => rules_train(
+                    files,
+                    output,
+                    crate::rules::TrainOptions {
+                        threshold: *threshold,
+                        veto: *veto,
+                        min_count: *min_count,
+                        ..Default::default()
+                    },
+                ),
                 RulesCommand::Eval {
                     files,
                     format,
@@ -230,7 +246,7 @@ pub fn load_config(path: Option<&Path>) -> Result<Config> {
 }
 
 fn load_rules(cfg: &Config) -> Result<RuleSet> {
-    Ok(RuleSet::load(cfg.rules.builtin, &cfg.rules.files)?)
+    Ok(cfg.rules.load(true, &[], None, false)?)
 }
 
 fn check_source_name(cfg: &Config, name: Option<&str>) -> Result<()> {

@@ -102,6 +102,8 @@ pub enum SourceKind {
     Html(Box<HtmlSettings>),
     /// Samruk-Kazyna's zakup.sk.kz.
     Samruk(SamrukSettings),
+    /// ProZorro (Ukraine): its tender feed and each tender in its own schema.
+    Prozorro(ProzorroSettings),
 }
 
 impl SourceKind {
@@ -117,6 +119,7 @@ impl SourceKind {
             SourceKind::Ocds(_) => Tag::Ocds,
             SourceKind::Html(_) => Tag::Html,
             SourceKind::Samruk(_) => Tag::Samruk,
+            SourceKind::Prozorro(_) => Tag::Prozorro,
         }
     }
 }
@@ -135,15 +138,17 @@ enum Tag {
     Ocds,
     Html,
     Samruk,
+    Prozorro,
 }
 
 impl Tag {
-    const ALL: [Tag; 5] = [
+    const ALL: [Tag; 6] = [
         Tag::Goszakup,
         Tag::GoszakupHtml,
         Tag::Ocds,
         Tag::Html,
         Tag::Samruk,
+        Tag::Prozorro,
     ];
 
     fn name(self) -> &'static str {
@@ -153,6 +158,7 @@ impl Tag {
             Tag::Ocds => "ocds",
             Tag::Html => "html",
             Tag::Samruk => "samruk",
+            Tag::Prozorro => "prozorro",
         }
     }
 
@@ -168,6 +174,7 @@ impl Tag {
             Tag::Ocds => &["notice_url", "next_pointer", "format", "max_download_bytes"],
             Tag::Html => &["html"],
             Tag::Samruk => &["notice_url", "page_size"],
+            Tag::Prozorro => &["notice_url", "min_interval_secs"],
         }
     }
 }
@@ -255,6 +262,18 @@ pub struct SamrukSettings {
     pub notice_url: Option<String>,
     /// Records per page (the kind's default when none).
     pub page_size: Option<u32>,
+}
+
+/// `prozorro`: the public page of a tender and the least time between two syncs.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProzorroSettings {
+    /// The public URL of a tender, with `{id}` (the API's id) or `{number}` (its `tenderID`,
+    /// `UA-2026-…`) in it (the kind's default when none).
+    pub notice_url: Option<String>,
+    /// Seconds that must pass after a finished sync before the next one asks the API again
+    /// (the kind's default, ProZorro's five minutes, when none; 0: every run).
+    pub min_interval_secs: Option<u64>,
 }
 
 /// `html` keys as written: the `[sources.html]` table.
@@ -580,13 +599,8 @@ fn parse_source<'i>(
         }
         Tag::Ocds => {
             let o = OcdsKeys::deserialize(part(own)).map_err(toml)?;
-            if let Some(p) = &o.next_pointer
-                && !p.starts_with('/')
-            {
-                return Err(err(
-                    "next_pointer",
-                    format!("{p:?} is not a JSON pointer (e.g. \"/next_page/uri\")"),
-                ));
+            if let Some(p) = &o.next_pointer {
+                check_next_pointer(p).map_err(|m| err("next_pointer", m))?;
             }
             let format = match o.format.as_deref() {
                 None => OcdsFormat::Auto,
@@ -621,6 +635,11 @@ fn parse_source<'i>(
             let s = SamrukSettings::deserialize(part(own)).map_err(toml)?;
             check_template(s.notice_url.as_deref()).map_err(|m| err("notice_url", m))?;
             SourceKind::Samruk(s)
+        }
+        Tag::Prozorro => {
+            let s = ProzorroSettings::deserialize(part(own)).map_err(toml)?;
+            check_template(s.notice_url.as_deref()).map_err(|m| err("notice_url", m))?;
+            SourceKind::Prozorro(s)
         }
     };
     let url = match Url::parse(&keys.url) {
@@ -666,6 +685,28 @@ fn check_user_agent(ua: &str) -> Result<String, String> {
     Ok(ua.to_string())
 }
 
+/// `next_pointer`: a JSON pointer to the next page's URL (`/links/next`), or the token form
+/// `?PARAM=/POINTER`: the value at the pointer goes into the query parameter PARAM of the page
+/// just read (`?offset=/offset`, for APIs that page by a token).
+fn check_next_pointer(p: &str) -> Result<(), String> {
+    if p.starts_with('/') {
+        return Ok(());
+    }
+    if let Some((param, pointer)) = p.strip_prefix('?').and_then(|t| t.split_once('='))
+        && !param.is_empty()
+        && param
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-.[]".contains(&b))
+        && pointer.starts_with('/')
+    {
+        return Ok(());
+    }
+    Err(format!(
+        "{p:?} is neither a JSON pointer to the next page's URL (e.g. \"/links/next\") nor \
+         the token form \"?PARAM=/POINTER\" (e.g. \"?offset=/offset\")"
+    ))
+}
+
 /// A notice URL template is an http(s) URL.
 fn check_template(t: Option<&str>) -> Result<(), String> {
     match t {
@@ -688,7 +729,8 @@ mod tests {
             assert_eq!(Tag::parse(t.name()), Some(t));
             assert!(t.keys().iter().all(|k| !SOURCE_KEYS.contains(k)), "{t:?}");
         }
-        assert_eq!(Tag::parse("prozorro"), None);
+        assert_eq!(Tag::parse("prozorro"), Some(Tag::Prozorro));
+        assert_eq!(Tag::parse("mtender"), None);
     }
 
     fn table() -> HtmlTable {
@@ -891,6 +933,59 @@ mod tests {
             "{e}"
         );
         assert!(e.message.contains("invalid type"), "{e}");
+    }
+
+    /// `next_pointer`: a pointer to the next page's URL, or the token form `?PARAM=/POINTER`.
+    #[test]
+    fn next_pointer_forms() {
+        for (pointer, ok) in [
+            ("/links/next", true),
+            ("?offset=/offset", true),
+            ("?page[after]=/meta/after", true),
+            ("offset", false),
+            ("?=/offset", false),
+            ("?offset=offset", false),
+            ("?off set=/offset", false),
+        ] {
+            let src = format!(
+                "{HEAD}[[sources]]\nname = 'md'\nkind = 'ocds'\nurl = 'https://md.example/api'\nnext_pointer = '{pointer}'\n"
+            );
+            match parse(&src) {
+                Ok(c) => {
+                    assert!(ok, "{pointer}");
+                    let SourceKind::Ocds(o) = &c.sources[0].kind else {
+                        panic!()
+                    };
+                    assert_eq!(o.next_pointer.as_deref(), Some(pointer));
+                }
+                Err(e) => {
+                    assert!(!ok, "{pointer}: {e}");
+                    assert_eq!(e.key.as_deref(), Some("sources[0].next_pointer"), "{e}");
+                    assert!(e.message.contains("?PARAM=/POINTER"), "{e}");
+                }
+            }
+        }
+    }
+
+    /// `prozorro` reads its own keys.
+    #[test]
+    fn prozorro_settings() {
+        let src = format!(
+            "{HEAD}[[sources]]\nname = 'pz'\nkind = 'prozorro'\nurl = 'https://public-api.prozorro.gov.ua/api/2.5/tenders'\nmin_interval_secs = 600\nnotice_url = 'https://prozorro.gov.ua/tender/{{number}}'\n"
+        );
+        let c = parse(&src).unwrap();
+        assert_eq!(
+            c.sources[0].kind,
+            SourceKind::Prozorro(ProzorroSettings {
+                notice_url: Some("https://prozorro.gov.ua/tender/{number}".into()),
+                min_interval_secs: Some(600)
+            })
+        );
+        let e = parse(&format!(
+            "{HEAD}[[sources]]\nname = 'pz'\nkind = 'prozorro'\nurl = 'https://x.ua/'\npage_size = 5\n"
+        ))
+        .unwrap_err();
+        assert!(e.message.contains("read only by kind samruk"), "{e}");
     }
 
     /// What is not a table of sources is named as the reader names it.

@@ -462,11 +462,11 @@ fn write_file(cfg: &Config, entries: &[WatchEntry]) -> Result<Vec<Watch>, Config
         &cfg.watches,
         true,
     )?;
-    crate::files::write_atomic(&path, src.as_bytes()).map_err(|e| ConfigError {
+    crate::atomic::write_atomic(&path, src.as_bytes()).map_err(|e| ConfigError {
         file: path.clone(),
         line: None,
         key: None,
-        message: format!("cannot write the watch file: {e}"),
+        message: format!("the watch file: {e}"),
     })?;
     Ok(checked)
 }

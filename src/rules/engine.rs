@@ -9,10 +9,11 @@
 
 use super::compile::{CompiledRule, Phrase, Slot, Term, TermId, TermKind, Terms};
 use super::normalize::{BREAK, Normalized, SEP, ceil_boundary, floor_boundary, normalize_with};
+use super::opinion::Model;
 use super::quota::{
     QuotaKind, RawQuota, UNIT_TERMS, next_word, next_word_any, prev_word, prev_word_any, quota_at,
 };
-use super::{Context, Findings, Match, Quota, RuleInfo, stem};
+use super::{Context, Findings, Match, Quota, RuleInfo, Severity, stem};
 use std::collections::HashMap;
 
 /// A step to the word before or after, in the folded text.
@@ -962,7 +963,13 @@ impl Engine {
         out
     }
 
-    pub fn find(&self, text: &str, ctx: &Context, infos: &[RuleInfo]) -> Findings {
+    pub fn find(
+        &self,
+        text: &str,
+        ctx: &Context,
+        infos: &[RuleInfo],
+        opinion: Option<&Model>,
+    ) -> Findings {
         let mut cands: Vec<(usize, usize, u32, u32)> = Vec::new();
         let mut on_word = |w: &str, s: usize, wi: u32, si: u32| {
             if w.len() >= self.min_key
@@ -989,6 +996,8 @@ impl Engine {
             }
         };
         let mut matches = Vec::new();
+        // each match's span in the folded text, beside `matches`
+        let mut fspans: Vec<(usize, usize)> = Vec::new();
         for (i, rule) in self.rules.iter().enumerate() {
             if let (Some(min), Some(amount)) = (rule.min_amount, ctx.amount) {
                 let same_currency = match (&rule.amount_currency, &ctx.currency) {
@@ -1015,7 +1024,9 @@ impl Engine {
                         .iter()
                         .map(|&k| map_quota(&scan.quotas[k].q))
                         .collect(),
+                    reasons: Vec::new(),
                 });
+                fspans.push((sp.s, sp.e));
             }
         }
         // a rule that defers to another drops its matches that overlap one of the other's
@@ -1043,8 +1054,22 @@ impl Engine {
                         })
                 })
                 .collect();
-            let mut k = drop.into_iter();
-            matches.retain(|_| !k.next().unwrap_or(false));
+            let mut k = drop.iter();
+            matches.retain(|_| !k.next().copied().unwrap_or(false));
+            let mut k = drop.iter();
+            fspans.retain(|_| !k.next().copied().unwrap_or(false));
+        }
+        if let Some(model) = opinion {
+            second_opinion(
+                model,
+                text,
+                &norm,
+                &cands,
+                &fspans,
+                &mut matches,
+                &map_quota,
+                &scan,
+            );
         }
         matches.sort_by(|a, b| {
             b.severity
@@ -1056,6 +1081,132 @@ impl Engine {
         quotas.dedup();
         Findings { matches, quotas }
     }
+}
+
+/// The second opinion (see `opinion.rs`) over the sentences of a text that hold a candidate
+/// word: a rule hit at medium or above whose every passage scores below the model's veto is
+/// lowered to low, with the words why; the best passage above the threshold that no such hit
+/// covers becomes a `second-opinion` match at medium.
+#[allow(clippy::too_many_arguments)]
+fn second_opinion(
+    model: &Model,
+    text: &str,
+    norm: &Normalized,
+    cands: &[(usize, usize, u32, u32)],
+    fspans: &[(usize, usize)],
+    matches: &mut Vec<Match>,
+    map_quota: &dyn Fn(&RawQuota) -> Quota,
+    scan: &Scan,
+) {
+    let t = norm.text.as_bytes();
+    let mut sents: Vec<(usize, usize)> = Vec::new();
+    let mut s0 = 0usize;
+    for (i, &b) in t.iter().enumerate() {
+        if b == BREAK {
+            sents.push((s0, i));
+            s0 = i + 1;
+        }
+    }
+    sents.push((s0, t.len()));
+    let mut has_cand = vec![false; sents.len()];
+    for &(_, _, _, si) in cands {
+        if let Some(h) = has_cand.get_mut(si as usize) {
+            *h = true;
+        }
+    }
+    let sent = |k: usize| &norm.text[sents[k].0..sents[k].1];
+    let window = |k: usize, two: bool| -> Vec<&str> {
+        if two && k + 1 < sents.len() {
+            vec![sent(k), sent(k + 1)]
+        } else {
+            vec![sent(k)]
+        }
+    };
+    let sentence_of = |fo: usize| sents.partition_point(|&(_, e)| e < fo).min(sents.len() - 1);
+    // veto: rule hits whose passages all read as something else
+    for (m, &(fs, fe)) in matches.iter_mut().zip(fspans) {
+        if m.severity < Severity::Medium {
+            continue;
+        }
+        let (k0, k1) = (sentence_of(fs), sentence_of(fe.saturating_sub(1).max(fs)));
+        let mut best: Option<(f32, usize, bool)> = None;
+        for k in k0.saturating_sub(1)..=k1 {
+            for two in [false, true] {
+                // a window must hold the hit's sentences
+                let (ws, we) = if two { (k, k + 1) } else { (k, k) };
+                if we < k0 || ws > k1 || (!two && (k < k0 || k > k1)) {
+                    continue;
+                }
+                let sc = model.score(window(k, two));
+                if best.is_none_or(|(b, _, _)| sc > b) {
+                    best = Some((sc, k, two));
+                }
+            }
+        }
+        if let Some((sc, k, two)) = best
+            && sc < model.veto
+        {
+            let o = model.explain(window(k, two));
+            m.reasons
+                .push(format!("lowered from {}: {}", m.severity, o.reason()));
+            m.severity = Severity::Low;
+        }
+    }
+    // the best passage no rule flagged
+    let mut best: Option<(f32, usize, bool)> = None;
+    for k in 0..sents.len() {
+        for two in [false, true] {
+            let last = if two { k + 1 } else { k };
+            if last >= sents.len() || !(has_cand[k] || has_cand[last]) {
+                continue;
+            }
+            let (ws, we) = (sents[k].0, sents[last].1);
+            let covered = matches
+                .iter()
+                .zip(fspans)
+                .any(|(m, &(s, e))| m.severity >= Severity::Medium && s < we && ws < e);
+            if covered {
+                continue;
+            }
+            let sc = model.score(window(k, two));
+            if sc > model.threshold && best.is_none_or(|(b, _, _)| sc > b) {
+                best = Some((sc, k, two));
+            }
+        }
+    }
+    let Some((sc, k, two)) = best else {
+        return;
+    };
+    let last = if two { k + 1 } else { k };
+    let (ws, we) = (sents[k].0, sents[last].1);
+    let o = model.explain(window(k, two));
+    let start = floor_boundary(text, norm.to_orig(ws));
+    let end = ceil_boundary(text, norm.to_orig(we)).max(start);
+    let sp = Span {
+        s: ws,
+        e: we,
+        w0: 0,
+        w1: 0,
+        si: k as u32,
+    };
+    let (evidence, evidence_start, end) = evidence(text, norm, sp, start, end);
+    let quotas = scan
+        .quotas
+        .iter()
+        .filter(|q| q.q.start < we && ws < q.q.end)
+        .map(|q| map_quota(&q.q))
+        .collect();
+    matches.push(Match {
+        rule_id: super::opinion::RULE_ID.to_string(),
+        severity: Severity::Medium,
+        score: f64::from(1.0 / (1.0 + (-(sc - model.threshold) / 2.0).exp())),
+        start,
+        end,
+        evidence,
+        evidence_start,
+        quotas,
+        reasons: vec![o.reason()],
+    });
 }
 
 /// The sentence around `[start, end)` in the original text, capped at [`EVIDENCE_CHARS`] chars.

@@ -17,6 +17,7 @@ mod compile;
 mod engine;
 pub mod eval;
 mod normalize;
+mod opinion;
 mod quota;
 mod stem;
 mod table;
@@ -26,10 +27,11 @@ use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 
 pub use crate::model::Severity;
+pub use opinion::{Model, Opinion, RULE_ID as SECOND_OPINION, TrainOptions};
 pub use quota::{Period, QuotaKind};
 
 /// Bumped whenever matching behaviour changes, so [`RuleSet::version`] changes with it.
-pub const ENGINE_VERSION: &str = "tenderscan-rules-5";
+pub const ENGINE_VERSION: &str = "tenderscan-rules-6";
 
 const BUILTIN: &str = include_str!("builtin.toml");
 const BUILTIN_ORIGIN: &str = "builtin.toml";
@@ -101,6 +103,10 @@ pub struct Match {
     pub evidence_start: usize,
     /// Quotas in or near the match (same sentence).
     pub quotas: Vec<Quota>,
+    /// What the second opinion said, when it made this match or lowered it (the words that
+    /// moved its score).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<String>,
 }
 
 /// Everything found in one text.
@@ -125,9 +131,13 @@ pub struct ExampleOutcome {
 /// A compiled, immutable rule set. `Send + Sync`; share it with `Arc`.
 #[derive(Debug)]
 pub struct RuleSet {
+    /// The rules in file order, then the second opinion's entry when it is on.
     infos: Vec<RuleInfo>,
     engine: engine::Engine,
     version: String,
+    opinion: Option<Model>,
+    /// Rules proper (`infos` past this are the second opinion's).
+    n_rules: usize,
 }
 
 impl RuleSet {
@@ -198,11 +208,57 @@ impl RuleSet {
         let version = hex::encode(h.finalize())[..16].to_string();
         let infos: Vec<RuleInfo> = parsed.iter().map(|p| p.info.clone()).collect();
         let engine = engine::Engine::new(terms, parsed.into_iter().map(|p| p.rule).collect());
+        let n_rules = infos.len();
         Ok(RuleSet {
             infos,
             engine,
             version,
+            opinion: None,
+            n_rules,
         })
+    }
+
+    /// These rules with the second opinion of `model` (see `opinion.rs`): passages no rule
+    /// flagged that the model rates as orders become `second-opinion` matches at medium, and
+    /// rule hits it rates as clearly something else are lowered to low. The version changes
+    /// with the model.
+    pub fn with_second_opinion(mut self, model: Model) -> Result<RuleSet, RuleError> {
+        if let Some(r) = self.infos[..self.n_rules]
+            .iter()
+            .find(|r| r.id == opinion::RULE_ID)
+        {
+            return Err(RuleError::Rule {
+                origin: r.origin.clone(),
+                line: r.line,
+                rule: Some(r.id.clone()),
+                message: "this id is the second opinion's; rename the rule".into(),
+            });
+        }
+        self.infos.truncate(self.n_rules);
+        let mut h = Sha256::new();
+        h.update(self.version.as_bytes());
+        h.update(model.text().as_bytes());
+        self.version = hex::encode(h.finalize())[..16].to_string();
+        self.infos.push(RuleInfo {
+            id: opinion::RULE_ID.to_string(),
+            title: "Worded like an order of fake opinion (second opinion)".into(),
+            severity: Severity::Medium,
+            why: format!(
+                "No rule matched, but a statistical model trained on {} labelled fragments rates \
+                 this passage as an order of manufactured opinion; the words that moved it are \
+                 listed. Read it before you rely on it.",
+                model.trained_on.0 + model.trained_on.1
+            ),
+            origin: model.origin.clone(),
+            line: 0,
+        });
+        self.opinion = Some(model);
+        Ok(self)
+    }
+
+    /// The second opinion's model, when it is on.
+    pub fn second_opinion(&self) -> Option<&Model> {
+        self.opinion.as_ref()
     }
 
     /// Stable id of this rule set: the first 16 hex digits of SHA-256 over the engine version
@@ -223,13 +279,14 @@ impl RuleSet {
 
     /// Run every rule over `text`.
     pub fn find(&self, text: &str, ctx: &Context) -> Findings {
-        self.engine.find(text, ctx, &self.infos)
+        self.engine
+            .find(text, ctx, &self.infos, self.opinion.as_ref())
     }
 
     /// Run every rule's examples (must match that rule) and counterexamples (must not).
     pub fn check_examples(&self) -> Vec<ExampleOutcome> {
         let mut out = Vec::new();
-        for (i, info) in self.infos.iter().enumerate() {
+        for (i, info) in self.infos[..self.n_rules].iter().enumerate() {
             let rule = self.engine.rule(i);
             for (texts, expected) in [(&rule.examples, true), (&rule.counterexamples, false)] {
                 for t in texts {

@@ -30,6 +30,7 @@ pub mod goszakup;
 pub mod goszakup_html;
 pub mod html;
 pub mod ocds;
+pub mod prozorro;
 pub mod samruk;
 pub mod util;
 
@@ -50,7 +51,7 @@ pub struct SourceSpec {
     /// with the settings only that kind reads. The URL is the base URL
     /// (`https://ows.goszakup.gov.kz` for goszakup, `https://goszakup.gov.kz` for
     /// goszakup-html), the first page or the bulk file (ocds), the first listing page (html),
-    /// the search endpoint (samruk).
+    /// the search endpoint (samruk), the tender feed (prozorro).
     pub config: SourceConfig,
     /// The token, read from the environment variable `token_env` names.
     pub token: Option<String>,
@@ -108,6 +109,17 @@ pub enum SourceError {
         name: String,
         url: String,
         message: String,
+    },
+    /// The portal refused the request in a way no retry of ours can pass (Samruk's gateway
+    /// without its browser-minted `tor` header: HTTP 403, 418 or 429).
+    #[error(
+        "source {name}: {url}: HTTP {status}: the portal refused: it may require its browser-minted request signature ({why})"
+    )]
+    Refused {
+        name: String,
+        url: String,
+        status: u16,
+        why: String,
     },
     #[error(
         "source {name}: the cursor does not move (still {cursor}); stopped to avoid an endless loop"
@@ -178,11 +190,12 @@ pub fn open(spec: &SourceSpec, saved_cursor: Option<&str>) -> Result<Box<dyn Sou
         SourceKind::Ocds(s) => Box::new(ocds::Ocds::open(spec, s, saved_cursor)?),
         SourceKind::Html(s) => Box::new(html::HtmlSource::open(spec, s, saved_cursor)?),
         SourceKind::Samruk(s) => Box::new(samruk::Samruk::open(spec, s, saved_cursor)?),
+        SourceKind::Prozorro(s) => Box::new(prozorro::Prozorro::open(spec, s, saved_cursor)?),
     })
 }
 
 /// The hosts a kind needs: the configured URL's host, the portal's hosts and where its
-/// attachments live (`v3bl.goszakup.gov.kz`).
+/// attachments live (`v3bl.goszakup.gov.kz`, ProZorro's `public-docs.prozorro.gov.ua`).
 /// The lead's config adds `attachment_hosts` to these ([`allowed_hosts`]).
 pub fn default_allowed_hosts(kind: &SourceKind, url: &Url) -> Vec<String> {
     // The source's own host at its own port (a bare host means the default port only).
@@ -198,6 +211,7 @@ pub fn default_allowed_hosts(kind: &SourceKind, url: &Url) -> Vec<String> {
         SourceKind::Goszakup(_) => goszakup::DEFAULT_HOSTS,
         SourceKind::GoszakupHtml(_) => goszakup_html::DEFAULT_HOSTS,
         SourceKind::Samruk(_) => samruk::DEFAULT_HOSTS,
+        SourceKind::Prozorro(_) => prozorro::DEFAULT_HOSTS,
         // Any publisher: its own host, plus the config's attachment_hosts.
         SourceKind::Ocds(_) | SourceKind::Html(_) => &[],
     };

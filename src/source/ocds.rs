@@ -1,8 +1,14 @@
 //! Source kind `ocds`: any publisher of the Open Contracting Data Standard, in one of two forms.
 //!
 //! - **api**: a paged release-package or record-package API. Each page's next page is at
-//!   `links.next`, or at the JSON pointer the config's `next_pointer` names (ProZorro:
-//!   `/next_page/uri`); no next page, or a page without releases, ends the run.
+//!   `links.next`, or at the JSON pointer the config's `next_pointer` names
+//!   (`/next_page/uri`); no next page, or a page without releases, ends the run. For an API
+//!   whose next page is a token rather than a URL, `next_pointer = "?PARAM=/POINTER"` puts
+//!   the token at POINTER into the query parameter PARAM of the page just read
+//!   (`?offset=/offset`: `…/releases?offset=2026-11-20T10:00:00Z`); a token met at a URL
+//!   pointer is an error that says so. A page that lists ids instead of releases (ProZorro's
+//!   and MTender's `data[]`) is an error naming what to use instead (kind `prozorro`, or
+//!   the publisher's bulk file).
 //! - **jsonl**: a bulk JSON Lines file (one release, record or package per line), gzipped or not.
 //!   It is downloaded with [`Fetcher::download`] into a temporary file (deleted when the source
 //!   is dropped) under `max_download_bytes`, then read line by line through a bounded buffer:
@@ -273,17 +279,10 @@ impl Ocds {
         };
         let value: Value =
             serde_json::from_slice(&resp.body).map_err(|e| changed(format!("not JSON: {e}")))?;
-        let next = value
-            .pointer(&self.next_pointer)
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-            .map(|n| {
-                resp.url
-                    .join(n)
-                    .map_err(|e| changed(format!("next page {n:?} is not a URL: {e}")))
-            })
-            .transpose()?;
+        let next = next_page(&value, &self.next_pointer, &resp.url).map_err(changed)?;
+        if let Some(what) = id_list(&value) {
+            return Err(changed(what));
+        }
         let items = items_of(value).ok_or_else(|| {
             changed("neither a release package, a record package nor a release".into())
         })?;
@@ -574,6 +573,77 @@ fn sanitize(name: &str) -> String {
     name.chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect()
+}
+
+/// The next page's URL: the URL (absolute or relative to `page`) at the JSON pointer
+/// `next_pointer`, or, in the token form `?PARAM=/POINTER`, `page` with the token at POINTER
+/// as its query parameter PARAM. `Err` names a token found where a URL was expected.
+fn next_page(value: &Value, next_pointer: &str, page: &Url) -> Result<Option<Url>, String> {
+    if let Some((param, pointer)) = next_pointer
+        .strip_prefix('?')
+        .and_then(|t| t.split_once('='))
+    {
+        let Some(token) = value
+            .pointer(pointer)
+            .cloned()
+            .and_then(super::value_to_string)
+        else {
+            return Ok(None);
+        };
+        let mut next = page.clone();
+        let kept: Vec<(String, String)> = page
+            .query_pairs()
+            .filter(|(k, _)| k != param)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        next.query_pairs_mut()
+            .clear()
+            .extend_pairs(kept)
+            .append_pair(param, &token);
+        return Ok(Some(next));
+    }
+    let token_hint = |t: &str| {
+        format!(
+            "the next page at {next_pointer} is a token ({t:?}), not a URL: set next_pointer = \"?offset={next_pointer}\" (the query parameter the publisher pages by, e.g. offset) to build the next URL from it, or read the publisher's bulk file instead (format = \"jsonl\")"
+        )
+    };
+    match value.pointer(next_pointer) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(n)) => {
+            let n = n.trim();
+            if n.is_empty() {
+                return Ok(None);
+            }
+            // A URL has a slash or a query; a bare word is a token (an offset, a time).
+            if !(n.contains('/') || n.starts_with('?')) {
+                return Err(token_hint(n));
+            }
+            page.join(n)
+                .map(Some)
+                .map_err(|e| format!("next page {n:?} is not a URL: {e}"))
+        }
+        Some(other) => Err(token_hint(&other.to_string())),
+    }
+}
+
+/// Where a page is a list of ids rather than releases (ProZorro's and MTender's APIs list
+/// `data[]` of ids and dates, each fetched on its own): what to do instead.
+fn id_list(value: &Value) -> Option<String> {
+    let data = value.get("data")?.as_array()?;
+    if value.get("releases").is_some() || value.get("records").is_some() {
+        return None;
+    }
+    let ids = !data.is_empty()
+        && data.iter().all(|d| {
+            d.as_object().is_some_and(|o| {
+                (o.contains_key("id") || o.contains_key("ocid"))
+                    && !o.contains_key("tender")
+                    && o.len() <= 4
+            })
+        });
+    ids.then(|| {
+        "a list of ids (data[] of id and date), not OCDS releases: each would have to be fetched on its own; for ProZorro use kind = \"prozorro\", for MTender and others its bulk file (format = \"jsonl\")".to_string()
+    })
 }
 
 /// Items grouped by ocid, in order of first appearance.

@@ -4,19 +4,38 @@
 //! pages are POSTed with [`FILTER`] as the JSON body and `page` (from 0), `size` and
 //! `sort=lastModifiedDate,desc` in the query.
 //!
+//! The list names neither the customer nor the documents: it is a bare array of `{id, number,
+//! nameRu, nameKk, tenderType, sumTruNoNds, acceptance*DateTime, advertStatus}`. For each new
+//! or changed advert the source asks the advert itself, `{base}/{id}` (customer `{bin,
+//! nameRu}`, `documents[]`, `lastModifiedDate`), and its lots, `{base}/lots/{id}`, where
+//! `{base}` is the configured URL without its last segment (`…/4dv3rts`); the three answers
+//! are merged (the advert's fields over the list's, its lots as `lots`) and each is kept as the
+//! record's evidence. An advert the portal no longer has (404) keeps what the list said.
+//!
 //! Answers are read tolerantly: the list is `content` (a Spring page), `items`, `data`,
-//! `results` or a bare array; the end is `last: true`, `totalPages`, or a short page. An item is
-//! `{id, number, nameRu, nameKk, sumTruNoNds, advertStatus, tenderType, customer {bin, nameRu},
-//! acceptanceBeginDateTime, acceptanceEndDateTime, lastModifiedDate, lots[], documents[]}`;
-//! dates are ISO 8601 with offsets (a time without one is read as Asia/Almaty); `kato.ru` is the
-//! region. A document is `{fileUid, fileName, contentType, documentCategory}`, downloaded from
-//! [`FILES_PATH`]`{fileUid}` on the source's host (or from its `url`/`fileUrl`, if it has one).
+//! `results` or a bare array; the end is `last: true`, `totalPages`, or a short page. An advert
+//! is `{id, number, nameRu, nameKk, sumTruNoNds, advertStatus, tenderType, customer {bin,
+//! nameRu}, acceptanceBeginDateTime, acceptanceEndDateTime, lastModifiedDate, lots[],
+//! documents[]}`; dates are ISO 8601 with offsets (a time without one is read as
+//! Asia/Almaty); `kato.ru` is the region. A document is `{fileUid, fileName, contentType,
+//! documentCategory}`, downloaded from [`FILES_PATH`]`{fileUid}` on the source's host (or from
+//! its `url`/`fileUrl`, if it has one). The public link is [`NOTICE_URL`]
+//! (`https://zakup.sk.kz/#/ext(popup:item/{id}/advert)`, the portal's own route).
+//!
+//! # Refusal
+//! Public clients report that the portal's gateway wants a per-URL `tor` header, minted by
+//! the site's JavaScript, and answers 403, 418 or 429 without it; the public client code read
+//! (2026-12) does not compute it either: it replays the request inside a headless browser.
+//! This source does not forge it: such an answer is [`SourceError::Refused`] ("the portal
+//! refused: it may require its browser-minted request signature"), the source's failure for
+//! this run, and the run goes on with the other sources.
 //!
 //! # Cursor
 //! `{"since": "2026-11-20T00:00:00Z", "page": 2, "started": "…"}`: results are newest first by
-//! `lastModifiedDate`; paging stops at the first item not modified since `since`. The
-//! finished crawl leaves `{"since": <start of this crawl - 1 h>}`, so the next run reads what
-//! changed since. The first run starts `lookback_days` back; `--since` overrides the cursor.
+//! `lastModifiedDate`; paging stops at the first advert not modified since `since` (its time
+//! from the list where the list has it, else from the advert's own answer). The finished
+//! crawl leaves `{"since": <start of this crawl - 1 h>}`, so the next run reads what changed
+//! since. The first run starts `lookback_days` back; `--since` overrides the cursor.
 
 use std::collections::HashSet;
 
@@ -25,21 +44,23 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use url::Url;
 
-use super::util::{Start, amount_of, encode_cursor, looks_like_html, portal_time};
+use super::util::{Start, amount_of, encode_cursor, json_body, portal_time};
 use super::{
     Page, PageFuture, Source, SourceError, SourceSpec, document_rank, fetch_err, fill_template,
     is_spec, media_type, value_to_string,
 };
 use crate::config::SamrukSettings;
-use crate::fetch::Fetcher;
-use crate::model::{Agency, DocumentRef, LotRecord, NoticeRecord};
+use crate::fetch::{FetchError, Fetcher};
+use crate::model::{Agency, DocumentRef, LotRecord, NoticeRecord, Payload};
 
 /// The portal's host.
 pub const DEFAULT_HOSTS: &[&str] = &["zakup.sk.kz"];
 /// Records per page: the portal's gateway has refused larger pages.
 pub const DEFAULT_PAGE_SIZE: u32 = 10;
-/// Public page of an advert, unless `notice_url` says otherwise.
-pub const NOTICE_URL: &str = "https://zakup.sk.kz/#/ext?tabs=advert&id={id}";
+/// Public page of an advert, unless `notice_url` says otherwise (the portal's own route).
+pub const NOTICE_URL: &str = "https://zakup.sk.kz/#/ext(popup:item/{id}/advert)";
+/// Why a refusal is what it is, in the source's error.
+const REFUSED_WHY: &str = "zakup.sk.kz's gateway is reported to want a per-URL `tor` header minted by the site's JavaScript; tenderscan does not forge it; the other sources go on";
 /// The filter the portal's own search page sends for published adverts.
 pub const FILTER: &str = r#"{"advertStatus": "PUBLISHED", "lotStatus": "PUBLISHED"}"#;
 /// Where a document's `fileUid` is downloaded, on the source's host.
@@ -128,21 +149,13 @@ impl Samruk {
         let resp = fetcher
             .post_json(&url, &[("Accept", "application/json".to_string())], &filter)
             .await
-            .map_err(fetch_err(&self.name))?;
+            .map_err(|e| refused_or(&self.name, e))?;
         let changed = |what: String| SourceError::ChangedFormat {
             name: self.name.clone(),
             url: resp.url.to_string(),
             what,
         };
-        if looks_like_html(resp.content_type.as_deref(), &resp.body) {
-            return Err(SourceError::Api {
-                name: self.name.clone(),
-                url: resp.url.to_string(),
-                message: "an HTML page (a challenge or an error page?) where JSON was expected; the next run tries again".into(),
-            });
-        }
-        let body: Value =
-            serde_json::from_slice(&resp.body).map_err(|e| changed(format!("not JSON: {e}")))?;
+        let body = json_body(&self.name, &resp)?;
         let payload = resp.payload();
         let (items, last) = list_of(&body, self.size, self.cursor.page).ok_or_else(|| {
             changed("no list (content, items, data, results) in the answer".into())
@@ -151,24 +164,28 @@ impl Samruk {
         let mut any_recent = false;
         let mut any_old = false;
         for item in &items {
-            let modified = item
-                .get("lastModifiedDate")
-                .and_then(Value::as_str)
-                .and_then(|s| portal_time(s, Some(ZONE)))
-                .and_then(|t| t.utc);
-            let recent = modified.is_none_or(|m| m >= self.cursor.since);
-            any_recent |= recent;
-            any_old |= !recent;
-            if !recent {
+            let Some(id) = text(item, "id") else {
+                tracing::warn!(source = %self.name, "advert without an id skipped");
+                continue;
+            };
+            if self.seen.contains(&id) {
                 continue;
             }
-            match map_advert(item, &self.notice_url, &self.url) {
-                Some(mut rec) if self.seen.insert(rec.external_id.clone()) => {
-                    rec.payloads.push(payload.clone());
-                    records.push(rec)
-                }
-                Some(_) => {}
-                None => tracing::warn!(source = %self.name, "advert without an id skipped"),
+            if !self.recent(item) {
+                any_old = true;
+                continue;
+            }
+            let (advert, mut payloads) = self.advert(fetcher, item, &id).await?;
+            if !self.recent(&advert) {
+                any_old = true;
+                continue;
+            }
+            any_recent = true;
+            if let Some(mut rec) = map_advert(&advert, &self.notice_url, &self.url) {
+                self.seen.insert(id);
+                payloads.insert(0, payload.clone());
+                rec.payloads = payloads;
+                records.push(rec);
             }
         }
         let next_page = self.cursor.page.saturating_add(1);
@@ -200,6 +217,96 @@ impl Samruk {
     }
 }
 
+impl Samruk {
+    /// Whether an advert was modified since the cursor's `since` (one without a time is).
+    fn recent(&self, advert: &Value) -> bool {
+        advert
+            .get("lastModifiedDate")
+            .and_then(Value::as_str)
+            .and_then(|s| portal_time(s, Some(ZONE)))
+            .and_then(|t| t.utc)
+            .is_none_or(|m| m >= self.cursor.since)
+    }
+
+    /// The advert of a list item, with its own answer and its lots merged in, and those two
+    /// answers as evidence. An advert or lots the portal no longer has (404, 410) leave the
+    /// list's fields as they are.
+    async fn advert(
+        &self,
+        fetcher: &Fetcher,
+        item: &Value,
+        id: &str,
+    ) -> Result<(Value, Vec<Payload>), SourceError> {
+        let mut advert = item.clone();
+        let mut payloads = Vec::new();
+        let enc: String = url::form_urlencoded::byte_serialize(id.as_bytes()).collect();
+        for (i, rel) in [enc.clone(), format!("lots/{enc}")].iter().enumerate() {
+            let url = self.url.join(rel).map_err(|e| SourceError::Config {
+                name: self.name.clone(),
+                message: format!("cannot build the advert URL {rel:?}: {e}"),
+            })?;
+            let resp = match fetcher
+                .get(&url, &[("Accept", "application/json".to_string())])
+                .await
+            {
+                Ok(r) => r,
+                Err(FetchError::Status {
+                    status: 404 | 410, ..
+                }) => {
+                    tracing::warn!(source = %self.name, url = %url, "not found; the list's fields are kept");
+                    continue;
+                }
+                Err(e) => return Err(refused_or(&self.name, e)),
+            };
+            let changed = |what: String| SourceError::ChangedFormat {
+                name: self.name.clone(),
+                url: resp.url.to_string(),
+                what,
+            };
+            let body = json_body(&self.name, &resp)?;
+            if i == 0 {
+                let own = ["data", "content", "advert"]
+                    .iter()
+                    .find_map(|k| body.get(*k).filter(|v| v.is_object()))
+                    .unwrap_or(&body);
+                let Value::Object(own) = own else {
+                    return Err(changed("the advert is not a JSON object".into()));
+                };
+                for (k, v) in own {
+                    if !v.is_null() {
+                        advert[k.as_str()] = v.clone();
+                    }
+                }
+            } else {
+                let lots = items_in(&body)
+                    .ok_or_else(|| changed("no list of lots in the answer".into()))?;
+                advert["lots"] = Value::Array(lots);
+            }
+            payloads.push(resp.payload());
+        }
+        Ok((advert, payloads))
+    }
+}
+
+/// A refusal of the gateway (403, 418, 429) as [`SourceError::Refused`]; any other error as
+/// it is.
+fn refused_or(name: &str, e: FetchError) -> SourceError {
+    let status = match &e {
+        FetchError::Unauthorized { status: 403, .. } => 403,
+        FetchError::Status {
+            status: s @ (418 | 429),
+            ..
+        } => *s,
+        _ => return fetch_err(name)(e),
+    };
+    SourceError::Refused {
+        name: name.to_string(),
+        url: e.url().map(Url::to_string).unwrap_or_default(),
+        status,
+        why: REFUSED_WHY.into(),
+    }
+}
+
 impl Source for Samruk {
     fn next_page<'a>(&'a mut self, fetcher: &'a Fetcher) -> PageFuture<'a> {
         Box::pin(self.fetch_page(fetcher))
@@ -212,14 +319,7 @@ impl Source for Samruk {
 
 /// The items of an answer and whether it is the last page.
 fn list_of(body: &Value, size: u32, page: u32) -> Option<(Vec<Value>, bool)> {
-    let items = match body {
-        Value::Array(a) => a.clone(),
-        Value::Object(o) => ["content", "items", "data", "results"]
-            .iter()
-            .find_map(|k| o.get(*k).and_then(Value::as_array))?
-            .clone(),
-        _ => return None,
-    };
+    let items = items_in(body)?;
     let short = items.len() < size as usize;
     let last = body.get("last").and_then(Value::as_bool).unwrap_or(false)
         || body
@@ -228,6 +328,19 @@ fn list_of(body: &Value, size: u32, page: u32) -> Option<(Vec<Value>, bool)> {
             .is_some_and(|t| u64::from(page) + 1 >= t)
         || short;
     Some((items, last))
+}
+
+/// The items of a list answer: a bare array, or the array under `content` (a Spring page),
+/// `items`, `data` or `results`.
+fn items_in(body: &Value) -> Option<Vec<Value>> {
+    match body {
+        Value::Array(a) => Some(a.clone()),
+        Value::Object(o) => ["content", "items", "data", "results"]
+            .iter()
+            .find_map(|k| o.get(*k).and_then(Value::as_array))
+            .cloned(),
+        _ => None,
+    }
 }
 
 fn text(v: &Value, key: &str) -> Option<String> {
@@ -418,7 +531,7 @@ mod tests {
         assert!(rec.documents[0].is_spec);
         assert_eq!(
             rec.url.as_deref(),
-            Some("https://zakup.sk.kz/#/ext?tabs=advert&id=1198864")
+            Some("https://zakup.sk.kz/#/ext(popup:item/1198864/advert)")
         );
     }
 

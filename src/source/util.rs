@@ -1,7 +1,7 @@
 //! What every source does the same way, in one place: where a run starts (`--since`, the
 //! saved cursor, or `lookback_days` back), the cursor as JSON, telling an HTML page from the
-//! JSON that was asked for, reading an amount as portals write it, and reading a portal's
-//! times.
+//! JSON that was asked for (and reading that JSON, [`json_body`]), reading an amount as portals
+//! write it, and reading a portal's times.
 //!
 //! Never: panic on a portal's text, read a number out of text that holds none, or guess a
 //! time zone (a time without an offset, and no zone to read it in, keeps `utc: None`).
@@ -180,6 +180,24 @@ pub fn looks_like_html(content_type: Option<&str>, body: &[u8]) -> bool {
         .position(|b| !b.is_ascii_whitespace())
         .unwrap_or(body.len());
     body[start..].first() == Some(&b'<')
+}
+
+/// A JSON answer of source `name`: an HTML page instead (a challenge, an error page) is
+/// [`SourceError::Api`] (the next run tries again), a body that is no JSON
+/// [`SourceError::ChangedFormat`]; both name the URL.
+pub fn json_body(name: &str, resp: &crate::fetch::Response) -> Result<Value, SourceError> {
+    if looks_like_html(resp.content_type.as_deref(), &resp.body) {
+        return Err(SourceError::Api {
+            name: name.to_string(),
+            url: resp.url.to_string(),
+            message: "an HTML page (a challenge or an error page?) where JSON was expected; the next run tries again".into(),
+        });
+    }
+    serde_json::from_slice(&resp.body).map_err(|e| SourceError::ChangedFormat {
+        name: name.to_string(),
+        url: resp.url.to_string(),
+        what: format!("not JSON: {e}"),
+    })
 }
 
 // ---------------------------------------------------------------------------------------------

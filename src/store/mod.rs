@@ -164,13 +164,17 @@ pub struct SourceHealth {
     pub last_error: Option<String>,
     pub cursor_updated_at: Option<String>,
     /// The portal is refusing it: its last run failed on HTTP 403 or 500 (after the long
-    /// back-off's retries), as goszakup does for a while.
+    /// back-off's retries), as goszakup does for a while, or on a refusal no retry passes
+    /// (Samruk's gateway without its browser-minted signature).
     pub refused: bool,
 }
 
-/// Whether a source's last error is the portal refusing it (HTTP 403 or 500).
+/// Whether a source's last error is the portal refusing it (HTTP 403 or 500, or "the portal
+/// refused:", the words of a source refused in a way no retry passes).
 fn is_refused(last_error: Option<&str>) -> bool {
-    last_error.is_some_and(|e| e.contains(": HTTP 403") || e.contains(": HTTP 500"))
+    last_error.is_some_and(|e| {
+        e.contains(": HTTP 403") || e.contains(": HTTP 500") || e.contains("the portal refused:")
+    })
 }
 
 impl Store {

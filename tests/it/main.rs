@@ -15,6 +15,7 @@ mod hostile;
 mod mime;
 mod ocr;
 mod pipeline;
+mod portals;
 mod reports;
 mod rules;
 mod smtp;

@@ -492,22 +492,35 @@ fn findings_serialize_lowercase() {
 #[test]
 fn development_corpus_figures_do_not_fall() {
     // Regression floors under the figures recorded in DETECTION.md (not the targets of the
-    // detection issue): the tuning part and the held-out fifth, scored as `rules eval` does.
+    // detection issue), scored as `rules eval` does: the rules alone on every part, and the
+    // rules with the second opinion on the parts it was never trained on (held-out and fresh;
+    // on the tuning parts it has learnt the answers).
     use tenderscan::rules::eval;
-    let rs = RuleSet::builtin().unwrap();
+    let rules = RuleSet::builtin().unwrap();
+    let both = RuleSet::builtin()
+        .unwrap()
+        .with_second_opinion(tenderscan::rules::Model::builtin().unwrap())
+        .unwrap();
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rules/corpus");
-    for (file, min_recall, max_ff, min_quota) in [
-        ("tune.jsonl", 0.93, 0.02, 0.78),
-        ("heldout.jsonl", 0.79, 0.06, 0.70),
-        ("fresh.jsonl", 0.72, 0.05, 0.59),
-        ("tune2.jsonl", 0.95, 0.01, 0.83),
-        ("heldout2.jsonl", 0.83, 0.08, 0.79),
-        ("tune3.jsonl", 0.86, 0.01, 0.76),
-        ("heldout3.jsonl", 0.71, 0.09, 0.80),
+    for (set, name, file, min_recall, max_ff, min_quota) in [
+        (&rules, "rules", "tune.jsonl", 0.93, 0.02, 0.78),
+        (&rules, "rules", "heldout.jsonl", 0.81, 0.06, 0.70),
+        (&rules, "rules", "fresh.jsonl", 0.72, 0.06, 0.59),
+        (&rules, "rules", "tune2.jsonl", 0.95, 0.01, 0.83),
+        (&rules, "rules", "heldout2.jsonl", 0.83, 0.08, 0.79),
+        (&rules, "rules", "tune3.jsonl", 0.86, 0.01, 0.76),
+        (&rules, "rules", "heldout3.jsonl", 0.71, 0.09, 0.80),
+        (&rules, "rules", "tune4.jsonl", 0.92, 0.02, 0.79),
+        (&rules, "rules", "heldout4.jsonl", 0.76, 0.09, 0.77),
+        (&both, "opinion", "heldout.jsonl", 0.88, 0.05, 0.70),
+        (&both, "opinion", "fresh.jsonl", 0.84, 0.03, 0.59),
+        (&both, "opinion", "heldout2.jsonl", 0.88, 0.05, 0.79),
+        (&both, "opinion", "heldout3.jsonl", 0.82, 0.12, 0.80),
+        (&both, "opinion", "heldout4.jsonl", 0.81, 0.09, 0.77),
     ] {
         let cases = eval::load_cases(&dir.join(file)).unwrap();
         assert!(cases.len() >= 70, "{file}: {} fragments", cases.len());
-        let ev = eval::evaluate(&rs, &cases, Severity::Medium);
+        let ev = eval::evaluate(set, &cases, Severity::Medium);
         let t = &ev.total;
         let (r, ff, q) = (
             t.recall().unwrap(),
@@ -515,13 +528,145 @@ fn development_corpus_figures_do_not_fall() {
             t.quota_accuracy().unwrap(),
         );
         println!(
-            "{file}: recall {r:.3} ({}/{}), false flags {ff:.3} ({}/{}), quotas {q:.3} ({}/{})",
+            "{file} ({name}): recall {r:.3} ({}/{}), false flags {ff:.3} ({}/{}), quotas {q:.3} ({}/{})",
             t.recalled, t.positives, t.false_flags, t.clean, t.quota_right, t.quota_cases
         );
-        assert!(r >= min_recall, "{file}: recall {r:.3} < {min_recall}");
-        assert!(ff <= max_ff, "{file}: false flags {ff:.3} > {max_ff}");
-        assert!(q >= min_quota, "{file}: quotas right {q:.3} < {min_quota}");
+        assert!(
+            r >= min_recall,
+            "{file} ({name}): recall {r:.3} < {min_recall}"
+        );
+        assert!(
+            ff <= max_ff,
+            "{file} ({name}): false flags {ff:.3} > {max_ff}"
+        );
+        assert!(
+            q >= min_quota,
+            "{file} ({name}): quotas right {q:.3} < {min_quota}"
+        );
     }
+}
+
+#[test]
+fn the_builtin_model_is_trained_on_the_tuning_parts_only() {
+    // src/rules/opinion.tsv is what `rules train` makes of the four tuning parts: no held-out
+    // or fresh fragment went into it, and anyone can rebuild it.
+    use tenderscan::rules::{Model, TrainOptions, eval};
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rules/corpus");
+    let mut cases = Vec::new();
+    for f in ["tune.jsonl", "tune2.jsonl", "tune3.jsonl", "tune4.jsonl"] {
+        for c in eval::load_cases(&dir.join(f)).unwrap() {
+            cases.push((c.text, c.label == Some(eval::Label::Flag)));
+        }
+    }
+    let refs: Vec<(&str, bool)> = cases.iter().map(|(t, y)| (t.as_str(), *y)).collect();
+    let trained = Model::train(&refs, TrainOptions::default());
+    let shipped = Model::builtin().unwrap();
+    let weights = |m: &Model| -> std::collections::BTreeMap<String, f64> {
+        m.text()
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.starts_with('@'))
+            .filter_map(|l| l.split_once('\t'))
+            .map(|(f, w)| (f.to_string(), w.parse().unwrap()))
+            .collect()
+    };
+    let (a, b) = (weights(&trained), weights(&shipped));
+    assert_eq!(
+        a.keys().collect::<Vec<_>>(),
+        b.keys().collect::<Vec<_>>(),
+        "retrain: tenderscan rules train tests/fixtures/rules/corpus/tune*.jsonl -o src/rules/opinion.tsv"
+    );
+    for (f, w) in &a {
+        assert!((w - b[f]).abs() <= 0.002, "{f}: {w} vs {}", b[f]);
+    }
+    assert_eq!(shipped.threshold, TrainOptions::default().threshold);
+    assert_eq!(shipped.veto, TrainOptions::default().veto);
+    assert_eq!(shipped.trained_on, (940, 738));
+    // no held-out or fresh fragment is among the cases
+    for f in [
+        "heldout.jsonl",
+        "heldout2.jsonl",
+        "heldout3.jsonl",
+        "heldout4.jsonl",
+        "fresh.jsonl",
+    ] {
+        for c in eval::load_cases(&dir.join(f)).unwrap() {
+            assert!(!cases.iter().any(|(t, _)| *t == c.text), "{f}: {}", c.text);
+        }
+    }
+}
+
+#[test]
+fn second_opinion_flags_what_no_rule_does_and_names_its_words() {
+    let rules = RuleSet::builtin().unwrap();
+    let both = RuleSet::builtin()
+        .unwrap()
+        .with_second_opinion(tenderscan::rules::Model::builtin().unwrap())
+        .unwrap();
+    assert_ne!(rules.version(), both.version());
+    assert!(both.get("second-opinion").is_some());
+    let alerting = |f: &tenderscan::rules::Findings| {
+        f.matches
+            .iter()
+            .filter(|m| m.severity >= Severity::Medium)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    // commenters of the supplier writing in support of the akim: no rule names "комментаторы
+    // исполнителя", the model has learnt the words around such orders
+    let text =
+        "Комментаторы исполнителя пишут в поддержку акима под публикациями в городских пабликах.";
+    assert!(alerting(&rules.find(text, &Default::default())).is_empty());
+    let got = alerting(&both.find(text, &Default::default()));
+    assert_eq!(got.len(), 1, "{got:?}");
+    let m = &got[0];
+    assert_eq!(m.rule_id, "second-opinion");
+    assert_eq!(m.severity, Severity::Medium);
+    assert_eq!(&text[m.start..m.end], text.trim_end_matches('.'));
+    assert!(
+        m.reasons[0].starts_with("second opinion "),
+        "{:?}",
+        m.reasons
+    );
+    assert!(m.reasons[0].contains("исполн +"), "{:?}", m.reasons);
+    // a rule hit the model reads as something else (a press office refuting what fake accounts
+    // spread) is lowered to low, with the words why
+    let refute = "Пресс-служба публикует опровержение в течение 2 часов после появления \
+                  недостоверной информации, в том числе распространяемой фейковыми аккаунтами.";
+    assert!(!alerting(&rules.find(refute, &Default::default())).is_empty());
+    let f = both.find(refute, &Default::default());
+    assert!(alerting(&f).is_empty(), "{:?}", f.matches);
+    let low = f
+        .matches
+        .iter()
+        .find(|m| m.rule_id == "fake-accounts")
+        .unwrap();
+    assert_eq!(low.severity, Severity::Low);
+    assert!(
+        low.reasons[0].starts_with("lowered from high: second opinion -"),
+        "{:?}",
+        low.reasons
+    );
+    // the Rudny wording stays high
+    let rudny = both.find(
+        "Создание четырех фейковых аккаунтов для комментирования",
+        &Default::default(),
+    );
+    assert_eq!(
+        rudny.matches[0].severity,
+        Severity::High,
+        "{:?}",
+        rudny.matches
+    );
+    // a rule id that clashes with the second opinion's is refused
+    let clash = RuleSet::from_toml_str(
+        "[[rule]]\nid = \"second-opinion\"\ntitle = \"t\"\nseverity = \"low\"\nwhy = \"w\"\nphrases = [\"фейк аккаунт\"]\n",
+        "mine.toml",
+    )
+    .unwrap()
+    .with_second_opinion(tenderscan::rules::Model::builtin().unwrap())
+    .unwrap_err()
+    .to_string();
+    assert!(clash.starts_with("mine.toml:2:"), "{clash}");
 }
 
 #[test]

@@ -20,20 +20,27 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::util::{count, docx, tenderscan};
 
-fn fixture(dir: &str, name: &str, server: &str) -> String {
+pub(crate) fn fixture(dir: &str, name: &str, server: &str) -> String {
     let p = format!("{}/tests/fixtures/{dir}/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read_to_string(&p)
         .unwrap_or_else(|e| panic!("{p}: {e}"))
         .replace("http://SERVER", server)
 }
 
-fn body(bytes: impl Into<Vec<u8>>, media: &str) -> ResponseTemplate {
+pub(crate) fn body(bytes: impl Into<Vec<u8>>, media: &str) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_raw(bytes.into(), media)
 }
 
 /// A fetcher allowed to reach `server` (its host and port) only.
-fn fetcher(server: &MockServer) -> Fetcher {
+pub(crate) fn fetcher(server: &MockServer) -> Fetcher {
     fetcher_for(&server.uri())
+}
+
+/// As [`fetcher`], sending `agent` as its User-Agent.
+pub(crate) fn fetcher_with_agent(server: &MockServer, agent: &str) -> Fetcher {
+    let mut settings = fetcher_for(&server.uri()).settings().clone();
+    settings.user_agent = agent.into();
+    Fetcher::new(settings).unwrap()
 }
 
 /// A fetcher allowed to reach the host and port of `url` only (a bare host would allow its
@@ -57,7 +64,7 @@ fn fetcher_for(url: &str) -> Fetcher {
     .unwrap()
 }
 
-fn spec(url: &str, kind: SourceKind) -> SourceSpec {
+pub(crate) fn spec(url: &str, kind: SourceKind) -> SourceSpec {
     let mut config = SourceConfig::new(
         format!("test-{}", kind.name()),
         Url::parse(url).unwrap(),
@@ -86,7 +93,7 @@ fn host_port(url: &str) -> String {
     )
 }
 
-async fn drain(src: &mut dyn Source, f: &Fetcher) -> Result<Vec<Page>, SourceError> {
+pub(crate) async fn drain(src: &mut dyn Source, f: &Fetcher) -> Result<Vec<Page>, SourceError> {
     let mut pages = Vec::new();
     for _ in 0..100 {
         match src.next_page(f).await? {
@@ -97,7 +104,7 @@ async fn drain(src: &mut dyn Source, f: &Fetcher) -> Result<Vec<Page>, SourceErr
     panic!("the source did not end within 100 pages");
 }
 
-fn records(pages: &[Page]) -> Vec<&NoticeRecord> {
+pub(crate) fn records(pages: &[Page]) -> Vec<&NoticeRecord> {
     pages.iter().flat_map(|p| &p.records).collect()
 }
 
@@ -651,7 +658,7 @@ async fn ocds_a_download_left_by_a_killed_run_is_removed() {
 // ---------------------------------------------------------------------------------------------
 // The whole cycle through the binary with an OCDS publisher.
 
-const NURBOT_SPEC: &[&str] = &[
+pub(crate) const NURBOT_SPEC: &[&str] = &[
     "Техническая спецификация",
     "Оказание информационных услуг по продвижению деятельности акимата в социальных сетях.",
     "Создание четырех фейковых аккаунтов для комментирования публикаций акимата.",
@@ -987,7 +994,7 @@ async fn an_html_portal_configured_in_config_toml_is_crawled_and_flagged_by_the_
 }
 
 /// Matches a request whose User-Agent does not look like a browser's (ProZorro answers those 412).
-struct NotABrowser;
+pub(crate) struct NotABrowser;
 
 impl wiremock::Match for NotABrowser {
     fn matches(&self, r: &wiremock::Request) -> bool {
@@ -1141,6 +1148,26 @@ async fn html_a_next_link_back_to_the_same_page_ends_the_listing() {
 // ---------------------------------------------------------------------------------------------
 // Samruk-Kazyna
 
+/// Answers `{base}/{id}` and `{base}/lots/{id}` for each advert of tests/fixtures/samruk/adverts.json,
+/// once each, as the portal's per-advert endpoints do.
+pub(crate) async fn mount_samruk_adverts(server: &MockServer, base: &str, ids: &[&str]) {
+    let all: Value =
+        serde_json::from_str(&fixture("samruk", "adverts.json", &server.uri())).unwrap();
+    for id in ids {
+        for (rel, key) in [
+            (format!("{base}/{id}"), "advert"),
+            (format!("{base}/lots/{id}"), "lots"),
+        ] {
+            Mock::given(method("GET"))
+                .and(path(rel))
+                .respond_with(body(all[id][key].to_string(), "application/json"))
+                .expect(1)
+                .mount(server)
+                .await;
+        }
+    }
+}
+
 #[tokio::test]
 async fn samruk_pages_until_the_saved_lastmodified_date() {
     let server = MockServer::start().await;
@@ -1162,6 +1189,12 @@ async fn samruk_pages_until_the_saved_lastmodified_date() {
             .mount(&server)
             .await;
     }
+    mount_samruk_adverts(
+        &server,
+        "/api/adverts",
+        &["1198864", "1198700", "1198650", "1100001"],
+    )
+    .await;
     let options = SamrukSettings {
         page_size: Some(2),
         ..Default::default()
@@ -1173,11 +1206,31 @@ async fn samruk_pages_until_the_saved_lastmodified_date() {
     s.since = chrono::NaiveDate::from_ymd_opt(2026, 11, 15);
     let mut src = source::open(&s, None).unwrap();
     let pages = drain(src.as_mut(), &fetcher(&server)).await.unwrap();
-    assert_eq!(pages.len(), 2, "page 1 holds an advert older than `since`");
+    assert_eq!(
+        pages.len(),
+        2,
+        "page 1 holds an advert older than `since` (by its own answer)"
+    );
     let recs = records(&pages);
     let ids: Vec<&str> = recs.iter().map(|r| r.external_id.as_str()).collect();
     assert_eq!(ids, ["1198864", "1198700", "1198650"]);
     let smm = recs[0];
+    // The list names no customer: it comes from the advert's own answer, as do the
+    // documents, and the lots from the lots' answer; all three are the record's evidence.
+    assert_eq!(
+        smm.agency.as_ref().unwrap().name_kk.as_deref(),
+        Some("«Қазақстан темір жолы» АҚ")
+    );
+    let urls: Vec<&str> = smm.payloads.iter().map(|p| p.url.as_str()).collect();
+    assert_eq!(urls.len(), 3, "{urls:?}");
+    assert!(
+        urls[1].ends_with("/api/adverts/1198864") && urls[2].ends_with("/api/adverts/lots/1198864"),
+        "{urls:?}"
+    );
+    assert_eq!(
+        smm.url.as_deref(),
+        Some("https://zakup.sk.kz/#/ext(popup:item/1198864/advert)")
+    );
     assert_eq!(smm.number.as_deref(), Some("1198864-ОТ1"));
     assert_eq!(smm.amount, Some(34191869.47));
     assert_eq!(smm.currency.as_deref(), Some("KZT"));
@@ -1235,6 +1288,7 @@ async fn samruk_resumes_from_a_saved_page() {
         .expect(1)
         .mount(&server)
         .await;
+    mount_samruk_adverts(&server, "/api/adverts", &["1198650", "1100001"]).await;
     let options = SamrukSettings {
         page_size: Some(2),
         ..Default::default()

@@ -83,7 +83,7 @@ pub(in crate::cli) fn status(cfg: &Config, format: OutputFormat, runs: usize) ->
                 line(h.last_success_at.as_deref().unwrap_or("never")),
                 h.consecutive_failures,
                 if h.refused {
-                    "  REFUSED by the portal (HTTP 403/500; retried after refused_backoff_secs)"
+                    "  REFUSED by the portal (HTTP 403/500 after the refused_backoff_secs retries, or a gateway wanting its browser-minted signature: see the last error)"
                 } else {
                     ""
                 },

@@ -42,6 +42,9 @@ struct MatchJson<'a> {
     end: usize,
     /// The matched words were read by OCR.
     ocr: bool,
+    /// What the second opinion said, when it made the match or lowered it.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    reasons: &'a [String],
 }
 
 #[derive(serde::Serialize)]
@@ -145,6 +148,7 @@ pub(in crate::cli) fn match_files(
                         start: m.start,
                         end: m.end,
                         ocr: x.by_ocr(m.start, m.end),
+                        reasons: &m.reasons,
                     })
                     .collect(),
                 quotas: found
@@ -212,6 +216,9 @@ pub(in crate::cli) fn match_files(
                 },
                 lit
             )?;
+            for r in &m.reasons {
+                writeln!(out, "    {}", c(r))?;
+            }
         }
         for q in &found.quotas {
             writeln!(

@@ -35,6 +35,58 @@ pub(in crate::cli) fn rules_list(rules: &RuleSet) -> Result<i32> {
     Ok(exit::OK)
 }
 
+/// `rules train`: learn the second opinion's model from labelled fragments and write it.
+pub(in crate::cli) fn rules_train(
+    files: &[PathBuf],
+    output: &Path,
+    opt: crate::rules::TrainOptions,
+) -> Result<i32> {
+    use crate::rules::eval::{self, Label};
+    let mut cases = Vec::new();
+    let mut unlabelled = 0usize;
+    for f in files {
+        match eval::load_cases(f) {
+            Ok(c) => {
+                for c in c {
+                    match c.label {
+                        Some(l) => cases.push((c.text, l == Label::Flag)),
+                        None => unlabelled += 1,
+                    }
+                }
+            }
+            Err(e) => {
+                eprintln!("tenderscan: {}", line(&e));
+                return Ok(exit::BAD_CONFIG);
+            }
+        }
+    }
+    let refs: Vec<(&str, bool)> = cases.iter().map(|(t, y)| (t.as_str(), *y)).collect();
+    if opt.veto >= opt.threshold {
+        eprintln!("tenderscan: --veto must be below --threshold");
+        return Ok(exit::BAD_CONFIG);
+    }
+    let model = crate::rules::Model::train(&refs, opt);
+    if let Err(e) = crate::atomic::write_atomic(output, model.text().as_bytes()) {
+        eprintln!("tenderscan: {}", line(&e));
+        return Ok(exit::BAD_CONFIG);
+    }
+    let flags = refs.iter().filter(|(_, y)| *y).count();
+    println!(
+        "{}: {} features from {} fragments ({} flag, {} clean{})",
+        line(&output.display().to_string()),
+        model.len(),
+        refs.len(),
+        flags,
+        refs.len() - flags,
+        if unlabelled > 0 {
+            format!("; {unlabelled} without a label left out")
+        } else {
+            String::new()
+        }
+    );
+    Ok(exit::OK)
+}
+
 pub(in crate::cli) fn rules_eval(
     set: &RuleSet,
     files: &[PathBuf],
@@ -207,7 +259,7 @@ impl<'a> EvalJson<'a> {
 pub(in crate::cli) fn rules_check(cfg: &Config, file: Option<&Path>) -> Result<i32> {
     let set = match file {
         Some(f) => RuleSet::load(false, &[f.to_path_buf()]),
-        None => RuleSet::load(cfg.rules.builtin, &cfg.rules.files),
+        None => cfg.rules.load(true, &[], None, false),
     };
     let set = match set {
         Ok(s) => s,
