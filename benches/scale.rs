@@ -136,6 +136,7 @@ fn main() {
             rules: &rules,
             opts: &opts,
             stop: &StopFlag::default(),
+            watches: &[],
         };
         let scanned = pipeline::scan(ctx, &mut store, true, &mut counts).unwrap();
         let secs = t.elapsed().as_secs_f64();

@@ -17,10 +17,12 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 mod sources;
+pub mod watch;
 pub use sources::{
     Css, GoszakupHtmlSettings, GoszakupSettings, HtmlSettings, HtmlTable, OcdsFormat, OcdsSettings,
     ProzorroSettings, SOURCE_KEYS, SamrukSettings, SourceConfig, SourceKind,
 };
+pub use watch::{Watch, WatchEntry, WatchOn};
 
 /// The documented default configuration, also written by `tenderscan init`.
 pub const DEFAULT_CONFIG: &str = include_str!("../config.toml");
@@ -280,6 +282,15 @@ pub struct Config {
     /// `[webhook]`: the secret that signs `channel = "webhook"` deliveries.
     #[serde(default)]
     pub webhook: WebhookConfig,
+    /// `[alerts]`: settings every channel shares.
+    #[serde(default)]
+    pub alerts: AlertsConfig,
+    /// `[[watch]]` as written; checked into [`Config::watches`].
+    #[serde(default)]
+    watch: Vec<WatchEntry>,
+    /// The config's own watches (the watch file's are read by [`watch::load_all`]).
+    #[serde(skip)]
+    pub watches: Vec<Watch>,
     #[serde(default)]
     pub rules: RulesConfig,
     #[serde(default)]
@@ -435,6 +446,8 @@ pub enum Language {
     #[default]
     Ru,
     En,
+    /// Kazakh.
+    Kk,
 }
 
 /// Where a recipient's alerts go. The names are a contract (users' configs use them).
@@ -585,6 +598,24 @@ pub struct WebhookConfig {
 impl WebhookConfig {
     pub fn secret(&self) -> Option<String> {
         read_secret(self.secret_env.as_deref())
+    }
+}
+
+/// `[alerts]`: what every channel shares.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertsConfig {
+    /// The public base URL of the newsroom's tenderscan pages (issue #19's web page):
+    /// Telegram messages link each notice to `{page_url}/notice/{id}`.
+    pub page_url: Option<String>,
+}
+
+impl AlertsConfig {
+    /// The newsroom's page of notice `id`, when there is a page.
+    pub fn notice_page(&self, id: i64) -> Option<String> {
+        self.page_url
+            .as_deref()
+            .map(|base| format!("{}/notice/{id}", base.trim_end_matches('/')))
     }
 }
 
@@ -807,6 +838,7 @@ impl Config {
         cfg.file = file.to_path_buf();
         cfg.validate(src)?;
         cfg.resolve_paths(dir);
+        cfg.watches = watch::from_config(&at, &cfg.watch, &cfg.recipients, dir)?;
         Ok(cfg)
     }
 
@@ -1012,6 +1044,9 @@ impl Config {
         check_http_url(&self.telegram.api_url).map_err(|m| err("telegram", None, "api_url", m))?;
         if let Some(var) = &self.webhook.secret_env {
             check_env_name(var).map_err(|m| err("webhook", None, "secret_env", m))?;
+        }
+        if let Some(u) = &self.alerts.page_url {
+            check_http_url(u).map_err(|m| err("alerts", None, "page_url", m))?;
         }
         let mut keys = std::collections::HashSet::new();
         for (i, r) in self.recipients.iter().enumerate() {

@@ -7,7 +7,7 @@
 //! left undone by a killed run (documents not fetched, notices not scanned) is picked up
 //! by the next one from what the database says, not from memory.
 
-use crate::config::{Config, SourceConfig, SourceKind};
+use crate::config::{Config, SourceConfig, SourceKind, Watch, WatchOn};
 use crate::evidence::{Evidence, EvidenceError, Kept};
 use crate::extract;
 use crate::fetch::{FetchError, FetchSettings, Fetcher};
@@ -17,7 +17,7 @@ use crate::source::{self, SourceSpec};
 use crate::stamp::sha256_hex;
 use crate::store::{
     DocumentContent, NewEvidence, NewMatch, PendingDocument, ReadMarks, RunCounts, ScanInput,
-    Store, StoreError,
+    Store, StoreError, WatchTarget, Watched,
 };
 use std::collections::HashSet;
 use std::fs::File;
@@ -132,13 +132,18 @@ pub struct RunReport {
     /// Mail that needs a look but did not fail: `unconfirmed` digests waiting for their
     /// automatic resend (logged at warn level; the run stays `ok`).
     pub mail_warning: Option<String>,
+    /// The watch file could not be read or checked (file:line: why): the run went on with
+    /// the config's watches only.
+    pub watch_error: Option<String>,
     pub interrupted: bool,
 }
 
 impl RunReport {
     /// Did any source or the mail fail?
     pub fn failed(&self) -> bool {
-        self.mail_error.is_some() || self.sources.iter().any(|s| s.error.is_some())
+        self.mail_error.is_some()
+            || self.watch_error.is_some()
+            || self.sources.iter().any(|s| s.error.is_some())
     }
 
     fn status(&self) -> crate::states::RunStatus {
@@ -224,6 +229,13 @@ pub async fn run(
         run_id,
         ..Default::default()
     };
+    let (watch_list, watch_error) = load_watches(cfg);
+    if let Some(e) = &watch_error {
+        report.counts.errors += 1;
+        report.watch_error = Some(e.clone());
+    }
+    let fts = watch_queries(&watch_list);
+    let watches = watch_targets(cfg, &watch_list, &fts);
     let sources: Vec<&SourceConfig> = cfg
         .sources
         .iter()
@@ -247,6 +259,7 @@ pub async fn run(
             rules,
             opts,
             stop,
+            watches: &watches,
         };
         match crawl_source(ctx, store, sc, source_id, &mut sr.counts).await {
             Ok(()) => {
@@ -275,6 +288,7 @@ pub async fn run(
             rules,
             opts,
             stop,
+            watches: &watches,
         };
         scan(ctx, store, false, &mut counts)?;
         report.counts.add(&counts);
@@ -332,6 +346,7 @@ pub async fn run(
         "sources": report.sources,
         "mail_error": report.mail_error,
         "mail_warning": report.mail_warning,
+        "watch_error": report.watch_error,
         "baseline": opts.baseline,
     });
     store.finish_run(run_id, report.status(), &report.counts, &summary)?;
@@ -817,13 +832,68 @@ async fn fetch_documents(
     Ok(first_of(&unkept))
 }
 
-/// What every step of a run reads: the config, the rules, what was asked, and the stop flag.
+/// What every step of a run reads: the config, the rules, what was asked, the stop flag,
+/// and the watches (see [`load_watches`]).
 #[derive(Clone, Copy)]
 pub struct Run<'a> {
     pub cfg: &'a Config,
     pub rules: &'a RuleSet,
     pub opts: &'a RunOptions,
     pub stop: &'a StopFlag,
+    pub watches: &'a [WatchTarget<'a>],
+}
+
+/// The watches of a run: the config's and the watch file's. A watch file that cannot be
+/// read or checked is logged as an error (naming its file and line) and the run goes on
+/// with the config's watches: the error is returned for the run's record.
+pub fn load_watches(cfg: &Config) -> (Vec<Watch>, Option<String>) {
+    match crate::config::watch::load_all(cfg) {
+        Ok(w) => (w, None),
+        Err(e) => {
+            let msg = format!("{e}; this run uses the watches of the config only");
+            tracing::error!("watch file: {msg}");
+            (cfg.watches.clone(), Some(msg))
+        }
+    }
+}
+
+/// The FTS5 query of each watch (empty for those that are not full-text).
+pub fn watch_queries(watches: &[Watch]) -> Vec<String> {
+    watches
+        .iter()
+        .map(|w| match &w.on {
+            WatchOn::Query(q) => crate::report::fts_query(q),
+            _ => String::new(),
+        })
+        .collect()
+}
+
+/// The watches as the store looks for them (`fts` from [`watch_queries`]), each with its
+/// recipients' outbox names. A full-text watch without words to search is left out.
+pub fn watch_targets<'a>(
+    cfg: &Config,
+    watches: &'a [Watch],
+    fts: &'a [String],
+) -> Vec<WatchTarget<'a>> {
+    watches
+        .iter()
+        .zip(fts)
+        .filter_map(|(w, q)| {
+            let on = match &w.on {
+                WatchOn::AgencyBin(b) => Watched::AgencyBin(b),
+                WatchOn::SupplierBin(b) => Watched::SupplierBin(b),
+                WatchOn::Region(r) => Watched::Region(r),
+                WatchOn::Code(c) => Watched::CodePrefix(c),
+                WatchOn::Query(_) if q.is_empty() => return None,
+                WatchOn::Query(_) => Watched::Fts(q),
+            };
+            Some(WatchTarget {
+                name: &w.name,
+                on,
+                recipients: w.recipient_keys(cfg),
+            })
+        })
+        .collect()
 }
 
 /// One source's part of a run: the run, the source's client (limited to its hosts) and row,
@@ -952,6 +1022,9 @@ fn scan_notice(
         |r: crate::store::Routable<'_>| crate::alert::route(cfg, r.rule_id, r.severity, r.source);
     let out = store.record_scan(&input, rules.version(), &found, &route, baseline)?;
     counts.matches += out.new_matches as i64;
+    // Even without watches: the version counts as looked at, so a watch added later does
+    // not alert it when a re-scan comes.
+    store.record_watches(notice_id, ctx.watches, baseline)?;
     Ok(())
 }
 

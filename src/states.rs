@@ -151,6 +151,8 @@ text_enum! {
         Changed = "changed",
         /// A problem for the operator (`[mail] admin`).
         Operator = "operator",
+        /// A new or changed notice on a `[[watch]]` list (whether or not a rule fired).
+        Watch = "watch",
     }
 }
 
@@ -610,7 +612,7 @@ mod tests {
         );
         assert_eq!(
             texts(&AlertKind::ALL.map(AlertKind::as_str)),
-            "match changed operator"
+            "match changed operator watch"
         );
         assert_eq!(
             texts(&DigestStatus::ALL.map(DigestStatus::as_str)),

@@ -22,7 +22,7 @@ mod webhook;
 
 use crate::config::{Channel, Config, Language, Recipient, channel_of};
 use crate::states::{AlertKind, DigestKind, DigestStatus};
-use crate::store::{AlertItem, ChangeItem, DigestContent, Store, StoreError};
+use crate::store::{AlertItem, ChangeItem, DigestContent, Store, StoreError, WatchItem};
 use lettre::address::Envelope;
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
@@ -347,10 +347,16 @@ fn recipient_config<'a>(cfg: &'a Config, email: &str) -> Option<&'a Recipient> {
 
 /// Split a recipient's alerts (ordered by notice) into digests of whole notices.
 fn chunks(items: Vec<AlertItem>) -> Vec<Vec<AlertItem>> {
-    let mut out: Vec<Vec<AlertItem>> = Vec::new();
-    let mut cur: Vec<AlertItem> = Vec::new();
+    chunks_by_notice(items, |i| i.notice_id)
+}
+
+/// Split alerts ordered by notice into chunks of whole notices, a chunk closed once it
+/// holds [`MAX_ALERTS_PER_DIGEST`].
+fn chunks_by_notice<T>(items: Vec<T>, notice: impl Fn(&T) -> i64) -> Vec<Vec<T>> {
+    let mut out: Vec<Vec<T>> = Vec::new();
+    let mut cur: Vec<T> = Vec::new();
     for it in items {
-        let new_notice = cur.last().is_none_or(|l| l.notice_id != it.notice_id);
+        let new_notice = cur.last().is_none_or(|l| notice(l) != notice(&it));
         if new_notice && cur.len() >= MAX_ALERTS_PER_DIGEST {
             out.push(std::mem::take(&mut cur));
         }
@@ -362,23 +368,46 @@ fn chunks(items: Vec<AlertItem>) -> Vec<Vec<AlertItem>> {
     out
 }
 
-/// The content of one digest: match alerts and `changed` alerts.
-type DigestItems = (Vec<AlertItem>, Vec<ChangeItem>);
+/// The content of one digest: match alerts, `changed` alerts and `watch` alerts.
+#[derive(Default)]
+struct DigestItems {
+    matches: Vec<AlertItem>,
+    changes: Vec<ChangeItem>,
+    watches: Vec<WatchItem>,
+}
 
 /// A recipient's digests: the match alerts in chunks of whole notices, the `changed`
-/// alerts with the first chunk (or alone).
+/// alerts with the first chunk (or alone), the `watch` alerts in chunks of whole notices
+/// beside them (their own digests past the match chunks).
 fn with_changes(store: &Store, email: &str) -> Result<Vec<DigestItems>, AlertError> {
     let mut changes = store.pending_changes(email)?;
     let mut out: Vec<DigestItems> = chunks(store.pending_alerts(email)?)
         .into_iter()
-        .map(|c| (c, Vec::new()))
+        .map(|c| DigestItems {
+            matches: c,
+            ..DigestItems::default()
+        })
         .collect();
-    if changes.is_empty() {
-        return Ok(out);
+    if !changes.is_empty() {
+        match out.first_mut() {
+            Some(first) => first.changes.append(&mut changes),
+            None => out.push(DigestItems {
+                changes,
+                ..DigestItems::default()
+            }),
+        }
     }
-    match out.first_mut() {
-        Some(first) => first.1.append(&mut changes),
-        None => out.push((Vec::new(), changes)),
+    for (i, w) in chunks_by_notice(store.pending_watches(email)?, |w| w.notice_id)
+        .into_iter()
+        .enumerate()
+    {
+        match out.get_mut(i) {
+            Some(d) => d.watches = w,
+            None => out.push(DigestItems {
+                watches: w,
+                ..DigestItems::default()
+            }),
+        }
     }
     Ok(out)
 }
@@ -604,9 +633,15 @@ pub async fn send_pending(
     if opts.dry_run {
         for w in &recipients_with_work(store, cfg)? {
             let (email, lang) = (&w.key, w.lang);
-            for (chunk, changes) in with_changes(store, email)? {
+            for items in with_changes(store, email)? {
                 if w.channel == Channel::Email {
-                    let d = compose::digest(&chunk, &changes, rules, lang);
+                    let d = compose::digest(
+                        &items.matches,
+                        &items.changes,
+                        &items.watches,
+                        rules,
+                        lang,
+                    );
                     report
                         .previews
                         .push(format!("To: {email}\nSubject: {}\n\n{}", d.subject, d.text));
@@ -614,7 +649,7 @@ pub async fn send_pending(
                 }
                 // The other channels: what would be handed over (a Telegram message's
                 // JSON, a webhook body, a feed's entries), as text.
-                for unit in units(w, &sender, rules, &chunk, &changes)? {
+                for unit in units(w, &sender, rules, &items)? {
                     let (_, bytes) = (unit.build)(0)?;
                     report.previews.push(format!(
                         "To: {email}\nSubject: {}\n\n{}",
@@ -689,6 +724,7 @@ pub async fn send_pending(
                 for w in &work {
                     store.record_alert_failure(&w.key, AlertKind::Match, &e)?;
                     store.record_alert_failure(&w.key, AlertKind::Changed, &e)?;
+                    store.record_alert_failure(&w.key, AlertKind::Watch, &e)?;
                     report.failed.push(format!("{}: {e}", w.key));
                 }
             }
@@ -712,6 +748,8 @@ struct Work {
     digest: bool,
     /// Mail only.
     mailbox: Option<Mailbox>,
+    /// `[alerts]`: the newsroom's page of each notice.
+    alerts: crate::config::AlertsConfig,
 }
 
 /// Recipients with pending alerts who are still configured.
@@ -729,6 +767,7 @@ fn recipients_with_work(store: &Store, cfg: &Config) -> Result<Vec<Work>, AlertE
                     Channel::Email => Some(mailbox("recipient", &email)?),
                     _ => None,
                 },
+                alerts: cfg.alerts.clone(),
             }),
             None => tracing::warn!(
                 "alerts are queued for {email}, who is no longer among the config's [[recipients]]: kept, not sent"
@@ -756,8 +795,8 @@ async fn send_new(
             .as_ref()
             .map(|to| sender.envelope(to))
             .transpose()?;
-        for (chunk, changes) in with_changes(store, email)? {
-            for unit in units(w, sender, rules, &chunk, &changes)? {
+        for items in with_changes(store, email)? {
+            for unit in units(w, sender, rules, &items)? {
                 let mut raw = Vec::new();
                 let digest_id = store.queue_digest(email, DigestKind::Digest, &unit.ids, |id| {
                     let (message_id, bytes) = (unit.build)(id)?;
@@ -808,17 +847,22 @@ fn units<'a>(
     w: &Work,
     sender: &'a Sender,
     rules: &HashMap<String, RuleText>,
-    chunk: &[AlertItem],
-    changes: &[ChangeItem],
+    items: &DigestItems,
 ) -> Result<Vec<Unit<'a>>, AlertError> {
+    let DigestItems {
+        matches: chunk,
+        changes,
+        watches,
+    } = items;
     let all_ids: Vec<i64> = chunk
         .iter()
         .map(|i| i.alert_id)
         .chain(changes.iter().map(|c| c.alert_id))
+        .chain(watches.iter().map(|c| c.alert_id))
         .collect();
     let mut units: Vec<Unit<'a>> = Vec::new();
     if w.channel == Channel::Email {
-        let d = compose::digest(chunk, changes, rules, w.lang);
+        let d = compose::digest(chunk, changes, watches, rules, w.lang);
         let Some(to) = w.mailbox.clone() else {
             return Ok(units);
         };
@@ -842,7 +886,8 @@ fn units<'a>(
         });
         return Ok(units);
     }
-    let pieces = compose::pieces(chunk, changes, rules, w.lang);
+    let page = |id: i64| w.alerts.notice_page(id);
+    let pieces = compose::pieces(chunk, changes, watches, rules, w.lang, &page);
     match w.channel {
         Channel::Email => {}
         Channel::Telegram => {
@@ -877,6 +922,7 @@ fn units<'a>(
             let lang = match w.lang {
                 Language::En => "en",
                 Language::Ru => "ru",
+                Language::Kk => "kk",
             };
             units.push(Unit {
                 ids: all_ids,
@@ -897,6 +943,7 @@ fn units<'a>(
                         "language": lang,
                         "notices": pick("match"),
                         "changes": pick("changed"),
+                        "watchlist": pick("watch"),
                     });
                     Ok((message_id, body.to_string().into_bytes()))
                 }),

@@ -234,18 +234,8 @@ pub(crate) fn eml_name(digest_id: i64, recipient: &str) -> String {
 
 /// Write a message atomically (temporary file, then rename) into `dir`.
 fn write_eml(dir: &Path, digest_id: i64, recipient: &str, raw: &[u8]) -> Result<PathBuf, String> {
-    use std::io::Write;
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let name = eml_name(digest_id, recipient);
-    let path = dir.join(&name);
-    let tmp = dir.join(format!(".{name}.tmp"));
-    let write = || -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(raw)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, &path)
-    };
-    write().map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    let path = dir.join(eml_name(digest_id, recipient));
+    crate::atomic::write_atomic(&path, raw)?;
     Ok(path)
 }
 

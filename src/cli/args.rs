@@ -8,7 +8,7 @@
 use crate::config::Config;
 use crate::rules::RuleSet;
 use anyhow::Result;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -177,6 +177,59 @@ pub enum Command {
         #[arg(long, value_name = "ID", conflicts_with_all = ["dry_run", "resend"])]
         confirm: Option<i64>,
     },
+    /// Edit the watchlist: the watch file beside the database (watches.toml)
+    #[command(after_help = WATCH_HELP)]
+    Watch {
+        #[command(subcommand)]
+        command: WatchCommand,
+    },
+}
+
+const WATCH_HELP: &str = "A watch alerts every new or changed notice that matches it, in its own section of the \
+digests (\"On your watchlist\"), whether or not a rule flagged it. Watches live in config.toml \
+([[watch]]) and in the watch file beside the database, which these commands edit.
+
+Examples:
+  tenderscan watch add rudny-akimat --agency-bin 990240001234
+  tenderscan watch add smm-words --query \"продвижение в социальных сетях\" --recipient desk@newsroom.kz
+  tenderscan watch add media-supplier --supplier-bin 120340005678 --recipient telegram:@newsdesk_kz
+  tenderscan watch list
+  tenderscan watch remove smm-words";
+
+#[derive(Debug, Subcommand)]
+pub enum WatchCommand {
+    /// Add a watch to the watch file (one thing to watch; all recipients unless --recipient)
+    #[command(after_help = WATCH_HELP, group(ArgGroup::new("what").required(true)))]
+    Add {
+        /// The watch's name (shown in the digests)
+        name: String,
+        /// The agency's (customer's or organiser's) BIN, 12 digits
+        #[arg(long, value_name = "BIN", group = "what")]
+        agency_bin: Option<String>,
+        /// A supplier's BIN (of an award or a contract), 12 digits
+        #[arg(long, value_name = "BIN", group = "what")]
+        supplier_bin: Option<String>,
+        /// A region, as the portal names it (compared without case)
+        #[arg(long, value_name = "REGION", group = "what")]
+        region: Option<String>,
+        /// An ENSTRU/KTRU code prefix (compared with the lots' codes)
+        #[arg(long, value_name = "PREFIX", group = "what")]
+        code: Option<String>,
+        /// Words to find, in the syntax of `tenderscan search` (all of them, inflected forms too)
+        #[arg(long, value_name = "WORDS", group = "what")]
+        query: Option<String>,
+        /// A recipient as `status` names it: an address, telegram:CHAT, webhook:URL, atom:PATH
+        /// (repeatable; all recipients when absent)
+        #[arg(long = "recipient", value_name = "NAME")]
+        recipients: Vec<String>,
+    },
+    /// List the watches of config.toml and of the watch file, with where each is written
+    List {
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+    /// Remove a watch from the watch file
+    Remove { name: String },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -17,7 +17,7 @@ mod output;
 
 pub use args::{
     Cli, Command, ExportFormat, LogFormat, OutputFormat, ReportFormat, RuleFiles, RulesCommand,
-    SeverityArg,
+    SeverityArg, WatchCommand,
 };
 
 use crate::config::Config;
@@ -33,6 +33,7 @@ use commands::inspect::{export, report_list, search, show, status, verify};
 use commands::match_files::match_files;
 use commands::rules::{rules_check, rules_eval, rules_list, rules_train};
 use commands::run::{daemon, run_pipeline, scan};
+use commands::watch::watch_command;
 use output::{BAR, init_logging, json_pretty, print_table};
 use std::path::Path;
 
@@ -206,6 +207,7 @@ fn run(cli: Cli) -> Result<i32> {
             daemon(&cfg, &rules)
         }
         Command::Show { notice, format } => show(&load_config(config)?, notice, *format),
+        Command::Watch { command } => watch_command(&load_config(config)?, command),
         Command::Verify { format } => verify(&load_config(config)?, *format),
         Command::Alert {
             dry_run,

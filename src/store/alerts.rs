@@ -209,10 +209,15 @@ impl Store {
     pub fn pending_alert_recipients(&self) -> Result<Vec<String>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT DISTINCT recipient FROM alerts
-             WHERE status = ?1 AND kind IN (?2, ?3) ORDER BY recipient",
+             WHERE status = ?1 AND kind IN (?2, ?3, ?4) ORDER BY recipient",
         )?;
         let rows = stmt.query_map(
-            params![AlertStatus::Pending, AlertKind::Match, AlertKind::Changed],
+            params![
+                AlertStatus::Pending,
+                AlertKind::Match,
+                AlertKind::Changed,
+                AlertKind::Watch
+            ],
             |r| r.get(0),
         )?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -17,6 +17,7 @@ mod notices;
 mod runs;
 mod scans;
 mod search;
+mod watches;
 
 pub use alerts::{
     AlertItem, ChangeItem, DigestContent, FailingSource, Recovered, StaleFailures, StoredDigest,
@@ -33,6 +34,7 @@ pub use notices::{
 pub use runs::RunCounts;
 pub use scans::{OcrCounts, UnreadScan};
 pub use search::{EXPORT_TABLES, Hit};
+pub use watches::{WatchEvent, WatchItem, WatchTarget, Watched};
 
 use rusqlite::{Connection, OpenFlags, params};
 use std::path::{Path, PathBuf};
@@ -69,6 +71,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ),
     ("013_states", include_str!("migrations/013_states.sql")),
     ("014_ocr", include_str!("migrations/014_ocr.sql")),
+    (
+        "015_watch_alerts",
+        include_str!("migrations/015_watch_alerts.sql"),
+    ),
 ];
 
 /// The schema version this build writes.
@@ -569,8 +575,8 @@ mod tests {
             (
                 "alerts",
                 "kind",
-                texts(&[AlertKind::Match, AlertKind::Operator]),
-                "alerts.kind must be match, changed or operator",
+                texts(&[AlertKind::Match, AlertKind::Operator, AlertKind::Watch]),
+                "alerts.kind must be match, changed, operator or watch",
             ),
             (
                 "digests",

@@ -16,13 +16,13 @@ use tenderscan::alert::{SendOptions, SendReport, resend, send_pending};
 use tenderscan::config::Config;
 use tenderscan::store::Store;
 
-const TOKEN_ENV: &str = "TENDERSCAN_TEST_TG_TOKEN";
-const TOKEN: &str = "123456:test-token";
+pub(crate) const TOKEN_ENV: &str = "TENDERSCAN_TEST_TG_TOKEN";
+pub(crate) const TOKEN: &str = "123456:test-token";
 const SECRET_ENV: &str = "TENDERSCAN_TEST_WEBHOOK_SECRET";
 const SECRET: &str = "s3cret-for-hooks";
 const WRONG_SECRET_ENV: &str = "TENDERSCAN_TEST_WEBHOOK_WRONG";
 
-fn set_env() {
+pub(crate) fn set_env() {
     // SAFETY: these variables are only read by these tests, always with these values.
     unsafe {
         std::env::set_var(TOKEN_ENV, TOKEN);
@@ -33,7 +33,7 @@ fn set_env() {
 
 /// One request the stand-in received.
 #[derive(Debug, Clone)]
-struct Req {
+pub(crate) struct Req {
     path: String,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
@@ -46,7 +46,7 @@ impl Req {
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
-    fn json(&self) -> serde_json::Value {
+    pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body).unwrap()
     }
 }
@@ -55,7 +55,7 @@ impl Req {
 type Handler = dyn Fn(&Req, usize) -> (u16, String, bool) + Send + Sync;
 
 /// A small HTTP/1.1 server on 127.0.0.1: one thread a connection, `Connection: close`.
-struct StandIn {
+pub(crate) struct StandIn {
     port: u16,
     reqs: Arc<Mutex<Vec<Req>>>,
     stop: Arc<AtomicBool>,
@@ -63,7 +63,7 @@ struct StandIn {
 }
 
 impl StandIn {
-    fn start(
+    pub(crate) fn start(
         port: u16,
         handler: impl Fn(&Req, usize) -> (u16, String, bool) + Send + Sync + 'static,
     ) -> StandIn {
@@ -90,7 +90,7 @@ impl StandIn {
         }
     }
 
-    fn requests(&self, path_end: &str) -> Vec<Req> {
+    pub(crate) fn requests(&self, path_end: &str) -> Vec<Req> {
         self.reqs
             .lock()
             .unwrap()
@@ -177,10 +177,10 @@ fn serve(conn: TcpStream, reqs: &Mutex<Vec<Req>>, stop: &AtomicBool, handler: &H
     let _ = conn.flush();
 }
 
-const OK: &str = r#"{"ok":true,"result":{"message_id":1}}"#;
+pub(crate) const OK: &str = r#"{"ok":true,"result":{"message_id":1}}"#;
 
 /// The Bot API stand-in's usual answers; `send` answers sendMessage.
-fn bot(
+pub(crate) fn bot(
     send: impl Fn(&Req, usize) -> (u16, String, bool) + Send + Sync + 'static,
 ) -> impl Fn(&Req, usize) -> (u16, String, bool) + Send + Sync + 'static {
     move |r: &Req, i| {
@@ -715,5 +715,154 @@ fn a_kill_between_telegram_send_and_mark_is_unconfirmed_and_not_resent() {
     assert_eq!(
         count(&store, "SELECT count(*) FROM alerts WHERE status = 'sent'"),
         1
+    );
+}
+
+#[test]
+fn watch_alerts_reach_the_webhook_and_the_feed_in_their_own_section() {
+    use tenderscan::store::{WatchTarget, Watched};
+    set_env();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}/hooks/tenderscan");
+    let (cfg, _) = config(
+        dir.path(),
+        &format!(
+            "[[recipients]]\nchannel = \"webhook\"\nurl = \"{url}\"\nlanguage = \"en\"\n\n\
+             [[recipients]]\nchannel = \"atom\"\npath = \"feeds/w.xml\"\n"
+        ),
+        &format!("[webhook]\nsecret_env = \"{SECRET_ENV}\"\n"),
+    );
+    let feed = dir.path().join("feeds/w.xml");
+    let hook = format!("webhook:{url}");
+    let atom = format!("atom:{}", feed.display());
+    let mut store = Store::open(&cfg.database.path).unwrap();
+    // A notice whose match went to nobody (no recipient's filters let it through).
+    let id = seed(&mut store, &hostile("4501"), &[], false);
+    let words = tenderscan::report::fts_query("фейковый аккаунт");
+    let to = vec![hook.clone(), atom.clone()];
+    let watches = [
+        WatchTarget {
+            name: "Rudny akimat",
+            on: Watched::AgencyBin("000140000123"),
+            recipients: to.clone(),
+        },
+        WatchTarget {
+            name: "words",
+            on: Watched::Fts(&words),
+            recipients: to.clone(),
+        },
+        WatchTarget {
+            name: "not this one",
+            on: Watched::SupplierBin("000140000123"),
+            recipients: to.clone(),
+        },
+    ];
+    assert_eq!(store.record_watches(id, &watches, false).unwrap(), 4);
+    assert_eq!(
+        store.record_watches(id, &watches, false).unwrap(),
+        0,
+        "a version is looked at once"
+    );
+    let receiver = StandIn::start(port, |r, _| {
+        let expected = format!("sha256={}", hmac(SECRET.as_bytes(), &r.body));
+        if r.header("X-Tenderscan-Signature") == Some(expected.as_str()) {
+            (200, "{}".into(), false)
+        } else {
+            (401, "{}".into(), false)
+        }
+    });
+    let r = send(&mut store, &cfg);
+    assert_eq!(
+        (r.digests_sent, r.alerts_sent, r.failed.len()),
+        (2, 4, 0),
+        "{r:?}"
+    );
+    let got = receiver.requests("/hooks/tenderscan");
+    assert_eq!(got.len(), 1);
+    let v = got[0].json();
+    assert_eq!(v["notices"], serde_json::json!([]));
+    let w = &v["watchlist"][0];
+    assert_eq!(w["kind"], "watch");
+    assert_eq!(w["notice_id"], id);
+    assert_eq!(w["watches"], serde_json::json!(["Rudny akimat", "words"]));
+    assert_eq!(w["event"], "new");
+    assert_eq!(w["title"], "<script>alert(1)</script> & «Медиа» <b>");
+    let (_, entries) = parse_feed(&feed);
+    assert_eq!(entries.len(), 1, "one entry for the notice on two watches");
+    assert_eq!(entries[0].1, "<script>alert(1)</script> & «Медиа» <b>");
+    assert_eq!(
+        entries[0].2,
+        "https://goszakup.gov.kz/ru/announce/index/4501"
+    );
+    let xml = std::fs::read_to_string(&feed).unwrap();
+    assert!(xml.contains("В вашем списке наблюдения"), "{xml}");
+    assert_eq!(send(&mut store, &cfg), SendReport::default());
+}
+
+#[test]
+fn a_kill_between_sending_a_watch_alert_and_its_mark_is_unconfirmed_and_not_resent() {
+    use tenderscan::store::{WatchTarget, Watched};
+    set_env();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let (cfg, cfg_path) = config(
+        dir.path(),
+        "[[recipients]]\nchannel = \"telegram\"\nchat_id = 78\n",
+        &telegram_section(port),
+    );
+    let mut store = Store::open(&cfg.database.path).unwrap();
+    let id = seed(&mut store, &tender("4601"), &[], false);
+    let watch = WatchTarget {
+        name: "Rudny akimat",
+        on: Watched::AgencyBin("000140000123"),
+        recipients: vec!["telegram:78".into()],
+    };
+    assert_eq!(store.record_watches(id, &[watch], false).unwrap(), 1);
+    drop(store);
+    let slow = StandIn::start(port, bot(|_, _| (200, OK.into(), true)));
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "channels::child_sends_pending_channels",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env("TENDERSCAN_CHANNEL_CHILD_CONFIG", &cfg_path)
+        .env(TOKEN_ENV, TOKEN)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let taken = slow.wait_for("/sendMessage", 1, Duration::from_secs(60));
+    assert_eq!(taken.len(), 1, "the API never got the message");
+    assert!(
+        taken[0].json()["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("<b>В вашем списке наблюдения</b>")
+    );
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    drop(slow);
+
+    let api = StandIn::start(port, bot(|_, _| (200, OK.into(), false)));
+    let mut store = Store::open(&cfg.database.path).unwrap();
+    let r = send(&mut store, &cfg);
+    let digest: i64 = count(&store, "SELECT id FROM digests");
+    assert_eq!(r.unconfirmed, vec![digest], "{r:?}");
+    assert_eq!((r.digests_sent, r.failed.len()), (0, 0), "{r:?}");
+    assert_eq!(
+        count(
+            &store,
+            "SELECT count(*) FROM alerts WHERE kind = 'watch' AND status = 'queued'"
+        ),
+        1,
+        "the watch alert stays with its unconfirmed digest"
+    );
+    assert_eq!(send(&mut store, &cfg), SendReport::default());
+    assert!(
+        api.requests("/sendMessage").is_empty(),
+        "never sent again by itself"
     );
 }

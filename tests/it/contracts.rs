@@ -107,14 +107,7 @@ async fn mount_portal(server: &MockServer, attached: f64, direct: f64) {
         ]))
         .mount(server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/v3/journal"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(
-            r#"{"total": 0, "limit": 50, "next_page": "", "items": []}"#,
-            "application/json",
-        ))
-        .mount(server)
-        .await;
+    crate::pipeline::mount_empty_journal(server).await;
     for (bin, name) in [
         ("051140001234", "ТОО «Медиа Бот»"),
         ("850101300123", "ИП Касымов Нурлан"),

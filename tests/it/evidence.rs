@@ -106,14 +106,7 @@ async fn mount_with(
         .respond_with(graphql(listing))
         .mount(server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/v3/journal"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(
-            r#"{"total": 0, "limit": 50, "next_page": "", "items": []}"#,
-            "application/json",
-        ))
-        .mount(server)
-        .await;
+    crate::pipeline::mount_empty_journal(server).await;
     for (id, paras) in [
         (5001, spec_5001),
         (5002, PLAIN_SPEC),

@@ -22,3 +22,4 @@ mod smtp;
 mod sources;
 mod terminal;
 mod util;
+mod watch;

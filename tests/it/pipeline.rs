@@ -97,6 +97,18 @@ async fn portal(delay: Duration) -> MockServer {
     portal_with_files(spec(NURBOT_SPEC), spec(PLAIN_SPEC)).await
 }
 
+/// An empty change journal, as goszakup answers it.
+pub(crate) async fn mount_empty_journal(server: &MockServer) {
+    Mock::given(method("GET"))
+        .and(path("/v3/journal"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            r#"{"total": 0, "limit": 50, "next_page": "", "items": []}"#,
+            "application/json",
+        ))
+        .mount(server)
+        .await;
+}
+
 /// A goszakup API with two announcements, 900001 (its specification, file 5001, answered
 /// by `first`) and 900002 (file 5002, `second`), and an empty change journal.
 pub(crate) async fn portal_with_files(
@@ -113,14 +125,7 @@ pub(crate) async fn portal_with_files(
         ]))
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/v3/journal"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(
-            r#"{"total": 0, "limit": 50, "next_page": "", "items": []}"#,
-            "application/json",
-        ))
-        .mount(&server)
-        .await;
+    mount_empty_journal(&server).await;
     for (id, resp) in [(5001, first), (5002, second)] {
         Mock::given(method("GET"))
             .and(path(format!("/files/download_file/{id}/")))

@@ -13,7 +13,7 @@ use super::{
 };
 use crate::alert::RuleText;
 use crate::config::Language;
-use crate::store::{AlertItem, ChangeItem};
+use crate::store::{AlertItem, ChangeItem, WatchItem};
 use serde_json::json;
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -36,7 +36,7 @@ pub(crate) struct Piece {
     pub html: String,
     /// The webhook's object for this notice.
     pub json: serde_json::Value,
-    /// `match` or `changed`.
+    /// `match`, `changed` or `watch`.
     pub kind: &'static str,
 }
 
@@ -44,12 +44,16 @@ fn side(s: &str, tail: bool) -> String {
     super::escape::clip(s, EVIDENCE_SIDE_CHARS, tail)
 }
 
-/// The pieces of a digest: changed notices first, then new findings, most severe first.
+/// The pieces of a digest: changed notices first, then new findings, most severe first,
+/// then the watchlist. `page` gives the newsroom's page of a notice, when there is one:
+/// each Telegram block links it.
 pub(crate) fn pieces(
     items: &[AlertItem],
     changes: &[ChangeItem],
+    watches: &[WatchItem],
     rules: &HashMap<String, RuleText>,
     lang: Language,
+    page: &dyn Fn(i64) -> Option<String>,
 ) -> Vec<Piece> {
     let l = labels(lang);
     let mut out = Vec::new();
@@ -70,12 +74,20 @@ pub(crate) fn pieces(
         for e in &events {
             let _ = writeln!(html, "• {}", h(e));
         }
+        let page_link = page(c.notice_id).as_deref().and_then(safe_url);
+        if let Some(p) = &page_link {
+            let _ = writeln!(html, "{}", page_html(p, l.page));
+        }
         let html = fit(html, || {
-            format!(
+            let mut b = format!(
                 "<b>{}</b>\n{}",
                 h(l.changed),
                 title_html(&header_text(&title, 200), link.as_deref())
-            )
+            );
+            if let Some(p) = &page_link {
+                let _ = write!(b, "\n{}", page_html(p, l.page));
+            }
+            b
         });
         out.push(Piece {
             alert_ids: vec![c.alert_id],
@@ -88,6 +100,7 @@ pub(crate) fn pieces(
                 "url": link,
                 "agency": c.agency_name.as_deref().map(|a| header_text(a, MAX_AGENCY_CHARS)),
                 "events": events,
+                "page_url": page_link,
             }),
             title,
             link,
@@ -170,13 +183,21 @@ pub(crate) fn pieces(
                 "retracted": it.retracted,
             }));
         }
+        let page_link = page(first.notice_id).as_deref().and_then(safe_url);
+        if let Some(p) = &page_link {
+            let _ = writeln!(html, "\n{}", page_html(p, l.page));
+        }
         let brief = || {
-            format!(
+            let mut b = format!(
                 "<b>{}</b> · {}\n{}",
                 h(&sev),
                 h(&header_text(rule_title(rules, &first.rule_id), 200)),
                 title_html(&header_text(&title, 200), link.as_deref())
-            )
+            );
+            if let Some(p) = &page_link {
+                let _ = write!(b, "\n{}", page_html(p, l.page));
+            }
+            b
         };
         let html = fit(html, brief);
         out.push(Piece {
@@ -198,6 +219,7 @@ pub(crate) fn pieces(
                 "deadline_at": first.deadline_at,
                 "severity": g.top.to_string(),
                 "findings": findings,
+                "page_url": page_link,
             }),
             title,
             link,
@@ -205,11 +227,17 @@ pub(crate) fn pieces(
             kind: "match",
         });
     }
+    out.extend(super::watch::pieces(watches, lang, page));
     out
 }
 
+/// The link to the newsroom's page of a notice (already a checked http(s) URL).
+fn page_html(url: &str, label: &str) -> String {
+    format!("<a href=\"{}\">{}</a>", h(url), h(label))
+}
+
 /// The title as a link when there is a usable one (both already cleaned).
-fn title_html(title: &str, link: Option<&str>) -> String {
+pub(super) fn title_html(title: &str, link: Option<&str>) -> String {
     match link {
         Some(u) => format!("<a href=\"{}\">{}</a>", h(u), h(title)),
         None => format!("<b>{}</b>", h(title)),
@@ -217,7 +245,7 @@ fn title_html(title: &str, link: Option<&str>) -> String {
 }
 
 /// `html`, or the brief form when it is over [`MAX_PIECE_CHARS`].
-fn fit(html: String, brief: impl FnOnce() -> String) -> String {
+pub(super) fn fit(html: String, brief: impl FnOnce() -> String) -> String {
     if html.chars().count() <= MAX_PIECE_CHARS {
         html
     } else {
@@ -255,7 +283,7 @@ mod tests {
         it.title = "<b onclick=x>Tender & \"co\"</b>".into();
         it.url = Some("javascript:alert(1)".into());
         let rules = HashMap::new();
-        let p = pieces(&[it.clone()], &[], &rules, Language::En);
+        let p = pieces(&[it.clone()], &[], &[], &rules, Language::En, &|_| None);
         assert_eq!(p.len(), 1);
         assert!(
             p[0].html
@@ -267,7 +295,7 @@ mod tests {
         // A huge title and evidence still fit one message.
         it.title = "Я".repeat(100_000);
         it.evidence = "<".repeat(100_000);
-        let p = pieces(&[it], &[], &rules, Language::Ru);
+        let p = pieces(&[it], &[], &[], &rules, Language::Ru, &|_| None);
         assert!(p[0].html.chars().count() <= MAX_PIECE_CHARS);
         // Packed into digests under the limit, a notice never split.
         let many: Vec<Piece> = (0..10).map(|_| p[0].clone()).collect();
@@ -275,5 +303,46 @@ mod tests {
             assert!(m.chars().count() <= TELEGRAM_MAX_CHARS);
         }
         assert_eq!(telegram_messages(&many, false).len(), 10);
+    }
+
+    #[test]
+    fn blocks_link_the_newsrooms_page_when_there_is_one() {
+        let it = super::super::tests::item();
+        let change = ChangeItem {
+            alert_id: 2,
+            notice_id: 5,
+            notice_number: None,
+            title: "SMM".into(),
+            agency_name: None,
+            url: None,
+            events: vec![],
+        };
+        let page = |id: i64| Some(format!("https://news.example/t/notice/{id}"));
+        let p = pieces(
+            std::slice::from_ref(&it),
+            std::slice::from_ref(&change),
+            &[],
+            &HashMap::new(),
+            Language::Ru,
+            &page,
+        );
+        assert_eq!(p.len(), 2);
+        assert!(
+            p[0].html
+                .contains("<a href=\"https://news.example/t/notice/5\">На странице редакции</a>"),
+            "{}",
+            p[0].html
+        );
+        assert!(
+            p[1].html
+                .contains("<a href=\"https://news.example/t/notice/1\">На странице редакции</a>"),
+            "{}",
+            p[1].html
+        );
+        assert_eq!(p[1].json["page_url"], "https://news.example/t/notice/1");
+        // A page that is no http(s) URL is no link.
+        let bad = |_: i64| Some("javascript:alert(1)//notice/1".to_string());
+        let p = pieces(&[it], &[], &[], &HashMap::new(), Language::En, &bad);
+        assert!(!p[0].html.contains("javascript"), "{}", p[0].html);
     }
 }

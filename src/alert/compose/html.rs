@@ -54,6 +54,7 @@ pub(super) fn html_part(body: &Body<'_>) -> String {
             notice_html(&mut html, g, rules, lang);
         }
     }
+    super::watch::html_section(&mut html, body.watches, lang);
     let _ = write!(
         html,
         "<hr><p style=\"color:#666;font-size:13px\">{}</p>\n</body></html>\n",

@@ -43,6 +43,15 @@ pub(super) struct Labels {
     pub(super) retracted: &'static str,
     pub(super) changed: &'static str,
     pub(super) changed_intro: &'static str,
+    /// The watchlist section's heading.
+    pub(super) watchlist: &'static str,
+    pub(super) watchlist_intro: &'static str,
+    /// Which watches a notice is on.
+    pub(super) watches: &'static str,
+    pub(super) watch_new: &'static str,
+    pub(super) watch_changed: &'static str,
+    /// The link to the newsroom's page of a notice (`[alerts] page_url`).
+    pub(super) page: &'static str,
     pub(super) footer: &'static str,
 }
 
@@ -71,6 +80,12 @@ const EN: Labels = Labels {
     retracted: "No longer in the notice: it was edited after this was found.",
     changed: "Changed since you were told",
     changed_intro: "Tenders tenderscan told you about have changed on the portal. The old versions are kept as evidence (`tenderscan show NOTICE`).",
+    watchlist: "On your watchlist",
+    watchlist_intro: "New and changed tenders on your watchlist (an agency, a supplier, a region, a code or words you follow), whether or not a rule flagged them.",
+    watches: "Watch",
+    watch_new: "new on the portal",
+    watch_changed: "changed on the portal",
+    page: "On the newsroom's page",
     footer: "Sent by tenderscan. A match is a lead, not proof: read the tender documents before you publish.",
 };
 
@@ -99,13 +114,54 @@ const RU: Labels = Labels {
     retracted: "В текущей версии объявления этого уже нет: текст изменили после того, как это было найдено.",
     changed: "Изменилось после оповещения",
     changed_intro: "Закупки, о которых tenderscan сообщал, изменились на портале. Прежние версии сохранены как доказательства (`tenderscan show NOTICE`).",
+    watchlist: "В вашем списке наблюдения",
+    watchlist_intro: "Новые и изменённые закупки из вашего списка наблюдения (заказчик, поставщик, регион, код или слова, за которыми вы следите), независимо от того, сработало ли правило.",
+    watches: "Наблюдение",
+    watch_new: "новая на портале",
+    watch_changed: "изменилась на портале",
+    page: "На странице редакции",
     footer: "Отправлено tenderscan. Совпадение — повод проверить, а не доказательство: прочитайте документацию закупки перед публикацией.",
+};
+
+const KK: Labels = Labels {
+    lang: "kk",
+    intro: "tenderscan интернетте жалған пікірге тапсырыс берілуі мүмкін мемлекеттік сатып алуларды тапты. Әр жазбада сәйкес келген сөздер келтірілген.",
+    sections: ["Төмен маңыздылық", "Орташа маңыздылық", "Жоғары маңыздылық"],
+    severity: ["төмен", "орташа", "жоғары"],
+    agency: "Тапсырыс беруші",
+    bin: "БСН",
+    method: "Сатып алу тәсілі",
+    supplier: "Өнім беруші",
+    amount: "Сомасы",
+    deadline: "Өтінімдер қабылдау мерзімі",
+    almaty: "Алматы уақытымен",
+    notice: "Хабарландыру",
+    link: "Порталда",
+    lot: "Лот",
+    found_in: "Қайдан табылды",
+    notice_text: "хабарландыру мәтіні",
+    price: "Бағасы",
+    quota: "Көлемі",
+    evidence: "Дәйексөз",
+    by_ocr: "сканнан OCR арқылы оқылды: сөздерді құжатпен салыстырыңыз",
+    why: "Неліктен маңызды",
+    retracted: "Хабарландырудың қазіргі нұсқасында бұл жоқ: табылғаннан кейін мәтін өзгертілген.",
+    changed: "Хабарлағаннан кейін өзгерді",
+    changed_intro: "tenderscan хабарлаған сатып алулар порталда өзгерді. Бұрынғы нұсқалар дәлел ретінде сақталған (`tenderscan show NOTICE`).",
+    watchlist: "Сіздің бақылау тізіміңізде",
+    watchlist_intro: "Бақылау тізіміңіздегі жаңа және өзгерген сатып алулар (сіз бақылайтын тапсырыс беруші, өнім беруші, өңір, код немесе сөздер), ереже іске қосылса да, қосылмаса да.",
+    watches: "Бақылау",
+    watch_new: "порталда жаңа",
+    watch_changed: "порталда өзгерді",
+    page: "Редакция бетінде",
+    footer: "tenderscan жіберді. Сәйкестік дәлел емес, тексеруге себеп: жарияламас бұрын сатып алу құжаттамасын оқыңыз.",
 };
 
 pub(super) fn labels(lang: Language) -> &'static Labels {
     match lang {
         Language::En => &EN,
         Language::Ru => &RU,
+        Language::Kk => &KK,
     }
 }
 
@@ -136,6 +192,8 @@ pub(super) fn tenders(lang: Language, n: usize) -> String {
             "{n} {}",
             ["закупка", "закупки", "закупок"][ru_plural(n as u64)]
         ),
+        // Kazakh nouns stay singular after a number.
+        Language::Kk => format!("{n} сатып алу"),
     }
 }
 
@@ -153,6 +211,11 @@ fn unit_names(lang: Language, kind: QuotaKind) -> [&'static str; 4] {
         (Language::Ru, Posts) => ["публикация", "публикации", "публикаций", "публикацию"],
         (Language::Ru, Followers) => ["подписчик", "подписчика", "подписчиков", "подписчика"],
         (Language::Ru, Likes) => ["лайк", "лайка", "лайков", "лайк"],
+        (Language::Kk, Accounts) => ["аккаунт", "аккаунт", "аккаунт", "аккаунт"],
+        (Language::Kk, Comments) => ["пікір", "пікір", "пікір", "пікір"],
+        (Language::Kk, Posts) => ["жарияланым", "жарияланым", "жарияланым", "жарияланым"],
+        (Language::Kk, Followers) => ["жазылушы", "жазылушы", "жазылушы", "жазылушы"],
+        (Language::Kk, Likes) => ["лайк", "лайк", "лайк", "лайк"],
     }
 }
 
@@ -163,6 +226,7 @@ fn count_units(lang: Language, n: i64, kind: Option<QuotaKind>) -> String {
             let form = match lang {
                 Language::En => usize::from(n != 1),
                 Language::Ru => ru_plural(n.unsigned_abs()),
+                Language::Kk => 0,
             };
             format!("{n} {}", names[form])
         }
@@ -182,6 +246,11 @@ fn period_phrase(lang: Language, period: Period) -> &'static str {
         (Language::Ru, Period::Month) => "в месяц",
         (Language::Ru, Period::Quarter) => "в квартал",
         (Language::Ru, Period::Term) => "за весь срок договора",
+        (Language::Kk, Period::Day) => "күніне",
+        (Language::Kk, Period::Week) => "аптасына",
+        (Language::Kk, Period::Month) => "айына",
+        (Language::Kk, Period::Quarter) => "тоқсанына",
+        (Language::Kk, Period::Term) => "шарттың бүкіл мерзімінде",
     }
 }
 
@@ -217,23 +286,38 @@ pub(super) fn price_line(lang: Language, item: &AlertItem) -> Option<(bool, Stri
                 "{total} за {units}: {per} за {}",
                 one.unwrap_or_else(|| "единицу".into())
             ),
+            Language::Kk => format!(
+                "{units} үшін {total}: бір {} үшін {per}",
+                one.unwrap_or_else(|| "бірлік".into())
+            ),
         },
     ))
 }
 
 /// The deadline in Almaty time and UTC, or the portal's own string.
 pub(super) fn deadline_line(lang: Language, item: &AlertItem) -> Option<String> {
+    deadline_text(
+        lang,
+        item.deadline_at.as_deref(),
+        item.deadline_local.as_deref(),
+    )
+}
+
+/// A deadline (stored UTC time, else the portal's own words) in Almaty time and UTC.
+pub(super) fn deadline_text(
+    lang: Language,
+    at: Option<&str>,
+    local: Option<&str>,
+) -> Option<String> {
     let l = labels(lang);
-    if let Some(utc) = item
-        .deadline_at
-        .as_deref()
+    if let Some(utc) = at
         .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
         .map(|t| t.with_timezone(&chrono::Utc))
     {
         let local = utc.with_timezone(&chrono_tz::Asia::Almaty);
         let shown = match lang {
             Language::En => local.format("%Y-%m-%d %H:%M").to_string(),
-            Language::Ru => local.format("%d.%m.%Y %H:%M").to_string(),
+            Language::Ru | Language::Kk => local.format("%d.%m.%Y %H:%M").to_string(),
         };
         return Some(format!(
             "{shown} {} ({} UTC)",
@@ -241,8 +325,7 @@ pub(super) fn deadline_line(lang: Language, item: &AlertItem) -> Option<String> 
             utc.format("%Y-%m-%d %H:%M")
         ));
     }
-    item.deadline_local
-        .as_deref()
+    local
         .map(|s| header_text(s, MAX_FIELD_CHARS))
         .filter(|s| !s.is_empty())
 }
@@ -259,7 +342,6 @@ pub(super) fn event_line(lang: Language, ev: &ChangeEvent) -> String {
     let s = |v: &str| clip(clean_inline(v).trim(), 200, false);
     let o = |v: &Option<String>| v.as_deref().map(s).unwrap_or_default();
     let on = day(&s(ev.at()));
-    let en = lang == Language::En;
     match ev {
         ChangeEvent::PhraseRemoved {
             phrase,
@@ -273,27 +355,35 @@ pub(super) fn event_line(lang: Language, ev: &ChangeEvent) -> String {
             } else {
                 format!(" ({doc})")
             };
-            let place = match (place, en) {
-                (Place::TechnicalSpecification, true) => {
+            let place = match (place, lang) {
+                (Place::TechnicalSpecification, Language::En) => {
                     format!("the technical specification{doc_part}")
                 }
-                (Place::TechnicalSpecification, false) => {
+                (Place::TechnicalSpecification, Language::Ru) => {
                     format!("технической спецификации{doc_part}")
                 }
-                (Place::Document, true) => format!("the document{doc_part}"),
-                (Place::Document, false) => format!("документа{doc_part}"),
-                (Place::Lot, true) => "the lot's text".into(),
-                (Place::Lot, false) => "текста лота".into(),
-                (Place::Notice, true) => "the notice text".into(),
-                (Place::Notice, false) => "текста объявления".into(),
+                (Place::TechnicalSpecification, Language::Kk) => {
+                    format!("техникалық ерекшеліктен{doc_part}")
+                }
+                (Place::Document, Language::En) => format!("the document{doc_part}"),
+                (Place::Document, Language::Ru) => format!("документа{doc_part}"),
+                (Place::Document, Language::Kk) => format!("құжаттан{doc_part}"),
+                (Place::Lot, Language::En) => "the lot's text".into(),
+                (Place::Lot, Language::Ru) => "текста лота".into(),
+                (Place::Lot, Language::Kk) => "лот мәтінінен".into(),
+                (Place::Notice, Language::En) => "the notice text".into(),
+                (Place::Notice, Language::Ru) => "текста объявления".into(),
+                (Place::Notice, Language::Kk) => "хабарландыру мәтінінен".into(),
             };
-            if en {
-                format!(
+            match lang {
+                Language::En => format!(
                     "the phrase '{}' was removed from {place} on {on}",
                     s(phrase)
-                )
-            } else {
-                format!("фраза «{}» удалена из {place} {on}", s(phrase))
+                ),
+                Language::Ru => format!("фраза «{}» удалена из {place} {on}", s(phrase)),
+                Language::Kk => {
+                    format!("«{}» сөз тіркесі {on} {place} алынып тасталды", s(phrase))
+                }
             }
         }
         ChangeEvent::Changed {
@@ -308,26 +398,23 @@ pub(super) fn event_line(lang: Language, ev: &ChangeEvent) -> String {
                 parts.push(format!("+{}", changes.len() - 8));
             }
             let v = version;
-            if en {
-                format!("new version {v} on {on}: {}", parts.join("; "))
-            } else {
-                format!("новая версия {v} от {on}: {}", parts.join("; "))
+            let parts = parts.join("; ");
+            match lang {
+                Language::En => format!("new version {v} on {on}: {parts}"),
+                Language::Ru => format!("новая версия {v} от {on}: {parts}"),
+                Language::Kk => format!("{on} жаңа нұсқа {v}: {parts}"),
             }
         }
-        ChangeEvent::Cancelled { status, .. } => {
-            if en {
-                format!("cancelled on {on} (status: {})", o(status))
-            } else {
-                format!("закупка отменена {on} (статус: {})", o(status))
-            }
-        }
-        ChangeEvent::Gone { how, .. } => {
-            if en {
-                format!("disappeared from the portal on {on} ({})", s(how))
-            } else {
-                format!("исчезла с портала {on} ({})", s(how))
-            }
-        }
+        ChangeEvent::Cancelled { status, .. } => match lang {
+            Language::En => format!("cancelled on {on} (status: {})", o(status)),
+            Language::Ru => format!("закупка отменена {on} (статус: {})", o(status)),
+            Language::Kk => format!("сатып алудың күші {on} жойылды (мәртебесі: {})", o(status)),
+        },
+        ChangeEvent::Gone { how, .. } => match lang {
+            Language::En => format!("disappeared from the portal on {on} ({})", s(how)),
+            Language::Ru => format!("исчезла с портала {on} ({})", s(how)),
+            Language::Kk => format!("{on} порталдан жоғалды ({})", s(how)),
+        },
     }
 }
 
@@ -387,6 +474,18 @@ mod tests {
                 "1 300 000 KZT for 4 accounts: 325 000 KZT per account".into()
             )
         );
+        assert_eq!(
+            price_line(Language::Kk, &it).unwrap().1,
+            "4 аккаунт үшін 1 300 000 KZT: бір аккаунт үшін 325 000 KZT"
+        );
+        let mut kk = it.clone();
+        kk.quota_period = Some(Period::Day);
+        kk.quota_count = Some(30);
+        kk.quota_kind = Some(QuotaKind::Comments);
+        assert_eq!(
+            price_line(Language::Kk, &kk).unwrap(),
+            (false, "30 пікір күніне".into())
+        );
         let mut none = it.clone();
         none.quota_count = None;
         assert_eq!(price_line(Language::En, &none), None);
@@ -403,6 +502,7 @@ mod tests {
             [0, 1, 2, 2, 0, 1, 2]
         );
         assert_eq!(tenders(Language::Ru, 3), "3 закупки");
+        assert_eq!(tenders(Language::Kk, 3), "3 сатып алу");
         assert_eq!(tenders(Language::En, 1), "1 tender");
     }
 }

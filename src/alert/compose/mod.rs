@@ -17,6 +17,7 @@ mod escape;
 mod html;
 mod i18n;
 mod text;
+mod watch;
 
 pub(crate) use channels::{Piece, pieces, telegram_messages};
 pub(crate) use escape::header_text;
@@ -24,7 +25,7 @@ pub(crate) use escape::header_text;
 use crate::alert::RuleText;
 use crate::config::Language;
 use crate::model::Severity;
-use crate::store::{AlertItem, ChangeItem};
+use crate::store::{AlertItem, ChangeItem, WatchItem};
 use escape::{clean_inline, clip};
 use i18n::{Labels, labels, ru_plural, sev_index, tenders};
 use std::collections::HashMap;
@@ -129,6 +130,7 @@ fn subject(
             "{} важности",
             ["низкой", "средней", "высокой"][sev_index(top)]
         ),
+        Language::Kk => format!("{} маңыздылық", l.severity[sev_index(top)]),
     };
     header_text(
         &format!(
@@ -149,6 +151,23 @@ fn changes_subject(base: Option<String>, n: usize, lang: Language) -> String {
             "изменения в {n} {}",
             ["закупке", "закупках", "закупках"][ru_plural(n as u64)]
         ),
+        Language::Kk => format!("{n} сатып алуда өзгерістер"),
+    };
+    header_text(
+        &match base {
+            Some(b) => format!("{b}; {part}"),
+            None => format!("tenderscan: {part}"),
+        },
+        160,
+    )
+}
+
+/// The subject with the watchlist's count ("...; 2 tenders on your watchlist"), or that alone.
+fn watch_subject(base: Option<String>, n: usize, lang: Language) -> String {
+    let part = match lang {
+        Language::En => format!("{} on your watchlist", tenders(lang, n)),
+        Language::Ru => format!("{} в вашем списке наблюдения", tenders(lang, n)),
+        Language::Kk => format!("бақылау тізіміңізде {}", tenders(lang, n)),
     };
     header_text(
         &match base {
@@ -250,6 +269,8 @@ struct Body<'a> {
     intro: &'static str,
     groups: &'a [NoticeGroup<'a>],
     changes: &'a [ChangeItem],
+    /// The watchlist section's notices.
+    watches: &'a [watch::WatchGroup<'a>],
     rules: &'a HashMap<String, RuleText>,
     lang: Language,
 }
@@ -270,31 +291,45 @@ impl<'a> Body<'a> {
     }
 }
 
-/// Compose one digest for one recipient: new findings by severity, and the flagged
-/// notices that changed since (their own section).
+/// Compose one digest for one recipient: new findings by severity, the flagged notices
+/// that changed since, and the watchlist (each its own section).
 pub(crate) fn digest(
     items: &[AlertItem],
     changes: &[ChangeItem],
+    watches: &[WatchItem],
     rules: &HashMap<String, RuleText>,
     lang: Language,
 ) -> Composed {
     let l = labels(lang);
     let groups = group(items);
-    let subject = match (groups.is_empty(), changes.is_empty()) {
-        (_, true) => subject(&groups, rules, lang),
-        (true, false) => changes_subject(None, changes.len(), lang),
-        (false, false) => changes_subject(Some(subject(&groups, rules, lang)), changes.len(), lang),
+    let watched = watch::group(watches);
+    let base = match (groups.is_empty(), changes.is_empty()) {
+        (true, true) => None,
+        (_, true) => Some(subject(&groups, rules, lang)),
+        (true, false) => Some(changes_subject(None, changes.len(), lang)),
+        (false, false) => Some(changes_subject(
+            Some(subject(&groups, rules, lang)),
+            changes.len(),
+            lang,
+        )),
     };
-    let intro = if groups.is_empty() {
+    let subject = match (base, watched.len()) {
+        (Some(b), 0) => b,
+        (b, n) => watch_subject(b, n, lang),
+    };
+    let intro = if !groups.is_empty() {
+        l.intro
+    } else if !changes.is_empty() {
         l.changed_intro
     } else {
-        l.intro
+        l.watchlist_intro
     };
     let body = Body {
         subject: &subject,
         intro,
         groups: &groups,
         changes,
+        watches: &watched,
         rules,
         lang,
     };
@@ -389,6 +424,7 @@ mod tests {
             let d = digest(
                 std::slice::from_ref(&it),
                 std::slice::from_ref(&change),
+                &[],
                 &HashMap::new(),
                 lang,
             );
@@ -429,12 +465,13 @@ mod tests {
         let d = digest(
             std::slice::from_ref(&at),
             &[],
+            &[],
             &HashMap::new(),
             Language::En,
         );
         assert!(d.text.contains(&format!("1. {}\n", "т".repeat(300))));
         at.title = "т".repeat(301);
-        let d = digest(&[at], &[], &HashMap::new(), Language::En);
+        let d = digest(&[at], &[], &[], &HashMap::new(), Language::En);
         assert!(d.text.contains(&format!("1. {}…\n", "т".repeat(299))));
         assert_eq!(header_text("ab cd", 4), "ab…");
     }
@@ -455,7 +492,7 @@ mod tests {
         low.severity = Severity::Low;
         low.rule_id = "smm".into();
         low.title = "<b>SMM</b>".into();
-        let d = digest(&[low, item()], &[], &rules, Language::En);
+        let d = digest(&[low, item()], &[], &[], &rules, Language::En);
         assert_eq!(
             d.subject,
             "tenderscan: 2 tenders, 1 high: Fake accounts for commenting"
@@ -473,7 +510,7 @@ mod tests {
         assert!(d.text.contains("**фейковых аккаунтов**"), "{}", d.text);
         assert!(d.html.contains("&lt;b&gt;SMM&lt;/b&gt;"));
         assert!(!d.html.contains("<b>SMM"));
-        let ru = digest(&[item()], &[], &rules, Language::Ru);
+        let ru = digest(&[item()], &[], &[], &rules, Language::Ru);
         assert!(
             ru.subject
                 .starts_with("tenderscan: 1 закупка, 1 высокой важности")
@@ -489,12 +526,12 @@ mod tests {
     #[test]
     fn evidence_read_by_ocr_says_so_in_the_readers_language() {
         let rules = HashMap::new();
-        let typed = digest(&[item()], &[], &rules, Language::En);
+        let typed = digest(&[item()], &[], &[], &rules, Language::En);
         assert!(!typed.text.contains("OCR"), "{}", typed.text);
         assert!(!typed.html.contains("OCR"));
         let mut scan = item();
         scan.by_ocr = true;
-        let en = digest(&[scan.clone()], &[], &rules, Language::En);
+        let en = digest(&[scan.clone()], &[], &[], &rules, Language::En);
         assert!(
             en.text.contains(
                 "Evidence (read by OCR from a scan: check the words against the document): \""
@@ -505,7 +542,7 @@ mod tests {
         let quote = en.html.find("<blockquote").unwrap();
         let note = en.html.find("read by OCR from a scan").unwrap();
         assert!(note > quote, "the note follows the quote: {}", en.html);
-        let ru = digest(&[scan], &[], &rules, Language::Ru);
+        let ru = digest(&[scan], &[], &[], &rules, Language::Ru);
         assert!(
             ru.text
                 .contains("Цитата (распознано OCR со скана: сверьте слова с документом): \""),
@@ -543,6 +580,7 @@ mod tests {
         let d = digest(
             &[],
             std::slice::from_ref(&change),
+            &[],
             &HashMap::new(),
             Language::En,
         );
@@ -568,7 +606,27 @@ mod tests {
         );
         assert!(d.html.contains("&lt;script&gt;x&lt;/script&gt; SMM"));
         assert!(!d.html.contains("href=\"javascript"), "{}", d.html);
-        let ru = digest(&[item()], &[change], &HashMap::new(), Language::Ru);
+        let kk = digest(
+            &[],
+            std::slice::from_ref(&change),
+            &[],
+            &HashMap::new(),
+            Language::Kk,
+        );
+        assert_eq!(kk.subject, "tenderscan: 1 сатып алуда өзгерістер");
+        assert!(
+            kk.text.contains("== ХАБАРЛАҒАННАН КЕЙІН ӨЗГЕРДІ (1) =="),
+            "{}",
+            kk.text
+        );
+        assert!(kk.text.contains("«фейковых <b>аккаунтов</b>» сөз тіркесі 2026-11-28 техникалық ерекшеліктен (techspec.docx) алынып тасталды"), "{}", kk.text);
+        assert!(
+            kk.text
+                .contains("сатып алудың күші 2026-11-29 жойылды (мәртебесі: Отменено)"),
+            "{}",
+            kk.text
+        );
+        let ru = digest(&[item()], &[change], &[], &HashMap::new(), Language::Ru);
         assert!(
             ru.subject.ends_with("; изменения в 1 закупке"),
             "{}",

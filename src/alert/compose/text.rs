@@ -49,6 +49,7 @@ pub(super) fn text_part(body: &Body<'_>) -> String {
             notice_text(&mut text, number, g, rules, lang);
         }
     }
+    super::watch::text_section(&mut text, body.watches, &mut number, lang);
     let _ = writeln!(text, "--\n{}", l.footer);
     text
 }

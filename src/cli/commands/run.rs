@@ -74,11 +74,19 @@ pub(in crate::cli) fn scan(
             baseline,
             ..Default::default()
         };
+        // A notice a killed run stored but did not scan is looked at by the watches too.
+        let (watch_list, watch_error) = pipeline::load_watches(cfg);
+        if watch_error.is_some() {
+            code = exit::PARTIAL;
+        }
+        let fts = pipeline::watch_queries(&watch_list);
+        let watches = pipeline::watch_targets(cfg, &watch_list, &fts);
         let ctx = pipeline::Run {
             cfg,
             rules,
             opts: &opts,
             stop,
+            watches: &watches,
         };
         let n = pipeline::scan(ctx, store, all, &mut counts)?;
         say(format_args!(
