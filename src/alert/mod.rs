@@ -1301,6 +1301,8 @@ mod tests {
             by_ocr: false,
             method: None,
             suppliers: Vec::new(),
+            planned: false,
+            plan_links: Vec::new(),
         }
     }
 

@@ -68,6 +68,7 @@ fn spec(url: &str, kind: SourceKind) -> SourceSpec {
         config,
         token: None,
         since: None,
+        until: None,
         allowed_hosts: vec![host_port(url)],
     }
 }

@@ -43,6 +43,12 @@ pub(super) struct Labels {
     pub(super) retracted: &'static str,
     pub(super) changed: &'static str,
     pub(super) changed_intro: &'static str,
+    /// The section of plan points (what an agency plans to buy, before any announcement).
+    pub(super) planned: &'static str,
+    /// On a plan point: the announcements and contracts that followed it.
+    pub(super) followed_by: &'static str,
+    /// On an announcement or contract: the plan points it follows.
+    pub(super) plan_point: &'static str,
     pub(super) footer: &'static str,
 }
 
@@ -71,6 +77,9 @@ const EN: Labels = Labels {
     retracted: "No longer in the notice: it was edited after this was found.",
     changed: "Changed since you were told",
     changed_intro: "Tenders tenderscan told you about have changed on the portal. The old versions are kept as evidence (`tenderscan show NOTICE`).",
+    planned: "Planned (plan points, before any announcement)",
+    followed_by: "Followed by",
+    plan_point: "Planned as plan point",
     footer: "Sent by tenderscan. A match is a lead, not proof: read the tender documents before you publish.",
 };
 
@@ -99,6 +108,9 @@ const RU: Labels = Labels {
     retracted: "В текущей версии объявления этого уже нет: текст изменили после того, как это было найдено.",
     changed: "Изменилось после оповещения",
     changed_intro: "Закупки, о которых tenderscan сообщал, изменились на портале. Прежние версии сохранены как доказательства (`tenderscan show NOTICE`).",
+    planned: "Запланировано (пункты плана, до объявления)",
+    followed_by: "Последовавшая закупка",
+    plan_point: "Пункт плана",
     footer: "Отправлено tenderscan. Совпадение — повод проверить, а не доказательство: прочитайте документацию закупки перед публикацией.",
 };
 

@@ -204,6 +204,36 @@ fn supplier_line(item: &AlertItem, l: &Labels) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("; "))
 }
 
+/// What a plan point was followed by, or which plan points a notice follows: the label and
+/// each as "number (link)", cleaned and capped.
+fn plan_line(item: &AlertItem, l: &Labels) -> Option<(&'static str, String)> {
+    let parts: Vec<String> = item
+        .plan_links
+        .iter()
+        .filter_map(|(number, url)| {
+            let n = number
+                .as_deref()
+                .map(|n| header_text(n, MAX_FIELD_CHARS))
+                .filter(|n| !n.is_empty());
+            let u = url
+                .as_deref()
+                .map(|u| escape::safe_url(u).unwrap_or_else(|| escape::url_text(u)));
+            match (n, u) {
+                (Some(n), Some(u)) => Some(format!("{n} ({u})")),
+                (Some(n), None) => Some(n),
+                (None, Some(u)) => Some(u),
+                (None, None) => None,
+            }
+        })
+        .collect();
+    let label = if item.planned {
+        l.followed_by
+    } else {
+        l.plan_point
+    };
+    (!parts.is_empty()).then(|| (label, parts.join("; ")))
+}
+
 /// The procurement method, cleaned and capped.
 fn method_line(item: &AlertItem) -> Option<String> {
     item.method
@@ -255,18 +285,28 @@ struct Body<'a> {
 }
 
 impl<'a> Body<'a> {
-    /// The notices by the severity of their most severe finding, high first; a severity
-    /// without notices has no section.
-    fn sections(&self) -> impl Iterator<Item = (Severity, Vec<&'a NoticeGroup<'a>>)> {
+    /// The notices by the severity of their most severe finding, high first, then the plan
+    /// points (`None`: planned, their own section); a section without notices is left out.
+    fn sections(&self) -> impl Iterator<Item = (Option<Severity>, Vec<&'a NoticeGroup<'a>>)> {
         let groups = self.groups;
-        [Severity::High, Severity::Medium, Severity::Low]
-            .into_iter()
-            .map(move |sev| {
-                let in_section: Vec<&NoticeGroup> =
-                    groups.iter().filter(|g| g.top == sev).collect();
-                (sev, in_section)
-            })
-            .filter(|(_, in_section)| !in_section.is_empty())
+        [
+            Some(Severity::High),
+            Some(Severity::Medium),
+            Some(Severity::Low),
+            None,
+        ]
+        .into_iter()
+        .map(move |sev| {
+            let in_section: Vec<&NoticeGroup> = groups
+                .iter()
+                .filter(|g| match sev {
+                    Some(sev) => !g.items[0].planned && g.top == sev,
+                    None => g.items[0].planned,
+                })
+                .collect();
+            (sev, in_section)
+        })
+        .filter(|(_, in_section)| !in_section.is_empty())
     }
 }
 
@@ -362,6 +402,8 @@ mod tests {
             by_ocr: false,
             method: None,
             suppliers: Vec::new(),
+            planned: false,
+            plan_links: Vec::new(),
         }
     }
 
