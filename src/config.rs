@@ -281,6 +281,9 @@ pub struct Config {
     pub currency: CurrencyConfig,
     #[serde(default)]
     pub evidence: EvidenceConfig,
+    /// `[backfill]`: which documents a backfill fetches first.
+    #[serde(default)]
+    pub backfill: BackfillConfig,
     /// The file this was loaded from (`<embedded default>` when none).
     #[serde(skip)]
     pub file: PathBuf,
@@ -594,6 +597,66 @@ impl Default for RulesConfig {
         RulesConfig {
             builtin: true,
             files: Vec::new(),
+        }
+    }
+}
+
+/// `[backfill]`: the candidates whose documents `tenderscan backfill` fetches first (then
+/// the rest, newest first). A notice is a candidate when the rules flag it from its
+/// metadata alone (`flagged`), its subject type is one of `subject_types`, one of its
+/// catalogue codes (ENSTRU/KTRU) starts with one of `codes` (КПВЭД classes, dots ignored:
+/// "70.21" matches "702110.000.000001"), or its title, description or a lot's title holds
+/// one of `words` (case and ё folded; a word matches the start of a word).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackfillConfig {
+    pub flagged: bool,
+    pub subject_types: Vec<String>,
+    pub codes: Vec<String>,
+    pub words: Vec<String>,
+}
+
+impl Default for BackfillConfig {
+    fn default() -> Self {
+        let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+        BackfillConfig {
+            flagged: true,
+            // goszakup refSubjectTypeId 3: services.
+            subject_types: strings(&["3"]),
+            // Public relations, advertising, media representation, market research and
+            // polling, news agencies, other information services, publishing, film and
+            // video, IT services, event organisation.
+            codes: strings(&[
+                "70.21", "73.11", "73.12", "73.20", "63.91", "63.99", "58.1", "59.1", "62.0",
+                "63.11", "63.12", "82.30",
+            ]),
+            words: strings(&[
+                "информацион",
+                "реклам",
+                "пиар",
+                "pr-",
+                "сми",
+                "медиа",
+                "smm",
+                "социальн",
+                "соцсет",
+                "интернет",
+                "сайт",
+                "блог",
+                "контент",
+                "публикац",
+                "освещен",
+                "видео",
+                "телеканал",
+                "мероприят",
+                "ивент",
+                "программн",
+                "ақпарат",
+                "жарнама",
+                "бұқаралық",
+                "әлеуметтік",
+                "іс-шара",
+            ]),
         }
     }
 }

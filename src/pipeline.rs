@@ -26,6 +26,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+pub mod backfill;
+
 /// Errors that stop a run: the database is unusable. Everything else is recorded and
 /// the run goes on.
 #[derive(Debug, thiserror::Error)]
@@ -68,8 +70,18 @@ pub enum LockError {
 impl RunLock {
     /// Take the lock beside the database, or fail at once if another process holds it.
     pub fn acquire(db: &Path) -> Result<RunLock, LockError> {
+        Self::acquire_named(db, ".lock")
+    }
+
+    /// The backfill's own lock, `<database>.backfill.lock`: one backfill at a time, while
+    /// runs take theirs (the backfill yields to them, see [`backfill`]).
+    pub fn acquire_backfill(db: &Path) -> Result<RunLock, LockError> {
+        Self::acquire_named(db, ".backfill.lock")
+    }
+
+    fn acquire_named(db: &Path, suffix: &str) -> Result<RunLock, LockError> {
         let mut name = db.as_os_str().to_owned();
-        name.push(".lock");
+        name.push(suffix);
         let path = PathBuf::from(name);
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| LockError::Io(path.clone(), e))?;
@@ -401,19 +413,13 @@ pub fn seconds(secs: f64) -> Duration {
     }
 }
 
-/// One source's part of a run: crawl its pages, keep and store them, fetch and read their
-/// documents, re-check flagged notices, scan.
-async fn crawl_source(
-    ctx: Run<'_>,
-    store: &mut Store,
+/// The HTTP client of one source: limited to its hosts, at its pace (public pages at their
+/// robots.txt Crawl-delay when slower).
+async fn source_fetcher(
+    cfg: &Config,
     sc: &SourceConfig,
-    source_id: i64,
-    counts: &mut RunCounts,
-) -> Result<(), CrawlFailure> {
-    let Run {
-        cfg, opts, stop, ..
-    } = ctx;
-    let spec = SourceSpec::new(sc, opts.since);
+    spec: &SourceSpec,
+) -> Result<Fetcher, CrawlFailure> {
     let mut settings = fetch_settings(cfg, sc, spec.allowed_hosts.clone());
     let mut fetcher = Fetcher::new(settings.clone())
         .map_err(|e| CrawlFailure::Source(format!("source {}: {e}", sc.name)))?;
@@ -443,6 +449,23 @@ async fn crawl_source(
             Err(e) => tracing::debug!(source = %sc.name, error = %e, "no robots.txt"),
         }
     }
+    Ok(fetcher)
+}
+
+/// One source's part of a run: crawl its pages, keep and store them, fetch and read their
+/// documents, re-check flagged notices, scan.
+async fn crawl_source(
+    ctx: Run<'_>,
+    store: &mut Store,
+    sc: &SourceConfig,
+    source_id: i64,
+    counts: &mut RunCounts,
+) -> Result<(), CrawlFailure> {
+    let Run {
+        cfg, opts, stop, ..
+    } = ctx;
+    let spec = SourceSpec::new(sc, opts.since);
+    let fetcher = source_fetcher(cfg, sc, &spec).await?;
     let cursor = if opts.since.is_some() {
         None
     } else {

@@ -13,6 +13,7 @@
 //! ran, so migrations must not depend on ones numbered between them and their base.
 
 mod alerts;
+mod backfill;
 mod currency;
 mod evidence;
 pub mod history;
@@ -26,6 +27,7 @@ pub use alerts::{
     AlertItem, ChangeItem, DigestContent, FailingSource, Recovered, StaleFailures, StoredDigest,
     UnconfirmedDigest,
 };
+pub use backfill::{Backfill, BackfillStatus};
 pub use evidence::{
     EvidenceGap, EvidenceRow, NewEvidence, NoticeView, RecordEvidence, ShowAward, ShowDocument,
     ShowLot, ShowMatch, ShowSupplier, ShowVersion,

@@ -55,6 +55,87 @@ pub(in crate::cli) fn run_pipeline(
     })
 }
 
+/// `backfill`: under the backfill's own lock (a second backfill is exit 3; runs go on, the
+/// backfill waits for them), with a progress bar on a terminal and plain progress lines
+/// otherwise.
+pub(in crate::cli) fn backfill(
+    cfg: &Config,
+    rules: &RuleSet,
+    opts: &pipeline::backfill::BackfillOptions,
+) -> Result<i32> {
+    let _lock = match RunLock::acquire_backfill(&cfg.database.path) {
+        Ok(l) => l,
+        Err(e @ LockError::Held(..)) => {
+            eprintln!("tenderscan: {}", line(&e.to_string()));
+            return Ok(exit::LOCKED);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut store = Store::open(&cfg.database.path)?;
+    let rt = runtime()?;
+    let stop = StopFlag::default();
+    {
+        let _guard = rt.enter();
+        watch_signals(&stop);
+    }
+    let bar = crate::cli::output::BAR.get().cloned();
+    let last_line =
+        std::sync::Mutex::new(std::time::Instant::now() - std::time::Duration::from_secs(60));
+    let progress = |p: &pipeline::backfill::Progress| {
+        let text = crate::cli::output::backfill_progress(p);
+        match &bar {
+            Some(b) => {
+                if let Some(left) = p.left {
+                    b.set_length(p.done + left);
+                    b.set_position(p.done);
+                }
+                b.set_message(text);
+            }
+            None => {
+                // Plain lines, at most one each 5 seconds (and every stage's first).
+                let mut at = last_line.lock().unwrap_or_else(|e| e.into_inner());
+                if at.elapsed() >= std::time::Duration::from_secs(5) || p.done <= 1 {
+                    *at = std::time::Instant::now();
+                    eprintln!("tenderscan: backfill {text}");
+                }
+            }
+        }
+    };
+    let report = rt.block_on(pipeline::backfill::backfill(
+        cfg, &mut store, rules, opts, &stop, &progress,
+    ))?;
+    for s in &report.sources {
+        say(format_args!(
+            "backfill {}: {} notices ({} new, {} changed), {} documents, {} new matches, {} errors{}",
+            line(&s.name),
+            s.counts.notices_fetched,
+            s.counts.notices_new,
+            s.counts.notices_changed,
+            s.counts.documents,
+            s.counts.matches,
+            s.counts.errors,
+            s.error
+                .as_deref()
+                .map(|e| format!(": {}", line(e)))
+                .unwrap_or_default()
+        ));
+    }
+    for b in store.backfills()? {
+        say(format_args!(
+            "backfill {} {}..{}: {}",
+            line(&b.source),
+            b.since,
+            b.until,
+            b.stage
+        ));
+    }
+    Ok(if report.failed() || report.interrupted {
+        exit::PARTIAL
+    } else {
+        exit::OK
+    })
+}
+
 /// `scan`: the rules over the stored notices under the lock; with `--ocr`, the scans stored
 /// without OCR read by OCR first.
 pub(in crate::cli) fn scan(

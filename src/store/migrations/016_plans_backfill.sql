@@ -63,9 +63,13 @@ BEGIN
     WHERE NEW.stage NOT IN ('metadata', 'documents', 'done');
 END;
 
--- The notices a backfill's metadata stage stored (its documents stage reads theirs).
+-- The notices a backfill's metadata stage stored, with their priority for the documents
+-- stage: 0 flagged by the rules from the metadata, 1 a candidate by `[backfill]` (subject
+-- type, catalogue code, title words), 2 the rest. The documents stage fetches by tier, then
+-- newest first.
 CREATE TABLE backfill_notices (
     backfill_id INTEGER NOT NULL REFERENCES backfills(id) ON DELETE CASCADE,
     notice_id   INTEGER NOT NULL REFERENCES notices(id) ON DELETE CASCADE,
+    tier        INTEGER NOT NULL,
     PRIMARY KEY (backfill_id, notice_id)
 ) WITHOUT ROWID;
