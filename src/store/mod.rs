@@ -30,7 +30,7 @@ pub use alerts::{
 pub use backfill::{Backfill, BackfillStatus};
 pub use evidence::{
     EvidenceGap, EvidenceRow, NewEvidence, NoticeView, RecordEvidence, ShowAward, ShowDocument,
-    ShowLot, ShowMatch, ShowSupplier, ShowVersion,
+    ShowLot, ShowMatch, ShowPlanLink, ShowSupplier, ShowVersion,
 };
 pub use matches::{NewMatch, Routable, ScanInput, ScanOutcome, ScanTarget};
 pub use notices::{

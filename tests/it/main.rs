@@ -15,6 +15,7 @@ mod hostile;
 mod mime;
 mod ocr;
 mod pipeline;
+mod plans;
 mod reports;
 mod rules;
 mod smtp;
