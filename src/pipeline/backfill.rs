@@ -79,8 +79,9 @@ impl BackfillReport {
     }
 }
 
-/// Notices whose documents are fetched together (then scanned, and progress told).
-const BATCH: usize = 10;
+/// Notices whose documents are fetched together (stored in one transaction, then scanned,
+/// and progress told): a kill loses at most the batch in flight.
+const BATCH: usize = 4;
 
 /// Run the backfill of the enabled sources (or one). The caller holds the backfill lock.
 pub async fn backfill(
@@ -240,10 +241,17 @@ async fn backfill_source(
         store.backfill_stage(row.id, "documents")?;
         row.stage = "documents".into();
     }
-    // Documents: by tier, newest first within one.
+    // Documents: by tier, newest first within one. A batch's downloads overlap, so no
+    // batch holds two tiers: every document of a better tier is asked for first.
     let queue = store.backfill_queue(row.id)?;
+    let mut batches: Vec<Vec<i64>> = Vec::new();
+    for tier in queue.chunk_by(|a, b| a.1 == b.1) {
+        let ids: Vec<i64> = tier.iter().map(|(id, _)| *id).collect();
+        batches.extend(ids.chunks(BATCH).map(<[i64]>::to_vec));
+    }
     let mut done = 0u64;
-    for chunk in queue.chunks(BATCH) {
+    for chunk in &batches {
+        let chunk = chunk.as_slice();
         if stop.is_set() || !yield_to_run(store, stop).await? {
             return Ok(());
         }

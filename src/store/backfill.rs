@@ -125,17 +125,17 @@ impl Store {
         Ok(())
     }
 
-    /// The backfill's notices with documents still to fetch, in the order the documents
-    /// stage takes them: by tier, then newest first.
-    pub fn backfill_queue(&self, id: i64) -> Result<Vec<i64>, StoreError> {
+    /// The backfill's notices with documents still to fetch, with their tiers, in the order
+    /// the documents stage takes them: by tier, then newest first.
+    pub fn backfill_queue(&self, id: i64) -> Result<Vec<(i64, i64)>, StoreError> {
         let mut stmt = self.conn.prepare(
-            "SELECT b.notice_id FROM backfill_notices b JOIN notices n ON n.id = b.notice_id
+            "SELECT b.notice_id, b.tier FROM backfill_notices b JOIN notices n ON n.id = b.notice_id
              WHERE b.backfill_id = ?1 AND EXISTS (
                  SELECT 1 FROM documents d WHERE d.notice_id = b.notice_id
                    AND d.fetched_at IS NULL AND d.removed_at IS NULL)
              ORDER BY b.tier, COALESCE(n.published_at, n.first_seen_at) DESC, n.id DESC",
         )?;
-        let rows = stmt.query_map([id], |r| r.get(0))?;
+        let rows = stmt.query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

@@ -3,6 +3,7 @@
 #![recursion_limit = "256"]
 
 mod alert;
+mod backfill;
 mod bounds;
 mod channels;
 mod commands;
