@@ -601,12 +601,12 @@ impl Default for RulesConfig {
     }
 }
 
-/// `[backfill]`: the candidates whose documents `tenderscan backfill` fetches first (then
-/// the rest, newest first). A notice is a candidate when the rules flag it from its
-/// metadata alone (`flagged`), its subject type is one of `subject_types`, one of its
-/// catalogue codes (ENSTRU/KTRU) starts with one of `codes` (КПВЭД classes, dots ignored:
-/// "70.21" matches "702110.000.000001"), or its title, description or a lot's title holds
-/// one of `words` (case and ё folded; a word matches the start of a word).
+/// `[backfill]`: the order in which `tenderscan backfill` fetches documents (newest first
+/// within each): first what the rules flag from the metadata alone (`flagged`), then the
+/// candidates: a catalogue code (ENSTRU/KTRU) starting with one of `codes` (КПВЭД classes,
+/// dots ignored: "70.21" matches "702110.000.000001") or a title, description or lot title
+/// holding one of `words` (case and ё folded; matched at the start of a word); then the
+/// other services (subject type in `subject_types`); then the rest.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BackfillConfig {

@@ -6,7 +6,8 @@
 //!    cursor of the backfill's own (`backfills.cursor`; the source's cron cursor is not
 //!    touched). Pages are kept and stored like a run's, the rules read each new notice's
 //!    metadata, and each notice joins the backfill with its tier (0 flagged by the rules,
-//!    1 a `[backfill]` candidate, 2 the rest); its documents are deferred, not fetched.
+//!    1 a `[backfill]` candidate by codes or words, 2 another service, 3 the rest); its
+//!    documents are deferred, not fetched.
 //! 2. **documents**: the deferred documents, by tier, newest first within a tier, read and
 //!    scanned like a run's.
 //!
@@ -312,24 +313,31 @@ async fn yield_to_run(store: &Store, stop: &StopFlag) -> Result<bool, StoreError
 }
 
 /// A notice's priority for the documents stage: 0 flagged by the rules (when
-/// `[backfill] flagged`), 1 a candidate, 2 the rest.
+/// `[backfill] flagged`), 1 a candidate by its catalogue codes or title words (information,
+/// advertising, PR, media, SMM, IT and event services), 2 another service (its subject type
+/// in `subject_types`), 3 the rest. Tiers 0 and 1 are the candidates.
 pub fn tier(cfg: &BackfillConfig, rec: &NoticeRecord, flagged: bool) -> i64 {
     if flagged && cfg.flagged {
         0
     } else if is_candidate(cfg, rec) {
         1
-    } else {
+    } else if is_service(cfg, rec) {
         2
+    } else {
+        3
     }
 }
 
-/// A `[backfill]` candidate: its subject type, a catalogue code or a word of its titles.
+/// Its subject type is one of `[backfill] subject_types` (services).
+fn is_service(cfg: &BackfillConfig, rec: &NoticeRecord) -> bool {
+    rec.subject_type
+        .as_deref()
+        .is_some_and(|t| cfg.subject_types.iter().any(|s| s.trim() == t.trim()))
+}
+
+/// A `[backfill]` candidate: one of its catalogue codes or a word of its titles.
 pub fn is_candidate(cfg: &BackfillConfig, rec: &NoticeRecord) -> bool {
     let digits = |s: &str| -> String { s.chars().filter(char::is_ascii_digit).collect() };
-    let by_type = rec
-        .subject_type
-        .as_deref()
-        .is_some_and(|t| cfg.subject_types.iter().any(|s| s.trim() == t.trim()));
     let by_code = rec.codes.iter().any(|c| {
         let c = digits(c);
         cfg.codes.iter().any(|p| {
@@ -337,7 +345,7 @@ pub fn is_candidate(cfg: &BackfillConfig, rec: &NoticeRecord) -> bool {
             !p.is_empty() && c.starts_with(&p)
         })
     });
-    if by_type || by_code {
+    if by_code {
         return true;
     }
     let words: Vec<String> = cfg
@@ -390,13 +398,14 @@ mod tests {
             ..Default::default()
         };
         assert!(!is_candidate(&cfg, &plain));
-        assert_eq!(tier(&cfg, &plain, false), 2);
+        assert_eq!(tier(&cfg, &plain, false), 3);
         assert_eq!(tier(&cfg, &plain, true), 0);
         let service = NoticeRecord {
             subject_type: Some("3".into()),
             ..plain.clone()
         };
-        assert!(is_candidate(&cfg, &service));
+        assert!(!is_candidate(&cfg, &service));
+        assert_eq!(tier(&cfg, &service, false), 2);
         let pr = NoticeRecord {
             codes: vec!["702110.000.000002".into()],
             ..plain.clone()

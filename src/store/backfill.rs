@@ -30,7 +30,7 @@ pub struct BackfillStatus {
     pub candidates: i64,
     pub documents_done: i64,
     pub documents_left: i64,
-    /// Documents left of flagged and candidate notices (fetched first).
+    /// Documents left of flagged and candidate notices (tiers 0 and 1, fetched first).
     pub candidate_documents_left: i64,
     pub started_at: String,
     pub updated_at: String,
@@ -141,7 +141,7 @@ impl Store {
 
     /// Documents left to fetch: all of them, and those of flagged and candidate notices.
     pub fn backfill_left(&self, id: i64) -> Result<(i64, i64), StoreError> {
-        let all = self.conn.query_row(LEFT, params![id, 2], |r| r.get(0))?;
+        let all = self.conn.query_row(LEFT, params![id, 3], |r| r.get(0))?;
         let candidates = self.conn.query_row(LEFT, params![id, 1], |r| r.get(0))?;
         Ok((all, candidates))
     }
@@ -156,7 +156,7 @@ impl Store {
                     ({}), ({}),
                     b.started_at, b.updated_at, b.finished_at
              FROM backfills b JOIN sources s ON s.id = b.source_id ORDER BY b.id DESC",
-            LEFT.replace("?1", "b.id").replace("?2", "2"),
+            LEFT.replace("?1", "b.id").replace("?2", "3"),
             LEFT.replace("?1", "b.id").replace("?2", "1")
         ))?;
         let rows = stmt.query_map([], |r| {

@@ -23,7 +23,7 @@ const PAGES: usize = 4;
 /// odd ones goods (paper, subject type 1).
 fn announcement(server: &str, i: usize) -> Value {
     let id = 910_000 + i as i64;
-    let mut a = if i % 2 == 0 {
+    let mut a = if i.is_multiple_of(2) {
         trd_buy(
             server,
             id,

@@ -64,9 +64,9 @@ BEGIN
 END;
 
 -- The notices a backfill's metadata stage stored, with their priority for the documents
--- stage: 0 flagged by the rules from the metadata, 1 a candidate by `[backfill]` (subject
--- type, catalogue code, title words), 2 the rest. The documents stage fetches by tier, then
--- newest first.
+-- stage: 0 flagged by the rules from the metadata, 1 a candidate by `[backfill]` (catalogue
+-- code, title words), 2 another service (subject type), 3 the rest. The documents stage
+-- fetches by tier, then newest first.
 CREATE TABLE backfill_notices (
     backfill_id INTEGER NOT NULL REFERENCES backfills(id) ON DELETE CASCADE,
     notice_id   INTEGER NOT NULL REFERENCES notices(id) ON DELETE CASCADE,
