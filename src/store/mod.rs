@@ -524,7 +524,7 @@ mod tests {
         assert_eq!(one("SELECT count(*) FROM b"), 1);
         assert_eq!(one("PRAGMA user_version"), 3);
         assert_eq!(
-            one("SELECT group_concat(number) FROM schema_migrations"),
+            one("SELECT CAST(group_concat(number, '') AS INTEGER) FROM schema_migrations"),
             123
         );
         // A database of the numbered-by-position days: user_version 2, no record.
