@@ -274,7 +274,8 @@ fn main() {
             .iter()
             .find(|s| s.0 == "documents")
             .map_or(secs, |s| s.1);
-        let load = |a: &Arc<std::sync::atomic::AtomicUsize>| a.load(std::sync::atomic::Ordering::Relaxed);
+        let load =
+            |a: &Arc<std::sync::atomic::AtomicUsize>| a.load(std::sync::atomic::Ordering::Relaxed);
         println!("| stage | requests | time |");
         println!("| --- | --- | --- |");
         println!(

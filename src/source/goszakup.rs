@@ -43,7 +43,9 @@
 //!
 //! # A bounded crawl
 //! `spec.until` (`backfill --until`) ends every root's window at the end of that day
-//! instead of tomorrow.
+//! instead of tomorrow, and skips the change journal: the listing by `lastUpdateDate`
+//! covers the period, and a resumed backfill would fetch by id every announcement the
+//! journal names that the listing had already brought before the kill.
 //!
 //! Must never: log the token, save a cursor ahead of the records it covers, or let a
 //! contract's id collide with an announcement's.
@@ -248,6 +250,10 @@ pub struct Goszakup {
     contracts: bool,
     /// `plans`: crawl the `Plans` root last.
     plans: bool,
+    /// Read the change journal (not in a bounded crawl, a backfill: its window's listing by
+    /// `lastUpdateDate` covers the period, and after a resume the journal would name again,
+    /// each to be fetched by id, the announcements the listing already brought).
+    journal: bool,
     /// Supplier names by BIN, looked up in this run (`None`: the portal did not say).
     subjects: HashMap<String, Option<(String, Payload)>>,
     finished: bool,
@@ -347,6 +353,7 @@ impl Goszakup {
             yielded: HashSet::new(),
             contracts,
             plans,
+            journal: spec.until.is_none(),
             subjects: HashMap::new(),
             finished: false,
         })
@@ -378,7 +385,9 @@ impl Goszakup {
     /// The phase after `phase` that is switched on, or the crawl's end (`true`).
     fn after_phase(&mut self, phase: Phase) -> bool {
         let next = match phase {
-            Phase::Graphql => Some(Phase::Journal),
+            Phase::Graphql if self.journal => Some(Phase::Journal),
+            Phase::Graphql if self.contracts => Some(Phase::Contracts),
+            Phase::Graphql if self.plans => Some(Phase::Plans),
             Phase::Journal if self.contracts => Some(Phase::Contracts),
             Phase::Journal | Phase::Contracts if self.plans => Some(Phase::Plans),
             _ => None,
@@ -412,8 +421,12 @@ impl Goszakup {
             Some(last) => self.cursor.after = Some(last),
             None => {
                 self.cursor.after = None;
-                self.cursor.phase = Phase::Journal;
-                self.cursor.next = None;
+                let done = self.after_phase(Phase::Graphql);
+                return Ok(Page {
+                    records,
+                    cursor: Some(self.cursor_string()),
+                    done,
+                });
             }
         }
         self.cursor.started = Some(self.started.format(TIME_FORMAT).to_string());
