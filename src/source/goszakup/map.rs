@@ -703,6 +703,53 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// A plan point of the `Plans` root is a notice of kind plan; a lot's `Plans` (one or a
+    /// list) and a contract unit's name the plan points they follow, with their codes.
+    #[test]
+    fn plan_points_map_and_announcements_name_theirs() {
+        let plan = json!({"id": 77000123, "subjectBiin": 990240001234_i64,
+            "subjectNameRu": "ГУ «Аппарат акима»", "nameRu": "Услуги по продвижению",
+            "nameKz": null, "descRu": "Ведение страниц", "descKz": null,
+            "extraDescRu": "Ведение страниц", "extraDescKz": "Парақшаларды жүргізу",
+            "refEnstruCode": "731112.000.000000", "refTradeMethodsId": 3,
+            "refSubjectTypeId": 3, "count": 1, "price": 1300000, "amount": 1300000,
+            "plnPointYear": 2026, "refPlnPointStatusId": 2, "timestamp": "2026-11-26 09:12:44"});
+        let p = map_plan(&plan).unwrap();
+        assert_eq!(p.external_id, "plan-77000123");
+        assert_eq!(p.kind, NoticeKind::Plan);
+        assert_eq!(p.number.as_deref(), Some("77000123 (2026)"));
+        assert_eq!(p.title, "Услуги по продвижению");
+        assert_eq!(
+            p.description.as_deref(),
+            Some("Ведение страниц\nПарақшаларды жүргізу"),
+            "each text once"
+        );
+        assert_eq!(p.agency.unwrap().id, "990240001234");
+        assert_eq!(
+            (p.amount, p.subject_type.as_deref()),
+            (Some(1300000.0), Some("3"))
+        );
+        assert_eq!(
+            (p.codes, p.plan_points),
+            (
+                vec!["731112.000.000000".to_string()],
+                vec!["77000123".to_string()]
+            )
+        );
+        assert!(map_plan(&json!({"nameRu": "без id"})).is_none());
+        for plans in [
+            json!({"id": 77000123, "refEnstruCode": "731112.000.000000"}),
+            json!([{"id": "77000123", "refEnstruCode": "731112.000.000000"}, {"id": 0}]),
+        ] {
+            let t = map_trd_buy(&json!({"id": 1, "refSubjectTypeId": 3,
+                "Lots": [{"id": 10, "Plans": plans}]}))
+            .unwrap();
+            assert_eq!(t.plan_points, ["77000123"]);
+            assert_eq!(t.codes, ["731112.000.000000"]);
+            assert_eq!(t.subject_type.as_deref(), Some("3"));
+        }
+    }
+
     #[test]
     fn rest_snake_case_maps_like_graphql_camel_case() {
         let rest = json!({"id": 15997176, "number_anno": "15997176-1", "name_ru": "Услуги SMM",
