@@ -223,27 +223,12 @@ pub async fn run(
     command: &str,
 ) -> Result<RunReport, PipelineError> {
     let run_id = store.start_run(command, rules.version())?;
-    store.set_currency_rates(cfg.currency.base.as_deref(), &cfg.currency.rates)?;
-    // A deleted evidence folder is created again, with a warning; one that cannot be made
-    // fails every page that has something to keep, loudly, further on.
-    match Evidence::beside(store.path()).prepare(store) {
-        Ok(Some(warning)) => tracing::warn!("{warning}"),
-        Ok(None) => {}
-        Err(EvidenceError::Store(e)) => return Err(e.into()),
-        Err(e) => tracing::error!("evidence folder unusable, nothing can be kept: {e}"),
-    }
+    prepare(cfg, store)?;
     let mut report = RunReport {
         run_id,
         ..Default::default()
     };
-    let sources: Vec<&SourceConfig> = cfg
-        .sources
-        .iter()
-        .filter(|s| match &opts.source {
-            Some(name) => &s.name == name,
-            None => s.enabled,
-        })
-        .collect();
+    let sources = chosen_sources(cfg, opts.source.as_deref());
     for sc in sources {
         if stop.is_set() {
             report.interrupted = true;
@@ -348,6 +333,32 @@ pub async fn run(
     });
     store.finish_run(run_id, report.status(), &report.counts, &summary)?;
     Ok(report)
+}
+
+/// Before a run or a backfill: the config's currency rates stored, and the evidence folder
+/// ready (a deleted one is created again, with a warning; one that cannot be made fails
+/// every page that has something to keep, loudly, further on).
+fn prepare(cfg: &Config, store: &mut Store) -> Result<(), StoreError> {
+    store.set_currency_rates(cfg.currency.base.as_deref(), &cfg.currency.rates)?;
+    match Evidence::beside(store.path()).prepare(store) {
+        Ok(Some(warning)) => tracing::warn!("{warning}"),
+        Ok(None) => {}
+        Err(EvidenceError::Store(e)) => return Err(e),
+        Err(e) => tracing::error!("evidence folder unusable, nothing can be kept: {e}"),
+    }
+    Ok(())
+}
+
+/// The sources a run or backfill works on: the one named (even if disabled), else the
+/// enabled ones.
+fn chosen_sources<'a>(cfg: &'a Config, name: Option<&str>) -> Vec<&'a SourceConfig> {
+    cfg.sources
+        .iter()
+        .filter(|s| match name {
+            Some(name) => s.name == name,
+            None => s.enabled,
+        })
+        .collect()
 }
 
 /// A progress event for a terminal's progress bar (the CLI draws it; logs skip it).

@@ -94,21 +94,8 @@ pub async fn backfill(
     progress: &(dyn Fn(&Progress) + Sync),
 ) -> Result<BackfillReport, PipelineError> {
     let mut report = BackfillReport::default();
-    store.set_currency_rates(cfg.currency.base.as_deref(), &cfg.currency.rates)?;
-    match Evidence::beside(store.path()).prepare(store) {
-        Ok(Some(warning)) => tracing::warn!("{warning}"),
-        Ok(None) => {}
-        Err(crate::evidence::EvidenceError::Store(e)) => return Err(e.into()),
-        Err(e) => tracing::error!("evidence folder unusable, nothing can be kept: {e}"),
-    }
-    let sources: Vec<&SourceConfig> = cfg
-        .sources
-        .iter()
-        .filter(|s| match &opts.source {
-            Some(name) => &s.name == name,
-            None => s.enabled,
-        })
-        .collect();
+    super::prepare(cfg, store)?;
+    let sources = super::chosen_sources(cfg, opts.source.as_deref());
     for sc in sources {
         if stop.is_set() {
             break;

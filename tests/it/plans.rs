@@ -4,7 +4,8 @@
 //! A plan point the rules flag is mailed in the digest's own "planned" section; when its
 //! announcement arrives (its lot's `Plans` names the plan point), the two are linked.
 
-use crate::pipeline::{NURBOT_SPEC, TOKEN, trd_buy};
+use crate::contracts::run;
+use crate::pipeline::{NURBOT_SPEC, trd_buy};
 use crate::smtp::{SmtpServer, parse_mime};
 use crate::util::{count, docx, tenderscan};
 use serde_json::{Value, json};
@@ -104,20 +105,6 @@ fn write_config(dir: &Path, url: &str, smtp_port: u16) {
          [[recipients]]\nemail = \"intl@newsroom.example\"\nmin_severity = \"medium\"\nlanguage = \"en\"\n"
     );
     std::fs::write(dir.join("config.toml"), cfg).unwrap();
-}
-
-fn run(dir: &Path) {
-    let out = tenderscan(dir)
-        .env("TEST_GOSZAKUP_TOKEN", TOKEN)
-        .arg("run")
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// The text parts of the mails so far, for the recipient `to`.

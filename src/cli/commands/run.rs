@@ -1,9 +1,10 @@
 //! The commands that run the cycle: `run` and `crawl` (the pipeline once), `scan` (the
 //! rules over stored notices, `--ocr` first reading stored scans), `daemon` (the cycle on
-//! the schedule); and what they share: the run lock, the runtime, SIGINT/SIGTERM.
+//! the schedule), `backfill` (a period of the past); and what they share: the run lock, the runtime, SIGINT/SIGTERM.
 //!
 //! What this module must never do: work on the database without the run lock (another run
-//! holding it is exit 3, nothing done), or end a run on the first signal (it stops after
+//! holding it is exit 3, nothing done; `backfill` holds its own lock instead, and yields to
+//! runs), or end a run on the first signal (it stops after
 //! the current page or document and saves its cursor; only a second signal ends the
 //! process at once).
 
@@ -63,21 +64,21 @@ pub(in crate::cli) fn backfill(
     rules: &RuleSet,
     opts: &pipeline::backfill::BackfillOptions,
 ) -> Result<i32> {
-    let _lock = match RunLock::acquire_backfill(&cfg.database.path) {
-        Ok(l) => l,
-        Err(e @ LockError::Held(..)) => {
-            eprintln!("tenderscan: {}", line(&e.to_string()));
-            return Ok(exit::LOCKED);
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let mut store = Store::open(&cfg.database.path)?;
-    let rt = runtime()?;
-    let stop = StopFlag::default();
-    {
-        let _guard = rt.enter();
-        watch_signals(&stop);
-    }
+    exit_code(with_lock_of(
+        RunLock::acquire_backfill,
+        cfg,
+        |store, stop, rt| backfill_locked(cfg, rules, opts, store, stop, rt),
+    ))
+}
+
+fn backfill_locked(
+    cfg: &Config,
+    rules: &RuleSet,
+    opts: &pipeline::backfill::BackfillOptions,
+    store: &mut Store,
+    stop: &StopFlag,
+    rt: &tokio::runtime::Runtime,
+) -> Result<i32> {
     let bar = crate::cli::output::BAR.get().cloned();
     let last_line =
         std::sync::Mutex::new(std::time::Instant::now() - std::time::Duration::from_secs(60));
@@ -102,7 +103,7 @@ pub(in crate::cli) fn backfill(
         }
     };
     let report = rt.block_on(pipeline::backfill::backfill(
-        cfg, &mut store, rules, opts, &stop, &progress,
+        cfg, store, rules, opts, stop, &progress,
     ))?;
     for s in &report.sources {
         say(format_args!(
@@ -271,7 +272,19 @@ pub(super) fn with_lock<T, F>(cfg: &Config, f: F) -> Result<Locked<T>>
 where
     F: FnOnce(&mut Store, &StopFlag, &tokio::runtime::Runtime) -> Result<T>,
 {
-    let _lock = match RunLock::acquire(&cfg.database.path) {
+    with_lock_of(RunLock::acquire, cfg, f)
+}
+
+/// [`with_lock`] with the lock `acquire` takes (the run lock, or the backfill's own).
+fn with_lock_of<T, F>(
+    acquire: fn(&std::path::Path) -> Result<RunLock, LockError>,
+    cfg: &Config,
+    f: F,
+) -> Result<Locked<T>>
+where
+    F: FnOnce(&mut Store, &StopFlag, &tokio::runtime::Runtime) -> Result<T>,
+{
+    let _lock = match acquire(&cfg.database.path) {
         Ok(l) => l,
         Err(e @ LockError::Held(..)) => {
             eprintln!("tenderscan: {}", line(&e.to_string()));
