@@ -374,3 +374,88 @@ async fn run_works_while_a_backfill_is_under_way() {
         1
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backfill_killed_in_its_metadata_stage_resumes_from_its_own_cursor() {
+    let server = portal().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &server.uri(), 3.0);
+    let db = dir.path().join("t.db");
+    let listed = || async {
+        server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| r.url.path() == "/v3/graphql")
+            .count()
+    };
+
+    let mut child = spawn_backfill(dir.path());
+    wait_until("two pages stored", || async {
+        try_count(&db, "SELECT pages FROM backfills").is_some_and(|n| n >= 2)
+    })
+    .await;
+    child.kill().unwrap();
+    let _ = child.wait();
+    let before = listed().await;
+    assert!(
+        before < PAGES,
+        "killed in the metadata stage: {before} pages asked for"
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM backfills WHERE stage = 'metadata' AND cursor IS NOT NULL"
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM documents WHERE fetched_at IS NOT NULL"
+        ),
+        0,
+        "no document before the metadata is done"
+    );
+
+    let out = tenderscan(dir.path())
+        .env("TEST_GOSZAKUP_TOKEN", TOKEN)
+        .args(["backfill", "--since", "2026-01-01", "--until", "2026-11-30"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Resumed after the pages stored: at most the page in flight asked for again.
+    let requests = server.received_requests().await.unwrap();
+    let listings: Vec<Value> = requests
+        .iter()
+        .filter(|r| r.url.path() == "/v3/graphql")
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert!(listings.len() <= PAGES + 1, "{}", listings.len());
+    let resumed = &listings[before];
+    assert!(
+        resumed["variables"]["after"].is_i64(),
+        "the resumed backfill starts after a stored page: {resumed}"
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM notices"),
+        (PAGES * PER_PAGE) as i64
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM backfills WHERE stage = 'done'"),
+        1
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM documents WHERE fetched_at IS NULL"
+        ),
+        0
+    );
+}
