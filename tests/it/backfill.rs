@@ -459,3 +459,39 @@ async fn a_backfill_killed_in_its_metadata_stage_resumes_from_its_own_cursor() {
         0
     );
 }
+
+/// On a terminal (a pseudo-terminal made by util-linux `script`; skipped without it) the
+/// backfill draws a progress bar with the documents left and the ETA.
+#[tokio::test(flavor = "multi_thread")]
+async fn on_a_terminal_the_backfill_draws_a_bar_with_what_is_left_and_the_eta() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: util-linux `script` (to make a terminal) is not installed");
+        return;
+    }
+    let server = portal().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &server.uri(), 10.0);
+    let cmd = format!(
+        "{} backfill --since 2026-01-01 --until 2026-11-30",
+        binary().display()
+    );
+    let out = Command::new("script")
+        .current_dir(dir.path())
+        .env_remove("GOSZAKUP_TOKEN")
+        .env_remove("TENDERSCAN_LOG")
+        .env("TEST_GOSZAKUP_TOKEN", TOKEN)
+        .args(["-qec", &cmd, "/dev/null"])
+        .output()
+        .unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{screen}");
+    assert!(screen.contains("goszakup: documents:"), "{screen}");
+    assert!(
+        screen.contains(" left (") && screen.contains("ETA 0h00m"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("] goszakup: documents:"),
+        "the bar: {screen}"
+    );
+}
