@@ -481,6 +481,49 @@ mod tests {
         assert_eq!(header_text("ab cd", 4), "ab…");
     }
 
+    /// A plan point is in the planned section after the severities, with what followed it,
+    /// escaped in HTML; an announcement says the plan point it follows.
+    #[test]
+    fn plan_points_have_their_own_section_and_their_links() {
+        let mut plan = item();
+        plan.notice_id = 2;
+        plan.alert_id = 2;
+        plan.planned = true;
+        plan.title = "План <SMM>".into();
+        plan.plan_links = vec![(
+            Some("900001-1".into()),
+            Some("https://goszakup.gov.kz/ru/announce/index/900001".into()),
+        )];
+        let mut anno = item();
+        anno.plan_links = vec![(Some("77000123 (2026)".into()), None)];
+        let d = digest(&[plan.clone(), anno], &[], &HashMap::new(), Language::En);
+        let high = d.text.find("== HIGH (1) ==").unwrap();
+        let planned = d
+            .text
+            .find("== PLANNED (PLAN POINTS, BEFORE ANY ANNOUNCEMENT) (1) ==");
+        assert!(planned.is_some_and(|p| p > high), "{}", d.text);
+        assert!(
+            d.text.contains(
+                "Followed by: 900001-1 (https://goszakup.gov.kz/ru/announce/index/900001)"
+            ),
+            "{}",
+            d.text
+        );
+        assert!(
+            d.text.contains("Planned as plan point: 77000123 (2026)"),
+            "{}",
+            d.text
+        );
+        assert!(d.html.contains("План &lt;SMM&gt;"), "{}", d.html);
+        let ru = digest(&[plan], &[], &HashMap::new(), Language::Ru);
+        assert!(
+            ru.text.contains("Последовавшая закупка: 900001-1"),
+            "{}",
+            ru.text
+        );
+        assert!(!ru.text.contains("ВЫСОКАЯ"), "{}", ru.text);
+    }
+
     #[test]
     fn digest_sections_subject_and_deadline() {
         let mut rules = HashMap::new();
