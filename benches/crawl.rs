@@ -5,6 +5,10 @@
 //! Reports notices/s, documents/s and peak memory.
 //!
 //! Run: `cargo bench --bench crawl -- --notices 2000`
+//!
+//! With `--backfill`: `pipeline::backfill` over the same portal instead (metadata, then the
+//! documents by tier), counting the requests of each stage and the candidates' share, at
+//! `--rps` requests per second (default 1000, the most the config allows).
 
 #[path = "support/corpus.rs"]
 mod corpus;
@@ -90,6 +94,16 @@ impl Respond for Pages {
     }
 }
 
+/// Counts the requests a responder answers.
+struct Counted<R>(R, Arc<std::sync::atomic::AtomicUsize>);
+
+impl<R: Respond> Respond for Counted<R> {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.0.respond(req)
+    }
+}
+
 struct Files(Arc<HashMap<String, Vec<u8>>>);
 
 impl Respond for Files {
@@ -145,7 +159,8 @@ fn main() {
         let lot = &rec.lots[0];
         items.push(json!({
             "id": id, "numberAnno": rec.number, "nameRu": rec.title, "nameKz": null,
-            "totalSum": lot.amount, "countLots": 1, "refTradeMethodsId": 3, "refSubjectTypeId": 3,
+            "totalSum": lot.amount, "countLots": 1, "refTradeMethodsId": 3,
+            "refSubjectTypeId": rec.subject_type.as_deref().unwrap_or("3"),
             "customerBin": rec.agency.as_ref().map(|a| a.id.clone()),
             "customerNameRu": rec.agency.as_ref().and_then(|a| a.name_ru.clone()),
             "orgBin": null, "orgNameRu": null, "refBuyStatusId": 220,
@@ -162,31 +177,41 @@ fn main() {
             }]
         }));
     }
+    let (listing, journal, downloads) = (
+        Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+        Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+        Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+    );
     rt.block_on(async {
         Mock::given(method("POST"))
             .and(path("/v3/graphql"))
-            .respond_with(Pages { items })
+            .respond_with(Counted(Pages { items }, listing.clone()))
             .mount(&server)
             .await;
         Mock::given(method("GET"))
             .and(path("/v3/journal"))
-            .respond_with(ResponseTemplate::new(200).set_body_raw(
-                r#"{"total": 0, "limit": 50, "next_page": "", "items": []}"#,
-                "application/json",
+            .respond_with(Counted(
+                ResponseTemplate::new(200).set_body_raw(
+                    r#"{"total": 0, "limit": 50, "next_page": "", "items": []}"#,
+                    "application/json",
+                ),
+                journal.clone(),
             ))
             .mount(&server)
             .await;
         Mock::given(method("GET"))
             .and(path_regex("^/files/download_file/"))
-            .respond_with(Files(Arc::new(files)))
+            .respond_with(Counted(Files(Arc::new(files)), downloads.clone()))
             .mount(&server)
             .await;
     });
+    let backfill = std::env::args().any(|a| a == "--backfill");
+    let rps = arg("--rps").unwrap_or_else(|| "1000.0".into());
     let dir = tempfile::tempdir().unwrap();
     let toml = format!(
         "[database]\npath = \"bench.db\"\n[crawl]\ncontact = \"bench\"\nmax_retries = 0\n\
          [[sources]]\nname = \"bench\"\nkind = \"goszakup\"\nurl = \"{uri}\"\ntoken_env = \"BENCH_GOSZAKUP_TOKEN\"\n\
-         requests_per_second = 1000000.0\nlookback_days = 3\n[evidence]\nkeep_days = 0\nrecheck_days = 0\n"
+         requests_per_second = {rps}\nlookback_days = 3\ncontracts = false\n[evidence]\nkeep_days = 0\nrecheck_days = 0\n"
     );
     let cfg = Config::parse(&toml, std::path::Path::new("bench.toml"), dir.path()).unwrap();
     // SAFETY: set before any other thread reads the environment.
@@ -197,6 +222,78 @@ fn main() {
         send: false,
         ..Default::default()
     };
+    if backfill {
+        let opts = pipeline::backfill::BackfillOptions {
+            since: chrono::NaiveDate::from_ymd_opt(2019, 1, 1).unwrap(),
+            until: chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+            source: None,
+            baseline: true,
+            readers: Default::default(),
+        };
+        let stages = std::sync::Mutex::new(Vec::<(String, f64, usize)>::new());
+        let t = Instant::now();
+        let progress = |p: &pipeline::backfill::Progress| {
+            let mut s = stages.lock().unwrap();
+            if s.last().map(|l| l.0.as_str()) != Some(p.stage) {
+                s.push((p.stage.to_string(), t.elapsed().as_secs_f64(), 0));
+            }
+            let n = listing.load(std::sync::atomic::Ordering::Relaxed)
+                + journal.load(std::sync::atomic::Ordering::Relaxed);
+            if let Some(l) = s.last_mut() {
+                l.2 = n;
+            }
+        };
+        let report = rt
+            .block_on(pipeline::backfill::backfill(
+                &cfg,
+                &mut store,
+                &rules,
+                &opts,
+                &StopFlag::default(),
+                &progress,
+            ))
+            .unwrap();
+        let secs = t.elapsed().as_secs_f64();
+        assert!(!report.failed(), "{:?}", report.sources);
+        let tiers: Vec<(i64, i64, i64)> = {
+            let mut stmt = store
+                .conn()
+                .prepare(
+                    "SELECT b.tier, count(DISTINCT b.notice_id), count(d.id) FROM backfill_notices b
+                     LEFT JOIN documents d ON d.notice_id = b.notice_id GROUP BY b.tier ORDER BY b.tier",
+                )
+                .unwrap();
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        let metadata_secs = stages
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|s| s.0 == "documents")
+            .map_or(secs, |s| s.1);
+        let load =
+            |a: &Arc<std::sync::atomic::AtomicUsize>| a.load(std::sync::atomic::Ordering::Relaxed);
+        println!("| stage | requests | time |");
+        println!("| --- | --- | --- |");
+        println!(
+            "| metadata ({n} notices) | {} GraphQL pages + {} journal pages | {metadata_secs:.1} s |",
+            load(&listing),
+            load(&journal)
+        );
+        println!(
+            "| documents | {} downloads | {:.1} s |",
+            load(&downloads),
+            secs - metadata_secs
+        );
+        println!("\n| tier | notices | documents |\n| --- | --- | --- |");
+        for (tier, notices, docs) in tiers {
+            println!("| {tier} | {notices} | {docs} |");
+        }
+        return;
+    }
     let before = mem::peak_mb();
     mem::reset_peak();
     let t = Instant::now();

@@ -300,6 +300,9 @@ pub struct Config {
     pub currency: CurrencyConfig,
     #[serde(default)]
     pub evidence: EvidenceConfig,
+    /// `[backfill]`: which documents a backfill fetches first.
+    #[serde(default)]
+    pub backfill: BackfillConfig,
     /// The file this was loaded from (`<embedded default>` when none).
     #[serde(skip)]
     pub file: PathBuf,
@@ -673,6 +676,66 @@ impl RulesConfig {
             None => crate::rules::Model::builtin()?,
         };
         set.with_second_opinion(model)
+    }
+}
+
+/// `[backfill]`: the order in which `tenderscan backfill` fetches documents (newest first
+/// within each): first what the rules flag from the metadata alone (`flagged`), then the
+/// candidates: a catalogue code (ENSTRU/KTRU) starting with one of `codes` (КПВЭД classes,
+/// dots ignored: "70.21" matches "702110.000.000001") or a title, description or lot title
+/// holding one of `words` (case and ё folded; matched at the start of a word); then the
+/// other services (subject type in `subject_types`); then the rest.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackfillConfig {
+    pub flagged: bool,
+    pub subject_types: Vec<String>,
+    pub codes: Vec<String>,
+    pub words: Vec<String>,
+}
+
+impl Default for BackfillConfig {
+    fn default() -> Self {
+        let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+        BackfillConfig {
+            flagged: true,
+            // goszakup refSubjectTypeId 3: services.
+            subject_types: strings(&["3"]),
+            // Public relations, advertising, media representation, market research and
+            // polling, news agencies, other information services, publishing, film and
+            // video, IT services, event organisation.
+            codes: strings(&[
+                "70.21", "73.11", "73.12", "73.20", "63.91", "63.99", "58.1", "59.1", "62.0",
+                "63.11", "63.12", "82.30",
+            ]),
+            words: strings(&[
+                "информацион",
+                "реклам",
+                "пиар",
+                "pr-",
+                "сми",
+                "медиа",
+                "smm",
+                "социальн",
+                "соцсет",
+                "интернет",
+                "сайт",
+                "блог",
+                "контент",
+                "публикац",
+                "освещен",
+                "видео",
+                "телеканал",
+                "мероприят",
+                "ивент",
+                "программн",
+                "ақпарат",
+                "жарнама",
+                "бұқаралық",
+                "әлеуметтік",
+                "іс-шара",
+            ]),
+        }
     }
 }
 

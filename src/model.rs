@@ -179,6 +179,40 @@ pub struct NoticeRecord {
     /// not, the record is stored as it is (what the contract says of its announcement).
     #[serde(skip)]
     pub attach: bool,
+    /// A notice (announcement, contract) or a plan point (`plan`): kept in `notices.kind`.
+    #[serde(skip)]
+    pub kind: NoticeKind,
+    /// The portal's subject type where it says (goszakup: "1" goods, "2" works,
+    /// "3" services): the backfill's candidates are services.
+    #[serde(skip)]
+    pub subject_type: Option<String>,
+    /// Catalogue codes (ENSTRU/KTRU) of its plan points, lots or units.
+    #[serde(skip)]
+    pub codes: Vec<String>,
+    /// The plan points it names (goszakup plan point ids): a plan its own, an announcement
+    /// its lots', a contract its units'. A plan and what follows it share one.
+    #[serde(skip)]
+    pub plan_points: Vec<String>,
+}
+
+/// What a stored notice is. Its text form is in the database (`notices.kind`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NoticeKind {
+    /// An announcement, a contract, a tender of any source.
+    #[default]
+    Notice,
+    /// A plan point: what an agency plans to buy, before any announcement.
+    Plan,
+}
+
+impl NoticeKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            NoticeKind::Notice => "notice",
+            NoticeKind::Plan => "plan",
+        }
+    }
 }
 
 /// One response from a portal, byte for byte as it came (after any `Content-Encoding` was

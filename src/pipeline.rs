@@ -26,6 +26,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+pub mod backfill;
+
 /// Errors that stop a run: the database is unusable. Everything else is recorded and
 /// the run goes on.
 #[derive(Debug, thiserror::Error)]
@@ -68,8 +70,18 @@ pub enum LockError {
 impl RunLock {
     /// Take the lock beside the database, or fail at once if another process holds it.
     pub fn acquire(db: &Path) -> Result<RunLock, LockError> {
+        Self::acquire_named(db, ".lock")
+    }
+
+    /// The backfill's own lock, `<database>.backfill.lock`: one backfill at a time, while
+    /// runs take theirs (the backfill yields to them, see [`backfill`]).
+    pub fn acquire_backfill(db: &Path) -> Result<RunLock, LockError> {
+        Self::acquire_named(db, ".backfill.lock")
+    }
+
+    fn acquire_named(db: &Path, suffix: &str) -> Result<RunLock, LockError> {
         let mut name = db.as_os_str().to_owned();
-        name.push(".lock");
+        name.push(suffix);
         let path = PathBuf::from(name);
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| LockError::Io(path.clone(), e))?;
@@ -216,15 +228,7 @@ pub async fn run(
     command: &str,
 ) -> Result<RunReport, PipelineError> {
     let run_id = store.start_run(command, rules.version())?;
-    store.set_currency_rates(cfg.currency.base.as_deref(), &cfg.currency.rates)?;
-    // A deleted evidence folder is created again, with a warning; one that cannot be made
-    // fails every page that has something to keep, loudly, further on.
-    match Evidence::beside(store.path()).prepare(store) {
-        Ok(Some(warning)) => tracing::warn!("{warning}"),
-        Ok(None) => {}
-        Err(EvidenceError::Store(e)) => return Err(e.into()),
-        Err(e) => tracing::error!("evidence folder unusable, nothing can be kept: {e}"),
-    }
+    prepare(cfg, store)?;
     let mut report = RunReport {
         run_id,
         ..Default::default()
@@ -236,14 +240,7 @@ pub async fn run(
     }
     let fts = watch_queries(&watch_list);
     let watches = watch_targets(cfg, &watch_list, &fts);
-    let sources: Vec<&SourceConfig> = cfg
-        .sources
-        .iter()
-        .filter(|s| match &opts.source {
-            Some(name) => &s.name == name,
-            None => s.enabled,
-        })
-        .collect();
+    let sources = chosen_sources(cfg, opts.source.as_deref());
     for sc in sources {
         if stop.is_set() {
             report.interrupted = true;
@@ -353,6 +350,32 @@ pub async fn run(
     Ok(report)
 }
 
+/// Before a run or a backfill: the config's currency rates stored, and the evidence folder
+/// ready (a deleted one is created again, with a warning; one that cannot be made fails
+/// every page that has something to keep, loudly, further on).
+fn prepare(cfg: &Config, store: &mut Store) -> Result<(), StoreError> {
+    store.set_currency_rates(cfg.currency.base.as_deref(), &cfg.currency.rates)?;
+    match Evidence::beside(store.path()).prepare(store) {
+        Ok(Some(warning)) => tracing::warn!("{warning}"),
+        Ok(None) => {}
+        Err(EvidenceError::Store(e)) => return Err(e),
+        Err(e) => tracing::error!("evidence folder unusable, nothing can be kept: {e}"),
+    }
+    Ok(())
+}
+
+/// The sources a run or backfill works on: the one named (even if disabled), else the
+/// enabled ones.
+fn chosen_sources<'a>(cfg: &'a Config, name: Option<&str>) -> Vec<&'a SourceConfig> {
+    cfg.sources
+        .iter()
+        .filter(|s| match name {
+            Some(name) => s.name == name,
+            None => s.enabled,
+        })
+        .collect()
+}
+
 /// A progress event for a terminal's progress bar (the CLI draws it; logs skip it).
 fn progress(what: &str, c: &RunCounts) {
     tracing::info!(
@@ -416,19 +439,13 @@ pub fn seconds(secs: f64) -> Duration {
     }
 }
 
-/// One source's part of a run: crawl its pages, keep and store them, fetch and read their
-/// documents, re-check flagged notices, scan.
-async fn crawl_source(
-    ctx: Run<'_>,
-    store: &mut Store,
+/// The HTTP client of one source: limited to its hosts, at its pace (public pages at their
+/// robots.txt Crawl-delay when slower).
+async fn source_fetcher(
+    cfg: &Config,
     sc: &SourceConfig,
-    source_id: i64,
-    counts: &mut RunCounts,
-) -> Result<(), CrawlFailure> {
-    let Run {
-        cfg, opts, stop, ..
-    } = ctx;
-    let spec = SourceSpec::new(sc, opts.since);
+    spec: &SourceSpec,
+) -> Result<Fetcher, CrawlFailure> {
     let mut settings = fetch_settings(cfg, sc, spec.allowed_hosts.clone());
     let mut fetcher = Fetcher::new(settings.clone())
         .map_err(|e| CrawlFailure::Source(format!("source {}: {e}", sc.name)))?;
@@ -458,6 +475,23 @@ async fn crawl_source(
             Err(e) => tracing::debug!(source = %sc.name, error = %e, "no robots.txt"),
         }
     }
+    Ok(fetcher)
+}
+
+/// One source's part of a run: crawl its pages, keep and store them, fetch and read their
+/// documents, re-check flagged notices, scan.
+async fn crawl_source(
+    ctx: Run<'_>,
+    store: &mut Store,
+    sc: &SourceConfig,
+    source_id: i64,
+    counts: &mut RunCounts,
+) -> Result<(), CrawlFailure> {
+    let Run {
+        cfg, opts, stop, ..
+    } = ctx;
+    let spec = SourceSpec::new(sc, opts.since);
+    let fetcher = source_fetcher(cfg, sc, &spec).await?;
     let cursor = if opts.since.is_some() {
         None
     } else {

@@ -98,6 +98,30 @@ pub fn notice_text(v: &NoticeView, evidence: &Evidence) -> String {
             line(g)
         );
     }
+    if v.kind == "plan" {
+        let _ = writeln!(
+            o,
+            "  kind          plan point (what the agency plans to buy)"
+        );
+    }
+    if !v.plan_links.is_empty() {
+        let heading = if v.kind == "plan" {
+            "followed by"
+        } else {
+            "plan points it follows"
+        };
+        let _ = writeln!(o, "\n{heading} ({})", v.plan_links.len());
+        for p in &v.plan_links {
+            let _ = writeln!(
+                o,
+                "  plan point {}  {}  {}  {}",
+                line(&p.plan_point),
+                opt(&p.number),
+                line(&p.title),
+                opt(&p.url)
+            );
+        }
+    }
     let _ = writeln!(o, "\nlots ({})", v.lots.len());
     for l in &v.lots {
         let _ = writeln!(

@@ -317,6 +317,18 @@ pub fn notice(rng: &mut Rng, i: u64, nurbot_share: f64) -> (NoticeRecord, Vec<(S
         awards,
         payloads: Vec::new(),
         attach: false,
+        // goszakup refSubjectTypeId: 1 goods, 2 works, 3 services.
+        subject_type: Some(
+            if GOODS.contains(&subject) {
+                "1"
+            } else if WORKS.contains(&subject) {
+                "2"
+            } else {
+                "3"
+            }
+            .to_string(),
+        ),
+        ..Default::default()
     };
     (rec, texts)
 }

@@ -1348,6 +1348,8 @@ mod tests {
             by_ocr: false,
             method: None,
             suppliers: Vec::new(),
+            planned: false,
+            plan_links: Vec::new(),
         }
     }
 

@@ -105,6 +105,22 @@ pub enum Command {
         #[arg(long, value_name = "NAME")]
         source: Option<String>,
     },
+    /// Fetch a period of the past: the metadata first, then the documents by priority
+    /// (candidates first, then the rest newest first); resumable, yields to `run`
+    Backfill {
+        /// First day of the period (YYYY-MM-DD)
+        #[arg(long, value_name = "DATE")]
+        since: chrono::NaiveDate,
+        /// Last day of the period (YYYY-MM-DD; default today)
+        #[arg(long, value_name = "DATE")]
+        until: Option<chrono::NaiveDate>,
+        /// Only this source (even if disabled)
+        #[arg(long, value_name = "NAME")]
+        source: Option<String>,
+        /// Record matches without mailing them
+        #[arg(long)]
+        baseline: bool,
+    },
     /// Run the cycle of `run` on the config's [schedule] cron, for hosts without cron
     Daemon,
     /// Run a canned report from queries/ (`--list` lists them)

@@ -32,7 +32,7 @@ use commands::init::init;
 use commands::inspect::{export, report_list, search, show, status, verify};
 use commands::match_files::match_files;
 use commands::rules::{rules_check, rules_eval, rules_list, rules_train};
-use commands::run::{daemon, run_pipeline, scan};
+use commands::run::{backfill, daemon, run_pipeline, scan};
 use commands::watch::watch_command;
 use output::{BAR, init_logging, json_pretty, print_table};
 use std::path::Path;
@@ -158,6 +158,28 @@ fn run(cli: Cli) -> Result<i32> {
                 ..Default::default()
             };
             run_pipeline(&cfg, &rules, &opts, "run")
+        }
+        Command::Backfill {
+            since,
+            until,
+            source,
+            baseline,
+        } => {
+            let cfg = load_config(config)?;
+            check_source_name(&cfg, source.as_deref())?;
+            let rules = load_rules(&cfg)?;
+            let until = until.unwrap_or_else(|| chrono::Local::now().date_naive());
+            if until < *since {
+                anyhow::bail!("backfill: --until {until} is before --since {since}");
+            }
+            let opts = pipeline::backfill::BackfillOptions {
+                since: *since,
+                until,
+                source: source.clone(),
+                baseline: *baseline,
+                readers: readers(&cfg),
+            };
+            backfill(&cfg, &rules, &opts)
         }
         Command::Report {
             name,

@@ -42,7 +42,14 @@ pub(super) fn init_logging(cli: &Cli) {
             cli.command,
             Command::Run { .. } | Command::Crawl { .. } | Command::Scan { .. }
         ))
-    .then(progress_bar);
+    .then(progress_bar)
+    .or_else(|| {
+        (std::io::stderr().is_terminal()
+            && !cli.quiet
+            && matches!(cli.log_format, LogFormat::Text)
+            && matches!(cli.command, Command::Backfill { .. }))
+        .then(backfill_bar)
+    });
     if let Some(b) = &bar {
         let _ = BAR.set(b.clone());
     }
@@ -82,6 +89,41 @@ fn progress_bar() -> indicatif::ProgressBar {
     );
     bar.enable_steady_tick(Duration::from_millis(200));
     bar
+}
+
+/// The backfill's bar: documents done of done + left, the ETA at the source's pace.
+fn backfill_bar() -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {elapsed} [{bar:30}] {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+/// One line of a backfill's progress: its source and stage, what is done, what is left and
+/// the time that takes at the source's pace.
+pub(super) fn backfill_progress(p: &crate::pipeline::backfill::Progress) -> String {
+    let source = line(&p.source);
+    match p.left {
+        None => format!("{source}: {}: {} pages", p.stage, p.done),
+        Some(left) => {
+            let eta = p.eta.map_or_else(
+                || "?".to_string(),
+                |d| {
+                    let s = d.as_secs();
+                    format!("{}h{:02}m{:02}s", s / 3600, s / 60 % 60, s % 60)
+                },
+            );
+            format!(
+                "{source}: {}: {} done, {left} left ({} of candidates), ETA {eta}",
+                p.stage,
+                p.done,
+                p.candidates_left.unwrap_or(0)
+            )
+        }
+    }
 }
 
 /// Log lines go to stderr; with a progress bar showing, around it. JSON log lines have the

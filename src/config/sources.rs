@@ -169,7 +169,7 @@ impl Tag {
     /// The keys only this kind reads (besides [`SOURCE_KEYS`]).
     fn keys(self) -> &'static [&'static str] {
         match self {
-            Tag::Goszakup => &["contracts"],
+            Tag::Goszakup => &["contracts", "plans"],
             Tag::GoszakupHtml => &[],
             Tag::Ocds => &["notice_url", "next_pointer", "format", "max_download_bytes"],
             Tag::Html => &["html"],
@@ -180,7 +180,8 @@ impl Tag {
 }
 
 /// `goszakup`: besides the keys every kind reads (the token comes from `token_env`),
-/// `contracts`: whether the `Contract` root is crawled too (default true).
+/// `contracts`: whether the `Contract` root is crawled too (default true); `plans`: whether
+/// the `Plans` root is (default false).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GoszakupSettings {
@@ -188,6 +189,10 @@ pub struct GoszakupSettings {
     /// cursor): contracts of announcements fill their awards, direct contracts become notices.
     #[serde(default = "yes")]
     pub contracts: bool,
+    /// `plans`: crawl the GraphQL `Plans` root last (its own cursor): each plan point is a
+    /// notice of kind `plan`, read by the rules and reported as planned.
+    #[serde(default)]
+    pub plans: bool,
 }
 
 fn yes() -> bool {
@@ -196,7 +201,10 @@ fn yes() -> bool {
 
 impl Default for GoszakupSettings {
     fn default() -> Self {
-        GoszakupSettings { contracts: true }
+        GoszakupSettings {
+            contracts: true,
+            plans: false,
+        }
     }
 }
 
@@ -811,7 +819,10 @@ mod tests {
         let kinds: Vec<&SourceKind> = c.sources.iter().map(|s| &s.kind).collect();
         assert_eq!(
             kinds[0],
-            &SourceKind::Goszakup(GoszakupSettings { contracts: true })
+            &SourceKind::Goszakup(GoszakupSettings {
+                contracts: true,
+                plans: false
+            })
         );
         assert_eq!(c.sources[0].token_env.as_deref(), Some("T"));
         assert_eq!(

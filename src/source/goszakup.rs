@@ -33,6 +33,20 @@
 //! (`trdBuyId`) is an award of that notice ([`NoticeRecord::attach`]); a contract without one
 //! is a notice `contract-{id}` ([`map::CONTRACT_ID_PREFIX`]), with its documents.
 //!
+//! # Plans
+//! With `plans = true` (default false) a fourth phase follows: GraphQL
+//! `Plans(filter: {timestamp: [from, to]}, limit, after)`, the annual plan points, paged
+//! like the others with a cursor of its own (`"plans":{"from":…,"after":…}`,
+//! `"phase":"plans"`). Each plan point is a notice of kind `plan`, `plan-{id}`
+//! ([`map::PLAN_ID_PREFIX`]); announcements (their lots' `Plans`) and contracts (their units'
+//! `Plans`) name the plan points they follow.
+//!
+//! # A bounded crawl
+//! `spec.until` (`backfill --until`) ends every root's window at the end of that day
+//! instead of tomorrow, and skips the change journal: the listing by `lastUpdateDate`
+//! covers the period, and a resumed backfill would fetch by id every announcement the
+//! journal names that the listing had already brought before the kill.
+//!
 //! Must never: log the token, save a cursor ahead of the records it covers, or let a
 //! contract's id collide with an announcement's.
 
@@ -52,8 +66,8 @@ use crate::fetch::Fetcher;
 use crate::model::{NoticeRecord, Payload};
 
 mod map;
-pub use map::CONTRACT_ID_PREFIX;
-pub(crate) use map::{agency, map_contract, map_trd_buy};
+pub use map::{CONTRACT_ID_PREFIX, PLAN_ID_PREFIX};
+pub(crate) use map::{agency, map_contract, map_plan, map_trd_buy};
 pub use map::{buy_status_name, trade_method_name};
 
 /// The OWS host and the host of the attachments (`filePath`).
@@ -84,7 +98,8 @@ fn query() -> String {
          Files {{ {FILES_FIELDS} }} \
          Lots {{ id lotNumber nameRu nameKz descriptionRu descriptionKz amount count \
          refLotStatusId customerBin customerNameRu lastUpdateDate \
-         RefLotsStatus {{ id nameRu code }} Files {{ {FILES_FIELDS} }} }} }} }}"
+         RefLotsStatus {{ id nameRu code }} Files {{ {FILES_FIELDS} }} \
+         Plans {{ id refEnstruCode }} }} }} }}"
     )
 }
 
@@ -104,11 +119,22 @@ fn contract_query() -> String {
         .to_string()
 }
 
-/// The two GraphQL roots this source reads.
+/// The query of the `Plans` root.
+fn plans_query() -> String {
+    "query($filter: PlansFiltersInput, $limit: Int, $after: Int) { \
+     Plans(filter: $filter, limit: $limit, after: $after) { \
+     id subjectBiin subjectNameRu subjectNameKz nameRu nameKz descRu descKz extraDescRu \
+     extraDescKz refEnstruCode refTradeMethodsId refSubjectTypeId count price amount \
+     plnPointYear refPlnPointStatusId timestamp } }"
+        .to_string()
+}
+
+/// The GraphQL roots this source reads.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Root {
     TrdBuy,
     Contract,
+    Plans,
 }
 
 /// The `Contract` root's own place: its `lastUpdateDate` lower bound and `after`.
@@ -138,6 +164,9 @@ struct Cursor {
     /// The `Contract` root's cursor (none before its first crawl: it starts at `from`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     contracts: Option<RootCursor>,
+    /// The `Plans` root's cursor (none before its first crawl: it starts at `from`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    plans: Option<RootCursor>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
@@ -147,6 +176,7 @@ enum Phase {
     Graphql,
     Journal,
     Contracts,
+    Plans,
 }
 
 struct GqlAnswer {
@@ -218,6 +248,12 @@ pub struct Goszakup {
     yielded: HashSet<String>,
     /// `contracts`: crawl the `Contract` root after the journal.
     contracts: bool,
+    /// `plans`: crawl the `Plans` root last.
+    plans: bool,
+    /// Read the change journal (not in a bounded crawl, a backfill: its window's listing by
+    /// `lastUpdateDate` covers the period, and after a resume the journal would name again,
+    /// each to be fetched by id, the announcements the listing already brought).
+    journal: bool,
     /// Supplier names by BIN, looked up in this run (`None`: the portal did not say).
     subjects: HashMap<String, Option<(String, Payload)>>,
     finished: bool,
@@ -258,6 +294,7 @@ impl Goszakup {
             phase: Phase::Graphql,
             next: None,
             contracts: None,
+            plans: None,
         };
         let mut cursor = match super::util::start::<Cursor>(spec, saved_cursor, now.date())? {
             Start::Fresh(day) => fresh(day),
@@ -272,24 +309,25 @@ impl Goszakup {
                 c
             }
         };
-        let contracts = match &spec.config.kind {
-            crate::config::SourceKind::Goszakup(s) => s.contracts,
-            _ => true,
+        let (contracts, plans) = match &spec.config.kind {
+            crate::config::SourceKind::Goszakup(s) => (s.contracts, s.plans),
+            _ => (true, false),
         };
-        if cursor.contracts.is_none() {
-            cursor.contracts = Some(RootCursor {
+        for (what, root) in [
+            ("contracts", &mut cursor.contracts),
+            ("plans", &mut cursor.plans),
+        ] {
+            let c = root.get_or_insert_with(|| RootCursor {
                 from: cursor.from.clone(),
                 after: None,
             });
-        }
-        if let Some(c) = &cursor.contracts
-            && NaiveDateTime::parse_from_str(&c.from, TIME_FORMAT).is_err()
-        {
-            return Err(bad_cursor(
-                &name,
-                saved_cursor.unwrap_or_default(),
-                format!("`contracts.from` is not {TIME_FORMAT}"),
-            ));
+            if NaiveDateTime::parse_from_str(&c.from, TIME_FORMAT).is_err() {
+                return Err(bad_cursor(
+                    &name,
+                    saved_cursor.unwrap_or_default(),
+                    format!("`{what}.from` is not {TIME_FORMAT}"),
+                ));
+            }
         }
         // A resumed crawl keeps the start of the crawl it continues.
         let started = cursor
@@ -298,9 +336,12 @@ impl Goszakup {
             .filter(|_| cursor.after.is_some() || cursor.phase != Phase::Graphql)
             .and_then(|s| NaiveDateTime::parse_from_str(s, TIME_FORMAT).ok())
             .unwrap_or(now);
-        let to = (now + chrono::Duration::days(1))
-            .format(TIME_FORMAT)
-            .to_string();
+        let to = match spec.until {
+            Some(day) => day.and_hms_opt(23, 59, 59).unwrap_or_default(),
+            None => now + chrono::Duration::days(1),
+        }
+        .format(TIME_FORMAT)
+        .to_string();
         Ok(Goszakup {
             name,
             base: spec.config.url.clone(),
@@ -311,6 +352,8 @@ impl Goszakup {
             started,
             yielded: HashSet::new(),
             contracts,
+            plans,
+            journal: spec.until.is_none(),
             subjects: HashMap::new(),
             finished: false,
         })
@@ -323,15 +366,42 @@ impl Goszakup {
         match self.cursor.phase {
             Phase::Graphql => self.listing_page(fetcher).await.map(Some),
             Phase::Journal => self.journal_page(fetcher).await.map(Some),
-            Phase::Contracts if self.contracts => self.contract_page(fetcher).await.map(Some),
-            // Switched off between a crawl's journal and its contracts: that crawl is over.
-            Phase::Contracts => {
-                self.finish();
+            Phase::Contracts if self.contracts => {
+                self.root_page(fetcher, Root::Contract).await.map(Some)
+            }
+            Phase::Plans if self.plans => self.root_page(fetcher, Root::Plans).await.map(Some),
+            // Switched off between a crawl's phases: go on to the next one.
+            Phase::Contracts | Phase::Plans => {
+                let done = self.after_phase(self.cursor.phase);
                 Ok(Some(Page {
                     records: Vec::new(),
                     cursor: Some(self.cursor_string()),
-                    done: true,
+                    done,
                 }))
+            }
+        }
+    }
+
+    /// The phase after `phase` that is switched on, or the crawl's end (`true`).
+    fn after_phase(&mut self, phase: Phase) -> bool {
+        let next = match phase {
+            Phase::Graphql if self.journal => Some(Phase::Journal),
+            Phase::Graphql if self.contracts => Some(Phase::Contracts),
+            Phase::Graphql if self.plans => Some(Phase::Plans),
+            Phase::Journal if self.contracts => Some(Phase::Contracts),
+            Phase::Journal | Phase::Contracts if self.plans => Some(Phase::Plans),
+            _ => None,
+        };
+        match next {
+            Some(p) => {
+                self.cursor.phase = p;
+                self.cursor.next = None;
+                self.cursor.started = Some(self.started.format(TIME_FORMAT).to_string());
+                false
+            }
+            None => {
+                self.finish();
+                true
             }
         }
     }
@@ -351,8 +421,12 @@ impl Goszakup {
             Some(last) => self.cursor.after = Some(last),
             None => {
                 self.cursor.after = None;
-                self.cursor.phase = Phase::Journal;
-                self.cursor.next = None;
+                let done = self.after_phase(Phase::Graphql);
+                return Ok(Page {
+                    records,
+                    cursor: Some(self.cursor_string()),
+                    done,
+                });
             }
         }
         self.cursor.started = Some(self.started.format(TIME_FORMAT).to_string());
@@ -431,19 +505,14 @@ impl Goszakup {
         for answer in &answers {
             records.extend(self.map_items(&answer.items, &[&journal, &answer.payload]));
         }
-        let mut done = next.is_none();
-        if done && self.contracts {
-            // The contracts' phase follows, from their own cursor.
-            done = false;
-            self.cursor.phase = Phase::Contracts;
-            self.cursor.next = None;
-            self.cursor.started = Some(self.started.format(TIME_FORMAT).to_string());
-        } else if done {
-            self.finish();
+        let done = if next.is_none() {
+            // The contracts' or plans' phase follows, from their own cursor.
+            self.after_phase(Phase::Journal)
         } else {
             self.cursor.next = next;
             self.cursor.started = Some(self.started.format(TIME_FORMAT).to_string());
-        }
+            false
+        };
         Ok(Page {
             records,
             cursor: Some(self.cursor_string()),
@@ -451,21 +520,25 @@ impl Goszakup {
         })
     }
 
-    /// The cursor of the next crawl: both roots from the start of this one, less the hour.
+    /// The cursor of the next crawl: every root crawled from the start of this one, less
+    /// the hour; a root switched off keeps where it stood, for the day it is switched on.
     fn finish(&mut self) {
         let from = (self.started - OVERLAP).format(TIME_FORMAT).to_string();
-        let contracts = if self.contracts {
-            RootCursor {
-                from: from.clone(),
-                after: None,
+        let moved = |on: bool, at: &Option<RootCursor>| {
+            if on {
+                RootCursor {
+                    from: from.clone(),
+                    after: None,
+                }
+            } else {
+                at.clone().unwrap_or(RootCursor {
+                    from: from.clone(),
+                    after: None,
+                })
             }
-        } else {
-            // Not crawled: where it stood, for the day it is switched back on.
-            self.cursor.contracts.clone().unwrap_or(RootCursor {
-                from: from.clone(),
-                after: None,
-            })
         };
+        let contracts = moved(self.contracts, &self.cursor.contracts);
+        let plans = moved(self.plans, &self.cursor.plans);
         self.cursor = Cursor {
             from,
             after: None,
@@ -473,49 +546,64 @@ impl Goszakup {
             phase: Phase::Graphql,
             next: None,
             contracts: Some(contracts),
+            plans: Some(plans),
         };
         self.finished = true;
     }
 
-    /// One page of `Contract` changed since the contracts' own `from`.
-    async fn contract_page(&mut self, fetcher: &Fetcher) -> Result<Page, SourceError> {
-        let at = self.cursor.contracts.clone().unwrap_or(RootCursor {
+    /// One page of `Contract` (changed since the contracts' own `from`) or of `Plans`
+    /// (their `timestamp` since the plans' own `from`).
+    async fn root_page(&mut self, fetcher: &Fetcher, root: Root) -> Result<Page, SourceError> {
+        fn slot(c: &mut Cursor, root: Root) -> &mut Option<RootCursor> {
+            match root {
+                Root::Plans => &mut c.plans,
+                _ => &mut c.contracts,
+            }
+        }
+        let at = slot(&mut self.cursor, root).clone().unwrap_or(RootCursor {
             from: self.cursor.from.clone(),
             after: None,
         });
+        let field = match root {
+            Root::Plans => "timestamp",
+            _ => "lastUpdateDate",
+        };
         let mut vars = json!({
-            "filter": { "lastUpdateDate": [at.from, self.to] },
+            "filter": { field: [at.from, self.to] },
             "limit": PAGE_LIMIT,
         });
         if let Some(after) = &at.after {
             vars["after"] = after.clone();
         }
-        let answer = self.graphql(fetcher, Root::Contract, vars).await?;
+        let answer = self.graphql(fetcher, root, vars).await?;
         let mut records = Vec::with_capacity(answer.items.len());
         for item in &answer.items {
-            match map_contract(item) {
+            let rec = match root {
+                Root::Plans => map_plan(item),
+                _ => map_contract(item),
+            };
+            match rec {
                 Some(mut rec) => {
                     rec.payloads = vec![answer.payload.clone()];
                     records.push(rec);
                 }
-                None => tracing::warn!(source = %self.name, "Contract item without an id skipped"),
+                None => tracing::warn!(source = %self.name, "{root:?} item without an id skipped"),
             }
         }
         let next = self.next_after(&answer, at.after.as_ref())?;
-        self.name_suppliers(fetcher, &mut records).await;
+        if root == Root::Contract {
+            self.name_suppliers(fetcher, &mut records).await;
+        }
         let done = match next {
             Some(last) => {
-                self.cursor.contracts = Some(RootCursor {
+                *slot(&mut self.cursor, root) = Some(RootCursor {
                     from: at.from,
                     after: Some(last),
                 });
                 self.cursor.started = Some(self.started.format(TIME_FORMAT).to_string());
                 false
             }
-            None => {
-                self.finish();
-                true
-            }
+            None => self.after_phase(self.cursor.phase),
         };
         Ok(Page {
             records,
@@ -660,6 +748,7 @@ impl Goszakup {
         let q = match root {
             Root::TrdBuy => query(),
             Root::Contract => contract_query(),
+            Root::Plans => plans_query(),
         };
         let body = json!({ "query": q, "variables": variables });
         let resp = fetcher
@@ -698,6 +787,7 @@ impl Goszakup {
         let items = match root {
             Root::TrdBuy => parsed.data.and_then(|d| d.trd_buy),
             Root::Contract => parsed.data.and_then(|d| d.contract),
+            Root::Plans => parsed.data.and_then(|d| d.plans),
         }
         .ok_or_else(|| changed(format!("no data.{root:?} in the answer")))?;
         Ok(GqlAnswer {
@@ -722,11 +812,13 @@ impl Source for Goszakup {
     /// portal no longer publishes it (deleted announcements are not returned; cancelled
     /// ones are, with their status).
     ///
-    /// A direct contract (`contract-{id}`) cannot be asked for: no by-id filter of the
+    /// A direct contract (`contract-{id}`) or a plan point (`plan-{id}`) cannot be asked for: no by-id filter of the
     /// `Contract` root is known, and a guessed one would fail the whole query.
     fn recheck<'a>(&'a mut self, fetcher: &'a Fetcher, external_id: &'a str) -> RecheckFuture<'a> {
         Box::pin(async move {
-            if external_id.starts_with(CONTRACT_ID_PREFIX) {
+            if external_id.starts_with(CONTRACT_ID_PREFIX)
+                || external_id.starts_with(PLAN_ID_PREFIX)
+            {
                 return Ok(Recheck::Unsupported);
             }
             let id = external_id
@@ -774,6 +866,8 @@ struct GqlData {
     trd_buy: Option<Vec<Value>>,
     #[serde(rename = "Contract", default)]
     contract: Option<Vec<Value>>,
+    #[serde(rename = "Plans", default)]
+    plans: Option<Vec<Value>>,
 }
 
 #[derive(Deserialize)]
@@ -813,6 +907,7 @@ mod tests {
             config,
             token: token.map(str::to_string),
             since: None,
+            until: None,
             allowed_hosts: vec![],
         }
     }

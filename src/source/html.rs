@@ -506,6 +506,7 @@ mod tests {
             config,
             token: None,
             since: None,
+            until: None,
             allowed_hosts: vec![],
         };
         HtmlSource::open(&spec, &settings, None).unwrap()

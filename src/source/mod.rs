@@ -57,6 +57,9 @@ pub struct SourceSpec {
     pub token: Option<String>,
     /// `--since`: overrides the saved cursor's start.
     pub since: Option<chrono::NaiveDate>,
+    /// `backfill --until`: the last day to crawl (sources that can bound a crawl's end,
+    /// goszakup; others crawl up to today). None: up to now.
+    pub until: Option<chrono::NaiveDate>,
     /// Hosts this source may reach: its own and its attachments' ([`allowed_hosts`]). See
     /// [`open`].
     pub allowed_hosts: Vec<String>,
@@ -69,6 +72,7 @@ impl SourceSpec {
         SourceSpec {
             token: config.token(),
             since,
+            until: None,
             allowed_hosts: allowed_hosts(config),
             config: config.clone(),
         }
@@ -81,6 +85,7 @@ impl std::fmt::Debug for SourceSpec {
             .field("config", &self.config)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field("since", &self.since)
+            .field("until", &self.until)
             .field("allowed_hosts", &self.allowed_hosts)
             .finish()
     }

@@ -491,6 +491,7 @@ pub fn map_advert(item: &Value, notice_url: &str, host: &Url) -> Option<NoticeRe
         payloads: Vec::new(),
         attach: false,
         external_id: id,
+        ..Default::default()
     })
 }
 

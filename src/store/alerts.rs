@@ -52,6 +52,11 @@ pub struct AlertItem {
     /// Who was paid: the suppliers of the notice's awards and contracts still listed,
     /// as (name where known, identifier: the BIN/IIN for goszakup).
     pub suppliers: Vec<(Option<String>, String)>,
+    /// A plan point (notice kind `plan`): reported in the digest's own section, as planned.
+    pub planned: bool,
+    /// For a plan point, the announcements and contracts that follow it; for an
+    /// announcement or contract, the plan points it follows: (number, public URL) each.
+    pub plan_links: Vec<(Option<String>, Option<String>)>,
 }
 
 /// One pending `changed` alert: a flagged notice changed, lost the matched words, was
@@ -158,7 +163,16 @@ const ITEM_SELECT: &str = "
                FROM awards aw JOIN award_suppliers x ON x.award_id = aw.id
                JOIN suppliers sp ON sp.id = x.supplier_id
                WHERE aw.notice_id = n.id AND aw.removed_at IS NULL
-               ORDER BY sp.identifier) w)
+               ORDER BY sp.identifier) w),
+           n.kind = 'plan',
+           (SELECT json_group_array(json_array(o.number, o.url)) FROM (
+               SELECT DISTINCT o.id, o.number AS number, o.url AS url
+               FROM plan_links me
+               JOIN plan_links pl ON pl.plan_point = me.plan_point AND pl.notice_id <> me.notice_id
+               JOIN notices o ON o.id = pl.notice_id
+               WHERE me.notice_id = n.id AND o.source_id = n.source_id
+                 AND (o.kind = 'plan') <> (n.kind = 'plan')
+               ORDER BY o.id LIMIT 5) o)
     FROM alerts a
     JOIN matches m ON m.id = a.match_id
     JOIN notices n ON n.id = m.notice_id
@@ -200,6 +214,11 @@ fn item_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertItem> {
         suppliers: r
             .get::<_, Option<String>>(28)?
             .and_then(|j| serde_json::from_str::<Vec<(Option<String>, String)>>(&j).ok())
+            .unwrap_or_default(),
+        planned: r.get(29)?,
+        plan_links: r
+            .get::<_, Option<String>>(30)?
+            .and_then(|j| serde_json::from_str::<Vec<(Option<String>, Option<String>)>>(&j).ok())
             .unwrap_or_default(),
     })
 }

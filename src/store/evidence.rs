@@ -177,6 +177,16 @@ pub struct ShowVersion {
     pub changes: Option<VersionChanges>,
 }
 
+/// A plan point and a notice that share a plan point id, seen from either.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShowPlanLink {
+    pub plan_point: String,
+    pub external_id: String,
+    pub number: Option<String>,
+    pub title: String,
+    pub url: Option<String>,
+}
+
 /// Everything the store knows about one notice.
 #[derive(Debug, Clone, Serialize)]
 pub struct NoticeView {
@@ -201,6 +211,11 @@ pub struct NoticeView {
     pub last_seen_at: String,
     pub gone_at: Option<String>,
     pub version: i64,
+    /// `notice` or `plan` (a plan point).
+    pub kind: String,
+    /// For a plan point, the notices that follow it; for a notice, the plan points it
+    /// follows (by plan point id).
+    pub plan_links: Vec<ShowPlanLink>,
     pub lots: Vec<ShowLot>,
     pub awards: Vec<ShowAward>,
     pub documents: Vec<ShowDocument>,
@@ -518,7 +533,7 @@ impl Store {
                 "SELECT n.id, s.name, n.external_id, n.number, n.title, n.title_kk, n.url, a.identifier,
                         COALESCE(a.name_ru, a.name_kk, a.name_en), n.amount, n.currency, n.status,
                         n.status_code, n.method, n.published_at, n.deadline_at, n.deadline_local,
-                        n.first_seen_at, n.last_seen_at, n.gone_at, n.version
+                        n.first_seen_at, n.last_seen_at, n.gone_at, n.version, n.kind
                  FROM notices n JOIN sources s ON s.id = n.source_id
                  LEFT JOIN agencies a ON a.id = n.agency_id WHERE n.id = ?1",
                 [id],
@@ -545,6 +560,8 @@ impl Store {
                         last_seen_at: r.get(18)?,
                         gone_at: r.get(19)?,
                         version: r.get(20)?,
+                        kind: r.get(21)?,
+                        plan_links: Vec::new(),
                         lots: Vec::new(),
                         awards: Vec::new(),
                         documents: Vec::new(),
@@ -558,6 +575,23 @@ impl Store {
         let Some(mut v) = head else {
             return Ok(None);
         };
+        let mut stmt = self.conn.prepare(
+            "SELECT DISTINCT me.plan_point, o.external_id, o.number, o.title, o.url
+             FROM notices n JOIN plan_links me ON me.notice_id = n.id
+             JOIN plan_links pl ON pl.plan_point = me.plan_point AND pl.notice_id <> n.id
+             JOIN notices o ON o.id = pl.notice_id
+             WHERE n.id = ?1 AND o.source_id = n.source_id AND (o.kind = 'plan') <> (n.kind = 'plan')
+             ORDER BY o.id",
+        )?;
+        v.plan_links = collect(&mut stmt, [id], |r| {
+            Ok(ShowPlanLink {
+                plan_point: r.get(0)?,
+                external_id: r.get(1)?,
+                number: r.get(2)?,
+                title: r.get(3)?,
+                url: r.get(4)?,
+            })
+        })?;
         let mut stmt = self.conn.prepare(
             "SELECT id, number, title, amount, quantity, status FROM lots WHERE notice_id = ?1 ORDER BY id",
         )?;

@@ -5,10 +5,15 @@
 //! `crate::states` (a value the enum does not know is an error, never a guess); the
 //! database checks the same sets (triggers of the `states` migration). The database runs in
 //! WAL mode with a busy timeout and
-//! foreign keys on; migrations are numbered SQL files recorded in `PRAGMA user_version`
-//! and applied, each in its own transaction, when the database is opened.
+//! foreign keys on; migrations are numbered SQL files applied in their numbers' order, each
+//! in its own transaction, when the database is opened. Each applied migration is recorded
+//! by number in `schema_migrations`, and `PRAGMA user_version` holds the highest number
+//! applied: a number may be missing (a branch's migration not merged yet) and, once it
+//! arrives, it is applied to the databases that lack it even though a later one already
+//! ran, so migrations must not depend on ones numbered between them and their base.
 
 mod alerts;
+mod backfill;
 mod currency;
 mod evidence;
 pub mod history;
@@ -23,9 +28,10 @@ pub use alerts::{
     AlertItem, ChangeItem, DigestContent, FailingSource, Recovered, StaleFailures, StoredDigest,
     UnconfirmedDigest,
 };
+pub use backfill::{Backfill, BackfillStatus};
 pub use evidence::{
     EvidenceGap, EvidenceRow, NewEvidence, NoticeView, RecordEvidence, ShowAward, ShowDocument,
-    ShowLot, ShowMatch, ShowSupplier, ShowVersion,
+    ShowLot, ShowMatch, ShowPlanLink, ShowSupplier, ShowVersion,
 };
 pub use matches::{NewMatch, Routable, ScanInput, ScanOutcome, ScanTarget};
 pub use notices::{
@@ -75,10 +81,26 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "015_watch_alerts",
         include_str!("migrations/015_watch_alerts.sql"),
     ),
+    (
+        "016_plans_backfill",
+        include_str!("migrations/016_plans_backfill.sql"),
+    ),
 ];
 
-/// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+/// The number of a migration: the digits its name starts with ("016_plans" is 16).
+const fn migration_number(name: &str) -> i64 {
+    let b = name.as_bytes();
+    let mut i = 0;
+    let mut n = 0i64;
+    while i < b.len() && b[i].is_ascii_digit() {
+        n = n * 10 + (b[i] - b'0') as i64;
+        i += 1;
+    }
+    n
+}
+
+/// The schema version this build writes: the number of its last migration.
+pub const SCHEMA_VERSION: i64 = migration_number(MIGRATIONS[MIGRATIONS.len() - 1].0);
 
 /// The tables `status` counts, in the order it shows them.
 pub const TABLES: &[&str] = &[
@@ -330,18 +352,69 @@ impl Store {
     }
 }
 
-/// Apply the migrations after the database's version, up to `target`.
+/// Apply the migrations numbered up to `target` that the database lacks, in order.
 fn migrate_to(conn: &mut Connection, path: &Path, target: i64) -> Result<(), StoreError> {
+    migrate_list(conn, path, MIGRATIONS, target)
+}
+
+/// [`migrate_to`] over a given list (the tests' lists have gaps).
+fn migrate_list(
+    conn: &mut Connection,
+    path: &Path,
+    list: &[(&'static str, &'static str)],
+    target: i64,
+) -> Result<(), StoreError> {
     let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if found > SCHEMA_VERSION {
+    let newest = list.last().map_or(0, |(n, _)| migration_number(n));
+    if found > newest {
         return Err(StoreError::TooNew {
             path: path.to_path_buf(),
             found,
         });
     }
-    for (i, (name, sql)) in MIGRATIONS.iter().enumerate() {
-        let version = i as i64 + 1;
-        if version <= found || version > target {
+    let record_err = |source| StoreError::Migration {
+        path: path.to_path_buf(),
+        name: "schema_migrations",
+        source,
+    };
+    {
+        // The record of applied migrations. A database from before it was kept had every
+        // migration up to its user_version applied (their numbers ran without gaps then).
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(record_err)?;
+        let exists: bool = tx
+            .query_row(
+                "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(record_err)?;
+        if !exists {
+            let version: i64 = tx
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .map_err(record_err)?;
+            tx.execute_batch(
+                "CREATE TABLE schema_migrations (
+                     number     INTEGER PRIMARY KEY,
+                     name       TEXT NOT NULL,
+                     applied_at TEXT NOT NULL
+                 )",
+            )
+            .map_err(record_err)?;
+            tx.execute(
+                "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < ?1)
+                 INSERT INTO schema_migrations (number, name, applied_at)
+                 SELECT x, 'before schema_migrations', ?2 FROM n WHERE ?1 > 0",
+                params![version, now()],
+            )
+            .map_err(record_err)?;
+        }
+        tx.commit().map_err(record_err)?;
+    }
+    for (name, sql) in list {
+        let number = migration_number(name);
+        if number > target {
             continue;
         }
         let fail = |source| StoreError::Migration {
@@ -350,21 +423,33 @@ fn migrate_to(conn: &mut Connection, path: &Path, target: i64) -> Result<(), Sto
             source,
         };
         // IMMEDIATE: a second process opening at the same moment waits for this one,
-        // then sees the new version and skips the migration.
+        // then sees the migration recorded and skips it.
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(fail)?;
-        let current: i64 = tx
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
+        let applied: bool = tx
+            .query_row(
+                "SELECT count(*) > 0 FROM schema_migrations WHERE number = ?1",
+                [number],
+                |r| r.get(0),
+            )
             .map_err(fail)?;
-        if current >= version {
+        if applied {
             continue;
         }
         tx.execute_batch(sql).map_err(fail)?;
-        tx.pragma_update(None, "user_version", version)
+        tx.execute(
+            "INSERT INTO schema_migrations (number, name, applied_at) VALUES (?1, ?2, ?3)",
+            params![number, name, now()],
+        )
+        .map_err(fail)?;
+        let current: i64 = tx
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(fail)?;
+        tx.pragma_update(None, "user_version", current.max(number))
             .map_err(fail)?;
         tx.commit().map_err(fail)?;
-        tracing::info!(migration = name, version, "database migrated");
+        tracing::info!(migration = name, number, "database migrated");
     }
     Ok(())
 }
@@ -411,17 +496,71 @@ mod tests {
 
     #[test]
     fn migrations_are_numbered_in_order() {
-        for (i, (name, _)) in MIGRATIONS.iter().enumerate() {
-            let want = format!("{:03}_", i + 1);
-            assert!(name.starts_with(&want), "{name} should start with {want}");
+        let mut last = 0;
+        for (name, _) in MIGRATIONS {
+            let n = migration_number(name);
+            assert!(
+                name.starts_with(&format!("{n:03}_")),
+                "{name} should start with three digits and _"
+            );
+            assert!(n > last, "{name} should come after {last:03}");
+            last = n;
         }
+    }
+
+    /// A migration numbered below one a database already has (another branch's, merged
+    /// later) is still applied to it, once; a database from before the record of applied
+    /// migrations counts every migration up to its user_version as applied.
+    #[test]
+    fn a_migration_merged_later_is_applied_below_a_newer_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gap.db");
+        let mut conn = Connection::open(&path).unwrap();
+        configure(&conn).unwrap();
+        let early: &[(&str, &str)] = &[
+            ("001_a", "CREATE TABLE a (x);"),
+            ("003_c", "CREATE TABLE c (x);"),
+        ];
+        migrate_list(&mut conn, &path, early, 3).unwrap();
+        let later: &[(&str, &str)] = &[
+            ("001_a", "CREATE TABLE a (x);"),
+            ("002_b", "CREATE TABLE b (x); INSERT INTO b VALUES (1);"),
+            ("003_c", "CREATE TABLE c (x);"),
+        ];
+        migrate_list(&mut conn, &path, later, 3).unwrap();
+        migrate_list(&mut conn, &path, later, 3).unwrap();
+        let one = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(one("SELECT count(*) FROM b"), 1);
+        assert_eq!(one("PRAGMA user_version"), 3);
+        assert_eq!(
+            one("SELECT CAST(group_concat(number, '') AS INTEGER) FROM schema_migrations"),
+            123
+        );
+        // A database of the numbered-by-position days: user_version 2, no record.
+        let old = dir.path().join("old.db");
+        let mut conn = Connection::open(&old).unwrap();
+        conn.execute_batch("CREATE TABLE a (x); CREATE TABLE b (x); PRAGMA user_version = 2;")
+            .unwrap();
+        migrate_list(&mut conn, &old, later, 3).unwrap();
+        let tables: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name IN ('a', 'b', 'c')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(tables, 3);
     }
 
     /// A database left at each older version by an earlier build is brought forward
     /// without losing its rows.
     #[test]
     fn older_versions_migrate_forward_keeping_rows() {
-        for start in 1..SCHEMA_VERSION {
+        let numbers: Vec<i64> = MIGRATIONS
+            .iter()
+            .map(|(n, _)| migration_number(n))
+            .collect();
+        for &start in &numbers[..numbers.len() - 1] {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("old.db");
             {

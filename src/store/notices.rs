@@ -15,6 +15,8 @@ pub struct PageOutcome {
     pub unchanged: usize,
     /// Notices that are new or changed: they need their documents fetched and a scan.
     pub touched: Vec<i64>,
+    /// Every notice of the page, in its order (new, changed and unchanged).
+    pub all: Vec<i64>,
 }
 
 /// A document row still to be fetched and read.
@@ -166,6 +168,7 @@ impl Store {
         let at = now();
         for (i, rec) in records.iter().enumerate() {
             let (id, change) = upsert_notice(&tx, source_id, rec, &at)?;
+            out.all.push(id);
             if let Some(kept) = evidence.get(i) {
                 for row in &kept.rows {
                     let mut row = row.clone();
@@ -239,11 +242,13 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Notices of a source with documents not yet fetched (left by a killed or failed run).
+    /// Notices of a source with documents not yet fetched (left by a killed or failed run),
+    /// but for those left to a backfill's documents stage (`deferred`).
     pub fn notices_with_pending_documents(&self, source_id: i64) -> Result<Vec<i64>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT DISTINCT d.notice_id FROM documents d JOIN notices n ON n.id = d.notice_id
              WHERE n.source_id = ?1 AND d.fetched_at IS NULL AND d.removed_at IS NULL
+               AND d.deferred = 0
              ORDER BY d.notice_id",
         )?;
         let rows = stmt.query_map([source_id], |r| r.get(0))?;
@@ -440,6 +445,8 @@ fn upsert_notice(
     at: &str,
 ) -> Result<(i64, Change), StoreError> {
     let merged = with_held_awards(tx, source_id, rec)?;
+    // The record as the source sent it: its facets (kind, codes, plan points) are its own.
+    let own = rec;
     let rec = merged.as_ref().unwrap_or(rec);
     let snap = snapshot(rec);
     let snap_text = snap.to_string();
@@ -461,6 +468,7 @@ fn upsert_notice(
                 "UPDATE notices SET last_seen_at = ?2, gone_at = NULL WHERE id = ?1",
                 params![id, at],
             )?;
+            upsert_facets(tx, id, own)?;
             return Ok((id, Change::Same));
         }
         Some((id, _, v)) => (id, Change::Changed, v + 1),
@@ -575,11 +583,40 @@ fn upsert_notice(
     for a in &rec.awards {
         upsert_award(tx, id, a, at)?;
     }
+    upsert_facets(tx, id, own)?;
     mark_removed(tx, id, rec, at)?;
     if change == Change::Changed {
         refetch_flagged_documents(tx, id)?;
     }
     Ok((id, change))
+}
+
+/// What a record says of its notice outside the snapshot: its kind, subject type, catalogue
+/// codes and plan points (added, never removed: an attached contract names its own). An
+/// attach record leaves the kind and subject type of the held notice alone.
+fn upsert_facets(tx: &Transaction, id: i64, rec: &NoticeRecord) -> Result<(), StoreError> {
+    if !rec.attach {
+        tx.prepare_cached(
+            "UPDATE notices SET kind = ?2, subject_type = COALESCE(?3, subject_type) WHERE id = ?1",
+        )?
+        .execute(params![id, rec.kind.as_str(), rec.subject_type])?;
+    } else if rec.subject_type.is_some() {
+        tx.prepare_cached(
+            "UPDATE notices SET subject_type = COALESCE(subject_type, ?2) WHERE id = ?1",
+        )?
+        .execute(params![id, rec.subject_type])?;
+    }
+    for code in &rec.codes {
+        tx.prepare_cached("INSERT OR IGNORE INTO notice_codes (notice_id, code) VALUES (?1, ?2)")?
+            .execute(params![id, code])?;
+    }
+    for point in &rec.plan_points {
+        tx.prepare_cached(
+            "INSERT OR IGNORE INTO plan_links (notice_id, plan_point) VALUES (?1, ?2)",
+        )?
+        .execute(params![id, point])?;
+    }
+    Ok(())
 }
 
 /// One award with its suppliers: the award row is updated in place, its supplier list

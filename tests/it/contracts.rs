@@ -161,7 +161,8 @@ fn write_config(dir: &Path, url: &str, smtp_port: u16) {
     std::fs::write(dir.join("config.toml"), cfg).unwrap();
 }
 
-fn run(dir: &Path) {
+/// `tenderscan run` with the token, which must exit 0.
+pub(crate) fn run(dir: &Path) {
     let out = tenderscan(dir)
         .env("TEST_GOSZAKUP_TOKEN", TOKEN)
         .arg("run")

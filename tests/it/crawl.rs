@@ -75,7 +75,10 @@ fn host_port(server: &MockServer) -> String {
 
 /// Announcements only (the contracts' phase has tests of its own, in sources.rs).
 fn goszakup() -> SourceKind {
-    SourceKind::Goszakup(GoszakupSettings { contracts: false })
+    SourceKind::Goszakup(GoszakupSettings {
+        contracts: false,
+        plans: false,
+    })
 }
 
 fn goszakup_html(terms: &[&str]) -> SourceKind {
@@ -95,6 +98,7 @@ fn spec(server: &MockServer, kind: SourceKind) -> SourceSpec {
         config,
         token: Some(TOKEN.into()),
         since: None,
+        until: None,
         allowed_hosts: vec![host_port(server)],
     }
 }
@@ -1510,7 +1514,10 @@ async fn contracts_are_paged_after_the_journal_with_their_own_cursor() {
         .mount(&server)
         .await;
     let f = fetcher(&server);
-    let kind = SourceKind::Goszakup(GoszakupSettings { contracts: true });
+    let kind = SourceKind::Goszakup(GoszakupSettings {
+        contracts: true,
+        plans: false,
+    });
     let mut src = source::open(&spec(&server, kind.clone()), None).unwrap();
     let pages = drain(src.as_mut(), &f).await.unwrap();
     assert_eq!(pages.len(), 4, "announcements, journal, two contract pages");

@@ -3,6 +3,7 @@
 #![recursion_limit = "256"]
 
 mod alert;
+mod backfill;
 mod bounds;
 mod channels;
 mod commands;
@@ -15,6 +16,7 @@ mod hostile;
 mod mime;
 mod ocr;
 mod pipeline;
+mod plans;
 mod portals;
 mod reports;
 mod rules;

@@ -75,6 +75,7 @@ pub(crate) fn spec(url: &str, kind: SourceKind) -> SourceSpec {
         config,
         token: None,
         since: None,
+        until: None,
         allowed_hosts: vec![host_port(url)],
     }
 }

@@ -9,7 +9,8 @@
 use super::escape::{clean_inline, evidence_parts, h, header_text, safe_url};
 use super::i18n::{deadline_line, event_line, labels, money, price_line, sev_index};
 use super::{
-    MAX_AGENCY_CHARS, MAX_FIELD_CHARS, MAX_TITLE_CHARS, agency_line, found_in, group, rule_title,
+    MAX_AGENCY_CHARS, MAX_FIELD_CHARS, MAX_TITLE_CHARS, agency_line, found_in, group, plan_line,
+    rule_title,
 };
 use crate::alert::RuleText;
 use crate::config::Language;
@@ -112,7 +113,12 @@ pub(crate) fn pieces(
         let first = g.items[0];
         let title = header_text(&first.title, MAX_TITLE_CHARS);
         let link = first.url.as_deref().and_then(safe_url);
-        let sev = l.severity[sev_index(g.top)].to_uppercase();
+        // A plan point says so where a finding says its severity.
+        let sev = if first.planned {
+            l.planned.to_uppercase()
+        } else {
+            l.severity[sev_index(g.top)].to_uppercase()
+        };
         let mut html = format!(
             "<b>{}</b> · {}\n",
             h(&sev),
@@ -121,6 +127,9 @@ pub(crate) fn pieces(
         let _ = writeln!(html, "{}", title_html(&title, link.as_deref()));
         if let Some(a) = agency_line(first, l) {
             let _ = writeln!(html, "{}: {}", h(l.agency), h(&a));
+        }
+        if let Some((label, p)) = plan_line(first, l) {
+            let _ = writeln!(html, "{}: {}", h(label), h(&p));
         }
         if let Some(m) = first
             .notice_amount
@@ -218,6 +227,7 @@ pub(crate) fn pieces(
                 "currency": first.currency.as_deref().map(|c| header_text(c, 10)),
                 "deadline_at": first.deadline_at,
                 "severity": g.top.to_string(),
+                "planned": first.planned,
                 "findings": findings,
                 "page_url": page_link,
             }),

@@ -8,7 +8,7 @@ use super::escape::{evidence_parts, h, header_text, html_escape, safe_url, url_t
 use super::i18n::{deadline_line, event_line, labels, money, price_line, sev_index};
 use super::{
     Body, MAX_AGENCY_CHARS, MAX_FIELD_CHARS, MAX_TITLE_CHARS, NoticeGroup, agency_line, found_in,
-    method_line, rule_title, supplier_line,
+    method_line, plan_line, rule_title, supplier_line,
 };
 use crate::alert::RuleText;
 use crate::config::Language;
@@ -42,8 +42,10 @@ pub(super) fn html_part(body: &Body<'_>) -> String {
         }
     }
     for (sev, in_section) in body.sections() {
-        let heading = l.sections[sev_index(sev)];
-        let color = ["#555", "#b36b00", "#b00020"][sev_index(sev)];
+        let heading = sev.map_or(l.planned, |sev| l.sections[sev_index(sev)]);
+        let color = sev.map_or("#1a5fb4", |sev| {
+            ["#555", "#b36b00", "#b00020"][sev_index(sev)]
+        });
         let _ = writeln!(
             html,
             "<h2 style=\"color:{color};border-bottom:2px solid {color};margin-top:28px\">{} ({})</h2>",
@@ -104,6 +106,9 @@ fn notice_html(
     }
     if let Some(s) = supplier_line(first, l) {
         row(out, l.supplier, html_escape(&s));
+    }
+    if let Some((label, p)) = plan_line(first, l) {
+        row(out, label, html_escape(&p));
     }
     if let Some(m) = first
         .notice_amount

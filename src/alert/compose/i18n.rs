@@ -52,6 +52,12 @@ pub(super) struct Labels {
     pub(super) watch_changed: &'static str,
     /// The link to the newsroom's page of a notice (`[alerts] page_url`).
     pub(super) page: &'static str,
+    /// The section of plan points (what an agency plans to buy, before any announcement).
+    pub(super) planned: &'static str,
+    /// On a plan point: the announcements and contracts that followed it.
+    pub(super) followed_by: &'static str,
+    /// On an announcement or contract: the plan points it follows.
+    pub(super) plan_point: &'static str,
     pub(super) footer: &'static str,
 }
 
@@ -86,6 +92,9 @@ const EN: Labels = Labels {
     watch_new: "new on the portal",
     watch_changed: "changed on the portal",
     page: "On the newsroom's page",
+    planned: "Planned (plan points, before any announcement)",
+    followed_by: "Followed by",
+    plan_point: "Planned as plan point",
     footer: "Sent by tenderscan. A match is a lead, not proof: read the tender documents before you publish.",
 };
 
@@ -120,6 +129,9 @@ const RU: Labels = Labels {
     watch_new: "новая на портале",
     watch_changed: "изменилась на портале",
     page: "На странице редакции",
+    planned: "Запланировано (пункты плана, до объявления)",
+    followed_by: "Последовавшая закупка",
+    plan_point: "Пункт плана",
     footer: "Отправлено tenderscan. Совпадение — повод проверить, а не доказательство: прочитайте документацию закупки перед публикацией.",
 };
 
@@ -154,6 +166,9 @@ const KK: Labels = Labels {
     watch_new: "порталда жаңа",
     watch_changed: "порталда өзгерді",
     page: "Редакция бетінде",
+    planned: "Жоспарланған (жоспар тармақтары, хабарландыруға дейін)",
+    followed_by: "Одан кейінгі сатып алу",
+    plan_point: "Жоспар тармағы",
     footer: "tenderscan жіберді. Сәйкестік дәлел емес, тексеруге себеп: жарияламас бұрын сатып алу құжаттамасын оқыңыз.",
 };
 

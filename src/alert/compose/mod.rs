@@ -223,6 +223,36 @@ fn supplier_line(item: &AlertItem, l: &Labels) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("; "))
 }
 
+/// What a plan point was followed by, or which plan points a notice follows: the label and
+/// each as "number (link)", cleaned and capped.
+fn plan_line(item: &AlertItem, l: &Labels) -> Option<(&'static str, String)> {
+    let parts: Vec<String> = item
+        .plan_links
+        .iter()
+        .filter_map(|(number, url)| {
+            let n = number
+                .as_deref()
+                .map(|n| header_text(n, MAX_FIELD_CHARS))
+                .filter(|n| !n.is_empty());
+            let u = url
+                .as_deref()
+                .map(|u| escape::safe_url(u).unwrap_or_else(|| escape::url_text(u)));
+            match (n, u) {
+                (Some(n), Some(u)) => Some(format!("{n} ({u})")),
+                (Some(n), None) => Some(n),
+                (None, Some(u)) => Some(u),
+                (None, None) => None,
+            }
+        })
+        .collect();
+    let label = if item.planned {
+        l.followed_by
+    } else {
+        l.plan_point
+    };
+    (!parts.is_empty()).then(|| (label, parts.join("; ")))
+}
+
 /// The procurement method, cleaned and capped.
 fn method_line(item: &AlertItem) -> Option<String> {
     item.method
@@ -276,18 +306,28 @@ struct Body<'a> {
 }
 
 impl<'a> Body<'a> {
-    /// The notices by the severity of their most severe finding, high first; a severity
-    /// without notices has no section.
-    fn sections(&self) -> impl Iterator<Item = (Severity, Vec<&'a NoticeGroup<'a>>)> {
+    /// The notices by the severity of their most severe finding, high first, then the plan
+    /// points (`None`: planned, their own section); a section without notices is left out.
+    fn sections(&self) -> impl Iterator<Item = (Option<Severity>, Vec<&'a NoticeGroup<'a>>)> {
         let groups = self.groups;
-        [Severity::High, Severity::Medium, Severity::Low]
-            .into_iter()
-            .map(move |sev| {
-                let in_section: Vec<&NoticeGroup> =
-                    groups.iter().filter(|g| g.top == sev).collect();
-                (sev, in_section)
-            })
-            .filter(|(_, in_section)| !in_section.is_empty())
+        [
+            Some(Severity::High),
+            Some(Severity::Medium),
+            Some(Severity::Low),
+            None,
+        ]
+        .into_iter()
+        .map(move |sev| {
+            let in_section: Vec<&NoticeGroup> = groups
+                .iter()
+                .filter(|g| match sev {
+                    Some(sev) => !g.items[0].planned && g.top == sev,
+                    None => g.items[0].planned,
+                })
+                .collect();
+            (sev, in_section)
+        })
+        .filter(|(_, in_section)| !in_section.is_empty())
     }
 }
 
@@ -397,6 +437,8 @@ mod tests {
             by_ocr: false,
             method: None,
             suppliers: Vec::new(),
+            planned: false,
+            plan_links: Vec::new(),
         }
     }
 
@@ -474,6 +516,49 @@ mod tests {
         let d = digest(&[at], &[], &[], &HashMap::new(), Language::En);
         assert!(d.text.contains(&format!("1. {}…\n", "т".repeat(299))));
         assert_eq!(header_text("ab cd", 4), "ab…");
+    }
+
+    /// A plan point is in the planned section after the severities, with what followed it,
+    /// escaped in HTML; an announcement says the plan point it follows.
+    #[test]
+    fn plan_points_have_their_own_section_and_their_links() {
+        let mut plan = item();
+        plan.notice_id = 2;
+        plan.alert_id = 2;
+        plan.planned = true;
+        plan.title = "План <SMM>".into();
+        plan.plan_links = vec![(
+            Some("900001-1".into()),
+            Some("https://goszakup.gov.kz/ru/announce/index/900001".into()),
+        )];
+        let mut anno = item();
+        anno.plan_links = vec![(Some("77000123 (2026)".into()), None)];
+        let d = digest(&[plan.clone(), anno], &[], &HashMap::new(), Language::En);
+        let high = d.text.find("== HIGH (1) ==").unwrap();
+        let planned = d
+            .text
+            .find("== PLANNED (PLAN POINTS, BEFORE ANY ANNOUNCEMENT) (1) ==");
+        assert!(planned.is_some_and(|p| p > high), "{}", d.text);
+        assert!(
+            d.text.contains(
+                "Followed by: 900001-1 (https://goszakup.gov.kz/ru/announce/index/900001)"
+            ),
+            "{}",
+            d.text
+        );
+        assert!(
+            d.text.contains("Planned as plan point: 77000123 (2026)"),
+            "{}",
+            d.text
+        );
+        assert!(d.html.contains("План &lt;SMM&gt;"), "{}", d.html);
+        let ru = digest(&[plan], &[], &HashMap::new(), Language::Ru);
+        assert!(
+            ru.text.contains("Последовавшая закупка: 900001-1"),
+            "{}",
+            ru.text
+        );
+        assert!(!ru.text.contains("ВЫСОКАЯ"), "{}", ru.text);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use super::escape::{clean_inline, evidence_parts, header_text, safe_url, url_tex
 use super::i18n::{deadline_line, event_line, labels, money, price_line, sev_index};
 use super::{
     Body, MAX_AGENCY_CHARS, MAX_FIELD_CHARS, MAX_TITLE_CHARS, NoticeGroup, agency_line, found_in,
-    method_line, rule_title, supplier_line,
+    method_line, plan_line, rule_title, supplier_line,
 };
 use crate::alert::RuleText;
 use crate::config::Language;
@@ -37,7 +37,7 @@ pub(super) fn text_part(body: &Body<'_>) -> String {
         }
     }
     for (sev, in_section) in body.sections() {
-        let heading = l.sections[sev_index(sev)];
+        let heading = sev.map_or(l.planned, |sev| l.sections[sev_index(sev)]);
         let _ = writeln!(
             text,
             "== {} ({}) ==\n",
@@ -76,6 +76,9 @@ fn notice_text(
     }
     if let Some(s) = supplier_line(first, l) {
         let _ = writeln!(out, "   {}: {s}", l.supplier);
+    }
+    if let Some((label, p)) = plan_line(first, l) {
+        let _ = writeln!(out, "   {label}: {p}");
     }
     if let Some(m) = first
         .notice_amount

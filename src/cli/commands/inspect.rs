@@ -27,6 +27,7 @@ pub(in crate::cli) fn status(cfg: &Config, format: OutputFormat, runs: usize) ->
     let unconfirmed = store.unconfirmed_digests()?;
     let ocr_counts = store.ocr_counts()?;
     let ocr_here = crate::extract::ocr::availability(&pipeline::extract_limits(cfg).ocr);
+    let backfills = store.backfills()?;
     let mut out = std::io::stdout().lock();
     if format == OutputFormat::Json {
         let v = serde_json::json!({
@@ -36,6 +37,7 @@ pub(in crate::cli) fn status(cfg: &Config, format: OutputFormat, runs: usize) ->
             "tables": counts.iter().map(|(t, n)| (t.to_string(), serde_json::Value::from(*n))).collect::<serde_json::Map<_, _>>(),
             "sources": health,
             "runs": recent,
+            "backfills": backfills,
             "unconfirmed_digests": unconfirmed.iter().map(|d| serde_json::json!({
                 "id": d.id,
                 "kind": d.kind,
@@ -101,6 +103,29 @@ pub(in crate::cli) fn status(cfg: &Config, format: OutputFormat, runs: usize) ->
                 state
             )?,
         }
+    }
+    if !backfills.is_empty() {
+        writeln!(out, "\nbackfills")?;
+    }
+    for b in &backfills {
+        writeln!(
+            out,
+            "  {:<20} {}..{}  stage {:<9} metadata: {} pages, {} notices ({} candidates)  documents: {} read, {} left ({} of candidates){}",
+            line(&b.source),
+            line(&b.since),
+            line(&b.until),
+            line(&b.stage),
+            b.pages,
+            b.notices,
+            b.candidates,
+            b.documents_done,
+            b.documents_left,
+            b.candidate_documents_left,
+            b.finished_at
+                .as_deref()
+                .map(|f| format!("  finished {}", line(f)))
+                .unwrap_or_default()
+        )?;
     }
     writeln!(out, "\nscans (OCR)")?;
     match &ocr_here {

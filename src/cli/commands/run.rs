@@ -1,9 +1,10 @@
 //! The commands that run the cycle: `run` and `crawl` (the pipeline once), `scan` (the
 //! rules over stored notices, `--ocr` first reading stored scans), `daemon` (the cycle on
-//! the schedule); and what they share: the run lock, the runtime, SIGINT/SIGTERM.
+//! the schedule), `backfill` (a period of the past); and what they share: the run lock, the runtime, SIGINT/SIGTERM.
 //!
 //! What this module must never do: work on the database without the run lock (another run
-//! holding it is exit 3, nothing done), or end a run on the first signal (it stops after
+//! holding it is exit 3, nothing done; `backfill` holds its own lock instead, and yields to
+//! runs), or end a run on the first signal (it stops after
 //! the current page or document and saves its cursor; only a second signal ends the
 //! process at once).
 
@@ -48,6 +49,87 @@ pub(in crate::cli) fn run_pipeline(
             ""
         }
     ));
+    Ok(if report.failed() || report.interrupted {
+        exit::PARTIAL
+    } else {
+        exit::OK
+    })
+}
+
+/// `backfill`: under the backfill's own lock (a second backfill is exit 3; runs go on, the
+/// backfill waits for them), with a progress bar on a terminal and plain progress lines
+/// otherwise.
+pub(in crate::cli) fn backfill(
+    cfg: &Config,
+    rules: &RuleSet,
+    opts: &pipeline::backfill::BackfillOptions,
+) -> Result<i32> {
+    exit_code(with_lock_of(
+        RunLock::acquire_backfill,
+        cfg,
+        |store, stop, rt| backfill_locked(cfg, rules, opts, store, stop, rt),
+    ))
+}
+
+fn backfill_locked(
+    cfg: &Config,
+    rules: &RuleSet,
+    opts: &pipeline::backfill::BackfillOptions,
+    store: &mut Store,
+    stop: &StopFlag,
+    rt: &tokio::runtime::Runtime,
+) -> Result<i32> {
+    let bar = crate::cli::output::BAR.get().cloned();
+    let last_line =
+        std::sync::Mutex::new(std::time::Instant::now() - std::time::Duration::from_secs(60));
+    let progress = |p: &pipeline::backfill::Progress| {
+        let text = crate::cli::output::backfill_progress(p);
+        match &bar {
+            Some(b) => {
+                if let Some(left) = p.left {
+                    b.set_length(p.done + left);
+                    b.set_position(p.done);
+                }
+                b.set_message(text);
+            }
+            None => {
+                // Plain lines, at most one each 5 seconds (and every stage's first).
+                let mut at = last_line.lock().unwrap_or_else(|e| e.into_inner());
+                if at.elapsed() >= std::time::Duration::from_secs(5) || p.done <= 1 {
+                    *at = std::time::Instant::now();
+                    eprintln!("tenderscan: backfill {text}");
+                }
+            }
+        }
+    };
+    let report = rt.block_on(pipeline::backfill::backfill(
+        cfg, store, rules, opts, stop, &progress,
+    ))?;
+    for s in &report.sources {
+        say(format_args!(
+            "backfill {}: {} notices ({} new, {} changed), {} documents, {} new matches, {} errors{}",
+            line(&s.name),
+            s.counts.notices_fetched,
+            s.counts.notices_new,
+            s.counts.notices_changed,
+            s.counts.documents,
+            s.counts.matches,
+            s.counts.errors,
+            s.error
+                .as_deref()
+                .map(|e| format!(": {}", line(e)))
+                .unwrap_or_default()
+        ));
+    }
+    for b in store.backfills()? {
+        say(format_args!(
+            "backfill {} {}..{}: {}",
+            line(&b.source),
+            b.since,
+            b.until,
+            b.stage
+        ));
+    }
     Ok(if report.failed() || report.interrupted {
         exit::PARTIAL
     } else {
@@ -198,7 +280,19 @@ pub(super) fn with_lock<T, F>(cfg: &Config, f: F) -> Result<Locked<T>>
 where
     F: FnOnce(&mut Store, &StopFlag, &tokio::runtime::Runtime) -> Result<T>,
 {
-    let _lock = match RunLock::acquire(&cfg.database.path) {
+    with_lock_of(RunLock::acquire, cfg, f)
+}
+
+/// [`with_lock`] with the lock `acquire` takes (the run lock, or the backfill's own).
+fn with_lock_of<T, F>(
+    acquire: fn(&std::path::Path) -> Result<RunLock, LockError>,
+    cfg: &Config,
+    f: F,
+) -> Result<Locked<T>>
+where
+    F: FnOnce(&mut Store, &StopFlag, &tokio::runtime::Runtime) -> Result<T>,
+{
+    let _lock = match acquire(&cfg.database.path) {
         Ok(l) => l,
         Err(e @ LockError::Held(..)) => {
             eprintln!("tenderscan: {}", line(&e.to_string()));

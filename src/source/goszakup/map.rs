@@ -8,6 +8,11 @@
 //! [`NoticeRecord::attach`]); a contract signed without one (direct single
 //! source, `trdBuyId` 0 or null) is a notice of its own, external id `contract-{id}`.
 //!
+//! Plan points (`Plans` root, [`map_plan`]) are notices of kind `plan`, external id
+//! `plan-{id}`. Announcements (their lots' `Plans`) and contracts (their units' `Plans`)
+//! name the plan points they follow ([`NoticeRecord::plan_points`]) and carry their ENSTRU
+//! codes ([`NoticeRecord::codes`]).
+//!
 //! Must never: invent a supplier, a method or an amount the portal did not send, or give a
 //! direct contract an id an announcement could have.
 
@@ -17,7 +22,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{CONTRACT_URL, NOTICE_URL, ZONE};
-use crate::model::{Agency, AwardRecord, DocumentRef, LotRecord, NoticeRecord, Supplier};
+use crate::model::{
+    Agency, AwardRecord, DocumentRef, LotRecord, NoticeKind, NoticeRecord, Supplier,
+};
 use crate::source::util::{lenient_amount, lenient_quantity, portal_time};
 use crate::source::{document_rank, is_spec, lenient_i64, lenient_string, media_type};
 
@@ -36,6 +43,8 @@ pub(crate) struct TrdBuy {
     total_sum: Option<f64>,
     #[serde(alias = "refTradeMethodsId", deserialize_with = "lenient_i64")]
     ref_trade_methods_id: Option<i64>,
+    #[serde(alias = "refSubjectTypeId", deserialize_with = "lenient_string")]
+    ref_subject_type_id: Option<String>,
     #[serde(alias = "customerBin", deserialize_with = "lenient_string")]
     customer_bin: Option<String>,
     #[serde(alias = "customerNameRu", deserialize_with = "lenient_string")]
@@ -90,6 +99,48 @@ struct Lot {
     ref_lots_status: Option<RefName>,
     #[serde(rename = "Files", alias = "files")]
     files: Option<Vec<FileRef>>,
+    /// The lot's plan points (`Lots { Plans { id refEnstruCode ... } }`): one or a list.
+    #[serde(rename = "Plans", alias = "plans", deserialize_with = "one_or_many")]
+    plans: Vec<PlanPoint>,
+}
+
+/// A nested object or a list of them (null or missing: none); items of another shape are
+/// skipped.
+fn one_or_many<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let v = Value::deserialize(d)?;
+    let items = match v {
+        Value::Array(a) => a,
+        Value::Null => Vec::new(),
+        other => vec![other],
+    };
+    Ok(items
+        .into_iter()
+        .filter_map(|i| T::deserialize(i).ok())
+        .collect())
+}
+
+/// The plan point ids and catalogue codes of `plans`, each once, in order.
+fn plan_refs<'a>(plans: impl IntoIterator<Item = &'a PlanPoint>) -> (Vec<String>, Vec<String>) {
+    let (mut ids, mut codes) = (Vec::new(), Vec::new());
+    for p in plans {
+        let clean = |s: &Option<String>| {
+            s.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty() && *s != "0")
+                .map(str::to_string)
+        };
+        if let Some(id) = clean(&p.id).filter(|i| !ids.contains(i)) {
+            ids.push(id);
+        }
+        if let Some(c) = clean(&p.ref_enstru_code).filter(|c| !codes.contains(c)) {
+            codes.push(c);
+        }
+    }
+    (ids, codes)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -126,9 +177,9 @@ pub(crate) fn map_trd_buy(item: &Value) -> Option<NoticeRecord> {
                 .map(str::to_string)
         })
         .or_else(|| status_code.clone());
-    let lots = t
-        .lots
-        .unwrap_or_default()
+    let raw_lots = t.lots.unwrap_or_default();
+    let (plan_points, codes) = plan_refs(raw_lots.iter().flat_map(|l| &l.plans));
+    let lots = raw_lots
         .into_iter()
         .filter_map(|l| {
             let external_id = l.id?;
@@ -183,6 +234,10 @@ pub(crate) fn map_trd_buy(item: &Value) -> Option<NoticeRecord> {
         // The answer it came in is the source's to add.
         payloads: Vec::new(),
         attach: false,
+        kind: NoticeKind::Notice,
+        subject_type: t.ref_subject_type_id,
+        codes,
+        plan_points,
     })
 }
 
@@ -215,6 +270,8 @@ pub(crate) struct Contract {
     contract_number_sys: Option<String>,
     #[serde(alias = "customerBin", deserialize_with = "lenient_string")]
     customer_bin: Option<String>,
+    #[serde(alias = "refSubjectTypeId", deserialize_with = "lenient_string")]
+    ref_subject_type_id: Option<String>,
     #[serde(alias = "refCurrencyCode", deserialize_with = "lenient_string")]
     ref_currency_code: Option<String>,
     #[serde(alias = "contractSum", deserialize_with = "lenient_amount")]
@@ -250,13 +307,15 @@ struct ContractUnit {
     total_sum: Option<f64>,
     #[serde(deserialize_with = "lenient_quantity")]
     quantity: Option<f64>,
-    #[serde(rename = "Plans", alias = "plans")]
-    plans: Option<PlanPoint>,
+    #[serde(rename = "Plans", alias = "plans", deserialize_with = "one_or_many")]
+    plans: Vec<PlanPoint>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct PlanPoint {
+    #[serde(deserialize_with = "lenient_string")]
+    id: Option<String>,
     #[serde(alias = "nameRu", deserialize_with = "lenient_string")]
     name_ru: Option<String>,
     #[serde(alias = "descRu", deserialize_with = "lenient_string")]
@@ -336,6 +395,8 @@ pub(crate) fn map_contract(item: &Value) -> Option<NoticeRecord> {
         contract_signed: signed.clone(),
     };
     let agency = agency([c.customer_bin.clone(), None, None], [None, None, None]);
+    let units: Vec<ContractUnit> = c.units.unwrap_or_default();
+    let (plan_points, codes) = plan_refs(units.iter().flat_map(|u| &u.plans));
     if let Some(trd_buy) = trd_buy {
         // What the contract says of its announcement: enough to store it if we do not hold it.
         return Some(NoticeRecord {
@@ -362,15 +423,17 @@ pub(crate) fn map_contract(item: &Value) -> Option<NoticeRecord> {
                 .collect(),
             awards: vec![award],
             attach: true,
+            subject_type: c.ref_subject_type_id,
+            codes,
+            plan_points,
             ..Default::default()
         });
     }
-    let units: Vec<ContractUnit> = c.units.unwrap_or_default();
     let lots = units
         .into_iter()
         .filter_map(|u| {
             let external_id = u.id?;
-            let plan = u.plans.unwrap_or_default();
+            let plan = u.plans.into_iter().next().unwrap_or_default();
             let description = [plan.desc_ru, plan.extra_desc_ru]
                 .into_iter()
                 .flatten()
@@ -431,6 +494,114 @@ pub(crate) fn map_contract(item: &Value) -> Option<NoticeRecord> {
         awards: vec![award],
         payloads: Vec::new(),
         attach: false,
+        kind: NoticeKind::Notice,
+        subject_type: c.ref_subject_type_id,
+        codes,
+        plan_points,
+    })
+}
+
+/// Prefix of the external id of a plan point (`Plans` root): `plan-{id}`.
+pub const PLAN_ID_PREFIX: &str = "plan-";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct Plan {
+    #[serde(deserialize_with = "lenient_string")]
+    id: Option<String>,
+    #[serde(alias = "subjectBiin", deserialize_with = "lenient_string")]
+    subject_biin: Option<String>,
+    #[serde(alias = "subjectNameRu", deserialize_with = "lenient_string")]
+    subject_name_ru: Option<String>,
+    #[serde(alias = "subjectNameKz", deserialize_with = "lenient_string")]
+    subject_name_kz: Option<String>,
+    #[serde(alias = "nameRu", deserialize_with = "lenient_string")]
+    name_ru: Option<String>,
+    #[serde(alias = "nameKz", deserialize_with = "lenient_string")]
+    name_kz: Option<String>,
+    #[serde(alias = "descRu", deserialize_with = "lenient_string")]
+    desc_ru: Option<String>,
+    #[serde(alias = "descKz", deserialize_with = "lenient_string")]
+    desc_kz: Option<String>,
+    #[serde(alias = "extraDescRu", deserialize_with = "lenient_string")]
+    extra_desc_ru: Option<String>,
+    #[serde(alias = "extraDescKz", deserialize_with = "lenient_string")]
+    extra_desc_kz: Option<String>,
+    #[serde(alias = "refEnstruCode", deserialize_with = "lenient_string")]
+    ref_enstru_code: Option<String>,
+    #[serde(alias = "refTradeMethodsId", deserialize_with = "lenient_i64")]
+    ref_trade_methods_id: Option<i64>,
+    #[serde(alias = "refSubjectTypeId", deserialize_with = "lenient_string")]
+    ref_subject_type_id: Option<String>,
+    #[serde(deserialize_with = "lenient_amount")]
+    amount: Option<f64>,
+    #[serde(alias = "plnPointYear", deserialize_with = "lenient_string")]
+    pln_point_year: Option<String>,
+    #[serde(alias = "refPlnPointStatusId", deserialize_with = "lenient_string")]
+    ref_pln_point_status_id: Option<String>,
+}
+
+/// Maps one plan point (GraphQL `Plans` item) into a notice of kind `plan`, external id
+/// `plan-{id}`: its name is the title, its descriptions (Russian, then Kazakh) the
+/// description the rules read, its agency the planning subject. `None` without an id.
+pub(crate) fn map_plan(item: &Value) -> Option<NoticeRecord> {
+    let p: Plan = match Plan::deserialize(item) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(error = %e, "Plans item has unexpected field types");
+            return None;
+        }
+    };
+    let id = p.id.clone().filter(|i| !i.trim().is_empty())?;
+    let description = [p.desc_ru, p.extra_desc_ru, p.desc_kz, p.extra_desc_kz]
+        .into_iter()
+        .flatten()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .fold(Vec::<String>::new(), |mut v, s| {
+            if !v.contains(&s) {
+                v.push(s);
+            }
+            v
+        })
+        .join("\n");
+    let code = p
+        .ref_enstru_code
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_string);
+    Some(NoticeRecord {
+        external_id: format!("{PLAN_ID_PREFIX}{id}"),
+        number: Some(match &p.pln_point_year {
+            Some(y) if !y.trim().is_empty() => format!("{id} ({})", y.trim()),
+            _ => id.clone(),
+        }),
+        title: p
+            .name_ru
+            .clone()
+            .or_else(|| p.name_kz.clone())
+            .unwrap_or_else(|| format!("{PLAN_ID_PREFIX}{id}")),
+        title_kk: p.name_kz,
+        description: (!description.is_empty()).then_some(description),
+        agency: agency(
+            [p.subject_biin, p.subject_name_ru, p.subject_name_kz],
+            [None, None, None],
+        ),
+        amount: p.amount,
+        currency: Some("KZT".into()),
+        status: p.ref_pln_point_status_id.clone(),
+        status_code: None,
+        method: p.ref_trade_methods_id.map(|m| {
+            trade_method_name(m)
+                .map(str::to_string)
+                .unwrap_or_else(|| m.to_string())
+        }),
+        kind: NoticeKind::Plan,
+        subject_type: p.ref_subject_type_id,
+        codes: code.into_iter().collect(),
+        plan_points: vec![id],
+        ..Default::default()
     })
 }
 
@@ -531,6 +702,53 @@ pub fn trade_method_name(code: i64) -> Option<&'static str> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// A plan point of the `Plans` root is a notice of kind plan; a lot's `Plans` (one or a
+    /// list) and a contract unit's name the plan points they follow, with their codes.
+    #[test]
+    fn plan_points_map_and_announcements_name_theirs() {
+        let plan = json!({"id": 77000123, "subjectBiin": 990240001234_i64,
+            "subjectNameRu": "ГУ «Аппарат акима»", "nameRu": "Услуги по продвижению",
+            "nameKz": null, "descRu": "Ведение страниц", "descKz": null,
+            "extraDescRu": "Ведение страниц", "extraDescKz": "Парақшаларды жүргізу",
+            "refEnstruCode": "731112.000.000000", "refTradeMethodsId": 3,
+            "refSubjectTypeId": 3, "count": 1, "price": 1300000, "amount": 1300000,
+            "plnPointYear": 2026, "refPlnPointStatusId": 2, "timestamp": "2026-11-26 09:12:44"});
+        let p = map_plan(&plan).unwrap();
+        assert_eq!(p.external_id, "plan-77000123");
+        assert_eq!(p.kind, NoticeKind::Plan);
+        assert_eq!(p.number.as_deref(), Some("77000123 (2026)"));
+        assert_eq!(p.title, "Услуги по продвижению");
+        assert_eq!(
+            p.description.as_deref(),
+            Some("Ведение страниц\nПарақшаларды жүргізу"),
+            "each text once"
+        );
+        assert_eq!(p.agency.unwrap().id, "990240001234");
+        assert_eq!(
+            (p.amount, p.subject_type.as_deref()),
+            (Some(1300000.0), Some("3"))
+        );
+        assert_eq!(
+            (p.codes, p.plan_points),
+            (
+                vec!["731112.000.000000".to_string()],
+                vec!["77000123".to_string()]
+            )
+        );
+        assert!(map_plan(&json!({"nameRu": "без id"})).is_none());
+        for plans in [
+            json!({"id": 77000123, "refEnstruCode": "731112.000.000000"}),
+            json!([{"id": "77000123", "refEnstruCode": "731112.000.000000"}, {"id": 0}]),
+        ] {
+            let t = map_trd_buy(&json!({"id": 1, "refSubjectTypeId": 3,
+                "Lots": [{"id": 10, "Plans": plans}]}))
+            .unwrap();
+            assert_eq!(t.plan_points, ["77000123"]);
+            assert_eq!(t.codes, ["731112.000.000000"]);
+            assert_eq!(t.subject_type.as_deref(), Some("3"));
+        }
+    }
 
     #[test]
     fn rest_snake_case_maps_like_graphql_camel_case() {
