@@ -533,7 +533,7 @@ mod tests {
         )];
         let mut anno = item();
         anno.plan_links = vec![(Some("77000123 (2026)".into()), None)];
-        let d = digest(&[plan.clone(), anno], &[], &HashMap::new(), Language::En);
+        let d = digest(&[plan.clone(), anno], &[], &[], &HashMap::new(), Language::En);
         let high = d.text.find("== HIGH (1) ==").unwrap();
         let planned = d
             .text
@@ -552,7 +552,7 @@ mod tests {
             d.text
         );
         assert!(d.html.contains("План &lt;SMM&gt;"), "{}", d.html);
-        let ru = digest(&[plan], &[], &HashMap::new(), Language::Ru);
+        let ru = digest(&[plan], &[], &[], &HashMap::new(), Language::Ru);
         assert!(
             ru.text.contains("Последовавшая закупка: 900001-1"),
             "{}",
