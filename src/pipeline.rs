@@ -1099,6 +1099,8 @@ fn read_notice(rules: &RuleSet, input: &ScanInput) -> Vec<NewMatch> {
                 quota_kind: main.map(|q| q.kind),
                 quota_count: main.map(|q| q.count.min(i64::MAX as u64) as i64),
                 quota_period: main.and_then(|q| q.per),
+                reasons_json: (!m.reasons.is_empty())
+                    .then(|| serde_json::to_string(&m.reasons).unwrap_or_else(|_| "[]".into())),
             });
         }
     }

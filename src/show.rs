@@ -251,6 +251,9 @@ pub fn notice_text(v: &NoticeView, evidence: &Evidence) -> String {
                 .unwrap_or_default()
         );
         let _ = writeln!(o, "      {}", cell(&m.evidence));
+        for r in &m.reasons {
+            let _ = writeln!(o, "      {}", cell(r));
+        }
     }
     let _ = writeln!(o, "\nversions ({})", v.versions.len());
     for ver in &v.versions {

@@ -1350,6 +1350,7 @@ mod tests {
             suppliers: Vec::new(),
             planned: false,
             plan_links: Vec::new(),
+            reasons: Vec::new(),
         }
     }
 

@@ -57,6 +57,8 @@ pub struct AlertItem {
     /// For a plan point, the announcements and contracts that follow it; for an
     /// announcement or contract, the plan points it follows: (number, public URL) each.
     pub plan_links: Vec<(Option<String>, Option<String>)>,
+    /// What the second opinion said about the match: its score and the words that moved it.
+    pub reasons: Vec<String>,
 }
 
 /// One pending `changed` alert: a flagged notice changed, lost the matched words, was
@@ -172,7 +174,8 @@ const ITEM_SELECT: &str = "
                JOIN notices o ON o.id = pl.notice_id
                WHERE me.notice_id = n.id AND o.source_id = n.source_id
                  AND (o.kind = 'plan') <> (n.kind = 'plan')
-               ORDER BY o.id LIMIT 5) o)
+               ORDER BY o.id LIMIT 5) o),
+           m.reasons
     FROM alerts a
     JOIN matches m ON m.id = a.match_id
     JOIN notices n ON n.id = m.notice_id
@@ -219,6 +222,10 @@ fn item_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertItem> {
         plan_links: r
             .get::<_, Option<String>>(30)?
             .and_then(|j| serde_json::from_str::<Vec<(Option<String>, Option<String>)>>(&j).ok())
+            .unwrap_or_default(),
+        reasons: r
+            .get::<_, Option<String>>(31)?
+            .and_then(|j| serde_json::from_str::<Vec<String>>(&j).ok())
             .unwrap_or_default(),
     })
 }

@@ -167,6 +167,9 @@ pub struct ShowMatch {
     pub first_flagged_at: String,
     pub last_seen_at: String,
     pub retracted_at: Option<String>,
+    /// What the second opinion said (made or lowered the match); left out when nothing.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -666,7 +669,7 @@ impl Store {
         let mut stmt = self.conn.prepare(
             "SELECT id, rule_id, severity, evidence, evidence_start, match_start, match_end, target,
                     document_id, quota_kind, quota_count, quota_period, first_flagged_at,
-                    last_seen_at, retracted_at
+                    last_seen_at, retracted_at, reasons
              FROM matches WHERE notice_id = ?1 ORDER BY severity_rank DESC, id",
         )?;
         v.matches = collect(&mut stmt, [id], |r| {
@@ -685,6 +688,10 @@ impl Store {
                 first_flagged_at: r.get(12)?,
                 last_seen_at: r.get(13)?,
                 retracted_at: r.get(14)?,
+                reasons: r
+                    .get::<_, Option<String>>(15)?
+                    .and_then(|j| serde_json::from_str(&j).ok())
+                    .unwrap_or_default(),
             })
         })?;
         let mut stmt = self.conn.prepare(

@@ -44,6 +44,8 @@ pub struct NewMatch {
     pub quota_kind: Option<QuotaKind>,
     pub quota_count: Option<i64>,
     pub quota_period: Option<Period>,
+    /// What the second opinion said (JSON array of strings), if anything.
+    pub reasons_json: Option<String>,
 }
 
 /// What a new match is, for routing it to recipients.
@@ -199,6 +201,7 @@ impl Store {
                 m.quota_period,
                 version,
                 at,
+                m.reasons_json,
             ];
             match existing {
                 Some(_) => {
@@ -207,7 +210,7 @@ impl Store {
                             severity_rank = ?7, score = ?8, evidence = ?9, evidence_start = ?10,
                             match_start = ?11, match_end = ?12, quotas = ?13, quota_kind = ?14,
                             quota_count = ?15, quota_period = ?16, ruleset_version = ?17,
-                            last_seen_at = ?18, retracted_at = NULL
+                            last_seen_at = ?18, retracted_at = NULL, reasons = ?19
                          WHERE target = ?4 AND rule_id = ?5",
                     )?
                     .execute(fields)?;
@@ -216,8 +219,9 @@ impl Store {
                     tx.prepare_cached(
                         "INSERT INTO matches (notice_id, lot_id, document_id, target, rule_id, severity,
                             severity_rank, score, evidence, evidence_start, match_start, match_end, quotas,
-                            quota_kind, quota_count, quota_period, ruleset_version, first_flagged_at, last_seen_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18)",
+                            quota_kind, quota_count, quota_period, ruleset_version, first_flagged_at, last_seen_at,
+                            reasons)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18, ?19)",
                     )?
                     .execute(fields)?;
                     let match_id = tx.last_insert_rowid();

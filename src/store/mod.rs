@@ -85,6 +85,11 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "016_plans_backfill",
         include_str!("migrations/016_plans_backfill.sql"),
     ),
+    // (017 is taken by another branch's search indexes; 018 depends on nothing after 014.)
+    (
+        "018_match_reasons",
+        include_str!("migrations/018_match_reasons.sql"),
+    ),
 ];
 
 /// The number of a migration: the digits its name starts with ("016_plans" is 16).

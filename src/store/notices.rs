@@ -1173,6 +1173,7 @@ mod tests {
             quota_kind: None,
             quota_count: None,
             quota_period: None,
+            reasons_json: None,
         };
         let route = |_: Routable<'_>| vec!["desk@x.kz".to_string()];
         s.record_scan(&input, "v1", &[found], &route, false)

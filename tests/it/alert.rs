@@ -165,6 +165,7 @@ pub(crate) fn seed(store: &mut Store, t: &Tender, recipients: &[&str], baseline:
         quota_kind: t.quota.map(|q| q.0.parse().unwrap()),
         quota_count: t.quota.map(|q| q.1),
         quota_period: None,
+        reasons_json: None,
     };
     let to: Vec<String> = recipients.iter().map(|r| r.to_string()).collect();
     store
@@ -1349,4 +1350,64 @@ fn a_digest_confirmed_by_hand_is_not_resent() {
     let (code, _, stderr) = run_binary(d, &["alert", "--confirm", "999"]);
     assert_eq!(code, 2);
     assert!(stderr.contains("no digest 999"), "{stderr}");
+}
+
+#[test]
+fn a_second_opinion_flag_is_stored_with_its_words_and_mailed_with_them() {
+    // A notice no rule flags but the second opinion does: `scan` through the binary records
+    // the match with its reasons, `alert` writes them into both parts of the digest, and
+    // `show` prints them.
+    let dir = tempfile::tempdir().unwrap();
+    let (cfg, path) = config(dir.path(), None, false, 5);
+    {
+        let mut store = Store::open(&cfg.database.path).unwrap();
+        let source = store
+            .ensure_source("goszakup", "goszakup", "https://ows.goszakup.gov.kz")
+            .unwrap();
+        let rec = NoticeRecord {
+            external_id: "5001".into(),
+            number: Some("5001-1".into()),
+            title: "Информационное сопровождение деятельности акимата".into(),
+            description: Some(
+                "Комментаторы исполнителя пишут в поддержку акима под публикациями в городских пабликах."
+                    .into(),
+            ),
+            url: Some("https://goszakup.gov.kz/ru/announce/index/5001".into()),
+            ..NoticeRecord::default()
+        };
+        store.store_page(source, &[rec], None).unwrap();
+    }
+    let cfgs = path.to_str().unwrap();
+    let (code, _, err) = run_binary(dir.path(), &["--config", cfgs, "scan"]);
+    assert_eq!(code, 0, "{err}");
+    let db = dir.path().join("t.db");
+    assert_eq!(
+        db_count(
+            &db,
+            "SELECT COUNT(*) FROM matches WHERE rule_id = 'second-opinion' AND severity = 'medium'
+             AND json_extract(reasons, '$[0]') LIKE 'second opinion %: %исполн +%'"
+        ),
+        1
+    );
+    let (code, _, err) = run_binary(dir.path(), &["--config", cfgs, "alert"]);
+    assert_eq!(code, 0, "{err}");
+    let eml = dir
+        .path()
+        .join("outbox")
+        .join(format!("digest-000001-{EN}.eml"));
+    let m = parse_mime(&eml);
+    let text = m.part("text/plain");
+    assert!(text.contains("(second opinion)"), "{text}");
+    assert!(
+        text.contains("second opinion ") && text.contains("исполн +"),
+        "{text}"
+    );
+    let html = m.part("text/html");
+    assert!(html.contains("исполн +"), "{html}");
+    let (code, out, err) = run_binary(dir.path(), &["--config", cfgs, "show", "5001-1"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("second-opinion") && out.contains("исполн +"),
+        "{out}"
+    );
 }

@@ -179,6 +179,7 @@ fn seeded(dir: &Path) {
         quota_kind: Some(QuotaKind::Accounts),
         quota_count: Some(4),
         quota_period: None,
+        reasons_json: None,
     }];
     store
         .record_scan(

@@ -191,6 +191,13 @@ fn notice_html(
                 h(r.why.trim())
             );
         }
+        for r in &it.reasons {
+            let _ = writeln!(
+                out,
+                "<p style=\"margin:2px 0;color:#555;font-size:13px\">{}</p>",
+                h(r.trim())
+            );
+        }
         out.push_str("</div>\n");
     }
     out.push_str("</div>\n");

@@ -439,6 +439,7 @@ mod tests {
             suppliers: Vec::new(),
             planned: false,
             plan_links: Vec::new(),
+            reasons: Vec::new(),
         }
     }
 
@@ -533,7 +534,13 @@ mod tests {
         )];
         let mut anno = item();
         anno.plan_links = vec![(Some("77000123 (2026)".into()), None)];
-        let d = digest(&[plan.clone(), anno], &[], &[], &HashMap::new(), Language::En);
+        let d = digest(
+            &[plan.clone(), anno],
+            &[],
+            &[],
+            &HashMap::new(),
+            Language::En,
+        );
         let high = d.text.find("== HIGH (1) ==").unwrap();
         let planned = d
             .text

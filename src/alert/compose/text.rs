@@ -140,6 +140,9 @@ fn notice_text(
         {
             let _ = writeln!(out, "     {}: {why}", l.why);
         }
+        for r in &it.reasons {
+            let _ = writeln!(out, "     {}", clean_inline(r).trim());
+        }
     }
     out.push('\n');
 }
