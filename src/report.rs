@@ -7,8 +7,11 @@
 //! -- param: since = 2000-01-01 -- what the parameter means
 //! ```
 //! Parameters are SQLite named parameters (`:since`), so the same files run unchanged in
-//! the sqlite3 shell and as Datasette canned queries. Values are always bound, never
-//! pasted into SQL. The files are compiled into the binary.
+//! the sqlite3 shell and as Datasette canned queries. Each is read in the SQL as
+//! `COALESCE(NULLIF(:since, ''), '2000-01-01')` (its documented default), so a parameter
+//! left empty (Datasette's first page) or unbound (NULL, the sqlite3 shell) gives the
+//! default rows. Values are always bound, never pasted into SQL. The built-in files are
+//! compiled into the binary.
 //!
 //! Must never: write a value's control characters raw into a table, Markdown or CSV (they
 //! go through [`crate::safe_text`]: table and Markdown cells as [`safe_text::cell()`], CSV
@@ -592,6 +595,36 @@ mod tests {
                 "{}",
                 r.name
             );
+        }
+    }
+
+    #[test]
+    fn every_parameter_reads_its_default_when_empty_or_unbound() {
+        for r in all().unwrap() {
+            for p in &r.params {
+                let wrapped = if p.default.is_empty() {
+                    format!("COALESCE(:{}, '')", p.name)
+                } else if p.default.parse::<i64>().is_ok() {
+                    format!("COALESCE(NULLIF(:{}, ''), {})", p.name, p.default)
+                } else {
+                    format!("COALESCE(NULLIF(:{}, ''), '{}')", p.name, p.default)
+                };
+                let body: String = r
+                    .sql
+                    .lines()
+                    .filter(|l| !l.trim_start().starts_with("--"))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                let uses = body.matches(&format!(":{}", p.name)).count();
+                assert!(uses > 0, "{}: {} unused", r.name, p.name);
+                assert_eq!(
+                    body.matches(&wrapped).count(),
+                    uses,
+                    "{}: every use of :{} is {wrapped}",
+                    r.name,
+                    p.name
+                );
+            }
         }
     }
 

@@ -746,3 +746,126 @@ fn datasette_shows_the_canned_queries_and_searches() {
     assert_eq!(rows.len(), 1, "{s}");
     assert_eq!(rows[0]["title"], "Поставка ботинок");
 }
+
+/// The rows of a report's SQL run in `sqlite3` (the shell binds no parameter: NULL), or
+/// None where the shell is not installed.
+fn sqlite3_shell_rows(db: &Path, sql: &str) -> Option<usize> {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new("sqlite3")
+        .arg("-json")
+        .arg(db)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .ok()?;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(sql.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    if text.trim().is_empty() {
+        return Some(0);
+    }
+    Some(
+        serde_json::from_str::<Value>(&text)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+    )
+}
+
+#[test]
+fn canned_queries_opened_without_parameters_show_their_default_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = seeded(dir.path());
+    let d = dir.path();
+    let meta: Value = serde_json::from_slice(
+        &tenderscan(d)
+            .arg("datasette-metadata")
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone(),
+    )
+    .unwrap();
+    std::fs::write(d.join("metadata.json"), meta.to_string()).unwrap();
+    let queries = meta["databases"]["t"]["queries"].as_object().unwrap();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let have_datasette = std::process::Command::new("datasette")
+        .arg("--version")
+        .output()
+        .is_ok();
+    if !have_datasette {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "datasette must be installed in CI (.ci/run installs it)"
+        );
+        eprintln!("datasette not installed: checking the SQL without it");
+    }
+    let mut with_rows = 0;
+    for (name, q) in queries {
+        let sql = q["sql"].as_str().unwrap();
+        // What the CLI gives with the documented defaults...
+        let defaults = report_json(d, name, &[]).len();
+        // ...is what every parameter left empty gives (Datasette's first page)...
+        let mut stmt = conn.prepare(sql).unwrap();
+        let n = stmt.parameter_count();
+        let empty: Vec<&dyn rusqlite::ToSql> =
+            (0..n).map(|_| &"" as &dyn rusqlite::ToSql).collect();
+        let got_empty = stmt
+            .query(empty.as_slice())
+            .unwrap()
+            .mapped(|_| Ok(()))
+            .count();
+        assert_eq!(got_empty, defaults, "{name} with empty parameters");
+        // ...and what the sqlite3 shell gives with none bound (NULL).
+        let nulls: Vec<rusqlite::types::Null> = (0..n).map(|_| rusqlite::types::Null).collect();
+        let got_null = stmt
+            .query(rusqlite::params_from_iter(nulls))
+            .unwrap()
+            .mapped(|_| Ok(()))
+            .count();
+        assert_eq!(got_null, defaults, "{name} with unbound parameters");
+        if let Some(shell) = sqlite3_shell_rows(&db, sql) {
+            assert_eq!(shell, defaults, "{name} in the sqlite3 shell");
+        }
+        if have_datasette && n > 0 {
+            let out = std::process::Command::new("datasette")
+                .current_dir(d)
+                .args(["t.db", "--metadata", "metadata.json", "--get"])
+                .arg(format!("/t/{name}.json?_shape=objects"))
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{name}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(
+                v["rows"].as_array().map(Vec::len),
+                Some(defaults),
+                "{name} opened in Datasette without parameters: {v}"
+            );
+        }
+        if defaults > 0 && n > 0 {
+            with_rows += 1;
+        }
+    }
+    // The seeded database has rows for most reports at their defaults: the check is real.
+    assert!(
+        with_rows >= 5,
+        "only {with_rows} reports with parameters show rows"
+    );
+}
