@@ -511,64 +511,212 @@ pub fn fts_query(q: &str) -> String {
     terms.join(" ")
 }
 
-/// Datasette metadata for a database named `db`: the canned reports as canned queries
-/// with their titles and descriptions, full-text search on notices, lots and documents,
-/// and descriptions of the main tables.
-pub fn datasette_metadata(db: &str) -> Result<serde_json::Value, ReportError> {
-    let mut queries = serde_json::Map::new();
-    for r in all()? {
-        queries.insert(
+/// The columns of the `flags` view and what each means (the README's table, for Datasette).
+pub const FLAGS_COLUMNS: &[(&str, &str)] = &[
+    ("source", "The source's name from the config."),
+    (
+        "notice_number",
+        "The portal's notice number (\"17163708-1\").",
+    ),
+    (
+        "lot_number",
+        "The lot's number where the match is in a lot or its documents, else empty.",
+    ),
+    (
+        "title",
+        "The lot's title where there is one, else the notice's.",
+    ),
+    (
+        "agency_bin",
+        "The buyer's identifier (BIN), leading zeros kept.",
+    ),
+    (
+        "agency_name",
+        "The buyer's name (Russian, else Kazakh, else English).",
+    ),
+    (
+        "amount",
+        "The lot's amount where the match is in a lot, else the notice's.",
+    ),
+    ("currency", "ISO 4217, e.g. KZT."),
+    ("rule_id", "The rule that matched (tenderscan rules list)."),
+    ("severity", "low, medium or high."),
+    (
+        "evidence",
+        "The sentence around the best match (at most 300 characters).",
+    ),
+    (
+        "quota_kind",
+        "comments, posts, accounts, followers or likes, where a quota was found.",
+    ),
+    ("quota_count", "How many of quota_kind the tender orders."),
+    (
+        "quota_period",
+        "day, week, month, quarter, term (the whole contract), or empty.",
+    ),
+    (
+        "price_per_unit",
+        "amount / quota_count, rounded to 2 decimals: what the tender pays per comment or account; empty without a quota.",
+    ),
+    ("url", "The notice on the portal."),
+    ("published_at", "Publication time, UTC (ISO 8601)."),
+    ("first_flagged_at", "When tenderscan first flagged it, UTC."),
+    (
+        "read_by_ocr",
+        "1 when the matched words were read by OCR from a scan (which can err: check them against the document), else 0.",
+    ),
+];
+
+/// Tables that are tenderscan's own business or personal data, hidden from Datasette's
+/// lists; those holding recipients' addresses and messages are also closed to browsing.
+/// (Arbitrary SQL can still read them: see the README on serving the database.)
+pub const DATASETTE_HIDDEN: &[(&str, bool)] = &[
+    ("digests", true),
+    ("alerts", true),
+    ("evidence", false),
+    ("flag_rows", false),
+    ("sources", false),
+    ("runs", false),
+];
+
+/// A JSON object whose keys keep the order given (serde_json's own map sorts them).
+struct Ordered(Vec<(String, Json)>);
+
+/// A value in an [`Ordered`] object: plain JSON or another ordered object.
+enum Json {
+    V(serde_json::Value),
+    O(Ordered),
+}
+
+impl serde::Serialize for Ordered {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            match v {
+                Json::V(v) => m.serialize_entry(k, v)?,
+                Json::O(o) => m.serialize_entry(k, o)?,
+            }
+        }
+        m.end()
+    }
+}
+
+/// Datasette metadata for a database named `db`, as JSON text: the canned reports as
+/// canned queries with their titles and descriptions (in the order of [`QUERIES`],
+/// `flagged_tenders` first), full-text search on notices, lots and documents, descriptions of
+/// the main tables with `flags` first and each of its columns described, and the tool's own
+/// tables hidden ([`DATASETTE_HIDDEN`]). The database's description links `flags` and the
+/// reports, so they are what the database page shows first.
+pub fn datasette_metadata(db: &str) -> Result<String, ReportError> {
+    use serde_json::json;
+    let reports = all()?;
+    let mut queries = Vec::new();
+    let mut links = String::new();
+    for r in &reports {
+        let _ = write!(
+            links,
+            "<li><a href=\"/{db}/{}\">{}</a>: {}</li>",
+            safe_text::html(&r.name),
+            safe_text::html(&r.title),
+            safe_text::html(&r.description)
+        );
+        queries.push((
             r.name.clone(),
-            serde_json::json!({
+            Json::V(json!({
                 "sql": r.sql.trim(),
                 "title": r.title,
                 "description": r.description,
-            }),
-        );
+            })),
+        ));
     }
-    Ok(serde_json::json!({
-        "title": "tenderscan",
-        "description": "Public-procurement tenders that order fake online opinion (nurbots), found by tenderscan.",
-        "databases": {
-            db: {
-                "queries": queries,
-                "tables": {
-                    "flags": {
-                        "description": "One row per flagged notice (or lot) and rule: the table to start from.",
-                        "sort_desc": "first_flagged_at"
-                    },
-                    "notices": {
-                        "description": "Procurement notices as the portals published them.",
-                        "fts_table": "notices_fts",
-                        "fts_pk": "id",
-                        "sort_desc": "published_at"
-                    },
-                    "lots": {
-                        "description": "Lots of the notices.",
-                        "fts_table": "lots_fts",
-                        "fts_pk": "id"
-                    },
-                    "documents": {
-                        "description": "Attachments (technical specifications first) with their extracted text.",
-                        "fts_table": "documents_fts",
-                        "fts_pk": "id"
-                    },
-                    "matches": {
-                        "description": "Every rule match with its evidence and quotas."
-                    },
-                    "agencies": {
-                        "description": "Buyers, by BIN."
-                    },
-                    "supplier_awards": {
-                        "description": "Who won: one row per award and supplier, with the contract, the notice and its agency (sources with contract data)."
-                    },
-                    "suppliers": {
-                        "description": "Companies awarded notices, by identifier."
-                    }
-                }
-            }
+    let columns: serde_json::Map<String, serde_json::Value> = FLAGS_COLUMNS
+        .iter()
+        .map(|(c, d)| (c.to_string(), json!(d)))
+        .collect();
+    let mut tables = vec![
+        (
+            "flags".to_string(),
+            Json::V(json!({
+                "description": "One row per flagged notice (or lot) and rule: the table to start from.",
+                "sort_desc": "first_flagged_at",
+                "columns": columns,
+            })),
+        ),
+        (
+            "notices".into(),
+            Json::V(json!({
+                "description": "Procurement notices as the portals published them.",
+                "fts_table": "notices_fts",
+                "fts_pk": "id",
+                "sort_desc": "published_at"
+            })),
+        ),
+        (
+            "lots".into(),
+            Json::V(json!({
+                "description": "Lots of the notices.",
+                "fts_table": "lots_fts",
+                "fts_pk": "id"
+            })),
+        ),
+        (
+            "documents".into(),
+            Json::V(json!({
+                "description": "Attachments (technical specifications first) with their extracted text.",
+                "fts_table": "documents_fts",
+                "fts_pk": "id"
+            })),
+        ),
+        (
+            "matches".into(),
+            Json::V(json!({"description": "Every rule match with its evidence and quotas."})),
+        ),
+        (
+            "agencies".into(),
+            Json::V(json!({"description": "Buyers, by BIN."})),
+        ),
+        (
+            "supplier_awards".into(),
+            Json::V(
+                json!({"description": "Who won: one row per award and supplier, with the contract, the notice and its agency (sources with contract data)."}),
+            ),
+        ),
+        (
+            "suppliers".into(),
+            Json::V(json!({"description": "Companies awarded notices, by identifier."})),
+        ),
+    ];
+    for (t, closed) in DATASETTE_HIDDEN {
+        let mut v = json!({"hidden": true});
+        if *closed {
+            v["allow"] = json!(false);
         }
-    }))
+        tables.push((t.to_string(), Json::V(v)));
+    }
+    let description_html = format!(
+        "<p>Start with <a href=\"/{db}/flags\">flags</a>: one row per flagged notice (or lot) and rule. \
+         Reports:</p><ul>{links}</ul>"
+    );
+    let database = Ordered(vec![
+        ("description_html".into(), Json::V(json!(description_html))),
+        ("queries".into(), Json::O(Ordered(queries))),
+        ("tables".into(), Json::O(Ordered(tables))),
+    ]);
+    let meta = Ordered(vec![
+        ("title".into(), Json::V(json!("tenderscan"))),
+        (
+            "description".into(),
+            Json::V(json!(
+                "Public-procurement tenders that order fake online opinion (nurbots), found by tenderscan."
+            )),
+        ),
+        (
+            "databases".into(),
+            Json::O(Ordered(vec![(db.to_string(), Json::O(database))])),
+        ),
+    ]);
+    Ok(serde_json::to_string_pretty(&meta).expect("metadata serialises"))
 }
 
 #[cfg(test)]

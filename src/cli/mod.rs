@@ -33,7 +33,7 @@ use commands::inspect::{export, report_list, search, show, status, verify};
 use commands::match_files::match_files;
 use commands::rules::{rules_check, rules_eval, rules_list};
 use commands::run::{daemon, run_pipeline, scan};
-use output::{BAR, init_logging, json_pretty, print_table};
+use output::{BAR, init_logging, print_table};
 use std::path::Path;
 
 /// Exit codes.
@@ -180,8 +180,8 @@ fn run(cli: Cli) -> Result<i32> {
             export(&store, table, *since, *format, *excel, output.as_deref())
         }
         Command::DatasetteMetadata => {
-            let v = crate::report::datasette_metadata(&database_name(config)?)?;
-            println!("{}", json_pretty(&v)?);
+            let text = crate::report::datasette_metadata(&database_name(config)?)?;
+            println!("{}", crate::safe_text::json(&text));
             Ok(exit::OK)
         }
         Command::Daemon => {

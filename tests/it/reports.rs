@@ -869,3 +869,128 @@ fn canned_queries_opened_without_parameters_show_their_default_rows() {
         "only {with_rows} reports with parameters show rows"
     );
 }
+
+#[test]
+fn datasette_metadata_puts_flags_first_describes_it_and_hides_the_tools_own_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = seeded(dir.path());
+    let d = dir.path();
+    let raw = tenderscan(d)
+        .arg("datasette-metadata")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(raw).unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let t = &v["databases"]["t"];
+    // In the order written: the description first, flags first among the tables, the
+    // reports in the order of `report --list` (flagged_tenders first).
+    let pos = |s: &str| {
+        text.find(s)
+            .unwrap_or_else(|| panic!("{s} missing: {text}"))
+    };
+    assert!(pos("\"description_html\"") < pos("\"queries\""));
+    assert!(pos("\"flagged_tenders\": {") < pos("\"agencies_by_flagged_spending\": {"));
+    assert!(pos("\"flags\": {") < pos("\"notices\": {"));
+    let html = t["description_html"].as_str().unwrap();
+    assert!(html.contains("href=\"/t/flags\""), "{html}");
+    assert!(html.contains("href=\"/t/price_per_unit\""), "{html}");
+    // Every column of the flags view in this database is described.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT name FROM pragma_table_info('flags')")
+        .unwrap();
+    let cols: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(cols.len() >= 19, "{cols:?}");
+    let described = t["tables"]["flags"]["columns"].as_object().unwrap();
+    for c in &cols {
+        assert!(
+            described
+                .get(c)
+                .and_then(Value::as_str)
+                .is_some_and(|s| !s.is_empty()),
+            "flags.{c} has no description"
+        );
+    }
+    assert_eq!(
+        described.len(),
+        cols.len(),
+        "described columns that flags lacks"
+    );
+    for hidden in [
+        "digests",
+        "alerts",
+        "evidence",
+        "flag_rows",
+        "sources",
+        "runs",
+    ] {
+        assert_eq!(t["tables"][hidden]["hidden"], true, "{hidden}");
+    }
+    assert_eq!(t["tables"]["digests"]["allow"], false);
+    std::fs::write(d.join("metadata.json"), &text).unwrap();
+    if std::process::Command::new("datasette")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "datasette must be installed in CI (.ci/run installs it)"
+        );
+        eprintln!("datasette not installed: skipping the live check");
+        return;
+    }
+    let get = |path: &str| {
+        std::process::Command::new("datasette")
+            .current_dir(d)
+            .args([
+                "t.db",
+                "-i",
+                "t.db",
+                "--metadata",
+                "metadata.json",
+                "--get",
+                path,
+            ])
+            .output()
+            .unwrap()
+    };
+    let out = get("/t.json");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tables = page["tables"].as_array().unwrap();
+    let hidden = |name: &str| {
+        tables
+            .iter()
+            .find(|t| t["name"] == name)
+            .map(|t| t["hidden"] == true)
+    };
+    // Recipients' addresses and messages are not even listed; the tool's own tables hidden.
+    assert_eq!(hidden("digests"), None, "{page}");
+    assert_eq!(hidden("alerts"), None, "{page}");
+    assert_eq!(hidden("evidence"), Some(true), "{page}");
+    assert_eq!(hidden("sources"), Some(true), "{page}");
+    assert_eq!(hidden("notices"), Some(false), "{page}");
+    // ...nor browsable.
+    let out = get("/t/digests.json");
+    assert!(
+        !out.status.success(),
+        "digests is open: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // The description with its links is on the database page, HTML as written.
+    let out = get("/t");
+    let page = String::from_utf8_lossy(&out.stdout);
+    assert!(page.contains("<a href=\"/t/flags\">flags</a>"), "{page}");
+}
