@@ -11,7 +11,8 @@
 //! `COALESCE(NULLIF(:since, ''), '2000-01-01')` (its documented default), so a parameter
 //! left empty (Datasette's first page) or unbound (NULL, the sqlite3 shell) gives the
 //! default rows. Values are always bound, never pasted into SQL. The built-in files are
-//! compiled into the binary.
+//! compiled into the binary; `[reports] dirs` adds the `*.sql` files of the user's own
+//! folders ([`load`]), in the same format, named by their file name.
 //!
 //! Must never: write a value's control characters raw into a table, Markdown or CSV (they
 //! go through [`crate::safe_text`]: table and Markdown cells as [`safe_text::cell()`], CSV
@@ -73,6 +74,11 @@ pub enum ReportError {
     },
     #[error("report {0}: its header is malformed: {1}")]
     Header(String, String),
+    #[error("{}: {message}", path.display())]
+    File {
+        path: std::path::PathBuf,
+        message: String,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("report query failed: {0}")]
@@ -96,6 +102,9 @@ pub struct Report {
     pub params: Vec<Param>,
     #[serde(skip)]
     pub sql: String,
+    /// The file of a report from `[reports] dirs`; None for a built-in one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<std::path::PathBuf>,
 }
 
 impl Report {
@@ -145,6 +154,7 @@ impl Report {
             description,
             params,
             sql: sql.to_string(),
+            file: None,
         })
     }
 
@@ -220,6 +230,74 @@ pub fn get(name: &str) -> Result<Report, ReportError> {
         .find(|(n, _)| *n == name)
         .map(|(n, sql)| Report::parse(n, sql))
         .unwrap_or_else(|| Err(ReportError::Unknown(name.into())))
+}
+
+/// The built-in reports and then those of the user's folders (`[reports] dirs`): every
+/// `*.sql` file in each folder (not its subfolders), in name order, parsed like the
+/// built-in ones. A file that cannot be read or parsed, a name that is not letters, digits,
+/// `_` and `-`, or a name already taken (by a built-in report or an earlier folder) is an
+/// error naming the file.
+pub fn load(dirs: &[std::path::PathBuf]) -> Result<Vec<Report>, ReportError> {
+    let mut reports = all()?;
+    for dir in dirs {
+        let err = |path: &std::path::Path, message: String| ReportError::File {
+            path: path.to_path_buf(),
+            message,
+        };
+        let entries = std::fs::read_dir(dir)
+            .map_err(|e| err(dir, format!("cannot read the reports folder: {e}")))?;
+        let mut files: Vec<std::path::PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "sql") && p.is_file())
+            .collect();
+        files.sort();
+        for path in files {
+            let name = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .filter(|n| {
+                    !n.is_empty()
+                        && n.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                })
+                .ok_or_else(|| {
+                    err(
+                        &path,
+                        "a report's file name is its name: use letters, digits, _ and - only"
+                            .into(),
+                    )
+                })?
+                .to_string();
+            if let Some(other) = reports.iter().find(|r| r.name == name) {
+                let by = match &other.file {
+                    Some(f) => format!("{}", f.display()),
+                    None => "a built-in report".into(),
+                };
+                return Err(err(&path, format!("report {name:?} is already {by}")));
+            }
+            let sql = std::fs::read_to_string(&path)
+                .map_err(|e| err(&path, format!("cannot read it: {e}")))?;
+            let mut r = Report::parse(&name, &sql).map_err(|e| match e {
+                ReportError::Header(_, why) => {
+                    err(&path, format!("its header is malformed: {why}"))
+                }
+                other => err(&path, other.to_string()),
+            })?;
+            r.file = Some(path);
+            reports.push(r);
+        }
+    }
+    Ok(reports)
+}
+
+/// One of `reports` by name (`.sql` at the end is ignored).
+pub fn find(reports: &[Report], name: &str) -> Result<Report, ReportError> {
+    let name = name.trim_end_matches(".sql");
+    reports
+        .iter()
+        .find(|r| r.name == name)
+        .cloned()
+        .ok_or_else(|| ReportError::Unknown(name.into()))
 }
 
 /// A result: column names and rows of SQLite values.
@@ -602,18 +680,17 @@ impl serde::Serialize for Ordered {
     }
 }
 
-/// Datasette metadata for a database named `db`, as JSON text: the canned reports as
+/// Datasette metadata for a database named `db`, as JSON text: the reports as
 /// canned queries with their titles and descriptions (in the order of [`QUERIES`],
 /// `flagged_tenders` first), full-text search on notices, lots and documents, descriptions of
 /// the main tables with `flags` first and each of its columns described, and the tool's own
 /// tables hidden ([`DATASETTE_HIDDEN`]). The database's description links `flags` and the
 /// reports, so they are what the database page shows first.
-pub fn datasette_metadata(db: &str) -> Result<String, ReportError> {
+pub fn datasette_metadata(db: &str, reports: &[Report]) -> Result<String, ReportError> {
     use serde_json::json;
-    let reports = all()?;
     let mut queries = Vec::new();
     let mut links = String::new();
-    for r in &reports {
+    for r in reports {
         let _ = write!(
             links,
             "<li><a href=\"/{db}/{}\">{}</a>: {}</li>",

@@ -149,12 +149,13 @@ fn run(cli: Cli) -> Result<i32> {
             format,
             excel,
         } => {
-            if *list {
-                return report_list();
-            }
             let cfg = load_config(config)?;
+            let reports = crate::report::load(&cfg.reports.dirs)?;
+            if *list {
+                return report_list(&reports);
+            }
             let store = Store::open(&cfg.database.path)?;
-            let r = crate::report::get(name.as_deref().unwrap_or_default())?;
+            let r = crate::report::find(&reports, name.as_deref().unwrap_or_default())?;
             let table = crate::report::run(&store, &r, params)?;
             print_table(&table, *format, *excel)
         }
@@ -180,7 +181,9 @@ fn run(cli: Cli) -> Result<i32> {
             export(&store, table, *since, *format, *excel, output.as_deref())
         }
         Command::DatasetteMetadata => {
-            let text = crate::report::datasette_metadata(&database_name(config)?)?;
+            let cfg = load_config(config)?;
+            let reports = crate::report::load(&cfg.reports.dirs)?;
+            let text = crate::report::datasette_metadata(&database_name(&cfg), &reports)?;
             println!("{}", crate::safe_text::json(&text));
             Ok(exit::OK)
         }
@@ -261,12 +264,10 @@ fn readers(cfg: &Config) -> crate::extract::Readers {
 }
 
 /// The database's name as Datasette shows it: its file name without extension.
-fn database_name(config: Option<&Path>) -> Result<String> {
-    let cfg = load_config(config)?;
-    Ok(cfg
-        .database
+fn database_name(cfg: &Config) -> String {
+    cfg.database
         .path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "tenderscan".into()))
+        .unwrap_or_else(|| "tenderscan".into())
 }

@@ -994,3 +994,71 @@ fn datasette_metadata_puts_flags_first_describes_it_and_hides_the_tools_own_tabl
     let page = String::from_utf8_lossy(&out.stdout);
     assert!(page.contains("<a href=\"/t/flags\">flags</a>"), "{page}");
 }
+
+#[test]
+fn reports_from_the_users_own_folder_are_listed_run_and_named_in_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    seeded(dir.path());
+    let d = dir.path();
+    std::fs::write(
+        d.join("config.toml"),
+        "[database]\npath = \"t.db\"\n[mail]\ndry_run_dir = \"outbox\"\n[reports]\ndirs = [\"mine\"]\n",
+    )
+    .unwrap();
+    std::fs::create_dir(d.join("mine")).unwrap();
+    std::fs::write(
+        d.join("mine/agency_flags.sql"),
+        "-- title: Flags of one agency\n-- description: Every flag of the agency with this BIN.\n\
+         -- param: bin = 990240001234 -- the agency's BIN\n\
+         SELECT notice_number, rule_id FROM flags WHERE agency_bin = COALESCE(NULLIF(:bin, ''), '990240001234') ORDER BY notice_number;\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("mine/notes.txt"), "not a report").unwrap();
+    let list = tenderscan(d).args(["report", "--list"]).assert().success();
+    let text = String::from_utf8(list.get_output().stdout.clone()).unwrap();
+    assert!(
+        text.contains("agency_flags") && text.contains("Flags of one agency"),
+        "{text}"
+    );
+    assert!(
+        text.contains("flagged_tenders"),
+        "built-in ones stay: {text}"
+    );
+    assert!(text.contains("agency_flags.sql"), "{text}");
+    let rudny = report_json(d, "agency_flags", &[]);
+    let almaty = report_json(d, "agency_flags", &["bin=060240012345"]);
+    assert!(!rudny.is_empty() && !almaty.is_empty());
+    assert!(
+        rudny
+            .iter()
+            .all(|r| r["notice_number"] != almaty[0]["notice_number"])
+    );
+    let meta = tenderscan(d).arg("datasette-metadata").assert().success();
+    let v: Value = serde_json::from_slice(&meta.get_output().stdout).unwrap();
+    assert_eq!(
+        v["databases"]["t"]["queries"]["agency_flags"]["title"],
+        "Flags of one agency"
+    );
+
+    // A malformed header, and a name a built-in report has: errors naming the file.
+    std::fs::write(d.join("mine/broken.sql"), "SELECT 1;\n").unwrap();
+    tenderscan(d)
+        .args(["report", "--list"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("broken.sql").and(predicate::str::contains("no title")));
+    std::fs::remove_file(d.join("mine/broken.sql")).unwrap();
+    std::fs::write(
+        d.join("mine/flagged_tenders.sql"),
+        "-- title: Mine\n-- description: Mine.\nSELECT 1;\n",
+    )
+    .unwrap();
+    tenderscan(d)
+        .args(["report", "agency_flags"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("flagged_tenders.sql")
+                .and(predicate::str::contains("built-in")),
+        );
+}

@@ -289,16 +289,23 @@ pub(in crate::cli) fn export(
     Ok(exit::OK)
 }
 
-pub(in crate::cli) fn report_list() -> Result<i32> {
+pub(in crate::cli) fn report_list(reports: &[crate::report::Report]) -> Result<i32> {
+    use crate::safe_text::line;
     let mut out = std::io::stdout().lock();
-    for r in crate::report::all()? {
-        writeln!(out, "{:<30} {}", r.name, r.title)?;
-        writeln!(out, "{:<30} {}", "", r.description)?;
+    for r in reports {
+        writeln!(out, "{:<30} {}", line(&r.name), line(&r.title))?;
+        writeln!(out, "{:<30} {}", "", line(&r.description))?;
+        if let Some(f) = &r.file {
+            writeln!(out, "{:<30} (from {})", "", line(&f.display().to_string()))?;
+        }
         for p in &r.params {
             writeln!(
                 out,
                 "{:<30}   --param {}={}  ({})",
-                "", p.name, p.default, p.doc
+                "",
+                line(&p.name),
+                line(&p.default),
+                line(&p.doc)
             )?;
         }
     }
