@@ -135,13 +135,20 @@ pub enum Command {
         #[arg(long, default_value_t = 50)]
         limit: usize,
     },
-    /// Export a table (flags, notices, lots, agencies, documents, matches, notice_versions, evidence, runs)
+    /// Export a table as CSV or JSON Lines, oldest first
+    #[command(after_help = EXPORT_HELP)]
     Export {
         #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
         format: ExportFormat,
-        /// Only rows from this date (YYYY-MM-DD) on
+        /// Only rows of notices published on or after this date (YYYY-MM-DD, UTC; the
+        /// first-seen date where the portal gave none); agencies, suppliers and runs by
+        /// their first-seen or start date
         #[arg(long, value_name = "DATE")]
         since: Option<chrono::NaiveDate>,
+        /// Only rows tenderscan first recorded on or after this date (YYYY-MM-DD, UTC)
+        #[arg(long, value_name = "DATE")]
+        seen_since: Option<chrono::NaiveDate>,
+        /// The table (see the list below)
         #[arg(long, default_value = "flags")]
         table: String,
         /// CSV for Excel: UTF-8 with a byte-order mark
@@ -178,6 +185,28 @@ pub enum Command {
         confirm: Option<i64>,
     },
 }
+
+/// `export --help`: every table (a test keeps it in step with `store::EXPORT_TABLES`).
+const EXPORT_HELP: &str = "\
+Tables (--table):
+  flags            one row per flagged notice (or lot) and rule (default)
+  notices          procurement notices
+  lots             lots of the notices
+  agencies         buyers, by BIN
+  awards           awards and contracts (sources with contract data)
+  supplier_awards  one row per award and supplier, with the notice and its agency
+  suppliers        companies awarded notices
+  documents        attachments with their extracted text
+  matches          every rule match with its evidence and quotas
+  notice_versions  every version of each notice and what changed
+  evidence         payloads kept in the evidence folder, by sha256
+  runs             runs of tenderscan
+
+Example:
+  tenderscan export --table flags --since 2026-01-01 --excel -o flags.csv
+
+Exit codes: 0 done (also when the reader closed the pipe early, as `| head` does);
+2 bad arguments, unknown table or unusable database.";
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum ReportFormat {

@@ -55,6 +55,8 @@ pub fn main() -> i32 {
     init_logging(&cli);
     let code = match run(cli) {
         Ok(code) => code,
+        // The reader of stdout went away (`tenderscan export | head`): not an error.
+        Err(e) if closed_pipe(&e) => exit::OK,
         Err(e) => {
             if let Some(b) = BAR.get() {
                 b.finish_and_clear();
@@ -67,6 +69,14 @@ pub fn main() -> i32 {
         b.finish_and_clear();
     }
     code
+}
+
+/// Whether an error is a write to a pipe whose reader has gone.
+fn closed_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn run(cli: Cli) -> Result<i32> {
@@ -172,13 +182,22 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Export {
             format,
             since,
+            seen_since,
             table,
             excel,
             output,
         } => {
             let cfg = load_config(config)?;
             let store = Store::open(&cfg.database.path)?;
-            export(&store, table, *since, *format, *excel, output.as_deref())
+            export(
+                &store,
+                table,
+                *since,
+                *seen_since,
+                *format,
+                *excel,
+                output.as_deref(),
+            )
         }
         Command::DatasetteMetadata => {
             let cfg = load_config(config)?;

@@ -1062,3 +1062,87 @@ fn reports_from_the_users_own_folder_are_listed_run_and_named_in_errors() {
                 .and(predicate::str::contains("built-in")),
         );
 }
+
+#[test]
+fn export_since_is_the_publication_date_help_lists_every_table_and_head_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    seeded(dir.path());
+    let d = dir.path();
+    let jsonl = |args: &[&str]| -> Vec<Value> {
+        let mut all = vec!["export", "--format", "jsonl"];
+        all.extend_from_slice(args);
+        let out = tenderscan(d).args(&all).assert().success();
+        String::from_utf8(out.get_output().stdout.clone())
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    // All five notices were first seen today; two were published in 2026.
+    let conn = rusqlite::Connection::open(d.join("t.db")).unwrap();
+    let published_2026: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM notices WHERE published_at >= '2026-01-01'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(published_2026 > 0 && published_2026 < 5, "{published_2026}");
+    let notices = jsonl(&["--table", "notices", "--since", "2026-01-01"]);
+    assert_eq!(notices.len() as i64, published_2026, "{notices:?}");
+    assert!(
+        notices
+            .iter()
+            .all(|n| n["published_at"].as_str().unwrap() >= "2026-01-01")
+    );
+    // Lots and flags by their notice's publication too.
+    let lots = jsonl(&["--table", "lots", "--since", "2026-01-01"]);
+    assert_eq!(lots.len() as i64, published_2026);
+    let flags = jsonl(&["--table", "flags", "--since", "2026-01-01"]);
+    assert!(
+        flags
+            .iter()
+            .all(|f| f["published_at"].as_str().unwrap() >= "2026-01-01")
+    );
+    assert!(flags.len() < jsonl(&["--table", "flags"]).len());
+    // --seen-since: when tenderscan recorded them.
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    assert_eq!(
+        jsonl(&["--table", "notices", "--seen-since", &today]).len(),
+        5
+    );
+    assert_eq!(
+        jsonl(&["--table", "notices", "--seen-since", "2100-01-01"]).len(),
+        0
+    );
+
+    let help = tenderscan(d).args(["export", "--help"]).assert().success();
+    let help = String::from_utf8(help.get_output().stdout.clone()).unwrap();
+    for (t, ..) in tenderscan::store::EXPORT_TABLES {
+        assert!(
+            help.lines()
+                .any(|l| l.trim_start().starts_with(&format!("{t} "))),
+            "{t} not in {help}"
+        );
+    }
+    assert!(help.contains("published on or after"), "{help}");
+
+    // `export | head`: the reader is gone before the first line; a quiet exit 0.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = std::process::Command::new(crate::util::binary())
+        .current_dir(d)
+        .env_remove("TENDERSCAN_LOG")
+        .args(["export", "--table", "notices"])
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}

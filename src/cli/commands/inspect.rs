@@ -249,6 +249,7 @@ pub(in crate::cli) fn export(
     store: &Store,
     table: &str,
     since: Option<chrono::NaiveDate>,
+    seen_since: Option<chrono::NaiveDate>,
     format: ExportFormat,
     excel: bool,
     output: Option<&Path>,
@@ -260,7 +261,9 @@ pub(in crate::cli) fn export(
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
-    let since = since.map(|d| d.format("%Y-%m-%d").to_string());
+    let day = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
+    let since = since.map(day);
+    let seen_since = seen_since.map(day);
     let columns = store.export_columns(table)?;
     if format == ExportFormat::Csv {
         if excel {
@@ -283,7 +286,7 @@ pub(in crate::cli) fn export(
             }
         }
     };
-    let n = store.export(table, since.as_deref(), &mut row)?;
+    let n = store.export(table, since.as_deref(), seen_since.as_deref(), &mut row)?;
     w.flush()?;
     tracing::info!(table, rows = n, "exported");
     Ok(exit::OK)
