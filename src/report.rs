@@ -466,11 +466,11 @@ pub fn to_markdown(t: &Table) -> String {
     out
 }
 
-/// The table for a terminal `width` characters wide: columns shrink (longest first)
-/// until the table fits, cut cells end in '…'. When even narrow columns cannot fit,
-/// each row is shown as a record, one `column | value` line per field.
+/// The table for a terminal `width` characters wide: a table with a header line when all
+/// of it fits; past the width, one record per block, a `column: value` line per field, a
+/// long value wrapped (at spaces where it can) onto lines indented under the first, so
+/// nothing is cut.
 pub fn to_text(t: &Table, width: usize) -> String {
-    const MIN_COL: usize = 8;
     const SEP: usize = 2;
     let cells: Vec<Vec<String>> = t
         .rows
@@ -482,16 +482,7 @@ pub fn to_text(t: &Table, width: usize) -> String {
         })
         .collect();
     let len = |s: &str| s.chars().count();
-    let fit = |s: &str, w: usize| -> String {
-        if len(s) <= w {
-            format!("{s:<w$}")
-        } else {
-            let cut: String = s.chars().take(w.saturating_sub(1)).collect();
-            format!("{cut}…")
-        }
-    };
     let mut out = String::new();
-    let n = t.columns.len();
     let total = |w: &[usize]| w.iter().sum::<usize>() + SEP * w.len().saturating_sub(1);
     let columns: Vec<String> = t
         .columns
@@ -504,11 +495,10 @@ pub fn to_text(t: &Table, width: usize) -> String {
             *w = (*w).max(len(c));
         }
     }
-    let narrowest: Vec<usize> = widths.iter().map(|w| (*w).min(MIN_COL)).collect();
-    if n > 0 && total(&narrowest) > width {
-        // Records: "column | value", values cut to the width left.
+    if !columns.is_empty() && total(&widths) > width {
         let label = columns.iter().map(|c| len(c)).max().unwrap_or(0);
-        let value_width = width.saturating_sub(label + 3).max(10);
+        let indent = label + 2;
+        let value_width = width.saturating_sub(indent).max(20);
         for (i, r) in cells.iter().enumerate() {
             let head = format!("-[ {} ]", i + 1);
             let _ = writeln!(
@@ -517,32 +507,22 @@ pub fn to_text(t: &Table, width: usize) -> String {
                 "-".repeat(width.saturating_sub(len(&head)))
             );
             for (c, v) in columns.iter().zip(r) {
-                let _ = writeln!(
-                    out,
-                    "{} | {}",
-                    fit(c, label),
-                    fit(v, value_width).trim_end()
-                );
+                let mut lines = wrap(v, value_width).into_iter();
+                let first = lines.next().unwrap_or_default();
+                let key = format!("{c}:");
+                let _ = writeln!(out, "{key:<indent$}{first}");
+                for more in lines {
+                    let _ = writeln!(out, "{:indent$}{more}", "");
+                }
             }
         }
         let _ = writeln!(out, "({} rows)", t.rows.len());
         return out;
     }
-    while total(&widths) > width {
-        let (i, &max) = widths
-            .iter()
-            .enumerate()
-            .max_by_key(|(_, w)| **w)
-            .expect("at least one column");
-        if max <= MIN_COL {
-            break;
-        }
-        widths[i] = max - 1;
-    }
     let line = |row: &[String]| -> String {
         row.iter()
             .zip(&widths)
-            .map(|(c, w)| fit(c, *w))
+            .map(|(c, w)| format!("{c:<w$}"))
             .collect::<Vec<_>>()
             .join(&" ".repeat(SEP))
             .trim_end()
@@ -563,6 +543,27 @@ pub fn to_text(t: &Table, width: usize) -> String {
     }
     let _ = writeln!(out, "({} rows)", t.rows.len());
     out
+}
+
+/// `s` in lines of at most `w` characters: broken at the last space that fits, else
+/// mid-word (a URL), trailing spaces dropped. An empty value is one empty line.
+fn wrap(s: &str, w: usize) -> Vec<String> {
+    let w = w.max(1);
+    let mut lines = Vec::new();
+    let mut rest: Vec<char> = s.chars().collect();
+    while rest.len() > w {
+        let cut = rest[..=w]
+            .iter()
+            .rposition(|c| *c == ' ')
+            .filter(|&i| i > 0)
+            .unwrap_or(w);
+        let line: String = rest[..cut].iter().collect();
+        lines.push(line.trim_end().to_string());
+        let skip = rest[cut..].iter().take_while(|c| **c == ' ').count();
+        rest.drain(..cut + skip);
+    }
+    lines.push(rest.into_iter().collect::<String>().trim_end().to_string());
+    lines
 }
 
 /// A search box query as an FTS5 query: each word folded and stemmed the way the rule
@@ -932,8 +933,32 @@ mod tests {
                 rusqlite::types::Value::Integer(4),
             ]],
         };
-        for line in to_text(&t, 40).lines() {
+        let text = to_text(&t, 40);
+        for line in text.lines() {
             assert!(line.chars().count() <= 40, "{line}");
         }
+        // Past the width: a record, every word of the value kept, nothing cut.
+        assert!(text.starts_with("-[ 1 ]"), "{text}");
+        assert!(text.contains("\nn:     4\n"), "{text}");
+        let words: Vec<&str> = text
+            .lines()
+            .skip(1)
+            .take_while(|l| !l.starts_with("n:"))
+            .flat_map(|l| l.trim_start_matches("title:").split_whitespace())
+            .collect();
+        assert_eq!(
+            words.join(" "),
+            "Оказание услуг по ведению аккаунтов в социальных сетях".repeat(3)
+        );
+        assert!(!text.contains('…'), "{text}");
+        // Within the width: a table.
+        let narrow = Table {
+            columns: vec!["a".into(), "bb".into()],
+            rows: vec![vec![
+                rusqlite::types::Value::Integer(1),
+                rusqlite::types::Value::Text("x y".into()),
+            ]],
+        };
+        assert_eq!(to_text(&narrow, 80), "a  bb\n-  ---\n1  x y\n(1 rows)\n");
     }
 }

@@ -1146,3 +1146,32 @@ fn export_since_is_the_publication_date_help_lists_every_table_and_head_ends_qui
     );
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 }
+
+#[test]
+fn tables_in_an_80_column_terminal_become_records_with_nothing_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    seeded(dir.path());
+    let d = dir.path();
+    let full = report_json(d, "flagged_tenders", &[]);
+    for args in [&["report", "flagged_tenders"][..], &["search", "аккаунтов"]] {
+        let out = tenderscan(d)
+            .env("COLUMNS", "80")
+            .args(args)
+            .assert()
+            .success();
+        let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+        assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
+        assert!(text.starts_with("-[ 1 ]"), "{args:?}: {text}");
+        assert!(!text.contains('…'), "a value was cut: {text}");
+        if args[0] == "report" {
+            for row in &full {
+                let n = row["notice_number"].as_str().unwrap();
+                assert!(text.contains(&format!("notice_number:    {n}")), "{text}");
+                // The whole title, wrapped if need be.
+                let words: String = text.split_whitespace().collect();
+                let title: String = row["title"].as_str().unwrap().split_whitespace().collect();
+                assert!(words.contains(&title), "{title} in {text}");
+            }
+        }
+    }
+}
