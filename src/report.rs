@@ -566,10 +566,29 @@ fn wrap(s: &str, w: usize) -> Vec<String> {
     lines
 }
 
+/// The Cyrillic letter a Latin look-alike (lower case: the query is folded) is indexed as in
+/// the `*_sfts` search indexes (migration 015); any other character as it is.
+fn cyrillic_twin(c: char) -> char {
+    match c {
+        'a' => 'а',
+        'c' => 'с',
+        'e' => 'е',
+        'o' => 'о',
+        'p' => 'р',
+        'x' => 'х',
+        'y' => 'у',
+        'k' => 'к',
+        'i' => 'і',
+        c => c,
+    }
+}
+
 /// A search box query as an FTS5 query: each word folded and stemmed the way the rule
 /// engine reads text (so "комментариев" finds "комментарии", "пікірлер" finds "пікір"),
-/// searched as a prefix; all words must occur. Punctuation and FTS5 syntax in the input
-/// are dropped, so nothing the user types can change the query's structure.
+/// searched as a prefix; all words must occur. Latin look-alike letters are written as
+/// their Cyrillic twins, as the search indexes hold them, so a notice typed with Latin
+/// letters in a Russian word is found by the Russian word. Punctuation and FTS5 syntax in the
+/// input are dropped, so nothing the user types can change the query's structure.
 pub fn fts_query(q: &str) -> String {
     let mut terms: Vec<String> = Vec::new();
     for word in q.split(|c: char| !c.is_alphanumeric()) {
@@ -577,7 +596,11 @@ pub fn fts_query(q: &str) -> String {
             continue;
         }
         for stem in crate::rules::fold(word).split_whitespace() {
-            let stem: String = stem.chars().filter(|c| c.is_alphanumeric()).collect();
+            let stem: String = stem
+                .chars()
+                .filter(|c| c.is_alphanumeric())
+                .map(cyrillic_twin)
+                .collect();
             if stem.is_empty() {
                 continue;
             }

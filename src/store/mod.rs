@@ -69,6 +69,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ),
     ("013_states", include_str!("migrations/013_states.sql")),
     ("014_ocr", include_str!("migrations/014_ocr.sql")),
+    (
+        "015_search_lookalikes",
+        include_str!("migrations/015_search_lookalikes.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

@@ -51,17 +51,19 @@ const BY_NOTICE: &str =
     "(SELECT COALESCE(n.published_at, n.first_seen_at) FROM notices n WHERE n.id = t.notice_id)";
 
 impl Store {
-    /// Search notices, lots and documents with an FTS5 query; best first.
+    /// Search notices, lots and documents with an FTS5 query; best first. The query's
+    /// words must read Latin look-alike letters as Cyrillic, as the `*_sfts` indexes do
+    /// ([`crate::report::fts_query`] does).
     pub fn search(&self, fts_query: &str, limit: usize) -> Result<Vec<Hit>, StoreError> {
         // The best `limit` of each index by bm25 first; snippets (which re-read and
         // tokenize the text) only for those, never for every hit.
         let sql = "
             WITH
-            tn AS (SELECT rowid AS id, rank FROM notices_fts WHERE notices_fts MATCH ?1
+            tn AS (SELECT rowid AS id, rank FROM notices_sfts WHERE notices_sfts MATCH ?1
                    ORDER BY rank LIMIT ?2),
-            tl AS (SELECT rowid AS id, rank FROM lots_fts WHERE lots_fts MATCH ?1
+            tl AS (SELECT rowid AS id, rank FROM lots_sfts WHERE lots_sfts MATCH ?1
                    ORDER BY rank LIMIT ?2),
-            td AS (SELECT rowid AS id, rank FROM documents_fts WHERE documents_fts MATCH ?1
+            td AS (SELECT rowid AS id, rank FROM documents_sfts WHERE documents_sfts MATCH ?1
                    ORDER BY rank LIMIT ?2),
             best AS (SELECT 'notice' AS kind, id, rank FROM tn
                      UNION ALL SELECT 'lot', id, rank FROM tl
@@ -71,12 +73,12 @@ impl Store {
                    CASE b.kind WHEN 'lot' THEN COALESCE(l.title, n.title) ELSE n.title END,
                    COALESCE(a.name_ru, a.name_kk), n.url,
                    CASE b.kind
-                     WHEN 'notice' THEN (SELECT snippet(notices_fts, -1, '«', '»', '…', 16)
-                                         FROM notices_fts WHERE notices_fts MATCH ?1 AND rowid = b.id)
-                     WHEN 'lot' THEN (SELECT snippet(lots_fts, -1, '«', '»', '…', 16)
-                                      FROM lots_fts WHERE lots_fts MATCH ?1 AND rowid = b.id)
-                     ELSE (SELECT snippet(documents_fts, 1, '«', '»', '…', 16)
-                           FROM documents_fts WHERE documents_fts MATCH ?1 AND rowid = b.id)
+                     WHEN 'notice' THEN (SELECT snippet(notices_sfts, -1, '«', '»', '…', 16)
+                                         FROM notices_sfts WHERE notices_sfts MATCH ?1 AND rowid = b.id)
+                     WHEN 'lot' THEN (SELECT snippet(lots_sfts, -1, '«', '»', '…', 16)
+                                      FROM lots_sfts WHERE lots_sfts MATCH ?1 AND rowid = b.id)
+                     ELSE (SELECT snippet(documents_sfts, 1, '«', '»', '…', 16)
+                           FROM documents_sfts WHERE documents_sfts MATCH ?1 AND rowid = b.id)
                    END,
                    b.rank
             FROM best b

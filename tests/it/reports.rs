@@ -1175,3 +1175,61 @@ fn tables_in_an_80_column_terminal_become_records_with_nothing_cut() {
         }
     }
 }
+
+#[test]
+fn search_finds_words_typed_with_latin_look_alikes_by_their_cyrillic_query() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = seeded(dir.path());
+    let d = dir.path();
+    {
+        let mut s = Store::open(&db).unwrap();
+        let a = agency(
+            "990240001234",
+            "Аппарат акима города Рудного",
+            "Костанайская область",
+        );
+        // "aккaунтов" and "сoциальных" with Latin a and o, as portals get them.
+        seed(
+            &mut s,
+            notice(
+                "1009",
+                "Ведение aккaунтов в сoциальных сетях",
+                &a,
+                "2026-02-01T05:00:00Z",
+                900_000.0,
+            ),
+            "Техническая спецификация: модерация кoмментариев.",
+            &[],
+        );
+    }
+    let hits = |q: &str| -> Vec<Value> {
+        let out = tenderscan(d)
+            .args(["search", q, "--format", "json"])
+            .assert()
+            .success();
+        serde_json::from_slice::<Value>(&out.get_output().stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let found = hits("аккаунтов социальных");
+    assert!(
+        found.iter().any(|h| h["notice_number"] == "1009-1"),
+        "{found:?}"
+    );
+    let found = hits("комментарии");
+    assert!(
+        found.iter().any(|h| h["notice_number"] == "1009-1"),
+        "in the document: {found:?}"
+    );
+    // A Latin word is still found by its Latin spelling, and a Cyrillic one as before.
+    let found = hits("techspec");
+    assert!(!found.is_empty(), "file names: {found:?}");
+    let found = hits("ботинок");
+    assert!(!found.is_empty());
+    assert!(
+        found.iter().all(|h| h["title"] == "Поставка ботинок"),
+        "{found:?}"
+    );
+}
