@@ -478,7 +478,9 @@ impl Fetcher {
                     } else {
                         retry_after.unwrap_or(backoff).min(s.max_backoff)
                     };
-                    tracing::warn!(
+                    // A retry that then succeeds is no news for cron: info, not a warning;
+                    // only the final failure (returned to the caller) is reported as one.
+                    tracing::info!(
                         url = %redact(url),
                         error = %err,
                         attempt = attempt_no,

@@ -672,3 +672,74 @@ async fn status_says_when_a_source_is_being_refused() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_503_then_success_leaves_cron_silent() {
+    let server = portal(Duration::ZERO).await;
+    Mock::given(method("POST"))
+        .and(path("/v3/graphql"))
+        .respond_with(ResponseTemplate::new(503).set_body_string("Service Unavailable"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &[("goszakup", &server.uri())]);
+    let out = tenderscan(dir.path())
+        .env("TEST_GOSZAKUP_TOKEN", TOKEN)
+        .arg("run")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "",
+        "stderr at the default level"
+    );
+    assert!(out.stdout.is_empty());
+    // The 503 was met and retried: the notices are in.
+    let asked = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/v3/graphql")
+        .count();
+    assert!(
+        asked >= 2,
+        "the GraphQL listing was asked again after the 503"
+    );
+    assert_eq!(
+        count(&dir.path().join("t.db"), "SELECT count(*) FROM notices"),
+        2
+    );
+    // With -v the retry is there to read, at info.
+    let dir2 = tempfile::tempdir().unwrap();
+    let server2 = portal(Duration::ZERO).await;
+    Mock::given(method("POST"))
+        .and(path("/v3/graphql"))
+        .respond_with(ResponseTemplate::new(503).set_body_string("Service Unavailable"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server2)
+        .await;
+    write_config(dir2.path(), &[("goszakup", &server2.uri())]);
+    let out = tenderscan(dir2.path())
+        .env("TEST_GOSZAKUP_TOKEN", TOKEN)
+        .args(["-v", "run"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.contains("INFO") && l.contains("retrying")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("WARN"), "{stderr}");
+}
