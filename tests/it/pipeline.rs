@@ -303,15 +303,78 @@ async fn one_source_down_the_other_delivers_and_the_run_exits_1() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_missing_token_skips_the_source_with_a_clear_warning() {
+async fn a_missing_token_skips_the_source_unless_it_is_required() {
     let server = portal(Duration::ZERO).await;
     let dir = tempfile::tempdir().unwrap();
     write_config(dir.path(), &[("goszakup", &server.uri())]);
+    // Not required: skipped at info, exit 0, nothing printed for cron.
+    let out = tenderscan(dir.path()).arg("run").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(stderr, "");
+    let out = tenderscan(dir.path()).args(["-v", "run"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.lines().any(|l| l.contains("INFO")
+            && l.contains("skipped (no token)")
+            && l.contains("TEST_GOSZAKUP_TOKEN")),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("WARN") && !stderr.contains("ERROR"),
+        "{stderr}"
+    );
+    let status = tenderscan(dir.path()).arg("status").assert().success();
+    let text = String::from_utf8(status.get_output().stdout.clone()).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("goszakup "))
+        .unwrap();
+    assert!(line.contains("skipped (no token)"), "{text}");
+    let json = tenderscan(dir.path())
+        .args(["status", "--format", "json"])
+        .assert()
+        .success();
+    let v: Value = serde_json::from_slice(&json.get_output().stdout).unwrap();
+    assert_eq!(v["skipped_sources"][0]["name"], "goszakup", "{v}");
+    assert_eq!(v["skipped_sources"][0]["why"], "no token", "{v}");
+    assert!(server.received_requests().await.unwrap().is_empty());
+
+    // required = true: the run fails (exit 1) and says which variable.
+    let cfg = std::fs::read_to_string(dir.path().join("config.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("config.toml"),
+        cfg.replace(
+            "lookback_days = 3\n",
+            "lookback_days = 3\nrequired = true\n",
+        ),
+    )
+    .unwrap();
     let out = tenderscan(dir.path()).arg("run").output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("TEST_GOSZAKUP_TOKEN"), "{stderr}");
+    assert!(
+        stderr.contains("TEST_GOSZAKUP_TOKEN") && stderr.contains("required"),
+        "{stderr}"
+    );
     assert!(server.received_requests().await.unwrap().is_empty());
+}
+
+#[test]
+fn the_default_config_on_a_fresh_machine_without_a_token_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    // No config.toml: the embedded default, its goszakup source without GOSZAKUP_TOKEN.
+    let out = tenderscan(dir.path()).arg("run").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(stderr, "");
+    let status = tenderscan(dir.path()).arg("status").assert().success();
+    let text = String::from_utf8(status.get_output().stdout.clone()).unwrap();
+    assert!(
+        text.contains("skipped (no token)") && text.contains("GOSZAKUP_TOKEN"),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -27,6 +27,12 @@ pub(in crate::cli) fn status(cfg: &Config, format: OutputFormat, runs: usize) ->
     let unconfirmed = store.unconfirmed_digests()?;
     let ocr_counts = store.ocr_counts()?;
     let ocr_here = crate::extract::ocr::availability(&pipeline::extract_limits(cfg).ocr);
+    let mut skipped = Vec::new();
+    for s in &cfg.sources {
+        if let Some(k) = store.source_skipped(&s.name)? {
+            skipped.push((s.name.clone(), k));
+        }
+    }
     let mut out = std::io::stdout().lock();
     if format == OutputFormat::Json {
         let v = serde_json::json!({
@@ -35,6 +41,9 @@ pub(in crate::cli) fn status(cfg: &Config, format: OutputFormat, runs: usize) ->
             "schema_version": version,
             "tables": counts.iter().map(|(t, n)| (t.to_string(), serde_json::Value::from(*n))).collect::<serde_json::Map<_, _>>(),
             "sources": health,
+            "skipped_sources": skipped.iter().map(|(name, (run, at, why))| serde_json::json!({
+                "name": name, "run": run, "at": at, "why": why,
+            })).collect::<Vec<_>>(),
             "runs": recent,
             "unconfirmed_digests": unconfirmed.iter().map(|d| serde_json::json!({
                 "id": d.id,
@@ -73,6 +82,22 @@ pub(in crate::cli) fn status(cfg: &Config, format: OutputFormat, runs: usize) ->
     for s in &configured {
         let h = health.iter().find(|h| h.name == s.name);
         let state = if s.enabled { "enabled" } else { "disabled" };
+        if let Some((run, at, why)) = skipped.iter().find(|(n, ..)| n == &s.name).map(|(_, k)| k) {
+            writeln!(
+                out,
+                "  {:<20} {:<14} {:<8} skipped ({}) by run #{run} at {}{}",
+                line(&s.name),
+                line(s.kind.name()),
+                state,
+                line(why),
+                line(at),
+                s.token_env
+                    .as_deref()
+                    .map(|v| format!(": set {} or disable it", line(v)))
+                    .unwrap_or_default()
+            )?;
+            continue;
+        }
         match h {
             Some(h) => writeln!(
                 out,
