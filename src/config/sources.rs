@@ -888,8 +888,9 @@ mod tests {
         assert!(
             e.message
                 .starts_with("unknown field `pagesize`, expected one of `name`, `kind`")
-                && e.message
-                    .ends_with("`search_terms`, `user_agent`, `notice_url`, `page_size`"),
+                && e.message.ends_with(
+                    "`search_terms`, `user_agent`, `required`, `notice_url`, `page_size`"
+                ),
             "{e}"
         );
         // Kind-specific types keep their line and key.
