@@ -11,6 +11,7 @@
 mod alerts;
 mod currency;
 mod evidence;
+mod health;
 pub mod history;
 mod matches;
 mod notices;
@@ -26,6 +27,7 @@ pub use evidence::{
     EvidenceGap, EvidenceRow, NewEvidence, NoticeView, RecordEvidence, ShowAward, ShowDocument,
     ShowLot, ShowMatch, ShowSupplier, ShowVersion,
 };
+pub use health::{RecipientAlerts, UnreadDocuments};
 pub use matches::{NewMatch, Routable, ScanInput, ScanOutcome, ScanTarget};
 pub use notices::{
     DocumentContent, PageOutcome, PendingDocument, ReadMarks, StaleRead, sha256_hex,

@@ -806,3 +806,90 @@ async fn a_503_then_success_leaves_cron_silent() {
     );
     assert!(!stderr.contains("WARN"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn status_counts_undelivered_alerts_per_recipient_the_outbox_and_unread_documents() {
+    let spec = ResponseTemplate::new(200).set_body_raw(
+        docx(NURBOT_SPEC),
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    );
+    // The second specification is bigger than max_document_bytes below.
+    let big =
+        ResponseTemplate::new(200).set_body_raw(vec![b'x'; 300_000], "application/octet-stream");
+    let server = portal_with_files(spec, big).await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &[("goszakup", &server.uri())]);
+    let cfg = std::fs::read_to_string(dir.path().join("config.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("config.toml"),
+        cfg.replace(
+            "timeout_secs = 5\n",
+            "timeout_secs = 5\nmax_document_bytes = 100000\n",
+        ),
+    )
+    .unwrap();
+    // crawl: alerts stay queued.
+    let out = tenderscan(dir.path())
+        .env("TEST_GOSZAKUP_TOKEN", TOKEN)
+        .arg("crawl")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.code().is_some_and(|c| c <= 1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let db = dir.path().join("t.db");
+    let pending = count(&db, "SELECT count(*) FROM alerts WHERE status = 'pending'");
+    assert!(pending > 0);
+    let status = |format: &str| {
+        let out = tenderscan(dir.path())
+            .args(["status", "--format", format])
+            .assert()
+            .success();
+        String::from_utf8(out.get_output().stdout.clone()).unwrap()
+    };
+    let text = status("text");
+    assert!(
+        text.lines()
+            .any(|l| l.trim_start().starts_with("desk@example.org")
+                && l.ends_with(&format!("pending {pending}  failed 0  unconfirmed 0"))),
+        "{text}"
+    );
+    assert!(text.contains("too large                 1"), "{text}");
+    assert!(
+        text.contains("outbox") && text.contains("no [mail] smtp_host"),
+        "{text}"
+    );
+    let v: Value = serde_json::from_str(&status("json")).unwrap();
+    assert_eq!(v["documents_not_read"]["too_large"], 1, "{v}");
+    assert_eq!(v["undelivered_alerts"][0]["pending"], pending, "{v}");
+    assert!(
+        v["outbox"]["dir"].as_str().unwrap().ends_with("outbox"),
+        "{v}"
+    );
+    // A failed delivery attempt and a digest a killed run left unconfirmed, as the alert
+    // module records them.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "UPDATE alerts SET attempts = 1, last_error = 'SMTP 451' WHERE id = (SELECT MIN(id) FROM alerts);
+         INSERT INTO alerts (recipient, kind, match_id, notice_id, dedupe_key, status, created_at)
+                SELECT 'desk@example.org', 'match', id, notice_id, 'k-unconfirmed', 'queued',
+                       '2026-01-01T00:00:00Z' FROM matches ORDER BY id DESC LIMIT 1;
+         INSERT INTO digests (recipient, message_id, subject, status, created_at)
+                VALUES ('desk@example.org', '<m@x>', 's', 'unconfirmed', '2026-01-01T00:00:00Z');
+         UPDATE alerts SET digest_id = last_insert_rowid() WHERE dedupe_key = 'k-unconfirmed';",
+    )
+    .unwrap();
+    let v: Value = serde_json::from_str(&status("json")).unwrap();
+    let a = &v["undelivered_alerts"][0];
+    assert_eq!(
+        (
+            a["pending"].as_i64(),
+            a["failed"].as_i64(),
+            a["unconfirmed"].as_i64()
+        ),
+        (Some(pending - 1), Some(1), Some(1)),
+        "{v}"
+    );
+}

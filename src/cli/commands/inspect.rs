@@ -27,6 +27,23 @@ pub(in crate::cli) fn status(cfg: &Config, format: OutputFormat, runs: usize) ->
     let unconfirmed = store.unconfirmed_digests()?;
     let ocr_counts = store.ocr_counts()?;
     let ocr_here = crate::extract::ocr::availability(&pipeline::extract_limits(cfg).ocr);
+    let undelivered = store.undelivered_alerts()?;
+    let unread = store.unread_documents()?;
+    // Without an SMTP server, digests are written as files here.
+    let outbox = cfg
+        .mail
+        .smtp_host
+        .is_none()
+        .then(|| cfg.mail.dry_run_dir.clone());
+    let outbox_files = outbox
+        .as_ref()
+        .and_then(|d| std::fs::read_dir(d).ok())
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .filter(|e| e.path().is_file())
+                .count()
+        })
+        .unwrap_or(0);
     let mut skipped = Vec::new();
     for s in &cfg.sources {
         if let Some(k) = store.source_skipped(&s.name)? {
@@ -45,6 +62,9 @@ pub(in crate::cli) fn status(cfg: &Config, format: OutputFormat, runs: usize) ->
                 "name": name, "run": run, "at": at, "why": why,
             })).collect::<Vec<_>>(),
             "runs": recent,
+            "undelivered_alerts": undelivered,
+            "outbox": outbox.as_ref().map(|d| serde_json::json!({"dir": d, "files": outbox_files})),
+            "documents_not_read": unread,
             "unconfirmed_digests": unconfirmed.iter().map(|d| serde_json::json!({
                 "id": d.id,
                 "kind": d.kind,
@@ -145,6 +165,36 @@ pub(in crate::cli) fn status(cfg: &Config, format: OutputFormat, runs: usize) ->
     )?;
     if ocr_counts.failed > 0 {
         writeln!(out, "  OCR failed       {:>10}", ocr_counts.failed)?;
+    }
+    writeln!(out, "\ndocuments not read")?;
+    writeln!(out, "  scanned, no OCR  {:>10}", unread.scanned)?;
+    writeln!(out, "  too large        {:>10}", unread.too_large)?;
+    writeln!(out, "  failed           {:>10}", unread.failed)?;
+    writeln!(out, "\nalerts not delivered")?;
+    if undelivered.is_empty() {
+        writeln!(out, "  (none)")?;
+    }
+    for a in &undelivered {
+        writeln!(
+            out,
+            "  {:<30} pending {}  failed {}  unconfirmed {}",
+            line(&a.recipient),
+            a.pending,
+            a.failed,
+            a.unconfirmed
+        )?;
+    }
+    match &outbox {
+        Some(d) => writeln!(
+            out,
+            "  outbox           {} ({outbox_files} files; no [mail] smtp_host: digests are written there)",
+            shown(d)
+        )?,
+        None => writeln!(
+            out,
+            "  mail server      {}",
+            line(cfg.mail.smtp_host.as_deref().unwrap_or_default())
+        )?,
     }
     if !unconfirmed.is_empty() {
         writeln!(
