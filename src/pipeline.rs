@@ -472,7 +472,8 @@ async fn crawl_source(
                 ))
             }
         }
-        e => CrawlFailure::Source(format!("source {}: {e}", sc.name)),
+        // A SourceError names its source itself.
+        e => CrawlFailure::Source(e.to_string()),
     })?;
     let mut sr = SourceRun {
         run: ctx,
@@ -499,7 +500,7 @@ async fn crawl_source(
             Ok(Some(p)) => p,
             Ok(None) => break,
             Err(e) => {
-                failure = Some(format!("source {}: {e}", sc.name));
+                failure = Some(e.to_string());
                 break;
             }
         };

@@ -893,3 +893,42 @@ async fn status_counts_undelivered_alerts_per_recipient_the_outbox_and_unread_do
         "{v}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_network_error_names_its_cause_once() {
+    // Refused: a port nothing listens on (bound, then let go).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    // TLS: https to a server that speaks plain HTTP.
+    let plain = portal(Duration::ZERO).await;
+    let tls_url = plain.uri().replace("http://", "https://");
+    for (url, cause) in [
+        (format!("http://127.0.0.1:{port}"), "connection refused"),
+        (tls_url, "TLS handshake failed"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        write_config(dir.path(), &[("goszakup", &url)]);
+        let out = tenderscan(dir.path())
+            .env("TEST_GOSZAKUP_TOKEN", TOKEN)
+            .arg("run")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        let errors: Vec<&str> = stderr.lines().filter(|l| l.contains("ERROR")).collect();
+        assert_eq!(errors.len(), 1, "{stderr}");
+        let e = errors[0];
+        assert_eq!(e.matches("source goszakup:").count(), 1, "{e}");
+        assert_eq!(e.matches(cause).count(), 1, "{e}");
+        assert!(e.contains("network error"), "{e}");
+        // status keeps the same one message.
+        let st = tenderscan(dir.path()).arg("status").assert().success();
+        let text = String::from_utf8(st.get_output().stdout.clone()).unwrap();
+        let line = text.lines().find(|l| l.contains("last error")).unwrap();
+        assert_eq!(line.matches("source goszakup:").count(), 1, "{line}");
+        assert_eq!(line.matches(cause).count(), 1, "{line}");
+    }
+}
