@@ -656,3 +656,64 @@ fn a_volume_table_inside_a_docx_is_read_with_its_row_count() {
         "{v}"
     );
 }
+
+#[test]
+fn rules_check_fails_on_what_run_fails_on_and_warns_on_an_empty_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("config.toml"), "[database]\npath = \"t.db\"\n").unwrap();
+    std::fs::write(
+        d.join("clash.toml"),
+        "[[rule]]\nid = \"fake-accounts\"\ntitle = \"Mine\"\nseverity = \"low\"\nwhy = \"Mine.\"\nphrases = [\"бот\"]\n",
+    )
+    .unwrap();
+    let out = crate::util::tenderscan(d)
+        .args(["rules", "check", "clash.toml"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("clash.toml:2")
+            && stderr.contains("duplicate rule id")
+            && stderr.contains("builtin"),
+        "{stderr}"
+    );
+    // `run` refuses the same file, for the same reason.
+    std::fs::write(
+        d.join("config.toml"),
+        "[database]\npath = \"t.db\"\n[rules]\nfiles = [\"clash.toml\"]\n",
+    )
+    .unwrap();
+    let run = crate::util::tenderscan(d).arg("run").output().unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("duplicate rule id"));
+    // With the built-in rules off, the file is fine.
+    std::fs::write(
+        d.join("config.toml"),
+        "[database]\npath = \"t.db\"\n[rules]\nbuiltin = false\n",
+    )
+    .unwrap();
+    let ok = crate::util::tenderscan(d)
+        .args(["rules", "check", "clash.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    // An empty file: a warning, exit 0.
+    std::fs::write(d.join("empty.toml"), "# nothing yet\n").unwrap();
+    let out = crate::util::tenderscan(d)
+        .args(["rules", "check", "empty.toml"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("WARN") && stderr.contains("empty.toml: no rules"),
+        "{stderr}"
+    );
+}
