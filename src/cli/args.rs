@@ -163,9 +163,17 @@ pub enum Command {
     /// Everything about one notice (by number like 17163708-1, external id, or id):
     /// agency, amounts, lots, documents with hashes, matches, versions, evidence files
     Show {
+        /// The notice: its number, external id, id, or its URL on the portal
         notice: String,
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
+        /// Write this document of the notice (its [N] in `show`) as fetched, decompressed
+        /// out of the evidence folder, to the file `-o` names
+        #[arg(long, value_name = "N", requires = "output")]
+        document: Option<i64>,
+        /// The file `--document` writes (`-` for stdout)
+        #[arg(long, short, value_name = "FILE", requires = "document")]
+        output: Option<PathBuf>,
     },
     /// Re-hash the evidence folder; exit 1 when a file is missing or no longer matches
     Verify {

@@ -29,7 +29,7 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use commands::alert::{alert, confirm_digest};
 use commands::init::init;
-use commands::inspect::{export, report_list, search, show, status, verify};
+use commands::inspect::{export, report_list, search, show, show_document, status, verify};
 use commands::match_files::match_files;
 use commands::rules::{rules_check, rules_eval, rules_list};
 use commands::run::{daemon, run_pipeline, scan};
@@ -211,7 +211,18 @@ fn run(cli: Cli) -> Result<i32> {
             let rules = load_rules(&cfg)?;
             daemon(&cfg, &rules)
         }
-        Command::Show { notice, format } => show(&load_config(config)?, notice, *format),
+        Command::Show {
+            notice,
+            format,
+            document,
+            output,
+        } => {
+            let cfg = load_config(config)?;
+            match (document, output) {
+                (Some(n), Some(o)) => show_document(&cfg, notice, *n, o),
+                _ => show(&cfg, notice, *format),
+            }
+        }
         Command::Verify { format } => verify(&load_config(config)?, *format),
         Command::Alert {
             dry_run,

@@ -932,3 +932,74 @@ async fn a_network_error_names_its_cause_once() {
         assert_eq!(line.matches(cause).count(), 1, "{line}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn show_takes_the_portal_url_and_writes_a_document_out_of_the_evidence() {
+    let server = portal(Duration::ZERO).await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &[("goszakup", &server.uri())]);
+    tenderscan(dir.path())
+        .env("TEST_GOSZAKUP_TOKEN", TOKEN)
+        .arg("crawl")
+        .assert()
+        .code(0);
+    let db = dir.path().join("t.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let (url, doc, sha): (String, i64, String) = conn
+        .query_row(
+            "SELECT n.url, d.id, d.sha256 FROM notices n JOIN documents d ON d.notice_id = n.id
+             WHERE n.external_id = '900001' AND d.sha256 IS NOT NULL",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert!(url.starts_with("http"), "{url}");
+    let shown = |key: &str| {
+        let out = tenderscan(dir.path())
+            .args(["show", key, "--format", "json"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{key}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    assert_eq!(shown(&url)["external_id"], "900001");
+    assert_eq!(shown(&format!("{url}/"))["external_id"], "900001");
+    // Another language's page of the same notice: found by the number in it.
+    let kk = "https://goszakup.gov.kz/kk/announce/index/900001?tab=lots";
+    assert_eq!(shown(kk)["external_id"], "900001");
+    tenderscan(dir.path())
+        .args(["show", "https://goszakup.gov.kz/ru/announce/index/424242"])
+        .assert()
+        .code(2);
+
+    // The document as fetched, decompressed: its sha256 is the one recorded.
+    tenderscan(dir.path())
+        .args([
+            "show",
+            &url,
+            "--document",
+            &doc.to_string(),
+            "-o",
+            "spec.docx",
+        ])
+        .assert()
+        .success();
+    let bytes = std::fs::read(dir.path().join("spec.docx")).unwrap();
+    assert!(bytes.starts_with(b"PK"), "a DOCX, not zstd");
+    assert_eq!(tenderscan::store::sha256_hex(&bytes), sha);
+    // A document of another notice, or none: exit 2, naming the documents it has.
+    tenderscan(dir.path())
+        .args(["show", "900001-1", "--document", "999", "-o", "x"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(format!("[{doc}]")));
+    // -o without --document is a usage error.
+    tenderscan(dir.path())
+        .args(["show", "900001-1", "-o", "x"])
+        .assert()
+        .code(2);
+}

@@ -247,7 +247,7 @@ pub(in crate::cli) fn show(cfg: &Config, key: &str, format: OutputFormat) -> Res
         .transpose()?
         .flatten()
     else {
-        eprintln!("tenderscan: no notice {key:?} (give its number, external id or id)");
+        eprintln!("tenderscan: no notice {key:?} (give its number, external id, id or URL)");
         return Ok(exit::BAD_CONFIG);
     };
     let mut out = std::io::stdout().lock();
@@ -258,6 +258,71 @@ pub(in crate::cli) fn show(cfg: &Config, key: &str, format: OutputFormat) -> Res
             json_pretty(&crate::show::notice_json(&view, &evidence))?
         )?,
         OutputFormat::Text => write!(out, "{}", crate::show::notice_text(&view, &evidence))?,
+    }
+    Ok(exit::OK)
+}
+
+/// `show NOTICE --document N -o FILE`: the document's bytes as fetched, out of the evidence
+/// folder (decompressed), to FILE (`-`: stdout).
+pub(in crate::cli) fn show_document(
+    cfg: &Config,
+    key: &str,
+    document: i64,
+    output: &Path,
+) -> Result<i32> {
+    let store = Store::open(&cfg.database.path)?;
+    let evidence = crate::evidence::Evidence::beside(store.path());
+    let Some(view) = store
+        .find_notice(key)?
+        .map(|id| store.notice_view(id))
+        .transpose()?
+        .flatten()
+    else {
+        eprintln!(
+            "tenderscan: no notice {} (give its number, external id, id or URL)",
+            line(key)
+        );
+        return Ok(exit::BAD_CONFIG);
+    };
+    let Some(doc) = view.documents.iter().find(|d| d.id == document) else {
+        eprintln!(
+            "tenderscan: notice {} has no document [{document}] (its documents: {})",
+            line(key),
+            view.documents
+                .iter()
+                .map(|d| format!("[{}]", d.id))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        return Ok(exit::BAD_CONFIG);
+    };
+    let Some(sha) = doc.sha256.as_deref() else {
+        eprintln!("tenderscan: document [{document}] was never fetched: nothing is kept of it");
+        return Ok(exit::PARTIAL);
+    };
+    let bytes = match evidence.read(sha) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!(
+                "tenderscan: document [{document}]: {}",
+                line(&e.to_string())
+            );
+            return Ok(exit::PARTIAL);
+        }
+    };
+    if output == Path::new("-") {
+        let mut out = std::io::stdout().lock();
+        out.write_all(&bytes)?;
+        out.flush()?;
+    } else {
+        std::fs::write(output, &bytes)
+            .with_context(|| format!("cannot write {}", output.display()))?;
+        tracing::info!(
+            document,
+            bytes = bytes.len(),
+            file = %output.display(),
+            "document written"
+        );
     }
     Ok(exit::OK)
 }
