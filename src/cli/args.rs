@@ -64,7 +64,7 @@ pub enum Command {
         format: OutputFormat,
         #[command(flatten)]
         rules: RuleFiles,
-        /// Files to read; stdin when none or `-`
+        /// Files or folders (walked recursively) to read; stdin when none or `-`
         paths: Vec<PathBuf>,
     },
     /// Work with rules
