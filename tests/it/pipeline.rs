@@ -1003,3 +1003,29 @@ async fn show_takes_the_portal_url_and_writes_a_document_out_of_the_evidence() {
         .assert()
         .code(2);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn in_outbox_mode_the_log_says_written_to_the_outbox_not_sent() {
+    let server = portal(Duration::ZERO).await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &[("goszakup", &server.uri())]);
+    let out = tenderscan(dir.path())
+        .env("TEST_GOSZAKUP_TOKEN", TOKEN)
+        .args(["-v", "run"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let emls = eml_files(dir.path());
+    assert_eq!(emls.len(), 1);
+    let name = emls[0].file_name().unwrap().to_string_lossy().into_owned();
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("digest to desk@example.org"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(
+        line.contains("written to ") && line.contains(&format!("outbox/{name}")),
+        "{line}"
+    );
+    assert!(!stderr.contains("digest sent to"), "{stderr}");
+}
