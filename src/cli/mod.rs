@@ -29,7 +29,9 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use commands::alert::{alert, confirm_digest};
 use commands::init::init;
-use commands::inspect::{export, report_list, search, show, show_document, status, verify};
+use commands::inspect::{
+    ExportSince, export, report_list, search, show, show_document, status, verify,
+};
 use commands::match_files::match_files;
 use commands::rules::{rules_check, rules_eval, rules_list};
 use commands::run::{daemon, run_pipeline, scan};
@@ -192,8 +194,10 @@ fn run(cli: Cli) -> Result<i32> {
             export(
                 &store,
                 table,
-                *since,
-                *seen_since,
+                ExportSince {
+                    published: *since,
+                    seen: *seen_since,
+                },
                 *format,
                 *excel,
                 output.as_deref(),

@@ -385,11 +385,16 @@ pub(in crate::cli) fn search(
     print_table(&table, format, excel)
 }
 
+/// `export`'s date filters: publication (`--since`) and first seen (`--seen-since`).
+pub(in crate::cli) struct ExportSince {
+    pub published: Option<chrono::NaiveDate>,
+    pub seen: Option<chrono::NaiveDate>,
+}
+
 pub(in crate::cli) fn export(
     store: &Store,
     table: &str,
-    since: Option<chrono::NaiveDate>,
-    seen_since: Option<chrono::NaiveDate>,
+    since: ExportSince,
     format: ExportFormat,
     excel: bool,
     output: Option<&Path>,
@@ -402,8 +407,8 @@ pub(in crate::cli) fn export(
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
     let day = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
-    let since = since.map(day);
-    let seen_since = seen_since.map(day);
+    let seen_since = since.seen.map(day);
+    let since = since.published.map(day);
     let columns = store.export_columns(table)?;
     if format == ExportFormat::Csv {
         if excel {
