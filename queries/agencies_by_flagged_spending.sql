@@ -6,7 +6,7 @@
 WITH flagged AS (
     SELECT notice_id, MAX(severity_rank) AS rank
     FROM flag_rows
-    WHERE severity_rank >= CASE :min_severity WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END
+    WHERE severity_rank >= CASE COALESCE(NULLIF(:min_severity, ''), 'medium') WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END
     GROUP BY notice_id
 )
 SELECT a.identifier AS agency_bin,
@@ -20,7 +20,7 @@ SELECT a.identifier AS agency_bin,
 FROM flagged f
 JOIN notices n ON n.id = f.notice_id
 JOIN agencies a ON a.id = n.agency_id
-WHERE COALESCE(n.published_at, n.first_seen_at) >= :since
+WHERE COALESCE(n.published_at, n.first_seen_at) >= COALESCE(NULLIF(:since, ''), '2000-01-01')
 GROUP BY a.id, n.currency
 ORDER BY flagged_amount DESC, flagged_notices DESC
-LIMIT CAST(:limit AS INTEGER);
+LIMIT CAST(COALESCE(NULLIF(:limit, ''), 100) AS INTEGER);

@@ -28,7 +28,7 @@ FROM first_flag ff
 JOIN notices n ON n.id = ff.notice_id
 JOIN sources s ON s.id = n.source_id
 LEFT JOIN agencies a ON a.id = n.agency_id
-WHERE ff.flagged_at >= :since
+WHERE ff.flagged_at >= COALESCE(NULLIF(:since, ''), '2000-01-01')
   AND (n.gone_at IS NOT NULL
        OR ff.still_matching = 0
        OR EXISTS (SELECT 1 FROM notice_versions v WHERE v.notice_id = n.id AND v.version > 1 AND v.seen_at >= ff.flagged_at))

@@ -9,8 +9,8 @@ WITH priced AS (
            f.price_per_unit AS price
     FROM flag_details f
     WHERE f.price_per_unit IS NOT NULL
-      AND f.quota_kind LIKE :kind
-      AND COALESCE(f.published_at, f.first_flagged_at) >= :since
+      AND f.quota_kind LIKE COALESCE(NULLIF(:kind, ''), '%')
+      AND COALESCE(f.published_at, f.first_flagged_at) >= COALESCE(NULLIF(:since, ''), '2000-01-01')
 ),
 ranked AS (
     SELECT kind, year, currency, price,

@@ -9,7 +9,7 @@ WITH flagged AS (
            n.amount
     FROM flag_rows f
     JOIN notices n ON n.id = f.notice_id
-    WHERE f.severity_rank >= CASE :min_severity WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END
+    WHERE f.severity_rank >= CASE COALESCE(NULLIF(:min_severity, ''), 'medium') WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END
     GROUP BY n.id
 )
 SELECT a.identifier AS agency_bin,
@@ -21,5 +21,5 @@ SELECT a.identifier AS agency_bin,
 FROM flagged f
 JOIN agencies a ON a.id = f.agency_id
 GROUP BY a.id
-HAVING COUNT(DISTINCT f.year) >= CAST(:min_years AS INTEGER)
+HAVING COUNT(DISTINCT f.year) >= CAST(COALESCE(NULLIF(:min_years, ''), 2) AS INTEGER)
 ORDER BY years DESC, flagged_notices DESC;

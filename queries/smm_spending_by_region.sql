@@ -5,7 +5,7 @@
 WITH hit AS (
     SELECT DISTINCT notice_id
     FROM flag_rows
-    WHERE rule_id GLOB :rule
+    WHERE rule_id GLOB COALESCE(NULLIF(:rule, ''), 'smm-services')
 )
 SELECT COALESCE(n.region, a.region, '(unknown)') AS region,
        substr(COALESCE(n.published_at, n.first_seen_at), 1, 4) AS year,
@@ -16,6 +16,6 @@ SELECT COALESCE(n.region, a.region, '(unknown)') AS region,
 FROM hit h
 JOIN notices n ON n.id = h.notice_id
 LEFT JOIN agencies a ON a.id = n.agency_id
-WHERE COALESCE(n.published_at, n.first_seen_at) >= :since
+WHERE COALESCE(n.published_at, n.first_seen_at) >= COALESCE(NULLIF(:since, ''), '2000-01-01')
 GROUP BY 1, 2, 3
 ORDER BY year DESC, amount DESC;

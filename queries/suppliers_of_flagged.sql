@@ -7,7 +7,7 @@
 WITH flagged AS (
     SELECT notice_id, lot_key, MAX(severity_rank) AS rank
     FROM flag_rows
-    WHERE severity_rank >= CASE :min_severity WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END
+    WHERE severity_rank >= CASE COALESCE(NULLIF(:min_severity, ''), 'medium') WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END
     GROUP BY notice_id, lot_key
 ),
 -- Awards that cover a flagged part: a flag on the notice itself taints all its awards; a
@@ -40,8 +40,8 @@ JOIN award_suppliers x ON x.award_id = aw.id
 JOIN suppliers s ON s.id = x.supplier_id
 JOIN notices n ON n.id = w.notice_id
 LEFT JOIN agencies ag ON ag.id = n.agency_id
-WHERE COALESCE(n.published_at, n.first_seen_at) >= :since
-  AND (:supplier = '' OR s.identifier = :supplier OR s.name LIKE '%' || :supplier || '%')
+WHERE COALESCE(n.published_at, n.first_seen_at) >= COALESCE(NULLIF(:since, ''), '2000-01-01')
+  AND (COALESCE(:supplier, '') = '' OR s.identifier = COALESCE(:supplier, '') OR s.name LIKE '%' || COALESCE(:supplier, '') || '%')
 GROUP BY s.id, COALESCE(aw.currency, n.currency)
 ORDER BY flagged_notices_won DESC, awarded_amount DESC, supplier_name
-LIMIT CAST(:limit AS INTEGER);
+LIMIT CAST(COALESCE(NULLIF(:limit, ''), 100) AS INTEGER);

@@ -293,6 +293,9 @@ pub struct Config {
     pub watches: Vec<Watch>,
     #[serde(default)]
     pub rules: RulesConfig,
+    /// `[reports]`: folders of the user's own reports.
+    #[serde(default)]
+    pub reports: ReportsConfig,
     #[serde(default)]
     pub schedule: ScheduleConfig,
     /// Exchange rates for comparing amounts in one currency (`notices_in_base`).
@@ -739,6 +742,14 @@ impl Default for BackfillConfig {
     }
 }
 
+/// `[reports]`: the user's own report folders, beside the built-in `queries/`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportsConfig {
+    /// Folders whose `*.sql` files are reports (same comment-block format as `queries/`).
+    pub dirs: Vec<PathBuf>,
+}
+
 /// The evidence folder beside the database (raw payloads) and disappearance checks.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -918,6 +929,9 @@ impl Config {
         }
         for f in &mut self.rules.files {
             abs(f);
+        }
+        for d in &mut self.reports.dirs {
+            abs(d);
         }
         for r in &mut self.recipients {
             if let Some(p) = &mut r.path {

@@ -139,12 +139,10 @@ pub enum FetchError {
     RefusedClient { url: Url },
     #[error("{url}: timed out")]
     Timeout { url: Url },
-    #[error("{url}: network error")]
-    Network {
-        url: Url,
-        #[source]
-        source: reqwest::Error,
-    },
+    /// The cause is named once, in the message ([`network_cause`]): DNS, refused, reset,
+    /// TLS, timeout, or the innermost error's own words.
+    #[error("{url}: network error: {cause}")]
+    Network { url: Url, cause: String },
     #[error("{url}: body truncated (connection closed early)")]
     Truncated { url: Url },
     #[error("{url}: too many redirects")]
@@ -478,7 +476,9 @@ impl Fetcher {
                     } else {
                         retry_after.unwrap_or(backoff).min(s.max_backoff)
                     };
-                    tracing::warn!(
+                    // A retry that then succeeds is no news for cron: info, not a warning;
+                    // only the final failure (returned to the caller) is reported as one.
+                    tracing::info!(
                         url = %redact(url),
                         error = %err,
                         attempt = attempt_no,
@@ -657,7 +657,7 @@ impl Fetcher {
                     return Attempt::Retry(
                         FetchError::Network {
                             url: current,
-                            source: e,
+                            cause: network_cause(&e),
                         },
                         None,
                     );
@@ -829,10 +829,66 @@ fn classify_send_error(url: &Url, e: reqwest::Error) -> Attempt {
         Attempt::Retry(
             FetchError::Network {
                 url: url.clone(),
-                source: e,
+                cause: network_cause(&e),
             },
             None,
         )
+    }
+}
+
+/// What went wrong on the network, in a few words a person can act on: the DNS lookup, a
+/// refused or reset connection, the TLS handshake (with rustls's reason), a timeout; else the
+/// innermost error's message. Walks the error's whole chain, so nothing has to print it again.
+pub fn network_cause(e: &reqwest::Error) -> String {
+    use std::io::ErrorKind;
+    let mut texts: Vec<String> = Vec::new();
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                ErrorKind::ConnectionRefused => {
+                    return "connection refused (nothing listens there, or a firewall rejects it)"
+                        .into();
+                }
+                ErrorKind::ConnectionReset => return "connection reset by the other side".into(),
+                ErrorKind::ConnectionAborted => return "connection aborted".into(),
+                ErrorKind::TimedOut => return "timed out".into(),
+                _ => {}
+            }
+            if let Some(tls) = io
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            {
+                return format!("TLS handshake failed: {tls}");
+            }
+        }
+        if let Some(tls) = err.downcast_ref::<rustls::Error>() {
+            return format!("TLS handshake failed: {tls}");
+        }
+        texts.push(err.to_string());
+        cur = err.source();
+    }
+    let innermost = texts.last().cloned().unwrap_or_default();
+    let any = |needle: &str| {
+        texts
+            .iter()
+            .any(|t| t.to_ascii_lowercase().contains(needle))
+    };
+    if any("dns error") || any("failed to lookup address") {
+        format!("DNS lookup failed: {innermost}")
+    } else if ["tls", "certificate", "handshake", "corrupt message", "peer"]
+        .iter()
+        .any(|n| any(n))
+    {
+        // rustls's reasons, where they come as text (a plain-HTTP server spoken to in TLS
+        // answers a "corrupt message"; an unknown CA an "invalid peer certificate").
+        format!("TLS handshake failed: {innermost}")
+    } else if e.is_timeout() {
+        "timed out".into()
+    } else if e.is_connect() {
+        format!("cannot connect: {innermost}")
+    } else {
+        innermost
     }
 }
 

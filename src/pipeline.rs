@@ -132,6 +132,9 @@ pub struct SourceReport {
     pub name: String,
     pub counts: RunCounts,
     pub error: Option<String>,
+    /// Why the source was skipped without failing the run ("no token").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
 }
 
 /// What a run did.
@@ -270,6 +273,10 @@ pub async fn run(
                 sr.counts.errors += 1;
                 sr.error = Some(msg);
             }
+            Err(CrawlFailure::Skipped(msg)) => {
+                tracing::info!(source = %sc.name, "{msg}");
+                sr.skipped = Some("no token".into());
+            }
         }
         report.counts.add(&sr.counts);
         report.sources.push(sr);
@@ -393,6 +400,8 @@ pub const PROGRESS_TARGET: &str = "tenderscan::progress";
 enum CrawlFailure {
     Store(StoreError),
     Source(String),
+    /// Not crawled, and no failure: a source without its token that is not `required`.
+    Skipped(String),
 }
 
 impl From<StoreError> for CrawlFailure {
@@ -497,15 +506,23 @@ async fn crawl_source(
     } else {
         store.cursor(source_id)?
     };
-    let mut src = source::open(&spec, cursor.as_deref()).map_err(|e| {
-        CrawlFailure::Source(match e {
-            source::SourceError::MissingToken { .. } => format!(
-                "source {}: skipped: the token variable {} is not set",
-                sc.name,
-                sc.token_env.as_deref().unwrap_or("(token_env)")
-            ),
-            e => format!("source {}: {e}", sc.name),
-        })
+    let mut src = source::open(&spec, cursor.as_deref()).map_err(|e| match e {
+        source::SourceError::MissingToken { .. } => {
+            let var = sc.token_env.as_deref().unwrap_or("(token_env)");
+            if sc.required {
+                CrawlFailure::Source(format!(
+                    "source {}: the token variable {var} is not set (the source is required)",
+                    sc.name
+                ))
+            } else {
+                CrawlFailure::Skipped(format!(
+                    "source {}: skipped (no token): the variable {var} is not set",
+                    sc.name
+                ))
+            }
+        }
+        // A SourceError names its source itself.
+        e => CrawlFailure::Source(e.to_string()),
     })?;
     let mut sr = SourceRun {
         run: ctx,
@@ -532,7 +549,7 @@ async fn crawl_source(
             Ok(Some(p)) => p,
             Ok(None) => break,
             Err(e) => {
-                failure = Some(format!("source {}: {e}", sc.name));
+                failure = Some(e.to_string());
                 break;
             }
         };

@@ -7,8 +7,12 @@
 //! -- param: since = 2000-01-01 -- what the parameter means
 //! ```
 //! Parameters are SQLite named parameters (`:since`), so the same files run unchanged in
-//! the sqlite3 shell and as Datasette canned queries. Values are always bound, never
-//! pasted into SQL. The files are compiled into the binary.
+//! the sqlite3 shell and as Datasette canned queries. Each is read in the SQL as
+//! `COALESCE(NULLIF(:since, ''), '2000-01-01')` (its documented default), so a parameter
+//! left empty (Datasette's first page) or unbound (NULL, the sqlite3 shell) gives the
+//! default rows. Values are always bound, never pasted into SQL. The built-in files are
+//! compiled into the binary; `[reports] dirs` adds the `*.sql` files of the user's own
+//! folders ([`load`]), in the same format, named by their file name.
 //!
 //! Must never: write a value's control characters raw into a table, Markdown or CSV (they
 //! go through [`crate::safe_text`]: table and Markdown cells as [`safe_text::cell()`], CSV
@@ -70,6 +74,11 @@ pub enum ReportError {
     },
     #[error("report {0}: its header is malformed: {1}")]
     Header(String, String),
+    #[error("{}: {message}", path.display())]
+    File {
+        path: std::path::PathBuf,
+        message: String,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("report query failed: {0}")]
@@ -93,6 +102,9 @@ pub struct Report {
     pub params: Vec<Param>,
     #[serde(skip)]
     pub sql: String,
+    /// The file of a report from `[reports] dirs`; None for a built-in one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<std::path::PathBuf>,
 }
 
 impl Report {
@@ -142,6 +154,7 @@ impl Report {
             description,
             params,
             sql: sql.to_string(),
+            file: None,
         })
     }
 
@@ -217,6 +230,74 @@ pub fn get(name: &str) -> Result<Report, ReportError> {
         .find(|(n, _)| *n == name)
         .map(|(n, sql)| Report::parse(n, sql))
         .unwrap_or_else(|| Err(ReportError::Unknown(name.into())))
+}
+
+/// The built-in reports and then those of the user's folders (`[reports] dirs`): every
+/// `*.sql` file in each folder (not its subfolders), in name order, parsed like the
+/// built-in ones. A file that cannot be read or parsed, a name that is not letters, digits,
+/// `_` and `-`, or a name already taken (by a built-in report or an earlier folder) is an
+/// error naming the file.
+pub fn load(dirs: &[std::path::PathBuf]) -> Result<Vec<Report>, ReportError> {
+    let mut reports = all()?;
+    for dir in dirs {
+        let err = |path: &std::path::Path, message: String| ReportError::File {
+            path: path.to_path_buf(),
+            message,
+        };
+        let entries = std::fs::read_dir(dir)
+            .map_err(|e| err(dir, format!("cannot read the reports folder: {e}")))?;
+        let mut files: Vec<std::path::PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "sql") && p.is_file())
+            .collect();
+        files.sort();
+        for path in files {
+            let name = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .filter(|n| {
+                    !n.is_empty()
+                        && n.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                })
+                .ok_or_else(|| {
+                    err(
+                        &path,
+                        "a report's file name is its name: use letters, digits, _ and - only"
+                            .into(),
+                    )
+                })?
+                .to_string();
+            if let Some(other) = reports.iter().find(|r| r.name == name) {
+                let by = match &other.file {
+                    Some(f) => format!("{}", f.display()),
+                    None => "a built-in report".into(),
+                };
+                return Err(err(&path, format!("report {name:?} is already {by}")));
+            }
+            let sql = std::fs::read_to_string(&path)
+                .map_err(|e| err(&path, format!("cannot read it: {e}")))?;
+            let mut r = Report::parse(&name, &sql).map_err(|e| match e {
+                ReportError::Header(_, why) => {
+                    err(&path, format!("its header is malformed: {why}"))
+                }
+                other => err(&path, other.to_string()),
+            })?;
+            r.file = Some(path);
+            reports.push(r);
+        }
+    }
+    Ok(reports)
+}
+
+/// One of `reports` by name (`.sql` at the end is ignored).
+pub fn find(reports: &[Report], name: &str) -> Result<Report, ReportError> {
+    let name = name.trim_end_matches(".sql");
+    reports
+        .iter()
+        .find(|r| r.name == name)
+        .cloned()
+        .ok_or_else(|| ReportError::Unknown(name.into()))
 }
 
 /// A result: column names and rows of SQLite values.
@@ -385,11 +466,11 @@ pub fn to_markdown(t: &Table) -> String {
     out
 }
 
-/// The table for a terminal `width` characters wide: columns shrink (longest first)
-/// until the table fits, cut cells end in '…'. When even narrow columns cannot fit,
-/// each row is shown as a record, one `column | value` line per field.
+/// The table for a terminal `width` characters wide: a table with a header line when all
+/// of it fits; past the width, one record per block, a `column: value` line per field, a
+/// long value wrapped (at spaces where it can) onto lines indented under the first, so
+/// nothing is cut.
 pub fn to_text(t: &Table, width: usize) -> String {
-    const MIN_COL: usize = 8;
     const SEP: usize = 2;
     let cells: Vec<Vec<String>> = t
         .rows
@@ -401,16 +482,7 @@ pub fn to_text(t: &Table, width: usize) -> String {
         })
         .collect();
     let len = |s: &str| s.chars().count();
-    let fit = |s: &str, w: usize| -> String {
-        if len(s) <= w {
-            format!("{s:<w$}")
-        } else {
-            let cut: String = s.chars().take(w.saturating_sub(1)).collect();
-            format!("{cut}…")
-        }
-    };
     let mut out = String::new();
-    let n = t.columns.len();
     let total = |w: &[usize]| w.iter().sum::<usize>() + SEP * w.len().saturating_sub(1);
     let columns: Vec<String> = t
         .columns
@@ -423,11 +495,10 @@ pub fn to_text(t: &Table, width: usize) -> String {
             *w = (*w).max(len(c));
         }
     }
-    let narrowest: Vec<usize> = widths.iter().map(|w| (*w).min(MIN_COL)).collect();
-    if n > 0 && total(&narrowest) > width {
-        // Records: "column | value", values cut to the width left.
+    if !columns.is_empty() && total(&widths) > width {
         let label = columns.iter().map(|c| len(c)).max().unwrap_or(0);
-        let value_width = width.saturating_sub(label + 3).max(10);
+        let indent = label + 2;
+        let value_width = width.saturating_sub(indent).max(20);
         for (i, r) in cells.iter().enumerate() {
             let head = format!("-[ {} ]", i + 1);
             let _ = writeln!(
@@ -436,32 +507,22 @@ pub fn to_text(t: &Table, width: usize) -> String {
                 "-".repeat(width.saturating_sub(len(&head)))
             );
             for (c, v) in columns.iter().zip(r) {
-                let _ = writeln!(
-                    out,
-                    "{} | {}",
-                    fit(c, label),
-                    fit(v, value_width).trim_end()
-                );
+                let mut lines = wrap(v, value_width).into_iter();
+                let first = lines.next().unwrap_or_default();
+                let key = format!("{c}:");
+                let _ = writeln!(out, "{key:<indent$}{first}");
+                for more in lines {
+                    let _ = writeln!(out, "{:indent$}{more}", "");
+                }
             }
         }
         let _ = writeln!(out, "({} rows)", t.rows.len());
         return out;
     }
-    while total(&widths) > width {
-        let (i, &max) = widths
-            .iter()
-            .enumerate()
-            .max_by_key(|(_, w)| **w)
-            .expect("at least one column");
-        if max <= MIN_COL {
-            break;
-        }
-        widths[i] = max - 1;
-    }
     let line = |row: &[String]| -> String {
         row.iter()
             .zip(&widths)
-            .map(|(c, w)| fit(c, *w))
+            .map(|(c, w)| format!("{c:<w$}"))
             .collect::<Vec<_>>()
             .join(&" ".repeat(SEP))
             .trim_end()
@@ -484,10 +545,50 @@ pub fn to_text(t: &Table, width: usize) -> String {
     out
 }
 
+/// `s` in lines of at most `w` characters: broken at the last space that fits, else
+/// mid-word (a URL), trailing spaces dropped. An empty value is one empty line.
+fn wrap(s: &str, w: usize) -> Vec<String> {
+    let w = w.max(1);
+    let mut lines = Vec::new();
+    let mut rest: Vec<char> = s.chars().collect();
+    while rest.len() > w {
+        let cut = rest[..=w]
+            .iter()
+            .rposition(|c| *c == ' ')
+            .filter(|&i| i > 0)
+            .unwrap_or(w);
+        let line: String = rest[..cut].iter().collect();
+        lines.push(line.trim_end().to_string());
+        let skip = rest[cut..].iter().take_while(|c| **c == ' ').count();
+        rest.drain(..cut + skip);
+    }
+    lines.push(rest.into_iter().collect::<String>().trim_end().to_string());
+    lines
+}
+
+/// The Cyrillic letter a Latin look-alike (lower case: the query is folded) is indexed as in
+/// the `*_sfts` search indexes (migration 017); any other character as it is.
+fn cyrillic_twin(c: char) -> char {
+    match c {
+        'a' => 'а',
+        'c' => 'с',
+        'e' => 'е',
+        'o' => 'о',
+        'p' => 'р',
+        'x' => 'х',
+        'y' => 'у',
+        'k' => 'к',
+        'i' => 'і',
+        c => c,
+    }
+}
+
 /// A search box query as an FTS5 query: each word folded and stemmed the way the rule
 /// engine reads text (so "комментариев" finds "комментарии", "пікірлер" finds "пікір"),
-/// searched as a prefix; all words must occur. Punctuation and FTS5 syntax in the input
-/// are dropped, so nothing the user types can change the query's structure.
+/// searched as a prefix; all words must occur. Latin look-alike letters are written as
+/// their Cyrillic twins, as the search indexes hold them, so a notice typed with Latin
+/// letters in a Russian word is found by the Russian word. Punctuation and FTS5 syntax in the
+/// input are dropped, so nothing the user types can change the query's structure.
 pub fn fts_query(q: &str) -> String {
     let mut terms: Vec<String> = Vec::new();
     for word in q.split(|c: char| !c.is_alphanumeric()) {
@@ -495,7 +596,11 @@ pub fn fts_query(q: &str) -> String {
             continue;
         }
         for stem in crate::rules::fold(word).split_whitespace() {
-            let stem: String = stem.chars().filter(|c| c.is_alphanumeric()).collect();
+            let stem: String = stem
+                .chars()
+                .filter(|c| c.is_alphanumeric())
+                .map(cyrillic_twin)
+                .collect();
             if stem.is_empty() {
                 continue;
             }
@@ -508,64 +613,211 @@ pub fn fts_query(q: &str) -> String {
     terms.join(" ")
 }
 
-/// Datasette metadata for a database named `db`: the canned reports as canned queries
-/// with their titles and descriptions, full-text search on notices, lots and documents,
-/// and descriptions of the main tables.
-pub fn datasette_metadata(db: &str) -> Result<serde_json::Value, ReportError> {
-    let mut queries = serde_json::Map::new();
-    for r in all()? {
-        queries.insert(
+/// The columns of the `flags` view and what each means (the README's table, for Datasette).
+pub const FLAGS_COLUMNS: &[(&str, &str)] = &[
+    ("source", "The source's name from the config."),
+    (
+        "notice_number",
+        "The portal's notice number (\"17163708-1\").",
+    ),
+    (
+        "lot_number",
+        "The lot's number where the match is in a lot or its documents, else empty.",
+    ),
+    (
+        "title",
+        "The lot's title where there is one, else the notice's.",
+    ),
+    (
+        "agency_bin",
+        "The buyer's identifier (BIN), leading zeros kept.",
+    ),
+    (
+        "agency_name",
+        "The buyer's name (Russian, else Kazakh, else English).",
+    ),
+    (
+        "amount",
+        "The lot's amount where the match is in a lot, else the notice's.",
+    ),
+    ("currency", "ISO 4217, e.g. KZT."),
+    ("rule_id", "The rule that matched (tenderscan rules list)."),
+    ("severity", "low, medium or high."),
+    (
+        "evidence",
+        "The sentence around the best match (at most 300 characters).",
+    ),
+    (
+        "quota_kind",
+        "comments, posts, accounts, followers or likes, where a quota was found.",
+    ),
+    ("quota_count", "How many of quota_kind the tender orders."),
+    (
+        "quota_period",
+        "day, week, month, quarter, term (the whole contract), or empty.",
+    ),
+    (
+        "price_per_unit",
+        "amount / quota_count, rounded to 2 decimals: what the tender pays per comment or account; empty without a quota.",
+    ),
+    ("url", "The notice on the portal."),
+    ("published_at", "Publication time, UTC (ISO 8601)."),
+    ("first_flagged_at", "When tenderscan first flagged it, UTC."),
+    (
+        "read_by_ocr",
+        "1 when the matched words were read by OCR from a scan (which can err: check them against the document), else 0.",
+    ),
+];
+
+/// Tables that are tenderscan's own business or personal data, hidden from Datasette's
+/// lists; those holding recipients' addresses and messages are also closed to browsing.
+/// (Arbitrary SQL can still read them: see the README on serving the database.)
+pub const DATASETTE_HIDDEN: &[(&str, bool)] = &[
+    ("digests", true),
+    ("alerts", true),
+    ("evidence", false),
+    ("flag_rows", false),
+    ("sources", false),
+    ("runs", false),
+];
+
+/// A JSON object whose keys keep the order given (serde_json's own map sorts them).
+struct Ordered(Vec<(String, Json)>);
+
+/// A value in an [`Ordered`] object: plain JSON or another ordered object.
+enum Json {
+    V(serde_json::Value),
+    O(Ordered),
+}
+
+impl serde::Serialize for Ordered {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            match v {
+                Json::V(v) => m.serialize_entry(k, v)?,
+                Json::O(o) => m.serialize_entry(k, o)?,
+            }
+        }
+        m.end()
+    }
+}
+
+/// Datasette metadata for a database named `db`, as JSON text: the reports as
+/// canned queries with their titles and descriptions (in the order of [`QUERIES`],
+/// `flagged_tenders` first), full-text search on notices, lots and documents, descriptions of
+/// the main tables with `flags` first and each of its columns described, and the tool's own
+/// tables hidden ([`DATASETTE_HIDDEN`]). The database's description links `flags` and the
+/// reports, so they are what the database page shows first.
+pub fn datasette_metadata(db: &str, reports: &[Report]) -> Result<String, ReportError> {
+    use serde_json::json;
+    let mut queries = Vec::new();
+    let mut links = String::new();
+    for r in reports {
+        let _ = write!(
+            links,
+            "<li><a href=\"/{db}/{}\">{}</a>: {}</li>",
+            safe_text::html(&r.name),
+            safe_text::html(&r.title),
+            safe_text::html(&r.description)
+        );
+        queries.push((
             r.name.clone(),
-            serde_json::json!({
+            Json::V(json!({
                 "sql": r.sql.trim(),
                 "title": r.title,
                 "description": r.description,
-            }),
-        );
+            })),
+        ));
     }
-    Ok(serde_json::json!({
-        "title": "tenderscan",
-        "description": "Public-procurement tenders that order fake online opinion (nurbots), found by tenderscan.",
-        "databases": {
-            db: {
-                "queries": queries,
-                "tables": {
-                    "flags": {
-                        "description": "One row per flagged notice (or lot) and rule: the table to start from.",
-                        "sort_desc": "first_flagged_at"
-                    },
-                    "notices": {
-                        "description": "Procurement notices as the portals published them.",
-                        "fts_table": "notices_fts",
-                        "fts_pk": "id",
-                        "sort_desc": "published_at"
-                    },
-                    "lots": {
-                        "description": "Lots of the notices.",
-                        "fts_table": "lots_fts",
-                        "fts_pk": "id"
-                    },
-                    "documents": {
-                        "description": "Attachments (technical specifications first) with their extracted text.",
-                        "fts_table": "documents_fts",
-                        "fts_pk": "id"
-                    },
-                    "matches": {
-                        "description": "Every rule match with its evidence and quotas."
-                    },
-                    "agencies": {
-                        "description": "Buyers, by BIN."
-                    },
-                    "supplier_awards": {
-                        "description": "Who won: one row per award and supplier, with the contract, the notice and its agency (sources with contract data)."
-                    },
-                    "suppliers": {
-                        "description": "Companies awarded notices, by identifier."
-                    }
-                }
-            }
+    let columns: serde_json::Map<String, serde_json::Value> = FLAGS_COLUMNS
+        .iter()
+        .map(|(c, d)| (c.to_string(), json!(d)))
+        .collect();
+    let mut tables = vec![
+        (
+            "flags".to_string(),
+            Json::V(json!({
+                "description": "One row per flagged notice (or lot) and rule: the table to start from.",
+                "sort_desc": "first_flagged_at",
+                "columns": columns,
+            })),
+        ),
+        (
+            "notices".into(),
+            Json::V(json!({
+                "description": "Procurement notices as the portals published them.",
+                "fts_table": "notices_fts",
+                "fts_pk": "id",
+                "sort_desc": "published_at"
+            })),
+        ),
+        (
+            "lots".into(),
+            Json::V(json!({
+                "description": "Lots of the notices.",
+                "fts_table": "lots_fts",
+                "fts_pk": "id"
+            })),
+        ),
+        (
+            "documents".into(),
+            Json::V(json!({
+                "description": "Attachments (technical specifications first) with their extracted text.",
+                "fts_table": "documents_fts",
+                "fts_pk": "id"
+            })),
+        ),
+        (
+            "matches".into(),
+            Json::V(json!({"description": "Every rule match with its evidence and quotas."})),
+        ),
+        (
+            "agencies".into(),
+            Json::V(json!({"description": "Buyers, by BIN."})),
+        ),
+        (
+            "supplier_awards".into(),
+            Json::V(
+                json!({"description": "Who won: one row per award and supplier, with the contract, the notice and its agency (sources with contract data)."}),
+            ),
+        ),
+        (
+            "suppliers".into(),
+            Json::V(json!({"description": "Companies awarded notices, by identifier."})),
+        ),
+    ];
+    for (t, closed) in DATASETTE_HIDDEN {
+        let mut v = json!({"hidden": true});
+        if *closed {
+            v["allow"] = json!(false);
         }
-    }))
+        tables.push((t.to_string(), Json::V(v)));
+    }
+    let description_html = format!(
+        "<p>Start with <a href=\"/{db}/flags\">flags</a>: one row per flagged notice (or lot) and rule. \
+         Reports:</p><ul>{links}</ul>"
+    );
+    let database = Ordered(vec![
+        ("description_html".into(), Json::V(json!(description_html))),
+        ("queries".into(), Json::O(Ordered(queries))),
+        ("tables".into(), Json::O(Ordered(tables))),
+    ]);
+    let meta = Ordered(vec![
+        ("title".into(), Json::V(json!("tenderscan"))),
+        (
+            "description".into(),
+            Json::V(json!(
+                "Public-procurement tenders that order fake online opinion (nurbots), found by tenderscan."
+            )),
+        ),
+        (
+            "databases".into(),
+            Json::O(Ordered(vec![(db.to_string(), Json::O(database))])),
+        ),
+    ]);
+    Ok(serde_json::to_string_pretty(&meta).expect("metadata serialises"))
 }
 
 #[cfg(test)]
@@ -592,6 +844,36 @@ mod tests {
                 "{}",
                 r.name
             );
+        }
+    }
+
+    #[test]
+    fn every_parameter_reads_its_default_when_empty_or_unbound() {
+        for r in all().unwrap() {
+            for p in &r.params {
+                let wrapped = if p.default.is_empty() {
+                    format!("COALESCE(:{}, '')", p.name)
+                } else if p.default.parse::<i64>().is_ok() {
+                    format!("COALESCE(NULLIF(:{}, ''), {})", p.name, p.default)
+                } else {
+                    format!("COALESCE(NULLIF(:{}, ''), '{}')", p.name, p.default)
+                };
+                let body: String = r
+                    .sql
+                    .lines()
+                    .filter(|l| !l.trim_start().starts_with("--"))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                let uses = body.matches(&format!(":{}", p.name)).count();
+                assert!(uses > 0, "{}: {} unused", r.name, p.name);
+                assert_eq!(
+                    body.matches(&wrapped).count(),
+                    uses,
+                    "{}: every use of :{} is {wrapped}",
+                    r.name,
+                    p.name
+                );
+            }
         }
     }
 
@@ -674,8 +956,32 @@ mod tests {
                 rusqlite::types::Value::Integer(4),
             ]],
         };
-        for line in to_text(&t, 40).lines() {
+        let text = to_text(&t, 40);
+        for line in text.lines() {
             assert!(line.chars().count() <= 40, "{line}");
         }
+        // Past the width: a record, every word of the value kept, nothing cut.
+        assert!(text.starts_with("-[ 1 ]"), "{text}");
+        assert!(text.contains("\nn:     4\n"), "{text}");
+        let words: Vec<&str> = text
+            .lines()
+            .skip(1)
+            .take_while(|l| !l.starts_with("n:"))
+            .flat_map(|l| l.trim_start_matches("title:").split_whitespace())
+            .collect();
+        assert_eq!(
+            words.join(" "),
+            "Оказание услуг по ведению аккаунтов в социальных сетях".repeat(3)
+        );
+        assert!(!text.contains('…'), "{text}");
+        // Within the width: a table.
+        let narrow = Table {
+            columns: vec!["a".into(), "bb".into()],
+            rows: vec![vec![
+                rusqlite::types::Value::Integer(1),
+                rusqlite::types::Value::Text("x y".into()),
+            ]],
+        };
+        assert_eq!(to_text(&narrow, 80), "a  bb\n-  ---\n1  x y\n(1 rows)\n");
     }
 }

@@ -25,6 +25,7 @@
 //! - [`block()`]: multi-line text (a CSV field, a mail preview, a multi-line diagnostic): LF,
 //!   CR LF and TAB kept; a lone CR and everything else is escaped.
 //!
+//! [`html`] escapes text for HTML content and attribute values (`& < > " '`).
 //! [`excel_cell`] adds the spreadsheet guard for `--excel` CSV; [`json`] escapes the same
 //! characters inside already serialised JSON as `\uNNNN`, which JSON readers decode back to
 //! the exact text.
@@ -157,6 +158,22 @@ pub fn json(s: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
+}
+
+/// Text for HTML element content or a quoted attribute value: `& < > " '` as entities.
+pub fn html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 #[cfg(test)]

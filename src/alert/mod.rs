@@ -175,6 +175,12 @@ impl Transport for Link {
             Link::Atom(t) => t.shutdown().await,
         }
     }
+    fn written_to(&self, msg: &Outgoing<'_>) -> Option<std::path::PathBuf> {
+        match self {
+            Link::Mail(t) => t.written_to(msg),
+            _ => None,
+        }
+    }
 }
 
 /// The transport for `channel`. Mail as before (a setup error stops the call); for the
@@ -605,7 +611,17 @@ async fn deliver(
     match transport.send(&msg).await {
         Ok(()) => {
             let n = store.mark_digest_sent(digest_id)?;
-            tracing::info!(digest = digest_id, alerts = n, "digest sent to {recipient}");
+            match transport.written_to(&msg) {
+                Some(file) => tracing::info!(
+                    digest = digest_id,
+                    alerts = n,
+                    "digest to {recipient} written to {} (no [mail] smtp_host: not sent)",
+                    file.display()
+                ),
+                None => {
+                    tracing::info!(digest = digest_id, alerts = n, "digest sent to {recipient}")
+                }
+            }
             Ok(Ok(n))
         }
         Err(e) => {

@@ -35,6 +35,11 @@ pub(crate) trait Transport {
     fn send(&self, msg: &Outgoing<'_>) -> impl Future<Output = Result<(), String>> + Send;
     /// Close what is open (a pooled connection).
     fn shutdown(&self) -> impl Future<Output = ()> + Send;
+    /// Where a message handed over is written, for a transport that writes files (the
+    /// outbox): the log says "written to", not "sent".
+    fn written_to(&self, _msg: &Outgoing<'_>) -> Option<PathBuf> {
+        None
+    }
 }
 
 /// An SMTP server.
@@ -98,6 +103,12 @@ impl Transport for Mail {
         match self {
             Mail::Smtp(t) => t.shutdown().await,
             Mail::Folder(t) => t.shutdown().await,
+        }
+    }
+    fn written_to(&self, msg: &Outgoing<'_>) -> Option<PathBuf> {
+        match self {
+            Mail::Smtp(_) => None,
+            Mail::Folder(t) => t.written_to(msg),
         }
     }
 }
@@ -180,6 +191,9 @@ impl Transport for Folder {
         write_eml(&self.0, msg.digest_id, msg.recipient, msg.raw).map(|_| ())
     }
     async fn shutdown(&self) {}
+    fn written_to(&self, msg: &Outgoing<'_>) -> Option<PathBuf> {
+        Some(self.0.join(eml_name(msg.digest_id, msg.recipient)))
+    }
 }
 
 /// For unit tests of the delivery logic: records what it is handed, and fails on demand.

@@ -49,8 +49,10 @@ pub enum OutputFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Write a commented config.toml (where there is none) and create the database
+    #[command(after_help = INIT_HELP)]
     Init,
     /// Show the database, its schema version, rows per table, sources' health and the last runs
+    #[command(after_help = STATUS_HELP)]
     Status {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
@@ -59,20 +61,23 @@ pub enum Command {
         runs: usize,
     },
     /// Run the rules over files (txt, html, docx, pdf, ...; `-` for stdin), without a database
+    #[command(after_help = MATCH_HELP)]
     Match {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
         #[command(flatten)]
         rules: RuleFiles,
-        /// Files to read; stdin when none or `-`
+        /// Files or folders (walked recursively) to read; stdin when none or `-`
         paths: Vec<PathBuf>,
     },
     /// Work with rules
+    #[command(after_help = RULES_HELP)]
     Rules {
         #[command(subcommand)]
         command: RulesCommand,
     },
     /// Run the rules over stored notices the current rule set has not read
+    #[command(after_help = SCAN_HELP)]
     Scan {
         /// Every stored notice, not only the unread ones
         #[arg(long)]
@@ -85,6 +90,7 @@ pub enum Command {
         ocr: bool,
     },
     /// Crawl sources, fetch and read their documents, scan; alerts stay queued
+    #[command(after_help = CRAWL_HELP)]
     Crawl {
         /// Only this source (even if disabled)
         #[arg(long, value_name = "NAME")]
@@ -97,6 +103,7 @@ pub enum Command {
         limit: Option<usize>,
     },
     /// The main job, for cron: crawl, read, scan, and mail the alerts
+    #[command(after_help = RUN_HELP)]
     Run {
         /// Record matches without mailing them (for a first backfill)
         #[arg(long)]
@@ -122,8 +129,10 @@ pub enum Command {
         baseline: bool,
     },
     /// Run the cycle of `run` on the config's [schedule] cron, for hosts without cron
+    #[command(after_help = DAEMON_HELP)]
     Daemon,
     /// Run a canned report from queries/ (`--list` lists them)
+    #[command(after_help = REPORT_HELP)]
     Report {
         /// The report's name (its file name in queries/ without .sql)
         #[arg(required_unless_present = "list")]
@@ -141,6 +150,7 @@ pub enum Command {
         excel: bool,
     },
     /// Full-text search over notices, lots and documents (inflected forms found)
+    #[command(after_help = SEARCH_HELP)]
     Search {
         query: String,
         #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
@@ -151,13 +161,20 @@ pub enum Command {
         #[arg(long, default_value_t = 50)]
         limit: usize,
     },
-    /// Export a table (flags, notices, lots, agencies, documents, matches, notice_versions, evidence, runs)
+    /// Export a table as CSV or JSON Lines, oldest first
+    #[command(after_help = EXPORT_HELP)]
     Export {
         #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
         format: ExportFormat,
-        /// Only rows from this date (YYYY-MM-DD) on
+        /// Only rows of notices published on or after this date (YYYY-MM-DD, UTC; the
+        /// first-seen date where the portal gave none); agencies, suppliers and runs by
+        /// their first-seen or start date
         #[arg(long, value_name = "DATE")]
         since: Option<chrono::NaiveDate>,
+        /// Only rows tenderscan first recorded on or after this date (YYYY-MM-DD, UTC)
+        #[arg(long, value_name = "DATE")]
+        seen_since: Option<chrono::NaiveDate>,
+        /// The table (see the list below)
         #[arg(long, default_value = "flags")]
         table: String,
         /// CSV for Excel: UTF-8 with a byte-order mark
@@ -167,21 +184,32 @@ pub enum Command {
         #[arg(long, short, value_name = "FILE")]
         output: Option<PathBuf>,
     },
-    /// Print Datasette metadata: the canned queries with titles, and full-text search
+    /// Print Datasette metadata: the reports as canned queries, full-text search, tables described
+    #[command(after_help = DATASETTE_HELP)]
     DatasetteMetadata,
-    /// Everything about one notice (by number like 17163708-1, external id, or id):
-    /// agency, amounts, lots, documents with hashes, matches, versions, evidence files
+    /// Everything about one notice: agency, amounts, lots, documents, matches, versions, evidence
+    #[command(after_help = SHOW_HELP)]
     Show {
+        /// The notice: its number, external id, id, or its URL on the portal
         notice: String,
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
+        /// Write this document of the notice (its [N] in `show`) as fetched, decompressed
+        /// out of the evidence folder, to the file `-o` names
+        #[arg(long, value_name = "N", requires = "output")]
+        document: Option<i64>,
+        /// The file `--document` writes (`-` for stdout)
+        #[arg(long, short, value_name = "FILE", requires = "document")]
+        output: Option<PathBuf>,
     },
     /// Re-hash the evidence folder; exit 1 when a file is missing or no longer matches
+    #[command(after_help = VERIFY_HELP)]
     Verify {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
     },
     /// Send the pending alert digests
+    #[command(after_help = ALERT_HELP)]
     Alert {
         /// Print the digests without sending or marking anything
         #[arg(long)]
@@ -248,6 +276,48 @@ pub enum WatchCommand {
     Remove { name: String },
 }
 
+/// `--help` of the commands: an example and the exit codes (README, Exit codes).
+const INIT_HELP: &str = "Example:\n  tenderscan init\n\nExit codes: 0 written (or already there); 2 the database cannot be created.";
+const STATUS_HELP: &str = "Example:\n  tenderscan status --format json --runs 3\n\nExit codes: 0 shown; 2 bad config or unusable database.";
+const MATCH_HELP: &str = "Example:\n  tenderscan match specs/ techspec.pdf\n\nExit codes: 0 read (matches or not); 2 a file or folder could not be read (after the others), or bad rules.";
+const RULES_HELP: &str = "Example:\n  tenderscan rules check my-rules.toml\n\nExit codes: 0 all well; 2 a rule is invalid, clashes with another, or an example fails.";
+const SCAN_HELP: &str = "Example:\n  tenderscan scan --all\n\nExit codes: 0 scanned; 1 with --ocr: still no OCR, or OCR failed; 2 bad config or unusable database; 3 another run holds the lock.";
+const CRAWL_HELP: &str = "Example:\n  tenderscan crawl --source goszakup --since 2026-01-01 --limit 50\n\nExit codes: 0 all well; 1 a source failed (the rest was done) or a signal stopped it; 2 bad config or unusable database; 3 another run holds the lock.";
+const RUN_HELP: &str = "Example:\n  tenderscan run            # in crontab: */30 * * * * cd /srv/tenderscan && tenderscan run\n\nExit codes: 0 all well (a source without its token is skipped unless required); 1 a source or the mail failed (the rest was done), or a signal stopped it; 2 bad config or unusable database; 3 another run holds the lock.";
+const DAEMON_HELP: &str = "Example:\n  tenderscan daemon\n\nExit codes: 0 stopped by SIGINT or SIGTERM (a cycle whose run failed is logged, and the next cycle comes); 2 bad config.";
+const REPORT_HELP: &str = "Example:\n  tenderscan report flagged_tenders --param since=2026-01-01 --format csv --excel > flagged.csv\n\nExit codes: 0 done; 2 unknown report or parameter, bad value, bad config or unusable database.";
+const SEARCH_HELP: &str = "Example:\n  tenderscan search \"фейковые аккаунты\" --format md\n\nExit codes: 0 done (with hits or none); 2 bad config or unusable database.";
+const DATASETTE_HELP: &str = "Example:\n  tenderscan datasette-metadata > metadata.json && datasette serve -i tenderscan.db --metadata metadata.json\n\nExit codes: 0 written; 2 bad config or a report of [reports] dirs is malformed.";
+const SHOW_HELP: &str = "Example:\n  tenderscan show https://goszakup.gov.kz/ru/announce/index/17163708\n  tenderscan show 17163708-1 --document 3 -o spec.docx\n\nExit codes: 0 shown; 1 the document's bytes are not kept; 2 no such notice or document, bad config or unusable database.";
+const VERIFY_HELP: &str = "Example:\n  tenderscan verify --format json\n\nExit codes: 0 every evidence file is there and matches its hash; 1 one is missing or no longer matches; 2 bad config or unusable database.";
+const ALERT_HELP: &str = "Example:\n  tenderscan alert --dry-run\n\nExit codes: 0 sent (or nothing to send); 1 a digest could not be sent (it stays pending); 2 bad config or unusable database; 3 another run holds the lock.";
+const RULES_CHECK_HELP: &str = "Example:\n  tenderscan rules check my-rules.toml\n\nExit codes: 0 valid and every example passes (an empty file: a warning); 2 invalid, an id clashes with a rule run would load, or an example fails.";
+const RULES_LIST_HELP: &str =
+    "Example:\n  tenderscan rules list\n\nExit codes: 0 listed; 2 a rule file is invalid.";
+const RULES_EVAL_HELP: &str = "Example:\n  tenderscan rules eval tests/fixtures/rules/labelled.toml --misses\n\nExit codes: 0 scored; 2 a fragment file or a rule file is invalid.";
+
+/// `export --help`: every table (a test keeps it in step with `store::EXPORT_TABLES`).
+const EXPORT_HELP: &str = "\
+Tables (--table):
+  flags            one row per flagged notice (or lot) and rule (default)
+  notices          procurement notices
+  lots             lots of the notices
+  agencies         buyers, by BIN
+  awards           awards and contracts (sources with contract data)
+  supplier_awards  one row per award and supplier, with the notice and its agency
+  suppliers        companies awarded notices
+  documents        attachments with their extracted text
+  matches          every rule match with its evidence and quotas
+  notice_versions  every version of each notice and what changed
+  evidence         payloads kept in the evidence folder, by sha256
+  runs             runs of tenderscan
+
+Example:
+  tenderscan export --table flags --since 2026-01-01 --excel -o flags.csv
+
+Exit codes: 0 done (also when the reader closed the pipe early, as `| head` does);
+2 bad arguments, unknown table or unusable database.";
+
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum ReportFormat {
     Table,
@@ -295,13 +365,16 @@ impl RuleFiles {
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {
     /// Validate rules and run every rule's examples and counterexamples
+    #[command(after_help = RULES_CHECK_HELP)]
     Check {
         /// A rule file to check (default: the configured rule set)
         file: Option<PathBuf>,
     },
     /// List the rules in use
+    #[command(after_help = RULES_LIST_HELP)]
     List,
     /// Score the rules in use on labelled fragments: recall, false flags, quotas
+    #[command(after_help = RULES_EVAL_HELP)]
     Eval {
         /// Labelled fragments: TOML (`[[fragment]]`) or JSON Lines (`text`, `label` =
         /// flag|clean, optional `quota`, `kind`, `lang`)

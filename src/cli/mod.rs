@@ -29,12 +29,14 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use commands::alert::{alert, confirm_digest};
 use commands::init::init;
-use commands::inspect::{export, report_list, search, show, status, verify};
+use commands::inspect::{
+    ExportSince, export, report_list, search, show, show_document, status, verify,
+};
 use commands::match_files::match_files;
 use commands::rules::{rules_check, rules_eval, rules_list, rules_train};
 use commands::run::{backfill, daemon, run_pipeline, scan};
 use commands::watch::watch_command;
-use output::{BAR, init_logging, json_pretty, print_table};
+use output::{BAR, init_logging, print_table};
 use std::path::Path;
 
 /// Exit codes.
@@ -56,6 +58,8 @@ pub fn main() -> i32 {
     init_logging(&cli);
     let code = match run(cli) {
         Ok(code) => code,
+        // The reader of stdout went away (`tenderscan export | head`): not an error.
+        Err(e) if closed_pipe(&e) => exit::OK,
         Err(e) => {
             if let Some(b) = BAR.get() {
                 b.finish_and_clear();
@@ -68,6 +72,14 @@ pub fn main() -> i32 {
         b.finish_and_clear();
     }
     code
+}
+
+/// Whether an error is a write to a pipe whose reader has gone.
+fn closed_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn run(cli: Cli) -> Result<i32> {
@@ -188,12 +200,13 @@ fn run(cli: Cli) -> Result<i32> {
             format,
             excel,
         } => {
-            if *list {
-                return report_list();
-            }
             let cfg = load_config(config)?;
+            let reports = crate::report::load(&cfg.reports.dirs)?;
+            if *list {
+                return report_list(&reports);
+            }
             let store = Store::open(&cfg.database.path)?;
-            let r = crate::report::get(name.as_deref().unwrap_or_default())?;
+            let r = crate::report::find(&reports, name.as_deref().unwrap_or_default())?;
             let table = crate::report::run(&store, &r, params)?;
             print_table(&table, *format, *excel)
         }
@@ -210,17 +223,30 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Export {
             format,
             since,
+            seen_since,
             table,
             excel,
             output,
         } => {
             let cfg = load_config(config)?;
             let store = Store::open(&cfg.database.path)?;
-            export(&store, table, *since, *format, *excel, output.as_deref())
+            export(
+                &store,
+                table,
+                ExportSince {
+                    published: *since,
+                    seen: *seen_since,
+                },
+                *format,
+                *excel,
+                output.as_deref(),
+            )
         }
         Command::DatasetteMetadata => {
-            let v = crate::report::datasette_metadata(&database_name(config)?)?;
-            println!("{}", json_pretty(&v)?);
+            let cfg = load_config(config)?;
+            let reports = crate::report::load(&cfg.reports.dirs)?;
+            let text = crate::report::datasette_metadata(&database_name(&cfg), &reports)?;
+            println!("{}", crate::safe_text::json(&text));
             Ok(exit::OK)
         }
         Command::Daemon => {
@@ -228,7 +254,18 @@ fn run(cli: Cli) -> Result<i32> {
             let rules = load_rules(&cfg)?;
             daemon(&cfg, &rules)
         }
-        Command::Show { notice, format } => show(&load_config(config)?, notice, *format),
+        Command::Show {
+            notice,
+            format,
+            document,
+            output,
+        } => {
+            let cfg = load_config(config)?;
+            match (document, output) {
+                (Some(n), Some(o)) => show_document(&cfg, notice, *n, o),
+                _ => show(&cfg, notice, *format),
+            }
+        }
         Command::Watch { command } => watch_command(&load_config(config)?, command),
         Command::Verify { format } => verify(&load_config(config)?, *format),
         Command::Alert {
@@ -301,12 +338,10 @@ fn readers(cfg: &Config) -> crate::extract::Readers {
 }
 
 /// The database's name as Datasette shows it: its file name without extension.
-fn database_name(config: Option<&Path>) -> Result<String> {
-    let cfg = load_config(config)?;
-    Ok(cfg
-        .database
+fn database_name(cfg: &Config) -> String {
+    cfg.database
         .path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "tenderscan".into()))
+        .unwrap_or_else(|| "tenderscan".into())
 }

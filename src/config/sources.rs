@@ -34,6 +34,7 @@ pub const SOURCE_KEYS: &[&str] = &[
     "attachment_hosts",
     "search_terms",
     "user_agent",
+    "required",
 ];
 
 /// One `[[sources]]` table.
@@ -58,6 +59,9 @@ pub struct SourceConfig {
     /// The `User-Agent` sent to this source instead of the tool's own (for portals that refuse
     /// non-browser clients); `None`: "tenderscan/VERSION (+contact)".
     pub user_agent: Option<String>,
+    /// A source that must run: without its token it fails the run (exit 1) instead of
+    /// being skipped.
+    pub required: bool,
 }
 
 impl SourceConfig {
@@ -75,6 +79,7 @@ impl SourceConfig {
             ca_file: None,
             attachment_hosts: Vec::new(),
             user_agent: None,
+            required: false,
         }
     }
 
@@ -488,6 +493,8 @@ struct CommonKeys {
     #[serde(default)]
     search_terms: Vec<String>,
     user_agent: Option<String>,
+    #[serde(default)]
+    required: bool,
 }
 
 /// Every `[[sources]]` table of the file (`value` is the file's `sources`).
@@ -677,6 +684,7 @@ fn parse_source<'i>(
             None => None,
             Some(ua) => Some(check_user_agent(&ua).map_err(|m| err("user_agent", m))?),
         },
+        required: keys.required,
     })
 }
 
@@ -884,7 +892,7 @@ mod tests {
             let src = format!(
                 "{HEAD}[[sources]]\nname = 'x'\nkind = '{}'\nurl = 'https://x.kz/'\nenabled = false\n\
                  token_env = 'X_TOKEN'\nlookback_days = 3\nrequests_per_second = 0.5\nca_file = 'ca.pem'\n\
-                 attachment_hosts = ['files.x.kz']\nsearch_terms = ['SMM']\nuser_agent = 'Mozilla/5.0 (x)'\n{html}",
+                 attachment_hosts = ['files.x.kz']\nsearch_terms = ['SMM']\nuser_agent = 'Mozilla/5.0 (x)'\nrequired = true\n{html}",
                 tag.name()
             );
             let c = parse(&src).unwrap_or_else(|e| panic!("{}: {e}", tag.name()));
@@ -898,10 +906,11 @@ mod tests {
             );
             assert_eq!(s.attachment_hosts, ["files.x.kz"]);
             assert_eq!(s.user_agent.as_deref(), Some("Mozilla/5.0 (x)"));
+            assert!(s.required);
         }
         assert_eq!(
             SOURCE_KEYS.len(),
-            11,
+            12,
             "a key added: add it to the test above"
         );
     }
@@ -932,8 +941,9 @@ mod tests {
         assert!(
             e.message
                 .starts_with("unknown field `pagesize`, expected one of `name`, `kind`")
-                && e.message
-                    .ends_with("`search_terms`, `user_agent`, `notice_url`, `page_size`"),
+                && e.message.ends_with(
+                    "`search_terms`, `user_agent`, `required`, `notice_url`, `page_size`"
+                ),
             "{e}"
         );
         // Kind-specific types keep their line and key.

@@ -107,7 +107,9 @@ pub async fn backfill(
         match backfill_source(cfg, store, rules, opts, stop, sc, &mut sr.counts, progress).await {
             Ok(()) => {}
             Err(CrawlFailure::Store(e)) => return Err(e.into()),
-            Err(CrawlFailure::Source(msg)) => {
+            // A backfill is asked for by a person: a source it cannot read (no token) is an
+            // error here, not the quiet skip of a cron run.
+            Err(CrawlFailure::Source(msg) | CrawlFailure::Skipped(msg)) => {
                 tracing::error!(source = %sc.name, "backfill: {msg}");
                 sr.counts.errors += 1;
                 sr.error = Some(msg);

@@ -513,9 +513,40 @@ impl Store {
     }
 
     /// Find a notice by its number ("17163708-1"), its external id, or its internal id,
-    /// in that order. Several sources may share a number: the most recently seen wins.
+    /// in that order; or by its portal URL (as stored, a trailing `/` aside, else the URL's
+    /// last number as the external id: `.../announce/index/17163708`). Several sources may
+    /// share a number: the most recently seen wins.
     pub fn find_notice(&self, key: &str) -> Result<Option<i64>, StoreError> {
         let key = key.trim();
+        if key.starts_with("http://") || key.starts_with("https://") {
+            let by_url = self
+                .conn
+                .query_row(
+                    "SELECT id FROM notices WHERE rtrim(url, '/') = rtrim(?1, '/')
+                     ORDER BY last_seen_at DESC, id DESC LIMIT 1",
+                    [key],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if by_url.is_some() {
+                return Ok(by_url);
+            }
+            let path = key.split(['?', '#']).next().unwrap_or(key);
+            let Some(number) = path
+                .split(|c: char| !c.is_ascii_digit())
+                .rfind(|s| !s.is_empty())
+            else {
+                return Ok(None);
+            };
+            return Ok(self
+                .conn
+                .query_row(
+                    "SELECT id FROM notices WHERE external_id = ?1 ORDER BY last_seen_at DESC, id DESC LIMIT 1",
+                    [number],
+                    |r| r.get(0),
+                )
+                .optional()?);
+        }
         for sql in [
             "SELECT id FROM notices WHERE number = ?1 ORDER BY last_seen_at DESC, id DESC LIMIT 1",
             "SELECT id FROM notices WHERE external_id = ?1 ORDER BY last_seen_at DESC, id DESC LIMIT 1",

@@ -16,6 +16,7 @@ mod alerts;
 mod backfill;
 mod currency;
 mod evidence;
+mod health;
 pub mod history;
 mod matches;
 mod notices;
@@ -33,6 +34,7 @@ pub use evidence::{
     EvidenceGap, EvidenceRow, NewEvidence, NoticeView, RecordEvidence, ShowAward, ShowDocument,
     ShowLot, ShowMatch, ShowPlanLink, ShowSupplier, ShowVersion,
 };
+pub use health::{RecipientAlerts, UnreadDocuments};
 pub use matches::{NewMatch, Routable, ScanInput, ScanOutcome, ScanTarget};
 pub use notices::{
     DocumentContent, PageOutcome, PendingDocument, ReadMarks, StaleRead, sha256_hex,
@@ -85,7 +87,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "016_plans_backfill",
         include_str!("migrations/016_plans_backfill.sql"),
     ),
-    // (017 is taken by another branch's search indexes; 018 depends on nothing after 014.)
+    (
+        "017_search_lookalikes",
+        include_str!("migrations/017_search_lookalikes.sql"),
+    ),
     (
         "018_match_reasons",
         include_str!("migrations/018_match_reasons.sql"),

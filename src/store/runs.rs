@@ -2,6 +2,7 @@
 
 use super::{Store, StoreError, now};
 use crate::states::RunStatus;
+use rusqlite::OptionalExtension;
 use rusqlite::params;
 
 /// The figures of one run (or of one source within it).
@@ -100,5 +101,22 @@ impl Store {
             [source_id],
             |r| r.get(0),
         )?)
+    }
+
+    /// Why the last run that met the source skipped it (`skipped` in its summary), with
+    /// that run's id and start; None when it was not skipped or never met.
+    pub fn source_skipped(&self, name: &str) -> Result<Option<(i64, String, String)>, StoreError> {
+        let row: Option<(i64, String, Option<String>)> = self
+            .conn
+            .query_row(
+                "SELECT r.id, r.started_at, json_extract(j.value, '$.skipped')
+                 FROM runs r, json_each(r.summary, '$.sources') j
+                 WHERE json_valid(r.summary) AND json_extract(j.value, '$.name') = ?1
+                 ORDER BY r.id DESC LIMIT 1",
+                [name],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        Ok(row.and_then(|(id, at, why)| why.map(|w| (id, at, w))))
     }
 }

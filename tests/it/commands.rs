@@ -214,3 +214,51 @@ examples = ["создание фермы троллей", "закуп ботин
         .stderr(predicate::str::contains("broken"))
         .stderr(predicate::str::is_match(r"mine\.toml:\d+").unwrap());
 }
+
+#[test]
+fn every_command_help_has_a_one_line_description_an_example_and_the_exit_codes() {
+    use clap::CommandFactory;
+    let dir = tempfile::tempdir().unwrap();
+    let root = tenderscan::cli::Cli::command();
+    let mut paths: Vec<Vec<String>> = Vec::new();
+    for sub in root.get_subcommands() {
+        if sub.get_name() == "help" {
+            continue;
+        }
+        let leaves: Vec<_> = sub
+            .get_subcommands()
+            .filter(|s| s.get_name() != "help")
+            .collect();
+        paths.push(vec![sub.get_name().to_string()]);
+        for leaf in leaves {
+            paths.push(vec![
+                sub.get_name().to_string(),
+                leaf.get_name().to_string(),
+            ]);
+        }
+    }
+    assert!(paths.len() >= 18, "{paths:?}");
+    for path in &paths {
+        let out = crate::util::tenderscan(dir.path())
+            .args(path)
+            .arg("--help")
+            .env("COLUMNS", "100")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{path:?}");
+        let help = String::from_utf8(out.stdout).unwrap();
+        let mut lines = help.lines();
+        let first = lines.next().unwrap_or_default();
+        assert!(!first.trim().is_empty(), "{path:?}: {help}");
+        assert_eq!(
+            lines.next(),
+            Some(""),
+            "{path:?}: the description is one line: {help}"
+        );
+        assert!(
+            help.contains("\nExample:\n  tenderscan "),
+            "{path:?}: {help}"
+        );
+        assert!(help.contains("\nExit codes: 0 "), "{path:?}: {help}");
+    }
+}

@@ -329,3 +329,43 @@ fn the_module_graph_has_no_cycle() {
     assert!(deps["rules"].iter().all(|d| d != "store" && d != "source"));
     assert!(deps["extract"].is_empty(), "{:?}", deps["extract"]);
 }
+
+/// What a run leaves beside its database (the database, its lock file, the evidence folder,
+/// the outbox) is ignored by the repository's .gitignore: `git status` in a folder with that
+/// .gitignore shows nothing else after a run.
+#[test]
+fn gitignore_covers_the_database_its_lock_file_and_the_evidence_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .current_dir(d)
+            .args(args)
+            .output()
+    };
+    if git(&["--version"]).is_err() {
+        assert!(std::env::var_os("CI").is_none(), "git must be there in CI");
+        eprintln!("git not installed: skipping");
+        return;
+    }
+    assert!(git(&["init", "-q"]).unwrap().status.success());
+    std::fs::copy(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".gitignore"),
+        d.join(".gitignore"),
+    )
+    .unwrap();
+    // The embedded default config: tenderscan.db here, no token, exit 0.
+    crate::util::tenderscan(d).arg("run").assert().code(0);
+    assert!(d.join("tenderscan.db.lock").exists() && d.join("tenderscan.evidence").is_dir());
+    let out = git(&["status", "--porcelain", "--untracked-files=all"]).unwrap();
+    let listed = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(listed.trim(), "?? .gitignore", "{listed}");
+    // Cargo.lock is not caught by the lock pattern.
+    std::fs::write(d.join("Cargo.lock"), "").unwrap();
+    let out = git(&["status", "--porcelain", "--untracked-files=all"]).unwrap();
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .contains("Cargo.lock")
+    );
+}

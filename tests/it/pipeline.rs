@@ -308,15 +308,78 @@ async fn one_source_down_the_other_delivers_and_the_run_exits_1() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_missing_token_skips_the_source_with_a_clear_warning() {
+async fn a_missing_token_skips_the_source_unless_it_is_required() {
     let server = portal(Duration::ZERO).await;
     let dir = tempfile::tempdir().unwrap();
     write_config(dir.path(), &[("goszakup", &server.uri())]);
+    // Not required: skipped at info, exit 0, nothing printed for cron.
+    let out = tenderscan(dir.path()).arg("run").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(stderr, "");
+    let out = tenderscan(dir.path()).args(["-v", "run"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.lines().any(|l| l.contains("INFO")
+            && l.contains("skipped (no token)")
+            && l.contains("TEST_GOSZAKUP_TOKEN")),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("WARN") && !stderr.contains("ERROR"),
+        "{stderr}"
+    );
+    let status = tenderscan(dir.path()).arg("status").assert().success();
+    let text = String::from_utf8(status.get_output().stdout.clone()).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("goszakup "))
+        .unwrap();
+    assert!(line.contains("skipped (no token)"), "{text}");
+    let json = tenderscan(dir.path())
+        .args(["status", "--format", "json"])
+        .assert()
+        .success();
+    let v: Value = serde_json::from_slice(&json.get_output().stdout).unwrap();
+    assert_eq!(v["skipped_sources"][0]["name"], "goszakup", "{v}");
+    assert_eq!(v["skipped_sources"][0]["why"], "no token", "{v}");
+    assert!(server.received_requests().await.unwrap().is_empty());
+
+    // required = true: the run fails (exit 1) and says which variable.
+    let cfg = std::fs::read_to_string(dir.path().join("config.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("config.toml"),
+        cfg.replace(
+            "lookback_days = 3\n",
+            "lookback_days = 3\nrequired = true\n",
+        ),
+    )
+    .unwrap();
     let out = tenderscan(dir.path()).arg("run").output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("TEST_GOSZAKUP_TOKEN"), "{stderr}");
+    assert!(
+        stderr.contains("TEST_GOSZAKUP_TOKEN") && stderr.contains("required"),
+        "{stderr}"
+    );
     assert!(server.received_requests().await.unwrap().is_empty());
+}
+
+#[test]
+fn the_default_config_on_a_fresh_machine_without_a_token_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    // No config.toml: the embedded default, its goszakup source without GOSZAKUP_TOKEN.
+    let out = tenderscan(dir.path()).arg("run").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(stderr, "");
+    let status = tenderscan(dir.path()).arg("status").assert().success();
+    let text = String::from_utf8(status.get_output().stdout.clone()).unwrap();
+    assert!(
+        text.contains("skipped (no token)") && text.contains("GOSZAKUP_TOKEN"),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -676,4 +739,298 @@ async fn status_says_when_a_source_is_being_refused() {
             ("refusing".to_string(), true)
         ]
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_503_then_success_leaves_cron_silent() {
+    let server = portal(Duration::ZERO).await;
+    Mock::given(method("POST"))
+        .and(path("/v3/graphql"))
+        .respond_with(ResponseTemplate::new(503).set_body_string("Service Unavailable"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &[("goszakup", &server.uri())]);
+    let out = tenderscan(dir.path())
+        .env("TEST_GOSZAKUP_TOKEN", TOKEN)
+        .arg("run")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "",
+        "stderr at the default level"
+    );
+    assert!(out.stdout.is_empty());
+    // The 503 was met and retried: the notices are in.
+    let asked = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/v3/graphql")
+        .count();
+    assert!(
+        asked >= 2,
+        "the GraphQL listing was asked again after the 503"
+    );
+    assert_eq!(
+        count(&dir.path().join("t.db"), "SELECT count(*) FROM notices"),
+        2
+    );
+    // With -v the retry is there to read, at info.
+    let dir2 = tempfile::tempdir().unwrap();
+    let server2 = portal(Duration::ZERO).await;
+    Mock::given(method("POST"))
+        .and(path("/v3/graphql"))
+        .respond_with(ResponseTemplate::new(503).set_body_string("Service Unavailable"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server2)
+        .await;
+    write_config(dir2.path(), &[("goszakup", &server2.uri())]);
+    let out = tenderscan(dir2.path())
+        .env("TEST_GOSZAKUP_TOKEN", TOKEN)
+        .args(["-v", "run"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.contains("INFO") && l.contains("retrying")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("WARN"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn status_counts_undelivered_alerts_per_recipient_the_outbox_and_unread_documents() {
+    let spec = ResponseTemplate::new(200).set_body_raw(
+        docx(NURBOT_SPEC),
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    );
+    // The second specification is bigger than max_document_bytes below.
+    let big =
+        ResponseTemplate::new(200).set_body_raw(vec![b'x'; 300_000], "application/octet-stream");
+    let server = portal_with_files(spec, big).await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &[("goszakup", &server.uri())]);
+    let cfg = std::fs::read_to_string(dir.path().join("config.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("config.toml"),
+        cfg.replace(
+            "timeout_secs = 5\n",
+            "timeout_secs = 5\nmax_document_bytes = 100000\n",
+        ),
+    )
+    .unwrap();
+    // crawl: alerts stay queued.
+    let out = tenderscan(dir.path())
+        .env("TEST_GOSZAKUP_TOKEN", TOKEN)
+        .arg("crawl")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.code().is_some_and(|c| c <= 1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let db = dir.path().join("t.db");
+    let pending = count(&db, "SELECT count(*) FROM alerts WHERE status = 'pending'");
+    assert!(pending > 0);
+    let status = |format: &str| {
+        let out = tenderscan(dir.path())
+            .args(["status", "--format", format])
+            .assert()
+            .success();
+        String::from_utf8(out.get_output().stdout.clone()).unwrap()
+    };
+    let text = status("text");
+    assert!(
+        text.lines()
+            .any(|l| l.trim_start().starts_with("desk@example.org")
+                && l.ends_with(&format!("pending {pending}  failed 0  unconfirmed 0"))),
+        "{text}"
+    );
+    assert!(text.contains("too large                 1"), "{text}");
+    assert!(
+        text.contains("outbox") && text.contains("no [mail] smtp_host"),
+        "{text}"
+    );
+    let v: Value = serde_json::from_str(&status("json")).unwrap();
+    assert_eq!(v["documents_not_read"]["too_large"], 1, "{v}");
+    assert_eq!(v["undelivered_alerts"][0]["pending"], pending, "{v}");
+    assert!(
+        v["outbox"]["dir"].as_str().unwrap().ends_with("outbox"),
+        "{v}"
+    );
+    // A failed delivery attempt and a digest a killed run left unconfirmed, as the alert
+    // module records them.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "UPDATE alerts SET attempts = 1, last_error = 'SMTP 451' WHERE id = (SELECT MIN(id) FROM alerts);
+         INSERT INTO alerts (recipient, kind, match_id, notice_id, dedupe_key, status, created_at)
+                SELECT 'desk@example.org', 'match', id, notice_id, 'k-unconfirmed', 'queued',
+                       '2026-01-01T00:00:00Z' FROM matches ORDER BY id DESC LIMIT 1;
+         INSERT INTO digests (recipient, message_id, subject, status, created_at)
+                VALUES ('desk@example.org', '<m@x>', 's', 'unconfirmed', '2026-01-01T00:00:00Z');
+         UPDATE alerts SET digest_id = last_insert_rowid() WHERE dedupe_key = 'k-unconfirmed';",
+    )
+    .unwrap();
+    let v: Value = serde_json::from_str(&status("json")).unwrap();
+    let a = &v["undelivered_alerts"][0];
+    assert_eq!(
+        (
+            a["pending"].as_i64(),
+            a["failed"].as_i64(),
+            a["unconfirmed"].as_i64()
+        ),
+        (Some(pending - 1), Some(1), Some(1)),
+        "{v}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_network_error_names_its_cause_once() {
+    // Refused: a port nothing listens on (bound, then let go).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    // TLS: https to a server that speaks plain HTTP.
+    let plain = portal(Duration::ZERO).await;
+    let tls_url = plain.uri().replace("http://", "https://");
+    for (url, cause) in [
+        (format!("http://127.0.0.1:{port}"), "connection refused"),
+        (tls_url, "TLS handshake failed"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        write_config(dir.path(), &[("goszakup", &url)]);
+        let out = tenderscan(dir.path())
+            .env("TEST_GOSZAKUP_TOKEN", TOKEN)
+            .arg("run")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        let errors: Vec<&str> = stderr.lines().filter(|l| l.contains("ERROR")).collect();
+        assert_eq!(errors.len(), 1, "{stderr}");
+        let e = errors[0];
+        assert_eq!(e.matches("source goszakup:").count(), 1, "{e}");
+        assert_eq!(e.matches(cause).count(), 1, "{e}");
+        assert!(e.contains("network error"), "{e}");
+        // status keeps the same one message.
+        let st = tenderscan(dir.path()).arg("status").assert().success();
+        let text = String::from_utf8(st.get_output().stdout.clone()).unwrap();
+        let line = text.lines().find(|l| l.contains("last error")).unwrap();
+        assert_eq!(line.matches("source goszakup:").count(), 1, "{line}");
+        assert_eq!(line.matches(cause).count(), 1, "{line}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn show_takes_the_portal_url_and_writes_a_document_out_of_the_evidence() {
+    let server = portal(Duration::ZERO).await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &[("goszakup", &server.uri())]);
+    tenderscan(dir.path())
+        .env("TEST_GOSZAKUP_TOKEN", TOKEN)
+        .arg("crawl")
+        .assert()
+        .code(0);
+    let db = dir.path().join("t.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let (url, doc, sha): (String, i64, String) = conn
+        .query_row(
+            "SELECT n.url, d.id, d.sha256 FROM notices n JOIN documents d ON d.notice_id = n.id
+             WHERE n.external_id = '900001' AND d.sha256 IS NOT NULL",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert!(url.starts_with("http"), "{url}");
+    let shown = |key: &str| {
+        let out = tenderscan(dir.path())
+            .args(["show", key, "--format", "json"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{key}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    assert_eq!(shown(&url)["external_id"], "900001");
+    assert_eq!(shown(&format!("{url}/"))["external_id"], "900001");
+    // Another language's page of the same notice: found by the number in it.
+    let kk = "https://goszakup.gov.kz/kk/announce/index/900001?tab=lots";
+    assert_eq!(shown(kk)["external_id"], "900001");
+    tenderscan(dir.path())
+        .args(["show", "https://goszakup.gov.kz/ru/announce/index/424242"])
+        .assert()
+        .code(2);
+
+    // The document as fetched, decompressed: its sha256 is the one recorded.
+    tenderscan(dir.path())
+        .args([
+            "show",
+            &url,
+            "--document",
+            &doc.to_string(),
+            "-o",
+            "spec.docx",
+        ])
+        .assert()
+        .success();
+    let bytes = std::fs::read(dir.path().join("spec.docx")).unwrap();
+    assert!(bytes.starts_with(b"PK"), "a DOCX, not zstd");
+    assert_eq!(tenderscan::store::sha256_hex(&bytes), sha);
+    // A document of another notice, or none: exit 2, naming the documents it has.
+    tenderscan(dir.path())
+        .args(["show", "900001-1", "--document", "999", "-o", "x"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(format!("[{doc}]")));
+    // -o without --document is a usage error.
+    tenderscan(dir.path())
+        .args(["show", "900001-1", "-o", "x"])
+        .assert()
+        .code(2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn in_outbox_mode_the_log_says_written_to_the_outbox_not_sent() {
+    let server = portal(Duration::ZERO).await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &[("goszakup", &server.uri())]);
+    let out = tenderscan(dir.path())
+        .env("TEST_GOSZAKUP_TOKEN", TOKEN)
+        .args(["-v", "run"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let emls = eml_files(dir.path());
+    assert_eq!(emls.len(), 1);
+    let name = emls[0].file_name().unwrap().to_string_lossy().into_owned();
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("digest to desk@example.org"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(
+        line.contains("written to ") && line.contains(&format!("outbox/{name}")),
+        "{line}"
+    );
+    assert!(!stderr.contains("digest sent to"), "{stderr}");
 }

@@ -747,3 +747,490 @@ fn datasette_shows_the_canned_queries_and_searches() {
     assert_eq!(rows.len(), 1, "{s}");
     assert_eq!(rows[0]["title"], "Поставка ботинок");
 }
+
+/// The rows of a report's SQL run in `sqlite3` (the shell binds no parameter: NULL), or
+/// None where the shell is not installed.
+fn sqlite3_shell_rows(db: &Path, sql: &str) -> Option<usize> {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new("sqlite3")
+        .arg("-json")
+        .arg(db)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .ok()?;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(sql.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    if text.trim().is_empty() {
+        return Some(0);
+    }
+    Some(
+        serde_json::from_str::<Value>(&text)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+    )
+}
+
+#[test]
+fn canned_queries_opened_without_parameters_show_their_default_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = seeded(dir.path());
+    let d = dir.path();
+    let meta: Value = serde_json::from_slice(
+        &tenderscan(d)
+            .arg("datasette-metadata")
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone(),
+    )
+    .unwrap();
+    std::fs::write(d.join("metadata.json"), meta.to_string()).unwrap();
+    let queries = meta["databases"]["t"]["queries"].as_object().unwrap();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let have_datasette = std::process::Command::new("datasette")
+        .arg("--version")
+        .output()
+        .is_ok();
+    if !have_datasette {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "datasette must be installed in CI (.ci/run installs it)"
+        );
+        eprintln!("datasette not installed: checking the SQL without it");
+    }
+    let mut with_rows = 0;
+    for (name, q) in queries {
+        let sql = q["sql"].as_str().unwrap();
+        // What the CLI gives with the documented defaults...
+        let defaults = report_json(d, name, &[]).len();
+        // ...is what every parameter left empty gives (Datasette's first page)...
+        let mut stmt = conn.prepare(sql).unwrap();
+        let n = stmt.parameter_count();
+        let empty: Vec<&dyn rusqlite::ToSql> =
+            (0..n).map(|_| &"" as &dyn rusqlite::ToSql).collect();
+        let got_empty = stmt
+            .query(empty.as_slice())
+            .unwrap()
+            .mapped(|_| Ok(()))
+            .count();
+        assert_eq!(got_empty, defaults, "{name} with empty parameters");
+        // ...and what the sqlite3 shell gives with none bound (NULL).
+        let nulls: Vec<rusqlite::types::Null> = (0..n).map(|_| rusqlite::types::Null).collect();
+        let got_null = stmt
+            .query(rusqlite::params_from_iter(nulls))
+            .unwrap()
+            .mapped(|_| Ok(()))
+            .count();
+        assert_eq!(got_null, defaults, "{name} with unbound parameters");
+        if let Some(shell) = sqlite3_shell_rows(&db, sql) {
+            assert_eq!(shell, defaults, "{name} in the sqlite3 shell");
+        }
+        if have_datasette && n > 0 {
+            let out = std::process::Command::new("datasette")
+                .current_dir(d)
+                .args(["t.db", "--metadata", "metadata.json", "--get"])
+                .arg(format!("/t/{name}.json?_shape=objects"))
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{name}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(
+                v["rows"].as_array().map(Vec::len),
+                Some(defaults),
+                "{name} opened in Datasette without parameters: {v}"
+            );
+        }
+        if defaults > 0 && n > 0 {
+            with_rows += 1;
+        }
+    }
+    // The seeded database has rows for most reports at their defaults: the check is real.
+    assert!(
+        with_rows >= 5,
+        "only {with_rows} reports with parameters show rows"
+    );
+}
+
+#[test]
+fn datasette_metadata_puts_flags_first_describes_it_and_hides_the_tools_own_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = seeded(dir.path());
+    let d = dir.path();
+    let raw = tenderscan(d)
+        .arg("datasette-metadata")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(raw).unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let t = &v["databases"]["t"];
+    // In the order written: the description first, flags first among the tables, the
+    // reports in the order of `report --list` (flagged_tenders first).
+    let pos = |s: &str| {
+        text.find(s)
+            .unwrap_or_else(|| panic!("{s} missing: {text}"))
+    };
+    assert!(pos("\"description_html\"") < pos("\"queries\""));
+    assert!(pos("\"flagged_tenders\": {") < pos("\"agencies_by_flagged_spending\": {"));
+    assert!(pos("\"flags\": {") < pos("\"notices\": {"));
+    let html = t["description_html"].as_str().unwrap();
+    assert!(html.contains("href=\"/t/flags\""), "{html}");
+    assert!(html.contains("href=\"/t/price_per_unit\""), "{html}");
+    // Every column of the flags view in this database is described.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT name FROM pragma_table_info('flags')")
+        .unwrap();
+    let cols: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(cols.len() >= 19, "{cols:?}");
+    let described = t["tables"]["flags"]["columns"].as_object().unwrap();
+    for c in &cols {
+        assert!(
+            described
+                .get(c)
+                .and_then(Value::as_str)
+                .is_some_and(|s| !s.is_empty()),
+            "flags.{c} has no description"
+        );
+    }
+    assert_eq!(
+        described.len(),
+        cols.len(),
+        "described columns that flags lacks"
+    );
+    for hidden in [
+        "digests",
+        "alerts",
+        "evidence",
+        "flag_rows",
+        "sources",
+        "runs",
+    ] {
+        assert_eq!(t["tables"][hidden]["hidden"], true, "{hidden}");
+    }
+    assert_eq!(t["tables"]["digests"]["allow"], false);
+    std::fs::write(d.join("metadata.json"), &text).unwrap();
+    if std::process::Command::new("datasette")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "datasette must be installed in CI (.ci/run installs it)"
+        );
+        eprintln!("datasette not installed: skipping the live check");
+        return;
+    }
+    let get = |path: &str| {
+        std::process::Command::new("datasette")
+            .current_dir(d)
+            .args([
+                "t.db",
+                "-i",
+                "t.db",
+                "--metadata",
+                "metadata.json",
+                "--get",
+                path,
+            ])
+            .output()
+            .unwrap()
+    };
+    let out = get("/t.json");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tables = page["tables"].as_array().unwrap();
+    let hidden = |name: &str| {
+        tables
+            .iter()
+            .find(|t| t["name"] == name)
+            .map(|t| t["hidden"] == true)
+    };
+    // Recipients' addresses and messages are not even listed; the tool's own tables hidden.
+    assert_eq!(hidden("digests"), None, "{page}");
+    assert_eq!(hidden("alerts"), None, "{page}");
+    assert_eq!(hidden("evidence"), Some(true), "{page}");
+    assert_eq!(hidden("sources"), Some(true), "{page}");
+    assert_eq!(hidden("notices"), Some(false), "{page}");
+    // ...nor browsable.
+    let out = get("/t/digests.json");
+    assert!(
+        !out.status.success(),
+        "digests is open: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // The description with its links is on the database page, HTML as written.
+    let out = get("/t");
+    let page = String::from_utf8_lossy(&out.stdout);
+    assert!(page.contains("<a href=\"/t/flags\">flags</a>"), "{page}");
+}
+
+#[test]
+fn reports_from_the_users_own_folder_are_listed_run_and_named_in_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    seeded(dir.path());
+    let d = dir.path();
+    std::fs::write(
+        d.join("config.toml"),
+        "[database]\npath = \"t.db\"\n[mail]\ndry_run_dir = \"outbox\"\n[reports]\ndirs = [\"mine\"]\n",
+    )
+    .unwrap();
+    std::fs::create_dir(d.join("mine")).unwrap();
+    std::fs::write(
+        d.join("mine/agency_flags.sql"),
+        "-- title: Flags of one agency\n-- description: Every flag of the agency with this BIN.\n\
+         -- param: bin = 990240001234 -- the agency's BIN\n\
+         SELECT notice_number, rule_id FROM flags WHERE agency_bin = COALESCE(NULLIF(:bin, ''), '990240001234') ORDER BY notice_number;\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("mine/notes.txt"), "not a report").unwrap();
+    let list = tenderscan(d).args(["report", "--list"]).assert().success();
+    let text = String::from_utf8(list.get_output().stdout.clone()).unwrap();
+    assert!(
+        text.contains("agency_flags") && text.contains("Flags of one agency"),
+        "{text}"
+    );
+    assert!(
+        text.contains("flagged_tenders"),
+        "built-in ones stay: {text}"
+    );
+    assert!(text.contains("agency_flags.sql"), "{text}");
+    let rudny = report_json(d, "agency_flags", &[]);
+    let almaty = report_json(d, "agency_flags", &["bin=060240012345"]);
+    assert!(!rudny.is_empty() && !almaty.is_empty());
+    assert!(
+        rudny
+            .iter()
+            .all(|r| r["notice_number"] != almaty[0]["notice_number"])
+    );
+    let meta = tenderscan(d).arg("datasette-metadata").assert().success();
+    let v: Value = serde_json::from_slice(&meta.get_output().stdout).unwrap();
+    assert_eq!(
+        v["databases"]["t"]["queries"]["agency_flags"]["title"],
+        "Flags of one agency"
+    );
+
+    // A malformed header, and a name a built-in report has: errors naming the file.
+    std::fs::write(d.join("mine/broken.sql"), "SELECT 1;\n").unwrap();
+    tenderscan(d)
+        .args(["report", "--list"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("broken.sql").and(predicate::str::contains("no title")));
+    std::fs::remove_file(d.join("mine/broken.sql")).unwrap();
+    std::fs::write(
+        d.join("mine/flagged_tenders.sql"),
+        "-- title: Mine\n-- description: Mine.\nSELECT 1;\n",
+    )
+    .unwrap();
+    tenderscan(d)
+        .args(["report", "agency_flags"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("flagged_tenders.sql")
+                .and(predicate::str::contains("built-in")),
+        );
+}
+
+#[test]
+fn export_since_is_the_publication_date_help_lists_every_table_and_head_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    seeded(dir.path());
+    let d = dir.path();
+    let jsonl = |args: &[&str]| -> Vec<Value> {
+        let mut all = vec!["export", "--format", "jsonl"];
+        all.extend_from_slice(args);
+        let out = tenderscan(d).args(&all).assert().success();
+        String::from_utf8(out.get_output().stdout.clone())
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    // All five notices were first seen today; two were published in 2026.
+    let conn = rusqlite::Connection::open(d.join("t.db")).unwrap();
+    let published_2026: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM notices WHERE published_at >= '2026-01-01'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(published_2026 > 0 && published_2026 < 5, "{published_2026}");
+    let notices = jsonl(&["--table", "notices", "--since", "2026-01-01"]);
+    assert_eq!(notices.len() as i64, published_2026, "{notices:?}");
+    assert!(
+        notices
+            .iter()
+            .all(|n| n["published_at"].as_str().unwrap() >= "2026-01-01")
+    );
+    // Lots and flags by their notice's publication too.
+    let lots = jsonl(&["--table", "lots", "--since", "2026-01-01"]);
+    assert_eq!(lots.len() as i64, published_2026);
+    let flags = jsonl(&["--table", "flags", "--since", "2026-01-01"]);
+    assert!(
+        flags
+            .iter()
+            .all(|f| f["published_at"].as_str().unwrap() >= "2026-01-01")
+    );
+    assert!(flags.len() < jsonl(&["--table", "flags"]).len());
+    // --seen-since: when tenderscan recorded them.
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    assert_eq!(
+        jsonl(&["--table", "notices", "--seen-since", &today]).len(),
+        5
+    );
+    assert_eq!(
+        jsonl(&["--table", "notices", "--seen-since", "2100-01-01"]).len(),
+        0
+    );
+
+    let help = tenderscan(d).args(["export", "--help"]).assert().success();
+    let help = String::from_utf8(help.get_output().stdout.clone()).unwrap();
+    for (t, ..) in tenderscan::store::EXPORT_TABLES {
+        assert!(
+            help.lines()
+                .any(|l| l.trim_start().starts_with(&format!("{t} "))),
+            "{t} not in {help}"
+        );
+    }
+    assert!(help.contains("published on or after"), "{help}");
+
+    // `export | head`: the reader is gone before the first line; a quiet exit 0.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = std::process::Command::new(crate::util::binary())
+        .current_dir(d)
+        .env_remove("TENDERSCAN_LOG")
+        .args(["export", "--table", "notices"])
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
+
+#[test]
+fn tables_in_an_80_column_terminal_become_records_with_nothing_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    seeded(dir.path());
+    let d = dir.path();
+    let full = report_json(d, "flagged_tenders", &[]);
+    for args in [&["report", "flagged_tenders"][..], &["search", "аккаунтов"]] {
+        let out = tenderscan(d)
+            .env("COLUMNS", "80")
+            .args(args)
+            .assert()
+            .success();
+        let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+        assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
+        assert!(text.starts_with("-[ 1 ]"), "{args:?}: {text}");
+        assert!(!text.contains('…'), "a value was cut: {text}");
+        if args[0] == "report" {
+            for row in &full {
+                let n = row["notice_number"].as_str().unwrap();
+                assert!(text.contains(&format!("notice_number:    {n}")), "{text}");
+                // The whole title, wrapped if need be.
+                let words: String = text.split_whitespace().collect();
+                let title: String = row["title"].as_str().unwrap().split_whitespace().collect();
+                assert!(words.contains(&title), "{title} in {text}");
+            }
+        }
+    }
+}
+
+#[test]
+fn search_finds_words_typed_with_latin_look_alikes_by_their_cyrillic_query() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = seeded(dir.path());
+    let d = dir.path();
+    {
+        let mut s = Store::open(&db).unwrap();
+        let a = agency(
+            "990240001234",
+            "Аппарат акима города Рудного",
+            "Костанайская область",
+        );
+        // "aккaунтов" and "сoциальных" with Latin a and o, as portals get them.
+        seed(
+            &mut s,
+            notice(
+                "1009",
+                "Ведение aккaунтов в сoциальных сетях",
+                &a,
+                "2026-02-01T05:00:00Z",
+                900_000.0,
+            ),
+            "Техническая спецификация: модерация кoмментариев.",
+            &[],
+        );
+    }
+    let hits = |q: &str| -> Vec<Value> {
+        let out = tenderscan(d)
+            .args(["search", q, "--format", "json"])
+            .assert()
+            .success();
+        serde_json::from_slice::<Value>(&out.get_output().stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let found = hits("аккаунтов социальных");
+    assert!(
+        found.iter().any(|h| h["notice_number"] == "1009-1"),
+        "{found:?}"
+    );
+    let found = hits("комментарии");
+    assert!(
+        found.iter().any(|h| h["notice_number"] == "1009-1"),
+        "in the document: {found:?}"
+    );
+    // A Latin word is still found by its Latin spelling, and a Cyrillic one as before.
+    let found = hits("techspec");
+    assert!(!found.is_empty(), "file names: {found:?}");
+    let found = hits("ботинок");
+    assert!(!found.is_empty());
+    assert!(
+        found.iter().all(|h| h["title"] == "Поставка ботинок"),
+        "{found:?}"
+    );
+}

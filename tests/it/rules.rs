@@ -801,3 +801,125 @@ fn a_volume_table_inside_a_docx_is_read_with_its_row_count() {
         "{v}"
     );
 }
+
+#[test]
+fn rules_check_fails_on_what_run_fails_on_and_warns_on_an_empty_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("config.toml"), "[database]\npath = \"t.db\"\n").unwrap();
+    std::fs::write(
+        d.join("clash.toml"),
+        "[[rule]]\nid = \"fake-accounts\"\ntitle = \"Mine\"\nseverity = \"low\"\nwhy = \"Mine.\"\nphrases = [\"бот\"]\n",
+    )
+    .unwrap();
+    let out = crate::util::tenderscan(d)
+        .args(["rules", "check", "clash.toml"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("clash.toml:2")
+            && stderr.contains("duplicate rule id")
+            && stderr.contains("builtin"),
+        "{stderr}"
+    );
+    // `run` refuses the same file, for the same reason.
+    std::fs::write(
+        d.join("config.toml"),
+        "[database]\npath = \"t.db\"\n[rules]\nfiles = [\"clash.toml\"]\n",
+    )
+    .unwrap();
+    let run = crate::util::tenderscan(d).arg("run").output().unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("duplicate rule id"));
+    // With the built-in rules off, the file is fine.
+    std::fs::write(
+        d.join("config.toml"),
+        "[database]\npath = \"t.db\"\n[rules]\nbuiltin = false\n",
+    )
+    .unwrap();
+    let ok = crate::util::tenderscan(d)
+        .args(["rules", "check", "clash.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    // An empty file: a warning, exit 0.
+    std::fs::write(d.join("empty.toml"), "# nothing yet\n").unwrap();
+    let out = crate::util::tenderscan(d)
+        .args(["rules", "check", "empty.toml"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("WARN") && stderr.contains("empty.toml: no rules"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn match_walks_folders_recursively_and_ends_with_a_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("config.toml"), "[database]\npath = \"t.db\"\n").unwrap();
+    let tree = d.join("specs");
+    std::fs::create_dir_all(tree.join("2026/almaty")).unwrap();
+    std::fs::write(
+        tree.join("2026/almaty/ts.txt"),
+        "Создание четырех фейковых аккаунтов для комментирования публикаций акимата.",
+    )
+    .unwrap();
+    std::fs::write(
+        tree.join("2026/ts.docx"),
+        crate::util::docx(&["Создание фейковых аккаунтов для комментирования публикаций."]),
+    )
+    .unwrap();
+    std::fs::write(
+        tree.join("paper.txt"),
+        "Поставка бумаги офисной А4, 40 пачек.",
+    )
+    .unwrap();
+    let out = crate::util::tenderscan(d)
+        .args(["match", "specs"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    for f in [
+        "specs/2026/almaty/ts.txt",
+        "specs/2026/ts.docx",
+        "specs/paper.txt",
+    ] {
+        assert!(
+            text.lines().any(|l| l.starts_with(&format!("{f}:"))),
+            "{f} in {text}"
+        );
+    }
+    assert!(text.contains("specs/paper.txt: no match"), "{text}");
+    assert_eq!(
+        text.lines().last(),
+        Some("3 files: 2 with matches, 0 not read"),
+        "{text}"
+    );
+    // JSON lines stay JSON lines: one per file, no count among them.
+    let out = crate::util::tenderscan(d)
+        .args(["match", "--format", "json", "specs"])
+        .output()
+        .unwrap();
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+}

@@ -28,6 +28,29 @@ pub(in crate::cli) fn status(cfg: &Config, format: OutputFormat, runs: usize) ->
     let ocr_counts = store.ocr_counts()?;
     let ocr_here = crate::extract::ocr::availability(&pipeline::extract_limits(cfg).ocr);
     let backfills = store.backfills()?;
+    let undelivered = store.undelivered_alerts()?;
+    let unread = store.unread_documents()?;
+    // Without an SMTP server, digests are written as files here.
+    let outbox = cfg
+        .mail
+        .smtp_host
+        .is_none()
+        .then(|| cfg.mail.dry_run_dir.clone());
+    let outbox_files = outbox
+        .as_ref()
+        .and_then(|d| std::fs::read_dir(d).ok())
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .filter(|e| e.path().is_file())
+                .count()
+        })
+        .unwrap_or(0);
+    let mut skipped = Vec::new();
+    for s in &cfg.sources {
+        if let Some(k) = store.source_skipped(&s.name)? {
+            skipped.push((s.name.clone(), k));
+        }
+    }
     let mut out = std::io::stdout().lock();
     if format == OutputFormat::Json {
         let v = serde_json::json!({
@@ -36,8 +59,14 @@ pub(in crate::cli) fn status(cfg: &Config, format: OutputFormat, runs: usize) ->
             "schema_version": version,
             "tables": counts.iter().map(|(t, n)| (t.to_string(), serde_json::Value::from(*n))).collect::<serde_json::Map<_, _>>(),
             "sources": health,
+            "skipped_sources": skipped.iter().map(|(name, (run, at, why))| serde_json::json!({
+                "name": name, "run": run, "at": at, "why": why,
+            })).collect::<Vec<_>>(),
             "runs": recent,
             "backfills": backfills,
+            "undelivered_alerts": undelivered,
+            "outbox": outbox.as_ref().map(|d| serde_json::json!({"dir": d, "files": outbox_files})),
+            "documents_not_read": unread,
             "unconfirmed_digests": unconfirmed.iter().map(|d| serde_json::json!({
                 "id": d.id,
                 "kind": d.kind,
@@ -75,6 +104,22 @@ pub(in crate::cli) fn status(cfg: &Config, format: OutputFormat, runs: usize) ->
     for s in &configured {
         let h = health.iter().find(|h| h.name == s.name);
         let state = if s.enabled { "enabled" } else { "disabled" };
+        if let Some((run, at, why)) = skipped.iter().find(|(n, ..)| n == &s.name).map(|(_, k)| k) {
+            writeln!(
+                out,
+                "  {:<20} {:<14} {:<8} skipped ({}) by run #{run} at {}{}",
+                line(&s.name),
+                line(s.kind.name()),
+                state,
+                line(why),
+                line(at),
+                s.token_env
+                    .as_deref()
+                    .map(|v| format!(": set {} or disable it", line(v)))
+                    .unwrap_or_default()
+            )?;
+            continue;
+        }
         match h {
             Some(h) => writeln!(
                 out,
@@ -146,6 +191,36 @@ pub(in crate::cli) fn status(cfg: &Config, format: OutputFormat, runs: usize) ->
     if ocr_counts.failed > 0 {
         writeln!(out, "  OCR failed       {:>10}", ocr_counts.failed)?;
     }
+    writeln!(out, "\ndocuments not read")?;
+    writeln!(out, "  scanned, no OCR  {:>10}", unread.scanned)?;
+    writeln!(out, "  too large        {:>10}", unread.too_large)?;
+    writeln!(out, "  failed           {:>10}", unread.failed)?;
+    writeln!(out, "\nalerts not delivered")?;
+    if undelivered.is_empty() {
+        writeln!(out, "  (none)")?;
+    }
+    for a in &undelivered {
+        writeln!(
+            out,
+            "  {:<30} pending {}  failed {}  unconfirmed {}",
+            line(&a.recipient),
+            a.pending,
+            a.failed,
+            a.unconfirmed
+        )?;
+    }
+    match &outbox {
+        Some(d) => writeln!(
+            out,
+            "  outbox           {} ({outbox_files} files; no [mail] smtp_host: digests are written there)",
+            shown(d)
+        )?,
+        None => writeln!(
+            out,
+            "  mail server      {}",
+            line(cfg.mail.smtp_host.as_deref().unwrap_or_default())
+        )?,
+    }
     if !unconfirmed.is_empty() {
         writeln!(
             out,
@@ -197,7 +272,7 @@ pub(in crate::cli) fn show(cfg: &Config, key: &str, format: OutputFormat) -> Res
         .transpose()?
         .flatten()
     else {
-        eprintln!("tenderscan: no notice {key:?} (give its number, external id or id)");
+        eprintln!("tenderscan: no notice {key:?} (give its number, external id, id or URL)");
         return Ok(exit::BAD_CONFIG);
     };
     let mut out = std::io::stdout().lock();
@@ -208,6 +283,71 @@ pub(in crate::cli) fn show(cfg: &Config, key: &str, format: OutputFormat) -> Res
             json_pretty(&crate::show::notice_json(&view, &evidence))?
         )?,
         OutputFormat::Text => write!(out, "{}", crate::show::notice_text(&view, &evidence))?,
+    }
+    Ok(exit::OK)
+}
+
+/// `show NOTICE --document N -o FILE`: the document's bytes as fetched, out of the evidence
+/// folder (decompressed), to FILE (`-`: stdout).
+pub(in crate::cli) fn show_document(
+    cfg: &Config,
+    key: &str,
+    document: i64,
+    output: &Path,
+) -> Result<i32> {
+    let store = Store::open(&cfg.database.path)?;
+    let evidence = crate::evidence::Evidence::beside(store.path());
+    let Some(view) = store
+        .find_notice(key)?
+        .map(|id| store.notice_view(id))
+        .transpose()?
+        .flatten()
+    else {
+        eprintln!(
+            "tenderscan: no notice {} (give its number, external id, id or URL)",
+            line(key)
+        );
+        return Ok(exit::BAD_CONFIG);
+    };
+    let Some(doc) = view.documents.iter().find(|d| d.id == document) else {
+        eprintln!(
+            "tenderscan: notice {} has no document [{document}] (its documents: {})",
+            line(key),
+            view.documents
+                .iter()
+                .map(|d| format!("[{}]", d.id))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        return Ok(exit::BAD_CONFIG);
+    };
+    let Some(sha) = doc.sha256.as_deref() else {
+        eprintln!("tenderscan: document [{document}] was never fetched: nothing is kept of it");
+        return Ok(exit::PARTIAL);
+    };
+    let bytes = match evidence.read(sha) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!(
+                "tenderscan: document [{document}]: {}",
+                line(&e.to_string())
+            );
+            return Ok(exit::PARTIAL);
+        }
+    };
+    if output == Path::new("-") {
+        let mut out = std::io::stdout().lock();
+        out.write_all(&bytes)?;
+        out.flush()?;
+    } else {
+        std::fs::write(output, &bytes)
+            .with_context(|| format!("cannot write {}", output.display()))?;
+        tracing::info!(
+            document,
+            bytes = bytes.len(),
+            file = %output.display(),
+            "document written"
+        );
     }
     Ok(exit::OK)
 }
@@ -270,10 +410,16 @@ pub(in crate::cli) fn search(
     print_table(&table, format, excel)
 }
 
+/// `export`'s date filters: publication (`--since`) and first seen (`--seen-since`).
+pub(in crate::cli) struct ExportSince {
+    pub published: Option<chrono::NaiveDate>,
+    pub seen: Option<chrono::NaiveDate>,
+}
+
 pub(in crate::cli) fn export(
     store: &Store,
     table: &str,
-    since: Option<chrono::NaiveDate>,
+    since: ExportSince,
     format: ExportFormat,
     excel: bool,
     output: Option<&Path>,
@@ -285,7 +431,9 @@ pub(in crate::cli) fn export(
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
-    let since = since.map(|d| d.format("%Y-%m-%d").to_string());
+    let day = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
+    let seen_since = since.seen.map(day);
+    let since = since.published.map(day);
     let columns = store.export_columns(table)?;
     if format == ExportFormat::Csv {
         if excel {
@@ -308,22 +456,29 @@ pub(in crate::cli) fn export(
             }
         }
     };
-    let n = store.export(table, since.as_deref(), &mut row)?;
+    let n = store.export(table, since.as_deref(), seen_since.as_deref(), &mut row)?;
     w.flush()?;
     tracing::info!(table, rows = n, "exported");
     Ok(exit::OK)
 }
 
-pub(in crate::cli) fn report_list() -> Result<i32> {
+pub(in crate::cli) fn report_list(reports: &[crate::report::Report]) -> Result<i32> {
+    use crate::safe_text::line;
     let mut out = std::io::stdout().lock();
-    for r in crate::report::all()? {
-        writeln!(out, "{:<30} {}", r.name, r.title)?;
-        writeln!(out, "{:<30} {}", "", r.description)?;
+    for r in reports {
+        writeln!(out, "{:<30} {}", line(&r.name), line(&r.title))?;
+        writeln!(out, "{:<30} {}", "", line(&r.description))?;
+        if let Some(f) = &r.file {
+            writeln!(out, "{:<30} (from {})", "", line(&f.display().to_string()))?;
+        }
         for p in &r.params {
             writeln!(
                 out,
                 "{:<30}   --param {}={}  ({})",
-                "", p.name, p.default, p.doc
+                "",
+                line(&p.name),
+                line(&p.default),
+                line(&p.doc)
             )?;
         }
     }

@@ -81,6 +81,26 @@ pub(in crate::cli) fn match_files(
 ) -> Result<i32> {
     let stdin = [PathBuf::from("-")];
     let paths = if paths.is_empty() { &stdin[..] } else { paths };
+    // A folder stands for every file under it (recursively, in name order); then the text
+    // output ends with a count.
+    let walked = paths.iter().any(|p| p.is_dir());
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            if let Err(e) = walk(p, &mut files) {
+                eprintln!(
+                    "tenderscan: {}: cannot read the folder: {}",
+                    line(&p.display().to_string()),
+                    line(&e.to_string())
+                );
+                return Ok(exit::BAD_CONFIG);
+            }
+        } else {
+            files.push(p.clone());
+        }
+    }
+    let paths = &files[..];
+    let (mut with_matches, mut unread) = (0usize, 0usize);
     let limits = pipeline::extract_limits(cfg);
     let readers = readers(cfg);
     let color = format == OutputFormat::Text && std::io::stdout().is_terminal();
@@ -104,6 +124,7 @@ pub(in crate::cli) fn match_files(
                     line(&e.to_string())
                 );
                 code = exit::BAD_CONFIG;
+                unread += 1;
                 continue;
             }
         };
@@ -128,12 +149,19 @@ pub(in crate::cli) fn match_files(
             Err(e) => {
                 eprintln!("tenderscan: {name_line}: {}", line(&e.to_string()));
                 code = exit::BAD_CONFIG;
+                unread += 1;
                 continue;
             }
         };
         let text = &x.text;
         let found = rules.find(text, &crate::rules::Context::default());
         let note = ocr_note(&x);
+        if !found.matches.is_empty() {
+            with_matches += 1;
+        }
+        if note == Some(NOT_READ) {
+            unread += 1;
+        }
         if format == OutputFormat::Json {
             let line = MatchLine {
                 source: &shown,
@@ -232,5 +260,36 @@ pub(in crate::cli) fn match_files(
             )?;
         }
     }
+    if walked {
+        let summary = format!(
+            "{} files: {with_matches} with matches, {unread} not read",
+            paths.len()
+        );
+        if format == OutputFormat::Json {
+            tracing::info!("{summary}");
+        } else {
+            writeln!(out, "{summary}")?;
+        }
+    }
     Ok(code)
+}
+
+/// Every file under `dir`, recursively, in name order (symbolic links to folders are not
+/// followed, so a loop cannot make the walk endless).
+fn walk(dir: &std::path::Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?
+        .collect::<std::io::Result<Vec<_>>>()?
+        .into_iter()
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        let meta = std::fs::symlink_metadata(&p)?;
+        if meta.is_dir() {
+            walk(&p, files)?;
+        } else if meta.is_file() || (meta.file_type().is_symlink() && p.is_file()) {
+            files.push(p);
+        }
+    }
+    Ok(())
 }

@@ -257,6 +257,26 @@ impl<'a> EvalJson<'a> {
 }
 
 pub(in crate::cli) fn rules_check(cfg: &Config, file: Option<&Path>) -> Result<i32> {
+    // A file is checked as `run` would load it: with the built-in rules and the configured
+    // files, so an id that clashes with one of theirs fails here too.
+    if let Some(f) = file {
+        let same = |p: &Path| match (p.canonicalize(), f.canonicalize()) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => p == f,
+        };
+        let mut files: Vec<_> = cfg
+            .rules
+            .files
+            .iter()
+            .filter(|p| !same(p))
+            .cloned()
+            .collect();
+        files.push(f.to_path_buf());
+        if let Err(e) = RuleSet::load(cfg.rules.builtin, &files) {
+            eprintln!("tenderscan: {}", block(&e.to_string()));
+            return Ok(exit::BAD_CONFIG);
+        }
+    }
     let set = match file {
         Some(f) => RuleSet::load(false, &[f.to_path_buf()]),
         None => cfg.rules.load(true, &[], None, false),
@@ -268,6 +288,14 @@ pub(in crate::cli) fn rules_check(cfg: &Config, file: Option<&Path>) -> Result<i
             return Ok(exit::BAD_CONFIG);
         }
     };
+    if let Some(f) = file
+        && set.rules().is_empty()
+    {
+        tracing::warn!(
+            "{}: no rules in it (a rule is a [[rule]] table): nothing to check",
+            line(&f.display().to_string())
+        );
+    }
     let outcomes = set.check_examples();
     let mut out = std::io::stdout().lock();
     writeln!(
