@@ -112,8 +112,8 @@ pub enum Command {
         #[arg(long, value_name = "NAME")]
         source: Option<String>,
     },
-    /// Fetch a period of the past: the metadata first, then the documents by priority
-    /// (candidates first, then the rest newest first); resumable, yields to `run`
+    /// Fetch a period of the past: metadata first, then documents by priority; resumable
+    #[command(after_help = BACKFILL_HELP)]
     Backfill {
         /// First day of the period (YYYY-MM-DD)
         #[arg(long, value_name = "DATE")]
@@ -233,12 +233,14 @@ const WATCH_HELP: &str = "A watch alerts every new or changed notice that matche
 digests (\"On your watchlist\"), whether or not a rule flagged it. Watches live in config.toml \
 ([[watch]]) and in the watch file beside the database, which these commands edit.
 
-Examples:
+Example:
   tenderscan watch add rudny-akimat --agency-bin 990240001234
   tenderscan watch add smm-words --query \"продвижение в социальных сетях\" --recipient desk@newsroom.kz
   tenderscan watch add media-supplier --supplier-bin 120340005678 --recipient telegram:@newsdesk_kz
   tenderscan watch list
-  tenderscan watch remove smm-words";
+  tenderscan watch remove smm-words
+
+Exit codes: 0 done; 2 a bad watch, a watch file that cannot be read or written, or no such watch.";
 
 #[derive(Debug, Subcommand)]
 pub enum WatchCommand {
@@ -268,11 +270,13 @@ pub enum WatchCommand {
         recipients: Vec<String>,
     },
     /// List the watches of config.toml and of the watch file, with where each is written
+    #[command(after_help = WATCH_HELP)]
     List {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
     },
     /// Remove a watch from the watch file
+    #[command(after_help = WATCH_HELP)]
     Remove { name: String },
 }
 
@@ -295,6 +299,10 @@ const RULES_CHECK_HELP: &str = "Example:\n  tenderscan rules check my-rules.toml
 const RULES_LIST_HELP: &str =
     "Example:\n  tenderscan rules list\n\nExit codes: 0 listed; 2 a rule file is invalid.";
 const RULES_EVAL_HELP: &str = "Example:\n  tenderscan rules eval tests/fixtures/rules/labelled.toml --misses\n\nExit codes: 0 scored; 2 a fragment file or a rule file is invalid.";
+
+const BACKFILL_HELP: &str = "Two stages: the metadata of the whole period (its own cursor), then the documents by priority ([backfill]: flagged, candidates, other services, the rest; newest first within each). Killed, it carries on where it stopped; it waits while a run, crawl or scan is under way.\n\nExample:\n  tenderscan backfill --since 2025-12-01 --source goszakup\n\nExit codes: 0 done; 1 a source failed or the backfill was interrupted; 2 bad config or database; 3 another backfill holds its lock.";
+
+const RULES_TRAIN_HELP: &str = "Fragments: JSON Lines or TOML as for `rules eval`; only those with `label` are used.\n\nExample:\n  tenderscan rules train tests/fixtures/rules/corpus/tune*.jsonl -o model.tsv\n\nExit codes: 0 written; 2 a fragment file or the output cannot be read or written.";
 
 /// `export --help`: every table (a test keeps it in step with `store::EXPORT_TABLES`).
 const EXPORT_HELP: &str = "\
@@ -391,12 +399,8 @@ pub enum RulesCommand {
         #[arg(long)]
         misses: bool,
     },
-    /// Train the second opinion's model on labelled fragments (JSON Lines or TOML with
-    /// `label`); never on the fragments you score it on
-    ///
-    /// Example: tenderscan rules train tests/fixtures/rules/corpus/tune*.jsonl -o model.tsv
-    ///
-    /// Exit codes: 0 written, 2 a fragment file or the output cannot be read or written.
+    /// Train the second opinion's model on labelled fragments (never on those you score it on)
+    #[command(after_help = RULES_TRAIN_HELP)]
     Train {
         /// Labelled fragments (only those with `label` = flag|clean are used)
         #[arg(required = true)]
