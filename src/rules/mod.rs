@@ -8,7 +8,9 @@
 //!
 //! Parts: `normalize` (folding, look-alikes, offsets), `stem` (ru/en Snowball, kk suffix
 //! stripper), `compile` (TOML -> terms, phrases, prefilter keys), `quota` (numbers, number
-//! words, quotas), `engine` (matching, evidence), `eval` (scoring rules on labelled fragments).
+//! words, quotas), `engine` (matching, evidence), `opinion` (the statistical second opinion: a
+//! model over folded words that adds `second-opinion` matches and lowers rule hits it rates as
+//! something else), `eval` (scoring rules on labelled fragments).
 //!
 //! This module does no I/O except reading rule files in [`RuleSet::load`], never panics on any
 //! input text, and reports offsets into the original text on char boundaries.
