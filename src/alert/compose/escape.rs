@@ -46,18 +46,7 @@ pub(crate) fn header_text(s: &str, max_chars: usize) -> String {
 
 /// Escape text for HTML element content and attribute values.
 pub(super) fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
+    crate::safe_text::html(s)
 }
 
 pub(super) fn h(s: &str) -> String {
