@@ -8,7 +8,9 @@
 //!
 //! With `--backfill`: `pipeline::backfill` over the same portal instead (metadata, then the
 //! documents by tier), counting the requests of each stage and the candidates' share, at
-//! `--rps` requests per second (default 1000, the most the config allows).
+//! `--rps` requests per second (default 1000, the most the config allows); there every
+//! lot's specification is served (1 to 3 a notice), and `--no-first-pass` turns off
+//! `[backfill] first_pass` to compare.
 
 #[path = "support/corpus.rs"]
 mod corpus;
@@ -104,10 +106,17 @@ impl<R: Respond> Respond for Counted<R> {
     }
 }
 
-struct Files(Arc<HashMap<String, Vec<u8>>>);
+/// The files by path, and the paths asked for, in order.
+struct Files(
+    Arc<HashMap<String, Vec<u8>>>,
+    Arc<std::sync::Mutex<Vec<String>>>,
+);
 
 impl Respond for Files {
     fn respond(&self, req: &Request) -> ResponseTemplate {
+        if let Ok(mut asked) = self.1.lock() {
+            asked.push(req.url.path().to_string());
+        }
         match self.0.get(req.url.path()) {
             // As the portal's file host does: no type of its own, the bytes and the
             // file name tell.
@@ -141,25 +150,44 @@ fn main() {
             .join("tests/fixtures/extract/lo_ru_kk.pdf"),
     )
     .unwrap();
+    // A backfill reads every lot's specification (1 to 3 a notice); the crawl bench one a
+    // notice. The paths of the generator's nurbot orders, to see when the backfill reads them.
+    let backfill = std::env::args().any(|a| a == "--backfill");
+    let mut nurbot_paths = std::collections::HashSet::new();
     for i in 0..n {
         let (rec, texts) = corpus::notice(&mut rng, i, 0.03);
         let id: i64 = rec.external_id.parse().unwrap();
-        let (url, text) = &texts[0];
-        let file_path = url.replace("https://v3bl.goszakup.gov.kz", "");
-        // Eight in ten assignments are DOCX, one a PDF (a LibreOffice export in Russian
-        // and Kazakh), one plain text.
-        let (bytes, ext) = match i % 10 {
-            3 => (pdf.clone(), "pdf"),
-            7 => (text.as_bytes().to_vec(), "txt"),
-            _ => (docx(text), "docx"),
-        };
-        *mix.entry(ext).or_insert(0usize) += 1;
-        doc_bytes += bytes.len();
-        files.insert(file_path.clone(), bytes);
+        let lots_n = if backfill { rec.lots.len() } else { 1 };
+        let mut lots = Vec::new();
+        for (l, (lot, (url, text))) in rec.lots.iter().zip(&texts).take(lots_n).enumerate() {
+            let file_path = url.replace("https://v3bl.goszakup.gov.kz", "");
+            if corpus::NURBOT.iter().any(|line| text.contains(line)) {
+                nurbot_paths.insert(file_path.clone());
+            }
+            // Eight in ten assignments are DOCX, one a PDF (a LibreOffice export in
+            // Russian and Kazakh), one plain text.
+            let (bytes, ext) = match (i + l as u64) % 10 {
+                3 => (pdf.clone(), "pdf"),
+                7 => (text.as_bytes().to_vec(), "txt"),
+                _ => (docx(text), "docx"),
+            };
+            *mix.entry(ext).or_insert(0usize) += 1;
+            doc_bytes += bytes.len();
+            files.insert(file_path.clone(), bytes);
+            let file_id = id * 10 + l as i64;
+            lots.push(json!({
+                "id": lot.external_id.parse::<i64>().unwrap(), "lotNumber": lot.number,
+                "nameRu": lot.title, "descriptionRu": lot.description, "amount": lot.amount,
+                "count": 1, "refLotStatusId": 240, "lastUpdateDate": "2026-11-20 10:00:00",
+                "Files": [{"id": file_id, "nameRu": "Техническая спецификация",
+                           "originalName": format!("techspec_{file_id}.{ext}"),
+                           "filePath": format!("{uri}{file_path}"), "objectId": file_id}]
+            }));
+        }
         let lot = &rec.lots[0];
         items.push(json!({
             "id": id, "numberAnno": rec.number, "nameRu": rec.title, "nameKz": null,
-            "totalSum": lot.amount, "countLots": 1, "refTradeMethodsId": 3,
+            "totalSum": lot.amount, "countLots": lots.len(), "refTradeMethodsId": 3,
             "refSubjectTypeId": rec.subject_type.as_deref().unwrap_or("3"),
             "customerBin": rec.agency.as_ref().map(|a| a.id.clone()),
             "customerNameRu": rec.agency.as_ref().and_then(|a| a.name_ru.clone()),
@@ -167,14 +195,7 @@ fn main() {
             "startDate": "2026-11-20 10:00:00", "endDate": "2026-11-30 18:00:00",
             "publishDate": "2026-11-20 10:00:00", "itogiDatePublic": null,
             "Files": [],
-            "Lots": [{
-                "id": lot.external_id.parse::<i64>().unwrap(), "lotNumber": lot.number,
-                "nameRu": lot.title, "descriptionRu": lot.description, "amount": lot.amount,
-                "count": 1, "refLotStatusId": 240, "lastUpdateDate": "2026-11-20 10:00:00",
-                "Files": [{"id": id, "nameRu": "Техническая спецификация",
-                           "originalName": format!("techspec_{id}.{ext}"),
-                           "filePath": format!("{uri}{file_path}"), "objectId": id}]
-            }]
+            "Lots": lots
         }));
     }
     let (listing, journal, downloads) = (
@@ -182,6 +203,7 @@ fn main() {
         Arc::new(std::sync::atomic::AtomicUsize::new(0)),
         Arc::new(std::sync::atomic::AtomicUsize::new(0)),
     );
+    let asked = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     rt.block_on(async {
         Mock::given(method("POST"))
             .and(path("/v3/graphql"))
@@ -201,17 +223,21 @@ fn main() {
             .await;
         Mock::given(method("GET"))
             .and(path_regex("^/files/download_file/"))
-            .respond_with(Counted(Files(Arc::new(files)), downloads.clone()))
+            .respond_with(Counted(
+                Files(Arc::new(files), asked.clone()),
+                downloads.clone(),
+            ))
             .mount(&server)
             .await;
     });
-    let backfill = std::env::args().any(|a| a == "--backfill");
+    let first_pass = !std::env::args().any(|a| a == "--no-first-pass");
     let rps = arg("--rps").unwrap_or_else(|| "1000.0".into());
     let dir = tempfile::tempdir().unwrap();
     let toml = format!(
         "[database]\npath = \"bench.db\"\n[crawl]\ncontact = \"bench\"\nmax_retries = 0\n\
          [[sources]]\nname = \"bench\"\nkind = \"goszakup\"\nurl = \"{uri}\"\ntoken_env = \"BENCH_GOSZAKUP_TOKEN\"\n\
-         requests_per_second = {rps}\nlookback_days = 3\ncontracts = false\n[evidence]\nkeep_days = 0\nrecheck_days = 0\n"
+         requests_per_second = {rps}\nlookback_days = 3\ncontracts = false\n[evidence]\nkeep_days = 0\nrecheck_days = 0\n\
+         [backfill]\nfirst_pass = {first_pass}\n"
     );
     let cfg = Config::parse(&toml, std::path::Path::new("bench.toml"), dir.path()).unwrap();
     // SAFETY: set before any other thread reads the environment.
@@ -292,6 +318,24 @@ fn main() {
         for (tier, notices, docs) in tiers {
             println!("| {tier} | {notices} | {docs} |");
         }
+        // When the documents stage reached the generator's nurbot orders.
+        let asked = asked.lock().unwrap();
+        let at: Vec<usize> = asked
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| nurbot_paths.contains(*p))
+            .map(|(k, _)| k + 1)
+            .collect();
+        let share = |k: usize| 100.0 * k as f64 / asked.len().max(1) as f64;
+        println!(
+            "\nnurbot orders: {} documents; the first read at download {} ({:.1} %), the last at {} ({:.1} %) of {}",
+            at.len(),
+            at.first().copied().unwrap_or(0),
+            share(at.first().copied().unwrap_or(0)),
+            at.last().copied().unwrap_or(0),
+            share(at.last().copied().unwrap_or(0)),
+            asked.len()
+        );
         return;
     }
     let before = mem::peak_mb();

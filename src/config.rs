@@ -692,6 +692,9 @@ impl RulesConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct BackfillConfig {
     pub flagged: bool,
+    /// The documents stage reads each candidate's first specification before any
+    /// candidate's other documents.
+    pub first_pass: bool,
     pub subject_types: Vec<String>,
     pub codes: Vec<String>,
     pub words: Vec<String>,
@@ -702,6 +705,7 @@ impl Default for BackfillConfig {
         let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
         BackfillConfig {
             flagged: true,
+            first_pass: true,
             // goszakup refSubjectTypeId 3: services.
             subject_types: strings(&["3"]),
             // Public relations, advertising, media representation, market research and
@@ -727,7 +731,8 @@ impl Default for BackfillConfig {
                 "контент",
                 "публикац",
                 "освещен",
-                "видео",
+                "видеоролик",
+                "видеосюжет",
                 "телеканал",
                 "мероприят",
                 "ивент",

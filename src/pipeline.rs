@@ -736,10 +736,33 @@ const RECHECKS_PER_RUN: usize = 50;
 
 /// Fetch, keep and read the pending documents of `notice_ids` (each at most once per run).
 /// Returns what could not be kept as evidence, if anything.
+/// Which of a notice's pending documents `fetch_documents` takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DocPass {
+    /// All of them (a run).
+    All,
+    /// Only its first (specifications first), and none of a notice that already has a
+    /// document read: a backfill's first pass over its candidates.
+    First,
+    /// All of them, its documents already read counting towards
+    /// `max_documents_per_notice`: a backfill's pass after its first.
+    Rest,
+}
+
 async fn fetch_documents(
     sr: &mut SourceRun<'_>,
     store: &mut Store,
     notice_ids: &[i64],
+    counts: &mut RunCounts,
+) -> Result<Option<String>, StoreError> {
+    fetch_documents_of(sr, store, notice_ids, DocPass::All, counts).await
+}
+
+async fn fetch_documents_of(
+    sr: &mut SourceRun<'_>,
+    store: &mut Store,
+    notice_ids: &[i64],
+    pass: DocPass,
     counts: &mut RunCounts,
 ) -> Result<Option<String>, StoreError> {
     let Run { cfg, stop, .. } = sr.run;
@@ -751,7 +774,21 @@ async fn fetch_documents(
     // none that another notice already brought (same URL).
     let mut todo = Vec::new();
     for &notice_id in notice_ids {
-        for (i, doc) in store.pending_documents(notice_id)?.into_iter().enumerate() {
+        let read = match pass {
+            DocPass::All => 0,
+            DocPass::First | DocPass::Rest => store.documents_read(notice_id)?,
+        };
+        if pass == DocPass::First && read > 0 {
+            continue;
+        }
+        let pending = store.pending_documents(notice_id)?;
+        let take = if pass == DocPass::First {
+            1
+        } else {
+            pending.len()
+        };
+        for (i, doc) in pending.into_iter().take(take).enumerate() {
+            let i = i + read;
             if docs.tried.contains(&doc.id) {
                 // Tried earlier in this run (and left pending to retry): once per run.
                 continue;

@@ -9,7 +9,8 @@
 //!    1 a `[backfill]` candidate by codes or words, 2 another service, 3 the rest); its
 //!    documents are deferred, not fetched.
 //! 2. **documents**: the deferred documents, by tier, newest first within a tier, read and
-//!    scanned like a run's.
+//!    scanned like a run's; with `[backfill] first_pass`, one document of each candidate
+//!    (tiers 0 and 1) before any candidate's others.
 //!
 //! Killed, it carries on where the database says: the metadata stage from its cursor (at
 //! most one page again), the documents stage from the documents still pending.
@@ -24,8 +25,8 @@
 //! save its own cursor ahead of a page whose evidence was not kept.
 
 use super::{
-    CrawlFailure, DocReader, PipelineError, Run, RunOptions, SourceReport, SourceRun,
-    fetch_documents, scan_notice, source_fetcher,
+    CrawlFailure, DocPass, DocReader, PipelineError, Run, RunOptions, SourceReport, SourceRun,
+    fetch_documents_of, scan_notice, source_fetcher,
 };
 use crate::config::{BackfillConfig, Config, SourceConfig};
 use crate::evidence::Evidence;
@@ -83,6 +84,9 @@ impl BackfillReport {
 /// Notices whose documents are fetched together (stored in one transaction, then scanned,
 /// and progress told): a kill loses at most the batch in flight.
 const BATCH: usize = 4;
+
+/// Tiers up to this one are the candidates (0 flagged, 1 by code or word).
+const CANDIDATE_TIER: i64 = 1;
 
 /// Run the backfill of the enabled sources (or one). The caller holds the backfill lock.
 pub async fn backfill(
@@ -235,21 +239,33 @@ async fn backfill_source(
         row.stage = "documents".into();
     }
     // Documents: by tier, newest first within one. A batch's downloads overlap, so no
-    // batch holds two tiers: every document of a better tier is asked for first.
+    // batch holds two tiers: every document of a better tier is asked for first. With
+    // `first_pass`, the candidates' first specifications come before all that: one
+    // document of each candidate notice, then the rest.
     let queue = store.backfill_queue(row.id)?;
-    let mut batches: Vec<Vec<i64>> = Vec::new();
+    let mut batches: Vec<(DocPass, Vec<i64>)> = Vec::new();
+    if cfg.backfill.first_pass {
+        let candidates = queue
+            .iter()
+            .take_while(|(_, tier)| *tier <= CANDIDATE_TIER)
+            .count();
+        for tier in queue[..candidates].chunk_by(|a, b| a.1 == b.1) {
+            let ids: Vec<i64> = tier.iter().map(|(id, _)| *id).collect();
+            batches.extend(ids.chunks(BATCH).map(|c| (DocPass::First, c.to_vec())));
+        }
+    }
     for tier in queue.chunk_by(|a, b| a.1 == b.1) {
         let ids: Vec<i64> = tier.iter().map(|(id, _)| *id).collect();
-        batches.extend(ids.chunks(BATCH).map(<[i64]>::to_vec));
+        batches.extend(ids.chunks(BATCH).map(|c| (DocPass::Rest, c.to_vec())));
     }
     let mut done = 0u64;
-    for chunk in &batches {
+    for (pass, chunk) in &batches {
         let chunk = chunk.as_slice();
         if stop.is_set() || !yield_to_run(store, stop).await? {
             return Ok(());
         }
         let before = counts.documents;
-        let problem = fetch_documents(&mut sr, store, chunk, counts).await?;
+        let problem = fetch_documents_of(&mut sr, store, chunk, *pass, counts).await?;
         if let Some(e) = problem {
             tracing::error!(source = %sc.name, "backfill: {e}");
         }
@@ -327,7 +343,8 @@ fn is_service(cfg: &BackfillConfig, rec: &NoticeRecord) -> bool {
         .is_some_and(|t| cfg.subject_types.iter().any(|s| s.trim() == t.trim()))
 }
 
-/// A `[backfill]` candidate: one of its catalogue codes or a word of its titles.
+/// A `[backfill]` candidate: one of its catalogue codes, or a word of its titles when it
+/// is a service or its subject type is not known.
 pub fn is_candidate(cfg: &BackfillConfig, rec: &NoticeRecord) -> bool {
     let digits = |s: &str| -> String { s.chars().filter(char::is_ascii_digit).collect() };
     let by_code = rec.codes.iter().any(|c| {
@@ -339,6 +356,12 @@ pub fn is_candidate(cfg: &BackfillConfig, rec: &NoticeRecord) -> bool {
     });
     if by_code {
         return true;
+    }
+    // Words are looser than codes ("видео" of video surveillance works, "информацион" of
+    // an information stand): they count for services, and where the source gives no
+    // subject type.
+    if rec.subject_type.is_some() && !is_service(cfg, rec) {
+        return false;
     }
     let words: Vec<String> = cfg
         .words
@@ -409,14 +432,46 @@ mod tests {
                 title: Some("Услуги по ведению СОЦИАЛЬНЫХ сетей".into()),
                 ..Default::default()
             }],
-            ..plain.clone()
+            ..service.clone()
         };
         assert!(is_candidate(&cfg, &lot));
+        // Where the source gives no subject type, the words count as well.
+        let untyped = NoticeRecord {
+            subject_type: None,
+            ..lot.clone()
+        };
+        assert!(is_candidate(&cfg, &untyped));
         // A word inside another word is not one.
         let inside = NoticeRecord {
-            title: "Поставка бумаги для принтеров (несмиренный)".into(),
-            ..plain
+            title: "Услуги по уборке (несмиренный)".into(),
+            ..service.clone()
         };
         assert!(!is_candidate(&cfg, &inside));
+        // Words of goods and works are not: video surveillance, an information stand.
+        for (subject, title) in [
+            (
+                "2",
+                "Монтаж системы видеонаблюдения и охранно-пожарной сигнализации",
+            ),
+            ("1", "Стенд информационный настенный, 1200х900 мм"),
+        ] {
+            let rec = NoticeRecord {
+                title: title.into(),
+                subject_type: Some(subject.into()),
+                ..plain.clone()
+            };
+            assert!(!is_candidate(&cfg, &rec), "{title}");
+            assert_eq!(tier(&cfg, &rec, false), 3, "{title}");
+        }
+        let video = NoticeRecord {
+            title: "Производство имиджевых видеороликов о работе акимата".into(),
+            ..service.clone()
+        };
+        assert!(is_candidate(&cfg, &video));
+        let cctv = NoticeRecord {
+            title: "Услуги по обслуживанию системы видеонаблюдения".into(),
+            ..service
+        };
+        assert!(!is_candidate(&cfg, &cctv), "not a word of the list");
     }
 }

@@ -211,6 +211,19 @@ impl Store {
         Ok(out)
     }
 
+    /// How many of a notice's documents are read (or settled without a read: over the
+    /// limit, a read that crashed), not counting removed ones.
+    pub fn documents_read(&self, notice_id: i64) -> Result<usize, StoreError> {
+        let n: i64 = self
+            .conn
+            .prepare_cached(
+                "SELECT count(*) FROM documents
+                 WHERE notice_id = ?1 AND fetched_at IS NOT NULL AND removed_at IS NULL",
+            )?
+            .query_row([notice_id], |r| r.get(0))?;
+        Ok(n as usize)
+    }
+
     /// Documents of a notice not yet fetched (specifications first).
     pub fn pending_documents(&self, notice_id: i64) -> Result<Vec<PendingDocument>, StoreError> {
         let mut stmt = self.conn.prepare(

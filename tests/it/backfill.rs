@@ -21,16 +21,29 @@ const PAGES: usize = 4;
 /// Announcement `i` (0-based): ids 910000 + i, file 6000 + i, published one day apart
 /// (the higher `i`, the newer). Even ones are candidates (services ordering media work),
 /// odd ones goods (paper, subject type 1).
-fn announcement(server: &str, i: usize) -> Value {
+fn announcement(server: &str, i: usize, two_lots: bool) -> Value {
     let id = 910_000 + i as i64;
     let mut a = if i.is_multiple_of(2) {
-        trd_buy(
+        let mut a = trd_buy(
             server,
             id,
             "Услуги по освещению деятельности в СМИ",
             500_000.0,
             6000 + i as i64,
-        )
+        );
+        if two_lots {
+            // A second lot with its own specification, file 7000 + i.
+            let mut lot = a["Lots"][0].clone();
+            let file = 7000 + i as i64;
+            lot["id"] = json!(id * 10 + 1);
+            lot["lotNumber"] = json!(format!("{}-ЗЦП2", id * 10 + 1));
+            lot["Files"][0]["id"] = json!(file);
+            lot["Files"][0]["originalName"] = json!(format!("techspec_{file}.docx"));
+            lot["Files"][0]["filePath"] = json!(format!("{server}/files/download_file/{file}/"));
+            a["Lots"].as_array_mut().unwrap().push(lot);
+            a["countLots"] = json!(2);
+        }
+        a
     } else {
         let mut a = trd_buy(
             server,
@@ -56,14 +69,15 @@ fn is_candidate_file(file: i64) -> bool {
 
 /// `TrdBuy` pages, newest first like the portal: page k holds announcements
 /// `PAGES*PER_PAGE-1-k*PER_PAGE ..`; `after` is the last id of the page before.
-struct Pages(String);
+/// With `.1`, candidates have a second lot.
+struct Pages(String, bool);
 
 impl Respond for Pages {
     fn respond(&self, req: &Request) -> ResponseTemplate {
         let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
         let all: Vec<Value> = (0..PAGES * PER_PAGE)
             .rev()
-            .map(|i| announcement(&self.0, i))
+            .map(|i| announcement(&self.0, i, self.1))
             .collect();
         let start = match body["variables"]["after"].as_i64() {
             None => 0,
@@ -84,11 +98,15 @@ impl Respond for Pages {
 }
 
 async fn portal() -> MockServer {
+    portal_of(false).await
+}
+
+async fn portal_of(two_lots: bool) -> MockServer {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v3/graphql"))
         .and(body_string_contains("TrdBuy("))
-        .respond_with(Pages(server.uri()))
+        .respond_with(Pages(server.uri(), two_lots))
         .mount(&server)
         .await;
     Mock::given(method("GET"))
@@ -315,6 +333,85 @@ async fn a_killed_backfill_resumes_and_fetches_candidates_before_the_rest() {
     assert_eq!(
         count(&db, "SELECT count(*) FROM sources WHERE cursor IS NOT NULL"),
         0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_candidates_first_specification_comes_before_their_other_documents() {
+    let server = portal_of(true).await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &server.uri(), 1000.0);
+    let db = dir.path().join("t.db");
+    let out = tenderscan(dir.path())
+        .env("TEST_GOSZAKUP_TOKEN", TOKEN)
+        .args(["backfill", "--since", "2026-01-01", "--until", "2026-11-30"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let total = PAGES * PER_PAGE;
+    let order = firsts(&file_requests(&server).await);
+    assert_eq!(
+        order.len(),
+        total + total / 2,
+        "every document once: {order:?}"
+    );
+    // Three passes: the candidates' first lots (6000 + even), their second lots (7000 +
+    // even), then the goods (6000 + odd).
+    let pass = |f: i64| match f {
+        7000.. => 1,
+        _ if is_candidate_file(f) => 0,
+        _ => 2,
+    };
+    let passes: Vec<i32> = order.iter().map(|&f| pass(f)).collect();
+    assert!(
+        passes.is_sorted(),
+        "first specifications, then the rest of the candidates', then the others: {order:?}"
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM documents WHERE fetched_at IS NULL"
+        ),
+        0
+    );
+
+    // `max_documents_per_notice` still holds over the two passes: with 1, the second
+    // lot's specification is noted, not fetched.
+    let server = portal_of(true).await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &server.uri(), 1000.0);
+    let cfg = std::fs::read_to_string(dir.path().join("config.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("config.toml"),
+        cfg.replace("[crawl]\n", "[crawl]\nmax_documents_per_notice = 1\n"),
+    )
+    .unwrap();
+    let out = tenderscan(dir.path())
+        .env("TEST_GOSZAKUP_TOKEN", TOKEN)
+        .args(["backfill", "--since", "2026-01-01", "--until", "2026-11-30"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let order = firsts(&file_requests(&server).await);
+    assert_eq!(order.len(), total, "{order:?}");
+    assert!(order.iter().all(|&f| f < 7000), "{order:?}");
+    let db = dir.path().join("t.db");
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM documents WHERE notes LIKE 'not fetched: over%'"
+        ),
+        (total / 2) as i64
     );
 }
 
