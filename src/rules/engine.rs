@@ -1410,6 +1410,37 @@ defer_to = ["nope"]
             quotas("ежемесячно 12 фейковых аккаунтов"),
             [(Accounts, 12, None)]
         );
+        // ... but the whole term they are kept for
+        assert_eq!(
+            quotas("Өнім беруші кемінде 4 аккаунт ашып, оларды шарт мерзімі ішінде жүргізеді."),
+            [(Accounts, 4, Some(Term))]
+        );
+        // a rate adverb right after the number is a period, a duration noun is not
+        assert_eq!(
+            quotas("Привлечение подписчиков, не менее 1500 ежемесячно"),
+            [(Followers, 1500, Some(Month))]
+        );
+        assert_eq!(
+            quotas("не менее 1500 подписчиков за 2 месяца"),
+            [(Followers, 1500, None)]
+        );
+        // "X сайын" typed plain, the support period, materials and pages
+        assert_eq!(
+            quotas("кун сайын кемiнде 15 пiкiр калдыру"),
+            [(Comments, 15, Some(Day))]
+        );
+        assert_eq!(
+            quotas("сүйемелдеу кезеңінде 300 пікір орналастырады"),
+            [(Comments, 300, Some(Term))]
+        );
+        assert_eq!(
+            quotas("объем — не менее 40 материалов в месяц"),
+            [(Posts, 40, Some(Month))]
+        );
+        assert_eq!(
+            quotas("через их личные страницы (не менее 5 страниц)"),
+            [(Accounts, 5, None)]
+        );
     }
 
     #[test]

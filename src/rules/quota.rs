@@ -8,8 +8,8 @@
 //! always inside one sentence. A number is digits ("50", "1 000", "1,000") and/or number words in
 //! Russian (any case: "четырех", "пятидесяти", "тысячу"), Kazakh ("төрт", "отыз", "екі жүз") or
 //! English ("four", "thirty five", "two hundred"). When digits and words stand together ("50
-//! (пятьдесят)") the digits win. The period comes from a marker within five words after the unit
-//! or three words before the number: day ("в день", "в сутки", "ежедневно", "күніне", "күн
+//! (пятьдесят)") the digits win. The period comes from a marker between the unit and the number,
+//! within nine words after the quota or twelve before it: day ("в день", "в сутки", "ежедневно", "күніне", "күн
 //! сайын", "per day", "daily"), week, month; a marker right after a number ("30 дней") is a
 //! duration, not a period.
 
@@ -456,6 +456,33 @@ fn is_number_stop(w: &str) -> bool {
     )
 }
 
+/// The period of "X сайын" (every X): күн, апта, ай, тоқсан, also typed plain.
+fn every(w: &str) -> Option<Period> {
+    match w {
+        "күн" | "кун" => Some(Period::Day),
+        "апта" => Some(Period::Week),
+        "ай" => Some(Period::Month),
+        "тоқсан" | "токсан" => Some(Period::Quarter),
+        _ => None,
+    }
+}
+
+/// A period said as an adverb ("ежемесячно", "daily", "күнделікті"), which never counts a
+/// duration as "2 месяца" does.
+fn is_rate_adverb(w: &str) -> bool {
+    [
+        "ежедневн",
+        "еженедельн",
+        "ежемесячн",
+        "ежекварталь",
+        "күнделікті",
+        "кунделикти",
+    ]
+    .iter()
+    .any(|p| w.starts_with(p))
+        || matches!(w, "daily" | "weekly" | "monthly" | "quarterly")
+}
+
 pub(crate) fn period_word(w: &str) -> Option<Period> {
     match w {
         "день" | "дня" | "сутки" | "суток" | "day" | "daily" | "күніне" | "тәулігіне"
@@ -503,9 +530,17 @@ fn term_word(prev: Option<&str>, w: &str) -> bool {
                         | "оказания"
                         | "contract"
                         | "договора"
+                        | "течение"
+                        | "талқылау"
+                        | "көрсету"
                 )
             )
         }
+        // "сүйемелдеу кезеңінде" (over the support period), "қызмет көрсету кезеңінде"
+        "кезеңінде" | "кезеңі" => matches!(
+            prev,
+            Some("сүйемелдеу" | "көрсету" | "шарт" | "шарттың" | "талқылау" | "орындау")
+        ),
         _ => false,
     }
 }
@@ -916,7 +951,7 @@ pub(crate) fn quota_at(
     let start = ns.min(ws);
     let end = ne.max(we);
     // period: between a unit and its number ("комментариев в месяц - не менее 450", a table row
-    // "Комментарии | шт./квартал | 1 200"), after the quota (5 words), then before it
+    // "Комментарии | шт./квартал | 1 200"), after the quota (9 words), then before it (12)
     let mut per = None;
     if ns > we {
         let mut cur = next_word(t, we);
@@ -927,10 +962,7 @@ pub(crate) fn quota_at(
             let s = word(text, w);
             let before = prev_word(t, w.0).map(|p| word(text, p));
             let pair = match (before, s) {
-                (Some("күн"), "сайын") => Some(Period::Day),
-                (Some("апта"), "сайын") => Some(Period::Week),
-                (Some("ай"), "сайын") => Some(Period::Month),
-                (Some("тоқсан"), "сайын") => Some(Period::Quarter),
+                (Some(b), "сайын") if every(b).is_some() => every(b),
                 _ if term_word(before, s) => Some(Period::Term),
                 _ => period_word(s),
             };
@@ -948,23 +980,23 @@ pub(crate) fn quota_at(
     } else {
         None
     };
-    for _ in 0..5 {
+    for _ in 0..9 {
         let Some(w) = cur else { break };
         let s = word(text, w);
+        // a rate adverb is never a duration: "не менее 1500 ежемесячно"
+        if prev_is_num && is_rate_adverb(s) {
+            per = period_word(s);
+            break;
+        }
         if !prev_is_num {
             if let Some(p) = period_word(s) {
                 per = Some(p);
                 break;
             }
-            if matches!(s, "күн" | "апта" | "ай" | "тоқсан")
+            if let Some(p) = every(s)
                 && next_word(t, w.1).is_some_and(|n| word(text, n) == "сайын")
             {
-                per = Some(match s {
-                    "күн" => Period::Day,
-                    "апта" => Period::Week,
-                    "тоқсан" => Period::Quarter,
-                    _ => Period::Month,
-                });
+                per = Some(p);
                 break;
             }
             let pw = prev_word(t, w.0).map(|p| word(text, p));
@@ -978,25 +1010,20 @@ pub(crate) fn quota_at(
     }
     if per.is_none() {
         let mut cur = prev_word(t, start);
-        for _ in 0..8 {
+        for _ in 0..12 {
             let Some(w) = cur else { break };
             let s = word(text, w);
             let before = prev_word(t, w.0).map(|p| word(text, p));
             // "тоқсан сайын" (every quarter): тоқсан is also ninety
-            let before_is_num = before.is_some_and(is_number_token) && before != Some("тоқсан");
+            let before_is_num =
+                before.is_some_and(is_number_token) && every(before.unwrap_or_default()).is_none();
             if !before_is_num {
                 if let Some(p) = period_word(s) {
                     per = Some(p);
                     break;
                 }
                 if s == "сайын" {
-                    per = match before {
-                        Some("күн") => Some(Period::Day),
-                        Some("апта") => Some(Period::Week),
-                        Some("ай") => Some(Period::Month),
-                        Some("тоқсан") => Some(Period::Quarter),
-                        _ => None,
-                    };
+                    per = before.and_then(every);
                     if per.is_some() {
                         break;
                     }
@@ -1009,9 +1036,10 @@ pub(crate) fn quota_at(
             cur = prev_word(t, w.0);
         }
     }
-    // accounts are kept, not produced: a count of accounts has no period
+    // accounts are kept, not produced: a count of accounts has no period, only the whole
+    // term they are kept for ("4 аккаунт ... шарт мерзімі ішінде жүргізеді")
     let per = if kind == QuotaKind::Accounts {
-        None
+        per.filter(|p| *p == Period::Term)
     } else {
         per
     };
