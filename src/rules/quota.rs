@@ -456,6 +456,14 @@ fn is_number_stop(w: &str) -> bool {
     )
 }
 
+/// A currency after a number makes it money, not a count: "комментария – 500 тенге".
+fn is_money_word(w: &str) -> bool {
+    matches!(
+        w,
+        "тг" | "тенге" | "теңге" | "kzt" | "₸" | "руб" | "рублей" | "usd" | "долл" | "tenge"
+    )
+}
+
 /// The period of "X сайын" (every X): күн, апта, ай, тоқсан, also typed plain.
 fn every(w: &str) -> Option<Period> {
     match w {
@@ -465,6 +473,15 @@ fn every(w: &str) -> Option<Period> {
         "тоқсан" | "токсан" => Some(Period::Quarter),
         _ => None,
     }
+}
+
+/// "одного" alone: the "one" of a unit price or a unit's size ("стоимость одного
+/// комментария", "объем одного комментария"), never a count of them.
+fn is_unit_price_one(toks: &[&str]) -> bool {
+    matches!(
+        toks,
+        ["одного" | "одной" | "одному" | "одним" | "одном" | "одною"]
+    )
 }
 
 /// A period said as an adverb ("ежемесячно", "daily", "күнделікті"), which never counts a
@@ -804,8 +821,11 @@ pub(crate) fn quota_at(
             let toks: Vec<&str> = run.iter().map(|&w| word(text, w)).collect();
             let after = next_word(t, unit_side_end).map(|n| word(text, n));
             if let Some(v) = parse_number(&toks)
+                && !is_unit_price_one(&toks)
                 && !after.is_some_and(|a| {
-                    is_duration_word(a) || (kind != QuotaKind::Followers && is_people_word(a))
+                    is_duration_word(a)
+                        || is_money_word(a)
+                        || (kind != QuotaKind::Followers && is_people_word(a))
                 })
                 && !percent_follows(unit_side_end)
                 && !clause_closed(&passed[..fillers])
@@ -888,7 +908,9 @@ pub(crate) fn quota_at(
                 }
                 let after = next_word(t, run[run.len() - 1].1).map(|n| word(text, n));
                 if after.is_some_and(|a| {
-                    is_duration_word(a) || (kind != QuotaKind::Followers && is_people_word(a))
+                    is_duration_word(a)
+                        || is_money_word(a)
+                        || (kind != QuotaKind::Followers && is_people_word(a))
                 }) || percent_follows(run[run.len() - 1].1)
                 {
                     break;
