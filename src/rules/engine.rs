@@ -1441,6 +1441,27 @@ defer_to = ["nope"]
             quotas("через их личные страницы (не менее 5 страниц)"),
             [(Accounts, 5, None)]
         );
+        // far from its unit, a number after a marker and before a rate is its count
+        assert_eq!(
+            quotas(
+                "Написание комментариев от имени пользователей, не являющихся сотрудниками \
+                 Заказчика, под публикациями аппарата акима района, не менее 30 в сутки."
+            ),
+            [(Comments, 30, Some(Day))]
+        );
+        // ... but not without the marker and the rate
+        assert_eq!(
+            quotas(
+                "Написание комментариев от имени пользователей, не являющихся сотрудниками \
+                 Заказчика, под публикациями аппарата акима района в 2 этапа."
+            ),
+            []
+        );
+        // money is not a count
+        assert_eq!(
+            quotas("Стоимость одного комментария – 500 тенге, всего 2 600 комментариев"),
+            [(Comments, 2600, None)]
+        );
     }
 
     #[test]

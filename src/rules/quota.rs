@@ -475,6 +475,9 @@ fn every(w: &str) -> Option<Period> {
     }
 }
 
+/// How far the forward search goes for a number said as a rate after a marker.
+const FAR_STEPS: usize = 30;
+
 /// "одного" alone: the "one" of a unit price or a unit's size ("стоимость одного
 /// комментария", "объем одного комментария"), never a count of them.
 fn is_unit_price_one(toks: &[&str]) -> bool {
@@ -865,6 +868,10 @@ pub(crate) fn quota_at(
         let mut max_steps: usize = if row_number { 10 } else { 9 };
         let mut all_fillers = true;
         let mut prev_marker = false;
+        // the word before is a dash or ends with a colon; a period word stands just before
+        // (with a marker between: "айына кемінде 300")
+        let mut prev_dash = false;
+        let mut period_before = false;
         let mut dash_tail = false;
         let mut prev_end = we;
         while let Some(w) = cur {
@@ -894,13 +901,38 @@ pub(crate) fn quota_at(
                     }
                     false
                 };
+                // or the whole term: "не менее 600 over the term", "– 200 за весь период"
+                let term_follows = || {
+                    let mut c = next_word(t, run[run.len() - 1].1);
+                    let mut prev = None;
+                    for _ in 0..4 {
+                        let Some(nw) = c else { return false };
+                        let w = word(text, nw);
+                        if term_word(prev, w) {
+                            return true;
+                        }
+                        prev = Some(w);
+                        c = next_word(t, nw.1);
+                    }
+                    false
+                };
                 let measure_follows = next_word(t, run[run.len() - 1].1)
                     .is_some_and(|n| is_piece_word(word(text, n)));
                 // a label and its value: "Лайки на публикации акимата: 150 на каждую"
                 let colon_before = steps <= 6 && matches!(next_char(prev_end), Some(':'));
+                // far from its unit, a number is its count only as a rate after a marker:
+                // "написание комментариев от имени ... пользователей, не менее 30 в сутки"
+                let far = steps > max_steps && !(dash_tail && steps < 18);
+                if far
+                    && !((prev_marker || prev_dash)
+                        && (rate_follows() || period_before || term_follows()))
+                {
+                    break;
+                }
                 if !(all_fillers
                     || prev_marker
                     || rate_follows()
+                    || term_follows()
                     || measure_follows
                     || colon_before)
                 {
@@ -935,7 +967,7 @@ pub(crate) fn quota_at(
                 dash_tail = true;
             }
             let dash_ahead = dash_tail && steps < 18 && (s == "-" || is_forward_filler(s));
-            if (steps > max_steps && !dash_ahead)
+            if (steps > max_steps && !dash_ahead && steps > FAR_STEPS)
                 || (is_unit(w.0) && !after_prep)
                 || (is_number_stop(s) && !no_fewer)
             {
@@ -943,6 +975,11 @@ pub(crate) fn quota_at(
             }
             all_fillers &= is_forward_filler(s) && steps <= 4;
             prev_marker = is_count_marker(s) || is_measure_word(s);
+            prev_dash = s == "-" || matches!(next_char(w.1), Some(':'));
+            period_before = period_word(s).is_some()
+                || (s == "сайын"
+                    && prev_word(t, w.0).is_some_and(|p| every(word(text, p)).is_some()))
+                || (prev_marker && period_before);
             if matches!(
                 s,
                 "количестве"
