@@ -1457,6 +1457,22 @@ defer_to = ["nope"]
             ),
             []
         );
+        // "тоқсан сайын" is every quarter, not ninety; "бір" alone is "one pattern", but a
+        // marker asks for at least one; times, working days and gigabits are no counts
+        assert_eq!(
+            quotas("жазылушылары тоқсан сайын кемінде 5 пайызға өсуі тиіс"),
+            []
+        );
+        assert_eq!(quotas("бір үлгідегі пікірлер анықталса"), []);
+        assert_eq!(
+            quotas("Не менее одного отзыва в день на Яндекс Картах"),
+            [(Comments, 1, Some(Day))]
+        );
+        assert_eq!(
+            quotas("Удаление коментариев от фэйковых акаунтов в течении 1 рабочего дня"),
+            []
+        );
+        assert_eq!(quotas("ресми парақшада эфирлерін айына 2 рет өткізу"), []);
         // money is not a count
         assert_eq!(
             quotas("Стоимость одного комментария – 500 тенге, всего 2 600 комментариев"),

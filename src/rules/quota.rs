@@ -483,13 +483,18 @@ fn every(w: &str) -> Option<Period> {
 /// How far the forward search goes for a number said as a rate after a marker.
 const FAR_STEPS: usize = 30;
 
-/// "одного" alone: the "one" of a unit price or a unit's size ("стоимость одного
-/// комментария", "объем одного комментария"), never a count of them.
-fn is_unit_price_one(toks: &[&str]) -> bool {
-    matches!(
-        toks,
-        ["одного" | "одной" | "одному" | "одним" | "одном" | "одною"]
-    )
+/// Number words that are no count here: "тоқсан сайын" (every quarter; тоқсан is also
+/// ninety), and "one" alone unless a marker asks for at least one: the "one" of a unit's
+/// price or size ("стоимость одного комментария", "бір үлгідегі пікірлер": comments of one
+/// pattern), while "не менее одного отзыва в день" is a count.
+fn not_a_count(toks: &[&str], before: Option<&str>, after: Option<&str>) -> bool {
+    match toks {
+        ["тоқсан" | "токсан"] => after == Some("сайын"),
+        ["одного" | "одной" | "одному" | "одним" | "одном" | "одною" | "одну" | "бір"] => {
+            !before.is_some_and(is_count_marker)
+        }
+        _ => false,
+    }
 }
 
 /// A period said as an adverb ("ежемесячно", "daily", "күнделікті"), which never counts a
@@ -659,6 +664,8 @@ fn is_people_word(w: &str) -> bool {
             | "респондент"
             | "респондентов"
             | "респонденттер"
+            | "респондентпен"
+            | "респондентті"
             | "участников"
             | "жителей"
     )
@@ -684,7 +691,18 @@ fn is_duration_word(w: &str) -> bool {
             | "minute"
             | "minutes"
             | "рабочих"
+            | "рабочего"
             | "календарных"
+            | "календарного"
+            | "рет"
+            | "раз"
+            | "раза"
+            | "times"
+            | "гбит"
+            | "мбит"
+            | "экз"
+            | "пайызға"
+            | "процента"
             | "working"
             | "business"
             | "дней"
@@ -828,8 +846,9 @@ pub(crate) fn quota_at(
             cut_range(&mut run);
             let toks: Vec<&str> = run.iter().map(|&w| word(text, w)).collect();
             let after = next_word(t, unit_side_end).map(|n| word(text, n));
+            let before = prev_word(t, run[0].0).map(|p| word(text, p));
             if let Some(v) = parse_number(&toks)
-                && !is_unit_price_one(&toks)
+                && !not_a_count(&toks, before, after)
                 && !after.is_some_and(|a| {
                     is_duration_word(a)
                         || is_money_word(a)
@@ -955,7 +974,10 @@ pub(crate) fn quota_at(
                 let run_end = run[run.len() - 1].1;
                 cut_range(&mut run);
                 let toks: Vec<&str> = run.iter().map(|&w| word(text, w)).collect();
-                if let Some(v) = parse_number(&toks) {
+                let before = prev_word(t, run[0].0).map(|p| word(text, p));
+                if let Some(v) = parse_number(&toks)
+                    && !not_a_count(&toks, before, after)
+                {
                     num = Some((run[0].0, run_end, v));
                 }
                 break;
