@@ -617,6 +617,21 @@ impl Engine {
                 .cmp(&b.q.num_start)
                 .then(rank(&a.q).cmp(&rank(&b.q)))
         });
+        // followers of an account: "подписчиков официального аккаунта не менее 3 000" counts
+        // the followers, though the account is nearer
+        let mut i = 0;
+        while i < out.len() {
+            let n = out[i].q.num_start;
+            let j = i + out[i..].iter().take_while(|o| o.q.num_start == n).count();
+            if out[i].q.kind == QuotaKind::Accounts
+                && !out[i].q.num_before
+                && let Some(f) = (i + 1..j)
+                    .find(|&k| out[k].q.kind == QuotaKind::Followers && !out[k].q.num_before)
+            {
+                out.swap(i, f);
+            }
+            i = j;
+        }
         out.dedup_by(|later, first| later.q.num_start == first.q.num_start);
         self.table_quotas(scan, &mut out);
         out.sort_by_key(|q| (q.q.start, q.q.end, q.q.kind));
@@ -1473,6 +1488,17 @@ defer_to = ["nope"]
             []
         );
         assert_eq!(quotas("ресми парақшада эфирлерін айына 2 рет өткізу"), []);
+        // followers of a page: the page is nearer, the count is of the followers
+        assert_eq!(
+            quotas("Прирост подписчиков официальной страницы не менее 1000 в квартал"),
+            [(Followers, 1000, Some(Quarter))]
+        );
+        assert_eq!(
+            quotas(
+                "Увеличение количества подписчиков официального аккаунта не менее чем на 3 000 в месяц"
+            ),
+            [(Followers, 3000, Some(Month))]
+        );
         // money is not a count
         assert_eq!(
             quotas("Стоимость одного комментария – 500 тенге, всего 2 600 комментариев"),

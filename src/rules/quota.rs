@@ -483,6 +483,25 @@ fn every(w: &str) -> Option<Period> {
 /// How far the forward search goes for a number said as a rate after a marker.
 const FAR_STEPS: usize = 30;
 
+/// An account, page or channel, whose followers a count may be of.
+fn is_page_word(w: &str) -> bool {
+    [
+        "аккаунт",
+        "акаунт",
+        "страниц",
+        "канал",
+        "профил",
+        "парақша",
+        "паблик",
+        "account",
+        "page",
+        "channel",
+        "profile",
+    ]
+    .iter()
+    .any(|p| w.starts_with(p))
+}
+
 /// Number words that are no count here: "тоқсан сайын" (every quarter; тоқсан is also
 /// ninety), and "one" alone unless a marker asks for at least one: the "one" of a unit's
 /// price or size ("стоимость одного комментария", "бір үлгідегі пікірлер": comments of one
@@ -994,8 +1013,10 @@ pub(crate) fn quota_at(
                 dash_tail = true;
             }
             let dash_ahead = dash_tail && steps < 18 && (s == "-" || is_forward_filler(s));
+            // followers are of a page: "подписчиков официальной страницы не менее 1000"
+            let their_page = kind == QuotaKind::Followers && is_page_word(s);
             if (steps > max_steps && !dash_ahead && steps > FAR_STEPS)
-                || (is_unit(w.0) && !after_prep)
+                || (is_unit(w.0) && !after_prep && !their_page)
                 || (is_number_stop(s) && !no_fewer)
             {
                 break;
