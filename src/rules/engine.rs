@@ -1499,6 +1499,20 @@ defer_to = ["nope"]
             ),
             [(Followers, 3000, Some(Month))]
         );
+        // a unit's price is no count; a count with its total is
+        assert_eq!(
+            quotas("Пікір қалдыру қызметі: 1 пікір – 500 теңге, айына 400 пікір."),
+            [(Comments, 400, Some(Month))]
+        );
+        assert_eq!(quotas("из расчёта 500 тенге за 1 (один) комментарий"), []);
+        assert_eq!(
+            quotas("Комментарии: 900 комментариев – 450 000 тенге"),
+            [(Comments, 900, None)]
+        );
+        assert_eq!(
+            quotas("Жазылушылар санын 5000-ға жеткізу"),
+            [(Followers, 5000, None)]
+        );
         // money is not a count
         assert_eq!(
             quotas("Стоимость одного комментария – 500 тенге, всего 2 600 комментариев"),

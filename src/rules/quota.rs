@@ -310,6 +310,8 @@ fn is_forward_filler(w: &str) -> bool {
             | "кол"
             | "во"
             | "саны"
+            | "санын"
+            | "санына"
             | "кемінде"
             | "кеминде"
             | "кем"
@@ -482,6 +484,53 @@ fn every(w: &str) -> Option<Period> {
 
 /// How far the forward search goes for a number said as a rate after a marker.
 const FAR_STEPS: usize = 30;
+
+/// The count of a price, not of an order: "стоимость 1 комментария – 300 тенге", "500
+/// тенге за 1 (один) комментарий", "1 пікір – 500 теңге". `ns` is where the number starts,
+/// `we` where the unit word ends. ("900 комментариев – 450 000 тенге" is a count and its
+/// total: only one unit followed by a sum is a price.)
+fn is_unit_price(text: &str, ns: usize, end: usize, count: u64) -> bool {
+    let t = text.as_bytes();
+    let w = |p: Option<(usize, usize)>| p.map(|p| word(text, p));
+    let before = prev_word(t, ns);
+    let before2 = before.and_then(|b| prev_word(t, b.0));
+    let priced = |x: Option<&str>| {
+        x.is_some_and(|x| {
+            matches!(
+                x,
+                "стоимость" | "цена" | "price" | "cost" | "бағасы" | "құны"
+            )
+        })
+    };
+    if priced(w(before)) || priced(w(before2)) {
+        return true;
+    }
+    if matches!(w(before), Some("за" | "per")) && w(before2).is_some_and(is_money_word) {
+        return true;
+    }
+    if count != 1 {
+        return false;
+    }
+    // after the number and its unit: an optional dash, a number, a currency
+    let mut cur = next_word(t, end);
+    if cur.is_some_and(|c| !is_number_token(word(text, c)) && word(text, c) != "-") {
+        cur = cur.and_then(|c| next_word(t, c.1));
+    }
+    if w(cur) == Some("-") {
+        cur = cur.and_then(|c| next_word(t, c.1));
+    }
+    let mut saw_number = false;
+    while let Some(c) = cur {
+        let s = word(text, c);
+        if is_number_token(s) {
+            saw_number = true;
+            cur = next_word(t, c.1);
+            continue;
+        }
+        return saw_number && is_money_word(s);
+    }
+    false
+}
 
 /// An account, page or channel, whose followers a count may be of.
 fn is_page_word(w: &str) -> bool {
@@ -1022,7 +1071,10 @@ pub(crate) fn quota_at(
                 break;
             }
             all_fillers &= is_forward_filler(s) && steps <= 4;
-            prev_marker = is_count_marker(s) || is_measure_word(s);
+            // followers grow by a number: "подписчиков официального аккаунта на 10 000"
+            prev_marker = is_count_marker(s)
+                || is_measure_word(s)
+                || (kind == QuotaKind::Followers && matches!(s, "на" | "by"));
             prev_dash = s == "-" || matches!(next_char(w.1), Some(':'));
             period_before = period_word(s).is_some()
                 || (s == "сайын"
@@ -1036,6 +1088,9 @@ pub(crate) fn quota_at(
                     | "объёме"
                     | "числе"
                     | "саны"
+                    | "санын"
+                    | "количество"
+                    | "количества"
                     | "мөлшерінде"
                     | "amount"
                     | "number"
@@ -1052,7 +1107,7 @@ pub(crate) fn quota_at(
         return None;
     }
     let (ns, ne, count) = num?;
-    if count == 0 {
+    if count == 0 || is_unit_price(text, ns, ne.max(we), count) {
         return None;
     }
     let start = ns.min(ws);
