@@ -240,7 +240,13 @@ fn header_role(ws: &[String]) -> Role {
     if count {
         return Role::Count(header_period(ws));
     }
-    if has("периодичн") || has("мерзімділі") || has("кезеңділі") || has("frequen")
+    if has("периодичн")
+        || has("мерзімділі")
+        || has("кезеңділі")
+        || has("frequen")
+        || is("кезең")
+        || is("период")
+        || is("period")
     {
         return Role::Period;
     }
@@ -554,12 +560,23 @@ fn read_table(
             let Some((_, kind, unit)) = unit else {
                 continue;
             };
+            // a rate in the name after a slash: "Пікірлер/ай | 180"
+            let name_period = || {
+                let (s, _, _) = name_unit?;
+                let k = line.cells.iter().position(|c| s >= c.start && s < c.end)?;
+                text[line.cells[k].clone()]
+                    .contains('/')
+                    .then(|| cell_period(&ws[k]))
+                    .flatten()
+            };
             let per = col_period
                 .or_else(|| cell_period(rest))
                 .or(unit_period)
+                .or_else(name_period)
                 .or(table_period);
+            // accounts are kept, not produced: no period but the whole term
             let per = if kind == QuotaKind::Accounts {
-                None
+                per.filter(|p| *p == Period::Term)
             } else {
                 per
             };
