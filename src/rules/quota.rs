@@ -565,6 +565,104 @@ fn not_a_count(toks: &[&str], before: Option<&str>, after: Option<&str>) -> bool
     }
 }
 
+/// Words of handling what others wrote, never of making it: a count after them (or, in
+/// Kazakh, before them) is of comments read, moderated, answered or taken down ("обработка не
+/// менее 3 000 комментариев", "жалобы на 50 фейковых аккаунтов", "1 000 пікірді тексеру",
+/// "214 пікірге жауап берілді", "remove 200 bot accounts"), which no one paid to manufacture.
+fn is_handling_word(w: &str) -> bool {
+    [
+        "обработ",
+        "анализ",
+        "проанализ",
+        "мониторинг",
+        "модерац",
+        "модерир",
+        "отмодер",
+        "просмотр",
+        "просматр",
+        "провер",
+        "удален",
+        "удаля",
+        "удалит",
+        "скрыт",
+        "скрыв",
+        "выявл",
+        "выяв",
+        "жалоб",
+        "верифик",
+        "блокир",
+        "заблокир",
+        "отслеж",
+        "классифиц",
+        "разметк",
+        "ответ",
+        "тексер",
+        "талда",
+        "талдан",
+        "қаралған",
+        "каралган",
+        "жою",
+        "жойыл",
+        "бұғатта",
+        "бугатта",
+        "анықтал",
+        "аныктал",
+        "шағым",
+        "шагым",
+        "өңде",
+        "онде",
+        "жауап",
+        "analy",
+        "monitor",
+        "moderat",
+        "remov",
+        "detect",
+        "identif",
+        "takedown",
+        "delet",
+        "answer",
+        "respond",
+        "classif",
+    ]
+    .iter()
+    .any(|p| w.starts_with(p))
+}
+
+/// A count of things handled, not made: a handling word among the four words before the
+/// quota (same clause), or, Kazakh verbs coming last, right after it.
+fn handled_not_made(
+    text: &str,
+    start: usize,
+    end: usize,
+    next_char: &dyn Fn(usize) -> Option<char>,
+) -> bool {
+    let t = text.as_bytes();
+    let mut cur = prev_word(t, start);
+    for _ in 0..4 {
+        let Some(w) = cur else { break };
+        if matches!(next_char(w.1), Some(',' | ';' | ':' | '|' | '\t')) {
+            break;
+        }
+        if is_handling_word(word(text, w)) {
+            return true;
+        }
+        cur = prev_word(t, w.0);
+    }
+    let mut cur = next_word(t, end);
+    for _ in 0..2 {
+        let Some(w) = cur else { break };
+        let s = word(text, w);
+        if is_handling_word(s) && !s.starts_with("ответ") {
+            return true;
+        }
+        if matches!(next_char(w.1), Some(',' | ';' | ':' | '|' | '\t')) {
+            break;
+        }
+        cur = next_word(t, w.1);
+    }
+    false
+}
+
 /// A period said as an adverb ("ежемесячно", "daily", "күнделікті"), which never counts a
 /// duration as "2 месяца" does.
 fn is_rate_adverb(w: &str) -> bool {
@@ -1112,6 +1210,9 @@ pub(crate) fn quota_at(
     }
     let start = ns.min(ws);
     let end = ne.max(we);
+    if handled_not_made(text, start, end, next_char) {
+        return None;
+    }
     // period: between a unit and its number ("комментариев в месяц - не менее 450", a table row
     // "Комментарии | шт./квартал | 1 200"), after the quota (9 words), then before it (12)
     let mut per = None;
