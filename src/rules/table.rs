@@ -451,7 +451,32 @@ fn read_table(
     let tail: String = text[after..].chars().take(120).collect();
     let tail_line = tail.trim_start().split('\n').next().unwrap_or("");
     let table_period = cell_period(&words(tail_line)).filter(|p| *p == Period::Term);
-    for (_, line) in body {
+    // units named by the header's columns ("Платформа | Подписчики | Лайки/нед |
+    // Комментарии/нед"): a row that names no unit of its own reads its counts under them
+    let column_units: Vec<(usize, QuotaKind, usize, Option<Period>)> =
+        if first_words.iter().all(|ws| cell_number(ws).is_none()) {
+            first
+                .cells
+                .iter()
+                .enumerate()
+                .skip(1)
+                .filter_map(|(k, c)| {
+                    let (i, &(_, kind)) = units
+                        .iter()
+                        .enumerate()
+                        .find(|&(_, &(s, _))| s >= c.start && s < c.end)?;
+                    Some((k, kind, i, cell_period(&first_words[k])))
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+    let column_body = if column_units.is_empty() {
+        body
+    } else {
+        &lines[1..]
+    };
+    for (_, line) in column_body {
         let row = &line.range;
         let row_units: Vec<(usize, QuotaKind, usize)> = units
             .iter()
@@ -460,6 +485,37 @@ fn read_table(
             .map(|(i, &(s, k))| (s, k, i))
             .collect();
         if row_units.is_empty() {
+            let ws: Vec<Vec<String>> = line.cells.iter().map(cell_words).collect();
+            let mut read_any = false;
+            for &(k, kind, unit, per) in &column_units {
+                let Some((count, used)) = ws.get(k).and_then(|w| cell_number(w)) else {
+                    continue;
+                };
+                let raw_cell = &text[line.cells[k].clone()];
+                if count == 0
+                    || raw_cell.contains('%')
+                    || ws[k][used..].first().is_some_and(|w| is_time_word(w))
+                {
+                    continue;
+                }
+                let per = per.or(table_period);
+                let per = if kind == QuotaKind::Accounts {
+                    per.filter(|p| *p == Period::Term)
+                } else {
+                    per
+                };
+                out.quotas.push(TableQuota {
+                    kind,
+                    count,
+                    per,
+                    unit,
+                    num: line.cells[k].clone(),
+                });
+                read_any = true;
+            }
+            if read_any {
+                out.rows.push(row.clone());
+            }
             continue;
         }
         out.rows.push(row.clone());
@@ -670,6 +726,28 @@ mod tests {
                 "No | Item | Unit | Qty\n1 | Supportive replies under the Minister's posts | replies/week | 120\n2 | Accounts for posting replies | pcs | 8"
             ),
             [(Comments, 120, Some(Period::Week)), (Accounts, 8, None)]
+        );
+    }
+
+    #[test]
+    fn units_named_by_the_header_columns() {
+        assert_eq!(
+            q(
+                "|Платформа|Подписчики (прирост)|Лайки/нед|Комментарии/нед|\n|Instagram|1500|700|140|\n|TikTok|3000|1500|210|"
+            ),
+            [
+                (Followers, 1500, None),
+                (Likes, 700, Some(Period::Week)),
+                (Comments, 140, Some(Period::Week)),
+                (Followers, 3000, None),
+                (Likes, 1500, Some(Period::Week)),
+                (Comments, 210, Some(Period::Week)),
+            ]
+        );
+        // a row with its own unit is read by its name as before
+        assert_eq!(
+            q("Сеть | Лайки | Комментарии\nInstagram | 300 | 40\nИтого | 25% | 2 ч"),
+            [(Likes, 300, None), (Comments, 40, None)]
         );
     }
 
