@@ -623,6 +623,11 @@ fn is_handling_word(w: &str) -> bool {
         "answer",
         "respond",
         "classif",
+        "фильтр",
+        "сүзгі",
+        "receiv",
+        "поступа",
+        "поступлен",
     ]
     .iter()
     .any(|p| w.starts_with(p))
