@@ -88,6 +88,7 @@ pub(crate) const UNIT_TERMS: &[(QuotaKind, &str)] = &[
     (QuotaKind::Accounts, "acount*"),
     (QuotaKind::Accounts, "persona"),
     (QuotaKind::Accounts, "страниц*"),
+    (QuotaKind::Accounts, "учетн*"),
     (QuotaKind::Accounts, "қолданушы*"),
     (QuotaKind::Accounts, "канал"),
     (QuotaKind::Accounts, "channel"),
@@ -428,6 +429,19 @@ fn is_preposition(w: &str) -> bool {
             | "about"
             | "from"
             | "in"
+            // "each" and "every" make the next noun the item counted against: "лайктар әр
+            // постқа 300", "20 comments per post"
+            | "әр"
+            | "әрбір"
+            | "каждой"
+            | "каждому"
+            | "каждый"
+            | "каждую"
+            | "каждого"
+            | "каждом"
+            | "each"
+            | "every"
+            | "per"
     )
 }
 
@@ -1069,6 +1083,7 @@ pub(crate) fn quota_at(
         let mut period_before = false;
         let mut dash_tail = false;
         let mut prev_end = we;
+        let mut prev_each = false;
         while let Some(w) = cur {
             let s = word(text, w);
             if is_number_token(s) {
@@ -1173,7 +1188,12 @@ pub(crate) fn quota_at(
             {
                 break;
             }
-            all_fillers &= is_forward_filler(s) && steps <= 4;
+            // "each post" between a unit and its number is no clause of its own: "лайктар
+            // әр постқа 300"
+            let each_word = matches!(s, "әр" | "әрбір" | "each" | "every" | "per");
+            let each_item = each_word || (prev_each && is_unit(w.0));
+            prev_each = each_word;
+            all_fillers &= (is_forward_filler(s) || each_item) && steps <= 4;
             // followers grow by a number: "подписчиков официального аккаунта на 10 000"
             prev_marker = is_count_marker(s)
                 || is_measure_word(s)
