@@ -158,6 +158,7 @@ fn builtin_rule_ids_and_severities() {
         got,
         [
             ("fake-accounts", Severity::High),
+            ("fake-accounts-made", Severity::High),
             ("comment-quota-positive", Severity::High),
             ("opinion-writing", Severity::Medium),
             ("comment-quota", Severity::Medium),
@@ -168,6 +169,8 @@ fn builtin_rule_ids_and_severities() {
             ("pretend-citizens", Severity::High),
             ("concealed-source", Severity::High),
             ("paid-commenting", Severity::Medium),
+            ("staged-questions", Severity::Medium),
+            ("opinion-norm", Severity::Medium),
             ("comment-volume", Severity::Medium),
             ("comment-volume-placed", Severity::Medium),
             ("comment-volume-large", Severity::Medium),
@@ -503,20 +506,26 @@ fn development_corpus_figures_do_not_fall() {
         .unwrap();
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rules/corpus");
     for (set, name, file, min_recall, max_ff, min_quota) in [
-        (&rules, "rules", "tune.jsonl", 0.93, 0.02, 0.83),
-        (&rules, "rules", "heldout.jsonl", 0.81, 0.06, 0.73),
-        (&rules, "rules", "fresh.jsonl", 0.74, 0.06, 0.65),
-        (&rules, "rules", "tune2.jsonl", 0.95, 0.01, 0.87),
-        (&rules, "rules", "heldout2.jsonl", 0.83, 0.08, 0.80),
-        (&rules, "rules", "tune3.jsonl", 0.86, 0.01, 0.86),
-        (&rules, "rules", "heldout3.jsonl", 0.71, 0.09, 0.84),
-        (&rules, "rules", "tune4.jsonl", 0.92, 0.02, 0.82),
-        (&rules, "rules", "heldout4.jsonl", 0.76, 0.09, 0.83),
-        (&both, "opinion", "heldout.jsonl", 0.88, 0.05, 0.73),
-        (&both, "opinion", "fresh.jsonl", 0.85, 0.03, 0.65),
-        (&both, "opinion", "heldout2.jsonl", 0.88, 0.05, 0.80),
-        (&both, "opinion", "heldout3.jsonl", 0.82, 0.12, 0.84),
-        (&both, "opinion", "heldout4.jsonl", 0.81, 0.09, 0.83),
+        (&rules, "rules", "tune.jsonl", 0.94, 0.03, 0.84),
+        (&rules, "rules", "heldout.jsonl", 0.82, 0.09, 0.73),
+        (&rules, "rules", "fresh.jsonl", 0.77, 0.05, 0.68),
+        (&rules, "rules", "tune2.jsonl", 0.95, 0.01, 0.86),
+        (&rules, "rules", "heldout2.jsonl", 0.83, 0.09, 0.80),
+        (&rules, "rules", "tune3.jsonl", 0.87, 0.02, 0.86),
+        (&rules, "rules", "heldout3.jsonl", 0.72, 0.10, 0.84),
+        (&rules, "rules", "tune4.jsonl", 0.93, 0.03, 0.84),
+        (&rules, "rules", "heldout4.jsonl", 0.79, 0.07, 0.86),
+        (&rules, "rules", "tune5.jsonl", 0.85, 0.05, 0.65),
+        (&rules, "rules", "heldout5.jsonl", 0.69, 0.07, 0.62),
+        (&rules, "rules", "tune6.jsonl", 0.70, 0.13, 0.62),
+        (&rules, "rules", "heldout6.jsonl", 0.60, 0.19, 0.57),
+        (&both, "opinion", "heldout.jsonl", 0.88, 0.06, 0.73),
+        (&both, "opinion", "fresh.jsonl", 0.85, 0.03, 0.68),
+        (&both, "opinion", "heldout2.jsonl", 0.88, 0.06, 0.80),
+        (&both, "opinion", "heldout3.jsonl", 0.82, 0.07, 0.84),
+        (&both, "opinion", "heldout4.jsonl", 0.87, 0.07, 0.86),
+        (&both, "opinion", "heldout5.jsonl", 0.80, 0.07, 0.62),
+        (&both, "opinion", "heldout6.jsonl", 0.69, 0.19, 0.57),
     ] {
         let cases = eval::load_cases(&dir.join(file)).unwrap();
         assert!(cases.len() >= 70, "{file}: {} fragments", cases.len());
@@ -548,12 +557,19 @@ fn development_corpus_figures_do_not_fall() {
 
 #[test]
 fn the_builtin_model_is_trained_on_the_tuning_parts_only() {
-    // src/rules/opinion.tsv is what `rules train` makes of the four tuning parts: no held-out
+    // src/rules/opinion.tsv is what `rules train` makes of the six tuning parts: no held-out
     // or fresh fragment went into it, and anyone can rebuild it.
     use tenderscan::rules::{Model, TrainOptions, eval};
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rules/corpus");
     let mut cases = Vec::new();
-    for f in ["tune.jsonl", "tune2.jsonl", "tune3.jsonl", "tune4.jsonl"] {
+    for f in [
+        "tune.jsonl",
+        "tune2.jsonl",
+        "tune3.jsonl",
+        "tune4.jsonl",
+        "tune5.jsonl",
+        "tune6.jsonl",
+    ] {
         for c in eval::load_cases(&dir.join(f)).unwrap() {
             cases.push((c.text, c.label == Some(eval::Label::Flag)));
         }
@@ -580,13 +596,15 @@ fn the_builtin_model_is_trained_on_the_tuning_parts_only() {
     }
     assert_eq!(shipped.threshold, TrainOptions::default().threshold);
     assert_eq!(shipped.veto, TrainOptions::default().veto);
-    assert_eq!(shipped.trained_on, (940, 738));
+    assert_eq!(shipped.trained_on, (1261, 1063));
     // no held-out or fresh fragment is among the cases
     for f in [
         "heldout.jsonl",
         "heldout2.jsonl",
         "heldout3.jsonl",
         "heldout4.jsonl",
+        "heldout5.jsonl",
+        "heldout6.jsonl",
         "fresh.jsonl",
     ] {
         for c in eval::load_cases(&dir.join(f)).unwrap() {
