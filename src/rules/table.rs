@@ -610,8 +610,14 @@ fn read_table(
             }
             // the unit: in the count cell ("1 200 комментариев"), the unit cell ("replies/week"),
             // else the row's name
+            // a unit after a slash in the unit cell is what is counted against ("дана/жарияланым":
+            // pieces per publication), not the unit
+            let unit_cell_unit = |u: usize| {
+                let c = &line.cells[u];
+                unit_in(c).filter(|&(s, _, _)| !text[c.start..s].contains('/'))
+            };
             let unit = unit_in(&line.cells[k])
-                .or_else(|| unit_col.and_then(|u| unit_in(&line.cells[u])))
+                .or_else(|| unit_col.and_then(unit_cell_unit))
                 .or(if unit_not_count { None } else { name_unit });
             let Some((_, kind, unit)) = unit else {
                 continue;
