@@ -587,7 +587,7 @@ fn not_a_count(toks: &[&str], before: Option<&str>, after: Option<&str>) -> bool
 /// Kazakh, before them) is of comments read, moderated, answered or taken down ("обработка не
 /// менее 3 000 комментариев", "жалобы на 50 фейковых аккаунтов", "1 000 пікірді тексеру",
 /// "214 пікірге жауап берілді", "remove 200 bot accounts"), which no one paid to manufacture.
-fn is_handling_word(w: &str) -> bool {
+pub(crate) fn is_handling_word(w: &str) -> bool {
     [
         "обработ",
         "анализ",

@@ -14,7 +14,7 @@
 //! words, and replaces what the word-by-word reader found inside table rows with what this
 //! module reads. This module must never panic on any text and never slice off a char boundary.
 
-use super::quota::{Period, QuotaKind, is_digits, parse_number, period_word};
+use super::quota::{Period, QuotaKind, is_digits, is_handling_word, parse_number, period_word};
 use std::ops::Range;
 
 /// A quota read from a table row. Offsets are into the original text.
@@ -588,6 +588,15 @@ fn read_table(
         let in_names = |&&(s, _, _): &&(usize, QuotaKind, usize)| {
             name_cells.iter().any(|c| s >= c.start && s < c.end)
         };
+        // a row of comments analysed, moderated or answered counts no order ("Тональдық талдау |
+        // жарияланым | 3 000", "Пікірлерді модерациялау")
+        if name_cells.iter().any(|c| {
+            words(&text[(*c).clone()])
+                .iter()
+                .any(|w| is_handling_word(w))
+        }) {
+            continue;
+        }
         let name_unit = row_units
             .iter()
             .filter(in_names)
