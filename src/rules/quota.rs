@@ -660,6 +660,17 @@ fn handled_not_made(
     next_char: &dyn Fn(usize) -> Option<char>,
 ) -> bool {
     let t = text.as_bytes();
+    // between a unit and its number: "пікір сүзгісін баптайды (кемінде 300 сөз)"
+    let mut cur = next_word(t, start);
+    while let Some(w) = cur {
+        if w.1 > end {
+            break;
+        }
+        if is_handling_word(word(text, w)) {
+            return true;
+        }
+        cur = next_word(t, w.1);
+    }
     let mut cur = prev_word(t, start);
     for _ in 0..4 {
         let Some(w) = cur else { break };
