@@ -184,6 +184,7 @@ pub fn rule_texts(rules: &RuleSet) -> std::collections::HashMap<String, crate::a
                 crate::alert::RuleText {
                     title: r.title.clone(),
                     why: r.why.clone(),
+                    translations: r.translations.clone(),
                 },
             )
         })
@@ -1138,6 +1139,7 @@ fn read_notice(rules: &RuleSet, input: &ScanInput) -> Vec<NewMatch> {
         for m in best {
             // The main quota: the largest count near the match.
             let main = m.quotas.iter().max_by_key(|q| q.count);
+            let prov = main.map(|q| rules::provenance::of(&t.text, q, &m.quotas));
             found.push(NewMatch {
                 target: t.target,
                 lot_id: t.lot_id,
@@ -1153,6 +1155,9 @@ fn read_notice(rules: &RuleSet, input: &ScanInput) -> Vec<NewMatch> {
                 quota_kind: main.map(|q| q.kind),
                 quota_count: main.map(|q| q.count.min(i64::MAX as u64) as i64),
                 quota_period: main.and_then(|q| q.per),
+                quota_source: prov.as_ref().map(|p| p.source),
+                quota_label: prov.as_ref().map(|p| p.label.clone()),
+                quota_sure: prov.as_ref().map(|p| p.sure),
                 reasons_json: (!m.reasons.is_empty())
                     .then(|| serde_json::to_string(&m.reasons).unwrap_or_else(|_| "[]".into())),
             });

@@ -29,11 +29,37 @@ use lettre::message::{Mailbox, MultiPart, SinglePart};
 use std::collections::HashMap;
 use transport::{Mail, Outgoing, Transport};
 
-/// A rule's texts for digests: its title and why a match matters.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A rule's texts for digests: its title and why a match matters, in English (the
+/// fallback) and in the translations its rule file gives.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RuleText {
     pub title: String,
     pub why: String,
+    pub translations: crate::rules::Translations,
+}
+
+impl RuleText {
+    /// The title in `lang`, English where the rule file has no translation.
+    pub fn title_in(&self, lang: Language) -> &str {
+        let t = &self.translations;
+        match lang {
+            Language::Ru => t.title_ru.as_deref(),
+            Language::Kk => t.title_kk.as_deref(),
+            Language::En => None,
+        }
+        .unwrap_or(&self.title)
+    }
+
+    /// The why line in `lang`, English where the rule file has no translation.
+    pub fn why_in(&self, lang: Language) -> &str {
+        let t = &self.translations;
+        match lang {
+            Language::Ru => t.why_ru.as_deref(),
+            Language::Kk => t.why_kk.as_deref(),
+            Language::En => None,
+        }
+        .unwrap_or(&self.why)
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -278,7 +304,12 @@ struct Sender {
 }
 
 enum Body {
-    Alternative { text: String, html: String },
+    Alternative {
+        text: String,
+        html: String,
+        /// A file attached beside the two parts: (file name, CSV text).
+        csv: Option<(String, String)>,
+    },
     Plain(String),
 }
 
@@ -330,9 +361,26 @@ impl Sender {
             b = b.reply_to(r.clone());
         }
         let built = match body {
-            Body::Alternative { text, html } => {
-                b.multipart(MultiPart::alternative_plain_html(text, html))
-            }
+            Body::Alternative {
+                text,
+                html,
+                csv: None,
+            } => b.multipart(MultiPart::alternative_plain_html(text, html)),
+            Body::Alternative {
+                text,
+                html,
+                csv: Some((name, csv)),
+            } => b.multipart(
+                MultiPart::mixed()
+                    .multipart(MultiPart::alternative_plain_html(text, html))
+                    .singlepart(
+                        lettre::message::Attachment::new(name).body(
+                            csv,
+                            lettre::message::header::ContentType::parse("text/csv; charset=utf-8")
+                                .expect("a valid content type"),
+                        ),
+                    ),
+            ),
             Body::Plain(text) => b.singlepart(SinglePart::plain(text)),
         };
         let mut msg = built.map_err(|source| AlertError::Message {
@@ -895,6 +943,7 @@ fn units<'a>(
                     Body::Alternative {
                         text: d.text,
                         html: d.html,
+                        csv: d.csv,
                     },
                 )?;
                 Ok((message_id, raw))
@@ -1367,6 +1416,10 @@ mod tests {
             planned: false,
             plan_links: Vec::new(),
             reasons: Vec::new(),
+            document_sha256: None,
+            quota_source: Some("text".into()),
+            quota_label: None,
+            quota_sure: true,
         }
     }
 

@@ -32,6 +32,7 @@ pub(crate) fn rules() -> HashMap<String, RuleText> {
             RuleText {
                 title: "Fake accounts for commenting".into(),
                 why: "The buyer pays for accounts that pretend to be citizens: opinion bought with public money.".into(),
+                ..RuleText::default()
             },
         ),
         (
@@ -39,6 +40,7 @@ pub(crate) fn rules() -> HashMap<String, RuleText> {
             RuleText {
                 title: "Paid comments".into(),
                 why: "A quota of comments to be posted is a comment farm.".into(),
+                ..RuleText::default()
             },
         ),
     ])
@@ -165,6 +167,9 @@ pub(crate) fn seed(store: &mut Store, t: &Tender, recipients: &[&str], baseline:
         quota_kind: t.quota.map(|q| q.0.parse().unwrap()),
         quota_count: t.quota.map(|q| q.1),
         quota_period: None,
+        quota_source: t.quota.map(|_| "text"),
+        quota_label: t.quota.map(|_| t.phrase.to_string()),
+        quota_sure: t.quota.map(|_| true),
         reasons_json: None,
     };
     let to: Vec<String> = recipients.iter().map(|r| r.to_string()).collect();

@@ -71,7 +71,11 @@ pub(crate) fn pieces(
                 h(&header_text(a, MAX_AGENCY_CHARS))
             );
         }
-        let events: Vec<String> = c.events.iter().map(|e| event_line(lang, e)).collect();
+        let events: Vec<String> = c
+            .events
+            .iter()
+            .map(|e| event_line(lang, e, c.currency.as_deref()))
+            .collect();
         for e in &events {
             let _ = writeln!(html, "• {}", h(e));
         }
@@ -122,7 +126,7 @@ pub(crate) fn pieces(
         let mut html = format!(
             "<b>{}</b> · {}\n",
             h(&sev),
-            h(rule_title(rules, &first.rule_id))
+            h(rule_title(rules, &first.rule_id, lang))
         );
         let _ = writeln!(html, "{}", title_html(&title, link.as_deref()));
         if let Some(a) = agency_line(first, l) {
@@ -154,7 +158,7 @@ pub(crate) fn pieces(
             let _ = writeln!(
                 html,
                 "\n<b>{}</b> ({})\n{}: {}",
-                h(rule_title(rules, &it.rule_id)),
+                h(rule_title(rules, &it.rule_id, lang)),
                 h(l.severity[sev_index(it.severity)]),
                 h(l.found_in),
                 h(&found_in(it, l))
@@ -183,7 +187,7 @@ pub(crate) fn pieces(
             findings.push(json!({
                 "alert_id": it.alert_id,
                 "rule_id": clean_inline(&it.rule_id),
-                "rule_title": clean_inline(rule_title(rules, &it.rule_id)),
+                "rule_title": clean_inline(rule_title(rules, &it.rule_id, lang)),
                 "severity": it.severity.to_string(),
                 "found_in": found_in(it, l),
                 "evidence": clean_inline(&format!("{a}{m}{b}")),
@@ -200,7 +204,7 @@ pub(crate) fn pieces(
             let mut b = format!(
                 "<b>{}</b> · {}\n{}",
                 h(&sev),
-                h(&header_text(rule_title(rules, &first.rule_id), 200)),
+                h(&header_text(rule_title(rules, &first.rule_id, lang), 200)),
                 title_html(&header_text(&title, 200), link.as_deref())
             );
             if let Some(p) = &page_link {
@@ -319,6 +323,7 @@ mod tests {
     fn blocks_link_the_newsrooms_page_when_there_is_one() {
         let it = super::super::tests::item();
         let change = ChangeItem {
+            currency: None,
             alert_id: 2,
             notice_id: 5,
             notice_number: None,

@@ -1,0 +1,10 @@
+-- Where a match's main quota count came from (src/rules/provenance.rs), so a digest can say
+-- it ("from the volume table, row «Комментарии», 900 a month") and work out a price per unit
+-- only from a count that is sure. NULL on matches recorded before: their source is not
+-- known, so they are not sure (no price per unit) until the notice is scanned again.
+ALTER TABLE matches ADD COLUMN quota_source TEXT
+    CHECK (quota_source IS NULL OR quota_source IN ('table', 'text'));
+-- The table row's name, or the words the count was read from (untrusted portal text).
+ALTER TABLE matches ADD COLUMN quota_label TEXT;
+-- 1 when a price per unit may be worked out from the count.
+ALTER TABLE matches ADD COLUMN quota_sure INTEGER CHECK (quota_sure IS NULL OR quota_sure IN (0, 1));
