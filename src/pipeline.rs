@@ -124,6 +124,9 @@ pub struct RunOptions {
     /// Where documents are read: worker processes (what the binary sets up from
     /// `[crawl] reader_processes`, see [`readers`]) or, by default, this process.
     pub readers: extract::Readers,
+    /// The time recipients' digest `schedule`s are checked against (`None`: the system
+    /// clock; the daemon and `run` pass their [`crate::clock::Clock`]'s time).
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// One source's part of a run.
@@ -300,9 +303,11 @@ pub async fn run(
     }
     if opts.send && !report.interrupted {
         let texts = rule_texts(rules);
-        match crate::alert::send_pending(store, cfg, &texts, &crate::alert::SendOptions::default())
-            .await
-        {
+        let send = crate::alert::SendOptions {
+            dry_run: false,
+            now: opts.now,
+        };
+        match crate::alert::send_pending(store, cfg, &texts, &send).await {
             Ok(sent) => {
                 report.counts.alerts_sent += sent.alerts_sent as i64;
                 if !sent.failed.is_empty() {

@@ -66,6 +66,9 @@ impl RuleText {
 pub struct SendOptions {
     /// Compose the digests and return them as previews; send, write and mark nothing.
     pub dry_run: bool,
+    /// The time recipients' `schedule`s are checked against (`None`: the system clock; a
+    /// caller on a [`crate::clock::Clock`] passes its time).
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -694,8 +697,9 @@ pub async fn send_pending(
 ) -> Result<SendReport, AlertError> {
     let sender = Sender::new(cfg)?;
     let mut report = SendReport::default();
+    let at = opts.now.unwrap_or_else(chrono::Utc::now);
     if opts.dry_run {
-        for w in &recipients_with_work(store, cfg)? {
+        for w in &recipients_with_work(store, cfg, at)? {
             let (email, lang) = (&w.key, w.lang);
             for items in with_changes(store, email)? {
                 if w.channel == Channel::Email {
@@ -732,7 +736,7 @@ pub async fn send_pending(
         .into_iter()
         .filter(|d| still_addressed(cfg, d) && resend_due(cfg, &d.since).is_some_and(|t| t <= now))
         .collect();
-    let work = recipients_with_work(store, cfg)?;
+    let work = recipients_with_work(store, cfg, at)?;
     let mut resend_failed = Vec::new();
     for channel in CHANNELS {
         let due: Vec<&crate::store::UnconfirmedDigest> = due
@@ -814,15 +818,38 @@ struct Work {
     mailbox: Option<Mailbox>,
     /// `[alerts]`: the newsroom's page of each notice.
     alerts: crate::config::AlertsConfig,
+    /// The slot of the recipient's `schedule` these digests are for (none for `each-run`):
+    /// recorded once they are handed over.
+    slot: Option<String>,
 }
 
-/// Recipients with pending alerts who are still configured.
+/// Recipients with pending alerts who are still configured and due by their `schedule`
+/// at `now` (a scheduled recipient whose latest slot already had its digests waits).
 /// Alerts for addresses no longer configured are kept, with a warning.
-fn recipients_with_work(store: &Store, cfg: &Config) -> Result<Vec<Work>, AlertError> {
+fn recipients_with_work(
+    store: &Store,
+    cfg: &Config,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<Work>, AlertError> {
     let mut work = Vec::new();
     for email in store.pending_alert_recipients()? {
-        match recipient_config(cfg, &email) {
+        let r = recipient_config(cfg, &email);
+        let slot = r
+            .and_then(|r| r.schedule.last_slot(now))
+            .map(crate::stamp::format_time);
+        if let (Some(r), Some(slot)) = (r, &slot) {
+            let done = store.digest_slot(&email)?;
+            if done.as_deref().is_some_and(|d| d >= slot.as_str()) {
+                tracing::debug!(
+                    "alerts for {email} wait for the next slot of its schedule ({}; the one at {slot} was sent)",
+                    r.schedule
+                );
+                continue;
+            }
+        }
+        match r {
             Some(r) => work.push(Work {
+                slot: slot.clone(),
                 key: email.clone(),
                 channel: r.channel,
                 lang: r.language,
@@ -859,6 +886,7 @@ async fn send_new(
             .as_ref()
             .map(|to| sender.envelope(to))
             .transpose()?;
+        let mut all_taken = true;
         for items in with_changes(store, email)? {
             for unit in units(w, sender, rules, &items)? {
                 let mut raw = Vec::new();
@@ -886,9 +914,17 @@ async fn send_new(
                         report.digests_sent += 1;
                         report.alerts_sent += n;
                     }
-                    Err(e) => report.failed.push(format!("{email}: {e}")),
+                    Err(e) => {
+                        all_taken = false;
+                        report.failed.push(format!("{email}: {e}"));
+                    }
                 }
             }
+        }
+        // A scheduled recipient's slot is done once its digests were all taken; a failed
+        // one is tried again by the next run.
+        if let (Some(slot), true) = (&w.slot, all_taken) {
+            store.record_digest_slot(email, slot)?;
         }
     }
     Ok(())

@@ -278,6 +278,27 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// The last slot of `recipient`'s digest schedule whose digests were handed over (UTC,
+    /// RFC 3339), if any.
+    pub fn digest_slot(&self, recipient: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT slot FROM digest_slots WHERE recipient = ?1")?
+            .query_row(params![recipient], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Record that `recipient`'s digests of the slot at `slot` were handed over.
+    pub fn record_digest_slot(&self, recipient: &str, slot: &str) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO digest_slots (recipient, slot, sent_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(recipient) DO UPDATE SET slot = excluded.slot, sent_at = excluded.sent_at",
+            )?
+            .execute(params![recipient, slot, now()])?;
+        Ok(())
+    }
+
     /// A recipient's pending `changed` alerts, by notice. A payload that is not a list of
     /// known events (the database's checks keep such rows out) is an error naming the alert.
     pub fn pending_changes(&self, recipient: &str) -> Result<Vec<ChangeItem>, StoreError> {

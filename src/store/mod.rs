@@ -96,8 +96,8 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("migrations/018_match_reasons.sql"),
     ),
     (
-        "019_quota_provenance",
-        include_str!("migrations/019_quota_provenance.sql"),
+        "019_digest_provenance_and_slots",
+        include_str!("migrations/019_digest_provenance_and_slots.sql"),
     ),
 ];
 

@@ -184,13 +184,7 @@ pub(crate) fn count(store: &Store, sql: &str) -> i64 {
 }
 
 fn send(store: &mut Store, cfg: &Config) -> SendReport {
-    block(send_pending(
-        store,
-        cfg,
-        &rules(),
-        &SendOptions { dry_run: false },
-    ))
-    .unwrap()
+    block(send_pending(store, cfg, &rules(), &SendOptions::default())).unwrap()
 }
 
 fn maildir(dir: &Path) -> PathBuf {
@@ -754,7 +748,10 @@ fn baseline_alerts_are_never_mailed_and_a_dry_run_marks_nothing() {
         &mut store,
         &cfg,
         &rules(),
-        &SendOptions { dry_run: true },
+        &SendOptions {
+            dry_run: true,
+            ..SendOptions::default()
+        },
     ))
     .unwrap();
     assert_eq!(preview.previews.len(), 1);
@@ -1414,5 +1411,107 @@ fn a_second_opinion_flag_is_stored_with_its_words_and_mailed_with_them() {
     assert!(
         out.contains("second-opinion") && out.contains("исполн +"),
         "{out}"
+    );
+}
+
+fn send_at(store: &mut Store, cfg: &Config, now: chrono::DateTime<chrono::Utc>) -> SendReport {
+    block(send_pending(
+        store,
+        cfg,
+        &rules(),
+        &SendOptions {
+            dry_run: false,
+            now: Some(now),
+        },
+    ))
+    .unwrap()
+}
+
+/// The time on a test clock started at `at` (src/clock.rs), in UTC.
+fn clock_at(at: &str) -> chrono::DateTime<chrono::Utc> {
+    use tenderscan::clock::Clock;
+    tenderscan::clock::TestClock::parse(at)
+        .unwrap()
+        .now()
+        .with_timezone(&chrono::Utc)
+}
+
+/// A `daily 08:00` recipient gets one digest a slot, with everything found since: not one
+/// a run; a slot whose digest the server did not take is tried again by the next run, and
+/// each alert still goes exactly once. An `each-run` recipient beside it gets every run's.
+#[test]
+fn a_daily_recipient_gets_one_digest_a_day_at_its_hour_each_alert_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let (_, path) = config(dir.path(), Some(port), false, 5);
+    let src = std::fs::read_to_string(&path).unwrap().replace(
+        "language = \"ru\"\n",
+        "language = \"ru\"\nschedule = \"daily 08:00\"\n",
+    );
+    std::fs::write(&path, src).unwrap();
+    let cfg = Config::load(&path).unwrap();
+    let mut store = Store::open(&cfg.database.path).unwrap();
+    let server = SmtpServer::start_on(port, &maildir(dir.path()), Faults::default());
+    let to_ru = |files: &[PathBuf]| files.iter().filter(|f| to_of(f) == RU).count();
+
+    // Monday 07:00 Almaty: nothing was ever sent to RU, so the last slot (Sunday 08:00) is due.
+    seed(&mut store, &tender("2001"), &[EN, RU], false);
+    let r = send_at(&mut store, &cfg, clock_at("2026-03-02T07:00:00+05:00"));
+    assert_eq!((r.digests_sent, r.alerts_sent), (2, 2), "{r:?}");
+    // 07:30 and 07:59: found and queued, but RU's slot was served; EN gets each run's.
+    seed(&mut store, &tender("2002"), &[EN, RU], false);
+    let r = send_at(&mut store, &cfg, clock_at("2026-03-02T07:30:00+05:00"));
+    assert_eq!((r.digests_sent, r.alerts_sent), (1, 1), "{r:?}");
+    seed(&mut store, &tender("2003"), &[EN, RU], false);
+    let r = send_at(&mut store, &cfg, clock_at("2026-03-02T07:59:00+05:00"));
+    assert_eq!((r.digests_sent, r.alerts_sent), (1, 1), "{r:?}");
+    let files = server.wait_for(4, Duration::from_secs(5));
+    assert_eq!((files.len(), to_ru(&files)), (4, 1));
+    assert_eq!(
+        count(
+            &store,
+            &format!("SELECT count(*) FROM alerts WHERE recipient = '{RU}' AND status = 'pending'")
+        ),
+        2
+    );
+
+    // 08:00: the server is down; the slot is not done, the alerts stay queued.
+    drop(server);
+    let r = send_at(&mut store, &cfg, clock_at("2026-03-02T08:00:05+05:00"));
+    assert_eq!(r.digests_sent, 0, "{r:?}");
+    assert_eq!(r.failed.len(), 1, "{r:?}");
+    // 08:10: up again; one digest with both, once.
+    let server = SmtpServer::start_on(port, &maildir(dir.path()), Faults::default());
+    let r = send_at(&mut store, &cfg, clock_at("2026-03-02T08:10:00+05:00"));
+    assert_eq!((r.digests_sent, r.alerts_sent), (1, 2), "{r:?}");
+    let files = server.wait_for(5, Duration::from_secs(5));
+    let ru: Vec<&PathBuf> = files.iter().filter(|f| to_of(f) == RU).collect();
+    assert_eq!(ru.len(), 2, "{files:?}");
+    let texts: Vec<String> = ru
+        .iter()
+        .map(|f| parse_mime(f).part("text/plain").to_string())
+        .collect();
+    let second = texts.iter().find(|t| t.contains("№2002")).unwrap();
+    assert!(
+        second.contains("№2003") && !second.contains("№2001\n"),
+        "{second}"
+    );
+    // later that day: new alerts wait for Tuesday 08:00
+    seed(&mut store, &tender("2004"), &[RU], false);
+    let r = send_at(&mut store, &cfg, clock_at("2026-03-02T20:00:00+05:00"));
+    assert_eq!(r, SendReport::default());
+    let r = send_at(&mut store, &cfg, clock_at("2026-03-03T08:00:00+05:00"));
+    assert_eq!((r.digests_sent, r.alerts_sent), (1, 1), "{r:?}");
+    assert_eq!(
+        count(&store, "SELECT count(*) FROM alerts WHERE status <> 'sent'"),
+        0
+    );
+    // every alert went in exactly one digest
+    assert_eq!(
+        count(
+            &store,
+            "SELECT count(*) FROM alerts WHERE digest_id IS NULL"
+        ),
+        0
     );
 }

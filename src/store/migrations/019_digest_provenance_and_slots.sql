@@ -8,3 +8,12 @@ ALTER TABLE matches ADD COLUMN quota_source TEXT
 ALTER TABLE matches ADD COLUMN quota_label TEXT;
 -- 1 when a price per unit may be worked out from the count.
 ALTER TABLE matches ADD COLUMN quota_sure INTEGER CHECK (quota_sure IS NULL OR quota_sure IN (0, 1));
+
+-- The last slot of a recipient's digest schedule (`[[recipients]] schedule`, e.g. `daily
+-- 08:00`) whose digests were handed over: a run sends a scheduled recipient's pending alerts
+-- only once a newer slot has come. `each-run` recipients have no row.
+CREATE TABLE digest_slots (
+    recipient  TEXT PRIMARY KEY,
+    slot       TEXT NOT NULL,               -- UTC, RFC 3339: the slot's time
+    sent_at    TEXT NOT NULL                -- UTC: when its digests were handed over
+);
