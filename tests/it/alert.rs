@@ -1515,3 +1515,115 @@ fn a_daily_recipient_gets_one_digest_a_day_at_its_hour_each_alert_once() {
         0
     );
 }
+
+/// Through the real rules: a count read from a volume table is stored with its row and
+/// mailed with where it came from; a count whose source is not known (a match recorded
+/// before it was kept) gets no price per unit.
+#[test]
+fn the_digest_says_where_a_count_came_from_and_prices_only_sure_counts() {
+    use tenderscan::pipeline::{self, RunOptions, StopFlag};
+    let dir = tempfile::tempdir().unwrap();
+    let (cfg, _) = config(dir.path(), None, false, 5);
+    let mut store = Store::open(&cfg.database.path).unwrap();
+    let source = store
+        .ensure_source("goszakup", "goszakup", "https://ows.goszakup.gov.kz")
+        .unwrap();
+    let rec = |id: &str, text: &str| NoticeRecord {
+        external_id: id.into(),
+        number: Some(format!("{id}-1")),
+        title: "Информационное сопровождение".into(),
+        amount: Some(5_400_000.0),
+        currency: Some("KZT".into()),
+        url: Some(format!("https://goszakup.gov.kz/ru/announce/index/{id}")),
+        lots: vec![LotRecord {
+            external_id: format!("{id}-lot"),
+            number: Some(format!("{id}-ЗЦП1")),
+            title: Some("Услуги".into()),
+            description: Some(text.into()),
+            amount: Some(5_400_000.0),
+            ..LotRecord::default()
+        }],
+        ..NoticeRecord::default()
+    };
+    let table = "Ведение страниц акимата в социальных сетях.\n\
+                 № | Наименование | Ед. изм. | Кол-во в месяц\n\
+                 1 | Комментарии | шт. | 900\n";
+    let words = "Исполнитель обеспечивает создание четырёх фейковых аккаунтов для комментирования публикаций.";
+    store
+        .store_page(source, &[rec("3001", table), rec("3002", words)], None)
+        .unwrap();
+    let rules = tenderscan::rules::RuleSet::builtin().unwrap();
+    let (opts, stop) = (RunOptions::default(), StopFlag::default());
+    let ctx = pipeline::Run {
+        cfg: &cfg,
+        rules: &rules,
+        opts: &opts,
+        stop: &stop,
+        watches: &[],
+    };
+    let mut counts = tenderscan::store::RunCounts::default();
+    pipeline::scan(ctx, &mut store, true, &mut counts).unwrap();
+    assert_eq!(
+        count(
+            &store,
+            "SELECT count(*) FROM matches WHERE quota_count = 900 AND quota_source = 'table' \
+             AND quota_label = 'Комментарии' AND quota_sure = 1"
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            &store,
+            "SELECT count(*) FROM matches WHERE quota_count = 4 AND quota_source = 'text' AND quota_sure = 1"
+        ),
+        1
+    );
+    let preview = |store: &mut Store| {
+        let r = block(send_pending(
+            store,
+            &cfg,
+            &pipeline::rule_texts(&rules),
+            &SendOptions {
+                dry_run: true,
+                ..SendOptions::default()
+            },
+        ))
+        .unwrap();
+        r.previews
+            .into_iter()
+            .find(|p| p.starts_with(&format!("To: {RU}")))
+            .unwrap()
+    };
+    let ru = preview(&mut store);
+    assert!(
+        ru.contains("Откуда число: из таблицы объёмов, строка «Комментарии», 900 в месяц"),
+        "{ru}"
+    );
+    assert!(
+        ru.contains("Цена: 5 400 000 KZT за 4 аккаунта: 1 350 000 KZT за аккаунт"),
+        "{ru}"
+    );
+    assert!(
+        ru.contains("Откуда число: из текста: «четырёх фейковых аккаунтов»"),
+        "{ru}"
+    );
+    assert!(
+        ru.contains("Фейковые, бот- или подставные аккаунты"),
+        "{ru}"
+    );
+    // a match recorded before provenance was kept: the count is shown, not divided
+    store
+        .conn()
+        .execute(
+            "UPDATE matches SET quota_source = NULL, quota_label = NULL, quota_sure = NULL",
+            [],
+        )
+        .unwrap();
+    let old = preview(&mut store);
+    assert!(!old.contains("1 350 000"), "{old}");
+    assert!(
+        old.contains("Объём: 4 аккаунта (число не наверняка: цену за единицу не считаем)"),
+        "{old}"
+    );
+    assert!(!old.contains("Откуда число"), "{old}");
+}
