@@ -1627,3 +1627,55 @@ fn the_digest_says_where_a_count_came_from_and_prices_only_sure_counts() {
     );
     assert!(!old.contains("Откуда число"), "{old}");
 }
+
+/// The binary reads the schedule's time from the clock (`TENDERSCAN_TEST_CLOCK`): `alert`
+/// before the slot leaves the alerts queued, `status` says why, `alert` after it sends.
+#[test]
+fn the_binary_holds_a_daily_recipients_alerts_until_its_hour_and_status_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let server = SmtpServer::start_on(port, &maildir(dir.path()), Faults::default());
+    let (_, path) = binary_config(dir.path(), port, &[EN], "");
+    let src = std::fs::read_to_string(&path).unwrap().replace(
+        "language = \"en\"\n",
+        "language = \"en\"\nschedule = \"daily 08:00\"\n",
+    );
+    std::fs::write(&path, src).unwrap();
+    let cfg = Config::load(&path).unwrap();
+    let mut store = Store::open(&cfg.database.path).unwrap();
+    let at = |clock: &str, args: &[&str]| {
+        let out = crate::util::tenderscan(dir.path())
+            .env("TENDERSCAN_TEST_CLOCK", clock)
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    seed(&mut store, &tender("4001"), &[EN], false);
+    let (code, _) = at("2026-03-02T07:00:00+05:00", &["alert"]);
+    assert_eq!(code, 0);
+    assert_eq!(server.wait_for(1, Duration::from_secs(5)).len(), 1);
+    seed(&mut store, &tender("4002"), &[EN], false);
+    let (code, _) = at("2026-03-02T07:30:00+05:00", &["alert"]);
+    assert_eq!(code, 0);
+    assert_eq!(server.wait_for(2, Duration::from_millis(500)).len(), 1);
+    let (_, status) = at("2026-03-02T07:31:00+05:00", &["status"]);
+    assert!(
+        status.contains("pending 1  failed 0  unconfirmed 0  (schedule daily 08:00, Almaty time)"),
+        "{status}"
+    );
+    let (code, _) = at("2026-03-02T08:00:30+05:00", &["alert"]);
+    assert_eq!(code, 0);
+    let files = server.wait_for(2, Duration::from_secs(5));
+    assert_eq!(files.len(), 2);
+    assert_eq!(
+        db_count(
+            &dir.path().join("t.db"),
+            "SELECT count(*) FROM alerts WHERE status <> 'sent'"
+        ),
+        0
+    );
+}
