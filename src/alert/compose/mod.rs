@@ -198,6 +198,7 @@ fn summary(groups: &[NoticeGroup<'_>], lang: Language) -> Option<String> {
             (Language::En, _) => "agencies",
             (Language::Ru, 1) => "заказчик",
             (Language::Ru, _) => "заказчики",
+            (Language::Kk, 1) => "тапсырыс беруші",
             (Language::Kk, _) => "тапсырыс берушілер",
         };
         let _ = write!(out, "; {label}: {names}");
@@ -1043,6 +1044,18 @@ mod tests {
         let kk = digest(&[item()], &[], &[], &rules, Language::Kk);
         // no Kazakh translation here: the English fallback
         assert!(kk.text.contains("Fake accounts (жоғары)"), "{}", kk.text);
+        assert!(
+            kk.text
+                .contains("1 сатып алу, жалпы сомасы 1 300 000 KZT; тапсырыс беруші: Акимат."),
+            "{}",
+            kk.text
+        );
+        assert!(
+            kk.text.contains("05.12.2026 23:00 Алматы уақытымен"),
+            "{}",
+            kk.text
+        );
+        assert!(kk.html.contains("<html lang=\"kk\">"));
     }
 
     /// Past the budget the notices are listed one line each, the HTML stays under Gmail's
