@@ -56,7 +56,8 @@ pub fn of(text: &str, main: &Quota, all: &[Quota]) -> Provenance {
     let contradicted = all
         .iter()
         .any(|q| q.kind == main.kind && q.count != main.count && q.per == main.per);
-    if let Some(line) = line.filter(|l| l.contains(['|', '\t'])) {
+    // a row of a table: at least three cells (a tab or two in running text is not one)
+    if let Some(line) = line.filter(|l| l.matches(['|', '\t']).count() >= 2) {
         // The row's name: its first cell with a letter in it.
         let name = line
             .split(['|', '\t'])
@@ -121,6 +122,15 @@ mod tests {
         let main = q(t, "30 положительных комментариев", 30, Some(Period::Month));
         let p = of(t, &main, &[main]);
         assert_eq!((p.source, p.sure), ("text", true));
+        // a tab inside running text does not make a table
+        let tabbed = "Итого:\tне менее 30 положительных комментариев в месяц.";
+        let m = q(
+            tabbed,
+            "30 положительных комментариев",
+            30,
+            Some(Period::Month),
+        );
+        assert_eq!(of(tabbed, &m, &[m]).source, "text");
         assert_eq!(p.label, "30 положительных комментариев");
         // another count of comments for the same period near it: which one is it?
         let other = q(t, "комментариев", 12, Some(Period::Month));
