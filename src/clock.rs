@@ -3,7 +3,8 @@
 //! Development), so a test sees the real daemon loop reach its next cron time in seconds
 //! instead of waiting for a wall-clock minute.
 //!
-//! This module must never change the time anything but the daemon's schedule sees: runs,
+//! This module must never change the time anything but the schedules see (the daemon's, and
+//! the recipients' digest `schedule`s that `run`, `alert` and the daemon check): runs,
 //! stored times, mail dates and the lock keep the system clock. It is never set from the
 //! config file, and a bad `TENDERSCAN_TEST_CLOCK` is an error, never silently the real time.
 

@@ -526,6 +526,112 @@ pub struct Recipient {
     pub sources: Option<Vec<String>>,
     #[serde(default)]
     pub language: Language,
+    /// When this recipient's digests go: every run (`each-run`, the default), or at most
+    /// once a day or a week at a set time, Almaty time (`daily 08:00`, `weekly mon 09:30`).
+    #[serde(default)]
+    pub schedule: DigestSchedule,
+}
+
+/// `[[recipients]] schedule`: when a recipient's digests are sent. What is found between
+/// two slots waits in the outbox (pending) and goes in the slot's digest: the first run at
+/// or after the slot's time that has something to send composes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DigestSchedule {
+    /// Every run that has something to send (as before schedules existed).
+    #[default]
+    EachRun,
+    /// Once a day, at this hour and minute, Almaty time.
+    Daily { hour: u32, minute: u32 },
+    /// Once a week, on this day at this hour and minute, Almaty time.
+    Weekly {
+        day: chrono::Weekday,
+        hour: u32,
+        minute: u32,
+    },
+}
+
+impl DigestSchedule {
+    /// `each-run`, `daily`, `daily HH:MM`, `weekly`, `weekly DAY`, `weekly DAY HH:MM`
+    /// (DAY: `mon` ... `sun` or the whole English name; the time defaults to 08:00, the
+    /// day to Monday).
+    pub fn parse(s: &str) -> Result<DigestSchedule, String> {
+        let words: Vec<&str> = s.split_whitespace().collect();
+        let bad = || {
+            format!(
+                "{s:?} is not a schedule: `each-run`, `daily HH:MM` or `weekly DAY HH:MM` (like \"daily 08:00\" or \"weekly mon 09:30\", Almaty time)"
+            )
+        };
+        let time = |t: Option<&&str>| -> Result<(u32, u32), String> {
+            let Some(t) = t else {
+                return Ok((8, 0));
+            };
+            let (h, m) = t.split_once(':').ok_or_else(bad)?;
+            let (h, m): (u32, u32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+            if h > 23 || m > 59 || t.len() > 5 {
+                return Err(bad());
+            }
+            Ok((h, m))
+        };
+        match words.as_slice() {
+            ["each-run"] => Ok(DigestSchedule::EachRun),
+            ["daily", rest @ ..] if rest.len() <= 1 => {
+                let (hour, minute) = time(rest.first())?;
+                Ok(DigestSchedule::Daily { hour, minute })
+            }
+            ["weekly", rest @ ..] if rest.len() <= 2 => {
+                let day = match rest.first() {
+                    None => chrono::Weekday::Mon,
+                    Some(d) => d.parse::<chrono::Weekday>().map_err(|_| bad())?,
+                };
+                let (hour, minute) = time(rest.get(1))?;
+                Ok(DigestSchedule::Weekly { day, hour, minute })
+            }
+            _ => Err(bad()),
+        }
+    }
+
+    /// The latest slot at or before `now` (`None` for `each-run`, whose every run is one).
+    pub fn last_slot(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Option<chrono::DateTime<chrono::Utc>> {
+        use chrono::{Datelike, TimeZone};
+        let (day, hour, minute) = match *self {
+            DigestSchedule::EachRun => return None,
+            DigestSchedule::Daily { hour, minute } => (None, hour, minute),
+            DigestSchedule::Weekly { day, hour, minute } => (Some(day), hour, minute),
+        };
+        let tz = chrono_tz::Asia::Almaty;
+        let local = now.with_timezone(&tz).date_naive();
+        (0..=7)
+            .filter_map(|back| local.checked_sub_days(chrono::Days::new(back)))
+            .filter(|d| day.is_none_or(|w| d.weekday() == w))
+            .filter_map(|d| {
+                let t = d.and_hms_opt(hour, minute, 0)?;
+                tz.from_local_datetime(&t).earliest()
+            })
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .find(|t| *t <= now)
+    }
+}
+
+impl<'de> Deserialize<'de> for DigestSchedule {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        DigestSchedule::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+impl fmt::Display for DigestSchedule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DigestSchedule::EachRun => f.write_str("each-run"),
+            DigestSchedule::Daily { hour, minute } => write!(f, "daily {hour:02}:{minute:02}"),
+            DigestSchedule::Weekly { day, hour, minute } => {
+                write!(f, "weekly {day} {hour:02}:{minute:02}")
+            }
+        }
+    }
 }
 
 impl Recipient {
@@ -2133,5 +2239,65 @@ mod tests {
         let e = Config::load(Path::new("/nonexistent/dir/config.toml")).unwrap_err();
         assert_eq!(e.file, PathBuf::from("/nonexistent/dir/config.toml"));
         assert!(e.message.contains("not found"), "{e}");
+    }
+
+    #[test]
+    fn digest_schedules_parse_and_find_their_last_slot() {
+        use chrono::TimeZone;
+        assert_eq!(
+            DigestSchedule::parse("each-run"),
+            Ok(DigestSchedule::EachRun)
+        );
+        assert_eq!(
+            DigestSchedule::parse("daily"),
+            Ok(DigestSchedule::Daily { hour: 8, minute: 0 })
+        );
+        assert_eq!(
+            DigestSchedule::parse(" weekly  fri 17:30 "),
+            Ok(DigestSchedule::Weekly {
+                day: chrono::Weekday::Fri,
+                hour: 17,
+                minute: 30
+            })
+        );
+        for bad in [
+            "hourly",
+            "daily 24:00",
+            "daily 8",
+            "weekly someday",
+            "daily 08:00 x",
+            "",
+        ] {
+            let e = DigestSchedule::parse(bad).unwrap_err();
+            assert!(e.contains("is not a schedule"), "{bad}: {e}");
+        }
+        let utc = |s: &str| {
+            chrono::DateTime::parse_from_rfc3339(s)
+                .unwrap()
+                .with_timezone(&chrono::Utc)
+        };
+        let daily = DigestSchedule::parse("daily 08:00").unwrap();
+        // 08:00 in Almaty (UTC+5) is 03:00 UTC
+        assert_eq!(
+            daily.last_slot(utc("2026-03-02T03:00:00Z")),
+            Some(utc("2026-03-02T03:00:00Z"))
+        );
+        assert_eq!(
+            daily.last_slot(utc("2026-03-02T02:59:59Z")),
+            Some(utc("2026-03-01T03:00:00Z"))
+        );
+        // Monday 2 March 2026, 09:00 Almaty; a weekly Monday slot at 10:00 is last week's
+        let weekly = DigestSchedule::parse("weekly monday 10:00").unwrap();
+        let now = chrono_tz::Asia::Almaty
+            .with_ymd_and_hms(2026, 3, 2, 9, 0, 0)
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        assert_eq!(weekly.last_slot(now), Some(utc("2026-02-23T05:00:00Z")));
+        assert_eq!(
+            weekly.last_slot(now + chrono::Duration::hours(1)),
+            Some(utc("2026-03-02T05:00:00Z"))
+        );
+        assert_eq!(DigestSchedule::EachRun.last_slot(now), None);
+        assert_eq!(weekly.to_string(), "weekly Mon 10:00");
     }
 }

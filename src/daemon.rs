@@ -63,8 +63,13 @@ pub async fn serve(
                 continue;
             }
         };
+        // digest schedules are checked against the daemon's clock
+        let cycle = pipeline::RunOptions {
+            now: Some(clock.now().with_timezone(&chrono::Utc)),
+            ..opts.clone()
+        };
         let outcome = match Store::open(&cfg.database.path) {
-            Ok(mut store) => pipeline::run(cfg, &mut store, rules, opts, stop, "daemon")
+            Ok(mut store) => pipeline::run(cfg, &mut store, rules, &cycle, stop, "daemon")
                 .await
                 .map_err(anyhow::Error::from),
             Err(e) => Err(e.into()),

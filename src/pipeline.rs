@@ -124,6 +124,9 @@ pub struct RunOptions {
     /// Where documents are read: worker processes (what the binary sets up from
     /// `[crawl] reader_processes`, see [`readers`]) or, by default, this process.
     pub readers: extract::Readers,
+    /// The time recipients' digest `schedule`s are checked against (`None`: the system
+    /// clock; the daemon and `run` pass their [`crate::clock::Clock`]'s time).
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// One source's part of a run.
@@ -184,6 +187,7 @@ pub fn rule_texts(rules: &RuleSet) -> std::collections::HashMap<String, crate::a
                 crate::alert::RuleText {
                     title: r.title.clone(),
                     why: r.why.clone(),
+                    translations: r.translations.clone(),
                 },
             )
         })
@@ -299,9 +303,11 @@ pub async fn run(
     }
     if opts.send && !report.interrupted {
         let texts = rule_texts(rules);
-        match crate::alert::send_pending(store, cfg, &texts, &crate::alert::SendOptions::default())
-            .await
-        {
+        let send = crate::alert::SendOptions {
+            dry_run: false,
+            now: opts.now,
+        };
+        match crate::alert::send_pending(store, cfg, &texts, &send).await {
             Ok(sent) => {
                 report.counts.alerts_sent += sent.alerts_sent as i64;
                 if !sent.failed.is_empty() {
@@ -1138,6 +1144,7 @@ fn read_notice(rules: &RuleSet, input: &ScanInput) -> Vec<NewMatch> {
         for m in best {
             // The main quota: the largest count near the match.
             let main = m.quotas.iter().max_by_key(|q| q.count);
+            let prov = main.map(|q| rules::provenance::of(&t.text, q, &m.quotas));
             found.push(NewMatch {
                 target: t.target,
                 lot_id: t.lot_id,
@@ -1153,6 +1160,9 @@ fn read_notice(rules: &RuleSet, input: &ScanInput) -> Vec<NewMatch> {
                 quota_kind: main.map(|q| q.kind),
                 quota_count: main.map(|q| q.count.min(i64::MAX as u64) as i64),
                 quota_period: main.and_then(|q| q.per),
+                quota_source: prov.as_ref().map(|p| p.source),
+                quota_label: prov.as_ref().map(|p| p.label.clone()),
+                quota_sure: prov.as_ref().map(|p| p.sure),
                 reasons_json: (!m.reasons.is_empty())
                     .then(|| serde_json::to_string(&m.reasons).unwrap_or_else(|_| "[]".into())),
             });

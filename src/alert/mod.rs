@@ -29,17 +29,46 @@ use lettre::message::{Mailbox, MultiPart, SinglePart};
 use std::collections::HashMap;
 use transport::{Mail, Outgoing, Transport};
 
-/// A rule's texts for digests: its title and why a match matters.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A rule's texts for digests: its title and why a match matters, in English (the
+/// fallback) and in the translations its rule file gives.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RuleText {
     pub title: String,
     pub why: String,
+    pub translations: crate::rules::Translations,
+}
+
+impl RuleText {
+    /// The title in `lang`, English where the rule file has no translation.
+    pub fn title_in(&self, lang: Language) -> &str {
+        let t = &self.translations;
+        match lang {
+            Language::Ru => t.title_ru.as_deref(),
+            Language::Kk => t.title_kk.as_deref(),
+            Language::En => None,
+        }
+        .unwrap_or(&self.title)
+    }
+
+    /// The why line in `lang`, English where the rule file has no translation.
+    pub fn why_in(&self, lang: Language) -> &str {
+        let t = &self.translations;
+        match lang {
+            Language::Ru => t.why_ru.as_deref(),
+            Language::Kk => t.why_kk.as_deref(),
+            Language::En => None,
+        }
+        .unwrap_or(&self.why)
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SendOptions {
     /// Compose the digests and return them as previews; send, write and mark nothing.
     pub dry_run: bool,
+    /// The time recipients' `schedule`s are checked against (`None`: the system clock; a
+    /// caller on a [`crate::clock::Clock`] passes its time).
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -278,7 +307,12 @@ struct Sender {
 }
 
 enum Body {
-    Alternative { text: String, html: String },
+    Alternative {
+        text: String,
+        html: String,
+        /// A file attached beside the two parts: (file name, CSV text).
+        csv: Option<(String, String)>,
+    },
     Plain(String),
 }
 
@@ -330,9 +364,26 @@ impl Sender {
             b = b.reply_to(r.clone());
         }
         let built = match body {
-            Body::Alternative { text, html } => {
-                b.multipart(MultiPart::alternative_plain_html(text, html))
-            }
+            Body::Alternative {
+                text,
+                html,
+                csv: None,
+            } => b.multipart(MultiPart::alternative_plain_html(text, html)),
+            Body::Alternative {
+                text,
+                html,
+                csv: Some((name, csv)),
+            } => b.multipart(
+                MultiPart::mixed()
+                    .multipart(MultiPart::alternative_plain_html(text, html))
+                    .singlepart(
+                        lettre::message::Attachment::new(name).body(
+                            csv,
+                            lettre::message::header::ContentType::parse("text/csv; charset=utf-8")
+                                .expect("a valid content type"),
+                        ),
+                    ),
+            ),
             Body::Plain(text) => b.singlepart(SinglePart::plain(text)),
         };
         let mut msg = built.map_err(|source| AlertError::Message {
@@ -646,8 +697,9 @@ pub async fn send_pending(
 ) -> Result<SendReport, AlertError> {
     let sender = Sender::new(cfg)?;
     let mut report = SendReport::default();
+    let at = opts.now.unwrap_or_else(chrono::Utc::now);
     if opts.dry_run {
-        for w in &recipients_with_work(store, cfg)? {
+        for w in &recipients_with_work(store, cfg, at)? {
             let (email, lang) = (&w.key, w.lang);
             for items in with_changes(store, email)? {
                 if w.channel == Channel::Email {
@@ -684,7 +736,7 @@ pub async fn send_pending(
         .into_iter()
         .filter(|d| still_addressed(cfg, d) && resend_due(cfg, &d.since).is_some_and(|t| t <= now))
         .collect();
-    let work = recipients_with_work(store, cfg)?;
+    let work = recipients_with_work(store, cfg, at)?;
     let mut resend_failed = Vec::new();
     for channel in CHANNELS {
         let due: Vec<&crate::store::UnconfirmedDigest> = due
@@ -766,15 +818,38 @@ struct Work {
     mailbox: Option<Mailbox>,
     /// `[alerts]`: the newsroom's page of each notice.
     alerts: crate::config::AlertsConfig,
+    /// The slot of the recipient's `schedule` these digests are for (none for `each-run`):
+    /// recorded once they are handed over.
+    slot: Option<String>,
 }
 
-/// Recipients with pending alerts who are still configured.
+/// Recipients with pending alerts who are still configured and due by their `schedule`
+/// at `now` (a scheduled recipient whose latest slot already had its digests waits).
 /// Alerts for addresses no longer configured are kept, with a warning.
-fn recipients_with_work(store: &Store, cfg: &Config) -> Result<Vec<Work>, AlertError> {
+fn recipients_with_work(
+    store: &Store,
+    cfg: &Config,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<Work>, AlertError> {
     let mut work = Vec::new();
     for email in store.pending_alert_recipients()? {
-        match recipient_config(cfg, &email) {
+        let r = recipient_config(cfg, &email);
+        let slot = r
+            .and_then(|r| r.schedule.last_slot(now))
+            .map(crate::stamp::format_time);
+        if let (Some(r), Some(slot)) = (r, &slot) {
+            let done = store.digest_slot(&email)?;
+            if done.as_deref().is_some_and(|d| d >= slot.as_str()) {
+                tracing::debug!(
+                    "alerts for {email} wait for the next slot of its schedule ({}; the one at {slot} was sent)",
+                    r.schedule
+                );
+                continue;
+            }
+        }
+        match r {
             Some(r) => work.push(Work {
+                slot: slot.clone(),
                 key: email.clone(),
                 channel: r.channel,
                 lang: r.language,
@@ -811,6 +886,7 @@ async fn send_new(
             .as_ref()
             .map(|to| sender.envelope(to))
             .transpose()?;
+        let mut all_taken = true;
         for items in with_changes(store, email)? {
             for unit in units(w, sender, rules, &items)? {
                 let mut raw = Vec::new();
@@ -838,9 +914,17 @@ async fn send_new(
                         report.digests_sent += 1;
                         report.alerts_sent += n;
                     }
-                    Err(e) => report.failed.push(format!("{email}: {e}")),
+                    Err(e) => {
+                        all_taken = false;
+                        report.failed.push(format!("{email}: {e}"));
+                    }
                 }
             }
+        }
+        // A scheduled recipient's slot is done once its digests were all taken; a failed
+        // one is tried again by the next run.
+        if let (Some(slot), true) = (&w.slot, all_taken) {
+            store.record_digest_slot(email, slot)?;
         }
     }
     Ok(())
@@ -895,6 +979,7 @@ fn units<'a>(
                     Body::Alternative {
                         text: d.text,
                         html: d.html,
+                        csv: d.csv,
                     },
                 )?;
                 Ok((message_id, raw))
@@ -1367,6 +1452,10 @@ mod tests {
             planned: false,
             plan_links: Vec::new(),
             reasons: Vec::new(),
+            document_sha256: None,
+            quota_source: Some("text".into()),
+            quota_label: None,
+            quota_sure: true,
         }
     }
 

@@ -155,6 +155,7 @@ fn run(cli: Cli) -> Result<i32> {
                 baseline: false,
                 send: false,
                 readers: readers(&cfg),
+                now: None,
             };
             run_pipeline(&cfg, &rules, &opts, "crawl")
         }
@@ -167,6 +168,13 @@ fn run(cli: Cli) -> Result<i32> {
                 baseline: *baseline,
                 send: true,
                 readers: readers(&cfg),
+                // digest schedules read the clock (the test clock under TENDERSCAN_TEST_CLOCK)
+                now: Some(
+                    crate::clock::from_env()
+                        .map_err(|m| anyhow::anyhow!("{m}"))?
+                        .now()
+                        .with_timezone(&chrono::Utc),
+                ),
                 ..Default::default()
             };
             run_pipeline(&cfg, &rules, &opts, "run")

@@ -44,9 +44,10 @@ fn is_concept_name(n: &str) -> bool {
 #[serde(deny_unknown_fields)]
 struct RawRule {
     id: Spanned<String>,
-    title: Spanned<String>,
+    /// A string (English), or a table of languages (`title.en`, `title.ru`, `title.kk`).
+    title: Spanned<toml::Value>,
     severity: Severity,
-    why: Spanned<String>,
+    why: Spanned<toml::Value>,
     #[serde(default)]
     phrases: Vec<Spanned<String>>,
     #[serde(default)]
@@ -555,11 +556,25 @@ pub(crate) fn parse_source(
                 "id must be short kebab-case (a-z, 0-9, single hyphens)".into(),
             ));
         }
-        if r.title.get_ref().trim().is_empty() {
-            return Err(err(r.title.span(), "empty title".into()));
+        let (title, title_ru, title_kk) =
+            localized(r.title.get_ref(), "title").map_err(|m| err(r.title.span(), m))?;
+        let (why, why_ru, why_kk) =
+            localized(r.why.get_ref(), "why").map_err(|m| err(r.why.span(), m))?;
+        for t in [Some(&title), title_ru.as_ref(), title_kk.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            if t.is_empty() {
+                return Err(err(r.title.span(), "empty title".into()));
+            }
         }
-        if r.why.get_ref().trim().is_empty() || r.why.get_ref().contains('\n') {
-            return Err(err(r.why.span(), "`why` must be one non-empty line".into()));
+        for w in [Some(&why), why_ru.as_ref(), why_kk.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            if w.is_empty() || w.contains('\n') {
+                return Err(err(r.why.span(), "`why` must be one non-empty line".into()));
+            }
         }
         let mut phrases = Vec::new();
         for p in &r.phrases {
@@ -684,9 +699,15 @@ pub(crate) fn parse_source(
         out.push(Parsed {
             info: RuleInfo {
                 id: id.clone(),
-                title: r.title.get_ref().trim().to_string(),
+                title,
                 severity: r.severity,
-                why: r.why.get_ref().trim().to_string(),
+                why,
+                translations: super::Translations {
+                    title_ru,
+                    title_kk,
+                    why_ru,
+                    why_kk,
+                },
                 origin: origin.to_string(),
                 line: id_line,
             },
@@ -708,4 +729,41 @@ pub(crate) fn parse_source(
         });
     }
     Ok(out)
+}
+
+/// A rule's `title` or `why`: a string (English), or a table with `en` (required: the
+/// fallback) and optionally `ru` and `kk` (`title.en = "..."`, `title.ru = "..."`).
+/// Returns (en, ru, kk), trimmed.
+fn localized(
+    v: &toml::Value,
+    key: &str,
+) -> Result<(String, Option<String>, Option<String>), String> {
+    match v {
+        toml::Value::String(s) => Ok((s.trim().to_string(), None, None)),
+        toml::Value::Table(t) => {
+            let mut out: [Option<String>; 3] = [None, None, None];
+            for (lang, text) in t {
+                let i = match lang.as_str() {
+                    "en" => 0,
+                    "ru" => 1,
+                    "kk" => 2,
+                    other => {
+                        return Err(format!("`{key}.{other}`: no such language (en, ru or kk)"));
+                    }
+                };
+                let toml::Value::String(text) = text else {
+                    return Err(format!("`{key}.{lang}` must be a string"));
+                };
+                out[i] = Some(text.trim().to_string());
+            }
+            let [en, ru, kk] = out;
+            let en = en.ok_or_else(|| {
+                format!("`{key}.en` is missing: English is the fallback for the other languages")
+            })?;
+            Ok((en, ru, kk))
+        }
+        _ => Err(format!(
+            "`{key}` must be a string or a table of languages (`{key}.en`, `{key}.ru`, `{key}.kk`)"
+        )),
+    }
 }

@@ -20,6 +20,7 @@ mod engine;
 pub mod eval;
 mod normalize;
 mod opinion;
+pub mod provenance;
 mod quota;
 mod stem;
 mod table;
@@ -60,14 +61,62 @@ pub enum RuleError {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RuleInfo {
     pub id: String,
+    /// The title in English (`title` or `title.en` in the rule file): the fallback.
     pub title: String,
     pub severity: Severity,
-    /// One line for the alert email.
+    /// One line for the alert email, in English (`why` or `why.en`): the fallback.
     pub why: String,
+    /// `title.ru` / `title.kk` and `why.ru` / `why.kk`, where the rule file has them.
+    #[serde(skip_serializing_if = "Translations::is_empty")]
+    pub translations: Translations,
     /// File the rule came from (`builtin.toml` for the built-in set).
     pub origin: String,
     /// Line of the rule's `id` key in that file.
     pub line: usize,
+}
+
+/// A rule's title and why in Russian and Kazakh (English is [`RuleInfo::title`] and
+/// [`RuleInfo::why`], the fallback for a language a rule file does not give).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Translations {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title_ru: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title_kk: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why_ru: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why_kk: Option<String>,
+}
+
+impl Translations {
+    pub fn is_empty(&self) -> bool {
+        *self == Translations::default()
+    }
+}
+
+impl RuleInfo {
+    /// The title in `lang` (`"en"`, `"ru"`, `"kk"`), English where the file has none.
+    pub fn title_in(&self, lang: &str) -> &str {
+        let t = &self.translations;
+        match lang {
+            "ru" => t.title_ru.as_deref(),
+            "kk" => t.title_kk.as_deref(),
+            _ => None,
+        }
+        .unwrap_or(&self.title)
+    }
+
+    /// The why line in `lang`, English where the file has none.
+    pub fn why_in(&self, lang: &str) -> &str {
+        let t = &self.translations;
+        match lang {
+            "ru" => t.why_ru.as_deref(),
+            "kk" => t.why_kk.as_deref(),
+            _ => None,
+        }
+        .unwrap_or(&self.why)
+    }
 }
 
 /// Facts about the notice a text belongs to, for amount thresholds.
@@ -241,16 +290,30 @@ impl RuleSet {
         h.update(self.version.as_bytes());
         h.update(model.text().as_bytes());
         self.version = hex::encode(h.finalize())[..16].to_string();
+        let trained = model.trained_on.0 + model.trained_on.1;
         self.infos.push(RuleInfo {
             id: opinion::RULE_ID.to_string(),
             title: "Worded like an order of fake opinion (second opinion)".into(),
             severity: Severity::Medium,
             why: format!(
-                "No rule matched, but a statistical model trained on {} labelled fragments rates \
+                "No rule matched, but a statistical model trained on {trained} labelled fragments rates \
                  this passage as an order of manufactured opinion; the words that moved it are \
-                 listed. Read it before you rely on it.",
-                model.trained_on.0 + model.trained_on.1
+                 listed. Read it before you rely on it."
             ),
+            translations: Translations {
+                title_ru: Some("Похоже на заказ фейкового мнения (второе мнение)".into()),
+                title_kk: Some("Жалған пікірге тапсырысқа ұқсайды (екінші пікір)".into()),
+                why_ru: Some(format!(
+                    "Ни одно правило не сработало, но статистическая модель, обученная на {trained} \
+                     размеченных фрагментах, оценивает этот отрывок как заказ искусственного мнения; \
+                     слова, повлиявшие на оценку, перечислены. Прочитайте его, прежде чем на него опираться."
+                )),
+                why_kk: Some(format!(
+                    "Бірде-бір ереже іске қосылған жоқ, бірақ {trained} белгіленген үзіндіде оқытылған \
+                     статистикалық модель бұл үзіндіні жасанды пікірге тапсырыс деп бағалайды; бағаға \
+                     әсер еткен сөздер көрсетілген. Оған сүйенбес бұрын оқып шығыңыз."
+                )),
+            },
             origin: model.origin.clone(),
             line: 0,
         });

@@ -59,6 +59,14 @@ pub struct AlertItem {
     pub plan_links: Vec<(Option<String>, Option<String>)>,
     /// What the second opinion said about the match: its score and the words that moved it.
     pub reasons: Vec<String>,
+    /// The SHA-256 of the document the match was found in (as fetched), if any.
+    pub document_sha256: Option<String>,
+    /// Where the quota's count came from: `table` or `text` (`None`: recorded before this
+    /// was kept), the table row's name or the words read, and whether it is sure enough
+    /// for a price per unit.
+    pub quota_source: Option<String>,
+    pub quota_label: Option<String>,
+    pub quota_sure: bool,
 }
 
 /// One pending `changed` alert: a flagged notice changed, lost the matched words, was
@@ -72,6 +80,8 @@ pub struct ChangeItem {
     pub title: String,
     pub agency_name: Option<String>,
     pub url: Option<String>,
+    /// The notice's currency, for the amounts its changes name.
+    pub currency: Option<String>,
     pub events: Vec<ChangeEvent>,
 }
 
@@ -175,7 +185,7 @@ const ITEM_SELECT: &str = "
                WHERE me.notice_id = n.id AND o.source_id = n.source_id
                  AND (o.kind = 'plan') <> (n.kind = 'plan')
                ORDER BY o.id LIMIT 5) o),
-           m.reasons
+           m.reasons, d.sha256, m.quota_source, m.quota_label, COALESCE(m.quota_sure, 0)
     FROM alerts a
     JOIN matches m ON m.id = a.match_id
     JOIN notices n ON n.id = m.notice_id
@@ -227,6 +237,10 @@ fn item_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertItem> {
             .get::<_, Option<String>>(31)?
             .and_then(|j| serde_json::from_str::<Vec<String>>(&j).ok())
             .unwrap_or_default(),
+        document_sha256: r.get(32)?,
+        quota_source: r.get(33)?,
+        quota_label: r.get(34)?,
+        quota_sure: r.get(35)?,
     })
 }
 
@@ -264,12 +278,33 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// The last slot of `recipient`'s digest schedule whose digests were handed over (UTC,
+    /// RFC 3339), if any.
+    pub fn digest_slot(&self, recipient: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT slot FROM digest_slots WHERE recipient = ?1")?
+            .query_row(params![recipient], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Record that `recipient`'s digests of the slot at `slot` were handed over.
+    pub fn record_digest_slot(&self, recipient: &str, slot: &str) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO digest_slots (recipient, slot, sent_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(recipient) DO UPDATE SET slot = excluded.slot, sent_at = excluded.sent_at",
+            )?
+            .execute(params![recipient, slot, now()])?;
+        Ok(())
+    }
+
     /// A recipient's pending `changed` alerts, by notice. A payload that is not a list of
     /// known events (the database's checks keep such rows out) is an error naming the alert.
     pub fn pending_changes(&self, recipient: &str) -> Result<Vec<ChangeItem>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT a.id, a.notice_id, n.number, n.title, COALESCE(ag.name_ru, ag.name_kk, ag.name_en),
-                    n.url, a.payload
+                    n.url, a.payload, n.currency
              FROM alerts a JOIN notices n ON n.id = a.notice_id
              LEFT JOIN agencies ag ON ag.id = n.agency_id
              WHERE a.recipient = ?1 AND a.status = ?2 AND a.kind = ?3
@@ -296,6 +331,7 @@ impl Store {
                     title: r.get(3)?,
                     agency_name: r.get(4)?,
                     url: r.get(5)?,
+                    currency: r.get(7)?,
                     events,
                 })
             },

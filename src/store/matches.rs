@@ -44,6 +44,11 @@ pub struct NewMatch {
     pub quota_kind: Option<QuotaKind>,
     pub quota_count: Option<i64>,
     pub quota_period: Option<Period>,
+    /// Where the main quota's count came from: `table` or `text` (see
+    /// `rules::provenance`), the row's name or the words, and whether it is sure.
+    pub quota_source: Option<&'static str>,
+    pub quota_label: Option<String>,
+    pub quota_sure: Option<bool>,
     /// What the second opinion said (JSON array of strings), if anything.
     pub reasons_json: Option<String>,
 }
@@ -202,6 +207,9 @@ impl Store {
                 version,
                 at,
                 m.reasons_json,
+                m.quota_source,
+                m.quota_label,
+                m.quota_sure,
             ];
             match existing {
                 Some(_) => {
@@ -210,7 +218,8 @@ impl Store {
                             severity_rank = ?7, score = ?8, evidence = ?9, evidence_start = ?10,
                             match_start = ?11, match_end = ?12, quotas = ?13, quota_kind = ?14,
                             quota_count = ?15, quota_period = ?16, ruleset_version = ?17,
-                            last_seen_at = ?18, retracted_at = NULL, reasons = ?19
+                            last_seen_at = ?18, retracted_at = NULL, reasons = ?19,
+                            quota_source = ?20, quota_label = ?21, quota_sure = ?22
                          WHERE target = ?4 AND rule_id = ?5",
                     )?
                     .execute(fields)?;
@@ -220,8 +229,9 @@ impl Store {
                         "INSERT INTO matches (notice_id, lot_id, document_id, target, rule_id, severity,
                             severity_rank, score, evidence, evidence_start, match_start, match_end, quotas,
                             quota_kind, quota_count, quota_period, ruleset_version, first_flagged_at, last_seen_at,
-                            reasons)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18, ?19)",
+                            reasons, quota_source, quota_label, quota_sure)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18, ?19,
+                            ?20, ?21, ?22)",
                     )?
                     .execute(fields)?;
                     let match_id = tx.last_insert_rowid();

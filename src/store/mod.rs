@@ -95,6 +95,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "018_match_reasons",
         include_str!("migrations/018_match_reasons.sql"),
     ),
+    (
+        "019_digest_provenance_and_slots",
+        include_str!("migrations/019_digest_provenance_and_slots.sql"),
+    ),
 ];
 
 /// The number of a migration: the digits its name starts with ("016_plans" is 16).

@@ -1186,6 +1186,9 @@ mod tests {
             quota_kind: None,
             quota_count: None,
             quota_period: None,
+            quota_source: None,
+            quota_label: None,
+            quota_sure: None,
             reasons_json: None,
         };
         let route = |_: Routable<'_>| vec!["desk@x.kz".to_string()];

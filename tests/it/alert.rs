@@ -32,6 +32,7 @@ pub(crate) fn rules() -> HashMap<String, RuleText> {
             RuleText {
                 title: "Fake accounts for commenting".into(),
                 why: "The buyer pays for accounts that pretend to be citizens: opinion bought with public money.".into(),
+                ..RuleText::default()
             },
         ),
         (
@@ -39,6 +40,7 @@ pub(crate) fn rules() -> HashMap<String, RuleText> {
             RuleText {
                 title: "Paid comments".into(),
                 why: "A quota of comments to be posted is a comment farm.".into(),
+                ..RuleText::default()
             },
         ),
     ])
@@ -165,6 +167,9 @@ pub(crate) fn seed(store: &mut Store, t: &Tender, recipients: &[&str], baseline:
         quota_kind: t.quota.map(|q| q.0.parse().unwrap()),
         quota_count: t.quota.map(|q| q.1),
         quota_period: None,
+        quota_source: t.quota.map(|_| "text"),
+        quota_label: t.quota.map(|_| t.phrase.to_string()),
+        quota_sure: t.quota.map(|_| true),
         reasons_json: None,
     };
     let to: Vec<String> = recipients.iter().map(|r| r.to_string()).collect();
@@ -179,13 +184,7 @@ pub(crate) fn count(store: &Store, sql: &str) -> i64 {
 }
 
 fn send(store: &mut Store, cfg: &Config) -> SendReport {
-    block(send_pending(
-        store,
-        cfg,
-        &rules(),
-        &SendOptions { dry_run: false },
-    ))
-    .unwrap()
+    block(send_pending(store, cfg, &rules(), &SendOptions::default())).unwrap()
 }
 
 fn maildir(dir: &Path) -> PathBuf {
@@ -749,7 +748,10 @@ fn baseline_alerts_are_never_mailed_and_a_dry_run_marks_nothing() {
         &mut store,
         &cfg,
         &rules(),
-        &SendOptions { dry_run: true },
+        &SendOptions {
+            dry_run: true,
+            ..SendOptions::default()
+        },
     ))
     .unwrap();
     assert_eq!(preview.previews.len(), 1);
@@ -1410,4 +1412,328 @@ fn a_second_opinion_flag_is_stored_with_its_words_and_mailed_with_them() {
         out.contains("second-opinion") && out.contains("исполн +"),
         "{out}"
     );
+}
+
+fn send_at(store: &mut Store, cfg: &Config, now: chrono::DateTime<chrono::Utc>) -> SendReport {
+    block(send_pending(
+        store,
+        cfg,
+        &rules(),
+        &SendOptions {
+            dry_run: false,
+            now: Some(now),
+        },
+    ))
+    .unwrap()
+}
+
+/// The time on a test clock started at `at` (src/clock.rs), in UTC.
+fn clock_at(at: &str) -> chrono::DateTime<chrono::Utc> {
+    use tenderscan::clock::Clock;
+    tenderscan::clock::TestClock::parse(at)
+        .unwrap()
+        .now()
+        .with_timezone(&chrono::Utc)
+}
+
+/// A `daily 08:00` recipient gets one digest a slot, with everything found since: not one
+/// a run; a slot whose digest the server did not take is tried again by the next run, and
+/// each alert still goes exactly once. An `each-run` recipient beside it gets every run's.
+#[test]
+fn a_daily_recipient_gets_one_digest_a_day_at_its_hour_each_alert_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let (_, path) = config(dir.path(), Some(port), false, 5);
+    let src = std::fs::read_to_string(&path).unwrap().replace(
+        "language = \"ru\"\n",
+        "language = \"ru\"\nschedule = \"daily 08:00\"\n",
+    );
+    std::fs::write(&path, src).unwrap();
+    let cfg = Config::load(&path).unwrap();
+    let mut store = Store::open(&cfg.database.path).unwrap();
+    let server = SmtpServer::start_on(port, &maildir(dir.path()), Faults::default());
+    let to_ru = |files: &[PathBuf]| files.iter().filter(|f| to_of(f) == RU).count();
+
+    // Monday 07:00 Almaty: nothing was ever sent to RU, so the last slot (Sunday 08:00) is due.
+    seed(&mut store, &tender("2001"), &[EN, RU], false);
+    let r = send_at(&mut store, &cfg, clock_at("2026-03-02T07:00:00+05:00"));
+    assert_eq!((r.digests_sent, r.alerts_sent), (2, 2), "{r:?}");
+    // 07:30 and 07:59: found and queued, but RU's slot was served; EN gets each run's.
+    seed(&mut store, &tender("2002"), &[EN, RU], false);
+    let r = send_at(&mut store, &cfg, clock_at("2026-03-02T07:30:00+05:00"));
+    assert_eq!((r.digests_sent, r.alerts_sent), (1, 1), "{r:?}");
+    seed(&mut store, &tender("2003"), &[EN, RU], false);
+    let r = send_at(&mut store, &cfg, clock_at("2026-03-02T07:59:00+05:00"));
+    assert_eq!((r.digests_sent, r.alerts_sent), (1, 1), "{r:?}");
+    let files = server.wait_for(4, Duration::from_secs(5));
+    assert_eq!((files.len(), to_ru(&files)), (4, 1));
+    assert_eq!(
+        count(
+            &store,
+            &format!("SELECT count(*) FROM alerts WHERE recipient = '{RU}' AND status = 'pending'")
+        ),
+        2
+    );
+
+    // 08:00: the server is down; the slot is not done, the alerts stay queued.
+    drop(server);
+    let r = send_at(&mut store, &cfg, clock_at("2026-03-02T08:00:05+05:00"));
+    assert_eq!(r.digests_sent, 0, "{r:?}");
+    assert_eq!(r.failed.len(), 1, "{r:?}");
+    // 08:10: up again; one digest with both, once.
+    let server = SmtpServer::start_on(port, &maildir(dir.path()), Faults::default());
+    let r = send_at(&mut store, &cfg, clock_at("2026-03-02T08:10:00+05:00"));
+    assert_eq!((r.digests_sent, r.alerts_sent), (1, 2), "{r:?}");
+    let files = server.wait_for(5, Duration::from_secs(5));
+    let ru: Vec<&PathBuf> = files.iter().filter(|f| to_of(f) == RU).collect();
+    assert_eq!(ru.len(), 2, "{files:?}");
+    let texts: Vec<String> = ru
+        .iter()
+        .map(|f| parse_mime(f).part("text/plain").to_string())
+        .collect();
+    let second = texts.iter().find(|t| t.contains("№2002")).unwrap();
+    assert!(
+        second.contains("№2003") && !second.contains("№2001\n"),
+        "{second}"
+    );
+    // later that day: new alerts wait for Tuesday 08:00
+    seed(&mut store, &tender("2004"), &[RU], false);
+    let r = send_at(&mut store, &cfg, clock_at("2026-03-02T20:00:00+05:00"));
+    assert_eq!(r, SendReport::default());
+    let r = send_at(&mut store, &cfg, clock_at("2026-03-03T08:00:00+05:00"));
+    assert_eq!((r.digests_sent, r.alerts_sent), (1, 1), "{r:?}");
+    assert_eq!(
+        count(&store, "SELECT count(*) FROM alerts WHERE status <> 'sent'"),
+        0
+    );
+    // every alert went in exactly one digest
+    assert_eq!(
+        count(
+            &store,
+            "SELECT count(*) FROM alerts WHERE digest_id IS NULL"
+        ),
+        0
+    );
+}
+
+/// Through the real rules: a count read from a volume table is stored with its row and
+/// mailed with where it came from; a count whose source is not known (a match recorded
+/// before it was kept) gets no price per unit.
+#[test]
+fn the_digest_says_where_a_count_came_from_and_prices_only_sure_counts() {
+    use tenderscan::pipeline::{self, RunOptions, StopFlag};
+    let dir = tempfile::tempdir().unwrap();
+    let (cfg, _) = config(dir.path(), None, false, 5);
+    let mut store = Store::open(&cfg.database.path).unwrap();
+    let source = store
+        .ensure_source("goszakup", "goszakup", "https://ows.goszakup.gov.kz")
+        .unwrap();
+    let rec = |id: &str, text: &str| NoticeRecord {
+        external_id: id.into(),
+        number: Some(format!("{id}-1")),
+        title: "Информационное сопровождение".into(),
+        amount: Some(5_400_000.0),
+        currency: Some("KZT".into()),
+        url: Some(format!("https://goszakup.gov.kz/ru/announce/index/{id}")),
+        lots: vec![LotRecord {
+            external_id: format!("{id}-lot"),
+            number: Some(format!("{id}-ЗЦП1")),
+            title: Some("Услуги".into()),
+            description: Some(text.into()),
+            amount: Some(5_400_000.0),
+            ..LotRecord::default()
+        }],
+        ..NoticeRecord::default()
+    };
+    let table = "Ведение страниц акимата в социальных сетях.\n\
+                 № | Наименование | Ед. изм. | Кол-во в месяц\n\
+                 1 | Комментарии | шт. | 900\n";
+    let words = "Исполнитель обеспечивает создание четырёх фейковых аккаунтов для комментирования публикаций.";
+    store
+        .store_page(source, &[rec("3001", table), rec("3002", words)], None)
+        .unwrap();
+    let rules = tenderscan::rules::RuleSet::builtin().unwrap();
+    let (opts, stop) = (RunOptions::default(), StopFlag::default());
+    let ctx = pipeline::Run {
+        cfg: &cfg,
+        rules: &rules,
+        opts: &opts,
+        stop: &stop,
+        watches: &[],
+    };
+    let mut counts = tenderscan::store::RunCounts::default();
+    pipeline::scan(ctx, &mut store, true, &mut counts).unwrap();
+    assert_eq!(
+        count(
+            &store,
+            "SELECT count(*) FROM matches WHERE quota_count = 900 AND quota_source = 'table' \
+             AND quota_label = 'Комментарии' AND quota_sure = 1"
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            &store,
+            "SELECT count(*) FROM matches WHERE quota_count = 4 AND quota_source = 'text' AND quota_sure = 1"
+        ),
+        1
+    );
+    let preview = |store: &mut Store| {
+        let r = block(send_pending(
+            store,
+            &cfg,
+            &pipeline::rule_texts(&rules),
+            &SendOptions {
+                dry_run: true,
+                ..SendOptions::default()
+            },
+        ))
+        .unwrap();
+        r.previews
+            .into_iter()
+            .find(|p| p.starts_with(&format!("To: {RU}")))
+            .unwrap()
+    };
+    let ru = preview(&mut store);
+    assert!(
+        ru.contains("Откуда число: из таблицы объёмов, строка «Комментарии», 900 в месяц"),
+        "{ru}"
+    );
+    assert!(
+        ru.contains("Цена: 5 400 000 KZT за 4 аккаунта: 1 350 000 KZT за аккаунт"),
+        "{ru}"
+    );
+    assert!(
+        ru.contains("Откуда число: из текста: «четырёх фейковых аккаунтов»"),
+        "{ru}"
+    );
+    assert!(
+        ru.contains("Фейковые, бот- или подставные аккаунты"),
+        "{ru}"
+    );
+    // a match recorded before provenance was kept: the count is shown, not divided
+    store
+        .conn()
+        .execute(
+            "UPDATE matches SET quota_source = NULL, quota_label = NULL, quota_sure = NULL",
+            [],
+        )
+        .unwrap();
+    let old = preview(&mut store);
+    assert!(!old.contains("1 350 000"), "{old}");
+    assert!(
+        old.contains("Объём: 4 аккаунта (число не наверняка: цену за единицу не считаем)"),
+        "{old}"
+    );
+    assert!(!old.contains("Откуда число"), "{old}");
+}
+
+/// The binary reads the schedule's time from the clock (`TENDERSCAN_TEST_CLOCK`): `alert`
+/// before the slot leaves the alerts queued, `status` says why, `alert` after it sends.
+#[test]
+fn the_binary_holds_a_daily_recipients_alerts_until_its_hour_and_status_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let server = SmtpServer::start_on(port, &maildir(dir.path()), Faults::default());
+    let (_, path) = binary_config(dir.path(), port, &[EN], "");
+    let src = std::fs::read_to_string(&path).unwrap().replace(
+        "language = \"en\"\n",
+        "language = \"en\"\nschedule = \"daily 08:00\"\n",
+    );
+    std::fs::write(&path, src).unwrap();
+    let cfg = Config::load(&path).unwrap();
+    let mut store = Store::open(&cfg.database.path).unwrap();
+    let at = |clock: &str, args: &[&str]| {
+        let out = crate::util::tenderscan(dir.path())
+            .env("TENDERSCAN_TEST_CLOCK", clock)
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    seed(&mut store, &tender("4001"), &[EN], false);
+    let (code, _) = at("2026-03-02T07:00:00+05:00", &["alert"]);
+    assert_eq!(code, 0);
+    assert_eq!(server.wait_for(1, Duration::from_secs(5)).len(), 1);
+    seed(&mut store, &tender("4002"), &[EN], false);
+    let (code, _) = at("2026-03-02T07:30:00+05:00", &["alert"]);
+    assert_eq!(code, 0);
+    assert_eq!(server.wait_for(2, Duration::from_millis(500)).len(), 1);
+    let (_, status) = at("2026-03-02T07:31:00+05:00", &["status"]);
+    assert!(
+        status.contains("pending 1  failed 0  unconfirmed 0  (schedule daily 08:00, Almaty time)"),
+        "{status}"
+    );
+    let (code, _) = at("2026-03-02T08:00:30+05:00", &["alert"]);
+    assert_eq!(code, 0);
+    let files = server.wait_for(2, Duration::from_secs(5));
+    assert_eq!(files.len(), 2);
+    assert_eq!(
+        db_count(
+            &dir.path().join("t.db"),
+            "SELECT count(*) FROM alerts WHERE status <> 'sent'"
+        ),
+        0
+    );
+}
+
+/// A digest of 100 notices: the HTML part stays under Gmail's 102 KB clipping limit, the
+/// notices past the budget are one line each, and every finding arrives as a CSV attachment
+/// a strict reader finds no defect in, its formula-like cells made text.
+#[test]
+fn a_large_digest_arrives_under_the_clipping_limit_with_every_finding_as_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = SmtpServer::start(&maildir(dir.path()));
+    let (cfg, _) = config(dir.path(), Some(server.port), false, 10);
+    let mut store = Store::open(&cfg.database.path).unwrap();
+    for n in 0..100 {
+        // `Tender` holds `&'static str` ids: a hundred leaked in a test
+        let id: &'static str = Box::leak(format!("{}", 6000 + n).into_boxed_str());
+        let t = Tender {
+            title: format!(
+                "=HYPERLINK(\"http://x\") Услуги №{id} {}",
+                "информационного сопровождения ".repeat(6)
+            ),
+            text: format!(
+                "Техническое задание: {} создание четырёх фейковых аккаунтов для комментирования публикаций",
+                "исполнитель обеспечивает подготовку материалов ".repeat(4)
+            ),
+            ..tender(id)
+        };
+        seed(&mut store, &t, &[EN], false);
+    }
+    let report = send(&mut store, &cfg);
+    assert_eq!(
+        (report.digests_sent, report.alerts_sent),
+        (1, 100),
+        "{report:?}"
+    );
+    let files = server.wait_for(1, Duration::from_secs(10));
+    let m = parse_mime(&files[0]);
+    assert!(m.defects.is_empty(), "{:?}", m.defects);
+    assert_eq!(m.content_type, "multipart/mixed");
+    let html = m.part("text/html");
+    assert!(html.len() < 102 * 1024, "{} bytes of HTML", html.len());
+    assert!(
+        html.contains("More notices, one line each"),
+        "the budget was not reached"
+    );
+    let csv = m.part("text/csv");
+    assert_eq!(csv.lines().count(), 101);
+    assert!(
+        csv.contains("'=HYPERLINK(\"\"http://x\"\")"),
+        "{}",
+        &csv[..800]
+    );
+    for n in 0..100 {
+        let id = format!("№{}", 6000 + n);
+        assert!(csv.contains(&id), "{id} not in the CSV");
+        assert!(
+            m.part("text/plain").contains(&id),
+            "{id} not in the text part"
+        );
+    }
 }

@@ -219,13 +219,7 @@ fn telegram_section(port: u16) -> String {
 }
 
 fn send(store: &mut Store, cfg: &Config) -> SendReport {
-    block(send_pending(
-        store,
-        cfg,
-        &rules(),
-        &SendOptions { dry_run: false },
-    ))
-    .unwrap()
+    block(send_pending(store, cfg, &rules(), &SendOptions::default())).unwrap()
 }
 
 fn hostile(id: &'static str) -> Tender {
@@ -344,7 +338,10 @@ fn a_blocked_bot_is_a_clear_error_and_the_alerts_wait_for_the_next_run() {
         &mut store,
         &cfg,
         &rules(),
-        &SendOptions { dry_run: true },
+        &SendOptions {
+            dry_run: true,
+            ..SendOptions::default()
+        },
     ))
     .unwrap();
     assert_eq!(dry.previews.len(), 1, "{dry:?}");

@@ -322,7 +322,11 @@ async fn an_edited_specification_is_a_new_version_and_one_changed_alert() {
         text.contains("== CHANGED SINCE YOU WERE TOLD (1) =="),
         "{text}"
     );
-    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    // the day in words, in Almaty (where the digest's reader is)
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Almaty)
+        .format("%-d %B %Y")
+        .to_string();
     assert!(
         text.contains(&format!(
             "the phrase 'фейковых аккаунтов' was removed from the technical specification (techspec_5001.docx) on {today}"
@@ -330,7 +334,7 @@ async fn an_edited_specification_is_a_new_version_and_one_changed_alert() {
         "{text}"
     );
     assert!(
-        text.contains("document removed techspec_5001.docx"),
+        text.contains("the document «techspec_5001.docx» removed"),
         "{text}"
     );
     let html = m.part("text/html");
@@ -460,7 +464,7 @@ async fn a_specification_replaced_under_the_same_url_is_fetched_again_and_told()
     assert_eq!(files.len(), 2);
     let text = parse_mime(&files[1]).part("text/plain").to_string();
     assert!(
-        text.contains("deadline: \"2026-11-30 18:00:00\" -> \"2026-12-07 18:00:00\""),
+        text.contains("the deadline changed from 30 November 2026 18:00 to 7 December 2026 18:00"),
         "{text}"
     );
 }

@@ -127,6 +127,9 @@ fn seed(store: &mut Store, rec: NoticeRecord, spec_text: &str, flags: &[Flag<'_>
             quota_kind: f.quota.map(|q| q.0.parse().unwrap()),
             quota_count: f.quota.map(|q| q.1),
             quota_period: f.quota.and_then(|q| q.2.map(|p| p.parse().unwrap())),
+            quota_source: None,
+            quota_label: None,
+            quota_sure: None,
             reasons_json: None,
         })
         .collect();

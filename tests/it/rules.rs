@@ -182,7 +182,39 @@ fn builtin_rule_ids_and_severities() {
     for r in rs.rules() {
         assert_eq!(r.origin, "builtin.toml");
         assert!(r.line > 0 && !r.why.is_empty() && !r.title.is_empty());
+        // every built-in rule is worded in the three digest languages
+        let t = &r.translations;
+        for (what, text) in [
+            ("title.ru", &t.title_ru),
+            ("title.kk", &t.title_kk),
+            ("why.ru", &t.why_ru),
+            ("why.kk", &t.why_kk),
+        ] {
+            let text = text
+                .as_deref()
+                .unwrap_or_else(|| panic!("{}: no {what}", r.id));
+            assert!(
+                text.chars()
+                    .any(|c| ('а'..='я').contains(&c.to_lowercase().next().unwrap_or(c))),
+                "{}: {what} is not Cyrillic: {text}",
+                r.id
+            );
+            assert_ne!(text, r.title.as_str(), "{}: {what} is the English", r.id);
+        }
+        assert_ne!(t.title_ru, t.title_kk, "{}", r.id);
     }
+    let o = RuleSet::builtin()
+        .unwrap()
+        .with_second_opinion(tenderscan::rules::Model::builtin().unwrap())
+        .unwrap();
+    let r = o.get("second-opinion").unwrap();
+    assert!(
+        r.title_in("ru").starts_with("Похоже на заказ"),
+        "{}",
+        r.title_in("ru")
+    );
+    assert!(r.why_in("kk").contains("модель"));
+    assert_eq!(r.title_in("en"), r.title);
     assert_eq!(rs.version().len(), 16);
     assert_eq!(rs.version(), RuleSet::builtin().unwrap().version());
 }
@@ -215,6 +247,41 @@ fn err(src: &str) -> String {
 }
 
 const HEAD: &str = "[[rule]]\nid = \"ok-rule\"\ntitle = \"t\"\nseverity = \"low\"\nwhy = \"w\"\nphrases = [\"аккаунт\"]\n\n";
+
+/// `title` and `why` are a string (English) or a table of languages, English required as
+/// the fallback; a digest language the file does not give falls back to English.
+#[test]
+fn titles_and_whys_are_translatable_with_english_the_fallback() {
+    let src = "[[rule]]\nid = \"tr\"\ntitle.en = \"Fake accounts\"\ntitle.ru = \"Фейковые аккаунты\"\nseverity = \"low\"\nwhy.en = \"W\"\nwhy.kk = \"Жалған\"\nphrases = [\"аккаунт\"]\n";
+    let rs = RuleSet::from_toml_str(src, "rules.toml").unwrap();
+    let r = rs.get("tr").unwrap();
+    assert_eq!(r.title, "Fake accounts");
+    assert_eq!(r.title_in("ru"), "Фейковые аккаунты");
+    assert_eq!(r.title_in("kk"), "Fake accounts");
+    assert_eq!(r.why_in("kk"), "Жалған");
+    assert_eq!(r.why_in("ru"), "W");
+    // the plain form is English
+    let plain = RuleSet::from_toml_str(HEAD, "rules.toml").unwrap();
+    assert_eq!(plain.get("ok-rule").unwrap().title_in("ru"), "t");
+    let e = err(
+        "[[rule]]\nid = \"tr\"\ntitle.ru = \"Фейк\"\nseverity = \"low\"\nwhy = \"w\"\nphrases = [\"аккаунт\"]\n",
+    );
+    assert!(
+        e.starts_with("rules.toml:3: rule `tr`: `title.en` is missing"),
+        "{e}"
+    );
+    let e = err(
+        "[[rule]]\nid = \"tr\"\ntitle = \"t\"\nseverity = \"low\"\nwhy.en = \"w\"\nwhy.de = \"x\"\nphrases = [\"аккаунт\"]\n",
+    );
+    assert!(
+        e.contains("`why.de`: no such language (en, ru or kk)"),
+        "{e}"
+    );
+    let e = err(
+        "[[rule]]\nid = \"tr\"\ntitle = \"t\"\nseverity = \"low\"\nwhy.en = \"w\"\nwhy.ru = \"\"\nphrases = [\"аккаунт\"]\n",
+    );
+    assert!(e.contains("`why` must be one non-empty line"), "{e}");
+}
 
 #[test]
 fn rule_file_errors_name_file_line_and_rule() {

@@ -179,6 +179,9 @@ fn seeded(dir: &Path) {
         quota_kind: Some(QuotaKind::Accounts),
         quota_count: Some(4),
         quota_period: None,
+        quota_source: None,
+        quota_label: None,
+        quota_sure: None,
         reasons_json: None,
     }];
     store

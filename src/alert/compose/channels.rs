@@ -7,7 +7,7 @@
 //! a Telegram block over [`MAX_PIECE_CHARS`] (a notice too long for it is told briefly).
 
 use super::escape::{clean_inline, evidence_parts, h, header_text, safe_url};
-use super::i18n::{deadline_line, event_line, labels, money, price_line, sev_index};
+use super::i18n::{deadline_line, event_line, labels, money, price_line, quota_source, sev_index};
 use super::{
     MAX_AGENCY_CHARS, MAX_FIELD_CHARS, MAX_TITLE_CHARS, agency_line, found_in, group, plan_line,
     rule_title,
@@ -42,7 +42,7 @@ pub(crate) struct Piece {
 }
 
 fn side(s: &str, tail: bool) -> String {
-    super::escape::clip(s, EVIDENCE_SIDE_CHARS, tail)
+    super::escape::clip_words(s, EVIDENCE_SIDE_CHARS, tail)
 }
 
 /// The pieces of a digest: changed notices first, then new findings, most severe first,
@@ -71,7 +71,11 @@ pub(crate) fn pieces(
                 h(&header_text(a, MAX_AGENCY_CHARS))
             );
         }
-        let events: Vec<String> = c.events.iter().map(|e| event_line(lang, e)).collect();
+        let events: Vec<String> = c
+            .events
+            .iter()
+            .map(|e| event_line(lang, e, c.currency.as_deref()))
+            .collect();
         for e in &events {
             let _ = writeln!(html, "• {}", h(e));
         }
@@ -122,7 +126,7 @@ pub(crate) fn pieces(
         let mut html = format!(
             "<b>{}</b> · {}\n",
             h(&sev),
-            h(rule_title(rules, &first.rule_id))
+            h(rule_title(rules, &first.rule_id, lang))
         );
         let _ = writeln!(html, "{}", title_html(&title, link.as_deref()));
         if let Some(a) = agency_line(first, l) {
@@ -149,23 +153,39 @@ pub(crate) fn pieces(
             );
         }
         let mut findings = Vec::new();
-        for it in &g.items {
+        // each quoted sentence once, with every rule that found it
+        for q in g.quotes() {
+            let it = q[0];
             let (a, m, b) = evidence_parts(it);
+            let mut titles: Vec<String> = Vec::new();
+            for i in &q {
+                let t = format!(
+                    "<b>{}</b> ({})",
+                    h(rule_title(rules, &i.rule_id, lang)),
+                    h(l.severity[sev_index(i.severity)])
+                );
+                if !titles.contains(&t) {
+                    titles.push(t);
+                }
+            }
             let _ = writeln!(
                 html,
-                "\n<b>{}</b> ({})\n{}: {}",
-                h(rule_title(rules, &it.rule_id)),
-                h(l.severity[sev_index(it.severity)]),
+                "\n{}\n{}: {}",
+                titles.join("; "),
                 h(l.found_in),
                 h(&found_in(it, l))
             );
-            if let Some((priced, p)) = price_line(lang, it) {
-                let _ = writeln!(
-                    html,
-                    "{}: {}",
-                    h(if priced { l.price } else { l.quota }),
-                    h(&p)
-                );
+            let mut prices: Vec<String> = Vec::new();
+            for i in &q {
+                if let Some((priced, p)) = price_line(lang, i) {
+                    let line = format!("{}: {}", h(if priced { l.price } else { l.quota }), h(&p));
+                    if !prices.contains(&line) {
+                        prices.push(line);
+                    }
+                }
+            }
+            for line in prices {
+                let _ = writeln!(html, "{line}");
             }
             let _ = writeln!(
                 html,
@@ -174,23 +194,28 @@ pub(crate) fn pieces(
                 h(&m),
                 h(&side(b.trim_end(), false))
             );
-            if it.by_ocr {
+            if q.iter().any(|i| i.by_ocr) {
                 let _ = writeln!(html, "<i>{}</i>", h(l.by_ocr));
             }
-            if it.retracted {
+            if q.iter().all(|i| i.retracted) {
                 let _ = writeln!(html, "<i>{}</i>", h(l.retracted));
             }
-            findings.push(json!({
-                "alert_id": it.alert_id,
-                "rule_id": clean_inline(&it.rule_id),
-                "rule_title": clean_inline(rule_title(rules, &it.rule_id)),
-                "severity": it.severity.to_string(),
-                "found_in": found_in(it, l),
-                "evidence": clean_inline(&format!("{a}{m}{b}")),
-                "matched": clean_inline(&m),
-                "by_ocr": it.by_ocr,
-                "retracted": it.retracted,
-            }));
+            for it in q {
+                let (a, m, b) = evidence_parts(it);
+                findings.push(json!({
+                    "alert_id": it.alert_id,
+                    "rule_id": clean_inline(&it.rule_id),
+                    "rule_title": clean_inline(rule_title(rules, &it.rule_id, lang)),
+                    "severity": it.severity.to_string(),
+                    "found_in": found_in(it, l),
+                    "evidence": clean_inline(&format!("{a}{m}{b}")),
+                    "matched": clean_inline(&m),
+                    "by_ocr": it.by_ocr,
+                    "retracted": it.retracted,
+                    "document_sha256": super::text::sha(it),
+                    "quota_source": quota_source(lang, it),
+                }));
+            }
         }
         let page_link = page(first.notice_id).as_deref().and_then(safe_url);
         if let Some(p) = &page_link {
@@ -200,7 +225,7 @@ pub(crate) fn pieces(
             let mut b = format!(
                 "<b>{}</b> · {}\n{}",
                 h(&sev),
-                h(&header_text(rule_title(rules, &first.rule_id), 200)),
+                h(&header_text(rule_title(rules, &first.rule_id, lang), 200)),
                 title_html(&header_text(&title, 200), link.as_deref())
             );
             if let Some(p) = &page_link {
@@ -288,6 +313,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_sentence_two_rules_found_is_quoted_once_in_a_telegram_block() {
+        let a = super::super::tests::item();
+        let mut b = a.clone();
+        b.alert_id = 2;
+        b.rule_id = "comment-quota".into();
+        let p = pieces(&[a, b], &[], &[], &HashMap::new(), Language::Ru, &|_| None);
+        assert_eq!(p.len(), 1);
+        assert_eq!(
+            p[0].html.matches("<blockquote>").count(),
+            1,
+            "{}",
+            p[0].html
+        );
+        assert!(
+            p[0].html
+                .contains("<b>comment-quota</b> (высокая); <b>fake-accounts</b> (высокая)"),
+            "{}",
+            p[0].html
+        );
+        // the webhook keeps one finding a rule
+        assert_eq!(p[0].json["findings"].as_array().unwrap().len(), 2);
+    }
+
+    #[test]
     fn telegram_blocks_escape_notice_text_and_fit_the_limit() {
         let mut it = super::super::tests::item();
         it.title = "<b onclick=x>Tender & \"co\"</b>".into();
@@ -319,6 +368,7 @@ mod tests {
     fn blocks_link_the_newsrooms_page_when_there_is_one() {
         let it = super::super::tests::item();
         let change = ChangeItem {
+            currency: None,
             alert_id: 2,
             notice_id: 5,
             notice_number: None,

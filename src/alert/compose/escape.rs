@@ -108,31 +108,139 @@ pub(super) fn clip(s: &str, n: usize, tail: bool) -> String {
     }
 }
 
-/// The evidence as (before, matched, after), cleaned and clipped; without a usable span
-/// the whole evidence is `before`.
+/// At most about `n` characters of `s`, from its end (`tail`) or its start, cut at a word
+/// boundary (never inside a word) with an ellipsis where anything was cut.
+pub(super) fn clip_words(s: &str, n: usize, tail: bool) -> String {
+    if s.chars().count() <= n {
+        return s.to_string();
+    }
+    if tail {
+        let skip = s.chars().count() - n;
+        let start = s.char_indices().nth(skip).map_or(s.len(), |(i, _)| i);
+        // the cut is inside a word unless a space is at it or just before it
+        let at_word = s[..start].ends_with(char::is_whitespace)
+            || s[start..].starts_with(char::is_whitespace);
+        let from = if at_word {
+            start
+        } else {
+            s[start..]
+                .find(char::is_whitespace)
+                .map_or(s.len(), |k| start + k)
+        };
+        format!("…{}", s[from..].trim_start())
+    } else {
+        let end = s.char_indices().nth(n).map_or(s.len(), |(i, _)| i);
+        let at_word =
+            s[end..].starts_with(char::is_whitespace) || s[..end].ends_with(char::is_whitespace);
+        let to = if at_word {
+            end
+        } else {
+            s[..end].rfind(char::is_whitespace).unwrap_or(0)
+        };
+        format!("{}…", s[..to].trim_end())
+    }
+}
+
+/// Evidence this long (characters) may have been cut from a longer sentence by the
+/// engine (which keeps at most 300), so its edges may be inside a word.
+const EVIDENCE_MAY_BE_CUT: usize = 290;
+
+/// Drop a partial word at the start (`tail`: of the text before the match) or at the end
+/// of evidence the engine may have cut, with an ellipsis. The words are kept when the
+/// edge is at a word or sentence boundary.
+fn trim_cut_edge(s: &str, at_start: bool) -> String {
+    if at_start {
+        match s.chars().next() {
+            Some(c) if c.is_alphanumeric() && !c.is_uppercase() => {
+                match s.find(char::is_whitespace) {
+                    Some(k) => format!("…{}", s[k..].trim_start()),
+                    None => "…".to_string(),
+                }
+            }
+            _ => s.to_string(),
+        }
+    } else {
+        match s.chars().next_back() {
+            Some(c) if c.is_alphanumeric() => match s.rfind(char::is_whitespace) {
+                Some(k) => format!("{}…", s[..k].trim_end()),
+                None => "…".to_string(),
+            },
+            _ => s.to_string(),
+        }
+    }
+}
+
+/// The evidence as (before, matched, after), cleaned and clipped at word boundaries with
+/// an ellipsis (never inside a word); without a usable span the whole evidence is
+/// `before`.
 pub(super) fn evidence_parts(item: &AlertItem) -> (String, String, String) {
+    let may_be_cut = item.evidence.chars().count() >= EVIDENCE_MAY_BE_CUT;
     match split_evidence(
         &item.evidence,
         item.evidence_start,
         item.match_start,
         item.match_end,
     ) {
-        Some((a, m, b)) => (
-            clip(&clean_inline(a), 400, true),
-            clip(&clean_inline(m), 300, false),
-            clip(&clean_inline(b), 400, false),
-        ),
-        None => (
-            clip(&clean_inline(&item.evidence), 800, false),
-            String::new(),
-            String::new(),
-        ),
+        Some((a, m, b)) => {
+            let (mut a, mut b) = (clean_inline(a), clean_inline(b));
+            if may_be_cut {
+                if !a.trim().is_empty() {
+                    a = trim_cut_edge(&a, true);
+                }
+                if !b.trim().is_empty() {
+                    b = trim_cut_edge(&b, false);
+                }
+            }
+            (
+                clip_words(&a, 400, true),
+                clip(&clean_inline(m), 300, false),
+                clip_words(&b, 400, false),
+            )
+        }
+        None => {
+            let mut e = clean_inline(&item.evidence).trim().to_string();
+            if may_be_cut {
+                e = trim_cut_edge(&trim_cut_edge(&e, true), false);
+            }
+            (clip_words(&e, 800, false), String::new(), String::new())
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn evidence_is_cut_between_words() {
+        assert_eq!(clip_words("один два три четыре", 9, false), "один два…");
+        assert_eq!(clip_words("один два три четыре", 10, false), "один два…");
+        assert_eq!(clip_words("один два три четыре", 6, true), "…четыре");
+        assert_eq!(clip_words("один два три четыре", 8, true), "…четыре");
+        assert_eq!(clip_words("коротко", 100, true), "коротко");
+        // a word longer than the budget: nothing of it, never half
+        assert_eq!(clip_words("комментирование", 5, false), "…");
+        // evidence at the engine's cap: partial words at its edges go, with an ellipsis
+        let before = format!("ментарии {}", "и ".repeat(130));
+        let ev = format!("{before}фейковых аккаунтов для комментир");
+        let mut it = crate::alert::compose::tests::item();
+        it.evidence = ev.clone();
+        it.evidence_start = 0;
+        it.match_start = before.len() as i64;
+        it.match_end = (before.len() + "фейковых аккаунтов".len()) as i64;
+        assert!(ev.chars().count() >= EVIDENCE_MAY_BE_CUT);
+        let (a, m, b) = evidence_parts(&it);
+        assert!(a.starts_with("…и и"), "{a}");
+        assert_eq!(m, "фейковых аккаунтов");
+        assert_eq!(b, " для…");
+        // a short sentence is whole: it was not cut
+        let short = crate::alert::compose::tests::item();
+        let (a, _, b) = evidence_parts(&short);
+        assert_eq!(
+            (a.as_str(), b.as_str()),
+            ("создание четырёх ", " для комментирования")
+        );
+    }
 
     #[test]
     fn evidence_offsets_are_guarded() {

@@ -59,6 +59,14 @@ pub(super) struct Labels {
     /// On an announcement or contract: the plan points it follows.
     pub(super) plan_point: &'static str,
     pub(super) footer: &'static str,
+    /// The rules a card's notice was flagged by.
+    pub(super) rules: &'static str,
+    /// The rules that found one quoted sentence.
+    pub(super) found_by: &'static str,
+    /// Where a quota's count came from.
+    pub(super) count_from: &'static str,
+    /// Above the notices listed one line each, past the size budget.
+    pub(super) rest: &'static str,
 }
 
 const EN: Labels = Labels {
@@ -96,6 +104,10 @@ const EN: Labels = Labels {
     followed_by: "Followed by",
     plan_point: "Planned as plan point",
     footer: "Sent by tenderscan. A match is a lead, not proof: read the tender documents before you publish.",
+    rules: "Rules",
+    found_by: "Found by",
+    count_from: "Count",
+    rest: "More notices, one line each (every finding is in the attached CSV file)",
 };
 
 const RU: Labels = Labels {
@@ -133,6 +145,10 @@ const RU: Labels = Labels {
     followed_by: "Последовавшая закупка",
     plan_point: "Пункт плана",
     footer: "Отправлено tenderscan. Совпадение — повод проверить, а не доказательство: прочитайте документацию закупки перед публикацией.",
+    rules: "Правила",
+    found_by: "Сработали правила",
+    count_from: "Откуда число",
+    rest: "Остальные закупки, по строке на каждую (все находки — во вложенном файле CSV)",
 };
 
 const KK: Labels = Labels {
@@ -170,6 +186,10 @@ const KK: Labels = Labels {
     followed_by: "Одан кейінгі сатып алу",
     plan_point: "Жоспар тармағы",
     footer: "tenderscan жіберді. Сәйкестік дәлел емес, тексеруге себеп: жарияламас бұрын сатып алу құжаттамасын оқыңыз.",
+    rules: "Ережелер",
+    found_by: "Анықтаған ережелер",
+    count_from: "Сан қайдан алынды",
+    rest: "Қалған сатып алулар, әрқайсысы бір жолда (барлық табылғандар тіркелген CSV файлында)",
 };
 
 pub(super) fn labels(lang: Language) -> &'static Labels {
@@ -274,13 +294,22 @@ pub(super) fn money(x: f64, currency: Option<&str>) -> Option<String> {
 }
 
 /// The price line: "1 300 000 KZT for 4 accounts: 325 000 KZT per account", or the
-/// quota alone where a price per unit would mislead (a quota per period, no amount).
+/// quota alone where a price per unit would mislead (a quota per period, no amount, a
+/// count that is not sure).
 pub(super) fn price_line(lang: Language, item: &AlertItem) -> Option<(bool, String)> {
     let count = item.quota_count.filter(|c| *c > 0)?;
     let units = count_units(lang, count, item.quota_kind);
     // a count over the whole term is a total: a price per unit stands, as without a period
     if let Some(p) = item.quota_period.filter(|p| *p != Period::Term) {
         return Some((false, format!("{units} {}", period_phrase(lang, p))));
+    }
+    if !item.quota_sure {
+        let note = match lang {
+            Language::En => "the count is not sure: no price per unit",
+            Language::Ru => "число не наверняка: цену за единицу не считаем",
+            Language::Kk => "сан нақты емес: бірлік бағасы есептелмейді",
+        };
+        return Some((false, format!("{units} ({note})")));
     }
     let cur = item.currency.as_deref();
     let (Some(total), Some(per)) = (
@@ -307,6 +336,43 @@ pub(super) fn price_line(lang: Language, item: &AlertItem) -> Option<(bool, Stri
             ),
         },
     ))
+}
+
+/// Where the quota's count came from, e.g. "из таблицы объёмов, строка «Комментарии», 900
+/// в месяц" or "from the text: «30 positive comments»"; `None` without a quota or where
+/// it was not recorded.
+pub(super) fn quota_source(lang: Language, item: &AlertItem) -> Option<String> {
+    let count = item.quota_count.filter(|c| *c > 0)?;
+    let label = item
+        .quota_label
+        .as_deref()
+        .map(|l| clip(clean_inline(l).trim(), 80, false))
+        .filter(|l| !l.is_empty());
+    let amount = match item.quota_period {
+        Some(p) => match lang {
+            Language::Kk => format!("{} {count}", period_phrase(lang, p)),
+            _ => format!("{count} {}", period_phrase(lang, p)),
+        },
+        None => count.to_string(),
+    };
+    match (item.quota_source.as_deref()?, label) {
+        ("table", Some(row)) => Some(match lang {
+            Language::En => format!("from the volume table, row «{row}», {amount}"),
+            Language::Ru => format!("из таблицы объёмов, строка «{row}», {amount}"),
+            Language::Kk => format!("көлем кестесінен, «{row}» жолы, {amount}"),
+        }),
+        ("table", None) => Some(match lang {
+            Language::En => format!("from the volume table, {amount}"),
+            Language::Ru => format!("из таблицы объёмов, {amount}"),
+            Language::Kk => format!("көлем кестесінен, {amount}"),
+        }),
+        (_, Some(words)) => Some(match lang {
+            Language::En => format!("from the text: «{words}»"),
+            Language::Ru => format!("из текста: «{words}»"),
+            Language::Kk => format!("мәтіннен: «{words}»"),
+        }),
+        (_, None) => None,
+    }
 }
 
 /// The deadline in Almaty time and UTC, or the portal's own string.
@@ -345,18 +411,278 @@ pub(super) fn deadline_text(
         .filter(|s| !s.is_empty())
 }
 
-/// The day of a stored UTC time ("2026-11-28").
-fn day(at: &str) -> String {
+/// Month names: (English, Russian genitive, Kazakh).
+const MONTHS: [(&str, &str, &str); 12] = [
+    ("January", "января", "қаңтар"),
+    ("February", "февраля", "ақпан"),
+    ("March", "марта", "наурыз"),
+    ("April", "апреля", "сәуір"),
+    ("May", "мая", "мамыр"),
+    ("June", "июня", "маусым"),
+    ("July", "июля", "шілде"),
+    ("August", "августа", "тамыз"),
+    ("September", "сентября", "қыркүйек"),
+    ("October", "октября", "қазан"),
+    ("November", "ноября", "қараша"),
+    ("December", "декабря", "желтоқсан"),
+];
+
+/// A date in words: "28 November 2026", "28 ноября 2026 г.", "2026 жылғы 28 қараша".
+pub(super) fn date_words(lang: Language, d: chrono::NaiveDate) -> String {
+    use chrono::Datelike;
+    let (en, ru, kk) = MONTHS[d.month0() as usize];
+    let (day, year) = (d.day(), d.year());
+    match lang {
+        Language::En => format!("{day} {en} {year}"),
+        Language::Ru => format!("{day} {ru} {year} г."),
+        Language::Kk => format!("{year} жылғы {day} {kk}"),
+    }
+}
+
+/// The day of a stored UTC time in words in Almaty ("28 ноября 2026 г."); a time that
+/// cannot be read is shown as its cleaned date part.
+fn day(lang: Language, at: &str) -> String {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(at.trim()) {
+        return date_words(lang, t.with_timezone(&chrono_tz::Asia::Almaty).date_naive());
+    }
     clean_inline(at.get(..10).unwrap_or(at)).trim().to_string()
 }
 
+/// A time a portal wrote ("2026-12-05 18:00:00", "05.12.2026 18:00", RFC 3339) in the
+/// reader's words ("5 декабря 2026 г. 18:00"); anything else as cleaned text.
+fn portal_time(lang: Language, s: &str) -> String {
+    let t = s.trim();
+    if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(t) {
+        let local = dt.with_timezone(&chrono_tz::Asia::Almaty);
+        return format!(
+            "{} {}",
+            date_words(lang, local.date_naive()),
+            local.format("%H:%M")
+        );
+    }
+    for f in [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%d.%m.%Y %H:%M:%S",
+        "%d.%m.%Y %H:%M",
+    ] {
+        if let Ok(dt) = chrono::NaiveDateTime::parse_from_str(t, f) {
+            return format!("{} {}", date_words(lang, dt.date()), dt.format("%H:%M"));
+        }
+    }
+    for f in ["%Y-%m-%d", "%d.%m.%Y"] {
+        if let Ok(d) = chrono::NaiveDate::parse_from_str(t, f) {
+            return date_words(lang, d);
+        }
+    }
+    clip(clean_inline(t).trim(), 200, false)
+}
+
+/// A field of a notice or lot by name, in the reader's language (an unknown field as its
+/// cleaned name).
+fn field_name(lang: Language, field: &str) -> String {
+    let names: Option<[&str; 3]> = match field {
+        "number" => Some(["the number", "номер", "нөмірі"]),
+        "title" => Some(["the title", "название", "атауы"]),
+        "title_kk" => Some(["the Kazakh title", "название на казахском", "қазақша атауы"]),
+        "description" => Some(["the description", "описание", "сипаттамасы"]),
+        "agency" => Some(["the agency", "заказчик", "тапсырыс беруші"]),
+        "amount" => Some(["the amount", "сумма", "сомасы"]),
+        "currency" => Some(["the currency", "валюта", "валютасы"]),
+        "status" => Some(["the status", "статус", "мәртебесі"]),
+        "status_code" => Some(["the status code", "код статуса", "мәртебе коды"]),
+        "method" => Some(["the method", "способ закупки", "сатып алу тәсілі"]),
+        "published" => Some([
+            "the publication date",
+            "дата публикации",
+            "жарияланған күні",
+        ]),
+        "deadline" => Some([
+            "the deadline",
+            "срок приёма заявок",
+            "өтінімдер қабылдау мерзімі",
+        ]),
+        "url" => Some(["the link", "ссылка", "сілтемесі"]),
+        "region" => Some(["the region", "регион", "өңірі"]),
+        "quantity" => Some(["the quantity", "количество", "саны"]),
+        "suppliers" => Some(["the suppliers", "поставщики", "өнім берушілер"]),
+        "contract_status" => Some(["the contract status", "статус договора", "шарт мәртебесі"]),
+        "contract_amount" => Some(["the contract amount", "сумма договора", "шарт сомасы"]),
+        "contract_signed" => Some([
+            "the contract date",
+            "дата договора",
+            "шартқа қол қойылған күні",
+        ]),
+        _ => None,
+    };
+    match names {
+        Some(n) => n[match lang {
+            Language::En => 0,
+            Language::Ru => 1,
+            Language::Kk => 2,
+        }]
+        .to_string(),
+        None => clip(clean_inline(field).trim(), 40, false),
+    }
+}
+
+/// A value of a change in the reader's words: amounts grouped with the currency, times
+/// and dates in words, text in quotes; `None` where the value was too long to keep.
+fn change_value(
+    lang: Language,
+    field: &str,
+    v: &Option<serde_json::Value>,
+    currency: Option<&str>,
+) -> Option<String> {
+    use serde_json::Value;
+    let money_field = matches!(field, "amount" | "contract_amount" | "award_amount");
+    let time_field = matches!(field, "published" | "deadline" | "contract_signed");
+    match v {
+        None => None,
+        Some(Value::Null) => Some(
+            match lang {
+                Language::En => "nothing",
+                Language::Ru => "пусто",
+                Language::Kk => "бос",
+            }
+            .into(),
+        ),
+        Some(Value::Number(n)) => {
+            let f = n.as_f64()?;
+            if money_field {
+                money(f, currency)
+            } else {
+                crate::money::format_amount(f)
+            }
+        }
+        Some(Value::String(s)) if money_field => match s.trim().replace(' ', "").parse::<f64>() {
+            Ok(f) => money(f, currency),
+            Err(_) => Some(format!("«{}»", clip(clean_inline(s).trim(), 200, false))),
+        },
+        Some(Value::String(s)) if time_field => Some(portal_time(lang, s)),
+        Some(Value::String(s)) => Some(format!("«{}»", clip(clean_inline(s).trim(), 200, false))),
+        Some(other) => Some(clip(clean_inline(&other.to_string()).trim(), 200, false)),
+    }
+}
+
+/// One difference between two versions as a sentence in the reader's language, e.g.
+/// "сумма изменилась: было 12 500 000 KZT, стало 6 250 000 KZT".
+pub(super) fn change_sentence(
+    lang: Language,
+    c: &crate::states::FieldChange,
+    currency: Option<&str>,
+) -> String {
+    use crate::states::Change;
+    let name = c
+        .name
+        .as_deref()
+        .map(|n| clip(clean_inline(n).trim(), 100, false))
+        .unwrap_or_default();
+    let (what, field): (String, &str) = match (c.field.as_str(), c.detail.as_deref()) {
+        ("lot", Some(d)) => (
+            match lang {
+                Language::En => format!("lot {name}: {}", field_name(lang, d)),
+                Language::Ru => format!("лот {name}: {}", field_name(lang, d)),
+                Language::Kk => format!("{name} лот: {}", field_name(lang, d)),
+            },
+            d,
+        ),
+        ("award", d) => (
+            match lang {
+                Language::En => format!(
+                    "the award to {name}{}",
+                    d.map(|d| format!(": {}", field_name(lang, d)))
+                        .unwrap_or_default()
+                ),
+                Language::Ru => format!(
+                    "победитель {name}{}",
+                    d.map(|d| format!(": {}", field_name(lang, d)))
+                        .unwrap_or_default()
+                ),
+                Language::Kk => format!(
+                    "жеңімпаз {name}{}",
+                    d.map(|d| format!(": {}", field_name(lang, d)))
+                        .unwrap_or_default()
+                ),
+            },
+            match d {
+                Some(d) => d,
+                None => "award_amount",
+            },
+        ),
+        ("lot", None) => (
+            match lang {
+                Language::En => format!("lot {name}"),
+                Language::Ru => format!("лот {name}"),
+                Language::Kk => format!("{name} лот"),
+            },
+            "title",
+        ),
+        ("document", _) => (
+            match lang {
+                Language::En => format!("the document «{name}»"),
+                Language::Ru => format!("документ «{name}»"),
+                Language::Kk => format!("«{name}» құжаты"),
+            },
+            "document",
+        ),
+        ("record", _) => (
+            match lang {
+                Language::En => "the record".into(),
+                Language::Ru => "запись".into(),
+                Language::Kk => "жазба".into(),
+            },
+            "record",
+        ),
+        (f, _) => (field_name(lang, f), f),
+    };
+    let old = change_value(lang, field, &c.old, currency);
+    let new = change_value(lang, field, &c.new, currency);
+    match c.change {
+        Change::Added | Change::Removed => {
+            let added = c.change == Change::Added;
+            let value = if added { &new } else { &old }
+                .as_ref()
+                .map(|v| format!(" ({v})"))
+                .unwrap_or_default();
+            match (lang, added) {
+                (Language::En, true) => format!("{what} added{value}"),
+                (Language::En, false) => format!("{what} removed{value}"),
+                (Language::Ru, true) => format!("добавлен {what}{value}"),
+                (Language::Ru, false) => format!("удалён {what}{value}"),
+                (Language::Kk, true) => format!("{what}{value} қосылды"),
+                (Language::Kk, false) => format!("{what}{value} алынып тасталды"),
+            }
+        }
+        Change::Changed => match (old, new) {
+            (Some(o), Some(n)) => match lang {
+                Language::En => format!("{what} changed from {o} to {n}"),
+                Language::Ru => format!("{what}: было {o}, стало {n}"),
+                Language::Kk => format!("{what}: бұрын {o}, енді {n}"),
+            },
+            (None, Some(n)) => match lang {
+                Language::En => format!("{what} changed to {n}"),
+                Language::Ru => format!("{what}: стало {n}"),
+                Language::Kk => format!("{what}: енді {n}"),
+            },
+            _ => match lang {
+                Language::En => format!("{what} changed"),
+                Language::Ru => format!("{what}: изменено"),
+                Language::Kk => format!("{what}: өзгертілді"),
+            },
+        },
+    }
+}
+
 /// One event of a `changed` alert as a sentence, e.g. "the phrase 'фейковых аккаунтов'
-/// was removed from the technical specification (techspec.docx) on 2026-11-28".
-/// Untrusted parts are cleaned; the caller escapes for HTML.
-pub(super) fn event_line(lang: Language, ev: &ChangeEvent) -> String {
+/// was removed from the technical specification (techspec.docx) on 28 November 2026".
+/// Untrusted parts are cleaned; the caller escapes for HTML. `currency` is the notice's,
+/// for the amounts of changes.
+pub(super) fn event_line(lang: Language, ev: &ChangeEvent, currency: Option<&str>) -> String {
     let s = |v: &str| clip(clean_inline(v).trim(), 200, false);
     let o = |v: &Option<String>| v.as_deref().map(s).unwrap_or_default();
-    let on = day(&s(ev.at()));
+    let on = day(lang, ev.at());
     match ev {
         ChangeEvent::PhraseRemoved {
             phrase,
@@ -407,10 +733,15 @@ pub(super) fn event_line(lang: Language, ev: &ChangeEvent) -> String {
             let mut parts: Vec<String> = changes
                 .iter()
                 .take(8)
-                .map(|c| clip(clean_inline(&c.describe()).trim(), 300, false))
+                .map(|c| clip(&change_sentence(lang, c, currency), 300, false))
                 .collect();
             if changes.len() > 8 {
-                parts.push(format!("+{}", changes.len() - 8));
+                let more = changes.len() - 8;
+                parts.push(match lang {
+                    Language::En => format!("and {more} more"),
+                    Language::Ru => format!("и ещё {more}"),
+                    Language::Kk => format!("және тағы {more}"),
+                });
             }
             let v = version;
             let parts = parts.join("; ");
@@ -507,6 +838,114 @@ mod tests {
         let mut zero = it;
         zero.quota_count = Some(0);
         assert_eq!(price_line(Language::En, &zero), None);
+    }
+
+    /// A `changed` alert reads as sentences: field names, amounts and dates in the reader's
+    /// language, never `amount: 12500000 -> 6250000`.
+    #[test]
+    fn change_lines_are_sentences_in_the_readers_language() {
+        use crate::states::{Change, FieldChange};
+        let amount = FieldChange {
+            field: "amount".into(),
+            change: Change::Changed,
+            name: None,
+            detail: None,
+            old: Some(serde_json::json!(12_500_000)),
+            new: Some(serde_json::json!(6_250_000)),
+        };
+        let lot_desc = FieldChange {
+            field: "lot".into(),
+            change: Change::Changed,
+            name: Some("7-ЗЦП1".into()),
+            detail: Some("description".into()),
+            old: None,
+            new: None,
+        };
+        let deadline = FieldChange {
+            field: "deadline".into(),
+            change: Change::Changed,
+            name: None,
+            detail: None,
+            old: Some(serde_json::json!("2026-12-05 18:00:00")),
+            new: Some(serde_json::json!("2026-12-12 18:00:00")),
+        };
+        let doc = FieldChange {
+            field: "document".into(),
+            change: Change::Added,
+            name: Some("ТС <новая>.docx".into()),
+            detail: None,
+            old: None,
+            new: None,
+        };
+        let ev = ChangeEvent::Changed {
+            at: "2026-11-28T10:00:00Z".into(),
+            version: 2,
+            changes: vec![
+                amount.clone(),
+                lot_desc.clone(),
+                deadline.clone(),
+                doc.clone(),
+            ],
+        };
+        let ru = event_line(Language::Ru, &ev, Some("KZT"));
+        assert_eq!(
+            ru,
+            "новая версия 2 от 28 ноября 2026 г.: сумма: было 12 500 000 KZT, стало 6 250 000 KZT; \
+             лот 7-ЗЦП1: описание: изменено; срок приёма заявок: было 5 декабря 2026 г. 18:00, \
+             стало 12 декабря 2026 г. 18:00; добавлен документ «ТС <новая>.docx»"
+        );
+        let en = event_line(Language::En, &ev, Some("KZT"));
+        assert!(
+            en.starts_with("new version 2 on 28 November 2026: the amount changed from 12 500 000 KZT to 6 250 000 KZT; lot 7-ЗЦП1: the description changed;"),
+            "{en}"
+        );
+        let kk = event_line(Language::Kk, &ev, Some("KZT"));
+        assert!(
+            kk.starts_with("2026 жылғы 28 қараша жаңа нұсқа 2: сомасы: бұрын 12 500 000 KZT, енді 6 250 000 KZT; 7-ЗЦП1 лот: сипаттамасы: өзгертілді"),
+            "{kk}"
+        );
+        for line in [&ru, &en, &kk] {
+            assert!(!line.contains("->") && !line.contains("12500000"), "{line}");
+        }
+    }
+
+    /// A count that is not sure has no price per unit, and the email says where it came from.
+    #[test]
+    fn unsure_counts_have_no_price_and_say_their_source() {
+        let mut it = item();
+        it.quota_sure = false;
+        let (priced, line) = price_line(Language::Ru, &it).unwrap();
+        assert!(!priced);
+        assert!(!line.contains("325 000"), "{line}");
+        assert!(line.starts_with("4 аккаунта ("), "{line}");
+        let mut t = item();
+        t.quota_source = Some("table".into());
+        t.quota_label = Some("Комментарии".into());
+        t.quota_kind = Some(QuotaKind::Comments);
+        t.quota_count = Some(900);
+        t.quota_period = Some(Period::Month);
+        assert_eq!(
+            quota_source(Language::Ru, &t).unwrap(),
+            "из таблицы объёмов, строка «Комментарии», 900 в месяц"
+        );
+        assert_eq!(
+            quota_source(Language::En, &t).unwrap(),
+            "from the volume table, row «Комментарии», 900 per month"
+        );
+        assert_eq!(
+            quota_source(Language::Kk, &t).unwrap(),
+            "көлем кестесінен, «Комментарии» жолы, айына 900"
+        );
+        t.quota_source = None;
+        assert_eq!(quota_source(Language::Ru, &t), None);
+    }
+
+    #[test]
+    fn dates_in_words_in_each_language() {
+        let d = chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+        assert_eq!(date_words(Language::En, d), "1 March 2026");
+        assert_eq!(date_words(Language::Ru, d), "1 марта 2026 г.");
+        assert_eq!(date_words(Language::Kk, d), "2026 жылғы 1 наурыз");
     }
 
     #[test]

@@ -51,6 +51,9 @@ pub(crate) struct Composed {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// Every finding as CSV (file name, content), when the HTML part could not show every
+    /// notice in full.
+    pub csv: Option<(String, String)>,
 }
 
 /// The notices of a digest: each with its findings, most severe first.
@@ -81,18 +84,201 @@ fn group(items: &[AlertItem]) -> Vec<NoticeGroup<'_>> {
             }
         })
         .collect();
+    // most severe first, then the largest amount (a notice without one last)
     groups.sort_by(|a, b| {
         b.top
             .cmp(&a.top)
+            .then(
+                b.amount()
+                    .unwrap_or(f64::NEG_INFINITY)
+                    .total_cmp(&a.amount().unwrap_or(f64::NEG_INFINITY)),
+            )
             .then(a.items[0].notice_id.cmp(&b.items[0].notice_id))
     });
     groups
 }
 
-fn rule_title<'a>(rules: &'a HashMap<String, RuleText>, id: &'a str) -> &'a str {
+impl NoticeGroup<'_> {
+    fn amount(&self) -> Option<f64> {
+        self.items[0].notice_amount.filter(|a| a.is_finite())
+    }
+
+    /// The sentences of the card: findings that quote the same words of the same document
+    /// share one quote (a sentence is shown once, with every rule that found it).
+    fn quotes(&self) -> Vec<Vec<&AlertItem>> {
+        let mut out: Vec<Vec<&AlertItem>> = Vec::new();
+        for it in &self.items {
+            let key = |i: &AlertItem| {
+                (
+                    i.document.clone(),
+                    i.lot_number.clone(),
+                    clean_inline(&i.evidence).trim().to_string(),
+                )
+            };
+            let k = key(it);
+            match out.iter_mut().find(|q| key(q[0]) == k) {
+                Some(q) => q.push(it),
+                None => out.push(vec![it]),
+            }
+        }
+        out
+    }
+
+    /// Each rule of the card once, most severe first: (rule id, severity).
+    fn rules(&self) -> Vec<(&str, Severity)> {
+        let mut out: Vec<(&str, Severity)> = Vec::new();
+        for it in &self.items {
+            if !out.iter().any(|(id, _)| *id == it.rule_id) {
+                out.push((it.rule_id.as_str(), it.severity));
+            }
+        }
+        out
+    }
+}
+
+/// The top of a digest: how many notices, how much money (by currency), which agencies.
+fn summary(groups: &[NoticeGroup<'_>], lang: Language) -> Option<String> {
+    if groups.is_empty() {
+        return None;
+    }
+    let mut sums: Vec<(String, f64)> = Vec::new();
+    let mut agencies: Vec<String> = Vec::new();
+    for g in groups {
+        let first = g.items[0];
+        if let Some(a) = g.amount() {
+            let cur = first.currency.clone().unwrap_or_default();
+            match sums.iter_mut().find(|(c, _)| *c == cur) {
+                Some((_, s)) => *s += a,
+                None => sums.push((cur, a)),
+            }
+        }
+        if let Some(a) = first
+            .agency_name
+            .as_deref()
+            .map(|a| header_text(a, 80))
+            .filter(|a| !a.is_empty())
+            && !agencies.contains(&a)
+        {
+            agencies.push(a);
+        }
+    }
+    let money: Vec<String> = sums
+        .iter()
+        .filter_map(|(c, s)| i18n::money(*s, Some(c)))
+        .collect();
+    let shown = 5;
+    let more = agencies.len().saturating_sub(shown);
+    let mut names = agencies
+        .iter()
+        .take(shown)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if more > 0 {
+        let _ = write!(
+            names,
+            "{}",
+            match lang {
+                Language::En => format!(" and {more} more"),
+                Language::Ru => format!(" и ещё {more}"),
+                Language::Kk => format!(" және тағы {more}"),
+            }
+        );
+    }
+    let n = tenders(lang, groups.len());
+    let mut out = match (lang, money.is_empty()) {
+        (Language::En, false) => format!("{n}, {} in all", money.join(" + ")),
+        (Language::Ru, false) => format!("{n} на общую сумму {}", money.join(" + ")),
+        (Language::Kk, false) => format!("{n}, жалпы сомасы {}", money.join(" + ")),
+        (_, true) => n,
+    };
+    if !agencies.is_empty() {
+        let label = match (lang, agencies.len()) {
+            (Language::En, 1) => "agency",
+            (Language::En, _) => "agencies",
+            (Language::Ru, 1) => "заказчик",
+            (Language::Ru, _) => "заказчики",
+            (Language::Kk, 1) => "тапсырыс беруші",
+            (Language::Kk, _) => "тапсырыс берушілер",
+        };
+        let _ = write!(out, "; {label}: {names}");
+    }
+    out.push('.');
+    Some(out)
+}
+
+/// The most bytes of HTML part a digest fills with notice cards: the notices past it are
+/// listed one line each (and every finding is in the CSV attachment), so the HTML part
+/// stays under Gmail's 102 KB clipping limit.
+pub(crate) const HTML_BUDGET: usize = 90_000;
+
+/// The CSV attachment's columns.
+const CSV_COLUMNS: [&str; 16] = [
+    "notice_number",
+    "title",
+    "agency",
+    "agency_bin",
+    "amount",
+    "currency",
+    "deadline",
+    "url",
+    "rule_id",
+    "rule_title",
+    "severity",
+    "found_in",
+    "document_sha256",
+    "quota",
+    "quota_source",
+    "evidence",
+];
+
+/// Every finding of the digest, one row each, as CSV: text cells guarded against
+/// spreadsheet formulas (a cell that starts with `=`, `+`, `-` or `@` gets a `'`).
+fn csv(groups: &[NoticeGroup<'_>], rules: &HashMap<String, RuleText>, lang: Language) -> String {
+    let l = labels(lang);
+    let t = |s: &str| crate::safe_text::excel_cell(&clean_inline(s)).into_owned();
+    let mut out = crate::report::csv_line(CSV_COLUMNS.iter().map(|c| c.to_string()));
+    for g in groups {
+        for it in &g.items {
+            let quota = i18n::price_line(lang, it)
+                .map(|(_, p)| p)
+                .unwrap_or_default();
+            let (a, m, b) = escape::evidence_parts(it);
+            out.push_str(&crate::report::csv_line([
+                t(it.notice_number.as_deref().unwrap_or("")),
+                t(&it.title),
+                t(it.agency_name.as_deref().unwrap_or("")),
+                t(it.agency_bin.as_deref().unwrap_or("")),
+                it.notice_amount
+                    .filter(|a| a.is_finite())
+                    .map(|a| a.to_string())
+                    .unwrap_or_default(),
+                t(it.currency.as_deref().unwrap_or("")),
+                t(it.deadline_at
+                    .as_deref()
+                    .or(it.deadline_local.as_deref())
+                    .unwrap_or("")),
+                t(it.url.as_deref().unwrap_or("")),
+                t(&it.rule_id),
+                t(rule_title(rules, &it.rule_id, lang)),
+                it.severity.to_string(),
+                t(&found_in(it, l)),
+                t(it.document_sha256.as_deref().unwrap_or("")),
+                t(&quota),
+                t(&i18n::quota_source(lang, it).unwrap_or_default()),
+                t(format!("{a}{m}{b}").trim()),
+            ]));
+        }
+    }
+    out
+}
+
+/// A rule's title in the recipient's language (English where its file has none; the id
+/// where it has no title).
+fn rule_title<'a>(rules: &'a HashMap<String, RuleText>, id: &'a str, lang: Language) -> &'a str {
     rules
         .get(id)
-        .map(|r| r.title.as_str())
+        .map(|r| r.title_in(lang))
         .filter(|t| !t.trim().is_empty())
         .unwrap_or(id)
 }
@@ -122,7 +308,7 @@ fn subject(
     ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     let phrase = ranked
         .first()
-        .map(|(id, _)| rule_title(rules, id))
+        .map(|(id, _)| rule_title(rules, id, lang))
         .unwrap_or("");
     let sev = match lang {
         Language::En => l.severity[sev_index(top)].to_string(),
@@ -297,6 +483,10 @@ fn found_in(item: &AlertItem, l: &Labels) -> String {
 struct Body<'a> {
     subject: &'a str,
     intro: &'static str,
+    /// How many, how much money, which agencies.
+    summary: Option<String>,
+    /// The notices shown as full cards (the others one line each).
+    full: std::collections::HashSet<i64>,
     groups: &'a [NoticeGroup<'a>],
     changes: &'a [ChangeItem],
     /// The watchlist section's notices.
@@ -364,21 +554,48 @@ pub(crate) fn digest(
     } else {
         l.watchlist_intro
     };
-    let body = Body {
+    let mut body = Body {
         subject: &subject,
         intro,
+        summary: summary(&groups, lang),
+        full: std::collections::HashSet::new(),
         groups: &groups,
         changes,
         watches: &watched,
         rules,
         lang,
     };
+    // The HTML with every notice on one line, then cards in place of lines, in order, while
+    // the whole stays within the budget.
+    body.full.clear();
+    let mut used = html::html_part(&body).len();
+    let mut over = false;
+    let mut full = std::collections::HashSet::new();
+    for (_, in_section) in body.sections() {
+        for g in in_section {
+            let grow = html::card_size(g, &body).saturating_sub(html::brief_size(g, lang));
+            if !over && used + grow <= HTML_BUDGET {
+                used += grow;
+                full.insert(g.items[0].notice_id);
+            } else {
+                over = true;
+            }
+        }
+    }
+    body.full = full;
     let text = text::text_part(&body);
     let html = html::html_part(&body);
+    let csv = over.then(|| {
+        (
+            "tenderscan-digest.csv".to_string(),
+            csv(&groups, rules, lang),
+        )
+    });
     Composed {
         subject,
         text,
         html,
+        csv,
     }
 }
 
@@ -440,6 +657,10 @@ mod tests {
             planned: false,
             plan_links: Vec::new(),
             reasons: Vec::new(),
+            document_sha256: None,
+            quota_source: Some("text".into()),
+            quota_label: None,
+            quota_sure: true,
         }
     }
 
@@ -455,6 +676,7 @@ mod tests {
         it.notice_number = Some("№".repeat(10_000));
         it.url = Some(format!("https://x.kz/{}", "a".repeat(10_000)));
         let change = ChangeItem {
+            currency: None,
             alert_id: 2,
             notice_id: 2,
             notice_number: None,
@@ -576,6 +798,11 @@ mod tests {
             RuleText {
                 title: "Fake accounts for commenting".into(),
                 why: "Ordering fake accounts is paying for fake opinion.".into(),
+                translations: crate::rules::Translations {
+                    title_ru: Some("Фейковые аккаунты для комментирования".into()),
+                    why_ru: Some("Заказ фейковых аккаунтов — это оплата фейкового мнения.".into()),
+                    ..Default::default()
+                },
             },
         );
         let mut low = item();
@@ -647,6 +874,7 @@ mod tests {
     #[test]
     fn changed_alerts_have_their_own_section_escaped() {
         let change = ChangeItem {
+            currency: None,
             alert_id: 9,
             notice_id: 3,
             notice_number: Some("17163708-1".into()),
@@ -683,11 +911,11 @@ mod tests {
             d.text
         );
         assert!(d.text.contains(
-            "* the phrase 'фейковых <b>аккаунтов</b>' was removed from the technical specification (techspec.docx) on 2026-11-28"
+            "* the phrase 'фейковых <b>аккаунтов</b>' was removed from the technical specification (techspec.docx) on 28 November 2026"
         ), "{}", d.text);
         assert!(
             d.text
-                .contains("* cancelled on 2026-11-29 (status: Отменено)"),
+                .contains("* cancelled on 29 November 2026 (status: Отменено)"),
             "{}",
             d.text
         );
@@ -711,10 +939,10 @@ mod tests {
             "{}",
             kk.text
         );
-        assert!(kk.text.contains("«фейковых <b>аккаунтов</b>» сөз тіркесі 2026-11-28 техникалық ерекшеліктен (techspec.docx) алынып тасталды"), "{}", kk.text);
+        assert!(kk.text.contains("«фейковых <b>аккаунтов</b>» сөз тіркесі 2026 жылғы 28 қараша техникалық ерекшеліктен (techspec.docx) алынып тасталды"), "{}", kk.text);
         assert!(
             kk.text
-                .contains("сатып алудың күші 2026-11-29 жойылды (мәртебесі: Отменено)"),
+                .contains("сатып алудың күші 2026 жылғы 29 қараша жойылды (мәртебесі: Отменено)"),
             "{}",
             kk.text
         );
@@ -724,11 +952,154 @@ mod tests {
             "{}",
             ru.subject
         );
-        assert!(ru.text.contains("фраза «фейковых <b>аккаунтов</b>» удалена из технической спецификации (techspec.docx) 2026-11-28"), "{}", ru.text);
+        assert!(ru.text.contains("фраза «фейковых <b>аккаунтов</b>» удалена из технической спецификации (techspec.docx) 28 ноября 2026 г."), "{}", ru.text);
         assert!(
             ru.text.contains("== ВЫСОКАЯ ВАЖНОСТЬ (1) =="),
             "{}",
             ru.text
         );
+    }
+
+    /// One card a notice: a sentence three rules found is quoted once, every rule named on
+    /// the card; notices by severity then amount; a summary on top; the spec file's sha256.
+    #[test]
+    fn one_card_a_notice_sorted_with_a_summary() {
+        let mut rules = HashMap::new();
+        for (id, en, ru) in [
+            ("fake-accounts", "Fake accounts", "Фейковые аккаунты"),
+            ("comment-quota", "Comment quota", "Норма комментариев"),
+            ("smm", "SMM", "SMM-услуги"),
+        ] {
+            rules.insert(
+                id.to_string(),
+                RuleText {
+                    title: en.into(),
+                    why: format!("Why {en}."),
+                    translations: crate::rules::Translations {
+                        title_ru: Some(ru.into()),
+                        why_ru: Some(format!("Потому что {ru}.")),
+                        ..Default::default()
+                    },
+                },
+            );
+        }
+        let sha = "ab".repeat(32);
+        let mut a = item();
+        a.document = Some("techspec.docx".into());
+        a.document_sha256 = Some(sha.clone());
+        let mut b = a.clone();
+        b.alert_id = 2;
+        b.rule_id = "comment-quota".into();
+        b.severity = Severity::Medium;
+        let mut c = a.clone();
+        c.alert_id = 3;
+        c.rule_id = "smm".into();
+        c.severity = Severity::Low;
+        // a second high notice with a larger amount, from another agency
+        let mut big = item();
+        big.alert_id = 4;
+        big.notice_id = 7;
+        big.title = "Большая закупка".into();
+        big.notice_amount = Some(9_000_000.0);
+        big.agency_name = Some("Акимат Б".into());
+        let d = digest(&[a, b, c, big], &[], &[], &rules, Language::Ru);
+        let quote = "создание четырёх **фейковых аккаунтов** для комментирования";
+        assert_eq!(d.text.matches(quote).count(), 2, "{}", d.text);
+        assert!(
+            d.text.contains("Правила: Фейковые аккаунты (высокая); Норма комментариев (средняя); SMM-услуги (низкая)"),
+            "{}",
+            d.text
+        );
+        assert!(
+            d.text.contains(&format!("techspec.docx (sha256 {sha})")),
+            "{}",
+            d.text
+        );
+        assert!(d.html.contains(&sha));
+        assert_eq!(d.text.matches("Потому что Фейковые аккаунты.").count(), 2);
+        assert!(
+            !d.text.contains("Why "),
+            "English whys in a Russian digest: {}",
+            d.text
+        );
+        // the larger amount first within the same severity
+        let big_at = d.text.find("Большая закупка").unwrap();
+        let small_at = d.text.find("Услуги SMM").unwrap();
+        assert!(big_at < small_at, "{}", d.text);
+        assert!(
+            d.text
+                .contains("2 закупки на общую сумму 10 300 000 KZT; заказчики: Акимат Б, Акимат."),
+            "{}",
+            d.text
+        );
+        assert!(d.csv.is_none(), "small digests have no attachment");
+        let en = digest(&[item()], &[], &[], &rules, Language::En);
+        assert!(
+            en.text
+                .contains("1 tender, 1 300 000 KZT in all; agency: Акимат."),
+            "{}",
+            en.text
+        );
+        assert!(en.text.contains("Why this matters: Why Fake accounts."));
+        let kk = digest(&[item()], &[], &[], &rules, Language::Kk);
+        // no Kazakh translation here: the English fallback
+        assert!(kk.text.contains("Fake accounts (жоғары)"), "{}", kk.text);
+        assert!(
+            kk.text
+                .contains("1 сатып алу, жалпы сомасы 1 300 000 KZT; тапсырыс беруші: Акимат."),
+            "{}",
+            kk.text
+        );
+        assert!(
+            kk.text.contains("05.12.2026 23:00 Алматы уақытымен"),
+            "{}",
+            kk.text
+        );
+        assert!(kk.html.contains("<html lang=\"kk\">"));
+    }
+
+    /// Past the budget the notices are listed one line each, the HTML stays under Gmail's
+    /// 102 KB clipping limit, and every finding is in the CSV, formulas made text.
+    #[test]
+    fn large_digests_stay_under_the_clipping_limit_with_a_csv() {
+        let mut items = Vec::new();
+        for n in 0..100 {
+            let mut it = item();
+            it.alert_id = n;
+            it.notice_id = n;
+            it.title = format!(
+                "=HYPERLINK(\"http://evil\") Закупка {n} {}",
+                "длинное название ".repeat(15)
+            );
+            it.evidence = format!(
+                "{} фейковых аккаунтов {}",
+                "слово ".repeat(60),
+                "ещё ".repeat(60)
+            );
+            it.evidence_start = 0;
+            it.match_start = "слово ".len() as i64 * 60 + 1;
+            it.match_end = it.match_start + "фейковых аккаунтов".len() as i64;
+            items.push(it);
+        }
+        let d = digest(&items, &[], &[], &HashMap::new(), Language::En);
+        assert!(d.html.len() < 102 * 1024, "{}", d.html.len());
+        assert!(
+            d.html.contains("More notices, one line each"),
+            "the budget was not reached"
+        );
+        let (name, csv) = d.csv.expect("a CSV attachment");
+        assert_eq!(name, "tenderscan-digest.csv");
+        assert_eq!(csv.lines().count(), 101, "a header and one row a finding");
+        assert!(csv.starts_with("notice_number,title,"));
+        assert!(
+            csv.contains("\"'=HYPERLINK(\"\"http://evil"),
+            "{}",
+            &csv[..600]
+        );
+        assert!(!csv.contains(",=HYPERLINK") && !csv.contains(",\"=HYPERLINK"));
+        // every notice is in the text part, the ones past the budget on one line
+        for n in [0, 99] {
+            assert!(d.text.contains(&format!("Закупка {n} ")), "{n}");
+        }
     }
 }

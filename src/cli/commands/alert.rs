@@ -21,6 +21,10 @@ pub(in crate::cli) fn alert(
     resend: Option<i64>,
 ) -> Result<i32> {
     let texts = pipeline::rule_texts(rules);
+    // recipients' schedules read the time from the clock (the test clock when
+    // TENDERSCAN_TEST_CLOCK is set)
+    let clock = crate::clock::from_env().map_err(|m| anyhow::anyhow!("{m}"))?;
+    let now = Some(clock.now().with_timezone(&chrono::Utc));
     exit_code(with_lock(cfg, |store, _stop, rt| {
         let report = match resend {
             Some(id) => rt.block_on(crate::alert::resend(store, cfg, &texts, id))?,
@@ -28,7 +32,7 @@ pub(in crate::cli) fn alert(
                 store,
                 cfg,
                 &texts,
-                &crate::alert::SendOptions { dry_run },
+                &crate::alert::SendOptions { dry_run, now },
             ))?,
         };
         let mut out = std::io::stdout().lock();

@@ -65,6 +65,10 @@ pub(in crate::cli) fn status(cfg: &Config, format: OutputFormat, runs: usize) ->
             "runs": recent,
             "backfills": backfills,
             "undelivered_alerts": undelivered,
+            "digest_schedules": cfg.recipients.iter()
+                .filter(|r| r.schedule != crate::config::DigestSchedule::EachRun)
+                .map(|r| serde_json::json!({"recipient": r.key(), "schedule": r.schedule.to_string()}))
+                .collect::<Vec<_>>(),
             "outbox": outbox.as_ref().map(|d| serde_json::json!({"dir": d, "files": outbox_files})),
             "documents_not_read": unread,
             "unconfirmed_digests": unconfirmed.iter().map(|d| serde_json::json!({
@@ -200,9 +204,18 @@ pub(in crate::cli) fn status(cfg: &Config, format: OutputFormat, runs: usize) ->
         writeln!(out, "  (none)")?;
     }
     for a in &undelivered {
+        // a scheduled recipient's pending alerts wait for its slot: say so
+        let schedule = cfg
+            .recipients
+            .iter()
+            .find(|r| r.is(&a.recipient))
+            .map(|r| r.schedule)
+            .filter(|s| *s != crate::config::DigestSchedule::EachRun)
+            .map(|s| format!("  (schedule {s}, Almaty time)"))
+            .unwrap_or_default();
         writeln!(
             out,
-            "  {:<30} pending {}  failed {}  unconfirmed {}",
+            "  {:<30} pending {}  failed {}  unconfirmed {}{schedule}",
             line(&a.recipient),
             a.pending,
             a.failed,
