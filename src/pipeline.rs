@@ -124,6 +124,8 @@ pub struct RunOptions {
     /// Where documents are read: worker processes (what the binary sets up from
     /// `[crawl] reader_processes`, see [`readers`]) or, by default, this process.
     pub readers: extract::Readers,
+    /// Threads the rules run on in a scan (`scan --threads`); `None`: `[scan] threads`.
+    pub threads: Option<usize>,
 }
 
 /// One source's part of a run.
@@ -1098,21 +1100,32 @@ fn scan_notice(
     notice_id: i64,
     counts: &mut RunCounts,
 ) -> Result<(), StoreError> {
+    let Some(input) = store.scan_input(notice_id)? else {
+        return Ok(());
+    };
+    let found = read_notice(ctx.rules, &input);
+    record_notice(ctx, store, &input, &found, counts)
+}
+
+/// Record what the rules found in one notice (and what its watches say).
+fn record_notice(
+    ctx: Run<'_>,
+    store: &mut Store,
+    input: &ScanInput,
+    found: &[NewMatch],
+    counts: &mut RunCounts,
+) -> Result<(), StoreError> {
     let Run {
         cfg, rules, opts, ..
     } = ctx;
     let baseline = opts.baseline;
-    let Some(input) = store.scan_input(notice_id)? else {
-        return Ok(());
-    };
-    let found = read_notice(rules, &input);
     let route =
         |r: crate::store::Routable<'_>| crate::alert::route(cfg, r.rule_id, r.severity, r.source);
-    let out = store.record_scan(&input, rules.version(), &found, &route, baseline)?;
+    let out = store.record_scan(input, rules.version(), found, &route, baseline)?;
     counts.matches += out.new_matches as i64;
     // Even without watches: the version counts as looked at, so a watch added later does
     // not alert it when a re-scan comes.
-    store.record_watches(notice_id, ctx.watches, baseline)?;
+    store.record_watches(input.notice_id, ctx.watches, baseline)?;
     Ok(())
 }
 
@@ -1168,7 +1181,14 @@ pub fn scan(
     all: bool,
     counts: &mut RunCounts,
 ) -> Result<usize, StoreError> {
-    let Run { rules, stop, .. } = ctx;
+    let Run {
+        cfg,
+        rules,
+        stop,
+        opts,
+        ..
+    } = ctx;
+    let threads = crate::par::threads_or_cores(opts.threads.unwrap_or(cfg.scan.threads));
     let mut after = 0;
     let mut scanned = 0;
     loop {
@@ -1177,14 +1197,39 @@ pub fn scan(
         // One transaction per 200 notices: a crash loses at most that batch's scan, which
         // the next scan does again (the notices' scanned_version was not committed).
         store.batch(|store| {
+            // Read from the database and written to it on this thread, in id order; only
+            // the rules run on the work queue's threads.
+            let mut inputs = Vec::with_capacity(ids.len());
             for &id in &ids {
-                if stop.is_set() {
-                    break;
-                }
-                scan_notice(ctx, store, id, counts)?;
-                scanned += 1;
+                inputs.push(store.scan_input(id)?);
             }
-            Ok(())
+            let mut result = Ok(());
+            crate::par::for_each_ordered(
+                threads,
+                &inputs,
+                |input| input.as_ref().map(|input| read_notice(rules, input)),
+                |i, found| {
+                    if stop.is_set() {
+                        return false;
+                    }
+                    let (Some(input), Some(found)) = (&inputs[i], found) else {
+                        // gone since it was listed
+                        scanned += 1;
+                        return true;
+                    };
+                    match record_notice(ctx, store, input, &found, counts) {
+                        Ok(()) => {
+                            scanned += 1;
+                            true
+                        }
+                        Err(e) => {
+                            result = Err(e);
+                            false
+                        }
+                    }
+                },
+            );
+            result
         })?;
         if stop.is_set() {
             break;
