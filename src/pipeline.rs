@@ -1174,6 +1174,9 @@ fn read_notice(rules: &RuleSet, input: &ScanInput) -> Vec<NewMatch> {
     found
 }
 
+/// Texts a scan holds in memory at once (at least one notice's, whatever its size).
+const SCAN_TEXT_BYTES: usize = 32 << 20;
+
 /// Scan stored notices the current rule set has not read (all of them with `all`).
 pub fn scan(
     ctx: Run<'_>,
@@ -1198,37 +1201,47 @@ pub fn scan(
         // the next scan does again (the notices' scanned_version was not committed).
         store.batch(|store| {
             // Read from the database and written to it on this thread, in id order; only
-            // the rules run on the work queue's threads.
-            let mut inputs = Vec::with_capacity(ids.len());
-            for &id in &ids {
-                inputs.push(store.scan_input(id)?);
-            }
+            // the rules run on the work queue's threads. The texts are read in pieces of at
+            // most SCAN_TEXT_BYTES (and one notice), so a batch of large documents does not
+            // sit in memory at once.
             let mut result = Ok(());
-            crate::par::for_each_ordered(
-                threads,
-                &inputs,
-                |input| input.as_ref().map(|input| read_notice(rules, input)),
-                |i, found| {
-                    if stop.is_set() {
-                        return false;
-                    }
-                    let (Some(input), Some(found)) = (&inputs[i], found) else {
-                        // gone since it was listed
-                        scanned += 1;
-                        return true;
-                    };
-                    match record_notice(ctx, store, input, &found, counts) {
-                        Ok(()) => {
+            let mut k = 0;
+            while k < ids.len() && result.is_ok() && !stop.is_set() {
+                let (mut inputs, mut bytes) = (Vec::new(), 0usize);
+                while k < ids.len() && (inputs.is_empty() || bytes < SCAN_TEXT_BYTES) {
+                    let input = store.scan_input(ids[k])?;
+                    bytes += input
+                        .as_ref()
+                        .map_or(0, |i| i.targets.iter().map(|t| t.text.len()).sum());
+                    inputs.push(input);
+                    k += 1;
+                }
+                crate::par::for_each_ordered(
+                    threads,
+                    &inputs,
+                    |input| input.as_ref().map(|input| read_notice(rules, input)),
+                    |i, found| {
+                        if stop.is_set() {
+                            return false;
+                        }
+                        let (Some(input), Some(found)) = (&inputs[i], found) else {
+                            // gone since it was listed
                             scanned += 1;
-                            true
+                            return true;
+                        };
+                        match record_notice(ctx, store, input, &found, counts) {
+                            Ok(()) => {
+                                scanned += 1;
+                                true
+                            }
+                            Err(e) => {
+                                result = Err(e);
+                                false
+                            }
                         }
-                        Err(e) => {
-                            result = Err(e);
-                            false
-                        }
-                    }
-                },
-            );
+                    },
+                );
+            }
             result
         })?;
         if stop.is_set() {
