@@ -3,7 +3,8 @@
 //! little nurbot wording), against a baseline: a similar phrase list as one plain `regex`
 //! alternation over the raw text, without normalisation, stemming, quotas or evidence.
 //!
-//! Run: `cargo bench --bench rules`
+//! Run: `cargo bench --bench rules` (`RULES_BENCH_WRITE=DIR` also writes the corpus and the
+//! baseline's pattern there, for ripgrep and `tenderscan match`)
 
 #[path = "support/mem.rs"]
 mod mem;
@@ -228,6 +229,15 @@ fn bench(c: &mut Criterion) {
     );
     let re = baseline_regex();
     eprintln!("baseline regex: {} matches", re.find_iter(&text).count());
+    // For the side-by-side with ripgrep and `tenderscan match` (BENCHMARKS.md): the corpus
+    // and the baseline's pattern as files.
+    if let Ok(dir) = std::env::var("RULES_BENCH_WRITE") {
+        let dir = std::path::Path::new(&dir);
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join("corpus.txt"), &text).unwrap();
+        std::fs::write(dir.join("pattern.txt"), re.as_str()).unwrap();
+        eprintln!("wrote corpus.txt and pattern.txt to {}", dir.display());
+    }
     mem::report_peak("builtin_find, one pass", || {
         black_box(rs.find(black_box(&text), &ctx));
     });
@@ -235,6 +245,16 @@ fn bench(c: &mut Criterion) {
         black_box(re.find_iter(black_box(&text)).count());
     });
 
+    assert_eq!(
+        tenderscan::rules::bench_fold(&text, true),
+        tenderscan::rules::bench_fold(&text, false)
+    );
+    cpu_mb_per_s("fold_fast_path", text.len(), 20, || {
+        black_box(tenderscan::rules::bench_fold(black_box(&text), true));
+    });
+    cpu_mb_per_s("fold_general_path_only", text.len(), 20, || {
+        black_box(tenderscan::rules::bench_fold(black_box(&text), false));
+    });
     cpu_mb_per_s("builtin_find", text.len(), 20, || {
         black_box(rs.find(black_box(&text), &ctx));
     });
@@ -248,6 +268,12 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("rules");
     g.throughput(Throughput::Bytes(text.len() as u64));
     g.sample_size(10);
+    g.bench_function("fold_fast_path", |b| {
+        b.iter(|| black_box(tenderscan::rules::bench_fold(black_box(&text), true)))
+    });
+    g.bench_function("fold_general_path_only", |b| {
+        b.iter(|| black_box(tenderscan::rules::bench_fold(black_box(&text), false)))
+    });
     g.bench_function("builtin_find", |b| {
         b.iter(|| black_box(rs.find(black_box(&text), &ctx)))
     });

@@ -3,7 +3,7 @@
 //! the database size. Each phase reports its time and its peak memory (VmHWM, reset
 //! between phases through /proc/self/clear_refs).
 //!
-//! Run: `cargo bench --bench scale -- --notices 100000 [--db PATH] [--keep]`
+//! Run: `cargo bench --bench scale -- --notices 100000 [--db PATH] [--keep] [--threads 1,2]`
 //! An existing `--db` with at least N notices is reused (generation skipped); `--no-scan`
 //! and `--no-reports` leave phases out (for profiling one of them).
 
@@ -122,30 +122,43 @@ fn main() {
     );
 
     // 2. scan --all after a rule change.
+    // `--threads 1,2`: one scan per count, in that order (the first records the matches, the
+    // next ones find them again); default: `[scan] threads` (the machine's cores).
+    let thread_counts: Vec<Option<usize>> = match arg("--threads") {
+        Some(list) => list
+            .split(',')
+            .map(|t| Some(t.trim().parse().expect("--threads takes numbers")))
+            .collect(),
+        None => vec![None],
+    };
     if !flag("--no-scan") {
         let rules = RuleSet::builtin().unwrap();
-        mem::reset_peak();
-        let t = Instant::now();
-        let mut counts = RunCounts::default();
-        let opts = pipeline::RunOptions {
-            baseline: true,
-            ..Default::default()
-        };
-        let ctx = pipeline::Run {
-            cfg: &cfg,
-            rules: &rules,
-            opts: &opts,
-            stop: &StopFlag::default(),
-            watches: &[],
-        };
-        let scanned = pipeline::scan(ctx, &mut store, true, &mut counts).unwrap();
-        let secs = t.elapsed().as_secs_f64();
-        println!(
-            "| scan --all | {scanned} notices, {} new matches, {:.0} notices/s | {secs:.1} s | {:.0} MB |",
-            counts.matches,
-            scanned as f64 / secs,
-            mem::peak_mb()
-        );
+        for threads in thread_counts {
+            mem::reset_peak();
+            let t = Instant::now();
+            let mut counts = RunCounts::default();
+            let opts = pipeline::RunOptions {
+                baseline: true,
+                threads,
+                ..Default::default()
+            };
+            let ctx = pipeline::Run {
+                cfg: &cfg,
+                rules: &rules,
+                opts: &opts,
+                stop: &StopFlag::default(),
+                watches: &[],
+            };
+            let scanned = pipeline::scan(ctx, &mut store, true, &mut counts).unwrap();
+            let secs = t.elapsed().as_secs_f64();
+            println!(
+                "| scan --all, {} thread(s) | {scanned} notices, {} new matches, {:.0} notices/s | {secs:.1} s | {:.0} MB |",
+                tenderscan::par::threads_or_cores(threads.unwrap_or(cfg.scan.threads)),
+                counts.matches,
+                scanned as f64 / secs,
+                mem::peak_mb()
+            );
+        }
     }
 
     if flag("--no-reports") {

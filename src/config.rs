@@ -168,7 +168,7 @@ impl From<f64> for Number {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Bound {
     /// The table as README's configuration table names it: `crawl`, `sources` (each
-    /// `[[sources]]`), `sources.html`, `currency`, `mail`, `evidence`.
+    /// `[[sources]]`), `sources.html`, `currency`, `mail`, `evidence`, `scan`.
     pub table: &'static str,
     pub key: &'static str,
     pub range: Range,
@@ -218,6 +218,7 @@ pub const BOUNDS: &[Bound] = &[
     ),
     bound("evidence", "keep_days", Range::int(0, 36500)),
     bound("evidence", "recheck_days", Range::int(0, 3650)),
+    bound("scan", "threads", Range::int(0, 256)),
 ];
 
 /// The range of `table`.`key`, from [`BOUNDS`].
@@ -303,6 +304,9 @@ pub struct Config {
     pub currency: CurrencyConfig,
     #[serde(default)]
     pub evidence: EvidenceConfig,
+    /// `[scan]`: how the rules run over stored notices and files.
+    #[serde(default)]
+    pub scan: ScanConfig,
     /// `[backfill]`: which documents a backfill fetches first.
     #[serde(default)]
     pub backfill: BackfillConfig,
@@ -861,6 +865,15 @@ pub struct ReportsConfig {
     pub dirs: Vec<PathBuf>,
 }
 
+/// `[scan]`: the threads the rules run on in `scan`, `run`'s scan and `match`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScanConfig {
+    /// Threads for the rules (the database is read and written on one); 0: the machine's
+    /// cores.
+    pub threads: usize,
+}
+
 /// The evidence folder beside the database (raw payloads) and disappearance checks.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -1159,6 +1172,7 @@ impl Config {
         let e = &self.evidence;
         v.push(at("evidence", "keep_days", None, e.keep_days.into()));
         v.push(at("evidence", "recheck_days", None, e.recheck_days.into()));
+        v.push(at("scan", "threads", None, self.scan.threads.into()));
         v
     }
 

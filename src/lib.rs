@@ -14,6 +14,7 @@ pub mod extract;
 pub mod fetch;
 pub mod model;
 pub mod money;
+pub mod par;
 pub mod pipeline;
 pub mod report;
 pub mod rules;

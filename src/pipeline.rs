@@ -127,6 +127,8 @@ pub struct RunOptions {
     /// The time recipients' digest `schedule`s are checked against (`None`: the system
     /// clock; the daemon and `run` pass their [`crate::clock::Clock`]'s time).
     pub now: Option<chrono::DateTime<chrono::Utc>>,
+    /// Threads the rules run on in a scan (`scan --threads`); `None`: `[scan] threads`.
+    pub threads: Option<usize>,
 }
 
 /// One source's part of a run.
@@ -1104,21 +1106,32 @@ fn scan_notice(
     notice_id: i64,
     counts: &mut RunCounts,
 ) -> Result<(), StoreError> {
+    let Some(input) = store.scan_input(notice_id)? else {
+        return Ok(());
+    };
+    let found = read_notice(ctx.rules, &input);
+    record_notice(ctx, store, &input, &found, counts)
+}
+
+/// Record what the rules found in one notice (and what its watches say).
+fn record_notice(
+    ctx: Run<'_>,
+    store: &mut Store,
+    input: &ScanInput,
+    found: &[NewMatch],
+    counts: &mut RunCounts,
+) -> Result<(), StoreError> {
     let Run {
         cfg, rules, opts, ..
     } = ctx;
     let baseline = opts.baseline;
-    let Some(input) = store.scan_input(notice_id)? else {
-        return Ok(());
-    };
-    let found = read_notice(rules, &input);
     let route =
         |r: crate::store::Routable<'_>| crate::alert::route(cfg, r.rule_id, r.severity, r.source);
-    let out = store.record_scan(&input, rules.version(), &found, &route, baseline)?;
+    let out = store.record_scan(input, rules.version(), found, &route, baseline)?;
     counts.matches += out.new_matches as i64;
     // Even without watches: the version counts as looked at, so a watch added later does
     // not alert it when a re-scan comes.
-    store.record_watches(notice_id, ctx.watches, baseline)?;
+    store.record_watches(input.notice_id, ctx.watches, baseline)?;
     Ok(())
 }
 
@@ -1171,6 +1184,9 @@ fn read_notice(rules: &RuleSet, input: &ScanInput) -> Vec<NewMatch> {
     found
 }
 
+/// Texts a scan holds in memory at once (at least one notice's, whatever its size).
+const SCAN_TEXT_BYTES: usize = 32 << 20;
+
 /// Scan stored notices the current rule set has not read (all of them with `all`).
 pub fn scan(
     ctx: Run<'_>,
@@ -1178,7 +1194,14 @@ pub fn scan(
     all: bool,
     counts: &mut RunCounts,
 ) -> Result<usize, StoreError> {
-    let Run { rules, stop, .. } = ctx;
+    let Run {
+        cfg,
+        rules,
+        stop,
+        opts,
+        ..
+    } = ctx;
+    let threads = crate::par::threads_or_cores(opts.threads.unwrap_or(cfg.scan.threads));
     let mut after = 0;
     let mut scanned = 0;
     loop {
@@ -1187,14 +1210,49 @@ pub fn scan(
         // One transaction per 200 notices: a crash loses at most that batch's scan, which
         // the next scan does again (the notices' scanned_version was not committed).
         store.batch(|store| {
-            for &id in &ids {
-                if stop.is_set() {
-                    break;
+            // Read from the database and written to it on this thread, in id order; only
+            // the rules run on the work queue's threads. The texts are read in pieces of at
+            // most SCAN_TEXT_BYTES (and one notice), so a batch of large documents does not
+            // sit in memory at once.
+            let mut result = Ok(());
+            let mut k = 0;
+            while k < ids.len() && result.is_ok() && !stop.is_set() {
+                let (mut inputs, mut bytes) = (Vec::new(), 0usize);
+                while k < ids.len() && (inputs.is_empty() || bytes < SCAN_TEXT_BYTES) {
+                    let input = store.scan_input(ids[k])?;
+                    bytes += input
+                        .as_ref()
+                        .map_or(0, |i| i.targets.iter().map(|t| t.text.len()).sum());
+                    inputs.push(input);
+                    k += 1;
                 }
-                scan_notice(ctx, store, id, counts)?;
-                scanned += 1;
+                crate::par::for_each_ordered(
+                    threads,
+                    &inputs,
+                    |input| input.as_ref().map(|input| read_notice(rules, input)),
+                    |i, found| {
+                        if stop.is_set() {
+                            return false;
+                        }
+                        let (Some(input), Some(found)) = (&inputs[i], found) else {
+                            // gone since it was listed
+                            scanned += 1;
+                            return true;
+                        };
+                        match record_notice(ctx, store, input, &found, counts) {
+                            Ok(()) => {
+                                scanned += 1;
+                                true
+                            }
+                            Err(e) => {
+                                result = Err(e);
+                                false
+                            }
+                        }
+                    },
+                );
             }
-            Ok(())
+            result
         })?;
         if stop.is_set() {
             break;

@@ -69,6 +69,9 @@ pub enum Command {
         rules: RuleFiles,
         /// Files or folders (walked recursively) to read; stdin when none or `-`
         paths: Vec<PathBuf>,
+        /// Files read at once (the output keeps the files' order); default `[scan] threads`
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+        threads: Option<u16>,
     },
     /// Work with rules
     #[command(after_help = RULES_HELP)]
@@ -88,6 +91,10 @@ pub enum Command {
         /// First read by OCR the scans stored while no OCR was installed (from their evidence)
         #[arg(long)]
         ocr: bool,
+        /// Threads the rules run on (the results and their order stay the same); default
+        /// `[scan] threads`
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+        threads: Option<u16>,
     },
     /// Crawl sources, fetch and read their documents, scan; alerts stay queued
     #[command(after_help = CRAWL_HELP)]

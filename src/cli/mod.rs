@@ -91,10 +91,13 @@ fn run(cli: Cli) -> Result<i32> {
             format,
             rules,
             paths,
+            threads,
         } => {
             let cfg = load_config(config)?;
             let set = rules.load(&cfg)?;
-            match_files(&cfg, &set, *format, paths)
+            let threads =
+                crate::par::threads_or_cores(threads.map_or(cfg.scan.threads, usize::from));
+            match_files(&cfg, &set, *format, paths, threads)
         }
         Command::Rules { command } => {
             let cfg = load_config(config)?;
@@ -135,10 +138,22 @@ fn run(cli: Cli) -> Result<i32> {
                 }
             }
         }
-        Command::Scan { all, baseline, ocr } => {
+        Command::Scan {
+            all,
+            baseline,
+            ocr,
+            threads,
+        } => {
             let cfg = load_config(config)?;
             let rules = load_rules(&cfg)?;
-            scan(&cfg, &rules, *all, *baseline, *ocr)
+            scan(
+                &cfg,
+                &rules,
+                *all,
+                *baseline,
+                *ocr,
+                threads.map(usize::from),
+            )
         }
         Command::Crawl {
             source,
@@ -156,6 +171,7 @@ fn run(cli: Cli) -> Result<i32> {
                 send: false,
                 readers: readers(&cfg),
                 now: None,
+                threads: None,
             };
             run_pipeline(&cfg, &rules, &opts, "crawl")
         }

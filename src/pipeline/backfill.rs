@@ -151,6 +151,7 @@ async fn backfill_source(
         readers: opts.readers.clone(),
         limit: None,
         now: None,
+        threads: None,
     };
     // A backfill looks back: its notices are history, not news on a watchlist (no watch
     // alerts them, now or later; rules still flag them).

@@ -370,6 +370,14 @@ impl RuleSet {
     }
 }
 
+/// For the rules bench only: fold `text` as matching does, with the fast path for runs of
+/// ASCII and basic Cyrillic or without it (`fast = false`: every char by the general path);
+/// the length of the folded text.
+#[doc(hidden)]
+pub fn bench_fold(text: &str, fast: bool) -> usize {
+    normalize::fold_for_bench(text, fast)
+}
+
 /// The folding the matcher applies, plus a stem per word, words joined by single spaces: for a
 /// full-text index that should find inflected Russian and Kazakh words the way rules do.
 ///

@@ -413,6 +413,84 @@ pub(crate) fn normalize(src: &str) -> Normalized {
 
 /// [`normalize`], calling `on_word` for every folded word (the engine's prefilter).
 pub(crate) fn normalize_with(src: &str, on_word: Option<OnWord>) -> Normalized {
+    fold(src, on_word, true)
+}
+
+/// The rest of a word from `i` made of ASCII letters and digits and basic Cyrillic letters
+/// (`А-Я`, `а-я` as two bytes), folded in one tight loop: lower-case letters and digits are
+/// copied as spans, upper-case ones mapped byte-wise. Each such char keeps its byte length, so
+/// the folded/original offset difference does not change and no offset is recorded. Stops
+/// (leaving the char to the general path) at anything whose folding looks around or changes a
+/// length: `ё`/`Ё` and the other U+0400..U+040F/U+0450..U+045F letters (`і` for `ьі`), `э`/`Э`
+/// (`фэйк`), Kazakh letters, `.`/`,` (inside numbers), separators, everything else. Only called
+/// inside a word whose offsets are in step (`in_word && !dirty`). Returns where it stopped.
+#[inline]
+fn fold_run(st: &mut State<'_>, src: &str, mut i: usize) -> usize {
+    let bytes = src.as_bytes();
+    let n = bytes.len();
+    let out = &mut st.b.out;
+    let mut span = i;
+    let (mut lat, mut cyr, mut last_digit) = (false, false, st.last_digit);
+    while i < n {
+        let b0 = bytes[i];
+        match b0 {
+            b'a'..=b'z' => {
+                lat = true;
+                last_digit = false;
+                i += 1;
+            }
+            b'0'..=b'9' => {
+                last_digit = true;
+                i += 1;
+            }
+            b'A'..=b'Z' => {
+                out.push_str(&src[span..i]);
+                out.push((b0 | 0x20) as char);
+                lat = true;
+                last_digit = false;
+                i += 1;
+                span = i;
+            }
+            0xD0 | 0xD1 if i + 1 < n => {
+                let b1 = bytes[i + 1];
+                match (b0, b1) {
+                    // а-п, р-я but э: copied as they are
+                    (0xD0, 0xB0..=0xBF) | (0xD1, 0x80..=0x8C | 0x8E..=0x8F) => {}
+                    // А-П -> а-п, Р-Я -> р-я, but Э
+                    (0xD0, 0x90..=0x9F) => {
+                        out.push_str(&src[span..i]);
+                        out.push(char::from_u32(0x0430 + (b1 as u32 - 0x90)).unwrap_or('\u{FFFD}'));
+                        span = i + 2;
+                    }
+                    (0xD0, 0xA0..=0xAC | 0xAE..=0xAF) => {
+                        out.push_str(&src[span..i]);
+                        out.push(char::from_u32(0x0440 + (b1 as u32 - 0xA0)).unwrap_or('\u{FFFD}'));
+                        span = i + 2;
+                    }
+                    _ => break,
+                }
+                cyr = true;
+                last_digit = false;
+                i += 2;
+            }
+            _ => break,
+        }
+    }
+    out.push_str(&src[span..i]);
+    st.has_lat |= lat;
+    st.has_cyr |= cyr;
+    st.last_digit = last_digit;
+    i
+}
+
+/// [`fold`] for the rules bench: the folded length.
+pub(crate) fn fold_for_bench(src: &str, fast: bool) -> usize {
+    fold(src, None, fast).text.len()
+}
+
+/// The folding itself; `fast` takes [`fold_run`] for runs of ASCII and basic Cyrillic, else
+/// every char goes through the per-char paths (the reference the fast path is tested against).
+fn fold(src: &str, on_word: Option<OnWord>, fast: bool) -> Normalized {
     let mut st = State {
         on_word,
         wi: 0,
@@ -452,6 +530,13 @@ pub(crate) fn normalize_with(src: &str, on_word: Option<OnWord>) -> Normalized {
             st.dirty = true;
             i += 1;
             continue;
+        }
+        if fast && st.in_word && !st.dirty {
+            let j = fold_run(&mut st, src, i);
+            if j > i {
+                i = j;
+                continue;
+            }
         }
         // fast path: basic Cyrillic letters U+0400..U+045F as two bytes
         if (b0 == 0xD0 || (b0 == 0xD1 && bytes.get(i + 1).is_some_and(|&b| b < 0xA0))) && i + 1 < n
@@ -1115,6 +1200,101 @@ mod tests {
         let s = "  «Создание» ЧЕТЫРЁХ\u{00A0}фейковых — aккаунтов…\n\n";
         let ws = orig_words(s);
         assert_eq!(ws, ["Создание", "ЧЕТЫРЁХ", "фейковых", "aккаунтов"]);
+    }
+
+    /// Folds `s` with and without the fast path: the folded text, every offset point and
+    /// every word handed to the prefilter are the same.
+    fn assert_fast_eq_slow(s: &str) {
+        let run = |fast: bool| {
+            let mut seen: Vec<(String, usize, u32, u32)> = Vec::new();
+            let mut cb =
+                |w: &str, at: usize, wi: u32, si: u32| seen.push((w.to_string(), at, wi, si));
+            let n = fold(s, Some(&mut cb), fast);
+            (n, seen)
+        };
+        let (f, fw) = run(true);
+        let (g, gw) = run(false);
+        assert_eq!(f.text, g.text, "{s:?}");
+        assert_eq!(f.cps, g.cps, "{s:?}");
+        assert_eq!(fw, gw, "{s:?}");
+        for o in 0..=s.len() {
+            assert_eq!(f.to_folded(o), g.to_folded(o), "{s:?} at {o}");
+        }
+        for k in 0..=f.text.len() {
+            assert_eq!(f.to_orig(k), g.to_orig(k), "{s:?} at {k}");
+        }
+    }
+
+    #[test]
+    fn fast_path_folds_exactly_as_the_general_path() {
+        // adversarial cases by hand: every stop of the fast run at every place in a word
+        for s in [
+            "Фейковых АККАУНТОВ для комментирования",
+            "ФЭЙК фэйк ФэЙК эфэ",
+            "фейковьіх ФЕЙКОВЬІХ фейковъіх фейковьix ьі",
+            "ЧЕТЫРЁХ ёлка Ёж ЁЁЁ",
+            "aккаунт Фeйкoвых ФEЙKOBЫX AKKAУHTOB fаke",
+            "фейκοвых аккαунтов ΑΒΕ",
+            "и\u{0306}ог е\u{0308}ж аккаун\u{0301}т",
+            "1,5 и 1.000, 50. 3,,4 5..6 а1,5б",
+            "коммента-\nриев ак-\n  каунтов работы -\nОтчет",
+            "ак\u{00AD}ка\u{200B}унт\u{FEFF}ов",
+            "Ф е й к   а к к а у н т т а р  құру",
+            "Qosymşa paraqşalar arqyly turǵyndar atynan pikir qaldyru aiyna 120.",
+            "ҚАЗАҚСТАН әкімдігі Ғ ғ Ұ ұ Ү ү Һ һ Ә ә Ө ө Ң ң Ӏ ӏ",
+            "ЀЁЂЃЄЅІЇЈЉЊЋЌЍЎЏ ѐёђѓєѕіїјљњћќѝўџ Ѡѡ",
+            "ＳＭＭ ﬁle ß İstanbul ǅ",
+            "шт. ед. изм. мес. г. Рудный",
+            "Instagram SMM Facebook Bloglike",
+            "",
+            "а",
+            "Я",
+            "Zz9",
+        ] {
+            assert_fast_eq_slow(s);
+        }
+        // random: words built from a pool weighted to ASCII and Cyrillic, with look-alikes
+        // (Latin, Greek), combining marks, Kazakh letters, ignorables and separators between
+        let pool: Vec<char> = concat!(
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
+            "абвгдежзийклмнопрстуфхцчшщъыьэюяАБВГДЕЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯ",
+            "ёЁіІїЇўЎђЂѐЀџЏ",
+            "әғқңөұүһӘҒҚҢӨҰҮҺӀӏ",
+            "αβεηικμνορτυχΑΒΕΗΙΚΜΝΟΡΤΥΧόΖ",
+            "ıİşǵńúýäöü",
+            "\u{0300}\u{0301}\u{0306}\u{0308}\u{0483}\u{20D0}\u{FE20}",
+            "\u{00AD}\u{200B}\u{200C}\u{200D}\u{2060}\u{FEFF}",
+            "ＡＢＣｆﬁß😀ǅ",
+            "  \n\n\r\t.,;:!?…-–—‐¬«»()|/*•·\u{00A0}\u{2028}"
+        )
+        .chars()
+        .collect();
+        assert_eq!((pool[61], pool[62], pool[125]), ('9', 'а', 'Я'));
+        let mut x: u64 = 0xD1B54A32D192ED03;
+        let mut rnd = |m: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % m as u64) as usize
+        };
+        for round in 0..6000 {
+            let len = 1 + rnd(60);
+            let mut s = String::new();
+            for _ in 0..len {
+                // mostly plain letters, so long runs meet every kind of stop
+                let c = match rnd(10) {
+                    0..=3 => pool[rnd(62)],
+                    4..=6 => pool[62 + rnd(64)],
+                    _ => pool[rnd(pool.len())],
+                };
+                s.push(c);
+            }
+            if round % 5 == 0 {
+                // raw code points anywhere in the plane, now and then
+                s.push(char::from_u32(rnd(0x11000) as u32).unwrap_or('?'));
+            }
+            assert_fast_eq_slow(&s);
+        }
     }
 
     #[test]

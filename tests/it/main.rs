@@ -23,5 +23,6 @@ mod rules;
 mod smtp;
 mod sources;
 mod terminal;
+mod threads;
 mod util;
 mod watch;

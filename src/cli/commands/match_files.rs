@@ -78,6 +78,7 @@ pub(in crate::cli) fn match_files(
     rules: &RuleSet,
     format: OutputFormat,
     paths: &[PathBuf],
+    threads: usize,
 ) -> Result<i32> {
     let stdin = [PathBuf::from("-")];
     let paths = if paths.is_empty() { &stdin[..] } else { paths };
@@ -106,10 +107,10 @@ pub(in crate::cli) fn match_files(
     let color = format == OutputFormat::Text && std::io::stdout().is_terminal();
     let mut code = exit::OK;
     let mut out = std::io::stdout().lock();
-    for path in paths {
+    // Files are read and matched on a work queue; what they give is written here, in the
+    // files' order, so the output is the same with any number of threads.
+    let read_one = |path: &PathBuf| -> Read {
         let shown = path.display().to_string();
-        // The name as a person sees it; the JSON `source` keeps it exact.
-        let name_line = line(&shown).into_owned();
         let bytes = if shown == "-" {
             let mut b = Vec::new();
             std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut b).map(|_| b)
@@ -118,147 +119,38 @@ pub(in crate::cli) fn match_files(
         };
         let bytes = match bytes {
             Ok(b) => b,
-            Err(e) => {
-                eprintln!(
-                    "tenderscan: {name_line}: cannot read: {}",
-                    line(&e.to_string())
-                );
-                code = exit::BAD_CONFIG;
-                unread += 1;
-                continue;
-            }
+            Err(e) => return Read::Failed(format!("cannot read: {}", line(&e.to_string()))),
         };
         let name = path.file_name().and_then(|n| n.to_str());
-        let x = match readers.read(&bytes, name, None, &limits, &|| false) {
+        match readers.read(&bytes, name, None, &limits, &|| false) {
             Ok(x) => {
-                for n in &x.notes {
-                    tracing::warn!("{shown}: {n}");
-                }
-                if x.ocr == crate::extract::OcrStatus::Unavailable {
-                    eprintln!(
-                        "tenderscan: {name_line}: page images not read: no OCR here ({}); see README, Scans and OCR",
-                        line(
-                            &crate::extract::ocr::availability(&limits.ocr)
-                                .err()
-                                .unwrap_or_else(|| "a tool it needs is missing".into())
-                        )
-                    );
-                }
-                x
+                let found = rules.find(&x.text, &crate::rules::Context::default());
+                Read::Done(Box::new((x, found)))
+            }
+            Err(e) => Read::Failed(line(&e.to_string()).into_owned()),
+        }
+    };
+    let style = Style {
+        format,
+        color,
+        ocr: &limits.ocr,
+    };
+    let mut failed: Option<anyhow::Error> = None;
+    crate::par::for_each_ordered(threads, paths, read_one, |i, r| {
+        match write_one(&mut out, &paths[i], r, &style, &mut code) {
+            Ok((matched, not_read)) => {
+                with_matches += matched as usize;
+                unread += not_read as usize;
+                true
             }
             Err(e) => {
-                eprintln!("tenderscan: {name_line}: {}", line(&e.to_string()));
-                code = exit::BAD_CONFIG;
-                unread += 1;
-                continue;
-            }
-        };
-        let text = &x.text;
-        let found = rules.find(text, &crate::rules::Context::default());
-        let note = ocr_note(&x);
-        if !found.matches.is_empty() {
-            with_matches += 1;
-        }
-        if note == Some(NOT_READ) {
-            unread += 1;
-        }
-        if format == OutputFormat::Json {
-            let line = MatchLine {
-                source: &shown,
-                matches: found
-                    .matches
-                    .iter()
-                    .map(|m| MatchJson {
-                        rule: &m.rule_id,
-                        severity: m.severity.as_str(),
-                        score: m.score,
-                        evidence: &m.evidence,
-                        start: m.start,
-                        end: m.end,
-                        ocr: x.by_ocr(m.start, m.end),
-                        reasons: &m.reasons,
-                    })
-                    .collect(),
-                quotas: found
-                    .quotas
-                    .iter()
-                    .map(|q| QuotaJson {
-                        kind: q.kind.as_str(),
-                        count: q.count,
-                        per: q.per.map(|p| p.as_str()),
-                    })
-                    .collect(),
-                text_source: x.text_source.as_deref(),
-                ocr: x.ocr.as_db(),
-                ocr_note: note,
-            };
-            writeln!(out, "{}", json_line(&line)?)?;
-            continue;
-        }
-        let lead = match note {
-            Some(n @ NOT_READ) => {
-                writeln!(out, "{name_line}: {n}")?;
-                continue;
-            }
-            Some(n @ (READ_BY_OCR | PARTLY_BY_OCR)) => format!("{name_line}: {n}:"),
-            _ => format!("{name_line}:"),
-        };
-        let tail = match note {
-            Some(n @ IMAGES_NOT_READ) => format!(" ({n})"),
-            _ => String::new(),
-        };
-        if found.matches.is_empty() {
-            writeln!(out, "{lead} no match{tail}")?;
-            continue;
-        }
-        writeln!(out, "{lead} {} matches{tail}", found.matches.len())?;
-        for m in &found.matches {
-            let (a, b) = (
-                m.start.saturating_sub(m.evidence_start),
-                m.end.saturating_sub(m.evidence_start),
-            );
-            let ev = &m.evidence;
-            // Each piece made safe on its own, so only our own highlight is an escape code.
-            let c = safe_text::cell;
-            let lit = match (ev.get(..a), ev.get(a..b), ev.get(b..)) {
-                (Some(pre), Some(hit), Some(post)) if color => {
-                    format!("{}\x1b[1;31m{}\x1b[0m{}", c(pre), c(hit), c(post))
-                }
-                (Some(pre), Some(hit), Some(post)) => {
-                    format!("{}[[{}]]{}", c(pre), c(hit), c(post))
-                }
-                _ => c(ev).into_owned(),
-            };
-            writeln!(
-                out,
-                "  {:<6} {} (score {:.2}, bytes {}..{}{})\n    {}",
-                m.severity,
-                m.rule_id,
-                m.score,
-                m.start,
-                m.end,
-                if x.by_ocr(m.start, m.end) {
-                    ", read by OCR"
-                } else {
-                    ""
-                },
-                lit
-            )?;
-            for r in &m.reasons {
-                writeln!(out, "    {}", c(r))?;
+                failed = Some(e);
+                false
             }
         }
-        for q in &found.quotas {
-            writeln!(
-                out,
-                "  quota  {} {}{}",
-                q.count,
-                q.kind.as_str(),
-                q.per
-                    .map(|p| format!(" per {}", p.as_str()))
-                    .unwrap_or_default()
-            )?;
-        }
+    });
+    if let Some(e) = failed {
+        return Err(e);
     }
     if walked {
         let summary = format!(
@@ -272,6 +164,155 @@ pub(in crate::cli) fn match_files(
         }
     }
     Ok(code)
+}
+
+/// What reading one input gave.
+enum Read {
+    /// Why it could not be read (safe text).
+    Failed(String),
+    Done(Box<(crate::extract::Extracted, crate::rules::Findings)>),
+}
+
+/// How the output is written.
+struct Style<'a> {
+    format: OutputFormat,
+    color: bool,
+    ocr: &'a crate::extract::ocr::OcrLimits,
+}
+
+/// Write what one input gave; (it has matches, it was not read).
+fn write_one(
+    out: &mut impl Write,
+    path: &std::path::Path,
+    r: Read,
+    style: &Style<'_>,
+    code: &mut i32,
+) -> Result<(bool, bool)> {
+    let Style { format, color, ocr } = *style;
+    let shown = path.display().to_string();
+    // The name as a person sees it; the JSON `source` keeps it exact.
+    let name_line = line(&shown).into_owned();
+    let (x, found) = match r {
+        Read::Failed(why) => {
+            eprintln!("tenderscan: {name_line}: {why}");
+            *code = exit::BAD_CONFIG;
+            return Ok((false, true));
+        }
+        Read::Done(b) => *b,
+    };
+    for n in &x.notes {
+        tracing::warn!("{shown}: {n}");
+    }
+    if x.ocr == crate::extract::OcrStatus::Unavailable {
+        eprintln!(
+            "tenderscan: {name_line}: page images not read: no OCR here ({}); see README, Scans and OCR",
+            line(
+                &crate::extract::ocr::availability(ocr)
+                    .err()
+                    .unwrap_or_else(|| "a tool it needs is missing".into())
+            )
+        );
+    }
+    let note = ocr_note(&x);
+    let counted = (!found.matches.is_empty(), note == Some(NOT_READ));
+    if format == OutputFormat::Json {
+        let line = MatchLine {
+            source: &shown,
+            matches: found
+                .matches
+                .iter()
+                .map(|m| MatchJson {
+                    rule: &m.rule_id,
+                    severity: m.severity.as_str(),
+                    score: m.score,
+                    evidence: &m.evidence,
+                    start: m.start,
+                    end: m.end,
+                    ocr: x.by_ocr(m.start, m.end),
+                    reasons: &m.reasons,
+                })
+                .collect(),
+            quotas: found
+                .quotas
+                .iter()
+                .map(|q| QuotaJson {
+                    kind: q.kind.as_str(),
+                    count: q.count,
+                    per: q.per.map(|p| p.as_str()),
+                })
+                .collect(),
+            text_source: x.text_source.as_deref(),
+            ocr: x.ocr.as_db(),
+            ocr_note: note,
+        };
+        writeln!(out, "{}", json_line(&line)?)?;
+        return Ok(counted);
+    }
+    let lead = match note {
+        Some(n @ NOT_READ) => {
+            writeln!(out, "{name_line}: {n}")?;
+            return Ok(counted);
+        }
+        Some(n @ (READ_BY_OCR | PARTLY_BY_OCR)) => format!("{name_line}: {n}:"),
+        _ => format!("{name_line}:"),
+    };
+    let tail = match note {
+        Some(n @ IMAGES_NOT_READ) => format!(" ({n})"),
+        _ => String::new(),
+    };
+    if found.matches.is_empty() {
+        writeln!(out, "{lead} no match{tail}")?;
+        return Ok(counted);
+    }
+    writeln!(out, "{lead} {} matches{tail}", found.matches.len())?;
+    for m in &found.matches {
+        let (a, b) = (
+            m.start.saturating_sub(m.evidence_start),
+            m.end.saturating_sub(m.evidence_start),
+        );
+        let ev = &m.evidence;
+        // Each piece made safe on its own, so only our own highlight is an escape code.
+        let c = safe_text::cell;
+        let lit = match (ev.get(..a), ev.get(a..b), ev.get(b..)) {
+            (Some(pre), Some(hit), Some(post)) if color => {
+                format!("{}\x1b[1;31m{}\x1b[0m{}", c(pre), c(hit), c(post))
+            }
+            (Some(pre), Some(hit), Some(post)) => {
+                format!("{}[[{}]]{}", c(pre), c(hit), c(post))
+            }
+            _ => c(ev).into_owned(),
+        };
+        writeln!(
+            out,
+            "  {:<6} {} (score {:.2}, bytes {}..{}{})\n    {}",
+            m.severity,
+            m.rule_id,
+            m.score,
+            m.start,
+            m.end,
+            if x.by_ocr(m.start, m.end) {
+                ", read by OCR"
+            } else {
+                ""
+            },
+            lit
+        )?;
+        for r in &m.reasons {
+            writeln!(out, "    {}", c(r))?;
+        }
+    }
+    for q in &found.quotas {
+        writeln!(
+            out,
+            "  quota  {} {}{}",
+            q.count,
+            q.kind.as_str(),
+            q.per
+                .map(|p| format!(" per {}", p.as_str()))
+                .unwrap_or_default()
+        )?;
+    }
+    Ok(counted)
 }
 
 /// Every file under `dir`, recursively, in name order (symbolic links to folders are not

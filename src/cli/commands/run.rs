@@ -145,6 +145,7 @@ pub(in crate::cli) fn scan(
     all: bool,
     baseline: bool,
     ocr: bool,
+    threads: Option<usize>,
 ) -> Result<i32> {
     exit_code(with_lock(cfg, |store, stop, _rt| {
         let mut code = exit::OK;
@@ -154,6 +155,7 @@ pub(in crate::cli) fn scan(
         let mut counts = RunCounts::default();
         let opts = RunOptions {
             baseline,
+            threads,
             ..Default::default()
         };
         // A notice a killed run stored but did not scan is looked at by the watches too.
