@@ -221,12 +221,82 @@ pub enum Command {
         #[arg(long, value_name = "ID", conflicts_with_all = ["dry_run", "resend"])]
         confirm: Option<i64>,
     },
+    /// Record a reviewer's verdict on a flag (a notice or lot, and a rule), or list them
+    #[command(after_help = REVIEW_HELP)]
+    Review {
+        /// The notice: its number, external id, id, or its URL on the portal
+        #[arg(required_unless_present = "list", conflicts_with = "list")]
+        notice: Option<String>,
+        /// The verdict
+        #[arg(value_enum, required_unless_present = "list", conflicts_with = "list")]
+        verdict: Option<VerdictArg>,
+        /// The rule whose flag it is (as `rules list` names it)
+        #[arg(
+            long,
+            value_name = "ID",
+            required_unless_present = "list",
+            conflicts_with = "list"
+        )]
+        rule: Option<String>,
+        /// Why (kept with the verdict)
+        #[arg(long, value_name = "TEXT", conflicts_with = "list")]
+        note: Option<String>,
+        /// The flag is in this lot of the notice (its number, external id or id)
+        #[arg(long, value_name = "LOT", conflicts_with = "list")]
+        lot: Option<String>,
+        /// Who gives the verdict [default: $USER]
+        #[arg(long, value_name = "NAME", conflicts_with = "list")]
+        by: Option<String>,
+        /// List the reviewed flags with their current verdict, latest first
+        #[arg(long)]
+        list: bool,
+        /// With --list: only flags whose current verdict is this
+        #[arg(
+            long = "verdict",
+            id = "only",
+            value_enum,
+            value_name = "VERDICT",
+            requires = "list"
+        )]
+        only: Option<VerdictArg>,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
     /// Edit the watchlist: the watch file beside the database (watches.toml)
     #[command(after_help = WATCH_HELP)]
     Watch {
         #[command(subcommand)]
         command: WatchCommand,
     },
+}
+
+const REVIEW_HELP: &str = "Verdicts: confirmed, false-positive (no further alerts about the flag unless the notice's amount changes or the rule finds new words), published (watched for quiet edits) and watching. Each verdict is kept; the flag's current verdict is its latest (`review --list`, the flag_reviews view).
+
+Example:
+  tenderscan review 17163708-1 --rule fake-accounts false-positive --note \"a monitoring service, no accounts made\"
+  tenderscan review 17163708-1 --rule paid-comments --lot 17163708-ZTP1 published --by aigul
+  tenderscan review --list --verdict false-positive --format json
+
+Exit codes: 0 recorded (or listed); 2 no such notice, lot or flag of that rule, no reviewer name, bad config or unusable database.";
+
+/// A reviewer's verdict (`tenderscan review`).
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum VerdictArg {
+    Confirmed,
+    FalsePositive,
+    Published,
+    Watching,
+}
+
+impl From<VerdictArg> for crate::states::Verdict {
+    fn from(v: VerdictArg) -> Self {
+        match v {
+            VerdictArg::Confirmed => crate::states::Verdict::Confirmed,
+            VerdictArg::FalsePositive => crate::states::Verdict::FalsePositive,
+            VerdictArg::Published => crate::states::Verdict::Published,
+            VerdictArg::Watching => crate::states::Verdict::Watching,
+        }
+    }
 }
 
 const WATCH_HELP: &str = "A watch alerts every new or changed notice that matches it, in its own section of the \

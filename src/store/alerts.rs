@@ -233,10 +233,13 @@ fn item_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertItem> {
 impl Store {
     /// Recipients with pending match alerts, in a stable order.
     pub fn pending_alert_recipients(&self) -> Result<Vec<String>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT DISTINCT recipient FROM alerts
-             WHERE status = ?1 AND kind IN (?2, ?3, ?4) ORDER BY recipient",
-        )?;
+        // Match alerts a `false-positive` verdict holds back do not count.
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT DISTINCT recipient FROM alerts a
+             WHERE status = ?1 AND kind IN (?2, ?3, ?4) AND NOT {}
+             ORDER BY recipient",
+            super::verdicts::withheld_alert_sql()
+        ))?;
         let rows = stmt.query_map(
             params![
                 AlertStatus::Pending,
@@ -249,12 +252,14 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// A recipient's pending match alerts, most severe first, grouped by notice.
+    /// A recipient's pending match alerts, most severe first, grouped by notice; not those
+    /// a `false-positive` verdict holds back (they stay pending, see `store::verdicts`).
     pub fn pending_alerts(&self, recipient: &str) -> Result<Vec<AlertItem>, StoreError> {
         let sql = format!(
             "{ITEM_SELECT}
-             WHERE a.recipient = ?1 AND a.status = ?2 AND a.kind = ?3
-             ORDER BY a.notice_id, a.id"
+             WHERE a.recipient = ?1 AND a.status = ?2 AND a.kind = ?3 AND NOT {}
+             ORDER BY a.notice_id, a.id",
+            super::verdicts::withheld_alert_sql()
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(

@@ -23,6 +23,7 @@ mod notices;
 mod runs;
 mod scans;
 mod search;
+mod verdicts;
 mod watches;
 
 pub use alerts::{
@@ -42,6 +43,7 @@ pub use notices::{
 pub use runs::RunCounts;
 pub use scans::{OcrCounts, UnreadScan};
 pub use search::{EXPORT_TABLES, Hit};
+pub use verdicts::{FlagReview, ReviewError};
 pub use watches::{WatchEvent, WatchItem, WatchTarget, Watched};
 
 use rusqlite::{Connection, OpenFlags, params};
@@ -95,6 +97,8 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "018_match_reasons",
         include_str!("migrations/018_match_reasons.sql"),
     ),
+    // (019 is another branch's, not merged yet: the runner applies it when it arrives.)
+    ("020_verdicts", include_str!("migrations/020_verdicts.sql")),
 ];
 
 /// The number of a migration: the digits its name starts with ("016_plans" is 16).
