@@ -53,6 +53,10 @@ pub const QUERIES: &[(&str, &str)] = &[
         "suppliers_of_flagged",
         include_str!("../queries/suppliers_of_flagged.sql"),
     ),
+    (
+        "false_positive_rate",
+        include_str!("../queries/false_positive_rate.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -368,7 +368,7 @@ const ALERT_HELP: &str = "Example:\n  tenderscan alert --dry-run\n\nExit codes: 
 const RULES_CHECK_HELP: &str = "Example:\n  tenderscan rules check my-rules.toml\n\nExit codes: 0 valid and every example passes (an empty file: a warning); 2 invalid, an id clashes with a rule run would load, or an example fails.";
 const RULES_LIST_HELP: &str =
     "Example:\n  tenderscan rules list\n\nExit codes: 0 listed; 2 a rule file is invalid.";
-const RULES_EVAL_HELP: &str = "Example:\n  tenderscan rules eval tests/fixtures/rules/labelled.toml --misses\n\nExit codes: 0 scored; 2 a fragment file or a rule file is invalid.";
+const RULES_EVAL_HELP: &str = "Example:\n  tenderscan rules eval tests/fixtures/rules/labelled.toml --misses\n  tenderscan rules eval --from-reviews --misses\n\nExit codes: 0 scored; 2 a fragment file or a rule file is invalid, or (--from-reviews) an unusable database.";
 
 const BACKFILL_HELP: &str = "Two stages: the metadata of the whole period (its own cursor), then the documents by priority ([backfill]: flagged, candidates, other services, the rest; newest first within each). Killed, it carries on where it stopped; it waits while a run, crawl or scan is under way.\n\nExample:\n  tenderscan backfill --since 2025-12-01 --source goszakup\n\nExit codes: 0 done; 1 a source failed or the backfill was interrupted; 2 bad config or database; 3 another backfill holds its lock.";
 
@@ -456,8 +456,12 @@ pub enum RulesCommand {
     Eval {
         /// Labelled fragments: TOML (`[[fragment]]`) or JSON Lines (`text`, `label` =
         /// flag|clean, optional `quota`, `kind`, `lang`)
-        #[arg(required = true)]
+        #[arg(required_unless_present = "from_reviews")]
         files: Vec<PathBuf>,
+        /// Also score, as clean cases, the evidence of the flags reviewers dismissed
+        /// (current verdict `false-positive`, `tenderscan review`) from the database
+        #[arg(long)]
+        from_reviews: bool,
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
         #[command(flatten)]

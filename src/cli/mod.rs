@@ -120,15 +120,23 @@ fn run(cli: Cli) -> Result<i32> {
                 ),
                 RulesCommand::Eval {
                     files,
+                    from_reviews,
                     format,
                     rules,
                     min_severity,
                     misses,
                 } => {
                     let set = rules.load(&cfg)?;
+                    let reviewed = if *from_reviews {
+                        let store = Store::open(&cfg.database.path)?;
+                        crate::rules::eval::dismissed_cases(&store.dismissed_evidence()?)
+                    } else {
+                        Vec::new()
+                    };
                     rules_eval(
                         &set,
                         files,
+                        reviewed,
                         *format,
                         (*min_severity).into(),
                         *misses || cli.verbose > 0,

@@ -142,7 +142,19 @@ impl Store {
             )
             .map_err(StoreError::from)?;
         let lot_key: i64 = match lot {
-            None => 0,
+            // No lot named: the notice's own flag, else the rule's one lot flag there.
+            None => tx
+                .query_row(
+                    "SELECT CASE WHEN EXISTS (SELECT 1 FROM matches WHERE notice_id = ?1
+                                                AND lot_id IS NULL AND rule_id = ?2) THEN 0
+                            WHEN (SELECT count(DISTINCT lot_id) FROM matches
+                                  WHERE notice_id = ?1 AND rule_id = ?2) = 1
+                            THEN (SELECT lot_id FROM matches WHERE notice_id = ?1 AND rule_id = ?2)
+                            ELSE 0 END",
+                    params![notice_id, rule],
+                    |r| r.get(0),
+                )
+                .map_err(StoreError::from)?,
             Some(key) => {
                 let key = key.trim();
                 let found: Option<i64> = tx
@@ -310,6 +322,11 @@ mod tests {
             )
             .unwrap();
         assert_eq!((r.lot_id, r.live), (Some(5), true));
+        // The rule's one flag is in a lot: found without --lot.
+        let r = store
+            .record_verdict(1, None, "paid-comments", Verdict::Published, None, "a")
+            .unwrap();
+        assert_eq!((r.lot_id, r.reviews), (Some(5), 2));
         assert_eq!(store.flag_reviews(None).unwrap().len(), 2);
         let fp = store.flag_reviews(Some(Verdict::FalsePositive)).unwrap();
         assert_eq!(fp.len(), 1);
@@ -349,14 +366,31 @@ mod tests {
     fn a_flag_that_never_was_is_refused_with_the_flags_there_are() {
         let (_d, mut store) = store();
         let e = store
-            .record_verdict(1, None, "paid-comments", Verdict::Confirmed, None, "a")
+            .record_verdict(1, None, "quota-comments", Verdict::Confirmed, None, "a")
             .unwrap_err()
             .to_string();
         assert!(
-            e.contains("never flagged by rule \"paid-comments\"")
+            e.contains("never flagged by rule \"quota-comments\"")
                 && e.contains("fake-accounts, paid-comments (--lot 700-ЗЦП1)"),
             "{e}"
         );
+        let e = store
+            .record_verdict(1, Some("9"), "paid-comments", Verdict::Confirmed, None, "a")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no lot \"9\"") && e.contains("700-ЗЦП1"), "{e}");
+        let e = store
+            .record_verdict(
+                1,
+                Some("L5"),
+                "fake-accounts",
+                Verdict::Confirmed,
+                None,
+                "a",
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("notice 700-1 lot L5 was never flagged"), "{e}");
         let e = store
             .record_verdict(1, Some("9"), "paid-comments", Verdict::Confirmed, None, "a")
             .unwrap_err()
