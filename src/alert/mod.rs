@@ -766,6 +766,8 @@ struct Work {
     mailbox: Option<Mailbox>,
     /// `[alerts]`: the newsroom's page of each notice.
     alerts: crate::config::AlertsConfig,
+    /// `[serve]`: the web page the email digests' cards link to.
+    serve: crate::config::ServeConfig,
 }
 
 /// Recipients with pending alerts who are still configured.
@@ -784,6 +786,7 @@ fn recipients_with_work(store: &Store, cfg: &Config) -> Result<Vec<Work>, AlertE
                     _ => None,
                 },
                 alerts: cfg.alerts.clone(),
+                serve: cfg.serve.clone(),
             }),
             None => tracing::warn!(
                 "alerts are queued for {email}, who is no longer among the config's [[recipients]]: kept, not sent"
@@ -878,7 +881,8 @@ fn units<'a>(
         .collect();
     let mut units: Vec<Unit<'a>> = Vec::new();
     if w.channel == Channel::Email {
-        let d = compose::digest(chunk, changes, watches, rules, w.lang);
+        let card_page = |id: i64| w.serve.notice_page(id);
+        let d = compose::digest_linked(chunk, changes, watches, rules, w.lang, &card_page);
         let Some(to) = w.mailbox.clone() else {
             return Ok(units);
         };

@@ -15,6 +15,8 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
 const DESK: &str = "desk@newsroom.example";
+/// `[serve] public_url` (written with a trailing slash).
+const PUBLIC: &str = "https://tenders.newsroom.example";
 
 /// One announcement of the portal: (id, title, amount, its specification's paragraphs).
 /// Its specification is file `id - 900000 + 5000`.
@@ -64,6 +66,7 @@ fn write_config(dir: &Path, url: &str, smtp_port: u16) {
         "[database]\npath = \"t.db\"\n\n[crawl]\ncontact = \"mailto:test@example.org\"\ntimeout_secs = 5\nmax_retries = 1\nbackoff_secs = 0.05\nrefused_backoff_secs = 0.05\n\n\
          [[sources]]\nname = \"goszakup\"\nkind = \"goszakup\"\ncontracts = false\nurl = \"{url}\"\ntoken_env = \"TEST_GOSZAKUP_TOKEN\"\nlookback_days = 3\nrequests_per_second = 1000.0\n\n\
          [mail]\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {smtp_port}\nsecurity = \"none\"\nfrom = \"tenderscan <alerts@newsroom.example>\"\ntimeout_secs = 10\n\n\
+         [serve]\npublic_url = \"{PUBLIC}/\"\n\n\
          [[recipients]]\nemail = \"{DESK}\"\nmin_severity = \"low\"\nlanguage = \"en\"\n"
     );
     std::fs::write(dir.join("config.toml"), cfg).unwrap();
@@ -127,7 +130,24 @@ async fn a_false_positive_holds_its_alert_back_and_lets_only_amount_changes_and_
     let plain: Tender = (900002, "Канцелярские товары", 250_000.0, PLAIN_SPEC);
     mount(&server, &[first, plain]).await;
     ok(d, &["run"]);
-    assert_eq!(smtp.wait_for(1, Duration::from_secs(10)).len(), 1);
+    let mails = smtp.wait_for(1, Duration::from_secs(10));
+    assert_eq!(mails.len(), 1);
+    // The card links to the newsroom's page of the notice (`[serve] public_url`).
+    let id = count(&db, "SELECT id FROM notices WHERE external_id = '900001'");
+    let text = text_of(&mails[0]);
+    assert!(
+        text.contains(&format!(
+            "   On the newsroom's page: {PUBLIC}/notice/{id}\n"
+        )),
+        "{text}"
+    );
+    let html = parse_mime(&mails[0]).part("text/html").to_string();
+    assert!(
+        html.contains(&format!(
+            "<a href=\"{PUBLIC}/notice/{id}\">On the newsroom&#39;s page</a></p>\n</div>"
+        )),
+        "{html}"
+    );
     let rules = rules_of(&db, "900001");
     let rule = rules[0].clone();
 
