@@ -43,7 +43,7 @@ pub use notices::{
 pub use runs::RunCounts;
 pub use scans::{OcrCounts, UnreadScan};
 pub use search::{EXPORT_TABLES, Hit};
-pub use verdicts::{FlagReview, ReviewError};
+pub use verdicts::{FlagReview, ReviewError, VerdictInput};
 pub use watches::{WatchEvent, WatchItem, WatchTarget, Watched};
 
 use rusqlite::{Connection, OpenFlags, params};

@@ -73,6 +73,19 @@ pub struct FlagReview {
     pub url: Option<String>,
 }
 
+/// A verdict to record ([`Store::record_verdict`]).
+#[derive(Debug, Clone, Copy)]
+pub struct VerdictInput<'a> {
+    pub notice_id: i64,
+    /// The lot's number, external id or id; `None`: the notice's own flag, else the rule's
+    /// one lot flag in it.
+    pub lot: Option<&'a str>,
+    pub rule: &'a str,
+    pub verdict: Verdict,
+    pub note: Option<&'a str>,
+    pub reviewer: &'a str,
+}
+
 /// Why a verdict could not be recorded.
 #[derive(Debug, thiserror::Error)]
 pub enum ReviewError {
@@ -121,15 +134,15 @@ impl Store {
     /// Record a verdict on the flag of rule `rule` in notice `notice_id` (or in its lot
     /// `lot`: the lot's number, external id or id). The flag must exist: the rule matched
     /// there at some time (a retracted match counts). Returns the flag as it now reads.
-    pub fn record_verdict(
-        &mut self,
-        notice_id: i64,
-        lot: Option<&str>,
-        rule: &str,
-        verdict: Verdict,
-        note: Option<&str>,
-        reviewer: &str,
-    ) -> Result<FlagReview, ReviewError> {
+    pub fn record_verdict(&mut self, v: &VerdictInput<'_>) -> Result<FlagReview, ReviewError> {
+        let VerdictInput {
+            notice_id,
+            lot,
+            rule,
+            verdict,
+            note,
+            reviewer,
+        } = *v;
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -284,6 +297,23 @@ mod tests {
             VALUES (1, 1, NULL, 'notice:1', 'fake-accounts', 'high', 3, 1, 'e1', 0, 0, 1, 'v', 't', 't'),
                    (2, 1, 5, 'lot:5', 'paid-comments', 'medium', 2, 1, 'e2', 0, 0, 1, 'v', 't', 't');";
 
+    fn v<'a>(
+        lot: Option<&'a str>,
+        rule: &'a str,
+        verdict: Verdict,
+        note: Option<&'a str>,
+        reviewer: &'a str,
+    ) -> VerdictInput<'a> {
+        VerdictInput {
+            notice_id: 1,
+            lot,
+            rule,
+            verdict,
+            note,
+            reviewer,
+        }
+    }
+
     fn store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("t.db")).unwrap();
@@ -295,36 +325,34 @@ mod tests {
     fn verdicts_are_appended_and_the_latest_is_current() {
         let (_d, mut store) = store();
         let r = store
-            .record_verdict(1, None, "fake-accounts", Verdict::Watching, None, "aigul")
+            .record_verdict(&v(None, "fake-accounts", Verdict::Watching, None, "aigul"))
             .unwrap();
         assert_eq!((r.verdict, r.reviews), (Some(Verdict::Watching), 1));
         let r = store
-            .record_verdict(
-                1,
+            .record_verdict(&v(
                 None,
                 "fake-accounts",
                 Verdict::FalsePositive,
                 Some("a tender for a monitoring service"),
                 "erlan",
-            )
+            ))
             .unwrap();
         assert_eq!(r.verdict, Some(Verdict::FalsePositive));
         assert_eq!(r.reviews, 2);
         assert_eq!(r.reviewed_by.as_deref(), Some("erlan"));
         let r = store
-            .record_verdict(
-                1,
+            .record_verdict(&v(
                 Some("700-ЗЦП1"),
                 "paid-comments",
                 Verdict::Confirmed,
                 None,
                 "a",
-            )
+            ))
             .unwrap();
         assert_eq!((r.lot_id, r.live), (Some(5), true));
         // The rule's one flag is in a lot: found without --lot.
         let r = store
-            .record_verdict(1, None, "paid-comments", Verdict::Published, None, "a")
+            .record_verdict(&v(None, "paid-comments", Verdict::Published, None, "a"))
             .unwrap();
         assert_eq!((r.lot_id, r.reviews), (Some(5), 2));
         assert_eq!(store.flag_reviews(None).unwrap().len(), 2);
@@ -366,7 +394,7 @@ mod tests {
     fn a_flag_that_never_was_is_refused_with_the_flags_there_are() {
         let (_d, mut store) = store();
         let e = store
-            .record_verdict(1, None, "quota-comments", Verdict::Confirmed, None, "a")
+            .record_verdict(&v(None, "quota-comments", Verdict::Confirmed, None, "a"))
             .unwrap_err()
             .to_string();
         assert!(
@@ -375,24 +403,35 @@ mod tests {
             "{e}"
         );
         let e = store
-            .record_verdict(1, Some("9"), "paid-comments", Verdict::Confirmed, None, "a")
+            .record_verdict(&v(
+                Some("9"),
+                "paid-comments",
+                Verdict::Confirmed,
+                None,
+                "a",
+            ))
             .unwrap_err()
             .to_string();
         assert!(e.contains("no lot \"9\"") && e.contains("700-ЗЦП1"), "{e}");
         let e = store
-            .record_verdict(
-                1,
+            .record_verdict(&v(
                 Some("L5"),
                 "fake-accounts",
                 Verdict::Confirmed,
                 None,
                 "a",
-            )
+            ))
             .unwrap_err()
             .to_string();
         assert!(e.contains("notice 700-1 lot L5 was never flagged"), "{e}");
         let e = store
-            .record_verdict(1, Some("9"), "paid-comments", Verdict::Confirmed, None, "a")
+            .record_verdict(&v(
+                Some("9"),
+                "paid-comments",
+                Verdict::Confirmed,
+                None,
+                "a",
+            ))
             .unwrap_err()
             .to_string();
         assert!(e.contains("no lot \"9\"") && e.contains("700-ЗЦП1"), "{e}");

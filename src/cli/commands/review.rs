@@ -9,7 +9,7 @@ use crate::cli::output::json_pretty;
 use crate::cli::{OutputFormat, VerdictArg};
 use crate::config::Config;
 use crate::safe_text::{cell, line};
-use crate::store::{FlagReview, Store};
+use crate::store::{FlagReview, Store, VerdictInput};
 use anyhow::{Result, bail};
 
 /// What `review NOTICE --rule ID VERDICT` records.
@@ -42,7 +42,14 @@ pub(in crate::cli) fn review(
         );
     };
     let note = v.note.map(str::trim).filter(|n| !n.is_empty());
-    let row = store.record_verdict(id, v.lot, v.rule, v.verdict.into(), note, &reviewer)?;
+    let row = store.record_verdict(&VerdictInput {
+        notice_id: id,
+        lot: v.lot,
+        rule: v.rule,
+        verdict: v.verdict.into(),
+        note,
+        reviewer: &reviewer,
+    })?;
     match format {
         OutputFormat::Json => println!("{}", json_pretty(&row)?),
         OutputFormat::Text => println!(
