@@ -618,10 +618,14 @@ impl Store {
 
     /// Pending (non-operator) alerts whose first failed delivery is before `before` (UTC).
     pub fn stale_failed_alerts(&self, before: &str) -> Result<Option<StaleFailures>, StoreError> {
+        // Alerts a `false-positive` verdict holds back are not waiting for the mail.
         let row: (i64, i64, Option<String>) = self.conn.query_row(
-            "SELECT count(*), count(DISTINCT recipient), min(first_failed_at) FROM alerts
-             WHERE status = ?2 AND kind <> ?3 AND first_failed_at IS NOT NULL
-               AND first_failed_at < ?1",
+            &format!(
+                "SELECT count(*), count(DISTINCT recipient), min(first_failed_at) FROM alerts a
+                 WHERE status = ?2 AND kind <> ?3 AND first_failed_at IS NOT NULL
+                   AND first_failed_at < ?1 AND NOT {}",
+                super::verdicts::withheld_alert_sql()
+            ),
             params![before, AlertStatus::Pending, AlertKind::Operator],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;

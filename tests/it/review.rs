@@ -317,6 +317,24 @@ async fn a_false_positive_holds_its_alert_back_and_lets_only_amount_changes_and_
         rules.len() as i64,
         "they stay pending (an alert a rule)"
     );
+    // `status` counts them apart: not waiting for the mail.
+    let v: serde_json::Value =
+        serde_json::from_str(&ok(d, &["status", "--format", "json"])).unwrap();
+    let a = &v["undelivered_alerts"][0];
+    assert_eq!(a["recipient"], DESK, "{v}");
+    assert_eq!(
+        (a["pending"].as_i64(), a["withheld"].as_i64()),
+        (Some(0), Some(rules.len() as i64)),
+        "{v}"
+    );
+    let text = ok(d, &["status"]);
+    assert!(
+        text.contains(&format!(
+            "held back by a false-positive verdict {}",
+            rules.len()
+        )),
+        "{text}"
+    );
     ok(
         d,
         &[

@@ -202,11 +202,16 @@ pub(in crate::cli) fn status(cfg: &Config, format: OutputFormat, runs: usize) ->
     for a in &undelivered {
         writeln!(
             out,
-            "  {:<30} pending {}  failed {}  unconfirmed {}",
+            "  {:<30} pending {}  failed {}  unconfirmed {}{}",
             line(&a.recipient),
             a.pending,
             a.failed,
-            a.unconfirmed
+            a.unconfirmed,
+            if a.withheld > 0 {
+                format!("  held back by a false-positive verdict {}", a.withheld)
+            } else {
+                String::new()
+            }
         )?;
     }
     match &outbox {
