@@ -286,6 +286,9 @@ pub struct Config {
     /// `[alerts]`: settings every channel shares.
     #[serde(default)]
     pub alerts: AlertsConfig,
+    /// `[serve]`: the newsroom's web page of tenderscan (issue #19).
+    #[serde(default)]
+    pub serve: ServeConfig,
     /// `[[watch]]` as written; checked into [`Config::watches`].
     #[serde(default)]
     watch: Vec<WatchEntry>,
@@ -730,6 +733,24 @@ impl AlertsConfig {
     /// The newsroom's page of notice `id`, when there is a page.
     pub fn notice_page(&self, id: i64) -> Option<String> {
         self.page_url
+            .as_deref()
+            .map(|base| format!("{}/notice/{id}", base.trim_end_matches('/')))
+    }
+}
+
+/// `[serve]`: the newsroom's tenderscan web page. Only `public_url` so far: the address its
+/// readers reach it at, to which the email digests link each notice card
+/// (`{public_url}/notice/{id}`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServeConfig {
+    pub public_url: Option<String>,
+}
+
+impl ServeConfig {
+    /// The web page of notice `id`, when `public_url` is set.
+    pub fn notice_page(&self, id: i64) -> Option<String> {
+        self.public_url
             .as_deref()
             .map(|base| format!("{}/notice/{id}", base.trim_end_matches('/')))
     }
@@ -1249,6 +1270,9 @@ impl Config {
         }
         if let Some(u) = &self.alerts.page_url {
             check_http_url(u).map_err(|m| err("alerts", None, "page_url", m))?;
+        }
+        if let Some(u) = &self.serve.public_url {
+            check_http_url(u).map_err(|m| err("serve", None, "public_url", m))?;
         }
         let mut keys = std::collections::HashSet::new();
         for (i, r) in self.recipients.iter().enumerate() {

@@ -53,6 +53,10 @@ pub const QUERIES: &[(&str, &str)] = &[
         "suppliers_of_flagged",
         include_str!("../queries/suppliers_of_flagged.sql"),
     ),
+    (
+        "false_positive_rate",
+        include_str!("../queries/false_positive_rate.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -786,6 +790,19 @@ pub fn datasette_metadata(db: &str, reports: &[Report]) -> Result<String, Report
         (
             "suppliers".into(),
             Json::V(json!({"description": "Companies awarded notices, by identifier."})),
+        ),
+        (
+            "flag_reviews".into(),
+            Json::V(json!({
+                "description": "One row per flag (flagged now or ever reviewed) with its current verdict from `tenderscan review`; verdict empty: not reviewed yet.",
+                "sort_desc": "reviewed_at"
+            })),
+        ),
+        (
+            "verdicts".into(),
+            Json::V(
+                json!({"description": "Every verdict reviewers gave, never edited: a flag's current verdict is its latest."}),
+            ),
         ),
     ];
     for (t, closed) in DATASETTE_HIDDEN {

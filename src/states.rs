@@ -224,6 +224,22 @@ text_enum! {
 }
 
 text_enum! {
+    /// What a reviewer made of a flag (`verdicts.verdict`; `tenderscan review`).
+    pub enum Verdict ("verdict") {
+        /// The tender does order fake opinion.
+        Confirmed = "confirmed",
+        /// The rule was wrong: no further alerts about the flag, unless the notice changes
+        /// in a way that matters (new matches, the amount).
+        FalsePositive = "false-positive",
+        /// A story ran on it: watched for quiet edits (its documents are fetched again on
+        /// every change, even after the matched words are gone).
+        Published = "published",
+        /// Being looked into.
+        Watching = "watching",
+    }
+}
+
+text_enum! {
     /// How one field of a notice changed between two versions.
     pub enum Change ("change") {
         Changed = "changed",
@@ -351,11 +367,12 @@ impl FromSql for Target {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FieldChange {
     /// `title`, `amount`, `status`, ..., `lot`, `document`, `award` or `record`: a field
-    /// of the notice as mapped, an open set as records grow.
+    /// of the notice as mapped, an open set as records grow; `match` (name: the rule, new:
+    /// the matched words) for a new match of a rule whose flags were dismissed.
     pub field: String,
     pub change: Change,
     /// For a lot's field: the lot's number (or id); for a document: its file name; for an
-    /// award: its suppliers' names.
+    /// award: its suppliers' names; for a match: its rule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// For a lot or an award: which of its fields changed.
@@ -393,7 +410,7 @@ impl FieldChange {
                 Some(amount) => format!("award to {name} {change} ({})", v(&Some(amount))),
                 None => format!("award to {name} {change}"),
             },
-            ("lot" | "document", change, _) => match (&self.old, &self.new) {
+            ("lot" | "document" | "match", change, _) => match (&self.old, &self.new) {
                 (_, Some(Value::String(t))) | (Some(Value::String(t)), None) => {
                     format!("{} {change} {name} \"{t}\"", self.field)
                 }
@@ -590,6 +607,7 @@ mod tests {
         round_trips(&Period::ALL, "quota period");
         round_trips(&Change::ALL, "change");
         round_trips(&Place::ALL, "place");
+        round_trips(&Verdict::ALL, "verdict");
         round_trips(
             &[
                 Target::Notice(1),

@@ -821,6 +821,8 @@ struct Work {
     /// The slot of the recipient's `schedule` these digests are for (none for `each-run`):
     /// recorded once they are handed over.
     slot: Option<String>,
+    /// `[serve]`: the web page the email digests' cards link to.
+    serve: crate::config::ServeConfig,
 }
 
 /// Recipients with pending alerts who are still configured and due by their `schedule`
@@ -859,6 +861,7 @@ fn recipients_with_work(
                     _ => None,
                 },
                 alerts: cfg.alerts.clone(),
+                serve: cfg.serve.clone(),
             }),
             None => tracing::warn!(
                 "alerts are queued for {email}, who is no longer among the config's [[recipients]]: kept, not sent"
@@ -962,7 +965,8 @@ fn units<'a>(
         .collect();
     let mut units: Vec<Unit<'a>> = Vec::new();
     if w.channel == Channel::Email {
-        let d = compose::digest(chunk, changes, watches, rules, w.lang);
+        let card_page = |id: i64| w.serve.notice_page(id);
+        let d = compose::digest_linked(chunk, changes, watches, rules, w.lang, &card_page);
         let Some(to) = w.mailbox.clone() else {
             return Ok(units);
         };

@@ -228,12 +228,82 @@ pub enum Command {
         #[arg(long, value_name = "ID", conflicts_with_all = ["dry_run", "resend"])]
         confirm: Option<i64>,
     },
+    /// Record a reviewer's verdict on a flag (a notice or lot, and a rule), or list them
+    #[command(after_help = REVIEW_HELP)]
+    Review {
+        /// The notice: its number, external id, id, or its URL on the portal
+        #[arg(required_unless_present = "list", conflicts_with = "list")]
+        notice: Option<String>,
+        /// The verdict
+        #[arg(value_enum, required_unless_present = "list", conflicts_with = "list")]
+        verdict: Option<VerdictArg>,
+        /// The rule whose flag it is (as `rules list` names it)
+        #[arg(
+            long,
+            value_name = "ID",
+            required_unless_present = "list",
+            conflicts_with = "list"
+        )]
+        rule: Option<String>,
+        /// Why (kept with the verdict)
+        #[arg(long, value_name = "TEXT", conflicts_with = "list")]
+        note: Option<String>,
+        /// The flag is in this lot of the notice (its number, external id or id)
+        #[arg(long, value_name = "LOT", conflicts_with = "list")]
+        lot: Option<String>,
+        /// Who gives the verdict [default: $USER]
+        #[arg(long, value_name = "NAME", conflicts_with = "list")]
+        by: Option<String>,
+        /// List the reviewed flags with their current verdict, latest first
+        #[arg(long)]
+        list: bool,
+        /// With --list: only flags whose current verdict is this
+        #[arg(
+            long = "verdict",
+            id = "only",
+            value_enum,
+            value_name = "VERDICT",
+            requires = "list"
+        )]
+        only: Option<VerdictArg>,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
     /// Edit the watchlist: the watch file beside the database (watches.toml)
     #[command(after_help = WATCH_HELP)]
     Watch {
         #[command(subcommand)]
         command: WatchCommand,
     },
+}
+
+const REVIEW_HELP: &str = "Verdicts: confirmed, false-positive (no further alerts about the flag unless the notice's amount changes or the rule finds new words), published (watched for quiet edits) and watching. Each verdict is kept; the flag's current verdict is its latest (`review --list`, the flag_reviews view).
+
+Example:
+  tenderscan review 17163708-1 --rule fake-accounts false-positive --note \"a monitoring service, no accounts made\"
+  tenderscan review 17163708-1 --rule paid-comments --lot 17163708-ZTP1 published --by aigul
+  tenderscan review --list --verdict false-positive --format json
+
+Exit codes: 0 recorded (or listed); 2 no such notice, lot or flag of that rule, no reviewer name, bad config or unusable database.";
+
+/// A reviewer's verdict (`tenderscan review`).
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum VerdictArg {
+    Confirmed,
+    FalsePositive,
+    Published,
+    Watching,
+}
+
+impl From<VerdictArg> for crate::states::Verdict {
+    fn from(v: VerdictArg) -> Self {
+        match v {
+            VerdictArg::Confirmed => crate::states::Verdict::Confirmed,
+            VerdictArg::FalsePositive => crate::states::Verdict::FalsePositive,
+            VerdictArg::Published => crate::states::Verdict::Published,
+            VerdictArg::Watching => crate::states::Verdict::Watching,
+        }
+    }
 }
 
 const WATCH_HELP: &str = "A watch alerts every new or changed notice that matches it, in its own section of the \
@@ -305,7 +375,7 @@ const ALERT_HELP: &str = "Example:\n  tenderscan alert --dry-run\n\nExit codes: 
 const RULES_CHECK_HELP: &str = "Example:\n  tenderscan rules check my-rules.toml\n\nExit codes: 0 valid and every example passes (an empty file: a warning); 2 invalid, an id clashes with a rule run would load, or an example fails.";
 const RULES_LIST_HELP: &str =
     "Example:\n  tenderscan rules list\n\nExit codes: 0 listed; 2 a rule file is invalid.";
-const RULES_EVAL_HELP: &str = "Example:\n  tenderscan rules eval tests/fixtures/rules/labelled.toml --misses\n\nExit codes: 0 scored; 2 a fragment file or a rule file is invalid.";
+const RULES_EVAL_HELP: &str = "Example:\n  tenderscan rules eval tests/fixtures/rules/labelled.toml --misses\n  tenderscan rules eval --from-reviews --misses\n\nExit codes: 0 scored; 2 a fragment file or a rule file is invalid, or (--from-reviews) an unusable database.";
 
 const BACKFILL_HELP: &str = "Two stages: the metadata of the whole period (its own cursor), then the documents by priority ([backfill]: flagged, candidates, other services, the rest; newest first within each). Killed, it carries on where it stopped; it waits while a run, crawl or scan is under way.\n\nExample:\n  tenderscan backfill --since 2025-12-01 --source goszakup\n\nExit codes: 0 done; 1 a source failed or the backfill was interrupted; 2 bad config or database; 3 another backfill holds its lock.";
 
@@ -393,8 +463,12 @@ pub enum RulesCommand {
     Eval {
         /// Labelled fragments: TOML (`[[fragment]]`) or JSON Lines (`text`, `label` =
         /// flag|clean, optional `quota`, `kind`, `lang`)
-        #[arg(required = true)]
+        #[arg(required_unless_present = "from_reviews")]
         files: Vec<PathBuf>,
+        /// Also score, as clean cases, the evidence of the flags reviewers dismissed
+        /// (current verdict `false-positive`, `tenderscan review`) from the database
+        #[arg(long)]
+        from_reviews: bool,
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
         #[command(flatten)]

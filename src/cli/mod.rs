@@ -17,7 +17,7 @@ mod output;
 
 pub use args::{
     Cli, Command, ExportFormat, LogFormat, OutputFormat, ReportFormat, RuleFiles, RulesCommand,
-    SeverityArg, WatchCommand,
+    SeverityArg, VerdictArg, WatchCommand,
 };
 
 use crate::config::Config;
@@ -33,6 +33,7 @@ use commands::inspect::{
     ExportSince, export, report_list, search, show, show_document, status, verify,
 };
 use commands::match_files::match_files;
+use commands::review::{NewVerdict, review, review_list};
 use commands::rules::{rules_check, rules_eval, rules_list, rules_train};
 use commands::run::{backfill, daemon, run_pipeline, scan};
 use commands::watch::watch_command;
@@ -122,15 +123,23 @@ fn run(cli: Cli) -> Result<i32> {
                 ),
                 RulesCommand::Eval {
                     files,
+                    from_reviews,
                     format,
                     rules,
                     min_severity,
                     misses,
                 } => {
                     let set = rules.load(&cfg)?;
+                    let reviewed = if *from_reviews {
+                        let store = Store::open(&cfg.database.path)?;
+                        crate::rules::eval::dismissed_cases(&store.dismissed_evidence()?)
+                    } else {
+                        Vec::new()
+                    };
                     rules_eval(
                         &set,
                         files,
+                        reviewed,
                         *format,
                         (*min_severity).into(),
                         *misses || cli.verbose > 0,
@@ -288,6 +297,34 @@ fn run(cli: Cli) -> Result<i32> {
             match (document, output) {
                 (Some(n), Some(o)) => show_document(&cfg, notice, *n, o),
                 _ => show(&cfg, notice, *format),
+            }
+        }
+        Command::Review {
+            notice,
+            verdict,
+            rule,
+            note,
+            lot,
+            by,
+            list,
+            only,
+            format,
+        } => {
+            let cfg = load_config(config)?;
+            match (notice, verdict, rule) {
+                (Some(notice), Some(verdict), Some(rule)) if !*list => review(
+                    &cfg,
+                    &NewVerdict {
+                        notice,
+                        rule,
+                        verdict: *verdict,
+                        note: note.as_deref(),
+                        lot: lot.as_deref(),
+                        by: by.as_deref(),
+                    },
+                    *format,
+                ),
+                _ => review_list(&cfg, *only, *format),
             }
         }
         Command::Watch { command } => watch_command(&load_config(config)?, command),

@@ -130,6 +130,25 @@ fn case(raw: RawCase, origin: String) -> Result<Case, String> {
     })
 }
 
+/// The evidence of flags reviewers dismissed (`Store::dismissed_evidence`: notice, rule,
+/// evidence) as clean cases: the rules should not flag them. Their origin is
+/// `review:NOTICE:RULE`.
+pub fn dismissed_cases(dismissed: &[(String, String, String)]) -> Vec<Case> {
+    dismissed
+        .iter()
+        .filter(|(_, _, text)| !text.trim().is_empty())
+        .map(|(notice, rule, text)| Case {
+            text: text.clone(),
+            label: Some(Label::Clean),
+            expect: Vec::new(),
+            quota: None,
+            kind: Some("reviewed".into()),
+            lang: None,
+            origin: format!("review:{notice}:{rule}"),
+        })
+        .collect()
+}
+
 /// Read labelled fragments from a `.toml` file or JSON Lines (any other name).
 pub fn load_cases(path: &Path) -> Result<Vec<Case>, String> {
     let name = path.display().to_string();

@@ -247,10 +247,13 @@ fn item_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertItem> {
 impl Store {
     /// Recipients with pending match alerts, in a stable order.
     pub fn pending_alert_recipients(&self) -> Result<Vec<String>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT DISTINCT recipient FROM alerts
-             WHERE status = ?1 AND kind IN (?2, ?3, ?4) ORDER BY recipient",
-        )?;
+        // Match alerts a `false-positive` verdict holds back do not count.
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT DISTINCT recipient FROM alerts a
+             WHERE status = ?1 AND kind IN (?2, ?3, ?4) AND NOT {}
+             ORDER BY recipient",
+            super::verdicts::withheld_alert_sql()
+        ))?;
         let rows = stmt.query_map(
             params![
                 AlertStatus::Pending,
@@ -263,12 +266,14 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// A recipient's pending match alerts, most severe first, grouped by notice.
+    /// A recipient's pending match alerts, most severe first, grouped by notice; not those
+    /// a `false-positive` verdict holds back (they stay pending, see `store::verdicts`).
     pub fn pending_alerts(&self, recipient: &str) -> Result<Vec<AlertItem>, StoreError> {
         let sql = format!(
             "{ITEM_SELECT}
-             WHERE a.recipient = ?1 AND a.status = ?2 AND a.kind = ?3
-             ORDER BY a.notice_id, a.id"
+             WHERE a.recipient = ?1 AND a.status = ?2 AND a.kind = ?3 AND NOT {}
+             ORDER BY a.notice_id, a.id",
+            super::verdicts::withheld_alert_sql()
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(
@@ -649,10 +654,14 @@ impl Store {
 
     /// Pending (non-operator) alerts whose first failed delivery is before `before` (UTC).
     pub fn stale_failed_alerts(&self, before: &str) -> Result<Option<StaleFailures>, StoreError> {
+        // Alerts a `false-positive` verdict holds back are not waiting for the mail.
         let row: (i64, i64, Option<String>) = self.conn.query_row(
-            "SELECT count(*), count(DISTINCT recipient), min(first_failed_at) FROM alerts
-             WHERE status = ?2 AND kind <> ?3 AND first_failed_at IS NOT NULL
-               AND first_failed_at < ?1",
+            &format!(
+                "SELECT count(*), count(DISTINCT recipient), min(first_failed_at) FROM alerts a
+                 WHERE status = ?2 AND kind <> ?3 AND first_failed_at IS NOT NULL
+                   AND first_failed_at < ?1 AND NOT {}",
+                super::verdicts::withheld_alert_sql()
+            ),
             params![before, AlertStatus::Pending, AlertKind::Operator],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;

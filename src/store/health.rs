@@ -15,6 +15,9 @@ pub struct RecipientAlerts {
     pub failed: i64,
     /// In a digest a killed run was handing to the server: it may have arrived.
     pub unconfirmed: i64,
+    /// Pending match alerts a `false-positive` verdict holds back (not in `pending` or
+    /// `failed`): they go out only if a later verdict takes the dismissal back.
+    pub withheld: i64,
 }
 
 /// Documents not read, by why (each counted once, in this order of precedence).
@@ -34,27 +37,32 @@ const TOO_LARGE: &str = "(error LIKE '%larger than the limit%' OR error LIKE '%-
 impl Store {
     /// Per recipient with anything undelivered: pending, failed and unconfirmed alerts.
     pub fn undelivered_alerts(&self) -> Result<Vec<RecipientAlerts>, StoreError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT a.recipient,
-                    SUM(a.status = 'pending' AND a.attempts = 0),
-                    SUM(a.status = 'pending' AND a.attempts > 0),
-                    SUM(a.status = 'queued' AND d.status = 'unconfirmed')
-             FROM alerts a LEFT JOIN digests d ON d.id = a.digest_id
-             WHERE a.status IN ('pending', 'queued')
-             GROUP BY a.recipient ORDER BY a.recipient",
-        )?;
+        let held = super::verdicts::withheld_alert_sql();
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT recipient,
+                    SUM(status = 'pending' AND attempts = 0 AND NOT held),
+                    SUM(status = 'pending' AND attempts > 0 AND NOT held),
+                    SUM(status = 'queued' AND digest_status = 'unconfirmed'),
+                    SUM(status = 'pending' AND held)
+             FROM (SELECT a.recipient, a.status, a.attempts, d.status AS digest_status,
+                          a.status = 'pending' AND {held} AS held
+                   FROM alerts a LEFT JOIN digests d ON d.id = a.digest_id
+                   WHERE a.status IN ('pending', 'queued'))
+             GROUP BY recipient ORDER BY recipient"
+        ))?;
         let rows = stmt.query_map([], |r| {
             Ok(RecipientAlerts {
                 recipient: r.get(0)?,
                 pending: r.get(1)?,
                 failed: r.get(2)?,
                 unconfirmed: r.get(3)?,
+                withheld: r.get(4)?,
             })
         })?;
         Ok(rows
             .collect::<Result<Vec<_>, _>>()?
             .into_iter()
-            .filter(|a| a.pending + a.failed + a.unconfirmed > 0)
+            .filter(|a| a.pending + a.failed + a.unconfirmed + a.withheld > 0)
             .collect())
     }
 

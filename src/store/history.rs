@@ -320,23 +320,48 @@ pub fn is_cancelled(status_code: Option<&str>, status: Option<&str>) -> bool {
 
 /// The recipients a notice's match alerts (of rule `rule`, where given) went or are
 /// going to: its `changed` alerts go to them. Baseline alerts were never mailed, so they
-/// do not count.
+/// do not count, nor do pending ones a `false-positive` verdict holds back.
 fn recipients(
     conn: &Connection,
     notice_id: i64,
     rule: Option<&str>,
 ) -> Result<Vec<String>, StoreError> {
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT DISTINCT a.recipient FROM alerts a LEFT JOIN matches m ON m.id = a.match_id
          WHERE a.notice_id = ?1 AND a.kind = ?3 AND a.status <> ?4
            AND (?2 IS NULL OR m.rule_id = ?2)
+           AND NOT (a.status = 'pending' AND {})
          ORDER BY a.recipient",
-    )?;
+        super::verdicts::withheld_alert_sql()
+    ))?;
     let rows = stmt.query_map(
         params![notice_id, rule, AlertKind::Match, AlertStatus::Baseline],
         |r| r.get(0),
     )?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Whether every flag of the notice (of rule `rule`, where given) has a `false-positive`
+/// verdict: then only the changes that matter reach its recipients.
+fn quiet(conn: &Connection, notice_id: i64, rule: Option<&str>) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached(&super::verdicts::quiet_notice_sql())?
+        .query_row(params![notice_id, rule], |r| r.get(0))?)
+}
+
+/// What still reaches the recipients of a notice whose flags were all dismissed as false
+/// positives: a new version that changes an amount (the notice's or a lot's), or one that
+/// brings new matches (a `match` change, see `matches::record_scan`). Not other edits, not
+/// the dismissed words going, not a cancellation or a disappearance.
+pub(crate) fn matters_after_dismissal(event: &ChangeEvent) -> bool {
+    match event {
+        ChangeEvent::Changed { changes, .. } => changes.iter().any(|c| {
+            c.field == "amount"
+                || c.field == "match"
+                || (c.field == "lot" && c.detail.as_deref().is_some_and(|d| d.contains("amount")))
+        }),
+        _ => false,
+    }
 }
 
 /// Queue one event about a flagged notice for each of its recipients (those told about
@@ -350,6 +375,9 @@ pub(crate) fn queue_changed_event(
     key: &str,
     event: &ChangeEvent,
 ) -> Result<usize, StoreError> {
+    if quiet(conn, notice_id, rule)? && !matters_after_dismissal(event) {
+        return Ok(0);
+    }
     let mut n = 0;
     let at = super::now();
     let event = event.to_json();

@@ -268,6 +268,9 @@ impl Store {
                             out.alerts_queued += n;
                         }
                     }
+                    if !baseline {
+                        new_match_on_dismissed(&tx, input.notice_id, match_id, m, &at)?;
+                    }
                 }
             }
         }
@@ -332,6 +335,56 @@ fn join_parts<const N: usize>(parts: [Option<String>; N]) -> String {
         .filter(|p| !p.trim().is_empty())
         .collect::<Vec<_>>()
         .join("\n\n")
+}
+
+/// A new match of a rule whose flags on the notice were dismissed as false positives: its
+/// recipients (who were told of the rule there) hear of it as a `changed` event, since the
+/// verdict was given on other words. (A flag nobody dismissed needs no such event: its
+/// recipients had the new version's `changed` alert.)
+fn new_match_on_dismissed(
+    tx: &rusqlite::Connection,
+    notice_id: i64,
+    match_id: i64,
+    m: &NewMatch,
+    at: &str,
+) -> Result<(), StoreError> {
+    let dismissed: bool = tx
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM current_verdicts
+                            WHERE notice_id = ?1 AND rule_id = ?2 AND verdict = 'false-positive')",
+        )?
+        .query_row(params![notice_id, m.rule_id], |r| r.get(0))?;
+    if !dismissed {
+        return Ok(());
+    }
+    let version: i64 = tx
+        .prepare_cached("SELECT version FROM notices WHERE id = ?1")?
+        .query_row([notice_id], |r| r.get(0))?;
+    let phrase = phrase_of(
+        &m.evidence,
+        m.evidence_start as i64,
+        m.start as i64,
+        m.end as i64,
+    );
+    super::history::queue_changed_event(
+        tx,
+        notice_id,
+        Some(&m.rule_id),
+        &format!("match:{match_id}"),
+        &ChangeEvent::Changed {
+            at: at.to_string(),
+            version,
+            changes: vec![crate::states::FieldChange {
+                field: "match".into(),
+                change: crate::states::Change::Added,
+                name: Some(m.rule_id.clone()),
+                detail: None,
+                old: None,
+                new: Some(serde_json::Value::String(phrase)),
+            }],
+        },
+    )?;
+    Ok(())
 }
 
 /// A match was retracted: the notice's recipients hear which words went, from where, when.

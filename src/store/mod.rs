@@ -23,6 +23,7 @@ mod notices;
 mod runs;
 mod scans;
 mod search;
+mod verdicts;
 mod watches;
 
 pub use alerts::{
@@ -42,6 +43,7 @@ pub use notices::{
 pub use runs::RunCounts;
 pub use scans::{OcrCounts, UnreadScan};
 pub use search::{EXPORT_TABLES, Hit};
+pub use verdicts::{FlagReview, ReviewError, VerdictInput};
 pub use watches::{WatchEvent, WatchItem, WatchTarget, Watched};
 
 use rusqlite::{Connection, OpenFlags, params};
@@ -99,6 +101,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "019_digest_provenance_and_slots",
         include_str!("migrations/019_digest_provenance_and_slots.sql"),
     ),
+    ("020_verdicts", include_str!("migrations/020_verdicts.sql")),
 ];
 
 /// The number of a migration: the digits its name starts with ("016_plans" is 16).

@@ -753,12 +753,15 @@ fn mark_unlisted(
 /// A flagged notice changed: its documents are fetched again, since an agency may replace
 /// an attachment's content under the same URL. (Unflagged notices are not: a new URL is
 /// fetched anyway, and re-downloading every attachment of every edited notice costs the
-/// portal too much.)
+/// portal too much.) A notice with a `published` verdict counts as flagged even after its
+/// matched words are gone: quiet edits after a story matter most.
 fn refetch_flagged_documents(tx: &Transaction, notice_id: i64) -> Result<(), StoreError> {
     tx.execute(
         "UPDATE documents SET fetched_at = NULL
          WHERE notice_id = ?1 AND removed_at IS NULL AND fetched_at IS NOT NULL
-           AND EXISTS (SELECT 1 FROM matches WHERE notice_id = ?1 AND retracted_at IS NULL)",
+           AND (EXISTS (SELECT 1 FROM matches WHERE notice_id = ?1 AND retracted_at IS NULL)
+                OR EXISTS (SELECT 1 FROM current_verdicts
+                           WHERE notice_id = ?1 AND verdict = 'published'))",
         [notice_id],
     )?;
     Ok(())

@@ -19,6 +19,7 @@ mod pipeline;
 mod plans;
 mod portals;
 mod reports;
+mod review;
 mod rules;
 mod smtp;
 mod sources;

@@ -66,6 +66,7 @@ pub(super) fn html_part(body: &Body<'_>) -> String {
             .partition(|g| body.full.contains(&g.items[0].notice_id));
         for g in full {
             notice_html(&mut html, g, rules, lang);
+            card_page(&mut html, (body.page)(g.items[0].notice_id), lang);
         }
         if !rest.is_empty() {
             let _ = writeln!(
@@ -394,4 +395,25 @@ fn changed_html(out: &mut String, c: &ChangeItem, lang: Language) {
         );
     }
     out.push_str("</ul>\n</div>\n");
+}
+
+/// The card's link to the newsroom's web page (`[serve] public_url`), its last line.
+fn card_page(out: &mut String, page: Option<String>, lang: Language) {
+    if let Some(p) = page.as_deref().and_then(safe_url) {
+        // Inside the card: before the `</div>` that closes it.
+        let close = "</div>\n";
+        let inside = out.ends_with(close);
+        if inside {
+            out.truncate(out.len() - close.len());
+        }
+        let _ = writeln!(
+            out,
+            "<p style=\"margin:8px 0 0;font-size:14px\"><a href=\"{}\">{}</a></p>",
+            html_escape(&p),
+            html_escape(labels(lang).page)
+        );
+        if inside {
+            out.push_str(close);
+        }
+    }
 }

@@ -493,6 +493,8 @@ struct Body<'a> {
     watches: &'a [watch::WatchGroup<'a>],
     rules: &'a HashMap<String, RuleText>,
     lang: Language,
+    /// `[serve] public_url`: the web page each notice card links to, if any.
+    page: &'a dyn Fn(i64) -> Option<String>,
 }
 
 impl<'a> Body<'a> {
@@ -530,6 +532,19 @@ pub(crate) fn digest(
     rules: &HashMap<String, RuleText>,
     lang: Language,
 ) -> Composed {
+    digest_linked(items, changes, watches, rules, lang, &|_| None)
+}
+
+/// [`digest`], each notice card linking to `page(notice id)` where that gives a URL (the
+/// newsroom's web page, `[serve] public_url`).
+pub(crate) fn digest_linked(
+    items: &[AlertItem],
+    changes: &[ChangeItem],
+    watches: &[WatchItem],
+    rules: &HashMap<String, RuleText>,
+    lang: Language,
+    page: &dyn Fn(i64) -> Option<String>,
+) -> Composed {
     let l = labels(lang);
     let groups = group(items);
     let watched = watch::group(watches);
@@ -564,6 +579,7 @@ pub(crate) fn digest(
         watches: &watched,
         rules,
         lang,
+        page,
     };
     // The HTML with every notice on one line, then cards in place of lines, in order, while
     // the whole stays within the budget.

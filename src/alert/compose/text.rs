@@ -53,6 +53,7 @@ pub(super) fn text_part(body: &Body<'_>) -> String {
         for g in full {
             number += 1;
             notice_text(&mut text, number, g, rules, lang);
+            card_page(&mut text, (body.page)(g.items[0].notice_id), lang);
         }
         if !rest.is_empty() {
             let _ = writeln!(text, "{}:\n", l.rest);
@@ -281,4 +282,15 @@ fn changed_text(out: &mut String, number: usize, c: &ChangeItem, lang: Language)
         let _ = writeln!(out, "   * {}", event_line(lang, ev, c.currency.as_deref()));
     }
     out.push('\n');
+}
+
+/// The card's link to the newsroom's web page (`[serve] public_url`), as its last line.
+fn card_page(out: &mut String, page: Option<String>, lang: Language) {
+    if let Some(p) = page.as_deref().and_then(safe_url) {
+        // The card ends with an empty line: the link goes before it.
+        if out.ends_with("\n\n") {
+            out.pop();
+        }
+        let _ = writeln!(out, "   {}: {p}\n", labels(lang).page);
+    }
 }

@@ -215,11 +215,16 @@ pub(in crate::cli) fn status(cfg: &Config, format: OutputFormat, runs: usize) ->
             .unwrap_or_default();
         writeln!(
             out,
-            "  {:<30} pending {}  failed {}  unconfirmed {}{schedule}",
+            "  {:<30} pending {}  failed {}  unconfirmed {}{schedule}{}",
             line(&a.recipient),
             a.pending,
             a.failed,
-            a.unconfirmed
+            a.unconfirmed,
+            if a.withheld > 0 {
+                format!("  held back by a false-positive verdict {}", a.withheld)
+            } else {
+                String::new()
+            }
         )?;
     }
     match &outbox {

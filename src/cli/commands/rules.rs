@@ -90,12 +90,13 @@ pub(in crate::cli) fn rules_train(
 pub(in crate::cli) fn rules_eval(
     set: &RuleSet,
     files: &[PathBuf],
+    reviewed: Vec<crate::rules::eval::Case>,
     format: OutputFormat,
     min_severity: crate::rules::Severity,
     verbose: bool,
 ) -> Result<i32> {
     use crate::rules::eval::{self, Label, Tally};
-    let mut cases = Vec::new();
+    let mut cases = reviewed;
     for f in files {
         match eval::load_cases(f) {
             Ok(c) => cases.extend(c),
