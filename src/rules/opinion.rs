@@ -35,6 +35,10 @@ const BUILTIN_ORIGIN: &str = "opinion.tsv";
 pub struct Model {
     /// feature -> (its index, its weight)
     weights: HashMap<String, (u32, f32), FxBuild>,
+    /// The same by the FNV-1a hash of the feature, so that [`Model::hits`] looks a pair up
+    /// without building its string; empty when two features' hashes collide (then the
+    /// strings are looked up).
+    by_hash: HashMap<u64, (u32, f32), FxBuild>,
     prior: f32,
     /// A passage scoring above this is an order (a `second-opinion` match).
     pub threshold: f32,
@@ -95,6 +99,17 @@ impl Default for TrainOptions {
             veto: -4.0,
         }
     }
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// FNV-1a over `bytes`, going on from `h`: hashing "a b" is hashing "a", then " ", then "b".
+fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
 }
 
 /// The feature of one folded word: its first letters, Kazakh letters plain, a number as `0`.
@@ -176,6 +191,7 @@ impl Model {
         };
         let mut m = Model {
             weights: HashMap::default(),
+            by_hash: HashMap::default(),
             prior: 0.0,
             threshold: f32::INFINITY,
             veto: f32::NEG_INFINITY,
@@ -240,6 +256,12 @@ impl Model {
         }
         if m.veto >= m.threshold {
             return Err(err(0, "`@veto` must be below `@threshold`".into()));
+        }
+        for (f, &x) in &m.weights {
+            if m.by_hash.insert(fnv(FNV_OFFSET, f.as_bytes()), x).is_some() {
+                m.by_hash.clear();
+                break;
+            }
         }
         Ok(m)
     }
@@ -326,6 +348,7 @@ impl Model {
         // the text just written always parses
         Model::parse(&out, "trained model").unwrap_or_else(|_| Model {
             weights: HashMap::default(),
+            by_hash: HashMap::default(),
             prior: 0.0,
             threshold: opt.threshold,
             veto: opt.veto,
@@ -358,6 +381,39 @@ impl Model {
 
     /// The weighted features of some sentences, by index, each once.
     pub(crate) fn hits<'a>(&self, sentences: impl IntoIterator<Item = &'a str>) -> Vec<(u32, f32)> {
+        if self.by_hash.is_empty() {
+            return self.hits_by_string(sentences);
+        }
+        let mut hits: Vec<(u32, f32)> = Vec::new();
+        let mut buf = String::new();
+        for s in sentences {
+            let mut prev: Option<u64> = None;
+            for w in s
+                .split([SEP as char, BREAK as char])
+                .filter(|w| !w.is_empty())
+            {
+                buf.clear();
+                key_into(w, &mut buf);
+                let h = fnv(FNV_OFFSET, buf.as_bytes());
+                if let Some(&x) = self.by_hash.get(&h) {
+                    hits.push(x);
+                }
+                // the pair "prev buf", hashed on from the previous word's hash
+                if let Some(p) = prev
+                    && let Some(&x) = self.by_hash.get(&fnv(fnv(p, b" "), buf.as_bytes()))
+                {
+                    hits.push(x);
+                }
+                prev = Some(h);
+            }
+        }
+        hits.sort_unstable_by_key(|h| h.0);
+        hits.dedup_by_key(|h| h.0);
+        hits
+    }
+
+    /// [`Model::hits`] by the features' strings.
+    fn hits_by_string<'a>(&self, sentences: impl IntoIterator<Item = &'a str>) -> Vec<(u32, f32)> {
         let mut hits: Vec<(u32, f32)> = Vec::new();
         let mut buf = String::new();
         let mut prev = String::new();
@@ -428,6 +484,56 @@ impl Model {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hashed_lookup_finds_what_the_strings_find() {
+        let m = Model::builtin().unwrap();
+        assert!(!m.by_hash.is_empty());
+        let mut rng: u64 = 7;
+        let words = [
+            "фейко",
+            "аккаун",
+            "для",
+            "коммен",
+            "пікір",
+            "жазу",
+            "0",
+            "от",
+            "имени",
+            "жител",
+            "the",
+            "fake",
+            "accoun",
+            "қала",
+            "тұрғын",
+            "мониторинг",
+            "x",
+            "",
+        ];
+        for _ in 0..2000 {
+            let mut s = String::new();
+            for _ in 0..(rng % 12) {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                if !s.is_empty() {
+                    s.push(SEP as char);
+                }
+                s.push_str(words[(rng % words.len() as u64) as usize]);
+            }
+            assert_eq!(
+                m.hits([s.as_str()]),
+                m.hits_by_string([s.as_str()]),
+                "{s:?}"
+            );
+        }
+        let norm = super::super::normalize::normalize(
+            "Создание четырех фейковых аккаунтов для комментирования публикаций от имени жителей",
+        );
+        let a = m.hits(sentences(&norm.text));
+        assert!(!a.is_empty());
+        assert_eq!(a, m.hits_by_string(sentences(&norm.text)));
+    }
 
     fn toy() -> Model {
         let cases = [
