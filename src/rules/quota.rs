@@ -697,6 +697,16 @@ fn handled_not_made(
     false
 }
 
+/// Accounts are kept, not produced: a count of accounts has no period, only the whole term
+/// they are kept for ("4 аккаунт ... шарт мерзімі ішінде жүргізеді").
+pub(crate) fn kept_period(kind: QuotaKind, per: Option<Period>) -> Option<Period> {
+    if kind == QuotaKind::Accounts {
+        per.filter(|p| *p == Period::Term)
+    } else {
+        per
+    }
+}
+
 /// A period said as an adverb ("ежемесячно", "daily", "күнделікті"), which never counts a
 /// duration as "2 месяца" does.
 fn is_rate_adverb(w: &str) -> bool {
@@ -1339,13 +1349,7 @@ pub(crate) fn quota_at(
             cur = prev_word(t, w.0);
         }
     }
-    // accounts are kept, not produced: a count of accounts has no period, only the whole
-    // term they are kept for ("4 аккаунт ... шарт мерзімі ішінде жүргізеді")
-    let per = if kind == QuotaKind::Accounts {
-        per.filter(|p| *p == Period::Term)
-    } else {
-        per
-    };
+    let per = kept_period(kind, per);
     Some(RawQuota {
         kind,
         count,

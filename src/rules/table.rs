@@ -14,7 +14,9 @@
 //! words, and replaces what the word-by-word reader found inside table rows with what this
 //! module reads. This module must never panic on any text and never slice off a char boundary.
 
-use super::quota::{Period, QuotaKind, is_digits, is_handling_word, parse_number, period_word};
+use super::quota::{
+    Period, QuotaKind, is_digits, is_handling_word, kept_period, parse_number, period_word,
+};
 use std::ops::Range;
 
 /// A quota read from a table row. Offsets are into the original text.
@@ -426,6 +428,14 @@ pub(crate) fn read(text: &str, units: &[(usize, QuotaKind)]) -> TableRead {
     out
 }
 
+/// The count of a count cell and the words it used: none for zero, a share or a time ("100%",
+/// "24 сағаттан аспайды", "2 ч": a service level, not a volume).
+fn count_cell(raw: &str, ws: &[String]) -> Option<(u64, usize)> {
+    let (count, used) = cell_number(ws)?;
+    let time = ws[used..].first().is_some_and(|w| is_time_word(w));
+    (count != 0 && !raw.contains('%') && !time).then_some((count, used))
+}
+
 fn read_table(
     text: &str,
     lines: &[(Sep, Line)],
@@ -488,22 +498,13 @@ fn read_table(
             let ws: Vec<Vec<String>> = line.cells.iter().map(cell_words).collect();
             let mut read_any = false;
             for &(k, kind, unit, per) in &column_units {
-                let Some((count, used)) = ws.get(k).and_then(|w| cell_number(w)) else {
+                let Some((count, _)) = ws
+                    .get(k)
+                    .and_then(|w| count_cell(&text[line.cells[k].clone()], w))
+                else {
                     continue;
                 };
-                let raw_cell = &text[line.cells[k].clone()];
-                if count == 0
-                    || raw_cell.contains('%')
-                    || ws[k][used..].first().is_some_and(|w| is_time_word(w))
-                {
-                    continue;
-                }
-                let per = per.or(table_period);
-                let per = if kind == QuotaKind::Accounts {
-                    per.filter(|p| *p == Period::Term)
-                } else {
-                    per
-                };
+                let per = kept_period(kind, per.or(table_period));
                 out.quotas.push(TableQuota {
                     kind,
                     count,
@@ -604,19 +605,10 @@ fn read_table(
             .or_else(|| row_units.iter().find(in_names))
             .copied();
         for &(k, col_period) in &counts {
-            let Some((count, used)) = cell_number(&ws[k]) else {
+            let Some((count, used)) = count_cell(&text[line.cells[k].clone()], &ws[k]) else {
                 continue;
             };
-            if count == 0 {
-                continue;
-            }
             let rest = &ws[k][used..];
-            // a share or a time in the count column ("100%", "24 сағаттан аспайды", "2 ч"): a
-            // service level, not a volume
-            let raw_cell = &text[line.cells[k].clone()];
-            if raw_cell.contains('%') || rest.first().is_some_and(|w| is_time_word(w)) {
-                continue;
-            }
             // the unit: in the count cell ("1 200 комментариев"), the unit cell ("replies/week"),
             // else the row's name
             // a unit after a slash in the unit cell is what is counted against ("дана/жарияланым":
@@ -645,12 +637,7 @@ fn read_table(
                 .or(unit_period)
                 .or_else(name_period)
                 .or(table_period);
-            // accounts are kept, not produced: no period but the whole term
-            let per = if kind == QuotaKind::Accounts {
-                per.filter(|p| *p == Period::Term)
-            } else {
-                per
-            };
+            let per = kept_period(kind, per);
             out.quotas.push(TableQuota {
                 kind,
                 count,
