@@ -884,6 +884,9 @@ pub struct EvidenceConfig {
     /// A flagged notice the crawl has not seen for this many days is asked for by id; a
     /// portal that no longer has it marks it gone (0: never ask).
     pub recheck_days: u32,
+    /// How new payloads are kept: `packs` (appended to pack files, one durable write a
+    /// page) or `files` (a file per payload, as before packs). Both are always read.
+    pub store: crate::evidence::StoreKind,
 }
 
 impl Default for EvidenceConfig {
@@ -891,6 +894,7 @@ impl Default for EvidenceConfig {
         EvidenceConfig {
             keep_days: 365,
             recheck_days: 7,
+            store: crate::evidence::StoreKind::Packs,
         }
     }
 }

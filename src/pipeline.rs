@@ -651,7 +651,9 @@ async fn take_records(
     counts: &mut RunCounts,
 ) -> Result<Unkept, StoreError> {
     let (ctx, source_id) = (sr.run, sr.source_id);
-    let kept = Evidence::beside(store.path()).keep_page(records);
+    let kept = Evidence::beside(store.path())
+        .with_store(sr.run.cfg.evidence.store)
+        .keep_page(records);
     let cursor = cursor.filter(|_| kept.errors.is_empty());
     let stored = store.store_page_kept(source_id, records, &kept.records, cursor)?;
     counts.notices_new += stored.new as i64;
@@ -777,7 +779,7 @@ async fn fetch_documents_of(
     let fetcher = &sr.fetcher;
     let docs = &mut sr.docs;
     use futures_util::StreamExt;
-    let evidence = Evidence::beside(store.path());
+    let evidence = Evidence::beside(store.path()).with_store(cfg.evidence.store);
     // What to download: specifications first, at most max_documents_per_notice a notice,
     // none that another notice already brought (same URL).
     let mut todo = Vec::new();
