@@ -2,7 +2,14 @@
 //! page, a GraphQL answer) and every attachment, kept byte for byte as it came, so a reporter
 //! can show what the portal said and when, after the agency edits or withdraws the tender.
 //!
-//! Files live in a folder beside the database, `<db stem>.evidence/ab/<sha256>.zst`:
+//! New payloads go to append-only pack files, `<db stem>.evidence/packs/NNNNNN.pack`, one
+//! `fdatasync` a page, indexed in `packs/index.db` after the sync (see [`pack`] for the
+//! layout; `[evidence] store = "files"` keeps the file per payload below). Loose files,
+//! `ab/<sha256>.zst`, kept before packs (or with `store = "files"`) are read as before, and
+//! moved into packs only by `evidence repack` (copied, synced, indexed, then deleted).
+//! Retention deletes loose files no row names; packs are kept whole.
+//!
+//! Loose files live in a folder beside the database, `<db stem>.evidence/ab/<sha256>.zst`:
 //! zstd-compressed, named by the sha256 of the uncompressed bytes (so the same payload is
 //! kept once, however often it is fetched), written atomically (temporary file, rename) and
 //! made durable (fsync, or one `syncfs` for a page's files) before any row names them. The
@@ -21,7 +28,7 @@
 //! stays pending and marked, so each later run fetches it again until they are kept. A
 //! folder deleted between runs is created again with a warning ([`Evidence::prepare`]).
 //!
-//! What this module must never do: overwrite or change a kept file (a file with the right
+//! What this module must never do: overwrite or change a kept file or pack record (a file with the right
 //! name is trusted until `verify` says otherwise), keep anything but the bytes as received
 //! (no re-serialisation), let a row name a file not yet durable, or delete the evidence of
 //! a notice that was ever flagged.

@@ -344,6 +344,7 @@ pub async fn run(
                 rows = p.rows,
                 files = p.files,
                 bytes = p.bytes,
+                packed_kept = p.packed_kept,
                 "evidence of unflagged notices older than [evidence] keep_days removed"
             ),
             Ok(_) => {}

@@ -341,6 +341,13 @@ pub fn verify_text(r: &VerifyReport, store: &Store) -> Result<String, StoreError
     for p in &r.unreferenced {
         let _ = writeln!(o, "unreferenced (harmless) {}", path_line(p));
     }
+    if r.packed_unreferenced > 0 {
+        let _ = writeln!(
+            o,
+            "{} pack records no row names (harmless: left by a crash or by retention, packs are kept whole)",
+            r.packed_unreferenced
+        );
+    }
     let _ = writeln!(
         o,
         "{} notices and {} documents without the evidence they should have",
