@@ -874,6 +874,17 @@ pub struct ScanConfig {
     pub threads: usize,
 }
 
+/// How new payloads are kept (`[evidence] store`); what is kept either way is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    /// Appended to `packs/NNNNNN.pack`, one `fdatasync` a page (see `crate::evidence::pack`).
+    #[default]
+    Packs,
+    /// A file per payload, `ab/<sha256>.zst` (the layout before packs).
+    Files,
+}
+
 /// The evidence folder beside the database (raw payloads) and disappearance checks.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -886,7 +897,7 @@ pub struct EvidenceConfig {
     pub recheck_days: u32,
     /// How new payloads are kept: `packs` (appended to pack files, one durable write a
     /// page) or `files` (a file per payload, as before packs). Both are always read.
-    pub store: crate::evidence::StoreKind,
+    pub store: StoreKind,
 }
 
 impl Default for EvidenceConfig {
@@ -894,7 +905,7 @@ impl Default for EvidenceConfig {
         EvidenceConfig {
             keep_days: 365,
             recheck_days: 7,
-            store: crate::evidence::StoreKind::Packs,
+            store: StoreKind::Packs,
         }
     }
 }

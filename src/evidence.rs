@@ -145,16 +145,7 @@ pub struct PruneReport {
     pub packed_kept: usize,
 }
 
-/// How new payloads are kept (`[evidence] store`); what is kept either way is read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum StoreKind {
-    /// Appended to `packs/NNNNNN.pack`, one `fdatasync` a page (see [`pack`]).
-    #[default]
-    Packs,
-    /// A file per payload, `ab/<sha256>.zst` (the layout before packs).
-    Files,
-}
+pub use crate::config::StoreKind;
 
 /// Where a payload is.
 #[derive(Debug, Clone, PartialEq, Eq)]
