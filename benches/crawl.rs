@@ -4,7 +4,8 @@
 //! downloaded, extracted, stored and scanned by `pipeline::run` with rate limits off.
 //! Reports notices/s, documents/s and peak memory.
 //!
-//! Run: `cargo bench --bench crawl -- --notices 2000`
+//! Run: `cargo bench --bench crawl -- --notices 2000` (evidence in packs, the default;
+//! `--evidence-store files` for a file per payload)
 //!
 //! With `--backfill`: `pipeline::backfill` over the same portal instead (metadata, then the
 //! documents by tier), counting the requests of each stage and the candidates' share, at
@@ -232,11 +233,13 @@ fn main() {
     });
     let first_pass = !std::env::args().any(|a| a == "--no-first-pass");
     let rps = arg("--rps").unwrap_or_else(|| "1000.0".into());
+    // `--evidence-store files` to compare with the file-per-payload layout.
+    let ev_store = arg("--evidence-store").unwrap_or_else(|| "packs".into());
     let dir = tempfile::tempdir().unwrap();
     let toml = format!(
         "[database]\npath = \"bench.db\"\n[crawl]\ncontact = \"bench\"\nmax_retries = 0\n\
          [[sources]]\nname = \"bench\"\nkind = \"goszakup\"\nurl = \"{uri}\"\ntoken_env = \"BENCH_GOSZAKUP_TOKEN\"\n\
-         requests_per_second = {rps}\nlookback_days = 3\ncontracts = false\n[evidence]\nkeep_days = 0\nrecheck_days = 0\n\
+         requests_per_second = {rps}\nlookback_days = 3\ncontracts = false\n[evidence]\nkeep_days = 0\nrecheck_days = 0\nstore = \"{ev_store}\"\n\
          [backfill]\nfirst_pass = {first_pass}\n"
     );
     let cfg = Config::parse(&toml, std::path::Path::new("bench.toml"), dir.path()).unwrap();

@@ -895,6 +895,17 @@ pub struct ScanConfig {
     pub threads: usize,
 }
 
+/// How new payloads are kept (`[evidence] store`); what is kept either way is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    /// Appended to `packs/NNNNNN.pack`, one `fdatasync` a page (see `crate::evidence::pack`).
+    #[default]
+    Packs,
+    /// A file per payload, `ab/<sha256>.zst` (the layout before packs).
+    Files,
+}
+
 /// The evidence folder beside the database (raw payloads) and disappearance checks.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -905,6 +916,9 @@ pub struct EvidenceConfig {
     /// A flagged notice the crawl has not seen for this many days is asked for by id; a
     /// portal that no longer has it marks it gone (0: never ask).
     pub recheck_days: u32,
+    /// How new payloads are kept: `packs` (appended to pack files, one durable write a
+    /// page) or `files` (a file per payload, as before packs). Both are always read.
+    pub store: StoreKind,
 }
 
 impl Default for EvidenceConfig {
@@ -912,6 +926,7 @@ impl Default for EvidenceConfig {
         EvidenceConfig {
             keep_days: 365,
             recheck_days: 7,
+            store: StoreKind::Packs,
         }
     }
 }

@@ -2,7 +2,14 @@
 //! page, a GraphQL answer) and every attachment, kept byte for byte as it came, so a reporter
 //! can show what the portal said and when, after the agency edits or withdraws the tender.
 //!
-//! Files live in a folder beside the database, `<db stem>.evidence/ab/<sha256>.zst`:
+//! New payloads go to append-only pack files, `<db stem>.evidence/packs/NNNNNN.pack`, one
+//! `fdatasync` a page, indexed in `packs/index.db` after the sync (see [`pack`] for the
+//! layout; `[evidence] store = "files"` keeps the file per payload below). Loose files,
+//! `ab/<sha256>.zst`, kept before packs (or with `store = "files"`) are read as before, and
+//! moved into packs only by `evidence repack` (copied, synced, indexed, then deleted).
+//! Retention deletes loose files no row names; packs are kept whole.
+//!
+//! Loose files live in a folder beside the database, `<db stem>.evidence/ab/<sha256>.zst`:
 //! zstd-compressed, named by the sha256 of the uncompressed bytes (so the same payload is
 //! kept once, however often it is fetched), written atomically (temporary file, rename) and
 //! made durable (fsync, or one `syncfs` for a page's files) before any row names them. The
@@ -21,14 +28,17 @@
 //! stays pending and marked, so each later run fetches it again until they are kept. A
 //! folder deleted between runs is created again with a warning ([`Evidence::prepare`]).
 //!
-//! What this module must never do: overwrite or change a kept file (a file with the right
+//! What this module must never do: overwrite or change a kept file or pack record (a file with the right
 //! name is trusted until `verify` says otherwise), keep anything but the bytes as received
 //! (no re-serialisation), let a row name a file not yet durable, or delete the evidence of
 //! a notice that was ever flagged.
 
+pub mod pack;
+
 use crate::model::{NoticeRecord, Payload};
 use crate::stamp::sha256_hex;
 use crate::store::{EvidenceGap, NewEvidence, RecordEvidence, Store, StoreError};
+use pack::{Loc, PackWriter, Packs};
 use serde::Serialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -68,12 +78,16 @@ pub struct Kept {
 }
 
 /// The sha256 of a zstd stream's decompressed content, read in pieces.
-fn hash_zst(f: std::fs::File) -> std::io::Result<String> {
+fn hash_zst(f: impl std::io::Read) -> std::io::Result<String> {
     use sha2::Digest;
     let mut hasher = sha2::Sha256::new();
     let mut decoder = zstd::stream::read::Decoder::new(f)?;
     std::io::copy(&mut decoder, &mut hasher)?;
     Ok(hex::encode(hasher.finalize()))
+}
+
+fn hash_zst_bytes(frame: &[u8]) -> std::io::Result<String> {
+    hash_zst(frame)
 }
 
 /// What `verify` found.
@@ -90,6 +104,9 @@ pub struct VerifyReport {
     /// Files no row names (left by a run killed between writing and recording, or by
     /// retention killed midway): harmless, listed for information.
     pub unreferenced: Vec<PathBuf>,
+    /// Pack records no row names (left by a crash before the page was committed, or by
+    /// retention: packs are kept whole): harmless, counted for information.
+    pub packed_unreferenced: usize,
     /// Notices and documents that should have evidence and have none (at most
     /// [`GAPS_LISTED`], oldest first; see [`Store::evidence_gaps`]).
     pub without_evidence: Vec<EvidenceGap>,
@@ -123,13 +140,59 @@ pub struct PruneReport {
     pub rows: usize,
     pub files: usize,
     pub bytes: u64,
+    /// Payloads no row names any more that stay in their pack (packs are kept whole: a
+    /// record is never cut out of one).
+    pub packed_kept: usize,
+}
+
+pub use crate::config::StoreKind;
+
+/// Where a payload is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Located {
+    /// A loose `.zst` file.
+    Loose(PathBuf),
+    /// A record of a pack file.
+    Packed(PathBuf, Loc),
+    /// Nowhere: the path a loose file of it would have.
+    Missing(PathBuf),
+}
+
+impl Located {
+    /// The loose file or the pack file.
+    pub fn path(&self) -> &Path {
+        match self {
+            Located::Loose(p) | Located::Packed(p, _) | Located::Missing(p) => p,
+        }
+    }
 }
 
 /// The evidence folder of one database.
 #[derive(Debug, Clone)]
 pub struct Evidence {
     dir: PathBuf,
+    kind: StoreKind,
+    packs: Packs,
+    /// The pack this value appends to (opened on first write, its lock held until dropped).
+    writer: std::sync::Arc<std::sync::Mutex<Option<PackWriter>>>,
 }
+
+/// What `evidence repack` did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RepackReport {
+    pub folder: PathBuf,
+    /// Loose files copied into packs (then deleted).
+    pub moved: usize,
+    /// Loose files whose payload a pack already held (deleted).
+    pub already_packed: usize,
+    /// Bytes of the loose files moved.
+    pub bytes: u64,
+    /// Loose files left alone because they do not hash to their name (`verify` lists them).
+    pub skipped: Vec<Problem>,
+}
+
+/// Loose files moved per durable write (and index commit) of `evidence repack`.
+const REPACK_BATCH: usize = 64;
 
 /// Threads writing a page's payloads at once (fsync latency overlaps).
 const PUT_THREADS: usize = 8;
@@ -168,11 +231,43 @@ impl Evidence {
             .parent()
             .unwrap_or(Path::new("."))
             .join(format!("{stem}.evidence"));
-        Evidence { dir }
+        Evidence::in_folder(dir)
+    }
+
+    fn in_folder(dir: PathBuf) -> Evidence {
+        Evidence {
+            packs: Packs::new(&dir),
+            dir,
+            kind: StoreKind::default(),
+            writer: Default::default(),
+        }
+    }
+
+    /// New payloads kept as `kind` says (reading finds both).
+    pub fn with_store(mut self, kind: StoreKind) -> Evidence {
+        self.kind = kind;
+        self
     }
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    pub fn packs(&self) -> &Packs {
+        &self.packs
+    }
+
+    /// Where the payload with this hash is: a loose file (looked for first: files kept
+    /// before packs stay where they are), a pack record, or nowhere.
+    pub fn locate(&self, sha256: &str) -> Result<Located, EvidenceError> {
+        let path = self.path_of(sha256);
+        if path.is_file() {
+            return Ok(Located::Loose(path));
+        }
+        match self.packs.lookup(sha256).map_err(io(self.packs.dir()))? {
+            Some(loc) => Ok(Located::Packed(self.packs.pack_path(loc.pack), loc)),
+            None => Ok(Located::Missing(path)),
+        }
     }
 
     /// Before a run keeps anything: the folder is created when missing, silently on first
@@ -237,6 +332,18 @@ impl Evidence {
     /// the evidence folder's file system on Linux (one journal commit for a whole page of
     /// files, where a fsync per file and folder cost 2.5 ms each here), else a full sync.
     pub fn sync(&self) -> Result<(), EvidenceError> {
+        if self.kind == StoreKind::Packs {
+            let mut w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(writer) = w.as_mut()
+                && let Err(e) = writer.sync()
+            {
+                let path = writer.path();
+                // The next writer starts from what the pack holds (a torn tail is cut).
+                *w = None;
+                return Err(io(&path)(e));
+            }
+            return Ok(());
+        }
         if !self.dir.exists() {
             return Ok(());
         }
@@ -259,6 +366,9 @@ impl Evidence {
     }
 
     fn write(&self, bytes: &[u8], durable: bool) -> Result<Kept, EvidenceError> {
+        if self.kind == StoreKind::Packs {
+            return self.write_packed(bytes, durable);
+        }
         let sha256 = sha256_hex(bytes);
         let path = self.path_of(&sha256);
         let compressed = zstd::bulk::compress(bytes, LEVEL).map_err(io(&path))?;
@@ -311,11 +421,76 @@ impl Evidence {
         })
     }
 
-    /// The payload with this hash, decompressed (not checked: see [`Evidence::verify`]).
+    /// Append `bytes` to a pack unless a loose file or a pack record holds them; durable
+    /// now if `durable`, else at the next [`Evidence::sync`] (before which no row may name it).
+    fn write_packed(&self, bytes: &[u8], durable: bool) -> Result<Kept, EvidenceError> {
+        let sha256 = sha256_hex(bytes);
+        let kept = |stored: u64, written: bool| Kept {
+            sha256: sha256.clone(),
+            size: bytes.len() as i64,
+            stored_size: stored as i64,
+            written,
+        };
+        let compressed = zstd::bulk::compress(bytes, LEVEL).map_err(io(self.packs.dir()))?;
+        let loose = self.path_of(&sha256);
+        if let Ok(meta) = std::fs::metadata(&loose)
+            && meta.len() == compressed.len() as u64
+        {
+            return Ok(kept(meta.len(), false));
+        }
+        if let Some(loc) = self.packs.lookup(&sha256).map_err(io(self.packs.dir()))? {
+            return Ok(kept(loc.length, false));
+        }
+        let loc = self.append(&sha256, &compressed, durable)?;
+        Ok(kept(loc.length, true))
+    }
+
+    /// Append one zstd frame to this value's pack (opening one on first use).
+    fn append(&self, sha256: &str, frame: &[u8], durable: bool) -> Result<Loc, EvidenceError> {
+        let mut w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(loc) = w.as_ref().and_then(|w| w.pending(sha256)) {
+            return Ok(loc);
+        }
+        if w.as_ref().is_some_and(|w| w.full()) {
+            let mut old = w.take().expect("some");
+            old.sync().map_err(io(&old.path()))?;
+        }
+        if w.is_none() {
+            if !self.dir.is_dir() {
+                if std::fs::symlink_metadata(&self.dir).is_err() {
+                    tracing::warn!(folder = %self.dir.display(), "the evidence folder disappeared during the run; created again");
+                }
+                std::fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
+            }
+            *w = Some(PackWriter::open(&self.packs).map_err(io(self.packs.dir()))?);
+        }
+        let writer = w.as_mut().expect("opened");
+        let path = writer.path();
+        let loc = writer.append(sha256, frame).map_err(io(&path))?;
+        if durable && let Err(e) = writer.sync() {
+            *w = None;
+            return Err(io(&path)(e));
+        }
+        Ok(loc)
+    }
+
+    /// The payload with this hash, decompressed (not checked against its hash: see
+    /// [`Evidence::verify`]; a pack record's crc is).
     pub fn read(&self, sha256: &str) -> Result<Vec<u8>, EvidenceError> {
-        let path = self.path_of(sha256);
-        let f = std::fs::File::open(&path).map_err(io(&path))?;
-        zstd::stream::decode_all(f).map_err(io(&path))
+        match self.locate(sha256)? {
+            Located::Loose(path) => {
+                let f = std::fs::File::open(&path).map_err(io(&path))?;
+                zstd::stream::decode_all(f).map_err(io(&path))
+            }
+            Located::Packed(path, loc) => {
+                let frame = self.packs.read_frame(sha256, loc).map_err(io(&path))?;
+                zstd::stream::decode_all(&frame[..]).map_err(io(&path))
+            }
+            Located::Missing(path) => Err(io(&path)(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no such file, and no pack holds it",
+            ))),
+        }
     }
 
     /// Keep a payload and record where it came from, for `notice_id` (and `document_id`).
@@ -492,33 +667,56 @@ impl Evidence {
         let hashes = store.evidence_hashes()?;
         for sha in &hashes {
             r.checked += 1;
-            let path = self.path_of(sha);
+            let located = match self.locate(sha) {
+                Ok(l) => l,
+                Err(e) => {
+                    r.corrupt.push(Problem {
+                        sha256: sha.clone(),
+                        path: self.packs.dir().to_path_buf(),
+                        detail: format!("the pack index cannot be read: {e}"),
+                    });
+                    continue;
+                }
+            };
             let problem = |detail: String| Problem {
                 sha256: sha.clone(),
-                path: path.clone(),
+                path: located.path().to_path_buf(),
                 detail,
             };
-            match std::fs::File::open(&path) {
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    r.missing.push(problem("no such file".into()))
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => r.missing.push(problem(
-                    format!("no such file (a folder on its path is not one: {e})"),
-                )),
-                Err(e) => r.corrupt.push(problem(format!("cannot read: {e}"))),
-                Ok(f) => match hash_zst(f) {
-                    Err(e) => r
-                        .corrupt
-                        .push(problem(format!("not a readable zstd file: {e}"))),
-                    Ok(found) => {
-                        if &found == sha {
-                            r.ok += 1;
-                        } else {
-                            r.corrupt
-                                .push(problem(format!("content hashes to {found}")));
+            let found = match &located {
+                Located::Missing(path) => {
+                    r.missing.push(problem(match std::fs::metadata(path) {
+                        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => {
+                            format!("no such file (a folder on its path is not one: {e}), and no pack holds it")
                         }
+                        _ => "no such file, and no pack holds it".into(),
+                    }));
+                    continue;
+                }
+                Located::Loose(path) => match std::fs::File::open(path) {
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        r.missing.push(problem("no such file".into()));
+                        continue;
                     }
+                    Err(e) => Err(format!("cannot read: {e}")),
+                    Ok(f) => hash_zst(f).map_err(|e| format!("not a readable zstd file: {e}")),
                 },
+                Located::Packed(_, loc) => match self.packs.read_frame(sha, *loc) {
+                    Err(e) => Err(format!("pack record at offset {}: {e}", loc.offset)),
+                    Ok(frame) => hash_zst_bytes(&frame).map_err(|e| {
+                        format!(
+                            "pack record at offset {}: not a readable zstd frame: {e}",
+                            loc.offset
+                        )
+                    }),
+                },
+            };
+            match found {
+                Err(detail) => r.corrupt.push(problem(detail)),
+                Ok(found) if &found == sha => r.ok += 1,
+                Ok(found) => r
+                    .corrupt
+                    .push(problem(format!("content hashes to {found}"))),
             }
         }
         let named: std::collections::HashSet<&str> = hashes.iter().map(String::as_str).collect();
@@ -532,6 +730,13 @@ impl Evidence {
                 r.unreferenced.push(file);
             }
         }
+        r.packed_unreferenced = self
+            .packs
+            .all()
+            .map_err(io(self.packs.dir()))?
+            .iter()
+            .filter(|(sha, _)| !named.contains(sha.as_str()))
+            .count();
         Ok(r)
     }
 
@@ -588,6 +793,77 @@ impl Evidence {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(io(&path)(e)),
             }
+            if let Ok(Some(_)) = self.packs.lookup(&sha) {
+                r.packed_kept += 1;
+            }
+        }
+        Ok(r)
+    }
+
+    /// `evidence repack`: move the loose files into packs. Per batch, the files are read and
+    /// checked (a file that does not hash to its name is left alone), appended, synced and
+    /// indexed, and only then deleted: a crash at any point loses nothing (at worst a file
+    /// is both loose and packed, and the next repack deletes the loose copy).
+    pub fn repack(&self) -> Result<RepackReport, EvidenceError> {
+        let mut r = RepackReport {
+            folder: self.dir.clone(),
+            ..Default::default()
+        };
+        let packer = self.clone().with_store(StoreKind::Packs);
+        let files = self.files()?;
+        for batch in files.chunks(REPACK_BATCH) {
+            let mut done: Vec<(&PathBuf, u64)> = Vec::new();
+            for file in batch {
+                let Some(sha) = file
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .and_then(|n| n.strip_suffix(".zst"))
+                else {
+                    continue;
+                };
+                let frame = std::fs::read(file).map_err(io(file))?;
+                match hash_zst_bytes(&frame) {
+                    Ok(found) if found == sha => {}
+                    Ok(found) => {
+                        r.skipped.push(Problem {
+                            sha256: sha.into(),
+                            path: file.clone(),
+                            detail: format!("content hashes to {found}"),
+                        });
+                        continue;
+                    }
+                    Err(e) => {
+                        r.skipped.push(Problem {
+                            sha256: sha.into(),
+                            path: file.clone(),
+                            detail: format!("not a readable zstd file: {e}"),
+                        });
+                        continue;
+                    }
+                }
+                if self
+                    .packs
+                    .lookup(sha)
+                    .map_err(io(self.packs.dir()))?
+                    .is_some()
+                {
+                    r.already_packed += 1;
+                } else {
+                    packer.append(sha, &frame, false)?;
+                    r.moved += 1;
+                    r.bytes += frame.len() as u64;
+                }
+                done.push((file, frame.len() as u64));
+            }
+            // Synced and indexed before any loose copy goes.
+            packer.sync()?;
+            for (file, _) in done {
+                match std::fs::remove_file(file) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(io(file)(e)),
+                }
+            }
         }
         Ok(r)
     }
@@ -615,7 +891,7 @@ mod tests {
     fn a_reused_attachment_is_evidence_of_both_notices() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("t.db")).unwrap();
-        let ev = Evidence::beside(store.path());
+        let ev = Evidence::beside(store.path()).with_store(StoreKind::Files);
         let src = store.ensure_source("g", "goszakup", "https://x").unwrap();
         let rec = |id: &str| NoticeRecord {
             external_id: id.into(),
@@ -713,7 +989,7 @@ mod tests {
     fn a_page_is_kept_once_and_a_page_that_cannot_be_kept_is_marked() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("t.db")).unwrap();
-        let ev = Evidence::beside(store.path());
+        let ev = Evidence::beside(store.path()).with_store(StoreKind::Files);
         let src = store.ensure_source("g", "goszakup", "https://x").unwrap();
         let listing = payload("{\"b\": 1,  \"a\": [2, 1]}\n");
         let rec = |id: &str, payloads: Vec<Payload>| NoticeRecord {
@@ -812,7 +1088,7 @@ mod tests {
     #[test]
     fn the_same_bytes_are_kept_once_and_read_back() {
         let dir = tempfile::tempdir().unwrap();
-        let ev = Evidence::beside(&dir.path().join("t.db"));
+        let ev = Evidence::beside(&dir.path().join("t.db")).with_store(StoreKind::Files);
         assert_eq!(ev.dir(), dir.path().join("t.evidence"));
         let body = "{\"nameRu\": \"Услуги SMM\"}".repeat(50);
         let a = ev.put(body.as_bytes()).unwrap();
@@ -836,7 +1112,7 @@ mod tests {
     #[test]
     fn files_of_the_two_level_layout_are_still_found_and_not_written_again() {
         let dir = tempfile::tempdir().unwrap();
-        let ev = Evidence::beside(&dir.path().join("t.db"));
+        let ev = Evidence::beside(&dir.path().join("t.db")).with_store(StoreKind::Files);
         let body = b"kept before the layout changed".repeat(20);
         let kept = ev.put(&body).unwrap();
         let sha = &kept.sha256;
@@ -865,5 +1141,167 @@ mod tests {
         ];
         want.sort();
         assert_eq!(files, want);
+    }
+
+    fn pack_len(ev: &Evidence) -> u64 {
+        std::fs::metadata(ev.packs().pack_path(1)).unwrap().len()
+    }
+
+    /// Packs: a page's payloads in one pack, kept once, read back, found by a new value
+    /// (the index), and the rows of the page name only synced records.
+    #[test]
+    fn payloads_are_appended_to_a_pack_kept_once_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        let ev = Evidence::beside(store.path());
+        let src = store.ensure_source("g", "goszakup", "https://x").unwrap();
+        let rec = |id: &str| NoticeRecord {
+            external_id: id.into(),
+            title: "Услуги".into(),
+            payloads: vec![payload(&format!("{{\"id\": {id}}}").repeat(40))],
+            ..Default::default()
+        };
+        let page: Vec<NoticeRecord> = (1..=20).map(|i| rec(&i.to_string())).collect();
+        let kept = ev.keep_page(&page);
+        assert!(kept.errors.is_empty(), "{:?}", kept.errors);
+        store
+            .store_page_kept(src, &page, &kept.records, None)
+            .unwrap();
+        drop(ev);
+        let ev = Evidence::beside(store.path());
+        assert_eq!(ev.files().unwrap(), Vec::<PathBuf>::new(), "no loose file");
+        assert_eq!(ev.packs().list().unwrap(), vec![1]);
+        let sha = &kept.records[3].rows[0].sha256;
+        match ev.locate(sha).unwrap() {
+            Located::Packed(p, loc) => {
+                assert_eq!(p, ev.dir().join("packs").join("000001.pack"));
+                assert_eq!(loc.length as i64, kept.records[3].rows[0].stored_size);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(ev.read(sha).unwrap(), page[3].payloads[0].body.to_vec());
+        let len = pack_len(&ev);
+        let again = ev.put(&page[3].payloads[0].body).unwrap();
+        assert!(!again.written);
+        assert_eq!(pack_len(&ev), len, "not appended twice");
+        let v = ev.verify(&store, 0).unwrap();
+        assert!(!v.failed(), "{v:?}");
+        assert_eq!((v.checked, v.ok, v.packed_unreferenced), (20, 20, 0));
+        // A flipped byte inside a record: verify names the pack.
+        let loc = match ev.locate(sha).unwrap() {
+            Located::Packed(_, loc) => loc,
+            other => panic!("{other:?}"),
+        };
+        let path = ev.packs().pack_path(1);
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[(loc.offset + pack::HEADER + 3) as usize] ^= 0x40;
+        std::fs::write(&path, &bytes).unwrap();
+        let v = Evidence::beside(store.path()).verify(&store, 0).unwrap();
+        assert!(v.failed());
+        assert_eq!(v.corrupt.len(), 1, "{v:?}");
+        assert_eq!(&v.corrupt[0].sha256, sha);
+        assert_eq!(v.corrupt[0].path, path);
+    }
+
+    /// A torn tail (a record a crash cut short) is cut off when a writer opens the pack;
+    /// records a crash left synced but not indexed are indexed again.
+    #[test]
+    fn a_torn_tail_is_cut_off_and_unindexed_records_are_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let ev = Evidence::beside(&dir.path().join("t.db"));
+        let a = ev.put(b"first payload").unwrap();
+        let b = ev.put(b"second payload").unwrap();
+        drop(ev);
+        let path = dir.path().join("t.evidence/packs/000001.pack");
+        let whole = std::fs::metadata(&path).unwrap().len();
+        // The index forgets b (a commit lost to a power cut), and half a record follows.
+        let idx = rusqlite::Connection::open(dir.path().join("t.evidence/packs/index.db")).unwrap();
+        idx.execute("DELETE FROM records WHERE sha256 = ?1", [&b.sha256])
+            .unwrap();
+        let a_end: i64 = idx
+            .query_row(
+                "SELECT offset + length + 48 FROM records WHERE sha256 = ?1",
+                [&a.sha256],
+                |r| r.get(0),
+            )
+            .unwrap();
+        idx.execute("UPDATE packs SET indexed_to = ?1", [a_end])
+            .unwrap();
+        drop(idx);
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        f.write_all(b"TSP1 half a record").unwrap();
+        drop(f);
+        let ev = Evidence::beside(&dir.path().join("t.db"));
+        assert_eq!(ev.read(&b.sha256).unwrap(), b"second payload");
+        let c = ev.put(b"third payload").unwrap();
+        assert!(c.written);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().len(),
+            whole + pack::HEADER + pack::TRAILER + c.stored_size as u64,
+            "the torn tail was cut before the new record"
+        );
+        drop(ev);
+        let ev = Evidence::beside(&dir.path().join("t.db"));
+        for (k, want) in [
+            (&a, &b"first payload"[..]),
+            (&b, b"second payload"),
+            (&c, b"third payload"),
+        ] {
+            assert_eq!(ev.read(&k.sha256).unwrap(), want);
+        }
+    }
+
+    /// Repack moves loose files into a pack (then deletes them), leaves a corrupt file
+    /// alone, and verify finds every payload; retention keeps packs whole.
+    #[test]
+    fn repack_moves_loose_files_into_packs() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        let files = Evidence::beside(store.path()).with_store(StoreKind::Files);
+        let src = store.ensure_source("g", "goszakup", "https://x").unwrap();
+        let page: Vec<NoticeRecord> = (1..=150)
+            .map(|i| NoticeRecord {
+                external_id: i.to_string(),
+                title: "Услуги".into(),
+                payloads: vec![payload(&format!("<html>{i}</html>"))],
+                ..Default::default()
+            })
+            .collect();
+        let kept = files.keep_page(&page);
+        store
+            .store_page_kept(src, &page, &kept.records, None)
+            .unwrap();
+        let loose = files.files().unwrap();
+        assert_eq!(loose.len(), 150);
+        // One file no longer hashes to its name.
+        let bad = &loose[7];
+        std::fs::write(bad, zstd::bulk::compress(b"edited", 3).unwrap()).unwrap();
+        let r = Evidence::beside(store.path()).repack().unwrap();
+        assert_eq!(
+            (r.moved, r.already_packed, r.skipped.len()),
+            (149, 0, 1),
+            "{r:?}"
+        );
+        assert_eq!(files.files().unwrap(), vec![bad.clone()]);
+        let v = Evidence::beside(store.path()).verify(&store, 0).unwrap();
+        assert_eq!((v.checked, v.ok, v.corrupt.len()), (150, 149, 1), "{v:?}");
+        assert!(v.missing.is_empty());
+        // Retention: the rows go, the records stay in their pack.
+        store
+            .conn()
+            .execute_batch(
+                "UPDATE evidence SET last_fetched_at = '2000-01-01T00:00:00Z';
+                 UPDATE notices SET first_seen_at = '2000-01-01T00:00:00Z', last_seen_at = '2000-01-01T00:00:00Z';",
+            )
+            .unwrap();
+        let ev = Evidence::beside(store.path());
+        let p = ev.prune(&mut store, 30).unwrap();
+        assert_eq!((p.rows, p.files, p.packed_kept), (150, 1, 149), "{p:?}");
+        let v = Evidence::beside(store.path()).verify(&store, 30).unwrap();
+        assert!(!v.failed(), "{v:?}");
+        assert_eq!(v.packed_unreferenced, 149);
     }
 }

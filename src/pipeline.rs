@@ -344,6 +344,7 @@ pub async fn run(
                 rows = p.rows,
                 files = p.files,
                 bytes = p.bytes,
+                packed_kept = p.packed_kept,
                 "evidence of unflagged notices older than [evidence] keep_days removed"
             ),
             Ok(_) => {}
@@ -651,7 +652,9 @@ async fn take_records(
     counts: &mut RunCounts,
 ) -> Result<Unkept, StoreError> {
     let (ctx, source_id) = (sr.run, sr.source_id);
-    let kept = Evidence::beside(store.path()).keep_page(records);
+    let kept = Evidence::beside(store.path())
+        .with_store(sr.run.cfg.evidence.store)
+        .keep_page(records);
     let cursor = cursor.filter(|_| kept.errors.is_empty());
     let stored = store.store_page_kept(source_id, records, &kept.records, cursor)?;
     counts.notices_new += stored.new as i64;
@@ -777,7 +780,7 @@ async fn fetch_documents_of(
     let fetcher = &sr.fetcher;
     let docs = &mut sr.docs;
     use futures_util::StreamExt;
-    let evidence = Evidence::beside(store.path());
+    let evidence = Evidence::beside(store.path()).with_store(cfg.evidence.store);
     // What to download: specifications first, at most max_documents_per_notice a notice,
     // none that another notice already brought (same URL).
     let mut todo = Vec::new();

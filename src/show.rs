@@ -25,9 +25,20 @@ pub fn notice_json(view: &NoticeView, evidence: &Evidence) -> Value {
                 .and_then(Value::as_str)
                 .unwrap_or("")
                 .to_string();
-            let path = evidence.path_of(&sha);
+            // A loose file: its path, present when it is a file. A pack record: the
+            // pack's path, present when the record reads back whole (crc checked).
+            let (path, present) = match evidence.locate(&sha) {
+                Ok(crate::evidence::Located::Loose(p)) => (p, true),
+                Ok(crate::evidence::Located::Packed(p, loc)) => {
+                    row["pack_offset"] = json!(loc.offset);
+                    let ok = evidence.packs().read_frame(&sha, loc).is_ok();
+                    (p, ok)
+                }
+                Ok(crate::evidence::Located::Missing(p)) => (p, false),
+                Err(_) => (evidence.path_of(&sha), false),
+            };
             row["path"] = json!(path);
-            row["present"] = json!(path.is_file());
+            row["present"] = json!(present);
         }
     }
     v["evidence_folder"] = json!(evidence.dir());
@@ -42,7 +53,7 @@ fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
 }
 
 /// A path as one safe line.
-fn path_line(p: &std::path::Path) -> String {
+pub fn path_line(p: &std::path::Path) -> String {
     line(&p.display().to_string()).into_owned()
 }
 
@@ -276,7 +287,10 @@ pub fn notice_text(v: &NoticeView, evidence: &Evidence) -> String {
         path_line(evidence.dir())
     );
     for e in &v.evidence {
-        let path = evidence.path_of(&e.sha256);
+        let path = evidence
+            .locate(&e.sha256)
+            .map(|l| l.path().to_path_buf())
+            .unwrap_or_else(|_| evidence.path_of(&e.sha256));
         let _ = writeln!(
             o,
             "  {} {}  HTTP {}  {} bytes ({} stored)  fetched {} .. {} ({}x)",
@@ -326,6 +340,13 @@ pub fn verify_text(r: &VerifyReport, store: &Store) -> Result<String, StoreError
     }
     for p in &r.unreferenced {
         let _ = writeln!(o, "unreferenced (harmless) {}", path_line(p));
+    }
+    if r.packed_unreferenced > 0 {
+        let _ = writeln!(
+            o,
+            "{} pack records no row names (harmless: left by a crash or by retention, packs are kept whole)",
+            r.packed_unreferenced
+        );
     }
     let _ = writeln!(
         o,

@@ -269,6 +269,12 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
     },
+    /// Manage the evidence folder: `repack` moves loose payload files into pack files
+    #[command(after_help = EVIDENCE_HELP)]
+    Evidence {
+        #[command(subcommand)]
+        command: EvidenceCommand,
+    },
     /// Edit the watchlist: the watch file beside the database (watches.toml)
     #[command(after_help = WATCH_HELP)]
     Watch {
@@ -318,6 +324,20 @@ Example:
   tenderscan watch remove smm-words
 
 Exit codes: 0 done; 2 a bad watch, a watch file that cannot be read or written, or no such watch.";
+
+const EVIDENCE_HELP: &str = "Example:\n  tenderscan evidence repack\n\n\
+Exit codes: 0 done; 1 some loose files do not hash to their name and were left alone (`verify` lists them); \
+2 bad config, unusable database, or a file or pack that cannot be read or written.";
+
+#[derive(Debug, Subcommand)]
+pub enum EvidenceCommand {
+    /// Move the loose evidence files (ab/<sha256>.zst) into pack files, crash-safe
+    #[command(after_help = EVIDENCE_HELP)]
+    Repack {
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+}
 
 #[derive(Debug, Subcommand)]
 pub enum WatchCommand {

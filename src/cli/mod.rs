@@ -16,8 +16,8 @@ mod commands;
 mod output;
 
 pub use args::{
-    Cli, Command, ExportFormat, LogFormat, OutputFormat, ReportFormat, RuleFiles, RulesCommand,
-    SeverityArg, VerdictArg, WatchCommand,
+    Cli, Command, EvidenceCommand, ExportFormat, LogFormat, OutputFormat, ReportFormat, RuleFiles,
+    RulesCommand, SeverityArg, VerdictArg, WatchCommand,
 };
 
 use crate::config::Config;
@@ -30,7 +30,7 @@ use clap::Parser;
 use commands::alert::{alert, confirm_digest};
 use commands::init::init;
 use commands::inspect::{
-    ExportSince, export, report_list, search, show, show_document, status, verify,
+    ExportSince, export, repack, report_list, search, show, show_document, status, verify,
 };
 use commands::match_files::match_files;
 use commands::review::{NewVerdict, review, review_list};
@@ -329,6 +329,9 @@ fn run(cli: Cli) -> Result<i32> {
         }
         Command::Watch { command } => watch_command(&load_config(config)?, command),
         Command::Verify { format } => verify(&load_config(config)?, *format),
+        Command::Evidence {
+            command: EvidenceCommand::Repack { format },
+        } => repack(&load_config(config)?, *format),
         Command::Alert {
             dry_run,
             resend,

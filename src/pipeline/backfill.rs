@@ -193,7 +193,9 @@ async fn backfill_source(
                 Err(e) => return Err(CrawlFailure::Source(format!("source {}: {e}", sc.name))),
             };
             let records = page.records;
-            let kept = Evidence::beside(store.path()).keep_page(&records);
+            let kept = Evidence::beside(store.path())
+                .with_store(cfg.evidence.store)
+                .keep_page(&records);
             if unkept.is_none() {
                 unkept = kept.errors.first().cloned();
             }

@@ -133,16 +133,28 @@ fn first_listing(uri: &str) -> Vec<Value> {
     ]
 }
 
+/// A config whose evidence is kept a file per payload (`[evidence] store = "files"`): the
+/// tests that open, flip and delete single files are about that layout, which databases
+/// kept before packs still read; [`write_config_store`] picks the store.
 fn write_config(dir: &Path, url: &str, keep_days: u32) {
     write_config_with(dir, url, keep_days, "")
 }
 
 /// [`write_config`] with more `[mail]` lines (`admin = ...`).
 fn write_config_with(dir: &Path, url: &str, keep_days: u32, mail: &str) {
+    write_config_full(dir, url, keep_days, mail, "files")
+}
+
+/// [`write_config`] with `[evidence] store = "<store>"`.
+fn write_config_store(dir: &Path, url: &str, keep_days: u32, store: &str) {
+    write_config_full(dir, url, keep_days, "", store)
+}
+
+fn write_config_full(dir: &Path, url: &str, keep_days: u32, mail: &str, store: &str) {
     let cfg = format!(
         "[database]\npath = \"t.db\"\n\n[crawl]\ncontact = \"mailto:test@example.org\"\ntimeout_secs = 5\nmax_retries = 1\nbackoff_secs = 0.05\nrefused_backoff_secs = 0.05\n\n\
          [[sources]]\nname = \"goszakup\"\nkind = \"goszakup\"\ncontracts = false\nurl = \"{url}\"\ntoken_env = \"TEST_GOSZAKUP_TOKEN\"\nlookback_days = 3\nrequests_per_second = 1000.0\n\n\
-         [evidence]\nkeep_days = {keep_days}\nrecheck_days = 7\n\n\
+         [evidence]\nkeep_days = {keep_days}\nrecheck_days = 7\nstore = \"{store}\"\n\n\
          [mail]\nfrom = \"tenderscan <alerts@example.org>\"\ndry_run_dir = \"outbox\"\n{mail}\n\
          [[recipients]]\nemail = \"desk@example.org\"\nmin_severity = \"medium\"\nlanguage = \"en\"\n"
     );
@@ -1256,4 +1268,163 @@ async fn a_marked_flagged_notice_the_crawl_no_longer_meets_is_asked_for_and_kept
         .filter(|r| String::from_utf8_lossy(&r.body).contains("\"id\":900001"))
         .count();
     assert_eq!(asked_again, 1);
+}
+
+/// The default store: a run's payloads go to one pack (no loose file); `show` names the
+/// pack (`present`: the record reads back whole) and writes a document byte for byte out
+/// of it; `verify` re-hashes the records and names the pack of one with a flipped byte.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_keeps_its_payloads_in_a_pack_that_show_and_verify_read() {
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    mount(&server, first_listing(&uri), vec![]).await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config_store(dir.path(), &uri, 365, "packs");
+    run(dir.path());
+    let pack = dir
+        .path()
+        .join("t.evidence")
+        .join("packs")
+        .join("000001.pack");
+    assert_eq!(
+        evidence_files(dir.path()),
+        vec![pack.clone(), dir.path().join("t.evidence/packs/index.db")],
+        "no loose file"
+    );
+    let (code, v) = verify_json(dir.path());
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(
+        (v["checked"].clone(), v["ok"].clone()),
+        (json!(3), json!(3)),
+        "{v}"
+    );
+    let out = tenderscan(dir.path())
+        .args(["show", "900001-1", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = shown["evidence"].as_array().unwrap();
+    assert!(!rows.is_empty());
+    for row in rows {
+        assert_eq!(row["path"], json!(pack), "{row}");
+        assert_eq!(row["present"], json!(true), "{row}");
+    }
+    let doc = rows
+        .iter()
+        .find(|r| r["kind"] == "document")
+        .expect("a document row");
+    let out_file = dir.path().join("spec.docx");
+    tenderscan(dir.path())
+        .args(["show", "900001-1", "--document", "1", "-o"])
+        .arg(&out_file)
+        .assert()
+        .code(0);
+    let written = std::fs::read(&out_file).unwrap();
+    assert_eq!(
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&written)),
+        doc["sha256"].as_str().unwrap()
+    );
+    // A flipped byte in the pack's last record.
+    let mut bytes = std::fs::read(&pack).unwrap();
+    let at = bytes.len() - 10;
+    bytes[at] ^= 0x01;
+    std::fs::write(&pack, bytes).unwrap();
+    let (code, v) = verify_json(dir.path());
+    assert_eq!(code, Some(1), "{v}");
+    assert_eq!(v["corrupt"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["corrupt"][0]["path"], json!(pack));
+}
+
+/// `evidence repack` killed (SIGKILL) after it appended the loose files to a pack and
+/// before it indexed them (the test holds the pack index's write lock): nothing is lost,
+/// `verify` finds every payload; the next repack finishes, and the loose files are gone.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_repack_killed_midway_loses_nothing_and_the_next_one_finishes() {
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    mount(&server, first_listing(&uri), vec![]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    write_config(dir.path(), &uri, 365);
+    run(dir.path());
+    let loose = evidence_files(dir.path());
+    assert_eq!(loose.len(), 3, "{loose:?}");
+    // A pack and its index exist (one payload no row names).
+    let pack = dir.path().join("t.evidence/packs/000001.pack");
+    {
+        let ev = tenderscan::evidence::Evidence::beside(&db);
+        assert!(ev.put(b"kept before the repack").unwrap().written);
+    }
+    let before = std::fs::metadata(&pack).unwrap().len();
+    let lock = rusqlite::Connection::open(dir.path().join("t.evidence/packs/index.db")).unwrap();
+    lock.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let mut child = std::process::Command::new(crate::util::binary())
+        .current_dir(dir.path())
+        .env_remove("TENDERSCAN_LOG")
+        .args(["evidence", "repack"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let grown: u64 = loose
+        .iter()
+        .map(|f| std::fs::metadata(f).unwrap().len() + 48)
+        .sum();
+    wait_until("the loose files are appended to the pack", || {
+        std::fs::metadata(&pack).map(|m| m.len()).unwrap_or(0) >= before + grown
+    });
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    lock.execute_batch("ROLLBACK").unwrap();
+    drop(lock);
+    assert_eq!(
+        evidence_files(dir.path())
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "zst"))
+            .count(),
+        3,
+        "no loose file deleted before its record is indexed"
+    );
+    let (code, v) = verify_json(dir.path());
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(
+        (v["checked"].clone(), v["ok"].clone()),
+        (json!(3), json!(3)),
+        "{v}"
+    );
+    assert_eq!(v["missing"], json!([]));
+
+    let out = tenderscan(dir.path())
+        .args(["evidence", "repack", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        r["moved"].as_u64().unwrap() + r["already_packed"].as_u64().unwrap(),
+        3,
+        "{r}"
+    );
+    assert!(
+        evidence_files(dir.path())
+            .iter()
+            .all(|p| p.extension().is_none_or(|e| e != "zst")),
+        "{:?}",
+        evidence_files(dir.path())
+    );
+    let (code, v) = verify_json(dir.path());
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(
+        (v["checked"].clone(), v["ok"].clone()),
+        (json!(3), json!(3)),
+        "{v}"
+    );
+    assert_eq!(v["unreferenced"], json!([]));
+    assert_eq!(v["packed_unreferenced"], json!(1));
 }

@@ -386,6 +386,39 @@ pub(in crate::cli) fn verify(cfg: &Config, format: OutputFormat) -> Result<i32> 
     })
 }
 
+/// `evidence repack`: loose files into packs (see [`crate::evidence::Evidence::repack`]).
+pub(in crate::cli) fn repack(cfg: &Config, format: OutputFormat) -> Result<i32> {
+    let store = Store::open(&cfg.database.path)?;
+    let report = crate::evidence::Evidence::beside(store.path()).repack()?;
+    let mut out = std::io::stdout().lock();
+    match format {
+        OutputFormat::Json => writeln!(out, "{}", json_pretty(&report)?)?,
+        OutputFormat::Text => {
+            writeln!(
+                out,
+                "{} loose files moved into packs ({} bytes), {} already packed (removed), {} left alone",
+                report.moved,
+                report.bytes,
+                report.already_packed,
+                report.skipped.len()
+            )?;
+            for p in &report.skipped {
+                writeln!(
+                    out,
+                    "  left alone: {} ({})",
+                    crate::show::path_line(&p.path),
+                    crate::safe_text::line(&p.detail)
+                )?;
+            }
+        }
+    }
+    Ok(if report.skipped.is_empty() {
+        exit::OK
+    } else {
+        exit::PARTIAL
+    })
+}
+
 pub(in crate::cli) fn search(
     store: &Store,
     query: &str,
