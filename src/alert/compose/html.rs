@@ -197,15 +197,7 @@ fn notice_html(
             html_escape(l.found_in),
         );
         if card_rules.len() > 1 {
-            let mut seen = Vec::new();
-            let mut ids = q
-                .iter()
-                .filter(|i| {
-                    let new = !seen.contains(&i.rule_id);
-                    seen.push(i.rule_id.clone());
-                    new
-                })
-                .map(|i| (i.rule_id.as_str(), i.severity));
+            let mut ids = super::distinct_rules(q.iter().copied()).into_iter();
             let _ = writeln!(
                 out,
                 "<p style=\"margin:2px 0;font-size:14px\">{}: {}</p>",

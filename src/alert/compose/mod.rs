@@ -126,14 +126,19 @@ impl NoticeGroup<'_> {
 
     /// Each rule of the card once, most severe first: (rule id, severity).
     fn rules(&self) -> Vec<(&str, Severity)> {
-        let mut out: Vec<(&str, Severity)> = Vec::new();
-        for it in &self.items {
-            if !out.iter().any(|(id, _)| *id == it.rule_id) {
-                out.push((it.rule_id.as_str(), it.severity));
-            }
-        }
-        out
+        distinct_rules(self.items.iter().copied())
     }
+}
+
+/// Each rule of some findings once, in their order: (rule id, severity).
+fn distinct_rules<'a>(items: impl IntoIterator<Item = &'a AlertItem>) -> Vec<(&'a str, Severity)> {
+    let mut out: Vec<(&str, Severity)> = Vec::new();
+    for it in items {
+        if !out.iter().any(|(id, _)| *id == it.rule_id) {
+            out.push((it.rule_id.as_str(), it.severity));
+        }
+    }
+    out
 }
 
 /// The top of a digest: how many notices, how much money (by currency), which agencies.

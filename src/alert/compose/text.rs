@@ -180,15 +180,7 @@ fn notice_text(
         let it = q[0];
         let _ = writeln!(out, "\n   * {}: {}", l.found_in, found_in_sha(it, l));
         if card_rules.len() > 1 {
-            let mut seen = Vec::new();
-            let mut ids = q
-                .iter()
-                .filter(|i| {
-                    let new = !seen.contains(&i.rule_id);
-                    seen.push(i.rule_id.clone());
-                    new
-                })
-                .map(|i| (i.rule_id.as_str(), i.severity));
+            let mut ids = super::distinct_rules(q.iter().copied()).into_iter();
             let _ = writeln!(out, "     {}: {}", l.found_by, titles(&mut ids));
         }
         let mut prices: Vec<(bool, String, Option<String>)> = Vec::new();
