@@ -435,18 +435,18 @@ fn is_preposition(w: &str) -> bool {
             | "in"
             // "each" and "every" make the next noun the item counted against: "лайктар әр
             // постқа 300", "20 comments per post"
-            | "әр"
-            | "әрбір"
             | "каждой"
             | "каждому"
             | "каждый"
             | "каждую"
             | "каждого"
             | "каждом"
-            | "each"
-            | "every"
-            | "per"
-    )
+    ) || is_each_word(w)
+}
+
+/// "Each", "every", "per": the noun after it is the item counted against.
+fn is_each_word(w: &str) -> bool {
+    matches!(w, "әр" | "әрбір" | "each" | "every" | "per")
 }
 
 /// Words a number is never counted across: years, clause numbers, money.
@@ -1215,7 +1215,7 @@ pub(crate) fn quota_at(
             }
             // "each post" between a unit and its number is no clause of its own: "лайктар
             // әр постқа 300"
-            let each_word = matches!(s, "әр" | "әрбір" | "each" | "every" | "per");
+            let each_word = is_each_word(s);
             let each_item = each_word || (prev_each && is_unit(w.0));
             prev_each = each_word;
             all_fillers &= (is_forward_filler(s) || each_item) && steps <= 4;
