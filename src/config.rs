@@ -738,13 +738,44 @@ impl AlertsConfig {
     }
 }
 
-/// `[serve]`: the newsroom's tenderscan web page. Only `public_url` so far: the address its
+/// `[serve]`: the newsroom's tenderscan web page (`tenderscan serve`), and the address its
 /// readers reach it at, to which the email digests link each notice card
 /// (`{public_url}/notice/{id}`).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServeConfig {
     pub public_url: Option<String>,
+    /// The address `tenderscan serve` listens on: loopback unless a newsroom shares it.
+    pub listen: String,
+    /// The pages' language when the reader has not chosen one (`?lang=` or the cookie).
+    pub language: Language,
+    /// Users who may log in and record verdicts. Empty: the pages are read-only.
+    pub reviewers: Vec<String>,
+    /// A file of `name:$argon2id$...` lines (PHC strings, `tenderscan serve --hash-password`).
+    pub password_file: Option<PathBuf>,
+    /// An environment variable holding the same lines (newline- or `;`-separated).
+    pub password_env: Option<String>,
+    /// How long a login lasts, in hours.
+    pub session_hours: u32,
+    /// Mark the session cookie `Secure` (the page is reached over HTTPS, e.g. behind a proxy).
+    pub secure_cookies: bool,
+}
+
+pub const DEFAULT_SERVE_LISTEN: &str = "127.0.0.1:8080";
+
+impl Default for ServeConfig {
+    fn default() -> ServeConfig {
+        ServeConfig {
+            public_url: None,
+            listen: DEFAULT_SERVE_LISTEN.into(),
+            language: Language::Ru,
+            reviewers: Vec::new(),
+            password_file: None,
+            password_env: None,
+            session_hours: 12,
+            secure_cookies: false,
+        }
+    }
 }
 
 impl ServeConfig {
@@ -1288,6 +1319,63 @@ impl Config {
         }
         if let Some(u) = &self.serve.public_url {
             check_http_url(u).map_err(|m| err("serve", None, "public_url", m))?;
+        }
+        if self.serve.listen.parse::<std::net::SocketAddr>().is_err() {
+            return Err(err(
+                "serve",
+                None,
+                "listen",
+                format!(
+                    "{:?} is not an address and port (like \"{DEFAULT_SERVE_LISTEN}\", or \"0.0.0.0:8080\" to share the page on the newsroom's network)",
+                    self.serve.listen
+                ),
+            ));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for name in &self.serve.reviewers {
+            let ok = !name.is_empty()
+                && name.len() <= 64
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
+            if !ok {
+                return Err(err(
+                    "serve",
+                    None,
+                    "reviewers",
+                    format!("{name:?} is not a user name (letters, digits, . _ - @; at most 64)"),
+                ));
+            }
+            if !seen.insert(name.as_str()) {
+                return Err(err(
+                    "serve",
+                    None,
+                    "reviewers",
+                    format!("{name:?} is named twice"),
+                ));
+            }
+        }
+        if let Some(var) = &self.serve.password_env {
+            check_env_name(var).map_err(|m| err("serve", None, "password_env", m))?;
+        }
+        if !self.serve.reviewers.is_empty()
+            && self.serve.password_file.is_none()
+            && self.serve.password_env.is_none()
+        {
+            return Err(err(
+                "serve",
+                None,
+                "reviewers",
+                "reviewers need their password hashes: set password_file or password_env".into(),
+            ));
+        }
+        if !(1..=720).contains(&self.serve.session_hours) {
+            return Err(err(
+                "serve",
+                None,
+                "session_hours",
+                format!("{} is out of range 1-720", self.serve.session_hours),
+            ));
         }
         let mut keys = std::collections::HashSet::new();
         for (i, r) in self.recipients.iter().enumerate() {

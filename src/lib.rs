@@ -20,6 +20,7 @@ pub mod report;
 pub mod rules;
 pub mod safe_text;
 pub mod scans;
+pub mod serve;
 pub mod show;
 pub mod source;
 pub mod stamp;
