@@ -227,6 +227,8 @@ impl Reviewers {
         }
         let mut found: HashMap<&str, (String, Place)> = HashMap::new();
         for (source, text) in sources {
+            // A byte-order mark (a file saved by Notepad) is no part of the first name.
+            let text = text.strip_prefix('\u{feff}').unwrap_or(text);
             let entries: Vec<&str> = match source {
                 PasswordSource::File(_) => text.split('\n').collect(),
                 PasswordSource::Env(_) => text.split(['\n', ';']).collect(),
@@ -835,7 +837,7 @@ mod tests {
     #[test]
     fn comments_blank_lines_crlf_and_other_names_are_skipped() {
         let text = format!(
-            "# reviewers of the newsroom\r\n\r\n  alice : {} \r\nmallory:not a hash at all\r\n",
+            "\u{feff}# reviewers of the newsroom\r\n\r\n  alice : {} \r\nmallory:not a hash at all\r\n",
             cheap_hash("pw")
         );
         let r =
@@ -844,6 +846,12 @@ mod tests {
         assert!(
             !r.verify("mallory", "not a hash at all"),
             "only reviewers may log in"
+        );
+        let text = format!("\u{feff}alice:{}\n", cheap_hash("pw"));
+        let r = Reviewers::from_lines(&names(&["alice"]), &[(file("pw.txt"), text.as_str())]);
+        assert!(
+            r.unwrap().verify("alice", "pw"),
+            "a byte-order mark is skipped"
         );
     }
 
