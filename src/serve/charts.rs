@@ -36,7 +36,7 @@
 use crate::config::Language;
 use crate::money::format_amount;
 use crate::store::StoreError;
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use rusqlite::Connection;
 use rusqlite::types::Value;
 use std::collections::BTreeMap;
@@ -198,7 +198,8 @@ pub fn chart(
                     label: name.clone(),
                     value: *a,
                     tip: format!(
-                        "{name}{}: {}, {} {n}",
+                        "{}{}: {}, {} {n}",
+                        clean_label(name, 200),
                         if bin.is_empty() {
                             String::new()
                         } else {
@@ -353,9 +354,10 @@ struct Conditions {
 
 const NOTICE_DATE: &str = "COALESCE(n.published_at, n.first_seen_at)";
 
-/// `date_first_flag`: date a flag as `flagged_tenders` does (publication, else first
-/// flag) rather than as the money reports do (publication, else first seen).
-fn conditions(filter: &Filter, date_first_flag: bool) -> Conditions {
+/// The money charts date a notice as the money reports do (publication, else first seen),
+/// the others a flag as `flagged_tenders` does (publication, else first flag).
+fn conditions(filter: &Filter, kind: ChartKind) -> Conditions {
+    let date_first_flag = matches!(kind, ChartKind::PricePerUnit | ChartKind::FlagsPerRule);
     let mut c = Conditions {
         flag: Vec::new(),
         notice: Vec::new(),
@@ -382,7 +384,12 @@ fn conditions(filter: &Filter, date_first_flag: bool) -> Conditions {
         c.params.push((":since", Value::Text(d.to_string())));
     }
     // The day after `until`: the dates are ISO 8601 times, so a plain `<` keeps all of it.
-    if let Some(d) = filter.until.and_then(|d| d.succ_opt()) {
+    // (none past 9999-12-31: "+10000-01-01" would sort before every date)
+    if let Some(d) = filter
+        .until
+        .and_then(|d| d.succ_opt())
+        .filter(|d| (1..=9999).contains(&d.year()))
+    {
         c.notice.push(if date_first_flag {
             "COALESCE(n.published_at, f.first_flagged_at) < :until_next"
         } else {
@@ -460,6 +467,69 @@ impl Conditions {
     }
 }
 
+/// The SQL of a chart over the flags `c` selects (the agencies' names in `lang`).
+fn query(kind: ChartKind, c: &Conditions, lang: Language) -> String {
+    match kind {
+        ChartKind::MoneyPerMonth | ChartKind::MoneyPerYear => {
+            let len = if kind == ChartKind::MoneyPerMonth {
+                7
+            } else {
+                4
+            };
+            format!(
+                "SELECT substr({NOTICE_DATE}, 1, {len}) AS period, n.currency, COUNT(*),
+                        COALESCE(ROUND(SUM(n.amount), 2), 0)
+                 FROM {}
+                   AND n.currency IS NOT NULL
+                 GROUP BY 1, 2
+                 ORDER BY 1, 2",
+                c.flagged_notices()
+            )
+        }
+        ChartKind::MoneyPerAgency => {
+            let name = match lang {
+                Language::Ru => "COALESCE(a.name_ru, a.name_kk, a.name_en)",
+                Language::Kk => "COALESCE(a.name_kk, a.name_ru, a.name_en)",
+                Language::En => "COALESCE(a.name_en, a.name_ru, a.name_kk)",
+            };
+            format!(
+                "SELECT g.agency_id, a.identifier, {name}, g.currency, g.notices, g.amount
+                 FROM (SELECT n.agency_id AS agency_id, n.currency AS currency,
+                              COUNT(*) AS notices, COALESCE(ROUND(SUM(n.amount), 2), 0) AS amount
+                       FROM {}
+                         AND n.currency IS NOT NULL
+                       GROUP BY 1, 2) g
+                 LEFT JOIN agencies a ON a.id = g.agency_id",
+                c.flagged_notices()
+            )
+        }
+        // The `flags` view's price_per_unit, from its best match (`flag_rows.match_id`).
+        ChartKind::PricePerUnit => format!(
+            "SELECT substr(COALESCE(n.published_at, f.first_flagged_at), 1, 4),
+                    m.quota_kind, n.currency,
+                    ROUND(COALESCE(l.amount, n.amount) / m.quota_count, 2) AS price
+             FROM flag_rows f
+             JOIN matches m ON m.id = f.match_id
+             JOIN notices n ON n.id = f.notice_id
+             LEFT JOIN lots l ON l.id = m.lot_id
+             WHERE m.quota_sure = 1 AND m.quota_count > 0 AND m.quota_kind IS NOT NULL
+               AND n.currency IS NOT NULL
+               AND COALESCE(l.amount, n.amount) IS NOT NULL
+               AND {}",
+            c.all()
+        ),
+        ChartKind::FlagsPerRule => format!(
+            "SELECT f.rule_id, COUNT(*)
+             FROM flag_rows f
+             JOIN notices n ON n.id = f.notice_id
+             WHERE {}
+             GROUP BY f.rule_id
+             ORDER BY 2 DESC, 1",
+            c.all()
+        ),
+    }
+}
+
 struct PeriodMoney {
     key: String,
     currency: String,
@@ -472,18 +542,13 @@ fn money_by_period(
     filter: &Filter,
     month: bool,
 ) -> Result<Vec<PeriodMoney>, StoreError> {
-    let c = conditions(filter, false);
-    let len = if month { 7 } else { 4 };
-    let sql = format!(
-        "SELECT substr({NOTICE_DATE}, 1, {len}) AS period, n.currency, COUNT(*),
-                COALESCE(ROUND(SUM(n.amount), 2), 0)
-         FROM {}
-           AND n.currency IS NOT NULL
-         GROUP BY 1, 2
-         ORDER BY 1, 2",
-        c.flagged_notices()
-    );
-    let mut stmt = conn.prepare(&sql)?;
+    let kind = if month {
+        ChartKind::MoneyPerMonth
+    } else {
+        ChartKind::MoneyPerYear
+    };
+    let c = conditions(filter, kind);
+    let mut stmt = conn.prepare(&query(kind, &c, Language::En))?;
     let rows = stmt.query_map(c.bind().as_slice(), |r| {
         Ok(PeriodMoney {
             key: r.get::<_, Option<String>>(0)?.unwrap_or_default(),
@@ -508,23 +573,8 @@ fn money_by_agency(
     filter: &Filter,
     lang: Language,
 ) -> Result<Vec<AgencyMoney>, StoreError> {
-    let c = conditions(filter, false);
-    let name = match lang {
-        Language::Ru => "COALESCE(a.name_ru, a.name_kk, a.name_en)",
-        Language::Kk => "COALESCE(a.name_kk, a.name_ru, a.name_en)",
-        Language::En => "COALESCE(a.name_en, a.name_ru, a.name_kk)",
-    };
-    let sql = format!(
-        "SELECT g.agency_id, a.identifier, {name}, g.currency, g.notices, g.amount
-         FROM (SELECT n.agency_id AS agency_id, n.currency AS currency, COUNT(*) AS notices,
-                      COALESCE(ROUND(SUM(n.amount), 2), 0) AS amount
-               FROM {}
-                 AND n.currency IS NOT NULL
-               GROUP BY 1, 2) g
-         LEFT JOIN agencies a ON a.id = g.agency_id",
-        c.flagged_notices()
-    );
-    let mut stmt = conn.prepare(&sql)?;
+    let c = conditions(filter, ChartKind::MoneyPerAgency);
+    let mut stmt = conn.prepare(&query(ChartKind::MoneyPerAgency, &c, lang))?;
     let rows = stmt.query_map(c.bind().as_slice(), |r| {
         let bin: Option<String> = r.get(1)?;
         let name: Option<String> = r.get(2)?;
@@ -550,22 +600,8 @@ struct Price {
 /// Each flag's price per unit, as the `flags` view works it out (its best match's amount,
 /// the lot's else the notice's, over its quota count), where the count is sure.
 fn sure_prices(conn: &Connection, filter: &Filter) -> Result<Vec<Price>, StoreError> {
-    let c = conditions(filter, true);
-    let sql = format!(
-        "SELECT substr(COALESCE(n.published_at, f.first_flagged_at), 1, 4),
-                m.quota_kind, n.currency,
-                ROUND(COALESCE(l.amount, n.amount) / m.quota_count, 2) AS price
-         FROM flag_rows f
-         JOIN matches m ON m.id = f.match_id
-         JOIN notices n ON n.id = f.notice_id
-         LEFT JOIN lots l ON l.id = m.lot_id
-         WHERE m.quota_sure = 1 AND m.quota_count > 0 AND m.quota_kind IS NOT NULL
-           AND n.currency IS NOT NULL
-           AND COALESCE(l.amount, n.amount) IS NOT NULL
-           AND {}",
-        c.all()
-    );
-    let mut stmt = conn.prepare(&sql)?;
+    let c = conditions(filter, ChartKind::PricePerUnit);
+    let mut stmt = conn.prepare(&query(ChartKind::PricePerUnit, &c, Language::En))?;
     let rows = stmt.query_map(c.bind().as_slice(), |r| {
         Ok(Price {
             year: r.get::<_, Option<String>>(0)?.unwrap_or_default(),
@@ -581,17 +617,8 @@ fn sure_prices(conn: &Connection, filter: &Filter) -> Result<Vec<Price>, StoreEr
 }
 
 fn flags_per_rule(conn: &Connection, filter: &Filter) -> Result<Vec<(String, i64)>, StoreError> {
-    let c = conditions(filter, true);
-    let sql = format!(
-        "SELECT f.rule_id, COUNT(*)
-         FROM flag_rows f
-         JOIN notices n ON n.id = f.notice_id
-         WHERE {}
-         GROUP BY f.rule_id
-         ORDER BY 2 DESC, 1",
-        c.all()
-    );
-    let mut stmt = conn.prepare(&sql)?;
+    let c = conditions(filter, ChartKind::FlagsPerRule);
+    let mut stmt = conn.prepare(&query(ChartKind::FlagsPerRule, &c, Language::En))?;
     let rows = stmt.query_map(c.bind().as_slice(), |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
@@ -1559,6 +1586,12 @@ mod tests {
             year(&until),
             p(&[("2024", "2000000 KZT"), ("2025", "1000000 KZT")])
         );
+        // the reports' "until the end of time"
+        let forever = Filter {
+            until: NaiveDate::from_ymd_opt(9999, 12, 31),
+            ..Filter::default()
+        };
+        assert_eq!(year(&forever), year(&Filter::default()));
         // a rule named: its flags at any severity (the low SMM rule)
         let rule = Filter {
             rule: Some("smm-services".into()),
@@ -1820,5 +1853,96 @@ mod tests {
             assert_eq!(csv_cell(raw), cell);
         }
         assert_eq!(esc("a\u{0}b\u{202e}c<"), "abc&lt;");
+    }
+
+    /// Timings and query plans on a database the scale bench made, opened read-only:
+    /// `TENDERSCAN_CHARTS_DB=/tmp/s1m.db cargo test --release --lib serve::charts::tests::scale
+    /// -- --ignored --nocapture`. Each chart must still come out whole (valid SVG, one CSV
+    /// row per figure); the times are printed, not judged.
+    #[test]
+    #[ignore = "needs TENDERSCAN_CHARTS_DB: a database made by `cargo bench --bench scale`"]
+    fn scale() {
+        use rusqlite::OpenFlags;
+        let path = std::env::var("TENDERSCAN_CHARTS_DB").expect("TENDERSCAN_CHARTS_DB");
+        let conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .unwrap();
+        let one = |sql: &str| -> Option<String> { conn.query_row(sql, [], |r| r.get(0)).ok() };
+        let agency = one(
+            "SELECT a.identifier FROM flag_rows f JOIN notices n ON n.id = f.notice_id
+             JOIN agencies a ON a.id = n.agency_id
+             GROUP BY a.id ORDER BY count(*) DESC LIMIT 1",
+        );
+        let supplier = one(
+            "SELECT s.identifier FROM flag_rows f JOIN awards aw ON aw.notice_id = f.notice_id
+             JOIN award_suppliers x ON x.award_id = aw.id JOIN suppliers s ON s.id = x.supplier_id
+             GROUP BY s.id ORDER BY count(*) DESC LIMIT 1",
+        );
+        let rule = one("SELECT rule_id FROM flag_rows GROUP BY 1 ORDER BY count(*) DESC LIMIT 1");
+        let last = one("SELECT max(published_at) FROM notices")
+            .and_then(|d| NaiveDate::parse_from_str(d.get(..10)?, "%Y-%m-%d").ok());
+        let filters = [
+            ("none", Filter::default()),
+            (
+                "agency",
+                Filter {
+                    agency_bin: agency,
+                    ..Filter::default()
+                },
+            ),
+            (
+                "supplier",
+                Filter {
+                    supplier_bin: supplier,
+                    ..Filter::default()
+                },
+            ),
+            (
+                "rule",
+                Filter {
+                    rule,
+                    ..Filter::default()
+                },
+            ),
+            (
+                "last year",
+                Filter {
+                    since: last.map(|d| d - chrono::Days::new(365)),
+                    until: last,
+                    ..Filter::default()
+                },
+            ),
+        ];
+        for (name, f) in &filters {
+            println!("## filter: {name} {f:?}");
+            for kind in ChartKind::all() {
+                let c = conditions(f, *kind);
+                let mut plan = conn
+                    .prepare(&format!(
+                        "EXPLAIN QUERY PLAN {}",
+                        query(*kind, &c, Language::Ru)
+                    ))
+                    .unwrap();
+                let lines: Vec<String> = plan
+                    .query_map(c.bind().as_slice(), |r| r.get::<_, String>(3))
+                    .unwrap()
+                    .map(Result::unwrap)
+                    .collect();
+                let t0 = std::time::Instant::now();
+                let chart = chart(&conn, *kind, f, Language::Ru).unwrap();
+                let ms = t0.elapsed().as_secs_f64() * 1000.0;
+                assert_valid_svg(&chart.svg);
+                assert_eq!(csv_rows(&chart).len(), chart.rows + 1);
+                println!(
+                    "{:<18} {:>8.1} ms {:>4} figures | {}",
+                    kind.slug(),
+                    ms,
+                    chart.rows,
+                    lines.join("; ")
+                );
+            }
+        }
     }
 }
