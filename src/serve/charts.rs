@@ -518,13 +518,18 @@ fn query(kind: ChartKind, c: &Conditions, lang: Language) -> String {
                AND {}",
             c.all()
         ),
+        // (the notices joined only when a condition reads them: a flag's notice is there)
         ChartKind::FlagsPerRule => format!(
             "SELECT f.rule_id, COUNT(*)
-             FROM flag_rows f
-             JOIN notices n ON n.id = f.notice_id
+             FROM flag_rows f{}
              WHERE {}
              GROUP BY f.rule_id
              ORDER BY 2 DESC, 1",
+            if c.notice.is_empty() {
+                ""
+            } else {
+                "\n             JOIN notices n ON n.id = f.notice_id"
+            },
             c.all()
         ),
     }
@@ -982,7 +987,8 @@ fn columns(title: &str, unit: &str, bars: &[Bar], axis: Axis, t: &Texts) -> Stri
     open_svg(&mut out, title, h);
     let _ = write!(
         out,
-        "<text x=\"{left}\" y=\"40\" fill=\"{MUTED}\" font-size=\"11\">{}</text>",
+        "<text x=\"{:.1}\" y=\"36\" fill=\"{MUTED}\" font-size=\"11\" text-anchor=\"end\">{}</text>",
+        left - 6.0,
         esc(unit)
     );
     for v in &ticks {
@@ -1935,6 +1941,11 @@ mod tests {
                 let ms = t0.elapsed().as_secs_f64() * 1000.0;
                 assert_valid_svg(&chart.svg);
                 assert_eq!(csv_rows(&chart).len(), chart.rows + 1);
+                // TENDERSCAN_CHARTS_OUT=DIR: keep the pictures, to look at them
+                if let Ok(dir) = std::env::var("TENDERSCAN_CHARTS_OUT") {
+                    let file = format!("{}-{}.svg", name.replace(' ', "-"), kind.slug());
+                    std::fs::write(std::path::Path::new(&dir).join(file), &chart.svg).unwrap();
+                }
                 println!(
                     "{:<18} {:>8.1} ms {:>4} figures | {}",
                     kind.slug(),
