@@ -1134,6 +1134,9 @@ impl Config {
                 abs(ca);
             }
         }
+        if let Some(f) = &mut self.serve.password_file {
+            abs(f);
+        }
     }
 
     /// Every number of the config, defaults included, for [`BOUNDS`] to check.
