@@ -273,8 +273,11 @@ pub enum Command {
     #[command(after_help = SERVE_HELP)]
     Serve {
         /// Listen on this address instead of `[serve] listen` (e.g. 0.0.0.0:8080 to share it on the newsroom's network)
-        #[arg(long, value_name = "ADDR")]
+        #[arg(long, value_name = "ADDR", conflicts_with = "hash_password")]
         listen: Option<String>,
+        /// Read a password from stdin and print its argon2 hash (a PHC string for `[serve] password_file` or `password_env`), then exit
+        #[arg(long)]
+        hash_password: bool,
     },
     /// Manage the evidence folder: `repack` moves loose payload files into pack files
     #[command(after_help = EVIDENCE_HELP)]

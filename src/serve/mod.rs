@@ -11,6 +11,7 @@
 
 pub mod auth;
 pub mod charts;
+mod forms;
 mod pages;
 mod queries;
 mod text;
@@ -81,6 +82,11 @@ pub(crate) struct App {
     templates: minijinja::Environment<'static>,
     /// Reviewers may log in and record verdicts; without them every write is refused.
     writable: bool,
+    reviewers: auth::Reviewers,
+    sessions: auth::Sessions,
+    limiter: auth::LoginLimiter,
+    /// The one connection that writes (verdicts only), opened at the first verdict.
+    writer: Mutex<Option<Store>>,
 }
 
 type Shared = Arc<App>;
@@ -135,6 +141,9 @@ pub async fn bind(cfg: &Config, listen: Option<&str>) -> Result<Server, ServeErr
     let store = Store::open(&path)?;
     let evidence = Evidence::beside(store.path());
     drop(store);
+    let reviewers =
+        auth::Reviewers::load(&cfg.serve).map_err(|e| ServeError::Auth(e.to_string()))?;
+    let hours = u64::from(cfg.serve.session_hours.max(1));
     let app = Arc::new(App {
         serve: cfg.serve.clone(),
         readers: Readers {
@@ -143,7 +152,11 @@ pub async fn bind(cfg: &Config, listen: Option<&str>) -> Result<Server, ServeErr
         },
         evidence,
         templates: pages::templates(),
-        writable: false,
+        writable: reviewers.enabled(),
+        reviewers,
+        sessions: auth::Sessions::new(std::time::Duration::from_secs(hours * 3600)),
+        limiter: auth::LoginLimiter::new(),
+        writer: Mutex::new(None),
     });
     let addr = listen.unwrap_or(&cfg.serve.listen).to_string();
     let listener = tokio::net::TcpListener::bind(&addr)
@@ -160,16 +173,20 @@ pub async fn bind(cfg: &Config, listen: Option<&str>) -> Result<Server, ServeErr
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Lang(pub Language);
 
-/// The value of cookie `name` in a request's Cookie headers.
-pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
+/// The reader's login, when the request carries a live session's cookie.
+#[derive(Debug, Clone)]
+pub(crate) struct Viewer(pub Option<auth::Session>);
+
+/// The value of cookie `name` in a request's Cookie headers (several joined, as HTTP/2
+/// sends them).
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    let joined = headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
+        .collect::<Vec<_>>()
+        .join("; ");
+    auth::cookie(&joined, name).map(String::from)
 }
 
 /// The language asked for in a query string (`lang=xx`).
@@ -183,9 +200,15 @@ fn lang_in_query(query: Option<&str>) -> Option<Language> {
 async fn every_response(State(app): State<Shared>, mut req: Request, next: Next) -> Response {
     let asked = lang_in_query(req.uri().query());
     let lang = asked
-        .or_else(|| cookie(req.headers(), LANG_COOKIE).and_then(text::language))
+        .or_else(|| cookie(req.headers(), LANG_COOKIE).and_then(|c| text::language(&c)))
         .unwrap_or(app.serve.language);
     req.extensions_mut().insert(Lang(lang));
+    let session = if app.writable {
+        cookie(req.headers(), auth::SESSION_COOKIE).and_then(|t| app.sessions.get(&t))
+    } else {
+        None
+    };
+    req.extensions_mut().insert(Viewer(session));
     let read_only = !app.writable && !matches!(*req.method(), Method::GET | Method::HEAD);
     let mut res = if read_only {
         pages::PageError::Forbidden(

@@ -7,7 +7,7 @@
 //! [`Evidence::read`] of a hash a document row names.
 
 use super::queries::{self, FlagFilter, PAGE_ROWS, Sort};
-use super::{App, Lang, Shared, text};
+use super::{App, Lang, Shared, Viewer, text};
 use crate::evidence::Evidence;
 use crate::store::StoreError;
 use axum::Router;
@@ -73,6 +73,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("supplier.html", include_str!("templates/supplier.html")),
     ("search.html", include_str!("templates/search.html")),
     ("tenders.html", include_str!("templates/tenders.html")),
+    ("login.html", include_str!("templates/login.html")),
 ];
 
 const STYLE: &str = include_str!("static/style.css");
@@ -106,6 +107,7 @@ fn urlencode(v: String) -> String {
 }
 
 pub(crate) fn router(app: Shared) -> Router {
+    let writable = app.writable;
     Router::new()
         .route("/", get(flags_page))
         .route("/notice/{id}", get(notice_page))
@@ -114,6 +116,7 @@ pub(crate) fn router(app: Shared) -> Router {
         .route("/search", get(search_page))
         .route("/document/{sha256}", get(document))
         .route("/static/style.css", get(style))
+        .merge(super::forms::router(writable))
         .fallback(not_found)
         .with_state(app)
 }
@@ -133,20 +136,24 @@ async fn style() -> Response {
         .into_response()
 }
 
-/// What every page's template is given: the words, the language, the nav.
-fn base(app: &App, lang: Lang) -> minijinja::Value {
+/// What every page's template is given: the words, the language, the nav, the login.
+pub(crate) fn base(app: &App, lang: Lang, viewer: &Viewer) -> minijinja::Value {
     context! {
         t => text::words(lang.0),
         lang => text::code(lang.0),
-        reviewing => false,
-        user => None::<String>,
-        csrf => None::<String>,
+        reviewing => app.writable,
+        user => viewer.0.as_ref().map(|s| s.user.clone()),
+        csrf => viewer.0.as_ref().map(|s| s.csrf.clone()),
         charts => false,
         public_url => app.serve.public_url.clone(),
     }
 }
 
-fn render(app: &App, name: &str, ctx: minijinja::Value) -> Result<Html<String>, PageError> {
+pub(crate) fn render(
+    app: &App,
+    name: &str,
+    ctx: minijinja::Value,
+) -> Result<Html<String>, PageError> {
     Ok(Html(app.templates.get_template(name)?.render(ctx)?))
 }
 
@@ -208,6 +215,7 @@ fn pager(base: &str, page: usize, more: bool) -> (Option<String>, Option<String>
 async fn flags_page(
     State(app): State<Shared>,
     Extension(lang): Extension<Lang>,
+    Extension(viewer): Extension<Viewer>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
     let min_rank = match param(&q, "severity").as_deref() {
@@ -268,7 +276,7 @@ async fn flags_page(
                 app,
                 "flags.html",
                 context! {
-                    ..base(app, lang),
+                    ..base(app, lang, &viewer),
                     ..context! {
                         rows => rows,
                         rules => rules,
@@ -324,6 +332,7 @@ struct ShownDocument {
 pub(crate) async fn notice_page(
     State(app): State<Shared>,
     Extension(lang): Extension<Lang>,
+    Extension(viewer): Extension<Viewer>,
     Path(key): Path<String>,
 ) -> Result<Response, PageError> {
     let html = app
@@ -425,7 +434,7 @@ pub(crate) async fn notice_page(
                 app,
                 "notice.html",
                 context! {
-                    ..base(app, lang),
+                    ..base(app, lang, &viewer),
                     ..context! {
                         n => &view,
                         amount => money(view.amount, &view.currency),
@@ -448,6 +457,7 @@ pub(crate) async fn notice_page(
 async fn agency_page(
     State(app): State<Shared>,
     Extension(lang): Extension<Lang>,
+    Extension(viewer): Extension<Viewer>,
     Path(bin): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
@@ -463,7 +473,7 @@ async fn agency_page(
                 app,
                 "agency.html",
                 context! {
-                    ..base(app, lang),
+                    ..base(app, lang, &viewer),
                     ..context! {
                         bin => bin,
                         name => name,
@@ -483,6 +493,7 @@ async fn agency_page(
 async fn supplier_page(
     State(app): State<Shared>,
     Extension(lang): Extension<Lang>,
+    Extension(viewer): Extension<Viewer>,
     Path(ident): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
@@ -498,7 +509,7 @@ async fn supplier_page(
                 app,
                 "supplier.html",
                 context! {
-                    ..base(app, lang),
+                    ..base(app, lang, &viewer),
                     ..context! {
                         ident => ident,
                         scheme => scheme,
@@ -521,6 +532,7 @@ const SEARCH_HITS: usize = 50;
 async fn search_page(
     State(app): State<Shared>,
     Extension(lang): Extension<Lang>,
+    Extension(viewer): Extension<Viewer>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
     let words = param(&q, "q").unwrap_or_default();
@@ -544,7 +556,7 @@ async fn search_page(
                 app,
                 "search.html",
                 context! {
-                    ..base(app, lang),
+                    ..base(app, lang, &viewer),
                     ..context! { q => words, searched => !fts.is_empty(), hits => hits }
                 },
             )

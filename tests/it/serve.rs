@@ -341,3 +341,307 @@ async fn every_page_escapes_a_hostile_title_and_documents_come_only_by_a_named_h
     }
     assert_eq!(count(&db, "SELECT count(*) FROM verdicts"), 0);
 }
+
+/// The login form's one-time nonce, from the page's hidden field.
+async fn login_nonce(c: &reqwest::Client, base: &str) -> String {
+    let (status, _, page) = get(c, &format!("{base}/login")).await;
+    assert_eq!(status, 200, "{page}");
+    hidden(&page, "nonce")
+}
+
+/// The value of the first hidden field `name` in a page.
+fn hidden(page: &str, name: &str) -> String {
+    let key = format!("name=\"{name}\" value=\"");
+    let at = page
+        .find(&key)
+        .unwrap_or_else(|| panic!("no {name} in {page}"))
+        + key.len();
+    page[at..].split('"').next().unwrap().to_string()
+}
+
+/// POST a form (already url-encoded), with the session cookie when given.
+async fn post(
+    c: &reqwest::Client,
+    url: &str,
+    cookie: Option<&str>,
+    body: String,
+) -> reqwest::Response {
+    let mut r = c
+        .post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body);
+    if let Some(k) = cookie {
+        r = r.header("cookie", k);
+    }
+    r.send().await.unwrap()
+}
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reviewer_logs_in_and_records_a_verdict_only_with_the_sessions_csrf_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // The password's hash, as a newsroom makes it.
+    let out = tenderscan(d)
+        .args(["serve", "--hash-password"])
+        .write_stdin("correct horse battery\n")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let hash = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    let _portal = filled(
+        d,
+        "reviewers = [\"aigul\"]\npassword_env = \"TEST_SERVE_PASSWORDS\"",
+    )
+    .await;
+    let db = d.join("t.db");
+    let id = count(
+        &db,
+        &format!("SELECT id FROM notices WHERE external_id = '{ID}'"),
+    );
+    let rule: String = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT rule_id FROM flag_rows ORDER BY severity_rank DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let s = serve(d, &[("TEST_SERVE_PASSWORDS", &format!("aigul:{hash}"))]);
+    let c = client();
+    let notice = format!("{}/notice/{id}", s.base);
+    let review = format!("{notice}/review");
+
+    // Not logged in: a login link, no form; a verdict is sent to the login page.
+    let (_, _, page) = get(&c, &notice).await;
+    assert!(page.contains("href=\"/login\""), "{page}");
+    assert!(!page.contains("name=\"csrf\""), "{page}");
+    let r = post(
+        &c,
+        &review,
+        None,
+        form(&[("rule", &rule), ("verdict", "confirmed")]),
+    )
+    .await;
+    assert_eq!(r.status().as_u16(), 303);
+    assert_eq!(r.headers()["location"], "/login");
+
+    // A wrong password: 401, no cookie. A used nonce: refused.
+    let nonce = login_nonce(&c, &s.base).await;
+    let r = post(
+        &c,
+        &format!("{}/login", s.base),
+        None,
+        form(&[("user", "aigul"), ("password", "wrong"), ("nonce", &nonce)]),
+    )
+    .await;
+    assert_eq!(r.status().as_u16(), 401);
+    assert!(r.headers().get("set-cookie").is_none());
+    assert!(r.text().await.unwrap().contains("Wrong user or password."));
+    let r = post(
+        &c,
+        &format!("{}/login", s.base),
+        None,
+        form(&[
+            ("user", "aigul"),
+            ("password", "correct horse battery"),
+            ("nonce", &nonce),
+        ]),
+    )
+    .await;
+    assert_eq!(r.status().as_u16(), 403, "a nonce is good once");
+
+    // The right password: a session cookie (HttpOnly, SameSite=Strict).
+    let nonce = login_nonce(&c, &s.base).await;
+    let r = post(
+        &c,
+        &format!("{}/login", s.base),
+        None,
+        form(&[
+            ("user", "aigul"),
+            ("password", "correct horse battery"),
+            ("nonce", &nonce),
+        ]),
+    )
+    .await;
+    assert_eq!(r.status().as_u16(), 303);
+    let set = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
+    let cookie = set.split(';').next().unwrap().to_string();
+
+    // Logged in: a verdict form per flag, with the session's CSRF token.
+    let (_, _, page) = get_with(&c, &notice, &cookie).await;
+    assert!(page.contains("aigul"), "{page}");
+    assert!(
+        page.contains(&format!("action=\"/notice/{id}/review\"")),
+        "{page}"
+    );
+    let csrf = hidden(&page, "csrf");
+    assert_eq!(csrf.len(), 64);
+
+    // Without the token, or with another, nothing is recorded.
+    let hostile_note = "<img src=x onerror=alert(3)> a monitoring service";
+    for token in [None, Some("0".repeat(64)), Some(String::new())] {
+        let mut f = vec![
+            ("rule", rule.as_str()),
+            ("verdict", "confirmed"),
+            ("note", hostile_note),
+        ];
+        if let Some(t) = &token {
+            f.push(("csrf", t));
+        }
+        let r = post(&c, &review, Some(&cookie), form(&f)).await;
+        assert_eq!(r.status().as_u16(), 403, "{token:?}");
+    }
+    // A session's token with no session cookie: sent to the login page.
+    let r = post(
+        &c,
+        &review,
+        None,
+        form(&[("rule", &rule), ("verdict", "confirmed"), ("csrf", &csrf)]),
+    )
+    .await;
+    assert_eq!(r.status().as_u16(), 303);
+    assert_eq!(count(&db, "SELECT count(*) FROM verdicts"), 0);
+
+    // The right token: recorded as `tenderscan review` records it, by the logged-in user.
+    let r = post(
+        &c,
+        &review,
+        Some(&cookie),
+        form(&[
+            ("rule", &rule),
+            ("verdict", "false-positive"),
+            ("note", hostile_note),
+            ("csrf", &csrf),
+        ]),
+    )
+    .await;
+    assert_eq!(r.status().as_u16(), 303);
+    assert_eq!(r.headers()["location"], format!("/notice/{id}"));
+    let (verdict, reviewer, note): (String, String, String) = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT verdict, reviewer, note FROM verdicts WHERE notice_id = ?1 AND rule_id = ?2",
+            rusqlite::params![id, rule],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        (verdict.as_str(), reviewer.as_str(), note.as_str()),
+        ("false-positive", "aigul", hostile_note)
+    );
+    // The history shows it, escaped; the list filters on it.
+    let (_, _, page) = get_with(&c, &notice, &cookie).await;
+    assert!(
+        page.contains("&lt;img src=x onerror=alert(3)&gt;"),
+        "{page}"
+    );
+    assert!(!page.contains("<img"), "{page}");
+    let (_, _, list) = get(&c, &format!("{}/?verdict=false-positive", s.base)).await;
+    assert!(list.contains(ESCAPED), "{list}");
+    let (_, _, list) = get(&c, &format!("{}/?verdict=none&rule={rule}", s.base)).await;
+    assert!(list.contains("Nothing found."), "{list}");
+    // A rule that never flagged the notice is refused.
+    let r = post(
+        &c,
+        &review,
+        Some(&cookie),
+        form(&[
+            ("rule", "no-such-rule"),
+            ("verdict", "confirmed"),
+            ("csrf", &csrf),
+        ]),
+    )
+    .await;
+    assert_eq!(r.status().as_u16(), 400);
+    assert_eq!(count(&db, "SELECT count(*) FROM verdicts"), 1);
+
+    // Log out (the token is needed there too); the old cookie no longer writes.
+    let r = post(&c, &format!("{}/logout", s.base), Some(&cookie), form(&[])).await;
+    assert_eq!(r.status().as_u16(), 403, "logout without the token");
+    let r = post(
+        &c,
+        &format!("{}/logout", s.base),
+        Some(&cookie),
+        form(&[("csrf", &csrf)]),
+    )
+    .await;
+    assert_eq!(r.status().as_u16(), 303);
+    assert!(
+        r.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    let r = post(
+        &c,
+        &review,
+        Some(&cookie),
+        form(&[("rule", &rule), ("verdict", "confirmed"), ("csrf", &csrf)]),
+    )
+    .await;
+    assert_eq!(r.status().as_u16(), 303);
+    assert_eq!(r.headers()["location"], "/login");
+    assert_eq!(count(&db, "SELECT count(*) FROM verdicts"), 1);
+
+    // The login rate limit: failures until 429 with Retry-After, then even the right
+    // password from this address waits.
+    let mut tries = 0;
+    let retry = loop {
+        tries += 1;
+        assert!(tries <= 10, "no rate limit after {tries} failures");
+        let nonce = login_nonce(&c, &s.base).await;
+        let r = post(
+            &c,
+            &format!("{}/login", s.base),
+            None,
+            form(&[
+                ("user", "mallory"),
+                ("password", "guess"),
+                ("nonce", &nonce),
+            ]),
+        )
+        .await;
+        match r.status().as_u16() {
+            401 => continue,
+            429 => break r.headers()["retry-after"].to_str().unwrap().to_string(),
+            other => panic!("login answered {other}"),
+        }
+    };
+    assert!(tries > 1, "the first failure is not yet limited");
+    assert!(retry.parse::<u64>().unwrap() > 0, "{retry}");
+    let nonce = login_nonce(&c, &s.base).await;
+    let r = post(
+        &c,
+        &format!("{}/login", s.base),
+        None,
+        form(&[
+            ("user", "aigul"),
+            ("password", "correct horse battery"),
+            ("nonce", &nonce),
+        ]),
+    )
+    .await;
+    assert_eq!(r.status().as_u16(), 429);
+}
+
+async fn get_with(
+    c: &reqwest::Client,
+    url: &str,
+    cookie: &str,
+) -> (u16, reqwest::header::HeaderMap, String) {
+    let r = c.get(url).header("cookie", cookie).send().await.unwrap();
+    let status = r.status().as_u16();
+    let headers = r.headers().clone();
+    (status, headers, r.text().await.unwrap())
+}

@@ -6,8 +6,8 @@
 use crate::cli::commands::run::runtime;
 use crate::cli::exit;
 use crate::config::Config;
-use anyhow::Result;
-use std::io::Write;
+use anyhow::{Context, Result, bail};
+use std::io::{BufRead, Write};
 
 pub(in crate::cli) fn serve(cfg: &Config, listen: Option<&str>) -> Result<i32> {
     let rt = runtime()?;
@@ -25,5 +25,22 @@ pub(in crate::cli) fn serve(cfg: &Config, listen: Option<&str>) -> Result<i32> {
         }
         Ok::<_, anyhow::Error>(())
     })?;
+    Ok(exit::OK)
+}
+
+/// Read one password line from stdin and print its argon2 PHC string.
+pub(in crate::cli) fn hash_password() -> Result<i32> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("serve --hash-password: cannot read stdin")?;
+    let password = line.trim_end_matches(['\r', '\n']);
+    if password.is_empty() {
+        bail!("serve --hash-password: no password on stdin");
+    }
+    let hash = crate::serve::auth::hash_password(password)
+        .map_err(|e| anyhow::anyhow!("serve --hash-password: {e}"))?;
+    println!("{hash}");
     Ok(exit::OK)
 }
