@@ -20,6 +20,10 @@ mod telegram;
 mod transport;
 mod webhook;
 
+/// What the web page (`crate::serve`) shares with the digests: their words in each
+/// language and the split of evidence at its matched words.
+pub(crate) use compose::{Labels, digest_labels, split_evidence};
+
 use crate::config::{Channel, Config, Language, Recipient, channel_of};
 use crate::states::{AlertKind, DigestKind, DigestStatus};
 use crate::store::{AlertItem, ChangeItem, DigestContent, Store, StoreError, WatchItem};

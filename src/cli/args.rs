@@ -269,6 +269,16 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
     },
+    /// The newsroom's web page: the flags, notices with their evidence, agencies, suppliers, search
+    #[command(after_help = SERVE_HELP)]
+    Serve {
+        /// Listen on this address instead of `[serve] listen` (e.g. 0.0.0.0:8080 to share it on the newsroom's network)
+        #[arg(long, value_name = "ADDR", conflicts_with = "hash_password")]
+        listen: Option<String>,
+        /// Read a password from stdin and print its argon2 hash (a PHC string for `[serve] password_file` or `password_env`), then exit
+        #[arg(long)]
+        hash_password: bool,
+    },
     /// Manage the evidence folder: `repack` moves loose payload files into pack files
     #[command(after_help = EVIDENCE_HELP)]
     Evidence {
@@ -389,6 +399,14 @@ const DAEMON_HELP: &str = "Example:\n  tenderscan daemon\n\nExit codes: 0 stoppe
 const REPORT_HELP: &str = "Example:\n  tenderscan report flagged_tenders --param since=2026-01-01 --format csv --excel > flagged.csv\n\nExit codes: 0 done; 2 unknown report or parameter, bad value, bad config or unusable database.";
 const SEARCH_HELP: &str = "Example:\n  tenderscan search \"фейковые аккаунты\" --format md\n\nExit codes: 0 done (with hits or none); 2 bad config or unusable database.";
 const DATASETTE_HELP: &str = "Example:\n  tenderscan datasette-metadata > metadata.json && datasette serve -i tenderscan.db --metadata metadata.json\n\nExit codes: 0 written; 2 bad config or a report of [reports] dirs is malformed.";
+const SERVE_HELP: &str = "Pages: / (the flags: filters severity, rule, agency, region, since, until, verdict, source; sort by date, amount or price), /notice/ID, /agency/BIN, /supplier/ID, /search?q=WORDS, /charts, /document/SHA256 (a document's original bytes). Read-only unless [serve] reviewers names users (then /login and a verdict form on each notice). Prints `listening on http://ADDR` once it listens; stops on Ctrl-C.
+
+Example:
+  tenderscan serve
+  tenderscan serve --listen 0.0.0.0:8080
+  echo 'a long passphrase' | tenderscan serve --hash-password
+
+Exit codes: 0 stopped (or the hash printed); 2 bad config, unusable database, the address cannot be listened on, or no password on stdin.";
 const SHOW_HELP: &str = "Example:\n  tenderscan show https://goszakup.gov.kz/ru/announce/index/17163708\n  tenderscan show 17163708-1 --document 3 -o spec.docx\n\nExit codes: 0 shown; 1 the document's bytes are not kept; 2 no such notice or document, bad config or unusable database.";
 const VERIFY_HELP: &str = "Example:\n  tenderscan verify --format json\n\nExit codes: 0 every evidence file is there and matches its hash; 1 one is missing or no longer matches; 2 bad config or unusable database.";
 const ALERT_HELP: &str = "Example:\n  tenderscan alert --dry-run\n\nExit codes: 0 sent (or nothing to send); 1 a digest could not be sent (it stays pending); 2 bad config or unusable database; 3 another run holds the lock.";

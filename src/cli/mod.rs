@@ -36,6 +36,7 @@ use commands::match_files::match_files;
 use commands::review::{NewVerdict, review, review_list};
 use commands::rules::{rules_check, rules_eval, rules_list, rules_train};
 use commands::run::{backfill, daemon, run_pipeline, scan};
+use commands::serve::{hash_password, serve};
 use commands::watch::watch_command;
 use output::{BAR, init_logging, print_table};
 use std::path::Path;
@@ -327,6 +328,11 @@ fn run(cli: Cli) -> Result<i32> {
                 _ => review_list(&cfg, *only, *format),
             }
         }
+        Command::Serve {
+            hash_password: true,
+            ..
+        } => hash_password(),
+        Command::Serve { listen, .. } => serve(&load_config(config)?, listen.as_deref()),
         Command::Watch { command } => watch_command(&load_config(config)?, command),
         Command::Verify { format } => verify(&load_config(config)?, *format),
         Command::Evidence {

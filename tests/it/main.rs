@@ -21,6 +21,7 @@ mod portals;
 mod reports;
 mod review;
 mod rules;
+mod serve;
 mod smtp;
 mod sources;
 mod terminal;

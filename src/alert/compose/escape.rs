@@ -73,7 +73,7 @@ pub(super) fn url_text(u: &str) -> String {
 
 /// Split untrusted evidence into (before, matched, after) from the stored byte offsets.
 /// Offsets out of range give `None`; offsets inside a character widen to whole characters.
-pub(super) fn split_evidence(
+pub(crate) fn split_evidence(
     evidence: &str,
     evidence_start: i64,
     match_start: i64,

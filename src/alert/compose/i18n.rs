@@ -15,58 +15,58 @@ use crate::states::{ChangeEvent, Period, Place, QuotaKind};
 use crate::store::AlertItem;
 
 /// Labels in one language.
-pub(super) struct Labels {
-    pub(super) lang: &'static str,
-    pub(super) intro: &'static str,
-    pub(super) sections: [&'static str; 3],
-    pub(super) severity: [&'static str; 3],
-    pub(super) agency: &'static str,
-    pub(super) bin: &'static str,
+pub(crate) struct Labels {
+    pub(crate) lang: &'static str,
+    pub(crate) intro: &'static str,
+    pub(crate) sections: [&'static str; 3],
+    pub(crate) severity: [&'static str; 3],
+    pub(crate) agency: &'static str,
+    pub(crate) bin: &'static str,
     /// The procurement method.
-    pub(super) method: &'static str,
+    pub(crate) method: &'static str,
     /// Who was paid (the supplier of a contract or award).
-    pub(super) supplier: &'static str,
-    pub(super) amount: &'static str,
-    pub(super) deadline: &'static str,
-    pub(super) almaty: &'static str,
-    pub(super) notice: &'static str,
-    pub(super) link: &'static str,
-    pub(super) lot: &'static str,
-    pub(super) found_in: &'static str,
-    pub(super) notice_text: &'static str,
-    pub(super) price: &'static str,
-    pub(super) quota: &'static str,
-    pub(super) evidence: &'static str,
+    pub(crate) supplier: &'static str,
+    pub(crate) amount: &'static str,
+    pub(crate) deadline: &'static str,
+    pub(crate) almaty: &'static str,
+    pub(crate) notice: &'static str,
+    pub(crate) link: &'static str,
+    pub(crate) lot: &'static str,
+    pub(crate) found_in: &'static str,
+    pub(crate) notice_text: &'static str,
+    pub(crate) price: &'static str,
+    pub(crate) quota: &'static str,
+    pub(crate) evidence: &'static str,
     /// Said next to evidence read by OCR from a scan.
-    pub(super) by_ocr: &'static str,
-    pub(super) why: &'static str,
-    pub(super) retracted: &'static str,
-    pub(super) changed: &'static str,
-    pub(super) changed_intro: &'static str,
+    pub(crate) by_ocr: &'static str,
+    pub(crate) why: &'static str,
+    pub(crate) retracted: &'static str,
+    pub(crate) changed: &'static str,
+    pub(crate) changed_intro: &'static str,
     /// The watchlist section's heading.
-    pub(super) watchlist: &'static str,
-    pub(super) watchlist_intro: &'static str,
+    pub(crate) watchlist: &'static str,
+    pub(crate) watchlist_intro: &'static str,
     /// Which watches a notice is on.
-    pub(super) watches: &'static str,
-    pub(super) watch_new: &'static str,
-    pub(super) watch_changed: &'static str,
+    pub(crate) watches: &'static str,
+    pub(crate) watch_new: &'static str,
+    pub(crate) watch_changed: &'static str,
     /// The link to the newsroom's page of a notice (`[alerts] page_url`).
-    pub(super) page: &'static str,
+    pub(crate) page: &'static str,
     /// The section of plan points (what an agency plans to buy, before any announcement).
-    pub(super) planned: &'static str,
+    pub(crate) planned: &'static str,
     /// On a plan point: the announcements and contracts that followed it.
-    pub(super) followed_by: &'static str,
+    pub(crate) followed_by: &'static str,
     /// On an announcement or contract: the plan points it follows.
-    pub(super) plan_point: &'static str,
-    pub(super) footer: &'static str,
+    pub(crate) plan_point: &'static str,
+    pub(crate) footer: &'static str,
     /// The rules a card's notice was flagged by.
-    pub(super) rules: &'static str,
+    pub(crate) rules: &'static str,
     /// The rules that found one quoted sentence.
-    pub(super) found_by: &'static str,
+    pub(crate) found_by: &'static str,
     /// Where a quota's count came from.
-    pub(super) count_from: &'static str,
+    pub(crate) count_from: &'static str,
     /// Above the notices listed one line each, past the size budget.
-    pub(super) rest: &'static str,
+    pub(crate) rest: &'static str,
 }
 
 const EN: Labels = Labels {
@@ -192,7 +192,7 @@ const KK: Labels = Labels {
     rest: "Қалған сатып алулар, әрқайсысы бір жолда (барлық табылғандар тіркелген CSV файлында)",
 };
 
-pub(super) fn labels(lang: Language) -> &'static Labels {
+pub(crate) fn labels(lang: Language) -> &'static Labels {
     match lang {
         Language::En => &EN,
         Language::Ru => &RU,

@@ -20,14 +20,16 @@ mod text;
 mod watch;
 
 pub(crate) use channels::{Piece, pieces, telegram_messages};
-pub(crate) use escape::header_text;
+pub(crate) use escape::{header_text, split_evidence};
+/// The digest's words, for the web page's labels (`tenderscan serve` says the same words).
+pub(crate) use i18n::{Labels, labels as digest_labels};
 
 use crate::alert::RuleText;
 use crate::config::Language;
 use crate::model::Severity;
 use crate::store::{AlertItem, ChangeItem, WatchItem};
 use escape::{clean_inline, clip};
-use i18n::{Labels, labels, ru_plural, sev_index, tenders};
+use i18n::{labels, ru_plural, sev_index, tenders};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 

@@ -229,7 +229,7 @@ pub(in crate::cli) fn daemon(cfg: &Config, rules: &RuleSet) -> Result<i32> {
     Ok(exit::OK)
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+pub(in crate::cli) fn runtime() -> Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
