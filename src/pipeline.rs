@@ -1158,8 +1158,7 @@ fn read_notice(rules: &RuleSet, input: &ScanInput) -> Vec<NewMatch> {
             }
         }
         for m in best {
-            // The main quota: the largest count near the match.
-            let main = m.quotas.iter().max_by_key(|q| q.count);
+            let main = m.main_quota();
             let prov = main.map(|q| rules::provenance::of(&t.text, q, &m.quotas));
             found.push(NewMatch {
                 target: t.target,

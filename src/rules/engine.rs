@@ -1533,6 +1533,37 @@ defer_to = ["nope"]
             quotas("создание четырех фейковых аккаунтов"),
             [(Accounts, 4, None)]
         );
+        // a monitoring service that also makes accounts: the accounts made are counted
+        assert_eq!(
+            quotas(
+                "В рамках услуг информационного мониторинга Поставщик осуществляет создание \
+                 четырех фейковых аккаунтов для комментирования"
+            ),
+            [(Accounts, 4, None)]
+        );
+        assert_eq!(
+            quotas("мониторинг и обработка не менее 3 000 комментариев"),
+            []
+        );
+        // shares, years, lengths and adjectives are no counts
+        assert_eq!(
+            quotas("пікірлердің 70%-ы қазақ тілінде, жалпы көлемі – тәулігіне кемінде 35 пікір"),
+            [(Comments, 35, Some(Day))]
+        );
+        assert_eq!(
+            quotas("whether the SMM contracts from 2019–2023 included paid comment services"),
+            []
+        );
+        assert_eq!(
+            quotas("Post 5-star reviews on Google Maps, 20 reviews per month"),
+            [(Comments, 20, Some(Month))]
+        );
+        assert_eq!(
+            quotas(
+                "объем одного комментария — не менее 150 знаков; ежедневный объем — 35 комментариев"
+            ),
+            [(Comments, 35, Some(Day))]
+        );
         assert_eq!(
             quotas("50 (пятьдесят) комментариев в сутки"),
             [(Comments, 50, Some(Day))]

@@ -160,6 +160,21 @@ pub struct Match {
     pub reasons: Vec<String>,
 }
 
+impl Match {
+    /// The count that stands for this match (the one a price per unit divides by): among the
+    /// quotas whose number or unit lies inside the matched words ("10 жалған аккаунт" in
+    /// "500 оң пікір ... 10 жалған аккаунт ашады" for fake accounts), the largest; where none
+    /// does, the largest count near the match.
+    pub fn main_quota(&self) -> Option<&Quota> {
+        let inside = |q: &&Quota| q.start < self.end && self.start < q.end;
+        self.quotas
+            .iter()
+            .filter(inside)
+            .max_by_key(|q| q.count)
+            .or_else(|| self.quotas.iter().max_by_key(|q| q.count))
+    }
+}
+
 /// Everything found in one text.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Findings {
@@ -418,5 +433,36 @@ mod tests {
         assert_eq!(fold("пікірлерді"), "пікір");
         assert_eq!(fold("Fake-Accounts"), "fake account");
         assert_eq!(fold(""), "");
+    }
+
+    #[test]
+    fn a_match_counts_what_its_own_words_count() {
+        let rules = RuleSet::builtin().unwrap();
+        let main = |text: &str, rule: &str| {
+            let found = rules.find(text, &Context::default());
+            let m = found
+                .matches
+                .iter()
+                .find(|m| m.rule_id == rule)
+                .unwrap_or_else(|| panic!("{rule} did not match {text:?}: {found:?}"));
+            m.main_quota().map(|q| (q.kind, q.count))
+        };
+        for text in [
+            "Орындаушы айына кемінде 500 оң пікір жазады және әкімдіктің жарияланымдарын \
+             қолдайтын 10 жалған аккаунт ашады.",
+            "Исполнитель пишет не менее 500 положительных комментариев в месяц и создаёт 10 \
+             фейковых аккаунтов.",
+        ] {
+            assert_eq!(
+                main(text, "fake-accounts"),
+                Some((QuotaKind::Accounts, 10)),
+                "{text}"
+            );
+            assert_eq!(
+                main(text, "comment-quota-positive"),
+                Some((QuotaKind::Comments, 500)),
+                "{text}"
+            );
+        }
     }
 }

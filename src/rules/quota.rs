@@ -651,6 +651,41 @@ pub(crate) fn is_handling_word(w: &str) -> bool {
     .any(|p| w.starts_with(p))
 }
 
+/// Words of making or running accounts and pages, which end the look back for a handling
+/// word: a count after them is of things made even inside a monitoring service.
+fn is_making_word(w: &str) -> bool {
+    [
+        "создан",
+        "создат",
+        "создае",
+        "создаё",
+        "созда",
+        "завед",
+        "зарегистр",
+        "регистрац",
+        "ведени",
+        "вести",
+        "ведет",
+        "ведёт",
+        "ашу",
+        "ашып",
+        "ашад",
+        "құру",
+        "құрып",
+        "құрад",
+        "куру",
+        "курып",
+        "курад",
+        "тірке",
+        "тирке",
+        "creat",
+        "open",
+        "regist",
+    ]
+    .iter()
+    .any(|p| w.starts_with(p))
+}
+
 /// A count of things handled, not made: a handling word among the four words before the
 /// quota (same clause), or, Kazakh verbs coming last, right after it.
 fn handled_not_made(
@@ -677,7 +712,13 @@ fn handled_not_made(
         if matches!(next_char(w.1), Some(',' | ';' | ':' | '|' | '\t')) {
             break;
         }
-        if is_handling_word(word(text, w)) {
+        let s = word(text, w);
+        if is_making_word(s) {
+            // "мониторинг ... осуществляет создание четырех фейковых аккаунтов": the
+            // monitoring is another service; these accounts are made
+            break;
+        }
+        if is_handling_word(s) {
             return true;
         }
         cur = prev_word(t, w.0);
@@ -881,6 +922,32 @@ fn is_people_word(w: &str) -> bool {
     )
 }
 
+/// Words right after a number that make it a length of text, never a count ("не менее 150
+/// знаков", "кемінде 300 сөз", "up to 280 characters").
+fn is_length_word(w: &str) -> bool {
+    matches!(
+        w,
+        "знак"
+            | "знака"
+            | "знаков"
+            | "символ"
+            | "символа"
+            | "символов"
+            | "слов"
+            | "слова"
+            | "таңба"
+            | "таңбадан"
+            | "таңбаға"
+            | "танба"
+            | "сөз"
+            | "сөзден"
+            | "соз"
+            | "characters"
+            | "chars"
+            | "words"
+    )
+}
+
 /// Words right after a number that make it a duration or a deadline, never a count ("24 часа",
 /// "24 сағат ішінде", "within 48 hours", "30 минут").
 fn is_duration_word(w: &str) -> bool {
@@ -1021,6 +1088,28 @@ pub(crate) fn quota_at(
     // a share, never a count: "100% пікірлер өңделеді", "70 %"
     let percent_follows = |e: usize| matches!(next_char(e), Some('%' | '\u{066A}' | '\u{FF05}'));
     let t = text.as_bytes();
+    // ... also with a Kazakh suffix after the sign: "пікірлердің 70%-ы"
+    let share = |run: &[(usize, usize)]| run.iter().any(|w| percent_follows(w.1));
+    // years, not a range of counts: "SMM contracts from 2019–2023 included paid comments"
+    let year_range = |run: &[(usize, usize)]| {
+        run.windows(2).any(|p| {
+            let year = |w: (usize, usize)| {
+                let s = word(text, w);
+                s.len() == 4 && s.parse::<u16>().is_ok_and(|y| (1900..=2100).contains(&y))
+            };
+            year(p[0]) && year(p[1]) && matches!(next_char(p[0].1), Some('-' | '–' | '—' | '‒'))
+        })
+    };
+    // a number joined by a hyphen to a word is part of an adjective: "5-star reviews",
+    // "two-factor"
+    let compound = |run: &[(usize, usize)]| {
+        let last = run[run.len() - 1];
+        next_char(last.1) == Some('-')
+            && next_word(t, last.1).is_some_and(|n| {
+                let s = word(text, n);
+                n.0 == last.1 + 1 && !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphabetic())
+            })
+    };
     // backward: up to 3 filler words, then a run of number tokens
     let mut num: Option<(usize, usize, u64)> = None; // (start, end, value)
     let mut cur = prev_word(t, ws);
@@ -1053,6 +1142,7 @@ pub(crate) fn quota_at(
             }
             run.reverse();
             let unit_side_end = run[run.len() - 1].1;
+            let no_count = share(&run) || year_range(&run) || compound(&run);
             cut_range(&mut run);
             let toks: Vec<&str> = run.iter().map(|&w| word(text, w)).collect();
             let after = next_word(t, unit_side_end).map(|n| word(text, n));
@@ -1061,10 +1151,11 @@ pub(crate) fn quota_at(
                 && !not_a_count(&toks, before, after)
                 && !after.is_some_and(|a| {
                     is_duration_word(a)
+                        || is_length_word(a)
                         || is_money_word(a)
                         || (kind != QuotaKind::Followers && is_people_word(a))
                 })
-                && !percent_follows(unit_side_end)
+                && !no_count
                 && !clause_closed(&passed[..fillers])
                 && !clause_closed(&[unit_side_end])
             {
@@ -1176,9 +1267,12 @@ pub(crate) fn quota_at(
                 let after = next_word(t, run[run.len() - 1].1).map(|n| word(text, n));
                 if after.is_some_and(|a| {
                     is_duration_word(a)
+                        || is_length_word(a)
                         || is_money_word(a)
                         || (kind != QuotaKind::Followers && is_people_word(a))
-                }) || percent_follows(run[run.len() - 1].1)
+                }) || share(&run)
+                    || year_range(&run)
+                    || compound(&run)
                 {
                     break;
                 }
