@@ -132,16 +132,16 @@ async fn login(
 fn checked_session(
     viewer: &Viewer,
     f: &HashMap<String, String>,
-) -> Result<auth::Session, Response> {
+) -> Result<auth::Session, Box<Response>> {
     let Some(s) = viewer.0.clone() else {
-        return Err(Redirect::to("/login").into_response());
+        return Err(Box::new(Redirect::to("/login").into_response()));
     };
     let token = field(f, "csrf");
     if token.is_empty() || !auth::same_secret(token, &s.csrf) {
-        return Err(PageError::Forbidden(
-            "the form's CSRF token is missing or wrong: reload the page",
-        )
-        .into_response());
+        return Err(Box::new(
+            PageError::Forbidden("the form's CSRF token is missing or wrong: reload the page")
+                .into_response(),
+        ));
     }
     Ok(s)
 }
@@ -153,7 +153,7 @@ async fn logout(
 ) -> Response {
     let s = match checked_session(&viewer, &f) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     app.sessions.end(&s.token);
     let mut res = Redirect::to("/").into_response();
@@ -171,7 +171,7 @@ async fn review(
 ) -> Result<Response, PageError> {
     let session = match checked_session(&viewer, &f) {
         Ok(s) => s,
-        Err(r) => return Ok(r),
+        Err(r) => return Ok(*r),
     };
     let verdict: crate::states::Verdict = field(&f, "verdict").parse().map_err(|_| {
         PageError::BadRequest("verdict: confirmed, false-positive, published or watching".into())

@@ -154,7 +154,7 @@ pub fn flags(store: &Store, f: &FlagFilter) -> Result<(Vec<FlagRow>, bool), Stor
     let order = match f.sort {
         Sort::Date => format!("{DATE} DESC, f.notice_id DESC, f.lot_key, f.rule_id"),
         Sort::Amount => format!("{AMOUNT} IS NULL, {AMOUNT} DESC, f.notice_id DESC, f.rule_id"),
-        Sort::Price => format!("price IS NULL, price DESC, f.notice_id DESC, f.rule_id"),
+        Sort::Price => "price IS NULL, price DESC, f.notice_id DESC, f.rule_id".to_string(),
     };
     let sql = format!(
         "SELECT f.notice_id, n.number, l.number, n.title, f.rule_id,
@@ -237,11 +237,14 @@ pub fn choices(store: &Store) -> Result<(Vec<String>, Vec<String>), StoreError> 
     Ok((rules, sources))
 }
 
-/// An agency by its BIN: (id, name, region).
-pub fn agency(
-    store: &Store,
-    bin: &str,
-) -> Result<Option<(i64, Option<String>, Option<String>)>, StoreError> {
+/// An agency: (id, name, region).
+pub type AgencyRow = (i64, Option<String>, Option<String>);
+
+/// A supplier: (ids of its rows, scheme, name).
+pub type SupplierRow = (Vec<i64>, String, Option<String>);
+
+/// An agency by its BIN.
+pub fn agency(store: &Store, bin: &str) -> Result<Option<AgencyRow>, StoreError> {
     Ok(store
         .conn()
         .query_row(
@@ -321,10 +324,7 @@ pub fn agency_flagged(
 
 /// A supplier by its identifier: (ids of its rows, scheme, name); a BIN may be listed
 /// under more than one scheme.
-pub fn supplier(
-    store: &Store,
-    identifier: &str,
-) -> Result<Option<(Vec<i64>, String, Option<String>)>, StoreError> {
+pub fn supplier(store: &Store, identifier: &str) -> Result<Option<SupplierRow>, StoreError> {
     let mut stmt = store.conn().prepare_cached(
         "SELECT id, scheme, name FROM suppliers WHERE identifier = ?1 ORDER BY id LIMIT 10",
     )?;
