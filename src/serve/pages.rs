@@ -6,6 +6,7 @@
 //! offsets and letting the template escape each part; read a file other than through
 //! [`Evidence::read`] of a hash a document row names.
 
+use super::charts::{ChartKind, Filter};
 use super::queries::{self, FlagFilter, PAGE_ROWS, Sort};
 use super::{App, Lang, Shared, Viewer, text};
 use crate::evidence::Evidence;
@@ -74,6 +75,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("search.html", include_str!("templates/search.html")),
     ("tenders.html", include_str!("templates/tenders.html")),
     ("login.html", include_str!("templates/login.html")),
+    ("charts.html", include_str!("templates/charts.html")),
 ];
 
 const STYLE: &str = include_str!("static/style.css");
@@ -114,6 +116,8 @@ pub(crate) fn router(app: Shared) -> Router {
         .route("/agency/{bin}", get(agency_page))
         .route("/supplier/{id}", get(supplier_page))
         .route("/search", get(search_page))
+        .route("/charts", get(charts_page))
+        .route("/charts/{file}", get(chart_file))
         .route("/document/{sha256}", get(document))
         .route("/static/style.css", get(style))
         .merge(super::forms::router(writable))
@@ -144,7 +148,7 @@ pub(crate) fn base(app: &App, lang: Lang, viewer: &Viewer) -> minijinja::Value {
         reviewing => app.writable,
         user => viewer.0.as_ref().map(|s| s.user.clone()),
         csrf => viewer.0.as_ref().map(|s| s.csrf.clone()),
-        charts => false,
+        charts => true,
         public_url => app.serve.public_url.clone(),
     }
 }
@@ -481,7 +485,7 @@ async fn agency_page(
                         rows => rows,
                         prev => prev,
                         next => next,
-                        chart => None::<String>,
+                        chart => money_per_year("agency", &bin),
                     }
                 },
             )
@@ -517,7 +521,7 @@ async fn supplier_page(
                         rows => rows,
                         prev => prev,
                         next => next,
-                        chart => None::<String>,
+                        chart => money_per_year("supplier", &ident),
                     }
                 },
             )
@@ -714,4 +718,121 @@ mod tests {
         assert!(b.is_empty() && m.is_empty());
         assert_eq!(t, "no marks «open");
     }
+}
+
+/// The charts' filters from a query string (the same names as the flag list's).
+fn chart_filter(q: &HashMap<String, String>) -> Result<(Filter, String), PageError> {
+    let date = |k: &str| -> Result<Option<chrono::NaiveDate>, PageError> {
+        Ok(day(q, k)?.and_then(|d| chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()))
+    };
+    let filter = Filter {
+        since: date("since")?,
+        until: date("until")?,
+        agency_bin: param(q, "agency"),
+        supplier_bin: param(q, "supplier"),
+        rule: param(q, "rule"),
+        source: param(q, "source"),
+    };
+    let qs = query_string(&[
+        ("since", param(q, "since")),
+        ("until", param(q, "until")),
+        ("agency", param(q, "agency")),
+        ("supplier", param(q, "supplier")),
+        ("rule", param(q, "rule")),
+        ("source", param(q, "source")),
+    ]);
+    Ok((filter, qs))
+}
+
+/// The links of one chart's picture and data.
+fn chart_links(kind: ChartKind, qs: &str) -> minijinja::Value {
+    let q = if qs.is_empty() {
+        String::new()
+    } else {
+        format!("?{qs}")
+    };
+    context! {
+        slug => kind.slug(),
+        svg => format!("/charts/{}.svg{q}", kind.slug()),
+        csv => format!("/charts/{}.csv{q}", kind.slug()),
+    }
+}
+
+/// An agency's or a supplier's money per year (`key` = `agency` or `supplier`).
+fn money_per_year(key: &str, id: &str) -> minijinja::Value {
+    chart_links(
+        ChartKind::MoneyPerYear,
+        &query_string(&[(key, Some(id.to_string()))]),
+    )
+}
+
+async fn charts_page(
+    State(app): State<Shared>,
+    Extension(lang): Extension<Lang>,
+    Extension(viewer): Extension<Viewer>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, PageError> {
+    let (_, qs) = chart_filter(&q)?;
+    let figures: Vec<minijinja::Value> = ChartKind::all()
+        .iter()
+        .filter(|k| {
+            **k != ChartKind::MoneyPerYear || q.contains_key("agency") || q.contains_key("supplier")
+        })
+        .map(|k| chart_links(*k, &qs))
+        .collect();
+    let html = render(
+        &app,
+        "charts.html",
+        context! {
+            ..base(&app, lang, &viewer),
+            ..context! {
+                figures => figures,
+                since => param(&q, "since"),
+                until => param(&q, "until"),
+                agency => param(&q, "agency"),
+                supplier => param(&q, "supplier"),
+                rule => param(&q, "rule"),
+                source => param(&q, "source"),
+            }
+        },
+    )?;
+    Ok(html.into_response())
+}
+
+/// `/charts/{slug}.svg` and `/charts/{slug}.csv`: one chart, drawn or as data.
+async fn chart_file(
+    State(app): State<Shared>,
+    Extension(lang): Extension<Lang>,
+    Path(file): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, PageError> {
+    let (slug, svg) = match (file.strip_suffix(".svg"), file.strip_suffix(".csv")) {
+        (Some(s), _) => (s, true),
+        (_, Some(s)) => (s, false),
+        _ => return Err(PageError::NotFound),
+    };
+    let kind = ChartKind::from_slug(slug).ok_or(PageError::NotFound)?;
+    let (filter, _) = chart_filter(&q)?;
+    let chart = app
+        .read(move |_, store| Ok(super::charts::chart(store.conn(), kind, &filter, lang.0)?))
+        .await?;
+    Ok(if svg {
+        (
+            [(header::CONTENT_TYPE, "image/svg+xml; charset=utf-8")],
+            chart.svg,
+        )
+            .into_response()
+    } else {
+        (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{}.csv\"", kind.slug()),
+                ),
+            ],
+            chart.csv,
+        )
+            .into_response()
+    })
 }

@@ -119,6 +119,7 @@ fn serve(dir: &Path, envs: &[(&str, &str)]) -> Served {
 }
 
 fn client() -> reqwest::Client {
+    tenderscan::fetch::install_crypto_provider();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -226,6 +227,81 @@ async fn every_page_escapes_a_hostile_title_and_documents_come_only_by_a_named_h
     ] {
         assert_eq!(get(&c, &url).await.0, 400, "{url}");
     }
+
+    // The charts: a page of pictures, each drawn as SVG and given as CSV, with the filters
+    // passed on; an agency's page links its money per year (links as the templates escape
+    // them: "/" as "&#x2f;").
+    let (status, h, body) = get(&c, &format!("{}/charts?rule=fake-accounts", s.base)).await;
+    assert_eq!(status, 200, "{body}");
+    security_headers(&h, "/charts");
+    assert!(
+        body.contains("&#x2f;charts&#x2f;money-per-month.svg?rule=fake-accounts"),
+        "{body}"
+    );
+    assert!(
+        body.contains("&#x2f;charts&#x2f;flags-per-rule.csv?rule=fake-accounts"),
+        "{body}"
+    );
+    let (_, _, agency_page) = get(&c, &format!("{}/agency/990240001234", s.base)).await;
+    assert!(
+        agency_page.contains("&#x2f;charts&#x2f;money-per-year.svg?agency=990240001234"),
+        "{agency_page}"
+    );
+    for slug in [
+        "money-per-month",
+        "money-per-agency",
+        "money-per-year",
+        "price-per-unit",
+        "flags-per-rule",
+    ] {
+        let url = format!("{}/charts/{slug}.svg?agency=990240001234", s.base);
+        let (status, h, svg) = get(&c, &url).await;
+        assert_eq!(status, 200, "{url}: {svg}");
+        security_headers(&h, &url);
+        assert!(
+            h["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("image/svg+xml")
+        );
+        assert!(
+            svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
+            "{svg}"
+        );
+        assert!(!svg.contains("<script"), "{url}: raw markup: {svg}");
+        let url = format!("{}/charts/{slug}.csv", s.base);
+        let (status, h, csv) = get(&c, &url).await;
+        assert_eq!(status, 200, "{url}");
+        assert!(
+            h["content-disposition"]
+                .to_str()
+                .unwrap()
+                .starts_with("attachment")
+        );
+        assert!(csv.lines().next().is_some_and(|l| l.contains(',')), "{csv}");
+    }
+    let (_, _, csv) = get(&c, &format!("{}/charts/flags-per-rule.csv", s.base)).await;
+    assert!(csv.starts_with("rule_id,flags"), "{csv}");
+    assert!(csv.contains("fake-accounts,"), "{csv}");
+    assert_eq!(
+        get(&c, &format!("{}/charts/no-such.svg", s.base)).await.0,
+        404
+    );
+    assert_eq!(
+        get(&c, &format!("{}/charts/flags-per-rule.png", s.base))
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        get(
+            &c,
+            &format!("{}/charts/flags-per-rule.svg?since=soon", s.base)
+        )
+        .await
+        .0,
+        400
+    );
 
     // The notice page: the matched words marked, the supplier, the document with its hash.
     let (_, _, page) = get(&c, &notice).await;
