@@ -8,7 +8,8 @@
 #   OUTDIR  docs by default: writes serve-flags-LANG.png, serve-notice-LANG.png,
 #           serve-charts-LANG.png
 # Needs cargo, python3 and chromium (/usr/bin/chromium, or $CHROMIUM). Nothing leaves the
-# machine: the server listens on 127.0.0.1 and Chromium's proxy is a closed local port.
+# machine: the server listens on 127.0.0.1, and Chromium reaches it directly and everything
+# else only through a closed local port.
 set -eu
 lang="${1:-ru}"
 out="${2:-docs}"
@@ -40,7 +41,7 @@ notice="$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).exe
 mkdir -p "$out"
 shoot() { # NAME PATH HEIGHT
   "$chromium" --headless --no-sandbox --disable-gpu --hide-scrollbars \
-    --proxy-server="127.0.0.1:9" --proxy-bypass-list="<-loopback>" \
+    --proxy-server="127.0.0.1:9" --proxy-bypass-list="${addr#http://}" \
     --window-size=1200,"$3" --screenshot="$work/$1.png" "$addr$2" >/dev/null 2>&1
   cp "$work/$1.png" "$out/serve-$1-$lang.png"
   echo "$out/serve-$1-$lang.png"
