@@ -678,48 +678,6 @@ fn read_kept(evidence: &Evidence, sha: &str) -> Result<Vec<u8>, PageError> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_template_parses_and_escapes() {
-        let env = templates();
-        for (name, _) in TEMPLATES {
-            assert!(env.get_template(name).is_ok(), "{name}");
-        }
-        let t = env
-            .template_from_named_str("x.html", "{{ v }}")
-            .unwrap()
-            .render(context! { v => "<script>" })
-            .unwrap();
-        assert_eq!(t, "&lt;script&gt;");
-    }
-
-    #[test]
-    fn download_names_are_cleaned_and_encoded() {
-        assert_eq!(safe_file_name("../../etc/passwd"), "passwd");
-        assert_eq!(safe_file_name("a\r\nb\".docx"), "ab_.docx");
-        assert_eq!(safe_file_name(".."), "document");
-        assert_eq!(safe_file_name(""), "document");
-        assert_eq!(rfc5987("ТЗ 1.docx"), "%D0%A2%D0%97%201.docx");
-        assert!(is_sha256(&"a".repeat(64)));
-        assert!(!is_sha256(&"A".repeat(64)));
-        assert!(!is_sha256("../../etc/passwd"));
-    }
-
-    #[test]
-    fn snippets_split_at_their_marks() {
-        let (b, m, t) = snippet_parts("a «b» c «d» e");
-        assert_eq!(b, ["a ", " c "]);
-        assert_eq!(m, ["b", "d"]);
-        assert_eq!(t, " e");
-        let (b, m, t) = snippet_parts("no marks «open");
-        assert!(b.is_empty() && m.is_empty());
-        assert_eq!(t, "no marks «open");
-    }
-}
-
 /// The charts' filters from a query string (the same names as the flag list's).
 fn chart_filter(q: &HashMap<String, String>) -> Result<(Filter, String), PageError> {
     let date = |k: &str| -> Result<Option<chrono::NaiveDate>, PageError> {
@@ -835,4 +793,46 @@ async fn chart_file(
         )
             .into_response()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_parses_and_escapes() {
+        let env = templates();
+        for (name, _) in TEMPLATES {
+            assert!(env.get_template(name).is_ok(), "{name}");
+        }
+        let t = env
+            .template_from_named_str("x.html", "{{ v }}")
+            .unwrap()
+            .render(context! { v => "<script>" })
+            .unwrap();
+        assert_eq!(t, "&lt;script&gt;");
+    }
+
+    #[test]
+    fn download_names_are_cleaned_and_encoded() {
+        assert_eq!(safe_file_name("../../etc/passwd"), "passwd");
+        assert_eq!(safe_file_name("a\r\nb\".docx"), "ab_.docx");
+        assert_eq!(safe_file_name(".."), "document");
+        assert_eq!(safe_file_name(""), "document");
+        assert_eq!(rfc5987("ТЗ 1.docx"), "%D0%A2%D0%97%201.docx");
+        assert!(is_sha256(&"a".repeat(64)));
+        assert!(!is_sha256(&"A".repeat(64)));
+        assert!(!is_sha256("../../etc/passwd"));
+    }
+
+    #[test]
+    fn snippets_split_at_their_marks() {
+        let (b, m, t) = snippet_parts("a «b» c «d» e");
+        assert_eq!(b, ["a ", " c "]);
+        assert_eq!(m, ["b", "d"]);
+        assert_eq!(t, " e");
+        let (b, m, t) = snippet_parts("no marks «open");
+        assert!(b.is_empty() && m.is_empty());
+        assert_eq!(t, "no marks «open");
+    }
 }
