@@ -655,10 +655,6 @@ pub(crate) fn is_handling_word(w: &str) -> bool {
 /// word: a count after them is of things made even inside a monitoring service.
 fn is_making_word(w: &str) -> bool {
     [
-        "создан",
-        "создат",
-        "создае",
-        "создаё",
         "созда",
         "завед",
         "зарегистр",
