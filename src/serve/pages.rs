@@ -169,13 +169,17 @@ fn param(q: &HashMap<String, String>, k: &str) -> Option<String> {
         .map(String::from)
 }
 
-fn day(q: &HashMap<String, String>, k: &str) -> Result<Option<String>, PageError> {
+fn date(q: &HashMap<String, String>, k: &str) -> Result<Option<chrono::NaiveDate>, PageError> {
     match param(q, k) {
         None => Ok(None),
         Some(d) => chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
-            .map(|d| Some(d.to_string()))
+            .map(Some)
             .map_err(|_| PageError::BadRequest(format!("{k}: a day as YYYY-MM-DD"))),
     }
+}
+
+fn day(q: &HashMap<String, String>, k: &str) -> Result<Option<String>, PageError> {
+    Ok(date(q, k)?.map(|d| d.to_string()))
 }
 
 /// The page number asked for (1 when none).
@@ -680,12 +684,9 @@ fn read_kept(evidence: &Evidence, sha: &str) -> Result<Vec<u8>, PageError> {
 
 /// The charts' filters from a query string (the same names as the flag list's).
 fn chart_filter(q: &HashMap<String, String>) -> Result<(Filter, String), PageError> {
-    let date = |k: &str| -> Result<Option<chrono::NaiveDate>, PageError> {
-        Ok(day(q, k)?.and_then(|d| chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()))
-    };
     let filter = Filter {
-        since: date("since")?,
-        until: date("until")?,
+        since: date(q, "since")?,
+        until: date(q, "until")?,
         agency_bin: param(q, "agency"),
         supplier_bin: param(q, "supplier"),
         rule: param(q, "rule"),

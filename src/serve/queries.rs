@@ -6,6 +6,7 @@
 //! built from constant fragments only); count every row of a large table for a page (a page
 //! reads one row more than it shows, to know whether there is a next one).
 
+use crate::model::Severity;
 use crate::store::{Store, StoreError};
 use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, params_from_iter};
@@ -178,7 +179,7 @@ pub fn flags(store: &Store, f: &FlagFilter) -> Result<(Vec<FlagRow>, bool), Stor
     p.push(Value::Integer(PAGE_ROWS as i64 + 1));
     p.push(Value::Integer(f.offset as i64));
     let mut stmt = store.conn().prepare_cached(&sql)?;
-    let mut rows: Vec<FlagRow> = stmt
+    let rows: Vec<FlagRow> = stmt
         .query_map(params_from_iter(p), |r| {
             let cur: Option<String> = r.get(10)?;
             Ok(FlagRow {
@@ -201,9 +202,7 @@ pub fn flags(store: &Store, f: &FlagFilter) -> Result<(Vec<FlagRow>, bool), Stor
             })
         })?
         .collect::<Result<_, _>>()?;
-    let more = rows.len() > PAGE_ROWS;
-    rows.truncate(PAGE_ROWS);
-    Ok((rows, more))
+    Ok(one_page(rows))
 }
 
 /// The choices of the filter form: the rules and sources that have flags, and the regions.
@@ -273,13 +272,41 @@ pub struct TenderRow {
     pub awarded: Option<String>,
 }
 
+/// The severity of a rank as the database stores it (`Severity::rank`).
 fn severity_name(rank: Option<i64>) -> Option<String> {
-    rank.map(|r| match r {
-        3 => "high",
-        2 => "medium",
-        _ => "low",
+    rank.map(|r| {
+        Severity::ALL
+            .into_iter()
+            .find(|s| s.rank() == r)
+            .unwrap_or(Severity::Low)
+            .as_str()
+            .to_string()
     })
-    .map(String::from)
+}
+
+/// A list page read one row past [`PAGE_ROWS`]: the page, and whether there is a next one.
+fn one_page<T>(mut rows: Vec<T>) -> (Vec<T>, bool) {
+    let more = rows.len() > PAGE_ROWS;
+    rows.truncate(PAGE_ROWS);
+    (rows, more)
+}
+
+/// The columns every tender list starts with: id, number, title, published, amount and
+/// currency, its flags' rules and top severity rank; the agency and award left empty.
+fn tender_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TenderRow> {
+    let cur: Option<String> = r.get(5)?;
+    Ok(TenderRow {
+        notice_id: r.get(0)?,
+        notice_number: r.get(1)?,
+        title: r.get(2)?,
+        published_at: r.get(3)?,
+        amount: money(r.get(4)?, cur.as_deref()),
+        rules: r.get::<_, Option<String>>(6)?.unwrap_or_default(),
+        top_severity: severity_name(r.get(7)?),
+        agency_bin: None,
+        agency_name: None,
+        awarded: None,
+    })
 }
 
 /// An agency's flagged notices, newest first, one page (and whether there is a next one).
@@ -297,29 +324,13 @@ pub fn agency_flagged(
          ORDER BY COALESCE(n.published_at, n.first_seen_at) DESC, n.id DESC
          LIMIT ?2 OFFSET ?3",
     )?;
-    let mut rows: Vec<TenderRow> = stmt
+    let rows: Vec<TenderRow> = stmt
         .query_map(
             rusqlite::params![agency_id, PAGE_ROWS as i64 + 1, offset as i64],
-            |r| {
-                let cur: Option<String> = r.get(5)?;
-                Ok(TenderRow {
-                    notice_id: r.get(0)?,
-                    notice_number: r.get(1)?,
-                    title: r.get(2)?,
-                    published_at: r.get(3)?,
-                    amount: money(r.get(4)?, cur.as_deref()),
-                    rules: r.get::<_, Option<String>>(6)?.unwrap_or_default(),
-                    top_severity: severity_name(r.get(7)?),
-                    agency_bin: None,
-                    agency_name: None,
-                    awarded: None,
-                })
-            },
+            tender_row,
         )?
         .collect::<Result<_, _>>()?;
-    let more = rows.len() > PAGE_ROWS;
-    rows.truncate(PAGE_ROWS);
-    Ok((rows, more))
+    Ok(one_page(rows))
 }
 
 /// A supplier by its identifier: (ids of its rows, scheme, name); a BIN may be listed
@@ -364,30 +375,21 @@ pub fn supplier_awards(
          ORDER BY COALESCE(aw.contract_signed_at, aw.awarded_at, n.published_at) DESC, aw.id DESC
          LIMIT ?2 OFFSET ?3",
     )?;
-    let mut rows: Vec<TenderRow> = stmt
+    let rows: Vec<TenderRow> = stmt
         .query_map(
             rusqlite::params![ids, PAGE_ROWS as i64 + 1, offset as i64],
             |r| {
-                let cur: Option<String> = r.get(5)?;
                 let aw_cur: Option<String> = r.get(11)?;
                 Ok(TenderRow {
-                    notice_id: r.get(0)?,
-                    notice_number: r.get(1)?,
-                    title: r.get(2)?,
-                    published_at: r.get(3)?,
-                    amount: money(r.get(4)?, cur.as_deref()),
-                    rules: r.get::<_, Option<String>>(6)?.unwrap_or_default(),
-                    top_severity: severity_name(r.get(7)?),
                     agency_bin: r.get(8)?,
                     agency_name: r.get(9)?,
                     awarded: money(r.get(10)?, aw_cur.as_deref()),
+                    ..tender_row(r)?
                 })
             },
         )?
         .collect::<Result<_, _>>()?;
-    let more = rows.len() > PAGE_ROWS;
-    rows.truncate(PAGE_ROWS);
-    Ok((rows, more))
+    Ok(one_page(rows))
 }
 
 /// The byte offsets of a notice's matches: match id → (evidence_start, match_start,

@@ -452,6 +452,23 @@ async fn post(
     r.send().await.unwrap()
 }
 
+/// POST the login form: (user, password) with a nonce from the login page.
+async fn login(
+    c: &reqwest::Client,
+    base: &str,
+    user: &str,
+    password: &str,
+    nonce: &str,
+) -> reqwest::Response {
+    post(
+        c,
+        &format!("{base}/login"),
+        None,
+        form(&[("user", user), ("password", password), ("nonce", nonce)]),
+    )
+    .await
+}
+
 fn form(pairs: &[(&str, &str)]) -> String {
     url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(pairs)
@@ -510,42 +527,16 @@ async fn a_reviewer_logs_in_and_records_a_verdict_only_with_the_sessions_csrf_to
 
     // A wrong password: 401, no cookie. A used nonce: refused.
     let nonce = login_nonce(&c, &s.base).await;
-    let r = post(
-        &c,
-        &format!("{}/login", s.base),
-        None,
-        form(&[("user", "aigul"), ("password", "wrong"), ("nonce", &nonce)]),
-    )
-    .await;
+    let r = login(&c, &s.base, "aigul", "wrong", &nonce).await;
     assert_eq!(r.status().as_u16(), 401);
     assert!(r.headers().get("set-cookie").is_none());
     assert!(r.text().await.unwrap().contains("Wrong user or password."));
-    let r = post(
-        &c,
-        &format!("{}/login", s.base),
-        None,
-        form(&[
-            ("user", "aigul"),
-            ("password", "correct horse battery"),
-            ("nonce", &nonce),
-        ]),
-    )
-    .await;
+    let r = login(&c, &s.base, "aigul", "correct horse battery", &nonce).await;
     assert_eq!(r.status().as_u16(), 403, "a nonce is good once");
 
     // The right password: a session cookie (HttpOnly, SameSite=Strict).
     let nonce = login_nonce(&c, &s.base).await;
-    let r = post(
-        &c,
-        &format!("{}/login", s.base),
-        None,
-        form(&[
-            ("user", "aigul"),
-            ("password", "correct horse battery"),
-            ("nonce", &nonce),
-        ]),
-    )
-    .await;
+    let r = login(&c, &s.base, "aigul", "correct horse battery", &nonce).await;
     assert_eq!(r.status().as_u16(), 303);
     let set = r.headers()["set-cookie"].to_str().unwrap().to_string();
     assert!(
@@ -677,17 +668,7 @@ async fn a_reviewer_logs_in_and_records_a_verdict_only_with_the_sessions_csrf_to
         tries += 1;
         assert!(tries <= 10, "no rate limit after {tries} failures");
         let nonce = login_nonce(&c, &s.base).await;
-        let r = post(
-            &c,
-            &format!("{}/login", s.base),
-            None,
-            form(&[
-                ("user", "mallory"),
-                ("password", "guess"),
-                ("nonce", &nonce),
-            ]),
-        )
-        .await;
+        let r = login(&c, &s.base, "mallory", "guess", &nonce).await;
         match r.status().as_u16() {
             401 => continue,
             429 => break r.headers()["retry-after"].to_str().unwrap().to_string(),
@@ -697,17 +678,7 @@ async fn a_reviewer_logs_in_and_records_a_verdict_only_with_the_sessions_csrf_to
     assert!(tries > 1, "the first failure is not yet limited");
     assert!(retry.parse::<u64>().unwrap() > 0, "{retry}");
     let nonce = login_nonce(&c, &s.base).await;
-    let r = post(
-        &c,
-        &format!("{}/login", s.base),
-        None,
-        form(&[
-            ("user", "aigul"),
-            ("password", "correct horse battery"),
-            ("nonce", &nonce),
-        ]),
-    )
-    .await;
+    let r = login(&c, &s.base, "aigul", "correct horse battery", &nonce).await;
     assert_eq!(r.status().as_u16(), 429);
 }
 
