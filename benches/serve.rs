@@ -79,6 +79,31 @@ fn main() {
     let supplier: String = conn
         .query_row("SELECT identifier FROM suppliers LIMIT 1", [], |r| r.get(0))
         .unwrap_or_default();
+    let region: String = conn
+        .query_row(
+            "SELECT COALESCE(n.region, a.region) FROM notices n
+             LEFT JOIN agencies a ON a.id = n.agency_id WHERE n.id = ?1",
+            [flagged[0]],
+            |r| r.get::<_, Option<String>>(0),
+        )
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    // The rule with the most flags, and one with few (the two ends of a rule filter).
+    let rules: Vec<(String, i64)> = {
+        let mut st = conn
+            .prepare("SELECT rule_id, count(*) FROM flag_rows GROUP BY rule_id ORDER BY 2 DESC")
+            .unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let big_rule = rules.first().map(|r| r.0.clone()).unwrap_or_default();
+    let small_rule = rules.last().map(|r| r.0.clone()).unwrap_or_default();
+    for (rule, n) in [rules.first(), rules.last()].into_iter().flatten() {
+        println!("rule {rule}: {n} flags");
+    }
     drop(conn);
 
     let dir = tempfile::tempdir().unwrap();
@@ -122,11 +147,55 @@ fn main() {
             "/?since=2026-01-01&until=2026-03-31".into(),
         ),
         ("flag list, page 50".into(), "/?page=50".into()),
+        (
+            "flag list, by amount, page 50".into(),
+            "/?sort=amount&page=50".into(),
+        ),
+        (
+            format!("flag list, the biggest rule ({big_rule})"),
+            format!("/?rule={big_rule}"),
+        ),
+        (
+            "flag list, the biggest rule by amount".into(),
+            format!("/?rule={big_rule}&sort=amount"),
+        ),
+        (
+            format!("flag list, the smallest rule ({small_rule})"),
+            format!("/?rule={small_rule}"),
+        ),
+        (
+            "flag list, high only by amount".into(),
+            "/?severity=high&sort=amount".into(),
+        ),
+        ("flag list, one region".into(), format!("/?region={region}")),
+        ("flag list, one source".into(), "/?source=goszakup".into()),
+        ("flag list, not reviewed".into(), "/?verdict=none".into()),
+        ("flag list, confirmed".into(), "/?verdict=confirmed".into()),
+        (
+            "flag list, one agency by amount".into(),
+            format!("/?agency={agency}&sort=amount"),
+        ),
         ("agency page".into(), format!("/agency/{agency}")),
         ("supplier page".into(), format!("/supplier/{supplier}")),
         ("search".into(), "/search?q=комментарии".into()),
         ("charts".into(), "/charts".into()),
     ];
+    for slug in [
+        "money-per-month",
+        "money-per-agency",
+        "price-per-unit",
+        "flags-per-rule",
+    ] {
+        pages.push((format!("chart {slug}.svg"), format!("/charts/{slug}.svg")));
+    }
+    pages.push((
+        "chart money-per-year.svg, one agency".into(),
+        format!("/charts/money-per-year.svg?agency={agency}"),
+    ));
+    pages.push((
+        "chart money-per-year.svg, one supplier".into(),
+        format!("/charts/money-per-year.svg?supplier={supplier}"),
+    ));
     for id in &flagged {
         pages.push((format!("notice {id}"), format!("/notice/{id}")));
     }

@@ -1079,7 +1079,8 @@ fn bar_rows(title: &str, unit: &str, bars: &[Bar], axis: Axis, t: &Texts) -> Str
              <title>{}</title></rect>",
             left - 8.0,
             yy + row * 0.65,
-            esc(&clean_label(&b.label, 40)),
+            // ~7 px a character at 12 px: 34 fit the 262 px left of the axis
+            esc(&clean_label(&b.label, 34)),
             esc(&b.tip),
             yy + row * 0.15,
             row * 0.7,
@@ -1210,149 +1211,10 @@ fn csv_cell(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{
-        Agency, AwardRecord, LotRecord, NoticeRecord, PortalTime, Severity, Supplier,
-    };
-    use crate::states::{Period, QuotaKind};
-    use crate::store::{NewMatch, Store};
-
-    const HOSTILE: &str = "=HYPERLINK(\"x\")<script>&'ТОО'";
-
-    struct N {
-        ext: &'static str,
-        agency: Option<(&'static str, &'static str)>,
-        amount: f64,
-        currency: &'static str,
-        published: &'static str,
-        lot_amount: Option<f64>,
-        supplier: Option<&'static str>,
-    }
-
-    fn n(
-        ext: &'static str,
-        agency: Option<(&'static str, &'static str)>,
-        amount: f64,
-        currency: &'static str,
-        published: &'static str,
-    ) -> N {
-        N {
-            ext,
-            agency,
-            amount,
-            currency,
-            published,
-            lot_amount: None,
-            supplier: None,
-        }
-    }
-
-    /// A match found in the notice's own text (or its lot's, `on_lot`).
-    struct M {
-        rule: &'static str,
-        severity: Severity,
-        quota: Option<(QuotaKind, i64, bool)>,
-        on_lot: bool,
-    }
-
-    fn m(rule: &'static str, severity: Severity, quota: Option<(QuotaKind, i64, bool)>) -> M {
-        M {
-            rule,
-            severity,
-            quota,
-            on_lot: false,
-        }
-    }
-
-    fn record(x: &N) -> NoticeRecord {
-        let utc = chrono::DateTime::parse_from_rfc3339(x.published)
-            .unwrap()
-            .with_timezone(&chrono::Utc);
-        NoticeRecord {
-            external_id: x.ext.into(),
-            number: Some(format!("{}-1", x.ext)),
-            title: format!("Услуги {}", x.ext),
-            agency: x.agency.map(|(bin, name)| Agency {
-                id: bin.into(),
-                scheme: Some("KZ-BIN".into()),
-                name_ru: Some(name.into()),
-                ..Default::default()
-            }),
-            amount: Some(x.amount),
-            currency: Some(x.currency.into()),
-            published: Some(PortalTime {
-                utc: Some(utc),
-                original: x.published.into(),
-            }),
-            lots: x
-                .lot_amount
-                .map(|a| LotRecord {
-                    external_id: format!("{}-L1", x.ext),
-                    number: Some(format!("{}-ЗЦП1", x.ext)),
-                    title: Some("Лот".into()),
-                    amount: Some(a),
-                    ..Default::default()
-                })
-                .into_iter()
-                .collect(),
-            awards: x
-                .supplier
-                .map(|bin| AwardRecord {
-                    external_id: format!("aw-{}", x.ext),
-                    status: Some("active".into()),
-                    amount: Some(x.amount),
-                    currency: Some(x.currency.into()),
-                    suppliers: vec![Supplier {
-                        id: bin.into(),
-                        scheme: "KZ-BIN".into(),
-                        name: Some("ТОО Медиа".into()),
-                    }],
-                    ..Default::default()
-                })
-                .into_iter()
-                .collect(),
-            ..Default::default()
-        }
-    }
-
-    /// Store a notice through the store's own writes and record what the rules found.
-    fn add(store: &mut Store, source: &str, x: N, found: &[M]) {
-        let src = store.ensure_source(source, source, "https://x").unwrap();
-        let id = store.store_page(src, &[record(&x)], None).unwrap().all[0];
-        let input = store.scan_input(id).unwrap().unwrap();
-        let matches: Vec<NewMatch> = found
-            .iter()
-            .map(|f| {
-                let t = input
-                    .targets
-                    .iter()
-                    .find(|t| t.lot_id.is_some() == f.on_lot && t.document_id.is_none())
-                    .unwrap();
-                NewMatch {
-                    target: t.target,
-                    lot_id: t.lot_id,
-                    document_id: None,
-                    rule_id: f.rule.into(),
-                    severity: f.severity,
-                    score: 1.0,
-                    evidence: t.text.clone(),
-                    evidence_start: 0,
-                    start: 0,
-                    end: 1,
-                    quotas_json: "[]".into(),
-                    quota_kind: f.quota.map(|q| q.0),
-                    quota_count: f.quota.map(|q| q.1),
-                    quota_period: f.quota.map(|_| Period::Month),
-                    quota_source: f.quota.map(|_| "text"),
-                    quota_label: None,
-                    quota_sure: f.quota.map(|q| q.2),
-                    reasons_json: None,
-                }
-            })
-            .collect();
-        store
-            .record_scan(&input, "v1", &matches, &|_| Vec::new(), true)
-            .unwrap();
-    }
+    use crate::model::Severity;
+    use crate::serve::testdata::{HOSTILE, add, m, n};
+    use crate::states::QuotaKind;
+    use crate::store::Store;
 
     /// The test database: KZT notices of three agencies over 2024-06..2025-05, one USD
     /// notice from another source, a low-only flag, an unflagged notice, an unsure count.
@@ -1410,7 +1272,7 @@ mod tests {
         );
         // flagged in a lot: the money is the notice's, the price the lot's
         let mut n7 = n("7", c, 2_000_000.0, "KZT", "2024-06-10T04:00:00Z");
-        n7.lot_amount = Some(800_000.0);
+        n7.lots = vec![Some(800_000.0)];
         n7.supplier = Some("999999999999");
         let mut lot_match = m("comment-quota", Medium, Some((Comments, 400, true)));
         lot_match.on_lot = true;

@@ -14,6 +14,8 @@ pub mod charts;
 mod forms;
 mod pages;
 mod queries;
+#[cfg(test)]
+mod testdata;
 mod text;
 
 use crate::config::{Config, Language, ServeConfig};

@@ -401,7 +401,13 @@ pub(crate) async fn notice_page(
                     kept: d
                         .sha256
                         .as_deref()
-                        .is_some_and(|s| app.evidence.read(s).is_ok()),
+                        .is_some_and(|s| {
+                            // where it is, not its bytes: a page lists many documents
+                            !matches!(
+                                app.evidence.locate(s),
+                                Ok(crate::evidence::Located::Missing(_)) | Err(_)
+                            )
+                        }),
                     doc: d.clone(),
                 })
                 .collect();

@@ -91,6 +91,13 @@ const AMOUNT: &str = "COALESCE(l.amount, n.amount)";
 /// Its price per unit: only from a count that is sure (see migration 019).
 const PRICE: &str = "CASE WHEN m.quota_count > 0 AND m.quota_sure = 1
                           THEN COALESCE(l.amount, n.amount) / m.quota_count END";
+/// The tables every part of the list reads (the filters name `f`, `n` and `a`).
+const TABLES: &str = "JOIN matches m ON m.id = f.match_id
+         LEFT JOIN lots l ON l.id = NULLIF(f.lot_key, 0)
+         LEFT JOIN agencies a ON a.id = n.agency_id";
+/// A filter names "few" flags when its candidates are fewer than this: the list then reads
+/// them all and sorts them, instead of walking the flags in the order shown.
+const FEW: i64 = 20_000;
 
 /// At most `n` characters of `s`, with an ellipsis where it was cut.
 fn clip(s: &str, n: usize) -> String {
@@ -104,8 +111,8 @@ fn money(x: Option<f64>, cur: Option<&str>) -> Option<String> {
     x.and_then(|a| crate::money::with_currency(a, cur))
 }
 
-/// The flags the filter names, one page of them (and whether there is a next page).
-pub fn flags(store: &Store, f: &FlagFilter) -> Result<(Vec<FlagRow>, bool), StoreError> {
+/// The filter as SQL conditions on `f`, `n` and `a`, with their parameters.
+fn conditions(f: &FlagFilter) -> (Vec<&'static str>, Vec<Value>) {
     let mut wh: Vec<&str> = Vec::new();
     let mut p: Vec<Value> = Vec::new();
     if let Some(r) = f.min_rank {
@@ -152,31 +159,215 @@ pub fn flags(store: &Store, f: &FlagFilter) -> Result<(Vec<FlagRow>, bool), Stor
         wh.push("n.source_id IN (SELECT id FROM sources WHERE name = ?)");
         p.push(Value::Text(s.clone()));
     }
-    let order = match f.sort {
-        Sort::Date => format!("{DATE} DESC, f.notice_id DESC, f.lot_key, f.rule_id"),
-        Sort::Amount => format!("{AMOUNT} IS NULL, {AMOUNT} DESC, f.notice_id DESC, f.rule_id"),
-        Sort::Price => "price IS NULL, price DESC, f.notice_id DESC, f.rule_id".to_string(),
+    (wh, p)
+}
+
+/// Whether a filter names few flags (see [`FEW`]): a verdict, or a rule, an agency or a
+/// period with few candidates, each counted through its index and no further than `FEW`.
+fn names_few(store: &Store, f: &FlagFilter) -> Result<bool, StoreError> {
+    if f.verdict.as_deref().is_some_and(|v| v != "none") {
+        return Ok(true);
+    }
+    let few = |sql: &str, p: Vec<Value>| -> Result<bool, StoreError> {
+        let n: i64 = store.conn().prepare_cached(sql)?.query_row(
+            params_from_iter(p.into_iter().chain([Value::Integer(FEW)])),
+            |r| r.get(0),
+        )?;
+        Ok(n < FEW)
     };
+    if let Some(r) = &f.rule
+        && few(
+            "SELECT count(*) FROM (SELECT 1 FROM flag_rows WHERE rule_id = ? LIMIT ?)",
+            vec![Value::Text(r.clone())],
+        )?
+    {
+        return Ok(true);
+    }
+    if let Some(b) = &f.agency_bin
+        && few(
+            "SELECT count(*) FROM (SELECT 1 FROM notices WHERE agency_id IN
+             (SELECT id FROM agencies WHERE identifier = ?) LIMIT ?)",
+            vec![Value::Text(b.clone())],
+        )?
+    {
+        return Ok(true);
+    }
+    if (f.since.is_some() || f.until.is_some())
+        && few(
+            "SELECT count(*) FROM (SELECT 1 FROM notices WHERE published_at >= ?
+             AND published_at < date(?, '+1 day') LIMIT ?)",
+            vec![
+                Value::Text(f.since.clone().unwrap_or_default()),
+                Value::Text(f.until.clone().unwrap_or_else(|| "9999-12-30".into())),
+            ],
+        )?
+    {
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+/// The flags the filter names, one page of them (and whether there is a next page).
+///
+/// A page is found one of two ways, with the same rows in the same order. A filter that
+/// names few flags ([`names_few`]) reads them all and sorts them. Any other walks the flags
+/// in the order shown, through an index, and stops after the page: by date, the notices
+/// newest first (`notices_published`), and apart those with no date, by when they were
+/// flagged; by amount, the lots' own amounts (`lots_amount`) beside the notices'
+/// (`notices_amount`), and those with none last; by price, the flags whose count is sure
+/// (`matches_priced`, sorted: they are a small part), then the rest newest first. Each
+/// part reads no more than the page's end, and the page is cut from their union.
+pub fn flags(store: &Store, f: &FlagFilter) -> Result<(Vec<FlagRow>, bool), StoreError> {
+    let walk = !names_few(store, f)?;
+    let mut rows = flags_by(store, f, walk, PAGE_ROWS)?;
+    let more = rows.len() > PAGE_ROWS;
+    rows.truncate(PAGE_ROWS);
+    Ok((rows, more))
+}
+
+/// [`flags`], walking the flags in order (`walk`) or reading and sorting them all: `page`
+/// rows from `f.offset`, and one more when there is a next page.
+fn flags_by(
+    store: &Store,
+    f: &FlagFilter,
+    walk: bool,
+    page: usize,
+) -> Result<Vec<FlagRow>, StoreError> {
+    let (wh, cond) = conditions(f);
+    let and_wh = |extra: &str| -> String {
+        let mut all: Vec<&str> = vec![extra];
+        all.extend(wh.iter().copied());
+        all.join(" AND ")
+    };
+    let end = (f.offset + page + 1) as i64;
+    // Each part: (the SQL of its keys: nid, lk, rid, grp, k), its parameters.
+    let keys = |from: &str, extra: &str, grp: i64, k: &str, order: &str, limit: bool| {
+        format!(
+            "SELECT * FROM (SELECT f.notice_id AS nid, f.lot_key AS lk, f.rule_id AS rid,
+                    {grp} AS grp, {k} AS k
+             FROM {from}
+             {TABLES}
+             WHERE {}{})",
+            and_wh(extra),
+            if limit {
+                format!(" ORDER BY {order} LIMIT ?")
+            } else {
+                String::new()
+            }
+        )
+    };
+    let parts: Vec<String> = match (walk, f.sort) {
+        (false, sort) => {
+            let k = match sort {
+                Sort::Date => DATE,
+                Sort::Amount => AMOUNT,
+                Sort::Price => PRICE,
+            };
+            vec![keys(
+                "flag_rows f JOIN notices n ON n.id = f.notice_id",
+                "1",
+                0,
+                k,
+                "",
+                false,
+            )]
+        }
+        (true, Sort::Date) => vec![
+            keys(
+                "notices n INDEXED BY notices_published CROSS JOIN flag_rows f ON f.notice_id = n.id",
+                "n.published_at IS NOT NULL",
+                0,
+                "n.published_at",
+                "n.published_at DESC, n.id DESC, f.lot_key, f.rule_id",
+                true,
+            ),
+            keys(
+                "notices n INDEXED BY notices_published CROSS JOIN flag_rows f ON f.notice_id = n.id",
+                "n.published_at IS NULL",
+                0,
+                "f.first_flagged_at",
+                "f.first_flagged_at DESC, n.id DESC, f.lot_key, f.rule_id",
+                true,
+            ),
+        ],
+        (true, Sort::Amount) => vec![
+            // lots with an amount of their own
+            keys(
+                "lots l2 INDEXED BY lots_amount
+                 CROSS JOIN flag_rows f ON f.notice_id = l2.notice_id AND f.lot_key = l2.id
+                 CROSS JOIN notices n ON n.id = f.notice_id",
+                "l2.amount IS NOT NULL",
+                0,
+                "l2.amount",
+                "l2.amount DESC, f.notice_id DESC, f.lot_key, f.rule_id",
+                true,
+            ),
+            // the notice's amount: its own flags, and its lots' that have none
+            keys(
+                "notices n INDEXED BY notices_amount CROSS JOIN flag_rows f ON f.notice_id = n.id",
+                "n.amount IS NOT NULL AND l.amount IS NULL",
+                0,
+                "n.amount",
+                "n.amount DESC, n.id DESC, f.lot_key, f.rule_id",
+                true,
+            ),
+            keys(
+                "notices n INDEXED BY notices_amount CROSS JOIN flag_rows f ON f.notice_id = n.id",
+                "n.amount IS NULL AND l.amount IS NULL",
+                1,
+                "NULL",
+                "n.id DESC, f.lot_key, f.rule_id",
+                true,
+            ),
+        ],
+        (true, Sort::Price) => vec![
+            keys(
+                "matches mp INDEXED BY matches_priced
+                 CROSS JOIN flag_rows f ON f.notice_id = mp.notice_id
+                      AND f.lot_key = COALESCE(mp.lot_id, 0) AND f.rule_id = mp.rule_id
+                      AND f.match_id = mp.id
+                 CROSS JOIN notices n ON n.id = f.notice_id",
+                "mp.quota_sure = 1 AND mp.quota_count > 0 AND mp.retracted_at IS NULL
+                 AND COALESCE(l.amount, n.amount) IS NOT NULL",
+                0,
+                PRICE,
+                "k DESC, f.notice_id DESC, f.lot_key, f.rule_id",
+                true,
+            ),
+            keys(
+                "flag_rows f CROSS JOIN notices n ON n.id = f.notice_id",
+                &format!("({PRICE}) IS NULL"),
+                1,
+                "NULL",
+                "f.notice_id DESC, f.lot_key, f.rule_id",
+                true,
+            ),
+        ],
+    };
+    let mut p: Vec<Value> = Vec::new();
+    for _ in &parts {
+        p.extend(cond.iter().cloned());
+        if walk {
+            p.push(Value::Integer(end));
+        }
+    }
     let sql = format!(
         "SELECT f.notice_id, n.number, l.number, n.title, f.rule_id,
                 m.severity, m.evidence, n.published_at, f.first_flagged_at, {AMOUNT}, n.currency,
-                {PRICE} AS price, a.identifier, COALESCE(a.name_ru, a.name_kk, a.name_en), s.name,
+                {PRICE}, a.identifier, COALESCE(a.name_ru, a.name_kk, a.name_en), s.name,
                 (SELECT v.verdict FROM verdicts v WHERE v.notice_id = f.notice_id
                  AND v.lot_key = f.lot_key AND v.rule_id = f.rule_id ORDER BY v.id DESC LIMIT 1),
                 l.title
-         FROM flag_rows f
-         JOIN matches m ON m.id = f.match_id
+         FROM ({}) key
+         JOIN flag_rows f ON f.notice_id = key.nid AND f.lot_key = key.lk AND f.rule_id = key.rid
          JOIN notices n ON n.id = f.notice_id
          JOIN sources s ON s.id = n.source_id
-         LEFT JOIN lots l ON l.id = NULLIF(f.lot_key, 0)
-         LEFT JOIN agencies a ON a.id = n.agency_id
-         {}{}
-         ORDER BY {order}
+         {TABLES}
+         ORDER BY key.grp, key.k IS NULL, key.k DESC, key.nid DESC, key.lk, key.rid
          LIMIT ? OFFSET ?",
-        if wh.is_empty() { "" } else { "WHERE " },
-        wh.join(" AND ")
+        parts.join(" UNION ALL "),
     );
-    p.push(Value::Integer(PAGE_ROWS as i64 + 1));
+    p.push(Value::Integer(page as i64 + 1));
     p.push(Value::Integer(f.offset as i64));
     let mut stmt = store.conn().prepare_cached(&sql)?;
     let rows: Vec<FlagRow> = stmt
@@ -202,7 +393,7 @@ pub fn flags(store: &Store, f: &FlagFilter) -> Result<(Vec<FlagRow>, bool), Stor
             })
         })?
         .collect::<Result<_, _>>()?;
-    Ok(one_page(rows))
+    Ok(rows)
 }
 
 /// The choices of the filter form: the rules and sources that have flags, and the regions.
@@ -498,4 +689,168 @@ pub fn document_name(store: &Store, sha256: &str) -> Result<Option<String>, Stor
             },
         )
         .optional()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Severity;
+    use crate::serve::testdata::{M, N, add};
+    use crate::states::QuotaKind;
+
+    /// A database with the cases the walk must get right: ties of date and amount, notices
+    /// with no date or no amount, lots with and without their own amount, flags on a lot
+    /// and on the notice, sure and unsure counts, several rules on one notice.
+    fn varied() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("list.db")).unwrap();
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |k: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % k
+        };
+        let agencies = [
+            ("111111111111", "Акимат города"),
+            ("222222222222", "Управление внутренней политики"),
+        ];
+        let rules = [
+            "fake-accounts",
+            "comment-quota",
+            "smm-services",
+            "paid-commenting",
+        ];
+        let severities = [Severity::Low, Severity::Medium, Severity::High];
+        for i in 0..160 {
+            let amount = match next(10) {
+                0 => None,
+                k => Some([100_000.0, 250_000.0, 1_000_000.0, 3_500_000.0][k as usize % 4]),
+            };
+            let published = match next(8) {
+                0 => String::new(),
+                k => format!("2025-0{}-1{}T04:00:00Z", 1 + k % 5, next(3)),
+            };
+            let lots: Vec<Option<f64>> = (0..next(3))
+                .map(|_| {
+                    (next(3) > 0).then(|| [50_000.0, 250_000.0, 5_000_000.0][next(3) as usize])
+                })
+                .collect();
+            let has_lot = !lots.is_empty();
+            let n = N {
+                ext: format!("n{i}"),
+                agency: Some(agencies[next(2) as usize]),
+                amount,
+                currency: "KZT",
+                published,
+                lots,
+                supplier: None,
+            };
+            let found: Vec<M> = (0..next(3))
+                .map(|_| M {
+                    rule: rules[next(4) as usize],
+                    severity: severities[next(3) as usize],
+                    quota: match next(3) {
+                        0 => None,
+                        _ => Some((
+                            QuotaKind::Comments,
+                            [10, 100, 400][next(3) as usize],
+                            next(2) == 0,
+                        )),
+                    },
+                    on_lot: has_lot && next(2) == 0,
+                })
+                .collect();
+            add(
+                &mut s,
+                if i % 5 == 0 { "prozorro" } else { "goszakup" },
+                n,
+                &found,
+            );
+        }
+        (dir, s)
+    }
+
+    /// Every page of the list, in order, `page` rows a page.
+    fn all_pages(
+        s: &Store,
+        f: &FlagFilter,
+        walk: bool,
+        page: usize,
+    ) -> Vec<(i64, Option<String>, String)> {
+        let mut f = f.clone();
+        let mut out = Vec::new();
+        loop {
+            let mut rows = flags_by(s, &f, walk, page).unwrap();
+            let more = rows.len() > page;
+            rows.truncate(page);
+            out.extend(
+                rows.into_iter()
+                    .map(|r| (r.notice_id, r.lot_number, r.rule_id)),
+            );
+            if !more {
+                return out;
+            }
+            f.offset += page;
+        }
+    }
+
+    #[test]
+    fn walking_in_order_lists_what_sorting_lists_page_by_page() {
+        let (_d, s) = varied();
+        let total: i64 = s
+            .conn()
+            .query_row("SELECT count(*) FROM flag_rows", [], |r| r.get(0))
+            .unwrap();
+        assert!(
+            total > 2 * PAGE_ROWS as i64,
+            "{total} flags: too few for pages"
+        );
+        let filters = [
+            FlagFilter::default(),
+            FlagFilter {
+                min_rank: Some(3),
+                ..Default::default()
+            },
+            FlagFilter {
+                rule: Some("comment-quota".into()),
+                ..Default::default()
+            },
+            FlagFilter {
+                agency_bin: Some("222222222222".into()),
+                source: Some("goszakup".into()),
+                ..Default::default()
+            },
+            FlagFilter {
+                since: Some("2025-02-01".into()),
+                until: Some("2025-04-30".into()),
+                ..Default::default()
+            },
+            FlagFilter {
+                verdict: Some("none".into()),
+                min_rank: Some(2),
+                ..Default::default()
+            },
+        ];
+        for base in filters {
+            for sort in [Sort::Date, Sort::Amount, Sort::Price] {
+                let f = FlagFilter {
+                    sort,
+                    ..base.clone()
+                };
+                let sorted = all_pages(&s, &f, false, PAGE_ROWS);
+                assert!(!sorted.is_empty(), "{f:?} lists nothing");
+                // pages of every size, so that a page ends inside each run of equal dates
+                // and amounts
+                for page in [1, 2, 3, 5, 7, PAGE_ROWS] {
+                    let walked = all_pages(&s, &f, true, page);
+                    assert_eq!(walked, sorted, "{f:?}, {page} a page");
+                }
+            }
+        }
+        // Every flag once in the unfiltered list, whichever the order.
+        let all = all_pages(&s, &FlagFilter::default(), true, PAGE_ROWS);
+        let unique: std::collections::HashSet<_> = all.iter().collect();
+        assert_eq!((all.len() as i64, unique.len() as i64), (total, total));
+    }
 }

@@ -102,6 +102,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("migrations/019_digest_provenance_and_slots.sql"),
     ),
     ("020_verdicts", include_str!("migrations/020_verdicts.sql")),
+    (
+        "021_list_indexes",
+        include_str!("migrations/021_list_indexes.sql"),
+    ),
 ];
 
 /// The number of a migration: the digits its name starts with ("016_plans" is 16).

@@ -1,0 +1,15 @@
+-- 021: indexes for the web page's lists at a million notices (issue #19). The flag list
+-- walks the flags in the order it shows them (by date, by amount) instead of sorting every
+-- flag for each page; an agency's or a supplier's page looks it up by its identifier.
+-- Indexes only: no row changes, and the `flags` view keeps its exact columns.
+
+-- The flag list by amount: a notice's own amount, and a lot's.
+CREATE INDEX notices_amount ON notices(amount);
+CREATE INDEX lots_amount ON lots(amount);
+-- The flag list by price per unit: the matches whose count is sure (see 019).
+CREATE INDEX matches_priced ON matches(notice_id)
+    WHERE quota_sure = 1 AND quota_count > 0 AND retracted_at IS NULL;
+-- `/agency/BIN`, `/supplier/ID`, and the list's and charts' agency and supplier filters
+-- (the UNIQUE (scheme, identifier) indexes do not serve a look-up by identifier alone).
+CREATE INDEX agencies_identifier ON agencies(identifier);
+CREATE INDEX suppliers_identifier ON suppliers(identifier);
