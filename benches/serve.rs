@@ -204,6 +204,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    tenderscan::fetch::install_crypto_provider();
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
     println!("{notices} notices in {}; {repeat} repeats", db.display());
     println!("| page | status | bytes | first | median | slowest |");

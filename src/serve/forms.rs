@@ -201,7 +201,7 @@ async fn review(
             let Some(store) = guard.as_mut() else {
                 return Err(PageError::Internal("no database connection".into()));
             };
-            let Some(id) = store.find_notice(&key)? else {
+            let Some(id) = super::queries::notice_id(store, &key)? else {
                 return Err(PageError::NotFound);
             };
             match store.record_verdict(&VerdictInput {

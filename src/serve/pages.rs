@@ -345,7 +345,7 @@ pub(crate) async fn notice_page(
 ) -> Result<Response, PageError> {
     let html = app
         .read(move |app, store| {
-            let Some(id) = store.find_notice(&key)? else {
+            let Some(id) = queries::notice_id(store, &key)? else {
                 return Err(PageError::NotFound);
             };
             let Some(view) = store.notice_view(id)? else {

@@ -359,7 +359,7 @@ fn flags_by(
                  AND v.lot_key = f.lot_key AND v.rule_id = f.rule_id ORDER BY v.id DESC LIMIT 1),
                 l.title
          FROM ({}) key
-         JOIN flag_rows f ON f.notice_id = key.nid AND f.lot_key = key.lk AND f.rule_id = key.rid
+         CROSS JOIN flag_rows f ON f.notice_id = key.nid AND f.lot_key = key.lk AND f.rule_id = key.rid
          JOIN notices n ON n.id = f.notice_id
          JOIN sources s ON s.id = n.source_id
          {TABLES}
@@ -394,6 +394,22 @@ fn flags_by(
         })?
         .collect::<Result<_, _>>()?;
     Ok(rows)
+}
+
+/// The notice a page's path names: its internal id first (what every link of the web page
+/// carries, so another notice's number or external id cannot shadow a link, and the
+/// verdict form reaches the notice its page showed), else what `tenderscan show` takes.
+pub fn notice_id(store: &Store, key: &str) -> Result<Option<i64>, StoreError> {
+    if let Ok(id) = key.parse::<i64>()
+        && id.to_string() == key
+        && let Some(id) = store
+            .conn()
+            .query_row("SELECT id FROM notices WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?
+    {
+        return Ok(Some(id));
+    }
+    store.find_notice(key)
 }
 
 /// The choices of the filter form: the rules and sources that have flags, and the regions.
@@ -793,6 +809,29 @@ mod tests {
             }
             f.offset += page;
         }
+    }
+
+    #[test]
+    fn a_link_reaches_the_notice_it_names_though_another_has_that_number() {
+        let (_d, s) = varied();
+        // notice 7's number and notice 9's external id are "3": `show 3` finds notice 7 by
+        // number, but the page's link /notice/3 means notice 3
+        s.conn()
+            .execute_batch(
+                "UPDATE notices SET number = '3' WHERE id = 7;
+                 UPDATE notices SET external_id = '4' WHERE id = 9;",
+            )
+            .unwrap();
+        assert_eq!(s.find_notice("3").unwrap(), Some(7));
+        assert_eq!(notice_id(&s, "3").unwrap(), Some(3));
+        assert_eq!(s.find_notice("4").unwrap(), Some(9));
+        assert_eq!(notice_id(&s, "4").unwrap(), Some(4));
+        // what is no internal id is looked up as `show` does (the external id "n9" is the
+        // tenth notice's); "03" is no id's spelling
+        assert_eq!(notice_id(&s, "n9").unwrap(), Some(10));
+        assert_eq!(notice_id(&s, "03").unwrap(), None);
+        assert_eq!(notice_id(&s, "100000").unwrap(), None);
+        assert_eq!(s.find_notice("12").unwrap(), Some(12));
     }
 
     #[test]

@@ -549,14 +549,22 @@ impl Store {
         }
         for sql in [
             "SELECT id FROM notices WHERE number = ?1 ORDER BY last_seen_at DESC, id DESC LIMIT 1",
+            // indexed (notices_external, migration 021)
             "SELECT id FROM notices WHERE external_id = ?1 ORDER BY last_seen_at DESC, id DESC LIMIT 1",
-            "SELECT id FROM notices WHERE CAST(id AS TEXT) = ?1",
         ] {
             if let Some(id) = self.conn.query_row(sql, [key], |r| r.get(0)).optional()? {
                 return Ok(Some(id));
             }
         }
-        Ok(None)
+        // The internal id, written as SQLite writes it (so "070" is not id 70): a look-up by
+        // the primary key, not a scan comparing every id as text.
+        match key.parse::<i64>() {
+            Ok(id) if id.to_string() == key => Ok(self
+                .conn
+                .query_row("SELECT id FROM notices WHERE id = ?1", [id], |r| r.get(0))
+                .optional()?),
+            _ => Ok(None),
+        }
     }
 
     /// Everything about one notice, for `tenderscan show`.

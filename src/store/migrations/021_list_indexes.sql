@@ -1,6 +1,7 @@
 -- 021: indexes for the web page's lists at a million notices (issue #19). The flag list
 -- walks the flags in the order it shows them (by date, by amount) instead of sorting every
--- flag for each page; an agency's or a supplier's page looks it up by its identifier.
+-- flag for each page; an agency's, a supplier's and a notice's page look them up by their
+-- identifiers.
 -- Indexes only: no row changes, and the `flags` view keeps its exact columns.
 
 -- The flag list by amount: a notice's own amount, and a lot's.
@@ -13,3 +14,6 @@ CREATE INDEX matches_priced ON matches(notice_id)
 -- (the UNIQUE (scheme, identifier) indexes do not serve a look-up by identifier alone).
 CREATE INDEX agencies_identifier ON agencies(identifier);
 CREATE INDEX suppliers_identifier ON suppliers(identifier);
+-- A notice by its external id (`show`, the notice page): the UNIQUE (source_id,
+-- external_id) index does not serve it either.
+CREATE INDEX notices_external ON notices(external_id);
