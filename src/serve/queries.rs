@@ -91,10 +91,13 @@ const AMOUNT: &str = "COALESCE(l.amount, n.amount)";
 /// Its price per unit: only from a count that is sure (see migration 019).
 const PRICE: &str = "CASE WHEN m.quota_count > 0 AND m.quota_sure = 1
                           THEN COALESCE(l.amount, n.amount) / m.quota_count END";
-/// The tables every part of the list reads (the filters name `f`, `n` and `a`).
-const TABLES: &str = "JOIN matches m ON m.id = f.match_id
-         LEFT JOIN lots l ON l.id = NULLIF(f.lot_key, 0)
+/// The tables a part of the list reads beside `f` and `n` (the filters name `f`, `n` and
+/// `a`; SQLite leaves out a LEFT JOIN nothing reads).
+const KEY_TABLES: &str = "LEFT JOIN lots l ON l.id = NULLIF(f.lot_key, 0)
          LEFT JOIN agencies a ON a.id = n.agency_id";
+/// The flag's best match: read where a part sorts by price (an inner join is a look-up
+/// per row walked, so only those parts have it).
+const MATCH: &str = "JOIN matches m ON m.id = f.match_id";
 /// A filter names "few" flags when its candidates are fewer than this: the list then reads
 /// them all and sorts them, instead of walking the flags in the order shown.
 const FEW: i64 = 20_000;
@@ -162,8 +165,9 @@ fn conditions(f: &FlagFilter) -> (Vec<&'static str>, Vec<Value>) {
     (wh, p)
 }
 
-/// Whether a filter names few flags (see [`FEW`]): a verdict, or a rule, an agency or a
-/// period with few candidates, each counted through its index and no further than `FEW`.
+/// Whether a filter names few flags (see [`FEW`]): a verdict, or a severity, a rule, an
+/// agency or a period with few candidates, each counted through its index and no further
+/// than `FEW`.
 fn names_few(store: &Store, f: &FlagFilter) -> Result<bool, StoreError> {
     if f.verdict.as_deref().is_some_and(|v| v != "none") {
         return Ok(true);
@@ -175,6 +179,14 @@ fn names_few(store: &Store, f: &FlagFilter) -> Result<bool, StoreError> {
         )?;
         Ok(n < FEW)
     };
+    if let Some(r) = f.min_rank
+        && few(
+            "SELECT count(*) FROM (SELECT 1 FROM flag_rows WHERE severity_rank >= ? LIMIT ?)",
+            vec![Value::Integer(r)],
+        )?
+    {
+        return Ok(true);
+    }
     if let Some(r) = &f.rule
         && few(
             "SELECT count(*) FROM (SELECT 1 FROM flag_rows WHERE rule_id = ? LIMIT ?)",
@@ -214,7 +226,8 @@ fn names_few(store: &Store, f: &FlagFilter) -> Result<bool, StoreError> {
 /// in the order shown, through an index, and stops after the page: by date, the notices
 /// newest first (`notices_published`), and apart those with no date, by when they were
 /// flagged; by amount, the lots' own amounts (`lots_amount`) beside the notices'
-/// (`notices_amount`), and those with none last; by price, the flags whose count is sure
+/// (`notices_amount`) for the notices' own flags and their lots with none, and those with
+/// no amount at all last; by price, the flags whose count is sure
 /// (`matches_priced`, sorted: they are a small part), then the rest newest first. Each
 /// part reads no more than the page's end, and the page is cut from their union.
 pub fn flags(store: &Store, f: &FlagFilter) -> Result<(Vec<FlagRow>, bool), StoreError> {
@@ -246,7 +259,7 @@ fn flags_by(
             "SELECT * FROM (SELECT f.notice_id AS nid, f.lot_key AS lk, f.rule_id AS rid,
                     {grp} AS grp, {k} AS k
              FROM {from}
-             {TABLES}
+             {KEY_TABLES}
              WHERE {}{})",
             and_wh(extra),
             if limit {
@@ -264,7 +277,7 @@ fn flags_by(
                 Sort::Price => PRICE,
             };
             vec![keys(
-                "flag_rows f JOIN notices n ON n.id = f.notice_id",
+                &format!("flag_rows f JOIN notices n ON n.id = f.notice_id {MATCH}"),
                 "1",
                 0,
                 k,
@@ -302,13 +315,25 @@ fn flags_by(
                 "l2.amount DESC, f.notice_id DESC, f.lot_key, f.rule_id",
                 true,
             ),
-            // the notice's amount: its own flags, and its lots' that have none
+            // the notice's amount: its own flags (one seek a notice: lot key 0)...
             keys(
-                "notices n INDEXED BY notices_amount CROSS JOIN flag_rows f ON f.notice_id = n.id",
-                "n.amount IS NOT NULL AND l.amount IS NULL",
+                "notices n INDEXED BY notices_amount
+                 CROSS JOIN flag_rows f ON f.notice_id = n.id AND f.lot_key = 0",
+                "n.amount IS NOT NULL",
                 0,
                 "n.amount",
                 "n.amount DESC, n.id DESC, f.lot_key, f.rule_id",
+                true,
+            ),
+            // ...and its lots' that have no amount of their own
+            keys(
+                "lots l2 INDEXED BY lots_amount
+                 CROSS JOIN flag_rows f ON f.notice_id = l2.notice_id AND f.lot_key = l2.id
+                 CROSS JOIN notices n ON n.id = f.notice_id",
+                "l2.amount IS NULL AND n.amount IS NOT NULL",
+                0,
+                "n.amount",
+                "n.amount DESC, f.notice_id DESC, f.lot_key, f.rule_id",
                 true,
             ),
             keys(
@@ -326,7 +351,8 @@ fn flags_by(
                  CROSS JOIN flag_rows f ON f.notice_id = mp.notice_id
                       AND f.lot_key = COALESCE(mp.lot_id, 0) AND f.rule_id = mp.rule_id
                       AND f.match_id = mp.id
-                 CROSS JOIN notices n ON n.id = f.notice_id",
+                 CROSS JOIN notices n ON n.id = f.notice_id
+                 JOIN matches m ON m.id = f.match_id",
                 "mp.quota_sure = 1 AND mp.quota_count > 0 AND mp.retracted_at IS NULL
                  AND COALESCE(l.amount, n.amount) IS NOT NULL",
                 0,
@@ -335,7 +361,7 @@ fn flags_by(
                 true,
             ),
             keys(
-                "flag_rows f CROSS JOIN notices n ON n.id = f.notice_id",
+                &format!("flag_rows f CROSS JOIN notices n ON n.id = f.notice_id {MATCH}"),
                 &format!("({PRICE}) IS NULL"),
                 1,
                 "NULL",
@@ -362,7 +388,8 @@ fn flags_by(
          CROSS JOIN flag_rows f ON f.notice_id = key.nid AND f.lot_key = key.lk AND f.rule_id = key.rid
          JOIN notices n ON n.id = f.notice_id
          JOIN sources s ON s.id = n.source_id
-         {TABLES}
+         {MATCH}
+         {KEY_TABLES}
          ORDER BY key.grp, key.k IS NULL, key.k DESC, key.nid DESC, key.lk, key.rid
          LIMIT ? OFFSET ?",
         parts.join(" UNION ALL "),

@@ -617,11 +617,13 @@ impl Store {
         let Some(mut v) = head else {
             return Ok(None);
         };
+        // CROSS JOIN keeps the order written: from the notice to its plan points to theirs
+        // (left to the planner, it scanned every notice of the source: 0.2 s at 250 k)
         let mut stmt = self.conn.prepare(
             "SELECT DISTINCT me.plan_point, o.external_id, o.number, o.title, o.url
-             FROM notices n JOIN plan_links me ON me.notice_id = n.id
-             JOIN plan_links pl ON pl.plan_point = me.plan_point AND pl.notice_id <> n.id
-             JOIN notices o ON o.id = pl.notice_id
+             FROM notices n CROSS JOIN plan_links me ON me.notice_id = n.id
+             CROSS JOIN plan_links pl ON pl.plan_point = me.plan_point AND pl.notice_id <> n.id
+             CROSS JOIN notices o ON o.id = pl.notice_id
              WHERE n.id = ?1 AND o.source_id = n.source_id AND (o.kind = 'plan') <> (n.kind = 'plan')
              ORDER BY o.id",
         )?;
