@@ -98,6 +98,12 @@ const KEY_TABLES: &str = "LEFT JOIN lots l ON l.id = NULLIF(f.lot_key, 0)
 /// The flag's best match: read where a part sorts by price (an inner join is a look-up
 /// per row walked, so only those parts have it).
 const MATCH: &str = "JOIN matches m ON m.id = f.match_id";
+/// The walks' starts: the notices by date, and the lots by amount with their flags.
+const NOTICES_BY_DATE: &str =
+    "notices n INDEXED BY notices_published CROSS JOIN flag_rows f ON f.notice_id = n.id";
+const LOTS_BY_AMOUNT: &str = "lots l2 INDEXED BY lots_amount
+     CROSS JOIN flag_rows f ON f.notice_id = l2.notice_id AND f.lot_key = l2.id
+     CROSS JOIN notices n ON n.id = f.notice_id";
 /// A filter names "few" flags when its candidates are fewer than this: the list then reads
 /// them all and sorts them, instead of walking the flags in the order shown.
 const FEW: i64 = 20_000;
@@ -287,7 +293,7 @@ fn flags_by(
         }
         (true, Sort::Date) => vec![
             keys(
-                "notices n INDEXED BY notices_published CROSS JOIN flag_rows f ON f.notice_id = n.id",
+                NOTICES_BY_DATE,
                 "n.published_at IS NOT NULL",
                 0,
                 "n.published_at",
@@ -295,7 +301,7 @@ fn flags_by(
                 true,
             ),
             keys(
-                "notices n INDEXED BY notices_published CROSS JOIN flag_rows f ON f.notice_id = n.id",
+                NOTICES_BY_DATE,
                 "n.published_at IS NULL",
                 0,
                 "f.first_flagged_at",
@@ -306,9 +312,7 @@ fn flags_by(
         (true, Sort::Amount) => vec![
             // lots with an amount of their own
             keys(
-                "lots l2 INDEXED BY lots_amount
-                 CROSS JOIN flag_rows f ON f.notice_id = l2.notice_id AND f.lot_key = l2.id
-                 CROSS JOIN notices n ON n.id = f.notice_id",
+                LOTS_BY_AMOUNT,
                 "l2.amount IS NOT NULL",
                 0,
                 "l2.amount",
@@ -327,9 +331,7 @@ fn flags_by(
             ),
             // ...and its lots' that have no amount of their own
             keys(
-                "lots l2 INDEXED BY lots_amount
-                 CROSS JOIN flag_rows f ON f.notice_id = l2.notice_id AND f.lot_key = l2.id
-                 CROSS JOIN notices n ON n.id = f.notice_id",
+                LOTS_BY_AMOUNT,
                 "l2.amount IS NULL AND n.amount IS NOT NULL",
                 0,
                 "n.amount",
