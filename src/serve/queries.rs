@@ -238,10 +238,7 @@ fn names_few(store: &Store, f: &FlagFilter) -> Result<bool, StoreError> {
 /// part reads no more than the page's end, and the page is cut from their union.
 pub fn flags(store: &Store, f: &FlagFilter) -> Result<(Vec<FlagRow>, bool), StoreError> {
     let walk = !names_few(store, f)?;
-    let mut rows = flags_by(store, f, walk, PAGE_ROWS)?;
-    let more = rows.len() > PAGE_ROWS;
-    rows.truncate(PAGE_ROWS);
-    Ok((rows, more))
+    Ok(one_page(flags_by(store, f, walk, PAGE_ROWS)?))
 }
 
 /// [`flags`], walking the flags in order (`walk`) or reading and sorting them all: `page`
