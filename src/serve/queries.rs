@@ -107,6 +107,9 @@ const LOTS_BY_AMOUNT: &str = "lots l2 INDEXED BY lots_amount
 /// A filter names "few" flags when its candidates are fewer than this: the list then reads
 /// them all and sorts them, instead of walking the flags in the order shown.
 const FEW: i64 = 20_000;
+/// How long a walk in order may take, where a filter of [`starts`] could start the list
+/// instead, before the list reads and sorts what that filter names (see [`flags`]).
+const WALK_BUDGET: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// At most `n` characters of `s`, with an ellipsis where it was cut.
 fn clip(s: &str, n: usize) -> String {
@@ -171,53 +174,101 @@ fn conditions(f: &FlagFilter) -> (Vec<&'static str>, Vec<Value>) {
     (wh, p)
 }
 
-/// Whether a filter names few flags (see [`FEW`]): a verdict, or a severity, a rule, an
-/// agency or a period with few candidates, each counted through its index and no further
-/// than `FEW`.
-fn names_few(store: &Store, f: &FlagFilter) -> Result<bool, StoreError> {
-    if f.verdict.as_deref().is_some_and(|v| v != "none") {
-        return Ok(true);
-    }
-    let few = |sql: &str, p: Vec<Value>| -> Result<bool, StoreError> {
-        let n: i64 = store.conn().prepare_cached(sql)?.query_row(
-            params_from_iter(p.into_iter().chain([Value::Integer(FEW)])),
+/// Every flag with its notice: what the list sorts when nothing narrows it first.
+const ALL_FLAGS: &str = "flag_rows f CROSS JOIN notices n ON n.id = f.notice_id";
+
+/// The filters with an index to start from, each with its candidates counted through that
+/// index (no further than `cap`) and the `FROM` of the flags it reads: a severity, a rule,
+/// an agency, a period. The order of the joins is written out (`INDEXED BY`, `CROSS JOIN`):
+/// the statements are planned without their values, so SQLite cannot tell a rare rule from
+/// a common one.
+fn starts(store: &Store, f: &FlagFilter, cap: i64) -> Result<Vec<(i64, &'static str)>, StoreError> {
+    let count = |sql: &str, p: Vec<Value>| -> Result<i64, StoreError> {
+        Ok(store.conn().prepare_cached(sql)?.query_row(
+            params_from_iter(p.into_iter().chain([Value::Integer(cap)])),
             |r| r.get(0),
-        )?;
-        Ok(n < FEW)
+        )?)
     };
-    if let Some(r) = f.min_rank
-        && few(
-            "SELECT count(*) FROM (SELECT 1 FROM flag_rows WHERE severity_rank >= ? LIMIT ?)",
-            vec![Value::Integer(r)],
-        )?
-    {
-        return Ok(true);
+    let mut out = Vec::new();
+    if let Some(r) = f.min_rank {
+        out.push((
+            count(
+                "SELECT count(*) FROM (SELECT 1 FROM flag_rows WHERE severity_rank >= ? LIMIT ?)",
+                vec![Value::Integer(r)],
+            )?,
+            "flag_rows f INDEXED BY flag_rows_severity CROSS JOIN notices n ON n.id = f.notice_id",
+        ));
     }
-    if let Some(r) = &f.rule
-        && few(
-            "SELECT count(*) FROM (SELECT 1 FROM flag_rows WHERE rule_id = ? LIMIT ?)",
-            vec![Value::Text(r.clone())],
-        )?
+    if let Some(r) = &f.rule {
+        out.push((
+            count(
+                "SELECT count(*) FROM (SELECT 1 FROM flag_rows WHERE rule_id = ? LIMIT ?)",
+                vec![Value::Text(r.clone())],
+            )?,
+            "flag_rows f INDEXED BY flag_rows_rule CROSS JOIN notices n ON n.id = f.notice_id",
+        ));
+    }
+    if let Some(b) = &f.agency_bin {
+        out.push((
+            count(
+                "SELECT count(*) FROM (SELECT 1 FROM notices WHERE agency_id IN
+                 (SELECT id FROM agencies WHERE identifier = ?) LIMIT ?)",
+                vec![Value::Text(b.clone())],
+            )?,
+            "notices n INDEXED BY notices_agency CROSS JOIN flag_rows f ON f.notice_id = n.id",
+        ));
+    }
+    if f.since.is_some() || f.until.is_some() {
+        out.push((
+            count(
+                "SELECT count(*) FROM (SELECT 1 FROM notices WHERE published_at >= ?
+                 AND published_at < date(?, '+1 day') LIMIT ?)",
+                vec![
+                    Value::Text(f.since.clone().unwrap_or_default()),
+                    Value::Text(f.until.clone().unwrap_or_else(|| "9999-12-30".into())),
+                ],
+            )?,
+            NOTICES_BY_DATE,
+        ));
+    }
+    Ok(out)
+}
+
+/// Where the list starts when a walk ran past [`WALK_BUDGET`] (filters that together name
+/// few flags though each names many): the filter of [`starts`] with the fewest candidates.
+fn fallback_from(store: &Store, f: &FlagFilter) -> Result<&'static str, StoreError> {
+    Ok(starts(store, f, i64::MAX)?
+        .into_iter()
+        .min_by_key(|(n, _)| *n)
+        .map_or(ALL_FLAGS, |(_, from)| from))
+}
+
+/// Whether a filter names a source, an agency or a region the database does not have: then no flag
+/// matches, and the list is empty without walking every flag to find so.
+fn names_nothing(store: &Store, f: &FlagFilter) -> Result<bool, StoreError> {
+    let missing = |sql: &str, v: &str| -> Result<bool, StoreError> {
+        Ok(store
+            .conn()
+            .prepare_cached(sql)?
+            .query_row([v], |_| Ok(()))
+            .optional()?
+            .is_none())
+    };
+    if let Some(s) = &f.source
+        && missing("SELECT 1 FROM sources WHERE name = ?1 LIMIT 1", s)?
     {
         return Ok(true);
     }
     if let Some(b) = &f.agency_bin
-        && few(
-            "SELECT count(*) FROM (SELECT 1 FROM notices WHERE agency_id IN
-             (SELECT id FROM agencies WHERE identifier = ?) LIMIT ?)",
-            vec![Value::Text(b.clone())],
-        )?
+        && missing("SELECT 1 FROM agencies WHERE identifier = ?1 LIMIT 1", b)?
     {
         return Ok(true);
     }
-    if (f.since.is_some() || f.until.is_some())
-        && few(
-            "SELECT count(*) FROM (SELECT 1 FROM notices WHERE published_at >= ?
-             AND published_at < date(?, '+1 day') LIMIT ?)",
-            vec![
-                Value::Text(f.since.clone().unwrap_or_default()),
-                Value::Text(f.until.clone().unwrap_or_else(|| "9999-12-30".into())),
-            ],
+    if let Some(r) = &f.region
+        && missing(
+            "SELECT 1 FROM notices WHERE region = ?1
+             UNION ALL SELECT 1 FROM agencies WHERE region = ?1 LIMIT 1",
+            r,
         )?
     {
         return Ok(true);
@@ -228,7 +279,8 @@ fn names_few(store: &Store, f: &FlagFilter) -> Result<bool, StoreError> {
 /// The flags the filter names, one page of them (and whether there is a next page).
 ///
 /// A page is found one of two ways, with the same rows in the same order. A filter that
-/// names few flags ([`names_few`]) reads them all and sorts them. Any other walks the flags
+/// names few flags (a verdict, or one of [`starts`] with fewer than [`FEW`]) reads them all
+/// and sorts them. Any other walks the flags
 /// in the order shown, through an index, and stops after the page: by date, the notices
 /// newest first (`notices_published`), and apart those with no date, by when they were
 /// flagged; by amount, the lots' own amounts (`lots_amount`) beside the notices'
@@ -237,18 +289,62 @@ fn names_few(store: &Store, f: &FlagFilter) -> Result<bool, StoreError> {
 /// (`matches_priced`, sorted: they are a small part), then the rest newest first. Each
 /// part reads no more than the page's end, and the page is cut from their union.
 pub fn flags(store: &Store, f: &FlagFilter) -> Result<(Vec<FlagRow>, bool), StoreError> {
-    let walk = !names_few(store, f)?;
-    Ok(one_page(flags_by(store, f, walk, PAGE_ROWS)?))
+    if names_nothing(store, f)? {
+        return Ok((Vec::new(), false));
+    }
+    // A filter that names few flags: read them all and sort them.
+    if f.verdict.as_deref().is_some_and(|v| v != "none") {
+        return Ok(one_page(flags_by(store, f, Some(ALL_FLAGS), PAGE_ROWS)?));
+    }
+    let starts = starts(store, f, FEW)?;
+    if let Some((_, from)) = starts
+        .iter()
+        .filter(|(n, _)| *n < FEW)
+        .min_by_key(|(n, _)| *n)
+    {
+        return Ok(one_page(flags_by(store, f, Some(from), PAGE_ROWS)?));
+    }
+    if starts.is_empty() {
+        return Ok(one_page(flags_by(store, f, None, PAGE_ROWS)?));
+    }
+    // A walk stops after the page; filters that together name few flags, though each names
+    // many, can make it read every flag to fill one. It gets a budget, then the list reads
+    // and sorts what its narrowest filter names instead.
+    let walked = {
+        let handle = store.conn().get_interrupt_handle();
+        let (done, wait) = std::sync::mpsc::channel::<()>();
+        let timer = std::thread::spawn(move || {
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(WALK_BUDGET)
+            {
+                handle.interrupt();
+            }
+        });
+        let walked = flags_by(store, f, None, PAGE_ROWS);
+        drop(done);
+        let _ = timer.join();
+        walked
+    };
+    match walked {
+        Ok(rows) => Ok(one_page(rows)),
+        Err(StoreError::Sql(rusqlite::Error::SqliteFailure(e, _)))
+            if e.code == rusqlite::ErrorCode::OperationInterrupted =>
+        {
+            let from = fallback_from(store, f)?;
+            Ok(one_page(flags_by(store, f, Some(from), PAGE_ROWS)?))
+        }
+        Err(e) => Err(e),
+    }
 }
 
-/// [`flags`], walking the flags in order (`walk`) or reading and sorting them all: `page`
-/// rows from `f.offset`, and one more when there is a next page.
+/// [`flags`]: reading and sorting the flags `few` starts from, or (`None`) walking them in
+/// order; `page` rows from `f.offset`, and one more when there is a next page.
 fn flags_by(
     store: &Store,
     f: &FlagFilter,
-    walk: bool,
+    few: Option<&str>,
     page: usize,
 ) -> Result<Vec<FlagRow>, StoreError> {
+    let walk = few.is_none();
     let (wh, cond) = conditions(f);
     let and_wh = |extra: &str| -> String {
         let mut all: Vec<&str> = vec![extra];
@@ -280,7 +376,7 @@ fn flags_by(
                 Sort::Price => PRICE,
             };
             vec![keys(
-                &format!("flag_rows f JOIN notices n ON n.id = f.notice_id {MATCH}"),
+                &format!("{} {MATCH}", few.unwrap_or(ALL_FLAGS)),
                 "1",
                 0,
                 k,
@@ -823,7 +919,8 @@ mod tests {
         let mut f = f.clone();
         let mut out = Vec::new();
         loop {
-            let mut rows = flags_by(s, &f, walk, page).unwrap();
+            let few = if walk { None } else { Some(ALL_FLAGS) };
+            let mut rows = flags_by(s, &f, few, page).unwrap();
             let more = rows.len() > page;
             rows.truncate(page);
             out.extend(
@@ -905,6 +1002,21 @@ mod tests {
                 };
                 let sorted = all_pages(&s, &f, false, PAGE_ROWS);
                 assert!(!sorted.is_empty(), "{f:?} lists nothing");
+                // what the list does: here every filter names few, through its own index
+                let mut listed = Vec::new();
+                let mut g = f.clone();
+                loop {
+                    let (rows, more) = flags(&s, &g).unwrap();
+                    listed.extend(
+                        rows.into_iter()
+                            .map(|r| (r.notice_id, r.lot_number, r.rule_id)),
+                    );
+                    if !more {
+                        break;
+                    }
+                    g.offset += PAGE_ROWS;
+                }
+                assert_eq!(listed, sorted, "{f:?}, as listed");
                 // pages of every size, so that a page ends inside each run of equal dates
                 // and amounts
                 for page in [1, 2, 3, 5, 7, PAGE_ROWS] {
@@ -912,6 +1024,24 @@ mod tests {
                     assert_eq!(walked, sorted, "{f:?}, {page} a page");
                 }
             }
+        }
+        // A source, an agency or a region the database does not have lists nothing.
+        for f in [
+            FlagFilter {
+                region: Some("Nowhere".into()),
+                ..Default::default()
+            },
+            FlagFilter {
+                source: Some("nosuch".into()),
+                ..Default::default()
+            },
+            FlagFilter {
+                agency_bin: Some("000000000000".into()),
+                ..Default::default()
+            },
+        ] {
+            assert_eq!(flags(&s, &f).unwrap().0.len(), 0, "{f:?}");
+            assert!(all_pages(&s, &f, true, PAGE_ROWS).is_empty(), "{f:?}");
         }
         // Every flag once in the unfiltered list, whichever the order.
         let all = all_pages(&s, &FlagFilter::default(), true, PAGE_ROWS);

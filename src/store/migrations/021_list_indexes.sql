@@ -18,3 +18,6 @@ CREATE INDEX suppliers_identifier ON suppliers(identifier);
 -- A notice by its external id (`show`, the notice page): the UNIQUE (source_id,
 -- external_id) index does not serve it either.
 CREATE INDEX notices_external ON notices(external_id);
+-- Whether any notice is of a region (a region the list is asked for that none has lists
+-- nothing at once instead of walking every flag).
+CREATE INDEX notices_region ON notices(region);
