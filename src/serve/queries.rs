@@ -909,20 +909,16 @@ mod tests {
         (dir, s)
     }
 
-    /// Every page of the list, in order, `page` rows a page.
-    fn all_pages(
-        s: &Store,
+    /// The flags of every page `read` gives, `page` rows a page, in order.
+    fn pages(
         f: &FlagFilter,
-        walk: bool,
         page: usize,
+        mut read: impl FnMut(&FlagFilter) -> (Vec<FlagRow>, bool),
     ) -> Vec<(i64, Option<String>, String)> {
         let mut f = f.clone();
         let mut out = Vec::new();
         loop {
-            let few = if walk { None } else { Some(ALL_FLAGS) };
-            let mut rows = flags_by(s, &f, few, page).unwrap();
-            let more = rows.len() > page;
-            rows.truncate(page);
+            let (rows, more) = read(&f);
             out.extend(
                 rows.into_iter()
                     .map(|r| (r.notice_id, r.lot_number, r.rule_id)),
@@ -932,6 +928,22 @@ mod tests {
             }
             f.offset += page;
         }
+    }
+
+    /// Every page of the list walked in order (`walk`) or read whole and sorted.
+    fn all_pages(
+        s: &Store,
+        f: &FlagFilter,
+        walk: bool,
+        page: usize,
+    ) -> Vec<(i64, Option<String>, String)> {
+        let few = if walk { None } else { Some(ALL_FLAGS) };
+        pages(f, page, |g| {
+            let mut rows = flags_by(s, g, few, page).unwrap();
+            let more = rows.len() > page;
+            rows.truncate(page);
+            (rows, more)
+        })
     }
 
     #[test]
@@ -1003,19 +1015,7 @@ mod tests {
                 let sorted = all_pages(&s, &f, false, PAGE_ROWS);
                 assert!(!sorted.is_empty(), "{f:?} lists nothing");
                 // what the list does: here every filter names few, through its own index
-                let mut listed = Vec::new();
-                let mut g = f.clone();
-                loop {
-                    let (rows, more) = flags(&s, &g).unwrap();
-                    listed.extend(
-                        rows.into_iter()
-                            .map(|r| (r.notice_id, r.lot_number, r.rule_id)),
-                    );
-                    if !more {
-                        break;
-                    }
-                    g.offset += PAGE_ROWS;
-                }
+                let listed = pages(&f, PAGE_ROWS, |g| flags(&s, g).unwrap());
                 assert_eq!(listed, sorted, "{f:?}, as listed");
                 // pages of every size, so that a page ends inside each run of equal dates
                 // and amounts
