@@ -604,13 +604,21 @@ impl Engine {
         // one number counts one unit: "Post at least 30 positive comments" is 30 comments, not
         // also 30 posts; "25 оң пікір жазу" is 25 comments. Keep the unit after the number, and
         // the nearest one.
+        // ... but a unit that names what is counted ("жазылушылар санын ... парақшасы – 3 000",
+        // "Подписчиктер саны: +5000 (живые аккаунты)") comes first
+        let counted = |q: &RawQuota| {
+            !q.num_before
+                && super::quota::word_end_after(t, q.start)
+                    .and_then(|e| next_word(t, e))
+                    .is_some_and(|n| super::quota::is_count_noun(&text[n.0..n.1]))
+        };
         let rank = |q: &RawQuota| {
             let dist = if q.num_before {
                 q.end - q.num_start
             } else {
                 q.num_start - q.start
             };
-            (!q.num_before, dist)
+            (!counted(q), !q.num_before, dist)
         };
         out.sort_by(|a, b| {
             a.q.num_start
@@ -1789,5 +1797,82 @@ amount_currency = "KZT"
                 );
             }
         }
+    }
+
+    #[test]
+    fn the_noun_a_number_counts_is_its_unit() {
+        use Period::*;
+        use QuotaKind::*;
+        // "the number of comments" heads its phrase; "No" before a word is no number's label
+        assert_eq!(
+            quotas("Number of comments: not less than 250 per month."),
+            [(Comments, 250, Some(Month))]
+        );
+        assert_eq!(
+            quotas(
+                "Comments shall be posted from personal-looking profiles with no reference to \
+                 the Ministry, in a volume of at least 300 per month."
+            ),
+            [(Comments, 300, Some(Month))]
+        );
+        // "г." of a town is no year
+        assert_eq!(
+            quotas(
+                "Размещение комментариев в поддержку акима г. Шымкент в количестве 300 шт./мес."
+            ),
+            [(Comments, 300, Some(Month))]
+        );
+        // a rate adverb that closes the clause further on
+        assert_eq!(
+            quotas(
+                "Размещение не менее 40 положительных отзывов о работе поликлиник г. Семей на \
+                 платформах 2ГИС и Google Карты ежемесячно."
+            ),
+            [(Comments, 40, Some(Month))]
+        );
+        // a number right before another noun counts that noun
+        assert_eq!(
+            quotas("Защита от ботов: не более 60 запросов в минуту с одного IP-адреса."),
+            []
+        );
+        assert_eq!(
+            quotas("Әкімдіктің 25 қызметкеріне бот-желілер мен жалған аккаунттарды анықтау."),
+            []
+        );
+        assert_eq!(
+            quotas("Background: a 2023 study estimated that bots accounted for most comments."),
+            []
+        );
+        assert_eq!(
+            quotas(
+                "Обеспечить не менее 10 000 просмотров каждого видеоролика за счет исполнителя."
+            ),
+            []
+        );
+        // the unit that names what is counted wins over a nearer one
+        assert_eq!(
+            quotas("Подписчиктер саны: +5000 (живые аккаунты, без отписок)."),
+            [(Followers, 5000, None)]
+        );
+        assert_eq!(
+            quotas(
+                "Күнделікті есеп: жазылған пікірлер саны (кемінде 40), қолданылған аккаунттар тізімі."
+            ),
+            [(Comments, 40, Some(Day))]
+        );
+        // ... and a lone number's bracket closes its phrase, not a number's word in brackets
+        assert_eq!(
+            quotas("Создание 4 (четырех) фейковых аккаунтов"),
+            [(Accounts, 4, None)]
+        );
+        // typed as they are typed
+        assert_eq!(
+            quotas("Прирост подпищиков в соц.сетях - не менее 4000 чел."),
+            [(Followers, 4000, None)]
+        );
+        assert_eq!(
+            quotas("Отметки «Нравится» под публикациями Заказчика — не менее 2 000 в месяц"),
+            [(Likes, 2000, Some(Month))]
+        );
     }
 }

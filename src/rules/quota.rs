@@ -55,11 +55,16 @@ pub(crate) const UNIT_TERMS: &[(QuotaKind, &str)] = &[
     (QuotaKind::Comments, "отклик"),
     (QuotaKind::Comments, "реплик*"),
     (QuotaKind::Comments, "testimonial"),
+    (QuotaKind::Comments, "coment*"),
+    (QuotaKind::Comments, "сообщени*"),
+    (QuotaKind::Comments, "message*"),
     (QuotaKind::Posts, "пост"),
     (QuotaKind::Posts, "публикаци*"),
     (QuotaKind::Posts, "жарияланым"),
     (QuotaKind::Posts, "жазба"),
-    (QuotaKind::Posts, "post"),
+    // the nouns only: "Comments shall be posted ..." counts comments
+    (QuotaKind::Posts, "=post"),
+    (QuotaKind::Posts, "=posts"),
     (QuotaKind::Posts, "publication"),
     (QuotaKind::Posts, "сторис"),
     (QuotaKind::Posts, "новост*"),
@@ -100,6 +105,7 @@ pub(crate) const UNIT_TERMS: &[(QuotaKind, &str)] = &[
     (QuotaKind::Accounts, "паблик*"),
     (QuotaKind::Followers, "подписчик"),
     (QuotaKind::Followers, "фолловер*"),
+    (QuotaKind::Followers, "подпищик*"),
     (QuotaKind::Followers, "жазылушы*"),
     (QuotaKind::Followers, "follower*"),
     (QuotaKind::Followers, "subscriber*"),
@@ -109,6 +115,8 @@ pub(crate) const UNIT_TERMS: &[(QuotaKind, &str)] = &[
     (QuotaKind::Likes, "=likes"),
     (QuotaKind::Likes, "reaction"),
     (QuotaKind::Likes, "ұнату*"),
+    // "отметки «Нравится»": the mark is counted, the word after it names it
+    (QuotaKind::Likes, "=нравится"),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -344,6 +352,24 @@ fn is_forward_filler(w: &str) -> bool {
     )
 }
 
+/// "The number of": after a unit, it makes that unit the thing a later number counts
+/// ("жазылушылар саны", "количество комментариев" reads the other way and needs no help).
+pub(crate) fn is_count_noun(w: &str) -> bool {
+    matches!(
+        w,
+        "саны"
+            | "санын"
+            | "санына"
+            | "санының"
+            | "количество"
+            | "количества"
+            | "число"
+            | "числа"
+            | "численность"
+            | "численности"
+    )
+}
+
 /// Words right before a number that make it a count: "не менее 40", "кемінде 40", "at least 40".
 fn is_count_marker(w: &str) -> bool {
     matches!(
@@ -481,6 +507,13 @@ fn is_number_stop(w: &str) -> bool {
     )
 }
 
+/// "г." of a town ("акима г. Шымкент"), not of a year: no number follows it.
+/// ... nor "no" of "no reference to the Ministry" (only "No. 5" is a number's label).
+fn town_abbreviation(text: &str, w: &str, end: usize) -> bool {
+    matches!(w, "г" | "no")
+        && !next_word(text.as_bytes(), end).is_some_and(|n| is_number_token(word(text, n)))
+}
+
 /// A currency after a number makes it money, not a count: "комментария – 500 тенге".
 fn is_money_word(w: &str) -> bool {
     matches!(
@@ -590,6 +623,7 @@ fn not_a_count(toks: &[&str], before: Option<&str>, after: Option<&str>) -> bool
 pub(crate) fn is_handling_word(w: &str) -> bool {
     [
         "обработ",
+        "обрабатыв",
         "анализ",
         "проанализ",
         "мониторинг",
@@ -896,6 +930,72 @@ pub(crate) struct RawQuota {
 
 /// Words right after a number that count people, not the unit ("респонденттер саны – 800 адам",
 /// "1 000 respondents", "50 человек"); followers are people, so not for them.
+/// The word right after a number says it counts something else: a duration, a length, money,
+/// people (but followers are people), or another noun ("60 запросов в минуту", "25
+/// қызметкеріне", "a 2023 study", "6 полос", "3 вебинара").
+fn counts_another(a: &str, kind: QuotaKind) -> bool {
+    is_duration_word(a)
+        || is_length_word(a)
+        || is_money_word(a)
+        || (kind != QuotaKind::Followers && is_people_word(a))
+        || is_other_noun(a)
+}
+
+/// Nouns a number in a specification counts that are none of the quota units: requests,
+/// staff, sessions, prizes, templates, printed pages and copies, years, campaigns.
+fn is_other_noun(w: &str) -> bool {
+    const PREFIXES: &[&str] = &[
+        "запрос",
+        "request",
+        "сотрудник",
+        "қызметкер",
+        "кызметкер",
+        "специалист",
+        "маман",
+        "employee",
+        "staff",
+        "оператор",
+        "занят",
+        "вебинар",
+        "webinar",
+        "семинар",
+        "seminar",
+        "тренинг",
+        "training",
+        "session",
+        "сабақ",
+        "приз",
+        "prize",
+        "шаблон",
+        "template",
+        "вариант",
+        "variant",
+        "выпуск",
+        "полос",
+        "тираж",
+        "экземпляр",
+        "copies",
+        "модул",
+        "module",
+        "кампани",
+        "campaign",
+        "лицензи",
+        "licen",
+        "study",
+        "studies",
+        "просмотр",
+        "view",
+        "қаралым",
+        "impression",
+        "показ",
+        "жылғы",
+        "жылдың",
+        "жылдан",
+        "жылдары",
+    ];
+    PREFIXES.iter().any(|p| w.starts_with(p)) || matches!(w, "г" | "гг" | "жылы")
+}
+
 fn is_people_word(w: &str) -> bool {
     matches!(
         w,
@@ -1042,6 +1142,17 @@ fn after_preposition(text: &str, start: usize, next_char: &dyn Fn(usize) -> Opti
         passed[k] = p.1;
         let w = word(text, p);
         if is_preposition(w) {
+            // "the number of comments" names what is counted: the unit heads the phrase
+            if w == "of"
+                && prev_word(t, p.0).is_some_and(|b| {
+                    matches!(
+                        word(text, b),
+                        "number" | "amount" | "volume" | "quantity" | "total"
+                    )
+                })
+            {
+                return false;
+            }
             // a colon, comma or bracket in between closes the phrase: "в социальных сетях:
             // комментарии – 15 000"
             return !passed[..=k]
@@ -1145,15 +1256,13 @@ pub(crate) fn quota_at(
             let before = prev_word(t, run[0].0).map(|p| word(text, p));
             if let Some(v) = parse_number(&toks)
                 && !not_a_count(&toks, before, after)
-                && !after.is_some_and(|a| {
-                    is_duration_word(a)
-                        || is_length_word(a)
-                        || is_money_word(a)
-                        || (kind != QuotaKind::Followers && is_people_word(a))
-                })
+                && !after.is_some_and(|a| counts_another(a, kind))
                 && !no_count
                 && !clause_closed(&passed[..fillers])
                 && !clause_closed(&[unit_side_end])
+                // "(кемінде 40), қолданылған аккаунттар": a bracket closed after a lone number
+                // ends its phrase ("4 (четыре) аккаунта" is one number, its word in brackets)
+                && !(run.len() == 1 && next_char(unit_side_end) == Some(')'))
             {
                 num = Some((run[0].0, unit_side_end, v));
             }
@@ -1261,12 +1370,8 @@ pub(crate) fn quota_at(
                     break;
                 }
                 let after = next_word(t, run[run.len() - 1].1).map(|n| word(text, n));
-                if after.is_some_and(|a| {
-                    is_duration_word(a)
-                        || is_length_word(a)
-                        || is_money_word(a)
-                        || (kind != QuotaKind::Followers && is_people_word(a))
-                }) || share(&run)
+                if after.is_some_and(|a| counts_another(a, kind))
+                    || share(&run)
                     || year_range(&run)
                     || compound(&run)
                 {
@@ -1299,7 +1404,7 @@ pub(crate) fn quota_at(
             let their_page = kind == QuotaKind::Followers && is_page_word(s);
             if (steps > max_steps && !dash_ahead && steps > FAR_STEPS)
                 || (is_unit(w.0) && !after_prep && !their_page)
-                || (is_number_stop(s) && !no_fewer)
+                || (is_number_stop(s) && !no_fewer && !town_abbreviation(text, s, w.1))
             {
                 break;
             }
@@ -1437,6 +1542,26 @@ pub(crate) fn quota_at(
                 }
             }
             cur = prev_word(t, w.0);
+        }
+    }
+    if per.is_none() {
+        // a rate adverb closing the clause further on: "не менее 40 положительных отзывов о
+        // работе поликлиник на платформах 2ГИС и Google Карты ежемесячно"; another number
+        // or a clause mark on the way belongs to another count
+        let mut cur = next_word(t, end);
+        let mut prev_end = end;
+        for _ in 0..FAR_STEPS {
+            let Some(w) = cur else { break };
+            let s = word(text, w);
+            if is_digits(s) || matches!(next_char(prev_end), Some(';' | ':')) {
+                break;
+            }
+            if is_rate_adverb(s) {
+                per = period_word(s);
+                break;
+            }
+            prev_end = w.1;
+            cur = next_word(t, w.1);
         }
     }
     let per = kept_period(kind, per);
