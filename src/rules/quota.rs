@@ -680,6 +680,20 @@ pub(crate) fn is_handling_word(w: &str) -> bool {
         "receiv",
         "поступа",
         "поступлен",
+        // found, taken down or counted by others: a report, not an order
+        "обнаруж",
+        "ликвидир",
+        "насчитал",
+        "suspend",
+        "found",
+        "traced",
+        "uncover",
+        "estimat",
+        "labell",
+        "размечен",
+        "табылд",
+        "анықтад",
+        "аныктад",
     ]
     .iter()
     .any(|p| w.starts_with(p))
@@ -795,7 +809,21 @@ fn is_rate_adverb(w: &str) -> bool {
 }
 
 pub(crate) fn period_word(w: &str) -> Option<Period> {
+    period_word_as_typed(w).or_else(|| {
+        // Kazakh typed without its letters, or with a Latin "i": "кунiне", "айлык"
+        w.chars()
+            .any(|c| matches!(c, 'ә' | 'ғ' | 'қ' | 'ң' | 'ө' | 'ұ' | 'ү' | 'һ' | 'і'))
+            .then(|| period_word_as_typed(&super::stem::kk_plain(w)))
+            .flatten()
+    })
+}
+
+fn period_word_as_typed(w: &str) -> Option<Period> {
     match w {
+        // monthly, weekly, quarterly as adjectives: "пікірлердің айлық саны – 500"
+        "айлық" | "айлык" => Some(Period::Month),
+        "апталық" | "апталык" => Some(Period::Week),
+        "тоқсандық" | "токсандык" => Some(Period::Quarter),
         "день" | "дня" | "сутки" | "суток" | "day" | "daily" | "күніне" | "тәулігіне"
         | "кунине" | "таулигине" => Some(Period::Day),
         "неделю" | "неделя" | "недели" | "нед" | "week" | "weekly" | "аптасына" | "апта" => {
@@ -815,6 +843,19 @@ pub(crate) fn period_word(w: &str) -> Option<Period> {
         "квартал" | "квартала" | "квартале" | "quarter" | "quarterly" | "тоқсанына"
         | "токсанына" => Some(Period::Quarter),
         _ if w.starts_with("ежекварталь") => Some(Period::Quarter),
+        _ => None,
+    }
+}
+
+/// The period of "in one X": "1 күнде", "бір айда", "бір тәулік ішінде", "в один день".
+fn in_one(w: &str) -> Option<Period> {
+    match w {
+        "күнде" | "кунде" | "тәулікте" | "таулікте" | "тәулік" | "таулик" | "день" => {
+            Some(Period::Day)
+        }
+        "аптада" | "неделю" => Some(Period::Week),
+        "айда" | "месяц" => Some(Period::Month),
+        "тоқсанда" | "токсанда" => Some(Period::Quarter),
         _ => None,
     }
 }
@@ -1522,11 +1563,19 @@ pub(crate) fn quota_at(
             let Some(w) = cur else { break };
             let s = word(text, w);
             let before = prev_word(t, w.0).map(|p| word(text, p));
-            // "тоқсан сайын" (every quarter): тоқсан is also ninety
-            let before_is_num =
-                before.is_some_and(is_number_token) && every(before.unwrap_or_default()).is_none();
+            // "тоқсан сайын" (every quarter): тоқсан is also ninety; "1 күнде", "бір айда"
+            // (in one day, in one month) are a rate, "2 месяца" a duration
+            let before_is_num = before.is_some_and(is_number_token)
+                && every(before.unwrap_or_default()).is_none()
+                && !(matches!(before, Some("1" | "бір" | "бир" | "один" | "одну" | "одни"))
+                    && in_one(s).is_some());
             if !before_is_num {
-                if let Some(p) = period_word(s) {
+                if let Some(p) = period_word(s).or_else(|| {
+                    before
+                        .is_some_and(|b| matches!(b, "1" | "бір" | "бир" | "один" | "одну"))
+                        .then(|| in_one(s))
+                        .flatten()
+                }) {
                     per = Some(p);
                     break;
                 }
@@ -1558,6 +1607,12 @@ pub(crate) fn quota_at(
             }
             if is_rate_adverb(s) {
                 per = period_word(s);
+                break;
+            }
+            // "... равномерно в течение срока договора" (accounts are kept, not made, over it)
+            if kind != QuotaKind::Accounts && term_word(prev_word(t, w.0).map(|p| word(text, p)), s)
+            {
+                per = Some(Period::Term);
                 break;
             }
             prev_end = w.1;
