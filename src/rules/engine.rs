@@ -1875,4 +1875,59 @@ amount_currency = "KZT"
             [(Likes, 2000, Some(Month))]
         );
     }
+
+    #[test]
+    fn periods_as_clerks_write_them() {
+        use Period::*;
+        use QuotaKind::*;
+        // Kazakh typed with a Latin "i", and monthly as an adjective
+        assert_eq!(
+            quotas("әр акаунттан кунiне 10 комент"),
+            [(Comments, 10, Some(Day))]
+        );
+        assert_eq!(
+            quotas("Әкімдік туралы жарияланымдарға пайдаланушы пікірлерінің айлық саны – 500."),
+            [(Comments, 500, Some(Month))]
+        );
+        // "in one day", not "2 months" of a duration
+        assert_eq!(
+            quotas("пікірлерді тұрғындар атынан жазу – 1 күнде 12 пікір"),
+            [(Comments, 12, Some(Day))]
+        );
+        assert_eq!(quotas("бір айда 250 пікір"), [(Comments, 250, Some(Month))]);
+        // the whole term closing the clause further on, for what is made, not for accounts
+        assert_eq!(
+            quotas(
+                "Размещение не менее 150 текстовых отзывов о мобильном приложении в App Store \
+                 и Google Play, равномерно в течение срока договора."
+            ),
+            [(Comments, 150, Some(Term))]
+        );
+        // "the number of" on the way makes the next number its count
+        assert_eq!(
+            quotas("жазылушылар санын шарт соңына дейін 5000-ға арттыру"),
+            [(Followers, 5000, Some(Term))]
+        );
+        // a table's "Норма" column holds the counts, its "Период" column their periods
+        assert_eq!(
+            quotas(
+                "Показатель | Норма | Период\nКомментарии под постами | 40 | в день\nЛайки | 200 | в неделю"
+            ),
+            [(Comments, 40, Some(Day)), (Likes, 200, Some(Week))]
+        );
+        // what appeared or was found is reported, not ordered
+        assert_eq!(
+            quotas(
+                "Блогер показал, как под его видео за час появилось 60 одинаковых комментариев."
+            ),
+            []
+        );
+        // a Kazakh verb after the quota counts only in its own clause
+        assert_eq!(
+            quotas(
+                "Жаңа ресми аккаунттар ашу: TikTok және Telegram арналары (2 аккаунт), верификация рәсімін өткізу."
+            ),
+            [(Accounts, 2, None)]
+        );
+    }
 }

@@ -72,6 +72,8 @@ pub(crate) const UNIT_TERMS: &[(QuotaKind, &str)] = &[
     (QuotaKind::Posts, "stories"),
     (QuotaKind::Posts, "репост*"),
     (QuotaKind::Posts, "repost*"),
+    (QuotaKind::Posts, "=shares"),
+    (QuotaKind::Posts, "=articles"),
     (QuotaKind::Posts, "=видео"),
     (QuotaKind::Comments, "хабарлама*"),
     (QuotaKind::Likes, "vote*"),
@@ -609,7 +611,7 @@ fn is_page_word(w: &str) -> bool {
 fn not_a_count(toks: &[&str], before: Option<&str>, after: Option<&str>) -> bool {
     match toks {
         ["тоқсан" | "токсан"] => after == Some("сайын"),
-        ["одного" | "одной" | "одному" | "одним" | "одном" | "одною" | "одну" | "бір"] => {
+        ["одного" | "одной" | "одному" | "одним" | "одном" | "одною" | "одну" | "бір" | "бир"] => {
             !before.is_some_and(is_count_marker)
         }
         _ => false,
@@ -682,6 +684,8 @@ pub(crate) fn is_handling_word(w: &str) -> bool {
         "поступлен",
         // found, taken down or counted by others: a report, not an order
         "обнаруж",
+        "появил",
+        "appeared",
         "ликвидир",
         "насчитал",
         "suspend",
@@ -767,7 +771,12 @@ fn handled_not_made(
         }
         cur = prev_word(t, w.0);
     }
-    let mut cur = next_word(t, end);
+    // ... in its own clause: "(2 аккаунт), верификация рәсімін өткізу" verifies, not makes them
+    let mut cur = if matches!(next_char(end), Some(',' | ';' | ':' | ')' | '|' | '\t')) {
+        None
+    } else {
+        next_word(t, end)
+    };
     for _ in 0..2 {
         let Some(w) = cur else { break };
         let s = word(text, w);
@@ -1024,6 +1033,12 @@ fn is_other_noun(w: &str) -> bool {
         "licen",
         "study",
         "studies",
+        "област",
+        "район",
+        "регион",
+        "region",
+        "district",
+        "город",
         "просмотр",
         "view",
         "қаралым",
@@ -1346,6 +1361,7 @@ pub(crate) fn quota_at(
         let mut dash_tail = false;
         let mut prev_end = we;
         let mut prev_each = false;
+        let mut count_named = false;
         while let Some(w) = cur {
             let s = word(text, w);
             if is_number_token(s) {
@@ -1390,8 +1406,10 @@ pub(crate) fn quota_at(
                 };
                 let measure_follows = next_word(t, run[run.len() - 1].1)
                     .is_some_and(|n| is_piece_word(word(text, n)));
-                // a label and its value: "Лайки на публикации акимата: 150 на каждую"
-                let colon_before = steps <= 6 && matches!(next_char(prev_end), Some(':'));
+                // a label and its value: "Лайки на публикации акимата: 150 на каждую"; "the
+                // number of" said on the way: "жазылушылар санын шарт соңына дейін 5000-ға"
+                let colon_before =
+                    steps <= 6 && (matches!(next_char(prev_end), Some(':')) || count_named);
                 // far from its unit, a number is its count only as a rate after a marker:
                 // "написание комментариев от имени ... пользователей, не менее 30 в сутки"
                 let far = steps > max_steps && !(dash_tail && steps < 18);
@@ -1482,6 +1500,7 @@ pub(crate) fn quota_at(
             ) {
                 max_steps = max_steps.max(steps + 4);
             }
+            count_named |= steps == 1 && is_count_noun(s);
             prev_end = w.1;
             cur = next_word(t, w.1);
         }

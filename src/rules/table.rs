@@ -238,7 +238,9 @@ fn header_role(ws: &[String]) -> Role {
         || is("всего")
         || is("итого")
         || is("total")
-        || is("target");
+        || is("target")
+        // "Норма", "Норматив": a norm set per row ("KPI" heads the names as often as the values)
+        || has("норм");
     if count {
         return Role::Count(header_period(ws));
     }
