@@ -440,6 +440,24 @@ impl Terms {
         if slots.len() > 12 {
             return Err(format!("phrase `{raw}` has more than 12 words"));
         }
+        // "удалил*|took down|taken down" is a phrase of three words, not three alternatives: a
+        // word standing in two of its places says a space was meant as `|`
+        let words: Vec<Vec<&str>> = raw
+            .split_whitespace()
+            .map(|w| w.split('|').collect())
+            .collect();
+        for (i, a) in words.iter().enumerate() {
+            if let Some(w) = a
+                .iter()
+                .find(|w| words[i + 1..].iter().any(|b| b.contains(w)))
+            {
+                return Err(format!(
+                    "phrase `{raw}` has `{w}` in two of its {} words: alternatives are joined by `|`, \
+                     and a space starts the phrase's next word (write each phrase as its own item)",
+                    words.len()
+                ));
+            }
+        }
         let anchor = (0..slots.len())
             .filter(|&i| self.strong(&slots[i]))
             .max_by_key(|&i| self.min_key_chars(&slots[i]))

@@ -323,6 +323,17 @@ fn rule_file_errors_name_file_line_and_rule() {
         "{e}"
     );
 
+    // a space meant as `|`: the phrase would need "удалил took down down" and never match
+    let e = err(
+        "[[rule]]\nid = \"spaced\"\ntitle = \"t\"\nseverity = \"low\"\nwhy = \"w\"\nunless = [\"удалил*|took down|taken down\"]\nphrases = [\"бот\"]\n",
+    );
+    assert!(
+        e.starts_with(
+            "rules.toml:6: rule `spaced`: phrase `удалил*|took down|taken down` has `down` in two of its 3 words"
+        ),
+        "{e}"
+    );
+
     let e = err(
         "[[rule]]\nid = \"short\"\ntitle = \"t\"\nseverity = \"low\"\nwhy = \"w\"\nphrases = [\"в на\"]\n",
     );
