@@ -151,9 +151,6 @@ pub(crate) struct Near {
     pub slots: Vec<Slot>,
     pub within: u32,
     pub across_sentences: bool,
-    /// Per slot, the sorted first two bytes its words can start with (`None`: a weak term,
-    /// any word). Filled by the engine, which knows the keys' layout.
-    pub slot_first: Vec<Option<Vec<u16>>>,
     /// The slot whose words go into the prefilter (the one with the longest keys).
     pub anchor: usize,
 }
@@ -638,7 +635,6 @@ pub(crate) fn parse_source(
                 slots,
                 within: nn.within,
                 across_sentences: nn.across_sentences,
-                slot_first: Vec::new(),
                 anchor,
             });
         }

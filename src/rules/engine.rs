@@ -10,14 +10,9 @@
 use super::compile::{CompiledRule, Phrase, Slot, Term, TermId, TermKind, Terms};
 use super::normalize::{BREAK, Normalized, SEP, ceil_boundary, floor_boundary, normalize_with};
 use super::opinion::Model;
-use super::quota::{
-    QuotaKind, RawQuota, UNIT_TERMS, next_word, next_word_any, prev_word, prev_word_any, quota_at,
-};
+use super::quota::{QuotaKind, RawQuota, UNIT_TERMS, next_word, prev_word, quota_at};
 use super::{Context, Findings, Match, Quota, RuleInfo, Severity, stem};
 use std::collections::HashMap;
-
-/// A step to the word before or after, in the folded text.
-type WalkFn = fn(&[u8], usize) -> Option<(usize, usize)>;
 
 /// At most this many places are reported per rule and text.
 pub(crate) const MAX_MATCHES_PER_RULE: usize = 100;
@@ -44,6 +39,10 @@ pub(crate) struct Engine {
     min_key: usize,
     max_key: usize,
     unit_kind: Vec<Option<QuotaKind>>,
+    /// Per term, whether it is an anchor's or a unit's (what the prefilter stood for before
+    /// the words of `near` windows joined it): only their hits mark a sentence for the second
+    /// opinion.
+    anchor_term: Vec<bool>,
     /// Per term, the first two bytes of each of its keys (see [`first2`]), for a cheap test
     /// before comparing whole keys.
     key_first: Vec<Vec<u16>>,
@@ -69,6 +68,8 @@ struct Hit {
     si: u32,
     t0: u32,
     t1: u32,
+    /// One of its terms is an anchor's or a unit's (see [`Engine::anchor_term`]).
+    anchor: bool,
 }
 
 /// A place in the folded text, with word and sentence indices.
@@ -374,6 +375,18 @@ impl Engine {
                 }
             }
         }
+        // the words of every near slot too: a near window is then the hits around its anchor,
+        // found by word index, not each word of it walked and compared (see `near_occ_by_hits`)
+        let anchor_term = in_ac.clone();
+        for n in rules.iter().flat_map(|r| r.near.iter()) {
+            for slot in &n.slots {
+                if slot.iter().all(|&t| !list[t as usize].keys.is_empty()) {
+                    for &t in slot {
+                        in_ac[t as usize] = true;
+                    }
+                }
+            }
+        }
         let mut keys: HashMap<String, Vec<TermId>, FxBuild> = HashMap::default();
         for (i, t) in list.iter().enumerate() {
             if !in_ac[i] {
@@ -398,25 +411,6 @@ impl Engine {
             .iter()
             .map(|t| t.keys.iter().map(|k| first2(k)).collect())
             .collect();
-        // per near slot, the first two bytes its words can start with, once for all texts
-        for n in rules.iter_mut().flat_map(|r| r.near.iter_mut()) {
-            n.slot_first = n
-                .slots
-                .iter()
-                .map(|sl| {
-                    let mut f = Vec::new();
-                    for &t in sl {
-                        if list[t as usize].keys.is_empty() {
-                            return None;
-                        }
-                        f.extend_from_slice(&key_first[t as usize]);
-                    }
-                    f.sort_unstable();
-                    f.dedup();
-                    Some(f)
-                })
-                .collect();
-        }
         Engine {
             key_first,
             terms: list,
@@ -427,6 +421,7 @@ impl Engine {
             min_key,
             max_key,
             unit_kind,
+            anchor_term,
         }
     }
 
@@ -513,6 +508,9 @@ impl Engine {
                 }
             };
             if t1 > t0 {
+                let anchor = hit_terms[t0 as usize..t1 as usize]
+                    .iter()
+                    .any(|&t| self.anchor_term[t as usize]);
                 hits.push(Hit {
                     s: ws,
                     e: we,
@@ -520,6 +518,7 @@ impl Engine {
                     si,
                     t0,
                     t1,
+                    anchor,
                 });
             }
         }
@@ -739,13 +738,36 @@ impl Engine {
         out
     }
 
+    /// Occurrences of a `near`: around each hit of its anchor slot, per other slot the nearest
+    /// unused hit (the earlier one on a tie) within `within - 1` words, in the anchor's sentence
+    /// unless `across_sentences`. Every near term has prefilter keys (the compiler refuses a
+    /// short one) and every near slot's terms are in the prefilter (see [`Engine::new`]), so
+    /// every word a slot matches is a verified hit carrying its term: a window is the hits
+    /// around the anchor, found by word index, not each word of it walked and compared.
     fn near_occ(&self, near: &super::compile::Near, scan: &Scan) -> Vec<(Span, f64)> {
-        let text = scan.text();
-        let t = text.as_bytes();
         let mut out = Vec::new();
         let n = near.slots.len();
-        let w = near.within as usize;
+        let reach = near.within.saturating_sub(1);
+        let hits = &scan.hits;
+        // per slot, the hits carrying one of its terms, in text order; a slot no word of the
+        // text fills leaves nothing to find
+        let mut slot_hits: Vec<Vec<u32>> = Vec::with_capacity(n);
+        for (j, slot) in near.slots.iter().enumerate() {
+            let mut v: Vec<u32> = Vec::new();
+            if j != near.anchor {
+                for &t in slot {
+                    v.extend_from_slice(&scan.occ[t as usize]);
+                }
+                if v.is_empty() {
+                    return out;
+                }
+                v.sort_unstable();
+                v.dedup();
+            }
+            slot_hits.push(v);
+        }
         let mut seen: Vec<u32> = Vec::new();
+        let mut used: Vec<u32> = Vec::with_capacity(n);
         for &tid in &near.slots[near.anchor] {
             for &hi in &scan.occ[tid as usize] {
                 if seen.contains(&hi) {
@@ -754,62 +776,39 @@ impl Engine {
                 if seen.len() < 64 {
                     seen.push(hi);
                 }
-                let h = scan.hits[hi as usize];
-                // the words around the anchor, same sentence: (start, end, word index)
-                let (prev, next): (WalkFn, WalkFn) = if near.across_sentences {
-                    (prev_word_any, next_word_any)
-                } else {
-                    (prev_word, next_word)
-                };
-                let mut win: Vec<(usize, usize, u32)> = Vec::with_capacity(2 * w);
-                let mut cur = (h.s, h.e);
-                for k in 1..w {
-                    match prev(t, cur.0) {
-                        Some(p) => {
-                            win.push((p.0, p.1, h.wi - k as u32));
-                            cur = p;
-                        }
-                        None => break,
-                    }
-                }
-                win.reverse();
-                let anchor_pos = win.len();
-                win.push((h.s, h.e, h.wi));
-                let mut cur = (h.s, h.e);
-                for k in 1..w {
-                    match next(t, cur.1) {
-                        Some(nw) => {
-                            win.push((nw.0, nw.1, h.wi + k as u32));
-                            cur = nw;
-                        }
-                        None => break,
-                    }
-                }
-                let mut used = vec![anchor_pos];
+                let h = hits[hi as usize];
+                let lo = h.wi.saturating_sub(reach);
+                let hi_wi = h.wi.saturating_add(reach);
+                used.clear();
+                used.push(hi);
                 let (mut w0, mut w1) = (h.wi, h.wi);
                 let mut ok = true;
-                for (j, slot) in near.slots.iter().enumerate() {
+                for (j, cand) in slot_hits.iter().enumerate() {
                     if j == near.anchor {
                         continue;
                     }
-                    let best = (0..win.len())
-                        .filter(|x| !used.contains(x))
-                        .filter(|&x| {
-                            let wi = win[x].2;
-                            (w1.max(wi) - w0.min(wi)) < near.within
-                        })
-                        .filter(|&x| {
-                            let word = &text[win[x].0..win[x].1];
-                            near.slot_first[j]
-                                .as_ref()
-                                .is_none_or(|f| f.binary_search(&first2(word)).is_ok())
-                                && self.word_in_slot(scan, word, slot)
-                        })
-                        .min_by_key(|&x| win[x].2.abs_diff(h.wi));
+                    let a = cand.partition_point(|&x| hits[x as usize].wi < lo);
+                    let mut best: Option<(u32, u32)> = None;
+                    for &x in &cand[a..] {
+                        let c = &hits[x as usize];
+                        if c.wi > hi_wi {
+                            break;
+                        }
+                        if (!near.across_sentences && c.si != h.si)
+                            || used.contains(&x)
+                            || w1.max(c.wi) - w0.min(c.wi) >= near.within
+                        {
+                            continue;
+                        }
+                        let d = c.wi.abs_diff(h.wi);
+                        if best.is_none_or(|(bd, _)| d < bd) {
+                            best = Some((d, x));
+                        }
+                    }
                     match best {
-                        Some(x) => {
-                            w0 = w0.min(win[x].2);
-                            w1 = w1.max(win[x].2);
+                        Some((_, x)) => {
+                            w0 = w0.min(hits[x as usize].wi);
+                            w1 = w1.max(hits[x as usize].wi);
                             used.push(x);
                         }
                         None => {
@@ -821,8 +820,16 @@ impl Engine {
                 if !ok {
                     continue;
                 }
-                let s = used.iter().map(|&x| win[x].0).min().unwrap_or(h.s);
-                let e = used.iter().map(|&x| win[x].1).max().unwrap_or(h.e);
+                let s = used
+                    .iter()
+                    .map(|&x| hits[x as usize].s)
+                    .min()
+                    .unwrap_or(h.s);
+                let e = used
+                    .iter()
+                    .map(|&x| hits[x as usize].e)
+                    .max()
+                    .unwrap_or(h.e);
                 let span_words = (w1 - w0 + 1) as f64;
                 let score = 0.5 + 0.5 * (n as f64 / span_words).min(1.0);
                 out.push((
@@ -1123,7 +1130,7 @@ fn second_opinion(
     sents.push((s0, t.len()));
     // the sentences holding a word some rule term verified (not only the prefilter's guess)
     let mut has_cand = vec![false; sents.len()];
-    for h in &scan.hits {
+    for h in scan.hits.iter().filter(|h| h.anchor) {
         if let Some(c) = has_cand.get_mut(h.si as usize) {
             *c = true;
         }
@@ -1678,6 +1685,57 @@ defer_to = ["nope"]
             ids("Семинар о борьбе с фейками. Создание фейковых аккаунтов для акимата")
                 .contains(&"fake-accounts".to_string())
         );
+    }
+
+    #[test]
+    fn near_windows_count_words_and_keep_to_the_sentence() {
+        let src = r#"
+[[rule]]
+id = "n"
+title = "n"
+severity = "high"
+why = "w"
+near = [{ terms = ["фейк*", "аккаунт*", "коммент*"], within = 5 }]
+
+[[rule]]
+id = "far"
+title = "far"
+severity = "high"
+why = "w"
+near = [{ terms = ["сетк*", "коммент*"], within = 3, across_sentences = true }]
+"#;
+        let rs = RuleSet::from_toml_str(src, "near.toml").unwrap();
+        let found = |t: &str| -> Vec<(String, String)> {
+            rs.find(t, &Context::default())
+                .matches
+                .into_iter()
+                .map(|m| (m.rule_id, t[m.start..m.end].to_string()))
+                .collect()
+        };
+        // all three within five words, in any order
+        assert_eq!(
+            found("комменты с фейковых аккаунтов"),
+            [("n".into(), "комменты с фейковых аккаунтов".into())]
+        );
+        // six words from first to last is too far
+        assert!(found("фейковые аккаунты для того чтобы комментировать").is_empty());
+        // a sentence end between them
+        assert!(found("Фейковые аккаунты. Комментарии").is_empty());
+        // the nearer of two candidates
+        assert_eq!(
+            found("коммент фейк аккаунт раз два коммент"),
+            [("n".into(), "коммент фейк аккаунт".into())]
+        );
+        assert_eq!(
+            found("коммент раз два фейк аккаунт коммент"),
+            [("n".into(), "фейк аккаунт коммент".into())]
+        );
+        // across sentences when the rule asks, by words, not by sentences
+        assert_eq!(
+            found("Сетка. Комментарии"),
+            [("far".into(), "Сетка. Комментарии".into())]
+        );
+        assert!(found("Сетка раз два. Комментарии").is_empty());
     }
 
     #[test]

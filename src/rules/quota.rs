@@ -915,24 +915,6 @@ pub(crate) fn prev_word(t: &[u8], start: usize) -> Option<(usize, usize)> {
     word_start_before(t, e).map(|s| (s, e))
 }
 
-/// The word before the one starting at `start`, in this sentence or the one before.
-pub(crate) fn prev_word_any(t: &[u8], start: usize) -> Option<(usize, usize)> {
-    if start == 0 || start > t.len() || (t[start - 1] != SEP && t[start - 1] != BREAK) {
-        return None;
-    }
-    let e = start - 1;
-    word_start_before(t, e).map(|s| (s, e))
-}
-
-/// The word after the one ending at `end`, in this sentence or the next.
-pub(crate) fn next_word_any(t: &[u8], end: usize) -> Option<(usize, usize)> {
-    if end >= t.len() || (t[end] != SEP && t[end] != BREAK) {
-        return None;
-    }
-    let s = end + 1;
-    word_end_after(t, s).map(|e| (s, e))
-}
-
 /// Longest word (bytes) the in-place checks walk over; a longer run stops a walk.
 pub(crate) const MAX_WALK_WORD: usize = 1024;
 
