@@ -1973,6 +1973,15 @@ amount_currency = "KZT"
             ),
             [(Comments, 40, Some(Day)), (Likes, 200, Some(Week))]
         );
+        // "ай сайынғы" (monthly) as an adjective; a norm "по лайкам" names what it counts
+        assert_eq!(
+            quotas("Ай сайынғы жоспар: 800 пікір, 200 репост."),
+            [(Comments, 800, Some(Month)), (Posts, 200, Some(Month))]
+        );
+        assert_eq!(
+            quotas("Кто не отработал норму по лайкам — 200 в день — премию не получает."),
+            [(Likes, 200, Some(Day))]
+        );
         // what appeared or was found is reported, not ordered
         assert_eq!(
             quotas(

@@ -636,6 +636,7 @@ pub(crate) fn is_handling_word(w: &str) -> bool {
         "просматр",
         "провер",
         "удален",
+        "удалил",
         "удаля",
         "удалит",
         "скрыт",
@@ -696,6 +697,10 @@ pub(crate) fn is_handling_word(w: &str) -> bool {
         "labell",
         "размечен",
         "табылд",
+        "тапты",
+        "таптык",
+        "таптық",
+        "sentiment",
         "анықтад",
         "аныктад",
     ]
@@ -1180,6 +1185,15 @@ fn after_preposition(text: &str, start: usize, next_char: &dyn Fn(usize) -> Opti
         passed[k] = p.1;
         let w = word(text, p);
         if is_preposition(w) {
+            // "норму по лайкам — 200" names what the norm counts
+            if w == "по"
+                && prev_word(t, p.0).is_some_and(|b| {
+                    let b = word(text, b);
+                    b.starts_with("норм") || b.starts_with("план")
+                })
+            {
+                return false;
+            }
             // "the number of comments" names what is counted: the unit heads the phrase
             if w == "of"
                 && prev_word(t, p.0).is_some_and(|b| {
@@ -1512,7 +1526,9 @@ pub(crate) fn quota_at(
             let s = word(text, w);
             let before = prev_word(t, w.0).map(|p| word(text, p));
             let pair = match (before, s) {
-                (Some(b), "сайын") if every(b).is_some() => every(b),
+                (Some(b), "сайын" | "сайынғы" | "сайынгы") if every(b).is_some() => {
+                    every(b)
+                }
                 _ if term_word(before, s) => Some(Period::Term),
                 _ => period_word(s),
             };
@@ -1544,7 +1560,8 @@ pub(crate) fn quota_at(
                 break;
             }
             if let Some(p) = every(s)
-                && next_word(t, w.1).is_some_and(|n| word(text, n) == "сайын")
+                && next_word(t, w.1)
+                    .is_some_and(|n| matches!(word(text, n), "сайын" | "сайынғы" | "сайынгы"))
             {
                 per = Some(p);
                 break;
@@ -1580,7 +1597,7 @@ pub(crate) fn quota_at(
                     per = Some(p);
                     break;
                 }
-                if s == "сайын" {
+                if matches!(s, "сайын" | "сайынғы" | "сайынгы") {
                     per = before.and_then(every);
                     if per.is_some() {
                         break;

