@@ -541,18 +541,6 @@ impl Engine {
         scan
     }
 
-    /// Whether the folded word starting at `start` is a quota unit word.
-    fn is_unit_at(&self, scan: &Scan, start: usize) -> bool {
-        let i = scan.hits.partition_point(|h| h.s < start);
-        scan.hits.get(i).is_some_and(|h| {
-            h.s == start
-                && scan
-                    .terms_of(h)
-                    .iter()
-                    .any(|&t| self.unit_kind[t as usize].is_some())
-        })
-    }
-
     /// The quota kinds the unit words of a hit count, each once.
     fn unit_kinds(&self, scan: &Scan, h: &Hit) -> Vec<QuotaKind> {
         let mut kinds: Vec<QuotaKind> = Vec::new();
@@ -570,7 +558,21 @@ impl Engine {
         let text = scan.text();
         let t = text.as_bytes();
         let mut out: Vec<QSpan> = Vec::new();
-        let is_unit = |start: usize| self.is_unit_at(scan, start);
+        // where the unit words start, in text order (the readers ask often, most hits are none)
+        let unit_starts: Vec<usize> = scan
+            .hits
+            .iter()
+            .filter(|h| {
+                scan.terms_of(h)
+                    .iter()
+                    .any(|&t| self.unit_kind[t as usize].is_some())
+            })
+            .map(|h| h.s)
+            .collect();
+        if unit_starts.is_empty() {
+            return out;
+        }
+        let is_unit = |start: usize| unit_starts.binary_search(&start).is_ok();
         // the first non-space character of the original text after a folded offset
         let next_char = |folded_end: usize| {
             let o = ceil_boundary(scan.orig, scan.norm.to_orig(folded_end));

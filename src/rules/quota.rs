@@ -220,6 +220,14 @@ fn number_words() -> &'static HashMap<&'static str, NumWord, FxBuild> {
 
 /// The value of a number word (folded), if it is one.
 pub(crate) fn number_word(w: &str) -> Option<NumWord> {
+    // the readers ask of every word they pass: no number word is shorter than 2 bytes or
+    // longer than 40, or starts with a digit or punctuation
+    if w.len() < 2
+        || w.len() > 40
+        || !w.as_bytes()[0].is_ascii_alphabetic() && w.as_bytes()[0] < 0xC0
+    {
+        return None;
+    }
     number_words().get(w).copied()
 }
 
