@@ -1984,6 +1984,18 @@ amount_currency = "KZT"
             quotas("Кто не отработал норму по лайкам — 200 в день — премию не получает."),
             [(Likes, 200, Some(Day))]
         );
+        // a period right before the number wins over one after a comma; months after a
+        // number are a duration
+        assert_eq!(
+            quotas("тоқсанына кемінде 900 пікір, бір аккаунттан тәулігіне үштен артық емес"),
+            [(Comments, 900, Some(Quarter))]
+        );
+        assert_eq!(
+            quotas(
+                "Создание страниц с историей активности не менее трёх месяцев; количество страниц — 20."
+            ),
+            [(Accounts, 20, None)]
+        );
         // what appeared or was found is reported, not ordered
         assert_eq!(
             quotas(

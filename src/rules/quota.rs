@@ -1028,6 +1028,9 @@ fn is_other_noun(w: &str) -> bool {
         "licen",
         "study",
         "studies",
+        "пайыз",
+        "процент",
+        "signatur",
         "област",
         "район",
         "регион",
@@ -1115,6 +1118,11 @@ fn is_duration_word(w: &str) -> bool {
             | "minute"
             | "minutes"
             | "рабочих"
+            | "месяца"
+            | "месяцев"
+            | "недель"
+            | "months"
+            | "weeks"
             | "рабочего"
             | "календарных"
             | "календарного"
@@ -1545,6 +1553,27 @@ pub(crate) fn quota_at(
                 break;
             }
             cur = next_word(t, w.1);
+        }
+    }
+    // a period word right before the number, past its marker: "тоқсанына кемінде 900 пікір,
+    // бір аккаунттан тәулігіне үштен артық емес" is 900 a quarter (not "2 месяца 300": a
+    // number before it makes it a duration)
+    if per.is_none() && ns < ws {
+        let mut cur = prev_word(t, ns);
+        for _ in 0..2 {
+            let Some(w) = cur else { break };
+            let s = word(text, w);
+            if matches!(next_char(w.1), Some(',' | ';' | ':' | '|' | '\t')) {
+                break;
+            }
+            if is_count_marker(s) || is_forward_filler(s) {
+                cur = prev_word(t, w.0);
+                continue;
+            }
+            if !prev_word(t, w.0).is_some_and(|p| is_number_token(word(text, p))) {
+                per = period_word(s);
+            }
+            break;
         }
     }
     // "20/сутки": a slash makes the period word after a number a rate, not a duration
