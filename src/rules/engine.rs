@@ -376,15 +376,11 @@ impl Engine {
             }
         }
         // the words of every near slot too: a near window is then the hits around its anchor,
-        // found by word index, not each word of it walked and compared (see `near_occ_by_hits`)
+        // found by word index, not each word of it walked and compared (see `near_occ`)
         let anchor_term = in_ac.clone();
         for n in rules.iter().flat_map(|r| r.near.iter()) {
-            for slot in &n.slots {
-                if slot.iter().all(|&t| !list[t as usize].keys.is_empty()) {
-                    for &t in slot {
-                        in_ac[t as usize] = true;
-                    }
-                }
+            for &t in n.slots.iter().flatten() {
+                in_ac[t as usize] = true;
             }
         }
         let mut keys: HashMap<String, Vec<TermId>, FxBuild> = HashMap::default();

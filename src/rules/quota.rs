@@ -517,9 +517,9 @@ fn is_number_stop(w: &str) -> bool {
     )
 }
 
-/// "г." of a town ("акима г. Шымкент"), not of a year: no number follows it.
-/// ... nor "no" of "no reference to the Ministry" (only "No. 5" is a number's label).
-fn town_abbreviation(text: &str, w: &str, end: usize) -> bool {
+/// A number stop that labels no number here: "г." of a town ("акима г. Шымкент"), not of a
+/// year, and "no" of "no reference to the Ministry" (only "No. 5" labels a number).
+fn stop_without_number(text: &str, w: &str, end: usize) -> bool {
     matches!(w, "г" | "no")
         && !next_word(text.as_bytes(), end).is_some_and(|n| is_number_token(word(text, n)))
 }
@@ -832,11 +832,13 @@ fn is_rate_adverb(w: &str) -> bool {
 
 pub(crate) fn period_word(w: &str) -> Option<Period> {
     period_word_as_typed(w).or_else(|| {
-        // Kazakh typed without its letters, or with a Latin "i": "кунiне", "айлык"
-        w.chars()
-            .any(|c| matches!(c, 'ә' | 'ғ' | 'қ' | 'ң' | 'ө' | 'ұ' | 'ү' | 'һ' | 'і'))
-            .then(|| period_word_as_typed(&super::stem::kk_plain(w)))
-            .flatten()
+        // Kazakh typed without its letters, or with a Latin "i": "кунiне", "айлык" (no period
+        // word is longer than 20 bytes: longer words are not copied to look)
+        (w.len() <= 20
+            && w.chars()
+                .any(|c| matches!(c, 'ә' | 'ғ' | 'қ' | 'ң' | 'ө' | 'ұ' | 'ү' | 'һ' | 'і')))
+        .then(|| period_word_as_typed(&super::stem::kk_plain(w)))
+        .flatten()
     })
 }
 
@@ -1475,7 +1477,7 @@ pub(crate) fn quota_at(
             let their_page = kind == QuotaKind::Followers && is_page_word(s);
             if (steps > max_steps && !dash_ahead && steps > FAR_STEPS)
                 || (is_unit(w.0) && !after_prep && !their_page)
-                || (is_number_stop(s) && !no_fewer && !town_abbreviation(text, s, w.1))
+                || (is_number_stop(s) && !no_fewer && !stop_without_number(text, s, w.1))
             {
                 break;
             }
