@@ -211,15 +211,6 @@ fn evidence_files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-fn query_strings(db: &Path, sql: &str) -> Vec<String> {
-    let conn = rusqlite::Connection::open(db).unwrap();
-    let mut stmt = conn.prepare(sql).unwrap();
-    stmt.query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn an_edited_specification_is_a_new_version_and_one_changed_alert() {
     let server = MockServer::start().await;
@@ -256,7 +247,7 @@ async fn an_edited_specification_is_a_new_version_and_one_changed_alert() {
         2
     );
     let changes: Value = serde_json::from_str(
-        &query_strings(
+        &crate::util::query_strings(
             &db,
             &format!(
                 "SELECT changes FROM notice_versions WHERE version = 2 AND notice_id = ({flagged})"
@@ -306,7 +297,7 @@ async fn an_edited_specification_is_a_new_version_and_one_changed_alert() {
         1
     );
     let payload: Value = serde_json::from_str(
-        &query_strings(&db, "SELECT payload FROM alerts WHERE kind = 'changed'")[0],
+        &crate::util::query_strings(&db, "SELECT payload FROM alerts WHERE kind = 'changed'")[0],
     )
     .unwrap();
     let types: Vec<&str> = payload["events"]
@@ -439,7 +430,7 @@ async fn a_specification_replaced_under_the_same_url_is_fetched_again_and_told()
         .collect();
     // Only the flagged notice's attachment is fetched again, not the stationery's.
     assert_eq!(fetched, ["/files/download_file/5001/"]);
-    let changes = query_strings(
+    let changes = crate::util::query_strings(
         &db,
         "SELECT v.changes FROM notice_versions v JOIN notices n ON n.id = v.notice_id
          WHERE n.number = '900001-1' AND v.version = 2",
@@ -457,7 +448,7 @@ async fn a_specification_replaced_under_the_same_url_is_fetched_again_and_told()
         2
     );
     let payload: Value = serde_json::from_str(
-        &query_strings(&db, "SELECT payload FROM alerts WHERE kind = 'changed'")[0],
+        &crate::util::query_strings(&db, "SELECT payload FROM alerts WHERE kind = 'changed'")[0],
     )
     .unwrap();
     assert_eq!(
@@ -655,11 +646,11 @@ async fn retention_removes_old_unflagged_payloads_and_keeps_flagged_ones() {
     write_config(dir.path(), &uri, 30);
     run(dir.path());
     assert_eq!(evidence_files(dir.path()).len(), 3);
-    let plain = query_strings(
+    let plain = crate::util::query_strings(
         &db,
         "SELECT e.sha256 FROM evidence e JOIN notices n ON n.id = e.notice_id WHERE n.number = '900002-1' ORDER BY e.sha256",
     );
-    let flagged = query_strings(
+    let flagged = crate::util::query_strings(
         &db,
         "SELECT e.sha256 FROM evidence e JOIN notices n ON n.id = e.notice_id WHERE n.number = '900001-1' ORDER BY e.sha256",
     );
@@ -684,7 +675,7 @@ async fn retention_removes_old_unflagged_payloads_and_keeps_flagged_ones() {
         .unwrap();
     mount(&server, vec![], vec![]).await;
     run(dir.path());
-    let left = query_strings(&db, "SELECT sha256 FROM evidence ORDER BY sha256");
+    let left = crate::util::query_strings(&db, "SELECT sha256 FROM evidence ORDER BY sha256");
     assert_eq!(left, flagged, "the flagged notice's evidence stays");
     let files = evidence_files(dir.path());
     assert_eq!(files.len(), 2);
@@ -733,7 +724,7 @@ fn verify_json(dir: &Path) -> (Option<i32>, Value) {
 
 /// The status of the last run.
 fn last_status(db: &Path) -> String {
-    query_strings(db, "SELECT status FROM runs ORDER BY id DESC LIMIT 1").remove(0)
+    crate::util::query_strings(db, "SELECT status FROM runs ORDER BY id DESC LIMIT 1").remove(0)
 }
 
 /// An evidence disk that cannot take anything (its folder is not there; a file stands where
@@ -750,7 +741,7 @@ async fn an_evidence_disk_that_takes_nothing_fails_the_run_and_the_next_run_keep
     let db = dir.path().join("t.db");
     write_config_with(dir.path(), &uri, 365, "admin = \"ops@example.org\"\n");
     run(dir.path());
-    let cursor = query_strings(&db, "SELECT cursor FROM sources");
+    let cursor = crate::util::query_strings(&db, "SELECT cursor FROM sources");
     assert_eq!(emls_to(dir.path(), "desk@example.org").len(), 1);
 
     // A new fake-opinion tender is published while the evidence disk is gone.
@@ -771,7 +762,7 @@ async fn an_evidence_disk_that_takes_nothing_fails_the_run_and_the_next_run_keep
     );
     assert_eq!(last_status(&db), "partial");
     assert_eq!(
-        query_strings(&db, "SELECT cursor FROM sources"),
+        crate::util::query_strings(&db, "SELECT cursor FROM sources"),
         cursor,
         "the cursor did not pass the page"
     );
@@ -869,7 +860,7 @@ async fn an_evidence_disk_that_takes_nothing_fails_the_run_and_the_next_run_keep
         ),
         2
     );
-    let spec = query_strings(
+    let spec = crate::util::query_strings(
         &db,
         "SELECT e.sha256 FROM evidence e WHERE e.url LIKE '%/5004/'",
     );
@@ -985,7 +976,7 @@ async fn a_deleted_evidence_folder_is_created_again_with_a_warning() {
         .iter()
         .map(|m| m["sha256"].as_str().unwrap().to_string())
         .collect();
-    let mut docs = query_strings(
+    let mut docs = crate::util::query_strings(
         &db,
         "SELECT sha256 FROM evidence WHERE kind = 'document' ORDER BY sha256",
     );

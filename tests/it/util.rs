@@ -66,6 +66,16 @@ pub fn count(db: &Path, sql: &str) -> i64 {
     conn.query_row(sql, [], |r| r.get(0)).unwrap()
 }
 
+/// The first column of every row a query returns, as text.
+pub fn query_strings(db: &Path, sql: &str) -> Vec<String> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut stmt = conn.prepare(sql).unwrap();
+    stmt.query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
 /// Like [`count`], but `None` while the database or its tables are not there yet.
 pub fn try_count(db: &Path, sql: &str) -> Option<i64> {
     let conn =
