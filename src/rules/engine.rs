@@ -1992,6 +1992,13 @@ amount_currency = "KZT"
             ),
             [(Accounts, 20, None)]
         );
+        // a table with a column of negative comments counts what others wrote
+        assert_eq!(
+            quotas(
+                "Месяц | Публикаций | Комментариев | Из них негативных\nЯнварь | 62 | 1 480 | 212"
+            ),
+            []
+        );
         // what appeared or was found is reported, not ordered
         assert_eq!(
             quotas(

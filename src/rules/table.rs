@@ -448,6 +448,23 @@ fn read_table(
     // the header: the first line none of whose cells (past the first) opens with a number
     let first = &lines[0].1;
     let first_words: Vec<Vec<String>> = first.cells.iter().map(cell_words).collect();
+    // a column of negative comments or of tone ("Из них негативных", "Negative", "Оның
+    // ішінде жағымсыз") makes the table a count of what others wrote: a report, no order
+    let tone = |w: &String| {
+        [
+            "негатив",
+            "negativ",
+            "жағымсыз",
+            "жагымсыз",
+            "тональ",
+            "sentiment",
+        ]
+        .iter()
+        .any(|p| w.starts_with(p))
+    };
+    if first_words.iter().flatten().any(tone) {
+        return;
+    }
     let is_header = first_words
         .iter()
         .all(|ws| cell_number(ws).is_none() || ws.len() > 4)
