@@ -628,6 +628,9 @@ fn development_corpus_figures_do_not_fall() {
         // 0.052 / 0.789 after; heldout13 0.700 / 0.043 / 0.938 before and after
         (&rules, "rules", "tune13.jsonl", 0.94, 0.08, 0.75),
         (&rules, "rules", "heldout13.jsonl", 0.65, 0.09, 0.87),
+        // a second fresh batch, written at the end of 2026-12-04 and only scored: 0.820 / 0.060 /
+        // 0.815 rules alone, 0.870 / 0.020 with the second opinion
+        (&rules, "rules", "fresh2.jsonl", 0.77, 0.09, 0.77),
         (&both, "opinion", "heldout.jsonl", 0.88, 0.06, 0.74),
         (&both, "opinion", "fresh.jsonl", 0.85, 0.03, 0.68),
         (&both, "opinion", "heldout2.jsonl", 0.88, 0.06, 0.80),
@@ -641,6 +644,7 @@ fn development_corpus_figures_do_not_fall() {
         (&both, "opinion", "heldout11.jsonl", 0.72, 0.25, 0.66),
         (&both, "opinion", "heldout12.jsonl", 0.78, 0.14, 0.70),
         (&both, "opinion", "heldout13.jsonl", 0.80, 0.09, 0.87),
+        (&both, "opinion", "fresh2.jsonl", 0.83, 0.05, 0.77),
     ] {
         let cases = eval::load_cases(&dir.join(file)).unwrap();
         // every part is read whole (the smallest, heldout11, holds 34 fragments)
@@ -733,6 +737,7 @@ fn the_builtin_model_is_trained_on_the_tuning_parts_only() {
         "heldout12.jsonl",
         "heldout13.jsonl",
         "fresh.jsonl",
+        "fresh2.jsonl",
     ] {
         for c in eval::load_cases(&dir.join(f)).unwrap() {
             assert!(!cases.iter().any(|(t, _)| *t == c.text), "{f}: {}", c.text);
