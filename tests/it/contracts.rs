@@ -176,15 +176,6 @@ pub(crate) fn run(dir: &Path) {
     );
 }
 
-fn strings(db: &Path, sql: &str) -> Vec<String> {
-    let conn = rusqlite::Connection::open(db).unwrap();
-    let mut stmt = conn.prepare(sql).unwrap();
-    stmt.query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn contracts_attach_to_announcements_stand_as_direct_notices_and_change_as_versions() {
     let server = MockServer::start().await;
@@ -198,7 +189,7 @@ async fn contracts_attach_to_announcements_stand_as_direct_notices_and_change_as
 
     // The announcement keeps its id; the direct contract is a notice of its own.
     assert_eq!(
-        strings(&db, "SELECT external_id FROM notices ORDER BY external_id"),
+        crate::util::query_strings(&db, "SELECT external_id FROM notices ORDER BY external_id"),
         ["900001", "contract-880002"]
     );
     let conn = rusqlite::Connection::open(&db).unwrap();
@@ -234,7 +225,7 @@ async fn contracts_attach_to_announcements_stand_as_direct_notices_and_change_as
         ("Информационные услуги", "Запрос ценовых предложений")
     );
     assert_eq!(
-        strings(
+        crate::util::query_strings(
             &db,
             "SELECT count(*) || '' FROM lots l JOIN notices n ON n.id = l.notice_id WHERE n.external_id = '900001'"
         ),
@@ -242,7 +233,7 @@ async fn contracts_attach_to_announcements_stand_as_direct_notices_and_change_as
     );
     // The announcement's contract brought its document: fetched, read and kept.
     assert_eq!(
-        strings(
+        crate::util::query_strings(
             &db,
             "SELECT d.file_name FROM documents d JOIN notices n ON n.id = d.notice_id
              WHERE n.external_id = '900001' AND d.removed_at IS NULL
@@ -261,7 +252,7 @@ async fn contracts_attach_to_announcements_stand_as_direct_notices_and_change_as
     );
     // Who was paid, by notice.
     assert_eq!(
-        strings(
+        crate::util::query_strings(
             &db,
             "SELECT n.external_id || ' ' || s.identifier || ' ' || s.name || ' ' || aw.contract_amount
              FROM awards aw JOIN notices n ON n.id = aw.notice_id
@@ -292,7 +283,7 @@ async fn contracts_attach_to_announcements_stand_as_direct_notices_and_change_as
         2
     );
     assert_eq!(
-        strings(
+        crate::util::query_strings(
             &db,
             "SELECT DISTINCT n.external_id FROM matches m JOIN notices n ON n.id = m.notice_id
              WHERE m.severity = 'high' AND m.retracted_at IS NULL ORDER BY n.external_id"
@@ -301,7 +292,8 @@ async fn contracts_attach_to_announcements_stand_as_direct_notices_and_change_as
     );
     // Each root has its own cursor, both at the start of this crawl for the next.
     let cursor: Value =
-        serde_json::from_str(&strings(&db, "SELECT cursor FROM sources")[0]).unwrap();
+        serde_json::from_str(&crate::util::query_strings(&db, "SELECT cursor FROM sources")[0])
+            .unwrap();
     assert_eq!(cursor["phase"], "graphql");
     assert_eq!(cursor["contracts"]["from"], cursor["from"]);
     assert_eq!(cursor["contracts"]["after"], Value::Null);
@@ -335,7 +327,7 @@ async fn contracts_attach_to_announcements_stand_as_direct_notices_and_change_as
 
     // The contract came after the announcement was flagged: its recipients hear of it too.
     assert_eq!(
-        strings(
+        crate::util::query_strings(
             &db,
             "SELECT n.external_id FROM alerts a JOIN notices n ON n.id = a.notice_id
              WHERE a.kind = 'changed' ORDER BY n.external_id"
@@ -402,7 +394,7 @@ async fn contracts_attach_to_announcements_stand_as_direct_notices_and_change_as
     assert_eq!(version("900001"), 3);
     assert_eq!(version("contract-880002"), 2);
     assert_eq!(
-        strings(
+        crate::util::query_strings(
             &db,
             "SELECT n.external_id FROM alerts a JOIN notices n ON n.id = a.notice_id
              WHERE a.kind = 'changed' AND a.status = 'sent' ORDER BY n.external_id, a.id"
@@ -424,7 +416,7 @@ async fn contracts_attach_to_announcements_stand_as_direct_notices_and_change_as
         "{newest}"
     );
     assert_eq!(
-        strings(
+        crate::util::query_strings(
             &db,
             "SELECT CAST(aw.contract_amount AS INTEGER) || '' FROM awards aw
              JOIN notices n ON n.id = aw.notice_id ORDER BY n.external_id"
