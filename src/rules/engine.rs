@@ -570,8 +570,9 @@ impl Engine {
         }
         let is_unit = |start: usize| unit_starts.binary_search(&start).is_ok();
         // the first non-space character of the original text after a folded offset
+        let hint = std::cell::Cell::new(0);
         let next_char = |folded_end: usize| {
-            let o = ceil_boundary(scan.orig, scan.norm.to_orig(folded_end));
+            let o = ceil_boundary(scan.orig, scan.norm.to_orig_near(folded_end, &hint));
             scan.orig[o..].trim_start_matches(' ').chars().next()
         };
         for h in &scan.hits {

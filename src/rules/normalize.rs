@@ -54,6 +54,34 @@ impl Normalized {
     /// a word that needed NFKC it is approximate. Callers snap to char boundaries.
     pub fn to_orig(&self, n: usize) -> usize {
         let i = self.cps.partition_point(|&(fo, _)| fo <= n);
+        self.orig_at(i, n)
+    }
+
+    /// [`Normalized::to_orig`] for a caller that asks about nearby offsets again and again (the
+    /// quota reader, around each unit word): starts from where the last call, in `hint`, found
+    /// its place among the change points, a few steps either way, and searches the whole list
+    /// only when the offset is farther. Same answer as `to_orig`.
+    pub fn to_orig_near(&self, n: usize, hint: &std::cell::Cell<usize>) -> usize {
+        let cps = &self.cps;
+        let mut i = hint.get().min(cps.len());
+        let mut steps = 0;
+        while i > 0 && cps[i - 1].0 > n && steps < 8 {
+            i -= 1;
+            steps += 1;
+        }
+        while i < cps.len() && cps[i].0 <= n && steps < 8 {
+            i += 1;
+            steps += 1;
+        }
+        if !((i == 0 || cps[i - 1].0 <= n) && (i == cps.len() || cps[i].0 > n)) {
+            i = cps.partition_point(|&(fo, _)| fo <= n);
+        }
+        hint.set(i);
+        self.orig_at(i, n)
+    }
+
+    /// The original offset of folded `n`, `i` being the number of change points at or before it.
+    fn orig_at(&self, i: usize, n: usize) -> usize {
         if i == 0 {
             return n.min(self.orig_len);
         }
@@ -728,9 +756,8 @@ fn is_kazakh_latin(src: &str) -> bool {
 fn letter_spaced_joins(src: &str) -> Vec<usize> {
     const MIN_RUN: usize = 4;
     let mut out = Vec::new();
-    // cheap gate: no " x y " anywhere (a one-char token between single spaces, twice) means no
-    // run; most texts stop here after one byte scan
     let b = src.as_bytes();
+    let n = b.len();
     let lone_after = |i: usize| -> Option<usize> {
         // the end of a one-char token starting at i, if a space follows it
         let len = match *b.get(i)? {
@@ -741,27 +768,34 @@ fn letter_spaced_joins(src: &str) -> Vec<usize> {
         };
         (b.get(i + len) == Some(&b' ')).then_some(i + len)
     };
-    let mut gate = false;
-    let mut k = 0usize;
-    while let Some(p) = b[k..].iter().position(|&x| x == b' ') {
-        let sp = k + p;
-        if b.get(sp + 1).is_some_and(|&x| x != b' ')
-            && let Some(e) = lone_after(sp + 1)
-            && b.get(e + 1).is_some_and(|&x| x != b' ')
-            && lone_after(e + 1).is_some()
-        {
-            gate = true;
-            break;
+    // the gate: the next " x y " at or after `k` (a one-char token between single spaces,
+    // twice), as the space's offset. A run of four lone letters holds one at the space before
+    // its second letter, or before its first when a space precedes it; where there is none,
+    // no run can start, so the char-by-char reading below skips to two chars before the next
+    // (most texts have none at all; long ones have them far apart: "и в")
+    let next_gate = |mut k: usize| -> usize {
+        while let Some(p) = b.get(k..).and_then(|r| r.iter().position(|&x| x == b' ')) {
+            let sp = k + p;
+            if b.get(sp + 1).is_some_and(|&x| x != b' ')
+                && let Some(e) = lone_after(sp + 1)
+                && b.get(e + 1).is_some_and(|&x| x != b' ')
+                && lone_after(e + 1).is_some()
+            {
+                return sp;
+            }
+            k = sp + 1;
         }
-        k = sp + 1;
-    }
-    if !gate {
+        usize::MAX
+    };
+    let mut gate = next_gate(0);
+    if gate == usize::MAX {
         return out;
     }
+    let char_at = |i: usize| src.get(i..).and_then(|r| r.chars().next());
+    let char_before = |i: usize| src.get(..i).and_then(|r| r.chars().next_back());
     // the spaces of the run being read, and its letter count
     let mut run: Vec<usize> = Vec::new();
     let mut letters = 0usize;
-    let mut it = src.char_indices().peekable();
     // what came before the current char: 0 start or 2+ spaces or another separator, 1 one space
     // after a lone letter, 2 a lone letter
     let mut prev_letter_alone = false;
@@ -773,9 +807,30 @@ fn letter_spaced_joins(src: &str) -> Vec<usize> {
         run.clear();
         *letters = 0;
     };
-    while let Some((i, c)) = it.next() {
+    let mut i = 0usize;
+    loop {
+        if i > gate {
+            gate = next_gate(i);
+        }
+        if run.is_empty() && letters == 0 {
+            // nothing open: skip to two chars before the gate (the run's first letter and the
+            // boundary before it), where the reading starts afresh exactly as it would have
+            let mut r = gate.min(n);
+            for _ in 0..2 {
+                if let Some(c) = char_before(r) {
+                    r -= c.len_utf8();
+                }
+            }
+            if r > i {
+                i = r;
+                prev_letter_alone = false;
+                prev_was_boundary = char_before(i).is_none_or(|c| !c.is_alphanumeric());
+            }
+        }
+        let Some(c) = char_at(i) else { break };
+        let next = char_at(i + c.len_utf8());
         if c.is_alphabetic() {
-            let next_is_boundary = it.peek().is_none_or(|&(_, d)| !d.is_alphanumeric());
+            let next_is_boundary = next.is_none_or(|d| !d.is_alphanumeric());
             if prev_was_boundary && next_is_boundary {
                 letters += 1;
                 prev_letter_alone = true;
@@ -789,7 +844,7 @@ fn letter_spaced_joins(src: &str) -> Vec<usize> {
             }
             prev_was_boundary = false;
         } else if c == ' ' {
-            let single = it.peek().is_some_and(|&(_, d)| d.is_alphabetic());
+            let single = next.is_some_and(|d| d.is_alphabetic());
             if prev_letter_alone && single && letters > 0 {
                 run.push(i);
             } else {
@@ -802,6 +857,7 @@ fn letter_spaced_joins(src: &str) -> Vec<usize> {
             prev_letter_alone = false;
             prev_was_boundary = !c.is_alphanumeric();
         }
+        i += c.len_utf8();
     }
     flush(&mut run, &mut letters, &mut out);
     out
@@ -1109,6 +1165,152 @@ mod tests {
         );
     }
 
+    /// `letter_spaced_joins` as it was before it skipped to the gate's hits: every char read.
+    fn letter_spaced_joins_reference(src: &str) -> Vec<usize> {
+        const MIN_RUN: usize = 4;
+        let mut out = Vec::new();
+        // cheap gate: no " x y " anywhere (a one-char token between single spaces, twice) means no
+        // run; most texts stop here after one byte scan
+        let b = src.as_bytes();
+        let lone_after = |i: usize| -> Option<usize> {
+            // the end of a one-char token starting at i, if a space follows it
+            let len = match *b.get(i)? {
+                0x00..=0x7F => 1,
+                0xC0..=0xDF => 2,
+                0xE0..=0xEF => 3,
+                _ => 4,
+            };
+            (b.get(i + len) == Some(&b' ')).then_some(i + len)
+        };
+        let mut gate = false;
+        let mut k = 0usize;
+        while let Some(p) = b[k..].iter().position(|&x| x == b' ') {
+            let sp = k + p;
+            if b.get(sp + 1).is_some_and(|&x| x != b' ')
+                && let Some(e) = lone_after(sp + 1)
+                && b.get(e + 1).is_some_and(|&x| x != b' ')
+                && lone_after(e + 1).is_some()
+            {
+                gate = true;
+                break;
+            }
+            k = sp + 1;
+        }
+        if !gate {
+            return out;
+        }
+        // the spaces of the run being read, and its letter count
+        let mut run: Vec<usize> = Vec::new();
+        let mut letters = 0usize;
+        let mut it = src.char_indices().peekable();
+        // what came before the current char: 0 start or 2+ spaces or another separator, 1 one space
+        // after a lone letter, 2 a lone letter
+        let mut prev_letter_alone = false;
+        let mut prev_was_boundary = true;
+        let flush = |run: &mut Vec<usize>, letters: &mut usize, out: &mut Vec<usize>| {
+            if *letters >= MIN_RUN {
+                out.extend_from_slice(run);
+            }
+            run.clear();
+            *letters = 0;
+        };
+        while let Some((i, c)) = it.next() {
+            if c.is_alphabetic() {
+                let next_is_boundary = it.peek().is_none_or(|&(_, d)| !d.is_alphanumeric());
+                if prev_was_boundary && next_is_boundary {
+                    letters += 1;
+                    prev_letter_alone = true;
+                } else {
+                    // the space before a longer word is not inside the run
+                    if run.last().is_some_and(|&sp| sp + 1 == i) {
+                        run.pop();
+                    }
+                    flush(&mut run, &mut letters, &mut out);
+                    prev_letter_alone = false;
+                }
+                prev_was_boundary = false;
+            } else if c == ' ' {
+                let single = it.peek().is_some_and(|&(_, d)| d.is_alphabetic());
+                if prev_letter_alone && single && letters > 0 {
+                    run.push(i);
+                } else {
+                    flush(&mut run, &mut letters, &mut out);
+                }
+                prev_letter_alone = false;
+                prev_was_boundary = true;
+            } else {
+                flush(&mut run, &mut letters, &mut out);
+                prev_letter_alone = false;
+                prev_was_boundary = !c.is_alphanumeric();
+            }
+        }
+        flush(&mut run, &mut letters, &mut out);
+        out
+    }
+
+    #[test]
+    fn letter_spaced_joins_skip_nothing_the_full_reading_finds() {
+        let cases = [
+            "Ф е й к   а к к а у н т т а р  құру",
+            "и в с а б в г аккаунт (x Ф е й к) ab Ф е й к",
+            "word Ф е й к\nТ Е Х Н И Ч Е С К О Е  З А Д А Н И Е: создание и в г. Рудный",
+            "а, б, в, г и в а б в г",
+            "1 2 3 4 а б в г 5",
+            "x  ф е й к",
+            "ab c d e f",
+            "é ü ñ ö ß ø",
+            "и в с т р у к т у р е  и  в  с",
+        ];
+        for c in cases {
+            assert_eq!(
+                letter_spaced_joins(c),
+                letter_spaced_joins_reference(c),
+                "{c:?}"
+            );
+        }
+        // random mixes of lone letters, spaces, words and punctuation
+        let parts = [
+            "а",
+            "б",
+            "Ф",
+            "x",
+            "é",
+            "қ",
+            " ",
+            " ",
+            "  ",
+            "и",
+            "ab",
+            "аккаунт",
+            ",",
+            "(",
+            "\n",
+            "1",
+            "-",
+            "ё",
+        ];
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..20_000 {
+            let mut s = String::new();
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = 1 + (seed % 40) as usize;
+            let mut x = seed;
+            for _ in 0..len {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                s.push_str(parts[(x >> 33) as usize % parts.len()]);
+            }
+            assert_eq!(
+                letter_spaced_joins(&s),
+                letter_spaced_joins_reference(&s),
+                "{s:?}"
+            );
+        }
+    }
+
     #[test]
     fn letter_spaced_words_are_joined() {
         assert_eq!(
@@ -1200,6 +1402,23 @@ mod tests {
         let s = "  «Создание» ЧЕТЫРЁХ\u{00A0}фейковых — aккаунтов…\n\n";
         let ws = orig_words(s);
         assert_eq!(ws, ["Создание", "ЧЕТЫРЁХ", "фейковых", "aккаунтов"]);
+    }
+
+    #[test]
+    fn to_orig_near_answers_as_to_orig_from_any_hint() {
+        let src = "  «Создание» ЧЕТЫРЁХ\u{00A0}фейковых — aккаунтов…\n\n Ф е й к  ком-\nментариев, 5 000 шт.; ьі ok ";
+        let n = normalize(&src.repeat(30));
+        let hint = std::cell::Cell::new(0);
+        let len = n.text.len();
+        // forwards, backwards, and jumping about, as the quota reader asks
+        let mut offsets: Vec<usize> = (0..=len).collect();
+        offsets.extend((0..=len).rev());
+        offsets.extend((0..=len).map(|k| (k * 7919) % (len + 1)));
+        for o in offsets {
+            assert_eq!(n.to_orig_near(o, &hint), n.to_orig(o), "offset {o}");
+        }
+        let far = std::cell::Cell::new(usize::MAX);
+        assert_eq!(n.to_orig_near(3, &far), n.to_orig(3));
     }
 
     /// Folds `s` with and without the fast path: the folded text, every offset point and
