@@ -879,22 +879,35 @@ impl Engine {
     }
 
     fn evaluate(&self, rule: &CompiledRule, scan: &Scan) -> Vec<(Span, f64, Vec<usize>)> {
-        let mut cands: Vec<(Span, f64)> = Vec::new();
+        // (place, score, whether it is a phrase's exact words)
+        let mut cands: Vec<(Span, f64, bool)> = Vec::new();
         for ph in &rule.phrases {
-            cands.extend(self.phrase_occ(ph, scan).into_iter().map(|s| (s, 1.0)));
+            cands.extend(
+                self.phrase_occ(ph, scan)
+                    .into_iter()
+                    .map(|s| (s, 1.0, true)),
+            );
         }
         for n in &rule.near {
-            cands.extend(self.near_occ(n, scan));
+            cands.extend(
+                self.near_occ(n, scan)
+                    .into_iter()
+                    .map(|(s, v)| (s, v, false)),
+            );
         }
         for re in &rule.regex {
-            cands.extend(self.regex_occ(re, scan).into_iter().map(|s| (s, 0.9)));
+            cands.extend(
+                self.regex_occ(re, scan)
+                    .into_iter()
+                    .map(|s| (s, 0.9, false)),
+            );
         }
         let triggered_by_quota =
             rule.phrases.is_empty() && rule.near.is_empty() && rule.regex.is_empty();
         if triggered_by_quota && let Some(req) = &rule.quota {
             for q in &scan.quotas {
                 if Self::quota_ok(&q.q, req) {
-                    cands.push((q.sp, 0.8));
+                    cands.push((q.sp, 0.8, false));
                 }
             }
         }
@@ -903,7 +916,7 @@ impl Engine {
         }
         // dedupe overlapping places, keeping the better score
         cands.sort_by(|a, b| a.0.s.cmp(&b.0.s).then(b.1.total_cmp(&a.1)));
-        let mut kept: Vec<(Span, f64)> = Vec::new();
+        let mut kept: Vec<(Span, f64, bool)> = Vec::new();
         for c in cands {
             match kept.last_mut() {
                 Some(last) if c.0.s < last.0.e => {
@@ -926,33 +939,36 @@ impl Engine {
             .as_ref()
             .map(|c| occ_of(&c.any))
             .unwrap_or_default();
-        // any occurrence within `w` words of `sp` (same sentence if asked)
+        // any occurrence within `w` words of `sp` (same sentence if asked); one inside the words
+        // of a phrase's match is part of the wording the phrase names, not a word beside it
+        // ("non-official accounts" holds "official accounts")
         let unless_context = rule
             .unless_context
             .as_ref()
             .map(|c| occ_of(&c.any))
             .unwrap_or_default();
-        let near_any = |occ: &[Span], sp: &Span, w: u32, same_sentence: bool| {
+        let near_any = |occ: &[Span], sp: &Span, w: u32, same_sentence: bool, exact: bool| {
             let lo = sp.w0.saturating_sub(w + MAX_PHRASE_WORDS);
             let from = occ.partition_point(|u| u.w0 < lo);
             occ[from..]
                 .iter()
                 .take_while(|u| u.w0 <= sp.w1 + w)
+                .filter(|u| !(exact && u.w0 >= sp.w0 && u.w1 <= sp.w1 && u.si == sp.si))
                 .any(|u| (!same_sentence || u.si == sp.si) && word_gap(u, sp) <= w)
         };
         let mut out = Vec::new();
-        for (sp, score) in kept.into_iter().take(MAX_CANDIDATES_PER_RULE) {
+        for (sp, score, exact) in kept.into_iter().take(MAX_CANDIDATES_PER_RULE) {
             // an unless phrase in the same sentence within `unless_within` words cancels
-            if near_any(&unless, &sp, rule.unless_within, true) {
+            if near_any(&unless, &sp, rule.unless_within, true, exact) {
                 continue;
             }
             if let Some(c) = &rule.context
-                && !near_any(&context, &sp, c.within, false)
+                && !near_any(&context, &sp, c.within, false, false)
             {
                 continue;
             }
             if let Some(c) = &rule.unless_context
-                && near_any(&unless_context, &sp, c.within, false)
+                && near_any(&unless_context, &sp, c.within, false, exact)
             {
                 continue;
             }
