@@ -73,6 +73,10 @@ pub(crate) const UNIT_TERMS: &[(QuotaKind, &str)] = &[
     (QuotaKind::Posts, "репост*"),
     (QuotaKind::Posts, "repost*"),
     (QuotaKind::Posts, "=shares"),
+    // a share (repost) in Kazakh, also typed without Kazakh letters; Instagram's Reels
+    (QuotaKind::Posts, "бөлісу*"),
+    (QuotaKind::Posts, "болису*"),
+    (QuotaKind::Posts, "=reels"),
     (QuotaKind::Posts, "=articles"),
     (QuotaKind::Posts, "=видео"),
     (QuotaKind::Comments, "хабарлама*"),

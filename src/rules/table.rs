@@ -136,6 +136,38 @@ fn words(s: &str) -> Vec<String> {
     out
 }
 
+/// A Kazakh word in the dative, the genitive or the locative adjective ("жарияланымдарға",
+/// "парақшаның", "парақшасындағы"; also typed without Kazakh letters): in a name it says what
+/// the next noun is for or of, never the head.
+fn is_kazakh_modifier(w: &str) -> bool {
+    const ENDS: &[&str] = &[
+        "ға",
+        "қа",
+        "ларға",
+        "лерге",
+        "дарға",
+        "дерге",
+        "тарға",
+        "терге",
+        "ларга",
+        "дарга",
+        "тарга",
+        "дағы",
+        "дегі",
+        "тағы",
+        "тегі",
+        "дагы",
+        "тагы",
+        "ның",
+        "нің",
+        "дың",
+        "дің",
+        "тың",
+        "тің",
+    ];
+    ENDS.iter().any(|e| w.ends_with(e)) && w.chars().count() > 4
+}
+
 /// Words a count cell may open with before its number ("не менее 300", "кемінде 50", "at least
 /// 20", "до 100").
 fn is_lead_filler(w: &str) -> bool {
@@ -617,10 +649,24 @@ fn read_table(
         }) {
             continue;
         }
+        // ... and over a Kazakh unit in a case that makes it a modifier of the next noun, the
+        // head of a Kazakh name coming last ("жарияланымдарға қолдау пікірлері": comments to
+        // publications; "парақшасындағы жазбалар": the page's posts)
+        let kk_modifier = |s: usize| {
+            words(&text[s..row.end])
+                .first()
+                .is_some_and(|w| is_kazakh_modifier(w))
+        };
         let name_unit = row_units
             .iter()
             .filter(in_names)
-            .find(|&&(s, _, _)| !purpose_of(s))
+            .find(|&&(s, _, _)| !purpose_of(s) && !kk_modifier(s))
+            .or_else(|| {
+                row_units
+                    .iter()
+                    .filter(in_names)
+                    .find(|&&(s, _, _)| !purpose_of(s))
+            })
             .or_else(|| row_units.iter().find(in_names))
             .copied();
         for &(k, col_period) in &counts {
@@ -691,6 +737,8 @@ mod tests {
             ("лайк", Likes),
             ("пост", Posts),
             ("публикац", Posts),
+            ("жарияланым", Posts),
+            ("парақша", Accounts),
         ] {
             for (i, _) in lower.match_indices(stem) {
                 // lower-casing keeps byte offsets for these scripts
@@ -747,6 +795,13 @@ mod tests {
                 "No | Item | Unit | Qty\n1 | Supportive replies under the Minister's posts | replies/week | 120\n2 | Accounts for posting replies | pcs | 8"
             ),
             [(Comments, 120, Some(Period::Week)), (Accounts, 8, None)]
+        );
+        // a Kazakh name's head comes last: the unit in the dative or locative is a modifier
+        assert_eq!(
+            q("Р/с | Атауы | Өлшем бірлігі | Саны
+1 | Парақшадағы жарияланымдарға қолдау пікірлері | дана/ай | 300
+2 | Пікірлерге арналған парақшалар | дана | 12"),
+            [(Comments, 300, Some(Period::Month)), (Accounts, 12, None)]
         );
     }
 
