@@ -940,8 +940,8 @@ impl Engine {
             .map(|c| occ_of(&c.any))
             .unwrap_or_default();
         // any occurrence within `w` words of `sp` (same sentence if asked); one inside the words
-        // of a phrase's match is part of the wording the phrase names, not a word beside it
-        // ("non-official accounts" holds "official accounts")
+        // of a phrase's longer match is part of the wording the phrase names, not a word beside
+        // it ("non-official accounts" holds "official accounts")
         let unless_context = rule
             .unless_context
             .as_ref()
@@ -953,7 +953,13 @@ impl Engine {
             occ[from..]
                 .iter()
                 .take_while(|u| u.w0 <= sp.w1 + w)
-                .filter(|u| !(exact && u.w0 >= sp.w0 && u.w1 <= sp.w1 && u.si == sp.si))
+                .filter(|u| {
+                    !(exact
+                        && u.w0 >= sp.w0
+                        && u.w1 <= sp.w1
+                        && u.w1 - u.w0 < sp.w1 - sp.w0
+                        && u.si == sp.si)
+                })
                 .any(|u| (!same_sentence || u.si == sp.si) && word_gap(u, sp) <= w)
         };
         let mut out = Vec::new();

@@ -34,7 +34,7 @@ pub use opinion::{Model, Opinion, RULE_ID as SECOND_OPINION, TrainOptions};
 pub use quota::{Period, QuotaKind};
 
 /// Bumped whenever matching behaviour changes, so [`RuleSet::version`] changes with it.
-pub const ENGINE_VERSION: &str = "tenderscan-rules-9";
+pub const ENGINE_VERSION: &str = "tenderscan-rules-10";
 
 const BUILTIN: &str = include_str!("builtin.toml");
 const BUILTIN_ORIGIN: &str = "builtin.toml";

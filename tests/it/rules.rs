@@ -637,7 +637,24 @@ fn development_corpus_figures_do_not_fall() {
         // 0.815 rules alone, 0.870 / 0.020 with the second opinion (0.830 and 0.880 after batch
         // 14's tuning)
         (&rules, "rules", "fresh2.jsonl", 0.77, 0.09, 0.77),
-        (&both, "opinion", "heldout.jsonl", 0.88, 0.06, 0.74),
+        // batches 15-18 (Kazakh evasive specifications; reporting and leaks; English, also
+        // machine-translated; Russian plain orders with typing noise; 2026-12-04, second
+        // session), the rules alone before they were tuned on them -> after: tune15 0.719 /
+        // 0.051 / 0.792 -> 0.820 / 0.051 / 0.816; tune16 0.638 / 0.105 / 0.620 -> 0.660 / 0.105 /
+        // 0.620; tune17 0.563 / 0.093 / 0.604 -> 0.709 / 0.065 / 0.604; tune18 0.879 / 0.061 /
+        // 0.821 -> 0.934 / 0.061 / 0.821 (the held-out parts: DETECTION.md)
+        (&rules, "rules", "tune15.jsonl", 0.78, 0.08, 0.78),
+        (&rules, "rules", "heldout15.jsonl", 0.76, 0.06, 0.85),
+        (&rules, "rules", "tune16.jsonl", 0.62, 0.13, 0.59),
+        (&rules, "rules", "heldout16.jsonl", 0.76, 0.10, 0.51),
+        (&rules, "rules", "tune17.jsonl", 0.67, 0.09, 0.57),
+        (&rules, "rules", "heldout17.jsonl", 0.70, 0.18, 0.78),
+        (&rules, "rules", "tune18.jsonl", 0.90, 0.09, 0.79),
+        (&rules, "rules", "heldout18.jsonl", 0.88, 0.05, 0.78),
+        // 87 -> 85 of 97 with the second opinion retrained on tune1-18 (two Kazakh orders lost;
+        // over every unseen part pooled it gains ten orders and a false flag fewer, loses three
+        // orders and one false flag more)
+        (&both, "opinion", "heldout.jsonl", 0.87, 0.06, 0.74),
         (&both, "opinion", "fresh.jsonl", 0.85, 0.03, 0.68),
         (&both, "opinion", "heldout2.jsonl", 0.88, 0.06, 0.80),
         (&both, "opinion", "heldout3.jsonl", 0.82, 0.07, 0.84),
@@ -652,6 +669,10 @@ fn development_corpus_figures_do_not_fall() {
         (&both, "opinion", "heldout13.jsonl", 0.80, 0.09, 0.87),
         (&both, "opinion", "heldout14.jsonl", 0.81, 0.18, 0.6),
         (&both, "opinion", "fresh2.jsonl", 0.83, 0.05, 0.77),
+        (&both, "opinion", "heldout15.jsonl", 0.84, 0.06, 0.85),
+        (&both, "opinion", "heldout16.jsonl", 0.85, 0.10, 0.51),
+        (&both, "opinion", "heldout17.jsonl", 0.79, 0.14, 0.78),
+        (&both, "opinion", "heldout18.jsonl", 0.88, 0.05, 0.78),
     ] {
         let cases = eval::load_cases(&dir.join(file)).unwrap();
         // every part is read whole (the smallest, heldout14, holds 30 fragments)
@@ -684,7 +705,7 @@ fn development_corpus_figures_do_not_fall() {
 
 #[test]
 fn the_builtin_model_is_trained_on_the_tuning_parts_only() {
-    // src/rules/opinion.tsv is what `rules train` makes of the eleven tuning parts: no held-out
+    // src/rules/opinion.tsv is what `rules train` makes of the eighteen tuning parts: no held-out
     // or fresh fragment went into it, and anyone can rebuild it.
     use tenderscan::rules::{Model, TrainOptions, eval};
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rules/corpus");
@@ -701,6 +722,13 @@ fn the_builtin_model_is_trained_on_the_tuning_parts_only() {
         "tune9.jsonl",
         "tune10.jsonl",
         "tune11.jsonl",
+        "tune12.jsonl",
+        "tune13.jsonl",
+        "tune14.jsonl",
+        "tune15.jsonl",
+        "tune16.jsonl",
+        "tune17.jsonl",
+        "tune18.jsonl",
     ] {
         for c in eval::load_cases(&dir.join(f)).unwrap() {
             cases.push((c.text, c.label == Some(eval::Label::Flag)));
@@ -721,14 +749,14 @@ fn the_builtin_model_is_trained_on_the_tuning_parts_only() {
     assert_eq!(
         a.keys().collect::<Vec<_>>(),
         b.keys().collect::<Vec<_>>(),
-        "retrain: tenderscan rules train tests/fixtures/rules/corpus/tune{{,2,3,4,5,6,7,8,9,10,11}}.jsonl -o src/rules/opinion.tsv"
+        "retrain: tenderscan rules train tests/fixtures/rules/corpus/tune{{,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18}}.jsonl -o src/rules/opinion.tsv"
     );
     for (f, w) in &a {
         assert!((w - b[f]).abs() <= 0.002, "{f}: {w} vs {}", b[f]);
     }
     assert_eq!(shipped.threshold, TrainOptions::default().threshold);
     assert_eq!(shipped.veto, TrainOptions::default().veto);
-    assert_eq!(shipped.trained_on, (1671, 1474));
+    assert_eq!(shipped.trained_on, (2269, 2123));
     // no held-out or fresh fragment is among the cases
     for f in [
         "heldout.jsonl",
@@ -744,6 +772,10 @@ fn the_builtin_model_is_trained_on_the_tuning_parts_only() {
         "heldout12.jsonl",
         "heldout13.jsonl",
         "heldout14.jsonl",
+        "heldout15.jsonl",
+        "heldout16.jsonl",
+        "heldout17.jsonl",
+        "heldout18.jsonl",
         "fresh.jsonl",
         "fresh2.jsonl",
     ] {
@@ -785,7 +817,24 @@ fn second_opinion_flags_what_no_rule_does_and_names_its_words() {
         "{:?}",
         m.reasons
     );
-    assert!(m.reasons[0].contains("исполн +"), "{:?}", m.reasons);
+    // the words that moved it are the sentence's own (each a word's first letters, or a pair)
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    let named = m.reasons[0].split_once(": ").unwrap().1;
+    for part in named.split(", ") {
+        let (feature, weight) = part.rsplit_once(' ').unwrap();
+        assert!(weight.starts_with('+'), "{part}: {:?}", m.reasons);
+        for w in feature.split(' ') {
+            assert!(
+                words.iter().any(|x| x.starts_with(w)),
+                "{w}: {:?}",
+                m.reasons
+            );
+        }
+    }
     // a rule hit the model reads as something else (a press office refuting what fake accounts
     // spread) is lowered to low, with the words why
     let refute = "Пресс-служба публикует опровержение в течение 2 часов после появления \
