@@ -1959,6 +1959,20 @@ amount_currency = "KZT"
     fn periods_as_clerks_write_them() {
         use Period::*;
         use QuotaKind::*;
+        // accounts are kept through the term, but new ones are made each period
+        assert_eq!(
+            quotas("Ежемесячно: 40 новых профилей с аватарами."),
+            [(Accounts, 40, Some(Month))]
+        );
+        assert_eq!(
+            quotas("Ведение 4 аккаунтов ежемесячно."),
+            [(Accounts, 4, None)]
+        );
+        // the whole term as machine translation writes it
+        assert_eq!(
+            quotas("not less than 900 comments in support for the whole period of rendering"),
+            [(Comments, 900, Some(Term))]
+        );
         // Kazakh typed with a Latin "i", and monthly as an adjective
         assert_eq!(
             quotas("әр акаунттан кунiне 10 комент"),
