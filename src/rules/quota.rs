@@ -818,26 +818,6 @@ pub(crate) fn kept_period(kind: QuotaKind, per: Option<Period>) -> Option<Period
     }
 }
 
-/// "New" before a unit: what is counted is made in the period, not kept through it.
-fn is_new_word(w: &str) -> bool {
-    matches!(
-        w,
-        "новых"
-            | "новые"
-            | "новый"
-            | "новая"
-            | "новое"
-            | "новую"
-            | "новыми"
-            | "жаңа"
-            | "жана"
-            | "жаңадан"
-            | "жанадан"
-            | "new"
-            | "fresh"
-    )
-}
-
 /// A period said as an adverb ("ежемесячно", "daily", "күнделікті"), which never counts a
 /// duration as "2 месяца" does.
 fn is_rate_adverb(w: &str) -> bool {
@@ -1705,10 +1685,7 @@ pub(crate) fn quota_at(
             cur = next_word(t, w.1);
         }
     }
-    // ... but new accounts are made: "40 новых профилей" a month, "жаңа профиль – айына 2"
-    let made =
-        kind == QuotaKind::Accounts && prev_word(t, ws).is_some_and(|p| is_new_word(word(text, p)));
-    let per = if made { per } else { kept_period(kind, per) };
+    let per = kept_period(kind, per);
     Some(RawQuota {
         kind,
         count,
