@@ -1964,6 +1964,13 @@ amount_currency = "KZT"
             quotas("Ведение 4 аккаунтов ежемесячно."),
             [(Accounts, 4, None)]
         );
+        // so many pieces once the volume is named, far from the unit
+        assert_eq!(
+            quotas(
+                "Comments from third-party profiles that are not connected with either the Customer or the Contractor, in a volume of 150 units per quarter."
+            ),
+            [(Comments, 150, Some(Quarter))]
+        );
         // the whole term as machine translation writes it
         assert_eq!(
             quotas("not less than 900 comments in support for the whole period of rendering"),

@@ -1385,6 +1385,8 @@ pub(crate) fn quota_at(
         let mut prev_end = we;
         let mut prev_each = false;
         let mut count_named = false;
+        // a word naming a volume passed on the way ("в количестве", "in a volume of", "total")
+        let mut volume_named = false;
         while let Some(w) = cur {
             let s = word(text, w);
             if is_number_token(s) {
@@ -1436,7 +1438,12 @@ pub(crate) fn quota_at(
                 // far from its unit, a number is its count only as a rate after a marker:
                 // "написание комментариев от имени ... пользователей, не менее 30 в сутки"
                 let far = steps > max_steps && !(dash_tail && steps < 18);
+                // ... or as so many pieces after the volume is named: "в количестве 20
+                // единиц", "in a volume of 150 units per quarter" (what is counted is the unit
+                // the sentence spoke of, no other unit standing between)
+                let pieces_far = measure_follows && volume_named;
                 if far
+                    && !pieces_far
                     && !((prev_marker || prev_dash)
                         && (rate_follows() || period_before || term_follows()))
                 {
@@ -1523,6 +1530,16 @@ pub(crate) fn quota_at(
             ) {
                 max_steps = max_steps.max(steps + 4);
             }
+            volume_named |= matches!(
+                s,
+                "количестве"
+                    | "объеме"
+                    | "объёме"
+                    | "volume"
+                    | "көлемде"
+                    | "көлемінде"
+                    | "amount"
+            );
             count_named |= steps == 1 && is_count_noun(s);
             prev_end = w.1;
             cur = next_word(t, w.1);
