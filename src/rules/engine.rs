@@ -1964,6 +1964,11 @@ amount_currency = "KZT"
             quotas("Ведение 4 аккаунтов ежемесячно."),
             [(Accounts, 4, None)]
         );
+        // "placement of comments" counts the comments, as "the number of comments" does
+        assert_eq!(
+            quotas("Placement of positive comments under the posts – not less than 200 per month"),
+            [(Comments, 200, Some(Month))]
+        );
         // so many pieces once the volume is named, far from the unit
         assert_eq!(
             quotas(

@@ -1202,6 +1202,23 @@ fn is_measure_word(w: &str) -> bool {
 /// among the three words before it, with no number or unit boundary between ("для написания
 /// положительных комментариев", "on the akimat's posts"). Such a unit modifies another noun and
 /// neither takes a number written after it nor stops the head noun's search for one.
+/// An English noun of making or placing: "placement of comments – 150" counts the comments.
+fn is_making_noun(w: &str) -> bool {
+    matches!(
+        w,
+        "placement"
+            | "placing"
+            | "posting"
+            | "writing"
+            | "creation"
+            | "generation"
+            | "provision"
+            | "maintenance"
+            | "registration"
+            | "delivery"
+    )
+}
+
 fn after_preposition(text: &str, start: usize, next_char: &dyn Fn(usize) -> Option<char>) -> bool {
     let t = text.as_bytes();
     let mut cur = prev_word(t, start);
@@ -1227,7 +1244,7 @@ fn after_preposition(text: &str, start: usize, next_char: &dyn Fn(usize) -> Opti
                     matches!(
                         word(text, b),
                         "number" | "amount" | "volume" | "quantity" | "total"
-                    )
+                    ) || is_making_noun(word(text, b))
                 })
             {
                 return false;
