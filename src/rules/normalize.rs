@@ -753,6 +753,15 @@ fn is_kazakh_latin(src: &str) -> bool {
 /// out of PDFs ("Т Е Х Н И Ч Е С К О Е   З А Д А Н И Е", "Ф е й к   а к к а у н т т а р"): a run
 /// of at least four one-letter tokens each one space apart is one word; two or more spaces end
 /// it. Sorted.
+/// The high bit of each byte of `w` that is a space, the others clear (exact: no carry crosses
+/// a byte).
+#[inline]
+fn spaces_in(w: u64) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let x = w ^ 0x2020_2020_2020_2020;
+    !((((x & LOW7).wrapping_add(LOW7)) | x) | LOW7)
+}
+
 fn letter_spaced_joins(src: &str) -> Vec<usize> {
     const MIN_RUN: usize = 4;
     let mut out = Vec::new();
@@ -773,14 +782,42 @@ fn letter_spaced_joins(src: &str) -> Vec<usize> {
     // its second letter, or before its first when a space precedes it; where there is none,
     // no run can start, so the char-by-char reading below skips to two chars before the next
     // (most texts have none at all; long ones have them far apart: "и в")
+    let hit = |sp: usize| {
+        b.get(sp + 1).is_some_and(|&x| x != b' ')
+            && lone_after(sp + 1).is_some_and(|e| {
+                b.get(e + 1).is_some_and(|&x| x != b' ') && lone_after(e + 1).is_some()
+            })
+    };
     let next_gate = |mut k: usize| -> usize {
+        // eight places at a time: a space with another two to five bytes on (a one-char token
+        // of one to four bytes between) is where a hit can start; most texts have a space every
+        // few bytes but few such pairs
+        let load = |o: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&b[o..o + 8]);
+            u64::from_le_bytes(w)
+        };
+        while k + 13 <= n {
+            let here = spaces_in(load(k));
+            if here != 0 {
+                let mut m = here
+                    & (spaces_in(load(k + 2))
+                        | spaces_in(load(k + 3))
+                        | spaces_in(load(k + 4))
+                        | spaces_in(load(k + 5)));
+                while m != 0 {
+                    let sp = k + (m.trailing_zeros() / 8) as usize;
+                    if hit(sp) {
+                        return sp;
+                    }
+                    m &= m - 1;
+                }
+            }
+            k += 8;
+        }
         while let Some(p) = b.get(k..).and_then(|r| r.iter().position(|&x| x == b' ')) {
             let sp = k + p;
-            if b.get(sp + 1).is_some_and(|&x| x != b' ')
-                && let Some(e) = lone_after(sp + 1)
-                && b.get(e + 1).is_some_and(|&x| x != b' ')
-                && lone_after(e + 1).is_some()
-            {
+            if hit(sp) {
                 return sp;
             }
             k = sp + 1;
@@ -1246,6 +1283,21 @@ mod tests {
         }
         flush(&mut run, &mut letters, &mut out);
         out
+    }
+
+    #[test]
+    fn spaces_in_marks_exactly_the_spaces() {
+        for bytes in [
+            *b"a b  c d",
+            *b"        ",
+            *b"\x20\x21\x1f\xa0\xe2\x20\x00\x7f",
+        ] {
+            let m = spaces_in(u64::from_le_bytes(bytes));
+            for (i, &x) in bytes.iter().enumerate() {
+                assert_eq!(m >> (8 * i + 7) & 1 == 1, x == b' ', "{bytes:?} at {i}");
+            }
+            assert_eq!(m & !0x8080_8080_8080_8080, 0);
+        }
     }
 
     #[test]
