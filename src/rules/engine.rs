@@ -640,6 +640,22 @@ impl Engine {
         }
         out.dedup_by(|later, first| later.q.num_start == first.q.num_start);
         self.table_quotas(scan, &mut out);
+        // a count with no period of its own takes the month or quarter the document is headed
+        // with ("Акт ... за март 2023 г.: размещено 45 отзывов"); accounts are kept, not made
+        if out
+            .iter()
+            .any(|q| q.q.per.is_none() && q.q.kind != QuotaKind::Accounts)
+        {
+            let heads = super::quota::heading_periods(text);
+            for q in out.iter_mut() {
+                if q.q.per.is_none()
+                    && q.q.kind != QuotaKind::Accounts
+                    && let Some(&(_, p)) = heads.iter().rev().find(|(o, _)| *o < q.q.start)
+                {
+                    q.q.per = Some(p);
+                }
+            }
+        }
         out.sort_by_key(|q| (q.q.start, q.q.end, q.q.kind));
         out
     }
@@ -1963,6 +1979,25 @@ amount_currency = "KZT"
         assert_eq!(
             quotas("Ведение 4 аккаунтов ежемесячно."),
             [(Accounts, 4, None)]
+        );
+        // the month or quarter an act or a plan is headed with; a date is no period
+        assert_eq!(
+            quotas("АКТ выполненных работ за март 2023 г.\n1. Размещение отзывов на 2ГИС — 45 шт."),
+            [(Comments, 45, Some(Month))]
+        );
+        assert_eq!(
+            quotas(
+                "Орындалған жұмыстар актісі, 2023 жылғы қыркүйек.\n1. Тұрғындар атынан жазылған пікірлер — 40 дана."
+            ),
+            [(Comments, 40, Some(Month))]
+        );
+        assert_eq!(
+            quotas("Итого за III квартал: размещено комментариев — 310."),
+            [(Comments, 310, Some(Quarter))]
+        );
+        assert_eq!(
+            quotas("Размещение 40 отзывов до 31 марта 2024 г."),
+            [(Comments, 40, None)]
         );
         // "placement of comments" counts the comments, as "the number of comments" does
         assert_eq!(

@@ -861,6 +861,7 @@ fn period_word_as_typed(w: &str) -> Option<Period> {
             Some(Period::Month)
         }
         _ if w.starts_with("ежедневн")
+            || w.starts_with("суточн")
             || w.starts_with("күнделікті")
             || w.starts_with("кунделикти") =>
         {
@@ -873,6 +874,128 @@ fn period_word_as_typed(w: &str) -> Option<Period> {
         _ if w.starts_with("ежекварталь") => Some(Period::Quarter),
         _ => None,
     }
+}
+
+/// A month's name (Russian in the nominative, genitive or prepositional; Kazakh, also typed
+/// plainly; English).
+fn is_month_name(w: &str) -> bool {
+    const RU: &[&str] = &[
+        "январ",
+        "феврал",
+        "март",
+        "апрел",
+        "ма",
+        "июн",
+        "июл",
+        "август",
+        "сентябр",
+        "октябр",
+        "ноябр",
+        "декабр",
+    ];
+    let ru = RU.iter().any(|m| {
+        w.strip_prefix(m).is_some_and(|rest| {
+            matches!(rest, "" | "ь" | "я" | "е" | "а" | "й" | "ю")
+                && !(*m == "ма" && !matches!(rest, "й" | "я" | "е"))
+                && !(*m == "март" && rest == "ь")
+        })
+    });
+    ru || matches!(
+        w,
+        "қаңтар"
+            | "ақпан"
+            | "наурыз"
+            | "сәуір"
+            | "мамыр"
+            | "маусым"
+            | "шілде"
+            | "тамыз"
+            | "қыркүйек"
+            | "қазан"
+            | "қараша"
+            | "желтоқсан"
+            | "каңтар"
+            | "кантар"
+            | "акпан"
+            | "сауир"
+            | "шилде"
+            | "кыркуйек"
+            | "казан"
+            | "караша"
+            | "желтоксан"
+            | "january"
+            | "february"
+            | "march"
+            | "april"
+            | "june"
+            | "july"
+            | "august"
+            | "september"
+            | "october"
+            | "november"
+            | "december"
+    )
+}
+
+/// Where a text names the month or quarter its figures are for, as an act, a plan or a report
+/// is headed: "Акт ... за март 2023 г.", "План-график на май 2024 г.", "Итоги ноября", "2023
+/// жылғы қыркүйек", "наурыз айында", "for October 2022", "за III квартал", "Q2" (folded
+/// offsets, in text order). A month after a day number is a date, never a period ("до 31
+/// марта"); one after "с", "по", "до", "от" bounds a term.
+pub(crate) fn heading_periods(text: &str) -> Vec<(usize, Period)> {
+    let t = text.as_bytes();
+    let mut out = Vec::new();
+    let mut prev: Option<&str> = None;
+    let mut prev2: Option<&str> = None;
+    let mut s = 0usize;
+    while s < t.len() {
+        let e = t[s..]
+            .iter()
+            .position(|&b| b == SEP || b == BREAK)
+            .map_or(t.len(), |k| s + k);
+        let w = &text[s..e];
+        let next = next_word(t, e).map(|n| &text[n.0..n.1]);
+        let year_next = next.is_some_and(|n| n.len() == 4 && is_digits(n));
+        let heads = matches!(
+            prev,
+            Some("за" | "на" | "итоги" | "итогам" | "for" | "in" | "during" | "жылғы" | "жылгы")
+        );
+        let bounds = matches!(
+            prev,
+            Some("с" | "по" | "до" | "от" | "from" | "until" | "till" | "to")
+        );
+        let dated = prev.is_some_and(is_digits) && prev.is_some_and(|p| p.len() <= 2);
+        let ay_next = next.is_some_and(|n| matches!(n, "айында" | "айы" | "айындағы" | "айындагы"));
+        if is_month_name(w) && !bounds && !dated && (heads || year_next || ay_next) {
+            out.push((s, Period::Month));
+        }
+        let quarter_named = matches!(w, "квартал" | "квартале" | "тоқсан" | "токсан" | "quarter")
+            && matches!(
+                prev,
+                Some(
+                    "i" | "ii"
+                        | "iii"
+                        | "iv"
+                        | "1"
+                        | "2"
+                        | "3"
+                        | "4"
+                        | "1-й"
+                        | "первый"
+                        | "второй"
+                        | "третий"
+                        | "четвертый"
+                )
+            )
+            && matches!(prev2, Some("за" | "в" | "итого" | "for" | "in"));
+        if quarter_named || matches!(w, "q1" | "q2" | "q3" | "q4") {
+            out.push((s, Period::Quarter));
+        }
+        prev2 = prev;
+        prev = Some(w);
+        s = e + 1;
+    }
+    out
 }
 
 /// The period of "in one X": "1 күнде", "бір айда", "бір тәулік ішінде", "в один день".
