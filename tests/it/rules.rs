@@ -667,6 +667,19 @@ fn development_corpus_figures_do_not_fall() {
         // start, 0.940 / 0.050 after batches 15-18, 0.940 / 0.060 at its end (rules alone 0.870 /
         // 0.050)
         (&rules, "rules", "fresh3.jsonl", 0.83, 0.08, 0.70),
+        // batches 22-25 (numbers in specifications; English; Kazakh; leaked documents), the
+        // rules alone before they were tuned on them -> after: tune22 0.940 / 0.034 / 0.734 ->
+        // 0.940 / 0.034 / 0.761; tune23 0.725 / 0.175 / 0.623 -> 0.780 / 0.072 / 0.638; tune24
+        // 0.811 / 0.046 / 0.817 -> 0.895 / 0.011 / 0.817; tune25 0.689 / 0.042 / 0.722 -> 0.811 /
+        // 0.042 / 0.730
+        (&rules, "rules", "tune22.jsonl", 0.90, 0.06, 0.72),
+        (&rules, "rules", "heldout22.jsonl", 0.80, 0.07, 0.70),
+        (&rules, "rules", "tune23.jsonl", 0.74, 0.10, 0.60),
+        (&rules, "rules", "heldout23.jsonl", 0.77, 0.20, 0.62),
+        (&rules, "rules", "tune24.jsonl", 0.85, 0.04, 0.78),
+        (&rules, "rules", "heldout24.jsonl", 0.80, 0.07, 0.85),
+        (&rules, "rules", "tune25.jsonl", 0.77, 0.07, 0.69),
+        (&rules, "rules", "heldout25.jsonl", 0.84, 0.11, 0.48),
         // 87 -> 85 of 97 with the second opinion retrained on tune1-18 (two Kazakh orders lost;
         // over every unseen part pooled it gains ten orders and a false flag fewer, loses three
         // orders and one false flag more)
@@ -675,8 +688,11 @@ fn development_corpus_figures_do_not_fall() {
         (&both, "opinion", "heldout2.jsonl", 0.88, 0.06, 0.80),
         (&both, "opinion", "heldout3.jsonl", 0.82, 0.07, 0.84),
         (&both, "opinion", "heldout4.jsonl", 0.87, 0.07, 0.86),
-        (&both, "opinion", "heldout5.jsonl", 0.80, 0.07, 0.63),
-        (&both, "opinion", "heldout6.jsonl", 0.71, 0.19, 0.56),
+        // 31 -> 28 of 37 and 7 false flags of 34 (6 before) with the second opinion retrained on
+        // tune1-25 with words seen in at least 3 fragments: over every unseen part pooled it
+        // gains nineteen orders and three false flags fewer (DETECTION.md)
+        (&both, "opinion", "heldout5.jsonl", 0.75, 0.07, 0.63),
+        (&both, "opinion", "heldout6.jsonl", 0.71, 0.21, 0.56),
         (&both, "opinion", "heldout7.jsonl", 0.69, 0.16, 0.71),
         (&both, "opinion", "heldout9.jsonl", 0.89, 0.10, 0.89),
         (&both, "opinion", "heldout10.jsonl", 0.78, 0.14, 0.66),
@@ -693,6 +709,10 @@ fn development_corpus_figures_do_not_fall() {
         (&both, "opinion", "heldout20.jsonl", 0.88, 0.13, 0.62),
         (&both, "opinion", "heldout21.jsonl", 0.78, 0.05, 0.80),
         (&both, "opinion", "fresh3.jsonl", 0.90, 0.09, 0.70),
+        (&both, "opinion", "heldout22.jsonl", 0.85, 0.04, 0.70),
+        (&both, "opinion", "heldout23.jsonl", 0.85, 0.20, 0.62),
+        (&both, "opinion", "heldout24.jsonl", 0.85, 0.07, 0.85),
+        (&both, "opinion", "heldout25.jsonl", 0.92, 0.11, 0.48),
     ] {
         let cases = eval::load_cases(&dir.join(file)).unwrap();
         // every part is read whole (the smallest, heldout14, holds 30 fragments)
@@ -725,7 +745,7 @@ fn development_corpus_figures_do_not_fall() {
 
 #[test]
 fn the_builtin_model_is_trained_on_the_tuning_parts_only() {
-    // src/rules/opinion.tsv is what `rules train` makes of the eighteen tuning parts: no held-out
+    // src/rules/opinion.tsv is what `rules train` makes of the twenty-five tuning parts (words seen in at least 3 fragments): no held-out
     // or fresh fragment went into it, and anyone can rebuild it.
     use tenderscan::rules::{Model, TrainOptions, eval};
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rules/corpus");
@@ -749,13 +769,26 @@ fn the_builtin_model_is_trained_on_the_tuning_parts_only() {
         "tune16.jsonl",
         "tune17.jsonl",
         "tune18.jsonl",
+        "tune19.jsonl",
+        "tune20.jsonl",
+        "tune21.jsonl",
+        "tune22.jsonl",
+        "tune23.jsonl",
+        "tune24.jsonl",
+        "tune25.jsonl",
     ] {
         for c in eval::load_cases(&dir.join(f)).unwrap() {
             cases.push((c.text, c.label == Some(eval::Label::Flag)));
         }
     }
     let refs: Vec<(&str, bool)> = cases.iter().map(|(t, y)| (t.as_str(), *y)).collect();
-    let trained = Model::train(&refs, TrainOptions::default());
+    let trained = Model::train(
+        &refs,
+        TrainOptions {
+            min_count: 3,
+            ..TrainOptions::default()
+        },
+    );
     let shipped = Model::builtin().unwrap();
     let weights = |m: &Model| -> std::collections::BTreeMap<String, f64> {
         m.text()
@@ -769,14 +802,14 @@ fn the_builtin_model_is_trained_on_the_tuning_parts_only() {
     assert_eq!(
         a.keys().collect::<Vec<_>>(),
         b.keys().collect::<Vec<_>>(),
-        "retrain: tenderscan rules train tests/fixtures/rules/corpus/tune{{,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18}}.jsonl -o src/rules/opinion.tsv"
+        "retrain: tenderscan rules train tests/fixtures/rules/corpus/tune{{,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25}}.jsonl --min-count 3 -o src/rules/opinion.tsv"
     );
     for (f, w) in &a {
         assert!((w - b[f]).abs() <= 0.002, "{f}: {w} vs {}", b[f]);
     }
     assert_eq!(shipped.threshold, TrainOptions::default().threshold);
     assert_eq!(shipped.veto, TrainOptions::default().veto);
-    assert_eq!(shipped.trained_on, (2269, 2123));
+    assert_eq!(shipped.trained_on, (2916, 2805));
     // no held-out or fresh fragment is among the cases
     for f in [
         "heldout.jsonl",
@@ -799,6 +832,10 @@ fn the_builtin_model_is_trained_on_the_tuning_parts_only() {
         "heldout19.jsonl",
         "heldout20.jsonl",
         "heldout21.jsonl",
+        "heldout22.jsonl",
+        "heldout23.jsonl",
+        "heldout24.jsonl",
+        "heldout25.jsonl",
         "fresh.jsonl",
         "fresh2.jsonl",
         "fresh3.jsonl",
