@@ -896,8 +896,8 @@ fn is_month_name(w: &str) -> bool {
     let ru = RU.iter().any(|m| {
         w.strip_prefix(m).is_some_and(|rest| {
             matches!(rest, "" | "ь" | "я" | "е" | "а" | "й" | "ю")
-                && !(*m == "ма" && !matches!(rest, "й" | "я" | "е"))
-                && !(*m == "март" && rest == "ь")
+                && (*m != "ма" || matches!(rest, "й" | "я" | "е"))
+                && (*m != "март" || rest != "ь")
         })
     });
     ru || matches!(
