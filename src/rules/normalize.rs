@@ -724,7 +724,7 @@ fn is_kazakh_latin(src: &str) -> bool {
         .iter()
         .any(|x| b.contains(x))
     {
-        return false;
+        return is_kazakh_ascii(src);
     }
     let (mut latin, mut marked) = (0usize, 0usize);
     for w in src.split(|c: char| !c.is_alphanumeric()) {
@@ -742,6 +742,69 @@ fn is_kazakh_latin(src: &str) -> bool {
                 .char_indices()
                 .any(|(i, c)| c == 'q' && !lw[i + 1..].starts_with('u'));
         marked += mark as usize;
+        if latin > 4000 {
+            break;
+        }
+    }
+    marked >= 2 && marked * 5 >= latin
+}
+
+/// Kazakh typed in plain ASCII Latin, as chats and quick notes are ("kunine 20 pikir zhazu
+/// kerek, akkaunttar ar turli bolsyn"): no letter marks it, its words do. At least two of the
+/// ASCII words, and a fifth of them, are common Kazakh words no English text has. No allocation:
+/// a byte walk over the words.
+fn is_kazakh_ascii(src: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "kerek",
+        "keminde",
+        "zhazu",
+        "jazu",
+        "kunine",
+        "aptasyna",
+        "aiyna",
+        "ayina",
+        "zhane",
+        "ushin",
+        "boiynsha",
+        "boyinsha",
+        "arkyly",
+        "bolsyn",
+        "turli",
+        "ashu",
+        "beriledi",
+        "zhazylady",
+        "jazylady",
+        "kazhet",
+        "qazhet",
+        "emes",
+        "sagat",
+        "ishinde",
+    ];
+    const STEMS: &[&str] = &[
+        "pikir", "tapsyrys", "turgyn", "akimdik", "akkaunt", "paraksh", "zhurgiz", "jurgiz",
+        "berushi", "zhariala", "jariala", "zhazylu", "kosymsha", "qosymsha",
+    ];
+    let b = src.as_bytes();
+    let (mut latin, mut marked) = (0usize, 0usize);
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_alphabetic() {
+            i += 1;
+            continue;
+        }
+        let s = i;
+        while i < b.len() && b[i].is_ascii_alphabetic() {
+            i += 1;
+        }
+        // a word glued to a non-ASCII letter is no ASCII word
+        if i < b.len() && b[i] >= 0x80 || s > 0 && b[s - 1] >= 0x80 {
+            continue;
+        }
+        latin += 1;
+        let w = &src[s..i];
+        let is = |k: &&str| w.eq_ignore_ascii_case(k);
+        let starts = |k: &&str| w.len() >= k.len() && w[..k.len()].eq_ignore_ascii_case(k);
+        marked += (WORDS.iter().any(is) || STEMS.iter().any(starts)) as usize;
         if latin > 4000 {
             break;
         }
@@ -1382,6 +1445,34 @@ mod tests {
         let n = normalize(src);
         assert_eq!(n.text, "x фейк");
         assert_eq!(&src[n.to_orig(2)..n.to_orig(n.text.len())], "ф е й к");
+    }
+
+    #[test]
+    fn kazakh_typed_in_plain_ascii_is_read_in_cyrillic() {
+        assert_eq!(
+            fold_words("Kunine 20 pikir zhazu kerek, akkaunttar ar turli bolsyn"),
+            [
+                "кунине",
+                "20",
+                "пикир",
+                "жазу",
+                "керек",
+                "аккаунттар",
+                "ар",
+                "турли",
+                "болсын"
+            ]
+        );
+        // English with a Kazakh word or two stays English
+        assert_eq!(
+            fold_words(
+                "The word pikir means opinion; kerek means needed in this glossary of many words"
+            ),
+            [
+                "the", "word", "pikir", "means", "opinion", "kerek", "means", "needed", "in",
+                "this", "glossary", "of", "many", "words"
+            ]
+        );
     }
 
     #[test]
