@@ -947,6 +947,7 @@ pub(crate) fn heading_periods(text: &str) -> Vec<(usize, Period)> {
     let mut out = Vec::new();
     let mut prev: Option<&str> = None;
     let mut prev2: Option<&str> = None;
+    let mut prev_s = 0usize;
     let mut s = 0usize;
     while s < t.len() {
         let e = t[s..]
@@ -954,20 +955,32 @@ pub(crate) fn heading_periods(text: &str) -> Vec<(usize, Period)> {
             .position(|&b| b == SEP || b == BREAK)
             .map_or(t.len(), |k| s + k);
         let w = &text[s..e];
-        let next = next_word(t, e).map(|n| &text[n.0..n.1]);
-        let year_next = next.is_some_and(|n| n.len() == 4 && is_digits(n));
+        // the cheap tests first (most words are no month): a month after "за", or before a
+        // year or "айында", at the month's own offset
         let heads = matches!(
             prev,
             Some("за" | "на" | "итоги" | "итогам" | "for" | "in" | "during" | "жылғы" | "жылгы")
         );
-        let bounds = matches!(
-            prev,
-            Some("с" | "по" | "до" | "от" | "from" | "until" | "till" | "to")
-        );
-        let dated = prev.is_some_and(is_digits) && prev.is_some_and(|p| p.len() <= 2);
-        let ay_next = next.is_some_and(|n| matches!(n, "айында" | "айы" | "айындағы" | "айындагы"));
-        if is_month_name(w) && !bounds && !dated && (heads || year_next || ay_next) {
-            out.push((s, Period::Month));
+        let after = (w.len() == 4 && is_digits(w))
+            || matches!(w, "айында" | "айы" | "айындағы" | "айындагы");
+        let month_at = if heads && w.len() <= 20 && is_month_name(w) {
+            Some(s)
+        } else if after
+            && prev.is_some_and(|p| p.len() <= 20 && is_month_name(p))
+            && !matches!(
+                prev2,
+                Some("с" | "по" | "до" | "от" | "from" | "until" | "till" | "to")
+            )
+            && !prev2.is_some_and(|p| p.len() <= 2 && is_digits(p))
+        {
+            Some(prev_s)
+        } else {
+            None
+        };
+        if let Some(at) = month_at
+            && out.last().is_none_or(|&(o, _)| o != at)
+        {
+            out.push((at, Period::Month));
         }
         let quarter_named = matches!(w, "квартал" | "квартале" | "тоқсан" | "токсан" | "quarter")
             && matches!(
@@ -993,6 +1006,7 @@ pub(crate) fn heading_periods(text: &str) -> Vec<(usize, Period)> {
         }
         prev2 = prev;
         prev = Some(w);
+        prev_s = s;
         s = e + 1;
     }
     out
