@@ -1980,6 +1980,40 @@ amount_currency = "KZT"
             quotas("Ведение 4 аккаунтов ежемесячно."),
             [(Accounts, 4, None)]
         );
+        // a plan headed by its period, a total for the term after it; a month per table row
+        assert_eq!(
+            quotas(
+                "Monthly plan:\n- supportive comments: 400;\n- reposts: 60.\nTotal for the 6-month term: 2 400 comments."
+            ),
+            [
+                (Comments, 400, Some(Month)),
+                (Posts, 60, Some(Month)),
+                (Comments, 2400, Some(Term))
+            ]
+        );
+        assert_eq!(
+            quotas("Month | Comments | Likes\nOctober | 500 | 2 000\nNovember | 600 | 2 500"),
+            [
+                (Comments, 500, Some(Month)),
+                (Comments, 600, Some(Month)),
+                (Likes, 2000, Some(Month)),
+                (Likes, 2500, Some(Month))
+            ]
+        );
+        // a unit after "per" is what the count is counted against; thousands with a decimal
+        assert!(
+            !quotas("Negative reactions: not less than 100 per publication.")
+                .iter()
+                .any(|q| q.0 == Posts)
+        );
+        assert_eq!(
+            quotas("Комментарии: 10 на каждую публикацию."),
+            [(Comments, 10, None)]
+        );
+        assert_eq!(
+            quotas("Ориентир: 1,5 тыс. комментариев в месяц."),
+            [(Comments, 1500, Some(Month))]
+        );
         // the month or quarter an act or a plan is headed with; a date is no period
         assert_eq!(
             quotas("АКТ выполненных работ за март 2023 г.\n1. Размещение отзывов на 2ГИС — 45 шт."),

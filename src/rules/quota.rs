@@ -79,6 +79,10 @@ pub(crate) const UNIT_TERMS: &[(QuotaKind, &str)] = &[
     (QuotaKind::Posts, "=reels"),
     (QuotaKind::Posts, "=articles"),
     (QuotaKind::Posts, "=видео"),
+    (QuotaKind::Posts, "=video"),
+    (QuotaKind::Posts, "=videos"),
+    (QuotaKind::Posts, "бейнеролик*"),
+    (QuotaKind::Posts, "видеоролик*"),
     (QuotaKind::Comments, "хабарлама*"),
     (QuotaKind::Likes, "vote*"),
     (QuotaKind::Posts, "материал*"),
@@ -294,6 +298,22 @@ pub(crate) fn parse_number(tokens: &[&str]) -> Option<u64> {
             && toks[first - 1].bytes().all(|b| b.is_ascii_digit())
         {
             first -= 1;
+        }
+        // "1.5 thousand", "1,5 тыс.": one decimal figure and a multiplier word
+        if first == last_d
+            && let Some(Some(NumWord::Mult(m))) = toks.get(last_d + 1).map(|t| number_word(t))
+            && let Some((a, b)) = toks[last_d].split_once(['.', ','])
+            && !a.is_empty()
+            && a.len() <= 3
+            && (1..=2).contains(&b.len())
+            && a.bytes().chain(b.bytes()).all(|c| c.is_ascii_digit())
+        {
+            let whole: u64 = a.parse().ok()?;
+            let frac: u64 = b.parse().ok()?;
+            let scale = if b.len() == 1 { 10 } else { 100 };
+            return whole
+                .checked_mul(m)?
+                .checked_add(frac.checked_mul(m)? / scale);
         }
         let mut s = String::new();
         for t in &toks[first..=last_d] {
@@ -818,6 +838,62 @@ pub(crate) fn kept_period(kind: QuotaKind, per: Option<Period>) -> Option<Period
     }
 }
 
+/// A noun a plan or a volume is headed with ("Monthly plan:", "Ай сайынғы жоспар:").
+fn is_plan_noun(w: &str) -> bool {
+    matches!(
+        w,
+        "план"
+            | "плана"
+            | "plan"
+            | "plans"
+            | "жоспар"
+            | "жоспары"
+            | "жоспарі"
+            | "volumes"
+            | "volume"
+            | "көлем"
+            | "көлемі"
+            | "колем"
+            | "колеми"
+            | "объем"
+            | "объём"
+            | "объемы"
+            | "targets"
+            | "target"
+            | "kpi"
+            | "kpis"
+            | "норма"
+            | "нормасы"
+            | "indicators"
+            | "показатели"
+            | "көрсеткіштер"
+            | "көрсеткіштері"
+            | "тапсырмалар"
+            | "задачи"
+    )
+}
+
+/// A word that makes the unit after it a denominator: "per post", "each profile", "на каждую
+/// публикацию", "әр жарияланымға".
+fn is_per_word(w: &str) -> bool {
+    matches!(
+        w,
+        "per"
+            | "each"
+            | "every"
+            | "каждую"
+            | "каждый"
+            | "каждой"
+            | "каждого"
+            | "каждое"
+            | "каждому"
+            | "әр"
+            | "әрбір"
+            | "ар"
+            | "арбир"
+    )
+}
+
 /// A period said as an adverb ("ежемесячно", "daily", "күнделікті"), which never counts a
 /// duration as "2 месяца" does.
 fn is_rate_adverb(w: &str) -> bool {
@@ -878,7 +954,7 @@ fn period_word_as_typed(w: &str) -> Option<Period> {
 
 /// A month's name (Russian in the nominative, genitive or prepositional; Kazakh, also typed
 /// plainly; English).
-fn is_month_name(w: &str) -> bool {
+pub(crate) fn is_month_name(w: &str) -> bool {
     const RU: &[&str] = &[
         "январ",
         "феврал",
@@ -948,6 +1024,8 @@ pub(crate) fn heading_periods(text: &str) -> Vec<(usize, Period)> {
     let mut prev: Option<&str> = None;
     let mut prev2: Option<&str> = None;
     let mut prev_s = 0usize;
+    // the last five words, for a total said some words before its term
+    let mut recent: [&str; 5] = [""; 5];
     let mut s = 0usize;
     while s < t.len() {
         let e = t[s..]
@@ -982,6 +1060,44 @@ pub(crate) fn heading_periods(text: &str) -> Vec<(usize, Period)> {
         {
             out.push((at, Period::Month));
         }
+        // a plan named by its period: "Monthly plan:", "Ай сайынғы жоспар:", "Айлық көлем",
+        // "KPI (monthly)", "IV тоқсан жоспары"; a total for the term: "Total for the 6-month
+        // term:", "Итого за весь период"
+        if is_plan_noun(w) {
+            let before = prev.and_then(|p| {
+                period_word(p).or_else(|| match (prev2, p) {
+                    (Some(b), "сайынғы" | "сайынгы") => period_word(b),
+                    (Some("i" | "ii" | "iii" | "iv"), "тоқсан" | "токсан" | "квартал") => {
+                        Some(Period::Quarter)
+                    }
+                    _ => None,
+                })
+            });
+            if let Some(p) = before {
+                out.push((s, p));
+            }
+        } else if prev.is_some_and(is_plan_noun)
+            && let Some(p) = period_word(w)
+        {
+            out.push((s, p));
+        }
+        if matches!(w, "term" | "срок" | "период" | "мерзімі" | "мерзім")
+            && recent.iter().any(|r| {
+                matches!(
+                    *r,
+                    "total"
+                        | "итого"
+                        | "всего"
+                        | "барлығы"
+                        | "барлыгы"
+                        | "whole"
+                        | "entire"
+                        | "весь"
+                )
+            })
+        {
+            out.push((s, Period::Term));
+        }
         let quarter_named = matches!(w, "квартал" | "квартале" | "тоқсан" | "токсан" | "quarter")
             && matches!(
                 prev,
@@ -1007,6 +1123,8 @@ pub(crate) fn heading_periods(text: &str) -> Vec<(usize, Period)> {
         prev2 = prev;
         prev = Some(w);
         prev_s = s;
+        recent.rotate_left(1);
+        recent[4] = w;
         s = e + 1;
     }
     out
@@ -1413,6 +1531,11 @@ pub(crate) fn quota_at(
     is_unit: &dyn Fn(usize) -> bool,
     next_char: &dyn Fn(usize) -> Option<char>,
 ) -> Option<RawQuota> {
+    // a unit after "per", "each", "на каждую", "әр" is what another count is counted against:
+    // "100 reactions per publication", "5 comments a day from each profile"
+    if prev_word(text.as_bytes(), ws).is_some_and(|p| is_per_word(word(text, p))) {
+        return None;
+    }
     // a number followed in the original by a cell or list mark: "1 |", "1\t", "1)", "1."
     let row_marked = |e: usize| matches!(next_char(e), Some('|' | '\t' | ')' | '.'));
     // a range counts from its lower bound: "50–70 комментариев", "10-12 шт"

@@ -323,6 +323,10 @@ fn cell_period(ws: &[String]) -> Option<Period> {
         if let Some(p) = period_word(w) {
             return Some(p);
         }
+        // a row of a month ("October | 500 | 2 000", "Қаңтар | 400"): that month's figures
+        if ws.len() <= 2 && super::quota::is_month_name(w) {
+            return Some(Period::Month);
+        }
         let next = ws.get(i + 1).map(String::as_str);
         let prev = i.checked_sub(1).map(|j| ws[j].as_str());
         let p = match w.as_str() {
@@ -548,6 +552,12 @@ fn read_table(
         if row_units.is_empty() {
             let ws: Vec<Vec<String>> = line.cells.iter().map(cell_words).collect();
             let mut read_any = false;
+            // a row named by a month ("October | 500 | 2 000") holds that month's figures
+            let row_period = ws
+                .iter()
+                .enumerate()
+                .filter(|(k, _)| !column_units.iter().any(|c| c.0 == *k))
+                .find_map(|(_, w)| cell_period(w));
             for &(k, kind, unit, per) in &column_units {
                 let Some((count, _)) = ws
                     .get(k)
@@ -555,7 +565,7 @@ fn read_table(
                 else {
                     continue;
                 };
-                let per = kept_period(kind, per.or(table_period));
+                let per = kept_period(kind, per.or(row_period).or(table_period));
                 out.quotas.push(TableQuota {
                     kind,
                     count,
