@@ -746,7 +746,7 @@ fn is_kazakh_latin(src: &str) -> bool {
             break;
         }
     }
-    marked >= 2 && marked * 5 >= latin
+    (marked >= 2 && marked * 5 >= latin) || is_kazakh_ascii(src)
 }
 
 /// Kazakh typed in plain ASCII Latin, as chats and quick notes are ("kunine 20 pikir zhazu
@@ -755,6 +755,17 @@ fn is_kazakh_latin(src: &str) -> bool {
 /// a byte walk over the words.
 fn is_kazakh_ascii(src: &str) -> bool {
     const WORDS: &[&str] = &[
+        "atynan",
+        "deiin",
+        "bolyp",
+        "turaly",
+        "alu",
+        "korinu",
+        "aitamyz",
+        "jazyndar",
+        "zhazyndar",
+        "ashyndar",
+        "ashamyz",
         "kerek",
         "keminde",
         "zhazu",
