@@ -691,6 +691,11 @@ fn development_corpus_figures_do_not_fall() {
         (&rules, "rules", "heldout26.jsonl", 0.66, 0.22, 0.48),
         (&rules, "rules", "tune28.jsonl", 0.83, 0.14, 0.60),
         (&rules, "rules", "heldout28.jsonl", 0.86, 0.09, 0.58),
+        // batch 27 (Kazakh in Cyrillic, typed plainly, in Latin and in informal ASCII), the rules
+        // alone: tune27 0.659 / 0.112 / 0.472 before they were tuned on it, 0.761 / 0.090 / 0.488
+        // after
+        (&rules, "rules", "tune27.jsonl", 0.72, 0.12, 0.45),
+        (&rules, "rules", "heldout27.jsonl", 0.59, 0.15, 0.58),
         // 87 -> 85 of 97 with the second opinion retrained on tune1-18 (two Kazakh orders lost;
         // over every unseen part pooled it gains ten orders and a false flag fewer, loses three
         // orders and one false flag more)
@@ -727,6 +732,7 @@ fn development_corpus_figures_do_not_fall() {
         (&both, "opinion", "heldout25.jsonl", 0.92, 0.11, 0.48),
         (&both, "opinion", "heldout26.jsonl", 0.90, 0.16, 0.48),
         (&both, "opinion", "heldout28.jsonl", 0.86, 0.09, 0.58),
+        (&both, "opinion", "heldout27.jsonl", 0.62, 0.11, 0.58),
     ] {
         let cases = eval::load_cases(&dir.join(file)).unwrap();
         // every part is read whole (the smallest, heldout14, holds 30 fragments)
@@ -851,6 +857,7 @@ fn the_builtin_model_is_trained_on_the_tuning_parts_only() {
         "heldout24.jsonl",
         "heldout25.jsonl",
         "heldout26.jsonl",
+        "heldout27.jsonl",
         "heldout28.jsonl",
         "fresh.jsonl",
         "fresh2.jsonl",
