@@ -955,14 +955,14 @@ impl Engine {
             .as_ref()
             .map(|c| occ_of(&c.any))
             .unwrap_or_default();
-        // any occurrence within `w` words of `sp` (same sentence if asked); one inside the words
-        // of a phrase's longer match is part of the wording the phrase names, not a word beside
-        // it ("non-official accounts" holds "official accounts")
         let unless_context = rule
             .unless_context
             .as_ref()
             .map(|c| occ_of(&c.any))
             .unwrap_or_default();
+        // any occurrence within `w` words of `sp` (same sentence if asked); one inside the words
+        // of a phrase's longer match (`exact`) is part of the wording the phrase names, not a
+        // word beside it ("non-official accounts" holds "official accounts")
         let near_any = |occ: &[Span], sp: &Span, w: u32, same_sentence: bool, exact: bool| {
             let lo = sp.w0.saturating_sub(w + MAX_PHRASE_WORDS);
             let from = occ.partition_point(|u| u.w0 < lo);

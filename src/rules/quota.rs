@@ -876,22 +876,18 @@ fn is_plan_noun(w: &str) -> bool {
 /// A word that makes the unit after it a denominator: "per post", "each profile", "на каждую
 /// публикацию", "әр жарияланымға".
 fn is_per_word(w: &str) -> bool {
-    matches!(
-        w,
-        "per"
-            | "each"
-            | "every"
-            | "каждую"
-            | "каждый"
-            | "каждой"
-            | "каждого"
-            | "каждое"
-            | "каждому"
-            | "әр"
-            | "әрбір"
-            | "ар"
-            | "арбир"
-    )
+    is_each_word(w)
+        || matches!(
+            w,
+            "каждую"
+                | "каждый"
+                | "каждой"
+                | "каждого"
+                | "каждое"
+                | "каждому"
+                | "ар"
+                | "арбир"
+        )
 }
 
 /// A period said as an adverb ("ежемесячно", "daily", "күнделікті"), which never counts a
