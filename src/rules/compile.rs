@@ -144,6 +144,11 @@ pub(crate) struct Phrase {
     pub slots: Vec<Slot>,
     /// A slot whose terms all have prefilter keys.
     pub anchor: usize,
+    /// The first two bytes ([`super::engine`]'s `first2`) a word right before and right after
+    /// the anchor can start with, when every term of that slot has keys: a cheap test of the
+    /// anchor's neighbours before their words are read. Filled by the engine; `None` tests
+    /// nothing.
+    pub gates: [Option<Box<[u16]>>; 2],
 }
 
 #[derive(Debug, Clone)]
@@ -463,7 +468,11 @@ impl Terms {
                     "phrase `{raw}` needs a word of at least {MIN_KEY_CHARS} letters (short words only qualify)"
                 )
             })?;
-        Ok(Phrase { slots, anchor })
+        Ok(Phrase {
+            slots,
+            anchor,
+            gates: [None, None],
+        })
     }
 }
 

@@ -70,6 +70,13 @@ struct Hit {
     t1: u32,
     /// One of its terms is an anchor's or a unit's (see [`Engine::anchor_term`]).
     anchor: bool,
+    /// The word before it in its sentence ([`prev_word`]), found once: every phrase anchored
+    /// on this hit's terms asks for it.
+    prev: Option<(usize, usize)>,
+    /// The word after it in its sentence ([`next_word`]).
+    next: Option<(usize, usize)>,
+    /// The first two bytes ([`first2`]) of `prev` and of `next`, for `Phrase::gates`.
+    near_first: [u16; 2],
 }
 
 /// A place in the folded text, with word and sentence indices.
@@ -347,6 +354,39 @@ impl Engine {
             unit_kind[id as usize] = Some(k);
         }
         choose_near_anchors(&list, &mut rules);
+        // each phrase's neighbour gates (see `Phrase::gates`)
+        let gate = |slot: &Slot| -> Option<Box<[u16]>> {
+            if slot.iter().any(|&t| list[t as usize].keys.is_empty()) {
+                return None;
+            }
+            let mut v: Vec<u16> = slot
+                .iter()
+                .flat_map(|&t| list[t as usize].keys.iter().map(|k| first2(k)))
+                .collect();
+            v.sort_unstable();
+            v.dedup();
+            Some(v.into_boxed_slice())
+        };
+        for r in rules.iter_mut() {
+            let CompiledRule {
+                phrases,
+                unless,
+                context,
+                unless_context,
+                ..
+            } = r;
+            let extra = context
+                .iter_mut()
+                .chain(unless_context.iter_mut())
+                .flat_map(|c| c.any.iter_mut());
+            for ph in phrases.iter_mut().chain(unless.iter_mut()).chain(extra) {
+                let a = ph.anchor;
+                ph.gates = [
+                    a.checked_sub(1).and_then(|j| gate(&ph.slots[j])),
+                    ph.slots.get(a + 1).and_then(gate),
+                ];
+            }
+        }
         // Only anchor words (one slot per phrase and per near) and quota units go into the
         // prefilter; every other word is checked in place around a candidate.
         let mut in_ac = vec![false; list.len()];
@@ -507,6 +547,9 @@ impl Engine {
                 let anchor = hit_terms[t0 as usize..t1 as usize]
                     .iter()
                     .any(|&t| self.anchor_term[t as usize]);
+                let tb = text.as_bytes();
+                let (prev, next) = (prev_word(tb, ws), next_word(tb, we));
+                let f2 = |w: Option<(usize, usize)>| w.map_or(0, |(a, b)| first2(&text[a..b]));
                 hits.push(Hit {
                     s: ws,
                     e: we,
@@ -515,6 +558,9 @@ impl Engine {
                     t0,
                     t1,
                     anchor,
+                    prev,
+                    next,
+                    near_first: [f2(prev), f2(next)],
                 });
             }
         }
@@ -717,11 +763,20 @@ impl Engine {
         let mut out: Vec<Span> = Vec::new();
         for &tid in &ph.slots[ph.anchor] {
             'hit: for &hi in &scan.occ[tid as usize] {
-                let h = scan.hits[hi as usize];
+                let h = &scan.hits[hi as usize];
+                // the neighbours' first letters, before their words are read
+                let side = [h.prev.is_some(), h.next.is_some()];
+                for k in 0..2 {
+                    if let Some(g) = &ph.gates[k]
+                        && !(side[k] && g.contains(&h.near_first[k]))
+                    {
+                        continue 'hit;
+                    }
+                }
                 let (mut s, mut e) = (h.s, h.e);
                 // words before the anchor, nearest first
                 for j in (0..ph.anchor).rev() {
-                    let Some((ps, pe)) = prev_word(t, s) else {
+                    let Some((ps, pe)) = (if s == h.s { h.prev } else { prev_word(t, s) }) else {
                         continue 'hit;
                     };
                     if !self.word_in_slot(scan, &text[ps..pe], &ph.slots[j]) {
@@ -730,7 +785,7 @@ impl Engine {
                     s = ps;
                 }
                 for j in ph.anchor + 1..ph.slots.len() {
-                    let Some((ns, ne)) = next_word(t, e) else {
+                    let Some((ns, ne)) = (if e == h.e { h.next } else { next_word(t, e) }) else {
                         continue 'hit;
                     };
                     if !self.word_in_slot(scan, &text[ns..ne], &ph.slots[j]) {

@@ -840,38 +840,40 @@ pub(crate) fn kept_period(kind: QuotaKind, per: Option<Period>) -> Option<Period
 
 /// A noun a plan or a volume is headed with ("Monthly plan:", "Ай сайынғы жоспар:").
 fn is_plan_noun(w: &str) -> bool {
-    matches!(
-        w,
-        "план"
-            | "плана"
-            | "plan"
-            | "plans"
-            | "жоспар"
-            | "жоспары"
-            | "жоспарі"
-            | "volumes"
-            | "volume"
-            | "көлем"
-            | "көлемі"
-            | "колем"
-            | "колеми"
-            | "объем"
-            | "объём"
-            | "объемы"
-            | "targets"
-            | "target"
-            | "kpi"
-            | "kpis"
-            | "норма"
-            | "нормасы"
-            | "indicators"
-            | "показатели"
-            | "көрсеткіштер"
-            | "көрсеткіштері"
-            | "тапсырмалар"
-            | "задачи"
-    )
+    PLAN_NOUNS.contains(&w)
 }
+
+/// What [`is_plan_noun`] knows: the nouns of a plan, a volume, a target.
+const PLAN_NOUNS: &[&str] = &[
+    "план",
+    "плана",
+    "plan",
+    "plans",
+    "жоспар",
+    "жоспары",
+    "жоспарі",
+    "volumes",
+    "volume",
+    "көлем",
+    "көлемі",
+    "колем",
+    "колеми",
+    "объем",
+    "объём",
+    "объемы",
+    "targets",
+    "target",
+    "kpi",
+    "kpis",
+    "норма",
+    "нормасы",
+    "indicators",
+    "показатели",
+    "көрсеткіштер",
+    "көрсеткіштері",
+    "тапсырмалар",
+    "задачи",
+];
 
 /// A word that makes the unit after it a denominator: "per post", "each profile", "на каждую
 /// публикацию", "әр жарияланымға".
@@ -1020,6 +1022,7 @@ pub(crate) fn heading_periods(text: &str) -> Vec<(usize, Period)> {
     let mut prev: Option<&str> = None;
     let mut prev2: Option<&str> = None;
     let mut prev_s = 0usize;
+    let mut prev_plan = false;
     // the last five words, for a total said some words before its term
     let mut recent: [&str; 5] = [""; 5];
     let mut s = 0usize;
@@ -1059,7 +1062,11 @@ pub(crate) fn heading_periods(text: &str) -> Vec<(usize, Period)> {
         // a plan named by its period: "Monthly plan:", "Ай сайынғы жоспар:", "Айлық көлем",
         // "KPI (monthly)", "IV тоқсан жоспары"; a total for the term: "Total for the 6-month
         // term:", "Итого за весь период"
-        if is_plan_noun(w) {
+        // most words start with a letter none of the plan, term and quarter words below
+        // starts with: they skip those tests
+        let named = may_name_a_period(w);
+        let plan = named && is_plan_noun(w);
+        if plan {
             let before = prev.and_then(|p| {
                 period_word(p).or_else(|| match (prev2, p) {
                     (Some(b), "сайынғы" | "сайынгы") => period_word(b),
@@ -1072,12 +1079,11 @@ pub(crate) fn heading_periods(text: &str) -> Vec<(usize, Period)> {
             if let Some(p) = before {
                 out.push((s, p));
             }
-        } else if prev.is_some_and(is_plan_noun)
-            && let Some(p) = period_word(w)
-        {
+        } else if prev_plan && let Some(p) = period_word(w) {
             out.push((s, p));
         }
-        if matches!(w, "term" | "срок" | "период" | "мерзімі" | "мерзім")
+        if named
+            && TERM_WORDS.contains(&w)
             && recent.iter().any(|r| {
                 matches!(
                     *r,
@@ -1094,7 +1100,8 @@ pub(crate) fn heading_periods(text: &str) -> Vec<(usize, Period)> {
         {
             out.push((s, Period::Term));
         }
-        let quarter_named = matches!(w, "квартал" | "квартале" | "тоқсан" | "токсан" | "quarter")
+        let quarter_named = named
+            && QUARTER_WORDS.contains(&w)
             && matches!(
                 prev,
                 Some(
@@ -1113,9 +1120,10 @@ pub(crate) fn heading_periods(text: &str) -> Vec<(usize, Period)> {
                 )
             )
             && matches!(prev2, Some("за" | "в" | "итого" | "for" | "in"));
-        if quarter_named || matches!(w, "q1" | "q2" | "q3" | "q4") {
+        if quarter_named || (named && Q_WORDS.contains(&w)) {
             out.push((s, Period::Quarter));
         }
+        prev_plan = plan;
         prev2 = prev;
         prev = Some(w);
         prev_s = s;
@@ -1124,6 +1132,23 @@ pub(crate) fn heading_periods(text: &str) -> Vec<(usize, Period)> {
         s = e + 1;
     }
     out
+}
+
+/// The words of a term, a quarter, a numbered quarter in [`heading_periods`].
+const TERM_WORDS: &[&str] = &["term", "срок", "период", "мерзімі", "мерзім"];
+const QUARTER_WORDS: &[&str] = &["квартал", "квартале", "тоқсан", "токсан", "quarter"];
+const Q_WORDS: &[&str] = &["q1", "q2", "q3", "q4"];
+
+/// Whether a word starts with a letter that one of [`heading_periods`]' plan nouns
+/// ([`is_plan_noun`]), term words ("term", "срок", "период", "мерзім") or quarter words
+/// ("квартал", "тоқсан", "quarter", "q1") starts with: the others skip those tests.
+fn may_name_a_period(w: &str) -> bool {
+    matches!(
+        w.chars().next(),
+        Some(
+            'p' | 'v' | 't' | 'k' | 'i' | 'q' | 'п' | 'ж' | 'к' | 'о' | 'н' | 'т' | 'з' | 'с' | 'м'
+        )
+    )
 }
 
 /// The period of "in one X": "1 күнде", "бір айда", "бір тәулік ішінде", "в один день".
@@ -1994,6 +2019,19 @@ mod tests {
     fn num(s: &str) -> Option<u64> {
         let toks: Vec<&str> = s.split(' ').collect();
         parse_number(&toks)
+    }
+
+    #[test]
+    fn the_heading_gate_lets_every_plan_term_and_quarter_word_through() {
+        for w in PLAN_NOUNS
+            .iter()
+            .chain(TERM_WORDS)
+            .chain(QUARTER_WORDS)
+            .chain(Q_WORDS)
+        {
+            assert!(may_name_a_period(w), "{w}");
+        }
+        assert!(!may_name_a_period("бумага"));
     }
 
     #[test]
