@@ -766,9 +766,9 @@ impl Engine {
                 let h = &scan.hits[hi as usize];
                 // the neighbours' first letters, before their words are read
                 let side = [h.prev.is_some(), h.next.is_some()];
-                for k in 0..2 {
-                    if let Some(g) = &ph.gates[k]
-                        && !(side[k] && g.contains(&h.near_first[k]))
+                for ((g, there), f) in ph.gates.iter().zip(side).zip(h.near_first) {
+                    if let Some(g) = g
+                        && !(there && g.contains(&f))
                     {
                         continue 'hit;
                     }
