@@ -1025,12 +1025,10 @@ pub(crate) fn heading_periods(text: &str) -> Vec<(usize, Period)> {
     let mut prev_plan = false;
     // the last five words, for a total said some words before its term
     let mut recent: [&str; 5] = [""; 5];
+    let mut nth = 0usize;
     let mut s = 0usize;
     while s < t.len() {
-        let e = t[s..]
-            .iter()
-            .position(|&b| b == SEP || b == BREAK)
-            .map_or(t.len(), |k| s + k);
+        let e = memchr::memchr2(SEP, BREAK, &t[s..]).map_or(t.len(), |k| s + k);
         let w = &text[s..e];
         // the cheap tests first (most words are no month): a month after "за", or before a
         // year or "айында", at the month's own offset
@@ -1127,8 +1125,9 @@ pub(crate) fn heading_periods(text: &str) -> Vec<(usize, Period)> {
         prev2 = prev;
         prev = Some(w);
         prev_s = s;
-        recent.rotate_left(1);
-        recent[4] = w;
+        // a ring: which of the five is oldest does not matter to the test above
+        recent[nth % 5] = w;
+        nth += 1;
         s = e + 1;
     }
     out
@@ -1221,7 +1220,7 @@ pub(crate) const MAX_WALK_WORD: usize = 1024;
 /// Start of the word ending at `e`, if it is at most [`MAX_WALK_WORD`] bytes long.
 pub(crate) fn word_start_before(t: &[u8], e: usize) -> Option<usize> {
     let lo = e.saturating_sub(MAX_WALK_WORD);
-    match t[lo..e].iter().rposition(|&b| b == SEP || b == BREAK) {
+    match memchr::memrchr2(SEP, BREAK, &t[lo..e]) {
         Some(k) => Some(lo + k + 1),
         None if lo == 0 => Some(0),
         None => None,
@@ -1240,7 +1239,7 @@ pub(crate) fn next_word(t: &[u8], end: usize) -> Option<(usize, usize)> {
 /// End of the word starting at `s`, if it is at most [`MAX_WALK_WORD`] bytes long.
 pub(crate) fn word_end_after(t: &[u8], s: usize) -> Option<usize> {
     let hi = (s + MAX_WALK_WORD).min(t.len());
-    match t[s..hi].iter().position(|&b| b == SEP || b == BREAK) {
+    match memchr::memchr2(SEP, BREAK, &t[s..hi]) {
         Some(k) => Some(s + k),
         None if hi == t.len() => Some(t.len()),
         None => None,
