@@ -730,7 +730,7 @@ impl Engine {
         });
         let t = scan.text().as_bytes();
         for tq in read.quotas {
-            let h = scan.hits[unit_hit[tq.unit]];
+            let h = &scan.hits[unit_hit[tq.unit]];
             let ns = scan.norm.to_folded(tq.num.start).max(h.e.min(t.len()));
             let ne = scan.norm.to_folded(tq.num.end).max(ns);
             let (s, e) = (h.s.min(ns), h.e.max(ne));
@@ -846,7 +846,7 @@ impl Engine {
                 if seen.len() < 64 {
                     seen.push(hi);
                 }
-                let h = hits[hi as usize];
+                let h = &hits[hi as usize];
                 let lo = h.wi.saturating_sub(reach);
                 let hi_wi = h.wi.saturating_add(reach);
                 used.clear();
